@@ -1,0 +1,164 @@
+// The binary interface between the WASM core and the TypeScript host.
+// Plain integer constants only, so this one file compiles both as AssemblyScript
+// (assembly/) and as TypeScript (src/): op codes, error codes, statistics and
+// violation kinds exist exactly once.
+
+// ---- Op records: OP_WORDS i32 words each: [opcode, a0, a1, a2, a3, a4, a5, a6] ----
+export const OP_WORDS = 8;
+
+export const OP_MM_NEW = 1; //            () -> mm                       a fresh, empty address space (exec)
+export const OP_MMAP = 2; //              (mm, vpn, npages, vmflags, file, pgoff) -> vpn   do_mmap
+export const OP_MUNMAP = 3; //            (mm, vpn, npages)              __do_munmap -> unmap_region -> zap_pte_range
+export const OP_READ = 4; //              (mm, vpn) -> value             CPU load; faults as handle_mm_fault
+export const OP_WRITE = 5; //             (mm, vpn, value)               CPU store; faults as handle_mm_fault
+export const OP_FORK = 6; //              (mm) -> child mm               dup_mmap -> copy_page_range
+export const OP_EXIT = 7; //              (mm)                           exit_mmap
+export const OP_MADV_DONTNEED = 8; //     (mm, vpn, npages)              madvise_dontneed_single_vma -> zap
+export const OP_FILE_NEW = 9; //          (npages) -> file               a file with npages of data on disk
+export const OP_DRIVER_NEW = 10; //       (kind, nframes) -> driver      memremap_pages of a device pgmap
+export const OP_MIGRATE_TO_DEVICE = 11; // (mm, vpn, npages, driver, bo) -> bo   migrate_vma_setup/pages/finalize
+export const OP_MIGRATE_TO_RAM = 12; //   (mm, vpn, npages) -> migrated  driver-initiated migrate_vma with SELECT_DEVICE_*
+export const OP_GUP = 13; //              (mm, vpn, gupflags) -> handle  get_user_pages / pin_user_pages (one page)
+export const OP_UNPIN = 14; //            (handle)                       put_page / unpin_user_page
+export const OP_CHECK = 15; //            ()                             quiesce: invariants, leaks, dangling entries
+export const OP_TEARDOWN = 16; //         ()                             exit every mm, drop page cache, then OP_CHECK
+export const OP_DROP_CACHE = 17; //       (file)                         drop the page cache's references (mapped pages stay mapped)
+export const OP_COUNT = 18;
+
+// mmap flags (vmflags of OP_MMAP)
+export const VM_READ = 1;
+export const VM_WRITE = 2;
+export const VM_SHARED = 4;
+export const VM_ANON = 8; // anonymous memory (no file)
+export const VM_FILE = 16; // file-backed
+export const VM_VALID = 31;
+
+// GUP flags (a2 of OP_GUP)
+export const FOLL_WRITE = 1;
+export const FOLL_PIN = 2; // pin_user_pages: GUP_PIN_COUNTING_BIAS on a small folio
+export const FOLL_LONGTERM = 4;
+export const FOLL_VALID = 7;
+
+// Page frame kinds (enum memory_type, plus ordinary RAM)
+export const KIND_SYSTEM = 0;
+export const KIND_DEVICE_PRIVATE = 1;
+export const KIND_DEVICE_COHERENT = 2;
+export const KIND_COUNT = 3;
+
+// ---- Scheme block: one i32 per rule, written by the host (src/scheme/) ----
+export const SCHEME_IDLE_PRIVATE = 0; //      refcount of a free device-private page on the driver's free list
+export const SCHEME_FREE_AT_PRIVATE = 1; //   refcount at which a device-private page is handed to page_free
+export const SCHEME_IDLE_COHERENT = 2;
+export const SCHEME_FREE_AT_COHERENT = 3;
+export const SCHEME_COHERENT_PTE = 4; //      how migrate_vma maps a coherent page: PTE_FORM_*
+export const SCHEME_ANON_EXCLUSIVE = 5; //    1: PG_anon_exclusive exists (5.19+); 0: reuse decided by page_count alone
+export const SCHEME_PIN_BIAS = 6; //          GUP_PIN_COUNTING_BIAS
+export const SCHEME_TLB_BATCH = 7; //         mmu_gather batch size; 0 puts at once
+export const SCHEME_SWAP_FAULT_REF = 8; //    do_swap_page takes a page ref before migrate_to_ram (6.1 fix)
+export const SCHEME_COW_PINNED = 9; //        copy_present_page for maybe-pinned anon pages at fork (5.9+)
+export const SCHEME_WORDS = 16;
+
+export const PTE_FORM_NORMAL = 0; // ordinary present PTE, refcounted and rmapped like anon
+export const PTE_FORM_DEVMAP = 1; // pte_devmap|pte_special: no ref, no mapcount; the owner keeps its ref
+
+// ---- PTE encoding: pfn << PTE_PFN_SHIFT | flag bits; 0 is pte_none ----
+export const PTE_PRESENT = 1;
+export const PTE_WRITE = 2;
+export const PTE_SPECIAL = 4; // vm_normal_page() returns NULL (zero page, devmap, vmf_insert_mixed)
+export const PTE_DEVMAP = 8;
+export const PTE_DEVICE_PRIVATE = 16; // non-present device-private swap entry
+export const PTE_MIGRATION = 32; // non-present migration entry (only inside one op)
+export const PTE_PFN_SHIFT = 7;
+export const MAX_FRAMES = 1 << 25;
+
+// ---- Frame flags (low bits of the flags word; kind in bits 8..10) ----
+export const PG_ALLOCATED = 1; // in use: not on the buddy or a driver free list
+export const PG_ANON = 2; // folio_test_anon
+export const PG_ANON_EXCLUSIVE = 4; // PageAnonExclusive
+export const PG_OWNER_REF = 8; // the device owner still holds its allocation reference (devmap model)
+export const PG_LEAK_REPORTED = 16;
+export const PG_PAGECACHE = 32;
+export const PG_KIND_SHIFT = 8;
+
+// ---- Errors (negative result of a rejected op; nothing was changed) ----
+export const ERR_NONE = 0;
+export const ERR_BAD_OP = 1;
+export const ERR_BAD_MM = 2;
+export const ERR_SEGV = 3;
+export const ERR_ACCESS = 4;
+export const ERR_OVERLAP = 5;
+export const ERR_RANGE = 6;
+export const ERR_NOMEM_FRAMES = 7;
+export const ERR_NOMEM_TABLES = 8;
+export const ERR_NOMEM_MM = 9;
+export const ERR_NOMEM_VMA = 10;
+export const ERR_BAD_FILE = 11;
+export const ERR_BAD_DRIVER = 12;
+export const ERR_BAD_BO = 13;
+export const ERR_BAD_HANDLE = 14;
+export const ERR_NOT_ANON = 15;
+export const ERR_NOMEM_DEVICE = 16;
+export const ERR_BAD_ARG = 17;
+export const ERR_NOMEM_OBJECTS = 18;
+export const ERR_COUNT = 19;
+
+// ---- Violation kinds ----
+export const V_LEAK_PAGE = 0; //     allocated page nothing can reach (no PTE, pin or page cache)
+export const V_LEAK_BO = 1; //       buffer object whose remaining pages are all leaked
+export const V_UAF = 2; //           PTE, pin or put reaching a frame that was already handed back
+export const V_UNDERFLOW = 3; //     refcount or mapcount pushed below its floor
+export const V_DOUBLE_FREE = 4; //   a frame handed back twice
+export const V_CORRUPTION = 5; //    a read that does not return what this process last wrote
+export const V_EARLY_FREE = 6; //    page_free / buddy free while a mapping still exists
+export const V_REFCOUNT = 7; //      refcount differs from base + mappings + pins + cache + owner
+export const V_MAPCOUNT = 8; //      mapcount differs from the number of refcounted mappings
+export const V_KINDS = 9;
+
+// violation record: VIOLATION_WORDS i32 words
+export const VIOLATION_WORDS = 8; // [kind, op seq, pfn, mm, vpn, refcount, mapcount, extra]
+
+// ---- Statistics (i64 counters, index into the stats block) ----
+export const ST_OPS = 0; // + opcode: per-op counts occupy ST_OPS .. ST_OPS+OP_COUNT-1
+export const ST_ATOMIC_REF = 20; // atomic RMWs on _refcount (folio_ref_add/sub, get/put)
+export const ST_ATOMIC_MAP = 21; // atomic RMWs on _mapcount (rmap add/remove)
+export const ST_FRAMES_ALLOC = 22;
+export const ST_FRAMES_FREED = 23;
+export const ST_DEV_ALLOC = 24;
+export const ST_DEV_FREED = 25; // page_free callbacks
+export const ST_BO_CREATED = 26;
+export const ST_BO_FREED = 27;
+export const ST_FAULTS = 28;
+export const ST_WP_COPY = 29;
+export const ST_WP_REUSE = 30;
+export const ST_MIGRATED = 31;
+export const ST_MIGRATE_FAIL = 32;
+export const ST_TLB_FLUSH = 33;
+export const ST_PTES_COPIED = 34;
+export const ST_PTES_ZAPPED = 35;
+export const ST_VIOLATIONS_DROPPED = 36;
+export const ST_PEAK_FRAMES = 37;
+export const ST_LIVE_FRAMES = 38;
+export const ST_LIVE_BOS = 39;
+export const ST_PINS = 40;
+export const ST_VIOLATIONS = 41; // + kind: per-kind counts occupy ST_VIOLATIONS .. +V_KINDS-1
+export const ST_WORDS = 64;
+
+// ---- Init parameters (i32 words passed to init) ----
+export const CAP_SYS_FRAMES = 0;
+export const CAP_DEV_FRAMES = 1;
+export const CAP_MMS = 2;
+export const CAP_VMAS = 3;
+export const CAP_PTE_TABLES = 4;
+export const CAP_PMD_TABLES = 5;
+export const CAP_FILES = 6;
+export const CAP_FILE_PAGES = 7;
+export const CAP_DRIVERS = 8;
+export const CAP_BOS = 9;
+export const CAP_PINS = 10;
+export const CAP_VIOLATIONS = 11;
+export const CAP_BATCH = 12;
+export const CAP_WORDS = 16;
+
+// Simulated virtual address space: vpn < 2^27 (512 GiB), three levels of 512 entries.
+export const VPN_BITS = 27;
+export const PT_ENTRIES = 512;

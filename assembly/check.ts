@@ -1,0 +1,126 @@
+// Quiesce check: with no op in flight, count every holder of every frame and
+// compare with the frame's counters (spec §6 invariants 1-4):
+//   refcount == base + refcounted mappings + GUP refs/pins + page cache + owner ref
+//   mapcount == refcounted mappings
+//   no entry, pin or cache slot reaches a freed frame (use-after-free)
+//   every allocated frame is reachable from a mapping, a pin or a file (else leak)
+// and every live BO whose remaining pages are all leaked is a BO leak.
+import {
+  PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, PG_ALLOCATED, PG_OWNER_REF,
+  PG_LEAK_REPORTED, V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT,
+} from "./abi";
+import { frameCount, flags, ref, mapcount, kindOf, setFlags, isAllocated, isDevice, lastOp, pageIndex } from "./frames";
+import { freeAt } from "./scheme";
+import { mmCount, mmValid } from "./mm";
+import { pgdBase, pmdEntry, pteTableBase } from "./pgtable";
+import { ptePfn } from "./fault";
+import { fileCount, fileIsOpen, filePages, cachedPageAt } from "./file";
+import { pinHandles, pinAt, handleRefs } from "./gup";
+import { deviceOwner, boCount, boLive, boRefsOf } from "./device";
+import { violation } from "./violations";
+
+const REACHED: i32 = 1 << 30;
+let expRef: usize = 0; // expected refcount from holders
+let expMap: usize = 0; // expected mapcount, | REACHED when anything holds the frame
+let boLeaked: usize = 0;
+let boLeakOp: usize = 0;
+let boReported: usize = 0;
+let nBos: i32 = 0;
+
+export function initCheck(nFrames: u32, bos: i32): void {
+  expRef = heap.alloc(<usize>nFrames << 2);
+  expMap = heap.alloc(<usize>nFrames << 2);
+  nBos = bos;
+  boLeaked = heap.alloc(<usize>bos << 2);
+  boLeakOp = heap.alloc(<usize>bos << 2);
+  boReported = heap.alloc(<usize>bos << 2);
+  memory.fill(boReported, 0, <usize>bos << 2);
+}
+
+@inline function addAt(base: usize, i: u32, n: i32): void {
+  const p = base + (<usize>i << 2);
+  store<i32>(p, load<i32>(p) + n);
+}
+
+function hold(pfn: u32, refs: i32, maps: i32, mm: i32, vpn: i32, how: i32): void {
+  if (!isAllocated(pfn)) {
+    violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), how); // a dangling holder
+    return;
+  }
+  addAt(expRef, pfn, refs);
+  const p = expMap + (<usize>pfn << 2);
+  store<i32>(p, (load<i32>(p) + maps) | REACHED);
+}
+
+function scanPageTables(mm: i32): void {
+  for (let i = 0; i < PT_ENTRIES; i++) {
+    const pmd = load<i32>(pgdBase + ((<usize>mm * PT_ENTRIES + <usize>i) << 2));
+    if (pmd == 0) continue;
+    for (let j = 0; j < PT_ENTRIES; j++) {
+      const pt = pmdEntry(pmd, j);
+      if (pt == 0) continue;
+      const base = pteTableBase(pt);
+      for (let k = 0; k < PT_ENTRIES; k++) {
+        const pte = load<u32>(base + (<usize>k << 2));
+        if (pte == 0) continue;
+        const pfn = ptePfn(pte);
+        const vpn = (i << 18) | (j << 9) | k;
+        if ((pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0) hold(pfn, 1, 1, mm, vpn, 6);
+        else if ((pte & PTE_SPECIAL) == 0) hold(pfn, 1, 1, mm, vpn, 6);
+        else if (pfn != 0) hold(pfn, 0, 0, mm, vpn, 6); // devmap: reaches the page, holds nothing
+      }
+    }
+  }
+}
+
+
+/** Run the whole check, recording what it finds as violations. */
+export function quiesceCheck(): void {
+  memory.fill(expRef, 0, <usize>frameCount << 2);
+  memory.fill(expMap, 0, <usize>frameCount << 2);
+  for (let mm = 0; mm < mmCount; mm++) if (mmValid(mm)) scanPageTables(mm);
+  const handles = pinHandles();
+  for (let h = 1; h <= handles; h++) {
+    const pfn = pinAt(h);
+    if (pfn != 0) hold(pfn, handleRefs(h), 0, -1, -1, 7);
+  }
+  for (let f = 0; f < fileCount; f++) {
+    if (!fileIsOpen(f)) continue;
+    const n = filePages(f);
+    for (let i: u32 = 0; i < n; i++) {
+      const pfn = cachedPageAt(f, i);
+      if (pfn != 0) hold(pfn, 1, 0, -1, <i32>i, 8);
+    }
+  }
+  memory.fill(boLeaked, 0, <usize>nBos << 2);
+  for (let pfn: u32 = 1; pfn < frameCount; pfn++) {
+    const fl = flags(pfn);
+    if ((fl & PG_ALLOCATED) == 0) continue;
+    const held = load<i32>(expMap + (<usize>pfn << 2));
+    const maps = held & ~REACHED;
+    const expected = load<i32>(expRef + (<usize>pfn << 2)) + freeAt(kindOf(pfn)) + ((fl & PG_OWNER_REF) != 0 ? 1 : 0);
+    if (ref(pfn) != expected) violation(V_REFCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), expected);
+    if (mapcount(pfn) != maps) violation(V_MAPCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), maps);
+    if ((held & REACHED) != 0) continue;
+    // Nothing reaches it: a leak, blamed on the op that dropped its last holder.
+    if ((fl & PG_LEAK_REPORTED) == 0) {
+      violation(V_LEAK_PAGE, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), 0, lastOp(pfn));
+      setFlags(pfn, fl | PG_LEAK_REPORTED);
+    }
+    if (isDevice(pfn)) {
+      const b = deviceOwner(pfn);
+      if (b > 0) {
+        addAt(boLeaked, b, 1);
+        store<i32>(boLeakOp + (<usize>b << 2), lastOp(pfn));
+      }
+    }
+  }
+  for (let b = 1; b < boCount; b++) {
+    const leaked = load<i32>(boLeaked + (<usize>b << 2));
+    if (!boLive(b) || leaked == 0 || leaked != boRefsOf(b)) continue;
+    if (load<i32>(boReported + (<usize>b << 2)) != 0) continue;
+    store<i32>(boReported + (<usize>b << 2), 1);
+    violation(V_LEAK_BO, 0, -1, -1, boRefsOf(b), 0, b, load<i32>(boLeakOp + (<usize>b << 2)));
+  }
+}
+

@@ -1,0 +1,136 @@
+// CPU page faults (handle_mm_fault) and the CPU's view of memory: what a load
+// returns and what a store changes, with the data check on every load.
+import {
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_PFN_SHIFT, VM_SHARED, VM_FILE,
+  PG_ANON, PG_ANON_EXCLUSIVE, PG_PAGECACHE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF,
+  ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
+} from "./abi";
+import { bump } from "./stats";
+import { rule } from "./scheme";
+import {
+  allocSystemPage, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, isAllocated, setLastOp,
+} from "./frames";
+import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
+import { ptePtr, shadowOf } from "./pgtable";
+import { vmaFlags, vmaFile, fileIndex, isAnon } from "./mm";
+import { findOrReadPage, diskRead, diskWrite } from "./file";
+import { migratePageToRam } from "./migrate";
+import { violation, currentOp } from "./violations";
+
+@inline export function ptePfn(pte: u32): u32 { return pte >> PTE_PFN_SHIFT; }
+@inline export function mkPte(pfn: u32, bits: u32): u32 { return (pfn << PTE_PFN_SHIFT) | bits; }
+/** A present PTE that vm_normal_page() resolves to a refcounted page. */
+@inline export function isNormalPresent(pte: u32): bool { return (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT; }
+
+/** A fresh anonymous page for vpn: refcount 1 (the PTE's), mapcount 1, exclusive. */
+function newAnonPage(vpn: u32, data: u32): u32 {
+  const pfn = allocSystemPage();
+  setPageIndex(pfn, vpn);
+  setContent(pfn, data);
+  addFlag(pfn, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
+  rmapAdd(pfn); // folio_add_new_anon_rmap
+  return pfn;
+}
+
+/**
+ * handle_mm_fault for one page of vma v (the caller checked the access and that 2
+ * frames and 2 tables are free). Returns the PTE pointer.
+ */
+export function handleFault(mm: i32, v: i32, vpn: u32, write: bool): usize {
+  bump(ST_FAULTS);
+  const p = ptePtr(mm, vpn, true);
+  let pte = load<u32>(p);
+  if ((pte & PTE_DEVICE_PRIVATE) != 0) {
+    doSwapPage(mm, vpn, pte);
+    pte = load<u32>(p);
+  }
+  if (pte == 0) {
+    doPteMissing(mm, v, vpn, p, write);
+  } else if (write && (pte & PTE_PRESENT) != 0 && (pte & PTE_WRITE) == 0) {
+    doWpPage(mm, v, vpn, p, pte, true);
+  }
+  return p;
+}
+
+/** do_swap_page on a device-private entry -> pgmap->ops->migrate_to_ram. */
+function doSwapPage(mm: i32, vpn: u32, pte: u32): void {
+  // 6.1+ (CVE-2022-3523 fix) takes a page reference under the PTL first; before, none.
+  migratePageToRam(ptePfn(pte), rule(SCHEME_SWAP_FAULT_REF) != 0, mm, vpn);
+}
+
+/** do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault. */
+function doPteMissing(mm: i32, v: i32, vpn: u32, p: usize, write: bool): void {
+  if (isAnon(v)) {
+    if (!write) {
+      store<u32>(p, mkPte(0, PTE_PRESENT | PTE_SPECIAL)); // the shared zero page: no ref, no rmap
+      return;
+    }
+    store<u32>(p, mkPte(newAnonPage(vpn, 0), PTE_PRESENT | PTE_WRITE)); // do_anonymous_page
+    return;
+  }
+  const f = vmaFile(v);
+  const idx = fileIndex(v, vpn);
+  const page = findOrReadPage(f, idx);
+  const shared = (vmaFlags(v) & VM_SHARED) != 0;
+  if (write && !shared) {
+    store<u32>(p, mkPte(newAnonPage(vpn, content(page)), PTE_PRESENT | PTE_WRITE)); // do_cow_fault
+    return;
+  }
+  folioGet(page, 1, mm, <i32>vpn); // finish_fault -> set_pte_range: the PTE's reference
+  rmapAdd(page); // folio_add_file_rmap_pte
+  store<u32>(p, mkPte(page, write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT));
+}
+
+/**
+ * do_wp_page: write (or, for FOLL_PIN, unshare) fault on a present read-only PTE.
+ * Shared mappings are made writable in place (wp_page_shared); private ones reuse
+ * the anon page when the era allows it (wp_can_reuse_anon_folio), otherwise copy
+ * (wp_page_copy).
+ */
+export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWritable: bool): void {
+  if ((vmaFlags(v) & VM_SHARED) != 0) {
+    store<u32>(p, pte | PTE_WRITE); // wp_page_shared / wp_pfn_shared
+    return;
+  }
+  const pfn = ptePfn(pte);
+  if ((pte & PTE_SPECIAL) == 0 && hasFlag(pfn, PG_ANON)) {
+    // 5.19+: reuse at once if PageAnonExclusive; every era: reuse if page_count == 1.
+    const exclusive = rule(SCHEME_ANON_EXCLUSIVE) != 0 && hasFlag(pfn, PG_ANON_EXCLUSIVE);
+    if (exclusive || ref(pfn) == 1) {
+      if (rule(SCHEME_ANON_EXCLUSIVE) != 0) addFlag(pfn, PG_ANON_EXCLUSIVE);
+      store<u32>(p, makeWritable ? pte | PTE_WRITE : pte);
+      bump(ST_WP_REUSE);
+      return;
+    }
+  }
+  // wp_page_copy: the copy is an ordinary system page even if the old one was device memory.
+  const copy = newAnonPage(vpn, content(pfn));
+  store<u32>(p, mkPte(copy, makeWritable ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT | (pte & PTE_WRITE)));
+  bump(ST_WP_COPY);
+  if ((pte & PTE_SPECIAL) == 0) {
+    rmapRemove(pfn, mm, <i32>vpn); // folio_remove_rmap_pte(old)
+    folioPut(pfn, 1, mm, <i32>vpn); // folio_put(old)
+  } else if (pfn != 0) {
+    setLastOp(pfn, currentOp); // a devmap/special mapping goes away without any put
+  }
+}
+
+/** The value the CPU sees at a present PTE, checked against what this process expects. */
+export function loadChecked(mm: i32, v: i32, vpn: u32, p: usize): u32 {
+  const pte = load<u32>(p);
+  const pfn = ptePfn(pte);
+  if (pfn != 0 && !isAllocated(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 2);
+  const got = content(pfn);
+  const expected = hasFlag(pfn, PG_PAGECACHE) && pfn != 0 ? diskRead(vmaFile(v), fileIndex(v, vpn)) : load<u32>(shadowOf(p));
+  if (got != expected) violation(V_CORRUPTION, pfn, mm, <i32>vpn, <i32>got, <i32>expected, 0);
+  return got;
+}
+
+/** A CPU store to a writable present PTE: the page changes, and so does what we expect. */
+export function storeValue(mm: i32, v: i32, vpn: u32, p: usize, value: u32): void {
+  const pfn = ptePfn(load<u32>(p));
+  if (pfn != 0 && !isAllocated(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 3);
+  setContent(pfn, value);
+  store<u32>(shadowOf(p), value);
+  if (hasFlag(pfn, PG_PAGECACHE) && (vmaFlags(v) & VM_FILE) != 0) diskWrite(vmaFile(v), fileIndex(v, vpn), value);
+}

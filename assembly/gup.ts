@@ -1,0 +1,98 @@
+// GUP: get_user_pages (FOLL_GET, +1) and pin_user_pages (FOLL_PIN, +GUP_PIN_COUNTING_BIAS
+// on a small folio), one page per call, each returning a handle that is released
+// with put_page / unpin_user_page.
+import {
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON, PG_ANON_EXCLUSIVE, KIND_DEVICE_COHERENT, FOLL_WRITE, FOLL_PIN,
+  FOLL_LONGTERM, SCHEME_ANON_EXCLUSIVE, ST_PINS,
+} from "./abi";
+import { bump } from "./stats";
+import { rule, pinBias } from "./scheme";
+import { hasFlag, kindOf, setLastOp, isAllocated } from "./frames";
+import { folioGet, folioPut } from "./refcount";
+import { handleFault, doWpPage, ptePfn } from "./fault";
+import { addPinned, isAnon } from "./mm";
+import { migratePageToRam } from "./migrate";
+import { currentOp } from "./violations";
+
+let pinCap: i32 = 0;
+let pinCount: i32 = 0; // handles handed out (1-based; 0 = none)
+let pinPfn: usize = 0;
+let pinRefs: usize = 0; // references this handle holds (1 or the pin bias); 0 = released
+let pinMm: usize = 0;
+let pinFlags: usize = 0;
+let pinFree: usize = 0;
+let pinFreeTop: i32 = 0;
+
+export function initGup(n: i32): void {
+  pinCap = n;
+  pinCount = 0;
+  pinPfn = heap.alloc(<usize>(n + 1) << 2);
+  pinRefs = heap.alloc(<usize>(n + 1) << 2);
+  pinMm = heap.alloc(<usize>(n + 1) << 2);
+  pinFlags = heap.alloc(<usize>(n + 1) << 2);
+  memory.fill(pinRefs, 0, <usize>(n + 1) << 2);
+  pinFree = heap.alloc(<usize>(n + 1) << 2);
+  pinFreeTop = 0;
+}
+
+@inline function get(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
+@inline function put(base: usize, i: i32, v: i32): void { store<i32>(base + (<usize>i << 2), v); }
+
+export function pinSlotsLeft(): i32 { return pinCap - pinCount + pinFreeTop; }
+export function pinHandles(): i32 { return pinCount; }
+export function handleValid(h: i32): bool { return h > 0 && h <= pinCount && get(pinRefs, h) != 0; }
+export function handlePfn(h: i32): u32 { return <u32>get(pinPfn, h); }
+export function handleRefs(h: i32): i32 { return get(pinRefs, h); }
+
+/**
+ * __get_user_pages for one page: fault it in (a write fault for FOLL_WRITE or an
+ * unpopulated anon page), unshare a shared anon page before FOLL_PIN (5.19+),
+ * migrate a coherent page to RAM before FOLL_LONGTERM
+ * (check_and_migrate_movable_pages), then try_grab_folio. Returns the handle, 0 if
+ * the page could not be pinned.
+ */
+export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
+  let p = handleFault(mm, v, vpn, (flags & FOLL_WRITE) != 0 || isAnon(v));
+  let pte = load<u32>(p);
+  if ((pte & PTE_PRESENT) == 0) return 0;
+  let pfn = ptePfn(pte);
+  if ((pte & PTE_SPECIAL) == 0 && (flags & FOLL_PIN) != 0 && rule(SCHEME_ANON_EXCLUSIVE) != 0
+      && hasFlag(pfn, PG_ANON) && !hasFlag(pfn, PG_ANON_EXCLUSIVE)) {
+    doWpPage(mm, v, vpn, p, pte, (pte & PTE_WRITE) != 0); // FAULT_FLAG_UNSHARE
+    pte = load<u32>(p);
+    pfn = ptePfn(pte);
+  }
+  if ((flags & FOLL_LONGTERM) != 0 && (pte & PTE_SPECIAL) == 0 && kindOf(pfn) == KIND_DEVICE_COHERENT) {
+    if (!migratePageToRam(pfn, false, mm, vpn)) return 0; // -EBUSY: not longterm pinnable
+    pte = load<u32>(p);
+    pfn = ptePfn(pte);
+  }
+  if (pfn == 0 || !isAllocated(pfn)) return 0;
+  const refs = (flags & FOLL_PIN) != 0 ? pinBias() : 1;
+  folioGet(pfn, refs, mm, <i32>vpn); // try_grab_folio
+  let h: i32;
+  if (pinFreeTop > 0) h = get(pinFree, --pinFreeTop);
+  else h = ++pinCount;
+  put(pinPfn, h, <i32>pfn);
+  put(pinRefs, h, refs);
+  put(pinMm, h, mm);
+  put(pinFlags, h, flags);
+  if ((flags & FOLL_PIN) != 0) addPinned(mm, 1); // MMF_HAS_PINNED
+  bump(ST_PINS);
+  return h;
+}
+
+/** unpin_user_page / put_page for a handle (gup_put_folio). */
+export function unpin(h: i32): void {
+  const pfn = <u32>get(pinPfn, h);
+  const refs = get(pinRefs, h);
+  put(pinRefs, h, 0);
+  put(pinFree, pinFreeTop++, h);
+  if ((get(pinFlags, h) & FOLL_PIN) != 0) addPinned(get(pinMm, h), -1);
+  bump(ST_PINS, -1);
+  setLastOp(pfn, currentOp);
+  folioPut(pfn, refs, get(pinMm, h), -1);
+}
+
+/** For the invariant scan: every live handle's page and references. */
+export function pinAt(h: i32): u32 { return get(pinRefs, h) != 0 ? <u32>get(pinPfn, h) : 0; }

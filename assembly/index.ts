@@ -1,0 +1,104 @@
+// refsim core: the WASM module's exports. The host (src/core/) calls init once,
+// writes the scheme block, then fills the op buffer and calls runBatch; everything
+// else it reads through typed-array views at the pointers exported here.
+import {
+  CAP_SYS_FRAMES, CAP_DEV_FRAMES, CAP_MMS, CAP_VMAS, CAP_PTE_TABLES, CAP_PMD_TABLES, CAP_FILES, CAP_FILE_PAGES,
+  CAP_DRIVERS, CAP_BOS, CAP_PINS, CAP_VIOLATIONS, CAP_BATCH, CAP_WORDS, MAX_FRAMES,
+} from "./abi";
+import { initStats, statsBase } from "./stats";
+import { initViolations, violationBase, violationCount } from "./violations";
+import { initScheme, schemeBase } from "./scheme";
+import { initFrames, refBase, mapBase, flagsBase, indexBase, contentBase, lastOpBase, frameCount, sysFrames, freeSystemFrames } from "./frames";
+import { initDevices, boStateOf, boRefsOf, boDriverOf, boCount, driverFree, driverBase, driverSize, driverCount, deviceOwner } from "./device";
+import { initPageTables, ptePtr, pteTablesLeft, pmdTablesLeft } from "./pgtable";
+import { initMm, mmValid, mmCount, vmaCount } from "./mm";
+import { initFiles } from "./file";
+import { initZap } from "./zap";
+import { initRmap } from "./rmap";
+import { initGup, handleValid, handlePfn } from "./gup";
+import { initCheck } from "./check";
+import { initOps, runBatch, opBase, resultBase, errorBase, opSeq } from "./ops";
+
+let capsBuf: usize = 0;
+let ready = false;
+
+/** Buffer for the CAP_* words; write them, then call init(). */
+export function capsPtr(): usize {
+  if (capsBuf == 0) {
+    capsBuf = heap.alloc(CAP_WORDS << 2);
+    memory.fill(capsBuf, 0, CAP_WORDS << 2);
+  }
+  return capsBuf;
+}
+
+@inline function cap(i: i32): i32 { return load<i32>(capsBuf + (<usize>i << 2)); }
+
+/** Allocate every table once (no memory.grow after this). Returns 0, or the CAP_* index that is invalid + 1. */
+export function init(): i32 {
+  if (ready) return -1;
+  for (let i = 0; i <= CAP_BATCH; i++) if (cap(i) < 0) return i + 1;
+  if (<i64>cap(CAP_SYS_FRAMES) + <i64>cap(CAP_DEV_FRAMES) + 1 > <i64>MAX_FRAMES) return CAP_SYS_FRAMES + 1;
+  if (cap(CAP_MMS) < 1) return CAP_MMS + 1;
+  if (cap(CAP_VMAS) < 1) return CAP_VMAS + 1;
+  if (cap(CAP_PTE_TABLES) < 1) return CAP_PTE_TABLES + 1;
+  if (cap(CAP_PMD_TABLES) < 1) return CAP_PMD_TABLES + 1;
+  if (cap(CAP_BATCH) < 1) return CAP_BATCH + 1;
+  initStats();
+  initScheme();
+  initViolations(max<i32>(cap(CAP_VIOLATIONS), 1));
+  initFrames(<u32>cap(CAP_SYS_FRAMES), <u32>cap(CAP_DEV_FRAMES));
+  initDevices(<u32>cap(CAP_DEV_FRAMES), max<i32>(cap(CAP_DRIVERS), 1), max<i32>(cap(CAP_BOS), 1) + 1);
+  initMm(cap(CAP_MMS), cap(CAP_VMAS));
+  initPageTables(cap(CAP_MMS), cap(CAP_PMD_TABLES), cap(CAP_PTE_TABLES));
+  initFiles(max<i32>(cap(CAP_FILES), 1), <u32>cap(CAP_FILE_PAGES));
+  initZap();
+  initRmap(cap(CAP_MMS));
+  initGup(max<i32>(cap(CAP_PINS), 1));
+  initCheck(frameCount, max<i32>(cap(CAP_BOS), 1) + 1);
+  initOps(cap(CAP_BATCH));
+  ready = true;
+  return 0;
+}
+
+export { runBatch };
+
+export function opBufferPtr(): usize { return opBase; }
+export function resultsPtr(): usize { return resultBase; }
+export function errorPtr(): usize { return errorBase; }
+export function statsPtr(): usize { return statsBase; }
+export function schemePtr(): usize { return schemeBase; }
+export function violationsPtr(): usize { return violationBase; }
+export function violationsRecorded(): i32 { return violationCount; }
+export function opsExecuted(): i32 { return opSeq; }
+
+export function framesTotal(): u32 { return frameCount; }
+export function systemFrames(): u32 { return sysFrames; }
+export function systemFramesFree(): u32 { return freeSystemFrames(); }
+export function refcountPtr(): usize { return refBase; }
+export function mapcountPtr(): usize { return mapBase; }
+export function flagsPtr(): usize { return flagsBase; }
+export function indexPtr(): usize { return indexBase; }
+export function contentPtr(): usize { return contentBase; }
+export function lastOpPtr(): usize { return lastOpBase; }
+export function memoryBytes(): usize { return <usize>memory.size() << 16; }
+
+/** The PTE word mapping vpn in mm: 0 for none, -1 if mm is not a live address space. */
+export function pteAt(mm: i32, vpn: i32): i32 {
+  if (!mmValid(mm) || vpn < 0 || vpn >= (1 << 27)) return -1;
+  const p = ptePtr(mm, <u32>vpn, false);
+  return p == 0 ? 0 : load<i32>(p);
+}
+export function mmLive(mm: i32): bool { return mmValid(mm); }
+export function mmsCreated(): i32 { return mmCount; }
+export function mmVmaCount(mm: i32): i32 { return mmValid(mm) ? vmaCount(mm) : -1; }
+export function bosCreated(): i32 { return boCount - 1; }
+export function boState(b: i32): i32 { return b > 0 && b < boCount ? boStateOf(b) : -1; }
+export function boPages(b: i32): i32 { return b > 0 && b < boCount ? boRefsOf(b) : -1; }
+export function boDriver(b: i32): i32 { return b > 0 && b < boCount ? boDriverOf(b) : -1; }
+export function driversCreated(): i32 { return driverCount; }
+export function driverFreePages(d: i32): i32 { return d >= 0 && d < driverCount ? driverFree(d) : -1; }
+export function driverFirstPfn(d: i32): i32 { return d >= 0 && d < driverCount ? driverBase(d) : -1; }
+export function driverPages(d: i32): i32 { return d >= 0 && d < driverCount ? driverSize(d) : -1; }
+export function deviceBo(pfn: u32): i32 { return pfn > sysFrames && pfn < frameCount ? deviceOwner(pfn) : 0; }
+export function pinPfn(h: i32): i32 { return handleValid(h) ? <i32>handlePfn(h) : -1; }
+export function tablesFree(): i32 { return pteTablesLeft() + pmdTablesLeft(); }

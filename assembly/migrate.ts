@@ -1,0 +1,159 @@
+// Device migration (mm/migrate_device.c): migrate_vma_setup (collect + unmap),
+// migrate_vma_pages, migrate_vma_finalize, for a range moving into device
+// memory and for single device pages moving back to RAM (migrate_to_ram).
+import {
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PTE_FORM_DEVMAP,
+  PG_ANON, PG_ANON_EXCLUSIVE, PG_OWNER_REF, KIND_DEVICE_PRIVATE, SCHEME_COHERENT_PTE, SCHEME_ANON_EXCLUSIVE,
+  ST_MIGRATED, ST_MIGRATE_FAIL, VM_WRITE,
+} from "./abi";
+import { bump } from "./stats";
+import { rule, pinBias, freeAt } from "./scheme";
+import {
+  ref, content, setContent, hasFlag, addFlag, clearFlag, setPageIndex, pageIndex, kindOf, isDevice,
+  allocSystemPage, freeSystemFrames,
+} from "./frames";
+import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
+import { allocDevicePage, driverKind } from "./device";
+import { ptePtr } from "./pgtable";
+import { ptePfn, mkPte } from "./fault";
+import { rmapWalk, walkAt, walkPtr, walkMm, walkPte } from "./rmap";
+import { findVma, vmaFlags } from "./mm";
+
+/** Entry bits for a device page of this kind: device-private entry, present PTE, or devmap PTE. */
+function entryBits(kind: i32, writable: bool): u32 {
+  const w: u32 = writable ? PTE_WRITE : 0;
+  if (kind == KIND_DEVICE_PRIVATE) return PTE_DEVICE_PRIVATE | w;
+  if (rule(SCHEME_COHERENT_PTE) == PTE_FORM_DEVMAP) return PTE_PRESENT | PTE_SPECIAL | PTE_DEVMAP | w;
+  return PTE_PRESENT | w;
+}
+
+/** Install a mapping of page `pfn` with entry bits; refcounted forms take a ref and an rmap. */
+function installEntry(p: usize, pfn: u32, bits: u32, mm: i32, vpn: i32): void {
+  store<u32>(p, mkPte(pfn, bits));
+  if ((bits & PTE_SPECIAL) != 0) return; // devmap: the owner's reference covers every mapping
+  folioGet(pfn, 1, mm, vpn); // remove_migration_pte / migrate_vma_insert_page
+  rmapAdd(pfn); // folio_add_anon_rmap_pte / folio_add_new_anon_rmap
+}
+
+/** migrate_vma_finalize's unlock + put of the allocation ref; the devmap owner keeps it. */
+function dropAllocRef(pfn: u32, bits: u32): void {
+  if ((bits & PTE_DEVMAP) != 0) addFlag(pfn, PG_OWNER_REF);
+  else folioPut(pfn, 1, -1, -1);
+}
+
+/**
+ * migrate_vma_collect_pmd + migrate_device_unmap for page src: take the collect
+ * reference, make every mapping a migration entry (rmap -1, ref -1 each). Returns
+ * the number of entries, or -1 if an exclusive page may be pinned (restored at once).
+ */
+function collect(src: u32): i32 {
+  folioGet(src, 1, -1, -1);
+  if (rule(SCHEME_ANON_EXCLUSIVE) != 0 && hasFlag(src, PG_ANON_EXCLUSIVE) && ref(src) >= pinBias()) {
+    folioPut(src, 1, -1, -1); // folio_try_share_anon_rmap_pte failed: maybe pinned
+    return -1;
+  }
+  const n = rmapWalk(src);
+  for (let i = 0; i < n; i++) {
+    const p = <usize>walkAt(walkPtr, i);
+    const pte = load<u32>(p);
+    store<u32>(p, mkPte(src, PTE_MIGRATION | (pte & PTE_WRITE)));
+    rmapRemove(src, walkAt(walkMm, i), <i32>pageIndex(src));
+    folioPut(src, 1, walkAt(walkMm, i), <i32>pageIndex(src));
+  }
+  return n;
+}
+
+/** remove_migration_ptes(src, src): a failed migration puts the old entries back. */
+function restore(src: u32, n: i32, extraRefs: i32): void {
+  for (let i = 0; i < n; i++) {
+    const p = <usize>walkAt(walkPtr, i);
+    store<u32>(p, <u32>walkAt(walkPte, i));
+    folioGet(src, 1, walkAt(walkMm, i), <i32>pageIndex(src));
+    rmapAdd(src);
+  }
+  for (let i = 0; i < extraRefs; i++) folioPut(src, 1, -1, -1); // finalize: the collect (and fault) refs
+  bump(ST_MIGRATE_FAIL);
+}
+
+/** Move src's data, index and anon state to dst and point every entry at dst. */
+function moveTo(src: u32, dst: u32, n: i32, dstKind: i32, wasExclusive: bool): void {
+  setContent(dst, content(src)); // the driver's copy
+  setPageIndex(dst, pageIndex(src));
+  addFlag(dst, PG_ANON); // folio_migrate_mapping copies the anon mapping
+  if (wasExclusive && rule(SCHEME_ANON_EXCLUSIVE) != 0) addFlag(dst, PG_ANON_EXCLUSIVE);
+  for (let i = 0; i < n; i++) {
+    const writable = (<u32>walkAt(walkPte, i) & PTE_WRITE) != 0;
+    const bits = dstKind < 0 ? PTE_PRESENT | (writable ? PTE_WRITE : 0) : entryBits(dstKind, writable);
+    installEntry(<usize>walkAt(walkPtr, i), dst, bits, walkAt(walkMm, i), <i32>pageIndex(src));
+  }
+}
+
+/**
+ * Migrate one system anon page (or a hole) at vpn of mm into a page of driver d for
+ * BO b. Returns true if the vpn now maps device memory.
+ */
+export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
+  const v = findVma(mm, vpn);
+  const writable = (vmaFlags(v) & VM_WRITE) != 0;
+  const kind = driverKind(d);
+  const p = ptePtr(mm, vpn, true);
+  const pte = load<u32>(p);
+  const pfn = ptePfn(pte);
+  if (pte == 0 || ((pte & PTE_SPECIAL) != 0 && pfn == 0)) {
+    // a hole or the zero page: migrate_vma_insert_page
+    const dst = allocDevicePage(d, b);
+    if (dst == 0) { bump(ST_MIGRATE_FAIL); return false; }
+    setPageIndex(dst, vpn);
+    addFlag(dst, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
+    const bits = entryBits(kind, writable);
+    installEntry(p, dst, bits, mm, <i32>vpn);
+    dropAllocRef(dst, bits);
+    bump(ST_MIGRATED);
+    return true;
+  }
+  if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT || isDevice(pfn) || !hasFlag(pfn, PG_ANON)) return false;
+  const wasExclusive = hasFlag(pfn, PG_ANON_EXCLUSIVE);
+  const n = collect(pfn);
+  if (n < 0) { bump(ST_MIGRATE_FAIL); return false; }
+  clearFlag(pfn, PG_ANON_EXCLUSIVE);
+  // migrate_vma_check_page / folio_migrate_mapping: only the collect ref may remain
+  if (ref(pfn) != 1) { restore(pfn, n, 1); return false; }
+  const dst = allocDevicePage(d, b);
+  if (dst == 0) { restore(pfn, n, 1); return false; }
+  moveTo(pfn, dst, n, kind, wasExclusive);
+  dropAllocRef(dst, entryBits(kind, writable));
+  folioPut(pfn, 1, mm, <i32>vpn); // the collect ref: the system page goes back to the buddy
+  bump(ST_MIGRATED);
+  return true;
+}
+
+/**
+ * Move device page src back to system RAM with all its mappings: the driver's
+ * migrate_to_ram on a CPU fault (faultRef: do_swap_page took a ref first, 6.1+), or a
+ * driver-initiated migrate_vma with SELECT_DEVICE_*. Returns true on success.
+ */
+export function migratePageToRam(src: u32, faultRef: bool, mm: i32, vpn: u32): bool {
+  if (faultRef) folioGet(src, 1, mm, <i32>vpn);
+  const extra = faultRef ? 2 : 1;
+  const wasExclusive = hasFlag(src, PG_ANON_EXCLUSIVE);
+  const n = collect(src);
+  if (n < 0) {
+    if (faultRef) folioPut(src, 1, mm, <i32>vpn);
+    bump(ST_MIGRATE_FAIL);
+    return false;
+  }
+  clearFlag(src, PG_ANON_EXCLUSIVE);
+  // Only the era's base count, the collect ref and the fault ref may remain.
+  if (ref(src) != freeAt(kindOf(src)) + extra || freeSystemFrames() == 0) {
+    restore(src, n, extra);
+    if (wasExclusive) addFlag(src, PG_ANON_EXCLUSIVE);
+    return false;
+  }
+  const dst = allocSystemPage(); // refcount 1: the allocation ref, dropped at finalize
+  moveTo(src, dst, n, -1, wasExclusive);
+  folioPut(dst, 1, mm, <i32>vpn);
+  folioPut(src, 1, mm, <i32>vpn); // migrate_vma_finalize: the collect ref
+  if (faultRef) folioPut(src, 1, mm, <i32>vpn); // do_swap_page's ref: the device page reaches page_free
+  bump(ST_MIGRATED);
+  return true;
+}

@@ -1,0 +1,147 @@
+// Address spaces (struct mm_struct) and their VMAs (struct vm_area_struct),
+// kept per mm as a list sorted by start. VMA bounds are vpns, end exclusive.
+import { VM_SHARED, VM_ANON } from "./abi";
+
+export let mmCap: i32 = 0;
+export let mmCount: i32 = 0; // ids handed out so far (ids are never reused)
+let mmAlive: usize = 0;
+let mmHead: usize = 0; // first vma, -1 none
+let mmPinned: usize = 0; // live FOLL_PIN pins taken through this mm (MMF_HAS_PINNED)
+let mmVmas: usize = 0;
+
+export let vmaCap: i32 = 0;
+let vmStart: usize = 0;
+let vmEnd: usize = 0;
+let vmFlags: usize = 0;
+let vmFile: usize = 0;
+let vmPgoff: usize = 0;
+let vmNext: usize = 0;
+let vmaFree: usize = 0;
+let vmaFreeTop: i32 = 0;
+
+/** Where OP_MMAP without an address starts looking (get_unmapped_area), as a vpn. */
+export const MMAP_BASE: u32 = 0x10000;
+
+export function initMm(nMm: i32, nVma: i32): void {
+  mmCap = nMm;
+  mmCount = 0;
+  mmAlive = heap.alloc(<usize>nMm << 2);
+  mmHead = heap.alloc(<usize>nMm << 2);
+  mmPinned = heap.alloc(<usize>nMm << 2);
+  mmVmas = heap.alloc(<usize>nMm << 2);
+  vmaCap = nVma;
+  vmStart = heap.alloc(<usize>nVma << 2);
+  vmEnd = heap.alloc(<usize>nVma << 2);
+  vmFlags = heap.alloc(<usize>nVma << 2);
+  vmFile = heap.alloc(<usize>nVma << 2);
+  vmPgoff = heap.alloc(<usize>nVma << 2);
+  vmNext = heap.alloc(<usize>nVma << 2);
+  vmaFree = heap.alloc(<usize>nVma << 2);
+  for (let i = 0; i < nVma; i++) store<i32>(vmaFree + (<usize>i << 2), nVma - 1 - i);
+  vmaFreeTop = nVma;
+}
+
+@inline function get(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
+@inline function put(base: usize, i: i32, v: i32): void { store<i32>(base + (<usize>i << 2), v); }
+
+export function mmSlotsLeft(): i32 { return mmCap - mmCount; }
+export function vmaSlotsLeft(): i32 { return vmaFreeTop; }
+export function mmValid(mm: i32): bool { return mm >= 0 && mm < mmCount && get(mmAlive, mm) != 0; }
+
+export function newMm(): i32 {
+  const mm = mmCount++;
+  put(mmAlive, mm, 1);
+  put(mmHead, mm, -1);
+  put(mmPinned, mm, 0);
+  put(mmVmas, mm, 0);
+  return mm;
+}
+
+export function killMm(mm: i32): void { put(mmAlive, mm, 0); }
+export function firstVma(mm: i32): i32 { return get(mmHead, mm); }
+export function vmaCount(mm: i32): i32 { return get(mmVmas, mm); }
+export function pinnedIn(mm: i32): i32 { return get(mmPinned, mm); }
+export function addPinned(mm: i32, n: i32): void { put(mmPinned, mm, get(mmPinned, mm) + n); }
+
+@inline export function vmaStart(v: i32): u32 { return <u32>get(vmStart, v); }
+@inline export function vmaEnd(v: i32): u32 { return <u32>get(vmEnd, v); }
+@inline export function vmaFlags(v: i32): i32 { return get(vmFlags, v); }
+@inline export function vmaFile(v: i32): i32 { return get(vmFile, v); }
+@inline export function vmaPgoff(v: i32): u32 { return <u32>get(vmPgoff, v); }
+@inline export function vmaNext(v: i32): i32 { return get(vmNext, v); }
+/** is_cow_mapping: private and may be written. */
+@inline export function isCow(v: i32): bool { return (vmaFlags(v) & VM_SHARED) == 0; }
+@inline export function isAnon(v: i32): bool { return (vmaFlags(v) & VM_ANON) != 0; }
+/** linear_page_index: file offset (in pages) of vpn inside a file vma. */
+@inline export function fileIndex(v: i32, vpn: u32): u32 { return vmaPgoff(v) + (vpn - vmaStart(v)); }
+
+/** find_vma: the vma containing vpn, or -1. */
+export function findVma(mm: i32, vpn: u32): i32 {
+  let v = get(mmHead, mm);
+  while (v >= 0) {
+    if (vpn < vmaStart(v)) return -1;
+    if (vpn < vmaEnd(v)) return v;
+    v = get(vmNext, v);
+  }
+  return -1;
+}
+
+/** True when [start, end) touches any vma of mm. */
+export function overlaps(mm: i32, start: u32, end: u32): bool {
+  let v = get(mmHead, mm);
+  while (v >= 0) {
+    if (vmaStart(v) < end && start < vmaEnd(v)) return true;
+    v = get(vmNext, v);
+  }
+  return false;
+}
+
+/** get_unmapped_area: lowest gap of npages at or above MMAP_BASE, or 0 if none fits. */
+export function unmappedArea(mm: i32, npages: u32, limit: u32): u32 {
+  let cand = MMAP_BASE;
+  let v = get(mmHead, mm);
+  while (v >= 0) {
+    if (vmaEnd(v) > cand) {
+      if (vmaStart(v) >= cand + npages) break;
+      cand = vmaEnd(v);
+    }
+    v = get(vmNext, v);
+  }
+  return cand + npages <= limit ? cand : 0;
+}
+
+/** vma_link: insert a new vma in start order (caller checked overlap and space). */
+export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, pgoff: u32): i32 {
+  const v = get(vmaFree, --vmaFreeTop);
+  put(vmStart, v, <i32>start);
+  put(vmEnd, v, <i32>end);
+  put(vmFlags, v, flags);
+  put(vmFile, v, file);
+  put(vmPgoff, v, <i32>pgoff);
+  let prev = -1;
+  let cur = get(mmHead, mm);
+  while (cur >= 0 && vmaStart(cur) < start) {
+    prev = cur;
+    cur = get(vmNext, cur);
+  }
+  put(vmNext, v, cur);
+  if (prev < 0) put(mmHead, mm, v);
+  else put(vmNext, prev, v);
+  put(mmVmas, mm, get(mmVmas, mm) + 1);
+  return v;
+}
+
+/** Remove vma v (whose predecessor is prev, or -1) from mm and free the slot. */
+export function unlinkVma(mm: i32, v: i32, prev: i32): void {
+  if (prev < 0) put(mmHead, mm, get(vmNext, v));
+  else put(vmNext, prev, get(vmNext, v));
+  put(vmaFree, vmaFreeTop++, v);
+  put(mmVmas, mm, get(mmVmas, mm) - 1);
+}
+
+/** Shrink vma v to [start, end) (__split_vma keeps pgoff in step with start). */
+export function setVmaRange(v: i32, start: u32, end: u32): void {
+  if (vmaFile(v) >= 0) put(vmPgoff, v, <i32>(vmaPgoff(v) + (start - vmaStart(v))));
+  put(vmStart, v, <i32>start);
+  put(vmEnd, v, <i32>end);
+}

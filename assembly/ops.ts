@@ -1,0 +1,323 @@
+// The batch dispatcher: validates each op completely before it changes anything,
+// so a rejected op leaves the engine exactly as it was and stops the batch with
+// an error naming the op and the field.
+import {
+  OP_WORDS, OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
+  OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
+  VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
+  VPN_BITS, PT_ENTRIES, PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS,
+  ERR_OVERLAP, ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE,
+  ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOT_ANON, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
+} from "./abi";
+import { countOp } from "./stats";
+import { setCurrentOp } from "./violations";
+import { freeSystemFrames, isDevice } from "./frames";
+import {
+  mmValid, newMm, killMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, unlinkVma,
+  setVmaRange, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, vmaCount, isAnon, isCow, mmCount,
+} from "./mm";
+import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTablesIn, freeAllTables } from "./pgtable";
+import { zapRange } from "./zap";
+import { copyRange, pinnedPagesIn } from "./fork";
+import { handleFault, loadChecked, storeValue, ptePfn } from "./fault";
+import { migrateOneToDevice, migratePageToRam } from "./migrate";
+import { gup, unpin, handleValid, pinSlotsLeft } from "./gup";
+import { newFile, fileValid, filePages, fileSlotsLeft, fileCount, fileCap, dropPageCache, fileIsOpen } from "./file";
+import {
+  driverValid, driverKind, registerDriver, deviceFramesLeft, driverSlotsLeft, boSlotsLeft, boLive, boDriverOf, createBo,
+} from "./device";
+import { quiesceCheck } from "./check";
+
+export let opBase: usize = 0;
+export let resultBase: usize = 0;
+export let errorBase: usize = 0; // [code, op index in batch, field, detail]
+export let batchCap: i32 = 0;
+export let opSeq: i32 = 0; // global sequence number of the next op
+
+const VPN_LIMIT: i64 = <i64>1 << VPN_BITS;
+
+export function initOps(cap: i32): void {
+  batchCap = cap;
+  opBase = heap.alloc(<usize>cap * OP_WORDS * 4);
+  resultBase = heap.alloc(<usize>cap * 4);
+  errorBase = heap.alloc(16);
+  memory.fill(errorBase, 0, 16);
+}
+
+let errCode: i32 = 0;
+let errField: i32 = -1;
+let errDetail: i32 = 0;
+
+/** Reject the op: remember the error and the field at fault; returns -1. */
+function fail(code: i32, field: i32, detail: i32 = 0): i32 {
+  errCode = code;
+  errField = field;
+  errDetail = detail;
+  return -1;
+}
+
+/** Arguments 1 and 2 as a vpn range inside the simulated address space. */
+function rangeOk(vpn: i32, npages: i32): bool {
+  return vpn >= 0 && npages > 0 && <i64>vpn + <i64>npages <= VPN_LIMIT;
+}
+
+/** Room for a fault: two frames (a migrate_to_ram and a copy) and its page tables. */
+function faultRoom(mm: i32, vpn: u32): i32 {
+  if (freeSystemFrames() < 2) return fail(ERR_NOMEM_FRAMES, -1, 2);
+  const t = tablesNeeded(mm, vpn);
+  if (pteTablesLeft() < 1 || (t == 2 && pmdTablesLeft() < 1)) return fail(ERR_NOMEM_TABLES, -1, t);
+  return 0;
+}
+
+/** The vma holding all of [vpn, vpn+n), or an error. */
+function singleVma(mm: i32, vpn: i32, n: i32): i32 {
+  const v = findVma(mm, <u32>vpn);
+  if (v < 0) return fail(ERR_SEGV, 1);
+  if (<i64>vpn + <i64>n > <i64>vmaEnd(v)) return fail(ERR_SEGV, 2);
+  return v;
+}
+
+/** munmap's vma surgery: zap [start, end) and trim, split or drop each vma it touches. */
+function unmapRange(mm: i32, start: u32, end: u32): void {
+  let prev = -1;
+  let v = firstVma(mm);
+  while (v >= 0) {
+    const next = vmaNext(v);
+    const s = vmaStart(v);
+    const e = vmaEnd(v);
+    if (e <= start) { prev = v; v = next; continue; }
+    if (s >= end) break;
+    const zs = max<u32>(s, start);
+    const ze = min<u32>(e, end);
+    zapRange(mm, zs, ze);
+    if (zs == s && ze == e) {
+      unlinkVma(mm, v, prev);
+    } else if (zs == s) {
+      setVmaRange(v, ze, e);
+      prev = v;
+    } else if (ze == e) {
+      setVmaRange(v, s, zs);
+      prev = v;
+    } else {
+      const tailPgoff = vmaPgoff(v) + (ze - s); // __split_vma
+      setVmaRange(v, s, zs);
+      insertVma(mm, ze, e, vmaFlags(v), vmaFile(v), tailPgoff);
+      break;
+    }
+    v = next;
+  }
+  freeTablesIn(mm, start, end);
+}
+
+/** exit_mmap: zap every vma, free them and the page tables. */
+function exitMm(mm: i32): void {
+  let v = firstVma(mm);
+  while (v >= 0) {
+    zapRange(mm, vmaStart(v), vmaEnd(v));
+    const next = vmaNext(v);
+    unlinkVma(mm, v, -1);
+    v = next;
+  }
+  freeAllTables(mm);
+  killMm(mm);
+}
+
+function doFork(parent: i32): i32 {
+  if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, 0);
+  if (vmaSlotsLeft() < vmaCount(parent)) return fail(ERR_NOMEM_VMA, 0, vmaCount(parent));
+  const tables = tablesOf(parent);
+  if (pteTablesLeft() < tables || pmdTablesLeft() < tables) return fail(ERR_NOMEM_TABLES, 0, tables);
+  let copies = 0;
+  for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) copies += pinnedPagesIn(parent, vmaStart(v), vmaEnd(v));
+  if (<i32>freeSystemFrames() < copies) return fail(ERR_NOMEM_FRAMES, 0, copies);
+  const child = newMm();
+  for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) {
+    insertVma(child, vmaStart(v), vmaEnd(v), vmaFlags(v), vmaFile(v), vmaPgoff(v));
+    // vma_needs_copy: shared file mappings are refaulted by the child instead
+    if (isCow(v) || isAnon(v)) copyRange(parent, child, v, vmaStart(v), vmaEnd(v));
+  }
+  return child;
+}
+
+function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 {
+  if (n <= 0 || <i64>n > VPN_LIMIT) return fail(ERR_RANGE, 2);
+  if ((fl & ~VM_VALID) != 0) return fail(ERR_BAD_ARG, 3);
+  const anon = (fl & VM_ANON) != 0;
+  if (anon == ((fl & VM_FILE) != 0)) return fail(ERR_BAD_ARG, 3, 1); // exactly one of anon / file
+  if (anon && (fl & VM_SHARED) != 0) return fail(ERR_BAD_ARG, 3, 2); // shmem is not modelled
+  if (!anon) {
+    if (!fileValid(file)) return fail(ERR_BAD_FILE, 4);
+    if (pgoff < 0 || <i64>pgoff + <i64>n > <i64>filePages(file)) return fail(ERR_RANGE, 5);
+  }
+  if (vmaSlotsLeft() < 1) return fail(ERR_NOMEM_VMA, -1, 1);
+  let start: u32;
+  if (vpn == -1) {
+    start = unmappedArea(mm, <u32>n, <u32>VPN_LIMIT);
+    if (start == 0) return fail(ERR_RANGE, 2);
+  } else {
+    if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
+    start = <u32>vpn;
+    if (overlaps(mm, start, start + <u32>n)) return fail(ERR_OVERLAP, 1); // MAP_FIXED_NOREPLACE
+  }
+  insertVma(mm, start, start + <u32>n, fl, anon ? -1 : file, anon ? 0 : <u32>pgoff);
+  return <i32>start;
+}
+
+function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
+  if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
+  if (!driverValid(d)) return fail(ERR_BAD_DRIVER, 3);
+  if (b != 0 && (!boLive(b) || boDriverOf(b) != d)) return fail(ERR_BAD_BO, 4);
+  if (b == 0 && boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, 4);
+  const v = singleVma(mm, vpn, n);
+  if (v < 0) return v;
+  if (!isAnon(v) || !isCow(v)) return fail(ERR_NOT_ANON, 1); // migrate_vma_setup: anon private only
+  const tables = n / PT_ENTRIES + 2;
+  if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
+  const bo = b != 0 ? b : createBo(d);
+  for (let i = 0; i < n; i++) migrateOneToDevice(mm, <u32>(vpn + i), d, bo);
+  return bo;
+}
+
+function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
+  if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
+  const v = singleVma(mm, vpn, n);
+  if (v < 0) return v;
+  if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, 2, n);
+  let moved = 0;
+  for (let i = 0; i < n; i++) {
+    const p = ptePtr(mm, <u32>(vpn + i), false);
+    if (p == 0) continue;
+    const pte = load<u32>(p);
+    const pfn = ptePfn(pte);
+    // MIGRATE_VMA_SELECT_DEVICE_PRIVATE / _COHERENT: vm_normal_page skips devmap PTEs
+    const selected = (pte & PTE_DEVICE_PRIVATE) != 0 || ((pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && isDevice(pfn));
+    if (selected && migratePageToRam(pfn, false, mm, <u32>(vpn + i))) moved++;
+  }
+  return moved;
+}
+
+function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
+  if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, 1);
+  const v = findVma(mm, <u32>vpn);
+  if (v < 0) return fail(ERR_SEGV, 1);
+  if (write && (vmaFlags(v) & VM_WRITE) == 0) return fail(ERR_ACCESS, 1);
+  const room = faultRoom(mm, <u32>vpn);
+  if (room < 0) return room;
+  const p = handleFault(mm, v, <u32>vpn, write);
+  if ((load<u32>(p) & PTE_PRESENT) == 0) return 0; // migrate_to_ram failed: the access is retried later
+  if (!write) return <i32>loadChecked(mm, v, <u32>vpn, p);
+  storeValue(mm, v, <u32>vpn, p, <u32>value);
+  return 0;
+}
+
+function doGup(mm: i32, vpn: i32, fl: i32): i32 {
+  if ((fl & ~FOLL_VALID) != 0) return fail(ERR_BAD_ARG, 2);
+  if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, 1);
+  const v = findVma(mm, <u32>vpn);
+  if (v < 0) return fail(ERR_SEGV, 1);
+  if ((fl & FOLL_WRITE) != 0 && (vmaFlags(v) & VM_WRITE) == 0) return fail(ERR_ACCESS, 2);
+  if (pinSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
+  if (freeSystemFrames() < 3) return fail(ERR_NOMEM_FRAMES, -1, 3);
+  const room = faultRoom(mm, <u32>vpn);
+  if (room < 0) return room;
+  return gup(mm, v, <u32>vpn, fl);
+}
+
+/** Execute one op record; returns its result, or sets errCode through fail(). */
+function execute(w: usize): i32 {
+  const op = load<i32>(w);
+  const a0 = load<i32>(w, 4);
+  const a1 = load<i32>(w, 8);
+  const a2 = load<i32>(w, 12);
+  const a3 = load<i32>(w, 16);
+  const a4 = load<i32>(w, 20);
+  const a5 = load<i32>(w, 24);
+  const needsMm = op == OP_MMAP || op == OP_MUNMAP || op == OP_READ || op == OP_WRITE || op == OP_FORK
+    || op == OP_EXIT || op == OP_MADV_DONTNEED || op == OP_MIGRATE_TO_DEVICE || op == OP_MIGRATE_TO_RAM || op == OP_GUP;
+  if (needsMm && !mmValid(a0)) return fail(ERR_BAD_MM, 0);
+  switch (op) {
+    case OP_MM_NEW: {
+      if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, -1);
+      return newMm();
+    }
+    case OP_MMAP: return doMmap(a0, a1, a2, a3, a4, a5);
+    case OP_MUNMAP: {
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
+      if (vmaSlotsLeft() < 1) return fail(ERR_NOMEM_VMA, -1, 1);
+      unmapRange(a0, <u32>a1, <u32>(a1 + a2));
+      return 0;
+    }
+    case OP_READ: return access(a0, a1, false, 0);
+    case OP_WRITE: return access(a0, a1, true, a2);
+    case OP_FORK: return doFork(a0);
+    case OP_EXIT: { exitMm(a0); return 0; }
+    case OP_MADV_DONTNEED: {
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
+      const v = singleVma(a0, a1, a2);
+      if (v < 0) return v;
+      zapRange(a0, <u32>a1, <u32>(a1 + a2));
+      return 0;
+    }
+    case OP_FILE_NEW: {
+      if (a0 <= 0) return fail(ERR_RANGE, 0);
+      if (fileCount >= fileCap) return fail(ERR_NOMEM_OBJECTS, -1);
+      if (<i64>a0 > <i64>fileSlotsLeft()) return fail(ERR_NOMEM_OBJECTS, 0, a0);
+      return newFile(<u32>a0);
+    }
+    case OP_DRIVER_NEW: {
+      if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, 0);
+      if (a1 <= 0) return fail(ERR_RANGE, 1);
+      if (<i64>a1 > <i64>deviceFramesLeft()) return fail(ERR_NOMEM_DEVICE, 1, <i32>deviceFramesLeft());
+      if (driverSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
+      return registerDriver(a0, <u32>a1);
+    }
+    case OP_MIGRATE_TO_DEVICE: return doMigrateToDevice(a0, a1, a2, a3, a4);
+    case OP_MIGRATE_TO_RAM: return doMigrateToRam(a0, a1, a2);
+    case OP_GUP: return doGup(a0, a1, a2);
+    case OP_UNPIN: {
+      if (!handleValid(a0)) return fail(ERR_BAD_HANDLE, 0);
+      unpin(a0);
+      return 0;
+    }
+    case OP_CHECK: { quiesceCheck(); return 0; }
+    case OP_TEARDOWN: {
+      for (let mm = 0; mm < mmCount; mm++) if (mmValid(mm)) exitMm(mm);
+      for (let f = 0; f < fileCount; f++) if (fileIsOpen(f)) dropPageCache(f);
+      quiesceCheck();
+      return 0;
+    }
+    case OP_DROP_CACHE: {
+      if (!fileValid(a0)) return fail(ERR_BAD_FILE, 0);
+      dropPageCache(a0);
+      return 0;
+    }
+  }
+  return fail(ERR_BAD_OP, -1);
+}
+
+/**
+ * Run n op records from the op buffer. Returns how many ran; if fewer than n, the
+ * error block holds [code, index, field, detail] for the op that was rejected.
+ */
+export function runBatch(n: i32): i32 {
+  store<i32>(errorBase, 0);
+  for (let i = 0; i < n; i++) {
+    const w = opBase + <usize>i * OP_WORDS * 4;
+    errCode = 0;
+    errField = -1;
+    errDetail = 0;
+    setCurrentOp(opSeq);
+    const r = execute(w);
+    if (errCode != 0) {
+      store<i32>(errorBase, errCode);
+      store<i32>(errorBase, i, 4);
+      store<i32>(errorBase, errField, 8);
+      store<i32>(errorBase, errDetail, 12);
+      return i;
+    }
+    countOp(load<i32>(w));
+    store<i32>(resultBase + (<usize>i << 2), r);
+    opSeq++;
+  }
+  return n;
+}

@@ -1,0 +1,129 @@
+// Page tables: three levels of 512 entries, like x86-64's pgd/pmd/pte with the
+// upper levels folded. Each mm owns a pgd; pmd and pte tables come from fixed pools
+// (index 0 = none), so no memory is allocated after init. Each pte table has a
+// shadow table beside it holding, per PTE, the value this process last wrote there
+// (the expected data for corruption checks of anonymous memory).
+import { PT_ENTRIES, VPN_BITS } from "./abi";
+
+export let pgdBase: usize = 0; // mmCap * 512 u32: pmd table index per pgd slot
+let pmdPool: usize = 0; // pmd tables: pte table index per slot
+let ptePool: usize = 0; // pte tables: PTE words
+let shadowPool: usize = 0; // expected data per PTE
+let pmdFree: usize = 0;
+let pmdFreeTop: i32 = 0;
+let pteFree: usize = 0;
+let pteFreeTop: i32 = 0;
+let tablesPerMm: usize = 0; // i32 per mm: pmd + pte tables it owns
+
+export function initPageTables(mmCap: i32, nPmd: i32, nPte: i32): void {
+  pgdBase = heap.alloc(<usize>mmCap * PT_ENTRIES * 4);
+  memory.fill(pgdBase, 0, <usize>mmCap * PT_ENTRIES * 4);
+  tablesPerMm = heap.alloc(<usize>mmCap << 2);
+  memory.fill(tablesPerMm, 0, <usize>mmCap << 2);
+  pmdPool = heap.alloc(<usize>(nPmd + 1) * PT_ENTRIES * 4);
+  ptePool = heap.alloc(<usize>(nPte + 1) * PT_ENTRIES * 4);
+  shadowPool = heap.alloc(<usize>(nPte + 1) * PT_ENTRIES * 4);
+  pmdFree = heap.alloc(<usize>nPmd << 2);
+  pteFree = heap.alloc(<usize>nPte << 2);
+  for (let i = 0; i < nPmd; i++) store<i32>(pmdFree + (<usize>i << 2), nPmd - i);
+  for (let i = 0; i < nPte; i++) store<i32>(pteFree + (<usize>i << 2), nPte - i);
+  pmdFreeTop = nPmd;
+  pteFreeTop = nPte;
+}
+
+export function pmdTablesLeft(): i32 { return pmdFreeTop; }
+export function pteTablesLeft(): i32 { return pteFreeTop; }
+export function tablesOf(mm: i32): i32 { return load<i32>(tablesPerMm + (<usize>mm << 2)); }
+@inline function addTables(mm: i32, n: i32): void {
+  const p = tablesPerMm + (<usize>mm << 2);
+  store<i32>(p, load<i32>(p) + n);
+}
+
+@inline export function vpnValid(vpn: i64): bool { return vpn >= 0 && vpn < (<i64>1 << VPN_BITS); }
+
+@inline function pgdSlot(mm: i32, vpn: u32): usize {
+  return pgdBase + ((<usize>mm * PT_ENTRIES + <usize>(vpn >> 18)) << 2);
+}
+
+/** The pte table covering vpn, or 0 when none is allocated. */
+export function pteTableOf(mm: i32, vpn: u32): i32 {
+  const pmd = load<i32>(pgdSlot(mm, vpn));
+  if (pmd == 0) return 0;
+  return load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2));
+}
+
+/** Tables that a fault at vpn would have to allocate (0, 1 or 2): for the space check. */
+export function tablesNeeded(mm: i32, vpn: u32): i32 {
+  const pmd = load<i32>(pgdSlot(mm, vpn));
+  if (pmd == 0) return 2;
+  return load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2)) == 0 ? 1 : 0;
+}
+
+/** Address of the PTE for vpn (pte_offset_map); allocates tables when asked. 0 if absent. */
+export function ptePtr(mm: i32, vpn: u32, alloc: bool): usize {
+  const g = pgdSlot(mm, vpn);
+  let pmd = load<i32>(g);
+  if (pmd == 0) {
+    if (!alloc || pmdFreeTop == 0) return 0;
+    pmd = load<i32>(pmdFree + (<usize>(--pmdFreeTop) << 2));
+    memory.fill(pmdPool + <usize>pmd * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
+    store<i32>(g, pmd);
+    addTables(mm, 1);
+  }
+  const m = pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2);
+  let pt = load<i32>(m);
+  if (pt == 0) {
+    if (!alloc || pteFreeTop == 0) return 0;
+    pt = load<i32>(pteFree + (<usize>(--pteFreeTop) << 2));
+    memory.fill(ptePool + <usize>pt * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
+    memory.fill(shadowPool + <usize>pt * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
+    store<i32>(m, pt);
+    addTables(mm, 1);
+  }
+  return ptePool + ((<usize>pt * PT_ENTRIES + <usize>(vpn & 511)) << 2);
+}
+
+/** Entry j of pmd table `pmd`: a pte table index or 0. */
+@inline export function pmdEntry(pmd: i32, j: i32): i32 {
+  return load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>j) << 2));
+}
+
+/** First PTE of pte table `pt`. */
+@inline export function pteTableBase(pt: i32): usize { return ptePool + <usize>pt * PT_ENTRIES * 4; }
+
+/** The shadow (expected data) word beside a PTE. */
+@inline export function shadowOf(pte: usize): usize { return pte - ptePool + shadowPool; }
+
+/** free_pgtables: release the pte tables lying wholly inside [start, end). */
+export function freeTablesIn(mm: i32, start: u32, end: u32): void {
+  let v = (start + 511) & ~511;
+  while (v + 512 <= end) {
+    const pmd = load<i32>(pgdSlot(mm, v));
+    if (pmd != 0) {
+      const m = pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((v >> 9) & 511)) << 2);
+      const pt = load<i32>(m);
+      if (pt != 0) {
+        store<i32>(m, 0);
+        store<i32>(pteFree + (<usize>(pteFreeTop++) << 2), pt);
+        addTables(mm, -1);
+      }
+    }
+    v += 512;
+  }
+}
+
+/** Release every table of an mm (exit_mmap -> free_pgtables over the whole range). */
+export function freeAllTables(mm: i32): void {
+  for (let i = 0; i < PT_ENTRIES; i++) {
+    const g = pgdBase + ((<usize>mm * PT_ENTRIES + <usize>i) << 2);
+    const pmd = load<i32>(g);
+    if (pmd == 0) continue;
+    for (let j = 0; j < PT_ENTRIES; j++) {
+      const pt = load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>j) << 2));
+      if (pt != 0) store<i32>(pteFree + (<usize>(pteFreeTop++) << 2), pt);
+    }
+    store<i32>(pmdFree + (<usize>(pmdFreeTop++) << 2), pmd);
+    store<i32>(g, 0);
+  }
+  store<i32>(tablesPerMm + (<usize>mm << 2), 0);
+}

@@ -1,0 +1,94 @@
+// Unmapping: zap_pte_range with the mmu_gather batch. The rmap is removed when a
+// PTE is cleared, but the PTE's page reference is only dropped after the TLB
+// flush (tlb_flush_mmu -> free_pages_and_swap_cache -> folios_put_refs), in
+// batches of SCHEME_TLB_BATCH pages. Device-private entries are put at once
+// (zap_nonpresent_ptes).
+import {
+  PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH,
+  ST_TLB_FLUSH, ST_PTES_ZAPPED, V_UAF,
+} from "./abi";
+import { bump } from "./stats";
+import { rule } from "./scheme";
+import { isAllocated, ref, mapcount, setLastOp } from "./frames";
+import { folioPut, rmapRemove } from "./refcount";
+import { pteTableOf, pteTableBase, shadowOf } from "./pgtable";
+import { ptePfn } from "./fault";
+import { violation, currentOp } from "./violations";
+
+export const MAX_GATHER = 4096;
+let gatherPfn: usize = 0;
+let gatherCount: i32 = 0;
+let gatherMm: i32 = -1;
+
+export function initZap(): void {
+  gatherPfn = heap.alloc(MAX_GATHER << 2);
+}
+
+/** tlb_flush_mmu: the deferred puts of every gathered page. */
+export function tlbFlush(): void {
+  if (gatherCount == 0) return;
+  bump(ST_TLB_FLUSH);
+  for (let i = 0; i < gatherCount; i++) {
+    folioPut(load<u32>(gatherPfn + (<usize>i << 2)), 1, gatherMm, -1);
+  }
+  gatherCount = 0;
+}
+
+/** __tlb_remove_folio_pages: queue one page's PTE reference. */
+function tlbRemovePage(mm: i32, pfn: u32): void {
+  const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
+  if (batch <= 0) {
+    folioPut(pfn, 1, mm, -1);
+    return;
+  }
+  gatherMm = mm;
+  store<u32>(gatherPfn + (<usize>gatherCount << 2), pfn);
+  gatherCount++;
+  if (gatherCount >= batch) tlbFlush();
+}
+
+/** Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it. */
+export function zapOne(mm: i32, vpn: u32, p: usize): void {
+  const pte = load<u32>(p);
+  if (pte == 0) return;
+  store<u32>(p, 0);
+  store<u32>(shadowOf(p), 0);
+  bump(ST_PTES_ZAPPED);
+  const pfn = ptePfn(pte);
+  if ((pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0) {
+    if (!isAllocated(pfn)) {
+      violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 4);
+      return;
+    }
+    rmapRemove(pfn, mm, <i32>vpn); // device-private entry: rmap and put at once
+    folioPut(pfn, 1, mm, <i32>vpn);
+    return;
+  }
+  if ((pte & PTE_PRESENT) == 0) return;
+  if ((pte & PTE_SPECIAL) != 0) {
+    // vm_normal_page() == NULL: zero page, devmap, pfnmap. Nothing is dropped.
+    if (pfn != 0) setLastOp(pfn, currentOp);
+    return;
+  }
+  if (!isAllocated(pfn)) {
+    violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 4);
+    return;
+  }
+  rmapRemove(pfn, mm, <i32>vpn);
+  tlbRemovePage(mm, pfn);
+}
+
+/** zap_pte_range over [start, end) of mm, then tlb_finish_mmu. */
+export function zapRange(mm: i32, start: u32, end: u32): void {
+  let vpn = start;
+  while (vpn < end) {
+    const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
+    const pt = pteTableOf(mm, vpn);
+    if (pt != 0) {
+      const base = pteTableBase(pt);
+      for (let v = vpn; v < tableEnd; v++) zapOne(mm, v, base + (<usize>(v & (PT_ENTRIES - 1)) << 2));
+    }
+    vpn = tableEnd;
+  }
+  tlbFlush();
+}

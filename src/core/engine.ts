@@ -1,0 +1,341 @@
+/**
+ * The Engine: one simulated machine (page frames, address spaces, files, device
+ * drivers) under one refcount scheme, backed by its own WASM core instance.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ * const e = await Engine.create({ scheme: "E2" });
+ * const mm = e.mmNew();
+ * const addr = e.mmap(mm, { length: 4096 });
+ * e.write(mm, addr, 42);
+ * const gpu = e.driverNew("device-coherent", 16);
+ * const bo = e.migrateToDevice(mm, addr, 4096, gpu);
+ * e.munmap(mm, addr, 4096);
+ * console.log(e.bo(bo).state); // "freed"
+ * ```
+ */
+import * as abi from "../../assembly/abi.ts";
+import { instantiateCore, type CoreExports } from "./wasm.ts";
+import { RefsimError } from "./errors.ts";
+import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, CORE_ERRORS, PAGE_SIZE, type Op, type OpName, type DeviceKind } from "./ops.ts";
+import { resolveScheme, encodeScheme, type SchemeInput } from "../scheme/resolve.ts";
+import type { Scheme } from "../scheme/presets.ts";
+import { readStats, type Stats } from "./stats.ts";
+import { readViolations, type Violation } from "./violations.ts";
+
+export interface Capacity {
+  /** System RAM page frames. */
+  systemPages: number;
+  /** Device frames shared by all drivers' pgmaps. */
+  devicePages: number;
+  /** Address spaces (mm_struct) ever created. */
+  processes: number;
+  vmas: number;
+  /** Leaf page tables (512 PTEs each). */
+  pteTables: number;
+  pmdTables: number;
+  files: number;
+  /** Pages of all files together. */
+  filePages: number;
+  drivers: number;
+  bufferObjects: number;
+  gupHandles: number;
+  /** Violation records kept (more are counted, not stored). */
+  violationRecords: number;
+  /** Ops per WASM call. */
+  batch: number;
+}
+
+export const DEFAULT_CAPACITY: Readonly<Capacity> = {
+  systemPages: 1 << 16,
+  devicePages: 1 << 14,
+  processes: 256,
+  vmas: 4096,
+  pteTables: 4096,
+  pmdTables: 1024,
+  files: 64,
+  filePages: 1 << 16,
+  drivers: 16,
+  bufferObjects: 4096,
+  gupHandles: 4096,
+  violationRecords: 1 << 14,
+  batch: 4096,
+};
+
+const CAP_SLOTS: Record<keyof Capacity, number> = {
+  systemPages: abi.CAP_SYS_FRAMES,
+  devicePages: abi.CAP_DEV_FRAMES,
+  processes: abi.CAP_MMS,
+  vmas: abi.CAP_VMAS,
+  pteTables: abi.CAP_PTE_TABLES,
+  pmdTables: abi.CAP_PMD_TABLES,
+  files: abi.CAP_FILES,
+  filePages: abi.CAP_FILE_PAGES,
+  drivers: abi.CAP_DRIVERS,
+  bufferObjects: abi.CAP_BOS,
+  gupHandles: abi.CAP_PINS,
+  violationRecords: abi.CAP_VIOLATIONS,
+  batch: abi.CAP_BATCH,
+};
+
+export interface EngineOptions {
+  scheme?: SchemeInput;
+  capacity?: Partial<Capacity>;
+}
+
+export type PageKind = "system" | "device-private" | "device-coherent" | "zero";
+const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent"];
+
+/** A page frame's state (struct page), as plain data. */
+export interface FrameInfo {
+  pfn: number;
+  kind: PageKind;
+  refcount: number;
+  mapcount: number;
+  allocated: boolean;
+  anon: boolean;
+  anonExclusive: boolean;
+  pageCache: boolean;
+  /** The driver's buffer object (zone_device_data) for a device page, else 0. */
+  bo: number;
+  content: number;
+}
+
+/** What a virtual address maps to: the PTE and the frame behind it. */
+export interface PageInfo extends FrameInfo {
+  pte: { present: boolean; write: boolean; special: boolean; devmap: boolean; devicePrivate: boolean };
+}
+
+export interface BoInfo {
+  id: number;
+  state: "live" | "freed";
+  /** Live device pages holding a reference on the BO. */
+  pages: number;
+  driver: number;
+}
+
+export class Engine {
+  readonly scheme: Scheme;
+  readonly capacity: Readonly<Capacity>;
+  #core: CoreExports;
+  #mem!: WebAssembly.Memory;
+  #ops!: Int32Array;
+  #results!: Int32Array;
+  #error!: Int32Array;
+  #buffer!: ArrayBuffer;
+
+  private constructor(core: CoreExports, scheme: Scheme, capacity: Capacity) {
+    this.#core = core;
+    this.scheme = scheme;
+    this.capacity = Object.freeze(capacity);
+    this.#mem = (core as unknown as { memory: WebAssembly.Memory }).memory;
+    this.#views();
+  }
+
+  /** A new engine; the whole simulated machine is allocated here, once. */
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const scheme = resolveScheme(options.scheme ?? "E4");
+    const capacity = { ...DEFAULT_CAPACITY };
+    for (const [k, v] of Object.entries(options.capacity ?? {})) {
+      if (!(k in CAP_SLOTS)) throw new RefsimError(`capacity: unknown field '${k}' (fields: ${Object.keys(CAP_SLOTS).join(", ")})`, { field: k });
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) {
+        throw new RefsimError(`capacity.${k} must be a whole number >= 0, got ${JSON.stringify(v)}`, { field: k });
+      }
+      (capacity as Record<string, number>)[k] = v;
+    }
+    const core = await instantiateCore();
+    const caps = new Int32Array((core as unknown as { memory: WebAssembly.Memory }).memory.buffer, core.capsPtr(), abi.CAP_WORDS);
+    for (const [k, slot] of Object.entries(CAP_SLOTS)) caps[slot] = (capacity as Record<string, number>)[k];
+    let bad: number;
+    try {
+      bad = core.init();
+    } catch (e) {
+      throw new RefsimError(`capacity too large for one 4 GiB wasm32 memory (${(e as Error).message})`, { field: "capacity", code: "NOMEM" });
+    }
+    if (bad !== 0) {
+      const field = Object.entries(CAP_SLOTS).find(([, s]) => s === bad - 1)?.[0] ?? "capacity";
+      throw new RefsimError(`capacity.${field} is invalid (${(capacity as Record<string, number>)[field]})`, { field });
+    }
+    const engine = new Engine(core, scheme, capacity);
+    new Int32Array(engine.#mem.buffer, core.schemePtr(), abi.SCHEME_WORDS).set(encodeScheme(scheme));
+    return engine;
+  }
+
+  #views(): void {
+    this.#buffer = this.#mem.buffer;
+    this.#ops = new Int32Array(this.#buffer, this.#core.opBufferPtr(), this.capacity.batch * abi.OP_WORDS);
+    this.#results = new Int32Array(this.#buffer, this.#core.resultsPtr(), this.capacity.batch);
+    this.#error = new Int32Array(this.#buffer, this.#core.errorPtr(), 4);
+  }
+
+  /** Typed views over core memory, re-made if the memory ever moved. */
+  #i32(ptr: number, length: number): Int32Array {
+    if (this.#mem.buffer !== this.#buffer) this.#views();
+    return new Int32Array(this.#buffer, ptr, length);
+  }
+
+  /** Number of ops executed so far: the next op's sequence number. */
+  get opsExecuted(): number {
+    return this.#core.opsExecuted();
+  }
+
+  /**
+   * Run ops in order, batching them into as few WASM calls as possible. Returns
+   * each op's result. A rejected op throws RefsimError (with `index` into `ops`);
+   * the ops before it stay applied and nothing of the rejected one is.
+   */
+  run(ops: readonly Op[]): number[] {
+    const out: number[] = [];
+    const cap = this.capacity.batch;
+    for (let start = 0; start < ops.length; start += cap) {
+      const n = Math.min(cap, ops.length - start);
+      if (this.#mem.buffer !== this.#buffer) this.#views();
+      for (let i = 0; i < n; i++) {
+        try {
+          encodeOp(ops[start + i], this.#ops, i * abi.OP_WORDS);
+        } catch (e) {
+          // Run what was encoded before the bad op, so the error loses nothing.
+          if (i > 0) out.push(...this.#runEncoded(i, start));
+          if (e instanceof RefsimError) throw new RefsimError(`op ${start + i}: ${e.message}`, { op: e.op, field: e.field, index: start + i, code: e.code });
+          throw e;
+        }
+      }
+      out.push(...this.#runEncoded(n, start));
+    }
+    return out;
+  }
+
+  #runEncoded(n: number, start: number): number[] {
+    const done = this.#core.runBatch(n);
+    const results = Array.from(this.#results.subarray(0, done));
+    if (done < n) throw this.#rejected(start);
+    return results;
+  }
+
+  /** The core rejected an op: its error block says which, why and which field. */
+  #rejected(start: number): RefsimError {
+    const [code, index, field, detail] = this.#error;
+    const op = OP_NAME_BY_CODE[this.#ops[index * abi.OP_WORDS]] ?? "?";
+    const fieldName = field >= 0 ? OP_FIELDS[op as OpName]?.[field] : undefined;
+    const [codeName, text] = CORE_ERRORS[code] ?? ["UNKNOWN", `error ${code}`];
+    const where = fieldName ? ` (field '${fieldName}')` : "";
+    const more = detail ? `; needs ${detail}` : "";
+    return new RefsimError(`op ${start + index} (${op}): ${text}${where}${more}`, { op, field: fieldName, index: start + index, code: codeName });
+  }
+
+  /**
+   * The fast path for generators: run `count` ops already encoded as OP_WORDS
+   * i32 words each in `words`. Returns the results view (valid until the next call).
+   */
+  runEncoded(words: Int32Array, count: number): Int32Array {
+    const cap = this.capacity.batch;
+    let last = this.#results.subarray(0, 0);
+    for (let start = 0; start < count; start += cap) {
+      const n = Math.min(cap, count - start);
+      if (this.#mem.buffer !== this.#buffer) this.#views();
+      this.#ops.set(words.subarray(start * abi.OP_WORDS, (start + n) * abi.OP_WORDS));
+      if (this.#core.runBatch(n) < n) throw this.#rejected(start);
+      last = this.#results.subarray(0, n);
+    }
+    return last;
+  }
+
+  #one(op: Op): number {
+    return this.run([op])[0];
+  }
+
+  mmNew(): number { return this.#one({ op: "mm_new" }); }
+  mmap(mm: number, o: { addr?: number; length: number; prot?: "r" | "rw"; file?: number; offset?: number; shared?: boolean }): number {
+    return this.#one({ op: "mmap", mm, ...o }) * PAGE_SIZE;
+  }
+  munmap(mm: number, addr: number, length: number): void { this.#one({ op: "munmap", mm, addr, length }); }
+  read(mm: number, addr: number): number { return this.#one({ op: "read", mm, addr }) >>> 0; }
+  write(mm: number, addr: number, value: number): void { this.#one({ op: "write", mm, addr, value }); }
+  fork(mm: number): number { return this.#one({ op: "fork", mm }); }
+  exit(mm: number): void { this.#one({ op: "exit", mm }); }
+  madviseDontneed(mm: number, addr: number, length: number): void { this.#one({ op: "madvise_dontneed", mm, addr, length }); }
+  fileNew(length: number): number { return this.#one({ op: "file_new", length }); }
+  driverNew(kind: DeviceKind, pages: number): number { return this.#one({ op: "driver_new", kind, pages }); }
+  migrateToDevice(mm: number, addr: number, length: number, driver: number, bo?: number): number {
+    return this.#one({ op: "migrate_to_device", mm, addr, length, driver, ...(bo ? { bo } : {}) });
+  }
+  migrateToRam(mm: number, addr: number, length: number): number { return this.#one({ op: "migrate_to_ram", mm, addr, length }); }
+  gup(mm: number, addr: number, o: { write?: boolean; pin?: boolean; longterm?: boolean } = {}): number {
+    return this.#one({ op: "gup", mm, addr, ...o });
+  }
+  unpin(handle: number): void { this.#one({ op: "unpin", handle }); }
+  check(): void { this.#one({ op: "check" }); }
+  teardown(): void { this.#one({ op: "teardown" }); }
+  dropCache(file: number): void { this.#one({ op: "drop_cache", file }); }
+
+  /** Counters since creation, as a plain object. */
+  stats(): Stats {
+    if (this.#mem.buffer !== this.#buffer) this.#views();
+    return readStats(new BigInt64Array(this.#buffer, this.#core.statsPtr(), abi.ST_WORDS), this.#core.violationsRecorded());
+  }
+
+  /** Every recorded violation, in the order found. */
+  violations(): Violation[] {
+    const n = this.#core.violationsRecorded();
+    return readViolations(this.#i32(this.#core.violationsPtr(), n * abi.VIOLATION_WORDS), n);
+  }
+
+  /** struct page of frame pfn. */
+  frame(pfn: number): FrameInfo {
+    const total = this.#core.framesTotal();
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= total) throw new RefsimError(`frame: pfn must be 0..${total - 1}, got ${pfn}`, { field: "pfn" });
+    const at = (ptr: number) => this.#i32(ptr + pfn * 4, 1)[0];
+    const flags = at(this.#core.flagsPtr());
+    return {
+      pfn,
+      kind: pfn === 0 ? "zero" : KIND_NAMES[(flags >> abi.PG_KIND_SHIFT) & 7],
+      refcount: at(this.#core.refcountPtr()),
+      mapcount: at(this.#core.mapcountPtr()),
+      allocated: (flags & abi.PG_ALLOCATED) !== 0,
+      anon: (flags & abi.PG_ANON) !== 0,
+      anonExclusive: (flags & abi.PG_ANON_EXCLUSIVE) !== 0,
+      pageCache: (flags & abi.PG_PAGECACHE) !== 0,
+      bo: this.#core.deviceBo(pfn),
+      content: at(this.#core.contentPtr()) >>> 0,
+    };
+  }
+
+  /** What addr maps to in mm, or null for pte_none. Reads only; never faults. */
+  page(mm: number, addr: number): PageInfo | null {
+    if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0) throw new RefsimError(`page: addr must be a page-aligned address, got ${addr}`, { field: "addr" });
+    const pte = this.#core.pteAt(mm, addr / PAGE_SIZE);
+    if (pte === -1) throw new RefsimError(`page: mm ${mm} is not a live address space`, { field: "mm", code: "BAD_MM" });
+    if (pte === 0) return null;
+    return {
+      ...this.frame(pte >>> abi.PTE_PFN_SHIFT),
+      pte: {
+        present: (pte & abi.PTE_PRESENT) !== 0,
+        write: (pte & abi.PTE_WRITE) !== 0,
+        special: (pte & abi.PTE_SPECIAL) !== 0,
+        devmap: (pte & abi.PTE_DEVMAP) !== 0,
+        devicePrivate: (pte & abi.PTE_DEVICE_PRIVATE) !== 0,
+      },
+    };
+  }
+
+  /** A buffer object's state. */
+  bo(id: number): BoInfo {
+    const state = this.#core.boState(id);
+    if (state !== 1 && state !== 2) throw new RefsimError(`bo: no buffer object ${id}`, { field: "bo", code: "BAD_BO" });
+    return { id, state: state === 1 ? "live" : "freed", pages: this.#core.boPages(id), driver: this.#core.boDriver(id) };
+  }
+
+  /** Buffer objects created so far (ids 1..n). */
+  get bufferObjects(): number { return this.#core.bosCreated(); }
+
+  /** Free pages on driver d's free list. */
+  driverFreePages(d: number): number {
+    const n = this.#core.driverFreePages(d);
+    if (n < 0) throw new RefsimError(`driver: no driver ${d}`, { field: "driver", code: "BAD_DRIVER" });
+    return n;
+  }
+
+  /** Bytes of linear memory the core uses. */
+  get memoryBytes(): number { return this.#core.memoryBytes(); }
+}

@@ -1,0 +1,221 @@
+/**
+ * Ops as the host sees them (plain objects with byte addresses) and their
+ * encoding into the core's op records. Host-side checks here cover types and
+ * shapes; the core checks everything that depends on state.
+ *
+ * @example
+ * ```ts
+ * import { encodeOp } from "./ops.ts";
+ * const words = new Int32Array(8);
+ * encodeOp({ op: "write", mm: 0, addr: 0x10000000, value: 42 }, words, 0);
+ * ```
+ */
+import * as abi from "../../assembly/abi.ts";
+import { RefsimError } from "./errors.ts";
+
+export const PAGE_SIZE = 4096;
+
+export type DeviceKind = "device-private" | "device-coherent";
+
+export type Op =
+  | { op: "mm_new" }
+  | { op: "mmap"; mm: number; addr?: number; length: number; prot?: "r" | "rw"; file?: number; offset?: number; shared?: boolean }
+  | { op: "munmap"; mm: number; addr: number; length: number }
+  | { op: "read"; mm: number; addr: number }
+  | { op: "write"; mm: number; addr: number; value: number }
+  | { op: "fork"; mm: number }
+  | { op: "exit"; mm: number }
+  | { op: "madvise_dontneed"; mm: number; addr: number; length: number }
+  | { op: "file_new"; length: number }
+  | { op: "driver_new"; kind: DeviceKind; pages: number }
+  | { op: "migrate_to_device"; mm: number; addr: number; length: number; driver: number; bo?: number }
+  | { op: "migrate_to_ram"; mm: number; addr: number; length: number }
+  | { op: "gup"; mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean }
+  | { op: "unpin"; handle: number }
+  | { op: "check" }
+  | { op: "teardown" }
+  | { op: "drop_cache"; file: number };
+
+export type OpName = Op["op"];
+
+export const OP_CODES: Record<OpName, number> = {
+  mm_new: abi.OP_MM_NEW,
+  mmap: abi.OP_MMAP,
+  munmap: abi.OP_MUNMAP,
+  read: abi.OP_READ,
+  write: abi.OP_WRITE,
+  fork: abi.OP_FORK,
+  exit: abi.OP_EXIT,
+  madvise_dontneed: abi.OP_MADV_DONTNEED,
+  file_new: abi.OP_FILE_NEW,
+  driver_new: abi.OP_DRIVER_NEW,
+  migrate_to_device: abi.OP_MIGRATE_TO_DEVICE,
+  migrate_to_ram: abi.OP_MIGRATE_TO_RAM,
+  gup: abi.OP_GUP,
+  unpin: abi.OP_UNPIN,
+  check: abi.OP_CHECK,
+  teardown: abi.OP_TEARDOWN,
+  drop_cache: abi.OP_DROP_CACHE,
+};
+
+export const OP_NAMES = Object.keys(OP_CODES) as OpName[];
+export const OP_NAME_BY_CODE: string[] = [];
+for (const [name, code] of Object.entries(OP_CODES)) OP_NAME_BY_CODE[code] = name;
+
+/** The core's argument slots, named, for error messages: field index -> op field. */
+export const OP_FIELDS: Record<OpName, string[]> = {
+  mm_new: [],
+  mmap: ["mm", "addr", "length", "prot", "file", "offset"],
+  munmap: ["mm", "addr", "length"],
+  read: ["mm", "addr"],
+  write: ["mm", "addr", "value"],
+  fork: ["mm"],
+  exit: ["mm"],
+  madvise_dontneed: ["mm", "addr", "length"],
+  file_new: ["length"],
+  driver_new: ["kind", "pages"],
+  migrate_to_device: ["mm", "addr", "length", "driver", "bo"],
+  migrate_to_ram: ["mm", "addr", "length"],
+  gup: ["mm", "addr", "flags"],
+  unpin: ["handle"],
+  check: [],
+  teardown: [],
+  drop_cache: ["file"],
+};
+
+const KINDS: Record<DeviceKind, number> = {
+  "device-private": abi.KIND_DEVICE_PRIVATE,
+  "device-coherent": abi.KIND_DEVICE_COHERENT,
+};
+
+const MAX_ADDR = 2 ** (abi.VPN_BITS + 12);
+
+function bad(op: string, field: string, why: string): never {
+  throw new RefsimError(`${op}: field '${field}' ${why}`, { op, field, code: "BAD_FIELD" });
+}
+
+function int(op: OpName, o: Record<string, unknown>, field: string, min = 0, max = 2 ** 31 - 1): number {
+  const v = o[field];
+  if (typeof v !== "number" || !Number.isInteger(v)) bad(op, field, `must be a whole number, got ${JSON.stringify(v)}`);
+  if (v < min || v > max) bad(op, field, `must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+function vpnOf(op: OpName, o: Record<string, unknown>, field = "addr"): number {
+  const a = int(op, o, field, 0, MAX_ADDR - 1);
+  if (a % PAGE_SIZE !== 0) bad(op, field, `must be page aligned (a multiple of ${PAGE_SIZE}), got 0x${a.toString(16)}`);
+  return a / PAGE_SIZE;
+}
+
+function pagesOf(op: OpName, o: Record<string, unknown>, field = "length"): number {
+  const n = int(op, o, field, 1, MAX_ADDR);
+  return Math.ceil(n / PAGE_SIZE); // lengths round up to whole pages, as mmap does
+}
+
+function bool(op: OpName, o: Record<string, unknown>, field: string): boolean {
+  const v = o[field];
+  if (v === undefined) return false;
+  if (typeof v !== "boolean") bad(op, field, `must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Encode op into words[at .. at+OP_WORDS); throws RefsimError naming the field. */
+export function encodeOp(input: Op, words: Int32Array, at: number): void {
+  if (input === null || typeof input !== "object") {
+    throw new RefsimError(`an op must be an object like { op: "mmap", ... }, got ${JSON.stringify(input)}`, { code: "BAD_OP" });
+  }
+  const o = input as unknown as Record<string, unknown>;
+  const name = o.op as OpName;
+  const code = OP_CODES[name];
+  if (typeof name !== "string" || code === undefined) {
+    throw new RefsimError(`unknown op ${JSON.stringify(o.op)} (ops: ${OP_NAMES.join(", ")})`, { op: String(o.op), field: "op", code: "BAD_OP" });
+  }
+  const allowed = new Set(["op", ...extraFields(name)]);
+  for (const k of Object.keys(o)) if (!allowed.has(k)) bad(name, k, `is not a field of ${name} (fields: ${[...allowed].slice(1).join(", ") || "none"})`);
+  words.fill(0, at, at + abi.OP_WORDS);
+  words[at] = code;
+  const a = (i: number, v: number) => { words[at + 1 + i] = v; };
+  switch (name) {
+    case "mm_new": case "check": case "teardown": break;
+    case "mmap": {
+      a(0, int(name, o, "mm"));
+      a(1, o.addr === undefined ? -1 : vpnOf(name, o));
+      a(2, pagesOf(name, o));
+      const prot = o.prot ?? "rw";
+      if (prot !== "r" && prot !== "rw") bad(name, "prot", `must be "r" or "rw", got ${JSON.stringify(prot)}`);
+      let flags = abi.VM_READ | (prot === "rw" ? abi.VM_WRITE : 0) | (bool(name, o, "shared") ? abi.VM_SHARED : 0);
+      if (o.file === undefined) {
+        if (o.offset !== undefined) bad(name, "offset", "is only for file mappings");
+        flags |= abi.VM_ANON;
+        a(4, -1);
+      } else {
+        flags |= abi.VM_FILE;
+        a(4, int(name, o, "file"));
+        a(5, o.offset === undefined ? 0 : vpnOf(name, o, "offset"));
+      }
+      a(3, flags);
+      break;
+    }
+    case "munmap": case "madvise_dontneed": case "migrate_to_ram":
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, pagesOf(name, o));
+      break;
+    case "read": a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); break;
+    case "write": {
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o));
+      a(2, int(name, o, "value", -(2 ** 31), 2 ** 32 - 1) | 0);
+      break;
+    }
+    case "fork": case "exit": a(0, int(name, o, "mm")); break;
+    case "file_new": a(0, pagesOf(name, o)); break;
+    case "driver_new": {
+      const kind = KINDS[o.kind as DeviceKind];
+      if (kind === undefined) bad(name, "kind", `must be one of ${Object.keys(KINDS).join(", ")}, got ${JSON.stringify(o.kind)}`);
+      a(0, kind); a(1, int(name, o, "pages", 1));
+      break;
+    }
+    case "migrate_to_device":
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, pagesOf(name, o));
+      a(3, int(name, o, "driver")); a(4, o.bo === undefined ? 0 : int(name, o, "bo", 1));
+      break;
+    case "gup":
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o));
+      a(2, (bool(name, o, "write") ? abi.FOLL_WRITE : 0) | (bool(name, o, "pin") ? abi.FOLL_PIN : 0) | (bool(name, o, "longterm") ? abi.FOLL_LONGTERM : 0));
+      if (bool(name, o, "longterm") && !bool(name, o, "pin")) bad(name, "longterm", "needs pin: true (FOLL_LONGTERM goes with FOLL_PIN)");
+      break;
+    case "unpin": a(0, int(name, o, "handle", 1)); break;
+    case "drop_cache": a(0, int(name, o, "file")); break;
+  }
+}
+
+function extraFields(name: OpName): string[] {
+  switch (name) {
+    case "mmap": return ["mm", "addr", "length", "prot", "file", "offset", "shared"];
+    case "gup": return ["mm", "addr", "write", "pin", "longterm"];
+    case "driver_new": return ["kind", "pages"];
+    case "migrate_to_device": return ["mm", "addr", "length", "driver", "bo"];
+    case "write": return ["mm", "addr", "value"];
+    default: return OP_FIELDS[name];
+  }
+}
+
+/** Messages for the core's ERR_* codes. */
+export const CORE_ERRORS: Record<number, [string, string]> = {
+  [abi.ERR_BAD_OP]: ["BAD_OP", "unknown op code"],
+  [abi.ERR_BAD_MM]: ["BAD_MM", "no such live address space"],
+  [abi.ERR_SEGV]: ["SEGV", "address is outside any mapping (SIGSEGV)"],
+  [abi.ERR_ACCESS]: ["ACCESS", "mapping does not allow this access"],
+  [abi.ERR_OVERLAP]: ["OVERLAP", "range overlaps an existing mapping"],
+  [abi.ERR_RANGE]: ["RANGE", "range is empty or outside the simulated address space / file"],
+  [abi.ERR_NOMEM_FRAMES]: ["NOMEM_FRAMES", "system page frames exhausted (raise capacity.systemPages)"],
+  [abi.ERR_NOMEM_TABLES]: ["NOMEM_TABLES", "page-table pool exhausted (raise capacity.pteTables / pmdTables)"],
+  [abi.ERR_NOMEM_MM]: ["NOMEM_MM", "address-space slots exhausted (raise capacity.processes)"],
+  [abi.ERR_NOMEM_VMA]: ["NOMEM_VMA", "VMA slots exhausted (raise capacity.vmas)"],
+  [abi.ERR_BAD_FILE]: ["BAD_FILE", "no such file"],
+  [abi.ERR_BAD_DRIVER]: ["BAD_DRIVER", "no such driver"],
+  [abi.ERR_BAD_BO]: ["BAD_BO", "no such live buffer object of this driver"],
+  [abi.ERR_BAD_HANDLE]: ["BAD_HANDLE", "no such live GUP handle"],
+  [abi.ERR_NOT_ANON]: ["NOT_ANON", "migrate_vma_setup needs an anonymous private mapping"],
+  [abi.ERR_NOMEM_DEVICE]: ["NOMEM_DEVICE", "device frames exhausted (raise capacity.devicePages)"],
+  [abi.ERR_BAD_ARG]: ["BAD_ARG", "invalid argument"],
+  [abi.ERR_NOMEM_OBJECTS]: ["NOMEM_OBJECTS", "object table full (files, drivers, BOs or GUP handles; raise capacity)"],
+};

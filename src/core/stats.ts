@@ -1,0 +1,62 @@
+/**
+ * Reading the core's counters into a plain object.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ * const e = await Engine.create();
+ * e.mmNew();
+ * console.log(e.stats().ops.mm_new); // 1
+ * ```
+ */
+import * as abi from "../../assembly/abi.ts";
+import { OP_CODES, type OpName } from "./ops.ts";
+import { VIOLATION_KINDS, type ViolationKind } from "./violations.ts";
+
+export interface Stats {
+  /** Ops executed, by name. */
+  ops: Record<OpName, number>;
+  /** Atomic read-modify-writes of _refcount and _mapcount. */
+  atomics: { refcount: number; mapcount: number };
+  frames: { allocated: number; freed: number; live: number; peak: number };
+  device: { allocated: number; pageFree: number };
+  bufferObjects: { created: number; freed: number; live: number };
+  faults: number;
+  wpCopy: number;
+  wpReuse: number;
+  migrated: number;
+  migrateFailed: number;
+  tlbFlushes: number;
+  ptesCopied: number;
+  ptesZapped: number;
+  gupLive: number;
+  violations: Record<ViolationKind, number> & { total: number; recorded: number; dropped: number };
+}
+
+export function readStats(c: BigInt64Array, recorded: number): Stats {
+  const n = (i: number) => Number(c[i]);
+  const ops = {} as Record<OpName, number>;
+  for (const [name, code] of Object.entries(OP_CODES)) ops[name as OpName] = n(abi.ST_OPS + code);
+  const violations = { total: 0, recorded, dropped: n(abi.ST_VIOLATIONS_DROPPED) } as Stats["violations"];
+  VIOLATION_KINDS.forEach((k, i) => {
+    violations[k] = n(abi.ST_VIOLATIONS + i);
+    violations.total += violations[k];
+  });
+  return {
+    ops,
+    atomics: { refcount: n(abi.ST_ATOMIC_REF), mapcount: n(abi.ST_ATOMIC_MAP) },
+    frames: { allocated: n(abi.ST_FRAMES_ALLOC), freed: n(abi.ST_FRAMES_FREED), live: n(abi.ST_LIVE_FRAMES), peak: n(abi.ST_PEAK_FRAMES) },
+    device: { allocated: n(abi.ST_DEV_ALLOC), pageFree: n(abi.ST_DEV_FREED) },
+    bufferObjects: { created: n(abi.ST_BO_CREATED), freed: n(abi.ST_BO_FREED), live: n(abi.ST_LIVE_BOS) },
+    faults: n(abi.ST_FAULTS),
+    wpCopy: n(abi.ST_WP_COPY),
+    wpReuse: n(abi.ST_WP_REUSE),
+    migrated: n(abi.ST_MIGRATED),
+    migrateFailed: n(abi.ST_MIGRATE_FAIL),
+    tlbFlushes: n(abi.ST_TLB_FLUSH),
+    ptesCopied: n(abi.ST_PTES_COPIED),
+    ptesZapped: n(abi.ST_PTES_ZAPPED),
+    gupLive: n(abi.ST_PINS),
+    violations,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Turning what a user wrote (a preset name, or a preset with rule overrides)
+ * into a checked Scheme, and a Scheme into the core's scheme block.
+ *
+ * @example
+ * ```ts
+ * import { resolveScheme } from "./resolve.ts";
+ * const s = resolveScheme({ name: "E2-no-fault-ref", base: "E2", rules: { swapFaultRef: false } });
+ * console.log(s.rules.swapFaultRef); // false
+ * ```
+ */
+import * as abi from "../../assembly/abi.ts";
+import { PRESETS, PRESET_NAMES, type Scheme } from "./presets.ts";
+import { RULES, RULE_NAMES, type RuleName, type SchemeRules } from "./rules.ts";
+import { RefsimError } from "../core/errors.ts";
+
+/** A custom scheme: a preset with some rules overridden. */
+export interface CustomScheme {
+  name?: string;
+  base: string;
+  description?: string;
+  rules?: Partial<Record<RuleName, unknown>>;
+}
+
+export type SchemeInput = string | Scheme | CustomScheme;
+
+function checkRule(name: string, value: unknown, where: string): SchemeRules[RuleName] {
+  if (!(RULE_NAMES as string[]).includes(name)) {
+    throw new RefsimError(`${where}: unknown rule '${name}' (rules: ${RULE_NAMES.join(", ")})`, { field: name });
+  }
+  const spec = RULES[name as RuleName];
+  if (spec.type === "boolean") {
+    if (typeof value !== "boolean") throw new RefsimError(`${where}: rule '${name}' must be true or false, got ${JSON.stringify(value)}`, { field: name });
+    return value;
+  }
+  if (spec.type === "pteForm") {
+    if (value !== "normal" && value !== "devmap") throw new RefsimError(`${where}: rule '${name}' must be "normal" or "devmap", got ${JSON.stringify(value)}`, { field: name });
+    return value;
+  }
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 1 << 20) {
+    throw new RefsimError(`${where}: rule '${name}' must be a whole number from 0 to ${1 << 20}, got ${JSON.stringify(value)}`, { field: name });
+  }
+  return value;
+}
+
+/** Resolve a preset name or a custom scheme; throws RefsimError naming the bad field. */
+export function resolveScheme(input: SchemeInput): Scheme {
+  if (typeof input === "string") {
+    const preset = PRESETS[input];
+    if (!preset) throw new RefsimError(`unknown scheme '${input}' (presets: ${PRESET_NAMES.join(", ")})`, { field: "scheme" });
+    return preset;
+  }
+  if (input === null || typeof input !== "object") {
+    throw new RefsimError(`a scheme must be a preset name or an object { base, rules }, got ${JSON.stringify(input)}`, { field: "scheme" });
+  }
+  if ("kernels" in input && "rules" in input && !("base" in input)) {
+    const s = input as Scheme;
+    for (const name of RULE_NAMES) checkRule(name, s.rules[name], `scheme '${s.name}'`);
+    return s;
+  }
+  const custom = input as CustomScheme;
+  if (typeof custom.base !== "string") throw new RefsimError(`custom scheme needs "base": one of ${PRESET_NAMES.join(", ")}`, { field: "base" });
+  const base = resolveScheme(custom.base);
+  const name = custom.name ?? `${base.name}+custom`;
+  if (typeof name !== "string" || name.length === 0) throw new RefsimError(`custom scheme "name" must be a non-empty string`, { field: "name" });
+  const overrides = custom.rules ?? {};
+  if (overrides === null || typeof overrides !== "object" || Array.isArray(overrides)) {
+    throw new RefsimError(`scheme '${name}': "rules" must be an object of rule overrides`, { field: "rules" });
+  }
+  const rules: Record<string, unknown> = { ...base.rules };
+  for (const [k, v] of Object.entries(overrides)) rules[k] = checkRule(k, v, `scheme '${name}'`);
+  const r = rules as unknown as SchemeRules;
+  for (const kind of ["Private", "Coherent"] as const) {
+    if (r[`idle${kind}`] > r[`freeAt${kind}`] + 1) {
+      throw new RefsimError(`scheme '${name}': idle${kind} (${r[`idle${kind}`]}) may be at most freeAt${kind} + 1`, { field: `idle${kind}` });
+    }
+  }
+  return {
+    name,
+    kernels: `custom, based on ${base.name}`,
+    description: custom.description ?? `${base.name} with ${Object.keys(overrides).join(", ") || "no"} overridden`,
+    rules: r,
+  };
+}
+
+/** The core's scheme block for a scheme. */
+export function encodeScheme(s: Scheme): Int32Array {
+  const block = new Int32Array(abi.SCHEME_WORDS);
+  for (const name of RULE_NAMES) {
+    const v = s.rules[name];
+    block[RULES[name].slot] = typeof v === "boolean" ? (v ? 1 : 0)
+      : v === "devmap" ? abi.PTE_FORM_DEVMAP : v === "normal" ? abi.PTE_FORM_NORMAL : v;
+  }
+  return block;
+}

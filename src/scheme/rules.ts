@@ -1,0 +1,89 @@
+/**
+ * The rules a refcount scheme is made of. Each rule is one word of the core's
+ * scheme block; the core branches on rule values, never on era names.
+ *
+ * @example
+ * ```ts
+ * import { RULES } from "./rules.ts";
+ * console.log(RULES.coherentPte.doc);
+ * ```
+ */
+import * as abi from "../../assembly/abi.ts";
+
+export interface RuleSpec {
+  /** Index in the scheme block. */
+  readonly slot: number;
+  readonly type: "count" | "boolean" | "pteForm";
+  /** What the rule decides, naming the kernel function it models. */
+  readonly doc: string;
+}
+
+export const RULES = {
+  idlePrivate: {
+    slot: abi.SCHEME_IDLE_PRIVATE,
+    type: "count",
+    doc: "refcount of a free device-private page (memmap_init_zone_device; 1 before 6.1, 0 after)",
+  },
+  freeAtPrivate: {
+    slot: abi.SCHEME_FREE_AT_PRIVATE,
+    type: "count",
+    doc: "refcount at which a device-private page goes to page_free (put_devmap_managed_page 2->1 before 5.18; free_zone_device_page 1->0 after)",
+  },
+  idleCoherent: {
+    slot: abi.SCHEME_IDLE_COHERENT,
+    type: "count",
+    doc: "refcount of a free device-coherent page",
+  },
+  freeAtCoherent: {
+    slot: abi.SCHEME_FREE_AT_COHERENT,
+    type: "count",
+    doc: "refcount at which a device-coherent page goes to page_free",
+  },
+  coherentPte: {
+    slot: abi.SCHEME_COHERENT_PTE,
+    type: "pteForm",
+    doc: "how migrate_vma_insert_page / remove_migration_pte map a coherent page: 'normal' (refcounted, rmapped) or 'devmap' (pte_devmap|pte_special: no ref, no mapcount, the owner keeps its reference and must unmap_mapping_range)",
+  },
+  anonExclusive: {
+    slot: abi.SCHEME_ANON_EXCLUSIVE,
+    type: "boolean",
+    doc: "PG_anon_exclusive exists (5.19+): do_wp_page reuses an exclusive page at once; otherwise wp_can_reuse_anon_folio needs page_count == 1",
+  },
+  pinBias: {
+    slot: abi.SCHEME_PIN_BIAS,
+    type: "count",
+    doc: "GUP_PIN_COUNTING_BIAS added by try_grab_folio for FOLL_PIN on a small folio",
+  },
+  tlbBatch: {
+    slot: abi.SCHEME_TLB_BATCH,
+    type: "count",
+    doc: "pages per mmu_gather batch before tlb_flush_mmu drops their references (0: put at once)",
+  },
+  swapFaultRef: {
+    slot: abi.SCHEME_SWAP_FAULT_REF,
+    type: "boolean",
+    doc: "do_swap_page takes a page reference before calling migrate_to_ram (the 6.1 CVE-2022-3523 fix)",
+  },
+  cowPinnedAtFork: {
+    slot: abi.SCHEME_COW_PINNED,
+    type: "boolean",
+    doc: "copy_present_page gives the child a copy of a maybe-pinned anon page (page_needs_cow_for_dma, 5.9+)",
+  },
+} as const satisfies Record<string, RuleSpec>;
+
+export type RuleName = keyof typeof RULES;
+
+export interface SchemeRules {
+  idlePrivate: number;
+  freeAtPrivate: number;
+  idleCoherent: number;
+  freeAtCoherent: number;
+  coherentPte: "normal" | "devmap";
+  anonExclusive: boolean;
+  pinBias: number;
+  tlbBatch: number;
+  swapFaultRef: boolean;
+  cowPinnedAtFork: boolean;
+}
+
+export const RULE_NAMES = Object.keys(RULES) as RuleName[];
