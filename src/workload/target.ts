@@ -1,0 +1,18 @@
+/**
+ * What a workload drives: anything that runs encoded op records the way the core
+ * does. The WASM Engine and the plain-TypeScript model (src/model/) both are one,
+ * so a workload can run on either and their results can be compared.
+ */
+import type { Stats } from "../core/stats.ts";
+import type { Violation } from "../core/violations.ts";
+
+export interface OpTarget {
+  /**
+   * Run `count` op records (abi.OP_WORDS i32 words each) from `words`; returns each
+   * op's result (a view valid until the next call). Throws RefsimError if an op is
+   * rejected; the ops before it stay applied.
+   */
+  runEncoded(words: Int32Array, count: number): Int32Array;
+  stats(): Stats;
+  violations(): Violation[];
+}
