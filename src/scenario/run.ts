@@ -1,0 +1,230 @@
+/**
+ * Running a scenario under one scheme: ops go to a fresh Engine, names bound by
+ * `as` are resolved, expectations are checked against the scheme's column, and
+ * every violation is tied back to the step whose op caused it.
+ *
+ * @example
+ * ```ts
+ * import { parseScenario } from "./parse.ts";
+ * import { runScenario } from "./run.ts";
+ * const l = parseScenario('{"name":"t","steps":[{"op":"mm_new","as":"p"},{"op":"check"}]}', "t.json");
+ * const r = await runScenario(l, "E2");
+ * console.log(r.passed); // true
+ * ```
+ */
+import { Engine, type PageInfo } from "../core/engine.ts";
+import { RefsimError } from "../core/errors.ts";
+import { PAGE_SIZE, type Op } from "../core/ops.ts";
+import type { Stats } from "../core/stats.ts";
+import { VIOLATION_KINDS, type Violation } from "../core/violations.ts";
+import { PRESET_NAMES } from "../scheme/presets.ts";
+import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
+import type { Expectation, ExpectStep, OpStep } from "./types.ts";
+import { stepWhere, type LoadedScenario } from "./parse.ts";
+import { resolveValue } from "./values.ts";
+
+export interface Check {
+  step: number;
+  /** Row name: the step's label, or a description of the subject. */
+  label: string;
+  field: string;
+  /** undefined when this scheme has no expected value (observed only). */
+  expected?: unknown;
+  observed: unknown;
+  pass: boolean | null;
+}
+
+export interface StepViolation extends Violation {
+  /** Index of the step whose op caused it, or null if before any step. */
+  step: number | null;
+}
+
+export interface ScenarioRun {
+  scenario: string;
+  scheme: string;
+  checks: Check[];
+  violations: StepViolation[];
+  /** Buffer objects bound by name, at the end of the run. */
+  bos: { name: string; id: number; state: string; pages: number }[];
+  stats: Stats;
+  /** A rejected step ends the run; what ran before it is kept. */
+  error?: { step: number; message: string; field?: string };
+  /** Every expectation held and no step was rejected. */
+  passed: boolean;
+  /** Text of each step, for reports. */
+  stepText: string[];
+}
+
+const FIELD_FIELDS = ["mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages"];
+
+/** The value of a per-scheme expectation for this scheme, if it has one. */
+export function forScheme(v: unknown, scheme: string, schemes: readonly string[], objectValued: boolean): { has: boolean; value?: unknown } {
+  if (v === undefined) return { has: false };
+  if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+    const keys = Object.keys(v);
+    const perScheme = !objectValued || (keys.length > 0 && keys.every((k) => k === "*" || schemes.includes(k) || PRESET_NAMES.includes(k)));
+    if (perScheme) {
+      const o = v as Record<string, unknown>;
+      if (scheme in o) return { has: true, value: o[scheme] };
+      if ("*" in o) return { has: true, value: o["*"] };
+      return { has: false };
+    }
+  }
+  return { has: true, value: v };
+}
+
+function describeOp(st: OpStep): string {
+  if (st.note) return String(st.note);
+  const args = Object.entries(st).filter(([k]) => k !== "op" && k !== "as" && k !== "note").map(([k, v]) => `${k}=${v}`);
+  return `${st.op}${args.length ? " " + args.join(" ") : ""}`;
+}
+
+function describeExpect(st: ExpectStep): string {
+  const e = st.expect;
+  if (st.label) return st.label;
+  if (e.page) return `page ${e.page.addr} of ${e.page.mm}`;
+  if (e.bo !== undefined) return `BO ${e.bo}`;
+  if (e.read) return `read ${e.read.addr} of ${e.read.mm}`;
+  return "totals";
+}
+
+function get(o: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((x, k) => (x && typeof x === "object" ? (x as Record<string, unknown>)[k] : undefined), o);
+}
+
+/** Run a loaded scenario under one scheme on a fresh engine. */
+export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInput, allSchemes: readonly string[] = []): Promise<ScenarioRun> {
+  const sc = loaded.scenario;
+  const scheme = resolveScheme(schemeInput);
+  const engine = await Engine.create({ scheme, capacity: { systemPages: 4096, devicePages: 1024, pteTables: 512, pmdTables: 128, filePages: 4096, ...sc.capacity } });
+  const names = new Map<string, number>();
+  const bos = new Map<string, number>();
+  const stepOfSeq: number[] = [];
+  const checks: Check[] = [];
+  const stepText = sc.steps.map((st) => ("expect" in st ? `expect ${describeExpect(st as ExpectStep)}` : describeOp(st as OpStep)));
+  let error: ScenarioRun["error"];
+  const schemes = allSchemes.length ? allSchemes : [scheme.name];
+
+  const val = (v: unknown, i: number, field: string): unknown => {
+    try {
+      return resolveValue(v, names, `${stepWhere(loaded, i)} field '${field}'`);
+    } catch (e) {
+      throw new RefsimError((e as Error).message, { field, index: i, code: "BAD_SCENARIO" });
+    }
+  };
+  const addrOf = (x: { mm: unknown; addr: unknown }, i: number, what: string) => ({
+    mm: val(x.mm, i, `${what}.mm`) as number,
+    addr: val(x.addr, i, `${what}.addr`) as number,
+  });
+
+  for (let i = 0; i < sc.steps.length && !error; i++) {
+    const st = sc.steps[i];
+    try {
+      if ("expect" in st) {
+        const seqBefore = engine.opsExecuted;
+        checkExpectation(st as ExpectStep, i);
+        for (let s = seqBefore; s < engine.opsExecuted; s++) stepOfSeq[s] = i;
+        continue;
+      }
+      const o = st as OpStep;
+      const op: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(o)) {
+        if (k === "as" || k === "note") continue;
+        op[k] = FIELD_FIELDS.includes(k) ? val(v, i, k) : v;
+      }
+      const seq = engine.opsExecuted;
+      let result: number;
+      try {
+        result = engine.run([op as unknown as Op])[0];
+      } catch (e) {
+        if (e instanceof RefsimError) {
+          throw new RefsimError(`${stepWhere(loaded, i)}: ${e.message.replace(/^op 0:? ?/, "")}`, { op: e.op, field: e.field, index: i, code: e.code });
+        }
+        throw e;
+      }
+      stepOfSeq[seq] = i;
+      if (o.op === "mmap") result *= PAGE_SIZE;
+      if (o.op === "read") result >>>= 0;
+      if (o.as) {
+        names.set(o.as, result);
+        if (o.op === "migrate_to_device") bos.set(o.as, result);
+      }
+    } catch (e) {
+      if (!(e instanceof RefsimError)) throw e;
+      error = { step: i, message: e.message, field: e.field };
+    }
+  }
+
+  function checkExpectation(st: ExpectStep, i: number): void {
+    const e = st.expect as Expectation;
+    const label = describeExpect(st);
+    const add = (field: string, expectedRaw: unknown, observed: unknown, objectValued = false, compare?: (exp: unknown) => boolean) => {
+      const r = forScheme(expectedRaw, scheme.name, schemes, objectValued);
+      if (!r.has) {
+        if (expectedRaw === undefined) return;
+        checks.push({ step: i, label, field, observed, pass: null });
+        return;
+      }
+      const pass = compare ? compare(r.value) : JSON.stringify(r.value) === JSON.stringify(observed);
+      checks.push({ step: i, label, field, expected: r.value, observed, pass });
+    };
+    if (e.page) {
+      const { mm, addr } = addrOf(e.page, i, "page");
+      const p: PageInfo | null = engine.page(mm, addr);
+      add("mapped", e.mapped, p !== null);
+      add("refcount", e.refcount, p ? p.refcount : null);
+      add("mapcount", e.mapcount, p ? p.mapcount : null);
+      add("kind", e.kind, p ? p.kind : null);
+      add("devicePrivate", e.devicePrivate, p ? p.pte.devicePrivate : null);
+      add("devmap", e.devmap, p ? p.pte.devmap : null);
+      add("writable", e.writable, p ? p.pte.write : null);
+    }
+    if (e.bo !== undefined) {
+      const id = val(e.bo, i, "bo") as number;
+      const b = engine.bo(id);
+      add("state", e.state, b.state);
+      add("pages", e.pages, b.pages);
+    }
+    if (e.read) {
+      const { mm, addr } = addrOf(e.read, i, "read");
+      add("value", e.value, engine.read(mm, addr));
+    }
+    if (e.violations !== undefined) {
+      const counts = engine.stats().violations;
+      const observed: Record<string, number> = {};
+      for (const k of VIOLATION_KINDS) if (counts[k]) observed[k] = counts[k];
+      add("violations", e.violations, observed, true, (exp) => {
+        const x = exp as Record<string, number>;
+        for (const k of Object.keys(x)) if (!(VIOLATION_KINDS as readonly string[]).includes(k)) {
+          throw new RefsimError(`${stepWhere(loaded, i)}: unknown violation kind '${k}' (kinds: ${VIOLATION_KINDS.join(", ")})`, { field: k, index: i });
+        }
+        return VIOLATION_KINDS.every((k) => (x[k] ?? 0) === (observed[k] ?? 0));
+      });
+    }
+    if (e.stats !== undefined) {
+      const stats = engine.stats();
+      const r = forScheme(e.stats, scheme.name, schemes, true);
+      if (r.has) {
+        for (const [path, want] of Object.entries(r.value as Record<string, number>)) {
+          const got = get(stats, path);
+          if (typeof got !== "number") throw new RefsimError(`${stepWhere(loaded, i)}: unknown statistic '${path}'`, { field: path, index: i });
+          checks.push({ step: i, label, field: path, expected: want, observed: got, pass: got === want });
+        }
+      }
+    }
+  }
+
+  const violations = engine.violations().map((v) => ({ ...v, step: stepOfSeq[v.op] ?? null }));
+  const boList = [...bos].map(([name, id]) => ({ name, id, ...engine.bo(id) }));
+  return {
+    scenario: sc.name,
+    scheme: scheme.name,
+    checks,
+    violations,
+    bos: boList.map(({ name, id, state, pages }) => ({ name, id, state, pages })),
+    stats: engine.stats(),
+    error,
+    passed: !error && checks.every((c) => c.pass !== false),
+    stepText,
+  };
+}

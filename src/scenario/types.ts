@@ -1,0 +1,79 @@
+/**
+ * The scenario format: a list of ops and expectations, run under one or more
+ * schemes. JSON files and `.ts` modules (default export) share this shape.
+ *
+ * @example
+ * ```ts
+ * import type { Scenario } from "./types.ts";
+ * const s: Scenario = {
+ *   name: "tiny",
+ *   schemes: ["E2"],
+ *   steps: [
+ *     { op: "mm_new", as: "p" },
+ *     { op: "mmap", mm: "p", length: "4K", as: "buf" },
+ *     { op: "write", mm: "p", addr: "buf", value: 1 },
+ *     { expect: { page: { mm: "p", addr: "buf" }, refcount: 1 } },
+ *   ],
+ * };
+ * ```
+ */
+import type { Capacity } from "../core/engine.ts";
+import type { SchemeInput } from "../scheme/resolve.ts";
+
+/** A number, or a string: a name bound by `as`, hex ("0x1000"), a size ("4K", "2M"), or "name+4K". */
+export type Value = number | string | boolean;
+
+/** A value that may differ per scheme: { "E0": 2, "*": 1 }. */
+export type PerScheme<T> = T | { [scheme: string]: T };
+
+export interface OpStep {
+  op: string;
+  /** Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name. */
+  as?: string;
+  /** Shown in reports instead of the op text. */
+  note?: string;
+  [field: string]: Value | undefined;
+}
+
+export interface Expectation {
+  /** Inspect what an address maps to (null when nothing is mapped). */
+  page?: { mm: Value; addr: Value };
+  /** Inspect a buffer object by name or id. */
+  bo?: Value;
+  /** Read a value through the CPU (a real read op: it may fault). */
+  read?: { mm: Value; addr: Value };
+  refcount?: PerScheme<number>;
+  mapcount?: PerScheme<number>;
+  kind?: PerScheme<string>;
+  mapped?: PerScheme<boolean>;
+  devicePrivate?: PerScheme<boolean>;
+  devmap?: PerScheme<boolean>;
+  writable?: PerScheme<boolean>;
+  state?: PerScheme<"live" | "freed">;
+  pages?: PerScheme<number>;
+  value?: PerScheme<number>;
+  /** Violation counts so far by kind; {} means none at all. */
+  violations?: PerScheme<Record<string, number>>;
+  /** Statistics counters so far, by dotted path ("wpCopy", "bufferObjects.freed"). */
+  stats?: PerScheme<Record<string, number>>;
+}
+
+export interface ExpectStep {
+  expect: Expectation;
+  /** Row name in the side-by-side table. */
+  label?: string;
+}
+
+export type Step = OpStep | ExpectStep;
+
+export interface Scenario {
+  name: string;
+  title?: string;
+  /** The spec §7 scenario this reproduces, e.g. "S1". */
+  spec?: string;
+  description?: string;
+  /** Schemes to run under when none are given on the command line. */
+  schemes?: SchemeInput[];
+  capacity?: Partial<Capacity>;
+  steps: Step[];
+}
