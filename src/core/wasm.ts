@@ -28,5 +28,5 @@ export function coreWasmBytes(): Uint8Array {
 /** A fresh core instance with its own linear memory. */
 export async function instantiateCore(): Promise<CoreExports> {
   compiled ??= WebAssembly.compile(coreWasmBytes() as BufferSource);
-  return instantiate(await compiled, {});
+  return instantiate(await compiled, { env: {} });
 }

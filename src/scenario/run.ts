@@ -215,7 +215,7 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
   }
 
   const violations = engine.violations().map((v) => ({ ...v, step: stepOfSeq[v.op] ?? null }));
-  const boList = [...bos].map(([name, id]) => ({ name, id, ...engine.bo(id) }));
+  const boList = [...bos].map(([name, id]) => ({ name, ...engine.bo(id) }));
   return {
     scenario: sc.name,
     scheme: scheme.name,

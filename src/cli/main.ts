@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+/**
+ * refsim command line.
+ *
+ *   refsim                       the default job: the seed question (S1) and S9 under E0-devmap, E0, E2, E4
+ *   refsim run <scenario>...     run scenario files or built-ins side by side [--schemes A,B] [--json]
+ *   refsim list                  built-in scenarios and scheme presets
+ *   refsim schemes               every preset with its rule values
+ */
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import { RefsimError } from "../core/errors.ts";
+import { PRESETS, PRESET_NAMES } from "../scheme/presets.ts";
+import { RULES, RULE_NAMES } from "../scheme/rules.ts";
+import type { SchemeInput } from "../scheme/resolve.ts";
+import { resolveScheme } from "../scheme/resolve.ts";
+import { loadScenario, builtinNames } from "../scenario/load.ts";
+import { runScenario, type ScenarioRun } from "../scenario/run.ts";
+import { sideBySide, violationDetails, formatTable } from "../report/table.ts";
+
+const DEFAULT_SCHEMES = ["E0-devmap", "E0", "E2", "E4"];
+const DEFAULT_SCENARIOS = ["seed", "coherent-wp-after-fork"];
+
+const USAGE = `usage: refsim [command] [options]
+
+commands:
+  (none)                  run the default job: built-in scenarios ${DEFAULT_SCENARIOS.join(", ")} under ${DEFAULT_SCHEMES.join(", ")}
+  run <scenario>...       run scenario files (.json, .ts) or built-in names side by side
+  list                    list built-in scenarios and scheme presets
+  schemes                 print every preset's rules
+  help                    this text
+
+options:
+  --schemes A,B,...       schemes to compare: preset names or custom scheme files (.json: { "name", "base", "rules" })
+  --json                  print results as JSON instead of tables
+`;
+
+/** A scheme from the command line: a preset name, or a JSON file of a custom scheme. */
+function schemeArg(s: string): SchemeInput {
+  if (s.endsWith(".json")) {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(readFileSync(s, "utf8"));
+    } catch (e) {
+      throw new RefsimError(`--schemes: cannot read custom scheme file '${s}': ${(e as Error).message}`, { field: "schemes" });
+    }
+    return resolveScheme(obj as SchemeInput);
+  }
+  return s;
+}
+
+async function runAll(refs: string[], schemesOpt: string | undefined, json: boolean): Promise<boolean> {
+  let ok = true;
+  const all: ScenarioRun[][] = [];
+  for (const ref of refs) {
+    const loaded = await loadScenario(ref);
+    const sc = loaded.scenario;
+    const schemes: SchemeInput[] = schemesOpt ? schemesOpt.split(",").filter(Boolean).map(schemeArg) : sc.schemes ?? DEFAULT_SCHEMES;
+    const resolved = schemes.map((s) => resolveScheme(s));
+    const names = resolved.map((s) => s.name);
+    const runs: ScenarioRun[] = [];
+    for (const s of resolved) runs.push(await runScenario(loaded, s, names));
+    all.push(runs);
+    ok &&= runs.every((r) => r.passed);
+    if (json) continue;
+    console.log(`\n== ${sc.name}${sc.spec ? ` (spec §7 ${sc.spec})` : ""}: ${sc.title ?? ""}`);
+    console.log(sideBySide(runs));
+    const details = violationDetails(runs);
+    if (details) console.log(`\nviolations, with the step that caused them:\n${details}`);
+  }
+  if (json) console.log(JSON.stringify(all.flat(), null, 2));
+  return ok;
+}
+
+function listCommand(): void {
+  console.log("built-in scenarios:");
+  for (const n of builtinNames()) console.log(`  ${n}`);
+  console.log("\nscheme presets:");
+  for (const n of PRESET_NAMES) console.log(`  ${n.padEnd(10)} ${PRESETS[n].kernels}`);
+}
+
+function schemesCommand(json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(PRESETS, null, 2));
+    return;
+  }
+  const rows = RULE_NAMES.map((r) => [r, ...PRESET_NAMES.map((p) => String(PRESETS[p].rules[r]))]);
+  console.log(formatTable(["rule", ...PRESET_NAMES], rows));
+  console.log("\nrules:");
+  for (const r of RULE_NAMES) console.log(`  ${r}: ${RULES[r].doc}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { schemes: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || command === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  switch (command) {
+    case undefined: {
+      if (!values.json) console.log("refsim default job: the Feb 2022 seed question and its write-fault follow-up, compared across schemes");
+      return (await runAll(DEFAULT_SCENARIOS, values.schemes ?? DEFAULT_SCHEMES.join(","), !!values.json)) ? 0 : 1;
+    }
+    case "run":
+      if (!rest.length) throw new RefsimError("run: name at least one scenario file or built-in scenario", { field: "scenario" });
+      return (await runAll(rest, values.schemes, !!values.json)) ? 0 : 1;
+    case "list":
+      listCommand();
+      return 0;
+    case "schemes":
+      schemesCommand(!!values.json);
+      return 0;
+    default:
+      throw new RefsimError(`unknown command '${command}'\n\n${USAGE}`, { field: "command" });
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    if (e instanceof RefsimError || (e as { code?: string }).code?.startsWith?.("ERR_PARSE_ARGS")) {
+      console.error(`refsim: ${(e as Error).message}`);
+      process.exit(2);
+    }
+    console.error(e);
+    process.exit(3);
+  },
+);

@@ -1,0 +1,40 @@
+/**
+ * refsim: simulate Linux page reference counting under kernel-era and custom
+ * schemes. This module is the library entry; it uses only web-standard APIs.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "./index.ts";
+ * const e = await Engine.create({ scheme: "E0-devmap" });
+ * const mm = e.mmNew();
+ * const addr = e.mmap(mm, { length: 4096 });
+ * e.write(mm, addr, 1);
+ * e.migrateToDevice(mm, addr, 4096, e.driverNew("device-coherent", 4));
+ * e.munmap(mm, addr, 4096);
+ * e.teardown();
+ * console.log(e.violations().map((v) => v.kind)); // ["leak_page", "leak_bo"]
+ * ```
+ */
+export { Engine, DEFAULT_CAPACITY } from "./core/engine.ts";
+export type { Capacity, EngineOptions, FrameInfo, PageInfo, BoInfo, PageKind } from "./core/engine.ts";
+export { RefsimError } from "./core/errors.ts";
+export { encodeOp, OP_NAMES, PAGE_SIZE } from "./core/ops.ts";
+export type { Op, OpName, DeviceKind } from "./core/ops.ts";
+export type { Stats } from "./core/stats.ts";
+export { VIOLATION_KINDS, VIOLATION_TEXT } from "./core/violations.ts";
+export type { Violation, ViolationKind } from "./core/violations.ts";
+export { coreWasmBytes } from "./core/wasm.ts";
+export { PRESETS, PRESET_NAMES } from "./scheme/presets.ts";
+export type { Scheme } from "./scheme/presets.ts";
+export { RULES, RULE_NAMES } from "./scheme/rules.ts";
+export type { SchemeRules, RuleName } from "./scheme/rules.ts";
+export { resolveScheme, encodeScheme } from "./scheme/resolve.ts";
+export type { SchemeInput, CustomScheme } from "./scheme/resolve.ts";
+export { parseScenario, checkScenario } from "./scenario/parse.ts";
+export type { LoadedScenario } from "./scenario/parse.ts";
+export { runScenario } from "./scenario/run.ts";
+export type { ScenarioRun, Check } from "./scenario/run.ts";
+export type { Scenario, Step, OpStep, ExpectStep, Expectation } from "./scenario/types.ts";
+export { sideBySide, violationDetails, formatTable } from "./report/table.ts";
+export { Prng } from "./workload/prng.ts";
+export type { OpTarget } from "./workload/target.ts";
