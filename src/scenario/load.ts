@@ -25,15 +25,15 @@ export function builtinDir(): string {
 
 /** Names of the built-in scenarios. */
 export function builtinNames(): string[] {
-  return readdirSync(builtinDir()).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(builtinDir()).filter((f) => /\.(json|ts)$/.test(f)).map((f) => f.replace(/\.(json|ts)$/, "")).sort();
 }
 
 /** A file path or a built-in name. */
 export async function loadScenario(ref: string): Promise<LoadedScenario> {
   let path = resolve(ref);
   if (!existsSync(path)) {
-    const builtin = join(builtinDir(), `${ref}.json`);
-    if (!existsSync(builtin)) {
+    const builtin = [".json", ".ts"].map((ext) => join(builtinDir(), `${ref}${ext}`)).find((p) => existsSync(p));
+    if (!builtin) {
       throw new RefsimError(`no scenario file '${ref}' and no built-in scenario of that name (built-ins: ${builtinNames().join(", ")})`, { code: "NOT_FOUND" });
     }
     path = builtin;
