@@ -23,7 +23,13 @@ export const OP_UNPIN = 14; //            (handle)                       put_pag
 export const OP_CHECK = 15; //            ()                             quiesce: invariants, leaks, dangling entries
 export const OP_TEARDOWN = 16; //         ()                             exit every mm, drop page cache, then OP_CHECK
 export const OP_DROP_CACHE = 17; //       (file)                         drop the page cache's references (mapped pages stay mapped)
-export const OP_COUNT = 18;
+export const OP_DRIVER_TEARDOWN = 18; //  (driver, evict)                memunmap_pages, after migrate_device_range if evict
+export const OP_EVICT_BO = 19; //         (bo) -> migrated               migrate_device_range over the BO's pages
+export const OP_FAULT_BEGIN = 20; //      (mm, vpn) -> fault             do_swap_page up to dropping the PTL (0: refault)
+export const OP_FAULT_END = 21; //        (fault)                        the rest of do_swap_page: migrate_to_ram, put
+export const OP_TRUNCATE = 22; //         (file, index, npages) -> waited truncate / hole punch (dax_layout_busy_page_range)
+export const OP_DMA_WRITE = 23; //        (handle, value)                a device writes through a GUP pin
+export const OP_COUNT = 24;
 
 // mmap flags (vmflags of OP_MMAP)
 export const VM_READ = 1;
@@ -37,13 +43,17 @@ export const VM_VALID = 31;
 export const FOLL_WRITE = 1;
 export const FOLL_PIN = 2; // pin_user_pages: GUP_PIN_COUNTING_BIAS on a small folio
 export const FOLL_LONGTERM = 4;
-export const FOLL_VALID = 7;
+export const FOLL_PCI_P2PDMA = 8;
+export const FOLL_VALID = 15;
 
 // Page frame kinds (enum memory_type, plus ordinary RAM)
 export const KIND_SYSTEM = 0;
 export const KIND_DEVICE_PRIVATE = 1;
 export const KIND_DEVICE_COHERENT = 2;
-export const KIND_COUNT = 3;
+export const KIND_FSDAX = 3; //       MEMORY_DEVICE_FS_DAX: pmem under a DAX filesystem
+export const KIND_DEVDAX = 4; //      MEMORY_DEVICE_GENERIC: /dev/daxX.Y
+export const KIND_P2PDMA = 5; //      MEMORY_DEVICE_PCI_P2PDMA: PCI BAR memory
+export const KIND_COUNT = 6;
 
 // ---- Scheme block: one i32 per rule, written by the host (src/scheme/) ----
 export const SCHEME_IDLE_PRIVATE = 0; //      refcount of a free device-private page on the driver's free list
@@ -56,7 +66,20 @@ export const SCHEME_PIN_BIAS = 6; //          GUP_PIN_COUNTING_BIAS
 export const SCHEME_TLB_BATCH = 7; //         mmu_gather batch size; 0 puts at once
 export const SCHEME_SWAP_FAULT_REF = 8; //    do_swap_page takes a page ref before migrate_to_ram (6.1 fix)
 export const SCHEME_COW_PINNED = 9; //        copy_present_page for maybe-pinned anon pages at fork (5.9+)
+export const SCHEME_PGMAP_REF = 10; //        who holds pgmap refs: PGMAP_REF_*
+export const SCHEME_FSDAX_PTE = 11; //        how an fsdax fault maps: PTE_FORM_*
+export const SCHEME_IDLE_FSDAX = 12; //       refcount of an idle fsdax page (1 before 6.15, 0 after)
+export const SCHEME_DEVDAX_PTE = 13; //       how a device-dax fault maps: PTE_FORM_*
+export const SCHEME_DAX_SCAN_UNMAPPED = 14; // dax_layout_busy_page_range scans a file no vma maps (6.15 fix)
 export const SCHEME_WORDS = 16;
+
+export const PGMAP_REF_PER_PAGE = 0; // E0: one per struct page, dropped when its count reaches 0
+export const PGMAP_REF_BULK = 1; //     E1: bulk base refs, put in bulk at teardown (not tied to use)
+export const PGMAP_REF_PER_ALLOC = 2; // E2+: one per allocated private/coherent page
+
+export const SWAP_FAULT_NO_REF = 0; //  do_swap_page calls migrate_to_ram without a reference (<= 6.0)
+export const SWAP_FAULT_GET = 1; //     get_page under the PTL first (6.1, CVE-2022-3523 fix)
+export const SWAP_FAULT_TRYLOCK = 2; // trylock + get; a contended lock refaults (6.15)
 
 export const PTE_FORM_NORMAL = 0; // ordinary present PTE, refcounted and rmapped like anon
 export const PTE_FORM_DEVMAP = 1; // pte_devmap|pte_special: no ref, no mapcount; the owner keeps its ref
@@ -78,6 +101,12 @@ export const PG_ANON_EXCLUSIVE = 4; // PageAnonExclusive
 export const PG_OWNER_REF = 8; // the device owner still holds its allocation reference (devmap model)
 export const PG_LEAK_REPORTED = 16;
 export const PG_PAGECACHE = 32;
+export const PG_EARLY_FREED = 64; // handed back (page_free) while still mapped; mappings may still be zapped
+export const PG_GONE = 128; // struct page torn down by memunmap_pages while something still referenced it
+export const PG_LOCKED = 2048; // folio_lock
+export const PG_NO_PGMAP_REF = 4096; // allocated after memunmap_pages began: zone_device_page_init's tryget failed
+export const PG_TRUNCATE_WAIT = 8192; // a truncate waits for this DAX page to go idle
+export const PG_HANG_REPORTED = 16384;
 export const PG_KIND_SHIFT = 8;
 
 // ---- Errors (negative result of a rejected op; nothing was changed) ----
@@ -100,7 +129,8 @@ export const ERR_NOT_ANON = 15;
 export const ERR_NOMEM_DEVICE = 16;
 export const ERR_BAD_ARG = 17;
 export const ERR_NOMEM_OBJECTS = 18;
-export const ERR_COUNT = 19;
+export const ERR_BAD_STATE = 19;
+export const ERR_COUNT = 20;
 
 // ---- Violation kinds ----
 export const V_LEAK_PAGE = 0; //     allocated page nothing can reach (no PTE, pin or page cache)
@@ -112,13 +142,15 @@ export const V_CORRUPTION = 5; //    a read that does not return what this proce
 export const V_EARLY_FREE = 6; //    page_free / buddy free while a mapping still exists
 export const V_REFCOUNT = 7; //      refcount differs from base + mappings + pins + cache + owner
 export const V_MAPCOUNT = 8; //      mapcount differs from the number of refcounted mappings
-export const V_KINDS = 9;
+export const V_HANG = 9; //          a waiter that nothing will wake (memunmap_pages, truncate) at a check
+export const V_LIVELOCK = 10; //     migrate_to_ram cannot progress: concurrent faults' refs block it
+export const V_KINDS = 11;
 
 // violation record: VIOLATION_WORDS i32 words
 export const VIOLATION_WORDS = 8; // [kind, op seq, pfn, mm, vpn, refcount, mapcount, extra]
 
 // ---- Statistics (i64 counters, index into the stats block) ----
-export const ST_OPS = 0; // + opcode: per-op counts occupy ST_OPS .. ST_OPS+OP_COUNT-1
+export const ST_OPS = 80; // + opcode: per-op counts occupy ST_OPS .. ST_OPS+OP_COUNT-1
 export const ST_ATOMIC_REF = 20; // atomic RMWs on _refcount (folio_ref_add/sub, get/put)
 export const ST_ATOMIC_MAP = 21; // atomic RMWs on _mapcount (rmap add/remove)
 export const ST_FRAMES_ALLOC = 22;
@@ -140,8 +172,11 @@ export const ST_PEAK_FRAMES = 37;
 export const ST_LIVE_FRAMES = 38;
 export const ST_LIVE_BOS = 39;
 export const ST_PINS = 40;
-export const ST_VIOLATIONS = 41; // + kind: per-kind counts occupy ST_VIOLATIONS .. +V_KINDS-1
-export const ST_WORDS = 64;
+export const ST_GUP_FAILED = 42;
+export const ST_TRUNCATE_WAITS = 43;
+export const ST_TEARDOWNS = 44;
+export const ST_VIOLATIONS = 48; // + kind: per-kind counts occupy ST_VIOLATIONS .. +V_KINDS-1
+export const ST_WORDS = 128;
 
 // ---- Init parameters (i32 words passed to init) ----
 export const CAP_SYS_FRAMES = 0;

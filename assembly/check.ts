@@ -6,17 +6,18 @@
 //   every allocated frame is reachable from a mapping, a pin or a file (else leak)
 // and every live BO whose remaining pages are all leaked is a BO leak.
 import {
-  PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, PG_ALLOCATED, PG_OWNER_REF,
-  PG_LEAK_REPORTED, V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT,
+  PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, PG_ALLOCATED, PG_OWNER_REF, PG_TRUNCATE_WAIT,
+  PG_LEAK_REPORTED, PG_HANG_REPORTED, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE, V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG,
 } from "./abi";
-import { frameCount, flags, ref, mapcount, kindOf, setFlags, isAllocated, isDevice, lastOp, pageIndex } from "./frames";
-import { freeAt } from "./scheme";
+import { frameCount, flags, ref, mapcount, kindOf, setFlags, isDevice, lastOp, pageIndex } from "./frames";
+import { frameUsable } from "./refcount";
+import { freeAt, rule } from "./scheme";
 import { mmCount, mmValid } from "./mm";
 import { pgdBase, pmdEntry, pteTableBase } from "./pgtable";
 import { ptePfn } from "./fault";
-import { fileCount, fileIsOpen, filePages, cachedPageAt } from "./file";
+import { fileCount, fileIsOpen, filePages, cachedPageAt, cacheHoldsRef } from "./file";
 import { pinHandles, pinAt, handleRefs } from "./gup";
-import { deviceOwner, boCount, boLive, boRefsOf } from "./device";
+import { deviceOwner, boCount, boLive, boRefsOf, driverCount, hangingDriver, pgmapRefOf, pgmapKilled } from "./device";
 import { violation } from "./violations";
 
 const REACHED: i32 = 1 << 30;
@@ -43,7 +44,7 @@ export function initCheck(nFrames: u32, bos: i32): void {
 }
 
 function hold(pfn: u32, refs: i32, maps: i32, mm: i32, vpn: i32, how: i32): void {
-  if (!isAllocated(pfn)) {
+  if (!frameUsable(pfn)) {
     violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), how); // a dangling holder
     return;
   }
@@ -87,18 +88,25 @@ export function quiesceCheck(): void {
   for (let f = 0; f < fileCount; f++) {
     if (!fileIsOpen(f)) continue;
     const n = filePages(f);
+    const refs = cacheHoldsRef(f) ? 1 : 0; // a DAX entry associates its page without a reference
     for (let i: u32 = 0; i < n; i++) {
       const pfn = cachedPageAt(f, i);
-      if (pfn != 0) hold(pfn, 1, 0, -1, <i32>i, 8);
+      if (pfn != 0) hold(pfn, refs, 0, -1, <i32>i, 8);
     }
   }
   memory.fill(boLeaked, 0, <usize>nBos << 2);
   for (let pfn: u32 = 1; pfn < frameCount; pfn++) {
     const fl = flags(pfn);
+    if ((fl & (PG_TRUNCATE_WAIT | PG_HANG_REPORTED)) == PG_TRUNCATE_WAIT) {
+      violation(V_HANG, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), 0); // truncate waits on a pin
+      setFlags(pfn, fl | PG_HANG_REPORTED);
+    }
     if ((fl & PG_ALLOCATED) == 0) continue;
     const held = load<i32>(expMap + (<usize>pfn << 2));
     const maps = held & ~REACHED;
-    const expected = load<i32>(expRef + (<usize>pfn << 2)) + freeAt(kindOf(pfn)) + ((fl & PG_OWNER_REF) != 0 ? 1 : 0);
+    // E0's base reference belongs to the pgmap; memunmap_pages puts it.
+    const base = rule(SCHEME_PGMAP_REF) == PGMAP_REF_PER_PAGE && pgmapKilled(pfn) ? 0 : freeAt(kindOf(pfn));
+    const expected = load<i32>(expRef + (<usize>pfn << 2)) + base + ((fl & PG_OWNER_REF) != 0 ? 1 : 0);
     if (ref(pfn) != expected) violation(V_REFCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), expected);
     if (mapcount(pfn) != maps) violation(V_MAPCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), maps);
     if ((held & REACHED) != 0) continue;
@@ -114,6 +122,10 @@ export function quiesceCheck(): void {
         store<i32>(boLeakOp + (<usize>b << 2), lastOp(pfn));
       }
     }
+  }
+  for (let d = 0; d < driverCount; d++) {
+    // memunmap_pages is still waiting for pgmap references
+    if (hangingDriver(d)) violation(V_HANG, 0, -1, -1, pgmapRefOf(d), 0, d);
   }
   for (let b = 1; b < boCount; b++) {
     const leaked = load<i32>(boLeaked + (<usize>b << 2));

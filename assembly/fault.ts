@@ -1,19 +1,19 @@
 // CPU page faults (handle_mm_fault) and the CPU's view of memory: what a load
 // returns and what a store changes, with the data check on every load.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_PFN_SHIFT, VM_SHARED, VM_FILE,
-  PG_ANON, PG_ANON_EXCLUSIVE, PG_PAGECACHE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF,
-  ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_PFN_SHIFT, VM_SHARED, PTE_FORM_DEVMAP,
+  PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
+  SWAP_FAULT_NO_REF, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
 import {
-  allocSystemPage, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, isAllocated, setLastOp,
+  allocSystemPage, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, setLastOp, kindOf,
 } from "./frames";
-import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
+import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
 import { ptePtr, shadowOf } from "./pgtable";
 import { vmaFlags, vmaFile, fileIndex, isAnon } from "./mm";
-import { findOrReadPage, diskRead, diskWrite } from "./file";
+import { findOrReadPage, diskRead, diskWrite, isFilePage, pageWasNew } from "./file";
 import { migratePageToRam } from "./migrate";
 import { violation, currentOp } from "./violations";
 
@@ -52,10 +52,14 @@ export function handleFault(mm: i32, v: i32, vpn: u32, write: bool): usize {
   return p;
 }
 
-/** do_swap_page on a device-private entry -> pgmap->ops->migrate_to_ram. */
+/** do_swap_page on a device-private entry -> pgmap->ops->migrate_to_ram, uncontended. */
 function doSwapPage(mm: i32, vpn: u32, pte: u32): void {
+  const pfn = ptePfn(pte);
   // 6.1+ (CVE-2022-3523 fix) takes a page reference under the PTL first; before, none.
-  migratePageToRam(ptePfn(pte), rule(SCHEME_SWAP_FAULT_REF) != 0, mm, vpn);
+  const takeRef = rule(SCHEME_SWAP_FAULT_REF) != SWAP_FAULT_NO_REF;
+  if (takeRef) folioGet(pfn, 1, mm, <i32>vpn);
+  migratePageToRam(pfn, takeRef ? 1 : 0, mm, vpn);
+  if (takeRef) folioPut(pfn, 1, mm, <i32>vpn);
 }
 
 /** do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault. */
@@ -71,14 +75,25 @@ function doPteMissing(mm: i32, v: i32, vpn: u32, p: usize, write: bool): void {
   const f = vmaFile(v);
   const idx = fileIndex(v, vpn);
   const page = findOrReadPage(f, idx);
+  const fresh = pageWasNew;
   const shared = (vmaFlags(v) & VM_SHARED) != 0;
+  const kind = kindOf(page);
   if (write && !shared) {
     store<u32>(p, mkPte(newAnonPage(vpn, content(page)), PTE_PRESENT | PTE_WRITE)); // do_cow_fault
+    if (fresh && kind == KIND_P2PDMA) folioPut(page, 1, mm, <i32>vpn);
     return;
   }
-  folioGet(page, 1, mm, <i32>vpn); // finish_fault -> set_pte_range: the PTE's reference
+  const w: u32 = write ? PTE_WRITE : 0;
+  const form = kind == KIND_FSDAX ? rule(SCHEME_FSDAX_PTE) : kind == KIND_DEVDAX ? rule(SCHEME_DEVDAX_PTE) : 0;
+  if (form == PTE_FORM_DEVMAP) {
+    store<u32>(p, mkPte(page, PTE_PRESENT | PTE_SPECIAL | PTE_DEVMAP | w)); // vmf_insert_mixed: no ref, no rmap
+    return;
+  }
+  // finish_fault -> set_pte_range, vmf_insert_page_mkwrite (DAX, 6.15+), vm_insert_page (p2pmem)
+  folioGet(page, 1, mm, <i32>vpn);
   rmapAdd(page); // folio_add_file_rmap_pte
-  store<u32>(p, mkPte(page, write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT));
+  store<u32>(p, mkPte(page, PTE_PRESENT | w));
+  if (fresh && kind == KIND_P2PDMA) folioPut(page, 1, mm, <i32>vpn); // p2pmem_alloc_mmap's put_page after insert
 }
 
 /**
@@ -119,9 +134,9 @@ export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWrit
 export function loadChecked(mm: i32, v: i32, vpn: u32, p: usize): u32 {
   const pte = load<u32>(p);
   const pfn = ptePfn(pte);
-  if (pfn != 0 && !isAllocated(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 2);
+  if (pfn != 0 && !frameUsable(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 2);
   const got = content(pfn);
-  const expected = hasFlag(pfn, PG_PAGECACHE) && pfn != 0 ? diskRead(vmaFile(v), fileIndex(v, vpn)) : load<u32>(shadowOf(p));
+  const expected = pfn != 0 && vmaFile(v) >= 0 && isFilePage(pfn) ? diskRead(vmaFile(v), fileIndex(v, vpn)) : load<u32>(shadowOf(p));
   if (got != expected) violation(V_CORRUPTION, pfn, mm, <i32>vpn, <i32>got, <i32>expected, 0);
   return got;
 }
@@ -129,8 +144,8 @@ export function loadChecked(mm: i32, v: i32, vpn: u32, p: usize): u32 {
 /** A CPU store to a writable present PTE: the page changes, and so does what we expect. */
 export function storeValue(mm: i32, v: i32, vpn: u32, p: usize, value: u32): void {
   const pfn = ptePfn(load<u32>(p));
-  if (pfn != 0 && !isAllocated(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 3);
+  if (pfn != 0 && !frameUsable(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 3);
   setContent(pfn, value);
   store<u32>(shadowOf(p), value);
-  if (hasFlag(pfn, PG_PAGECACHE) && (vmaFlags(v) & VM_FILE) != 0) diskWrite(vmaFile(v), fileIndex(v, vpn), value);
+  if (vmaFile(v) >= 0 && isFilePage(pfn)) diskWrite(vmaFile(v), fileIndex(v, vpn), value);
 }

@@ -1,10 +1,13 @@
-// Files: data on "disk" (one word per page) and a page cache of system pages.
-// The page cache holds one reference on each cached page (filemap_add_folio).
-// Shared writes go through to disk at once, so disk is also the expected value
-// of any read of a file page.
-import { PG_PAGECACHE } from "./abi";
-import { allocSystemPage, addFlag, clearFlag, setContent, setPageIndex, setLastOp } from "./frames";
+// Files: data on "disk" (one word per page) and a page cache. An ordinary file's
+// cache holds system pages, one reference each (filemap_add_folio). A file on a
+// DAX device (fsdax) or a device file (device-dax, p2pmem) has device pages in
+// its slots instead, associated without a reference (dax_associate_entry): the
+// filesystem owns their lifetime. Writes go through to disk at once, so disk is
+// the expected value of any read of a file page.
+import { PG_PAGECACHE, PG_ALLOCATED, KIND_P2PDMA } from "./abi";
+import { allocSystemPage, addFlag, clearFlag, setContent, setPageIndex, setLastOp, flags, pageIndex, sysFrames } from "./frames";
 import { folioPut } from "./refcount";
+import { allocDaxPage, allocDevicePage, driverKind, deviceOwner, setDeviceOwner } from "./device";
 import { currentOp } from "./violations";
 
 export let fileCap: i32 = 0;
@@ -12,6 +15,7 @@ export let fileCount: i32 = 0;
 let fileSize: usize = 0; // pages
 let fileSlot: usize = 0; // first slot in cache/disk arrays
 let fileOpen: usize = 0;
+let fileDriver: usize = 0; // -1: ordinary file; else the device driver backing it
 let slotCap: u32 = 0;
 let slotUsed: u32 = 0;
 let cacheBase: usize = 0; // pfn per slot, 0 = not cached
@@ -23,6 +27,7 @@ export function initFiles(nFiles: i32, nSlots: u32): void {
   fileSize = heap.alloc(<usize>nFiles << 2);
   fileSlot = heap.alloc(<usize>nFiles << 2);
   fileOpen = heap.alloc(<usize>nFiles << 2);
+  fileDriver = heap.alloc(<usize>nFiles << 2);
   slotCap = nSlots;
   slotUsed = 0;
   cacheBase = heap.alloc(<usize>max<u32>(nSlots, 1) << 2);
@@ -34,12 +39,15 @@ export function initFiles(nFiles: i32, nSlots: u32): void {
 export function fileSlotsLeft(): u32 { return slotCap - slotUsed; }
 export function fileValid(f: i32): bool { return f >= 0 && f < fileCount && get(fileOpen, f) != 0; }
 export function filePages(f: i32): u32 { return <u32>get(fileSize, f); }
+/** The device driver a file lives on, or -1 for an ordinary file. */
+export function fileDevice(f: i32): i32 { return get(fileDriver, f); }
 
-export function newFile(npages: u32): i32 {
+export function newFile(npages: u32, driver: i32): i32 {
   const f = fileCount++;
   store<i32>(fileSize + (<usize>f << 2), <i32>npages);
   store<i32>(fileSlot + (<usize>f << 2), <i32>slotUsed);
   store<i32>(fileOpen + (<usize>f << 2), 1);
+  store<i32>(fileDriver + (<usize>f << 2), driver);
   memory.fill(cacheBase + (<usize>slotUsed << 2), 0, <usize>npages << 2);
   memory.fill(diskBase + (<usize>slotUsed << 2), 0, <usize>npages << 2);
   slotUsed += npages;
@@ -52,24 +60,62 @@ export function newFile(npages: u32): i32 {
 
 export function diskRead(f: i32, idx: u32): u32 { return load<u32>(slotPtr(diskBase, f, idx)); }
 export function diskWrite(f: i32, idx: u32, v: u32): void { store<u32>(slotPtr(diskBase, f, idx), v); }
-export function cachedPage(f: i32, idx: u32): u32 { return load<u32>(slotPtr(cacheBase, f, idx)); }
 
-/** filemap_fault's lookup: the cached page, read in from disk if absent (caller checked space). */
-export function findOrReadPage(f: i32, idx: u32): u32 {
-  const p = slotPtr(cacheBase, f, idx);
-  let pfn = load<u32>(p);
-  if (pfn == 0) {
-    pfn = allocSystemPage(); // the allocation reference becomes the page cache's reference
-    addFlag(pfn, PG_PAGECACHE);
-    setPageIndex(pfn, idx);
-    setContent(pfn, diskRead(f, idx));
-    store<u32>(p, pfn);
-  }
+/** The page in slot idx, if it still belongs there (a p2pmem page freed on its last unmap does not). */
+export function cachedPageAt(f: i32, idx: u32): u32 {
+  const pfn = load<u32>(slotPtr(cacheBase, f, idx));
+  if (pfn == 0 || get(fileDriver, f) < 0) return pfn;
+  if ((flags(pfn) & PG_ALLOCATED) == 0 || deviceOwner(pfn) != -(f + 1) || pageIndex(pfn) != idx) return 0;
   return pfn;
 }
 
-/** truncate_inode_pages: drop the page cache's reference on every cached page. */
+/** Would a fault on this file need a device page it cannot get? */
+export function needsDevicePage(f: i32, idx: u32): bool {
+  return get(fileDriver, f) >= 0 && cachedPageAt(f, idx) == 0;
+}
+
+/**
+ * The page behind file offset idx (caller checked space): filemap_fault's lookup,
+ * reading an ordinary page in from disk; for a DAX file the block's device page
+ * (dax_iomap_pte_fault); for p2pmem a page from the device's pool, still holding
+ * its allocation reference for the caller to hand over.
+ */
+export function findOrReadPage(f: i32, idx: u32): u32 {
+  const p = slotPtr(cacheBase, f, idx);
+  let pfn = cachedPageAt(f, idx);
+  pageWasNew = pfn == 0;
+  if (pfn != 0) return pfn;
+  const d = get(fileDriver, f);
+  if (d < 0) {
+    pfn = allocSystemPage(); // the allocation reference becomes the page cache's reference
+    addFlag(pfn, PG_PAGECACHE);
+  } else {
+    pfn = driverKind(d) == KIND_P2PDMA ? allocDevicePage(d, 0) : allocDaxPage(d);
+    setDeviceOwner(pfn, -(f + 1));
+  }
+  setPageIndex(pfn, idx);
+  setContent(pfn, diskRead(f, idx));
+  store<u32>(p, pfn);
+  return pfn;
+}
+
+/** Whether the last findOrReadPage had to bring in a new page. */
+export let pageWasNew = false;
+
+/** Is pfn a file's page (page cache, or a device page associated with a file)? */
+export function isFilePage(pfn: u32): bool {
+  if ((flags(pfn) & PG_PAGECACHE) != 0) return true;
+  return pfn > sysFrames && deviceOwner(pfn) < 0;
+}
+
+/** Forget the page in slot idx (truncate's dax_delete_mapping_entry / page cache removal). */
+export function clearSlot(f: i32, idx: u32): void {
+  store<u32>(slotPtr(cacheBase, f, idx), 0);
+}
+
+/** truncate_inode_pages: drop the page cache's reference on every cached system page. */
 export function dropPageCache(f: i32): void {
+  if (get(fileDriver, f) >= 0) return; // DAX slots hold no reference; truncate frees blocks
   const n = filePages(f);
   for (let i: u32 = 0; i < n; i++) {
     const p = slotPtr(cacheBase, f, i);
@@ -82,11 +128,6 @@ export function dropPageCache(f: i32): void {
   }
 }
 
-export function closeFile(f: i32): void {
-  dropPageCache(f);
-  store<i32>(fileOpen + (<usize>f << 2), 0);
-}
-
-/** Visit every cached page (for the invariant scan). */
-export function cachedPageAt(f: i32, i: u32): u32 { return load<u32>(slotPtr(cacheBase, f, i)); }
 export function fileIsOpen(f: i32): bool { return get(fileOpen, f) != 0; }
+/** Does the file's cache hold a reference on its pages (an ordinary page cache)? */
+export function cacheHoldsRef(f: i32): bool { return get(fileDriver, f) < 0; }

@@ -6,9 +6,9 @@ import {
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
 import {
-  allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex, isAllocated,
+  allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex,
 } from "./frames";
-import { folioGet, rmapAdd } from "./refcount";
+import { folioGet, rmapAdd, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, ptePtr, shadowOf } from "./pgtable";
 import { isCow, pinnedIn } from "./mm";
 import { ptePfn, mkPte } from "./fault";
@@ -27,7 +27,7 @@ function copyOne(parent: i32, child: i32, cow: bool, vpn: u32, src: usize): void
   const data = load<u32>(shadowOf(src));
   bump(ST_PTES_COPIED);
   const pfn = ptePfn(pte);
-  if (pfn != 0 && !isAllocated(pfn)) violation(V_UAF, pfn, parent, <i32>vpn, ref(pfn), mapcount(pfn), 5);
+  if (pfn != 0 && !frameUsable(pfn)) violation(V_UAF, pfn, parent, <i32>vpn, ref(pfn), mapcount(pfn), 5);
   if ((pte & PTE_DEVICE_PRIVATE) != 0) {
     // copy_nonpresent_pte: device-private entry, folio_try_dup_anon_rmap_pte + get
     folioGet(pfn, 1, parent, <i32>vpn);

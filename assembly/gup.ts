@@ -2,17 +2,21 @@
 // on a small folio), one page per call, each returning a handle that is released
 // with put_page / unpin_user_page.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON, PG_ANON_EXCLUSIVE, KIND_DEVICE_COHERENT, FOLL_WRITE, FOLL_PIN,
-  FOLL_LONGTERM, SCHEME_ANON_EXCLUSIVE, ST_PINS,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON, PG_ANON_EXCLUSIVE, KIND_SYSTEM, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_P2PDMA,
+  FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, SCHEME_ANON_EXCLUSIVE, ST_PINS, ST_GUP_FAILED,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
-import { hasFlag, kindOf, setLastOp, isAllocated } from "./frames";
-import { folioGet, folioPut } from "./refcount";
+import { hasFlag, kindOf, setLastOp, isAllocated, ref, setContent, pageIndex } from "./frames";
+import { folioGet, folioPut, frameUsable } from "./refcount";
 import { handleFault, doWpPage, ptePfn } from "./fault";
-import { addPinned, isAnon } from "./mm";
+import { addPinned, isAnon, mmValid, findVma, vmaFile } from "./mm";
+import { ptePtr, shadowOf } from "./pgtable";
+import { isFilePage, diskWrite, cachedPageAt } from "./file";
+import { deviceOwner } from "./device";
 import { migratePageToRam } from "./migrate";
-import { currentOp } from "./violations";
+import { currentOp, violation } from "./violations";
+import { V_UAF } from "./abi";
 
 let pinCap: i32 = 0;
 let pinCount: i32 = 0; // handles handed out (1-based; 0 = none)
@@ -20,6 +24,8 @@ let pinPfn: usize = 0;
 let pinRefs: usize = 0; // references this handle holds (1 or the pin bias); 0 = released
 let pinMm: usize = 0;
 let pinFlags: usize = 0;
+let pinVpn: usize = 0; // where the pinner had it mapped, for DMA through the pin
+let pinFile: usize = 0; // -1, or the file whose page it was (then pinVpn is the file index)
 let pinFree: usize = 0;
 let pinFreeTop: i32 = 0;
 
@@ -30,6 +36,8 @@ export function initGup(n: i32): void {
   pinRefs = heap.alloc(<usize>(n + 1) << 2);
   pinMm = heap.alloc(<usize>(n + 1) << 2);
   pinFlags = heap.alloc(<usize>(n + 1) << 2);
+  pinVpn = heap.alloc(<usize>(n + 1) << 2);
+  pinFile = heap.alloc(<usize>(n + 1) << 2);
   memory.fill(pinRefs, 0, <usize>(n + 1) << 2);
   pinFree = heap.alloc(<usize>(n + 1) << 2);
   pinFreeTop = 0;
@@ -63,11 +71,15 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
     pfn = ptePfn(pte);
   }
   if ((flags & FOLL_LONGTERM) != 0 && (pte & PTE_SPECIAL) == 0 && kindOf(pfn) == KIND_DEVICE_COHERENT) {
-    if (!migratePageToRam(pfn, false, mm, vpn)) return 0; // -EBUSY: not longterm pinnable
+    if (!migratePageToRam(pfn, 0, mm, vpn)) return 0; // -EBUSY: not longterm pinnable
     pte = load<u32>(p);
     pfn = ptePfn(pte);
   }
-  if (pfn == 0 || !isAllocated(pfn)) return 0;
+  if (pfn == 0 || !isAllocated(pfn)) return refuse();
+  const kind = kindOf(pfn);
+  if ((flags & FOLL_LONGTERM) != 0 && kind == KIND_FSDAX) return refuse(); // folio_is_longterm_pinnable: never fsdax
+  if (kind == KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) == 0) return refuse(); // needs FOLL_PCI_P2PDMA
+  if (ref(pfn) == 0) return refuse(); // try_get_folio: get_page_unless_zero fails on a count-0 page
   const refs = (flags & FOLL_PIN) != 0 ? pinBias() : 1;
   folioGet(pfn, refs, mm, <i32>vpn); // try_grab_folio
   let h: i32;
@@ -77,9 +89,39 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
   put(pinRefs, h, refs);
   put(pinMm, h, mm);
   put(pinFlags, h, flags);
+  // Remember what the pinner meant: a file block, or an address of its own.
+  const filePage = isFilePage(pfn);
+  put(pinFile, h, !filePage ? -1 : kind == KIND_SYSTEM ? vmaFile(v) : -deviceOwner(pfn) - 1);
+  put(pinVpn, h, filePage ? <i32>pageIndex(pfn) : <i32>vpn);
   if ((flags & FOLL_PIN) != 0) addPinned(mm, 1); // MMF_HAS_PINNED
   bump(ST_PINS);
   return h;
+}
+
+function refuse(): i32 {
+  bump(ST_GUP_FAILED);
+  return 0;
+}
+
+/**
+ * A device writes through the pin (DMA, O_DIRECT read): the page changes, and so
+ * does what its pinner expects at the address or file offset it pinned. If the
+ * pinner's address or file block no longer holds this page, that data is lost.
+ */
+export function dmaWrite(h: i32, value: u32): void {
+  const pfn = <u32>get(pinPfn, h);
+  if (!frameUsable(pfn)) violation(V_UAF, pfn, get(pinMm, h), get(pinVpn, h), ref(pfn), 0, 10);
+  setContent(pfn, value);
+  const f = get(pinFile, h);
+  const at = <u32>get(pinVpn, h);
+  if (f >= 0) {
+    if (cachedPageAt(f, at) == pfn) diskWrite(f, at, value); // still that file's block
+    return;
+  }
+  const mm = get(pinMm, h);
+  if (!mmValid(mm) || findVma(mm, at) < 0) return;
+  const p = ptePtr(mm, at, false);
+  if (p != 0) store<u32>(shadowOf(p), value); // the pinner expects the DMA's data at its address
 }
 
 /** unpin_user_page / put_page for a handle (gup_put_folio). */

@@ -9,7 +9,7 @@ import { initStats, statsBase } from "./stats";
 import { initViolations, violationBase, violationCount } from "./violations";
 import { initScheme, schemeBase } from "./scheme";
 import { initFrames, refBase, mapBase, flagsBase, indexBase, contentBase, lastOpBase, frameCount, sysFrames, freeSystemFrames } from "./frames";
-import { initDevices, boStateOf, boRefsOf, boDriverOf, boCount, driverFree, driverBase, driverSize, driverCount, deviceOwner } from "./device";
+import { initDevices, boStateOf, boRefsOf, boDriverOf, boCount, driverFree, driverBase, driverSize, driverCount, deviceOwner, driverState, pgmapRefOf } from "./device";
 import { initPageTables, ptePtr, pteTablesLeft, pmdTablesLeft } from "./pgtable";
 import { initMm, mmValid, mmCount, vmaCount } from "./mm";
 import { initFiles } from "./file";
@@ -18,6 +18,7 @@ import { initRmap } from "./rmap";
 import { initGup, handleValid, handlePfn } from "./gup";
 import { initCheck } from "./check";
 import { initOps, runBatch, opBase, resultBase, errorBase, opSeq } from "./ops";
+import { initRace } from "./race";
 
 let capsBuf: usize = 0;
 let ready = false;
@@ -55,7 +56,8 @@ export function init(): i32 {
   initRmap(cap(CAP_MMS));
   initGup(max<i32>(cap(CAP_PINS), 1));
   initCheck(frameCount, max<i32>(cap(CAP_BOS), 1) + 1);
-  initOps(cap(CAP_BATCH));
+  initOps(cap(CAP_BATCH), cap(CAP_DEV_FRAMES));
+  initRace(max<i32>(cap(CAP_PINS), 1));
   ready = true;
   return 0;
 }
@@ -99,6 +101,8 @@ export function driversCreated(): i32 { return driverCount; }
 export function driverFreePages(d: i32): i32 { return d >= 0 && d < driverCount ? driverFree(d) : -1; }
 export function driverFirstPfn(d: i32): i32 { return d >= 0 && d < driverCount ? driverBase(d) : -1; }
 export function driverPages(d: i32): i32 { return d >= 0 && d < driverCount ? driverSize(d) : -1; }
+export function driverStateOf(d: i32): i32 { return d >= 0 && d < driverCount ? driverState(d) : -1; }
+export function driverPgmapRef(d: i32): i32 { return d >= 0 && d < driverCount ? pgmapRefOf(d) : -1; }
 export function deviceBo(pfn: u32): i32 { return pfn > sysFrames && pfn < frameCount ? deviceOwner(pfn) : 0; }
 export function pinPfn(h: i32): i32 { return handleValid(h) ? <i32>handlePfn(h) : -1; }
 export function tablesFree(): i32 { return pteTablesLeft() + pmdTablesLeft(); }

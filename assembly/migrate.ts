@@ -64,14 +64,14 @@ function collect(src: u32): i32 {
 }
 
 /** remove_migration_ptes(src, src): a failed migration puts the old entries back. */
-function restore(src: u32, n: i32, extraRefs: i32): void {
+function restore(src: u32, n: i32): void {
   for (let i = 0; i < n; i++) {
     const p = <usize>walkAt(walkPtr, i);
     store<u32>(p, <u32>walkAt(walkPte, i));
     folioGet(src, 1, walkAt(walkMm, i), <i32>pageIndex(src));
     rmapAdd(src);
   }
-  for (let i = 0; i < extraRefs; i++) folioPut(src, 1, -1, -1); // finalize: the collect (and fault) refs
+  folioPut(src, 1, -1, -1); // migrate_vma_finalize: the collect ref
   bump(ST_MIGRATE_FAIL);
 }
 
@@ -117,9 +117,9 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
   if (n < 0) { bump(ST_MIGRATE_FAIL); return false; }
   clearFlag(pfn, PG_ANON_EXCLUSIVE);
   // migrate_vma_check_page / folio_migrate_mapping: only the collect ref may remain
-  if (ref(pfn) != 1) { restore(pfn, n, 1); return false; }
+  if (ref(pfn) != 1) { restore(pfn, n); return false; }
   const dst = allocDevicePage(d, b);
-  if (dst == 0) { restore(pfn, n, 1); return false; }
+  if (dst == 0) { restore(pfn, n); return false; }
   moveTo(pfn, dst, n, kind, wasExclusive);
   dropAllocRef(dst, entryBits(kind, writable));
   folioPut(pfn, 1, mm, <i32>vpn); // the collect ref: the system page goes back to the buddy
@@ -129,23 +129,23 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
 
 /**
  * Move device page src back to system RAM with all its mappings: the driver's
- * migrate_to_ram on a CPU fault (faultRef: do_swap_page took a ref first, 6.1+), or a
- * driver-initiated migrate_vma with SELECT_DEVICE_*. Returns true on success.
+ * migrate_to_ram on a CPU fault, a driver-initiated migrate_vma with
+ * SELECT_DEVICE_*, or migrate_device_range by pfn. The caller holds `held` extra
+ * references of its own (do_swap_page's fault ref) and drops them itself.
+ * Returns true on success.
  */
-export function migratePageToRam(src: u32, faultRef: bool, mm: i32, vpn: u32): bool {
-  if (faultRef) folioGet(src, 1, mm, <i32>vpn);
-  const extra = faultRef ? 2 : 1;
+export function migratePageToRam(src: u32, held: i32, mm: i32, vpn: u32): bool {
   const wasExclusive = hasFlag(src, PG_ANON_EXCLUSIVE);
   const n = collect(src);
   if (n < 0) {
-    if (faultRef) folioPut(src, 1, mm, <i32>vpn);
     bump(ST_MIGRATE_FAIL);
     return false;
   }
   clearFlag(src, PG_ANON_EXCLUSIVE);
-  // Only the era's base count, the collect ref and the fault ref may remain.
-  if (ref(src) != freeAt(kindOf(src)) + extra || freeSystemFrames() == 0) {
-    restore(src, n, extra);
+  // migrate_vma_check_page / folio_migrate_mapping: only the era's base count, the
+  // collect ref and the caller's refs may remain; anything else is a pin or a user.
+  if (ref(src) != freeAt(kindOf(src)) + 1 + held || freeSystemFrames() == 0) {
+    restore(src, n);
     if (wasExclusive) addFlag(src, PG_ANON_EXCLUSIVE);
     return false;
   }
@@ -153,7 +153,6 @@ export function migratePageToRam(src: u32, faultRef: bool, mm: i32, vpn: u32): b
   moveTo(src, dst, n, -1, wasExclusive);
   folioPut(dst, 1, mm, <i32>vpn);
   folioPut(src, 1, mm, <i32>vpn); // migrate_vma_finalize: the collect ref
-  if (faultRef) folioPut(src, 1, mm, <i32>vpn); // do_swap_page's ref: the device page reaches page_free
   bump(ST_MIGRATED);
   return true;
 }

@@ -4,12 +4,14 @@
 import {
   OP_WORDS, OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
+  OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, KIND_FSDAX, KIND_DEVDAX,
+  KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
   VPN_BITS, PT_ENTRIES, PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS,
   ERR_OVERLAP, ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE,
   ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOT_ANON, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
 } from "./abi";
-import { countOp } from "./stats";
+import { countOp, bump } from "./stats";
 import { setCurrentOp } from "./violations";
 import { freeSystemFrames, isDevice } from "./frames";
 import {
@@ -21,11 +23,16 @@ import { zapRange } from "./zap";
 import { copyRange, pinnedPagesIn } from "./fork";
 import { handleFault, loadChecked, storeValue, ptePfn } from "./fault";
 import { migrateOneToDevice, migratePageToRam } from "./migrate";
-import { gup, unpin, handleValid, pinSlotsLeft } from "./gup";
-import { newFile, fileValid, filePages, fileSlotsLeft, fileCount, fileCap, dropPageCache, fileIsOpen } from "./file";
+import { gup, unpin, handleValid, pinSlotsLeft, dmaWrite } from "./gup";
+import {
+  newFile, fileValid, filePages, fileSlotsLeft, fileCount, fileCap, dropPageCache, fileIsOpen, fileDevice, needsDevicePage,
+} from "./file";
 import {
   driverValid, driverKind, registerDriver, deviceFramesLeft, driverSlotsLeft, boSlotsLeft, boLive, boDriverOf, createBo,
+  driverState, driverFree, driverSize, memunmapPages, driverPagesOfBo, DRIVER_LIVE, DRIVER_GONE,
 } from "./device";
+import { faultBegin, faultEnd, faultValid, faultSlotsLeft } from "./race";
+import { truncateRange } from "./truncate";
 import { quiesceCheck } from "./check";
 
 export let opBase: usize = 0;
@@ -36,7 +43,12 @@ export let opSeq: i32 = 0; // global sequence number of the next op
 
 const VPN_LIMIT: i64 = <i64>1 << VPN_BITS;
 
-export function initOps(cap: i32): void {
+let scratchBase: usize = 0;
+let scratchCap: i32 = 0;
+
+export function initOps(cap: i32, devFrames: i32): void {
+  scratchCap = max<i32>(devFrames, 1);
+  scratchBase = heap.alloc(<usize>scratchCap << 2);
   batchCap = cap;
   opBase = heap.alloc(<usize>cap * OP_WORDS * 4);
   resultBase = heap.alloc(<usize>cap * 4);
@@ -67,6 +79,33 @@ function faultRoom(mm: i32, vpn: u32): i32 {
   const t = tablesNeeded(mm, vpn);
   if (pteTablesLeft() < 1 || (t == 2 && pmdTablesLeft() < 1)) return fail(ERR_NOMEM_TABLES, -1, t);
   return 0;
+}
+
+/** A fault on a file living on a device needs a free device page there (else SIGBUS). */
+function deviceRoom(mm: i32, v: i32, vpn: u32): i32 {
+  const f = vmaFile(v);
+  if (f < 0 || pteAt(mm, vpn) != 0) return 0;
+  const idx = vmaPgoff(v) + (vpn - vmaStart(v));
+  if (needsDevicePage(f, idx) && driverFree(fileDevice(f)) < 1) return fail(ERR_NOMEM_DEVICE, 1);
+  return 0;
+}
+
+function pteAt(mm: i32, vpn: u32): u32 {
+  const p = ptePtr(mm, vpn, false);
+  return p == 0 ? 0 : load<u32>(p);
+}
+
+/** migrate_device_range over a driver's (or one BO's) allocated pages. Returns how many moved. */
+function evict(d: i32, b: i32): i32 {
+  const n = driverSize(d);
+  if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, -1, n);
+  const k = driverPagesOfBo(d, b, scratchBase, scratchCap);
+  let moved = 0;
+  for (let i = 0; i < k; i++) {
+    const pfn = load<u32>(scratchBase + (<usize>i << 2));
+    if (migratePageToRam(pfn, 0, -1, 0)) moved++;
+  }
+  return moved;
 }
 
 /** The vma holding all of [vpn, vpn+n), or an error. */
@@ -166,6 +205,9 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
 function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
   if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
   if (!driverValid(d)) return fail(ERR_BAD_DRIVER, 3);
+  const dk = driverKind(d);
+  if (dk != KIND_DEVICE_PRIVATE && dk != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, 3); // migrate_vma targets
+  if (driverState(d) == DRIVER_GONE) return fail(ERR_BAD_STATE, 3);
   if (b != 0 && (!boLive(b) || boDriverOf(b) != d)) return fail(ERR_BAD_BO, 4);
   if (b == 0 && boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, 4);
   const v = singleVma(mm, vpn, n);
@@ -191,7 +233,7 @@ function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
     const pfn = ptePfn(pte);
     // MIGRATE_VMA_SELECT_DEVICE_PRIVATE / _COHERENT: vm_normal_page skips devmap PTEs
     const selected = (pte & PTE_DEVICE_PRIVATE) != 0 || ((pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && isDevice(pfn));
-    if (selected && migratePageToRam(pfn, false, mm, <u32>(vpn + i))) moved++;
+    if (selected && migratePageToRam(pfn, 0, mm, <u32>(vpn + i))) moved++;
   }
   return moved;
 }
@@ -203,6 +245,8 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
   if (write && (vmaFlags(v) & VM_WRITE) == 0) return fail(ERR_ACCESS, 1);
   const room = faultRoom(mm, <u32>vpn);
   if (room < 0) return room;
+  const dev = deviceRoom(mm, v, <u32>vpn);
+  if (dev < 0) return dev;
   const p = handleFault(mm, v, <u32>vpn, write);
   if ((load<u32>(p) & PTE_PRESENT) == 0) return 0; // migrate_to_ram failed: the access is retried later
   if (!write) return <i32>loadChecked(mm, v, <u32>vpn, p);
@@ -220,6 +264,8 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
   if (freeSystemFrames() < 3) return fail(ERR_NOMEM_FRAMES, -1, 3);
   const room = faultRoom(mm, <u32>vpn);
   if (room < 0) return room;
+  const dev = deviceRoom(mm, v, <u32>vpn);
+  if (dev < 0) return dev;
   return gup(mm, v, <u32>vpn, fl);
 }
 
@@ -260,12 +306,18 @@ function execute(w: usize): i32 {
     }
     case OP_FILE_NEW: {
       if (a0 <= 0) return fail(ERR_RANGE, 0);
+      if (a1 != -1) {
+        if (!driverValid(a1)) return fail(ERR_BAD_DRIVER, 1);
+        const k = driverKind(a1);
+        if (k != KIND_FSDAX && k != KIND_DEVDAX && k != KIND_P2PDMA) return fail(ERR_BAD_ARG, 1); // only these back files
+        if (driverState(a1) != DRIVER_LIVE) return fail(ERR_BAD_STATE, 1);
+      }
       if (fileCount >= fileCap) return fail(ERR_NOMEM_OBJECTS, -1);
       if (<i64>a0 > <i64>fileSlotsLeft()) return fail(ERR_NOMEM_OBJECTS, 0, a0);
-      return newFile(<u32>a0);
+      return newFile(<u32>a0, a1);
     }
     case OP_DRIVER_NEW: {
-      if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, 0);
+      if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT && a0 != KIND_FSDAX && a0 != KIND_DEVDAX && a0 != KIND_P2PDMA) return fail(ERR_BAD_ARG, 0);
       if (a1 <= 0) return fail(ERR_RANGE, 1);
       if (<i64>a1 > <i64>deviceFramesLeft()) return fail(ERR_NOMEM_DEVICE, 1, <i32>deviceFramesLeft());
       if (driverSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
@@ -289,6 +341,48 @@ function execute(w: usize): i32 {
     case OP_DROP_CACHE: {
       if (!fileValid(a0)) return fail(ERR_BAD_FILE, 0);
       dropPageCache(a0);
+      return 0;
+    }
+    case OP_DRIVER_TEARDOWN: {
+      if (!driverValid(a0)) return fail(ERR_BAD_DRIVER, 0);
+      const k = driverKind(a0);
+      if (k != KIND_DEVICE_PRIVATE && k != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, 0);
+      if (driverState(a0) != DRIVER_LIVE) return fail(ERR_BAD_STATE, 0);
+      if (a1 != 0 && a1 != 1) return fail(ERR_BAD_ARG, 1);
+      if (a1 == 1) {
+        const moved = evict(a0, 0);
+        if (moved < 0) return moved;
+      }
+      bump(ST_TEARDOWNS);
+      return memunmapPages(a0);
+    }
+    case OP_EVICT_BO: {
+      if (!boLive(a0)) return fail(ERR_BAD_BO, 0);
+      if (driverState(boDriverOf(a0)) == DRIVER_GONE) return fail(ERR_BAD_STATE, 0);
+      return evict(boDriverOf(a0), a0);
+    }
+    case OP_FAULT_BEGIN: {
+      if (a1 < 0 || <i64>a1 >= VPN_LIMIT) return fail(ERR_RANGE, 1);
+      if (findVma(a0, <u32>a1) < 0) return fail(ERR_SEGV, 1);
+      const pte = pteAt(a0, <u32>a1);
+      if ((pte & PTE_DEVICE_PRIVATE) == 0) return fail(ERR_BAD_STATE, 1); // only device-private entries fault this way
+      if (faultSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
+      return faultBegin(a0, <u32>a1, ptePfn(pte));
+    }
+    case OP_FAULT_END: {
+      if (!faultValid(a0)) return fail(ERR_BAD_HANDLE, 0);
+      if (freeSystemFrames() < 1) return fail(ERR_NOMEM_FRAMES, -1, 1);
+      return faultEnd(a0);
+    }
+    case OP_TRUNCATE: {
+      if (!fileValid(a0)) return fail(ERR_BAD_FILE, 0);
+      if (a1 < 0 || <u32>a1 >= filePages(a0)) return fail(ERR_RANGE, 1);
+      if (a2 <= 0) return fail(ERR_RANGE, 2);
+      return truncateRange(a0, <u32>a1, <u32>min<i32>(a2, <i32>filePages(a0) - a1));
+    }
+    case OP_DMA_WRITE: {
+      if (!handleValid(a0)) return fail(ERR_BAD_HANDLE, 0);
+      dmaWrite(a0, <u32>a1);
       return 0;
     }
   }

@@ -1,46 +1,70 @@
 // The refcount and mapcount primitives every operation is built from. Each RMW is
 // counted as one atomic, as the kernel performs one per call (folio_ref_add counts
 // once for n references, which is what PTE batching saves).
-import { ST_ATOMIC_REF, ST_ATOMIC_MAP, V_UNDERFLOW, V_UAF, KIND_SYSTEM } from "./abi";
+import {
+  ST_ATOMIC_REF, ST_ATOMIC_MAP, V_UNDERFLOW, V_UAF, KIND_SYSTEM, KIND_FSDAX, KIND_DEVDAX, PG_ALLOCATED, PG_EARLY_FREED,
+  PG_GONE, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE,
+} from "./abi";
 import { bump } from "./stats";
-import { ref, setRef, mapcount, setMapcount, isAllocated, kindOf, setLastOp, freeSystemPage } from "./frames";
-import { freeAt } from "./scheme";
-import { pageFree } from "./device";
+import { ref, setRef, mapcount, setMapcount, flags, kindOf, setLastOp, freeSystemPage } from "./frames";
+import { freeAt, rule } from "./scheme";
+import { pageFree, pgmapKilled, pgmapPutPage } from "./device";
+import { daxPageIdle } from "./truncate";
 import { violation, currentOp } from "./violations";
+
+/** A frame a reference may be taken on: allocated, or early-freed but not yet torn down. */
+@inline export function frameUsable(pfn: u32): bool {
+  const f = flags(pfn);
+  return (f & PG_ALLOCATED) != 0 || (f & (PG_EARLY_FREED | PG_GONE)) == PG_EARLY_FREED;
+}
 
 /** folio_ref_add / folio_get: take n references. */
 export function folioGet(pfn: u32, n: i32, mm: i32, vpn: i32): void {
-  if (!isAllocated(pfn)) violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), 1);
+  if (!frameUsable(pfn)) violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), 1);
   setRef(pfn, ref(pfn) + n);
   bump(ST_ATOMIC_REF);
 }
 
 /**
- * folio_put_refs: drop n references; at the kind's free trigger hand the frame back:
+ * folio_put_refs: drop n references; at the kind's free trigger release the frame:
  * system pages to the buddy (__folio_put), device pages to the driver
- * (E0 put_devmap_managed_page at 2->1; E1+ free_zone_device_folio at 1->0).
+ * (E0 put_devmap_managed_page at 2->1; E1+ free_zone_device_folio at 1->0), DAX
+ * pages wake their waiters. Once memunmap_pages has put an E0 pgmap's base
+ * references, counts drain to 0 and each 0 drops a pgmap reference (__put_page).
  */
 export function folioPut(pfn: u32, n: i32, mm: i32, vpn: i32): void {
   const r = ref(pfn);
-  if (!isAllocated(pfn)) {
-    violation(V_UAF, pfn, mm, vpn, r, mapcount(pfn), -n);
+  const f = flags(pfn);
+  bump(ST_ATOMIC_REF);
+  if ((f & PG_ALLOCATED) == 0) {
+    if ((f & (PG_EARLY_FREED | PG_GONE)) != PG_EARLY_FREED) {
+      violation(V_UAF, pfn, mm, vpn, r, mapcount(pfn), -n);
+      return;
+    }
+    // page_free already ran while it was mapped (reported then); the rest drains.
+    if (r - n < 0) { violation(V_UNDERFLOW, pfn, mm, vpn, r, mapcount(pfn), -n); return; }
+    setRef(pfn, r - n);
+    if (r - n == 0) pgmapPutPage(pfn);
     return;
   }
   const kind = kindOf(pfn);
-  const floor = freeAt(kind);
-  bump(ST_ATOMIC_REF);
+  const drained = kind != KIND_SYSTEM && rule(SCHEME_PGMAP_REF) == PGMAP_REF_PER_PAGE && pgmapKilled(pfn);
+  const floor = drained ? 0 : freeAt(kind);
   if (r - n < floor) {
     violation(V_UNDERFLOW, pfn, mm, vpn, r, mapcount(pfn), -n);
     return;
   }
   setRef(pfn, r - n);
-  if (r - n == floor) releaseFrame(pfn, mm, vpn);
+  if (r - n == freeAt(kind)) releaseFrame(pfn, mm, vpn);
+  if (drained && r - n == 0) pgmapPutPage(pfn);
 }
 
-/** The last reference is gone: free the frame to wherever its kind goes. */
+/** The count reached the kind's trigger: free the frame, or wake its waiters. */
 export function releaseFrame(pfn: u32, mm: i32, vpn: i32): void {
-  if (kindOf(pfn) == KIND_SYSTEM) freeSystemPage(pfn);
-  else pageFree(pfn, mm, vpn);
+  const kind = kindOf(pfn);
+  if (kind == KIND_SYSTEM) freeSystemPage(pfn);
+  else if (kind == KIND_FSDAX) daxPageIdle(pfn); // wake_up_var(&page->_refcount): truncate may go on
+  else if (kind != KIND_DEVDAX) pageFree(pfn, mm, vpn); // device-dax is never freed (reset to 1)
 }
 
 /** folio_add_*_rmap_pte / folio_dup_*_rmap: one more mapping. */

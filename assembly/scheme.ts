@@ -1,8 +1,8 @@
 // The active refcount scheme: one i32 per rule (SCHEME_* in abi.ts), written by the
 // host. The core never branches on an era name, only on these rule values.
 import {
-  SCHEME_WORDS, SCHEME_IDLE_PRIVATE, SCHEME_FREE_AT_PRIVATE, SCHEME_IDLE_COHERENT,
-  SCHEME_FREE_AT_COHERENT, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, SCHEME_PIN_BIAS,
+  SCHEME_WORDS, SCHEME_IDLE_PRIVATE, SCHEME_FREE_AT_PRIVATE, SCHEME_IDLE_COHERENT, SCHEME_FREE_AT_COHERENT,
+  SCHEME_IDLE_FSDAX, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, SCHEME_PIN_BIAS,
 } from "./abi";
 
 export let schemeBase: usize = 0;
@@ -16,19 +16,28 @@ export function initScheme(): void {
   return load<i32>(schemeBase + (<usize>index << 2));
 }
 
-/** Refcount of a free page of this kind on its free list (the era's idle value). */
+/** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */
 export function idleCount(kind: i32): i32 {
   if (kind == KIND_DEVICE_PRIVATE) return rule(SCHEME_IDLE_PRIVATE);
   if (kind == KIND_DEVICE_COHERENT) return rule(SCHEME_IDLE_COHERENT);
-  return 0;
+  if (kind == KIND_FSDAX) return rule(SCHEME_IDLE_FSDAX); // 1 before 6.15, 0 after
+  if (kind == KIND_DEVDAX) return 1; // MEMORY_DEVICE_GENERIC idles at 1 in every era
+  return 0; // system RAM, p2pdma
 }
 
-/** Refcount at which a page of this kind is handed back (buddy or page_free). */
+/**
+ * Refcount at which a page of this kind is released: buddy free, page_free, or for
+ * DAX the idle wakeup (wake_up_var). No put may take a page below it.
+ */
 export function freeAt(kind: i32): i32 {
   if (kind == KIND_DEVICE_PRIVATE) return rule(SCHEME_FREE_AT_PRIVATE);
   if (kind == KIND_DEVICE_COHERENT) return rule(SCHEME_FREE_AT_COHERENT);
+  if (kind == KIND_FSDAX || kind == KIND_DEVDAX) return idleCount(kind);
   return 0;
 }
+
+/** DAX pages belong to a file (or a dax device); a mapping or pin adds to the idle count. */
+@inline export function isDaxKind(kind: i32): bool { return kind == KIND_FSDAX || kind == KIND_DEVDAX; }
 
 @inline export function pinBias(): i32 {
   return rule(SCHEME_PIN_BIAS);

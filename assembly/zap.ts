@@ -9,8 +9,8 @@ import {
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
-import { isAllocated, ref, mapcount, setLastOp } from "./frames";
-import { folioPut, rmapRemove } from "./refcount";
+import { ref, mapcount, setLastOp } from "./frames";
+import { folioPut, rmapRemove, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, shadowOf } from "./pgtable";
 import { ptePfn } from "./fault";
 import { violation, currentOp } from "./violations";
@@ -56,7 +56,7 @@ export function zapOne(mm: i32, vpn: u32, p: usize): void {
   bump(ST_PTES_ZAPPED);
   const pfn = ptePfn(pte);
   if ((pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0) {
-    if (!isAllocated(pfn)) {
+    if (!frameUsable(pfn)) {
       violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 4);
       return;
     }
@@ -70,7 +70,7 @@ export function zapOne(mm: i32, vpn: u32, p: usize): void {
     if (pfn != 0) setLastOp(pfn, currentOp);
     return;
   }
-  if (!isAllocated(pfn)) {
+  if (!frameUsable(pfn)) {
     violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 4);
     return;
   }

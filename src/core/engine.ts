@@ -84,8 +84,8 @@ export interface EngineOptions {
   capacity?: Partial<Capacity>;
 }
 
-export type PageKind = "system" | "device-private" | "device-coherent" | "zero";
-const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent"];
+export type PageKind = "system" | "device-private" | "device-coherent" | "fsdax" | "device-dax" | "p2pdma" | "zero";
+const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma"];
 
 /** A page frame's state (struct page), as plain data. */
 export interface FrameInfo {
@@ -255,19 +255,29 @@ export class Engine {
   fork(mm: number): number { return this.#one({ op: "fork", mm }); }
   exit(mm: number): void { this.#one({ op: "exit", mm }); }
   madviseDontneed(mm: number, addr: number, length: number): void { this.#one({ op: "madvise_dontneed", mm, addr, length }); }
-  fileNew(length: number): number { return this.#one({ op: "file_new", length }); }
+  /** A file of `length` bytes; on a DAX/p2pmem driver's memory if `driver` is given. */
+  fileNew(length: number, driver?: number): number { return this.#one({ op: "file_new", length, ...(driver === undefined ? {} : { driver }) }); }
   driverNew(kind: DeviceKind, pages: number): number { return this.#one({ op: "driver_new", kind, pages }); }
   migrateToDevice(mm: number, addr: number, length: number, driver: number, bo?: number): number {
     return this.#one({ op: "migrate_to_device", mm, addr, length, driver, ...(bo ? { bo } : {}) });
   }
   migrateToRam(mm: number, addr: number, length: number): number { return this.#one({ op: "migrate_to_ram", mm, addr, length }); }
-  gup(mm: number, addr: number, o: { write?: boolean; pin?: boolean; longterm?: boolean } = {}): number {
+  gup(mm: number, addr: number, o: { write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean } = {}): number {
     return this.#one({ op: "gup", mm, addr, ...o });
   }
   unpin(handle: number): void { this.#one({ op: "unpin", handle }); }
   check(): void { this.#one({ op: "check" }); }
   teardown(): void { this.#one({ op: "teardown" }); }
   dropCache(file: number): void { this.#one({ op: "drop_cache", file }); }
+  /** memunmap_pages (after migrate_device_range if evict). Returns 0 done, 1 waiting, 2 torn down. */
+  driverTeardown(driver: number, evict = false): number { return this.#one({ op: "driver_teardown", driver, evict }); }
+  evictBo(bo: number): number { return this.#one({ op: "evict_bo", bo }); }
+  /** do_swap_page up to dropping the PTL; returns a fault token, 0 when it must refault. */
+  faultBegin(mm: number, addr: number): number { return this.#one({ op: "fault_begin", mm, addr }); }
+  faultEnd(fault: number): number { return this.#one({ op: "fault_end", fault }); }
+  /** Truncate / punch a hole; returns how many DAX pages it had to wait for. */
+  truncate(file: number, offset: number, length: number): number { return this.#one({ op: "truncate", file, offset, length }); }
+  dmaWrite(handle: number, value: number): void { this.#one({ op: "dma_write", handle, value }); }
 
   /** Counters since creation, as a plain object. */
   stats(): Stats {
@@ -328,6 +338,13 @@ export class Engine {
 
   /** Buffer objects created so far (ids 1..n). */
   get bufferObjects(): number { return this.#core.bosCreated(); }
+
+  /** A driver's pgmap: state and reference count. */
+  driver(d: number): { state: "live" | "dying" | "gone"; pgmapRef: number; freePages: number; pages: number } {
+    const st = this.#core.driverStateOf(d);
+    if (st < 0) throw new RefsimError(`driver: no driver ${d}`, { field: "driver", code: "BAD_DRIVER" });
+    return { state: (["live", "dying", "gone"] as const)[st], pgmapRef: this.#core.driverPgmapRef(d), freePages: this.#core.driverFreePages(d), pages: this.#core.driverPages(d) };
+  }
 
   /** Free pages on driver d's free list. */
   driverFreePages(d: number): number {

@@ -15,7 +15,7 @@ import { RefsimError } from "./errors.ts";
 
 export const PAGE_SIZE = 4096;
 
-export type DeviceKind = "device-private" | "device-coherent";
+export type DeviceKind = "device-private" | "device-coherent" | "fsdax" | "device-dax" | "p2pdma";
 
 export type Op =
   | { op: "mm_new" }
@@ -26,15 +26,21 @@ export type Op =
   | { op: "fork"; mm: number }
   | { op: "exit"; mm: number }
   | { op: "madvise_dontneed"; mm: number; addr: number; length: number }
-  | { op: "file_new"; length: number }
+  | { op: "file_new"; length: number; driver?: number }
   | { op: "driver_new"; kind: DeviceKind; pages: number }
   | { op: "migrate_to_device"; mm: number; addr: number; length: number; driver: number; bo?: number }
   | { op: "migrate_to_ram"; mm: number; addr: number; length: number }
-  | { op: "gup"; mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean }
+  | { op: "gup"; mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean }
   | { op: "unpin"; handle: number }
   | { op: "check" }
   | { op: "teardown" }
-  | { op: "drop_cache"; file: number };
+  | { op: "drop_cache"; file: number }
+  | { op: "driver_teardown"; driver: number; evict?: boolean }
+  | { op: "evict_bo"; bo: number }
+  | { op: "fault_begin"; mm: number; addr: number }
+  | { op: "fault_end"; fault: number }
+  | { op: "truncate"; file: number; offset: number; length: number }
+  | { op: "dma_write"; handle: number; value: number };
 
 export type OpName = Op["op"];
 
@@ -56,6 +62,12 @@ export const OP_CODES: Record<OpName, number> = {
   check: abi.OP_CHECK,
   teardown: abi.OP_TEARDOWN,
   drop_cache: abi.OP_DROP_CACHE,
+  driver_teardown: abi.OP_DRIVER_TEARDOWN,
+  evict_bo: abi.OP_EVICT_BO,
+  fault_begin: abi.OP_FAULT_BEGIN,
+  fault_end: abi.OP_FAULT_END,
+  truncate: abi.OP_TRUNCATE,
+  dma_write: abi.OP_DMA_WRITE,
 };
 
 export const OP_NAMES = Object.keys(OP_CODES) as OpName[];
@@ -72,7 +84,7 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   fork: ["mm"],
   exit: ["mm"],
   madvise_dontneed: ["mm", "addr", "length"],
-  file_new: ["length"],
+  file_new: ["length", "driver"],
   driver_new: ["kind", "pages"],
   migrate_to_device: ["mm", "addr", "length", "driver", "bo"],
   migrate_to_ram: ["mm", "addr", "length"],
@@ -81,11 +93,20 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   check: [],
   teardown: [],
   drop_cache: ["file"],
+  driver_teardown: ["driver", "evict"],
+  evict_bo: ["bo"],
+  fault_begin: ["mm", "addr"],
+  fault_end: ["fault"],
+  truncate: ["file", "offset", "length"],
+  dma_write: ["handle", "value"],
 };
 
 const KINDS: Record<DeviceKind, number> = {
   "device-private": abi.KIND_DEVICE_PRIVATE,
   "device-coherent": abi.KIND_DEVICE_COHERENT,
+  fsdax: abi.KIND_FSDAX,
+  "device-dax": abi.KIND_DEVDAX,
+  p2pdma: abi.KIND_P2PDMA,
 };
 
 const MAX_ADDR = 2 ** (abi.VPN_BITS + 12);
@@ -166,7 +187,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       break;
     }
     case "fork": case "exit": a(0, int(name, o, "mm")); break;
-    case "file_new": a(0, pagesOf(name, o)); break;
+    case "file_new": a(0, pagesOf(name, o)); a(1, o.driver === undefined ? -1 : int(name, o, "driver")); break;
     case "driver_new": {
       const kind = KINDS[o.kind as DeviceKind];
       if (kind === undefined) bad(name, "kind", `must be one of ${Object.keys(KINDS).join(", ")}, got ${JSON.stringify(o.kind)}`);
@@ -179,18 +200,25 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       break;
     case "gup":
       a(0, int(name, o, "mm")); a(1, vpnOf(name, o));
-      a(2, (bool(name, o, "write") ? abi.FOLL_WRITE : 0) | (bool(name, o, "pin") ? abi.FOLL_PIN : 0) | (bool(name, o, "longterm") ? abi.FOLL_LONGTERM : 0));
+      a(2, (bool(name, o, "write") ? abi.FOLL_WRITE : 0) | (bool(name, o, "pin") ? abi.FOLL_PIN : 0)
+        | (bool(name, o, "longterm") ? abi.FOLL_LONGTERM : 0) | (bool(name, o, "p2pdma") ? abi.FOLL_PCI_P2PDMA : 0));
       if (bool(name, o, "longterm") && !bool(name, o, "pin")) bad(name, "longterm", "needs pin: true (FOLL_LONGTERM goes with FOLL_PIN)");
       break;
     case "unpin": a(0, int(name, o, "handle", 1)); break;
     case "drop_cache": a(0, int(name, o, "file")); break;
+    case "driver_teardown": a(0, int(name, o, "driver")); a(1, bool(name, o, "evict") ? 1 : 0); break;
+    case "evict_bo": a(0, int(name, o, "bo", 1)); break;
+    case "fault_begin": a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); break;
+    case "fault_end": a(0, int(name, o, "fault", 1)); break;
+    case "truncate": a(0, int(name, o, "file")); a(1, vpnOf(name, o, "offset")); a(2, pagesOf(name, o)); break;
+    case "dma_write": a(0, int(name, o, "handle", 1)); a(1, int(name, o, "value", -(2 ** 31), 2 ** 32 - 1) | 0); break;
   }
 }
 
 function extraFields(name: OpName): string[] {
   switch (name) {
     case "mmap": return ["mm", "addr", "length", "prot", "file", "offset", "shared"];
-    case "gup": return ["mm", "addr", "write", "pin", "longterm"];
+    case "gup": return ["mm", "addr", "write", "pin", "longterm", "p2pdma"];
     case "driver_new": return ["kind", "pages"];
     case "migrate_to_device": return ["mm", "addr", "length", "driver", "bo"];
     case "write": return ["mm", "addr", "value"];
@@ -217,5 +245,6 @@ export const CORE_ERRORS: Record<number, [string, string]> = {
   [abi.ERR_NOT_ANON]: ["NOT_ANON", "migrate_vma_setup needs an anonymous private mapping"],
   [abi.ERR_NOMEM_DEVICE]: ["NOMEM_DEVICE", "device frames exhausted (raise capacity.devicePages)"],
   [abi.ERR_BAD_ARG]: ["BAD_ARG", "invalid argument"],
-  [abi.ERR_NOMEM_OBJECTS]: ["NOMEM_OBJECTS", "object table full (files, drivers, BOs or GUP handles; raise capacity)"],
+  [abi.ERR_NOMEM_OBJECTS]: ["NOMEM_OBJECTS", "object table full (files, drivers, BOs, GUP handles or in-flight faults; raise capacity)"],
+  [abi.ERR_BAD_STATE]: ["BAD_STATE", "not possible in this state (no device-private entry there, driver torn down or not live)"],
 };

@@ -30,6 +30,9 @@ export interface Stats {
   ptesCopied: number;
   ptesZapped: number;
   gupLive: number;
+  gupFailed: number;
+  truncateWaits: number;
+  driverTeardowns: number;
   violations: Record<ViolationKind, number> & { total: number; recorded: number; dropped: number };
 }
 
@@ -57,6 +60,9 @@ export function readStats(c: BigInt64Array, recorded: number): Stats {
     ptesCopied: n(abi.ST_PTES_COPIED),
     ptesZapped: n(abi.ST_PTES_ZAPPED),
     gupLive: n(abi.ST_PINS),
+    gupFailed: n(abi.ST_GUP_FAILED),
+    truncateWaits: n(abi.ST_TRUNCATE_WAITS),
+    driverTeardowns: n(abi.ST_TEARDOWNS),
     violations,
   };
 }

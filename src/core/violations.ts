@@ -11,7 +11,7 @@ import * as abi from "../../assembly/abi.ts";
 
 export const VIOLATION_KINDS = [
   "leak_page", "leak_bo", "use_after_free", "underflow", "double_free", "corruption", "early_free",
-  "refcount_mismatch", "mapcount_mismatch",
+  "refcount_mismatch", "mapcount_mismatch", "hang", "livelock",
 ] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
@@ -25,6 +25,8 @@ export const VIOLATION_TEXT: Record<ViolationKind, string> = {
   early_free: "page freed (page_free / buddy) while still mapped",
   refcount_mismatch: "refcount differs from base + mappings + pins + page cache + owner ref",
   mapcount_mismatch: "mapcount differs from the number of refcounted mappings",
+  hang: "a waiter nothing will wake: memunmap_pages or a DAX truncate still waiting at a check",
+  livelock: "migrate_to_ram cannot make progress: other in-flight faults' references block it",
 };
 
 export interface Violation {

@@ -21,6 +21,10 @@ export interface Scheme {
 const TLB_BATCH = 510;
 
 const common = { pinBias: 1024, tlbBatch: TLB_BATCH, cowPinnedAtFork: true } as const;
+// fsdax and device-dax before 6.15: devmap PTEs, idle at 1, busy scan skipped for unmapped files
+const daxOld = { fsdaxPte: "devmap", idleFsdax: 1, devdaxPte: "devmap", daxScanUnmapped: false } as const;
+// 6.15+: mapped like page cache, idle at 0, busy scan always
+const daxNew = { fsdaxPte: "normal", idleFsdax: 0, devdaxPte: "normal", daxScanUnmapped: true } as const;
 
 export const PRESETS: Record<string, Scheme> = {
   E0: {
@@ -30,7 +34,7 @@ export const PRESETS: Record<string, Scheme> = {
       "free device pages idle at refcount 1; put_page calls page_free on 2->1 (put_devmap_managed_page); coherent pages mapped by a normal present PTE as in Alex Sierra's v6 patch; no PG_anon_exclusive, so do_wp_page reuses only at page_count == 1",
     rules: {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
-      coherentPte: "normal", anonExclusive: false, swapFaultRef: false, ...common,
+      coherentPte: "normal", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", ...common, ...daxOld,
     },
   },
   "E0-devmap": {
@@ -40,47 +44,47 @@ export const PRESETS: Record<string, Scheme> = {
       "E0, but migrate_vma maps coherent pages with pte_devmap: no reference and no mapcount per mapping, the driver keeps its allocation reference and would have to purge mappings with unmap_mapping_range before dropping it (Jason Gunthorpe's question, linux-mm 2022-02-15)",
     rules: {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
-      coherentPte: "devmap", anonExclusive: false, swapFaultRef: false, ...common,
+      coherentPte: "devmap", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", ...common, ...daxOld,
     },
   },
   E1: {
     name: "E1",
     kernels: "5.18 - 6.0",
     description:
-      "mm: remove the extra ZONE_DEVICE struct page refcount (27674ef6c73f): device pages freed on 1->0 by free_zone_device_page, then reset to 1; driver allocation only locks the page; PG_anon_exclusive from 5.19",
+      "mm: remove the extra ZONE_DEVICE struct page refcount (27674ef6c73f): device pages freed on 1->0 by free_zone_device_page, then reset to 1; driver allocation only locks the page; pgmap holds bulk base refs, so memunmap_pages waits for nothing in use; PG_anon_exclusive from 5.19",
     rules: {
       idlePrivate: 1, freeAtPrivate: 0, idleCoherent: 1, freeAtCoherent: 0,
-      coherentPte: "normal", anonExclusive: true, swapFaultRef: false, ...common,
+      coherentPte: "normal", anonExclusive: true, swapFaultRef: "none", pgmapRef: "bulk", ...common, ...daxOld,
     },
   },
   E2: {
     name: "E2",
     kernels: "6.1 - 6.14",
     description:
-      "mm: free device private pages have zero refcount (ef233450898f): free pages idle at 0, zone_device_page_init sets 1, page_free on 1->0 with no reset; do_swap_page takes a ref before migrate_to_ram (16ce101db85d)",
+      "mm: free device private pages have zero refcount (ef233450898f): free pages idle at 0, zone_device_page_init sets 1 and takes a pgmap ref, page_free on 1->0 with no reset, memunmap_pages waits for every allocated page; do_swap_page takes a ref before migrate_to_ram (16ce101db85d)",
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
-      coherentPte: "normal", anonExclusive: true, swapFaultRef: true, ...common,
+      coherentPte: "normal", anonExclusive: true, swapFaultRef: "get", pgmapRef: "per-alloc", ...common, ...daxOld,
     },
   },
   E3: {
     name: "E3",
     kernels: "6.15 - 6.16",
     description:
-      "fs/dax: Fix ZONE_DEVICE page reference counts (7851bf649d42): fsdax and device-dax refcounted like page cache; device-private/coherent rules as E2 (refsim does not model fsdax yet, so E3 behaves as E2 here)",
+      "fs/dax: Fix ZONE_DEVICE page reference counts (7851bf649d42): fsdax and device-dax mapped with a reference and a file rmap, fsdax idle at 0, truncate scans unmapped files too; do_swap_page trylocks the page (mm/migrate: Trylock device page in do_swap_page)",
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
-      coherentPte: "normal", anonExclusive: true, swapFaultRef: true, ...common,
+      coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", ...common, ...daxNew,
     },
   },
   E4: {
     name: "E4",
     kernels: ">= 6.17",
     description:
-      "mm: Remove pXX_devmap page table bit and pfn_t type: no devmap PTEs at all; device-private/coherent rules as E2",
+      "mm: Remove pXX_devmap page table bit and pfn_t type: no devmap PTEs at all (vmf_insert_mixed makes pte_special); refcount rules as E3",
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
-      coherentPte: "normal", anonExclusive: true, swapFaultRef: true, ...common,
+      coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", ...common, ...daxNew,
     },
   },
 };

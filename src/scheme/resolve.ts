@@ -11,7 +11,7 @@
  */
 import * as abi from "../../assembly/abi.ts";
 import { PRESETS, PRESET_NAMES, type Scheme } from "./presets.ts";
-import { RULES, RULE_NAMES, type RuleName, type SchemeRules } from "./rules.ts";
+import { RULES, RULE_NAMES, type RuleName, type RuleSpec, type SchemeRules } from "./rules.ts";
 import { RefsimError } from "../core/errors.ts";
 
 /** A custom scheme: a preset with some rules overridden. */
@@ -33,9 +33,14 @@ function checkRule(name: string, value: unknown, where: string): SchemeRules[Rul
     if (typeof value !== "boolean") throw new RefsimError(`${where}: rule '${name}' must be true or false, got ${JSON.stringify(value)}`, { field: name });
     return value;
   }
-  if (spec.type === "pteForm") {
-    if (value !== "normal" && value !== "devmap") throw new RefsimError(`${where}: rule '${name}' must be "normal" or "devmap", got ${JSON.stringify(value)}`, { field: name });
-    return value;
+  if (spec.type === "choice") {
+    const choices = (spec as { choices: readonly string[] }).choices;
+    if (typeof value !== "string" || !choices.includes(value)) {
+      const list = choices.map((c) => JSON.stringify(c));
+      const options = `${list.slice(0, -1).join(", ")} or ${list[list.length - 1]}`;
+      throw new RefsimError(`${where}: rule '${name}' must be ${options}, got ${JSON.stringify(value)}`, { field: name });
+    }
+    return value as SchemeRules[RuleName];
   }
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 1 << 20) {
     throw new RefsimError(`${where}: rule '${name}' must be a whole number from 0 to ${1 << 20}, got ${JSON.stringify(value)}`, { field: name });
@@ -87,9 +92,9 @@ export function resolveScheme(input: SchemeInput): Scheme {
 export function encodeScheme(s: Scheme): Int32Array {
   const block = new Int32Array(abi.SCHEME_WORDS);
   for (const name of RULE_NAMES) {
+    const spec: RuleSpec = RULES[name];
     const v = s.rules[name];
-    block[RULES[name].slot] = typeof v === "boolean" ? (v ? 1 : 0)
-      : v === "devmap" ? abi.PTE_FORM_DEVMAP : v === "normal" ? abi.PTE_FORM_NORMAL : v;
+    block[spec.slot] = typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "string" ? spec.choices!.indexOf(v) : v;
   }
   return block;
 }

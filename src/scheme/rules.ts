@@ -13,7 +13,9 @@ import * as abi from "../../assembly/abi.ts";
 export interface RuleSpec {
   /** Index in the scheme block. */
   readonly slot: number;
-  readonly type: "count" | "boolean" | "pteForm";
+  readonly type: "count" | "boolean" | "choice";
+  /** For "choice" rules: the names, in the order of their values in the core. */
+  readonly choices?: readonly string[];
   /** What the rule decides, naming the kernel function it models. */
   readonly doc: string;
 }
@@ -41,7 +43,8 @@ export const RULES = {
   },
   coherentPte: {
     slot: abi.SCHEME_COHERENT_PTE,
-    type: "pteForm",
+    type: "choice",
+    choices: ["normal", "devmap"],
     doc: "how migrate_vma_insert_page / remove_migration_pte map a coherent page: 'normal' (refcounted, rmapped) or 'devmap' (pte_devmap|pte_special: no ref, no mapcount, the owner keeps its reference and must unmap_mapping_range)",
   },
   anonExclusive: {
@@ -61,13 +64,42 @@ export const RULES = {
   },
   swapFaultRef: {
     slot: abi.SCHEME_SWAP_FAULT_REF,
-    type: "boolean",
-    doc: "do_swap_page takes a page reference before calling migrate_to_ram (the 6.1 CVE-2022-3523 fix)",
+    type: "choice",
+    choices: ["none", "get", "trylock"],
+    doc: "what do_swap_page holds on a device-private page across migrate_to_ram: 'none' (<= 6.0), 'get' (get_page under the PTL, the 6.1 CVE-2022-3523 fix), 'trylock' (trylock + get, refault if contended, 6.15)",
   },
   cowPinnedAtFork: {
     slot: abi.SCHEME_COW_PINNED,
     type: "boolean",
     doc: "copy_present_page gives the child a copy of a maybe-pinned anon page (page_needs_cow_for_dma, 5.9+)",
+  },
+  pgmapRef: {
+    slot: abi.SCHEME_PGMAP_REF,
+    type: "choice",
+    choices: ["per-page", "bulk", "per-alloc"],
+    doc: "who holds dev_pagemap references, so what memunmap_pages waits for: 'per-page' (E0: one per struct page, put_page of every pfn at teardown), 'bulk' (E1: base refs put in bulk, nothing waits for pages in use), 'per-alloc' (E2+: zone_device_page_init takes one per allocated page)",
+  },
+  fsdaxPte: {
+    slot: abi.SCHEME_FSDAX_PTE,
+    type: "choice",
+    choices: ["normal", "devmap"],
+    doc: "how an fsdax fault maps a page: 'devmap' (vmf_insert_mixed: pte_devmap, no ref, no mapcount; <= 6.14) or 'normal' (vmf_insert_page_mkwrite: +1 ref, +1 file rmap; 6.15+)",
+  },
+  idleFsdax: {
+    slot: abi.SCHEME_IDLE_FSDAX,
+    type: "count",
+    doc: "refcount of an idle fsdax page; truncate waits for the count to return to it (wait_var_event: 1 before 6.15, dax_page_is_idle: 0 after)",
+  },
+  devdaxPte: {
+    slot: abi.SCHEME_DEVDAX_PTE,
+    type: "choice",
+    choices: ["normal", "devmap"],
+    doc: "how a device-dax fault maps a page: 'devmap' (<= 6.14) or 'normal' (device/dax: Properly refcount device dax pages when mapping, 6.15)",
+  },
+  daxScanUnmapped: {
+    slot: abi.SCHEME_DAX_SCAN_UNMAPPED,
+    type: "boolean",
+    doc: "dax_layout_busy_page_range scans for busy pages even when no vma maps the file (fs/dax: Return unmapped busy pages, 6.15); before, a pin taken before munmap was not waited for",
   },
 } as const satisfies Record<string, RuleSpec>;
 
@@ -82,8 +114,13 @@ export interface SchemeRules {
   anonExclusive: boolean;
   pinBias: number;
   tlbBatch: number;
-  swapFaultRef: boolean;
+  swapFaultRef: "none" | "get" | "trylock";
   cowPinnedAtFork: boolean;
+  pgmapRef: "per-page" | "bulk" | "per-alloc";
+  fsdaxPte: "normal" | "devmap";
+  idleFsdax: number;
+  devdaxPte: "normal" | "devmap";
+  daxScanUnmapped: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];
