@@ -14,7 +14,7 @@ export const OP_WRITE = 5; //             (mm, vpn, value)               CPU sto
 export const OP_FORK = 6; //              (mm) -> child mm               dup_mmap -> copy_page_range
 export const OP_EXIT = 7; //              (mm)                           exit_mmap
 export const OP_MADV_DONTNEED = 8; //     (mm, vpn, npages)              madvise_dontneed_single_vma -> zap
-export const OP_FILE_NEW = 9; //          (npages) -> file               a file with npages of data on disk
+export const OP_FILE_NEW = 9; //          (npages, driver+1) -> file     a file of npages (on device driver if a1 > 0)
 export const OP_DRIVER_NEW = 10; //       (kind, nframes) -> driver      memremap_pages of a device pgmap
 export const OP_MIGRATE_TO_DEVICE = 11; // (mm, vpn, npages, driver, bo) -> bo   migrate_vma_setup/pages/finalize
 export const OP_MIGRATE_TO_RAM = 12; //   (mm, vpn, npages) -> migrated  driver-initiated migrate_vma with SELECT_DEVICE_*
@@ -29,7 +29,8 @@ export const OP_FAULT_BEGIN = 20; //      (mm, vpn) -> fault             do_swap
 export const OP_FAULT_END = 21; //        (fault)                        the rest of do_swap_page: migrate_to_ram, put
 export const OP_TRUNCATE = 22; //         (file, index, npages) -> waited truncate / hole punch (dax_layout_busy_page_range)
 export const OP_DMA_WRITE = 23; //        (handle, value)                a device writes through a GUP pin
-export const OP_COUNT = 24;
+export const OP_MADV_PAGEOUT = 24; //     (mm, vpn, npages) -> isolated  madvise_pageout: isolate each normal page from the LRU
+export const OP_COUNT = 25;
 
 // mmap flags (vmflags of OP_MMAP)
 export const VM_READ = 1;
@@ -71,7 +72,11 @@ export const SCHEME_FSDAX_PTE = 11; //        how an fsdax fault maps: PTE_FORM_
 export const SCHEME_IDLE_FSDAX = 12; //       refcount of an idle fsdax page (1 before 6.15, 0 after)
 export const SCHEME_DEVDAX_PTE = 13; //       how a device-dax fault maps: PTE_FORM_*
 export const SCHEME_DAX_SCAN_UNMAPPED = 14; // dax_layout_busy_page_range scans a file no vma maps (6.15 fix)
-export const SCHEME_WORDS = 16;
+export const SCHEME_LRU_SKIP_DEVICE = 15; //  LRU users skip ZONE_DEVICE pages from vm_normal_page (3218f8712d6b, 6.0)
+export const SCHEME_CLEAR_MAPPING_ON_FREE = 16; // page_free path clears page->mapping (7ab0ad0e74f8, 2019)
+export const SCHEME_RELEASE_PAGES_DEVMAP = 17; // release_pages routes devmap pages via put_devmap_managed_page (c5d6c45e90c4)
+export const SCHEME_MIGRATE_CHECK_DEVICE_REFS = 18; // migrate_vma_check_page counts refs on device-private pages (ffa65753c431)
+export const SCHEME_WORDS = 32;
 
 export const PGMAP_REF_PER_PAGE = 0; // E0: one per struct page, dropped when its count reaches 0
 export const PGMAP_REF_BULK = 1; //     E1: bulk base refs, put in bulk at teardown (not tied to use)

@@ -7,7 +7,8 @@
 import {
   PG_ALLOCATED, PG_KIND_SHIFT, PG_OWNER_REF, PG_EARLY_FREED, PG_GONE, PG_NO_PGMAP_REF, ST_DEV_ALLOC, ST_DEV_FREED,
   ST_BO_CREATED, ST_BO_FREED, ST_LIVE_BOS, V_EARLY_FREE, V_DOUBLE_FREE, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE,
-  PGMAP_REF_BULK, PGMAP_REF_PER_ALLOC, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_P2PDMA,
+  PGMAP_REF_BULK, PGMAP_REF_PER_ALLOC, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_P2PDMA, PG_ANON,
+  SCHEME_CLEAR_MAPPING_ON_FREE,
 } from "./abi";
 import { bump } from "./stats";
 import {
@@ -168,7 +169,7 @@ export function allocDevicePage(d: i32, b: i32): u32 {
   if (pfn == 0) return 0;
   const kind = kindOf(pfn);
   setRef(pfn, freeAt(kind) + 1);
-  setFlags(pfn, PG_ALLOCATED | (<u32>kind << PG_KIND_SHIFT));
+  setFlags(pfn, PG_ALLOCATED | (<u32>kind << PG_KIND_SHIFT) | (flags(pfn) & PG_ANON)); // a stale mapping survives (S15)
   setContent(pfn, 0);
   if (rule(SCHEME_PGMAP_REF) == PGMAP_REF_PER_ALLOC && kind != KIND_P2PDMA) {
     if (i32At(drvState, d) == DRIVER_LIVE) setI32At(drvPgmapRef, d, i32At(drvPgmapRef, d) + 1); // percpu_ref_tryget_many
@@ -222,7 +223,9 @@ export function pageFree(pfn: u32, mm: i32, vpn: i32): void {
   }
   const kind = kindOf(pfn);
   const d = driverOf(pfn);
+  // Before 7ab0ad0e74f8 page->mapping survived the free: a reused page still looked anon (S15).
   let keep: u32 = f & PG_GONE;
+  if (rule(SCHEME_CLEAR_MAPPING_ON_FREE) == 0) keep |= f & PG_ANON;
   if (mapcount(pfn) > 0) {
     violation(V_EARLY_FREE, pfn, mm, vpn, ref(pfn), mapcount(pfn), 0);
     keep |= PG_EARLY_FREED; // its mappings are still there to be zapped

@@ -4,7 +4,7 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, PG_OWNER_REF, KIND_DEVICE_PRIVATE, SCHEME_COHERENT_PTE, SCHEME_ANON_EXCLUSIVE,
-  ST_MIGRATED, ST_MIGRATE_FAIL, VM_WRITE,
+  ST_MIGRATED, ST_MIGRATE_FAIL, VM_WRITE, SCHEME_MIGRATE_CHECK_DEVICE_REFS,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias, freeAt } from "./scheme";
@@ -103,7 +103,9 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     // a hole or the zero page: migrate_vma_insert_page
     const dst = allocDevicePage(d, b);
     if (dst == 0) { bump(ST_MIGRATE_FAIL); return false; }
-    setPageIndex(dst, vpn);
+    // __page_set_anon_rmap returns early on a page that already looks anon: with a
+    // stale mapping (S15) the index is never set, and rmap walks will miss the page.
+    if (!hasFlag(dst, PG_ANON)) setPageIndex(dst, vpn);
     addFlag(dst, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
     const bits = entryBits(kind, writable);
     installEntry(p, dst, bits, mm, <i32>vpn);
@@ -144,7 +146,9 @@ export function migratePageToRam(src: u32, held: i32, mm: i32, vpn: u32): bool {
   clearFlag(src, PG_ANON_EXCLUSIVE);
   // migrate_vma_check_page / folio_migrate_mapping: only the era's base count, the
   // collect ref and the caller's refs may remain; anything else is a pin or a user.
-  if (ref(src) != freeAt(kindOf(src)) + 1 + held || freeSystemFrames() == 0) {
+  // Before ffa65753c431 device-private pages skipped the test (S17).
+  const checked = kindOf(src) != KIND_DEVICE_PRIVATE || rule(SCHEME_MIGRATE_CHECK_DEVICE_REFS) != 0;
+  if ((checked && ref(src) != freeAt(kindOf(src)) + 1 + held) || freeSystemFrames() == 0) {
     restore(src, n);
     if (wasExclusive) addFlag(src, PG_ANON_EXCLUSIVE);
     return false;

@@ -4,7 +4,8 @@
 import {
   OP_WORDS, OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
-  OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, KIND_FSDAX, KIND_DEVDAX,
+  OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT, V_LIVELOCK,
+  KIND_FSDAX, KIND_DEVDAX,
   KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
   VPN_BITS, PT_ENTRIES, PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS,
@@ -12,8 +13,9 @@ import {
   ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOT_ANON, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
 } from "./abi";
 import { countOp, bump } from "./stats";
-import { setCurrentOp } from "./violations";
-import { freeSystemFrames, isDevice } from "./frames";
+import { setCurrentOp, violation } from "./violations";
+import { pageout } from "./lru";
+import { freeSystemFrames, isDevice, ref as frameRef, mapcount as frameMapcount } from "./frames";
 import {
   mmValid, newMm, killMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, unlinkVma,
   setVmaRange, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, vmaCount, isAnon, isCow, mmCount,
@@ -248,7 +250,12 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
   const dev = deviceRoom(mm, v, <u32>vpn);
   if (dev < 0) return dev;
   const p = handleFault(mm, v, <u32>vpn, write);
-  if ((load<u32>(p) & PTE_PRESENT) == 0) return 0; // migrate_to_ram failed: the access is retried later
+  if ((load<u32>(p) & PTE_PRESENT) == 0) {
+    // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
+    const pfn = ptePfn(load<u32>(p));
+    violation(V_LIVELOCK, pfn, mm, vpn, frameRef(pfn), frameMapcount(pfn), 0);
+    return 0;
+  }
   if (!write) return <i32>loadChecked(mm, v, <u32>vpn, p);
   storeValue(mm, v, <u32>vpn, p, <u32>value);
   return 0;
@@ -279,7 +286,8 @@ function execute(w: usize): i32 {
   const a4 = load<i32>(w, 20);
   const a5 = load<i32>(w, 24);
   const needsMm = op == OP_MMAP || op == OP_MUNMAP || op == OP_READ || op == OP_WRITE || op == OP_FORK
-    || op == OP_EXIT || op == OP_MADV_DONTNEED || op == OP_MIGRATE_TO_DEVICE || op == OP_MIGRATE_TO_RAM || op == OP_GUP;
+    || op == OP_EXIT || op == OP_MADV_DONTNEED || op == OP_MIGRATE_TO_DEVICE || op == OP_MIGRATE_TO_RAM || op == OP_GUP
+    || op == OP_FAULT_BEGIN || op == OP_MADV_PAGEOUT;
   if (needsMm && !mmValid(a0)) return fail(ERR_BAD_MM, 0);
   switch (op) {
     case OP_MM_NEW: {
@@ -306,15 +314,16 @@ function execute(w: usize): i32 {
     }
     case OP_FILE_NEW: {
       if (a0 <= 0) return fail(ERR_RANGE, 0);
-      if (a1 != -1) {
-        if (!driverValid(a1)) return fail(ERR_BAD_DRIVER, 1);
-        const k = driverKind(a1);
+      const d = a1 - 1; // 0: an ordinary file; d + 1: a file on device driver d
+      if (a1 != 0) {
+        if (!driverValid(d)) return fail(ERR_BAD_DRIVER, 1);
+        const k = driverKind(d);
         if (k != KIND_FSDAX && k != KIND_DEVDAX && k != KIND_P2PDMA) return fail(ERR_BAD_ARG, 1); // only these back files
-        if (driverState(a1) != DRIVER_LIVE) return fail(ERR_BAD_STATE, 1);
+        if (driverState(d) != DRIVER_LIVE) return fail(ERR_BAD_STATE, 1);
       }
       if (fileCount >= fileCap) return fail(ERR_NOMEM_OBJECTS, -1);
       if (<i64>a0 > <i64>fileSlotsLeft()) return fail(ERR_NOMEM_OBJECTS, 0, a0);
-      return newFile(<u32>a0, a1);
+      return newFile(<u32>a0, d);
     }
     case OP_DRIVER_NEW: {
       if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT && a0 != KIND_FSDAX && a0 != KIND_DEVDAX && a0 != KIND_P2PDMA) return fail(ERR_BAD_ARG, 0);
@@ -379,6 +388,12 @@ function execute(w: usize): i32 {
       if (a1 < 0 || <u32>a1 >= filePages(a0)) return fail(ERR_RANGE, 1);
       if (a2 <= 0) return fail(ERR_RANGE, 2);
       return truncateRange(a0, <u32>a1, <u32>min<i32>(a2, <i32>filePages(a0) - a1));
+    }
+    case OP_MADV_PAGEOUT: {
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
+      const v = singleVma(a0, a1, a2);
+      if (v < 0) return v;
+      return pageout(a0, <u32>a1, <u32>(a1 + a2));
     }
     case OP_DMA_WRITE: {
       if (!handleValid(a0)) return fail(ERR_BAD_HANDLE, 0);

@@ -5,11 +5,11 @@
 // (zap_nonpresent_ptes).
 import {
   PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH,
-  ST_TLB_FLUSH, ST_PTES_ZAPPED, V_UAF,
+  SCHEME_RELEASE_PAGES_DEVMAP, ST_TLB_FLUSH, ST_PTES_ZAPPED, ST_ATOMIC_REF, V_UAF,
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
-import { ref, mapcount, setLastOp } from "./frames";
+import { ref, setRef, mapcount, setLastOp, isDevice } from "./frames";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, shadowOf } from "./pgtable";
 import { ptePfn } from "./fault";
@@ -24,12 +24,21 @@ export function initZap(): void {
   gatherPfn = heap.alloc(MAX_GATHER << 2);
 }
 
-/** tlb_flush_mmu: the deferred puts of every gathered page. */
+/** tlb_flush_mmu: the deferred puts of every gathered page (release_pages). */
 export function tlbFlush(): void {
   if (gatherCount == 0) return;
   bump(ST_TLB_FLUSH);
+  const routed = rule(SCHEME_RELEASE_PAGES_DEVMAP) != 0;
   for (let i = 0; i < gatherCount; i++) {
-    folioPut(load<u32>(gatherPfn + (<usize>i << 2)), 1, gatherMm, -1);
+    const pfn = load<u32>(gatherPfn + (<usize>i << 2));
+    if (!routed && isDevice(pfn)) {
+      // Before c5d6c45e90c4 release_pages did put_page_testzero on devmap pages
+      // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
+      setRef(pfn, ref(pfn) - 1);
+      bump(ST_ATOMIC_REF);
+      continue;
+    }
+    folioPut(pfn, 1, gatherMm, -1);
   }
   gatherCount = 0;
 }

@@ -40,7 +40,8 @@ export type Op =
   | { op: "fault_begin"; mm: number; addr: number }
   | { op: "fault_end"; fault: number }
   | { op: "truncate"; file: number; offset: number; length: number }
-  | { op: "dma_write"; handle: number; value: number };
+  | { op: "dma_write"; handle: number; value: number }
+  | { op: "madvise_pageout"; mm: number; addr: number; length: number };
 
 export type OpName = Op["op"];
 
@@ -68,6 +69,7 @@ export const OP_CODES: Record<OpName, number> = {
   fault_end: abi.OP_FAULT_END,
   truncate: abi.OP_TRUNCATE,
   dma_write: abi.OP_DMA_WRITE,
+  madvise_pageout: abi.OP_MADV_PAGEOUT,
 };
 
 export const OP_NAMES = Object.keys(OP_CODES) as OpName[];
@@ -99,6 +101,7 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   fault_end: ["fault"],
   truncate: ["file", "offset", "length"],
   dma_write: ["handle", "value"],
+  madvise_pageout: ["mm", "addr", "length"],
 };
 
 const KINDS: Record<DeviceKind, number> = {
@@ -177,7 +180,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       a(3, flags);
       break;
     }
-    case "munmap": case "madvise_dontneed": case "migrate_to_ram":
+    case "munmap": case "madvise_dontneed": case "migrate_to_ram": case "madvise_pageout":
       a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, pagesOf(name, o));
       break;
     case "read": a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); break;
@@ -187,7 +190,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       break;
     }
     case "fork": case "exit": a(0, int(name, o, "mm")); break;
-    case "file_new": a(0, pagesOf(name, o)); a(1, o.driver === undefined ? -1 : int(name, o, "driver")); break;
+    case "file_new": a(0, pagesOf(name, o)); a(1, o.driver === undefined ? 0 : int(name, o, "driver") + 1); break;
     case "driver_new": {
       const kind = KINDS[o.kind as DeviceKind];
       if (kind === undefined) bad(name, "kind", `must be one of ${Object.keys(KINDS).join(", ")}, got ${JSON.stringify(o.kind)}`);

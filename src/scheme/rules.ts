@@ -101,6 +101,26 @@ export const RULES = {
     type: "boolean",
     doc: "dax_layout_busy_page_range scans for busy pages even when no vma maps the file (fs/dax: Return unmapped busy pages, 6.15); before, a pin taken before munmap was not waited for",
   },
+  lruSkipDevice: {
+    slot: abi.SCHEME_LRU_SKIP_DEVICE,
+    type: "boolean",
+    doc: "code that isolates pages found by vm_normal_page from the LRU (madvise_pageout, NUMA hinting, mlock, KSM, khugepaged) skips ZONE_DEVICE pages (mm: handling Non-LRU pages returned by vm_normal_pages, 3218f8712d6b, 6.0); otherwise folio->lru, which aliases pgmap, is corrupted",
+  },
+  clearMappingOnFree: {
+    slot: abi.SCHEME_CLEAR_MAPPING_ON_FREE,
+    type: "boolean",
+    doc: "the device page free path clears page->mapping (mm/hmm: fix ZONE_DEVICE anon page mapping reuse, 7ab0ad0e74f8, 2019); otherwise a reused page still looks anon and __page_set_anon_rmap skips it",
+  },
+  releasePagesDevmap: {
+    slot: abi.SCHEME_RELEASE_PAGES_DEVMAP,
+    type: "boolean",
+    doc: "release_pages (the mmu_gather flush) routes devmap-managed pages through put_devmap_managed_page (mm/swap: fix release_pages() when releasing devmap pages, c5d6c45e90c4, 2019); otherwise their 2->1 page_free never runs",
+  },
+  migrateCheckDeviceRefs: {
+    slot: abi.SCHEME_MIGRATE_CHECK_DEVICE_REFS,
+    type: "boolean",
+    doc: "migrate_vma_check_page counts extra references on device-private pages (mm/migrate.c: rework migration_entry_wait() to not take a pageref, ffa65753c431, about 5.17); before, they were accepted whatever their count",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -121,6 +141,10 @@ export interface SchemeRules {
   idleFsdax: number;
   devdaxPte: "normal" | "devmap";
   daxScanUnmapped: boolean;
+  lruSkipDevice: boolean;
+  clearMappingOnFree: boolean;
+  releasePagesDevmap: boolean;
+  migrateCheckDeviceRefs: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];

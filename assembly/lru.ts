@@ -1,0 +1,33 @@
+// The LRU side of a page: code that walks page tables with vm_normal_page() and
+// isolates what it finds from the LRU (madvise_cold_or_pageout_pte_range ->
+// folio_isolate_lru; NUMA hinting, mlock, KSM and khugepaged do the same).
+// ZONE_DEVICE pages are never on an LRU and their folio->lru slot holds pgmap, so
+// such code must skip them (mm: handling Non-LRU pages returned by
+// vm_normal_pages, 3218f8712d6b, 6.0). Reclaim itself is not modelled: an isolated
+// system page stays where it is.
+import { PTE_PRESENT, PTE_SPECIAL, PT_ENTRIES, SCHEME_LRU_SKIP_DEVICE, V_UAF } from "./abi";
+import { rule } from "./scheme";
+import { isDevice, ref, mapcount } from "./frames";
+import { pteTableOf, pteTableBase } from "./pgtable";
+import { ptePfn } from "./fault";
+import { violation } from "./violations";
+
+/** madvise(MADV_PAGEOUT) over [start, end): returns how many pages it isolated. */
+export function pageout(mm: i32, start: u32, end: u32): i32 {
+  let isolated = 0;
+  for (let vpn = start; vpn < end; vpn++) {
+    const pt = pteTableOf(mm, vpn);
+    if (pt == 0) { vpn |= PT_ENTRIES - 1; continue; }
+    const pte = load<u32>(pteTableBase(pt) + (<usize>(vpn & (PT_ENTRIES - 1)) << 2));
+    if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT) continue; // vm_normal_page() == NULL
+    const pfn = ptePfn(pte);
+    if (isDevice(pfn)) {
+      if (rule(SCHEME_LRU_SKIP_DEVICE) != 0) continue; // folio_is_zone_device: not on any LRU
+      // list_del on folio->lru, which for ZONE_DEVICE is the pgmap pointer: corrupts it (S10).
+      violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 11);
+      continue;
+    }
+    isolated++;
+  }
+  return isolated;
+}
