@@ -33,13 +33,16 @@ function newAnonPage(vpn: u32, data: u32): u32 {
 }
 
 /**
- * handle_mm_fault for one page of vma v (the caller checked the access and that 2
- * frames and 2 tables are free). Returns the PTE pointer.
+ * A CPU access to one page of vma v: handle_mm_fault if the PTE does not allow it
+ * (the caller checked the access and that 2 frames and 2 tables are free).
+ * Returns the PTE pointer.
  */
 export function handleFault(mm: i32, v: i32, vpn: u32, write: bool): usize {
-  bump(ST_FAULTS);
   const p = ptePtr(mm, vpn, true);
   let pte = load<u32>(p);
+  // No fault when the PTE already allows the access.
+  if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) return p;
+  bump(ST_FAULTS);
   if ((pte & PTE_DEVICE_PRIVATE) != 0) {
     doSwapPage(mm, vpn, pte);
     pte = load<u32>(p);
