@@ -13,7 +13,7 @@ import {
 import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
 import { ptePtr, shadowOf } from "./pgtable";
 import { vmaFlags, vmaFile, fileIndex, isAnon } from "./mm";
-import { findOrReadPage, diskRead, diskWrite, isFilePage, pageWasNew } from "./file";
+import { findOrReadPage, diskRead, diskWrite, pageWasNew } from "./file";
 import { migratePageToRam } from "./migrate";
 import { violation, currentOp } from "./violations";
 
@@ -139,7 +139,8 @@ export function loadChecked(mm: i32, v: i32, vpn: u32, p: usize): u32 {
   const pfn = ptePfn(pte);
   if (pfn != 0 && !frameUsable(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 2);
   const got = content(pfn);
-  const expected = pfn != 0 && vmaFile(v) >= 0 && isFilePage(pfn) ? diskRead(vmaFile(v), fileIndex(v, vpn)) : load<u32>(shadowOf(p));
+  // A file vma's page that is not an anon COW copy shows the file's data, cached or not.
+  const expected = pfn != 0 && vmaFile(v) >= 0 && !hasFlag(pfn, PG_ANON) ? diskRead(vmaFile(v), fileIndex(v, vpn)) : load<u32>(shadowOf(p));
   if (got != expected) violation(V_CORRUPTION, pfn, mm, <i32>vpn, <i32>got, <i32>expected, 0);
   return got;
 }
@@ -150,5 +151,5 @@ export function storeValue(mm: i32, v: i32, vpn: u32, p: usize, value: u32): voi
   if (pfn != 0 && !frameUsable(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 3);
   setContent(pfn, value);
   store<u32>(shadowOf(p), value);
-  if (vmaFile(v) >= 0 && isFilePage(pfn)) diskWrite(vmaFile(v), fileIndex(v, vpn), value);
+  if (vmaFile(v) >= 0 && !hasFlag(pfn, PG_ANON)) diskWrite(vmaFile(v), fileIndex(v, vpn), value);
 }

@@ -60,7 +60,11 @@ export function handleRefs(h: i32): i32 { return get(pinRefs, h); }
  * the page could not be pinned.
  */
 export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
-  let p = handleFault(mm, v, vpn, (flags & FOLL_WRITE) != 0 || isAnon(v));
+  // faultin_page: a write fault for FOLL_WRITE; an unpopulated (or zero-page) anon
+  // address also gets a real page, as the pin must have one.
+  const cur = load<u32>(ptePtr(mm, vpn, true));
+  const noPage = cur == 0 || (cur & (PTE_SPECIAL | PTE_PRESENT)) == (PTE_SPECIAL | PTE_PRESENT) && ptePfn(cur) == 0;
+  let p = handleFault(mm, v, vpn, (flags & FOLL_WRITE) != 0 || (isAnon(v) && noPage));
   let pte = load<u32>(p);
   if ((pte & PTE_PRESENT) == 0) return 0;
   let pfn = ptePfn(pte);

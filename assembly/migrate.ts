@@ -119,9 +119,12 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
   if (n < 0) { bump(ST_MIGRATE_FAIL); return false; }
   clearFlag(pfn, PG_ANON_EXCLUSIVE);
   // migrate_vma_check_page / folio_migrate_mapping: only the collect ref may remain
-  if (ref(pfn) != 1) { restore(pfn, n); return false; }
-  const dst = allocDevicePage(d, b);
-  if (dst == 0) { restore(pfn, n); return false; }
+  const dst = ref(pfn) == 1 ? allocDevicePage(d, b) : 0;
+  if (dst == 0) {
+    restore(pfn, n); // remove_migration_pte restores PageAnonExclusive with the entry
+    if (wasExclusive) addFlag(pfn, PG_ANON_EXCLUSIVE);
+    return false;
+  }
   moveTo(pfn, dst, n, kind, wasExclusive);
   dropAllocRef(dst, entryBits(kind, writable));
   folioPut(pfn, 1, mm, <i32>vpn); // the collect ref: the system page goes back to the buddy

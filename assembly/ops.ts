@@ -8,7 +8,7 @@ import {
   KIND_FSDAX, KIND_DEVDAX,
   KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
-  VPN_BITS, PT_ENTRIES, PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS,
+  VPN_BITS, PT_ENTRIES, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS,
   ERR_OVERLAP, ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE,
   ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOT_ANON, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
 } from "./abi";
@@ -75,8 +75,10 @@ function rangeOk(vpn: i32, npages: i32): bool {
   return vpn >= 0 && npages > 0 && <i64>vpn + <i64>npages <= VPN_LIMIT;
 }
 
-/** Room for a fault: two frames (a migrate_to_ram and a copy) and its page tables. */
-function faultRoom(mm: i32, vpn: u32): i32 {
+/** Room for a fault, if the access needs one: two frames (a migrate_to_ram and a copy) and its page tables. */
+function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
+  const pte = pteAt(mm, vpn);
+  if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) return 0; // no fault
   if (freeSystemFrames() < 2) return fail(ERR_NOMEM_FRAMES, -1, 2);
   const t = tablesNeeded(mm, vpn);
   if (pteTablesLeft() < 1 || (t == 2 && pmdTablesLeft() < 1)) return fail(ERR_NOMEM_TABLES, -1, t);
@@ -116,6 +118,12 @@ function singleVma(mm: i32, vpn: i32, n: i32): i32 {
   if (v < 0) return fail(ERR_SEGV, 1);
   if (<i64>vpn + <i64>n > <i64>vmaEnd(v)) return fail(ERR_SEGV, 2);
   return v;
+}
+
+/** Would unmapping [start, end) cut a vma in two (and so need a new vma slot)? */
+function splitsVma(mm: i32, start: u32, end: u32): bool {
+  const v = findVma(mm, start);
+  return v >= 0 && vmaStart(v) < start && end < vmaEnd(v);
 }
 
 /** munmap's vma surgery: zap [start, end) and trim, split or drop each vma it touches. */
@@ -245,7 +253,7 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return fail(ERR_SEGV, 1);
   if (write && (vmaFlags(v) & VM_WRITE) == 0) return fail(ERR_ACCESS, 1);
-  const room = faultRoom(mm, <u32>vpn);
+  const room = faultRoom(mm, <u32>vpn, write);
   if (room < 0) return room;
   const dev = deviceRoom(mm, v, <u32>vpn);
   if (dev < 0) return dev;
@@ -269,7 +277,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
   if ((fl & FOLL_WRITE) != 0 && (vmaFlags(v) & VM_WRITE) == 0) return fail(ERR_ACCESS, 2);
   if (pinSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
   if (freeSystemFrames() < 3) return fail(ERR_NOMEM_FRAMES, -1, 3);
-  const room = faultRoom(mm, <u32>vpn);
+  const room = faultRoom(mm, <u32>vpn, true);
   if (room < 0) return room;
   const dev = deviceRoom(mm, v, <u32>vpn);
   if (dev < 0) return dev;
@@ -297,7 +305,7 @@ function execute(w: usize): i32 {
     case OP_MMAP: return doMmap(a0, a1, a2, a3, a4, a5);
     case OP_MUNMAP: {
       if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
-      if (vmaSlotsLeft() < 1) return fail(ERR_NOMEM_VMA, -1, 1);
+      if (vmaSlotsLeft() < 1 && splitsVma(a0, <u32>a1, <u32>(a1 + a2))) return fail(ERR_NOMEM_VMA, -1, 1);
       unmapRange(a0, <u32>a1, <u32>(a1 + a2));
       return 0;
     }

@@ -90,7 +90,7 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   driver_new: ["kind", "pages"],
   migrate_to_device: ["mm", "addr", "length", "driver", "bo"],
   migrate_to_ram: ["mm", "addr", "length"],
-  gup: ["mm", "addr", "flags"],
+  gup: ["mm", "addr", "write"], // the flags word; the core only faults it for FOLL_WRITE on a read-only mapping
   unpin: ["handle"],
   check: [],
   teardown: [],
@@ -170,6 +170,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       let flags = abi.VM_READ | (prot === "rw" ? abi.VM_WRITE : 0) | (bool(name, o, "shared") ? abi.VM_SHARED : 0);
       if (o.file === undefined) {
         if (o.offset !== undefined) bad(name, "offset", "is only for file mappings");
+        if (o.shared) bad(name, "shared", "needs a file: shared anonymous memory (shmem) is not modelled");
         flags |= abi.VM_ANON;
         a(4, -1);
       } else {

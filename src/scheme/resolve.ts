@@ -64,7 +64,9 @@ export function resolveScheme(input: SchemeInput): Scheme {
     return s;
   }
   const custom = input as CustomScheme;
-  if (typeof custom.base !== "string") throw new RefsimError(`custom scheme needs "base": one of ${PRESET_NAMES.join(", ")}`, { field: "base" });
+  if (typeof custom.base !== "string" || !PRESETS[custom.base]) {
+    throw new RefsimError(`custom scheme needs "base": one of ${PRESET_NAMES.join(", ")}, got ${JSON.stringify(custom.base)}`, { field: "base" });
+  }
   const base = resolveScheme(custom.base);
   const name = custom.name ?? `${base.name}+custom`;
   if (typeof name !== "string" || name.length === 0) throw new RefsimError(`custom scheme "name" must be a non-empty string`, { field: "name" });

@@ -1,0 +1,499 @@
+// Refcount / mapcount accounting of ordinary (system RAM) anonymous and file
+// pages, spec §4.1: faults, fork, COW, zap, and the data each process sees.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Engine, type PageInfo } from "../src/core/engine.ts";
+import type { Stats } from "../src/core/stats.ts";
+
+const PAGE = 4096;
+const CAP = { systemPages: 256, devicePages: 64 };
+
+async function engine(scheme = "E2", capacity: Partial<typeof CAP> & Record<string, number> = {}): Promise<Engine> {
+  return Engine.create({ scheme, capacity: { ...CAP, ...capacity } });
+}
+
+/** page() that must be mapped. */
+function pg(e: Engine, mm: number, addr: number): PageInfo {
+  const p = e.page(mm, addr);
+  assert.ok(p, `expected a mapping at 0x${addr.toString(16)} in mm ${mm}`);
+  return p!;
+}
+
+/** Counter deltas between two stats snapshots. */
+function delta(a: Stats, b: Stats) {
+  return {
+    ref: b.atomics.refcount - a.atomics.refcount,
+    map: b.atomics.mapcount - a.atomics.mapcount,
+    wpCopy: b.wpCopy - a.wpCopy,
+    wpReuse: b.wpReuse - a.wpReuse,
+    tlbFlushes: b.tlbFlushes - a.tlbFlushes,
+    ptesCopied: b.ptesCopied - a.ptesCopied,
+    ptesZapped: b.ptesZapped - a.ptesZapped,
+    live: b.frames.live - a.frames.live,
+    freed: b.frames.freed - a.frames.freed,
+    allocated: b.frames.allocated - a.frames.allocated,
+  };
+}
+
+test("do_anonymous_page: a write fault on untouched anon memory maps a fresh page at R1 M1, exclusive (E2)", async () => {
+  const e = await engine("E2");
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 2 * PAGE });
+  assert.is(e.page(mm, a), null, "nothing is mapped before the first touch");
+  const s0 = e.stats();
+  e.write(mm, a, 42);
+  const d = delta(s0, e.stats());
+  const p = pg(e, mm, a);
+  assert.is(p.kind, "system");
+  assert.is(p.refcount, 1);
+  assert.is(p.mapcount, 1);
+  assert.ok(p.allocated && p.anon && p.anonExclusive, "new anon page is allocated, anon and AnonExclusive");
+  assert.ok(!p.pageCache);
+  assert.equal(p.pte, { present: true, write: true, special: false, devmap: false, devicePrivate: false });
+  assert.is(p.content, 42);
+  // The allocation's reference is handed to the PTE: no refcount RMW, one mapcount RMW.
+  assert.equal([d.ref, d.map, d.live, d.allocated], [0, 1, 1, 1]);
+  assert.is(e.page(mm, a + PAGE), null, "the neighbouring page is still untouched");
+  assert.is(e.read(mm, a), 42);
+});
+
+test("do_anonymous_page in E0 (no PG_anon_exclusive before 5.19): R1 M1, anon but not marked exclusive", async () => {
+  const e = await engine("E0");
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: PAGE });
+  e.write(mm, a, 1);
+  const p = pg(e, mm, a);
+  assert.equal([p.refcount, p.mapcount, p.anon, p.anonExclusive], [1, 1, true, false]);
+});
+
+test("read fault on untouched anon memory maps the shared zero page: special PTE, no ref, no mapcount, no frame", async () => {
+  const e = await engine("E2");
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: PAGE });
+  const s0 = e.stats();
+  assert.is(e.read(mm, a), 0);
+  const d = delta(s0, e.stats());
+  const p = pg(e, mm, a);
+  assert.is(p.pfn, 0);
+  assert.is(p.kind, "zero");
+  assert.equal(p.pte, { present: true, write: false, special: true, devmap: false, devicePrivate: false });
+  assert.equal([p.refcount, p.mapcount], [0, 0]);
+  assert.equal([d.ref, d.map, d.live, d.allocated], [0, 0, 0, 0], "mapping the zero page takes no reference and allocates nothing");
+});
+
+test("write after a zero-page read: wp_page_copy into a fresh page; the zero page stays untouched", async () => {
+  const e = await engine("E2");
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: PAGE });
+  e.read(mm, a);
+  const s0 = e.stats();
+  e.write(mm, a, 9);
+  const d = delta(s0, e.stats());
+  const p = pg(e, mm, a);
+  assert.is.not(p.pfn, 0);
+  assert.equal([p.kind, p.refcount, p.mapcount, p.pte.write, p.pte.special], ["system", 1, 1, true, false]);
+  assert.equal([d.wpCopy, d.live], [1, 1]);
+  const z = e.frame(0);
+  assert.equal([z.kind, z.refcount, z.mapcount], ["zero", 0, 0]);
+  assert.is(e.read(mm, a), 9);
+});
+
+test("file read fault: page cache ref + PTE ref (R2 M1); a second mapping adds +1R +1M", async () => {
+  const e = await engine("E2");
+  const f = e.fileNew(2 * PAGE);
+  const A = e.mmNew();
+  const a = e.mmap(A, { length: 2 * PAGE, file: f, shared: true });
+  const s0 = e.stats();
+  assert.is(e.read(A, a), 0, "a fresh file reads as zeros");
+  const p = pg(e, A, a);
+  assert.equal([p.kind, p.refcount, p.mapcount, p.pageCache, p.anon], ["system", 2, 1, true, false]);
+  assert.equal(p.pte, { present: true, write: false, special: false, devmap: false, devicePrivate: false }, "read fault maps read-only");
+  assert.is(delta(s0, e.stats()).live, 1, "one frame: the page cache page");
+
+  const B = e.mmNew();
+  const b = e.mmap(B, { length: 2 * PAGE, file: f });
+  e.read(B, b);
+  const q = pg(e, B, b);
+  assert.is(q.pfn, p.pfn, "both mappings map the same page cache page");
+  assert.equal([q.refcount, q.mapcount], [3, 2]);
+  assert.is(delta(s0, e.stats()).live, 1);
+});
+
+test("shared file mapping: writes reach the page cache page and the file; other mappers read them", async () => {
+  const e = await engine("E2");
+  const f = e.fileNew(PAGE);
+  const A = e.mmNew();
+  const a = e.mmap(A, { length: PAGE, file: f, shared: true });
+  e.write(A, a, 11);
+  const p = pg(e, A, a);
+  assert.equal([p.refcount, p.mapcount, p.pageCache, p.anon, p.pte.write], [2, 1, true, false, true], "do_shared_fault: cache ref + PTE ref, writable");
+  const B = e.mmNew();
+  const b = e.mmap(B, { length: PAGE, file: f });
+  assert.is(e.read(B, b), 11, "a private mapping sees the shared writer's data before any COW");
+  e.check();
+  assert.equal(e.violations(), []);
+});
+
+test("private file write fault (do_cow_fault): an anon copy R1 M1; the page cache page keeps only the cache ref", async () => {
+  const e = await engine("E2");
+  const f = e.fileNew(PAGE);
+  const A = e.mmNew();
+  const shared = e.mmap(A, { length: PAGE, file: f, shared: true });
+  e.write(A, shared, 5);
+  const B = e.mmNew();
+  const priv = e.mmap(B, { length: PAGE, file: f });
+  const s0 = e.stats();
+  e.write(B, priv, 99);
+  const copy = pg(e, B, priv);
+  const cache = pg(e, A, shared);
+  assert.is.not(copy.pfn, cache.pfn);
+  assert.equal([copy.refcount, copy.mapcount, copy.anon, copy.anonExclusive, copy.pageCache], [1, 1, true, true, false]);
+  assert.equal([cache.refcount, cache.mapcount], [2, 1], "B's COW fault took no mapping of the page cache page");
+  assert.is(delta(s0, e.stats()).live, 1, "one new frame: the anon copy");
+  assert.is(e.read(B, priv), 99);
+  assert.is(e.read(A, shared), 5, "the private write does not reach the file");
+});
+
+test("private file: read then write = wp_page_copy; the page cache page loses that mapping (-1R -1M)", async () => {
+  const e = await engine("E2");
+  const f = e.fileNew(PAGE);
+  const A = e.mmNew();
+  const shared = e.mmap(A, { length: PAGE, file: f, shared: true });
+  e.write(A, shared, 7);
+  const B = e.mmNew();
+  const priv = e.mmap(B, { length: PAGE, file: f });
+  assert.is(e.read(B, priv), 7);
+  const before = pg(e, B, priv);
+  assert.equal([before.pfn, before.refcount, before.mapcount, before.pte.write], [pg(e, A, shared).pfn, 3, 2, false]);
+  const s0 = e.stats();
+  e.write(B, priv, 8);
+  const d = delta(s0, e.stats());
+  const after = pg(e, B, priv);
+  assert.is.not(after.pfn, before.pfn);
+  assert.equal([after.refcount, after.mapcount, after.anon, after.pte.write], [1, 1, true, true]);
+  const cache = e.frame(before.pfn);
+  assert.equal([cache.refcount, cache.mapcount], [2, 1]);
+  assert.equal([d.wpCopy, d.wpReuse], [1, 0]);
+  assert.equal([e.read(B, priv), e.read(A, shared)], [8, 7]);
+});
+
+test("fork of an anon page: +1R +1M, one page mapped by both, both PTEs write-protected, AnonExclusive cleared", async () => {
+  for (const scheme of ["E0", "E2"]) {
+    const e = await engine(scheme);
+    const mm = e.mmNew();
+    const a = e.mmap(mm, { length: PAGE });
+    e.write(mm, a, 3);
+    const s0 = e.stats();
+    const child = e.fork(mm);
+    const d = delta(s0, e.stats());
+    const p = pg(e, mm, a);
+    const c = pg(e, child, a);
+    assert.is(c.pfn, p.pfn, scheme);
+    assert.equal([p.refcount, p.mapcount, p.anonExclusive], [2, 2, false], scheme);
+    assert.equal([p.pte.write, c.pte.write], [false, false], `${scheme}: both write-protected`);
+    assert.equal([d.ref, d.map, d.ptesCopied, d.live, d.wpCopy], [1, 1, 1, 0, 0], scheme);
+  }
+});
+
+test("fork of a maybe-pinned anon page (FOLL_PIN in this mm): the child gets a copy, the parent keeps its page", async () => {
+  const e = await engine("E2");
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 2 * PAGE });
+  e.write(mm, a, 10);
+  e.write(mm, a + PAGE, 20);
+  e.gup(mm, a, { pin: true });
+  const pinned = pg(e, mm, a);
+  assert.is(pinned.refcount, 1 + 1024);
+  const s0 = e.stats();
+  const child = e.fork(mm);
+  const d = delta(s0, e.stats());
+  const p = pg(e, mm, a);
+  const c = pg(e, child, a);
+  assert.is.not(c.pfn, p.pfn, "copy_present_page: child has its own page");
+  assert.equal([p.pfn, p.refcount, p.mapcount, p.anonExclusive, p.pte.write], [pinned.pfn, 1025, 1, true, true], "parent page untouched");
+  assert.equal([c.kind, c.refcount, c.mapcount, c.content], ["system", 1, 1, 10]);
+  // The unpinned page next to it is shared as usual.
+  const p2 = pg(e, mm, a + PAGE);
+  assert.is(pg(e, child, a + PAGE).pfn, p2.pfn);
+  assert.equal([p2.refcount, p2.mapcount, p2.pte.write], [2, 2, false]);
+  assert.equal([d.wpCopy, d.live], [1, 1]);
+  assert.equal([e.read(child, a), e.read(child, a + PAGE)], [10, 20]);
+});
+
+test("page_needs_cow_for_dma needs an mm with pins: R >= 1024 from FOLL_GETs is shared unless the mm has pinned something", async () => {
+  const e = await engine("E2");
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 2 * PAGE });
+  e.write(mm, a, 1);
+  e.write(mm, a + PAGE, 2);
+  e.run(Array.from({ length: 1024 }, () => ({ op: "gup" as const, mm, addr: a })));
+  const page = pg(e, mm, a);
+  assert.is(page.refcount, 1025, "1024 FOLL_GET refs look like a pin to folio_maybe_dma_pinned");
+  const c1 = e.fork(mm);
+  assert.is(pg(e, c1, a).pfn, page.pfn, "no MMF_HAS_PINNED: shared");
+  assert.is(pg(e, mm, a).refcount, 1026);
+  e.gup(mm, a + PAGE, { pin: true }); // now the mm has a pin (on another page)
+  const c2 = e.fork(mm);
+  assert.is.not(pg(e, c2, a).pfn, page.pfn, "MMF_HAS_PINNED + maybe pinned: copied (a false positive, as in the kernel)");
+  assert.is(pg(e, mm, a).refcount, 1026, "the copy took no reference on the parent's page");
+});
+
+test("write after fork: the writer copies (wp_page_copy), the last mapper reuses (page_count == 1)", async () => {
+  for (const scheme of ["E0", "E2"]) {
+    const e = await engine(scheme);
+    const mm = e.mmNew();
+    const a = e.mmap(mm, { length: PAGE });
+    e.write(mm, a, 1);
+    const child = e.fork(mm);
+    const old = pg(e, mm, a).pfn;
+    let s0 = e.stats();
+    e.write(mm, a, 2);
+    let d = delta(s0, e.stats());
+    const p = pg(e, mm, a);
+    assert.is.not(p.pfn, old, `${scheme}: parent got a new page`);
+    assert.equal([p.refcount, p.mapcount, p.pte.write, p.anonExclusive], [1, 1, true, scheme === "E2"], scheme);
+    const o = e.frame(old);
+    assert.equal([o.refcount, o.mapcount], [1, 1], `${scheme}: old page lost the parent's mapping`);
+    assert.equal([d.wpCopy, d.wpReuse, d.live], [1, 0, 1], scheme);
+
+    s0 = e.stats();
+    e.write(child, a, 3);
+    d = delta(s0, e.stats());
+    const c = pg(e, child, a);
+    assert.is(c.pfn, old, `${scheme}: the child reuses the old page`);
+    assert.equal([c.refcount, c.mapcount, c.pte.write], [1, 1, true], scheme);
+    assert.is(c.anonExclusive, scheme === "E2", `${scheme}: reuse marks the page exclusive again only where the flag exists`);
+    assert.equal([d.wpCopy, d.wpReuse, d.live], [0, 1, 0], scheme);
+    assert.equal([e.read(mm, a), e.read(child, a)], [2, 3], scheme);
+  }
+});
+
+test("no reuse while another reference exists: a COW page with a FOLL_GET ref is copied on write (E0 and E2)", async () => {
+  for (const scheme of ["E0", "E2"]) {
+    const e = await engine(scheme);
+    const mm = e.mmNew();
+    const a = e.mmap(mm, { length: PAGE });
+    e.write(mm, a, 1);
+    const h = e.gup(mm, a); // FOLL_GET on the exclusive page: +1
+    const child = e.fork(mm);
+    e.exit(child);
+    const p = pg(e, mm, a);
+    assert.equal([p.refcount, p.mapcount, p.pte.write], [2, 1, false], `${scheme}: mapped once, one GUP ref, still write-protected`);
+    const s0 = e.stats();
+    e.write(mm, a, 2);
+    const d = delta(s0, e.stats());
+    assert.is.not(pg(e, mm, a).pfn, p.pfn, `${scheme}: page_count 2 -> copy`);
+    assert.equal([d.wpCopy, d.wpReuse], [1, 0], scheme);
+    e.unpin(h);
+    assert.is(e.frame(p.pfn).allocated, false, `${scheme}: dropping the GUP ref frees the old page`);
+  }
+});
+
+test("after fork + child exit the page is mapped once again: the write reuses it (no copy)", async () => {
+  for (const scheme of ["E0", "E1", "E2", "E4"]) {
+    const e = await engine(scheme);
+    const mm = e.mmNew();
+    const a = e.mmap(mm, { length: PAGE });
+    e.write(mm, a, 1);
+    const child = e.fork(mm);
+    e.exit(child);
+    const p = pg(e, mm, a);
+    assert.equal([p.refcount, p.mapcount, p.pte.write], [1, 1, false], scheme);
+    const s0 = e.stats();
+    e.write(mm, a, 2);
+    const d = delta(s0, e.stats());
+    const q = pg(e, mm, a);
+    assert.equal([q.pfn, q.pte.write], [p.pfn, true], scheme);
+    assert.equal([d.wpCopy, d.wpReuse, d.live], [0, 1, 0], scheme);
+  }
+});
+
+test("munmap (zap_pte_range): -1R -1M per page, pages back to the buddy, one TLB flush", async () => {
+  const e = await engine("E2");
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 4 * PAGE });
+  for (let i = 0; i < 3; i++) e.write(mm, a + i * PAGE, i + 1);
+  const pfns = [0, 1, 2].map((i) => pg(e, mm, a + i * PAGE).pfn);
+  const s0 = e.stats();
+  e.munmap(mm, a, 4 * PAGE);
+  const d = delta(s0, e.stats());
+  assert.equal([d.ref, d.map, d.ptesZapped, d.tlbFlushes, d.freed, d.live], [3, 3, 3, 1, 3, -3]);
+  assert.is(e.stats().frames.live, 0);
+  for (const pfn of pfns) assert.equal([e.frame(pfn).allocated, e.frame(pfn).refcount, e.frame(pfn).mapcount], [false, 0, 0]);
+  assert.is(e.page(mm, a), null);
+  // A range that only maps the zero page has nothing to put: no flush.
+  const z = e.mmap(mm, { length: PAGE });
+  e.read(mm, z);
+  const s1 = e.stats();
+  e.munmap(mm, z, PAGE);
+  const d1 = delta(s1, e.stats());
+  assert.equal([d1.ref, d1.map, d1.tlbFlushes, d1.ptesZapped], [0, 0, 0, 1]);
+});
+
+test("mmu_gather: references are dropped in TLB batches of tlbBatch pages (510 by default; 0 puts at once)", async () => {
+  for (const [scheme, flushes] of [["E2", 2], [{ base: "E2", rules: { tlbBatch: 0 } }, 0], [{ base: "E2", rules: { tlbBatch: 100 } }, 6]] as const) {
+    const e = await Engine.create({ scheme, capacity: { systemPages: 700, devicePages: 0 } });
+    const mm = e.mmNew();
+    const a = e.mmap(mm, { length: 600 * PAGE });
+    e.run(Array.from({ length: 600 }, (_, i) => ({ op: "write" as const, mm, addr: a + i * PAGE, value: i })));
+    const s0 = e.stats();
+    e.munmap(mm, a, 600 * PAGE);
+    const d = delta(s0, e.stats());
+    assert.equal([d.tlbFlushes, d.freed, d.ref, d.map], [flushes, 600, 600, 600], JSON.stringify(scheme));
+    assert.is(e.stats().frames.live, 0);
+  }
+});
+
+test("exit: every mapping is zapped; file pages stay in the page cache (R1 M0) until drop_cache frees them", async () => {
+  const e = await engine("E2");
+  const f = e.fileNew(PAGE);
+  const mm = e.mmNew();
+  const anon = e.mmap(mm, { length: 2 * PAGE });
+  const file = e.mmap(mm, { length: PAGE, file: f });
+  e.write(mm, anon, 1);
+  e.write(mm, anon + PAGE, 2);
+  e.read(mm, file);
+  const cache = pg(e, mm, file).pfn;
+  assert.is(e.stats().frames.live, 3);
+  e.exit(mm);
+  const fr = e.frame(cache);
+  assert.equal([fr.allocated, fr.refcount, fr.mapcount, fr.pageCache], [true, 1, 0, true]);
+  assert.is(e.stats().frames.live, 1, "only the page cache page is left");
+  e.check();
+  assert.equal(e.violations(), [], "a cached, unmapped file page is not a leak");
+  e.dropCache(f);
+  assert.is(e.frame(cache).allocated, false);
+  assert.is(e.stats().frames.live, 0);
+});
+
+test("madvise(MADV_DONTNEED): drops the pages but keeps the VMA; the next read sees zeros, the next write a fresh page", async () => {
+  const e = await engine("E2");
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 2 * PAGE });
+  e.write(mm, a, 5);
+  e.write(mm, a + PAGE, 6);
+  const s0 = e.stats();
+  e.madviseDontneed(mm, a, PAGE);
+  const d = delta(s0, e.stats());
+  assert.equal([d.ref, d.map, d.freed, d.live, d.tlbFlushes], [1, 1, 1, -1, 1]);
+  assert.is(e.page(mm, a), null);
+  assert.is(e.read(mm, a), 0, "anonymous memory reads as zeros after DONTNEED");
+  assert.is(pg(e, mm, a).pfn, 0, "and maps the zero page");
+  assert.is(e.read(mm, a + PAGE), 6, "the page outside the range is untouched");
+  e.write(mm, a, 7);
+  assert.equal([pg(e, mm, a).refcount, e.read(mm, a)], [1, 7]);
+  e.check();
+  assert.equal(e.violations(), []);
+});
+
+test("fork does not copy shared file mappings (vma_needs_copy); the child refaults the same page cache page", async () => {
+  const e = await engine("E2");
+  const f = e.fileNew(2 * PAGE);
+  const mm = e.mmNew();
+  const shared = e.mmap(mm, { length: PAGE, file: f, shared: true });
+  const priv = e.mmap(mm, { length: PAGE, file: f, offset: PAGE });
+  e.write(mm, shared, 4);
+  e.read(mm, priv);
+  const s0 = e.stats();
+  const child = e.fork(mm);
+  const d = delta(s0, e.stats());
+  assert.is(e.page(child, shared), null, "shared file PTEs are not copied");
+  assert.ok(e.page(child, priv), "private file PTEs are copied");
+  assert.is(d.ptesCopied, 1);
+  const cachePfn = pg(e, mm, shared).pfn;
+  assert.equal([e.frame(cachePfn).refcount, e.frame(cachePfn).mapcount], [2, 1]);
+  assert.is(e.read(child, shared), 4, "the child refaults and sees the file data");
+  assert.equal([pg(e, child, shared).pfn, e.frame(cachePfn).refcount, e.frame(cachePfn).mapcount], [cachePfn, 3, 2]);
+  const s1 = e.stats();
+  e.write(child, shared, 12);
+  const w = pg(e, child, shared);
+  assert.equal([w.pfn, w.pte.write, w.refcount, w.mapcount], [cachePfn, true, 3, 2], "wp_page_shared: made writable in place");
+  assert.equal([delta(s1, e.stats()).wpCopy, delta(s1, e.stats()).live], [0, 0]);
+  assert.is(e.read(mm, shared), 12, "shared: the child's write is visible to the parent");
+});
+
+test("fork of a private file page (not yet COWed): +1R +1M on the page cache page, both write-protected", async () => {
+  const e = await engine("E2");
+  const f = e.fileNew(PAGE);
+  const mm = e.mmNew();
+  const priv = e.mmap(mm, { length: PAGE, file: f });
+  e.read(mm, priv);
+  const p = pg(e, mm, priv);
+  assert.equal([p.refcount, p.mapcount], [2, 1]);
+  const child = e.fork(mm);
+  const c = pg(e, child, priv);
+  assert.equal([c.pfn, c.refcount, c.mapcount, c.pageCache, c.pte.write], [p.pfn, 3, 2, true, false]);
+});
+
+test("data: reads return what was written; the child sees pre-fork data; writes after fork do not leak either way", async () => {
+  const e = await engine("E2");
+  const mm = e.mmNew();
+  const n = 8;
+  const a = e.mmap(mm, { length: n * PAGE });
+  for (let i = 0; i < n; i++) e.write(mm, a + i * PAGE, 100 + i);
+  for (let i = 0; i < n; i++) assert.is(e.read(mm, a + i * PAGE), 100 + i);
+  const child = e.fork(mm);
+  for (let i = 0; i < n; i++) assert.is(e.read(child, a + i * PAGE), 100 + i, `child sees pre-fork data at page ${i}`);
+  for (let i = 0; i < n; i += 2) e.write(child, a + i * PAGE, 200 + i);
+  for (let i = 1; i < n; i += 2) e.write(mm, a + i * PAGE, 300 + i);
+  for (let i = 0; i < n; i++) {
+    assert.is(e.read(mm, a + i * PAGE), i % 2 ? 300 + i : 100 + i, `parent page ${i}`);
+    assert.is(e.read(child, a + i * PAGE), i % 2 ? 100 + i : 200 + i, `child page ${i}`);
+  }
+  e.write(mm, a, 0xffffffff);
+  assert.is(e.read(mm, a), 0xffffffff, "values are unsigned 32-bit words");
+  e.check();
+  assert.equal(e.violations(), []);
+  e.teardown();
+  assert.equal([e.violations().length, e.stats().frames.live], [0, 0]);
+});
+
+test("munmap in the middle of a VMA splits it; the pieces keep their data and file offsets", async () => {
+  const e = await engine("E2");
+  const f = e.fileNew(3 * PAGE);
+  const A = e.mmNew();
+  const w = e.mmap(A, { length: 3 * PAGE, file: f, shared: true });
+  for (let i = 0; i < 3; i++) e.write(A, w + i * PAGE, 50 + i);
+  const B = e.mmNew();
+  const anon = e.mmap(B, { length: 3 * PAGE });
+  for (let i = 0; i < 3; i++) e.write(B, anon + i * PAGE, 60 + i);
+  const file = e.mmap(B, { length: 3 * PAGE, file: f });
+  e.munmap(B, anon + PAGE, PAGE);
+  e.munmap(B, file + PAGE, PAGE);
+  assert.equal([e.read(B, anon), e.read(B, anon + 2 * PAGE)], [60, 62]);
+  assert.equal([e.read(B, file), e.read(B, file + 2 * PAGE)], [50, 52], "the tail VMA still maps file page 2");
+  assert.throws(() => e.read(B, anon + PAGE), /SIGSEGV/);
+  assert.throws(() => e.read(B, file + PAGE), /SIGSEGV/);
+  e.check();
+  assert.equal(e.violations(), []);
+});
+
+test("quiesce check stays clean (refcount and mapcount equations hold) after a mixed workload in every era", async () => {
+  for (const scheme of ["E0", "E1", "E2", "E3", "E4"]) {
+    const e = await engine(scheme);
+    const f = e.fileNew(4 * PAGE);
+    const mm = e.mmNew();
+    const a = e.mmap(mm, { length: 8 * PAGE });
+    const s = e.mmap(mm, { length: 4 * PAGE, file: f, shared: true });
+    const p = e.mmap(mm, { length: 4 * PAGE, file: f });
+    for (let i = 0; i < 8; i++) e.write(mm, a + i * PAGE, i);
+    e.write(mm, s, 1);
+    e.read(mm, p);
+    e.write(mm, p + PAGE, 2);
+    const h = e.gup(mm, a, { pin: true });
+    const g = e.gup(mm, a + PAGE);
+    const c = e.fork(mm);
+    e.write(c, a + 2 * PAGE, 9);
+    e.write(mm, a + 3 * PAGE, 9);
+    e.madviseDontneed(c, a + 4 * PAGE, 2 * PAGE);
+    e.check();
+    assert.equal(e.violations(), [], `${scheme} mid-run`);
+    e.unpin(h);
+    e.unpin(g);
+    e.teardown();
+    assert.equal(e.violations(), [], `${scheme} after teardown`);
+    assert.is(e.stats().frames.live, 0, scheme);
+  }
+});
+
+test.run();

@@ -1,0 +1,100 @@
+// Engine bugs found by the first test suite, each pinned by its reproduction.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Engine } from "../src/core/engine.ts";
+import { RefsimError } from "../src/core/errors.ts";
+
+async function setup(scheme = "E2", capacity: Record<string, number> = {}) {
+  const e = await Engine.create({ scheme, capacity: { systemPages: 64, devicePages: 16, ...capacity } });
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 4096 });
+  return { e, mm, a };
+}
+
+test("a migration to device that fails on an extra ref keeps PageAnonExclusive (remove_migration_pte)", async () => {
+  const { e, mm, a } = await setup();
+  e.write(mm, a, 1);
+  e.gup(mm, a); // FOLL_GET: O_DIRECT in flight
+  e.migrateToDevice(mm, a, 4096, e.driverNew("device-private", 4));
+  const p = e.page(mm, a)!;
+  assert.is(p.kind, "system");
+  assert.is(p.anonExclusive, true);
+  const before = p.pfn;
+  e.gup(mm, a, { pin: true }); // exclusive: pins in place, no unshare copy
+  assert.is(e.page(mm, a)!.pfn, before);
+  assert.is(e.stats().wpCopy, 0);
+});
+
+test("FOLL_GET without FOLL_WRITE on a COW-shared page takes +1 and does not break COW", async () => {
+  const { e, mm, a } = await setup();
+  e.write(mm, a, 1);
+  e.fork(mm);
+  e.gup(mm, a);
+  const p = e.page(mm, a)!;
+  assert.equal([p.refcount, p.mapcount, p.pte.write], [3, 2, false]);
+  assert.is(e.stats().wpCopy, 0);
+});
+
+test("FOLL_PIN on a COW-shared page unshares (E1+) and the PTE stays read-only", async () => {
+  const { e, mm, a } = await setup();
+  e.write(mm, a, 1);
+  e.fork(mm);
+  e.gup(mm, a, { pin: true });
+  const p = e.page(mm, a)!;
+  assert.equal([p.refcount, p.mapcount, p.pte.write, p.anonExclusive], [1025, 1, false, true]);
+  assert.is(e.stats().wpCopy, 1);
+});
+
+test("drop_cache then a read of a still-mapped file page is not corruption", async () => {
+  const e = await Engine.create({ scheme: "E4", capacity: { systemPages: 64 } });
+  const f = e.fileNew(4096);
+  const A = e.mmNew();
+  const B = e.mmNew();
+  const pa = e.mmap(A, { length: 4096, file: f, shared: true });
+  const pb = e.mmap(B, { length: 4096, file: f, shared: true });
+  e.write(A, pa, 7);
+  assert.is(e.read(B, pb), 7);
+  e.dropCache(f);
+  assert.is(e.read(B, pb), 7);
+  assert.is(e.stats().violations.corruption, 0);
+});
+
+test("a read of a mapped page needs no free frame", async () => {
+  const { e, mm, a } = await setup("E2", { systemPages: 3 });
+  e.write(mm, a, 5);
+  const b = e.mmap(mm, { length: 4096 });
+  e.write(mm, b, 6);
+  assert.is(e.read(mm, a), 5);
+  e.write(mm, a, 8); // writable already: no fault either
+  assert.is(e.read(mm, a), 8);
+});
+
+test("munmap of a whole vma needs no spare vma slot; a split does", async () => {
+  const { e, mm, a } = await setup("E2", { vmas: 1 });
+  e.write(mm, a, 1);
+  e.munmap(mm, a, 4096);
+  const big = e.mmap(mm, { length: 3 * 4096 });
+  try {
+    e.munmap(mm, big + 4096, 4096);
+    assert.unreachable("a middle split needs a second vma slot");
+  } catch (err) {
+    assert.instance(err, RefsimError);
+    assert.is((err as RefsimError).code, "NOMEM_VMA");
+  }
+});
+
+test("errors name the field the user wrote: gup write, mmap shared, scheme base", async () => {
+  const { e, mm } = await setup();
+  const ro = e.mmap(mm, { length: 4096, prot: "r" });
+  const field = (f: () => unknown) => {
+    try { f(); } catch (err) { return (err as RefsimError).field; }
+    return "no error";
+  };
+  assert.is(field(() => e.gup(mm, ro, { write: true })), "write");
+  assert.is(field(() => e.mmap(mm, { length: 4096, shared: true })), "shared");
+  let base = "no error";
+  try { await Engine.create({ scheme: { base: "E7" } }); } catch (err) { base = (err as RefsimError).field!; }
+  assert.is(base, "base");
+});
+
+test.run();
