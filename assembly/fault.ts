@@ -83,6 +83,7 @@ function doPteMissing(mm: i32, v: i32, vpn: u32, p: usize, write: bool): void {
   const kind = kindOf(page);
   if (write && !shared) {
     store<u32>(p, mkPte(newAnonPage(vpn, content(page)), PTE_PRESENT | PTE_WRITE)); // do_cow_fault
+    store<u32>(shadowOf(p), content(page)); // the private copy starts with the file's data
     if (fresh && kind == KIND_P2PDMA) folioPut(page, 1, mm, <i32>vpn);
     return;
   }
@@ -124,6 +125,8 @@ export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWrit
   // wp_page_copy: the copy is an ordinary system page even if the old one was device memory.
   const copy = newAnonPage(vpn, content(pfn));
   store<u32>(p, mkPte(copy, makeWritable ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT | (pte & PTE_WRITE)));
+  // A copy of a file page starts with the file's data; an anon page's copy already matches.
+  if (vmaFile(v) >= 0 && ((pte & PTE_SPECIAL) != 0 || !hasFlag(pfn, PG_ANON))) store<u32>(shadowOf(p), content(pfn));
   bump(ST_WP_COPY);
   if ((pte & PTE_SPECIAL) == 0) {
     rmapRemove(pfn, mm, <i32>vpn); // folio_remove_rmap_pte(old)

@@ -5,7 +5,7 @@
 // filesystem owns their lifetime. Writes go through to disk at once, so disk is
 // the expected value of any read of a file page.
 import { PG_PAGECACHE, PG_ALLOCATED, KIND_P2PDMA } from "./abi";
-import { allocSystemPage, addFlag, clearFlag, setContent, setPageIndex, setLastOp, flags, pageIndex, sysFrames } from "./frames";
+import { allocSystemPage, addFlag, clearFlag, setContent, setPageIndex, setLastOp, flags, pageIndex, sysFrames, ref, mapcount } from "./frames";
 import { folioPut } from "./refcount";
 import { allocDaxPage, allocDevicePage, driverKind, deviceOwner, setDeviceOwner } from "./device";
 import { currentOp } from "./violations";
@@ -113,14 +113,18 @@ export function clearSlot(f: i32, idx: u32): void {
   store<u32>(slotPtr(cacheBase, f, idx), 0);
 }
 
-/** truncate_inode_pages: drop the page cache's reference on every cached system page. */
+/**
+ * invalidate_mapping_pages (drop_caches): evict every cached system page nothing
+ * else uses, dropping the page cache's reference. Mapped pages and pages with
+ * extra references (pinned, under I/O) stay (mapping_evict_folio).
+ */
 export function dropPageCache(f: i32): void {
   if (get(fileDriver, f) >= 0) return; // DAX slots hold no reference; truncate frees blocks
   const n = filePages(f);
   for (let i: u32 = 0; i < n; i++) {
     const p = slotPtr(cacheBase, f, i);
     const pfn = load<u32>(p);
-    if (pfn == 0) continue;
+    if (pfn == 0 || mapcount(pfn) > 0 || ref(pfn) > 1) continue;
     store<u32>(p, 0);
     clearFlag(pfn, PG_PAGECACHE);
     setLastOp(pfn, currentOp);

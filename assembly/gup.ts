@@ -25,7 +25,8 @@ let pinRefs: usize = 0; // references this handle holds (1 or the pin bias); 0 =
 let pinMm: usize = 0;
 let pinFlags: usize = 0;
 let pinVpn: usize = 0; // where the pinner had it mapped, for DMA through the pin
-let pinFile: usize = 0; // -1, or the file whose page it was (then pinVpn is the file index)
+let pinFile: usize = 0; // -1, or the file whose page it was (then pinVpn is the file index); PIN_DETACHED
+const PIN_DETACHED: i32 = -2; // the pinner unmapped that address: DMA through the pin is not its data any more
 let pinFree: usize = 0;
 let pinFreeTop: i32 = 0;
 
@@ -118,6 +119,7 @@ export function dmaWrite(h: i32, value: u32): void {
   setContent(pfn, value);
   const f = get(pinFile, h);
   const at = <u32>get(pinVpn, h);
+  if (f == PIN_DETACHED) return;
   if (f >= 0) {
     if (cachedPageAt(f, at) == pfn) diskWrite(f, at, value); // still that file's block
     return;
@@ -138,6 +140,18 @@ export function unpin(h: i32): void {
   bump(ST_PINS, -1);
   setLastOp(pfn, currentOp);
   folioPut(pfn, refs, get(pinMm, h), -1);
+}
+
+/**
+ * The pinner zapped its own mapping of a pinned page (munmap, MADV_DONTNEED,
+ * exit): the pin lives on, but that address no longer expects the device's data.
+ * A COW replacing the page does not detach: that is the GUP-vs-COW bug (S8).
+ */
+export function detachPins(mm: i32, vpn: u32, pfn: u32): void {
+  for (let h = 1; h <= pinCount; h++) {
+    if (get(pinRefs, h) != 0 && <u32>get(pinPfn, h) == pfn && get(pinMm, h) == mm
+        && get(pinVpn, h) == <i32>vpn && get(pinFile, h) == -1) put(pinFile, h, PIN_DETACHED);
+  }
 }
 
 /** For the invariant scan: every live handle's page and references. */

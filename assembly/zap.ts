@@ -5,11 +5,12 @@
 // (zap_nonpresent_ptes).
 import {
   PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH,
-  SCHEME_RELEASE_PAGES_DEVMAP, ST_TLB_FLUSH, ST_PTES_ZAPPED, ST_ATOMIC_REF, V_UAF,
+  SCHEME_RELEASE_PAGES_DEVMAP, ST_TLB_FLUSH, ST_PTES_ZAPPED, ST_ATOMIC_REF, V_UAF, PG_PAGECACHE,
 } from "./abi";
 import { bump } from "./stats";
-import { rule } from "./scheme";
-import { ref, setRef, mapcount, setLastOp, isDevice } from "./frames";
+import { rule, freeAt } from "./scheme";
+import { ref, setRef, mapcount, setLastOp, isDevice, kindOf, hasFlag } from "./frames";
+import { detachPins } from "./gup";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, shadowOf } from "./pgtable";
 import { ptePfn } from "./fault";
@@ -76,13 +77,18 @@ export function zapOne(mm: i32, vpn: u32, p: usize): void {
   if ((pte & PTE_PRESENT) == 0) return;
   if ((pte & PTE_SPECIAL) != 0) {
     // vm_normal_page() == NULL: zero page, devmap, pfnmap. Nothing is dropped.
-    if (pfn != 0) setLastOp(pfn, currentOp);
+    if (pfn != 0) {
+      setLastOp(pfn, currentOp);
+      if (ref(pfn) > freeAt(kindOf(pfn)) + 1) detachPins(mm, vpn, pfn); // beyond base and owner: maybe pinned
+    }
     return;
   }
   if (!frameUsable(pfn)) {
     violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 4);
     return;
   }
+  // More references than mappings (this one still counted), base and cache: maybe a GUP pin on it.
+  if (ref(pfn) > mapcount(pfn) + freeAt(kindOf(pfn)) + (hasFlag(pfn, PG_PAGECACHE) ? 1 : 0)) detachPins(mm, vpn, pfn);
   rmapRemove(pfn, mm, <i32>vpn);
   tlbRemovePage(mm, pfn);
 }

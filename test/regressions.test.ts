@@ -97,4 +97,58 @@ test("errors name the field the user wrote: gup write, mmap shared, scheme base"
   assert.is(base, "base");
 });
 
+test("drop_cache evicts only unmapped, unreferenced pages (invalidate_mapping_pages)", async () => {
+  const e = await Engine.create({ scheme: "E4", capacity: { systemPages: 64 } });
+  const f = e.fileNew(2 * 4096);
+  const A = e.mmNew();
+  const a = e.mmap(A, { length: 2 * 4096, file: f, shared: true });
+  e.write(A, a, 1);
+  e.write(A, a + 4096, 2);
+  e.munmap(A, a + 4096, 4096); // page 1 is now cached but unmapped
+  const live = e.stats().frames.live;
+  e.dropCache(f);
+  assert.is(e.stats().frames.live, live - 1, "only the unmapped page leaves the cache");
+  const B = e.mmNew();
+  const b = e.mmap(B, { length: 2 * 4096, file: f, shared: true });
+  assert.is(e.read(B, b), 1);
+  assert.is(e.read(B, b + 4096), 2, "the evicted page reads back from disk");
+  assert.is(e.page(B, b)!.pfn, e.page(A, a)!.pfn, "the mapped page stayed the file's page");
+  assert.is(e.stats().violations.total, 0);
+});
+
+test("a private file mapping's COW copy starts out expecting the file's data (do_cow_fault)", async () => {
+  const e = await Engine.create({ scheme: "E4", capacity: { systemPages: 64 } });
+  const f = e.fileNew(4096);
+  const w = e.mmNew();
+  e.write(w, e.mmap(w, { length: 4096, file: f, shared: true }), 42);
+  const p = e.mmNew();
+  const a = e.mmap(p, { length: 4096, file: f });
+  e.gup(p, a, { write: true, pin: true }); // a write fault on a missing PTE: the COW copy
+  assert.is(e.page(p, a)!.anon, true);
+  assert.is(e.read(p, a), 42);
+  assert.is(e.stats().violations.corruption, 0);
+});
+
+test("DMA through a pin after the pinner zapped that address is not its data; after a COW it is (S8)", async () => {
+  const e = await Engine.create({ scheme: "E2", capacity: { systemPages: 64 } });
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 4096 });
+  e.write(mm, a, 1);
+  const h = e.gup(mm, a); // FOLL_GET, like O_DIRECT
+  e.madviseDontneed(mm, a, 4096);
+  e.dmaWrite(h, 99); // lands in the old page, which the process discarded
+  assert.is(e.read(mm, a), 0);
+  assert.is(e.stats().violations.corruption, 0);
+  const pre59 = await Engine.create({ scheme: { base: "E0", rules: { cowPinnedAtFork: false } }, capacity: { systemPages: 64 } });
+  const m2 = pre59.mmNew();
+  const b = pre59.mmap(m2, { length: 4096 });
+  pre59.write(m2, b, 1);
+  const h2 = pre59.gup(m2, b, { write: true, pin: true });
+  pre59.fork(m2);
+  pre59.write(m2, b, 2); // COW moves the parent off the pinned page
+  pre59.dmaWrite(h2, 99);
+  pre59.read(m2, b);
+  assert.is(pre59.stats().violations.corruption, 1, "the parent lost the DMA's data");
+});
+
 test.run();
