@@ -8,6 +8,7 @@ let mmAlive: usize = 0;
 let mmHead: usize = 0; // first vma, -1 none
 let mmPinned: usize = 0; // live FOLL_PIN pins taken through this mm (MMF_HAS_PINNED)
 let mmVmas: usize = 0;
+let mmVmaCache: usize = 0; // vmacache: the vma find_vma found last, -1 none
 
 export let vmaCap: i32 = 0;
 let vmStart: usize = 0;
@@ -29,6 +30,7 @@ export function initMm(nMm: i32, nVma: i32): void {
   mmHead = heap.alloc(<usize>nMm << 2);
   mmPinned = heap.alloc(<usize>nMm << 2);
   mmVmas = heap.alloc(<usize>nMm << 2);
+  mmVmaCache = heap.alloc(<usize>nMm << 2);
   vmaCap = nVma;
   vmStart = heap.alloc(<usize>nVma << 2);
   vmEnd = heap.alloc(<usize>nVma << 2);
@@ -54,6 +56,7 @@ export function newMm(): i32 {
   put(mmHead, mm, -1);
   put(mmPinned, mm, 0);
   put(mmVmas, mm, 0);
+  put(mmVmaCache, mm, -1);
   return mm;
 }
 
@@ -75,12 +78,17 @@ export function addPinned(mm: i32, n: i32): void { put(mmPinned, mm, get(mmPinne
 /** linear_page_index: file offset (in pages) of vpn inside a file vma. */
 @inline export function fileIndex(v: i32, vpn: u32): u32 { return vmaPgoff(v) + (vpn - vmaStart(v)); }
 
-/** find_vma: the vma containing vpn, or -1. */
+/** find_vma: the vma containing vpn, or -1; the last hit is cached per mm (vmacache, before 6.1). */
 export function findVma(mm: i32, vpn: u32): i32 {
+  const c = get(mmVmaCache, mm);
+  if (c >= 0 && vpn >= vmaStart(c) && vpn < vmaEnd(c)) return c;
   let v = get(mmHead, mm);
   while (v >= 0) {
     if (vpn < vmaStart(v)) return -1;
-    if (vpn < vmaEnd(v)) return v;
+    if (vpn < vmaEnd(v)) {
+      put(mmVmaCache, mm, v);
+      return v;
+    }
     v = get(vmNext, v);
   }
   return -1;
@@ -133,13 +141,14 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
 
 /** Remove vma v (whose predecessor is prev, or -1) from mm and free the slot. */
 export function unlinkVma(mm: i32, v: i32, prev: i32): void {
+  put(mmVmaCache, mm, -1); // vmacache_invalidate
   if (prev < 0) put(mmHead, mm, get(vmNext, v));
   else put(vmNext, prev, get(vmNext, v));
   put(vmaFree, vmaFreeTop++, v);
   put(mmVmas, mm, get(mmVmas, mm) - 1);
 }
 
-/** Shrink vma v to [start, end) (__split_vma keeps pgoff in step with start). */
+/** Shrink vma v to [start, end) (__split_vma keeps pgoff in step with start). The cache check re-tests bounds. */
 export function setVmaRange(v: i32, start: u32, end: u32): void {
   if (vmaFile(v) >= 0) put(vmPgoff, v, <i32>(vmaPgoff(v) + (start - vmaStart(v))));
   put(vmStart, v, <i32>start);

@@ -45,6 +45,11 @@ export let opSeq: i32 = 0; // global sequence number of the next op
 
 const VPN_LIMIT: i64 = <i64>1 << VPN_BITS;
 
+/** Ops whose first argument is an mm, as a bit mask by op code. */
+const NEEDS_MM: u32 = (1 << OP_MMAP) | (1 << OP_MUNMAP) | (1 << OP_READ) | (1 << OP_WRITE) | (1 << OP_FORK)
+  | (1 << OP_EXIT) | (1 << OP_MADV_DONTNEED) | (1 << OP_MIGRATE_TO_DEVICE) | (1 << OP_MIGRATE_TO_RAM) | (1 << OP_GUP)
+  | (1 << OP_FAULT_BEGIN) | (1 << OP_MADV_PAGEOUT);
+
 let scratchBase: usize = 0;
 let scratchCap: i32 = 0;
 
@@ -77,7 +82,10 @@ function rangeOk(vpn: i32, npages: i32): bool {
 
 /** Room for a fault, if the access needs one: two frames (a migrate_to_ram and a copy) and its page tables. */
 function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
-  const pte = pteAt(mm, vpn);
+  return faultRoomFor(mm, vpn, write, pteAt(mm, vpn));
+}
+
+function faultRoomFor(mm: i32, vpn: u32, write: bool, pte: u32): i32 {
   if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) return 0; // no fault
   if (freeSystemFrames() < 2) return fail(ERR_NOMEM_FRAMES, -1, 2);
   const t = tablesNeeded(mm, vpn);
@@ -253,7 +261,15 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return fail(ERR_SEGV, 1);
   if (write && (vmaFlags(v) & VM_WRITE) == 0) return fail(ERR_ACCESS, 1);
-  const room = faultRoom(mm, <u32>vpn, write);
+  const cur = ptePtr(mm, <u32>vpn, false);
+  const pte = cur == 0 ? 0 : load<u32>(cur);
+  // The common case: the PTE already allows the access; no fault, no allocation.
+  if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) {
+    if (!write) return <i32>loadChecked(mm, v, <u32>vpn, cur);
+    storeValue(mm, v, <u32>vpn, cur, <u32>value);
+    return 0;
+  }
+  const room = faultRoomFor(mm, <u32>vpn, write, pte);
   if (room < 0) return room;
   const dev = deviceRoom(mm, v, <u32>vpn);
   if (dev < 0) return dev;
@@ -293,10 +309,7 @@ function execute(w: usize): i32 {
   const a3 = load<i32>(w, 16);
   const a4 = load<i32>(w, 20);
   const a5 = load<i32>(w, 24);
-  const needsMm = op == OP_MMAP || op == OP_MUNMAP || op == OP_READ || op == OP_WRITE || op == OP_FORK
-    || op == OP_EXIT || op == OP_MADV_DONTNEED || op == OP_MIGRATE_TO_DEVICE || op == OP_MIGRATE_TO_RAM || op == OP_GUP
-    || op == OP_FAULT_BEGIN || op == OP_MADV_PAGEOUT;
-  if (needsMm && !mmValid(a0)) return fail(ERR_BAD_MM, 0);
+  if (<u32>op < 32 && ((NEEDS_MM >> <u32>op) & 1) != 0 && !mmValid(a0)) return fail(ERR_BAD_MM, 0);
   switch (op) {
     case OP_MM_NEW: {
       if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, -1);
