@@ -67,7 +67,7 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
   const noPage = cur == 0 || (cur & (PTE_SPECIAL | PTE_PRESENT)) == (PTE_SPECIAL | PTE_PRESENT) && ptePfn(cur) == 0;
   let p = handleFault(mm, v, vpn, (flags & FOLL_WRITE) != 0 || (isAnon(v) && noPage));
   let pte = load<u32>(p);
-  if ((pte & PTE_PRESENT) == 0) return 0;
+  if ((pte & PTE_PRESENT) == 0) return refuse();
   let pfn = ptePfn(pte);
   if ((pte & PTE_SPECIAL) == 0 && (flags & FOLL_PIN) != 0 && rule(SCHEME_ANON_EXCLUSIVE) != 0
       && hasFlag(pfn, PG_ANON) && !hasFlag(pfn, PG_ANON_EXCLUSIVE)) {
@@ -76,7 +76,7 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
     pfn = ptePfn(pte);
   }
   if ((flags & FOLL_LONGTERM) != 0 && (pte & PTE_SPECIAL) == 0 && kindOf(pfn) == KIND_DEVICE_COHERENT) {
-    if (!migratePageToRam(pfn, 0, mm, vpn)) return 0; // -EBUSY: not longterm pinnable
+    if (!migratePageToRam(pfn, 0, mm, vpn)) return refuse(); // -EBUSY: not longterm pinnable
     pte = load<u32>(p);
     pfn = ptePfn(pte);
   }

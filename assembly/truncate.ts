@@ -49,6 +49,7 @@ function daxBusy(pfn: u32): bool {
 /** Free a truncated DAX block: dax_disassociate_entry, then the filesystem frees it. */
 function releaseBlock(f: i32, idx: u32, pfn: u32): void {
   clearSlot(f, idx);
+  diskWrite(f, idx, 0); // the hole reads back as zeroes, whatever a DMA wrote while truncate waited
   setLastOp(pfn, currentOp);
   freeDaxPage(pfn);
 }

@@ -151,4 +151,21 @@ test("DMA through a pin after the pinner zapped that address is not its data; af
   assert.is(pre59.stats().violations.corruption, 1, "the parent lost the DMA's data");
 });
 
+test("a punched fsdax hole reads zeroes even if a DMA wrote the page while truncate waited", async () => {
+  for (const scheme of ["E2", "E4"]) {
+    const e = await Engine.create({ scheme, capacity: { systemPages: 64, devicePages: 16 } });
+    const dax = e.driverNew("fsdax", 8);
+    const f = e.fileNew(4096, dax);
+    const mm = e.mmNew();
+    const a = e.mmap(mm, { length: 4096, file: f, shared: true });
+    e.write(mm, a, 5);
+    const h = e.gup(mm, a, { write: true, pin: true });
+    assert.is(e.truncate(f, 0, 4096), 1, `${scheme}: truncate waits for the pinned page`);
+    e.dmaWrite(h, 98);
+    e.unpin(h); // the page goes idle: the waiting truncate frees the block
+    assert.is(e.read(mm, a), 0, `${scheme}: the hole`);
+    assert.is(e.stats().violations.total, 0, scheme);
+  }
+});
+
 test.run();

@@ -1,6 +1,6 @@
-// The spec §7 scenarios that today's ops can express, one test per scenario id.
-// Not covered here: S4 (race), S5/S20 (driver teardown), S10, S11-S14 (fsdax), S15-S18, S21; at
-// the time of writing the core had no ops for them, and this file does not fake them.
+// Spec §7 scenarios written directly against the Engine API, one test per scenario id.
+// The full per-era regression suite is the scenario files in scenarios/ (sNN-*.json), run by
+// test/scenarios.test.ts; S17 and S18 are not expressible yet (see README).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine, type PageInfo } from "../src/core/engine.ts";

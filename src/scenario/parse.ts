@@ -24,7 +24,7 @@ export interface LoadedScenario {
 
 const TOP_FIELDS = new Set(["name", "title", "spec", "description", "schemes", "capacity", "steps", "$schema", "notes"]);
 const EXPECT_FIELDS = new Set([
-  "page", "bo", "read", "refcount", "mapcount", "kind", "mapped", "devicePrivate", "devmap", "writable", "state",
+  "page", "bo", "read", "result", "refcount", "mapcount", "kind", "mapped", "devicePrivate", "devmap", "writable", "state",
   "pages", "value", "violations", "stats",
 ]);
 
@@ -60,7 +60,7 @@ export function checkScenario(value: unknown, source: string, lines: number[] = 
       if (e === null || typeof e !== "object" || Array.isArray(e)) bad("\"expect\" must be an object", "expect");
       for (const k of Object.keys(e as object)) if (!EXPECT_FIELDS.has(k)) bad(`unknown expectation '${k}' (fields: ${[...EXPECT_FIELDS].join(", ")})`, k);
       const ex = e as Record<string, unknown>;
-      const subjects = ["page", "bo", "read"].filter((k) => k in ex);
+      const subjects = ["page", "bo", "read", "result"].filter((k) => k in ex);
       if (subjects.length > 1) bad(`one subject per expectation, got ${subjects.join(" and ")}`, subjects[1]);
       for (const k of Object.keys(st)) if (k !== "expect" && k !== "label") bad(`unknown field '${k}' in an expect step`, k);
       if (st.label !== undefined && typeof st.label !== "string") bad("\"label\" must be a string", "label");

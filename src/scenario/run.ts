@@ -55,7 +55,7 @@ export interface ScenarioRun {
   stepText: string[];
 }
 
-const FIELD_FIELDS = ["mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages"];
+const FIELD_FIELDS = ["mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages", "fault"];
 
 /** The value of a per-scheme expectation for this scheme, if it has one. */
 export function forScheme(v: unknown, scheme: string, schemes: readonly string[], objectValued: boolean): { has: boolean; value?: unknown } {
@@ -85,6 +85,7 @@ function describeExpect(st: ExpectStep): string {
   if (e.page) return `page ${e.page.addr} of ${e.page.mm}`;
   if (e.bo !== undefined) return `BO ${e.bo}`;
   if (e.read) return `read ${e.read.addr} of ${e.read.mm}`;
+  if (e.result !== undefined) return `result of ${e.result}`;
   return "totals";
 }
 
@@ -188,6 +189,12 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
     if (e.read) {
       const { mm, addr } = addrOf(e.read, i, "read");
       add("value", e.value, engine.read(mm, addr));
+    }
+    if (e.result !== undefined) {
+      if (typeof e.result !== "string" || !names.has(e.result)) {
+        throw new RefsimError(`${stepWhere(loaded, i)}: "result" must name a value bound by an earlier step's "as"`, { field: "result", index: i });
+      }
+      add("value", e.value, names.get(e.result));
     }
     if (e.violations !== undefined) {
       const counts = engine.stats().violations;

@@ -42,6 +42,8 @@ export interface Expectation {
   bo?: Value;
   /** Read a value through the CPU (a real read op: it may fault). */
   read?: { mm: Value; addr: Value };
+  /** Check the result an earlier op bound with `as` (a fault token, a wait count...), against `value`. */
+  result?: string;
   refcount?: PerScheme<number>;
   mapcount?: PerScheme<number>;
   kind?: PerScheme<string>;
