@@ -19,6 +19,7 @@ import { fileCount, fileIsOpen, filePages, cachedPageAt, cacheHoldsRef } from ".
 import { pinHandles, pinAt, handleRefs } from "./gup";
 import { deviceOwner, boCount, boLive, boRefsOf, driverCount, hangingDriver, pgmapRefOf, pgmapKilled } from "./device";
 import { violation } from "./violations";
+import { faultHolding, faultsStarted } from "./race";
 
 const REACHED: i32 = 1 << 30;
 let expRef: usize = 0; // expected refcount from holders
@@ -80,6 +81,12 @@ export function quiesceCheck(): void {
   memory.fill(expRef, 0, <usize>frameCount << 2);
   memory.fill(expMap, 0, <usize>frameCount << 2);
   for (let mm = 0; mm < mmCount; mm++) if (mmValid(mm)) scanPageTables(mm);
+  // An in-flight fault (fault_begin without fault_end) holds its page reference.
+  const faults = faultsStarted();
+  for (let t = 1; t <= faults; t++) {
+    const pfn = faultHolding(t);
+    if (pfn != 0) hold(pfn, 1, 0, -1, -1, 9);
+  }
   const handles = pinHandles();
   for (let h = 1; h <= handles; h++) {
     const pfn = pinAt(h);

@@ -136,7 +136,7 @@ export function unpin(h: i32): void {
   const refs = get(pinRefs, h);
   put(pinRefs, h, 0);
   put(pinFree, pinFreeTop++, h);
-  if ((get(pinFlags, h) & FOLL_PIN) != 0) addPinned(get(pinMm, h), -1);
+  // MMF_HAS_PINNED stays set once set: fork keeps copying maybe-pinned pages.
   bump(ST_PINS, -1);
   setLastOp(pfn, currentOp);
   folioPut(pfn, refs, get(pinMm, h), -1);

@@ -6,7 +6,7 @@ export let mmCap: i32 = 0;
 export let mmCount: i32 = 0; // ids handed out so far (ids are never reused)
 let mmAlive: usize = 0;
 let mmHead: usize = 0; // first vma, -1 none
-let mmPinned: usize = 0; // live FOLL_PIN pins taken through this mm (MMF_HAS_PINNED)
+let mmPinned: usize = 0; // FOLL_PIN pins ever taken through this mm: MMF_HAS_PINNED, never cleared
 let mmVmas: usize = 0;
 let mmVmaCache: usize = 0; // vmacache: the vma find_vma found last, -1 none
 

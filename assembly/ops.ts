@@ -406,6 +406,8 @@ function execute(w: usize): i32 {
     }
     case OP_TRUNCATE: {
       if (!fileValid(a0)) return fail(ERR_BAD_FILE, 0);
+      // device-dax and p2pmem are device files: they have no blocks to truncate
+      if (fileDevice(a0) >= 0 && driverKind(fileDevice(a0)) != KIND_FSDAX) return fail(ERR_BAD_ARG, 0);
       if (a1 < 0 || <u32>a1 >= filePages(a0)) return fail(ERR_RANGE, 1);
       if (a2 <= 0) return fail(ERR_RANGE, 2);
       return truncateRange(a0, <u32>a1, <u32>min<i32>(a2, <i32>filePages(a0) - a1));

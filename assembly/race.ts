@@ -11,7 +11,7 @@ import {
   SCHEME_SWAP_FAULT_REF, SWAP_FAULT_NO_REF, SWAP_FAULT_TRYLOCK, PG_LOCKED, V_UAF, V_LIVELOCK,
 } from "./abi";
 import { rule } from "./scheme";
-import { ref, mapcount, hasFlag, addFlag, clearFlag, kindOf } from "./frames";
+import { ref, mapcount, hasFlag, addFlag, clearFlag, kindOf, pageIndex } from "./frames";
 import { deviceOwner } from "./device";
 import { folioGet, folioPut, frameUsable } from "./refcount";
 import { migratePageToRam } from "./migrate";
@@ -47,6 +47,13 @@ export function initRace(n: i32): void {
 
 export function faultSlotsLeft(): i32 { return cap - count; }
 export function faultValid(t: i32): bool { return t > 0 && t <= count && (get(tokState, t) & FAULT_LIVE) != 0; }
+
+/** The page and reference (0 or 1) of in-flight fault t, for the quiesce check; page 0 if t is not live. */
+export function faultHolding(t: i32): u32 {
+  const st = get(tokState, t);
+  return (st & (FAULT_LIVE | FAULT_REF)) == (FAULT_LIVE | FAULT_REF) ? <u32>get(tokPfn, t) : 0;
+}
+export function faultsStarted(): i32 { return count; }
 
 /** References held on pfn by other in-flight faults. */
 function othersHolding(pfn: u32, self: i32): i32 {
@@ -90,7 +97,8 @@ export function faultEnd(t: i32): i32 {
   const st = get(tokState, t);
   put(tokState, t, 0);
   const held = (st & FAULT_REF) != 0 ? 1 : 0;
-  if (!frameUsable(pfn) || kindOf(pfn) != get(tokKind, t) || deviceOwner(pfn) != get(tokOwner, t)) {
+  // Freed, or freed and handed out again (another BO, or another address of the same one).
+  if (!frameUsable(pfn) || kindOf(pfn) != get(tokKind, t) || deviceOwner(pfn) != get(tokOwner, t) || pageIndex(pfn) != <u32>vpn) {
     // The page went back to the driver while the fault held nothing on it.
     violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), 9);
     return 0;
