@@ -163,7 +163,7 @@ export class Engine {
   }
 
   #views(): void {
-    this.#buffer = this.#mem.buffer;
+    this.#buffer = this.#mem.buffer as ArrayBuffer; // never shared: the core is single-threaded
     this.#ops = new Int32Array(this.#buffer, this.#core.opBufferPtr(), this.capacity.batch * abi.OP_WORDS);
     this.#results = new Int32Array(this.#buffer, this.#core.resultsPtr(), this.capacity.batch);
     this.#error = new Int32Array(this.#buffer, this.#core.errorPtr(), 4);

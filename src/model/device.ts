@@ -1,0 +1,280 @@
+/**
+ * ZONE_DEVICE memory: drivers register pgmaps (memremap_pages) over device
+ * frames, allocate pages into buffer objects (BOs) and get them back through
+ * page_free; memunmap_pages tears a pgmap down, each era in its own way (spec
+ * §3.4, §4.8). A BO's count is its number of live device pages (amdkfd:
+ * svm_migrate_get_vram_page takes a BO ref, svm_migrate_page_free drops it); it
+ * is freed when that count reaches zero. DAX and p2pmem pages belong to files
+ * instead (zone_device_data names the file).
+ *
+ * @example
+ * ```ts
+ * import { Model } from "./model.ts";
+ * const m = Model.create({ scheme: "E2" });
+ * const gpu = m.driverNew("device-private", 8);
+ * console.log(m.driver(gpu)); // { state: 'live', pgmapRef: 1, freePages: 8, pages: 8 }
+ * ```
+ */
+import {
+  KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_P2PDMA, V_DOUBLE_FREE, V_EARLY_FREE,
+  PGMAP_REF_PER_PAGE, PGMAP_REF_BULK, PGMAP_REF_PER_ALLOC,
+} from "../../assembly/abi.ts";
+import type { Frame } from "./frames.ts";
+import type { Machine } from "./machine.ts";
+
+export type DriverState = "live" | "dying" | "gone";
+
+export class Driver {
+  /** Free pages, a LIFO stack: the top is handed out next (lowest pfn first at the start). */
+  readonly free: Frame[] = [];
+  /** live; dying while memunmap_pages waits for pgmap references; gone once struct pages are removed. */
+  state: DriverState = "live";
+  /** dev_pagemap.ref (a percpu_ref, modelled as one count). */
+  pgmapRef = 0;
+  /** A check already reported this driver's memunmap_pages as hung. */
+  hangReported = false;
+  constructor(readonly id: number, readonly kind: number, readonly base: number, readonly size: number) {}
+}
+
+export class BufferObject {
+  /** Live device pages holding a reference on the BO (svm_range_bo_ref). */
+  pages = 0;
+  state: "live" | "freed" = "live";
+  /** A check already reported this BO as leaked. */
+  leakReported = false;
+  constructor(readonly id: number, readonly driver: number) {}
+}
+
+export class Devices {
+  readonly drivers: Driver[] = [];
+  /** BOs by id - 1; id 0 means "none". */
+  readonly bos: BufferObject[] = [];
+  /** Device frames given to pgmaps so far. */
+  framesUsed = 0;
+
+  constructor(
+    readonly frameCapacity: number,
+    readonly driverCapacity: number,
+    readonly boCapacity: number,
+  ) {}
+
+  get framesLeft(): number { return this.frameCapacity - this.framesUsed; }
+  get driverSlotsLeft(): number { return this.driverCapacity - this.drivers.length; }
+  get boSlotsLeft(): number { return this.boCapacity - this.bos.length; }
+
+  driver(d: number): Driver | undefined {
+    return d >= 0 && d < this.drivers.length ? this.drivers[d] : undefined;
+  }
+
+  bo(b: number): BufferObject | undefined {
+    return b > 0 ? this.bos[b - 1] : undefined;
+  }
+
+  /** A BO that exists and is not freed. */
+  liveBo(b: number): BufferObject | undefined {
+    const bo = this.bo(b);
+    return bo && bo.state === "live" ? bo : undefined;
+  }
+}
+
+/** Does this driver's pgmap take a reference per allocated page (E2+ private/coherent)? */
+function perAllocRefs(m: Machine, kind: number): boolean {
+  return m.rules.pgmapRef === PGMAP_REF_PER_ALLOC && (kind === KIND_DEVICE_PRIVATE || kind === KIND_DEVICE_COHERENT);
+}
+
+/** memremap_pages: register n device frames of `kind`; free pages idle at the era's count. */
+export function registerDriver(m: Machine, kind: number, n: number): Driver {
+  const devs = m.devices;
+  const base = m.frames.systemPages + 1 + devs.framesUsed;
+  const d = new Driver(devs.drivers.length, kind, base, n);
+  // percpu_ref_init holds one ref; E0 adds one per struct page, E1 bulk base refs,
+  // E2+ none for private/coherent (pagemap_range skips percpu_ref_get_many).
+  d.pgmapRef = perAllocRefs(m, kind) ? 1 : 1 + n;
+  const idle = m.rules.idleCount(kind);
+  for (let pfn = base; pfn < base + n; pfn++) {
+    const f = m.frames.all[pfn];
+    f.refcount = idle; // memmap_init_zone_device: 1 before 6.1, 0 after for private/coherent
+    f.mapcount = 0;
+    f.clearFlags();
+    f.kind = kind;
+    f.driver = d;
+  }
+  for (let pfn = base + n - 1; pfn >= base; pfn--) d.free.push(m.frames.all[pfn]);
+  devs.framesUsed += n;
+  devs.drivers.push(d);
+  return d;
+}
+
+/** A new buffer object owned by driver d, holding no pages yet. */
+export function createBo(m: Machine, d: Driver): BufferObject {
+  const bo = new BufferObject(m.devices.bos.length + 1, d.id);
+  m.devices.bos.push(bo);
+  m.counters.bosCreated++;
+  m.counters.liveBos++;
+  return bo;
+}
+
+/** percpu_ref_put_many on the pgmap; the last one lets a waiting memunmap_pages finish. */
+function pgmapPut(m: Machine, d: Driver, n: number): void {
+  d.pgmapRef -= n;
+  if (d.pgmapRef === 0 && d.state === "dying") completeTeardown(m, d);
+}
+
+/**
+ * Driver allocation of a device page for BO bo (svm_migrate_get_vram_page), or
+ * for no BO (p2pmem): E0 get_page (1->2), E1 lock only (stays 1), E2+
+ * zone_device_page_init (0->1, plus a pgmap ref, which fails once memunmap_pages
+ * has begun). The page sits one above its free trigger. Null if none is free.
+ */
+export function allocDevicePage(m: Machine, d: Driver, bo: BufferObject | null): Frame | null {
+  const f = d.free.pop();
+  if (!f) return null;
+  f.refcount = m.rules.freeAt(f.kind) + 1;
+  const staleAnon = f.anon; // a stale mapping survives the free when the era does not clear it (S15)
+  f.clearFlags();
+  f.allocated = true;
+  f.anon = staleAnon;
+  f.content = 0;
+  if (m.rules.pgmapRef === PGMAP_REF_PER_ALLOC && f.kind !== KIND_P2PDMA) {
+    if (d.state === "live") d.pgmapRef++; // percpu_ref_tryget_many
+    else f.noPgmapRef = true; // the tryget failed: WARN, and nothing ties the pgmap to this page (S20)
+  }
+  f.owner = bo ? bo.id : 0;
+  if (bo) bo.pages++; // svm_range_bo_ref
+  m.counters.deviceAllocated++;
+  m.counters.noteAlloc();
+  return f;
+}
+
+/** dax_associate_entry for a new block: a DAX page joins a file at whatever count it has (no reference). */
+export function allocDaxPage(m: Machine, d: Driver): Frame | null {
+  const f = d.free.pop();
+  if (!f) return null;
+  f.clearFlags(); // the count is left as it is: idle for a clean block, higher if a pin outlived a truncate
+  f.allocated = true;
+  f.content = 0;
+  m.counters.noteAlloc();
+  return f;
+}
+
+/** dax_disassociate_entry + freeing the block: the DAX page goes back to the device's free pool. */
+export function freeDaxPage(m: Machine, f: Frame): void {
+  f.clearFlags(); // the count stays: a pin that outlives this still counts
+  f.owner = 0;
+  f.driver!.free.push(f);
+  m.counters.noteFree();
+}
+
+/**
+ * free_zone_device_folio -> pgmap->ops->page_free: clear mapping and
+ * PageAnonExclusive, return the page to its driver's free list at the idle count
+ * (unless the pgmap is being torn down), drop the BO reference (the BO is freed
+ * with its last page) and, in E2+, the page's pgmap reference.
+ */
+export function pageFree(m: Machine, f: Frame, mm: number, vpn: number): void {
+  if (!f.allocated) {
+    m.log.record(V_DOUBLE_FREE, f.pfn, mm, vpn, f.refcount, f.mapcount, 0);
+    return;
+  }
+  const d = f.driver!;
+  const hadPgmapRef = !f.noPgmapRef;
+  const gone = f.gone;
+  // Before 7ab0ad0e74f8 page->mapping survived the free: a reused page still looked anon (S15).
+  const keepAnon = !m.rules.clearMappingOnFree && f.anon;
+  let earlyFreed = false;
+  if (f.mapcount > 0) {
+    m.log.record(V_EARLY_FREE, f.pfn, mm, vpn, f.refcount, f.mapcount, 0);
+    earlyFreed = true; // its mappings are still there to be zapped
+  }
+  f.clearFlags(); // mapping, anon, exclusive, owner-ref all cleared
+  f.gone = gone;
+  f.anon = keepAnon;
+  f.earlyFreed = earlyFreed;
+  if (d.state === "live") {
+    f.refcount = m.rules.idleCount(f.kind); // E1 set_page_count(page, 1); E2+ stays 0
+    d.free.push(f);
+  }
+  m.counters.devicePageFree++;
+  m.counters.noteFree();
+  const bo = m.devices.bo(f.owner);
+  f.owner = 0;
+  if (bo) {
+    bo.pages--; // svm_range_bo_unref
+    if (bo.pages === 0 && bo.state === "live") {
+      bo.state = "freed";
+      m.counters.bosFreed++;
+      m.counters.liveBos--;
+    }
+  }
+  if (m.rules.pgmapRef === PGMAP_REF_PER_ALLOC && hadPgmapRef && f.kind !== KIND_P2PDMA) pgmapPut(m, d, 1); // put_dev_pagemap
+}
+
+/** E0 __put_page of a ZONE_DEVICE page whose count reached 0: drop its pgmap reference. */
+export function pgmapPutPage(m: Machine, f: Frame): void {
+  if (m.rules.pgmapRef === PGMAP_REF_PER_PAGE) pgmapPut(m, f.driver!, 1);
+}
+
+/** memunmap_pages has run for this frame's pgmap (E0: its base references are gone). */
+export function pgmapKilled(f: Frame): boolean {
+  return f.driver !== null && f.driver.state !== "live";
+}
+
+/**
+ * memunmap_pages: kill the pgmap ref and wait for it to drain.
+ * E0: put_page on every pfn (a mapped page reaches 2->1 and goes to page_free while
+ *     still mapped; idle pages 1->0 drop their pgmap refs), then wait.
+ * E1: percpu_ref_put_many of the bulk base refs: nothing waits for pages in use.
+ * E2+: wait until every allocated page has been freed.
+ * Returns the driver state afterwards (0 live, 1 dying: still waiting, 2 gone).
+ */
+export function memunmapPages(m: Machine, d: Driver): number {
+  d.state = "dying";
+  const mode = m.rules.pgmapRef;
+  if (mode === PGMAP_REF_PER_PAGE) {
+    for (let pfn = d.base; pfn < d.base + d.size; pfn++) putPageAtTeardown(m, m.frames.all[pfn]);
+  }
+  const drop = mode === PGMAP_REF_BULK || d.kind === KIND_P2PDMA ? 1 + d.size : 1;
+  pgmapPut(m, d, drop);
+  return DRIVER_STATES.indexOf(d.state);
+}
+
+const DRIVER_STATES: DriverState[] = ["live", "dying", "gone"];
+
+/** memunmap_pages' E0 put_page(pfn): free_devmap_managed_page at the trigger, __put_page at 0. */
+function putPageAtTeardown(m: Machine, f: Frame): void {
+  const r = f.refcount - 1; // a plain decrement: not counted as an atomic, never a violation
+  f.refcount = r;
+  if (r === m.rules.freeAt(f.kind) && f.allocated) pageFree(m, f, -1, -1);
+  if (r === 0) pgmapPutPage(m, f);
+}
+
+/** The pgmap drained: struct pages go away; whatever still points at them dangles. */
+function completeTeardown(m: Machine, d: Driver): void {
+  d.state = "gone";
+  for (let pfn = d.base; pfn < d.base + d.size; pfn++) {
+    const f = m.frames.all[pfn];
+    if (f.allocated || f.refcount > 0 || f.mapcount > 0 || f.earlyFreed) {
+      const wasAllocated = f.allocated;
+      f.allocated = false;
+      f.gone = true;
+      if (wasAllocated) m.counters.noteFree();
+    }
+  }
+}
+
+/** A driver still waiting in memunmap_pages, reported once as a hang by the check. */
+export function hangingDriver(d: Driver): boolean {
+  if (d.state !== "dying" || d.hangReported) return false;
+  d.hangReported = true;
+  return true;
+}
+
+/** The allocated frames of driver d (of BO b if b > 0), in pfn order, for migrate_device_range. */
+export function allocatedPagesOf(m: Machine, d: Driver, b: number): Frame[] {
+  const out: Frame[] = [];
+  for (let pfn = d.base; pfn < d.base + d.size; pfn++) {
+    const f = m.frames.all[pfn];
+    if (f.allocated && (b === 0 || f.owner === b)) out.push(f);
+  }
+  return out;
+}

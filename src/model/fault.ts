@@ -1,0 +1,157 @@
+/**
+ * CPU accesses and page faults (handle_mm_fault), and the CPU's view of memory:
+ * what a load returns and what a store changes, with the data check on every
+ * load. An access the PTE already allows is not a fault.
+ *
+ * @example
+ * ```ts
+ * import { Model } from "./model.ts";
+ * const m = Model.create({ scheme: "E4" });
+ * const mm = m.mmNew();
+ * const addr = m.mmap(mm, { length: 4096 });
+ * console.log(m.read(mm, addr), m.page(mm, addr)?.kind); // 0 zero
+ * m.write(mm, addr, 5);
+ * console.log(m.read(mm, addr), m.stats().faults); // 5 2
+ * ```
+ */
+import {
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, VM_SHARED, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA,
+  SWAP_FAULT_NO_REF, V_CORRUPTION, V_UAF,
+} from "../../assembly/abi.ts";
+import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
+import { Pte, type PteTable } from "./pgtable.ts";
+import { findOrReadPage } from "./file.ts";
+import { migratePageToRam } from "./migrate.ts";
+import type { Frame } from "./frames.ts";
+import type { Mm, Vma } from "./mm.ts";
+import type { Machine } from "./machine.ts";
+
+/** A fresh anonymous page for vpn: refcount 1 (the PTE's), mapcount 1, exclusive where the era has it. */
+export function newAnonPage(m: Machine, vpn: number, data: number): Frame {
+  const page = m.frames.allocSystem();
+  page.index = vpn;
+  page.content = data;
+  page.anon = true;
+  if (m.rules.anonExclusive) page.anonExclusive = true;
+  rmapAdd(m, page); // folio_add_new_anon_rmap
+  return page;
+}
+
+/**
+ * A CPU access to one page of vma v: handle_mm_fault if the PTE does not allow it
+ * (the caller checked the access and that 2 frames and 2 tables are free).
+ * Returns the entry, which is never none afterwards.
+ */
+export function handleFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean): Pte {
+  const table = mm.tables.ensureTable(m.tablePool, vpn);
+  const pte = table.entries.get(vpn);
+  if (pte && pte.present && (!write || pte.writable)) return pte; // no fault: the PTE allows the access
+  m.counters.faults++;
+  if (pte?.devicePrivate) doSwapPage(m, mm, vpn, pte);
+  if (!pte) return doPteMissing(m, mm, v, vpn, table, write);
+  if (write && pte.present && !pte.writable) doWpPage(m, mm, v, vpn, pte, true);
+  return pte;
+}
+
+/** do_swap_page on a device-private entry -> pgmap->ops->migrate_to_ram, uncontended. */
+function doSwapPage(m: Machine, mm: Mm, vpn: number, pte: Pte): void {
+  const page = m.frames.all[pte.pfn];
+  // 6.1+ (CVE-2022-3523 fix) takes a page reference under the PTL first; before, none.
+  const takeRef = m.rules.swapFaultRef !== SWAP_FAULT_NO_REF;
+  if (takeRef) folioGet(m, page, 1, mm.id, vpn); // do_swap_page: get_page under the PTL (16ce101db85d)
+  migratePageToRam(m, page, takeRef ? 1 : 0, mm.id, vpn);
+  if (takeRef) folioPut(m, page, 1, mm.id, vpn); // do_swap_page: put_page after migrate_to_ram
+}
+
+/** do_anonymous_page / do_read_fault / do_cow_fault / do_shared_fault; DAX and p2pmem inserts. */
+function doPteMissing(m: Machine, mm: Mm, v: Vma, vpn: number, table: PteTable, write: boolean): Pte {
+  let pte: Pte;
+  if (v.anon) {
+    if (!write) pte = new Pte(0, PTE_PRESENT | PTE_SPECIAL); // the shared zero page: no ref, no rmap
+    else pte = new Pte(newAnonPage(m, vpn, 0).pfn, PTE_PRESENT | PTE_WRITE); // do_anonymous_page
+    table.entries.set(vpn, pte);
+    return pte;
+  }
+  const { page, fresh } = findOrReadPage(m, m.files.all[v.file], v.fileIndex(vpn));
+  const shared = (v.flags & VM_SHARED) !== 0;
+  if (write && !shared) {
+    pte = new Pte(newAnonPage(m, vpn, page.content).pfn, PTE_PRESENT | PTE_WRITE); // do_cow_fault
+    table.entries.set(vpn, pte);
+    table.setExpected(vpn, page.content); // the private copy starts with the file's data
+    if (fresh && page.kind === KIND_P2PDMA) folioPut(m, page, 1, mm.id, vpn); // p2pmem_alloc_mmap: the allocation ref
+    return pte;
+  }
+  const w = write ? PTE_WRITE : 0;
+  const devmap = page.kind === KIND_FSDAX ? m.rules.fsdaxDevmap : page.kind === KIND_DEVDAX ? m.rules.devdaxDevmap : false;
+  if (devmap) {
+    pte = new Pte(page.pfn, PTE_PRESENT | PTE_SPECIAL | PTE_DEVMAP | w); // vmf_insert_mixed: no ref, no rmap
+    table.entries.set(vpn, pte);
+    return pte;
+  }
+  // finish_fault -> set_pte_range, vmf_insert_page_mkwrite (DAX, 6.15+), vm_insert_page (p2pmem)
+  folioGet(m, page, 1, mm.id, vpn); // set_pte_range / insert_page_into_pte_locked: the PTE's reference
+  rmapAdd(m, page); // folio_add_file_rmap_pte
+  pte = new Pte(page.pfn, PTE_PRESENT | w);
+  table.entries.set(vpn, pte);
+  if (fresh && page.kind === KIND_P2PDMA) folioPut(m, page, 1, mm.id, vpn); // p2pmem_alloc_mmap's put_page after insert
+  return pte;
+}
+
+/**
+ * do_wp_page: write (or, for FOLL_PIN, unshare) fault on a present read-only PTE.
+ * Shared mappings are made writable in place (wp_page_shared); private ones reuse
+ * the anon page when the era allows it (wp_can_reuse_anon_folio), otherwise copy
+ * (wp_page_copy).
+ */
+export function doWpPage(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte, makeWritable: boolean): void {
+  if ((v.flags & VM_SHARED) !== 0) {
+    pte.bits |= PTE_WRITE; // wp_page_shared / wp_pfn_shared
+    return;
+  }
+  const old = m.frames.all[pte.pfn];
+  if (!pte.special && old.anon) {
+    // 5.19+: reuse at once if PageAnonExclusive; every era: reuse if page_count == 1.
+    const exclusive = m.rules.anonExclusive && old.anonExclusive;
+    if (exclusive || old.refcount === 1) {
+      if (m.rules.anonExclusive) old.anonExclusive = true;
+      if (makeWritable) pte.bits |= PTE_WRITE;
+      m.counters.wpReuse++;
+      return;
+    }
+  }
+  // wp_page_copy: the copy is an ordinary system page even if the old one was device memory.
+  const oldBits = pte.bits;
+  const copy = newAnonPage(m, vpn, old.content);
+  pte.pfn = copy.pfn;
+  pte.bits = makeWritable ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT | (oldBits & PTE_WRITE);
+  // A copy of a file page starts with the file's data; an anon page's copy already matches.
+  if (v.file >= 0 && ((oldBits & PTE_SPECIAL) !== 0 || !old.anon)) mm.tables.table(vpn)!.setExpected(vpn, old.content);
+  m.counters.wpCopy++;
+  if ((oldBits & PTE_SPECIAL) === 0) {
+    rmapRemove(m, old, mm.id, vpn); // folio_remove_rmap_pte(old)
+    folioPut(m, old, 1, mm.id, vpn); // folio_put(old)
+  } else if (old.pfn !== 0) {
+    old.lastOp = m.log.currentOp; // a devmap/special mapping goes away without any put
+  }
+}
+
+/** The value the CPU sees at a present PTE, checked against what this process expects. */
+export function loadChecked(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte): number {
+  const page = m.frames.all[pte.pfn];
+  if (page.pfn !== 0 && !page.usable) m.log.record(V_UAF, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 2);
+  const got = page.content;
+  // A file vma's page that is not an anon COW copy shows the file's data, cached or not.
+  const fromFile = page.pfn !== 0 && v.file >= 0 && !page.anon;
+  const expected = fromFile ? m.files.all[v.file].disk[v.fileIndex(vpn)] : mm.tables.table(vpn)!.expectedAt(vpn);
+  if (got !== expected) m.log.record(V_CORRUPTION, page.pfn, mm.id, vpn, got, expected, 0);
+  return got;
+}
+
+/** A CPU store to a writable present PTE: the page changes, and so does what we expect. */
+export function storeValue(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte, value: number): void {
+  const page = m.frames.all[pte.pfn];
+  if (page.pfn !== 0 && !page.usable) m.log.record(V_UAF, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 3);
+  page.content = value;
+  mm.tables.table(vpn)!.setExpected(vpn, value);
+  if (v.file >= 0 && !page.anon) m.files.all[v.file].disk[v.fileIndex(vpn)] = value;
+}

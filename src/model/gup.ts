@@ -1,0 +1,161 @@
+/**
+ * GUP: get_user_pages (FOLL_GET, +1) and pin_user_pages (FOLL_PIN,
+ * +GUP_PIN_COUNTING_BIAS on a small folio), one page per call, each returning a
+ * handle that is released with put_page / unpin_user_page, and DMA through a pin.
+ * Released handles are reused last-in first-out.
+ *
+ * @example
+ * ```ts
+ * import { Model } from "./model.ts";
+ * const m = Model.create({ scheme: "E4" });
+ * const mm = m.mmNew();
+ * const addr = m.mmap(mm, { length: 4096 });
+ * const h = m.gup(mm, addr, { write: true, pin: true });
+ * console.log(h, m.page(mm, addr)!.refcount); // 1 1025
+ * m.dmaWrite(h, 77);
+ * m.unpin(h);
+ * console.log(m.page(mm, addr)!.refcount, m.read(mm, addr)); // 1 77
+ * ```
+ */
+import {
+  FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, KIND_SYSTEM, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_P2PDMA, V_UAF,
+} from "../../assembly/abi.ts";
+import { folioGet, folioPut } from "./refcount.ts";
+import { handleFault, doWpPage } from "./fault.ts";
+import { migratePageToRam } from "./migrate.ts";
+import { cachedPage, isFilePage } from "./file.ts";
+import type { Mm, Vma } from "./mm.ts";
+import type { Machine } from "./machine.ts";
+
+/** Pin.file of a pin whose pinner unmapped that address: DMA through it is not the pinner's data any more. */
+export const PIN_DETACHED = -2;
+
+/** One GUP reference or pin: the page, how many references it holds (0 once released), what it pinned. */
+export class Pin {
+  constructor(
+    public pfn: number,
+    public refs: number,
+    public mm: number,
+    public flags: number,
+    /** -1, or the file whose page it was (then `at` is the file index), or PIN_DETACHED. */
+    public file: number,
+    /** Where the pinner had it: its vpn, or the file index. */
+    public at: number,
+  ) {}
+}
+
+export class Pins {
+  /** Handles by number; handle 0 means "none". */
+  readonly handles: Array<Pin | undefined> = [undefined];
+  /** Released handles, reused last-in first-out. */
+  readonly free: number[] = [];
+
+  constructor(readonly capacity: number) {}
+
+  /** Handles handed out so far (the highest handle number). */
+  get issued(): number { return this.handles.length - 1; }
+  get slotsLeft(): number { return this.capacity - this.issued + this.free.length; }
+
+  /** A live handle: issued and still holding references. */
+  live(h: number): Pin | undefined {
+    const pin = h > 0 && h <= this.issued ? this.handles[h] : undefined;
+    return pin && pin.refs !== 0 ? pin : undefined;
+  }
+}
+
+/** GUP could not take the page (try_grab_folio refused it, or faulting it in failed). */
+function refuse(m: Machine): number {
+  m.counters.gupFailed++;
+  return 0;
+}
+
+/**
+ * __get_user_pages for one page: fault it in (a write fault for FOLL_WRITE or an
+ * anon vma), unshare a shared anon page before FOLL_PIN (5.19+), migrate a
+ * coherent page to RAM before FOLL_LONGTERM (check_and_migrate_movable_pages),
+ * then try_grab_folio. Returns the handle, 0 if the page could not be taken.
+ */
+export function gup(m: Machine, mm: Mm, v: Vma, vpn: number, flags: number): number {
+  // faultin_page: a write fault for FOLL_WRITE; an unpopulated (or zero-page) anon
+  // address also gets a real page, as the pin must have one.
+  const cur = mm.tables.ensureTable(m.tablePool, vpn).entries.get(vpn);
+  const noPage = !cur || (cur.present && cur.special && cur.pfn === 0);
+  const pte = handleFault(m, mm, v, vpn, (flags & FOLL_WRITE) !== 0 || (v.anon && noPage));
+  if (!pte.present) return refuse(m); // migrate_to_ram failed: no page to take
+  let page = m.frames.all[pte.pfn];
+  if (!pte.special && (flags & FOLL_PIN) !== 0 && m.rules.anonExclusive && page.anon && !page.anonExclusive) {
+    doWpPage(m, mm, v, vpn, pte, pte.writable); // FAULT_FLAG_UNSHARE
+    page = m.frames.all[pte.pfn];
+  }
+  if ((flags & FOLL_LONGTERM) !== 0 && !pte.special && page.kind === KIND_DEVICE_COHERENT) {
+    if (!migratePageToRam(m, page, 0, mm.id, vpn)) return refuse(m); // -EBUSY: not longterm pinnable
+    page = m.frames.all[pte.pfn];
+  }
+  if (page.pfn === 0 || !page.allocated) return refuse(m);
+  if ((flags & FOLL_LONGTERM) !== 0 && page.kind === KIND_FSDAX) return refuse(m); // folio_is_longterm_pinnable: never fsdax
+  if (page.kind === KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) === 0) return refuse(m); // needs FOLL_PCI_P2PDMA
+  if (page.refcount === 0) return refuse(m); // try_get_folio: get_page_unless_zero fails on a count-0 page
+  const refs = (flags & FOLL_PIN) !== 0 ? m.rules.pinBias : 1;
+  folioGet(m, page, refs, mm.id, vpn); // try_grab_folio
+  // Remember what the pinner meant: a file block, or an address of its own.
+  const filePage = isFilePage(m, page);
+  const file = !filePage ? -1 : page.kind === KIND_SYSTEM ? v.file : -page.owner - 1;
+  const pin = new Pin(page.pfn, refs, mm.id, flags, file, filePage ? page.index : vpn);
+  const pins = m.pins;
+  let h = pins.free.pop();
+  if (h === undefined) {
+    h = pins.handles.length;
+    pins.handles.push(pin);
+  } else {
+    pins.handles[h] = pin;
+  }
+  if ((flags & FOLL_PIN) !== 0) mm.pinned++; // MMF_HAS_PINNED
+  m.counters.pins++;
+  return h;
+}
+
+/**
+ * A device writes through the pin (DMA, O_DIRECT read): the page changes, and so
+ * does what its pinner expects at the address or file offset it pinned. If the
+ * pinner's address or file block no longer holds this page, that data is lost.
+ */
+export function dmaWrite(m: Machine, h: number, value: number): void {
+  const pin = m.pins.handles[h]!;
+  const page = m.frames.all[pin.pfn];
+  if (!page.usable) m.log.record(V_UAF, page.pfn, pin.mm, pin.at, page.refcount, 0, 10);
+  page.content = value;
+  if (pin.file === PIN_DETACHED) return;
+  if (pin.file >= 0) {
+    const f = m.files.all[pin.file];
+    if (cachedPage(f, pin.at) === page) f.disk[pin.at] = value; // still that file's block
+    return;
+  }
+  const mm = m.mms.live(pin.mm);
+  if (!mm || !mm.findVma(pin.at)) return;
+  // The pinner expects the DMA's data at its address, whatever that address maps now.
+  mm.tables.table(pin.at)?.setExpected(pin.at, value);
+}
+
+/**
+ * The pinner zapped its own mapping of a pinned page (munmap, MADV_DONTNEED,
+ * exit): the pin lives on, but that address no longer expects the device's data.
+ * A COW replacing the page does not detach: that is the GUP-vs-COW bug (S8).
+ */
+export function detachPins(m: Machine, mm: number, vpn: number, pfn: number): void {
+  for (const pin of m.pins.handles) {
+    if (pin && pin.refs !== 0 && pin.pfn === pfn && pin.mm === mm && pin.at === vpn && pin.file === -1) pin.file = PIN_DETACHED;
+  }
+}
+
+/** unpin_user_page / put_page for a live handle (gup_put_folio). */
+export function unpin(m: Machine, h: number): void {
+  const pin = m.pins.handles[h]!;
+  const refs = pin.refs;
+  pin.refs = 0;
+  m.pins.free.push(h);
+  // MMF_HAS_PINNED stays set once set: fork keeps copying maybe-pinned pages.
+  m.counters.pins--;
+  const page = m.frames.all[pin.pfn];
+  page.lastOp = m.log.currentOp;
+  folioPut(m, page, refs, pin.mm, -1); // gup_put_folio: folio_put_refs of 1 or the pin bias
+}

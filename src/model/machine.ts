@@ -1,0 +1,58 @@
+/**
+ * One simulated machine as plain objects: frames, drivers and BOs, the page-table
+ * pool, address spaces, files, GUP handles, the mmu_gather, counters and the
+ * violation log, under one scheme's rules. Every other model file is a set of
+ * functions over a Machine, one kernel concept per file, like the core.
+ *
+ * @example
+ * ```ts
+ * import { Machine } from "./machine.ts";
+ * import { DEFAULT_CAPACITY } from "../core/engine.ts";
+ * import { resolveScheme } from "../scheme/resolve.ts";
+ * const m = new Machine({ ...DEFAULT_CAPACITY, systemPages: 16 }, resolveScheme("E1"));
+ * console.log(m.frames.freeSystemPages, m.rules.idlePrivate); // 16 1
+ * ```
+ */
+import type { Capacity } from "../core/engine.ts";
+import type { Scheme } from "../scheme/presets.ts";
+import { Rules } from "./scheme.ts";
+import { Counters } from "./stats.ts";
+import { ViolationLog } from "./violations.ts";
+import { Frames } from "./frames.ts";
+import { Devices } from "./device.ts";
+import { TablePool } from "./pgtable.ts";
+import { AddressSpaces } from "./mm.ts";
+import { Files } from "./file.ts";
+import { Gather } from "./zap.ts";
+import { Pins } from "./gup.ts";
+import { Faults } from "./race.ts";
+
+export class Machine {
+  readonly rules: Rules;
+  readonly counters = new Counters();
+  readonly log: ViolationLog;
+  readonly frames: Frames;
+  readonly devices: Devices;
+  readonly tablePool: TablePool;
+  readonly mms: AddressSpaces;
+  readonly files: Files;
+  readonly gather = new Gather();
+  readonly pins: Pins;
+  /** do_swap_page faults in flight between OP_FAULT_BEGIN and OP_FAULT_END. */
+  readonly faults: Faults;
+  /** Sequence number of the next op (ops rejected do not get one). */
+  opSeq = 0;
+
+  /** Capacities as the core's init() applies them (some tables always have at least one slot). */
+  constructor(cap: Capacity, scheme: Scheme) {
+    this.rules = new Rules(scheme);
+    this.log = new ViolationLog(Math.max(cap.violationRecords, 1), this.counters);
+    this.frames = new Frames(cap.systemPages, cap.devicePages, this.counters);
+    this.devices = new Devices(cap.devicePages, Math.max(cap.drivers, 1), Math.max(cap.bufferObjects, 1));
+    this.tablePool = new TablePool(cap.pmdTables, cap.pteTables);
+    this.mms = new AddressSpaces(cap.processes, cap.vmas);
+    this.files = new Files(Math.max(cap.files, 1), cap.filePages);
+    this.pins = new Pins(Math.max(cap.gupHandles, 1));
+    this.faults = new Faults(Math.max(cap.gupHandles, 1));
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Device migration (mm/migrate_device.c): migrate_vma_setup (collect + unmap),
+ * migrate_vma_pages, migrate_vma_finalize, for a range moving into device memory
+ * and for single device pages moving back to RAM (migrate_to_ram).
+ *
+ * @example
+ * ```ts
+ * import { Model } from "./model.ts";
+ * const m = Model.create({ scheme: "E2" });
+ * const mm = m.mmNew();
+ * const addr = m.mmap(mm, { length: 4096 });
+ * m.write(mm, addr, 3);
+ * const gpu = m.driverNew("device-private", 4);
+ * m.migrateToDevice(mm, addr, 4096, gpu);
+ * console.log(m.page(mm, addr)!.kind, m.read(mm, addr), m.page(mm, addr)!.kind); // device-private 3 system
+ * ```
+ */
+import {
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION,
+  KIND_DEVICE_PRIVATE, VM_WRITE,
+} from "../../assembly/abi.ts";
+import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
+import { allocDevicePage, type BufferObject, type Driver } from "./device.ts";
+import { Pte } from "./pgtable.ts";
+import { rmapWalk, type Mapping } from "./rmap.ts";
+import type { Frame } from "./frames.ts";
+import type { Mm } from "./mm.ts";
+import type { Machine } from "./machine.ts";
+
+/** Entry bits for a device page of this kind: device-private entry, present PTE, or devmap PTE. */
+function entryBits(m: Machine, kind: number, writable: boolean): number {
+  const w = writable ? PTE_WRITE : 0;
+  if (kind === KIND_DEVICE_PRIVATE) return PTE_DEVICE_PRIVATE | w;
+  if (m.rules.coherentDevmap) return PTE_PRESENT | PTE_SPECIAL | PTE_DEVMAP | w;
+  return PTE_PRESENT | w;
+}
+
+/** Point an entry at `page`; refcounted forms take a ref and an rmap. */
+function installEntry(m: Machine, pte: Pte, page: Frame, bits: number, mm: number, vpn: number): void {
+  pte.pfn = page.pfn;
+  pte.bits = bits;
+  if ((bits & PTE_SPECIAL) !== 0) return; // devmap: the owner's reference covers every mapping
+  folioGet(m, page, 1, mm, vpn); // remove_migration_pte / migrate_vma_insert_page
+  rmapAdd(m, page); // folio_add_anon_rmap_pte / folio_add_new_anon_rmap
+}
+
+/** migrate_vma_finalize's unlock + put of the allocation ref; the devmap owner keeps it. */
+function dropAllocRef(m: Machine, page: Frame, bits: number): void {
+  if ((bits & PTE_DEVMAP) !== 0) page.ownerRef = true;
+  else folioPut(m, page, 1, -1, -1); // migrate_vma_finalize: folio_unlock + folio_put
+}
+
+/**
+ * migrate_vma_collect_pmd + migrate_device_unmap for page src: take the collect
+ * reference, make every mapping a migration entry (rmap -1, ref -1 each). Returns
+ * the mappings, or null if an exclusive page may be pinned (nothing changed).
+ */
+function collect(m: Machine, src: Frame): Mapping[] | null {
+  folioGet(m, src, 1, -1, -1); // migrate_vma_collect_pmd: folio_get
+  if (m.rules.anonExclusive && src.anonExclusive && src.refcount >= m.rules.pinBias) {
+    folioPut(m, src, 1, -1, -1); // folio_try_share_anon_rmap_pte failed: maybe pinned
+    return null;
+  }
+  const maps = rmapWalk(m, src);
+  for (const e of maps) {
+    e.pte.bits = PTE_MIGRATION | (e.pte.bits & PTE_WRITE);
+    rmapRemove(m, src, e.mm, src.index); // try_to_migrate_one: folio_remove_rmap_pte
+    folioPut(m, src, 1, e.mm, src.index); // try_to_migrate_one: folio_put (the mapping's reference)
+  }
+  return maps;
+}
+
+/** remove_migration_ptes(src, src): a failed migration puts the old entries back, then finalize's put. */
+function restore(m: Machine, src: Frame, maps: Mapping[]): void {
+  for (const e of maps) {
+    e.pte.pfn = src.pfn;
+    e.pte.bits = e.bits;
+    folioGet(m, src, 1, e.mm, src.index); // remove_migration_pte: folio_get
+    rmapAdd(m, src); // remove_migration_pte: folio_add_anon_rmap_pte
+  }
+  folioPut(m, src, 1, -1, -1); // migrate_vma_finalize: the collect ref
+  m.counters.migrateFailed++;
+}
+
+/** Move src's data, index and anon state to dst and point every entry at dst (dstKind < 0: system RAM). */
+function moveTo(m: Machine, src: Frame, dst: Frame, maps: Mapping[], dstKind: number, wasExclusive: boolean): void {
+  dst.content = src.content; // the driver's copy
+  dst.index = src.index;
+  dst.anon = true; // folio_migrate_mapping copies the anon mapping
+  if (wasExclusive && m.rules.anonExclusive) dst.anonExclusive = true;
+  for (const e of maps) {
+    const writable = (e.bits & PTE_WRITE) !== 0;
+    const bits = dstKind < 0 ? PTE_PRESENT | (writable ? PTE_WRITE : 0) : entryBits(m, dstKind, writable);
+    installEntry(m, e.pte, dst, bits, e.mm, src.index);
+  }
+}
+
+/**
+ * Migrate one system anon page (or a hole, or the zero page) at vpn of mm into a
+ * page of driver d for BO bo. Returns true if the vpn now maps device memory.
+ */
+export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, bo: BufferObject): boolean {
+  const v = mm.findVma(vpn)!;
+  const writable = (v.flags & VM_WRITE) !== 0;
+  const table = mm.tables.ensureTable(m.tablePool, vpn);
+  const pte = table.entries.get(vpn);
+  if (!pte || (pte.special && pte.pfn === 0)) {
+    // a hole or the zero page: migrate_vma_insert_page
+    const dst = allocDevicePage(m, d, bo);
+    if (!dst) {
+      m.counters.migrateFailed++;
+      return false;
+    }
+    // __page_set_anon_rmap returns early on a page that already looks anon: with a
+    // stale mapping (S15) the index is never set, and rmap walks will miss the page.
+    if (!dst.anon) dst.index = vpn;
+    dst.anon = true;
+    if (m.rules.anonExclusive) dst.anonExclusive = true;
+    const bits = entryBits(m, d.kind, writable);
+    let entry = pte;
+    if (!entry) {
+      entry = new Pte(dst.pfn, bits);
+      table.entries.set(vpn, entry);
+    }
+    installEntry(m, entry, dst, bits, mm.id, vpn);
+    dropAllocRef(m, dst, bits);
+    m.counters.migrated++;
+    return true;
+  }
+  const src = m.frames.all[pte.pfn];
+  if (!pte.normalPresent || m.frames.isDevice(src.pfn) || !src.anon) return false;
+  const wasExclusive = src.anonExclusive;
+  const maps = collect(m, src);
+  if (!maps) {
+    m.counters.migrateFailed++;
+    return false;
+  }
+  src.anonExclusive = false;
+  // migrate_vma_check_page / folio_migrate_mapping: only the collect ref may remain
+  const dst = src.refcount === 1 ? allocDevicePage(m, d, bo) : null;
+  if (!dst) {
+    restore(m, src, maps); // remove_migration_pte restores PageAnonExclusive with the entry
+    if (wasExclusive) src.anonExclusive = true;
+    return false;
+  }
+  moveTo(m, src, dst, maps, d.kind, wasExclusive);
+  dropAllocRef(m, dst, entryBits(m, d.kind, writable));
+  folioPut(m, src, 1, mm.id, vpn); // the collect ref: the system page goes back to the buddy
+  m.counters.migrated++;
+  return true;
+}
+
+/**
+ * Move device page src back to system RAM with all its mappings: the driver's
+ * migrate_to_ram on a CPU fault, a driver-initiated migrate_vma with
+ * SELECT_DEVICE_*, or migrate_device_range by pfn. The caller holds `held` extra
+ * references of its own (do_swap_page's fault ref) and drops them itself.
+ * Returns true on success.
+ */
+export function migratePageToRam(m: Machine, src: Frame, held: number, mm: number, vpn: number): boolean {
+  const wasExclusive = src.anonExclusive;
+  const maps = collect(m, src);
+  if (!maps) {
+    m.counters.migrateFailed++;
+    return false;
+  }
+  src.anonExclusive = false;
+  // migrate_vma_check_page / folio_migrate_mapping: only the era's base count, the
+  // collect ref and the caller's refs may remain; anything else is a pin or a user.
+  // Before ffa65753c431 device-private pages skipped the test (S17).
+  const checked = src.kind !== KIND_DEVICE_PRIVATE || m.rules.migrateCheckDeviceRefs;
+  if ((checked && src.refcount !== m.rules.freeAt(src.kind) + 1 + held) || m.frames.freeSystemPages === 0) {
+    restore(m, src, maps);
+    if (wasExclusive) src.anonExclusive = true;
+    return false;
+  }
+  const dst = m.frames.allocSystem(); // refcount 1: the allocation ref, dropped at finalize
+  moveTo(m, src, dst, maps, -1, wasExclusive);
+  folioPut(m, dst, 1, mm, vpn); // migrate_vma_finalize: the new page's allocation ref
+  folioPut(m, src, 1, mm, vpn); // migrate_vma_finalize: the collect ref
+  m.counters.migrated++;
+  return true;
+}

@@ -1,0 +1,132 @@
+/**
+ * Address spaces (struct mm_struct) and their VMAs (struct vm_area_struct), kept
+ * per mm as an array sorted by start. VMA bounds are vpns, end exclusive. Ids are
+ * handed out in order and never reused; VMA slots are a machine-wide budget.
+ *
+ * @example
+ * ```ts
+ * import { AddressSpaces } from "./mm.ts";
+ * import { VM_READ, VM_WRITE, VM_ANON } from "../../assembly/abi.ts";
+ * const spaces = new AddressSpaces(4, 16);
+ * const mm = spaces.create();
+ * const start = mm.unmappedArea(8, 1 << 27);
+ * spaces.insertVma(mm, start, start + 8, VM_READ | VM_WRITE | VM_ANON, -1, 0);
+ * console.log(start.toString(16), mm.findVma(start + 3)?.end.toString(16)); // 10000 10008
+ * ```
+ */
+import { VM_SHARED, VM_ANON } from "../../assembly/abi.ts";
+import { PageTables } from "./pgtable.ts";
+
+/** Where mmap without an address starts looking (get_unmapped_area), as a vpn. */
+export const MMAP_BASE = 0x10000;
+
+export class Vma {
+  constructor(
+    public start: number,
+    public end: number,
+    readonly flags: number,
+    /** File id, -1 for anonymous memory. */
+    readonly file: number,
+    /** File offset (pages) of `start`. */
+    public pgoff: number,
+  ) {}
+
+  /** is_cow_mapping: private (and so copy-on-write). */
+  get cow(): boolean { return (this.flags & VM_SHARED) === 0; }
+  get anon(): boolean { return (this.flags & VM_ANON) !== 0; }
+  /** linear_page_index: file offset (pages) of vpn. */
+  fileIndex(vpn: number): number { return this.pgoff + (vpn - this.start); }
+}
+
+export class Mm {
+  alive = true;
+  /** VMAs in start order. */
+  readonly vmas: Vma[] = [];
+  /** Live FOLL_PIN pins taken through this mm (MMF_HAS_PINNED). */
+  pinned = 0;
+  readonly tables = new PageTables();
+
+  constructor(readonly id: number) {}
+
+  /** find_vma: the vma containing vpn. */
+  findVma(vpn: number): Vma | undefined {
+    for (const v of this.vmas) {
+      if (vpn < v.start) return undefined;
+      if (vpn < v.end) return v;
+    }
+    return undefined;
+  }
+
+  /** True when [start, end) touches any vma. */
+  overlaps(start: number, end: number): boolean {
+    return this.vmas.some((v) => v.start < end && start < v.end);
+  }
+
+  /** get_unmapped_area: lowest gap of npages at or above MMAP_BASE, or 0 if none fits below limit. */
+  unmappedArea(npages: number, limit: number): number {
+    let cand = MMAP_BASE;
+    for (const v of this.vmas) {
+      if (v.end > cand) {
+        if (v.start >= cand + npages) break;
+        cand = v.end;
+      }
+    }
+    return cand + npages <= limit ? cand : 0;
+  }
+}
+
+export class AddressSpaces {
+  /** Every mm ever created, by id. */
+  readonly all: Mm[] = [];
+  /** The live ones, in id order (what loops over "every valid mm" visit). */
+  readonly alive: Mm[] = [];
+  vmasUsed = 0;
+
+  constructor(readonly mmCapacity: number, readonly vmaCapacity: number) {}
+
+  get mmSlotsLeft(): number { return this.mmCapacity - this.all.length; }
+  get vmaSlotsLeft(): number { return this.vmaCapacity - this.vmasUsed; }
+
+  /** The live mm with this id. */
+  live(id: number): Mm | undefined {
+    const mm = id >= 0 && id < this.all.length ? this.all[id] : undefined;
+    return mm && mm.alive ? mm : undefined;
+  }
+
+  /** A fresh, empty address space (mm_alloc). */
+  create(): Mm {
+    const mm = new Mm(this.all.length);
+    this.all.push(mm);
+    this.alive.push(mm);
+    return mm;
+  }
+
+  /** The mm is gone (after exit_mmap). */
+  kill(mm: Mm): void {
+    mm.alive = false;
+    this.alive.splice(this.alive.indexOf(mm), 1);
+  }
+
+  /** vma_link: insert a new vma in start order (the caller checked overlap and space). */
+  insertVma(mm: Mm, start: number, end: number, flags: number, file: number, pgoff: number): Vma {
+    const v = new Vma(start, end, flags, file, pgoff);
+    let i = 0;
+    while (i < mm.vmas.length && mm.vmas[i].start < start) i++;
+    mm.vmas.splice(i, 0, v);
+    this.vmasUsed++;
+    return v;
+  }
+
+  /** Remove vma v from mm and free its slot. */
+  removeVma(mm: Mm, v: Vma): void {
+    mm.vmas.splice(mm.vmas.indexOf(v), 1);
+    this.vmasUsed--;
+  }
+}
+
+/** Shrink vma v to [start, end) (__split_vma keeps pgoff in step with start for file vmas). */
+export function setVmaRange(v: Vma, start: number, end: number): void {
+  if (v.file >= 0) v.pgoff = v.pgoff + (start - v.start);
+  v.start = start;
+  v.end = end;
+}

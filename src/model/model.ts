@@ -1,0 +1,261 @@
+/**
+ * The Model: refsim's semantics in plain TypeScript (objects and Maps, written
+ * for clarity), a differential oracle for the WASM core and the JS baseline for
+ * speed comparisons. It takes the same options as Engine and reproduces its
+ * observable behaviour exactly: results, rejections (the same RefsimError),
+ * statistics, violations, frame numbering and ids.
+ *
+ * @example
+ * ```ts
+ * import { Model } from "./model.ts";
+ * const m = Model.create({ scheme: "E2" });
+ * const mm = m.mmNew();
+ * const addr = m.mmap(mm, { length: 4096 });
+ * m.write(mm, addr, 42);
+ * const gpu = m.driverNew("device-coherent", 16);
+ * const bo = m.migrateToDevice(mm, addr, 4096, gpu);
+ * m.munmap(mm, addr, 4096);
+ * console.log(m.bo(bo).state); // freed
+ * ```
+ */
+import * as abi from "../../assembly/abi.ts";
+import { DEFAULT_CAPACITY, type Capacity, type EngineOptions, type FrameInfo, type PageInfo, type BoInfo, type PageKind } from "../core/engine.ts";
+import { RefsimError } from "../core/errors.ts";
+import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, CORE_ERRORS, PAGE_SIZE, type Op, type OpName, type DeviceKind } from "../core/ops.ts";
+import { resolveScheme } from "../scheme/resolve.ts";
+import type { Scheme } from "../scheme/presets.ts";
+import type { Stats } from "../core/stats.ts";
+import type { Violation } from "../core/violations.ts";
+import type { OpTarget } from "../workload/target.ts";
+import { Machine } from "./machine.ts";
+import { execute, Rejection } from "./ops.ts";
+
+const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma"];
+
+/** The core's init() checks, as Engine.create reports them. */
+function checkCapacity(options: EngineOptions): Capacity {
+  const capacity = { ...DEFAULT_CAPACITY };
+  for (const [k, v] of Object.entries(options.capacity ?? {})) {
+    if (!(k in DEFAULT_CAPACITY)) {
+      throw new RefsimError(`capacity: unknown field '${k}' (fields: ${Object.keys(DEFAULT_CAPACITY).join(", ")})`, { field: k });
+    }
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) {
+      throw new RefsimError(`capacity.${k} must be a whole number >= 0, got ${JSON.stringify(v)}`, { field: k });
+    }
+    (capacity as Record<string, number>)[k] = v;
+  }
+  const bad = (field: keyof Capacity) => new RefsimError(`capacity.${field} is invalid (${capacity[field]})`, { field });
+  if (capacity.systemPages + capacity.devicePages + 1 > abi.MAX_FRAMES) throw bad("systemPages");
+  for (const field of ["processes", "vmas", "pteTables", "pmdTables", "batch"] as const) if (capacity[field] < 1) throw bad(field);
+  return capacity;
+}
+
+export class Model implements OpTarget {
+  readonly scheme: Scheme;
+  readonly capacity: Readonly<Capacity>;
+  /** The simulated machine, for inspection; change it only through ops. */
+  readonly machine: Machine;
+  /** Results of the last batch (what Engine's results view holds). */
+  #results: Int32Array;
+
+  private constructor(scheme: Scheme, capacity: Capacity) {
+    this.scheme = scheme;
+    this.capacity = Object.freeze(capacity);
+    this.machine = new Machine(capacity, scheme);
+    this.#results = new Int32Array(capacity.batch);
+  }
+
+  /** A new model with Engine's options (synchronous: nothing to compile). */
+  static create(options: EngineOptions = {}): Model {
+    const scheme = resolveScheme(options.scheme ?? "E4");
+    return new Model(scheme, checkCapacity(options));
+  }
+
+  /** Number of ops executed so far: the next op's sequence number. */
+  get opsExecuted(): number {
+    return this.machine.opSeq;
+  }
+
+  /**
+   * Run n op records from words (starting at op `from`) as one batch into the results
+   * buffer; a rejected op throws the RefsimError Engine would, numbered start + its index.
+   */
+  #runBatch(words: Int32Array, from: number, n: number, start: number): void {
+    const m = this.machine;
+    for (let i = 0; i < n; i++) {
+      const at = (from + i) * abi.OP_WORDS;
+      m.log.currentOp = m.opSeq;
+      let r: number;
+      try {
+        r = execute(m, words, at);
+      } catch (e) {
+        if (e instanceof Rejection) throw this.#rejected(words[at], e, start + i);
+        throw e;
+      }
+      m.counters.ops[words[at]]++;
+      this.#results[i] = r;
+      m.opSeq++;
+    }
+  }
+
+  /** The message, op, field and code Engine builds from the core's error block. */
+  #rejected(opcode: number, e: Rejection, index: number): RefsimError {
+    const op = OP_NAME_BY_CODE[opcode] ?? "?";
+    const fieldName = e.field >= 0 ? OP_FIELDS[op as OpName]?.[e.field] : undefined;
+    const [codeName, text] = CORE_ERRORS[e.code] ?? ["UNKNOWN", `error ${e.code}`];
+    const where = fieldName ? ` (field '${fieldName}')` : "";
+    const more = e.detail ? `; needs ${e.detail}` : "";
+    return new RefsimError(`op ${index} (${op}): ${text}${where}${more}`, { op, field: fieldName, index, code: codeName });
+  }
+
+  /**
+   * Run `count` ops already encoded as OP_WORDS i32 words each. Like Engine, ops run
+   * in batches of capacity.batch and the returned view holds the last batch's results
+   * (valid until the next call).
+   */
+  runEncoded(words: Int32Array, count: number): Int32Array {
+    const cap = this.capacity.batch;
+    let last = this.#results.subarray(0, 0);
+    for (let start = 0; start < count; start += cap) {
+      const n = Math.min(cap, count - start);
+      this.#runBatch(words, start, n, start);
+      last = this.#results.subarray(0, n);
+    }
+    return last;
+  }
+
+  /**
+   * Run ops in order, returning each op's result. A rejected op throws RefsimError
+   * (with `index` into `ops`); the ops before it stay applied.
+   */
+  run(ops: readonly Op[]): number[] {
+    const out: number[] = [];
+    const cap = this.capacity.batch;
+    const words = new Int32Array(Math.min(cap, Math.max(ops.length, 1)) * abi.OP_WORDS);
+    for (let start = 0; start < ops.length; start += cap) {
+      const n = Math.min(cap, ops.length - start);
+      for (let i = 0; i < n; i++) {
+        try {
+          encodeOp(ops[start + i], words, i * abi.OP_WORDS);
+        } catch (e) {
+          if (i > 0) {
+            this.#runBatch(words, 0, i, start);
+            out.push(...this.#results.subarray(0, i));
+          }
+          if (e instanceof RefsimError) throw new RefsimError(`op ${start + i}: ${e.message}`, { op: e.op, field: e.field, index: start + i, code: e.code });
+          throw e;
+        }
+      }
+      this.#runBatch(words, 0, n, start);
+      out.push(...this.#results.subarray(0, n));
+    }
+    return out;
+  }
+
+  #one(op: Op): number {
+    return this.run([op])[0];
+  }
+
+  mmNew(): number { return this.#one({ op: "mm_new" }); }
+  mmap(mm: number, o: { addr?: number; length: number; prot?: "r" | "rw"; file?: number; offset?: number; shared?: boolean }): number {
+    return this.#one({ op: "mmap", mm, ...o }) * PAGE_SIZE;
+  }
+  munmap(mm: number, addr: number, length: number): void { this.#one({ op: "munmap", mm, addr, length }); }
+  read(mm: number, addr: number): number { return this.#one({ op: "read", mm, addr }) >>> 0; }
+  write(mm: number, addr: number, value: number): void { this.#one({ op: "write", mm, addr, value }); }
+  fork(mm: number): number { return this.#one({ op: "fork", mm }); }
+  exit(mm: number): void { this.#one({ op: "exit", mm }); }
+  madviseDontneed(mm: number, addr: number, length: number): void { this.#one({ op: "madvise_dontneed", mm, addr, length }); }
+  /** A file of `length` bytes; on a DAX/p2pmem driver's memory if `driver` is given. */
+  fileNew(length: number, driver?: number): number { return this.#one({ op: "file_new", length, ...(driver === undefined ? {} : { driver }) }); }
+  driverNew(kind: DeviceKind, pages: number): number { return this.#one({ op: "driver_new", kind, pages }); }
+  migrateToDevice(mm: number, addr: number, length: number, driver: number, bo?: number): number {
+    return this.#one({ op: "migrate_to_device", mm, addr, length, driver, ...(bo ? { bo } : {}) });
+  }
+  migrateToRam(mm: number, addr: number, length: number): number { return this.#one({ op: "migrate_to_ram", mm, addr, length }); }
+  gup(mm: number, addr: number, o: { write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean } = {}): number {
+    return this.#one({ op: "gup", mm, addr, ...o });
+  }
+  unpin(handle: number): void { this.#one({ op: "unpin", handle }); }
+  check(): void { this.#one({ op: "check" }); }
+  teardown(): void { this.#one({ op: "teardown" }); }
+  dropCache(file: number): void { this.#one({ op: "drop_cache", file }); }
+  /** memunmap_pages (after migrate_device_range if evict). Returns 0 done, 1 waiting, 2 torn down. */
+  driverTeardown(driver: number, evict = false): number { return this.#one({ op: "driver_teardown", driver, evict }); }
+  evictBo(bo: number): number { return this.#one({ op: "evict_bo", bo }); }
+  /** do_swap_page up to dropping the PTL; returns a fault token, 0 when it must refault. */
+  faultBegin(mm: number, addr: number): number { return this.#one({ op: "fault_begin", mm, addr }); }
+  faultEnd(fault: number): number { return this.#one({ op: "fault_end", fault }); }
+  /** Truncate / punch a hole; returns how many DAX pages it had to wait for. */
+  truncate(file: number, offset: number, length: number): number { return this.#one({ op: "truncate", file, offset, length }); }
+  dmaWrite(handle: number, value: number): void { this.#one({ op: "dma_write", handle, value }); }
+  /** madvise(MADV_PAGEOUT); returns how many pages were isolated from the LRU. */
+  madvisePageout(mm: number, addr: number, length: number): number { return this.#one({ op: "madvise_pageout", mm, addr, length }); }
+
+  /** Counters since creation, as a plain object (Engine.stats() shape). */
+  stats(): Stats {
+    return this.machine.counters.toStats(this.machine.log.records.length);
+  }
+
+  /** Every recorded violation, in the order found. */
+  violations(): Violation[] {
+    return this.machine.log.records.map((v) => ({ ...v }));
+  }
+
+  /** struct page of frame pfn (Engine.frame() shape). */
+  frame(pfn: number): FrameInfo {
+    const total = this.machine.frames.all.length;
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= total) throw new RefsimError(`frame: pfn must be 0..${total - 1}, got ${pfn}`, { field: "pfn" });
+    const f = this.machine.frames.all[pfn];
+    return {
+      pfn,
+      kind: pfn === 0 ? "zero" : KIND_NAMES[f.kind],
+      refcount: f.refcount,
+      mapcount: f.mapcount,
+      allocated: f.allocated,
+      anon: f.anon,
+      anonExclusive: f.anonExclusive,
+      pageCache: f.pageCache,
+      bo: this.machine.frames.isDevice(pfn) ? f.owner : 0,
+      content: f.content >>> 0,
+    };
+  }
+
+  /** What addr maps to in mm, or null for pte_none. Reads only; never faults. */
+  page(mm: number, addr: number): PageInfo | null {
+    if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0) throw new RefsimError(`page: addr must be a page-aligned address, got ${addr}`, { field: "addr" });
+    const space = this.machine.mms.live(mm);
+    const vpn = addr / PAGE_SIZE;
+    if (!space || vpn >= 2 ** abi.VPN_BITS) throw new RefsimError(`page: mm ${mm} is not a live address space`, { field: "mm", code: "BAD_MM" });
+    const pte = space.tables.get(vpn);
+    if (!pte) return null;
+    return {
+      ...this.frame(pte.pfn),
+      pte: { present: pte.present, write: pte.writable, special: pte.special, devmap: pte.devmap, devicePrivate: pte.devicePrivate },
+    };
+  }
+
+  /** A buffer object's state. */
+  bo(id: number): BoInfo {
+    const b = Number.isInteger(id) ? this.machine.devices.bo(id) : undefined;
+    if (!b) throw new RefsimError(`bo: no buffer object ${id}`, { field: "bo", code: "BAD_BO" });
+    return { id, state: b.state, pages: b.pages, driver: b.driver };
+  }
+
+  /** Buffer objects created so far (ids 1..n). */
+  get bufferObjects(): number { return this.machine.devices.bos.length; }
+
+  /** A driver's pgmap: state and reference count. */
+  driver(d: number): { state: "live" | "dying" | "gone"; pgmapRef: number; freePages: number; pages: number } {
+    const drv = this.machine.devices.driver(d);
+    if (!drv) throw new RefsimError(`driver: no driver ${d}`, { field: "driver", code: "BAD_DRIVER" });
+    return { state: drv.state, pgmapRef: drv.pgmapRef, freePages: drv.free.length, pages: drv.size };
+  }
+
+  /** Free pages on driver d's free list. */
+  driverFreePages(d: number): number {
+    const drv = this.machine.devices.driver(d);
+    if (!drv) throw new RefsimError(`driver: no driver ${d}`, { field: "driver", code: "BAD_DRIVER" });
+    return drv.free.length;
+  }
+}

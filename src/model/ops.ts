@@ -1,0 +1,381 @@
+/**
+ * The dispatcher: validates each op completely before it changes anything (so a
+ * rejected op leaves the machine exactly as it was), then runs it. Rejections
+ * carry the core's ERR_* code, the argument slot at fault and a detail number.
+ *
+ * @example
+ * ```ts
+ * import { Model } from "./model.ts";
+ * import { execute, Rejection } from "./ops.ts";
+ * import { OP_MM_NEW, OP_READ, ERR_SEGV } from "../../assembly/abi.ts";
+ * const m = Model.create().machine;
+ * console.log(execute(m, Int32Array.of(OP_MM_NEW, 0, 0, 0, 0, 0, 0, 0), 0)); // 0
+ * try { execute(m, Int32Array.of(OP_READ, 0, 0x10000, 0, 0, 0, 0, 0), 0); }
+ * catch (e) { console.log((e as Rejection).code === ERR_SEGV, (e as Rejection).field); } // true 1
+ * ```
+ */
+import {
+  OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
+  OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
+  OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT,
+  VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE,
+  KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, V_LIVELOCK,
+  VPN_BITS, PT_ENTRIES, ERR_BAD_OP, ERR_BAD_STATE, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS, ERR_OVERLAP, ERR_RANGE, ERR_NOMEM_FRAMES,
+  ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE, ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE,
+  ERR_NOT_ANON, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
+} from "../../assembly/abi.ts";
+import { setVmaRange, type Mm, type Vma } from "./mm.ts";
+import { zapRange } from "./zap.ts";
+import { copyRange, pinnedPagesIn } from "./fork.ts";
+import { handleFault, loadChecked, storeValue } from "./fault.ts";
+import { migrateOneToDevice, migratePageToRam } from "./migrate.ts";
+import { gup, unpin, dmaWrite } from "./gup.ts";
+import { dropPageCache, needsDevicePage } from "./file.ts";
+import { registerDriver, createBo, memunmapPages, allocatedPagesOf, type Driver } from "./device.ts";
+import { quiesceCheck } from "./check.ts";
+import { faultBegin, faultEnd } from "./race.ts";
+import { truncateRange } from "./truncate.ts";
+import { pageout } from "./lru.ts";
+import type { Machine } from "./machine.ts";
+
+const VPN_LIMIT = 2 ** VPN_BITS;
+
+/**
+ * An op the core would reject: [code, field, detail] as in the core's error block.
+ * Thrown (not an Error, so no stack is captured) and turned into a RefsimError by Model.
+ */
+export class Rejection {
+  constructor(readonly code: number, readonly field: number, readonly detail = 0) {}
+}
+
+function reject(code: number, field: number, detail = 0): never {
+  throw new Rejection(code, field, detail);
+}
+
+/** Arguments 1 and 2 as a vpn range inside the simulated address space. */
+function rangeOk(vpn: number, npages: number): boolean {
+  return vpn >= 0 && npages > 0 && vpn + npages <= VPN_LIMIT;
+}
+
+/** Room for a fault, if the access needs one: two frames (a migrate_to_ram and a copy) and its page tables. */
+function checkFaultRoom(m: Machine, mm: Mm, vpn: number, write: boolean): void {
+  const pte = mm.tables.get(vpn);
+  if (pte && pte.present && (!write || pte.writable)) return; // no fault
+  if (m.frames.freeSystemPages < 2) reject(ERR_NOMEM_FRAMES, -1, 2);
+  const t = mm.tables.tablesNeeded(vpn);
+  if (m.tablePool.pteFree < 1 || (t === 2 && m.tablePool.pmdFree < 1)) reject(ERR_NOMEM_TABLES, -1, t);
+}
+
+/** A fault on a file living on a device needs a free device page there (else SIGBUS). */
+function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number): void {
+  if (v.file < 0 || mm.tables.get(vpn)) return;
+  const f = m.files.all[v.file];
+  if (needsDevicePage(f, v.fileIndex(vpn)) && m.devices.drivers[f.driver].free.length < 1) reject(ERR_NOMEM_DEVICE, 1);
+}
+
+/** migrate_device_range over a driver's (or one BO's) allocated pages. Returns how many moved. */
+function evict(m: Machine, d: Driver, b: number): number {
+  if (m.frames.freeSystemPages < d.size) reject(ERR_NOMEM_FRAMES, -1, d.size);
+  let moved = 0;
+  for (const page of allocatedPagesOf(m, d, b)) if (migratePageToRam(m, page, 0, -1, 0)) moved++;
+  return moved;
+}
+
+/** The vma holding all of [vpn, vpn+n). */
+function singleVma(mm: Mm, vpn: number, n: number): Vma {
+  const v = mm.findVma(vpn);
+  if (!v) reject(ERR_SEGV, 1);
+  if (vpn + n > v.end) reject(ERR_SEGV, 2);
+  return v;
+}
+
+/** Would unmapping [start, end) cut a vma in two (and so need a new vma slot)? */
+function splitsVma(mm: Mm, start: number, end: number): boolean {
+  const v = mm.findVma(start);
+  return v !== undefined && v.start < start && end < v.end;
+}
+
+/** munmap's vma surgery: zap [start, end) and trim, split or drop each vma it touches. */
+function unmapRange(m: Machine, mm: Mm, start: number, end: number): void {
+  for (const v of [...mm.vmas]) {
+    const s = v.start;
+    const e = v.end;
+    if (e <= start) continue;
+    if (s >= end) break;
+    const zs = Math.max(s, start);
+    const ze = Math.min(e, end);
+    zapRange(m, mm, zs, ze);
+    if (zs === s && ze === e) {
+      m.mms.removeVma(mm, v);
+    } else if (zs === s) {
+      setVmaRange(v, ze, e);
+    } else if (ze === e) {
+      setVmaRange(v, s, zs);
+    } else {
+      const tailPgoff = v.pgoff + (ze - s); // __split_vma
+      setVmaRange(v, s, zs);
+      m.mms.insertVma(mm, ze, e, v.flags, v.file, tailPgoff);
+      break;
+    }
+  }
+  mm.tables.freeTablesIn(m.tablePool, start, end);
+}
+
+/** exit_mmap: zap every vma, free them and the page tables. */
+function exitMm(m: Machine, mm: Mm): void {
+  for (const v of [...mm.vmas]) {
+    zapRange(m, mm, v.start, v.end);
+    m.mms.removeVma(mm, v);
+  }
+  mm.tables.freeAll(m.tablePool);
+  m.mms.kill(mm);
+}
+
+/** dup_mmap. */
+function doFork(m: Machine, parent: Mm): number {
+  if (m.mms.mmSlotsLeft < 1) reject(ERR_NOMEM_MM, 0);
+  if (m.mms.vmaSlotsLeft < parent.vmas.length) reject(ERR_NOMEM_VMA, 0, parent.vmas.length);
+  const tables = parent.tables.tableCount;
+  if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < tables) reject(ERR_NOMEM_TABLES, 0, tables);
+  let copies = 0;
+  for (const v of parent.vmas) copies += pinnedPagesIn(m, parent, v.start, v.end);
+  if (m.frames.freeSystemPages < copies) reject(ERR_NOMEM_FRAMES, 0, copies);
+  const child = m.mms.create();
+  for (const v of parent.vmas) {
+    m.mms.insertVma(child, v.start, v.end, v.flags, v.file, v.pgoff);
+    // vma_needs_copy: shared file mappings are refaulted by the child instead
+    if (v.cow || v.anon) copyRange(m, parent, child, v);
+  }
+  return child.id;
+}
+
+/** do_mmap (MAP_FIXED_NOREPLACE when an address is given). */
+function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: number, pgoff: number): number {
+  if (n <= 0 || n > VPN_LIMIT) reject(ERR_RANGE, 2);
+  if ((fl & ~VM_VALID) !== 0) reject(ERR_BAD_ARG, 3);
+  const anon = (fl & VM_ANON) !== 0;
+  if (anon === ((fl & VM_FILE) !== 0)) reject(ERR_BAD_ARG, 3, 1); // exactly one of anon / file
+  if (anon && (fl & VM_SHARED) !== 0) reject(ERR_BAD_ARG, 3, 2); // shmem is not modelled
+  if (!anon) {
+    const f = m.files.open(file);
+    if (!f) reject(ERR_BAD_FILE, 4);
+    if (pgoff < 0 || pgoff + n > f.pages) reject(ERR_RANGE, 5);
+  }
+  if (m.mms.vmaSlotsLeft < 1) reject(ERR_NOMEM_VMA, -1, 1);
+  let start: number;
+  if (vpn === -1) {
+    start = mm.unmappedArea(n, VPN_LIMIT);
+    if (start === 0) reject(ERR_RANGE, 2);
+  } else {
+    if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
+    start = vpn;
+    if (mm.overlaps(start, start + n)) reject(ERR_OVERLAP, 1);
+  }
+  m.mms.insertVma(mm, start, start + n, fl, anon ? -1 : file, anon ? 0 : pgoff);
+  return start;
+}
+
+/** migrate_vma_setup/pages/finalize over a range, into a new BO (bo 0) or an existing one. */
+function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number, b: number): number {
+  if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
+  const driver = m.devices.driver(d);
+  if (!driver) reject(ERR_BAD_DRIVER, 3);
+  if (driver.kind !== KIND_DEVICE_PRIVATE && driver.kind !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, 3); // migrate_vma targets
+  if (driver.state === "gone") reject(ERR_BAD_STATE, 3);
+  const existing = b !== 0 ? m.devices.liveBo(b) : undefined;
+  if (b !== 0 && (!existing || existing.driver !== d)) reject(ERR_BAD_BO, 4);
+  if (b === 0 && m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, 4);
+  const v = singleVma(mm, vpn, n);
+  if (!v.anon || !v.cow) reject(ERR_NOT_ANON, 1); // migrate_vma_setup: anon private only
+  const tables = Math.trunc(n / PT_ENTRIES) + 2;
+  if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) {
+    reject(ERR_NOMEM_TABLES, 2, tables);
+  }
+  const bo = existing ?? createBo(m, driver);
+  for (let i = 0; i < n; i++) migrateOneToDevice(m, mm, vpn + i, driver, bo);
+  return bo.id;
+}
+
+/** Driver-initiated migrate_vma with MIGRATE_VMA_SELECT_DEVICE_PRIVATE / _COHERENT. */
+function doMigrateToRam(m: Machine, mm: Mm, vpn: number, n: number): number {
+  if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
+  singleVma(mm, vpn, n);
+  if (m.frames.freeSystemPages < n) reject(ERR_NOMEM_FRAMES, 2, n);
+  let moved = 0;
+  for (const [at, pte] of mm.tables.entriesIn(vpn, vpn + n)) {
+    // vm_normal_page skips devmap PTEs, so only device-private entries and normal device PTEs are selected
+    const selected = pte.devicePrivate || (pte.normalPresent && m.frames.isDevice(pte.pfn));
+    if (selected && migratePageToRam(m, m.frames.all[pte.pfn], 0, mm.id, at)) moved++;
+  }
+  return moved;
+}
+
+/** A CPU load or store at vpn. */
+function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number): number {
+  if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, 1);
+  const v = mm.findVma(vpn);
+  if (!v) reject(ERR_SEGV, 1);
+  if (write && (v.flags & VM_WRITE) === 0) reject(ERR_ACCESS, 1);
+  checkFaultRoom(m, mm, vpn, write);
+  checkDeviceRoom(m, mm, v, vpn);
+  const pte = handleFault(m, mm, v, vpn, write);
+  if (!pte.present) {
+    // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
+    const page = m.frames.all[pte.pfn];
+    m.log.record(V_LIVELOCK, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 0);
+    return 0;
+  }
+  if (!write) return loadChecked(m, mm, v, vpn, pte);
+  storeValue(m, mm, v, vpn, pte, value);
+  return 0;
+}
+
+function doGup(m: Machine, mm: Mm, vpn: number, fl: number): number {
+  if ((fl & ~FOLL_VALID) !== 0) reject(ERR_BAD_ARG, 2);
+  if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, 1);
+  const v = mm.findVma(vpn);
+  if (!v) reject(ERR_SEGV, 1);
+  if ((fl & FOLL_WRITE) !== 0 && (v.flags & VM_WRITE) === 0) reject(ERR_ACCESS, 2);
+  if (m.pins.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
+  if (m.frames.freeSystemPages < 3) reject(ERR_NOMEM_FRAMES, -1, 3);
+  checkFaultRoom(m, mm, vpn, true);
+  checkDeviceRoom(m, mm, v, vpn);
+  return gup(m, mm, v, vpn, fl);
+}
+
+const NEEDS_MM = new Set([
+  OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP,
+  OP_FAULT_BEGIN, OP_MADV_PAGEOUT,
+]);
+
+/** Execute the op record at words[at..]; returns its result or throws a Rejection. */
+export function execute(m: Machine, words: Int32Array, at: number): number {
+  const op = words[at];
+  const a0 = words[at + 1];
+  const a1 = words[at + 2];
+  const a2 = words[at + 3];
+  const a3 = words[at + 4];
+  const a4 = words[at + 5];
+  const a5 = words[at + 6];
+  let mm: Mm | undefined;
+  if (NEEDS_MM.has(op)) {
+    mm = m.mms.live(a0);
+    if (!mm) reject(ERR_BAD_MM, 0);
+  }
+  switch (op) {
+    case OP_MM_NEW:
+      if (m.mms.mmSlotsLeft < 1) reject(ERR_NOMEM_MM, -1);
+      return m.mms.create().id;
+    case OP_MMAP:
+      return doMmap(m, mm!, a1, a2, a3, a4, a5);
+    case OP_MUNMAP:
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
+      if (m.mms.vmaSlotsLeft < 1 && splitsVma(mm!, a1, a1 + a2)) reject(ERR_NOMEM_VMA, -1, 1);
+      unmapRange(m, mm!, a1, a1 + a2);
+      return 0;
+    case OP_READ:
+      return access(m, mm!, a1, false, 0);
+    case OP_WRITE:
+      return access(m, mm!, a1, true, a2);
+    case OP_FORK:
+      return doFork(m, mm!);
+    case OP_EXIT:
+      exitMm(m, mm!);
+      return 0;
+    case OP_MADV_DONTNEED:
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
+      singleVma(mm!, a1, a2);
+      zapRange(m, mm!, a1, a1 + a2);
+      return 0;
+    case OP_FILE_NEW: {
+      if (a0 <= 0) reject(ERR_RANGE, 0);
+      const d = a1 - 1; // a1 0: an ordinary file; d + 1: a file on device driver d
+      if (a1 !== 0) {
+        const driver = m.devices.driver(d);
+        if (!driver) reject(ERR_BAD_DRIVER, 1);
+        if (driver.kind !== KIND_FSDAX && driver.kind !== KIND_DEVDAX && driver.kind !== KIND_P2PDMA) reject(ERR_BAD_ARG, 1);
+        if (driver.state !== "live") reject(ERR_BAD_STATE, 1);
+      }
+      if (m.files.all.length >= m.files.fileCapacity) reject(ERR_NOMEM_OBJECTS, -1);
+      if (a0 > m.files.pagesLeft) reject(ERR_NOMEM_OBJECTS, 0, a0);
+      return m.files.create(a0, d).id;
+    }
+    case OP_DRIVER_NEW:
+      if (a0 < KIND_DEVICE_PRIVATE || a0 > KIND_P2PDMA) reject(ERR_BAD_ARG, 0);
+      if (a1 <= 0) reject(ERR_RANGE, 1);
+      if (a1 > m.devices.framesLeft) reject(ERR_NOMEM_DEVICE, 1, m.devices.framesLeft);
+      if (m.devices.driverSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
+      return registerDriver(m, a0, a1).id;
+    case OP_MIGRATE_TO_DEVICE:
+      return doMigrateToDevice(m, mm!, a1, a2, a3, a4);
+    case OP_MIGRATE_TO_RAM:
+      return doMigrateToRam(m, mm!, a1, a2);
+    case OP_GUP:
+      return doGup(m, mm!, a1, a2);
+    case OP_UNPIN:
+      if (!m.pins.live(a0)) reject(ERR_BAD_HANDLE, 0);
+      unpin(m, a0);
+      return 0;
+    case OP_CHECK:
+      quiesceCheck(m);
+      return 0;
+    case OP_TEARDOWN:
+      for (const x of [...m.mms.alive]) exitMm(m, x);
+      for (const f of m.files.all) if (f.open) dropPageCache(m, f);
+      quiesceCheck(m);
+      return 0;
+    case OP_DROP_CACHE: {
+      const f = m.files.open(a0);
+      if (!f) reject(ERR_BAD_FILE, 0);
+      dropPageCache(m, f);
+      return 0;
+    }
+    case OP_DRIVER_TEARDOWN: {
+      const d = m.devices.driver(a0);
+      if (!d) reject(ERR_BAD_DRIVER, 0);
+      if (d.kind !== KIND_DEVICE_PRIVATE && d.kind !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, 0);
+      if (d.state !== "live") reject(ERR_BAD_STATE, 0);
+      if (a1 !== 0 && a1 !== 1) reject(ERR_BAD_ARG, 1);
+      if (a1 === 1) evict(m, d, 0); // migrate_device_range first
+      m.counters.driverTeardowns++;
+      return memunmapPages(m, d);
+    }
+    case OP_EVICT_BO: {
+      const bo = m.devices.liveBo(a0);
+      if (!bo) reject(ERR_BAD_BO, 0);
+      const d = m.devices.drivers[bo.driver];
+      if (d.state === "gone") reject(ERR_BAD_STATE, 0);
+      return evict(m, d, a0);
+    }
+    case OP_FAULT_BEGIN: {
+      if (a1 < 0 || a1 >= VPN_LIMIT) reject(ERR_RANGE, 1);
+      if (!mm!.findVma(a1)) reject(ERR_SEGV, 1);
+      const pte = mm!.tables.get(a1);
+      if (!pte?.devicePrivate) reject(ERR_BAD_STATE, 1); // only device-private entries fault this way
+      if (m.faults.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
+      return faultBegin(m, a0, a1, m.frames.all[pte.pfn]);
+    }
+    case OP_FAULT_END:
+      if (!m.faults.live(a0)) reject(ERR_BAD_HANDLE, 0);
+      if (m.frames.freeSystemPages < 1) reject(ERR_NOMEM_FRAMES, -1, 1);
+      return faultEnd(m, a0);
+    case OP_TRUNCATE: {
+      const f = m.files.open(a0);
+      if (!f) reject(ERR_BAD_FILE, 0);
+      // device-dax and p2pmem are device files: they have no blocks to truncate
+      if (f.driver >= 0 && m.devices.driver(f.driver)!.kind !== KIND_FSDAX) reject(ERR_BAD_ARG, 0);
+      if (a1 < 0 || a1 >= f.pages) reject(ERR_RANGE, 1);
+      if (a2 <= 0) reject(ERR_RANGE, 2);
+      return truncateRange(m, f, a1, Math.min(a2, f.pages - a1));
+    }
+    case OP_MADV_PAGEOUT:
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
+      singleVma(mm!, a1, a2);
+      return pageout(m, mm!, a1, a1 + a2);
+    case OP_DMA_WRITE:
+      if (!m.pins.live(a0)) reject(ERR_BAD_HANDLE, 0);
+      dmaWrite(m, a0, a1);
+      return 0;
+  }
+  return reject(ERR_BAD_OP, -1);
+}

@@ -1,0 +1,97 @@
+/**
+ * Truncate and hole punch (truncate_pagecache_range; for DAX files
+ * dax_layout_busy_page_range + dax_break_layout). User mappings of the range are
+ * zapped first (unmap_mapping_range, even_cows). An ordinary file then drops its
+ * page cache references; pinned pages live on as orphans until unpinned. A DAX
+ * file must not free a block a pin still uses: a busy page makes the truncate
+ * wait until the page goes idle (wake_up_var), and only then is the block freed.
+ * Before 6.15 the busy scan was skipped when no vma mapped the file at all, so a
+ * pin taken before munmap was not waited for (spec S12).
+ *
+ * @example
+ * ```ts
+ * import { Model } from "./model.ts";
+ * const m = Model.create({ scheme: "E4" });
+ * const pmem = m.driverNew("fsdax", 4);
+ * const f = m.fileNew(4096, pmem);
+ * const mm = m.mmNew();
+ * const addr = m.mmap(mm, { length: 4096, file: f, shared: true });
+ * const h = m.gup(mm, addr, { pin: true });
+ * console.log(m.truncate(f, 0, 4096)); // 1 (waits for the pin)
+ * m.unpin(h);
+ * console.log(m.driverFreePages(pmem)); // 4
+ * ```
+ */
+import { KIND_FSDAX } from "../../assembly/abi.ts";
+import { folioPut } from "./refcount.ts";
+import { freeDaxPage } from "./device.ts";
+import { zapRange } from "./zap.ts";
+import { cachedPage, type File } from "./file.ts";
+import type { Frame } from "./frames.ts";
+import type { Machine } from "./machine.ts";
+
+/** Does any vma of any live process map file f (mapping_mapped)? */
+export function fileMapped(m: Machine, f: File): boolean {
+  return m.mms.alive.some((mm) => mm.vmas.some((v) => v.file === f.id));
+}
+
+/** unmap_mapping_range over file pages [idx, idx+n) in every process, COWed pages included. */
+export function unmapMappingRange(m: Machine, f: File, idx: number, n: number): void {
+  for (const mm of m.mms.alive) {
+    for (const v of mm.vmas) {
+      if (v.file !== f.id) continue;
+      const lo = Math.max(idx, v.pgoff);
+      const hi = Math.min(idx + n, v.pgoff + (v.end - v.start));
+      if (lo < hi) zapRange(m, mm, v.start + (lo - v.pgoff), v.start + (hi - v.pgoff));
+    }
+  }
+}
+
+/** dax_busy_page: a reference beyond the idle count and the mappings' own (E3+: count - mapcount). */
+function daxBusy(m: Machine, page: Frame): boolean {
+  return page.refcount - page.mapcount > m.rules.idleCount(page.kind);
+}
+
+/** Free a truncated DAX block: dax_disassociate_entry, then the filesystem frees it. */
+function releaseBlock(m: Machine, f: File, idx: number, page: Frame): void {
+  f.cache.delete(idx);
+  f.disk[idx] = 0; // the hole reads back as zeroes, whatever a DMA wrote while truncate waited
+  page.lastOp = m.log.currentOp;
+  freeDaxPage(m, page);
+}
+
+/** Truncate / punch a hole over [idx, idx+n) of file f. Returns how many pages it had to wait for. */
+export function truncateRange(m: Machine, f: File, idx: number, n: number): number {
+  const dax = f.driver >= 0;
+  const scan = !dax || fileMapped(m, f) || m.rules.daxScanUnmapped;
+  unmapMappingRange(m, f, idx, n);
+  let waits = 0;
+  for (let i = idx; i < idx + n && i < f.pages; i++) {
+    f.disk[i] = 0; // the hole reads back as zeroes
+    const page = cachedPage(f, i);
+    if (!page) continue;
+    if (!dax) {
+      f.cache.delete(i); // truncate_inode_folio: out of the page cache, its reference dropped
+      page.pageCache = false;
+      page.lastOp = m.log.currentOp;
+      folioPut(m, page, 1, -1, i); // truncate_inode_folio -> filemap_remove_folio: folio_put_refs
+      continue;
+    }
+    if (page.kind !== KIND_FSDAX) continue; // device-dax and p2pmem have no blocks to free
+    if (scan && daxBusy(m, page)) {
+      page.truncateWait = true; // dax_break_layout: wait_var_event until idle
+      m.counters.truncateWaits++;
+      waits++;
+      continue;
+    }
+    releaseBlock(m, f, i, page);
+  }
+  return waits;
+}
+
+/** wake_up_var on an fsdax page that went idle: a waiting truncate frees its block now. */
+export function daxPageIdle(m: Machine, page: Frame): void {
+  if (!page.truncateWait) return;
+  page.truncateWait = false;
+  if (page.owner < 0) releaseBlock(m, m.files.all[-page.owner - 1], page.index, page);
+}

@@ -1,0 +1,229 @@
+/**
+ * gpu-churn: many processes share a GPU whose memory is smaller than their working
+ * set, the HMM/SVM pattern of amdkfd and nouveau. Each process has an anonymous
+ * buffer split into ranges of `chunk` pages (svm ranges). Turns:
+ *  - migrate: the driver moves a range into device memory (migrate_vma_setup /
+ *    pages / finalize into a new buffer object); when its memory is full it first
+ *    evicts its oldest range (probability `evictFirst`), otherwise it over-commits
+ *    and the migration partly fails for want of device pages;
+ *  - evict: the driver moves a range back (migrate_vma with SELECT_DEVICE_*);
+ *  - read / write: the CPU touches `touch` pages of a range: a device-private page
+ *    faults back through do_swap_page -> migrate_to_ram, a device-coherent page is
+ *    accessed in place;
+ *  - zap: MADV_DONTNEED of a range (device pages go back to the driver via page_free);
+ *  - remap: munmap and mmap the whole buffer again;
+ *  - respawn: the process exits and a new one takes its place.
+ * With kind "device-coherent" under E0-devmap the devmap PTEs hold no reference, so
+ * every zap, munmap and exit leaks the device page and its BO: the final quiesce
+ * check reports them; E2+ frees them.
+ *
+ * The driver model follows amdkfd: a BO per migration, freed with its last page.
+ * BO ids and mm ids are never reused by the core, so migrations and respawns are
+ * paced over the budget (4095 BOs and 256 mm ids with the default capacity: a
+ * run of millions of ops migrates less often; raise capacity.bufferObjects).
+ *
+ * The run: setup (drivers, mm_new + mmap per process, `populate` of the pages
+ * written), the loop, the drain (exit every process) and a quiesce check.
+ *
+ * Capacity with the defaults (8 processes x 1024 pages, 2048 device pages):
+ * 8192 + 67 system frames, 2048 device pages, 2 drivers, about 24 pte tables,
+ * 9 VMAs, 8 mm ids + respawns, BOs paced.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "../core/engine.ts";
+ * import { runGpuChurn } from "./gpu-churn.ts";
+ * for (const scheme of ["E0-devmap", "E4"]) {
+ *   const e = await Engine.create({ scheme });
+ *   const s = runGpuChurn(e, { kind: "device-coherent" }, 1, 30_000);
+ *   console.log(scheme, s.migrated > 0, s.violations.leak_page > 0); // E0-devmap true true, then E4 true false
+ * }
+ * ```
+ */
+import { VM_READ, VM_WRITE, VM_ANON, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT } from "../../assembly/abi.ts";
+import {
+  Session, Pacer, resolveParams, defaultsOf, need, pteTablesFor, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
+  type Spec, type WorkloadDef, type WorkloadSummary,
+} from "./common.ts";
+import type { OpTarget } from "./target.ts";
+
+export type GpuKind = "device-private" | "device-coherent" | "both";
+
+export type GpuChurnTurn = "migrate" | "evict" | "read" | "write" | "zap" | "remap" | "respawn";
+export type GpuChurnWeights = Record<GpuChurnTurn, number>;
+
+export interface GpuChurnParams {
+  processes: number;
+  pages: number;
+  populate: number;
+  chunk: number;
+  kind: GpuKind;
+  devicePages: number;
+  touch: number;
+  evictFirst: number;
+  weights: GpuChurnWeights;
+}
+
+const TURNS: readonly GpuChurnTurn[] = ["migrate", "evict", "read", "write", "zap", "remap", "respawn"];
+
+export const GPU_CHURN_SPEC: Spec<GpuChurnParams> = {
+  processes: { default: 8, min: 1, integer: true, doc: "processes using the GPU" },
+  pages: { default: 1024, min: 1, integer: true, doc: "pages of each process's anonymous buffer (a multiple of chunk)" },
+  populate: { default: 0.5, min: 0, max: 1, doc: "fraction of each buffer written at setup (the rest are holes or the zero page)" },
+  chunk: { default: 64, min: 1, integer: true, doc: "pages per range the driver migrates (an svm range)" },
+  kind: {
+    default: "both", choices: ["device-private", "device-coherent", "both"],
+    doc: "the GPU's memory: device-private, device-coherent, or both (two drivers, half the pages each)",
+  },
+  devicePages: {
+    default: 2048, min: 1, integer: true,
+    doc: "device memory in pages, split between the drivers; smaller than processes*pages so the driver has to evict",
+  },
+  touch: { default: 8, min: 1, integer: true, doc: "pages a CPU read or write turn touches in one range" },
+  evictFirst: { default: 0.9, min: 0, max: 1, doc: "probability that a full driver evicts its oldest range before migrating (else migrations partly fail)" },
+  weights: {
+    default: { migrate: 4, evict: 2, read: 3, write: 3, zap: 0.5, remap: 0.2, respawn: 0.05 }, min: 0,
+    doc: "relative frequency of each turn: migrate, evict, read, write, zap (MADV_DONTNEED a range), remap (munmap + mmap the buffer), respawn (exit + new process)",
+  },
+};
+
+const NAME = "gpu-churn";
+
+export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
+  const p = resolveParams(NAME, GPU_CHURN_SPEC, params);
+  const s = new Session(NAME, target, seed, budget);
+  const { processes: P, pages, chunk, touch } = p;
+  const cap = s.capacity;
+  const nDrv = p.kind === "both" ? 2 : 1;
+  need(pages % chunk === 0, NAME, "chunk", `pages (${pages}) must be a multiple of chunk (${chunk})`);
+  need(p.devicePages >= nDrv, NAME, "devicePages", `needs at least one device page per driver`);
+  need(s.usage.mms + P <= cap.processes, NAME, "processes", `${P} processes need ${P} mm ids, ${cap.processes - s.usage.mms} are left (capacity.processes)`);
+  need(s.usage.drivers + nDrv <= cap.drivers, NAME, "kind", `needs ${nDrv} drivers, ${cap.drivers - s.usage.drivers} are left (capacity.drivers)`);
+  // Device pages registered by earlier driver_new ops are not visible in the counters: a fresh target is assumed.
+  need(p.devicePages <= cap.devicePages, NAME, "devicePages", `exceeds capacity.devicePages (${cap.devicePages})`);
+  need(P * pages + chunk + 3 <= cap.systemPages - s.usage.systemLive, NAME, "pages",
+    `processes * pages + chunk + 3 = ${P * pages + chunk + 3} frames, ${cap.systemPages - s.usage.systemLive} system frames are free`);
+  const T = pteTablesFor(pages) + 1;
+  need(P * T + pteTablesFor(chunk) + 3 <= cap.pteTables, NAME, "pages", `needs ${P * T + pteTablesFor(chunk) + 3} pte tables, capacity.pteTables is ${cap.pteTables}`);
+  need(P * 2 + 3 <= cap.pmdTables, NAME, "processes", `needs ${P * 2 + 3} pmd tables, capacity.pmdTables is ${cap.pmdTables}`);
+  need(P + 1 <= cap.vmas, NAME, "processes", `needs ${P + 1} VMAs, capacity.vmas is ${cap.vmas}`);
+  need(s.usage.bos + 1 < cap.bufferObjects, NAME, "budget", `no buffer object ids are left (capacity.bufferObjects)`);
+  const reserve = P + 1; // exit per process, check
+  const stepMax = Math.max(touch, 3);
+  const populate = Math.round(p.populate * pages);
+  s.needBudget(nDrv + 2 * P + P * populate + reserve + stepMax);
+
+  const enc = s.enc;
+  const rng = s.rng;
+  const flags = VM_READ | VM_WRITE | VM_ANON;
+
+  // drivers: memremap_pages of the GPU memory
+  const drvId = new Int32Array(nDrv);
+  const drvPages = new Int32Array(nDrv);
+  const resident = new Int32Array(nDrv); // pages believed on each driver
+  for (let d = 0; d < nDrv; d++) {
+    const kind = p.kind === "device-coherent" || (p.kind === "both" && d === 1) ? KIND_DEVICE_COHERENT : KIND_DEVICE_PRIVATE;
+    drvPages[d] = d === 0 ? Math.ceil(p.devicePages / nDrv) : Math.floor(p.devicePages / nDrv);
+    enc.driverNew(kind, drvPages[d]);
+    enc.want();
+  }
+  const mm = new Int32Array(P);
+  for (let i = 0; i < P; i++) {
+    enc.mmNew();
+    enc.want();
+  }
+  enc.flush();
+  for (let d = 0; d < nDrv; d++) drvId[d] = enc.take();
+  for (let i = 0; i < P; i++) mm[i] = enc.take();
+  for (let i = 0; i < P; i++) {
+    enc.mmap(mm[i], MAP_BASE, pages, flags, -1, 0);
+    for (let k = 0; k < populate; k++) enc.write(mm[i], MAP_BASE + k, rng.u32() | 0);
+  }
+
+  const cpp = pages / chunk; // chunks per process
+  const nChunks = P * cpp;
+  const where = new Int32Array(nChunks); // 0: believed in RAM; d+1: believed on driver d
+  const stamp = new Float64Array(nChunks); // when it was migrated (for eviction order)
+  let clock = 0;
+  const bos = new Pacer(cap.bufferObjects - 1 - s.usage.bos, budget);
+  const respawns = new Pacer(cap.processes - s.usage.mms - P, budget);
+  const weights = TURNS.map((k) => p.weights[k]);
+  need(weights.some((w) => w > 0), NAME, "weights", "at least one weight must be above 0");
+
+  const evict = (id: number): void => {
+    const proc = (id / cpp) | 0;
+    enc.migrateToRam(mm[proc], MAP_BASE + (id - proc * cpp) * chunk, chunk);
+    resident[where[id] - 1] -= chunk;
+    where[id] = 0;
+  };
+  const forget = (proc: number): void => {
+    for (let id = proc * cpp; id < (proc + 1) * cpp; id++) {
+      if (where[id] !== 0) resident[where[id] - 1] -= chunk;
+      where[id] = 0;
+    }
+  };
+
+  while (s.fits(stepMax, reserve)) {
+    const turn = TURNS[rng.weighted(weights)];
+    const id = rng.below(nChunks);
+    const proc = (id / cpp) | 0;
+    const vpn = MAP_BASE + (id - proc * cpp) * chunk;
+    switch (turn) {
+      case "migrate": {
+        if (where[id] !== 0 || !bos.allow(s.done)) break;
+        const d = nDrv === 1 ? 0 : rng.below(nDrv);
+        if (resident[d] + chunk > drvPages[d] && rng.chance(p.evictFirst)) {
+          let victim = -1;
+          for (let c = 0; c < nChunks; c++) if (where[c] === d + 1 && (victim < 0 || stamp[c] < stamp[victim])) victim = c;
+          if (victim >= 0) evict(victim);
+        }
+        enc.migrateToDevice(mm[proc], vpn, chunk, drvId[d], 0);
+        bos.take();
+        where[id] = d + 1;
+        resident[d] += chunk;
+        stamp[id] = ++clock;
+        break;
+      }
+      case "evict":
+        if (where[id] !== 0) evict(id);
+        else enc.migrateToRam(mm[proc], vpn, chunk); // a range the driver thinks is home: finds little to move
+        break;
+      case "read":
+        for (let k = 0; k < touch; k++) enc.read(mm[proc], vpn + rng.below(chunk));
+        break;
+      case "write":
+        for (let k = 0; k < touch; k++) enc.write(mm[proc], vpn + rng.below(chunk), rng.u32() | 0);
+        break;
+      case "zap":
+        enc.madviseDontneed(mm[proc], vpn, chunk);
+        if (where[id] !== 0) resident[where[id] - 1] -= chunk;
+        where[id] = 0;
+        break;
+      case "remap":
+        enc.munmap(mm[proc], MAP_BASE, pages);
+        enc.mmap(mm[proc], MAP_BASE, pages, flags, -1, 0);
+        forget(proc);
+        break;
+      case "respawn":
+        if (!respawns.allow(s.done)) break;
+        enc.exit(mm[proc]);
+        mm[proc] = enc.result(enc.mmNew());
+        respawns.take();
+        enc.mmap(mm[proc], MAP_BASE, pages, flags, -1, 0);
+        forget(proc);
+        break;
+    }
+  }
+  for (let i = 0; i < P; i++) enc.exit(mm[i]);
+  enc.check();
+  return s.finish();
+}
+
+export const gpuChurn: WorkloadDef<GpuChurnParams> = {
+  name: NAME,
+  describe: "many processes migrate ranges of their buffers to a GPU's device-private and/or device-coherent memory and back (driver eviction, CPU faults), with bounded device memory so the driver evicts and migrations fail",
+  needs: "processes*pages+chunk+3 system frames (8259), devicePages device pages (2048) and 1-2 drivers, processes*(pages/512+1)+4 pte tables (28), processes+1 VMAs; mm ids and BOs are used for good (respawns and migrations paced over the budget)",
+  spec: GPU_CHURN_SPEC,
+  defaults: defaultsOf(GPU_CHURN_SPEC),
+  run: runGpuChurn,
+};

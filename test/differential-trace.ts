@@ -1,0 +1,305 @@
+/**
+ * A seeded random trace generator for the differential test: it writes one op
+ * record at a time, choosing arguments from the current state of a Model (live
+ * mms, their vmas, GUP handles, drivers, BOs, files), so most ops are valid and
+ * reach deep into the core, while a steady share is not (bad ids, ranges off a
+ * vma, exhausted capacity, malformed flags) so that rejections are compared too.
+ *
+ * Every op kind appears: mmap (anon, file shared/private, fixed/auto), munmap
+ * splitting vmas, CPU reads/writes (including of device-private entries),
+ * madvise, fork (also with pinned pages), exit, GUP get/pin/longterm, unpin,
+ * device-private and device-coherent drivers, migration both ways, page-cache
+ * drops, check and teardown, plus a little garbage.
+ *
+ * @example
+ * ```ts
+ * import { Model } from "../src/model/model.ts";
+ * import { TraceGen } from "./differential-trace.ts";
+ * const m = Model.create({ scheme: "E2" });
+ * const gen = new TraceGen(1, m.machine);
+ * const w = new Int32Array(8);
+ * for (let i = 0; i < 1000; i++) { gen.next(w, 0); try { m.runEncoded(w, 1); } catch {} }
+ * console.log(m.opsExecuted > 500); // true
+ * ```
+ */
+import * as abi from "../assembly/abi.ts";
+import { Prng } from "../src/workload/prng.ts";
+import type { Machine } from "../src/model/machine.ts";
+import type { Mm, Vma } from "../src/model/mm.ts";
+
+const VPN_LIMIT = 2 ** abi.VPN_BITS;
+const BASE = 0x10000;
+
+type Kind =
+  | "read" | "write" | "mmap" | "munmap" | "madvise" | "fork" | "exit" | "mm_new" | "file_new" | "driver_new"
+  | "to_device" | "to_ram" | "gup" | "unpin" | "check" | "teardown" | "drop_cache" | "garbage"
+  | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout";
+
+const WEIGHTS: Array<[Kind, number]> = [
+  ["read", 18], ["write", 18], ["mmap", 5], ["munmap", 3], ["madvise", 3], ["fork", 0.5], ["exit", 0.7],
+  ["mm_new", 0.3], ["file_new", 0.15], ["driver_new", 0.15], ["to_device", 5], ["to_ram", 3], ["gup", 5],
+  ["unpin", 5.5], ["check", 0.2], ["teardown", 0.012], ["drop_cache", 0.3], ["garbage", 0.4],
+  ["driver_teardown", 0.015], ["evict_bo", 0.6], ["fault_begin", 0.5], ["fault_end", 0.45], ["truncate", 0.4],
+  ["dma_write", 1.2], ["pageout", 0.8],
+];
+
+const DEVICE_KINDS = [
+  abi.KIND_DEVICE_PRIVATE, abi.KIND_DEVICE_PRIVATE, abi.KIND_DEVICE_COHERENT, abi.KIND_DEVICE_COHERENT,
+  abi.KIND_FSDAX, abi.KIND_DEVDAX, abi.KIND_P2PDMA,
+];
+
+export class TraceGen {
+  readonly #r: Prng;
+  readonly #m: Machine;
+  readonly #kinds: Kind[] = WEIGHTS.map(([k]) => k);
+  readonly #weights: number[] = WEIGHTS.map(([, w]) => w);
+  /** Recently migrated ranges [mm, vpn, n]: CPU accesses and evictions aim here often. */
+  readonly #hot: Array<[number, number, number]> = [];
+
+  constructor(seed: number, machine: Machine) {
+    this.#r = new Prng(seed);
+    this.#m = machine;
+  }
+
+  #below(n: number): number { return this.#r.below(n); }
+  #chance(p: number): boolean { return this.#r.chance(p); }
+
+  /** A random live mm (usually one with a vma), or undefined. */
+  #mm(): Mm | undefined {
+    const alive = this.#m.mms.alive;
+    for (let tries = 0; tries < 3 && alive.length; tries++) {
+      const mm = alive[this.#below(alive.length)];
+      if (mm.vmas.length) return mm;
+    }
+    return this.#anyMm();
+  }
+
+  #anyMm(): Mm | undefined {
+    const alive = this.#m.mms.alive;
+    return alive.length ? alive[this.#below(alive.length)] : undefined;
+  }
+
+  /** The id of mm, or now and then an id that is dead or was never handed out. */
+  #mmId(mm: Mm | undefined): number {
+    if (!mm || this.#chance(0.01)) return this.#chance(0.5) ? this.#below(this.#m.mms.all.length + 2) : -1;
+    return mm.id;
+  }
+
+  #vma(mm: Mm, anon?: boolean): Vma | undefined {
+    const vs = anon === undefined ? mm.vmas : mm.vmas.filter((v) => v.anon === anon);
+    return vs.length ? vs[this.#below(vs.length)] : undefined;
+  }
+
+  /** A sub-range [vpn, n) of v; sometimes running off its end. */
+  #subRange(v: Vma, maxLen: number, spill = 0.05): [number, number] {
+    const size = v.end - v.start;
+    const start = v.start + this.#below(size);
+    let n = 1 + this.#below(Math.min(maxLen, v.end - start));
+    if (this.#chance(spill)) n += 1 + this.#below(8);
+    return [start, n];
+  }
+
+  /** A vpn to touch in mm: mostly inside a vma, sometimes in a hot range, rarely unmapped or invalid. */
+  #vpn(mm: Mm): number {
+    if (this.#hot.length && this.#chance(0.3)) {
+      const [hm, hv, hn] = this.#hot[this.#below(this.#hot.length)];
+      const v = hm === mm.id ? mm.findVma(hv) : undefined;
+      if (v) return hv + this.#below(Math.min(hn, v.end - hv));
+    }
+    const v = this.#vma(mm);
+    if (!v || this.#chance(0.03)) {
+      if (this.#chance(0.05)) return this.#chance(0.5) ? -1 - this.#below(5) : VPN_LIMIT + this.#below(5);
+      return BASE + this.#below(4096);
+    }
+    return v.start + this.#below(v.end - v.start);
+  }
+
+  #op(w: Int32Array, at: number, code: number, ...args: number[]): void {
+    w.fill(0, at, at + abi.OP_WORDS);
+    w[at] = code;
+    for (let i = 0; i < args.length; i++) w[at + 1 + i] = args[i];
+  }
+
+  /** Write the next op record at w[at..at+OP_WORDS). */
+  next(w: Int32Array, at: number): void {
+    const m = this.#m;
+    const mm = this.#mm();
+    let kind = this.#kinds[this.#r.weighted(this.#weights)];
+    if (!mm && kind !== "garbage" && kind !== "check" && this.#chance(0.9)) kind = "mm_new";
+    else if (mm && mm.vmas.length === 0 && (kind === "read" || kind === "write" || kind === "gup") && this.#chance(0.9)) kind = "mmap";
+    else if (kind === "unpin" && m.counters.pins === 0 && this.#chance(0.9)) kind = "gup";
+    switch (kind) {
+      case "mm_new":
+        return this.#op(w, at, abi.OP_MM_NEW);
+      case "read":
+        return this.#op(w, at, abi.OP_READ, this.#mmId(mm), mm ? this.#vpn(mm) : BASE);
+      case "write":
+        return this.#op(w, at, abi.OP_WRITE, this.#mmId(mm), mm ? this.#vpn(mm) : BASE, this.#r.u32() | 0);
+      case "mmap": {
+        const files = m.files.all;
+        const file = files.length > 0 && this.#chance(0.3) ? files[this.#below(files.length)] : undefined;
+        let n = this.#chance(0.1) ? 1 + this.#below(700) : 1 + this.#below(48);
+        let flags = abi.VM_READ | (this.#chance(0.85) ? abi.VM_WRITE : 0);
+        let fileId = -1;
+        let pgoff = 0;
+        if (file) {
+          flags |= abi.VM_FILE | (this.#chance(0.5) ? abi.VM_SHARED : 0);
+          n = Math.min(n, file.pages);
+          fileId = this.#chance(0.02) ? files.length + 3 : file.id;
+          pgoff = this.#below(file.pages - n + 1) + (this.#chance(0.03) ? file.pages : 0);
+        } else {
+          flags |= abi.VM_ANON;
+        }
+        if (this.#chance(0.02)) flags = [abi.VM_ANON | abi.VM_SHARED, abi.VM_ANON | abi.VM_FILE, 64, abi.VM_READ][this.#below(4)];
+        if (this.#chance(0.01)) n = this.#chance(0.5) ? 0 : -3;
+        const addr = this.#chance(0.7) ? -1 : BASE + this.#below(6000);
+        return this.#op(w, at, abi.OP_MMAP, this.#mmId(mm), addr, n, flags, fileId, pgoff);
+      }
+      case "munmap": {
+        const v = mm && this.#vma(mm);
+        if (!v) return this.#op(w, at, abi.OP_MUNMAP, this.#mmId(mm), BASE + this.#below(4096), 1 + this.#below(64));
+        let [start, n] = this.#subRange(v, v.end - v.start, 0.2);
+        if (this.#chance(0.2)) { start = v.start; n = v.end - v.start; }
+        if (this.#chance(0.05)) { start = Math.max(0, start - this.#below(600)); n += 1200; }
+        if (this.#chance(0.01)) n = 0;
+        return this.#op(w, at, abi.OP_MUNMAP, mm.id, start, n);
+      }
+      case "madvise": {
+        const v = mm && this.#vma(mm);
+        if (!v) return this.#op(w, at, abi.OP_MADV_DONTNEED, this.#mmId(mm), BASE, 1);
+        const [start, n] = this.#subRange(v, 64);
+        return this.#op(w, at, abi.OP_MADV_DONTNEED, mm.id, start, n);
+      }
+      case "fork":
+        return this.#op(w, at, abi.OP_FORK, this.#mmId(mm));
+      case "exit":
+        if (m.mms.alive.length < 2 && this.#chance(0.9)) return this.#op(w, at, abi.OP_CHECK);
+        return this.#op(w, at, abi.OP_EXIT, this.#mmId(mm));
+      case "file_new": {
+        const drivers = m.devices.drivers;
+        let dev = 0; // 0: an ordinary file; d + 1: on driver d
+        if (drivers.length && this.#chance(0.5)) {
+          const dax = drivers.filter((d) => d.kind >= abi.KIND_FSDAX);
+          dev = 1 + (dax.length && this.#chance(0.9) ? dax[this.#below(dax.length)].id : this.#below(drivers.length + 2));
+        }
+        return this.#op(w, at, abi.OP_FILE_NEW, this.#chance(0.02) ? 0 : 1 + this.#below(48), dev);
+      }
+      case "driver_new": {
+        const kindArg = this.#chance(0.03) ? [0, 6, -1][this.#below(3)] : DEVICE_KINDS[this.#below(DEVICE_KINDS.length)];
+        return this.#op(w, at, abi.OP_DRIVER_NEW, kindArg, this.#chance(0.02) ? 0 : 16 + this.#below(112));
+      }
+      case "driver_teardown": {
+        const drivers = m.devices.drivers;
+        const live = drivers.filter((d) => d.state === "live" && d.kind <= abi.KIND_DEVICE_COHERENT);
+        const d = live.length && this.#chance(0.9) ? live[this.#below(live.length)].id : this.#below(drivers.length + 2);
+        return this.#op(w, at, abi.OP_DRIVER_TEARDOWN, d, this.#chance(0.03) ? 2 : this.#below(2));
+      }
+      case "evict_bo": {
+        const bos = m.devices.bos;
+        const recent = bos.slice(-24).filter((b) => b.state === "live" && m.devices.drivers[b.driver].state !== "gone");
+        const b = recent.length && this.#chance(0.9) ? recent[this.#below(recent.length)].id : this.#below(bos.length + 3) - 1;
+        return this.#op(w, at, abi.OP_EVICT_BO, b);
+      }
+      case "fault_begin": {
+        // aim at device-private entries: found in the hot ranges, or anywhere by chance
+        for (let tries = 0; tries < 4 && this.#hot.length; tries++) {
+          const [hm, hv, hn] = this.#hot[this.#below(this.#hot.length)];
+          const space = m.mms.live(hm);
+          const vpn = hv + this.#below(hn);
+          if (space && space.tables.get(vpn)?.devicePrivate) return this.#op(w, at, abi.OP_FAULT_BEGIN, hm, vpn);
+        }
+        return this.#op(w, at, abi.OP_FAULT_BEGIN, this.#mmId(mm), mm ? this.#vpn(mm) : BASE);
+      }
+      case "fault_end": {
+        const tokens = m.faults.tokens;
+        const live: number[] = [];
+        for (let t = tokens.length - 1; t > 0 && live.length < 8; t--) if (tokens[t]?.live) live.push(t);
+        const t = live.length && this.#chance(0.95) ? live[this.#below(live.length)] : this.#below(tokens.length + 2) - 1;
+        return this.#op(w, at, abi.OP_FAULT_END, t);
+      }
+      case "truncate": {
+        const files = m.files.all;
+        if (!files.length) return this.#op(w, at, abi.OP_TRUNCATE, this.#below(3) - 1, 0, 1);
+        const f = files[this.#below(files.length)];
+        const off = this.#chance(0.03) ? f.pages + this.#below(3) : this.#below(f.pages);
+        return this.#op(w, at, abi.OP_TRUNCATE, f.id, off, this.#chance(0.02) ? 0 : 1 + this.#below(f.pages));
+      }
+      case "dma_write": {
+        const pins = m.pins;
+        const live: number[] = [];
+        for (let h = 1; h <= pins.issued; h++) if (pins.live(h)) live.push(h);
+        const h = live.length && this.#chance(0.97) ? live[this.#below(live.length)] : this.#below(pins.issued + 3) - 1;
+        return this.#op(w, at, abi.OP_DMA_WRITE, h, this.#r.u32() | 0);
+      }
+      case "pageout": {
+        const v = mm && this.#vma(mm);
+        if (!v) return this.#op(w, at, abi.OP_MADV_PAGEOUT, this.#mmId(mm), BASE, 1);
+        const [start, n] = this.#subRange(v, 64);
+        return this.#op(w, at, abi.OP_MADV_PAGEOUT, mm.id, start, n);
+      }
+      case "to_device": {
+        const all = m.devices.drivers;
+        // mostly live drivers; now and then one memunmap_pages is waiting on (spec S20)
+        const drivers = all.filter((d) => d.kind <= abi.KIND_DEVICE_COHERENT && (d.state === "live" || (d.state === "dying" && this.#chance(0.05))));
+        const v = mm && this.#vma(mm, this.#chance(0.95));
+        if (!v || drivers.length === 0) {
+          if (drivers.length === 0 && m.devices.driverSlotsLeft > 0 && m.devices.framesLeft >= 64 && this.#chance(0.7)) {
+            return this.#op(w, at, abi.OP_DRIVER_NEW, 1 + this.#below(2), 64);
+          }
+          if (this.#chance(0.9) && mm) return this.#op(w, at, abi.OP_READ, mm.id, this.#vpn(mm));
+          return this.#op(w, at, abi.OP_MIGRATE_TO_DEVICE, this.#mmId(mm), BASE, 4, this.#below(all.length + 1), 0);
+        }
+        const [start, n] = this.#subRange(v, this.#chance(0.1) ? 200 : 12);
+        const d = this.#chance(0.05) ? this.#below(all.length + 3) : drivers[this.#below(drivers.length)].id;
+        let bo = 0;
+        if (this.#chance(0.35)) {
+          const bos = m.devices.bos;
+          const live = bos.slice(-16).filter((b) => b.state === "live" && b.driver === d);
+          if (live.length) bo = live[this.#below(live.length)].id;
+          if (this.#chance(0.05)) bo = this.#below(bos.length + 3) - 1;
+        }
+        this.#hot.push([mm.id, start, Math.min(n, v.end - start)]);
+        if (this.#hot.length > 12) this.#hot.shift();
+        return this.#op(w, at, abi.OP_MIGRATE_TO_DEVICE, mm.id, start, n, d, bo);
+      }
+      case "to_ram": {
+        if (this.#hot.length && this.#chance(0.7)) {
+          const [hm, hv, hn] = this.#hot[this.#below(this.#hot.length)];
+          const off = this.#below(hn);
+          return this.#op(w, at, abi.OP_MIGRATE_TO_RAM, hm, hv + off, 1 + this.#below(hn - off));
+        }
+        const v = mm && this.#vma(mm);
+        if (!v) return this.#op(w, at, abi.OP_MIGRATE_TO_RAM, this.#mmId(mm), BASE, 1);
+        const [start, n] = this.#subRange(v, 32);
+        return this.#op(w, at, abi.OP_MIGRATE_TO_RAM, mm.id, start, n);
+      }
+      case "gup": {
+        let flags = this.#chance(0.02)
+          ? 16 + this.#below(16)
+          : [0, abi.FOLL_WRITE, abi.FOLL_PIN, abi.FOLL_WRITE | abi.FOLL_PIN, abi.FOLL_PIN | abi.FOLL_LONGTERM,
+            abi.FOLL_WRITE | abi.FOLL_PIN | abi.FOLL_LONGTERM, abi.FOLL_LONGTERM][this.#below(7)];
+        if (this.#chance(0.3)) flags |= abi.FOLL_PCI_P2PDMA;
+        return this.#op(w, at, abi.OP_GUP, this.#mmId(mm), mm ? this.#vpn(mm) : BASE, flags);
+      }
+      case "unpin": {
+        const pins = m.pins;
+        const live: number[] = [];
+        for (let h = 1; h <= pins.issued; h++) if (pins.live(h)) live.push(h);
+        let h = live.length ? live[this.#below(live.length)] : 0;
+        if (this.#chance(0.02) || !live.length) h = this.#below(pins.issued + 3) - 1;
+        return this.#op(w, at, abi.OP_UNPIN, h);
+      }
+      case "check":
+        return this.#op(w, at, abi.OP_CHECK);
+      case "teardown":
+        this.#hot.length = 0;
+        return this.#op(w, at, abi.OP_TEARDOWN);
+      case "drop_cache":
+        return this.#op(w, at, abi.OP_DROP_CACHE, this.#below(m.files.all.length + 2) - (this.#chance(0.05) ? 2 : 0));
+      case "garbage": {
+        const code = [0, abi.OP_COUNT, 99, -1, abi.OP_GUP, abi.OP_MMAP, abi.OP_FILE_NEW, abi.OP_TRUNCATE][this.#below(8)];
+        return this.#op(w, at, code, this.#r.u32() | 0, this.#r.u32() | 0, this.#below(40) - 5, this.#r.u32() | 0, this.#below(8) - 1, this.#below(8));
+      }
+    }
+  }
+}
