@@ -1,0 +1,834 @@
+/*
+ * refkernel: the C reference for refsim's benchmarks (bench/main.ts builds it
+ * with the machine's gcc -O2 into tmp/ and runs it in the same bench run).
+ *
+ * It keeps the core's data layout (assembly/frames.ts, assembly/pgtable.ts):
+ * struct-of-arrays frames (refcount, mapcount, flags, index, content, lastOp),
+ * a buddy free stack that pops ascending pfns, per-mm pgds of 512 entries, and
+ * pmd / pte (+ shadow) tables of 512 entries from pools with free stacks. PTEs
+ * are pfn << 7 | flag bits, as in assembly/abi.ts.
+ *
+ * Two implementations of every case, run on the same op sequence:
+ *   bare    the essential work only: what a hand-written kernel would do
+ *           (3-level walk, frame alloc/free, refcount/mapcount, PTE + shadow).
+ *   engine  a line-by-line port of the WASM core's path for the same ops: op
+ *           records dispatched by runBatch/execute, validation, find_vma,
+ *           fault-room checks, i64 statistics, scheme-rule loads, the
+ *           mmu_gather, per-PTE ptePtr in fork. engine/bare is the cost of the
+ *           core's design; WASM/engine is the cost of AssemblyScript -> WASM -> V8.
+ *
+ * Cases (same PRNG stream as bench/streams.ts: xorshift32 13/17/5):
+ *   churn  N-slot anon VMA; slot i starts populated if next()&1 (value i); a
+ *          stream S of L slots (next() % N); one cycle = S then S reversed, so
+ *          the state returns to where it started. Op j of the cycle: if the slot
+ *          is pte_none, OP_WRITE (do_anonymous_page, value j), else
+ *          OP_MADV_DONTNEED of that page (zap, rmap -1, put, free).
+ *   fork   an N-page anon VMA, fully written; one unit = OP_FORK of it
+ *          (copy_pte_range) + OP_EXIT of the child (zap_pte_range with the
+ *          mmu_gather batch of 510, free_pgtables). Time is per PTE (2N per unit).
+ *
+ * Built twice: the core's layout (one array per field), and -DAOS16 (refcount,
+ * mapcount, flags and index in one 16-byte record per frame) to measure what the
+ * layout costs on DRAM-bound runs.
+ *
+ * Usage: refkernel churn|fork bare|engine N frames L seed minSamples maxMs
+ * Prints one JSON line: ns per op (churn) or per PTE (fork), mean and rme.
+ */
+#define _POSIX_C_SOURCE 199309L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <time.h>
+
+typedef int32_t i32;
+typedef uint32_t u32;
+typedef int64_t i64;
+
+#define NOINLINE __attribute__((noinline))
+
+/* ---- assembly/abi.ts ---- */
+enum { OP_WORDS = 8 };
+enum { OP_MM_NEW = 1, OP_MMAP = 2, OP_MUNMAP = 3, OP_READ = 4, OP_WRITE = 5, OP_FORK = 6, OP_EXIT = 7,
+       OP_MADV_DONTNEED = 8, OP_MIGRATE_TO_DEVICE = 11, OP_MIGRATE_TO_RAM = 12, OP_GUP = 13 };
+enum { VM_READ = 1, VM_WRITE = 2, VM_SHARED = 4, VM_ANON = 8, VM_FILE = 16, VM_VALID = 31 };
+enum { KIND_SYSTEM = 0, KIND_DEVICE_PRIVATE = 1, KIND_DEVICE_COHERENT = 2 };
+enum { SCHEME_IDLE_PRIVATE, SCHEME_FREE_AT_PRIVATE, SCHEME_IDLE_COHERENT, SCHEME_FREE_AT_COHERENT, SCHEME_COHERENT_PTE,
+       SCHEME_ANON_EXCLUSIVE, SCHEME_PIN_BIAS, SCHEME_TLB_BATCH, SCHEME_SWAP_FAULT_REF, SCHEME_COW_PINNED, SCHEME_WORDS = 16 };
+enum { PTE_PRESENT = 1, PTE_WRITE = 2, PTE_SPECIAL = 4, PTE_DEVMAP = 8, PTE_DEVICE_PRIVATE = 16, PTE_MIGRATION = 32,
+       PTE_PFN_SHIFT = 7 };
+enum { PG_ALLOCATED = 1, PG_ANON = 2, PG_ANON_EXCLUSIVE = 4, PG_OWNER_REF = 8, PG_LEAK_REPORTED = 16, PG_PAGECACHE = 32,
+       PG_KIND_SHIFT = 8 };
+enum { ERR_BAD_OP = 1, ERR_BAD_MM = 2, ERR_SEGV = 3, ERR_ACCESS = 4, ERR_RANGE = 6, ERR_NOMEM_FRAMES = 7,
+       ERR_NOMEM_TABLES = 8, ERR_NOMEM_MM = 9, ERR_NOMEM_VMA = 10 };
+enum { V_UAF = 2, V_UNDERFLOW = 3 };
+enum { ST_OPS = 0, ST_ATOMIC_REF = 20, ST_ATOMIC_MAP = 21, ST_FRAMES_ALLOC = 22, ST_FRAMES_FREED = 23, ST_FAULTS = 28,
+       ST_TLB_FLUSH = 33, ST_PTES_COPIED = 34, ST_PTES_ZAPPED = 35, ST_VIOLATIONS_DROPPED = 36, ST_PEAK_FRAMES = 37,
+       ST_LIVE_FRAMES = 38, ST_VIOLATIONS = 41, ST_WORDS = 64 };
+enum { PT_ENTRIES = 512, VPN_BITS = 27 };
+#define VPN_LIMIT ((i64)1 << VPN_BITS)
+#define MMAP_BASE 0x10000u
+#define TLB_BATCH 510
+#define MAX_GATHER 4096
+
+static void *xalloc(size_t bytes, int fill) {
+  void *p = malloc(bytes ? bytes : 16);
+  if (!p) { fprintf(stderr, "refkernel: out of memory (%zu bytes)\n", bytes); exit(2); }
+  memset(p, fill, bytes); /* pre-touch, as the core's memory.fill does */
+  return p;
+}
+
+/* ---- frames (assembly/frames.ts) ---- */
+static u32 frameCount, sysFrames;
+static u32 *buddy;
+static u32 buddyTop;
+#ifdef AOS16
+/* -DAOS16: refcount, mapcount, flags, index interleaved in one 16-byte record per
+ * frame (one cache line holds 4 frames); content and lastOp stay arrays. */
+struct frame { i32 ref, map; u32 flags, index; };
+static struct frame *frame_;
+static u32 *content_;
+static i32 *lastop_;
+#define REF(p) (frame_[p].ref)
+#define MAPC(p) (frame_[p].map)
+#define FLAGS(p) (frame_[p].flags)
+#define PINDEX(p) (frame_[p].index)
+#define CONTENT(p) (content_[p])
+#define LASTOP(p) (lastop_[p])
+#else
+static i32 *refc_, *mapc_, *lastop_;
+static u32 *flags_, *pindex_, *content_;
+#define REF(p) (refc_[p])
+#define MAPC(p) (mapc_[p])
+#define FLAGS(p) (flags_[p])
+#define PINDEX(p) (pindex_[p])
+#define CONTENT(p) (content_[p])
+#define LASTOP(p) (lastop_[p])
+#endif
+
+/* ---- page tables (assembly/pgtable.ts) ---- */
+static i32 *pgd;        /* mmCap * 512 */
+static i32 *tablesPerMm;
+static i32 *pmdPool;    /* (nPmd+1) * 512 */
+static u32 *ptePool;    /* (nPte+1) * 512 */
+static u32 *shadowPool;
+static i32 *pmdFree, *pteFree;
+static i32 pmdFreeTop, pteFreeTop;
+
+/* ---- mm / vma (assembly/mm.ts) ---- */
+static i32 mmCap, mmCount;
+static i32 *mmAlive, *mmHead, *mmPinned, *mmVmas;
+static i32 vmaCap;
+static i32 *vmStart, *vmEnd, *vmFlags, *vmFile, *vmPgoff, *vmNext, *vmaFree;
+static i32 vmaFreeTop;
+
+/* ---- stats, scheme, violations, ops ---- */
+static i64 stats[ST_WORDS];
+static i32 scheme[SCHEME_WORDS];
+static i32 currentOp, opSeq;
+static i32 violationCount;
+static i32 *opBuf, *results, errorBlock[4];
+static i32 batchCap = 4096;
+static i32 errCode, errField, errDetail;
+static u32 gatherPfn[MAX_GATHER];
+static i32 gatherCount, gatherMm = -1;
+
+static void init_state(u32 nSys, i32 nMm, i32 nVma, i32 nPmd, i32 nPte) {
+  sysFrames = nSys;
+  frameCount = 1 + nSys;
+  size_t fb = (size_t)frameCount * 4;
+#ifdef AOS16
+  frame_ = xalloc(fb * 4, 0); content_ = xalloc(fb, 0); lastop_ = xalloc(fb, 0xff);
+#else
+  refc_ = xalloc(fb, 0); mapc_ = xalloc(fb, 0); flags_ = xalloc(fb, 0);
+  pindex_ = xalloc(fb, 0); content_ = xalloc(fb, 0); lastop_ = xalloc(fb, 0xff);
+#endif
+  buddy = xalloc((size_t)nSys * 4, 0);
+  for (u32 i = 0; i < nSys; i++) buddy[i] = nSys - i;
+  buddyTop = nSys;
+  mmCap = nMm; mmCount = 0;
+  mmAlive = xalloc((size_t)nMm * 4, 0); mmHead = xalloc((size_t)nMm * 4, 0);
+  mmPinned = xalloc((size_t)nMm * 4, 0); mmVmas = xalloc((size_t)nMm * 4, 0);
+  vmaCap = nVma;
+  vmStart = xalloc((size_t)nVma * 4, 0); vmEnd = xalloc((size_t)nVma * 4, 0); vmFlags = xalloc((size_t)nVma * 4, 0);
+  vmFile = xalloc((size_t)nVma * 4, 0); vmPgoff = xalloc((size_t)nVma * 4, 0); vmNext = xalloc((size_t)nVma * 4, 0);
+  vmaFree = xalloc((size_t)nVma * 4, 0);
+  for (i32 i = 0; i < nVma; i++) vmaFree[i] = nVma - 1 - i;
+  vmaFreeTop = nVma;
+  pgd = xalloc((size_t)nMm * PT_ENTRIES * 4, 0);
+  tablesPerMm = xalloc((size_t)nMm * 4, 0);
+  pmdPool = xalloc((size_t)(nPmd + 1) * PT_ENTRIES * 4, 0);
+  ptePool = xalloc((size_t)(nPte + 1) * PT_ENTRIES * 4, 0);
+  shadowPool = xalloc((size_t)(nPte + 1) * PT_ENTRIES * 4, 0);
+  pmdFree = xalloc((size_t)nPmd * 4, 0); pteFree = xalloc((size_t)nPte * 4, 0);
+  for (i32 i = 0; i < nPmd; i++) pmdFree[i] = nPmd - i;
+  for (i32 i = 0; i < nPte; i++) pteFree[i] = nPte - i;
+  pmdFreeTop = nPmd; pteFreeTop = nPte;
+  memset(stats, 0, sizeof stats);
+  memset(scheme, 0, sizeof scheme);
+  /* E4 preset (src/scheme/presets.ts) */
+  scheme[SCHEME_ANON_EXCLUSIVE] = 1; scheme[SCHEME_PIN_BIAS] = 1024; scheme[SCHEME_TLB_BATCH] = TLB_BATCH;
+  scheme[SCHEME_SWAP_FAULT_REF] = 1; scheme[SCHEME_COW_PINNED] = 1;
+  opBuf = xalloc((size_t)batchCap * OP_WORDS * 4, 0);
+  results = xalloc((size_t)batchCap * 4, 0);
+}
+
+/* ====================== shared helpers ====================== */
+
+static inline i32 *pgdSlot(i32 mm, u32 vpn) { return &pgd[(size_t)mm * PT_ENTRIES + (vpn >> 18)]; }
+
+/* ptePtr (pgtable.ts): walk, allocating tables when asked; NULL if absent. */
+static inline u32 *ptePtr(i32 mm, u32 vpn, int alloc) {
+  i32 *g = pgdSlot(mm, vpn);
+  i32 pmd = *g;
+  if (pmd == 0) {
+    if (!alloc || pmdFreeTop == 0) return NULL;
+    pmd = pmdFree[--pmdFreeTop];
+    memset(&pmdPool[(size_t)pmd * PT_ENTRIES], 0, PT_ENTRIES * 4);
+    *g = pmd;
+    tablesPerMm[mm] += 1;
+  }
+  i32 *m = &pmdPool[(size_t)pmd * PT_ENTRIES + ((vpn >> 9) & 511)];
+  i32 pt = *m;
+  if (pt == 0) {
+    if (!alloc || pteFreeTop == 0) return NULL;
+    pt = pteFree[--pteFreeTop];
+    memset(&ptePool[(size_t)pt * PT_ENTRIES], 0, PT_ENTRIES * 4);
+    memset(&shadowPool[(size_t)pt * PT_ENTRIES], 0, PT_ENTRIES * 4);
+    *m = pt;
+    tablesPerMm[mm] += 1;
+  }
+  return &ptePool[(size_t)pt * PT_ENTRIES + (vpn & 511)];
+}
+
+static inline i32 pteTableOf(i32 mm, u32 vpn) {
+  i32 pmd = *pgdSlot(mm, vpn);
+  if (pmd == 0) return 0;
+  return pmdPool[(size_t)pmd * PT_ENTRIES + ((vpn >> 9) & 511)];
+}
+
+static inline u32 *shadowOf(u32 *p) { return shadowPool + (p - ptePool); }
+
+/* freeAllTables (pgtable.ts) */
+static void freeAllTables(i32 mm) {
+  for (int i = 0; i < PT_ENTRIES; i++) {
+    i32 *g = &pgd[(size_t)mm * PT_ENTRIES + i];
+    i32 pmd = *g;
+    if (pmd == 0) continue;
+    for (int j = 0; j < PT_ENTRIES; j++) {
+      i32 pt = pmdPool[(size_t)pmd * PT_ENTRIES + j];
+      if (pt != 0) pteFree[pteFreeTop++] = pt;
+    }
+    pmdFree[pmdFreeTop++] = pmd;
+    *g = 0;
+  }
+  tablesPerMm[mm] = 0;
+}
+
+/* ====================== bare kernel ====================== */
+
+static void bare_map(u32 vpn, u32 value) {
+  u32 *p = ptePtr(0, vpn, 1);
+  u32 pfn = buddy[--buddyTop];
+  REF(pfn) = 1;
+  MAPC(pfn) = 1;
+  FLAGS(pfn) = PG_ALLOCATED | PG_ANON | PG_ANON_EXCLUSIVE;
+  PINDEX(pfn) = vpn;
+  CONTENT(pfn) = value;
+  *p = (pfn << PTE_PFN_SHIFT) | PTE_PRESENT | PTE_WRITE;
+  *shadowOf(p) = value;
+}
+
+/* One churn op: map if pte_none else zap; returns 1 for a map. */
+static inline int bare_churn_op(u32 vpn, u32 value, i32 seq) {
+  u32 *p = ptePtr(0, vpn, 1);
+  u32 pte = *p;
+  if (pte == 0) {
+    u32 pfn = buddy[--buddyTop];
+    REF(pfn) = 1;
+    MAPC(pfn) = 1;
+    FLAGS(pfn) = PG_ALLOCATED | PG_ANON | PG_ANON_EXCLUSIVE;
+    PINDEX(pfn) = vpn;
+    CONTENT(pfn) = value;
+    *p = (pfn << PTE_PFN_SHIFT) | PTE_PRESENT | PTE_WRITE;
+    *shadowOf(p) = value;
+    return 1;
+  }
+  *p = 0;
+  *shadowOf(p) = 0;
+  u32 pfn = pte >> PTE_PFN_SHIFT;
+  MAPC(pfn) -= 1;
+  LASTOP(pfn) = seq;
+  if (--REF(pfn) == 0) {
+    FLAGS(pfn) = 0;
+    buddy[buddyTop++] = pfn;
+  }
+  return 0;
+}
+
+/* fork: copy_pte_range table by table into mm `child`; returns PTEs copied. */
+static i64 bare_fork(i32 parent, i32 child, u32 start, u32 end) {
+  i64 n = 0;
+  for (u32 vpn = start; vpn < end;) {
+    u32 tableEnd = ((vpn | (PT_ENTRIES - 1)) + 1);
+    if (tableEnd > end) tableEnd = end;
+    i32 pt = pteTableOf(parent, vpn);
+    if (pt != 0) {
+      u32 *src = &ptePool[(size_t)pt * PT_ENTRIES];
+      u32 *ssh = &shadowPool[(size_t)pt * PT_ENTRIES];
+      u32 *dst = ptePtr(child, vpn, 1) - (vpn & 511);
+      u32 *dsh = shadowOf(dst);
+      for (u32 i = vpn & 511, e = i + (tableEnd - vpn); i < e; i++) {
+        u32 pte = src[i];
+        if (pte == 0) continue;
+        u32 pfn = pte >> PTE_PFN_SHIFT;
+        REF(pfn) += 1;
+        MAPC(pfn) += 1;
+        FLAGS(pfn) &= ~(u32)PG_ANON_EXCLUSIVE;
+        u32 shared = pte & ~(u32)PTE_WRITE;
+        src[i] = shared;
+        dst[i] = shared;
+        dsh[i] = ssh[i];
+        n++;
+      }
+    }
+    vpn = tableEnd;
+  }
+  return n;
+}
+
+static inline void bare_flush(void) {
+  for (i32 k = 0; k < gatherCount; k++) {
+    u32 pfn = gatherPfn[k];
+    if (--REF(pfn) == 0) {
+      FLAGS(pfn) = 0;
+      buddy[buddyTop++] = pfn;
+    }
+  }
+  gatherCount = 0;
+}
+
+/* zap_pte_range over [start, end) of mm with the mmu_gather batch, then free its tables. */
+static i64 bare_zap_all(i32 mm, u32 start, u32 end, i32 seq) {
+  i64 n = 0;
+  for (u32 vpn = start; vpn < end;) {
+    u32 tableEnd = ((vpn | (PT_ENTRIES - 1)) + 1);
+    if (tableEnd > end) tableEnd = end;
+    i32 pt = pteTableOf(mm, vpn);
+    if (pt != 0) {
+      u32 *t = &ptePool[(size_t)pt * PT_ENTRIES];
+      u32 *sh = &shadowPool[(size_t)pt * PT_ENTRIES];
+      for (u32 i = vpn & 511, e = i + (tableEnd - vpn); i < e; i++) {
+        u32 pte = t[i];
+        if (pte == 0) continue;
+        t[i] = 0;
+        sh[i] = 0;
+        u32 pfn = pte >> PTE_PFN_SHIFT;
+        MAPC(pfn) -= 1;
+        LASTOP(pfn) = seq;
+        gatherPfn[gatherCount++] = pfn;
+        if (gatherCount >= TLB_BATCH) bare_flush();
+        n++;
+      }
+    }
+    vpn = tableEnd;
+  }
+  bare_flush();
+  freeAllTables(mm);
+  return n;
+}
+
+/* ====================== engine port (assembly/ops.ts and friends) ====================== */
+
+static inline void bump(int i) { stats[i] += 1; }
+static inline i32 rule(int i) { return scheme[i]; }
+static inline i32 kindOf(u32 pfn) { return (i32)((FLAGS(pfn) >> PG_KIND_SHIFT) & 7); }
+static inline int isAllocated(u32 pfn) { return (FLAGS(pfn) & PG_ALLOCATED) != 0; }
+static inline int hasFlag(u32 pfn, u32 f) { return (FLAGS(pfn) & f) != 0; }
+
+static NOINLINE void violation(i32 kind, u32 pfn, i32 mm, i32 vpn, i32 r, i32 m, i32 extra) {
+  (void)pfn; (void)mm; (void)vpn; (void)r; (void)m; (void)extra;
+  stats[ST_VIOLATIONS + kind] += 1;
+  violationCount++;
+}
+
+static i32 fail(i32 code, i32 field, i32 detail) { errCode = code; errField = field; errDetail = detail; return -1; }
+
+static i32 freeAt(i32 kind) {
+  if (kind == KIND_DEVICE_PRIVATE) return rule(SCHEME_FREE_AT_PRIVATE);
+  if (kind == KIND_DEVICE_COHERENT) return rule(SCHEME_FREE_AT_COHERENT);
+  return 0;
+}
+
+static void noteAlloc(void) {
+  bump(ST_FRAMES_ALLOC);
+  i64 live = stats[ST_LIVE_FRAMES] + 1;
+  stats[ST_LIVE_FRAMES] = live;
+  if (live > stats[ST_PEAK_FRAMES]) stats[ST_PEAK_FRAMES] = live;
+}
+static void noteFree(void) { bump(ST_FRAMES_FREED); stats[ST_LIVE_FRAMES] -= 1; }
+
+static u32 allocSystemPage(void) {
+  u32 pfn = buddy[--buddyTop];
+  REF(pfn) = 1; MAPC(pfn) = 0; FLAGS(pfn) = PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT);
+  CONTENT(pfn) = 0; PINDEX(pfn) = 0;
+  noteAlloc();
+  return pfn;
+}
+static void freeSystemPage(u32 pfn) { FLAGS(pfn) = 0; buddy[buddyTop++] = pfn; noteFree(); }
+
+static void folioGet(u32 pfn, i32 n, i32 mm, i32 vpn) {
+  if (!isAllocated(pfn)) violation(V_UAF, pfn, mm, vpn, REF(pfn), MAPC(pfn), 1);
+  REF(pfn) += n;
+  bump(ST_ATOMIC_REF);
+}
+static void folioPut(u32 pfn, i32 n, i32 mm, i32 vpn) {
+  i32 r = REF(pfn);
+  if (!isAllocated(pfn)) { violation(V_UAF, pfn, mm, vpn, r, MAPC(pfn), -n); return; }
+  i32 floor_ = freeAt(kindOf(pfn));
+  bump(ST_ATOMIC_REF);
+  if (r - n < floor_) { violation(V_UNDERFLOW, pfn, mm, vpn, r, MAPC(pfn), -n); return; }
+  REF(pfn) = r - n;
+  if (r - n == floor_) {
+    if (kindOf(pfn) == KIND_SYSTEM) freeSystemPage(pfn);
+    /* device pages are not used by the benchmark ops */
+  }
+}
+static void rmapAdd(u32 pfn) { MAPC(pfn) += 1; bump(ST_ATOMIC_MAP); }
+static void rmapRemove(u32 pfn, i32 mm, i32 vpn) {
+  i32 m = MAPC(pfn);
+  bump(ST_ATOMIC_MAP);
+  if (m <= 0) { violation(V_UNDERFLOW, pfn, mm, vpn, REF(pfn), m, -1); return; }
+  MAPC(pfn) = m - 1;
+  LASTOP(pfn) = currentOp;
+}
+
+static int mmValid(i32 mm) { return mm >= 0 && mm < mmCount && mmAlive[mm] != 0; }
+static i32 findVma(i32 mm, u32 vpn) {
+  i32 v = mmHead[mm];
+  while (v >= 0) {
+    if (vpn < (u32)vmStart[v]) return -1;
+    if (vpn < (u32)vmEnd[v]) return v;
+    v = vmNext[v];
+  }
+  return -1;
+}
+static i32 newMm(void) { i32 mm = mmCount++; mmAlive[mm] = 1; mmHead[mm] = -1; mmPinned[mm] = 0; mmVmas[mm] = 0; return mm; }
+static i32 insertVma(i32 mm, u32 start, u32 end, i32 fl, i32 file, u32 pgoff) {
+  i32 v = vmaFree[--vmaFreeTop];
+  vmStart[v] = (i32)start; vmEnd[v] = (i32)end; vmFlags[v] = fl; vmFile[v] = file; vmPgoff[v] = (i32)pgoff;
+  i32 prev = -1, cur = mmHead[mm];
+  while (cur >= 0 && (u32)vmStart[cur] < start) { prev = cur; cur = vmNext[cur]; }
+  vmNext[v] = cur;
+  if (prev < 0) mmHead[mm] = v; else vmNext[prev] = v;
+  mmVmas[mm] += 1;
+  return v;
+}
+static void unlinkVma(i32 mm, i32 v, i32 prev) {
+  if (prev < 0) mmHead[mm] = vmNext[v]; else vmNext[prev] = vmNext[v];
+  vmaFree[vmaFreeTop++] = v;
+  mmVmas[mm] -= 1;
+}
+static inline int isCow(i32 v) { return (vmFlags[v] & VM_SHARED) == 0; }
+static inline int isAnon(i32 v) { return (vmFlags[v] & VM_ANON) != 0; }
+
+static i32 tablesNeeded(i32 mm, u32 vpn) {
+  i32 pmd = *pgdSlot(mm, vpn);
+  if (pmd == 0) return 2;
+  return pmdPool[(size_t)pmd * PT_ENTRIES + ((vpn >> 9) & 511)] == 0 ? 1 : 0;
+}
+static i32 faultRoom(i32 mm, u32 vpn) {
+  if (buddyTop < 2) return fail(ERR_NOMEM_FRAMES, -1, 2);
+  i32 t = tablesNeeded(mm, vpn);
+  if (pteFreeTop < 1 || (t == 2 && pmdFreeTop < 1)) return fail(ERR_NOMEM_TABLES, -1, t);
+  return 0;
+}
+
+static u32 newAnonPage(u32 vpn, u32 data) {
+  u32 pfn = allocSystemPage();
+  PINDEX(pfn) = vpn;
+  CONTENT(pfn) = data;
+  FLAGS(pfn) |= rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON;
+  rmapAdd(pfn);
+  return pfn;
+}
+
+static u32 *handleFault(i32 mm, i32 v, u32 vpn, int write) {
+  bump(ST_FAULTS);
+  u32 *p = ptePtr(mm, vpn, 1);
+  u32 pte = *p;
+  if ((pte & PTE_DEVICE_PRIVATE) != 0) { fprintf(stderr, "unexpected device entry\n"); exit(3); }
+  if (pte == 0) {
+    if (isAnon(v)) {
+      if (!write) { *p = PTE_PRESENT | PTE_SPECIAL; return p; }
+      *p = (newAnonPage(vpn, 0) << PTE_PFN_SHIFT) | PTE_PRESENT | PTE_WRITE;
+      return p;
+    }
+    fprintf(stderr, "file faults are not in the benchmark\n"); exit(3);
+  } else if (write && (pte & PTE_PRESENT) != 0 && (pte & PTE_WRITE) == 0) {
+    fprintf(stderr, "wp faults are not in the benchmark\n"); exit(3);
+  }
+  return p;
+}
+
+static void storeValue(i32 mm, i32 v, u32 vpn, u32 *p, u32 value) {
+  u32 pfn = *p >> PTE_PFN_SHIFT;
+  if (pfn != 0 && !isAllocated(pfn)) violation(V_UAF, pfn, mm, (i32)vpn, REF(pfn), MAPC(pfn), 3);
+  CONTENT(pfn) = value;
+  *shadowOf(p) = value;
+  if (hasFlag(pfn, PG_PAGECACHE) && (vmFlags[v] & VM_FILE) != 0) { fprintf(stderr, "file write\n"); exit(3); }
+}
+
+static i32 access_(i32 mm, i32 vpn, int write, i32 value) {
+  if (vpn < 0 || (i64)vpn >= VPN_LIMIT) return fail(ERR_RANGE, 1, 0);
+  i32 v = findVma(mm, (u32)vpn);
+  if (v < 0) return fail(ERR_SEGV, 1, 0);
+  if (write && (vmFlags[v] & VM_WRITE) == 0) return fail(ERR_ACCESS, 1, 0);
+  i32 room = faultRoom(mm, (u32)vpn);
+  if (room < 0) return room;
+  u32 *p = handleFault(mm, v, (u32)vpn, write);
+  if ((*p & PTE_PRESENT) == 0) return 0;
+  if (!write) return (i32)CONTENT(*p >> PTE_PFN_SHIFT);
+  storeValue(mm, v, (u32)vpn, p, (u32)value);
+  return 0;
+}
+
+static void tlbFlush(void) {
+  if (gatherCount == 0) return;
+  bump(ST_TLB_FLUSH);
+  for (i32 i = 0; i < gatherCount; i++) folioPut(gatherPfn[i], 1, gatherMm, -1);
+  gatherCount = 0;
+}
+static void tlbRemovePage(i32 mm, u32 pfn) {
+  i32 batch = rule(SCHEME_TLB_BATCH) < MAX_GATHER ? rule(SCHEME_TLB_BATCH) : MAX_GATHER;
+  if (batch <= 0) { folioPut(pfn, 1, mm, -1); return; }
+  gatherMm = mm;
+  gatherPfn[gatherCount++] = pfn;
+  if (gatherCount >= batch) tlbFlush();
+}
+static void zapOne(i32 mm, u32 vpn, u32 *p) {
+  u32 pte = *p;
+  if (pte == 0) return;
+  *p = 0;
+  *shadowOf(p) = 0;
+  bump(ST_PTES_ZAPPED);
+  u32 pfn = pte >> PTE_PFN_SHIFT;
+  if ((pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0) { fprintf(stderr, "device entry\n"); exit(3); }
+  if ((pte & PTE_PRESENT) == 0) return;
+  if ((pte & PTE_SPECIAL) != 0) { if (pfn != 0) LASTOP(pfn) = currentOp; return; }
+  if (!isAllocated(pfn)) { violation(V_UAF, pfn, mm, (i32)vpn, REF(pfn), MAPC(pfn), 4); return; }
+  rmapRemove(pfn, mm, (i32)vpn);
+  tlbRemovePage(mm, pfn);
+}
+static void zapRange(i32 mm, u32 start, u32 end) {
+  u32 vpn = start;
+  while (vpn < end) {
+    u32 tableEnd = (vpn | (PT_ENTRIES - 1)) + 1;
+    if (tableEnd > end) tableEnd = end;
+    i32 pt = pteTableOf(mm, vpn);
+    if (pt != 0) {
+      u32 *base = &ptePool[(size_t)pt * PT_ENTRIES];
+      for (u32 v = vpn; v < tableEnd; v++) zapOne(mm, v, base + (v & (PT_ENTRIES - 1)));
+    }
+    vpn = tableEnd;
+  }
+  tlbFlush();
+}
+
+static void copyOne(i32 parent, i32 child, int cow, u32 vpn, u32 *src) {
+  u32 pte = *src;
+  if (pte == 0) return;
+  u32 *dst = ptePtr(child, vpn, 1);
+  u32 data = *shadowOf(src);
+  bump(ST_PTES_COPIED);
+  u32 pfn = pte >> PTE_PFN_SHIFT;
+  if (pfn != 0 && !isAllocated(pfn)) violation(V_UAF, pfn, parent, (i32)vpn, REF(pfn), MAPC(pfn), 5);
+  if ((pte & PTE_DEVICE_PRIVATE) != 0) { fprintf(stderr, "device entry\n"); exit(3); }
+  else if ((pte & PTE_SPECIAL) != 0) {
+    u32 shared = cow ? pte & ~(u32)PTE_WRITE : pte;
+    *src = shared; *dst = shared;
+  } else if (hasFlag(pfn, PG_ANON) && rule(SCHEME_COW_PINNED) != 0 && mmPinned[parent] > 0 && REF(pfn) >= rule(SCHEME_PIN_BIAS)) {
+    fprintf(stderr, "pinned copy\n"); exit(3);
+  } else {
+    folioGet(pfn, 1, parent, (i32)vpn);
+    rmapAdd(pfn);
+    if (hasFlag(pfn, PG_ANON)) FLAGS(pfn) &= ~(u32)PG_ANON_EXCLUSIVE;
+    u32 shared = cow ? pte & ~(u32)PTE_WRITE : pte;
+    *src = shared; *dst = shared;
+  }
+  *shadowOf(dst) = data;
+}
+static void copyRange(i32 parent, i32 child, i32 v, u32 start, u32 end) {
+  int cow = isCow(v);
+  u32 vpn = start;
+  while (vpn < end) {
+    u32 tableEnd = (vpn | (PT_ENTRIES - 1)) + 1;
+    if (tableEnd > end) tableEnd = end;
+    i32 pt = pteTableOf(parent, vpn);
+    if (pt != 0) {
+      u32 *base = &ptePool[(size_t)pt * PT_ENTRIES];
+      for (u32 x = vpn; x < tableEnd; x++) copyOne(parent, child, cow, x, base + (x & (PT_ENTRIES - 1)));
+    }
+    vpn = tableEnd;
+  }
+}
+static i32 doFork(i32 parent) {
+  if (mmCap - mmCount < 1) return fail(ERR_NOMEM_MM, 0, 0);
+  if (vmaFreeTop < mmVmas[parent]) return fail(ERR_NOMEM_VMA, 0, mmVmas[parent]);
+  i32 tables = tablesPerMm[parent];
+  if (pteFreeTop < tables || pmdFreeTop < tables) return fail(ERR_NOMEM_TABLES, 0, tables);
+  i32 copies = 0; /* pinnedPagesIn: no pins in the benchmark */
+  for (i32 v = mmHead[parent]; v >= 0; v = vmNext[v]) if (mmPinned[parent] != 0) copies += 0;
+  if ((i32)buddyTop < copies) return fail(ERR_NOMEM_FRAMES, 0, copies);
+  i32 child = newMm();
+  for (i32 v = mmHead[parent]; v >= 0; v = vmNext[v]) {
+    insertVma(child, (u32)vmStart[v], (u32)vmEnd[v], vmFlags[v], vmFile[v], (u32)vmPgoff[v]);
+    if (isCow(v) || isAnon(v)) copyRange(parent, child, v, (u32)vmStart[v], (u32)vmEnd[v]);
+  }
+  return child;
+}
+static void exitMm(i32 mm) {
+  i32 v = mmHead[mm];
+  while (v >= 0) {
+    zapRange(mm, (u32)vmStart[v], (u32)vmEnd[v]);
+    i32 next = vmNext[v];
+    unlinkVma(mm, v, -1);
+    v = next;
+  }
+  freeAllTables(mm);
+  mmAlive[mm] = 0;
+}
+static i32 doMmap(i32 mm, i32 vpn, i32 n, i32 fl) {
+  if (n <= 0 || (i64)n > VPN_LIMIT) return fail(ERR_RANGE, 2, 0);
+  if ((fl & ~VM_VALID) != 0) return fail(ERR_RANGE, 3, 0);
+  (void)vpn; /* the benchmark maps at get_unmapped_area of an empty mm */
+  return (i32)MMAP_BASE + 0 * insertVma(mm, MMAP_BASE, MMAP_BASE + (u32)n, fl, -1, 0);
+}
+
+static i32 execute(const i32 *w) {
+  i32 op = w[0], a0 = w[1], a1 = w[2], a2 = w[3];
+  i32 a3 = w[4], a4 = w[5], a5 = w[6];
+  (void)a4; (void)a5;
+  int needsMm = op == OP_MMAP || op == OP_MUNMAP || op == OP_READ || op == OP_WRITE || op == OP_FORK
+    || op == OP_EXIT || op == OP_MADV_DONTNEED || op == OP_MIGRATE_TO_DEVICE || op == OP_MIGRATE_TO_RAM || op == OP_GUP;
+  if (needsMm && !mmValid(a0)) return fail(ERR_BAD_MM, 0, 0);
+  switch (op) {
+    case OP_MM_NEW: if (mmCap - mmCount < 1) return fail(ERR_NOMEM_MM, -1, 0); return newMm();
+    case OP_MMAP: return doMmap(a0, a1, a2, a3);
+    case OP_READ: return access_(a0, a1, 0, 0);
+    case OP_WRITE: return access_(a0, a1, 1, a2);
+    case OP_FORK: return doFork(a0);
+    case OP_EXIT: exitMm(a0); return 0;
+    case OP_MADV_DONTNEED: {
+      if (!(a1 >= 0 && a2 > 0 && (i64)a1 + (i64)a2 <= VPN_LIMIT)) return fail(ERR_RANGE, 1, 0);
+      i32 v = findVma(a0, (u32)a1);
+      if (v < 0) return fail(ERR_SEGV, 1, 0);
+      if ((i64)a1 + (i64)a2 > (i64)(u32)vmEnd[v]) return fail(ERR_SEGV, 2, 0);
+      zapRange(a0, (u32)a1, (u32)(a1 + a2));
+      return 0;
+    }
+  }
+  return fail(ERR_BAD_OP, -1, 0);
+}
+
+/* runBatch (ops.ts) */
+static i32 runBatch(i32 n) {
+  errorBlock[0] = 0;
+  for (i32 i = 0; i < n; i++) {
+    const i32 *w = opBuf + (size_t)i * OP_WORDS;
+    errCode = 0; errField = -1; errDetail = 0;
+    currentOp = opSeq;
+    i32 r = execute(w);
+    if (errCode != 0) {
+      errorBlock[0] = errCode; errorBlock[1] = i; errorBlock[2] = errField; errorBlock[3] = errDetail;
+      return i;
+    }
+    stats[ST_OPS + w[0]] += 1;
+    results[i] = r;
+    opSeq++;
+  }
+  return n;
+}
+
+/* Engine.runEncoded: copy each batch into the op buffer, then run it. */
+static void runEncoded(const i32 *words, i64 count) {
+  for (i64 start = 0; start < count; start += batchCap) {
+    i32 n = (i32)(count - start < batchCap ? count - start : batchCap);
+    memcpy(opBuf, words + start * OP_WORDS, (size_t)n * OP_WORDS * 4);
+    if (runBatch(n) < n) {
+      fprintf(stderr, "refkernel: op %lld rejected: error %d field %d detail %d\n",
+              (long long)(start + errorBlock[1]), errorBlock[0], errorBlock[2], errorBlock[3]);
+      exit(4);
+    }
+  }
+}
+
+static void op1(i32 *w, i32 op, i32 a0, i32 a1, i32 a2, i32 a3, i32 a4) {
+  memset(w, 0, OP_WORDS * 4);
+  w[0] = op; w[1] = a0; w[2] = a1; w[3] = a2; w[4] = a3; w[5] = a4;
+}
+
+/* ====================== PRNG, timing ====================== */
+
+static u32 rng;
+static inline u32 next_u32(void) { rng ^= rng << 13; rng ^= rng >> 17; rng ^= rng << 5; return rng; }
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* benchmark.js's t table (two-sided 95%) for df 1..30, then 1.96 */
+static const double T_TABLE[31] = { 0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+  2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042 };
+
+typedef void (*unit_fn)(void);
+
+/* Calibrate the units per sample to >= 50 ms (benchmark.js's minTime), then take
+ * samples until minSamples and maxMs are both reached. Returns ns per unit. */
+static void measure(unit_fn fn, double workPerUnit, int minSamples, double maxMs, double *mean, double *rme, int *nSamples, long *unitsPerSample) {
+  fn(); fn(); /* warm-up: caches, page faults, branch predictors */
+  long per = 1;
+  for (;;) {
+    double t0 = now_ns();
+    for (long i = 0; i < per; i++) fn();
+    double dt = now_ns() - t0;
+    if (dt >= 50e6 || per >= (1L << 30)) break;
+    per = dt <= 0 ? per * 16 : (long)(per * (55e6 / dt)) + 1;
+  }
+  double samples[4096];
+  int n = 0;
+  double start = now_ns();
+  while (n < 4096 && (n < minSamples || (now_ns() - start) < maxMs * 1e6)) {
+    double t0 = now_ns();
+    for (long i = 0; i < per; i++) fn();
+    samples[n++] = (now_ns() - t0) / (double)per / workPerUnit;
+  }
+  double s = 0;
+  for (int i = 0; i < n; i++) s += samples[i];
+  double m = s / n, var = 0;
+  for (int i = 0; i < n; i++) var += (samples[i] - m) * (samples[i] - m);
+  var = n > 1 ? var / (n - 1) : 0;
+  double sem = sqrt(var / n);
+  double t = (n - 1) >= 1 && (n - 1) <= 30 ? T_TABLE[n - 1] : 1.96;
+  *mean = m; *rme = m > 0 ? sem * t / m * 100 : 0; *nSamples = n; *unitsPerSample = per;
+}
+
+/* ====================== cases ====================== */
+
+static u32 N, L;
+static u32 *cycleSlots;   /* 2L slots: S then S reversed */
+static i32 *cycleWords;   /* engine mode: the op records of one cycle */
+static i64 cycleMaps;
+static i32 forkParent = 0, forkNext = 1;
+static i64 opsDone;
+
+static void churn_bare_cycle(void) {
+  u32 base = MMAP_BASE;
+  for (u32 j = 0; j < 2 * L; j++) bare_churn_op(base + cycleSlots[j], j, (i32)(opsDone + j));
+  opsDone += 2 * L;
+}
+static void churn_engine_cycle(void) { runEncoded(cycleWords, 2 * (i64)L); opsDone += 2 * L; }
+
+static void fork_bare_unit(void) {
+  bare_fork(0, 1, MMAP_BASE, MMAP_BASE + N);
+  bare_zap_all(1, MMAP_BASE, MMAP_BASE + N, (i32)opsDone);
+  opsDone += 2;
+}
+static i32 forkWords[2 * OP_WORDS];
+static void fork_engine_unit(void) {
+  op1(forkWords, OP_FORK, forkParent, 0, 0, 0, 0);
+  op1(forkWords + OP_WORDS, OP_EXIT, forkNext, 0, 0, 0, 0);
+  runEncoded(forkWords, 2);
+  if (results[0] != forkNext) { fprintf(stderr, "fork returned %d, expected %d\n", results[0], forkNext); exit(4); }
+  forkNext++;
+  /* The core never reuses mm ids; here a dead child's slot is as clean as a new
+   * one (exitMm zeroed its pgd), so recycle the ids to bound the pgd array. */
+  if (forkNext >= mmCap) { mmCount = forkParent + 1; forkNext = mmCount; }
+  opsDone += 2;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 9) {
+    fprintf(stderr, "usage: refkernel churn|fork bare|engine N frames L seed minSamples maxMs [mmCap]\n");
+    return 1;
+  }
+  const char *kase = argv[1], *mode = argv[2];
+  N = (u32)strtoul(argv[3], 0, 10);
+  u32 frames = (u32)strtoul(argv[4], 0, 10);
+  L = (u32)strtoul(argv[5], 0, 10);
+  u32 seed = (u32)strtoul(argv[6], 0, 10);
+  int minSamples = atoi(argv[7]);
+  double maxMs = atof(argv[8]);
+  i32 mmCapArg = argc > 9 ? atoi(argv[9]) : 4096;
+  int engine = strcmp(mode, "engine") == 0;
+  int churn = strcmp(kase, "churn") == 0;
+  rng = seed ? seed : 1;
+  /* pool sizes as bench/main.ts gives the engine: doFork wants pteTablesLeft and
+   * pmdTablesLeft each >= the parent's pte + pmd tables together */
+  i32 tables = (i32)((N + 511) / 512);
+  i32 nPte = churn ? tables + 8 : 2 * tables + 128;
+  i32 nPmd = churn ? 64 : tables + 128;
+  init_state(frames, engine ? mmCapArg : 4, 64, nPmd, nPte);
+
+  double mean = 0, rme = 0; int ns = 0; long per = 0;
+  double setupMs = 0;
+  double t0 = now_ns();
+  if (churn) {
+    unsigned char *occ = xalloc(N, 0);
+    for (u32 i = 0; i < N; i++) occ[i] = next_u32() & 1;
+    cycleSlots = xalloc((size_t)2 * L * 4, 0);
+    for (u32 k = 0; k < L; k++) cycleSlots[k] = next_u32() % N;
+    for (u32 k = 0; k < L; k++) cycleSlots[2 * L - 1 - k] = cycleSlots[k];
+    if (engine) {
+      i32 w[OP_WORDS];
+      op1(w, OP_MM_NEW, 0, 0, 0, 0, 0); runEncoded(w, 1);
+      op1(w, OP_MMAP, 0, -1, (i32)N, VM_READ | VM_WRITE | VM_ANON, -1); runEncoded(w, 1);
+      i32 *setup = xalloc((size_t)N * OP_WORDS * 4, 0);
+      i64 n = 0;
+      for (u32 i = 0; i < N; i++) if (occ[i]) op1(setup + (n++) * OP_WORDS, OP_WRITE, 0, (i32)(MMAP_BASE + i), (i32)i, 0, 0);
+      runEncoded(setup, n);
+      free(setup);
+      cycleWords = xalloc((size_t)2 * L * OP_WORDS * 4, 0);
+      for (u32 j = 0; j < 2 * L; j++) {
+        u32 s = cycleSlots[j];
+        if (!occ[s]) { op1(cycleWords + (size_t)j * OP_WORDS, OP_WRITE, 0, (i32)(MMAP_BASE + s), (i32)j, 0, 0); cycleMaps++; }
+        else op1(cycleWords + (size_t)j * OP_WORDS, OP_MADV_DONTNEED, 0, (i32)(MMAP_BASE + s), 1, 0, 0);
+        occ[s] ^= 1;
+      }
+    } else {
+      for (u32 i = 0; i < N; i++) if (occ[i]) bare_map(MMAP_BASE + i, i);
+      for (u32 j = 0; j < 2 * L; j++) { u32 s = cycleSlots[j]; if (!occ[s]) cycleMaps++; occ[s] ^= 1; }
+    }
+    setupMs = (now_ns() - t0) / 1e6;
+    measure(engine ? churn_engine_cycle : churn_bare_cycle, 2.0 * L, minSamples, maxMs, &mean, &rme, &ns, &per);
+  } else {
+    if (engine) {
+      i32 w[OP_WORDS];
+      op1(w, OP_MM_NEW, 0, 0, 0, 0, 0); runEncoded(w, 1);
+      op1(w, OP_MMAP, 0, -1, (i32)N, VM_READ | VM_WRITE | VM_ANON, -1); runEncoded(w, 1);
+      i32 *setup = xalloc((size_t)4096 * OP_WORDS * 4, 0);
+      for (u32 i = 0; i < N;) {
+        u32 n = 0;
+        for (; n < 4096 && i < N; n++, i++) op1(setup + (size_t)n * OP_WORDS, OP_WRITE, 0, (i32)(MMAP_BASE + i), (i32)i, 0, 0);
+        runEncoded(setup, n);
+      }
+      free(setup);
+    } else {
+      for (u32 i = 0; i < N; i++) bare_map(MMAP_BASE + i, i);
+    }
+    setupMs = (now_ns() - t0) / 1e6;
+    measure(engine ? fork_engine_unit : fork_bare_unit, 2.0 * N, minSamples, maxMs, &mean, &rme, &ns, &per);
+  }
+  /* a checksum of the frame state, so both modes can be compared */
+  unsigned long long sum = 0;
+  for (u32 p = 1; p <= sysFrames; p++) sum += (unsigned long long)(u32)REF(p) * 3 + (u32)MAPC(p);
+  printf("{\"case\":\"%s\",\"mode\":\"%s\",\"N\":%u,\"frames\":%u,\"L\":%u,\"nsPerOp\":%.4f,\"rme\":%.3f,\"samples\":%d,"
+         "\"unitsPerSample\":%ld,\"cycleMaps\":%lld,\"freeFrames\":%u,\"checksum\":%llu,\"setupMs\":%.1f,"
+         "\"atomicsRef\":%lld,\"atomicsMap\":%lld,\"opsDone\":%lld}\n",
+         kase, mode, N, frames, L, mean, rme, ns, per, (long long)cycleMaps, buddyTop, sum, setupMs,
+         (long long)stats[ST_ATOMIC_REF], (long long)stats[ST_ATOMIC_MAP], (long long)opsDone);
+  return 0;
+}

@@ -1,0 +1,73 @@
+/**
+ * The C reference kernel (bench/c/refkernel.c): built with the machine's gcc -O2
+ * into tmp/bench/ when the bench starts, and run as a child process per case.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, statSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const SRC = fileURLToPath(new URL("./c/refkernel.c", import.meta.url));
+const OUT_DIR = fileURLToPath(new URL("../tmp/bench/", import.meta.url));
+const BIN = `${OUT_DIR}refkernel`;
+const BIN_AOS16 = `${OUT_DIR}refkernel-aos16`;
+export const C_FLAGS = ["-O2"];
+
+export interface CResult {
+  case: string;
+  mode: "bare" | "engine";
+  N: number;
+  frames: number;
+  L: number;
+  nsPerOp: number;
+  rme: number;
+  samples: number;
+  unitsPerSample: number;
+  cycleMaps: number;
+  freeFrames: number;
+  checksum: number;
+  setupMs: number;
+}
+
+export interface CBuild {
+  ok: boolean;
+  compiler: string;
+  error?: string;
+}
+
+/** Compile the kernel (once per source change). */
+export function buildC(): CBuild {
+  let compiler = "gcc";
+  try {
+    compiler = execFileSync("gcc", ["--version"], { encoding: "utf8" }).split("\n")[0];
+  } catch (e) {
+    return { ok: false, compiler: "none", error: `gcc not found (${(e as Error).message})` };
+  }
+  mkdirSync(OUT_DIR, { recursive: true });
+  for (const [bin, defs] of [[BIN, []], [BIN_AOS16, ["-DAOS16"]]] as const) {
+    const fresh = existsSync(bin) && statSync(bin).mtimeMs >= statSync(SRC).mtimeMs;
+    if (fresh) continue;
+    const r = spawnSync("gcc", [...C_FLAGS, ...defs, "-Wall", "-o", bin, SRC, "-lm"], { encoding: "utf8" });
+    if (r.status !== 0) return { ok: false, compiler, error: r.stderr || `gcc exited ${r.status}` };
+  }
+  return { ok: true, compiler: `${compiler} ${C_FLAGS.join(" ")}` };
+}
+
+export interface CArgs {
+  kase: "churn" | "fork";
+  mode: "bare" | "engine";
+  n: number;
+  frames: number;
+  l?: number;
+  seed?: number;
+  minSamples: number;
+  maxMs: number;
+  /** "aos16": the -DAOS16 build (refcount, mapcount, flags, index in one 16-byte record per frame). */
+  layout?: "soa" | "aos16";
+}
+
+export function runC(a: CArgs): CResult {
+  const args = [a.kase, a.mode, a.n, a.frames, a.l ?? 0, a.seed ?? 1, a.minSamples, a.maxMs].map(String);
+  const r = spawnSync(a.layout === "aos16" ? BIN_AOS16 : BIN, args, { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`refkernel ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as CResult;
+}

@@ -1,0 +1,198 @@
+/**
+ * `npm run bench`: the WASM engine vs the plain-TypeScript model vs a C
+ * reference on the engine's hot paths, all measured in this one run, printed as
+ * a Markdown table of ns/op and ratios, and written to tmp/bench-results.json.
+ *
+ *   node --import tsx bench/main.ts [--quick] [--only churn,fork-small,workload,memory]
+ *        [--targets wasm,model,c] [--engine path/to/engine.ts] [--json out.json] [--model-large]
+ *
+ * Profile one case:  node --cpu-prof --cpu-prof-dir=tmp/prof --import tsx bench/main.ts --only churn-small --targets wasm
+ * then:              node --import tsx bench/profile.ts tmp/prof/<file>.cpuprofile
+ *
+ * @example
+ * ```ts
+ * import { runBench } from "./main.ts";
+ * const exitCode = await runBench({ quick: true, only: ["churn-small"] });
+ * ```
+ */
+import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+import os from "node:os";
+import { timeCase, fmtTiming, fmtNum, writeJson, benchmarkJsVersion, type Timing } from "./harness.ts";
+import { buildC, runC, type CResult } from "./cref.ts";
+import { loadTargets, type Factory } from "./targets.ts";
+import { makeCases, SEED, type Case } from "./cases.ts";
+import { marginals, verify, EXPECTED } from "./memory.ts";
+import { runWorkloads, type WorkloadRow } from "./workloads.ts";
+import { render, goals, type Row, type TargetRun, type Env, type MemoryResult } from "./report.ts";
+import type { OpTarget } from "../src/workload/target.ts";
+
+export interface BenchOptions {
+  /** A short run: smaller streams, shorter sampling, no model on the 8 Mi-frame cases. */
+  quick?: boolean;
+  /** Run only cases whose id contains one of these (case ids, "workload", "memory"). */
+  only?: string[];
+  /** Which of "wasm", "model", "c" to run (default all). */
+  targets?: string[];
+  /** Another engine.ts (e.g. an experimental build under tmp/) in place of src/core/engine.ts. */
+  engine?: string;
+  /** Run the model on the cases it skips by default (needs a bigger JS heap). */
+  modelLarge?: boolean;
+  /** Where to write the JSON record (default tmp/bench-results.json). */
+  json?: string;
+  /** Where the Markdown goes (default stdout). */
+  print?: (markdown: string) => void;
+  log?: (line: string) => void;
+}
+
+/** Run the bench; resolves to an exit code (1 if a target's state check failed or a case errored). */
+export async function runBench(o: BenchOptions = {}): Promise<number> {
+  const quick = !!o.quick;
+  const use = new Set(o.targets ?? ["wasm", "model", "c"]);
+  const selected = (id: string) => !o.only?.length || o.only.some((s) => id.includes(s));
+  const log = o.log ?? ((msg: string) => process.stderr.write(`[bench] ${msg}\n`));
+  const started = performance.now();
+  const load0 = os.loadavg()[0];
+
+  const targets = await loadTargets(o.engine);
+  const cbuild = use.has("c") ? buildC() : { ok: false, compiler: "skipped", error: "not selected" };
+  if (!cbuild.ok) log(`C reference unavailable: ${cbuild.error}`);
+  log(`model: ${targets.model ? "src/model/model.ts" : targets.modelNote}`);
+
+  async function runTarget(c: Case, create: Factory, label: string): Promise<TargetRun> {
+    let t: OpTarget | undefined;
+    try {
+      const t0 = performance.now();
+      t = await create({ capacity: c.capacity });
+      const fn = c.prepare(t);
+      const setupMs = performance.now() - t0;
+      log(`${c.id} ${label}: setup ${setupMs.toFixed(0)} ms, timing…`);
+      const timing: Timing = timeCase(`${c.id}/${label}`, fn, {
+        opsPerCall: c.opsPerCall, maxTime: c.maxTime, warmupMs: c.large ? 0 : quick ? 150 : 300, warmupCalls: c.large ? 1 : 3,
+      });
+      const problem = c.verify(t) || undefined;
+      log(`${c.id} ${label}: ${fmtTiming(timing)} ns/${c.unit}${problem ? ` — CHECK FAILED: ${problem}` : ""}`);
+      return { timing, setupMs, problem };
+    } catch (e) {
+      const msg = (e as Error).message ?? String(e);
+      log(`${c.id} ${label}: ERROR ${msg}`);
+      return { error: msg.split("\n")[0] };
+    } finally {
+      c.release();
+      t = undefined;
+      (globalThis as { gc?: () => void }).gc?.();
+    }
+  }
+
+  const rows: Row[] = [];
+  for (const c of makeCases(quick).filter((x) => selected(x.id))) {
+    const row: Row = { c, wasm: {}, model: {} };
+    if (use.has("wasm")) row.wasm = await runTarget(c, targets.wasm, "wasm");
+    if (use.has("model")) {
+      row.model = !targets.model ? { error: targets.modelNote }
+        : quick && c.large ? { error: "skipped (--quick)" }
+        : c.modelSkip && !o.modelLarge ? { error: c.modelSkip }
+        : await runTarget(c, targets.model, "model");
+    }
+    if (cbuild.ok) {
+      try {
+        const base = { kase: c.c.kase, n: c.c.n, frames: c.c.frames, l: c.c.l, seed: SEED, minSamples: 5, maxMs: (quick ? 0.4 : 1) * c.maxTime * 1000 };
+        row.cBare = runC({ ...base, mode: "bare" });
+        row.cEngine = runC({ ...base, mode: "engine" });
+        log(`${c.id} C: bare ${fmtNum(row.cBare.nsPerOp)}, engine-port ${fmtNum(row.cEngine.nsPerOp)} ns/${c.unit}`);
+        if (c.large && c.c.kase === "churn" && !quick) {
+          // layout evidence: the same C with refcount, mapcount, flags, index interleaved per frame
+          row.cBareAos = runC({ ...base, mode: "bare", layout: "aos16" });
+          row.cEngineAos = runC({ ...base, mode: "engine", layout: "aos16" });
+          log(`${c.id} C AoS16: bare ${fmtNum(row.cBareAos.nsPerOp)}, engine-port ${fmtNum(row.cEngineAos.nsPerOp)} ns/${c.unit}`);
+        }
+        const maps = c.c.maps?.();
+        if (maps !== undefined && (row.cBare.cycleMaps !== maps || row.cEngine.cycleMaps !== maps)) {
+          row.cError = `C stream differs: ${row.cBare.cycleMaps}/${row.cEngine.cycleMaps} maps per cycle, TS ${maps}`;
+        }
+      } catch (e) {
+        row.cError = (e as Error).message.split("\n")[0];
+        log(`${c.id} C: ERROR ${row.cError}`);
+      }
+    }
+    rows.push(row);
+  }
+
+  let workloads: WorkloadRow[] | string = "not selected";
+  if (selected("workload")) workloads = await runWorkloads(targets, { quick, seed: SEED, log });
+
+  let memory: MemoryResult | undefined;
+  if (selected("memory") && use.has("wasm")) {
+    const per = await marginals();
+    for (const m of per) log(`memory: ${m.measured.toFixed(3)} B per ${m.unit} (expected ${m.expected.toFixed(3)})`);
+    const checks = await verify((cap) => targets.wasm({ capacity: cap }), [
+      {},
+      { systemPages: 1 << 20 },
+      { systemPages: 8 << 20, pteTables: 24584, pmdTables: 64 },
+      // test/capacity.test.ts's engine: 16 Mi frames, pte tables for 32 Mi PTEs
+      { systemPages: 16 << 20, pteTables: 65536, pmdTables: 24881, processes: 16 },
+    ]);
+    memory = { per, expected: EXPECTED, checks };
+  }
+
+  const env: Env = {
+    date: new Date().toISOString(),
+    node: process.version,
+    v8: process.versions.v8,
+    cpu: `${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}`,
+    cc: cbuild.compiler,
+    benchmarkJs: benchmarkJsVersion,
+    quick,
+    loadavgAtStart: Number(load0.toFixed(2)),
+    loadavgAtEnd: Number(os.loadavg()[0].toFixed(2)),
+    engine: targets.engineModule,
+    model: targets.model ? "src/model/model.ts" : targets.modelNote,
+    elapsedSeconds: (performance.now() - started) / 1000,
+  };
+  (o.print ?? console.log)(render(env, rows, workloads, memory));
+
+  const jsonPath = o.json ?? fileURLToPath(new URL("../tmp/bench-results.json", import.meta.url));
+  writeJson(jsonPath, {
+    env,
+    cases: rows.map((r) => ({
+      id: r.c.id, title: r.c.title, unit: r.c.unit, opsPerCall: r.c.opsPerCall, capacity: r.c.capacity, note: r.c.note,
+      wasm: r.wasm, model: r.model, cBare: r.cBare, cEngine: r.cEngine, cBareAos16: r.cBareAos, cEngineAos16: r.cEngineAos, cError: r.cError,
+      ratios: {
+        wasmOverC: r.wasm.timing && r.cBare ? r.wasm.timing.nsPerOp / r.cBare.nsPerOp : null,
+        wasmOverCPort: r.wasm.timing && r.cEngine ? r.wasm.timing.nsPerOp / r.cEngine.nsPerOp : null,
+        tsOverWasm: r.wasm.timing && r.model.timing ? r.model.timing.nsPerOp / r.wasm.timing.nsPerOp : null,
+      },
+    })),
+    goals: goals(rows),
+    workloads,
+    memory,
+  });
+  log(`wrote ${jsonPath}`);
+  const failed = rows.some((r) => r.wasm.problem || r.model.problem || r.wasm.error && use.has("wasm") || r.cError)
+    || (memory?.checks.some((k) => !k.consistent) ?? false);
+  return failed ? 1 : 0;
+}
+
+function parseArgs(argv: string[]): BenchOptions {
+  const opt = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const known = new Set(["--quick", "--only", "--targets", "--engine", "--json", "--model-large"]);
+  for (let i = 0; i < argv.length; i++) {
+    if (!argv[i].startsWith("--")) continue;
+    if (!known.has(argv[i])) throw new Error(`bench: unknown flag ${argv[i]} (flags: ${[...known].join(", ")})`);
+  }
+  return {
+    quick: argv.includes("--quick"),
+    modelLarge: argv.includes("--model-large"),
+    only: opt("--only")?.split(",").filter(Boolean),
+    targets: opt("--targets")?.split(",").filter(Boolean),
+    engine: opt("--engine"),
+    json: opt("--json"),
+  };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await runBench(parseArgs(process.argv.slice(2)));
+}

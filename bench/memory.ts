@@ -1,0 +1,128 @@
+/**
+ * Memory per simulated frame and per PTE.
+ *
+ * Measured: a bare core instance is initialised with a capacity and the end of
+ * its heap is read from the last block init allocates (the error block of
+ * assembly/ops.ts initOps, whose pointer is exported). The stub runtime is a bump
+ * allocator, so heap end(capacity + Δ) − heap end(capacity) is exactly what Δ
+ * more frames / pte tables / pmd tables / mms cost.
+ *
+ * Expected: the per-unit arrays of the init functions in assembly/*.ts, with the
+ * role of each (kernel state, checking state kept on the hot path, quiesce-check
+ * scratch). A measured total that differs from the expected one means the init
+ * functions changed and this table needs updating.
+ *
+ * engine.memoryBytes is the whole linear memory: the stub runtime grows it by
+ * max(current, needed) pages, so it lies between the heap end and twice that.
+ */
+import * as abi from "../assembly/abi.ts";
+import { instantiateCore } from "../src/core/wasm.ts";
+import { DEFAULT_CAPACITY, type Capacity } from "../src/core/engine.ts";
+
+const CAP_SLOTS: Record<keyof Capacity, number> = {
+  systemPages: abi.CAP_SYS_FRAMES,
+  devicePages: abi.CAP_DEV_FRAMES,
+  processes: abi.CAP_MMS,
+  vmas: abi.CAP_VMAS,
+  pteTables: abi.CAP_PTE_TABLES,
+  pmdTables: abi.CAP_PMD_TABLES,
+  files: abi.CAP_FILES,
+  filePages: abi.CAP_FILE_PAGES,
+  drivers: abi.CAP_DRIVERS,
+  bufferObjects: abi.CAP_BOS,
+  gupHandles: abi.CAP_PINS,
+  violationRecords: abi.CAP_VIOLATIONS,
+  batch: abi.CAP_BATCH,
+};
+
+export interface HeapInfo {
+  /** First byte after the last block init allocated. */
+  heapEnd: number;
+  /** Linear memory size after init. */
+  memoryBytes: number;
+  initMs: number;
+}
+
+/** Initialise a bare core with capacity c and read where its heap ends. */
+export async function heapOf(c: Partial<Capacity>): Promise<HeapInfo> {
+  const core = await instantiateCore();
+  const mem = (core as unknown as { memory: WebAssembly.Memory }).memory;
+  const caps = new Int32Array(mem.buffer, core.capsPtr(), abi.CAP_WORDS);
+  const full = { ...DEFAULT_CAPACITY, ...c };
+  for (const [k, slot] of Object.entries(CAP_SLOTS)) caps[slot] = full[k as keyof Capacity];
+  const t0 = performance.now();
+  const bad = core.init();
+  const initMs = performance.now() - t0;
+  if (bad !== 0) throw new Error(`core.init rejected capacity slot ${bad - 1}`);
+  // initOps allocates the op buffer, the results and last the 16-byte error block.
+  return { heapEnd: core.errorPtr() + 16, memoryBytes: core.memoryBytes(), initMs };
+}
+
+/** Expected bytes per unit by role, from the init functions (see the file comment). */
+export const EXPECTED = {
+  frame: {
+    hot: 4 * 4 + 4, //      refcount, mapcount, flags, index (frames.ts) + buddy free-stack slot
+    checking: 4 + 4, //     content (data word for corruption checks), lastOp (names a leak's cause)
+    check: 4 + 4, //        expected refcount / mapcount (check.ts initCheck)
+  },
+  pte: {
+    hot: 4 + 4 / 512, //    PTE word + the table's slot in the pte free stack / 512
+    checking: 4, //         shadow word: the data this process last wrote there
+    check: 0,
+  },
+  pmdTable: 512 * 4 + 4, // 512 entries + free-stack slot; one maps 256 Ki PTEs
+  mm: 512 * 4 + 4 * 4 + 4 + 3 * 4, // pgd, mmAlive/Head/Pinned/Vmas, tablesPerMm, rmap walk buffers
+} as const;
+
+export interface Marginal {
+  unit: string;
+  delta: number;
+  measured: number;
+  expected: number;
+}
+
+/** Marginal bytes per frame, PTE, pmd table and mm, measured by heap-end differences. */
+export async function marginals(): Promise<Marginal[]> {
+  const base: Partial<Capacity> = {};
+  const b = (await heapOf(base)).heapEnd;
+  const d = async (delta: Partial<Capacity>, n: number) => ((await heapOf(delta)).heapEnd - b) / n;
+  const dF = 1 << 20;
+  const dT = 4096;
+  const e = EXPECTED;
+  return [
+    { unit: "system frame", delta: dF, measured: await d({ systemPages: DEFAULT_CAPACITY.systemPages + dF }, dF), expected: e.frame.hot + e.frame.checking + e.frame.check },
+    { unit: "PTE (pte pool)", delta: dT * 512, measured: await d({ pteTables: DEFAULT_CAPACITY.pteTables + dT }, dT * 512), expected: e.pte.hot + e.pte.checking + e.pte.check },
+    { unit: "pmd table", delta: dT, measured: await d({ pmdTables: DEFAULT_CAPACITY.pmdTables + dT }, dT), expected: e.pmdTable },
+    { unit: "address space (processes)", delta: dT, measured: await d({ processes: DEFAULT_CAPACITY.processes + dT }, dT), expected: e.mm },
+  ];
+}
+
+export interface MemoryCheck {
+  capacity: Partial<Capacity>;
+  heapEnd: number;
+  /** Linear memory of a bare core initialised with the same capacity. */
+  coreMemoryBytes: number;
+  /** What Engine.create reports. */
+  memoryBytes: number;
+  /** engine.memoryBytes equals the bare core's and lies in [heapEnd, 2 heapEnd + 64 KiB]. */
+  consistent: boolean;
+  createMs: number;
+}
+
+/** Create engines and compare engine.memoryBytes with the measured heap. */
+export async function verify(
+  create: (c: Partial<Capacity>) => Promise<{ memoryBytes?: number }>,
+  capacities: Partial<Capacity>[],
+): Promise<MemoryCheck[]> {
+  const out: MemoryCheck[] = [];
+  for (const c of capacities) {
+    const h = await heapOf(c);
+    const t0 = performance.now();
+    const e = await create(c);
+    const createMs = performance.now() - t0;
+    const memoryBytes = e.memoryBytes ?? NaN;
+    const consistent = memoryBytes === h.memoryBytes && memoryBytes >= h.heapEnd && memoryBytes <= 2 * h.heapEnd + 65536;
+    out.push({ capacity: c, heapEnd: h.heapEnd, coreMemoryBytes: h.memoryBytes, memoryBytes, consistent, createMs });
+  }
+  return out;
+}

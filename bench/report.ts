@@ -1,0 +1,141 @@
+/**
+ * The bench's Markdown: the ratio table, the issue's targets, workload rows and
+ * memory per frame / PTE.
+ */
+import { fmtTiming, fmtNum, fmtRatio, markdownTable, type Timing } from "./harness.ts";
+import type { CResult } from "./cref.ts";
+import type { Case } from "./cases.ts";
+import type { WorkloadRow } from "./workloads.ts";
+import type { Marginal, MemoryCheck, EXPECTED } from "./memory.ts";
+
+export interface TargetRun { timing?: Timing; error?: string; setupMs?: number; problem?: string }
+
+export interface Row {
+  c: Case;
+  wasm: TargetRun;
+  model: TargetRun;
+  cBare?: CResult;
+  cEngine?: CResult;
+  cBareAos?: CResult;
+  cEngineAos?: CResult;
+  cError?: string;
+}
+
+export interface Env {
+  date: string;
+  node: string;
+  v8: string;
+  cpu: string;
+  cc: string;
+  benchmarkJs: string;
+  quick: boolean;
+  loadavgAtStart: number;
+  loadavgAtEnd: number;
+  engine: string;
+  model: string;
+  elapsedSeconds: number;
+}
+
+export interface MemoryResult { per: Marginal[]; expected: typeof EXPECTED; checks: MemoryCheck[] }
+
+export interface Goal { what: string; measured: string; status: "met" | "NOT met" | "–" }
+
+export function goals(rows: Row[]): Goal[] {
+  const out: Goal[] = [];
+  const byId = (id: string) => rows.find((r) => r.c.id === id);
+  const goal = (what: string, value: number | undefined, ok: (v: number) => boolean, fmt: (v: number) => string) =>
+    out.push({ what, measured: value === undefined ? "not measured" : fmt(value), status: value === undefined ? "–" : ok(value) ? "met" : "NOT met" });
+  const mops = (id: string) => { const t = byId(id)?.wasm.timing; return t ? 1e3 / t.nsPerOp : undefined; };
+  goal("random PTE ops, cache-resident: ≥ 100 M/s", mops("churn-small"), (v) => v >= 100, (v) => `${fmtNum(v)} M/s`);
+  goal("random PTE ops, 8 Mi frames: ≥ 20 M/s", mops("churn-8M"), (v) => v >= 20, (v) => `${fmtNum(v)} M/s`);
+  goal("batched range ops (fork + zap), cache-resident: ≥ 100 M PTEs/s", mops("fork-small"), (v) => v >= 100, (v) => `${fmtNum(v)} M PTEs/s`);
+  goal("batched range ops, 8 Mi frames (perf-anchors G3: ≥ 60 M PTEs/s)", mops("fork-8M"), (v) => v >= 60, (v) => `${fmtNum(v)} M PTEs/s`);
+  const ts = rows.map((r) => (r.model.timing && r.wasm.timing ? r.model.timing.nsPerOp / r.wasm.timing.nsPerOp : undefined)).filter((x): x is number => x !== undefined);
+  goal("WASM ≥ 1.5× the TS model (geometric mean of the cases above)", ts.length ? Math.exp(ts.reduce((a, b) => a + Math.log(b), 0) / ts.length) : undefined, (v) => v >= 1.5, (v) => `${v.toFixed(2)}×`);
+  for (const id of ["churn-small", "churn-8M"]) {
+    const r = byId(id);
+    goal(`WASM ≤ 1.2× C on random ops, ${id} (vs C bare)`, r?.wasm.timing && r.cBare ? r.wasm.timing.nsPerOp / r.cBare.nsPerOp : undefined, (v) => v <= 1.2, (v) => `${v.toFixed(2)}×`);
+    goal(`WASM ≤ 1.2× C on random ops, ${id} (vs C engine-port)`, r?.wasm.timing && r.cEngine ? r.wasm.timing.nsPerOp / r.cEngine.nsPerOp : undefined, (v) => v <= 1.2, (v) => `${v.toFixed(2)}×`);
+  }
+  return out;
+}
+
+const mib = (x: number) => (Number.isFinite(x) ? `${(x / 2 ** 20).toFixed(1)} MiB` : "?");
+
+export function render(env: Env, rows: Row[], workloads: WorkloadRow[] | string, memory: MemoryResult | undefined): string {
+  const out: string[] = [];
+  out.push(`## refsim bench${env.quick ? " (--quick)" : ""}`, "");
+  const busy = Math.max(env.loadavgAtStart, env.loadavgAtEnd) > 1.5 ? " — other processes were competing for the cores: expect noise" : "";
+  out.push(`${env.date} · Node ${env.node} (V8 ${env.v8}) · ${env.cpu} · C: ${env.cc} · benchmark.js ${env.benchmarkJs} · load average ${env.loadavgAtStart} → ${env.loadavgAtEnd}${busy}`, "");
+  if (rows.length) {
+    out.push("ns per op (per PTE for the range ops), mean ±rme (95%) after warm-up; all columns measured in this run.", "");
+    const cell = (r: TargetRun) => (r.timing ? fmtTiming(r.timing) + (r.problem ? " ⚠" : "") : r.error ?? "–");
+    out.push(markdownTable(
+      ["case", "WASM engine", "TS model", "C bare", "C engine-port", "WASM M/s", "WASM/C", "WASM/C-port", "TS/WASM"],
+      rows.map((r) => {
+        const w = r.wasm.timing?.nsPerOp;
+        return [
+          `${r.c.id} (${r.c.unit})`, cell(r.wasm), cell(r.model),
+          r.cBare ? fmtTiming(r.cBare) : r.cError ?? "–", r.cEngine ? fmtTiming(r.cEngine) : "–",
+          w ? fmtNum(1e3 / w) : "–", fmtRatio(w, r.cBare?.nsPerOp), fmtRatio(w, r.cEngine?.nsPerOp), fmtRatio(r.model.timing?.nsPerOp, w),
+        ];
+      }),
+    ), "");
+    for (const r of rows) {
+      const notes = [r.c.note, r.wasm.problem && `WASM state check: ${r.wasm.problem}`, r.model.problem && `model state check: ${r.model.problem}`, r.cError].filter(Boolean);
+      out.push(`- **${r.c.id}**: ${r.c.title}; ${notes.join("; ")}`);
+    }
+    out.push("");
+    out.push("C bare = the essential work only (walk, frame alloc/free, refcount/mapcount, PTE + shadow); C engine-port = a line-by-line C port of the core's path for the same ops (op records, dispatch, validation, i64 statistics, scheme-rule loads, mmu_gather). WASM/C-port is what AssemblyScript → WASM → V8 costs; C-port/C bare is what the core's design costs.", "");
+    const aos = rows.filter((r) => r.cBareAos && r.cBare);
+    if (aos.length) {
+      out.push("Frame layout (C, this run): one array per struct-page field (the core's layout) vs refcount, mapcount, flags and index interleaved in one 16-byte record per frame:", "");
+      out.push(markdownTable(["case", "C bare, arrays", "C bare, 16-B records", "C engine-port, arrays", "C engine-port, 16-B records"], aos.map((r) => [
+        r.c.id, fmtTiming(r.cBare), `${fmtTiming(r.cBareAos)} (${fmtRatio(r.cBareAos!.nsPerOp, r.cBare!.nsPerOp)})`,
+        fmtTiming(r.cEngine), r.cEngineAos && r.cEngine ? `${fmtTiming(r.cEngineAos)} (${fmtRatio(r.cEngineAos.nsPerOp, r.cEngine.nsPerOp)})` : "–",
+      ])), "");
+    }
+    out.push("### The issue's targets", "");
+    out.push(markdownTable(["target", "measured", ""], goals(rows).map((g) => [g.what, g.measured, g.status])), "");
+  }
+
+  if (Array.isArray(workloads)) {
+    out.push("### Workload generators (src/workload), median of runs on fresh targets", "");
+    const names = [...new Set(workloads.map((w) => w.name))];
+    const cell = (w?: WorkloadRow) => (w?.opsPerSec ? `${fmtNum(w.opsPerSec / 1e6)} M` : w?.note ?? "–");
+    out.push(markdownTable(
+      ["workload", "ops/run", "WASM ops/s", "TS model ops/s", "TS/WASM", "atomics/op", "peak frames", "violations"],
+      names.map((n) => {
+        const w = workloads.find((x) => x.name === n && x.target === "wasm");
+        const m = workloads.find((x) => x.name === n && x.target === "model");
+        return [n, String(w?.ops || m?.ops || "–"), cell(w), cell(m),
+          w?.opsPerSec && m?.opsPerSec ? `${(w.opsPerSec / m.opsPerSec).toFixed(2)}×` : "–",
+          w?.atomicsPerOp !== undefined ? w.atomicsPerOp.toFixed(2) : "–",
+          w?.peakFrames !== undefined ? String(w.peakFrames) : "–",
+          w?.violations !== undefined ? String(w.violations) + (m?.violations !== undefined && m.violations !== w.violations ? ` (model: ${m.violations})` : "") : "–"];
+      }),
+    ), "");
+    out.push("ops/s includes the generator's own JavaScript (drawing and encoding ops), as a user of the workload sees it.", "");
+  } else {
+    out.push(`### Workload generators: ${workloads}`, "");
+  }
+
+  if (memory) {
+    const e = memory.expected;
+    const b = (x: number) => (Math.abs(x - Math.round(x)) < 1e-9 ? String(Math.round(x)) : x.toFixed(3));
+    out.push("### Memory per simulated frame and PTE", "");
+    out.push(markdownTable(["unit", "measured (heap-end Δ)", "expected (assembly/*.ts init)", "kernel state", "checking state (hot path)", "OP_CHECK scratch"], memory.per.map((m) => {
+      const role = m.unit === "system frame" ? e.frame : m.unit.startsWith("PTE") ? e.pte : undefined;
+      const strict = role !== undefined; // per-mm and per-pmd arrays may grow with features; frames and PTEs should not silently
+      return [m.unit, `**${b(m.measured)} B**`, `${b(m.expected)} B${Math.abs(m.measured - m.expected) > 0.01 ? (strict ? " (MISMATCH: the init functions changed)" : " (init changed)") : ""}`,
+        role ? b(role.hot) : "", role ? b(role.checking) : "", role ? b(role.check) : ""];
+    })), "");
+    out.push("kernel state = refcount, mapcount, flags, index and the buddy slot per frame; the PTE word and its table's free-stack slot per PTE. Checking state = content + lastOp per frame, the shadow data word per PTE. Scratch = OP_CHECK's expected refcount/mapcount.", "");
+    out.push(markdownTable(["capacity", "heap end", "engine.memoryBytes", "consistent", "Engine.create ms"], memory.checks.map((k) => [
+      JSON.stringify(k.capacity), mib(k.heapEnd), mib(k.memoryBytes), k.consistent ? "yes" : "NO", k.createMs.toFixed(0),
+    ])), "");
+    out.push("engine.memoryBytes is the linear memory size; the stub runtime grows memory by max(current, needed) pages, so it lies between the heap end and twice that (the slack is reserved, not touched).", "");
+  }
+  out.push(`Bench time ${env.elapsedSeconds.toFixed(1)} s.`);
+  return out.join("\n");
+}
