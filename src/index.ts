@@ -38,3 +38,18 @@ export type { Scenario, Step, OpStep, ExpectStep, Expectation } from "./scenario
 export { sideBySide, violationDetails, formatTable } from "./report/table.ts";
 export { Prng } from "./workload/prng.ts";
 export type { OpTarget } from "./workload/target.ts";
+// Experiments: sampled time series, sweeps (sharded), results JSON/CSV, reports.
+export { SamplingTarget, emptySeries, pushSample } from "./experiment/sampler.ts";
+export type { Series } from "./experiment/sampler.ts";
+export { scenarioTimeline, scenarioCapacity } from "./experiment/timeline.ts";
+export type { ScenarioTimeline } from "./experiment/timeline.ts";
+export { runSweep, planSweep, runOne, parseShard, shardRuns, assembleResults, startMeta, sweepWorkloads, fnv1a } from "./experiment/sweep.ts";
+export type { SweepSpec, RunSpec, SweepPlan, Shard, SweepHost } from "./experiment/sweep.ts";
+export { mergeResults, deterministicPart, checkResults, toCsv } from "./experiment/results.ts";
+export type { ResultsDoc, RunResult, ResultsMeta, SweepInfo, RunTiming, ShardMeta } from "./experiment/results.ts";
+export { EXPERIMENT_WORKLOADS, withDefaults } from "./experiment/workloads.ts";
+export type { WorkloadDef as ExperimentWorkload, WorkloadContext as ExperimentContext, Params as ExperimentParams } from "./experiment/workloads.ts";
+export { registryWorkloads } from "./experiment/registry.ts";
+export { REFSIM_VERSION, RESULTS_FORMAT, runtimeInfo } from "./experiment/meta.ts";
+export { htmlReport, chartSpecs } from "./report/html.ts";
+export { markdownSummary, textSummary, schemeTotals, groups } from "./report/summary.ts";

@@ -1,0 +1,112 @@
+// The package as a user gets it: `npm pack` (after build:dist) holds the compiled
+// library, its types (listed first in `exports`), the WASM core (embedded), the
+// CLI and the browser page; installed into a scratch project, plain Node (no tsx,
+// no build step) imports `refsim` and runs the seed scenario, TypeScript resolves
+// its types, and the installed `refsim` bin runs a sweep on worker threads and
+// writes a report.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { ensureDist, ROOT } from "./helpers/dist.ts";
+
+const TMP = join(ROOT, "tmp", "test-package");
+const APP = join(TMP, "app");
+const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+
+function run(cmd: string, args: string[], cwd: string): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", npm_config_update_notifier: "false" } });
+  assert.is(r.status, 0, `${cmd} ${args.join(" ")} (in ${cwd}) exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+test("build:dist compiles the whole host with no type error", async () => {
+  const b = await ensureDist();
+  assert.ok(b.clean, `tsc reported errors:\n${b.output}`);
+});
+
+let tarball = "";
+
+test("npm pack: dist (library, types, CLI, page), the embedded core and the scenarios; exports list types first", async () => {
+  await ensureDist();
+  rmSync(TMP, { recursive: true, force: true });
+  mkdirSync(APP, { recursive: true });
+  const r = run(npm, ["pack", "--json", "--ignore-scripts", "--pack-destination", TMP], ROOT);
+  const [info] = JSON.parse(r.stdout.slice(r.stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
+  tarball = join(TMP, info.filename);
+  const files = info.files.map((f) => f.path);
+  for (const f of ["dist/src/index.js", "dist/src/index.d.ts", "dist/src/core/generated/bindings.js", "dist/src/core/generated/wasm.js", "dist/src/cli/main.js",
+    "dist/src/cli/sweep-worker.js", "dist/web/index.html", "dist/web/chart.umd.min.js", "dist/web/scenarios.json", "dist/src/web/app.js", "scenarios/seed.json", "package.json"]) {
+    assert.ok(files.includes(f), `${f} is in the package`);
+  }
+  assert.not.ok(files.some((f) => f.startsWith("test/") || f.startsWith("src/") || f.startsWith("tmp/")), "no tests, sources or scratch files");
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+  assert.is(Object.keys(pkg.exports["."])[0], "types", "types condition first");
+  assert.is(pkg.bin.refsim, "dist/src/cli/main.js");
+});
+
+test("installed: plain Node imports refsim and runs the seed scenario; tsc resolves its types", async () => {
+  assert.ok(tarball && existsSync(tarball), "the packed tarball (previous test)");
+  writeFileSync(join(APP, "package.json"), JSON.stringify({ name: "refsim-user", private: true, type: "module" }));
+  run(npm, ["install", "--no-audit", "--no-fund", "--prefer-offline", "--no-package-lock", tarball], APP);
+  writeFileSync(join(APP, "seed.mjs"), `
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Engine, parseScenario, runScenario, REFSIM_VERSION } from "refsim";
+const path = createRequire(import.meta.url).resolve("refsim/package.json").replace(/package\\.json$/, "scenarios/seed.json");
+const loaded = parseScenario(readFileSync(path, "utf8"), "seed.json");
+const out = {};
+for (const s of ["E0-devmap", "E2"]) {
+  const r = await runScenario(loaded, s, ["E0-devmap", "E2"]);
+  out[s] = { passed: r.passed, violations: r.violations.map((v) => v.kind) };
+}
+const e = await Engine.create({ scheme: "E4" });
+out.engine = typeof e.mmNew();
+out.version = REFSIM_VERSION;
+console.log(JSON.stringify(out));
+`);
+  const r = run(process.execPath, ["seed.mjs"], APP);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out["E0-devmap"], { passed: true, violations: ["leak_page", "leak_bo"] });
+  assert.equal(out.E2, { passed: true, violations: [] });
+  assert.is(out.engine, "number");
+  assert.is(out.version, JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version);
+
+  writeFileSync(join(APP, "typed.ts"), `
+import { Engine, runSweep, type ResultsDoc, type Stats } from "refsim";
+const e: Engine = await Engine.create({ scheme: "E2" });
+const s: Stats = e.stats();
+const doc: ResultsDoc = await runSweep({ name: "t", schemes: ["E2"], workloads: [{ workload: "seed-churn" }] });
+export const n: number = s.atomics.refcount + doc.runs.length;
+`);
+  const tsc = createRequire(join(ROOT, "package.json")).resolve("typescript/bin/tsc");
+  writeFileSync(join(APP, "tsconfig.json"), JSON.stringify({
+    compilerOptions: { noEmit: true, strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], types: [], skipLibCheck: false },
+    files: ["typed.ts"],
+  }));
+  run(process.execPath, [tsc, "-p", "tsconfig.json"], APP);
+});
+
+test("installed: the refsim bin sweeps on worker threads (compiled .js workers), merges shards and writes the report", async () => {
+  assert.ok(existsSync(join(APP, "node_modules/.bin/refsim")), "bin linked");
+  const bin = join(APP, "node_modules/.bin/refsim");
+  writeFileSync(join(APP, "sweep.json"), JSON.stringify({ name: "installed", schemes: ["E0-devmap", "E2"], scenarios: ["seed"], workloads: [{ workload: "seed-churn", params: { rounds: 4 } }], seeds: [1, 2] }));
+  run(bin, ["sweep", "sweep.json", "--workers", "2", "--out", "all.json"], APP);
+  run(bin, ["sweep", "sweep.json", "--workers", "2", "--shard", "0/2", "--out", "s0.json"], APP);
+  run(bin, ["sweep", "sweep.json", "--workers", "1", "--shard", "1/2", "--out", "s1.json"], APP);
+  run(bin, ["merge", "s0.json", "s1.json", "--out", "merged.json"], APP);
+  const det = (f: string) => {
+    const d = JSON.parse(readFileSync(join(APP, f), "utf8"));
+    delete d.meta;
+    return JSON.stringify(d);
+  };
+  assert.ok(det("merged.json") === det("all.json"), "merged shards == unsharded");
+  run(bin, ["report", "merged.json"], APP);
+  const html = readFileSync(join(APP, "merged.html"), "utf8");
+  assert.ok(html.length > 100_000 && html.includes("Chart.js") && html.includes('id="violations-by-kind"'), "report with Chart.js inlined");
+  assert.ok(existsSync(join(APP, "merged.md")) && existsSync(join(APP, "all.csv")), "Markdown summary and CSV");
+});
+
+test.run();
