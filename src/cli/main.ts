@@ -6,6 +6,12 @@
  *   refsim run <scenario>...     run scenario files or built-ins side by side [--schemes A,B] [--json]
  *   refsim list                  built-in scenarios and scheme presets
  *   refsim schemes               every preset with its rule values
+ *   refsim workload [name]       run a workload generator under schemes [--seed N] [--ops N] [--set k=v]
+ *   refsim bench [--quick]       the benchmark table (bench/)
+ *   refsim sweep <sweep.json>    schemes x scenarios/workloads x params x seeds on worker threads [--workers N] [--shard i/N] [--out f]
+ *   refsim merge <a.json>...     join sweep shards [--out f]
+ *   refsim report <results.json> one self-contained HTML report with charts, plus a Markdown summary [--out f.html]
+ *   refsim serve                 serve the browser page (dist/web/) on localhost [--port N]
  */
 import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
@@ -17,6 +23,12 @@ import { resolveScheme } from "../scheme/resolve.ts";
 import { loadScenario, builtinNames } from "../scenario/load.ts";
 import { runScenario, type ScenarioRun } from "../scenario/run.ts";
 import { sideBySide, violationDetails, formatTable } from "../report/table.ts";
+import { workloadCommand, parseSettings } from "./workload.ts";
+import { sweepCommand, mergeCommand } from "./sweep.ts";
+import { reportCommand } from "./report.ts";
+import { serveCommand } from "./serve.ts";
+import { exploreCommand } from "./explore.ts";
+import { recordCommand, replayCommand } from "./trace.ts";
 
 const DEFAULT_SCHEMES = ["E0-devmap", "E0", "E2", "E4"];
 const DEFAULT_SCENARIOS = ["seed", "coherent-wp-after-fork"];
@@ -28,12 +40,33 @@ commands:
   run <scenario>...       run scenario files (.json, .ts) or built-in names side by side
   list                    list built-in scenarios and scheme presets
   schemes                 print every preset's rules
+  workload [name]         run a workload generator (no name: list them) [--seed N] [--ops N] [--set k=v]...
+  bench [--quick]         run the benchmarks (bench/) and print the table of ratios
+  sweep <sweep.json>      run a sweep on worker threads, write results JSON + CSV
+                          [--workers N] [--shard i/N] [--out results.json]
+  merge <a.json> <b.json> join sweep shards into one results file [--out all.json] [--partial]
+  report <results.json>   write one self-contained HTML report with charts and a Markdown summary
+                          [--out report.html]
+  serve                   serve the browser page (dist/web/index.html) on 127.0.0.1 [--port N]
+  explore --scheme S      random workloads until an invariant breaks, shrunk to a minimal scenario file
+                          [--kinds system,device-private,...] [--seed N] [--budget 10M|30s] [--episode N]
+                          [--mix gup=8,fork=0] [--violation KIND] [--no-shrink] [--out f.json] [--trace t.rstrace]
+  record <scenario|workload> --out t.rstrace   record a run's op stream [--scheme S] [--seed N] [--budget N] [--params JSON]
+  replay <t.rstrace>      check and replay a trace bit-identically [--out again.rstrace]
   help                    this text
 
 options:
   --schemes A,B,...       schemes to compare: preset names or custom scheme files (.json: { "name", "base", "rules" })
   --json                  print results as JSON instead of tables
+  --capacity k=v          engine capacity for workloads (systemPages=..., devicePages=..., ...)
+  --progress              draw the progress bar even when stderr is not a terminal
 `;
+
+function wholeNumber(s: string, flag: string): number {
+  const n = Number(s.replace(/_/g, ""));
+  if (!Number.isInteger(n) || n < 0) throw new RefsimError(`--${flag} must be a whole number >= 0, got '${s}'`, { field: flag });
+  return n;
+}
 
 /** A scheme from the command line: a preset name, or a JSON file of a custom scheme. */
 function schemeArg(s: string): SchemeInput {
@@ -94,7 +127,16 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { schemes: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    options: {
+      schemes: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      workers: { type: "string" }, shard: { type: "string" }, out: { type: "string" }, partial: { type: "boolean" },
+      port: { type: "string" }, host: { type: "string" }, quiet: { type: "boolean" },
+      scheme: { type: "string" }, seed: { type: "string" }, ops: { type: "string" },
+      set: { type: "string", multiple: true }, capacity: { type: "string", multiple: true },
+      progress: { type: "boolean" }, quick: { type: "boolean" },
+      kinds: { type: "string" }, budget: { type: "string" }, episode: { type: "string" }, mix: { type: "string" },
+      violation: { type: "string" }, trace: { type: "string" }, "no-shrink": { type: "boolean" }, params: { type: "string" },
+    },
   });
   const [command, ...rest] = positionals;
   if (values.help || command === "help") {
@@ -115,6 +157,37 @@ async function main(argv: string[]): Promise<number> {
     case "schemes":
       schemesCommand(!!values.json);
       return 0;
+    case "workload": {
+      const schemeList = (values.schemes ?? values.scheme ?? "E4").split(",").filter(Boolean).map(schemeArg);
+      return workloadCommand({
+        name: rest[0],
+        schemes: schemeList,
+        seed: wholeNumber(values.seed ?? "1", "seed"),
+        ops: wholeNumber(values.ops ?? "1000000", "ops"),
+        params: parseSettings(values.set ?? [], "set"),
+        capacity: parseSettings(values.capacity ?? [], "capacity") as Record<string, number>,
+        json: !!values.json,
+        progress: !!values.progress,
+      });
+    }
+    case "bench": {
+      const { runBench } = await import("../../bench/main.ts");
+      return runBench({ quick: !!values.quick });
+    }
+    case "sweep":
+      return sweepCommand(rest, values);
+    case "merge":
+      return mergeCommand(rest, values);
+    case "report":
+      return reportCommand(rest, values);
+    case "explore":
+      return exploreCommand(rest, values);
+    case "record":
+      return recordCommand(rest, { ...values, budget: values.budget ?? values.ops });
+    case "replay":
+      return replayCommand(rest, values);
+    case "serve":
+      return serveCommand(values);
     default:
       throw new RefsimError(`unknown command '${command}'\n\n${USAGE}`, { field: "command" });
   }

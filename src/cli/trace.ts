@@ -1,0 +1,110 @@
+/**
+ * `refsim record <scenario|workload> --out t.rstrace [--scheme S] [--seed N] [--budget N] [--params JSON]`:
+ * run a scenario file or built-in (under --scheme, default its first scheme) or a
+ * workload generator (under --scheme, default E4) through a trace recorder and
+ * write the binary trace. Exploration records with `refsim explore --trace`.
+ *
+ * `refsim replay <t.rstrace> [--out again.rstrace] [--json]`: check the whole file
+ * (a truncated or corrupted trace is rejected with the byte offset, exit status
+ * 2, before any op runs), replay it on a fresh engine with the recorded scheme and
+ * capacity, and compare results, statistics and violations with the recording:
+ * exit status 0 when identical, 1 when not. --out records the replay again.
+ */
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { Engine } from "../core/engine.ts";
+import { RefsimError } from "../core/errors.ts";
+import { VIOLATION_KINDS } from "../core/violations.ts";
+import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
+import { loadScenario } from "../scenario/load.ts";
+import { WORKLOADS, WORKLOAD_NAMES, getWorkload, summaryLine } from "../workload/index.ts";
+import { TraceRecorder, recordScenario, replayTrace } from "../trace/index.ts";
+import { engineVersion, schemeInputArg, parseBudget, wholeArg } from "./explore.ts";
+
+export interface TraceCliOptions {
+  scheme?: string;
+  seed?: string;
+  budget?: string;
+  params?: string;
+  out?: string;
+  json?: boolean;
+}
+
+function writeFile(path: string, data: Uint8Array): void {
+  mkdirSync(dirname(resolve(path)), { recursive: true });
+  writeFileSync(path, data);
+}
+
+export async function recordCommand(args: string[], o: TraceCliOptions): Promise<number> {
+  if (args.length !== 1) throw new RefsimError(`record: name one scenario (file or built-in) or workload (${WORKLOAD_NAMES.join(", ")})`, { field: "source" });
+  if (!o.out) throw new RefsimError("record: --out FILE is required (the trace to write, e.g. run.rstrace)", { field: "out" });
+  const what = args[0];
+  const version = engineVersion();
+  if (Object.hasOwn(WORKLOADS, what) && !existsSync(what)) {
+    const def = getWorkload(what);
+    const scheme: SchemeInput = o.scheme ? schemeInputArg(o.scheme) : "E4";
+    const seed = wholeArg(o.seed, "--seed", 0) ?? 1;
+    const b = o.budget ? parseBudget(o.budget) : { ops: 100_000 };
+    if (b.ops === undefined) throw new RefsimError("record: --budget for a workload is a number of ops (like 100k)", { field: "budget" });
+    let params: Record<string, unknown> | undefined;
+    if (o.params) {
+      try {
+        params = JSON.parse(o.params);
+      } catch (e) {
+        throw new RefsimError(`--params: not valid JSON: ${(e as Error).message}`, { field: "params" });
+      }
+    }
+    const engine = await Engine.create({ scheme: resolveScheme(scheme) });
+    const rec = new TraceRecorder(engine, { source: `workload ${what}`, seed, engineVersion: version, extra: { params: params ?? {}, budget: b.ops } });
+    const s = def.run(rec, params as never, seed, b.ops);
+    const bytes = rec.finish();
+    writeFile(o.out, bytes);
+    console.log(summaryLine(s));
+    console.log(`recorded ${rec.ops.toLocaleString("en-US")} ops under ${engine.scheme.name} to ${o.out} (${bytes.length.toLocaleString("en-US")} bytes, ${(bytes.length / Math.max(1, rec.ops)).toFixed(1)} bytes/op)`);
+    return 0;
+  }
+  const loaded = await loadScenario(what);
+  const scheme: SchemeInput = o.scheme ? schemeInputArg(o.scheme) : loaded.scenario.schemes?.[0] ?? "E4";
+  const r = await recordScenario(loaded, scheme, { engineVersion: version });
+  writeFile(o.out, r.bytes);
+  console.log(`recorded ${r.ops} ops of scenario ${loaded.scenario.name} under ${resolveScheme(scheme).name} to ${o.out} (${r.bytes.length} bytes)`);
+  if (r.error) {
+    console.log(`the scenario stopped at a rejected step; the trace holds the ops before it: ${r.error.message}`);
+    return 1;
+  }
+  return 0;
+}
+
+export async function replayCommand(args: string[], o: TraceCliOptions): Promise<number> {
+  if (args.length !== 1) throw new RefsimError("replay: name one trace file", { field: "trace" });
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(args[0])); // read only: the recording is never touched
+  } catch (e) {
+    throw new RefsimError(`replay: cannot read '${args[0]}': ${(e as Error).message}`, { field: "trace", code: "NOT_FOUND" });
+  }
+  let r;
+  try {
+    r = await replayTrace(bytes, { engineVersion: engineVersion(), rerecord: !!o.out });
+  } catch (e) {
+    if (e instanceof RefsimError) throw new RefsimError(`${args[0]}: ${e.message}`, { field: e.field, index: e.index, code: e.code });
+    throw e;
+  }
+  if (o.out && r.bytes) writeFile(o.out, r.bytes);
+  const stats = r.engine.stats();
+  const counts = VIOLATION_KINDS.filter((k) => stats.violations[k] > 0).map((k) => `${k} ${stats.violations[k]}`);
+  if (o.json) {
+    console.log(JSON.stringify({
+      trace: args[0], source: r.meta.source, scheme: r.engine.scheme.name, seed: r.meta.seed, engineVersion: r.meta.engineVersion,
+      ops: r.ops, identical: r.identical, differences: r.differences, warnings: r.warnings, violations: r.engine.violations(), out: o.out ?? null,
+    }, null, 2));
+    return r.identical ? 0 : 1;
+  }
+  console.log(`${args[0]}: ${r.meta.source}, scheme ${r.engine.scheme.name}, seed ${r.meta.seed ?? "-"}, engine ${r.meta.engineVersion}, ${r.ops.toLocaleString("en-US")} ops (${bytes.length.toLocaleString("en-US")} bytes)`);
+  for (const w of r.warnings) console.log(`warning: ${w}`);
+  console.log(`violations: ${counts.length ? counts.join(", ") : "none"}`);
+  if (r.identical) console.log("replay identical: op results, statistics and violation records match the recording");
+  else for (const d of r.differences) console.log(`replay differs: ${d}`);
+  if (o.out) console.log(`recorded the replay to ${o.out}`);
+  return r.identical ? 0 : 1;
+}
