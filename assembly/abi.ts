@@ -38,7 +38,8 @@ export const VM_WRITE = 2;
 export const VM_SHARED = 4;
 export const VM_ANON = 8; // anonymous memory (no file)
 export const VM_FILE = 16; // file-backed
-export const VM_VALID = 31;
+export const VM_HUGEPAGE = 32; // MADV_HUGEPAGE: anon faults may map a PMD-sized THP (do_huge_pmd_anonymous_page)
+export const VM_VALID = 63;
 
 // GUP flags (a2 of OP_GUP)
 export const FOLL_WRITE = 1;
@@ -76,6 +77,7 @@ export const SCHEME_LRU_SKIP_DEVICE = 15; //  LRU users skip ZONE_DEVICE pages f
 export const SCHEME_CLEAR_MAPPING_ON_FREE = 16; // page_free path clears page->mapping (7ab0ad0e74f8, 2019)
 export const SCHEME_RELEASE_PAGES_DEVMAP = 17; // release_pages routes devmap pages via put_devmap_managed_page (c5d6c45e90c4)
 export const SCHEME_MIGRATE_CHECK_DEVICE_REFS = 18; // migrate_vma_check_page counts refs on device-private pages (ffa65753c431)
+export const SCHEME_PTE_BATCH = 19; //        fork/zap batch the PTEs of one large folio: one folio_ref_add/sub of nr (6.9+)
 export const SCHEME_WORDS = 32;
 
 export const PGMAP_REF_PER_PAGE = 0; // E0: one per struct page, dropped when its count reaches 0
@@ -112,7 +114,15 @@ export const PG_LOCKED = 2048; // folio_lock
 export const PG_NO_PGMAP_REF = 4096; // allocated after memunmap_pages began: zone_device_page_init's tryget failed
 export const PG_TRUNCATE_WAIT = 8192; // a truncate waits for this DAX page to go idle
 export const PG_HANG_REPORTED = 16384;
+export const PG_HEAD = 32768; // first page of a large (PMD-order) folio: it holds the folio's refcount
+export const PG_TAIL = 65536; // any other page of a large folio (compound_head = pfn & ~(FOLIO_NR - 1))
 export const PG_KIND_SHIFT = 8;
+
+// ---- Large folios: PMD order only (HPAGE_PMD_ORDER 9, 2 MiB) ----
+export const FOLIO_ORDER = 9;
+export const FOLIO_NR = 512;
+/** A pmd slot mapping a THP: the slot keeps its deposited pte table (pgtable_trans_huge_deposit) | PMD_HUGE. */
+export const PMD_HUGE = 1 << 30;
 
 // ---- Errors (negative result of a rejected op; nothing was changed) ----
 export const ERR_NONE = 0;
@@ -180,6 +190,12 @@ export const ST_PINS = 40;
 export const ST_GUP_FAILED = 42;
 export const ST_TRUNCATE_WAITS = 43;
 export const ST_TEARDOWNS = 44;
+export const ST_THP_ALLOC = 0; //      do_huge_pmd_anonymous_page mapped a new THP
+export const ST_THP_FALLBACK = 1; //   THP wanted but none free: fell back to a small page
+export const ST_THP_SPLIT_PMD = 2; //  __split_huge_pmd
+export const ST_THP_SPLIT_FOLIO = 3; // split_folio (before migration)
+export const ST_THP_SPLIT_FAIL = 4; // split_folio refused (pinned or mapped by a PMD elsewhere): not migrated
+export const ST_THP_FREED = 5;
 export const ST_VIOLATIONS = 48; // + kind: per-kind counts occupy ST_VIOLATIONS .. +V_KINDS-1
 export const ST_WORDS = 128;
 
@@ -197,6 +213,7 @@ export const CAP_BOS = 9;
 export const CAP_PINS = 10;
 export const CAP_VIOLATIONS = 11;
 export const CAP_BATCH = 12;
+export const CAP_HUGE_PAGES = 13; // PMD-sized folios in the THP pool (2 MiB each, part of system RAM)
 export const CAP_WORDS = 16;
 
 // Simulated virtual address space: vpn < 2^27 (512 GiB), three levels of 512 entries.

@@ -8,15 +8,18 @@
 import {
   PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, PG_ALLOCATED, PG_OWNER_REF, PG_TRUNCATE_WAIT,
   PG_LEAK_REPORTED, PG_HANG_REPORTED, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE, V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG,
+  PMD_HUGE, PG_HEAD, FOLIO_NR, FOLIO_ORDER, FOLL_PIN,
 } from "./abi";
-import { frameCount, flags, ref, mapcount, kindOf, setFlags, isDevice, lastOp, pageIndex } from "./frames";
+import {
+  frameCount, flags, ref, mapcount, kindOf, setFlags, isDevice, lastOp, pageIndex, entireMapcount, folioPincount, isLarge,
+} from "./frames";
 import { frameUsable } from "./refcount";
 import { freeAt, rule } from "./scheme";
 import { mmCount, mmValid } from "./mm";
-import { pgdBase, pmdEntry, pteTableBase } from "./pgtable";
+import { pgdBase, pmdEntry, pteTableBase, leafOfSlot } from "./pgtable";
 import { ptePfn } from "./fault";
 import { fileCount, fileIsOpen, filePages, cachedPageAt, cacheHoldsRef } from "./file";
-import { pinHandles, pinAt, handleRefs } from "./gup";
+import { pinHandles, pinAt, handleRefs, handleFlags } from "./gup";
 import { deviceOwner, boCount, boLive, boRefsOf, driverCount, hangingDriver, pgmapRefOf, pgmapKilled } from "./device";
 import { violation } from "./violations";
 import { faultHolding, faultsStarted } from "./race";
@@ -24,6 +27,9 @@ import { faultHolding, faultsStarted } from "./race";
 const REACHED: i32 = 1 << 30;
 let expRef: usize = 0; // expected refcount from holders
 let expMap: usize = 0; // expected mapcount, | REACHED when anything holds the frame
+let expEntire: usize = 0; // per 2 MiB block: expected entire mapcount (PMD mappings)
+let expPins: usize = 0; // per 2 MiB block: expected _pincount (FOLL_PIN handles on a large folio)
+let nBlocks: usize = 0;
 let boLeaked: usize = 0;
 let boLeakOp: usize = 0;
 let boReported: usize = 0;
@@ -32,6 +38,9 @@ let nBos: i32 = 0;
 export function initCheck(nFrames: u32, bos: i32): void {
   expRef = heap.alloc(<usize>nFrames << 2);
   expMap = heap.alloc(<usize>nFrames << 2);
+  nBlocks = (<usize>nFrames >> FOLIO_ORDER) + 1;
+  expEntire = heap.alloc(nBlocks << 2);
+  expPins = heap.alloc(nBlocks << 2);
   nBos = bos;
   boLeaked = heap.alloc(<usize>bos << 2);
   boLeakOp = heap.alloc(<usize>bos << 2);
@@ -61,6 +70,15 @@ function scanPageTables(mm: i32): void {
     for (let j = 0; j < PT_ENTRIES; j++) {
       const pt = pmdEntry(pmd, j);
       if (pt == 0) continue;
+      if ((pt & PMD_HUGE) != 0) {
+        // A PMD mapping: one folio reference and one entire mapping (nothing for the huge zero page).
+        const head = ptePfn(leafOfSlot(pt));
+        if (head != 0) {
+          hold(head, 1, 0, mm, (i << 18) | (j << 9), 6);
+          addAt(expEntire, head >> FOLIO_ORDER, 1);
+        }
+        continue;
+      }
       const base = pteTableBase(pt);
       for (let k = 0; k < PT_ENTRIES; k++) {
         const pte = load<u32>(base + (<usize>k << 2));
@@ -76,10 +94,42 @@ function scanPageTables(mm: i32): void {
 }
 
 
+/**
+ * A large folio as a whole: its refcount (on the head) against every holder of any
+ * of its pages, its entire mapcount and _pincount against PMD mappings and pins,
+ * each page's mapcount against its PTEs; one leak if nothing reaches any page.
+ */
+function checkLargeFolio(head: u32): void {
+  let refs = 0;
+  let reached = false;
+  let blame = -1; // the latest op that removed a holder of any page
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    const pfn = head + i;
+    blame = max<i32>(blame, lastOp(pfn));
+    refs += load<i32>(expRef + (<usize>pfn << 2));
+    const held = load<i32>(expMap + (<usize>pfn << 2));
+    if ((held & REACHED) != 0) reached = true;
+    const maps = held & ~REACHED;
+    if (mapcount(pfn) != maps) violation(V_MAPCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(head), mapcount(pfn), maps);
+  }
+  const b = head >> FOLIO_ORDER;
+  if (ref(head) != refs) violation(V_REFCOUNT, head, -1, <i32>pageIndex(head), ref(head), mapcount(head), refs);
+  const entire = load<i32>(expEntire + (<usize>b << 2));
+  if (entireMapcount(head) != entire) violation(V_MAPCOUNT, head, -1, <i32>pageIndex(head), ref(head), entireMapcount(head), entire);
+  const pins = load<i32>(expPins + (<usize>b << 2));
+  if (folioPincount(head) != pins) violation(V_REFCOUNT, head, -1, <i32>pageIndex(head), folioPincount(head), mapcount(head), pins);
+  const fl = flags(head);
+  if (reached || (fl & PG_LEAK_REPORTED) != 0) return;
+  violation(V_LEAK_PAGE, head, -1, <i32>pageIndex(head), ref(head), entireMapcount(head), 0, blame);
+  setFlags(head, fl | PG_LEAK_REPORTED);
+}
+
 /** Run the whole check, recording what it finds as violations. */
 export function quiesceCheck(): void {
   memory.fill(expRef, 0, <usize>frameCount << 2);
   memory.fill(expMap, 0, <usize>frameCount << 2);
+  memory.fill(expEntire, 0, nBlocks << 2);
+  memory.fill(expPins, 0, nBlocks << 2);
   for (let mm = 0; mm < mmCount; mm++) if (mmValid(mm)) scanPageTables(mm);
   // An in-flight fault (fault_begin without fault_end) holds its page reference.
   const faults = faultsStarted();
@@ -90,7 +140,9 @@ export function quiesceCheck(): void {
   const handles = pinHandles();
   for (let h = 1; h <= handles; h++) {
     const pfn = pinAt(h);
-    if (pfn != 0) hold(pfn, handleRefs(h), 0, -1, -1, 7);
+    if (pfn == 0) continue;
+    hold(pfn, handleRefs(h), 0, -1, -1, 7);
+    if ((handleFlags(h) & FOLL_PIN) != 0 && isLarge(pfn)) addAt(expPins, pfn >> FOLIO_ORDER, 1);
   }
   for (let f = 0; f < fileCount; f++) {
     if (!fileIsOpen(f)) continue;
@@ -109,6 +161,11 @@ export function quiesceCheck(): void {
       setFlags(pfn, fl | PG_HANG_REPORTED);
     }
     if ((fl & PG_ALLOCATED) == 0) continue;
+    if ((fl & PG_HEAD) != 0) {
+      checkLargeFolio(pfn);
+      pfn += FOLIO_NR - 1;
+      continue;
+    }
     const held = load<i32>(expMap + (<usize>pfn << 2));
     const maps = held & ~REACHED;
     // E0's base reference belongs to the pgmap; memunmap_pages puts it.

@@ -8,7 +8,7 @@ import {
 import { bump } from "./stats";
 import { rule } from "./scheme";
 import {
-  allocSystemPage, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, setLastOp, kindOf,
+  allocSystemPage, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, setLastOp, kindOf, folioRef,
 } from "./frames";
 import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
 import { ptePtr, shadowOf } from "./pgtable";
@@ -113,9 +113,10 @@ export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWrit
   }
   const pfn = ptePfn(pte);
   if ((pte & PTE_SPECIAL) == 0 && hasFlag(pfn, PG_ANON)) {
-    // 5.19+: reuse at once if PageAnonExclusive; every era: reuse if page_count == 1.
+    // 5.19+: reuse at once if PageAnonExclusive; every era: reuse if page_count == 1
+    // (for a page of a large folio: the folio's count, so only its last mapping reuses).
     const exclusive = rule(SCHEME_ANON_EXCLUSIVE) != 0 && hasFlag(pfn, PG_ANON_EXCLUSIVE);
-    if (exclusive || ref(pfn) == 1) {
+    if (exclusive || folioRef(pfn) == 1) {
       if (rule(SCHEME_ANON_EXCLUSIVE) != 0) addFlag(pfn, PG_ANON_EXCLUSIVE);
       store<u32>(p, makeWritable ? pte | PTE_WRITE : pte);
       bump(ST_WP_REUSE);
@@ -138,8 +139,11 @@ export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWrit
 
 /** The value the CPU sees at a present PTE, checked against what this process expects. */
 export function loadChecked(mm: i32, v: i32, vpn: u32, p: usize): u32 {
-  const pte = load<u32>(p);
-  const pfn = ptePfn(pte);
+  return loadPage(mm, v, vpn, p, ptePfn(load<u32>(p)));
+}
+
+/** A load from page pfn mapped at vpn (through a PTE or a PMD); p's shadow holds the expected data. */
+export function loadPage(mm: i32, v: i32, vpn: u32, p: usize, pfn: u32): u32 {
   if (pfn != 0 && !frameUsable(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 2);
   const got = content(pfn);
   // A file vma's page that is not an anon COW copy shows the file's data, cached or not.
@@ -150,7 +154,11 @@ export function loadChecked(mm: i32, v: i32, vpn: u32, p: usize): u32 {
 
 /** A CPU store to a writable present PTE: the page changes, and so does what we expect. */
 export function storeValue(mm: i32, v: i32, vpn: u32, p: usize, value: u32): void {
-  const pfn = ptePfn(load<u32>(p));
+  storePage(mm, v, vpn, p, ptePfn(load<u32>(p)), value);
+}
+
+/** A store to page pfn mapped writable at vpn (through a PTE or a PMD). */
+export function storePage(mm: i32, v: i32, vpn: u32, p: usize, pfn: u32, value: u32): void {
   if (pfn != 0 && !frameUsable(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 3);
   setContent(pfn, value);
   store<u32>(shadowOf(p), value);

@@ -1,22 +1,24 @@
 // fork: dup_mmap -> copy_page_range -> copy_pte_range for each private vma.
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PT_ENTRIES, PG_ANON, PG_ANON_EXCLUSIVE,
-  SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, ST_PTES_COPIED, ST_WP_COPY, V_UAF,
+  SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, SCHEME_PTE_BATCH, ST_PTES_COPIED, ST_WP_COPY, V_UAF, PTE_PFN_SHIFT, FOLIO_NR,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
 import {
-  allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex,
+  allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex, isLarge, folioOf,
 } from "./frames";
 import { folioGet, rmapAdd, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, ptePtr, shadowOf } from "./pgtable";
+import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf } from "./pgtable";
+import { copyHugePmd, largeMaybePinned, pinnedHugeIn } from "./thp";
 import { isCow, pinnedIn } from "./mm";
 import { ptePfn, mkPte } from "./fault";
 import { violation } from "./violations";
 
 /** page_needs_cow_for_dma: the mm has pinned pages and this one may be pinned. */
 export function needsCowForDma(mm: i32, pfn: u32): bool {
-  return rule(SCHEME_COW_PINNED) != 0 && pinnedIn(mm) > 0 && ref(pfn) >= pinBias();
+  if (rule(SCHEME_COW_PINNED) == 0 || pinnedIn(mm) == 0) return false;
+  return isLarge(pfn) ? largeMaybePinned(folioOf(pfn)) : ref(pfn) >= pinBias(); // folio_maybe_dma_pinned
 }
 
 /** Copy one PTE of a private or shared vma from parent to child. */
@@ -62,16 +64,59 @@ function copyOne(parent: i32, child: i32, cow: bool, vpn: u32, src: usize): void
   store<u32>(shadowOf(dst), data);
 }
 
-/** copy_pte_range over [start, end) of one vma. */
+/**
+ * copy_present_ptes with PTE batching (6.9+): a run of PTEs mapping consecutive
+ * pages of one large folio is shared with one folio_ref_add of nr
+ * (folio_try_dup_anon_rmap_ptes still counts each page's mapping). Returns nr.
+ */
+function copyFolioRun(parent: i32, child: i32, cow: bool, vpn: u32, src: usize, last: u32): i32 {
+  const pte = load<u32>(src);
+  const pfn = ptePfn(pte);
+  const head = folioOf(pfn);
+  let nr: u32 = 1;
+  while (vpn + nr < last && pfn + nr < head + FOLIO_NR && load<u32>(src + (<usize>nr << 2)) == pte + (nr << PTE_PFN_SHIFT)) nr++;
+  folioGet(head, <i32>nr, parent, <i32>vpn);
+  const shared = cow ? pte & ~PTE_WRITE : pte;
+  for (let i: u32 = 0; i < nr; i++) {
+    const s = src + (<usize>i << 2);
+    const dst = ptePtr(child, vpn + i, true);
+    rmapAdd(pfn + i);
+    clearFlag(pfn + i, PG_ANON_EXCLUSIVE);
+    store<u32>(s, shared + (i << PTE_PFN_SHIFT));
+    store<u32>(dst, shared + (i << PTE_PFN_SHIFT));
+    store<u32>(shadowOf(dst), load<u32>(shadowOf(s)));
+  }
+  bump(ST_PTES_COPIED, nr);
+  return <i32>nr;
+}
+
+/** copy_pmd_range / copy_pte_range over [start, end) of one vma. */
 export function copyRange(parent: i32, child: i32, v: i32, start: u32, end: u32): void {
   const cow = isCow(v);
+  const batching = rule(SCHEME_PTE_BATCH) != 0;
   let vpn = start;
   while (vpn < end) {
     const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
+    // A THP's block lies inside one vma; a pinned one is split and copied by PTEs.
+    if (hugeLeaf(parent, vpn) != 0 && copyHugePmd(parent, child, cow, vpn)) {
+      vpn = tableEnd;
+      continue;
+    }
     const pt = pteTableOf(parent, vpn);
     if (pt != 0) {
       const base = pteTableBase(pt);
-      for (let x = vpn; x < tableEnd; x++) copyOne(parent, child, cow, x, base + (<usize>(x & (PT_ENTRIES - 1)) << 2));
+      let x = vpn;
+      while (x < tableEnd) {
+        const src = base + (<usize>(x & (PT_ENTRIES - 1)) << 2);
+        const pte = load<u32>(src);
+        if (batching && (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && isLarge(ptePfn(pte))
+            && frameUsable(ptePfn(pte)) && !needsCowForDma(parent, ptePfn(pte))) {
+          x += copyFolioRun(parent, child, cow, x, src, tableEnd);
+        } else {
+          copyOne(parent, child, cow, x, src);
+          x++;
+        }
+      }
     }
     vpn = tableEnd;
   }
@@ -80,7 +125,7 @@ export function copyRange(parent: i32, child: i32, v: i32, start: u32, end: u32)
 /** Frames copy_present_page would need: the pinned anon pages of a range. */
 export function pinnedPagesIn(parent: i32, start: u32, end: u32): i32 {
   if (pinnedIn(parent) == 0) return 0;
-  let n = 0;
+  let n = pinnedHugeIn(parent, start, end);
   for (let vpn = start; vpn < end; vpn++) {
     const pt = pteTableOf(parent, vpn);
     if (pt == 0) { vpn |= PT_ENTRIES - 1; continue; }

@@ -9,6 +9,7 @@
 //   lastOp    i32  op that last removed a holder (names the cause of a leak)
 import {
   PG_ALLOCATED, PG_KIND_SHIFT, ST_FRAMES_ALLOC, ST_FRAMES_FREED, ST_LIVE_FRAMES, ST_PEAK_FRAMES, KIND_SYSTEM,
+  PG_HEAD, PG_TAIL, FOLIO_NR, FOLIO_ORDER, ST_THP_FREED,
 } from "./abi";
 import { bump, stat, setStat } from "./stats";
 
@@ -22,8 +23,23 @@ export let contentBase: usize = 0;
 export let lastOpBase: usize = 0;
 let buddyBase: usize = 0; // stack of free system pfns
 let buddyTop: u32 = 0;
+// The THP pool: PMD-aligned blocks of FOLIO_NR frames after the small pages (and a
+// gap up to the next 2 MiB boundary), so compound_head is pfn & ~(FOLIO_NR - 1).
+export let hugeBase: u32 = 0; // first pfn of the pool (0: no pool)
+let hugeFree: usize = 0; // stack of free block numbers
+let hugeTop: u32 = 0;
+let entireBase: usize = 0; // per block: folio->_entire_mapcount (PMD mappings), 0-based
+let pinBase: usize = 0; // per block: folio->_pincount (FOLL_PIN on a large folio)
 
-export function initFrames(nSys: u32, nDev: u32): void {
+/** The pfn range the frames need: small pages, then the aligned THP pool. */
+export function systemFramesFor(nSys: u32, nHuge: u32): u64 {
+  if (nHuge == 0) return nSys;
+  const base = (<u64>nSys + FOLIO_NR) & ~(<u64>FOLIO_NR - 1); // first aligned pfn above nSys
+  return base - 1 + <u64>nHuge * FOLIO_NR;
+}
+
+export function initFrames(nSmall: u32, nHuge: u32, nDev: u32): void {
+  const nSys = <u32>systemFramesFor(nSmall, nHuge);
   sysFrames = nSys;
   frameCount = 1 + nSys + nDev;
   const bytes = <usize>frameCount << 2;
@@ -39,10 +55,20 @@ export function initFrames(nSys: u32, nDev: u32): void {
   memory.fill(indexBase, 0, bytes);
   memory.fill(contentBase, 0, bytes);
   memory.fill(lastOpBase, 0xff, bytes);
+  // Room for every system pfn: split THPs give their pages to the buddy.
   buddyBase = heap.alloc(<usize>nSys << 2);
   // Pop order is ascending pfn, so runs are deterministic and easy to read.
-  for (let i: u32 = 0; i < nSys; i++) store<u32>(buddyBase + (<usize>i << 2), nSys - i);
-  buddyTop = nSys;
+  for (let i: u32 = 0; i < nSmall; i++) store<u32>(buddyBase + (<usize>i << 2), nSmall - i);
+  buddyTop = nSmall;
+  const blocks = (<usize>frameCount >> FOLIO_ORDER) + 1;
+  entireBase = heap.alloc(blocks << 2);
+  pinBase = heap.alloc(blocks << 2);
+  memory.fill(entireBase, 0, blocks << 2);
+  memory.fill(pinBase, 0, blocks << 2);
+  hugeFree = heap.alloc(<usize>max<u32>(nHuge, 1) << 2);
+  hugeBase = nHuge == 0 ? 0 : nSys + 1 - nHuge * FOLIO_NR;
+  for (let i: u32 = 0; i < nHuge; i++) store<u32>(hugeFree + (<usize>i << 2), (hugeBase >> FOLIO_ORDER) + nHuge - 1 - i);
+  hugeTop = nHuge;
 }
 
 @inline export function ref(pfn: u32): i32 { return load<i32>(refBase + (<usize>pfn << 2)); }
@@ -65,6 +91,76 @@ export function initFrames(nSys: u32, nDev: u32): void {
 @inline export function isDevice(pfn: u32): bool { return pfn > sysFrames; }
 
 export function freeSystemFrames(): u32 { return buddyTop; }
+export function freeHugeFolios(): u32 { return hugeTop; }
+
+// ---- Large folios ----
+@inline export function isLarge(pfn: u32): bool { return (flags(pfn) & (PG_HEAD | PG_TAIL)) != 0; }
+/** compound_head / page_folio: the page holding the folio's refcount. */
+@inline export function folioOf(pfn: u32): u32 { return (flags(pfn) & PG_TAIL) != 0 ? pfn & ~(FOLIO_NR - 1) : pfn; }
+/** folio_ref_count of the folio pfn belongs to. */
+@inline export function folioRef(pfn: u32): i32 { return ref(folioOf(pfn)); }
+@inline export function entireMapcount(pfn: u32): i32 { return load<i32>(entireBase + (<usize>(pfn >> FOLIO_ORDER) << 2)); }
+@inline export function setEntireMapcount(pfn: u32, v: i32): void { store<i32>(entireBase + (<usize>(pfn >> FOLIO_ORDER) << 2), v); }
+@inline export function folioPincount(pfn: u32): i32 { return load<i32>(pinBase + (<usize>(pfn >> FOLIO_ORDER) << 2)); }
+@inline export function setFolioPincount(pfn: u32, v: i32): void { store<i32>(pinBase + (<usize>(pfn >> FOLIO_ORDER) << 2), v); }
+
+/** Mappings of a large folio: PMD mappings plus every PTE of every page (folio_mapcount). */
+export function folioMapcount(head: u32): i32 {
+  let n = entireMapcount(head);
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) n += mapcount(head + i);
+  return n;
+}
+
+/** vma_alloc_folio(order 9): a zeroed THP at refcount 1, or 0 if the pool is empty. */
+export function allocHugeFolio(): u32 {
+  if (hugeTop == 0) return 0;
+  const head = load<u32>(hugeFree + (<usize>(--hugeTop) << 2)) << FOLIO_ORDER;
+  const sys = PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT);
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    setRef(head + i, 0);
+    setMapcount(head + i, 0);
+    setFlags(head + i, sys | (i == 0 ? PG_HEAD : PG_TAIL));
+    setContent(head + i, 0);
+    setPageIndex(head + i, 0);
+    noteAlloc();
+  }
+  setRef(head, 1);
+  setEntireMapcount(head, 0);
+  setFolioPincount(head, 0);
+  return head;
+}
+
+/** free_unref_folios for a THP: the whole block goes back to the pool. */
+export function freeHugeFolio(head: u32): void {
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    setFlags(head + i, 0);
+    noteFree();
+  }
+  store<u32>(hugeFree + (<usize>(hugeTop++) << 2), head >> FOLIO_ORDER);
+  bump(ST_THP_FREED);
+}
+
+/**
+ * __split_folio_to_order(0): each page becomes a small folio holding the references
+ * of its own mappings; pages nothing maps go to the buddy. The block leaves the THP
+ * pool for good (fragmentation). The caller checked can_split_folio.
+ */
+export function splitFolioPages(head: u32): void {
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    const pfn = head + i;
+    const m = mapcount(pfn);
+    setRef(pfn, m);
+    if (m == 0) {
+      setFlags(pfn, 0);
+      store<u32>(buddyBase + (<usize>(buddyTop++) << 2), pfn);
+      noteFree();
+    } else {
+      setFlags(pfn, flags(pfn) & ~(PG_HEAD | PG_TAIL)); // anon state is per page once PTE-mapped
+    }
+  }
+  setEntireMapcount(head, 0);
+  setFolioPincount(head, 0);
+}
 
 /** Live-frame accounting shared by the buddy and the device free lists. */
 export function noteAlloc(): void {

@@ -7,7 +7,8 @@ import {
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
-import { hasFlag, kindOf, setLastOp, isAllocated, ref, setContent, pageIndex } from "./frames";
+import { hasFlag, kindOf, setLastOp, isAllocated, ref, setContent, pageIndex, isLarge, folioRef, folioOf, folioPincount, setFolioPincount } from "./frames";
+import { hugeFault, HUGE_NONE } from "./thp";
 import { folioGet, folioPut, frameUsable } from "./refcount";
 import { handleFault, doWpPage, ptePfn } from "./fault";
 import { addPinned, isAnon, mmValid, findVma, vmaFile } from "./mm";
@@ -52,6 +53,7 @@ export function pinHandles(): i32 { return pinCount; }
 export function handleValid(h: i32): bool { return h > 0 && h <= pinCount && get(pinRefs, h) != 0; }
 export function handlePfn(h: i32): u32 { return <u32>get(pinPfn, h); }
 export function handleRefs(h: i32): i32 { return get(pinRefs, h); }
+export function handleFlags(h: i32): i32 { return get(pinFlags, h); }
 
 /**
  * __get_user_pages for one page: fault it in (a write fault for FOLL_WRITE or an
@@ -61,6 +63,14 @@ export function handleRefs(h: i32): i32 { return get(pinRefs, h); }
  * the page could not be pinned.
  */
 export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
+  // follow_pmd_mask: a PMD mapping (or a THP fault) pins the subpage of the THP;
+  // the zero page gets a real one, as a pin must have one.
+  const p0 = ptePtr(mm, vpn, false);
+  if (p0 == 0 || load<u32>(p0) == 0) {
+    const unshare = (flags & FOLL_PIN) != 0;
+    const huge = hugeFault(mm, v, vpn, (flags & FOLL_WRITE) != 0 || isAnon(v), unshare);
+    if (huge != HUGE_NONE && huge != 0) return grab(mm, v, vpn, huge, flags);
+  }
   // faultin_page: a write fault for FOLL_WRITE; an unpopulated (or zero-page) anon
   // address also gets a real page, as the pin must have one.
   const cur = load<u32>(ptePtr(mm, vpn, true));
@@ -84,9 +94,17 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
   const kind = kindOf(pfn);
   if ((flags & FOLL_LONGTERM) != 0 && kind == KIND_FSDAX) return refuse(); // folio_is_longterm_pinnable: never fsdax
   if (kind == KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) == 0) return refuse(); // needs FOLL_PCI_P2PDMA
-  if (ref(pfn) == 0) return refuse(); // try_get_folio: get_page_unless_zero fails on a count-0 page
-  const refs = (flags & FOLL_PIN) != 0 ? pinBias() : 1;
+  return grab(mm, v, vpn, pfn, flags);
+}
+
+/** try_grab_folio and a handle: FOLL_GET +1; FOLL_PIN +bias on a small folio, +1 and _pincount +1 on a large one. */
+function grab(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32): i32 {
+  const kind = kindOf(pfn);
+  if (folioRef(pfn) == 0) return refuse(); // try_get_folio: get_page_unless_zero fails on a count-0 page
+  const large = isLarge(pfn);
+  const refs = (flags & FOLL_PIN) != 0 && !large ? pinBias() : 1;
   folioGet(pfn, refs, mm, <i32>vpn); // try_grab_folio
+  if ((flags & FOLL_PIN) != 0 && large) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) + 1);
   let h: i32;
   if (pinFreeTop > 0) h = get(pinFree, --pinFreeTop);
   else h = ++pinCount;
@@ -138,6 +156,8 @@ export function unpin(h: i32): void {
   put(pinFree, pinFreeTop++, h);
   // MMF_HAS_PINNED stays set once set: fork keeps copying maybe-pinned pages.
   bump(ST_PINS, -1);
+  // gup_put_folio: a large folio's _pincount (a split needs no pins, so it is still large)
+  if ((get(pinFlags, h) & FOLL_PIN) != 0 && isLarge(pfn)) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) - 1);
   setLastOp(pfn, currentOp);
   folioPut(pfn, refs, get(pinMm, h), -1);
 }

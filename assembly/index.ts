@@ -3,14 +3,17 @@
 // else it reads through typed-array views at the pointers exported here.
 import {
   CAP_SYS_FRAMES, CAP_DEV_FRAMES, CAP_MMS, CAP_VMAS, CAP_PTE_TABLES, CAP_PMD_TABLES, CAP_FILES, CAP_FILE_PAGES,
-  CAP_DRIVERS, CAP_BOS, CAP_PINS, CAP_VIOLATIONS, CAP_BATCH, CAP_WORDS, MAX_FRAMES,
+  CAP_DRIVERS, CAP_BOS, CAP_PINS, CAP_VIOLATIONS, CAP_BATCH, CAP_HUGE_PAGES, CAP_WORDS, MAX_FRAMES,
 } from "./abi";
 import { initStats, statsBase } from "./stats";
 import { initViolations, violationBase, violationCount } from "./violations";
 import { initScheme, schemeBase } from "./scheme";
-import { initFrames, refBase, mapBase, flagsBase, indexBase, contentBase, lastOpBase, frameCount, sysFrames, freeSystemFrames } from "./frames";
+import {
+  initFrames, refBase, mapBase, flagsBase, indexBase, contentBase, lastOpBase, frameCount, sysFrames, freeSystemFrames,
+  systemFramesFor, hugeBase, freeHugeFolios, folioOf, entireMapcount, folioPincount, isLarge,
+} from "./frames";
 import { initDevices, boStateOf, boRefsOf, boDriverOf, boCount, driverFree, driverBase, driverSize, driverCount, deviceOwner, driverState, pgmapRefOf } from "./device";
-import { initPageTables, ptePtr, pteTablesLeft, pmdTablesLeft } from "./pgtable";
+import { initPageTables, ptePtr, pteTablesLeft, pmdTablesLeft, hugeLeaf } from "./pgtable";
 import { initMm, mmValid, mmCount, vmaCount } from "./mm";
 import { initFiles } from "./file";
 import { initZap } from "./zap";
@@ -37,8 +40,9 @@ export function capsPtr(): usize {
 /** Allocate every table once (no memory.grow after this). Returns 0, or the CAP_* index that is invalid + 1. */
 export function init(): i32 {
   if (ready) return -1;
-  for (let i = 0; i <= CAP_BATCH; i++) if (cap(i) < 0) return i + 1;
-  if (<i64>cap(CAP_SYS_FRAMES) + <i64>cap(CAP_DEV_FRAMES) + 1 > <i64>MAX_FRAMES) return CAP_SYS_FRAMES + 1;
+  for (let i = 0; i <= CAP_HUGE_PAGES; i++) if (cap(i) < 0) return i + 1;
+  const sys = systemFramesFor(<u32>cap(CAP_SYS_FRAMES), <u32>cap(CAP_HUGE_PAGES));
+  if (<i64>sys + <i64>cap(CAP_DEV_FRAMES) + 1 > <i64>MAX_FRAMES) return cap(CAP_HUGE_PAGES) > 0 ? CAP_HUGE_PAGES + 1 : CAP_SYS_FRAMES + 1;
   if (cap(CAP_MMS) < 1) return CAP_MMS + 1;
   if (cap(CAP_VMAS) < 1) return CAP_VMAS + 1;
   if (cap(CAP_PTE_TABLES) < 1) return CAP_PTE_TABLES + 1;
@@ -47,7 +51,7 @@ export function init(): i32 {
   initStats();
   initScheme();
   initViolations(max<i32>(cap(CAP_VIOLATIONS), 1));
-  initFrames(<u32>cap(CAP_SYS_FRAMES), <u32>cap(CAP_DEV_FRAMES));
+  initFrames(<u32>cap(CAP_SYS_FRAMES), <u32>cap(CAP_HUGE_PAGES), <u32>cap(CAP_DEV_FRAMES));
   initDevices(<u32>cap(CAP_DEV_FRAMES), max<i32>(cap(CAP_DRIVERS), 1), max<i32>(cap(CAP_BOS), 1) + 1);
   initMm(cap(CAP_MMS), cap(CAP_VMAS));
   initPageTables(cap(CAP_MMS), cap(CAP_PMD_TABLES), cap(CAP_PTE_TABLES));
@@ -104,5 +108,17 @@ export function driverPages(d: i32): i32 { return d >= 0 && d < driverCount ? dr
 export function driverStateOf(d: i32): i32 { return d >= 0 && d < driverCount ? driverState(d) : -1; }
 export function driverPgmapRef(d: i32): i32 { return d >= 0 && d < driverCount ? pgmapRefOf(d) : -1; }
 export function deviceBo(pfn: u32): i32 { return pfn > sysFrames && pfn < frameCount ? deviceOwner(pfn) : 0; }
+export function thpPoolFirstPfn(): u32 { return hugeBase; }
+export function thpFree(): u32 { return freeHugeFolios(); }
+/** The folio of a frame: its head pfn (itself for a small page). */
+export function folioHead(pfn: u32): u32 { return pfn < frameCount ? folioOf(pfn) : 0; }
+export function folioIsLarge(pfn: u32): bool { return pfn < frameCount && isLarge(pfn); }
+export function folioEntireMapcount(pfn: u32): i32 { return pfn < frameCount && isLarge(pfn) ? entireMapcount(pfn) : 0; }
+export function folioPins(pfn: u32): i32 { return pfn < frameCount && isLarge(pfn) ? folioPincount(pfn) : 0; }
+/** The PMD leaf mapping vpn in mm (a THP or the huge zero page), 0 for none, -1 if mm is not live. */
+export function pmdAt(mm: i32, vpn: i32): i32 {
+  if (!mmValid(mm) || vpn < 0 || vpn >= (1 << 27)) return -1;
+  return <i32>hugeLeaf(mm, <u32>vpn);
+}
 export function pinPfn(h: i32): i32 { return handleValid(h) ? <i32>handlePfn(h) : -1; }
 export function tablesFree(): i32 { return pteTablesLeft() + pmdTablesLeft(); }

@@ -7,15 +7,23 @@
 // system page stays where it is.
 import { PTE_PRESENT, PTE_SPECIAL, PT_ENTRIES, SCHEME_LRU_SKIP_DEVICE, V_UAF } from "./abi";
 import { rule } from "./scheme";
-import { isDevice, ref, mapcount } from "./frames";
-import { pteTableOf, pteTableBase } from "./pgtable";
+import { isDevice, ref, mapcount, folioOf } from "./frames";
+import { pteTableOf, pteTableBase, hugeLeaf } from "./pgtable";
 import { ptePfn } from "./fault";
 import { violation } from "./violations";
 
 /** madvise(MADV_PAGEOUT) over [start, end): returns how many pages it isolated. */
 export function pageout(mm: i32, start: u32, end: u32): i32 {
   let isolated = 0;
+  let last: u32 = 0; // a large folio is isolated once, whatever maps it
   for (let vpn = start; vpn < end; vpn++) {
+    const leaf = hugeLeaf(mm, vpn);
+    if (leaf != 0) {
+      // A PMD-mapped THP: the folio as a whole (the huge zero page is not on an LRU)
+      if (ptePfn(leaf) != 0 && ptePfn(leaf) != last) { isolated++; last = ptePfn(leaf); }
+      vpn |= PT_ENTRIES - 1;
+      continue;
+    }
     const pt = pteTableOf(mm, vpn);
     if (pt == 0) { vpn |= PT_ENTRIES - 1; continue; }
     const pte = load<u32>(pteTableBase(pt) + (<usize>(vpn & (PT_ENTRIES - 1)) << 2));
@@ -27,6 +35,8 @@ export function pageout(mm: i32, start: u32, end: u32): i32 {
       violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 11);
       continue;
     }
+    if (folioOf(pfn) == last) continue;
+    last = folioOf(pfn);
     isolated++;
   }
   return isolated;

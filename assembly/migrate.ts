@@ -10,8 +10,9 @@ import { bump } from "./stats";
 import { rule, pinBias, freeAt } from "./scheme";
 import {
   ref, content, setContent, hasFlag, addFlag, clearFlag, setPageIndex, pageIndex, kindOf, isDevice,
-  allocSystemPage, freeSystemFrames,
+  allocSystemPage, freeSystemFrames, isLarge, folioOf,
 } from "./frames";
+import { trySplitFolio } from "./thp";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
 import { allocDevicePage, driverKind } from "./device";
 import { ptePtr } from "./pgtable";
@@ -114,6 +115,8 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     return true;
   }
   if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT || isDevice(pfn) || !hasFlag(pfn, PG_ANON)) return false;
+  // A page of a PTE-mapped THP: migrate_vma_collect_pmd splits the folio first, or skips it.
+  if (isLarge(pfn) && !trySplitFolio(folioOf(pfn))) { bump(ST_MIGRATE_FAIL); return false; }
   const wasExclusive = hasFlag(pfn, PG_ANON_EXCLUSIVE);
   const n = collect(pfn);
   if (n < 0) { bump(ST_MIGRATE_FAIL); return false; }

@@ -23,7 +23,9 @@ import {
 import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTablesIn, freeAllTables } from "./pgtable";
 import { zapRange } from "./zap";
 import { copyRange, pinnedPagesIn } from "./fork";
-import { handleFault, loadChecked, storeValue, ptePfn } from "./fault";
+import { handleFault, loadChecked, storeValue, loadPage, storePage, ptePfn } from "./fault";
+import { hugeFault, thpEligible, splitHugePmdsIn, HUGE_NONE } from "./thp";
+import { hugeLeaf } from "./pgtable";
 import { migrateOneToDevice, migratePageToRam } from "./migrate";
 import { gup, unpin, handleValid, pinSlotsLeft, dmaWrite } from "./gup";
 import {
@@ -234,6 +236,7 @@ function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
   const tables = n / PT_ENTRIES + 2;
   if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
   const bo = b != 0 ? b : createBo(d);
+  splitHugePmdsIn(mm, <u32>vpn, <u32>(vpn + n)); // migrate_vma_collect_pmd: split_huge_pmd
   for (let i = 0; i < n; i++) migrateOneToDevice(mm, <u32>(vpn + i), d, bo);
   return bo;
 }
@@ -262,12 +265,30 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
   if (v < 0) return fail(ERR_SEGV, 1);
   if (write && (vmaFlags(v) & VM_WRITE) == 0) return fail(ERR_ACCESS, 1);
   const cur = ptePtr(mm, <u32>vpn, false);
-  const pte = cur == 0 ? 0 : load<u32>(cur);
+  let pte = cur == 0 ? 0 : load<u32>(cur);
   // The common case: the PTE already allows the access; no fault, no allocation.
   if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) {
     if (!write) return <i32>loadChecked(mm, v, <u32>vpn, cur);
     storeValue(mm, v, <u32>vpn, cur, <u32>value);
     return 0;
+  }
+  if (pte == 0) {
+    // pte_none: a PMD may map the block (a THP or the huge zero page), or a THP fault may map one.
+    const leaf = hugeLeaf(mm, <u32>vpn);
+    if (leaf != 0 || thpEligible(mm, v, <u32>vpn)) {
+      if (leaf == 0 || (write && (leaf & PTE_WRITE) == 0)) {
+        const room = faultRoomFor(mm, <u32>vpn, write, 0);
+        if (room < 0) return room;
+      }
+      const pfn = hugeFault(mm, v, <u32>vpn, write, false);
+      if (pfn != HUGE_NONE) {
+        const at = ptePtr(mm, <u32>vpn, false); // the deposited table's shadow holds the expected data
+        if (!write) return <i32>loadPage(mm, v, <u32>vpn, at, pfn);
+        storePage(mm, v, <u32>vpn, at, pfn, <u32>value);
+        return 0;
+      }
+      pte = pteAt(mm, <u32>vpn); // split into PTEs, or no THP was free: the PTE path faults
+    }
   }
   const room = faultRoomFor(mm, <u32>vpn, write, pte);
   if (room < 0) return room;

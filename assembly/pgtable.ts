@@ -3,7 +3,11 @@
 // (index 0 = none), so no memory is allocated after init. Each pte table has a
 // shadow table beside it holding, per PTE, the value this process last wrote there
 // (the expected data for corruption checks of anonymous memory).
-import { PT_ENTRIES, VPN_BITS } from "./abi";
+// A pmd slot that maps a THP is `table | PMD_HUGE`: the table is the one deposited
+// for a later split (pgtable_trans_huge_deposit), its PTEs stay none, its shadow
+// words hold the expected data of the 512 subpages, and the PMD entry itself is
+// pmdLeaf[table].
+import { PT_ENTRIES, VPN_BITS, PMD_HUGE } from "./abi";
 
 export let pgdBase: usize = 0; // mmCap * 512 u32: pmd table index per pgd slot
 let pmdPool: usize = 0; // pmd tables: pte table index per slot
@@ -14,6 +18,7 @@ let pmdFreeTop: i32 = 0;
 let pteFree: usize = 0;
 let pteFreeTop: i32 = 0;
 let tablesPerMm: usize = 0; // i32 per mm: pmd + pte tables it owns
+let pmdLeaf: usize = 0; // per pte table: the PMD entry while its slot is PMD_HUGE
 
 export function initPageTables(mmCap: i32, nPmd: i32, nPte: i32): void {
   pgdBase = heap.alloc(<usize>mmCap * PT_ENTRIES * 4);
@@ -23,6 +28,8 @@ export function initPageTables(mmCap: i32, nPmd: i32, nPte: i32): void {
   pmdPool = heap.alloc(<usize>(nPmd + 1) * PT_ENTRIES * 4);
   ptePool = heap.alloc(<usize>(nPte + 1) * PT_ENTRIES * 4);
   shadowPool = heap.alloc(<usize>(nPte + 1) * PT_ENTRIES * 4);
+  pmdLeaf = heap.alloc(<usize>(nPte + 1) << 2);
+  memory.fill(pmdLeaf, 0, <usize>(nPte + 1) << 2);
   pmdFree = heap.alloc(<usize>nPmd << 2);
   pteFree = heap.alloc(<usize>nPte << 2);
   for (let i = 0; i < nPmd; i++) store<i32>(pmdFree + (<usize>i << 2), nPmd - i);
@@ -45,18 +52,67 @@ export function tablesOf(mm: i32): i32 { return load<i32>(tablesPerMm + (<usize>
   return pgdBase + ((<usize>mm * PT_ENTRIES + <usize>(vpn >> 18)) << 2);
 }
 
-/** The pte table covering vpn, or 0 when none is allocated. */
+/** The pte table covering vpn (a THP's deposited one included), or 0 when none is allocated. */
 export function pteTableOf(mm: i32, vpn: u32): i32 {
   const pmd = load<i32>(pgdSlot(mm, vpn));
   if (pmd == 0) return 0;
-  return load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2));
+  return load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2)) & ~PMD_HUGE;
+}
+
+/** Address of the pmd slot for vpn, or 0 when the mm has no pmd table there. */
+function pmdSlot(mm: i32, vpn: u32): usize {
+  const pmd = load<i32>(pgdSlot(mm, vpn));
+  if (pmd == 0) return 0;
+  return pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2);
+}
+
+/** pmd_trans_huge: the PMD entry mapping vpn's 2 MiB block, or 0. */
+export function hugeLeaf(mm: i32, vpn: u32): u32 {
+  const m = pmdSlot(mm, vpn);
+  if (m == 0) return 0;
+  const slot = load<i32>(m);
+  return (slot & PMD_HUGE) != 0 ? load<u32>(pmdLeaf + (<usize>(slot & ~PMD_HUGE) << 2)) : 0;
+}
+
+/** pmd_none: no pte table and no PMD mapping at vpn's block (where a THP may be mapped). */
+export function pmdNone(mm: i32, vpn: u32): bool {
+  const m = pmdSlot(mm, vpn);
+  return m == 0 || load<i32>(m) == 0;
+}
+
+/** The leaf word of the PMD mapping at vpn (the caller knows there is one). */
+export function hugeLeafPtr(mm: i32, vpn: u32): usize {
+  return pmdLeaf + (<usize>(load<i32>(pmdSlot(mm, vpn)) & ~PMD_HUGE) << 2);
+}
+
+/** set_pmd_at after a deposit: map vpn's block with PMD entry `leaf` (the caller checked table space). */
+export function setHugeLeaf(mm: i32, vpn: u32, leaf: u32): void {
+  ptePtr(mm, vpn, true); // pmd table and the deposited pte table
+  const m = pmdSlot(mm, vpn);
+  const t = load<i32>(m) & ~PMD_HUGE;
+  store<i32>(m, t | PMD_HUGE);
+  store<u32>(pmdLeaf + (<usize>t << 2), leaf);
+}
+
+/**
+ * pmdp_huge_clear / the start of __split_huge_pmd: the slot points at its deposited
+ * table again, as an ordinary (still empty) pte table; returns the old PMD entry.
+ */
+export function clearHugeLeaf(mm: i32, vpn: u32): u32 {
+  const m = pmdSlot(mm, vpn);
+  const t = load<i32>(m) & ~PMD_HUGE;
+  const p = pmdLeaf + (<usize>t << 2);
+  const leaf = load<u32>(p);
+  store<u32>(p, 0);
+  store<i32>(m, t);
+  return leaf;
 }
 
 /** Tables that a fault at vpn would have to allocate (0, 1 or 2): for the space check. */
 export function tablesNeeded(mm: i32, vpn: u32): i32 {
   const pmd = load<i32>(pgdSlot(mm, vpn));
   if (pmd == 0) return 2;
-  return load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2)) == 0 ? 1 : 0;
+  return load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2)) == 0 ? 1 : 0; // a THP's slot has its table
 }
 
 /** Address of the PTE for vpn (pte_offset_map); allocates tables when asked. 0 if absent. */
@@ -71,7 +127,7 @@ export function ptePtr(mm: i32, vpn: u32, alloc: bool): usize {
     addTables(mm, 1);
   }
   const m = pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2);
-  let pt = load<i32>(m);
+  let pt = load<i32>(m) & ~PMD_HUGE;
   if (pt == 0) {
     if (!alloc || pteFreeTop == 0) return 0;
     pt = load<i32>(pteFree + (<usize>(--pteFreeTop) << 2));
@@ -83,10 +139,13 @@ export function ptePtr(mm: i32, vpn: u32, alloc: bool): usize {
   return ptePool + ((<usize>pt * PT_ENTRIES + <usize>(vpn & 511)) << 2);
 }
 
-/** Entry j of pmd table `pmd`: a pte table index or 0. */
+/** Entry j of pmd table `pmd`: a pte table index or 0, | PMD_HUGE for a THP mapping. */
 @inline export function pmdEntry(pmd: i32, j: i32): i32 {
   return load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>j) << 2));
 }
+
+/** The PMD entry of a huge pmd slot value (see pmdEntry). */
+@inline export function leafOfSlot(slot: i32): u32 { return load<u32>(pmdLeaf + (<usize>(slot & ~PMD_HUGE) << 2)); }
 
 /** First PTE of pte table `pt`. */
 @inline export function pteTableBase(pt: i32): usize { return ptePool + <usize>pt * PT_ENTRIES * 4; }
@@ -101,8 +160,9 @@ export function freeTablesIn(mm: i32, start: u32, end: u32): void {
     const pmd = load<i32>(pgdSlot(mm, v));
     if (pmd != 0) {
       const m = pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((v >> 9) & 511)) << 2);
-      const pt = load<i32>(m);
+      const pt = load<i32>(m) & ~PMD_HUGE; // the caller zapped any PMD mapping first
       if (pt != 0) {
+        store<u32>(pmdLeaf + (<usize>pt << 2), 0);
         store<i32>(m, 0);
         store<i32>(pteFree + (<usize>(pteFreeTop++) << 2), pt);
         addTables(mm, -1);
@@ -119,8 +179,11 @@ export function freeAllTables(mm: i32): void {
     const pmd = load<i32>(g);
     if (pmd == 0) continue;
     for (let j = 0; j < PT_ENTRIES; j++) {
-      const pt = load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>j) << 2));
-      if (pt != 0) store<i32>(pteFree + (<usize>(pteFreeTop++) << 2), pt);
+      const pt = load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>j) << 2)) & ~PMD_HUGE;
+      if (pt != 0) {
+        store<u32>(pmdLeaf + (<usize>pt << 2), 0);
+        store<i32>(pteFree + (<usize>(pteFreeTop++) << 2), pt);
+      }
     }
     store<i32>(pmdFree + (<usize>(pmdFreeTop++) << 2), pmd);
     store<i32>(g, 0);

@@ -3,10 +3,10 @@
 // once for n references, which is what PTE batching saves).
 import {
   ST_ATOMIC_REF, ST_ATOMIC_MAP, V_UNDERFLOW, V_UAF, KIND_SYSTEM, KIND_FSDAX, KIND_DEVDAX, PG_ALLOCATED, PG_EARLY_FREED,
-  PG_GONE, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE,
+  PG_GONE, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE, PG_HEAD,
 } from "./abi";
 import { bump } from "./stats";
-import { ref, setRef, mapcount, setMapcount, flags, kindOf, setLastOp, freeSystemPage } from "./frames";
+import { ref, setRef, mapcount, setMapcount, flags, kindOf, setLastOp, freeSystemPage, folioOf, freeHugeFolio } from "./frames";
 import { freeAt, rule } from "./scheme";
 import { pageFree, pgmapKilled, pgmapPutPage } from "./device";
 import { daxPageIdle } from "./truncate";
@@ -18,8 +18,9 @@ import { violation, currentOp } from "./violations";
   return (f & PG_ALLOCATED) != 0 || (f & (PG_EARLY_FREED | PG_GONE)) == PG_EARLY_FREED;
 }
 
-/** folio_ref_add / folio_get: take n references. */
-export function folioGet(pfn: u32, n: i32, mm: i32, vpn: i32): void {
+/** folio_ref_add / folio_get: take n references (on the folio's head page). */
+export function folioGet(page: u32, n: i32, mm: i32, vpn: i32): void {
+  const pfn = folioOf(page);
   if (!frameUsable(pfn)) violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), 1);
   setRef(pfn, ref(pfn) + n);
   bump(ST_ATOMIC_REF);
@@ -32,7 +33,8 @@ export function folioGet(pfn: u32, n: i32, mm: i32, vpn: i32): void {
  * pages wake their waiters. Once memunmap_pages has put an E0 pgmap's base
  * references, counts drain to 0 and each 0 drops a pgmap reference (__put_page).
  */
-export function folioPut(pfn: u32, n: i32, mm: i32, vpn: i32): void {
+export function folioPut(page: u32, n: i32, mm: i32, vpn: i32): void {
+  const pfn = folioOf(page);
   const r = ref(pfn);
   const f = flags(pfn);
   bump(ST_ATOMIC_REF);
@@ -62,7 +64,10 @@ export function folioPut(pfn: u32, n: i32, mm: i32, vpn: i32): void {
 /** The count reached the kind's trigger: free the frame, or wake its waiters. */
 export function releaseFrame(pfn: u32, mm: i32, vpn: i32): void {
   const kind = kindOf(pfn);
-  if (kind == KIND_SYSTEM) freeSystemPage(pfn);
+  if (kind == KIND_SYSTEM) {
+    if ((flags(pfn) & PG_HEAD) != 0) freeHugeFolio(pfn);
+    else freeSystemPage(pfn);
+  }
   else if (kind == KIND_FSDAX) daxPageIdle(pfn); // wake_up_var(&page->_refcount): truncate may go on
   else if (kind != KIND_DEVDAX) pageFree(pfn, mm, vpn); // device-dax is never freed (reset to 1)
 }

@@ -5,24 +5,28 @@
 // (zap_nonpresent_ptes).
 import {
   PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH,
-  SCHEME_RELEASE_PAGES_DEVMAP, ST_TLB_FLUSH, ST_PTES_ZAPPED, ST_ATOMIC_REF, V_UAF, PG_PAGECACHE,
+  SCHEME_RELEASE_PAGES_DEVMAP, SCHEME_PTE_BATCH, ST_TLB_FLUSH, ST_PTES_ZAPPED, ST_ATOMIC_REF, ST_PINS, V_UAF, PG_PAGECACHE,
+  PTE_PFN_SHIFT, FOLIO_NR,
 } from "./abi";
-import { bump } from "./stats";
+import { bump, stat } from "./stats";
 import { rule, freeAt } from "./scheme";
-import { ref, setRef, mapcount, setLastOp, isDevice, kindOf, hasFlag } from "./frames";
+import { ref, setRef, mapcount, setLastOp, isDevice, kindOf, hasFlag, isLarge, folioOf } from "./frames";
 import { detachPins } from "./gup";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, shadowOf } from "./pgtable";
+import { pteTableOf, pteTableBase, shadowOf, hugeLeaf } from "./pgtable";
+import { zapHugePmd, splitHugePmd, blockStart } from "./thp";
 import { ptePfn } from "./fault";
 import { violation, currentOp } from "./violations";
 
 export const MAX_GATHER = 4096;
 let gatherPfn: usize = 0;
+let gatherRefs: usize = 0; // references to drop per gathered entry (nr of a PTE batch)
 let gatherCount: i32 = 0;
 let gatherMm: i32 = -1;
 
 export function initZap(): void {
   gatherPfn = heap.alloc(MAX_GATHER << 2);
+  gatherRefs = heap.alloc(MAX_GATHER << 2);
 }
 
 /** tlb_flush_mmu: the deferred puts of every gathered page (release_pages). */
@@ -32,6 +36,7 @@ export function tlbFlush(): void {
   const routed = rule(SCHEME_RELEASE_PAGES_DEVMAP) != 0;
   for (let i = 0; i < gatherCount; i++) {
     const pfn = load<u32>(gatherPfn + (<usize>i << 2));
+    const nr = load<i32>(gatherRefs + (<usize>i << 2));
     if (!routed && isDevice(pfn)) {
       // Before c5d6c45e90c4 release_pages did put_page_testzero on devmap pages
       // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
@@ -39,20 +44,21 @@ export function tlbFlush(): void {
       bump(ST_ATOMIC_REF);
       continue;
     }
-    folioPut(pfn, 1, gatherMm, -1);
+    folioPut(pfn, nr, gatherMm, -1);
   }
   gatherCount = 0;
 }
 
-/** __tlb_remove_folio_pages: queue one page's PTE reference. */
-function tlbRemovePage(mm: i32, pfn: u32): void {
+/** __tlb_remove_folio_pages: queue the PTE references (nr of them) of one folio. */
+export function tlbRemoveFolio(mm: i32, pfn: u32, nr: i32): void {
   const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
   if (batch <= 0) {
-    folioPut(pfn, 1, mm, -1);
+    folioPut(pfn, nr, mm, -1);
     return;
   }
   gatherMm = mm;
   store<u32>(gatherPfn + (<usize>gatherCount << 2), pfn);
+  store<i32>(gatherRefs + (<usize>gatherCount << 2), nr);
   gatherCount++;
   if (gatherCount >= batch) tlbFlush();
 }
@@ -87,21 +93,74 @@ export function zapOne(mm: i32, vpn: u32, p: usize): void {
     violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 4);
     return;
   }
-  // More references than mappings (this one still counted), base and cache: maybe a GUP pin on it.
-  if (ref(pfn) > mapcount(pfn) + freeAt(kindOf(pfn)) + (hasFlag(pfn, PG_PAGECACHE) ? 1 : 0)) detachPins(mm, vpn, pfn);
+  if (isLarge(pfn)) {
+    if (stat(ST_PINS) > 0) detachPins(mm, vpn, pfn);
+  } else if (ref(pfn) > mapcount(pfn) + freeAt(kindOf(pfn)) + (hasFlag(pfn, PG_PAGECACHE) ? 1 : 0)) {
+    // More references than mappings (this one still counted), base and cache: maybe a GUP pin on it.
+    detachPins(mm, vpn, pfn);
+  }
   rmapRemove(pfn, mm, <i32>vpn);
-  tlbRemovePage(mm, pfn);
+  tlbRemoveFolio(mm, pfn, 1);
+}
+
+/**
+ * zap_present_folio_ptes with PTE batching (6.9+): a run of PTEs mapping
+ * consecutive pages of one large folio loses its rmap page by page but its
+ * references in one entry (one folio_put_refs of nr). Returns the run length.
+ */
+function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
+  const pte = load<u32>(p);
+  const pfn = ptePfn(pte);
+  const head = folioOf(pfn);
+  let nr: u32 = 1;
+  while (vpn + nr < last && pfn + nr < head + FOLIO_NR && load<u32>(p + (<usize>nr << 2)) == pte + (nr << PTE_PFN_SHIFT)) nr++;
+  for (let i: u32 = 0; i < nr; i++) {
+    const q = p + (<usize>i << 2);
+    store<u32>(q, 0);
+    store<u32>(shadowOf(q), 0);
+    if (stat(ST_PINS) > 0) detachPins(mm, vpn + i, pfn + i);
+    rmapRemove(pfn + i, mm, <i32>(vpn + i));
+  }
+  bump(ST_PTES_ZAPPED, nr);
+  tlbRemoveFolio(mm, head, <i32>nr);
+  return <i32>nr;
+}
+
+/** A present, refcounted PTE of a live large folio: where PTE batching applies. */
+@inline function batchable(pte: u32): bool {
+  if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT) return false;
+  const pfn = ptePfn(pte);
+  return isLarge(pfn) && frameUsable(pfn);
 }
 
 /** zap_pte_range over [start, end) of mm, then tlb_finish_mmu. */
 export function zapRange(mm: i32, start: u32, end: u32): void {
+  const batching = rule(SCHEME_PTE_BATCH) != 0;
   let vpn = start;
   while (vpn < end) {
     const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
+    if (hugeLeaf(mm, vpn) != 0) {
+      // zap_pmd_range: a whole PMD goes at once; a partly covered one is split first
+      if (vpn == blockStart(vpn) && tableEnd == vpn + FOLIO_NR) {
+        zapHugePmd(mm, vpn);
+        vpn = tableEnd;
+        continue;
+      }
+      splitHugePmd(mm, vpn);
+    }
     const pt = pteTableOf(mm, vpn);
     if (pt != 0) {
       const base = pteTableBase(pt);
-      for (let v = vpn; v < tableEnd; v++) zapOne(mm, v, base + (<usize>(v & (PT_ENTRIES - 1)) << 2));
+      let v = vpn;
+      while (v < tableEnd) {
+        const p = base + (<usize>(v & (PT_ENTRIES - 1)) << 2);
+        if (batching && batchable(load<u32>(p))) {
+          v += zapFolioRun(mm, v, p, tableEnd);
+        } else {
+          zapOne(mm, v, p);
+          v++;
+        }
+      }
     }
     vpn = tableEnd;
   }

@@ -17,23 +17,9 @@
  */
 import * as abi from "../assembly/abi.ts";
 import { instantiateCore } from "../src/core/wasm.ts";
-import { DEFAULT_CAPACITY, type Capacity } from "../src/core/engine.ts";
+import { DEFAULT_CAPACITY, CAP_SLOTS, type Capacity } from "../src/core/engine.ts";
 
-const CAP_SLOTS: Record<keyof Capacity, number> = {
-  systemPages: abi.CAP_SYS_FRAMES,
-  devicePages: abi.CAP_DEV_FRAMES,
-  processes: abi.CAP_MMS,
-  vmas: abi.CAP_VMAS,
-  pteTables: abi.CAP_PTE_TABLES,
-  pmdTables: abi.CAP_PMD_TABLES,
-  files: abi.CAP_FILES,
-  filePages: abi.CAP_FILE_PAGES,
-  drivers: abi.CAP_DRIVERS,
-  bufferObjects: abi.CAP_BOS,
-  gupHandles: abi.CAP_PINS,
-  violationRecords: abi.CAP_VIOLATIONS,
-  batch: abi.CAP_BATCH,
-};
+
 
 export interface HeapInfo {
   /** First byte after the last block init allocated. */

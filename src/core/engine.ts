@@ -45,6 +45,12 @@ export interface Capacity {
   violationRecords: number;
   /** Ops per WASM call. */
   batch: number;
+  /**
+   * PMD-sized (2 MiB) folios in the THP pool, on top of systemPages; 0: none, so
+   * every huge-page fault falls back to small pages. The pool starts at the next
+   * 2 MiB-aligned pfn, so device frames start after it.
+   */
+  hugePages: number;
 }
 
 export const DEFAULT_CAPACITY: Readonly<Capacity> = {
@@ -61,9 +67,11 @@ export const DEFAULT_CAPACITY: Readonly<Capacity> = {
   gupHandles: 4096,
   violationRecords: 1 << 14,
   batch: 4096,
+  hugePages: 0,
 };
 
-const CAP_SLOTS: Record<keyof Capacity, number> = {
+/** Where each capacity field goes in the core's CAP_* words. */
+export const CAP_SLOTS: Readonly<Record<keyof Capacity, number>> = {
   systemPages: abi.CAP_SYS_FRAMES,
   devicePages: abi.CAP_DEV_FRAMES,
   processes: abi.CAP_MMS,
@@ -77,6 +85,7 @@ const CAP_SLOTS: Record<keyof Capacity, number> = {
   gupHandles: abi.CAP_PINS,
   violationRecords: abi.CAP_VIOLATIONS,
   batch: abi.CAP_BATCH,
+  hugePages: abi.CAP_HUGE_PAGES,
 };
 
 export interface EngineOptions {
@@ -100,11 +109,23 @@ export interface FrameInfo {
   /** The driver's buffer object (zone_device_data) for a device page, else 0. */
   bo: number;
   content: number;
+  /** Part of a large (PMD-order, 512-page) folio. `refcount` is this page's own _refcount (0 on a tail). */
+  large: boolean;
+  /** The folio's head pfn (this pfn for a small page). */
+  head: number;
+  /** folio_ref_count: the head's _refcount. */
+  folioRefcount: number;
+  /** folio->_entire_mapcount: PMD mappings of the folio (0 for a small page). */
+  entireMapcount: number;
+  /** folio->_pincount: FOLL_PIN pins of a large folio (small pages count pins in refcount). */
+  pincount: number;
 }
 
-/** What a virtual address maps to: the PTE and the frame behind it. */
+/** What a virtual address maps to: the PTE (or PMD) and the frame behind it. */
 export interface PageInfo extends FrameInfo {
   pte: { present: boolean; write: boolean; special: boolean; devmap: boolean; devicePrivate: boolean };
+  /** Mapped by a PMD (a THP or the huge zero page) rather than a PTE. */
+  pmd: boolean;
 }
 
 export interface BoInfo {
@@ -295,8 +316,9 @@ export class Engine {
   frame(pfn: number): FrameInfo {
     const total = this.#core.framesTotal();
     if (!Number.isInteger(pfn) || pfn < 0 || pfn >= total) throw new RefsimError(`frame: pfn must be 0..${total - 1}, got ${pfn}`, { field: "pfn" });
-    const at = (ptr: number) => this.#i32(ptr + pfn * 4, 1)[0];
+    const at = (ptr: number, p = pfn) => this.#i32(ptr + p * 4, 1)[0];
     const flags = at(this.#core.flagsPtr());
+    const head = this.#core.folioHead(pfn);
     return {
       pfn,
       kind: pfn === 0 ? "zero" : KIND_NAMES[(flags >> abi.PG_KIND_SHIFT) & 7],
@@ -308,17 +330,31 @@ export class Engine {
       pageCache: (flags & abi.PG_PAGECACHE) !== 0,
       bo: this.#core.deviceBo(pfn),
       content: at(this.#core.contentPtr()) >>> 0,
+      large: this.#core.folioIsLarge(pfn),
+      head,
+      folioRefcount: at(this.#core.refcountPtr(), head),
+      entireMapcount: this.#core.folioEntireMapcount(pfn),
+      pincount: this.#core.folioPins(pfn),
     };
   }
 
   /** What addr maps to in mm, or null for pte_none. Reads only; never faults. */
   page(mm: number, addr: number): PageInfo | null {
     if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0) throw new RefsimError(`page: addr must be a page-aligned address, got ${addr}`, { field: "addr" });
-    const pte = this.#core.pteAt(mm, addr / PAGE_SIZE);
+    const vpn = addr / PAGE_SIZE;
+    let pte = this.#core.pteAt(mm, vpn);
     if (pte === -1) throw new RefsimError(`page: mm ${mm} is not a live address space`, { field: "mm", code: "BAD_MM" });
+    let pfn = pte >>> abi.PTE_PFN_SHIFT;
+    const pmd = pte === 0 && this.#core.pmdAt(mm, vpn) !== 0;
+    if (pmd) {
+      pte = this.#core.pmdAt(mm, vpn);
+      const head = pte >>> abi.PTE_PFN_SHIFT;
+      pfn = head === 0 ? 0 : head + (vpn % abi.FOLIO_NR); // the huge zero page reads as the zero page
+    }
     if (pte === 0) return null;
     return {
-      ...this.frame(pte >>> abi.PTE_PFN_SHIFT),
+      ...this.frame(pfn),
+      pmd,
       pte: {
         present: (pte & abi.PTE_PRESENT) !== 0,
         write: (pte & abi.PTE_WRITE) !== 0,

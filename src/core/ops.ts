@@ -19,7 +19,7 @@ export type DeviceKind = "device-private" | "device-coherent" | "fsdax" | "devic
 
 export type Op =
   | { op: "mm_new" }
-  | { op: "mmap"; mm: number; addr?: number; length: number; prot?: "r" | "rw"; file?: number; offset?: number; shared?: boolean }
+  | { op: "mmap"; mm: number; addr?: number; length: number; prot?: "r" | "rw"; file?: number; offset?: number; shared?: boolean; huge?: boolean }
   | { op: "munmap"; mm: number; addr: number; length: number }
   | { op: "read"; mm: number; addr: number }
   | { op: "write"; mm: number; addr: number; value: number }
@@ -171,9 +171,10 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       if (o.file === undefined) {
         if (o.offset !== undefined) bad(name, "offset", "is only for file mappings");
         if (o.shared) bad(name, "shared", "needs a file: shared anonymous memory (shmem) is not modelled");
-        flags |= abi.VM_ANON;
+        flags |= abi.VM_ANON | (bool(name, o, "huge") ? abi.VM_HUGEPAGE : 0); // MADV_HUGEPAGE
         a(4, -1);
       } else {
+        if (o.huge !== undefined) bad(name, "huge", "is only for anonymous mappings (file THP is not modelled)");
         flags |= abi.VM_FILE;
         a(4, int(name, o, "file"));
         a(5, o.offset === undefined ? 0 : vpnOf(name, o, "offset"));
@@ -221,7 +222,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
 
 function extraFields(name: OpName): string[] {
   switch (name) {
-    case "mmap": return ["mm", "addr", "length", "prot", "file", "offset", "shared"];
+    case "mmap": return ["mm", "addr", "length", "prot", "file", "offset", "shared", "huge"];
     case "gup": return ["mm", "addr", "write", "pin", "longterm", "p2pdma"];
     case "driver_new": return ["kind", "pages"];
     case "migrate_to_device": return ["mm", "addr", "length", "driver", "bo"];

@@ -33,6 +33,8 @@ export interface Stats {
   gupFailed: number;
   truncateWaits: number;
   driverTeardowns: number;
+  /** Transparent huge pages (PMD-sized anonymous folios). */
+  thp: { allocated: number; fallback: number; freed: number; splitPmd: number; splitFolio: number; splitFailed: number };
   violations: Record<ViolationKind, number> & { total: number; recorded: number; dropped: number };
 }
 
@@ -63,6 +65,10 @@ export function readStats(c: BigInt64Array, recorded: number): Stats {
     gupFailed: n(abi.ST_GUP_FAILED),
     truncateWaits: n(abi.ST_TRUNCATE_WAITS),
     driverTeardowns: n(abi.ST_TEARDOWNS),
+    thp: {
+      allocated: n(abi.ST_THP_ALLOC), fallback: n(abi.ST_THP_FALLBACK), freed: n(abi.ST_THP_FREED),
+      splitPmd: n(abi.ST_THP_SPLIT_PMD), splitFolio: n(abi.ST_THP_SPLIT_FOLIO), splitFailed: n(abi.ST_THP_SPLIT_FAIL),
+    },
     violations,
   };
 }

@@ -46,7 +46,7 @@ export const EXPLORE_OP_NAMES = Object.keys(EXPLORE_OPS) as ExploreOp[];
  */
 export const EXPLORE_CAPACITY: Readonly<Capacity> = Object.freeze({
   systemPages: 2048, devicePages: 1024, processes: 1024, vmas: 512, pteTables: 256, pmdTables: 128, files: 128,
-  filePages: 2048, drivers: 16, bufferObjects: 4096, gupHandles: 128, violationRecords: 1024, batch: 1024,
+  filePages: 2048, drivers: 16, bufferObjects: 4096, gupHandles: 128, violationRecords: 1024, batch: 1024, hugePages: 0,
 });
 
 export interface GeneratorOptions {

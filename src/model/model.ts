@@ -47,6 +47,7 @@ function checkCapacity(options: EngineOptions): Capacity {
   const bad = (field: keyof Capacity) => new RefsimError(`capacity.${field} is invalid (${capacity[field]})`, { field });
   if (capacity.systemPages + capacity.devicePages + 1 > abi.MAX_FRAMES) throw bad("systemPages");
   for (const field of ["processes", "vmas", "pteTables", "pmdTables", "batch"] as const) if (capacity[field] < 1) throw bad(field);
+  if (capacity.hugePages > 0) throw new RefsimError("capacity.hugePages: the TypeScript model has no large folios (THP) yet; use the WASM Engine", { field: "hugePages" });
   return capacity;
 }
 
@@ -218,6 +219,11 @@ export class Model implements OpTarget {
       pageCache: f.pageCache,
       bo: this.machine.frames.isDevice(pfn) ? f.owner : 0,
       content: f.content >>> 0,
+      large: false, // every folio of the model is order 0
+      head: pfn,
+      folioRefcount: f.refcount,
+      entireMapcount: 0,
+      pincount: 0,
     };
   }
 
@@ -231,6 +237,7 @@ export class Model implements OpTarget {
     if (!pte) return null;
     return {
       ...this.frame(pte.pfn),
+      pmd: false,
       pte: { present: pte.present, write: pte.writable, special: pte.special, devmap: pte.devmap, devicePrivate: pte.devicePrivate },
     };
   }

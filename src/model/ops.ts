@@ -18,7 +18,7 @@ import {
   OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT,
-  VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE,
+  VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, VM_HUGEPAGE, FOLL_VALID, FOLL_WRITE,
   KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, V_LIVELOCK,
   VPN_BITS, PT_ENTRIES, ERR_BAD_OP, ERR_BAD_STATE, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS, ERR_OVERLAP, ERR_RANGE, ERR_NOMEM_FRAMES,
   ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE, ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE,
@@ -152,7 +152,7 @@ function doFork(m: Machine, parent: Mm): number {
 /** do_mmap (MAP_FIXED_NOREPLACE when an address is given). */
 function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: number, pgoff: number): number {
   if (n <= 0 || n > VPN_LIMIT) reject(ERR_RANGE, 2);
-  if ((fl & ~VM_VALID) !== 0) reject(ERR_BAD_ARG, 3);
+  if ((fl & ~VM_VALID) !== 0 || (fl & VM_HUGEPAGE) !== 0) reject(ERR_BAD_ARG, 3); // no THP in the model
   const anon = (fl & VM_ANON) !== 0;
   if (anon === ((fl & VM_FILE) !== 0)) reject(ERR_BAD_ARG, 3, 1); // exactly one of anon / file
   if (anon && (fl & VM_SHARED) !== 0) reject(ERR_BAD_ARG, 3, 2); // shmem is not modelled

@@ -91,6 +91,7 @@ export class Counters {
       gupFailed: this.gupFailed,
       truncateWaits: this.truncateWaits,
       driverTeardowns: this.driverTeardowns,
+      thp: { allocated: 0, fallback: 0, freed: 0, splitPmd: 0, splitFolio: 0, splitFailed: 0 }, // no large folios in the model
       violations,
     };
   }

@@ -121,6 +121,11 @@ export const RULES = {
     type: "boolean",
     doc: "migrate_vma_check_page counts extra references on device-private pages (mm/migrate.c: rework migration_entry_wait() to not take a pageref, ffa65753c431, about 5.17); before, they were accepted whatever their count",
   },
+  pteBatch: {
+    slot: abi.SCHEME_PTE_BATCH,
+    type: "boolean",
+    doc: "copy_present_ptes and zap_present_ptes batch the PTEs mapping one large folio: one folio_ref_add / folio_put_refs of nr instead of one per PTE (mm/memory: optimize fork() with PTE-mapped THP, 6.9)",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -145,6 +150,7 @@ export interface SchemeRules {
   clearMappingOnFree: boolean;
   releasePagesDevmap: boolean;
   migrateCheckDeviceRefs: boolean;
+  pteBatch: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];

@@ -1,0 +1,233 @@
+// Transparent huge pages: PMD-mapped anonymous folios of FOLIO_NR pages
+// (mm/huge_memory.c). One refcount per folio (on the head page); a PMD mapping
+// counts in folio->_entire_mapcount, PTE mappings in each page's own _mapcount;
+// FOLL_PIN on a large folio adds 1 to the refcount and 1 to folio->_pincount.
+// Paths that do not handle a PMD split it first (__split_huge_pmd), as the kernel
+// does, into the pte table deposited when the THP was mapped.
+import {
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON, PG_ANON_EXCLUSIVE, PG_HEAD, FOLIO_NR, VM_HUGEPAGE,
+  SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, ST_THP_ALLOC, ST_THP_FALLBACK, ST_THP_SPLIT_PMD, ST_THP_SPLIT_FOLIO,
+  ST_THP_SPLIT_FAIL, ST_WP_REUSE, ST_FAULTS, ST_PTES_COPIED, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_PINS, V_UAF, V_UNDERFLOW,
+} from "./abi";
+import { bump, stat } from "./stats";
+import { rule } from "./scheme";
+import {
+  allocHugeFolio, ref, flags, addFlag, clearFlag, hasFlag, setPageIndex, mapcount, setMapcount, entireMapcount,
+  setEntireMapcount, folioPincount, folioMapcount, splitFolioPages, setLastOp,
+} from "./frames";
+import { folioGet, frameUsable } from "./refcount";
+import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, hugeLeafPtr, ptePtr, shadowOf } from "./pgtable";
+import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn } from "./mm";
+import { ptePfn, mkPte } from "./fault";
+import { tlbRemoveFolio } from "./zap";
+import { detachPins } from "./gup";
+import { violation, currentOp } from "./violations";
+
+@inline export function blockStart(vpn: u32): u32 { return vpn & ~(FOLIO_NR - 1); }
+
+/** thp_vma_allowable_order + pmd_none: may a fault at vpn map a PMD-sized folio? */
+export function thpEligible(mm: i32, v: i32, vpn: u32): bool {
+  if ((vmaFlags(v) & VM_HUGEPAGE) == 0 || !isAnon(v)) return false;
+  const s = blockStart(vpn);
+  return s >= vmaStart(v) && s + FOLIO_NR <= vmaEnd(v) && pmdNone(mm, vpn);
+}
+
+/**
+ * do_huge_pmd_anonymous_page: a read maps the huge zero page (no ref, no rmap); a
+ * write maps a new THP: refcount 1, entire mapcount 1 (folio_add_new_anon_rmap,
+ * RMAP_EXCLUSIVE). Returns false when no THP is free (the fault falls back to a
+ * small page). The caller checked table space.
+ */
+export function doHugePmdAnonymousPage(mm: i32, vpn: u32, write: bool): bool {
+  const s = blockStart(vpn);
+  if (!write) {
+    setHugeLeaf(mm, s, mkPte(0, PTE_PRESENT | PTE_SPECIAL)); // mm_get_huge_zero_folio
+    return true;
+  }
+  const head = allocHugeFolio();
+  if (head == 0) {
+    bump(ST_THP_FALLBACK);
+    return false;
+  }
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    setPageIndex(head + i, s + i);
+    addFlag(head + i, PG_ANON);
+  }
+  if (rule(SCHEME_ANON_EXCLUSIVE) != 0) addFlag(head, PG_ANON_EXCLUSIVE);
+  setEntireMapcount(head, 1);
+  bump(ST_ATOMIC_MAP);
+  setHugeLeaf(mm, s, mkPte(head, PTE_PRESENT | PTE_WRITE));
+  bump(ST_THP_ALLOC);
+  return true;
+}
+
+/**
+ * __split_huge_pmd_locked: the PMD becomes FOLIO_NR PTEs in the deposited table.
+ * The folio gains FOLIO_NR - 1 references (folio_ref_add: one atomic), each page a
+ * PTE mapping, and loses the PMD mapping; PageAnonExclusive moves to every page.
+ */
+export function splitHugePmd(mm: i32, vpn: u32): void {
+  const s = blockStart(vpn);
+  const leaf = clearHugeLeaf(mm, s);
+  bump(ST_THP_SPLIT_PMD);
+  const head = ptePfn(leaf);
+  const base = ptePtr(mm, s, false);
+  if (head == 0) {
+    // The huge zero page: every PTE maps the small zero page.
+    for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) store<u32>(base + (<usize>i << 2), mkPte(0, PTE_PRESENT | PTE_SPECIAL));
+    return;
+  }
+  const bits = leaf & (PTE_PRESENT | PTE_WRITE);
+  const exclusive = hasFlag(head, PG_ANON_EXCLUSIVE);
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    store<u32>(base + (<usize>i << 2), mkPte(head + i, bits));
+    setMapcount(head + i, mapcount(head + i) + 1);
+    if (exclusive) addFlag(head + i, PG_ANON_EXCLUSIVE);
+  }
+  bump(ST_ATOMIC_MAP, FOLIO_NR); // folio_add_anon_rmap_ptes: each page's _mapcount
+  folioGet(head, FOLIO_NR - 1, mm, <i32>s);
+  setEntireMapcount(head, entireMapcount(head) - 1);
+  bump(ST_ATOMIC_MAP);
+}
+
+/** split_huge_pmd over every PMD mapping that [start, end) touches. */
+export function splitHugePmdsIn(mm: i32, start: u32, end: u32): void {
+  for (let b = blockStart(start); b < end; b += FOLIO_NR) if (hugeLeaf(mm, b) != 0) splitHugePmd(mm, b);
+}
+
+/**
+ * zap_huge_pmd: clear the PMD mapping; the folio's entire mapcount drops now and
+ * its reference after the TLB flush (tlb_remove_page_size). The deposited table
+ * stays as an empty pte table for free_pgtables.
+ */
+export function zapHugePmd(mm: i32, vpn: u32): void {
+  const s = blockStart(vpn);
+  const leaf = clearHugeLeaf(mm, s);
+  bump(ST_PTES_ZAPPED);
+  const head = ptePfn(leaf);
+  memory.fill(shadowOf(ptePtr(mm, s, false)), 0, FOLIO_NR * 4);
+  if (head == 0) return; // the huge zero page holds nothing
+  if (!frameUsable(head)) {
+    violation(V_UAF, head, mm, <i32>s, ref(head), entireMapcount(head), 4);
+    return;
+  }
+  if (stat(ST_PINS) > 0) for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) detachPins(mm, s + i, head + i);
+  const e = entireMapcount(head);
+  bump(ST_ATOMIC_MAP);
+  if (e <= 0) violation(V_UNDERFLOW, head, mm, <i32>s, ref(head), e, -1);
+  else setEntireMapcount(head, e - 1);
+  setLastOp(head, currentOp);
+  tlbRemoveFolio(mm, head, 1);
+}
+
+/** folio_maybe_dma_pinned for a large folio: the exact _pincount. */
+@inline export function largeMaybePinned(head: u32): bool { return folioPincount(head) > 0; }
+
+/**
+ * copy_huge_pmd: share the THP with the child (+1 ref, +1 entire mapcount, both
+ * PMDs write-protected, PageAnonExclusive cleared), unless it may be pinned: then
+ * the PMD is split and copy_pte_range copies each page for the child. Returns
+ * false when the caller must copy the (now split) range by PTEs.
+ */
+export function copyHugePmd(parent: i32, child: i32, cow: bool, vpn: u32): bool {
+  const s = blockStart(vpn);
+  const lp = hugeLeafPtr(parent, s);
+  const leaf = load<u32>(lp);
+  const head = ptePfn(leaf);
+  if (head != 0 && !frameUsable(head)) violation(V_UAF, head, parent, <i32>s, ref(head), entireMapcount(head), 5);
+  if (head != 0 && rule(SCHEME_COW_PINNED) != 0 && pinnedIn(parent) > 0 && largeMaybePinned(head)) {
+    splitHugePmd(parent, s); // folio_try_dup_anon_rmap_pmd failed: __split_huge_pmd, -EAGAIN
+    return false;
+  }
+  const shared = cow ? leaf & ~PTE_WRITE : leaf;
+  store<u32>(lp, shared);
+  setHugeLeaf(child, s, shared);
+  memory.copy(shadowOf(ptePtr(child, s, false)), shadowOf(ptePtr(parent, s, false)), FOLIO_NR * 4);
+  bump(ST_PTES_COPIED);
+  if (head == 0) return true;
+  folioGet(head, 1, parent, <i32>s);
+  setEntireMapcount(head, entireMapcount(head) + 1);
+  bump(ST_ATOMIC_MAP);
+  clearFlag(head, PG_ANON_EXCLUSIVE);
+  return true;
+}
+
+/**
+ * do_huge_pmd_wp_page (a write, or FOLL_PIN's unshare): reuse the THP when it is
+ * PageAnonExclusive, or when its only reference is this mapping; otherwise split
+ * the PMD and let do_wp_page copy the one 4 KiB page (the huge zero page too).
+ * Returns true if the PMD was reused, false if it was split.
+ */
+export function doHugePmdWpPage(mm: i32, vpn: u32, makeWritable: bool): bool {
+  const s = blockStart(vpn);
+  const lp = hugeLeafPtr(mm, s);
+  const leaf = load<u32>(lp);
+  const head = ptePfn(leaf);
+  if (head != 0) {
+    const exclusive = rule(SCHEME_ANON_EXCLUSIVE) != 0 && hasFlag(head, PG_ANON_EXCLUSIVE);
+    if (exclusive || ref(head) == 1) {
+      if (rule(SCHEME_ANON_EXCLUSIVE) != 0) addFlag(head, PG_ANON_EXCLUSIVE);
+      if (makeWritable) store<u32>(lp, leaf | PTE_WRITE);
+      bump(ST_WP_REUSE);
+      return true;
+    }
+  }
+  splitHugePmd(mm, s);
+  return false;
+}
+
+/**
+ * can_split_folio + split_folio, before migrating a PTE-mapped THP page by page:
+ * refused while another mapping is a PMD or anything but mappings holds a
+ * reference (a pin, a GUP ref, an in-flight fault). Returns true when split.
+ */
+export function trySplitFolio(head: u32): bool {
+  if ((flags(head) & PG_HEAD) == 0) return true;
+  if (entireMapcount(head) != 0 || ref(head) != folioMapcount(head)) {
+    bump(ST_THP_SPLIT_FAIL);
+    return false;
+  }
+  splitFolioPages(head);
+  bump(ST_THP_SPLIT_FOLIO);
+  return true;
+}
+
+/** hugeFault's answer when the access must go through a PTE instead. */
+export const HUGE_NONE: u32 = 0xffffffff;
+
+/**
+ * The PMD part of handle_mm_fault (create_huge_pmd, do_huge_pmd_wp_page) for an
+ * access at vpn: returns the page the access reaches through a PMD mapping
+ * (0 for the huge zero page), or HUGE_NONE when the PTE path must handle it (no
+ * PMD could be mapped, or it was split). `unshare` is FOLL_PIN's unshare fault.
+ * The caller checked room for a fault.
+ */
+export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool): u32 {
+  let leaf = hugeLeaf(mm, vpn);
+  if (leaf == 0) {
+    if (!thpEligible(mm, v, vpn) || !doHugePmdAnonymousPage(mm, vpn, write)) return HUGE_NONE;
+    bump(ST_FAULTS);
+    leaf = hugeLeaf(mm, vpn);
+  }
+  let head = ptePfn(leaf);
+  const needsWp = write && (leaf & PTE_WRITE) == 0;
+  const needsUnshare = unshare && head != 0 && rule(SCHEME_ANON_EXCLUSIVE) != 0 && !hasFlag(head, PG_ANON_EXCLUSIVE);
+  if (needsWp || needsUnshare || (unshare && head == 0)) {
+    if (!doHugePmdWpPage(mm, vpn, needsWp)) return HUGE_NONE;
+    bump(ST_FAULTS);
+    head = ptePfn(hugeLeaf(mm, vpn));
+  }
+  return head == 0 ? 0 : head + (vpn & (FOLIO_NR - 1));
+}
+
+/** Frames copy_present_page would need at fork for the PMD-mapped, maybe-pinned THPs of a range. */
+export function pinnedHugeIn(parent: i32, start: u32, end: u32): i32 {
+  if (rule(SCHEME_COW_PINNED) == 0 || pinnedIn(parent) == 0) return 0;
+  let n = 0;
+  for (let b = blockStart(start); b < end; b += FOLIO_NR) {
+    const leaf = hugeLeaf(parent, b);
+    const head = ptePfn(leaf);
+    if (head != 0 && largeMaybePinned(head)) n += FOLIO_NR;
+  }
+  return n;
+}

@@ -1,0 +1,272 @@
+// Large folios: PMD-mapped anonymous THPs (spec §1 glossary, §4.1 "PMD-mapped THP",
+// §4.6 GUP on large folios). One refcount per folio on the head page, the PMD in
+// _entire_mapcount, PTEs in each page's _mapcount, FOLL_PIN in _pincount; every
+// test ends with a quiesce check that must find nothing.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Engine, type PageInfo } from "../src/core/engine.ts";
+import { Model } from "../src/model/model.ts";
+import { RefsimError } from "../src/core/errors.ts";
+
+const PAGE = 4096;
+const NR = 512;
+const M2 = NR * PAGE;
+const BASE = 0x40000000; // 2 MiB aligned
+
+async function engine(scheme = "E4", hugePages = 4): Promise<Engine> {
+  return Engine.create({ scheme, capacity: { systemPages: 4096, hugePages } });
+}
+
+function pg(e: Engine, mm: number, addr: number): PageInfo {
+  const p = e.page(mm, addr);
+  assert.ok(p, `expected a mapping at 0x${addr.toString(16)} in mm ${mm}`);
+  return p!;
+}
+
+/** A process with one huge-page-enabled 2 MiB region, written once (a THP fault). */
+async function withThp(scheme = "E4", hugePages = 4) {
+  const e = await engine(scheme, hugePages);
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { addr: BASE, length: M2, huge: true });
+  e.write(mm, a + PAGE, 11);
+  return { e, mm, a };
+}
+
+function clean(e: Engine, what: string) {
+  e.check();
+  assert.equal(e.violations(), [], `${what}: the quiesce check finds nothing`);
+}
+
+test("do_huge_pmd_anonymous_page: a write maps one 512-page folio by a PMD: refcount 1, entire mapcount 1, page mapcounts 0", async () => {
+  const { e, mm, a } = await withThp();
+  const p = pg(e, mm, a + PAGE);
+  assert.equal([p.pmd, p.large, p.head + 1, p.pfn], [true, true, p.pfn, p.pfn]);
+  assert.equal([p.folioRefcount, p.entireMapcount, p.mapcount, p.refcount], [1, 1, 0, 0], "tail pages keep no count of their own");
+  assert.equal(pg(e, mm, a).refcount, 1, "the head holds the folio's count");
+  assert.ok(pg(e, mm, a).anonExclusive, "PageAnonExclusive on the head");
+  assert.equal([e.read(mm, a + PAGE), e.read(mm, a + 5 * PAGE)], [11, 0]);
+  assert.equal(e.stats().thp.allocated, 1);
+  assert.is(e.stats().frames.live, NR);
+  clean(e, "after the fault");
+});
+
+test("a read of untouched huge-page memory maps the huge zero page: no folio, no reference", async () => {
+  const e = await engine();
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { addr: BASE, length: M2, huge: true });
+  assert.is(e.read(mm, a + 7 * PAGE), 0);
+  const p = pg(e, mm, a + 7 * PAGE);
+  assert.equal([p.pmd, p.kind, p.pte.special, p.pte.write], [true, "zero", true, false]);
+  assert.is(e.stats().frames.live, 0);
+  e.write(mm, a + 7 * PAGE, 5); // do_huge_pmd_wp_page on the zero page: split, then a 4 KiB copy
+  assert.equal([pg(e, mm, a + 7 * PAGE).pmd, pg(e, mm, a + 7 * PAGE).large, pg(e, mm, a + 8 * PAGE).kind], [false, false, "zero"]);
+  assert.equal(e.read(mm, a + 7 * PAGE), 5);
+  clean(e, "after the zero-page split");
+});
+
+test("no THP free, a vma that does not cover the 2 MiB block, or no huge flag: the fault falls back to a 4 KiB page", async () => {
+  const { e, mm } = await withThp("E4", 1);
+  const b = e.mmap(mm, { addr: BASE + 4 * M2, length: M2, huge: true });
+  e.write(mm, b, 1); // the only THP is taken
+  assert.equal([pg(e, mm, b).pmd, pg(e, mm, b).large], [false, false]);
+  assert.is(e.stats().thp.fallback, 1);
+  const c = e.mmap(mm, { addr: BASE + 8 * M2 + PAGE, length: M2, huge: true }); // not aligned: no block fits
+  e.write(mm, c, 1);
+  const d = e.mmap(mm, { addr: BASE + 12 * M2, length: M2 });
+  e.write(mm, d, 1);
+  assert.equal([pg(e, mm, c).large, pg(e, mm, d).large], [false, false]);
+  assert.is(e.stats().thp.allocated, 1);
+  clean(e, "fallbacks");
+});
+
+test("copy_huge_pmd: fork shares the THP with +1 refcount, +1 entire mapcount, both PMDs read-only: 2 atomics for 512 pages", async () => {
+  const { e, mm, a } = await withThp();
+  const before = e.stats().atomics;
+  const child = e.fork(mm);
+  const after = e.stats().atomics;
+  assert.equal([after.refcount - before.refcount, after.mapcount - before.mapcount], [1, 1]);
+  const p = pg(e, mm, a);
+  const c = pg(e, child, a);
+  assert.equal([c.pmd, c.pfn, p.folioRefcount, p.entireMapcount, p.pte.write, c.pte.write, p.anonExclusive], [true, p.pfn, 2, 2, false, false, false]);
+  assert.is(e.read(child, a + PAGE), 11);
+  assert.is(e.stats().ptesCopied, 1, "one PMD copied");
+  clean(e, "after fork");
+});
+
+test("fork of the same 2 MiB as 4 KiB pages costs 512 refcount and 512 mapcount atomics", async () => {
+  const e = await engine("E4", 0);
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { addr: BASE, length: M2, huge: true });
+  for (let i = 0; i < NR; i++) e.write(mm, a + i * PAGE, i);
+  const before = e.stats().atomics;
+  e.fork(mm);
+  const after = e.stats().atomics;
+  assert.equal([after.refcount - before.refcount, after.mapcount - before.mapcount], [NR, NR]);
+  clean(e, "small-page fork");
+});
+
+test("do_huge_pmd_wp_page after fork: the writer's PMD is split and one 4 KiB page copied; the folio keeps the other 511 mapped", async () => {
+  const { e, mm, a } = await withThp();
+  const child = e.fork(mm);
+  e.write(child, a + 2 * PAGE, 99);
+  const w = pg(e, child, a + 2 * PAGE);
+  assert.equal([w.pmd, w.large, w.refcount, w.mapcount], [false, false, 1, 1], "the written page is a fresh small copy");
+  const o = pg(e, child, a + 3 * PAGE);
+  assert.equal([o.pmd, o.large, o.mapcount, o.folioRefcount, o.entireMapcount], [false, true, 1, 1 + 511, 1]);
+  assert.equal([pg(e, mm, a).pmd, e.read(mm, a + 2 * PAGE), e.read(child, a + 2 * PAGE), e.read(child, a + PAGE)], [true, 0, 99, 11]);
+  assert.equal([e.stats().thp.splitPmd, e.stats().wpCopy], [1, 1]);
+  clean(e, "after the child's write");
+  e.exit(mm);
+  e.write(child, a + 4 * PAGE, 4); // a page of a PTE-mapped THP: the folio still has 510 other mappings
+  assert.is(e.stats().wpCopy, 2);
+  clean(e, "after the parent's exit");
+});
+
+test("a THP mapped once reuses its PMD on a write after the other mapping is gone (refcount 1)", async () => {
+  const { e, mm, a } = await withThp("E0"); // no PG_anon_exclusive: reuse only at refcount 1
+  const child = e.fork(mm);
+  e.exit(child);
+  e.write(mm, a, 3);
+  const p = pg(e, mm, a);
+  assert.equal([p.pmd, p.pte.write, p.folioRefcount, e.stats().wpReuse, e.stats().wpCopy], [true, true, 1, 1, 0]);
+  clean(e, "reuse");
+});
+
+test("munmap of part of a THP splits the PMD; the rest stays mapped by PTEs; unmapping the rest frees the folio to the THP pool", async () => {
+  const { e, mm, a } = await withThp();
+  e.munmap(mm, a + 256 * PAGE, 256 * PAGE);
+  const p = pg(e, mm, a + PAGE);
+  assert.equal([p.pmd, p.large, p.folioRefcount, p.entireMapcount, p.mapcount], [false, true, 256, 0, 1]);
+  assert.is(e.page(mm, a + 300 * PAGE), null);
+  assert.is(e.read(mm, a + PAGE), 11);
+  clean(e, "after the partial munmap");
+  e.munmap(mm, a, 256 * PAGE);
+  assert.equal([e.stats().thp.freed, e.stats().frames.live, e.frame(p.head).allocated], [1, 0, false]);
+  const b = e.mmap(mm, { addr: BASE + 2 * M2, length: M2, huge: true });
+  e.write(mm, b, 1);
+  assert.ok(pg(e, mm, b).pmd, "the freed block is a THP again");
+  clean(e, "after the full munmap");
+});
+
+test("zap_huge_pmd: munmap of the whole 2 MiB drops one reference and one entire mapping; teardown frees everything", async () => {
+  const { e, mm, a } = await withThp();
+  const child = e.fork(mm);
+  const head = pg(e, mm, a).pfn;
+  e.munmap(mm, a, M2);
+  assert.equal([e.frame(head).refcount, e.frame(head).entireMapcount, pg(e, child, a).pmd], [1, 1, true]);
+  e.teardown();
+  assert.equal(e.violations(), []);
+  assert.equal([e.stats().thp.freed, e.stats().frames.live, e.stats().thp.splitPmd], [1, 0, 0]);
+});
+
+test("pin_user_pages on a THP page: +1 refcount and _pincount 1 (not the 1024 bias); unpin reverses both", async () => {
+  const { e, mm, a } = await withThp();
+  const h = e.gup(mm, a + 9 * PAGE, { pin: true, write: true });
+  assert.ok(h > 0);
+  let p = pg(e, mm, a + 9 * PAGE);
+  assert.equal([p.pmd, p.folioRefcount, p.pincount], [true, 2, 1]);
+  const g = e.gup(mm, a + 10 * PAGE); // FOLL_GET: a plain reference, no pincount
+  p = pg(e, mm, a + 9 * PAGE);
+  assert.equal([p.folioRefcount, p.pincount], [3, 1]);
+  clean(e, "pinned");
+  e.unpin(h);
+  e.unpin(g);
+  p = pg(e, mm, a + 9 * PAGE);
+  assert.equal([p.folioRefcount, p.pincount], [1, 0]);
+  clean(e, "unpinned");
+});
+
+test("FOLL_PIN on a THP shared after fork unshares: the PMD is split and the pinned 4 KiB page is copied (5.19+)", async () => {
+  const { e, mm, a } = await withThp("E4");
+  e.fork(mm);
+  const h = e.gup(mm, a + PAGE, { pin: true });
+  const p = pg(e, mm, a + PAGE);
+  assert.equal([p.large, p.refcount, p.pincount, p.anonExclusive], [false, 1 + 1024, 0, true], "the pin is on an exclusive small copy");
+  assert.ok(h > 0);
+  clean(e, "after the unshare");
+});
+
+test("S8 with a THP: fork of a pinned THP splits the parent's PMD and gives the child a copy of every page; the parent keeps the pinned folio", async () => {
+  const { e, mm, a } = await withThp();
+  const h = e.gup(mm, a + PAGE, { pin: true, write: true });
+  const head = pg(e, mm, a).pfn;
+  const copies = e.stats().wpCopy;
+  const child = e.fork(mm);
+  assert.is(e.stats().wpCopy - copies, NR, "copy_present_page for each of the 512 pages");
+  const c = pg(e, child, a + PAGE);
+  assert.equal([c.large, c.pfn === head + 1, e.read(child, a + PAGE)], [false, false, 11]);
+  const p = pg(e, mm, a + PAGE);
+  assert.equal([p.pmd, p.pfn, p.folioRefcount, p.pincount], [false, head + 1, NR + 1, 1]);
+  e.dmaWrite(h, 77);
+  assert.equal([e.read(mm, a + PAGE), e.read(child, a + PAGE)], [77, 11], "the DMA reaches the parent only");
+  clean(e, "after fork");
+});
+
+test("fork with PTE batching (E4, 6.9+): a PTE-mapped THP is shared with one folio_ref_add per folio; E2 takes one per PTE", async () => {
+  for (const [scheme, refAtomics] of [["E4", 1], ["E2", NR - 1]] as const) {
+    const { e, mm, a } = await withThp(scheme);
+    e.munmap(mm, a + (NR - 1) * PAGE, PAGE); // split: 511 PTEs map the folio
+    const before = e.stats().atomics;
+    const child = e.fork(mm);
+    const after = e.stats().atomics;
+    assert.equal([after.refcount - before.refcount, after.mapcount - before.mapcount], [refAtomics, NR - 1], scheme);
+    assert.equal([pg(e, child, a).folioRefcount, pg(e, child, a).mapcount], [2 * (NR - 1), 2], scheme);
+    clean(e, `${scheme} after fork`);
+    const z = e.stats().atomics.refcount;
+    e.exit(child);
+    assert.is(e.stats().atomics.refcount - z, scheme === "E4" ? 1 : NR - 1, `${scheme}: zap batches the same way`);
+    clean(e, `${scheme} after exit`);
+  }
+});
+
+test("migrate_to_device over a THP: PMD and folio are split, every page migrates; a pinned THP cannot be split and stays", async () => {
+  const { e, mm, a } = await withThp("E2");
+  const gpu = e.driverNew("device-private", NR);
+  const bo = e.migrateToDevice(mm, a, M2, gpu);
+  const p = pg(e, mm, a + PAGE);
+  assert.equal([p.kind, p.large, p.pte.devicePrivate, e.bo(bo).pages], ["device-private", false, true, NR]);
+  assert.equal([e.stats().thp.splitPmd, e.stats().thp.splitFolio, e.stats().frames.live], [1, 1, NR]);
+  assert.is(e.read(mm, a + PAGE), 11);
+  clean(e, "after migration");
+
+  const t = await withThp("E2");
+  const h = t.e.gup(t.mm, t.a, { pin: true });
+  const gpu2 = t.e.driverNew("device-private", NR);
+  t.e.migrateToDevice(t.mm, t.a, M2, gpu2);
+  const q = pg(t.e, t.mm, t.a + PAGE);
+  assert.equal([q.kind, q.large, q.pincount], ["system", true, 1]);
+  assert.equal([t.e.stats().thp.splitFailed, t.e.stats().migrated], [NR, 0]);
+  t.e.unpin(h);
+  clean(t.e, "after the refused split");
+});
+
+test("madvise_pageout isolates a PMD-mapped THP once", async () => {
+  const { e, mm, a } = await withThp();
+  const r = e.run([{ op: "madvise_pageout", mm, addr: a, length: M2 }]);
+  assert.equal(r, [1]);
+});
+
+test("bad input: huge on a file mapping, THP pool too large, the TS model with hugePages: clear errors naming the field", async () => {
+  const e = await engine();
+  const f = e.fileNew(M2);
+  const mm = e.mmNew();
+  assert.throws(() => e.run([{ op: "mmap", mm, length: M2, file: f, huge: true }]), (err: unknown) => err instanceof RefsimError && err.field === "huge");
+  assert.throws(() => e.run([{ op: "mmap", mm, length: M2, huge: 1 as unknown as boolean }]), (err: unknown) => err instanceof RefsimError && err.field === "huge");
+  e.write(mm, e.mmap(mm, { length: PAGE }), 1); // still usable
+  try {
+    await Engine.create({ capacity: { hugePages: 1 << 17 } });
+    assert.unreachable("a 64 Mi-frame pool exceeds MAX_FRAMES");
+  } catch (err) {
+    assert.instance(err, RefsimError);
+    assert.is((err as RefsimError).field, "hugePages");
+  }
+  try {
+    await Model.create({ capacity: { hugePages: 1 } });
+    assert.unreachable("the model has no THP");
+  } catch (err) {
+    assert.instance(err, RefsimError);
+    assert.is((err as RefsimError).field, "hugePages");
+  }
+});
+
+test.run();
