@@ -123,8 +123,8 @@ for (const name of ["seed-across-eras", "fork-folio-size", "migrate-churn"]) {
     assert.is(r.status, 0, `${r.stdout}\n${r.stderr}`);
     const doc = JSON.parse(readFileSync(join(dir, `${name}.json`), "utf8"));
     assert.is(doc.sweep.name, name);
-    // (fork-folio-size's large-folio runs end at once: not modelled by the engine yet)
     const ran = doc.runs.filter((x: { error?: string }) => !x.error);
+    assert.is(ran.length, doc.runs.length, "every run ran");
     assert.ok(ran.length > 0 && ran.every((x: { scheme: string; series: { op: number[] } }) => x.scheme && x.series.op.length > 1), "runs with scheme and time series");
     assert.ok(doc.runs.some((x: { seed: number | null }) => typeof x.seed === "number"), "seeds recorded");
     assert.is(doc.meta.refsim, REFSIM_VERSION);
@@ -135,6 +135,11 @@ for (const name of ["seed-across-eras", "fork-folio-size", "migrate-churn"]) {
       const leak = (s: string) => doc.runs.find((x: { scheme: string; subject: string }) => x.scheme === s && x.subject === "seed").violations.leak_page;
       assert.is(leak("E0-devmap"), 1);
       assert.is(leak("E4"), 0);
+    }
+    if (name === "fork-folio-size") {
+      type R = { scheme: string; params: { folio: string }; measures: Record<string, number> };
+      const per = (scheme: string, folio: string) => (doc.runs as R[]).find((x) => x.scheme === scheme && x.params.folio === folio)!.measures.atomicsPerFork;
+      assert.equal([per("E4", "small"), per("E4", "large"), per("E4", "large-pte"), per("E2", "large-pte")], [1024, 2, 512, 1022], "copy_huge_pmd: 2; PTE batching (E4): one ref per folio");
     }
   });
 }

@@ -103,18 +103,31 @@ const forkCost: WorkloadDef = {
     pages: { default: 512, doc: "pages mapped and faulted in by the parent" },
     forks: { default: 4, doc: "children forked (each exits before the next fork)" },
     childWrites: { default: 8, doc: "pages each child writes (write faults: COW copy or reuse)" },
-    folio: { default: "small", doc: "'small' (order-0 folios) or 'large'; large folios are not modelled by the engine yet and are rejected" },
+    folio: {
+      default: "small",
+      doc: "'small' (order-0 folios), 'large' (2 MiB THPs mapped by PMDs: copy_huge_pmd) or 'large-pte' (THPs split into PTEs by MADV_DONTNEED of each one's last page: copy_present_ptes, batched in 6.9+ eras); large needs pages to be a multiple of 512",
+    },
   },
-  capacity: (p) => ({ systemPages: num(p, "pages") * 2 + num(p, "forks") * num(p, "childWrites") + 1024, pteTables: 64 + Math.ceil(num(p, "pages") / 512) * (num(p, "forks") + 2) }),
+  capacity: (p) => ({
+    systemPages: num(p, "pages") * 2 + num(p, "forks") * num(p, "childWrites") + 1024,
+    pteTables: 64 + Math.ceil(num(p, "pages") / 512) * (num(p, "forks") + 2),
+    hugePages: p.folio === "small" ? 0 : Math.ceil(num(p, "pages") / 512),
+  }),
   run({ target: t, params: p, prng, measure }) {
-    if (p.folio !== "small") {
-      throw new RefsimError(`fork-cost: folio '${p.folio}' is not modelled by the engine yet (order-0 folios only; see README, Not modelled yet)`, { field: "folio", code: "NOT_MODELLED" });
+    if (p.folio !== "small" && p.folio !== "large" && p.folio !== "large-pte") {
+      throw new RefsimError(`fork-cost: folio must be 'small', 'large' or 'large-pte', got '${p.folio}'`, { field: "folio" });
     }
     const pages = num(p, "pages");
+    const large = p.folio !== "small";
+    if (large && pages % 512 !== 0) throw new RefsimError(`fork-cost: pages must be a multiple of 512 for ${p.folio} folios, got ${pages}`, { field: "pages" });
     const [mm] = t.run([{ op: "mm_new" }]);
-    const [vpn] = t.run([{ op: "mmap", mm, length: pages * PAGE_SIZE }]);
+    // THPs need a 2 MiB-aligned region (do_huge_pmd_anonymous_page maps whole aligned blocks)
+    const [vpn] = t.run([{ op: "mmap", mm, length: pages * PAGE_SIZE, ...(large ? { addr: 0x40000000, huge: true } : {}) }]);
     const addr = vpn * PAGE_SIZE;
     t.run(Array.from({ length: pages }, (_, i) => ({ op: "write" as const, mm, addr: addr + i * PAGE_SIZE, value: i + 1 })));
+    if (p.folio === "large-pte") {
+      t.run(Array.from({ length: pages / 512 }, (_, b) => ({ op: "madvise_dontneed" as const, mm, addr: addr + (b * 512 + 511) * PAGE_SIZE, length: PAGE_SIZE })));
+    }
     let forkAtomics = 0;
     let forkPtes = 0;
     let cowAtomics = 0;
@@ -133,6 +146,7 @@ const forkCost: WorkloadDef = {
     measure("atomicsPerForkPage", forkAtomics / forks / pages);
     measure("ptesCopiedPerFork", forkPtes / forks);
     measure("cowAtomicsPerFork", cowAtomics / forks);
+    measure("thpAllocated", t.stats().thp.allocated);
   },
 };
 

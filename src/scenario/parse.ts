@@ -25,7 +25,7 @@ export interface LoadedScenario {
 const TOP_FIELDS = new Set(["name", "title", "spec", "description", "schemes", "capacity", "steps", "$schema", "notes"]);
 const EXPECT_FIELDS = new Set([
   "page", "bo", "read", "result", "refcount", "mapcount", "kind", "mapped", "devicePrivate", "devmap", "writable", "state",
-  "pages", "value", "violations", "stats",
+  "pages", "value", "violations", "stats", "entireMapcount", "pincount", "large", "pmd",
 ]);
 
 /** "file.json step 3 (line 12)" */

@@ -173,8 +173,12 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
       const { mm, addr } = addrOf(e.page, i, "page");
       const p: PageInfo | null = engine.page(mm, addr);
       add("mapped", e.mapped, p !== null);
-      add("refcount", e.refcount, p ? p.refcount : null);
+      add("refcount", e.refcount, p ? p.folioRefcount : null);
       add("mapcount", e.mapcount, p ? p.mapcount : null);
+      add("entireMapcount", e.entireMapcount, p ? p.entireMapcount : null);
+      add("pincount", e.pincount, p ? p.pincount : null);
+      add("large", e.large, p ? p.large : null);
+      add("pmd", e.pmd, p ? p.pmd : null);
       add("kind", e.kind, p ? p.kind : null);
       add("devicePrivate", e.devicePrivate, p ? p.pte.devicePrivate : null);
       add("devmap", e.devmap, p ? p.pte.devmap : null);

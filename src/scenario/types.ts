@@ -44,8 +44,18 @@ export interface Expectation {
   read?: { mm: Value; addr: Value };
   /** Check the result an earlier op bound with `as` (a fault token, a wait count...), against `value`. */
   result?: string;
+  /** folio_ref_count: the folio's count (the head page's, for a page of a large folio). */
   refcount?: PerScheme<number>;
+  /** This page's _mapcount (its PTE mappings). */
   mapcount?: PerScheme<number>;
+  /** folio->_entire_mapcount: PMD mappings of a large folio. */
+  entireMapcount?: PerScheme<number>;
+  /** folio->_pincount of a large folio. */
+  pincount?: PerScheme<number>;
+  /** Part of a large (PMD-order) folio. */
+  large?: PerScheme<boolean>;
+  /** Mapped by a PMD (a THP or the huge zero page). */
+  pmd?: PerScheme<boolean>;
   kind?: PerScheme<string>;
   mapped?: PerScheme<boolean>;
   devicePrivate?: PerScheme<boolean>;
