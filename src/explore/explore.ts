@@ -5,7 +5,7 @@
  * to a 1-minimal trace that still produces a violation of the same kind caused by
  * an op of the same name, and turn that into a scenario file.
  *
- * Episodes run on engines with EXPLORE_CAPACITY (few frames, so that the quiesce
+ * Episodes run on engines with exploreCapacity(kinds) (few frames, so that the quiesce
  * checks stay cheap), several in a row on one engine until the ids it never
  * recycles run low; each ends with a teardown, whose check finds leaks, and
  * episodes also check now and then. What is shrunk is the engine's whole op
@@ -29,7 +29,7 @@ import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
 import type { Scenario } from "../scenario/types.ts";
 import { Prng } from "../workload/prng.ts";
 import { TraceRecorder } from "../trace/record.ts";
-import { EpisodeGenerator, EXPLORE_CAPACITY, DEFAULT_KINDS, type ExploreOp, type PageKindName } from "./generate.ts";
+import { EpisodeGenerator, exploreCapacity, DEFAULT_KINDS, type ExploreOp, type PageKindName } from "./generate.ts";
 import { SymExecutor, ST_OK, type SymTrace } from "./symbolic.ts";
 import { EnginePool } from "./pool.ts";
 import { runTrace, matches, failureOf, detectionIndex, culpritClass, type Failure, type Outcome, type TracedViolation } from "./outcome.ts";
@@ -116,7 +116,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreResult> {
   }
   const budgetOps = options.budgetOps ?? (options.budgetSeconds === undefined ? DEFAULT_BUDGET_OPS : Infinity);
   const budgetMs = options.budgetSeconds === undefined ? Infinity : options.budgetSeconds * 1000;
-  const capacity = EXPLORE_CAPACITY;
+  const capacity = exploreCapacity(options.kinds ?? DEFAULT_KINDS);
   const gen = new EpisodeGenerator({ kinds: options.kinds ?? DEFAULT_KINDS, ratios: options.ratios, capacity });
   const pool = new EnginePool(scheme, capacity);
   const master = new Prng(seed);
@@ -200,7 +200,7 @@ async function analyse(original: SymTrace, episodeStart: number, episode: number
       `then shrunk to ${shrunk.trace.n} ops in ${shrunk.runs} runs, keeping a ${failure.kind} caused by ${f.culprit === failure.culprit ? `a ${f.culprit}` : `an op of the same class as the original ${f.culprit}`}.`,
     scheme: options.scheme,
     schemeName,
-    capacity: EXPLORE_CAPACITY,
+    capacity: exploreCapacity(options.kinds ?? DEFAULT_KINDS),
     violations: counts,
   });
   return {

@@ -11,7 +11,9 @@
  * Page kinds (`kinds`):
  *  - system: ordinary files and their page cache (anonymous memory is always there);
  *  - device-private, device-coherent: drivers that migrate_to_device targets;
- *  - fsdax, device-dax, p2pdma: drivers that back files (DAX / device files).
+ *  - fsdax, device-dax, p2pdma: drivers that back files (DAX / device files);
+ *  - thp: huge-page-enabled anonymous mappings of whole 2 MiB blocks (a THP pool
+ *    of THP_POOL folios), so faults map PMDs and later ops split them.
  *
  * @example
  * ```ts
@@ -27,7 +29,7 @@ import type { Capacity } from "../core/engine.ts";
 import { Prng } from "../workload/prng.ts";
 import { SymTrace } from "./symbolic.ts";
 
-export const PAGE_KINDS = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma"] as const;
+export const PAGE_KINDS = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma", "thp"] as const;
 export type PageKindName = (typeof PAGE_KINDS)[number];
 export const DEFAULT_KINDS: readonly PageKindName[] = ["system", "device-private", "device-coherent"];
 
@@ -66,10 +68,18 @@ export interface GeneratorOptions {
 
 /** Where mappings go: vpn 0x10000 (address 0x10000000), as the workloads use. */
 export const MAP_BASE = 0x10000;
+/** Where thp mappings go (a 2 MiB-aligned vpn above the arena), and how many THPs the machine has. */
+export const THP_BASE = 0x40000;
+export const THP_POOL = 4;
+
+/** The machine for these kinds: EXPLORE_CAPACITY, with a THP pool when thp is among them. */
+export function exploreCapacity(kinds: readonly PageKindName[]): Readonly<Capacity> {
+  return kinds.includes("thp") ? Object.freeze({ ...EXPLORE_CAPACITY, hugePages: THP_POOL }) : EXPLORE_CAPACITY;
+}
 
 const RW = abi.VM_READ | abi.VM_WRITE;
 const GUP_FLAGS = [0, abi.FOLL_WRITE, abi.FOLL_PIN, abi.FOLL_PIN | abi.FOLL_WRITE, abi.FOLL_PIN | abi.FOLL_LONGTERM, abi.FOLL_PIN | abi.FOLL_LONGTERM | abi.FOLL_WRITE];
-const KIND_CODE: Record<PageKindName, number> = {
+const KIND_CODE: Record<Exclude<PageKindName, "thp">, number> = {
   system: abi.KIND_SYSTEM, "device-private": abi.KIND_DEVICE_PRIVATE, "device-coherent": abi.KIND_DEVICE_COHERENT,
   fsdax: abi.KIND_FSDAX, "device-dax": abi.KIND_DEVDAX, p2pdma: abi.KIND_P2PDMA,
 };
@@ -134,6 +144,7 @@ export class EpisodeGenerator {
   #filesMade = 0;
   #filePages = 0;
   #devicePages = 0;
+  #thp = false;
 
   constructor(options: GeneratorOptions = {}) {
     this.kinds = options.kinds ?? DEFAULT_KINDS;
@@ -151,6 +162,7 @@ export class EpisodeGenerator {
     this.driverPages = options.driverPages ?? 64;
     this.#migrateKinds = this.kinds.filter((k) => k === "device-private" || k === "device-coherent").map((k) => KIND_CODE[k]);
     this.#fileKinds = this.kinds.filter((k) => k === "fsdax" || k === "device-dax" || k === "p2pdma").map((k) => KIND_CODE[k]);
+    this.#thp = this.kinds.includes("thp");
     this.#systemFiles = this.kinds.includes("system");
     const hasFiles = this.#systemFiles || this.#fileKinds.length > 0;
     const hasDevice = this.#migrateKinds.length > 0 || this.#fileKinds.length > 0;
@@ -309,6 +321,17 @@ export class EpisodeGenerator {
     const p = this.#proc();
     if (!p || p.vmas.length >= this.maxVmas) return false;
     const rng = this.#rng;
+    if (this.#thp && rng.chance(0.3)) {
+      // MADV_HUGEPAGE over one or two whole 2 MiB blocks (or a block and a bit), above the arena
+      const start = THP_BASE + abi.FOLIO_NR * rng.below(3);
+      const n = abi.FOLIO_NR * (1 + rng.below(2)) + (rng.chance(0.25) ? 1 + rng.below(8) : 0);
+      if (p.vmas.some((v) => v.start < start + n && start < v.end)) return false;
+      const flags = RW | abi.VM_ANON | abi.VM_HUGEPAGE;
+      this.#t.op(abi.OP_MMAP, 1, p.ref, start, n, flags, -1, 0);
+      p.vmas.push({ start, end: start + n, flags, file: -1, pgoff: 0 });
+      p.vmas.sort((a, b) => a.start - b.start);
+      return true;
+    }
     let n = 1 + rng.below(this.maxMapPages);
     let flags = rng.chance(0.1) ? abi.VM_READ : RW;
     let fileRef = -1;
