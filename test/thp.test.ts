@@ -7,6 +7,8 @@ import * as assert from "uvu/assert";
 import { Engine, type PageInfo } from "../src/core/engine.ts";
 import { Model } from "../src/model/model.ts";
 import { RefsimError } from "../src/core/errors.ts";
+import { EpisodeGenerator, exploreCapacity } from "../src/explore/generate.ts";
+import { SymExecutor } from "../src/explore/symbolic.ts";
 
 const PAGE = 4096;
 const NR = 512;
@@ -267,6 +269,34 @@ test("bad input: huge on a file mapping, THP pool too large, the TS model with h
     assert.instance(err, RefsimError);
     assert.is((err as RefsimError).field, "hugePages");
   }
+});
+
+test("random episodes with THPs (the explorer's thp kind): PMDs mapped, split and freed, folios split for migration, no violation (E4, 200 k ops)", async () => {
+  const kinds = ["system", "thp", "device-private", "device-coherent"] as const;
+  const capacity = exploreCapacity(kinds);
+  const gen = new EpisodeGenerator({ kinds, capacity });
+  const total = { allocated: 0, splitPmd: 0, splitFolio: 0, freed: 0, ops: 0 };
+  let e: Engine | undefined;
+  let exec: SymExecutor | undefined;
+  const add = () => {
+    if (!e) return;
+    const t = e.stats().thp;
+    total.allocated += t.allocated; total.splitPmd += t.splitPmd; total.splitFolio += t.splitFolio; total.freed += t.freed;
+    assert.equal(e.violations(), [], "no violation");
+  };
+  for (let i = 0; total.ops < 200_000; i++) {
+    if (!e || gen.full) {
+      add();
+      gen.begin();
+      e = await Engine.create({ scheme: "E4", capacity });
+      exec = new SymExecutor(e, { expect: 1 << 15 });
+    }
+    const { from, to } = gen.episode(i + 1, 512);
+    exec!.run(gen.trace, from, to);
+    total.ops += to - from;
+  }
+  add();
+  assert.ok(total.allocated > 50 && total.splitPmd > 50 && total.splitFolio > 5 && total.freed > 20, JSON.stringify(total));
 });
 
 test.run();
