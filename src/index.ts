@@ -17,6 +17,7 @@
  */
 export { Engine, DEFAULT_CAPACITY } from "./core/engine.ts";
 export type { Capacity, EngineOptions, FrameInfo, PageInfo, BoInfo, PageKind } from "./core/engine.ts";
+export type { MmapOptions } from "./core/calls.ts";
 export { RefsimError } from "./core/errors.ts";
 export { encodeOp, OP_NAMES, PAGE_SIZE } from "./core/ops.ts";
 export type { Op, OpName, DeviceKind } from "./core/ops.ts";

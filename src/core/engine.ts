@@ -18,11 +18,12 @@
 import * as abi from "../../assembly/abi.ts";
 import { instantiateCore, type CoreExports } from "./wasm.ts";
 import { RefsimError } from "./errors.ts";
-import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, CORE_ERRORS, PAGE_SIZE, type Op, type OpName, type DeviceKind } from "./ops.ts";
+import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, CORE_ERRORS, PAGE_SIZE, type Op, type OpName } from "./ops.ts";
 import { resolveScheme, encodeScheme, type SchemeInput } from "../scheme/resolve.ts";
 import type { Scheme } from "../scheme/presets.ts";
 import { readStats, type Stats } from "./stats.ts";
 import { readViolations, type Violation } from "./violations.ts";
+import { OpCalls } from "./calls.ts";
 
 export interface Capacity {
   /** System RAM page frames. */
@@ -136,7 +137,7 @@ export interface BoInfo {
   driver: number;
 }
 
-export class Engine {
+export class Engine extends OpCalls {
   readonly scheme: Scheme;
   readonly capacity: Readonly<Capacity>;
   #core: CoreExports;
@@ -147,6 +148,7 @@ export class Engine {
   #buffer!: ArrayBuffer;
 
   private constructor(core: CoreExports, scheme: Scheme, capacity: Capacity) {
+    super();
     this.#core = core;
     this.scheme = scheme;
     this.capacity = Object.freeze(capacity);
@@ -262,43 +264,6 @@ export class Engine {
     return last;
   }
 
-  #one(op: Op): number {
-    return this.run([op])[0];
-  }
-
-  mmNew(): number { return this.#one({ op: "mm_new" }); }
-  mmap(mm: number, o: { addr?: number; length: number; prot?: "r" | "rw"; file?: number; offset?: number; shared?: boolean }): number {
-    return this.#one({ op: "mmap", mm, ...o }) * PAGE_SIZE;
-  }
-  munmap(mm: number, addr: number, length: number): void { this.#one({ op: "munmap", mm, addr, length }); }
-  read(mm: number, addr: number): number { return this.#one({ op: "read", mm, addr }) >>> 0; }
-  write(mm: number, addr: number, value: number): void { this.#one({ op: "write", mm, addr, value }); }
-  fork(mm: number): number { return this.#one({ op: "fork", mm }); }
-  exit(mm: number): void { this.#one({ op: "exit", mm }); }
-  madviseDontneed(mm: number, addr: number, length: number): void { this.#one({ op: "madvise_dontneed", mm, addr, length }); }
-  /** A file of `length` bytes; on a DAX/p2pmem driver's memory if `driver` is given. */
-  fileNew(length: number, driver?: number): number { return this.#one({ op: "file_new", length, ...(driver === undefined ? {} : { driver }) }); }
-  driverNew(kind: DeviceKind, pages: number): number { return this.#one({ op: "driver_new", kind, pages }); }
-  migrateToDevice(mm: number, addr: number, length: number, driver: number, bo?: number): number {
-    return this.#one({ op: "migrate_to_device", mm, addr, length, driver, ...(bo ? { bo } : {}) });
-  }
-  migrateToRam(mm: number, addr: number, length: number): number { return this.#one({ op: "migrate_to_ram", mm, addr, length }); }
-  gup(mm: number, addr: number, o: { write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean } = {}): number {
-    return this.#one({ op: "gup", mm, addr, ...o });
-  }
-  unpin(handle: number): void { this.#one({ op: "unpin", handle }); }
-  check(): void { this.#one({ op: "check" }); }
-  teardown(): void { this.#one({ op: "teardown" }); }
-  dropCache(file: number): void { this.#one({ op: "drop_cache", file }); }
-  /** memunmap_pages (after migrate_device_range if evict). Returns 0 done, 1 waiting, 2 torn down. */
-  driverTeardown(driver: number, evict = false): number { return this.#one({ op: "driver_teardown", driver, evict }); }
-  evictBo(bo: number): number { return this.#one({ op: "evict_bo", bo }); }
-  /** do_swap_page up to dropping the PTL; returns a fault token, 0 when it must refault. */
-  faultBegin(mm: number, addr: number): number { return this.#one({ op: "fault_begin", mm, addr }); }
-  faultEnd(fault: number): number { return this.#one({ op: "fault_end", fault }); }
-  /** Truncate / punch a hole; returns how many DAX pages it had to wait for. */
-  truncate(file: number, offset: number, length: number): number { return this.#one({ op: "truncate", file, offset, length }); }
-  dmaWrite(handle: number, value: number): void { this.#one({ op: "dma_write", handle, value }); }
 
   /** Counters since creation, as a plain object. */
   stats(): Stats {

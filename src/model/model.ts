@@ -21,7 +21,7 @@
 import * as abi from "../../assembly/abi.ts";
 import { DEFAULT_CAPACITY, type Capacity, type EngineOptions, type FrameInfo, type PageInfo, type BoInfo, type PageKind } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
-import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, CORE_ERRORS, PAGE_SIZE, type Op, type OpName, type DeviceKind } from "../core/ops.ts";
+import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, CORE_ERRORS, PAGE_SIZE, type Op, type OpName } from "../core/ops.ts";
 import { resolveScheme } from "../scheme/resolve.ts";
 import type { Scheme } from "../scheme/presets.ts";
 import type { Stats } from "../core/stats.ts";
@@ -29,6 +29,7 @@ import type { Violation } from "../core/violations.ts";
 import type { OpTarget } from "../workload/target.ts";
 import { Machine } from "./machine.ts";
 import { execute, Rejection } from "./ops.ts";
+import { OpCalls } from "../core/calls.ts";
 
 const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma"];
 
@@ -51,7 +52,7 @@ function checkCapacity(options: EngineOptions): Capacity {
   return capacity;
 }
 
-export class Model implements OpTarget {
+export class Model extends OpCalls implements OpTarget {
   readonly scheme: Scheme;
   readonly capacity: Readonly<Capacity>;
   /** The simulated machine, for inspection; change it only through ops. */
@@ -60,6 +61,7 @@ export class Model implements OpTarget {
   #results: Int32Array;
 
   private constructor(scheme: Scheme, capacity: Capacity) {
+    super();
     this.scheme = scheme;
     this.capacity = Object.freeze(capacity);
     this.machine = new Machine(capacity, scheme);
@@ -153,45 +155,6 @@ export class Model implements OpTarget {
     return out;
   }
 
-  #one(op: Op): number {
-    return this.run([op])[0];
-  }
-
-  mmNew(): number { return this.#one({ op: "mm_new" }); }
-  mmap(mm: number, o: { addr?: number; length: number; prot?: "r" | "rw"; file?: number; offset?: number; shared?: boolean }): number {
-    return this.#one({ op: "mmap", mm, ...o }) * PAGE_SIZE;
-  }
-  munmap(mm: number, addr: number, length: number): void { this.#one({ op: "munmap", mm, addr, length }); }
-  read(mm: number, addr: number): number { return this.#one({ op: "read", mm, addr }) >>> 0; }
-  write(mm: number, addr: number, value: number): void { this.#one({ op: "write", mm, addr, value }); }
-  fork(mm: number): number { return this.#one({ op: "fork", mm }); }
-  exit(mm: number): void { this.#one({ op: "exit", mm }); }
-  madviseDontneed(mm: number, addr: number, length: number): void { this.#one({ op: "madvise_dontneed", mm, addr, length }); }
-  /** A file of `length` bytes; on a DAX/p2pmem driver's memory if `driver` is given. */
-  fileNew(length: number, driver?: number): number { return this.#one({ op: "file_new", length, ...(driver === undefined ? {} : { driver }) }); }
-  driverNew(kind: DeviceKind, pages: number): number { return this.#one({ op: "driver_new", kind, pages }); }
-  migrateToDevice(mm: number, addr: number, length: number, driver: number, bo?: number): number {
-    return this.#one({ op: "migrate_to_device", mm, addr, length, driver, ...(bo ? { bo } : {}) });
-  }
-  migrateToRam(mm: number, addr: number, length: number): number { return this.#one({ op: "migrate_to_ram", mm, addr, length }); }
-  gup(mm: number, addr: number, o: { write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean } = {}): number {
-    return this.#one({ op: "gup", mm, addr, ...o });
-  }
-  unpin(handle: number): void { this.#one({ op: "unpin", handle }); }
-  check(): void { this.#one({ op: "check" }); }
-  teardown(): void { this.#one({ op: "teardown" }); }
-  dropCache(file: number): void { this.#one({ op: "drop_cache", file }); }
-  /** memunmap_pages (after migrate_device_range if evict). Returns 0 done, 1 waiting, 2 torn down. */
-  driverTeardown(driver: number, evict = false): number { return this.#one({ op: "driver_teardown", driver, evict }); }
-  evictBo(bo: number): number { return this.#one({ op: "evict_bo", bo }); }
-  /** do_swap_page up to dropping the PTL; returns a fault token, 0 when it must refault. */
-  faultBegin(mm: number, addr: number): number { return this.#one({ op: "fault_begin", mm, addr }); }
-  faultEnd(fault: number): number { return this.#one({ op: "fault_end", fault }); }
-  /** Truncate / punch a hole; returns how many DAX pages it had to wait for. */
-  truncate(file: number, offset: number, length: number): number { return this.#one({ op: "truncate", file, offset, length }); }
-  dmaWrite(handle: number, value: number): void { this.#one({ op: "dma_write", handle, value }); }
-  /** madvise(MADV_PAGEOUT); returns how many pages were isolated from the LRU. */
-  madvisePageout(mm: number, addr: number, length: number): number { return this.#one({ op: "madvise_pageout", mm, addr, length }); }
 
   /** Counters since creation, as a plain object (Engine.stats() shape). */
   stats(): Stats {

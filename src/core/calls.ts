@@ -1,0 +1,70 @@
+/**
+ * One method per op, for scripts and tests: each builds the op object and runs it
+ * through `run`, so the WASM Engine and the TypeScript Model share them.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ * const e = await Engine.create({ scheme: "E4" });
+ * const mm = e.mmNew();
+ * const addr = e.mmap(mm, { length: 4096 });
+ * e.write(mm, addr, 7);
+ * console.log(e.read(mm, addr)); // 7
+ * ```
+ */
+import { PAGE_SIZE, type Op, type DeviceKind } from "./ops.ts";
+
+export interface MmapOptions {
+  addr?: number;
+  length: number;
+  prot?: "r" | "rw";
+  file?: number;
+  offset?: number;
+  shared?: boolean;
+  /** MADV_HUGEPAGE: faults may map 2 MiB THPs (anonymous memory only). */
+  huge?: boolean;
+}
+
+export abstract class OpCalls {
+  /** Run ops in order; returns each op's result (throws RefsimError on a rejected op). */
+  abstract run(ops: readonly Op[]): number[];
+
+  #one(op: Op): number {
+    return this.run([op])[0];
+  }
+
+  mmNew(): number { return this.#one({ op: "mm_new" }); }
+  /** do_mmap; returns the mapped address. */
+  mmap(mm: number, o: MmapOptions): number { return this.#one({ op: "mmap", mm, ...o }) * PAGE_SIZE; }
+  munmap(mm: number, addr: number, length: number): void { this.#one({ op: "munmap", mm, addr, length }); }
+  read(mm: number, addr: number): number { return this.#one({ op: "read", mm, addr }) >>> 0; }
+  write(mm: number, addr: number, value: number): void { this.#one({ op: "write", mm, addr, value }); }
+  fork(mm: number): number { return this.#one({ op: "fork", mm }); }
+  exit(mm: number): void { this.#one({ op: "exit", mm }); }
+  madviseDontneed(mm: number, addr: number, length: number): void { this.#one({ op: "madvise_dontneed", mm, addr, length }); }
+  /** madvise(MADV_PAGEOUT); returns how many folios were isolated from the LRU. */
+  madvisePageout(mm: number, addr: number, length: number): number { return this.#one({ op: "madvise_pageout", mm, addr, length }); }
+  /** A file of `length` bytes; on a DAX/p2pmem driver's memory if `driver` is given. */
+  fileNew(length: number, driver?: number): number { return this.#one({ op: "file_new", length, ...(driver === undefined ? {} : { driver }) }); }
+  driverNew(kind: DeviceKind, pages: number): number { return this.#one({ op: "driver_new", kind, pages }); }
+  migrateToDevice(mm: number, addr: number, length: number, driver: number, bo?: number): number {
+    return this.#one({ op: "migrate_to_device", mm, addr, length, driver, ...(bo ? { bo } : {}) });
+  }
+  migrateToRam(mm: number, addr: number, length: number): number { return this.#one({ op: "migrate_to_ram", mm, addr, length }); }
+  gup(mm: number, addr: number, o: { write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean } = {}): number {
+    return this.#one({ op: "gup", mm, addr, ...o });
+  }
+  unpin(handle: number): void { this.#one({ op: "unpin", handle }); }
+  check(): void { this.#one({ op: "check" }); }
+  teardown(): void { this.#one({ op: "teardown" }); }
+  dropCache(file: number): void { this.#one({ op: "drop_cache", file }); }
+  /** memunmap_pages (after migrate_device_range if evict). Returns 0 done, 1 waiting, 2 torn down. */
+  driverTeardown(driver: number, evict = false): number { return this.#one({ op: "driver_teardown", driver, evict }); }
+  evictBo(bo: number): number { return this.#one({ op: "evict_bo", bo }); }
+  /** do_swap_page up to dropping the PTL; returns a fault token, 0 when it must refault. */
+  faultBegin(mm: number, addr: number): number { return this.#one({ op: "fault_begin", mm, addr }); }
+  faultEnd(fault: number): number { return this.#one({ op: "fault_end", fault }); }
+  /** Truncate / punch a hole; returns how many DAX pages it had to wait for. */
+  truncate(file: number, offset: number, length: number): number { return this.#one({ op: "truncate", file, offset, length }); }
+  dmaWrite(handle: number, value: number): void { this.#one({ op: "dma_write", handle, value }); }
+}
