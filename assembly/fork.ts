@@ -6,7 +6,7 @@ import {
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
 import {
-  allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex, isLarge, folioOf,
+  allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex, isLarge, folioOf, largeLive,
 } from "./frames";
 import { folioGet, rmapAdd, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf } from "./pgtable";
@@ -93,7 +93,7 @@ function copyFolioRun(parent: i32, child: i32, cow: bool, vpn: u32, src: usize, 
 /** copy_pmd_range / copy_pte_range over [start, end) of one vma. */
 export function copyRange(parent: i32, child: i32, v: i32, start: u32, end: u32): void {
   const cow = isCow(v);
-  const batching = rule(SCHEME_PTE_BATCH) != 0;
+  const batching = largeLive > 0 && rule(SCHEME_PTE_BATCH) != 0;
   let vpn = start;
   while (vpn < end) {
     const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);

@@ -28,6 +28,8 @@ let buddyTop: u32 = 0;
 export let hugeBase: u32 = 0; // first pfn of the pool (0: no pool)
 let hugeFree: usize = 0; // stack of free block numbers
 let hugeTop: u32 = 0;
+/** Large folios allocated now: while 0, hot paths skip their large-folio tests. */
+export let largeLive: i32 = 0;
 let entireBase: usize = 0; // per block: folio->_entire_mapcount (PMD mappings), 0-based
 let pinBase: usize = 0; // per block: folio->_pincount (FOLL_PIN on a large folio)
 
@@ -127,6 +129,7 @@ export function allocHugeFolio(): u32 {
   setRef(head, 1);
   setEntireMapcount(head, 0);
   setFolioPincount(head, 0);
+  largeLive++;
   return head;
 }
 
@@ -137,6 +140,7 @@ export function freeHugeFolio(head: u32): void {
     noteFree();
   }
   store<u32>(hugeFree + (<usize>(hugeTop++) << 2), head >> FOLIO_ORDER);
+  largeLive--;
   bump(ST_THP_FREED);
 }
 
@@ -160,6 +164,7 @@ export function splitFolioPages(head: u32): void {
   }
   setEntireMapcount(head, 0);
   setFolioPincount(head, 0);
+  largeLive--;
 }
 
 /** Live-frame accounting shared by the buddy and the device free lists. */

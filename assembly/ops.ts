@@ -8,7 +8,7 @@ import {
   KIND_FSDAX, KIND_DEVDAX,
   KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
-  VPN_BITS, PT_ENTRIES, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS,
+  VPN_BITS, PT_ENTRIES, VM_HUGEPAGE, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS,
   ERR_OVERLAP, ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE,
   ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOT_ANON, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
 } from "./abi";
@@ -272,8 +272,8 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
     storeValue(mm, v, <u32>vpn, cur, <u32>value);
     return 0;
   }
-  if (pte == 0) {
-    // pte_none: a PMD may map the block (a THP or the huge zero page), or a THP fault may map one.
+  if (pte == 0 && (vmaFlags(v) & VM_HUGEPAGE) != 0) {
+    // pte_none in a huge-page vma: a PMD may map the block (a THP or the huge zero page), or a THP fault may map one.
     const leaf = hugeLeaf(mm, <u32>vpn);
     if (leaf != 0 || thpEligible(mm, v, <u32>vpn)) {
       if (leaf == 0 || (write && (leaf & PTE_WRITE) == 0)) {

@@ -19,6 +19,8 @@ let pteFree: usize = 0;
 let pteFreeTop: i32 = 0;
 let tablesPerMm: usize = 0; // i32 per mm: pmd + pte tables it owns
 let pmdLeaf: usize = 0; // per pte table: the PMD entry while its slot is PMD_HUGE
+/** PMD mappings alive in all mms: while 0, walkers skip the PMD test on their hot paths. */
+export let hugeLeaves: i32 = 0;
 
 export function initPageTables(mmCap: i32, nPmd: i32, nPte: i32): void {
   pgdBase = heap.alloc(<usize>mmCap * PT_ENTRIES * 4);
@@ -68,6 +70,7 @@ function pmdSlot(mm: i32, vpn: u32): usize {
 
 /** pmd_trans_huge: the PMD entry mapping vpn's 2 MiB block, or 0. */
 export function hugeLeaf(mm: i32, vpn: u32): u32 {
+  if (hugeLeaves == 0) return 0;
   const m = pmdSlot(mm, vpn);
   if (m == 0) return 0;
   const slot = load<i32>(m);
@@ -90,6 +93,7 @@ export function setHugeLeaf(mm: i32, vpn: u32, leaf: u32): void {
   ptePtr(mm, vpn, true); // pmd table and the deposited pte table
   const m = pmdSlot(mm, vpn);
   const t = load<i32>(m) & ~PMD_HUGE;
+  if ((load<i32>(m) & PMD_HUGE) == 0) hugeLeaves++;
   store<i32>(m, t | PMD_HUGE);
   store<u32>(pmdLeaf + (<usize>t << 2), leaf);
 }
@@ -105,6 +109,7 @@ export function clearHugeLeaf(mm: i32, vpn: u32): u32 {
   const leaf = load<u32>(p);
   store<u32>(p, 0);
   store<i32>(m, t);
+  hugeLeaves--;
   return leaf;
 }
 
@@ -179,7 +184,9 @@ export function freeAllTables(mm: i32): void {
     const pmd = load<i32>(g);
     if (pmd == 0) continue;
     for (let j = 0; j < PT_ENTRIES; j++) {
-      const pt = load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>j) << 2)) & ~PMD_HUGE;
+      const slot = load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>j) << 2));
+      if ((slot & PMD_HUGE) != 0) hugeLeaves--; // exit_mmap zapped it; its table goes too
+      const pt = slot & ~PMD_HUGE;
       if (pt != 0) {
         store<u32>(pmdLeaf + (<usize>pt << 2), 0);
         store<i32>(pteFree + (<usize>(pteFreeTop++) << 2), pt);

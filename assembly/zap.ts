@@ -10,7 +10,7 @@ import {
 } from "./abi";
 import { bump, stat } from "./stats";
 import { rule, freeAt } from "./scheme";
-import { ref, setRef, mapcount, setLastOp, isDevice, kindOf, hasFlag, isLarge, folioOf } from "./frames";
+import { ref, setRef, mapcount, setLastOp, isDevice, kindOf, hasFlag, isLarge, folioOf, largeLive } from "./frames";
 import { detachPins } from "./gup";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, shadowOf, hugeLeaf } from "./pgtable";
@@ -93,7 +93,7 @@ export function zapOne(mm: i32, vpn: u32, p: usize): void {
     violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 4);
     return;
   }
-  if (isLarge(pfn)) {
+  if (largeLive > 0 && isLarge(pfn)) {
     if (stat(ST_PINS) > 0) detachPins(mm, vpn, pfn);
   } else if (ref(pfn) > mapcount(pfn) + freeAt(kindOf(pfn)) + (hasFlag(pfn, PG_PAGECACHE) ? 1 : 0)) {
     // More references than mappings (this one still counted), base and cache: maybe a GUP pin on it.
@@ -135,7 +135,7 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
 
 /** zap_pte_range over [start, end) of mm, then tlb_finish_mmu. */
 export function zapRange(mm: i32, start: u32, end: u32): void {
-  const batching = rule(SCHEME_PTE_BATCH) != 0;
+  const batching = largeLive > 0 && rule(SCHEME_PTE_BATCH) != 0;
   let vpn = start;
   while (vpn < end) {
     const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
