@@ -9,7 +9,8 @@
  * splitting vmas, CPU reads/writes (including of device-private entries),
  * madvise, fork (also with pinned pages), exit, GUP get/pin/longterm, unpin,
  * device-private and device-coherent drivers, migration both ways, page-cache
- * drops, check and teardown, plus a little garbage.
+ * drops, check and teardown, plus a little garbage; on a machine with a THP pool,
+ * huge-page-enabled anonymous mappings too.
  *
  * @example
  * ```ts
@@ -136,6 +137,12 @@ export class TraceGen {
       case "write":
         return this.#op(w, at, abi.OP_WRITE, this.#mmId(mm), mm ? this.#vpn(mm) : BASE, this.#r.u32() | 0);
       case "mmap": {
+        if (m.frames.hugeBase > 0 && this.#chance(0.25)) {
+          // MADV_HUGEPAGE over one or two 2 MiB blocks (sometimes a bit more), aligned or wherever it fits
+          const n = abi.FOLIO_NR * (1 + this.#below(2)) + (this.#chance(0.3) ? this.#below(20) : 0);
+          const addr = this.#chance(0.3) ? -1 : BASE + abi.FOLIO_NR * this.#below(12);
+          return this.#op(w, at, abi.OP_MMAP, this.#mmId(mm), addr, n, abi.VM_READ | abi.VM_WRITE | abi.VM_ANON | abi.VM_HUGEPAGE, -1, 0);
+        }
         const files = m.files.all;
         const file = files.length > 0 && this.#chance(0.3) ? files[this.#below(files.length)] : undefined;
         let n = this.#chance(0.1) ? 1 + this.#below(700) : 1 + this.#below(48);

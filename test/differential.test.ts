@@ -9,7 +9,7 @@ import { OP_CODES } from "../src/core/ops.ts";
 import { Engine } from "../src/core/engine.ts";
 import { RefsimError } from "../src/core/errors.ts";
 import { Model } from "../src/model/model.ts";
-import { runDifferential, TINY_CAPACITY } from "./differential-harness.ts";
+import { runDifferential, TINY_CAPACITY, DIFF_CAPACITY } from "./differential-harness.ts";
 
 const OPS = Number(process.env.REFSIM_DIFF_OPS ?? 100_000);
 
@@ -35,6 +35,13 @@ test("differential under custom schemes: the historic-bug rules and odd rule mix
   for (const [i, scheme] of schemes.entries()) {
     const r = await runDifferential({ scheme, seed: 900 + i, ops: Math.ceil(OPS / 4) });
     assert.ok(r.resultsCompared > OPS / 8, `${scheme.name}: only ${r.resultsCompared} results compared`);
+  }
+});
+
+test("differential with THPs: PMD mappings, splits, PTE batching, pinned folios at fork, folio splits for migration", async () => {
+  for (const [i, scheme] of ["E0", "E2", "E4"].entries()) {
+    const r = await runDifferential({ scheme, seed: 4242 + i, ops: Math.ceil(OPS / 2), capacity: { ...DIFF_CAPACITY, hugePages: 12, pteTables: 400 } });
+    assert.ok(r.resultsCompared > OPS / 8, `${scheme}: only ${r.resultsCompared} results compared`);
   }
 });
 

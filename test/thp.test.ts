@@ -248,7 +248,7 @@ test("madvise_pageout isolates a PMD-mapped THP once", async () => {
   assert.equal(r, [1]);
 });
 
-test("bad input: huge on a file mapping, THP pool too large, the TS model with hugePages: clear errors naming the field", async () => {
+test("bad input: huge on a file mapping, a THP pool too large: clear errors naming the field, on Engine and Model alike", async () => {
   const e = await engine();
   const f = e.fileNew(M2);
   const mm = e.mmNew();
@@ -263,11 +263,40 @@ test("bad input: huge on a file mapping, THP pool too large, the TS model with h
     assert.is((err as RefsimError).field, "hugePages");
   }
   try {
-    await Model.create({ capacity: { hugePages: 1 } });
-    assert.unreachable("the model has no THP");
+    Model.create({ capacity: { hugePages: 1 << 17 } });
+    assert.unreachable("the model refuses the same pool");
   } catch (err) {
     assert.instance(err, RefsimError);
     assert.is((err as RefsimError).field, "hugePages");
+  }
+});
+
+test("the TypeScript model agrees with the engine on a THP's life: fault, fork, pin, split, migrate, teardown", async () => {
+  const capacity = { systemPages: 4096, hugePages: 2 };
+  for (const scheme of ["E2", "E4"]) {
+    const e = await Engine.create({ scheme, capacity });
+    const m = Model.create({ scheme, capacity });
+    for (const t of [e, m]) {
+      const mm = t.mmNew();
+      const a = t.mmap(mm, { addr: BASE, length: 2 * M2, huge: true });
+      t.write(mm, a + PAGE, 3);
+      t.read(mm, a + M2);
+      const child = t.fork(mm);
+      t.write(child, a + 2 * PAGE, 4);
+      const h = t.gup(mm, a + 5 * PAGE, { pin: true });
+      t.fork(mm);
+      t.unpin(h);
+      t.migrateToDevice(child, a, M2, t.driverNew("device-private", NR));
+      t.check();
+    }
+    for (const addr of [BASE, BASE + PAGE, BASE + 5 * PAGE, BASE + M2]) {
+      for (const mm of [0, 1, 2]) assert.equal(m.page(mm, addr), e.page(mm, addr), `${scheme} mm ${mm} 0x${addr.toString(16)}`);
+    }
+    e.teardown();
+    m.teardown();
+    assert.equal(m.stats(), e.stats(), scheme);
+    assert.equal(m.violations(), e.violations(), scheme);
+    assert.ok(e.stats().thp.allocated >= 1 && e.stats().thp.splitPmd >= 1, JSON.stringify(e.stats().thp));
   }
 });
 

@@ -22,7 +22,9 @@
  * console.log(m.violations().map((v) => v.kind)); // [ 'leak_page', 'leak_bo' ]
  * ```
  */
-import { V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG, PGMAP_REF_PER_PAGE } from "../../assembly/abi.ts";
+import {
+  V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG, PGMAP_REF_PER_PAGE, FOLL_PIN, FOLIO_NR, PT_ENTRIES,
+} from "../../assembly/abi.ts";
 import { pgmapKilled, hangingDriver } from "./device.ts";
 import { cachedPage } from "./file.ts";
 import type { Frame } from "./frames.ts";
@@ -32,6 +34,32 @@ import type { Machine } from "./machine.ts";
 interface Holders {
   refs: number;
   maps: number;
+}
+
+/**
+ * A large folio as a whole: the head's refcount against the holders of all its
+ * pages, entire mapcount and _pincount against PMD mappings and pins, each page's
+ * mapcount against its PTEs; one leak if nothing reaches any page (as the core).
+ */
+function checkLargeFolio(m: Machine, head: Frame, held: Map<Frame, Holders>, entire: number, pins: number): void {
+  let refs = 0;
+  let reached = false;
+  let blame = -1;
+  for (let i = 0; i < FOLIO_NR; i++) {
+    const f = m.frames.all[head.pfn + i];
+    blame = Math.max(blame, f.lastOp);
+    const h = held.get(f);
+    refs += h?.refs ?? 0;
+    if (h) reached = true;
+    const maps = h?.maps ?? 0;
+    if (f.mapcount !== maps) m.log.record(V_MAPCOUNT, f.pfn, -1, f.index, head.refcount, f.mapcount, maps);
+  }
+  if (head.refcount !== refs) m.log.record(V_REFCOUNT, head.pfn, -1, head.index, head.refcount, head.mapcount, refs);
+  if (head.entireMapcount !== entire) m.log.record(V_MAPCOUNT, head.pfn, -1, head.index, head.refcount, head.entireMapcount, entire);
+  if (head.pincount !== pins) m.log.record(V_REFCOUNT, head.pfn, -1, head.index, head.pincount, head.mapcount, pins);
+  if (reached || head.leakReported) return;
+  m.log.record(V_LEAK_PAGE, head.pfn, -1, head.index, head.refcount, head.entireMapcount, 0, blame);
+  head.leakReported = true;
 }
 
 /** Run the whole check, recording what it finds as violations. */
@@ -51,13 +79,30 @@ export function quiesceCheck(m: Machine): void {
     }
   };
 
-  // Page tables, mm by mm in vpn order: refcounted entries hold a ref and a map; devmap entries only reach.
+  // Expected PMD mappings and FOLL_PIN pins of each large folio, by head.
+  const entire = new Map<Frame, number>();
+  const pinsOf = new Map<Frame, number>();
+  const bump = (map: Map<Frame, number>, f: Frame) => map.set(f, (map.get(f) ?? 0) + 1);
+
+  // Page tables, mm by mm in vpn order: refcounted entries hold a ref and a map; devmap entries only reach;
+  // a PMD mapping holds one folio reference and one entire mapping (the huge zero page nothing).
   for (const mm of m.mms.alive) {
+    const blocks = mm.tables.hugeBlocksIn(0, 1 << 27);
+    let next = 0;
+    const pmd = (b: number) => {
+      const leaf = mm.tables.hugeLeaf(b * PT_ENTRIES)!;
+      if (leaf.pfn === 0) return;
+      const head = m.frames.all[leaf.pfn];
+      hold(head, 1, 0, mm.id, b * PT_ENTRIES, 6);
+      bump(entire, head);
+    };
     for (const [vpn, pte] of mm.tables.entriesIn(0, 1 << 27)) {
+      while (next < blocks.length && blocks[next] * PT_ENTRIES < vpn) pmd(blocks[next++]);
       const f = m.frames.all[pte.pfn];
       if (pte.swapLike || !pte.special) hold(f, 1, 1, mm.id, vpn, 6);
       else if (pte.pfn !== 0) hold(f, 0, 0, mm.id, vpn, 6);
     }
+    while (next < blocks.length) pmd(blocks[next++]);
   }
   // In-flight faults (fault_begin without fault_end) hold their page reference.
   for (const tok of m.faults.tokens) {
@@ -67,7 +112,10 @@ export function quiesceCheck(m: Machine): void {
   const pins = m.pins;
   for (let h = 1; h <= pins.issued; h++) {
     const pin = pins.handles[h]!;
-    if (pin.refs !== 0 && pin.pfn !== 0) hold(m.frames.all[pin.pfn], pin.refs, 0, -1, -1, 7);
+    if (pin.refs === 0 || pin.pfn === 0) continue;
+    const page = m.frames.all[pin.pfn];
+    hold(page, pin.refs, 0, -1, -1, 7);
+    if ((pin.flags & FOLL_PIN) !== 0 && page.large) bump(pinsOf, m.frames.folioOf(page));
   }
   // Page caches of open files, in index order; a DAX entry associates its page without a reference.
   for (const file of m.files.all) {
@@ -88,6 +136,11 @@ export function quiesceCheck(m: Machine): void {
       f.hangReported = true;
     }
     if (!f.allocated) continue;
+    if (f.head) {
+      checkLargeFolio(m, f, held, entire.get(f) ?? 0, pinsOf.get(f) ?? 0);
+      pfn += FOLIO_NR - 1;
+      continue;
+    }
     const h = held.get(f);
     const maps = h?.maps ?? 0;
     // E0's base reference belongs to the pgmap; memunmap_pages puts it.

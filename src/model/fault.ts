@@ -110,9 +110,10 @@ export function doWpPage(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte, make
   }
   const old = m.frames.all[pte.pfn];
   if (!pte.special && old.anon) {
-    // 5.19+: reuse at once if PageAnonExclusive; every era: reuse if page_count == 1.
+    // 5.19+: reuse at once if PageAnonExclusive; every era: reuse if page_count == 1
+    // (for a page of a large folio: the folio's count, so only its last mapping reuses).
     const exclusive = m.rules.anonExclusive && old.anonExclusive;
-    if (exclusive || old.refcount === 1) {
+    if (exclusive || m.frames.folioOf(old).refcount === 1) {
       if (m.rules.anonExclusive) old.anonExclusive = true;
       if (makeWritable) pte.bits |= PTE_WRITE;
       m.counters.wpReuse++;
@@ -137,7 +138,11 @@ export function doWpPage(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte, make
 
 /** The value the CPU sees at a present PTE, checked against what this process expects. */
 export function loadChecked(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte): number {
-  const page = m.frames.all[pte.pfn];
+  return loadPage(m, mm, v, vpn, m.frames.all[pte.pfn]);
+}
+
+/** A load from `page` mapped at vpn (through a PTE or a PMD); vpn's table holds the expected data. */
+export function loadPage(m: Machine, mm: Mm, v: Vma, vpn: number, page: Frame): number {
   if (page.pfn !== 0 && !page.usable) m.log.record(V_UAF, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 2);
   const got = page.content;
   // A file vma's page that is not an anon COW copy shows the file's data, cached or not.
@@ -149,7 +154,11 @@ export function loadChecked(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte): 
 
 /** A CPU store to a writable present PTE: the page changes, and so does what we expect. */
 export function storeValue(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte, value: number): void {
-  const page = m.frames.all[pte.pfn];
+  storePage(m, mm, v, vpn, m.frames.all[pte.pfn], value);
+}
+
+/** A store to `page` mapped writable at vpn (through a PTE or a PMD). */
+export function storePage(m: Machine, mm: Mm, v: Vma, vpn: number, page: Frame, value: number): void {
   if (page.pfn !== 0 && !page.usable) m.log.record(V_UAF, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 3);
   page.content = value;
   mm.tables.table(vpn)!.setExpected(vpn, value);

@@ -14,16 +14,18 @@
  * console.log(page.refcount, page.mapcount, page.pte.write); // 2 2 false
  * ```
  */
-import { PTE_PRESENT, PTE_WRITE, V_UAF } from "../../assembly/abi.ts";
+import { PTE_PRESENT, PTE_WRITE, V_UAF, FOLIO_NR, PT_ENTRIES } from "../../assembly/abi.ts";
 import { folioGet, rmapAdd } from "./refcount.ts";
-import { Pte } from "./pgtable.ts";
+import { Pte, type PteTable } from "./pgtable.ts";
+import { copyHugePmd, largeMaybePinned, pinnedHugeIn } from "./thp.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
 
 /** page_needs_cow_for_dma: the mm has pinned pages and this one may be pinned. */
 export function needsCowForDma(m: Machine, mm: Mm, page: Frame): boolean {
-  return m.rules.cowPinnedAtFork && mm.pinned > 0 && page.refcount >= m.rules.pinBias;
+  if (!m.rules.cowPinnedAtFork || mm.pinned === 0) return false;
+  return page.large ? largeMaybePinned(m.frames.folioOf(page)) : page.refcount >= m.rules.pinBias; // folio_maybe_dma_pinned
 }
 
 /** Copy one PTE of a private or anon vma from parent to child. */
@@ -66,15 +68,69 @@ function copyOne(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number, s
   table.setExpected(vpn, parent.tables.table(vpn)!.expectedAt(vpn));
 }
 
-/** copy_pte_range over one vma, in vpn order. */
+/**
+ * copy_present_ptes with PTE batching (6.9+): a run of PTEs mapping consecutive
+ * pages of one large folio is shared with one folio_ref_add of nr. Returns nr.
+ */
+function copyFolioRun(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number, table: PteTable, src: Pte, last: number): number {
+  const head = m.frames.folioOf(m.frames.all[src.pfn]);
+  let nr = 1;
+  for (;;) {
+    if (vpn + nr >= last || src.pfn + nr >= head.pfn + FOLIO_NR) break;
+    const next = table.entries.get(vpn + nr);
+    if (!next || next.pfn !== src.pfn + nr || next.bits !== src.bits) break;
+    nr++;
+  }
+  folioGet(m, head, nr, parent.id, vpn); // folio_ref_add(folio, nr)
+  const bits = cow ? src.bits & ~PTE_WRITE : src.bits;
+  for (let i = 0; i < nr; i++) {
+    const page = m.frames.all[src.pfn + i];
+    const dst = child.tables.ensureTable(m.tablePool, vpn + i);
+    rmapAdd(m, page); // folio_try_dup_anon_rmap_ptes: each page's mapping
+    page.anonExclusive = false;
+    table.entries.get(vpn + i)!.bits = bits;
+    dst.entries.set(vpn + i, new Pte(page.pfn, bits));
+    dst.setExpected(vpn + i, table.expectedAt(vpn + i));
+  }
+  m.counters.ptesCopied += nr;
+  return nr;
+}
+
+/** copy_pmd_range / copy_pte_range over one vma, in vpn order. */
 export function copyRange(m: Machine, parent: Mm, child: Mm, v: Vma): void {
-  for (const [vpn, pte] of parent.tables.entriesIn(v.start, v.end)) copyOne(m, parent, child, v.cow, vpn, pte);
+  const batching = m.rules.pteBatch && m.frames.hasLarge;
+  if (!batching && !parent.tables.hasHuge) {
+    for (const [vpn, pte] of parent.tables.entriesIn(v.start, v.end)) copyOne(m, parent, child, v.cow, vpn, pte);
+    return;
+  }
+  for (let vpn = v.start; vpn < v.end;) {
+    const tableEnd = Math.min(vpn - (vpn % PT_ENTRIES) + PT_ENTRIES, v.end);
+    // A THP's block lies inside one vma; a pinned one is split and copied by PTEs.
+    if (parent.tables.hugeLeaf(vpn) && copyHugePmd(m, parent, child, v.cow, vpn)) {
+      vpn = tableEnd;
+      continue;
+    }
+    const table = parent.tables.table(vpn);
+    if (table) {
+      let skipUntil = vpn;
+      for (const [x, pte] of parent.tables.entriesIn(vpn, tableEnd)) {
+        if (x < skipUntil) continue; // copied by a batch
+        const page = m.frames.all[pte.pfn];
+        if (batching && pte.normalPresent && page.large && page.usable && !needsCowForDma(m, parent, page)) {
+          skipUntil = x + copyFolioRun(m, parent, child, v.cow, x, table, pte, tableEnd);
+        } else {
+          copyOne(m, parent, child, v.cow, x, pte);
+        }
+      }
+    }
+    vpn = tableEnd;
+  }
 }
 
 /** Frames copy_present_page could need in [start, end): present pages that may be pinned. */
 export function pinnedPagesIn(m: Machine, parent: Mm, start: number, end: number): number {
   if (parent.pinned === 0) return 0;
-  let n = 0;
+  let n = pinnedHugeIn(m, parent, start, end);
   for (const [, pte] of parent.tables.entriesIn(start, end)) {
     if (pte.normalPresent && needsCowForDma(m, parent, m.frames.all[pte.pfn])) n++;
   }

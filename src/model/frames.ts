@@ -8,14 +8,14 @@
  * ```ts
  * import { Frames } from "./frames.ts";
  * import { Counters } from "./stats.ts";
- * const frames = new Frames(4, 0, new Counters());
+ * const frames = new Frames(4, 0, 0, new Counters());
  * const a = frames.allocSystem();
  * const b = frames.allocSystem();
  * frames.freeSystem(a);
  * console.log(a.pfn, b.pfn, frames.allocSystem().pfn); // 1 2 1
  * ```
  */
-import { KIND_SYSTEM } from "../../assembly/abi.ts";
+import { KIND_SYSTEM, FOLIO_NR } from "../../assembly/abi.ts";
 import type { Counters } from "./stats.ts";
 import type { Driver } from "./device.ts";
 
@@ -60,6 +60,14 @@ export class Frame {
   owner = 0;
   /** The pgmap (driver) a device frame belongs to. */
   driver: Driver | null = null;
+  /** First page of a large folio (PG_HEAD): it holds the folio's refcount. */
+  head = false;
+  /** Any other page of a large folio (PG_TAIL). */
+  tail = false;
+  /** folio->_entire_mapcount (on the head): PMD mappings. */
+  entireMapcount = 0;
+  /** folio->_pincount (on the head): FOLL_PIN pins of a large folio. */
+  pincount = 0;
 
   constructor(readonly pfn: number) {}
 
@@ -77,6 +85,13 @@ export class Frame {
     this.noPgmapRef = false;
     this.truncateWait = false;
     this.hangReported = false;
+    this.head = false;
+    this.tail = false;
+  }
+
+  /** Part of a large folio. */
+  get large(): boolean {
+    return this.head || this.tail;
   }
 
   /** A frame a reference may be taken on: allocated, or early-freed but not yet torn down. */
@@ -85,17 +100,109 @@ export class Frame {
   }
 }
 
+/** The pfn range system RAM needs: small pages, then the 2 MiB-aligned THP pool (as the core). */
+export function systemFramesFor(small: number, huge: number): number {
+  if (huge === 0) return small;
+  const base = Math.floor((small + FOLIO_NR) / FOLIO_NR) * FOLIO_NR; // first aligned pfn above small
+  return base - 1 + huge * FOLIO_NR;
+}
+
 export class Frames {
-  /** Every frame by pfn: the zero page, system RAM, then device frames. */
+  /** Every frame by pfn: the zero page, system RAM (small pages, a gap, the THP pool), then device frames. */
   readonly all: Frame[];
+  /** System RAM pfns 1..systemPages (the THP pool included). */
   readonly systemPages: number;
   /** Free system pfns; the top of the stack is the next page handed out. */
   readonly #buddy: number[] = [];
+  /** First pfn of the THP pool (0: none) and its free blocks (block numbers, pfn / FOLIO_NR). */
+  readonly hugeBase: number;
+  readonly #hugeFree: number[] = [];
+  /** Large folios allocated now. */
+  #largeLive = 0;
 
-  constructor(systemPages: number, devicePages: number, private readonly counters: Counters) {
-    this.systemPages = systemPages;
-    this.all = Array.from({ length: 1 + systemPages + devicePages }, (_, pfn) => new Frame(pfn));
-    for (let i = 0; i < systemPages; i++) this.#buddy.push(systemPages - i);
+  constructor(smallPages: number, hugePages: number, devicePages: number, private readonly counters: Counters) {
+    this.systemPages = systemFramesFor(smallPages, hugePages);
+    this.all = Array.from({ length: 1 + this.systemPages + devicePages }, (_, pfn) => new Frame(pfn));
+    for (let i = 0; i < smallPages; i++) this.#buddy.push(smallPages - i);
+    this.hugeBase = hugePages === 0 ? 0 : this.systemPages + 1 - hugePages * FOLIO_NR;
+    for (let i = 0; i < hugePages; i++) this.#hugeFree.push(this.hugeBase / FOLIO_NR + hugePages - 1 - i);
+  }
+
+  /** Any large folio allocated (fork and zap look for PTE batches only then). */
+  get hasLarge(): boolean {
+    return this.#largeLive > 0;
+  }
+
+  get freeHugeFolios(): number {
+    return this.#hugeFree.length;
+  }
+
+  /** compound_head: the frame holding f's folio refcount. */
+  folioOf(f: Frame): Frame {
+    return f.tail ? this.all[f.pfn - (f.pfn % FOLIO_NR)] : f;
+  }
+
+  /** folio_mapcount of a large folio: its PMD mappings plus every page's PTEs. */
+  folioMapcount(head: Frame): number {
+    let n = head.entireMapcount;
+    for (let i = 0; i < FOLIO_NR; i++) n += this.all[head.pfn + i].mapcount;
+    return n;
+  }
+
+  /** vma_alloc_folio(order 9): a zeroed THP at refcount 1, or undefined when the pool is empty. */
+  allocHuge(): Frame | undefined {
+    const block = this.#hugeFree.pop();
+    if (block === undefined) return undefined;
+    const first = block * FOLIO_NR;
+    for (let i = 0; i < FOLIO_NR; i++) {
+      const f = this.all[first + i];
+      f.refcount = 0;
+      f.mapcount = 0;
+      f.clearFlags();
+      f.allocated = true;
+      f.kind = KIND_SYSTEM;
+      f.head = i === 0;
+      f.tail = i !== 0;
+      f.content = 0;
+      f.index = 0;
+      this.counters.noteAlloc();
+    }
+    const head = this.all[first];
+    head.refcount = 1;
+    head.entireMapcount = 0;
+    head.pincount = 0;
+    this.#largeLive++;
+    return head;
+  }
+
+  /** free_unref_folios for a THP: the block goes back to the pool. */
+  freeHuge(head: Frame): void {
+    for (let i = 0; i < FOLIO_NR; i++) {
+      this.all[head.pfn + i].clearFlags();
+      this.counters.noteFree();
+    }
+    this.#hugeFree.push(head.pfn / FOLIO_NR);
+    this.#largeLive--;
+    this.counters.thpFreed++;
+  }
+
+  /** __split_folio_to_order(0): each page keeps its own mappings' references; unmapped pages go to the buddy. */
+  splitFolioPages(head: Frame): void {
+    for (let i = 0; i < FOLIO_NR; i++) {
+      const f = this.all[head.pfn + i];
+      f.refcount = f.mapcount;
+      if (f.mapcount === 0) {
+        f.clearFlags();
+        this.#buddy.push(f.pfn);
+        this.counters.noteFree();
+      } else {
+        f.head = false;
+        f.tail = false;
+      }
+    }
+    head.entireMapcount = 0;
+    head.pincount = 0;
+    this.#largeLive--;
   }
 
   get freeSystemPages(): number {

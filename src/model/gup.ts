@@ -23,6 +23,8 @@ import {
 import { folioGet, folioPut } from "./refcount.ts";
 import { handleFault, doWpPage } from "./fault.ts";
 import { migratePageToRam } from "./migrate.ts";
+import { hugeFault, HUGE_NONE } from "./thp.ts";
+import type { Frame } from "./frames.ts";
 import { cachedPage, isFilePage } from "./file.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -76,6 +78,12 @@ function refuse(m: Machine): number {
  * then try_grab_folio. Returns the handle, 0 if the page could not be taken.
  */
 export function gup(m: Machine, mm: Mm, v: Vma, vpn: number, flags: number): number {
+  // follow_pmd_mask: a PMD mapping (or a THP fault) pins the subpage of the THP;
+  // the zero page gets a real one, as a pin must have one.
+  if (!mm.tables.get(vpn)) {
+    const huge = hugeFault(m, mm, v, vpn, (flags & FOLL_WRITE) !== 0 || v.anon, (flags & FOLL_PIN) !== 0);
+    if (huge !== HUGE_NONE && huge !== 0) return grab(m, mm, v, vpn, m.frames.all[huge], flags);
+  }
   // faultin_page: a write fault for FOLL_WRITE; an unpopulated (or zero-page) anon
   // address also gets a real page, as the pin must have one.
   const cur = mm.tables.ensureTable(m.tablePool, vpn).entries.get(vpn);
@@ -94,9 +102,16 @@ export function gup(m: Machine, mm: Mm, v: Vma, vpn: number, flags: number): num
   if (page.pfn === 0 || !page.allocated) return refuse(m);
   if ((flags & FOLL_LONGTERM) !== 0 && page.kind === KIND_FSDAX) return refuse(m); // folio_is_longterm_pinnable: never fsdax
   if (page.kind === KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) === 0) return refuse(m); // needs FOLL_PCI_P2PDMA
-  if (page.refcount === 0) return refuse(m); // try_get_folio: get_page_unless_zero fails on a count-0 page
-  const refs = (flags & FOLL_PIN) !== 0 ? m.rules.pinBias : 1;
+  return grab(m, mm, v, vpn, page, flags);
+}
+
+/** try_grab_folio and a handle: FOLL_GET +1; FOLL_PIN +bias on a small folio, +1 and _pincount +1 on a large one. */
+function grab(m: Machine, mm: Mm, v: Vma, vpn: number, page: Frame, flags: number): number {
+  const folio = m.frames.folioOf(page);
+  if (folio.refcount === 0) return refuse(m); // try_get_folio: get_page_unless_zero fails on a count-0 page
+  const refs = (flags & FOLL_PIN) !== 0 && !page.large ? m.rules.pinBias : 1;
   folioGet(m, page, refs, mm.id, vpn); // try_grab_folio
+  if ((flags & FOLL_PIN) !== 0 && page.large) folio.pincount++;
   // Remember what the pinner meant: a file block, or an address of its own.
   const filePage = isFilePage(m, page);
   const file = !filePage ? -1 : page.kind === KIND_SYSTEM ? v.file : -page.owner - 1;
@@ -156,6 +171,8 @@ export function unpin(m: Machine, h: number): void {
   // MMF_HAS_PINNED stays set once set: fork keeps copying maybe-pinned pages.
   m.counters.pins--;
   const page = m.frames.all[pin.pfn];
+  // gup_put_folio: a large folio's _pincount (a split needs no pins, so it is still large)
+  if ((pin.flags & FOLL_PIN) !== 0 && page.large) m.frames.folioOf(page).pincount--;
   page.lastOp = m.log.currentOp;
   folioPut(m, page, refs, pin.mm, -1); // gup_put_folio: folio_put_refs of 1 or the pin bias
 }

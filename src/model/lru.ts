@@ -19,14 +19,26 @@
  * console.log(m.madvisePageout(mm, addr, 2 * 4096), m.violations()[0].kind); // 1 use_after_free
  * ```
  */
-import { V_UAF } from "../../assembly/abi.ts";
+import { V_UAF, PT_ENTRIES } from "../../assembly/abi.ts";
 import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
 
 /** madvise(MADV_PAGEOUT) over [start, end): returns how many pages it isolated. */
 export function pageout(m: Machine, mm: Mm, start: number, end: number): number {
   let isolated = 0;
+  let last = 0; // a large folio is isolated once, whatever maps it
+  // PMD-mapped THPs (whole folios; the huge zero page is not on an LRU), in vpn order with the PTEs
+  const blocks = mm.tables.hugeBlocksIn(start, end);
+  let next = 0;
+  const pmd = (b: number) => {
+    const pfn = mm.tables.hugeLeaf(b * PT_ENTRIES)!.pfn;
+    if (pfn !== 0 && pfn !== last) {
+      isolated++;
+      last = pfn;
+    }
+  };
   for (const [vpn, pte] of mm.tables.entriesIn(start, end)) {
+    while (next < blocks.length && blocks[next] * PT_ENTRIES < vpn) pmd(blocks[next++]);
     if (!pte.normalPresent) continue; // vm_normal_page() == NULL
     if (m.frames.isDevice(pte.pfn)) {
       if (m.rules.lruSkipDevice) continue; // folio_is_zone_device: not on any LRU
@@ -35,7 +47,11 @@ export function pageout(m: Machine, mm: Mm, start: number, end: number): number 
       m.log.record(V_UAF, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 11);
       continue;
     }
+    const folio = m.frames.folioOf(m.frames.all[pte.pfn]).pfn;
+    if (folio === last) continue;
+    last = folio;
     isolated++;
   }
+  while (next < blocks.length) pmd(blocks[next++]);
   return isolated;
 }

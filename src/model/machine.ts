@@ -47,7 +47,7 @@ export class Machine {
   constructor(cap: Capacity, scheme: Scheme) {
     this.rules = new Rules(scheme);
     this.log = new ViolationLog(Math.max(cap.violationRecords, 1), this.counters);
-    this.frames = new Frames(cap.systemPages, cap.devicePages, this.counters);
+    this.frames = new Frames(cap.systemPages, cap.hugePages, cap.devicePages, this.counters);
     this.devices = new Devices(cap.devicePages, Math.max(cap.drivers, 1), Math.max(cap.bufferObjects, 1));
     this.tablePool = new TablePool(cap.pmdTables, cap.pteTables);
     this.mms = new AddressSpaces(cap.processes, cap.vmas);

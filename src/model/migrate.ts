@@ -23,6 +23,7 @@ import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { allocDevicePage, type BufferObject, type Driver } from "./device.ts";
 import { Pte } from "./pgtable.ts";
 import { rmapWalk, type Mapping } from "./rmap.ts";
+import { trySplitFolio } from "./thp.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -129,6 +130,11 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
   }
   const src = m.frames.all[pte.pfn];
   if (!pte.normalPresent || m.frames.isDevice(src.pfn) || !src.anon) return false;
+  // A page of a PTE-mapped THP: migrate_vma_collect_pmd splits the folio first, or skips it.
+  if (src.large && !trySplitFolio(m, m.frames.folioOf(src))) {
+    m.counters.migrateFailed++;
+    return false;
+  }
   const wasExclusive = src.anonExclusive;
   const maps = collect(m, src);
   if (!maps) {

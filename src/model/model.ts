@@ -30,6 +30,7 @@ import type { OpTarget } from "../workload/target.ts";
 import { Machine } from "./machine.ts";
 import { execute, Rejection } from "./ops.ts";
 import { OpCalls } from "../core/calls.ts";
+import { systemFramesFor } from "./frames.ts";
 
 const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma"];
 
@@ -46,9 +47,11 @@ function checkCapacity(options: EngineOptions): Capacity {
     (capacity as Record<string, number>)[k] = v;
   }
   const bad = (field: keyof Capacity) => new RefsimError(`capacity.${field} is invalid (${capacity[field]})`, { field });
-  if (capacity.systemPages + capacity.devicePages + 1 > abi.MAX_FRAMES) throw bad("systemPages");
+  if (systemFramesFor(capacity.systemPages, capacity.hugePages) + capacity.devicePages + 1 > abi.MAX_FRAMES) {
+    throw bad(capacity.hugePages > 0 ? "hugePages" : "systemPages");
+  }
   for (const field of ["processes", "vmas", "pteTables", "pmdTables", "batch"] as const) if (capacity[field] < 1) throw bad(field);
-  if (capacity.hugePages > 0) throw new RefsimError("capacity.hugePages: the TypeScript model has no large folios (THP) yet; use the WASM Engine", { field: "hugePages" });
+
   return capacity;
 }
 
@@ -182,11 +185,11 @@ export class Model extends OpCalls implements OpTarget {
       pageCache: f.pageCache,
       bo: this.machine.frames.isDevice(pfn) ? f.owner : 0,
       content: f.content >>> 0,
-      large: false, // every folio of the model is order 0
-      head: pfn,
-      folioRefcount: f.refcount,
-      entireMapcount: 0,
-      pincount: 0,
+      large: f.large,
+      head: this.machine.frames.folioOf(f).pfn,
+      folioRefcount: this.machine.frames.folioOf(f).refcount,
+      entireMapcount: f.large ? this.machine.frames.folioOf(f).entireMapcount : 0,
+      pincount: f.large ? this.machine.frames.folioOf(f).pincount : 0,
     };
   }
 
@@ -196,11 +199,17 @@ export class Model extends OpCalls implements OpTarget {
     const space = this.machine.mms.live(mm);
     const vpn = addr / PAGE_SIZE;
     if (!space || vpn >= 2 ** abi.VPN_BITS) throw new RefsimError(`page: mm ${mm} is not a live address space`, { field: "mm", code: "BAD_MM" });
-    const pte = space.tables.get(vpn);
+    let pte = space.tables.get(vpn);
+    let pfn = pte?.pfn ?? 0;
+    const leaf = pte ? undefined : space.tables.hugeLeaf(vpn);
+    if (leaf) {
+      pte = leaf;
+      pfn = leaf.pfn === 0 ? 0 : leaf.pfn + (vpn % abi.FOLIO_NR); // the huge zero page reads as the zero page
+    }
     if (!pte) return null;
     return {
-      ...this.frame(pte.pfn),
-      pmd: false,
+      ...this.frame(pfn),
+      pmd: leaf !== undefined,
       pte: { present: pte.present, write: pte.writable, special: pte.special, devmap: pte.devmap, devicePrivate: pte.devicePrivate },
     };
   }

@@ -27,7 +27,8 @@ import {
 import { setVmaRange, type Mm, type Vma } from "./mm.ts";
 import { zapRange } from "./zap.ts";
 import { copyRange, pinnedPagesIn } from "./fork.ts";
-import { handleFault, loadChecked, storeValue } from "./fault.ts";
+import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fault.ts";
+import { hugeFault, thpEligible, splitHugePmdsIn, HUGE_NONE } from "./thp.ts";
 import { migrateOneToDevice, migratePageToRam } from "./migrate.ts";
 import { gup, unpin, dmaWrite } from "./gup.ts";
 import { dropPageCache, needsDevicePage } from "./file.ts";
@@ -61,6 +62,11 @@ function rangeOk(vpn: number, npages: number): boolean {
 function checkFaultRoom(m: Machine, mm: Mm, vpn: number, write: boolean): void {
   const pte = mm.tables.get(vpn);
   if (pte && pte.present && (!write || pte.writable)) return; // no fault
+  checkRoomForFault(m, mm, vpn);
+}
+
+/** Two free frames and the page tables a fault at vpn would allocate. */
+function checkRoomForFault(m: Machine, mm: Mm, vpn: number): void {
   if (m.frames.freeSystemPages < 2) reject(ERR_NOMEM_FRAMES, -1, 2);
   const t = mm.tables.tablesNeeded(vpn);
   if (m.tablePool.pteFree < 1 || (t === 2 && m.tablePool.pmdFree < 1)) reject(ERR_NOMEM_TABLES, -1, t);
@@ -152,7 +158,7 @@ function doFork(m: Machine, parent: Mm): number {
 /** do_mmap (MAP_FIXED_NOREPLACE when an address is given). */
 function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: number, pgoff: number): number {
   if (n <= 0 || n > VPN_LIMIT) reject(ERR_RANGE, 2);
-  if ((fl & ~VM_VALID) !== 0 || (fl & VM_HUGEPAGE) !== 0) reject(ERR_BAD_ARG, 3); // no THP in the model
+  if ((fl & ~VM_VALID) !== 0) reject(ERR_BAD_ARG, 3);
   const anon = (fl & VM_ANON) !== 0;
   if (anon === ((fl & VM_FILE) !== 0)) reject(ERR_BAD_ARG, 3, 1); // exactly one of anon / file
   if (anon && (fl & VM_SHARED) !== 0) reject(ERR_BAD_ARG, 3, 2); // shmem is not modelled
@@ -192,6 +198,7 @@ function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number
     reject(ERR_NOMEM_TABLES, 2, tables);
   }
   const bo = existing ?? createBo(m, driver);
+  splitHugePmdsIn(m, mm, vpn, vpn + n); // migrate_vma_collect_pmd: split_huge_pmd
   for (let i = 0; i < n; i++) migrateOneToDevice(m, mm, vpn + i, driver, bo);
   return bo.id;
 }
@@ -216,6 +223,20 @@ function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number):
   const v = mm.findVma(vpn);
   if (!v) reject(ERR_SEGV, 1);
   if (write && (v.flags & VM_WRITE) === 0) reject(ERR_ACCESS, 1);
+  if (!mm.tables.get(vpn) && (v.flags & VM_HUGEPAGE) !== 0) {
+    // pte_none in a huge-page vma: a PMD may map the block, or a THP fault may map one.
+    const leaf = mm.tables.hugeLeaf(vpn);
+    if (leaf || thpEligible(mm, v, vpn)) {
+      if (!leaf || (write && !leaf.writable)) checkRoomForFault(m, mm, vpn);
+      const pfn = hugeFault(m, mm, v, vpn, write, false);
+      if (pfn !== HUGE_NONE) {
+        const page = m.frames.all[pfn];
+        if (!write) return loadPage(m, mm, v, vpn, page);
+        storePage(m, mm, v, vpn, page, value);
+        return 0;
+      }
+    }
+  }
   checkFaultRoom(m, mm, vpn, write);
   checkDeviceRoom(m, mm, v, vpn);
   const pte = handleFault(m, mm, v, vpn, write);

@@ -67,6 +67,42 @@ export class PageTables {
   readonly #ptes = new Map<number, PteTable>();
   /** pmd + pte tables this mm owns. */
   tableCount = 0;
+  /** PMD mappings (THP or huge zero page), by vpn >> 9; each keeps its deposited pte table in #ptes. */
+  readonly #huge = new Map<number, Pte>();
+
+  /** pmd_trans_huge: the PMD entry mapping vpn's 2 MiB block, if any. */
+  hugeLeaf(vpn: number): Pte | undefined {
+    return this.#huge.size === 0 ? undefined : this.#huge.get(vpn >> PTE_SHIFT);
+  }
+
+  /** Whether any PMD mapping exists in this mm. */
+  get hasHuge(): boolean {
+    return this.#huge.size > 0;
+  }
+
+  /** The blocks (vpn >> 9) PMD-mapped in [start, end), ascending. */
+  hugeBlocksIn(start: number, end: number): number[] {
+    if (this.#huge.size === 0) return [];
+    return [...this.#huge.keys()].filter((b) => b * PT_ENTRIES < end && (b + 1) * PT_ENTRIES > start).sort((a, b) => a - b);
+  }
+
+  /** pmd_none: neither a pte table nor a PMD mapping covers vpn's block. */
+  pmdNone(vpn: number): boolean {
+    return !this.#ptes.has(vpn >> PTE_SHIFT);
+  }
+
+  /** set_pmd_at after a deposit: the pte table (and pmd) are allocated as for a fault; callers check space. */
+  setHugeLeaf(pool: TablePool, vpn: number, leaf: Pte): void {
+    this.ensureTable(pool, vpn);
+    this.#huge.set(vpn >> PTE_SHIFT, leaf);
+  }
+
+  /** pmdp_huge_clear: the PMD goes, its deposited table stays (empty) for the caller. */
+  clearHugeLeaf(vpn: number): Pte | undefined {
+    const leaf = this.#huge.get(vpn >> PTE_SHIFT);
+    this.#huge.delete(vpn >> PTE_SHIFT);
+    return leaf;
+  }
 
   /** pte_offset_map without allocation: the entry for vpn, or undefined for pte_none. */
   get(vpn: number): Pte | undefined {
@@ -140,6 +176,7 @@ export class PageTables {
       const base = t * PT_ENTRIES;
       if (base >= from && base + PT_ENTRIES <= end) {
         this.#ptes.delete(t);
+        this.#huge.delete(t); // the caller zapped any PMD mapping first
         pool.pteFree++;
         this.tableCount--;
       }
@@ -152,6 +189,7 @@ export class PageTables {
     pool.pmdFree += this.#pmds.size;
     this.#ptes.clear();
     this.#pmds.clear();
+    this.#huge.clear();
     this.tableCount = 0;
   }
 }

@@ -22,8 +22,9 @@ import { daxPageIdle } from "./truncate.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";
 
-/** folio_ref_add / folio_get: take n references. */
-export function folioGet(m: Machine, f: Frame, n: number, mm: number, vpn: number): void {
+/** folio_ref_add / folio_get: take n references (on the folio's head page). */
+export function folioGet(m: Machine, page: Frame, n: number, mm: number, vpn: number): void {
+  const f = m.frames.folioOf(page);
   if (!f.usable) m.log.record(V_UAF, f.pfn, mm, vpn, f.refcount, f.mapcount, 1);
   f.refcount = (f.refcount + n) | 0;
   m.counters.atomicRef++;
@@ -36,7 +37,8 @@ export function folioGet(m: Machine, f: Frame, n: number, mm: number, vpn: numbe
  * pages wake their waiters. Once memunmap_pages has put an E0 pgmap's base
  * references, counts drain to 0 and each 0 drops a pgmap reference (__put_page).
  */
-export function folioPut(m: Machine, f: Frame, n: number, mm: number, vpn: number): void {
+export function folioPut(m: Machine, page: Frame, n: number, mm: number, vpn: number): void {
+  const f = m.frames.folioOf(page);
   const r = f.refcount;
   m.counters.atomicRef++;
   if (!f.allocated) {
@@ -66,7 +68,10 @@ export function folioPut(m: Machine, f: Frame, n: number, mm: number, vpn: numbe
 
 /** The count reached the kind's trigger: free the frame, or wake its waiters. */
 export function releaseFrame(m: Machine, f: Frame, mm: number, vpn: number): void {
-  if (f.kind === KIND_SYSTEM) m.frames.freeSystem(f); // __folio_put -> free_unref_folios
+  if (f.kind === KIND_SYSTEM) {
+    if (f.head) m.frames.freeHuge(f); // a THP goes back to the pool
+    else m.frames.freeSystem(f); // __folio_put -> free_unref_folios
+  }
   else if (f.kind === KIND_FSDAX) daxPageIdle(m, f); // wake_up_var(&page->_refcount): truncate may go on
   else if (f.kind !== KIND_DEVDAX) pageFree(m, f, mm, vpn); // free_zone_device_folio; device-dax is never freed
 }

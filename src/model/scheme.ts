@@ -50,6 +50,8 @@ export class Rules {
   readonly releasePagesDevmap: boolean;
   /** migrate_vma_check_page counts refs on device-private pages (ffa65753c431). */
   readonly migrateCheckDeviceRefs: boolean;
+  /** fork and zap batch the PTEs of one large folio (6.9). */
+  readonly pteBatch: boolean;
 
   constructor(scheme: Scheme) {
     const b = encodeScheme(scheme);
@@ -72,6 +74,7 @@ export class Rules {
     this.clearMappingOnFree = b[abi.SCHEME_CLEAR_MAPPING_ON_FREE] !== 0;
     this.releasePagesDevmap = b[abi.SCHEME_RELEASE_PAGES_DEVMAP] !== 0;
     this.migrateCheckDeviceRefs = b[abi.SCHEME_MIGRATE_CHECK_DEVICE_REFS] !== 0;
+    this.pteBatch = b[abi.SCHEME_PTE_BATCH] !== 0;
   }
 
   /** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */

@@ -47,6 +47,12 @@ export class Counters {
   truncateWaits = 0;
   /** memunmap_pages calls. */
   driverTeardowns = 0;
+  thpAllocated = 0;
+  thpFallback = 0;
+  thpFreed = 0;
+  thpSplitPmd = 0;
+  thpSplitFolio = 0;
+  thpSplitFailed = 0;
   /** Violations found, by V_* kind (stored or not). */
   readonly violations: number[] = new Array<number>(V_KINDS).fill(0);
   violationsDropped = 0;
@@ -91,7 +97,10 @@ export class Counters {
       gupFailed: this.gupFailed,
       truncateWaits: this.truncateWaits,
       driverTeardowns: this.driverTeardowns,
-      thp: { allocated: 0, fallback: 0, freed: 0, splitPmd: 0, splitFolio: 0, splitFailed: 0 }, // no large folios in the model
+      thp: {
+        allocated: this.thpAllocated, fallback: this.thpFallback, freed: this.thpFreed,
+        splitPmd: this.thpSplitPmd, splitFolio: this.thpSplitFolio, splitFailed: this.thpSplitFailed,
+      },
       violations,
     };
   }

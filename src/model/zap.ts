@@ -17,9 +17,10 @@
  * console.log(s.ptesZapped, s.tlbFlushes, s.frames.live); // 3 1 0
  * ```
  */
-import { V_UAF } from "../../assembly/abi.ts";
+import { V_UAF, FOLIO_NR, PT_ENTRIES } from "../../assembly/abi.ts";
 import { folioPut, rmapRemove } from "./refcount.ts";
 import { detachPins } from "./gup.ts";
+import { zapHugePmd, splitHugePmd, blockStart } from "./thp.ts";
 import type { Frame } from "./frames.ts";
 import type { Pte, PteTable } from "./pgtable.ts";
 import type { Mm } from "./mm.ts";
@@ -31,6 +32,8 @@ export const MAX_GATHER = 4096;
 /** struct mmu_gather: pages whose PTE reference is put after the next TLB flush. */
 export class Gather {
   readonly pages: Frame[] = [];
+  /** References to drop for each gathered entry (nr of a PTE batch, else 1). */
+  readonly refs: number[] = [];
   /** The mm the gathered pages were unmapped from. */
   mm = -1;
 }
@@ -40,7 +43,7 @@ export function tlbFlush(m: Machine): void {
   const g = m.gather;
   if (g.pages.length === 0) return;
   m.counters.tlbFlushes++;
-  for (const page of g.pages) {
+  for (const [i, page] of g.pages.entries()) {
     if (!m.rules.releasePagesDevmap && m.frames.isDevice(page.pfn)) {
       // Before c5d6c45e90c4 release_pages did put_page_testzero on devmap pages
       // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
@@ -48,20 +51,22 @@ export function tlbFlush(m: Machine): void {
       m.counters.atomicRef++;
       continue;
     }
-    folioPut(m, page, 1, g.mm, -1); // folios_put_refs
+    folioPut(m, page, g.refs[i], g.mm, -1); // folios_put_refs
   }
   g.pages.length = 0;
+  g.refs.length = 0;
 }
 
-/** __tlb_remove_folio_pages: queue one page's PTE reference. */
-function tlbRemovePage(m: Machine, mm: number, page: Frame): void {
+/** __tlb_remove_folio_pages: queue the PTE references (nr of them) of one folio. */
+export function tlbRemoveFolio(m: Machine, mm: number, page: Frame, nr: number): void {
   const batch = Math.min(m.rules.tlbBatch, MAX_GATHER);
   if (batch <= 0) {
-    folioPut(m, page, 1, mm, -1); // no batching: folio_put at once
+    folioPut(m, page, nr, mm, -1); // no batching: folio_put at once
     return;
   }
   m.gather.mm = mm;
   m.gather.pages.push(page);
+  m.gather.refs.push(nr);
   if (m.gather.pages.length >= batch) tlbFlush(m);
 }
 
@@ -93,14 +98,78 @@ export function zapOne(m: Machine, mm: Mm, vpn: number, table: PteTable, pte: Pt
     m.log.record(V_UAF, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 4);
     return;
   }
-  // More references than mappings (this one still counted), base and cache: maybe a GUP pin on it.
-  if (page.refcount > page.mapcount + m.rules.freeAt(page.kind) + (page.pageCache ? 1 : 0)) detachPins(m, mm.id, vpn, page.pfn);
+  if (page.large) {
+    if (m.counters.pins > 0) detachPins(m, mm.id, vpn, page.pfn);
+  } else if (page.refcount > page.mapcount + m.rules.freeAt(page.kind) + (page.pageCache ? 1 : 0)) {
+    // More references than mappings (this one still counted), base and cache: maybe a GUP pin on it.
+    detachPins(m, mm.id, vpn, page.pfn);
+  }
   rmapRemove(m, page, mm.id, vpn); // zap_present_folio_ptes: folio_remove_rmap_ptes
-  tlbRemovePage(m, mm.id, page);
+  tlbRemoveFolio(m, mm.id, page, 1);
 }
 
-/** zap_pte_range over [start, end) of mm in vpn order, then tlb_finish_mmu. */
+/** A present, refcounted PTE of a live large folio: where PTE batching applies. */
+function batchable(m: Machine, pte: Pte): boolean {
+  if (!pte.normalPresent) return false;
+  const page = m.frames.all[pte.pfn];
+  return page.large && page.usable;
+}
+
+/**
+ * zap_present_folio_ptes with PTE batching (6.9+): a run of PTEs mapping
+ * consecutive pages of one large folio loses its rmap page by page and its
+ * references in one gather entry. Returns the run length.
+ */
+function zapFolioRun(m: Machine, mm: Mm, vpn: number, table: PteTable, pte: Pte, last: number): number {
+  const head = m.frames.folioOf(m.frames.all[pte.pfn]);
+  let nr = 1;
+  for (;;) {
+    if (vpn + nr >= last || pte.pfn + nr >= head.pfn + FOLIO_NR) break;
+    const next = table.entries.get(vpn + nr);
+    if (!next || next.pfn !== pte.pfn + nr || next.bits !== pte.bits) break;
+    nr++;
+  }
+  for (let i = 0; i < nr; i++) {
+    table.entries.delete(vpn + i);
+    table.expected.delete(vpn + i);
+    if (m.counters.pins > 0) detachPins(m, mm.id, vpn + i, pte.pfn + i);
+    rmapRemove(m, m.frames.all[pte.pfn + i], mm.id, vpn + i);
+  }
+  m.counters.ptesZapped += nr;
+  tlbRemoveFolio(m, mm.id, head, nr);
+  return nr;
+}
+
+/** zap_pmd_range / zap_pte_range over [start, end) of mm in vpn order, then tlb_finish_mmu. */
 export function zapRange(m: Machine, mm: Mm, start: number, end: number): void {
-  for (const [vpn, pte] of mm.tables.entriesIn(start, end)) zapOne(m, mm, vpn, mm.tables.table(vpn)!, pte);
+  const batching = m.rules.pteBatch && m.frames.hasLarge;
+  if (!batching && !mm.tables.hasHuge) {
+    for (const [vpn, pte] of mm.tables.entriesIn(start, end)) zapOne(m, mm, vpn, mm.tables.table(vpn)!, pte);
+    tlbFlush(m);
+    return;
+  }
+  for (let vpn = start; vpn < end;) {
+    const tableEnd = Math.min(vpn - (vpn % PT_ENTRIES) + PT_ENTRIES, end);
+    if (mm.tables.hugeLeaf(vpn)) {
+      // a whole PMD goes at once; a partly covered one is split first
+      if (vpn === blockStart(vpn) && tableEnd === vpn + FOLIO_NR) {
+        zapHugePmd(m, mm, vpn);
+        vpn = tableEnd;
+        continue;
+      }
+      splitHugePmd(m, mm, vpn);
+    }
+    const table = mm.tables.table(vpn);
+    if (table) {
+      const entries = mm.tables.entriesIn(vpn, tableEnd);
+      for (let i = 0; i < entries.length; i++) {
+        const [v, pte] = entries[i];
+        if (!table.entries.has(v)) continue; // cleared by a batch already
+        if (batching && batchable(m, pte)) zapFolioRun(m, mm, v, table, pte, tableEnd);
+        else zapOne(m, mm, v, table, pte);
+      }
+    }
+    vpn = tableEnd;
+  }
   tlbFlush(m);
 }

@@ -1,0 +1,207 @@
+/**
+ * Transparent huge pages in the model: PMD-mapped anonymous folios of FOLIO_NR
+ * pages (mm/huge_memory.c), as assembly/thp.ts. The folio's refcount is on its
+ * head Frame, a PMD mapping counts in head.entireMapcount, PTE mappings in each
+ * page's mapcount, FOLL_PIN in head.pincount. Paths that do not handle a PMD
+ * split it first into the deposited pte table.
+ *
+ * @example
+ * ```ts
+ * import { Model } from "./model.ts";
+ * const m = Model.create({ scheme: "E4", capacity: { systemPages: 1024, hugePages: 1 } });
+ * const mm = m.mmNew();
+ * const addr = m.mmap(mm, { addr: 0x40000000, length: 2 << 20, huge: true });
+ * m.write(mm, addr, 1);
+ * const p = m.page(mm, addr)!;
+ * console.log(p.pmd, p.folioRefcount, p.entireMapcount); // true 1 1
+ * ```
+ */
+import { PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, FOLIO_NR, VM_HUGEPAGE, V_UAF, V_UNDERFLOW } from "../../assembly/abi.ts";
+import { folioGet } from "./refcount.ts";
+import { Pte } from "./pgtable.ts";
+import { tlbRemoveFolio } from "./zap.ts";
+import { detachPins } from "./gup.ts";
+import type { Frame } from "./frames.ts";
+import type { Mm, Vma } from "./mm.ts";
+import type { Machine } from "./machine.ts";
+
+/** hugeFault's answer when the access must go through a PTE instead. */
+export const HUGE_NONE = -1;
+
+export function blockStart(vpn: number): number {
+  return vpn - (vpn % FOLIO_NR);
+}
+
+/** thp_vma_allowable_order + pmd_none: may a fault at vpn map a PMD-sized folio? */
+export function thpEligible(mm: Mm, v: Vma, vpn: number): boolean {
+  if ((v.flags & VM_HUGEPAGE) === 0 || !v.anon) return false;
+  const s = blockStart(vpn);
+  return s >= v.start && s + FOLIO_NR <= v.end && mm.tables.pmdNone(vpn);
+}
+
+/** do_huge_pmd_anonymous_page: the huge zero page on a read, a new THP on a write; false if no THP is free. */
+export function doHugePmdAnonymousPage(m: Machine, mm: Mm, vpn: number, write: boolean): boolean {
+  const s = blockStart(vpn);
+  if (!write) {
+    mm.tables.setHugeLeaf(m.tablePool, s, new Pte(0, PTE_PRESENT | PTE_SPECIAL)); // mm_get_huge_zero_folio
+    return true;
+  }
+  const head = m.frames.allocHuge();
+  if (!head) {
+    m.counters.thpFallback++;
+    return false;
+  }
+  for (let i = 0; i < FOLIO_NR; i++) {
+    const page = m.frames.all[head.pfn + i];
+    page.index = s + i;
+    page.anon = true;
+  }
+  if (m.rules.anonExclusive) head.anonExclusive = true;
+  head.entireMapcount = 1; // folio_add_new_anon_rmap (RMAP_EXCLUSIVE), PMD level
+  m.counters.atomicMap++;
+  mm.tables.setHugeLeaf(m.tablePool, s, new Pte(head.pfn, PTE_PRESENT | PTE_WRITE));
+  m.counters.thpAllocated++;
+  return true;
+}
+
+/** __split_huge_pmd_locked: the PMD becomes FOLIO_NR PTEs; +FOLIO_NR-1 refs, a mapping per page, entire -1. */
+export function splitHugePmd(m: Machine, mm: Mm, vpn: number): void {
+  const s = blockStart(vpn);
+  const leaf = mm.tables.clearHugeLeaf(s)!;
+  m.counters.thpSplitPmd++;
+  const table = mm.tables.table(s)!;
+  if (leaf.pfn === 0) {
+    for (let i = 0; i < FOLIO_NR; i++) table.entries.set(s + i, new Pte(0, PTE_PRESENT | PTE_SPECIAL)); // huge zero page
+    return;
+  }
+  const head = m.frames.all[leaf.pfn];
+  const bits = leaf.bits & (PTE_PRESENT | PTE_WRITE);
+  const exclusive = head.anonExclusive;
+  for (let i = 0; i < FOLIO_NR; i++) {
+    const page = m.frames.all[head.pfn + i];
+    table.entries.set(s + i, new Pte(page.pfn, bits));
+    page.mapcount++;
+    if (exclusive) page.anonExclusive = true;
+  }
+  m.counters.atomicMap += FOLIO_NR; // folio_add_anon_rmap_ptes: each page's _mapcount
+  folioGet(m, head, FOLIO_NR - 1, mm.id, s); // folio_ref_add(HPAGE_PMD_NR - 1)
+  head.entireMapcount--;
+  m.counters.atomicMap++;
+}
+
+/** split_huge_pmd over every PMD mapping [start, end) touches. */
+export function splitHugePmdsIn(m: Machine, mm: Mm, start: number, end: number): void {
+  for (let b = blockStart(start); b < end; b += FOLIO_NR) if (mm.tables.hugeLeaf(b)) splitHugePmd(m, mm, b);
+}
+
+/** zap_huge_pmd: the PMD goes; entire mapcount now, the reference after the TLB flush. */
+export function zapHugePmd(m: Machine, mm: Mm, vpn: number): void {
+  const s = blockStart(vpn);
+  const leaf = mm.tables.clearHugeLeaf(s)!;
+  m.counters.ptesZapped++;
+  mm.tables.table(s)!.expected.clear();
+  if (leaf.pfn === 0) return; // the huge zero page holds nothing
+  const head = m.frames.all[leaf.pfn];
+  if (!head.usable) {
+    m.log.record(V_UAF, head.pfn, mm.id, s, head.refcount, head.entireMapcount, 4);
+    return;
+  }
+  if (m.counters.pins > 0) for (let i = 0; i < FOLIO_NR; i++) detachPins(m, mm.id, s + i, head.pfn + i);
+  m.counters.atomicMap++;
+  if (head.entireMapcount <= 0) m.log.record(V_UNDERFLOW, head.pfn, mm.id, s, head.refcount, head.entireMapcount, -1);
+  else head.entireMapcount--;
+  head.lastOp = m.log.currentOp;
+  tlbRemoveFolio(m, mm.id, head, 1);
+}
+
+/** folio_maybe_dma_pinned for a large folio: the exact _pincount. */
+export function largeMaybePinned(head: Frame): boolean {
+  return head.pincount > 0;
+}
+
+/** copy_huge_pmd: share the THP with the child, or (maybe pinned) split it and return false for a PTE copy. */
+export function copyHugePmd(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number): boolean {
+  const s = blockStart(vpn);
+  const leaf = parent.tables.hugeLeaf(s)!;
+  const head = leaf.pfn === 0 ? undefined : m.frames.all[leaf.pfn];
+  if (head && !head.usable) m.log.record(V_UAF, head.pfn, parent.id, s, head.refcount, head.entireMapcount, 5);
+  if (head && m.rules.cowPinnedAtFork && parent.pinned > 0 && largeMaybePinned(head)) {
+    splitHugePmd(m, parent, s); // folio_try_dup_anon_rmap_pmd failed: __split_huge_pmd, -EAGAIN
+    return false;
+  }
+  if (cow) leaf.bits &= ~PTE_WRITE;
+  child.tables.setHugeLeaf(m.tablePool, s, new Pte(leaf.pfn, leaf.bits));
+  const from = parent.tables.table(s)!.expected;
+  const to = child.tables.table(s)!;
+  for (const [v, value] of from) to.setExpected(v, value);
+  m.counters.ptesCopied++;
+  if (!head) return true;
+  folioGet(m, head, 1, parent.id, s);
+  head.entireMapcount++;
+  m.counters.atomicMap++;
+  head.anonExclusive = false;
+  return true;
+}
+
+/** do_huge_pmd_wp_page: reuse an exclusive (or singly referenced) THP, else split; true if reused. */
+export function doHugePmdWpPage(m: Machine, mm: Mm, vpn: number, makeWritable: boolean): boolean {
+  const s = blockStart(vpn);
+  const leaf = mm.tables.hugeLeaf(s)!;
+  if (leaf.pfn !== 0) {
+    const head = m.frames.all[leaf.pfn];
+    const exclusive = m.rules.anonExclusive && head.anonExclusive;
+    if (exclusive || head.refcount === 1) {
+      if (m.rules.anonExclusive) head.anonExclusive = true;
+      if (makeWritable) leaf.bits |= PTE_WRITE;
+      m.counters.wpReuse++;
+      return true;
+    }
+  }
+  splitHugePmd(m, mm, s);
+  return false;
+}
+
+/** can_split_folio + split_folio before migrating a PTE-mapped THP; true when split (or small). */
+export function trySplitFolio(m: Machine, head: Frame): boolean {
+  if (!head.head) return true;
+  if (head.entireMapcount !== 0 || head.refcount !== m.frames.folioMapcount(head)) {
+    m.counters.thpSplitFailed++;
+    return false;
+  }
+  m.frames.splitFolioPages(head);
+  m.counters.thpSplitFolio++;
+  return true;
+}
+
+/** Frames copy_present_page would need at fork for PMD-mapped, maybe-pinned THPs in [start, end). */
+export function pinnedHugeIn(m: Machine, parent: Mm, start: number, end: number): number {
+  if (!m.rules.cowPinnedAtFork || parent.pinned === 0) return 0;
+  let n = 0;
+  for (let b = blockStart(start); b < end; b += FOLIO_NR) {
+    const leaf = parent.tables.hugeLeaf(b);
+    if (leaf && leaf.pfn !== 0 && largeMaybePinned(m.frames.all[leaf.pfn])) n += FOLIO_NR;
+  }
+  return n;
+}
+
+/**
+ * The PMD part of handle_mm_fault: the page an access at vpn reaches through a
+ * PMD (0 for the huge zero page), or HUGE_NONE when the PTE path must handle it.
+ */
+export function hugeFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean, unshare: boolean): number {
+  let leaf = mm.tables.hugeLeaf(vpn);
+  if (!leaf) {
+    if (!thpEligible(mm, v, vpn) || !doHugePmdAnonymousPage(m, mm, vpn, write)) return HUGE_NONE;
+    m.counters.faults++;
+    leaf = mm.tables.hugeLeaf(vpn)!;
+  }
+  let head = leaf.pfn;
+  const needsWp = write && (leaf.bits & PTE_WRITE) === 0;
+  const needsUnshare = unshare && head !== 0 && m.rules.anonExclusive && !m.frames.all[head].anonExclusive;
+  if (needsWp || needsUnshare || (unshare && head === 0)) {
+    if (!doHugePmdWpPage(m, mm, vpn, needsWp)) return HUGE_NONE;
+    m.counters.faults++;
+    head = mm.tables.hugeLeaf(vpn)!.pfn;
+  }
+  return head === 0 ? 0 : head + (vpn % FOLIO_NR);
+}
