@@ -3,7 +3,7 @@
  * reference on the engine's hot paths, all measured in this one run, printed as
  * a Markdown table of ns/op and ratios, and written to tmp/bench-results.json.
  *
- *   node --import tsx bench/main.ts [--quick] [--only churn,fork-small,workload,memory]
+ *   node --import tsx bench/main.ts [--quick] [--only churn,fork-small,workload,memory,differential]
  *        [--targets wasm,model,c] [--engine path/to/engine.ts] [--json out.json] [--model-large]
  *
  * Profile one case:  node --cpu-prof --cpu-prof-dir=tmp/prof --import tsx bench/main.ts --only churn-small --targets wasm
@@ -25,12 +25,13 @@ import { makeCases, SEED, type Case } from "./cases.ts";
 import { marginals, verify, EXPECTED } from "./memory.ts";
 import { runWorkloads, type WorkloadRow } from "./workloads.ts";
 import { render, goals, type Row, type TargetRun, type Env, type MemoryResult } from "./report.ts";
+import { runDifferentialBench, type DifferentialRow } from "./differential.ts";
 import type { OpTarget } from "../src/workload/target.ts";
 
 export interface BenchOptions {
   /** A short run: smaller streams, shorter sampling, no model on the 8 Mi-frame cases. */
   quick?: boolean;
-  /** Run only cases whose id contains one of these (case ids, "workload", "memory"). */
+  /** Run only cases whose id contains one of these (case ids, "workload", "memory", "differential"). */
   only?: string[];
   /** Which of "wasm", "model", "c" to run (default all). */
   targets?: string[];
@@ -135,6 +136,9 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
     memory = { per, expected: EXPECTED, checks };
   }
 
+  let differential: { rows: DifferentialRow[]; ok: boolean; markdown: string } | undefined;
+  if (selected("differential") && use.has("model") && use.has("wasm")) differential = await runDifferentialBench({ quick, log });
+
   const env: Env = {
     date: new Date().toISOString(),
     node: process.version,
@@ -149,7 +153,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
     model: targets.model ? "src/model/model.ts" : targets.modelNote,
     elapsedSeconds: (performance.now() - started) / 1000,
   };
-  (o.print ?? console.log)(render(env, rows, workloads, memory));
+  (o.print ?? console.log)(render(env, rows, workloads, memory) + (differential ? `\n${differential.markdown}` : ""));
 
   const jsonPath = o.json ?? fileURLToPath(new URL("../tmp/bench-results.json", import.meta.url));
   writeJson(jsonPath, {
@@ -166,10 +170,11 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
     goals: goals(rows),
     workloads,
     memory,
+    differential: differential?.rows,
   });
   log(`wrote ${jsonPath}`);
   const failed = rows.some((r) => r.wasm.problem || r.model.problem || r.wasm.error && use.has("wasm") || r.cError)
-    || (memory?.checks.some((k) => !k.consistent) ?? false);
+    || (memory?.checks.some((k) => !k.consistent) ?? false) || (differential ? !differential.ok : false);
   return failed ? 1 : 0;
 }
 
