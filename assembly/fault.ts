@@ -23,7 +23,7 @@ import { violation, currentOp } from "./violations";
 @inline export function isNormalPresent(pte: u32): bool { return (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT; }
 
 /** A fresh anonymous page for vpn: refcount 1 (the PTE's), mapcount 1, exclusive. */
-function newAnonPage(vpn: u32, data: u32): u32 {
+@inline function newAnonPage(vpn: u32, data: u32): u32 {
   const pfn = allocSystemPage();
   setPageIndex(pfn, vpn);
   setContent(pfn, data);
@@ -37,7 +37,7 @@ function newAnonPage(vpn: u32, data: u32): u32 {
  * (the caller checked the access and that 2 frames and 2 tables are free).
  * Returns the PTE pointer.
  */
-export function handleFault(mm: i32, v: i32, vpn: u32, write: bool): usize {
+@inline export function handleFault(mm: i32, v: i32, vpn: u32, write: bool): usize {
   const p = ptePtr(mm, vpn, true);
   let pte = load<u32>(p);
   // No fault when the PTE already allows the access.
@@ -158,7 +158,7 @@ export function storeValue(mm: i32, v: i32, vpn: u32, p: usize, value: u32): voi
 }
 
 /** A store to page pfn mapped writable at vpn (through a PTE or a PMD). */
-export function storePage(mm: i32, v: i32, vpn: u32, p: usize, pfn: u32, value: u32): void {
+@inline export function storePage(mm: i32, v: i32, vpn: u32, p: usize, pfn: u32, value: u32): void {
   if (pfn != 0 && !frameUsable(pfn)) violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 3);
   setContent(pfn, value);
   store<u32>(shadowOf(p), value);

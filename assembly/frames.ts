@@ -168,20 +168,20 @@ export function splitFolioPages(head: u32): void {
 }
 
 /** Live-frame accounting shared by the buddy and the device free lists. */
-export function noteAlloc(): void {
+@inline export function noteAlloc(): void {
   bump(ST_FRAMES_ALLOC);
   const live = stat(ST_LIVE_FRAMES) + 1;
   setStat(ST_LIVE_FRAMES, live);
   if (live > stat(ST_PEAK_FRAMES)) setStat(ST_PEAK_FRAMES, live);
 }
 
-export function noteFree(): void {
+@inline export function noteFree(): void {
   bump(ST_FRAMES_FREED);
   setStat(ST_LIVE_FRAMES, stat(ST_LIVE_FRAMES) - 1);
 }
 
 /** alloc_pages(order 0): a zeroed system page at refcount 1 (callers check space first). */
-export function allocSystemPage(): u32 {
+@inline export function allocSystemPage(): u32 {
   const pfn = load<u32>(buddyBase + (<usize>(--buddyTop) << 2));
   setRef(pfn, 1);
   setMapcount(pfn, 0);
@@ -193,7 +193,7 @@ export function allocSystemPage(): u32 {
 }
 
 /** free_unref_folios: return a system page to the buddy allocator. */
-export function freeSystemPage(pfn: u32): void {
+@inline export function freeSystemPage(pfn: u32): void {
   setFlags(pfn, 0);
   store<u32>(buddyBase + (<usize>(buddyTop++) << 2), pfn);
   noteFree();

@@ -79,7 +79,7 @@ export function addPinned(mm: i32, n: i32): void { put(mmPinned, mm, get(mmPinne
 @inline export function fileIndex(v: i32, vpn: u32): u32 { return vmaPgoff(v) + (vpn - vmaStart(v)); }
 
 /** find_vma: the vma containing vpn, or -1; the last hit is cached per mm (vmacache, before 6.1). */
-export function findVma(mm: i32, vpn: u32): i32 {
+@inline export function findVma(mm: i32, vpn: u32): i32 {
   const c = get(mmVmaCache, mm);
   if (c >= 0 && vpn >= vmaStart(c) && vpn < vmaEnd(c)) return c;
   let v = get(mmHead, mm);

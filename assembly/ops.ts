@@ -78,7 +78,7 @@ function fail(code: i32, field: i32, detail: i32 = 0): i32 {
 }
 
 /** Arguments 1 and 2 as a vpn range inside the simulated address space. */
-function rangeOk(vpn: i32, npages: i32): bool {
+@inline function rangeOk(vpn: i32, npages: i32): bool {
   return vpn >= 0 && npages > 0 && <i64>vpn + <i64>npages <= VPN_LIMIT;
 }
 
@@ -87,7 +87,7 @@ function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
   return faultRoomFor(mm, vpn, write, pteAt(mm, vpn));
 }
 
-function faultRoomFor(mm: i32, vpn: u32, write: bool, pte: u32): i32 {
+@inline function faultRoomFor(mm: i32, vpn: u32, write: bool, pte: u32): i32 {
   if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) return 0; // no fault
   if (freeSystemFrames() < 2) return fail(ERR_NOMEM_FRAMES, -1, 2);
   const t = tablesNeeded(mm, vpn);
@@ -96,7 +96,7 @@ function faultRoomFor(mm: i32, vpn: u32, write: bool, pte: u32): i32 {
 }
 
 /** A fault on a file living on a device needs a free device page there (else SIGBUS). */
-function deviceRoom(mm: i32, v: i32, vpn: u32): i32 {
+@inline function deviceRoom(mm: i32, v: i32, vpn: u32): i32 {
   const f = vmaFile(v);
   if (f < 0 || pteAt(mm, vpn) != 0) return 0;
   const idx = vmaPgoff(v) + (vpn - vmaStart(v));
@@ -123,7 +123,7 @@ function evict(d: i32, b: i32): i32 {
 }
 
 /** The vma holding all of [vpn, vpn+n), or an error. */
-function singleVma(mm: i32, vpn: i32, n: i32): i32 {
+@inline function singleVma(mm: i32, vpn: i32, n: i32): i32 {
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return fail(ERR_SEGV, 1);
   if (<i64>vpn + <i64>n > <i64>vmaEnd(v)) return fail(ERR_SEGV, 2);

@@ -55,7 +55,7 @@ export function tablesOf(mm: i32): i32 { return load<i32>(tablesPerMm + (<usize>
 }
 
 /** The pte table covering vpn (a THP's deposited one included), or 0 when none is allocated. */
-export function pteTableOf(mm: i32, vpn: u32): i32 {
+@inline export function pteTableOf(mm: i32, vpn: u32): i32 {
   const pmd = load<i32>(pgdSlot(mm, vpn));
   if (pmd == 0) return 0;
   return load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2)) & ~PMD_HUGE;
@@ -114,14 +114,14 @@ export function clearHugeLeaf(mm: i32, vpn: u32): u32 {
 }
 
 /** Tables that a fault at vpn would have to allocate (0, 1 or 2): for the space check. */
-export function tablesNeeded(mm: i32, vpn: u32): i32 {
+@inline export function tablesNeeded(mm: i32, vpn: u32): i32 {
   const pmd = load<i32>(pgdSlot(mm, vpn));
   if (pmd == 0) return 2;
   return load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2)) == 0 ? 1 : 0; // a THP's slot has its table
 }
 
 /** Address of the PTE for vpn (pte_offset_map); allocates tables when asked. 0 if absent. */
-export function ptePtr(mm: i32, vpn: u32, alloc: bool): usize {
+@inline export function ptePtr(mm: i32, vpn: u32, alloc: bool): usize {
   const g = pgdSlot(mm, vpn);
   let pmd = load<i32>(g);
   if (pmd == 0) {

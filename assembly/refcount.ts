@@ -19,7 +19,7 @@ import { violation, currentOp } from "./violations";
 }
 
 /** folio_ref_add / folio_get: take n references (on the folio's head page). */
-export function folioGet(page: u32, n: i32, mm: i32, vpn: i32): void {
+@inline export function folioGet(page: u32, n: i32, mm: i32, vpn: i32): void {
   const pfn = folioOf(page);
   if (!frameUsable(pfn)) violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), 1);
   setRef(pfn, ref(pfn) + n);
@@ -33,7 +33,7 @@ export function folioGet(page: u32, n: i32, mm: i32, vpn: i32): void {
  * pages wake their waiters. Once memunmap_pages has put an E0 pgmap's base
  * references, counts drain to 0 and each 0 drops a pgmap reference (__put_page).
  */
-export function folioPut(page: u32, n: i32, mm: i32, vpn: i32): void {
+@inline export function folioPut(page: u32, n: i32, mm: i32, vpn: i32): void {
   const pfn = folioOf(page);
   const r = ref(pfn);
   const f = flags(pfn);
@@ -73,13 +73,13 @@ export function releaseFrame(pfn: u32, mm: i32, vpn: i32): void {
 }
 
 /** folio_add_*_rmap_pte / folio_dup_*_rmap: one more mapping. */
-export function rmapAdd(pfn: u32): void {
+@inline export function rmapAdd(pfn: u32): void {
   setMapcount(pfn, mapcount(pfn) + 1);
   bump(ST_ATOMIC_MAP);
 }
 
 /** folio_remove_rmap_pte: one mapping fewer. */
-export function rmapRemove(pfn: u32, mm: i32, vpn: i32): void {
+@inline export function rmapRemove(pfn: u32, mm: i32, vpn: i32): void {
   const m = mapcount(pfn);
   bump(ST_ATOMIC_MAP);
   if (m <= 0) {

@@ -50,7 +50,7 @@ export function tlbFlush(): void {
 }
 
 /** __tlb_remove_folio_pages: queue the PTE references (nr of them) of one folio. */
-export function tlbRemoveFolio(mm: i32, pfn: u32, nr: i32): void {
+@inline export function tlbRemoveFolio(mm: i32, pfn: u32, nr: i32): void {
   const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
   if (batch <= 0) {
     folioPut(pfn, nr, mm, -1);
@@ -64,7 +64,7 @@ export function tlbRemoveFolio(mm: i32, pfn: u32, nr: i32): void {
 }
 
 /** Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it. */
-export function zapOne(mm: i32, vpn: u32, p: usize): void {
+@inline export function zapOne(mm: i32, vpn: u32, p: usize): void {
   const pte = load<u32>(p);
   if (pte == 0) return;
   store<u32>(p, 0);
