@@ -15,6 +15,7 @@ import { folioPut, rmapRemove, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, shadowOf } from "./pgtable";
 import { ptePfn } from "./fault";
 import { violation, currentOp } from "./violations";
+import { counterOn, counterUpdate } from "./counters/layer";
 
 export const MAX_GATHER = 4096;
 let gatherPfn: usize = 0;
@@ -37,6 +38,7 @@ export function tlbFlush(): void {
       // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
       setRef(pfn, ref(pfn) - 1);
       bump(ST_ATOMIC_REF);
+      if (counterOn) counterUpdate(pfn, -1, ref(pfn));
       continue;
     }
     folioPut(pfn, 1, gatherMm, -1);

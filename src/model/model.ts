@@ -21,6 +21,7 @@
 import * as abi from "../../assembly/abi.ts";
 import { DEFAULT_CAPACITY, type Capacity, type EngineOptions, type FrameInfo, type PageInfo, type BoInfo, type PageKind } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
+import { resolveCounterOptions } from "../cost/options.ts";
 import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, CORE_ERRORS, PAGE_SIZE, type Op, type OpName, type DeviceKind } from "../core/ops.ts";
 import { resolveScheme } from "../scheme/resolve.ts";
 import type { Scheme } from "../scheme/presets.ts";
@@ -68,7 +69,10 @@ export class Model implements OpTarget {
   /** A new model with Engine's options (synchronous: nothing to compile). */
   static create(options: EngineOptions = {}): Model {
     const scheme = resolveScheme(options.scheme ?? "E4");
-    return new Model(scheme, checkCapacity(options));
+    const { cpus } = resolveCounterOptions(options); // same checks as Engine; the model has no cost layer
+    const model = new Model(scheme, checkCapacity(options));
+    model.machine.cpus = cpus;
+    return model;
   }
 
   /** Number of ops executed so far: the next op's sequence number. */
