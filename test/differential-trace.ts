@@ -40,7 +40,7 @@ const WEIGHTS: Array<[Kind, number]> = [
   ["mm_new", 0.3], ["file_new", 0.15], ["driver_new", 0.15], ["to_device", 5], ["to_ram", 3], ["gup", 5],
   ["unpin", 5.5], ["check", 0.2], ["teardown", 0.012], ["drop_cache", 0.3], ["garbage", 0.4],
   ["driver_teardown", 0.015], ["evict_bo", 0.6], ["fault_begin", 0.5], ["fault_end", 0.45], ["truncate", 0.4],
-  ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 6],
+  ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 1],
 ];
 
 const DEVICE_KINDS = [
