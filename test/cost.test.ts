@@ -129,4 +129,15 @@ test("bad options and unknown CPUs: RefsimError naming the field, engine still u
   assert.is(e.cost()!.perCpu[3].ops, 3);
 });
 
+test("compare's HTML page carries both charts' data and says cycles are a model", async () => {
+  const { compareHtml } = await import("../src/report/cost-html.ts");
+  const rows = await compareCounters({ cpus: [1, 4], counters: ["atomic", "refcache"], ops: 5000 });
+  const html = compareHtml(rows, { chartJs: "" });
+  const specs = JSON.parse(html.match(/id="refsim-compare">([^<]*)</)![1]);
+  assert.is(specs.length, 2);
+  assert.equal(specs[0].config.data.datasets.map((d: { label: string }) => d.label), ["E4 atomic", "E4 refcache"]);
+  assert.equal(specs[1].config.data.datasets[1].data.map((p: { x: number }) => p.x), [1, 4]);
+  assert.ok(html.includes("cost model"));
+});
+
 test.run();

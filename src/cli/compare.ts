@@ -11,6 +11,9 @@ import { compareCounters, COMPARE_CPUS, type CompareRow } from "../cost/compare.
 import { COUNTER_NAMES, COUNTER_TEXT, type CounterName, type CostModel } from "../cost/options.ts";
 import { CYCLES_ARE_A_MODEL } from "../cost/report.ts";
 import type { Capacity } from "../core/engine.ts";
+import { writeFileSync } from "node:fs";
+import { compareHtml } from "../report/cost-html.ts";
+import { chartJsSource } from "./report.ts";
 
 export interface CompareArgs {
   workload: string;
@@ -23,6 +26,8 @@ export interface CompareArgs {
   capacity: Partial<Capacity>;
   cost: Partial<CostModel>;
   json: boolean;
+  /** Also write the HTML page with the charts here. */
+  out?: string;
 }
 
 function cpuList(s: string | undefined): number[] {
@@ -66,6 +71,10 @@ export async function compareCommand(a: CompareArgs): Promise<number> {
     workload: a.workload, cpus: cpuList(a.cpus), counters: counterList(a.counters), schemes: a.schemes,
     ops: a.ops, seed: a.seed, params: a.params, capacity: a.capacity, cost: a.cost,
   });
+  if (a.out) {
+    writeFileSync(a.out, compareHtml(rows, { chartJs: chartJsSource() }));
+    if (!a.json) console.log(`wrote ${a.out}`);
+  }
   if (a.json) {
     console.log(JSON.stringify({ note: CYCLES_ARE_A_MODEL, rows }, null, 2));
   } else {

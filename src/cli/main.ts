@@ -45,7 +45,7 @@ commands:
   bench [--quick]         run the benchmarks (bench/) and print the table of ratios
   compare                 counter implementations x simulated CPUs on one workload (cost model; cycles are a model)
                           [--workload shared-pages] [--cpus 1,2,4,...,128] [--counters atomic,percpu,refcache,snzi]
-                          [--schemes E4] [--ops N] [--set k=v] [--cost k=v] [--capacity k=v] [--json]
+                          [--schemes E4] [--ops N] [--set k=v] [--cost k=v] [--capacity k=v] [--json] [--out f.html]
   sweep <sweep.json>      run a sweep on worker threads, write results JSON + CSV
                           [--workers N] [--shard i/N] [--out results.json]
   merge <a.json> <b.json> join sweep shards into one results file [--out all.json] [--partial]
@@ -191,6 +191,7 @@ async function main(argv: string[]): Promise<number> {
         capacity: parseSettings(values.capacity ?? [], "capacity") as Record<string, number>,
         cost: parseSettings(values.cost ?? [], "cost") as Record<string, number>,
         json: !!values.json,
+        out: values.out,
       });
     case "sweep":
       return sweepCommand(rest, values);
