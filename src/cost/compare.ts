@@ -86,7 +86,7 @@ export async function compareCounters(o: CompareOptions = {}): Promise<CompareRo
           zerosPending: after.zero.pending,
           violations: s.violations.total - s.violations.counter_zero,
           counterViolations: after.violations,
-          cost: { ...after, throughput: at.throughput, timeNs: at.timeNs },
+          cost: { ...at, zero: after.zero, violations: after.violations }, // counts and time when the workload ended; zero detection after the drain
         });
       }
     }
