@@ -140,4 +140,25 @@ test("compare's HTML page carries both charts' data and says cycles are a model"
   assert.ok(html.includes("cost model"));
 });
 
+test("SpreadTarget spreads any workload's processes over the CPUs without changing its ops or outcomes", async () => {
+  const { SpreadTarget } = await import("../src/cost/spread.ts");
+  for (const name of ["fork-heavy", "mix", "page-fault3"]) {
+    const plain = await Engine.create({ scheme: "E0-devmap" });
+    const spread = await Engine.create({ scheme: "E0-devmap", counter: "refcache", cpus: 6, cost: { epochNs: 2000 } });
+    const a = runWorkload(name, plain, {}, 9, 12_000);
+    const b = runWorkload(name, new SpreadTarget(spread), {}, 9, 12_000);
+    assert.is(b.streamHash, a.streamHash, name);
+    const { cpu, ...opsB } = b.stats.ops;
+    const { cpu: none, ...opsA } = a.stats.ops;
+    assert.is(none, 0);
+    assert.ok(cpu > 0, `${name}: no cpu op inserted`);
+    assert.equal({ ...b.stats, ops: opsB }, { ...a.stats, ops: opsA }, name);
+    // Violation records name the engine's op sequence number, which counts the inserted cpu ops.
+    const strip = (vs: ReturnType<Engine["violations"]>) => vs.map(({ op: _op, ...v }) => v);
+    assert.equal(strip(spread.violations()), strip(plain.violations()), name);
+    if (name === "mix") assert.ok(plain.violations().length > 0, "mix under E0-devmap leaks");
+    assert.ok(spread.cost()!.perCpu.filter((c) => c.ops > 0).length > 1, `${name}: one CPU only`);
+  }
+});
+
 test.run();

@@ -1,6 +1,7 @@
 /**
  * Counter implementations compared: one workload under each scheme x counter x
- * CPU count, each on a fresh engine; throughput and counts are read when the
+ * CPU count, each on a fresh engine (workloads other than shared-pages are spread
+ * over the CPUs by SpreadTarget: process mm on CPU mm mod cpus); throughput and counts are read when the
  * workload ends, zero detection after the timers have drained (simulated idle
  * time, no ops). Library code: no node: imports (the CLI formats it).
  *
@@ -16,6 +17,7 @@ import type { SchemeInput } from "../scheme/resolve.ts";
 import { runWorkload } from "../workload/index.ts";
 import { COUNTER_NAMES, type CounterName, type CostModel } from "./options.ts";
 import type { CostReport } from "./report.ts";
+import { SpreadTarget } from "./spread.ts";
 
 export interface CompareOptions {
   workload?: string;
@@ -54,7 +56,7 @@ export interface CompareRow {
 }
 
 export const COMPARE_CPUS = [1, 2, 4, 8, 16, 32, 64, 80, 128];
-/** Small enough that per-CPU state (SNZI's O(CPUs) lines per page) stays a few tens of MiB at 128 CPUs. */
+/** shared-pages' capacity: small enough that per-CPU state (SNZI's O(CPUs) lines per page) stays a few tens of MiB at 128 CPUs. Other workloads get the engine's default capacity. */
 export const COMPARE_CAPACITY: Partial<Capacity> = { systemPages: 4096, devicePages: 16, filePages: 4096 };
 
 export async function compareCounters(o: CompareOptions = {}): Promise<CompareRow[]> {
@@ -66,8 +68,10 @@ export async function compareCounters(o: CompareOptions = {}): Promise<CompareRo
     for (const counter of counters) {
       let base = 0;
       for (const cpus of cpusList) {
-        const e = await Engine.create({ scheme, counter, cpus, cost: o.cost, capacity: { ...COMPARE_CAPACITY, ...o.capacity } });
-        const s = runWorkload(workload, e, o.params, o.seed ?? 1, o.ops ?? 60_000);
+        const e = await Engine.create({ scheme, counter, cpus, cost: o.cost, capacity: { ...(workload === "shared-pages" ? COMPARE_CAPACITY : {}), ...o.capacity } });
+        // shared-pages places its processes itself; every other workload is spread, process mm on CPU mm mod cpus.
+        const target = workload === "shared-pages" ? e : new SpreadTarget(e);
+        const s = runWorkload(workload, target, o.params, o.seed ?? 1, o.ops ?? 60_000);
         const at = e.cost()!;
         e.drainCounters();
         const after = e.cost()!;
