@@ -49,15 +49,16 @@ function counterList(s: string | undefined): CounterName[] {
 
 const num = (x: number, d = 2) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
 const si = (x: number) => (x >= 1e9 ? `${(x / 1e9).toFixed(2)}G` : x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
+const time = (ns: number) => (ns >= 1e4 ? `${(ns / 1e6).toFixed(1)} ms` : `${ns.toFixed(0)} ns`);
+/** Mean / max zero-detection delay, the mean in epochs (Refcache) or grace periods (percpu_ref). */
 function delay(r: CompareRow): string {
   if (r.cost.zero.zeros === 0) return "-";
-  const ms = r.zeroDelayNs / 1e6;
-  const t = ms >= 0.01 ? `${ms.toFixed(1)} ms` : `${r.zeroDelayNs.toFixed(0)} ns`;
+  const t = r.zeroDelayMaxNs > 0 ? `${time(r.zeroDelayNs)} / ${time(r.zeroDelayMaxNs)}` : "0";
   return `${t}${r.zeroDelayEpochs > 0 ? ` (${r.zeroDelayEpochs.toFixed(1)} ep)` : ""}${r.zerosPending ? `, ${r.zerosPending} pending` : ""}`;
 }
 
 export function compareTable(rows: CompareRow[]): string {
-  const head = ["scheme", "counter", "cpus", "ops/sim-s", "speedup", "ns/op", "atomics/op", "transfers/op", "B/page", "zero delay", "violations"];
+  const head = ["scheme", "counter", "cpus", "ops/sim-s", "speedup", "ns/op", "atomics/op", "transfers/op", "B/page", "zero delay mean / max", "violations"];
   const body = rows.map((r) => [
     r.scheme, r.counter, String(r.cpus), si(r.throughput), `${num(r.speedup, 1)}x`, num(r.nsPerOp, 1), num(r.atomicsPerOp), num(r.transfersPerOp),
     r.bytesPerCpu ? `${r.bytesPerPage} + ${r.bytesPerCpu / 1024} KiB/cpu` : String(r.bytesPerPage), delay(r),

@@ -46,7 +46,9 @@ export interface CompareRow {
   transfersPerOp: number;
   bytesPerPage: number;
   bytesPerCpu: number;
+  /** Mean and largest zero-detection delay (ns), and the mean in epochs / grace periods. */
   zeroDelayNs: number;
+  zeroDelayMaxNs: number;
   zeroDelayEpochs: number;
   zerosPending: number;
   /** Ownership violations (the same under every counter) and counter_zero violations. */
@@ -86,6 +88,7 @@ export async function compareCounters(o: CompareOptions = {}): Promise<CompareRo
           bytesPerPage: at.memory.perPage,
           bytesPerCpu: at.memory.perCpu,
           zeroDelayNs: after.zero.meanDelayNs,
+          zeroDelayMaxNs: after.zero.maxDelayNs,
           zeroDelayEpochs: after.zero.meanDelayEpochs,
           zerosPending: after.zero.pending,
           violations: s.violations.total - s.violations.counter_zero,
