@@ -49,7 +49,7 @@ function counterList(s: string | undefined): CounterName[] {
 
 const num = (x: number, d = 2) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
 const si = (x: number) => (x >= 1e9 ? `${(x / 1e9).toFixed(2)}G` : x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
-const time = (ns: number) => (ns >= 1e4 ? `${(ns / 1e6).toFixed(1)} ms` : `${ns.toFixed(0)} ns`);
+const time = (ns: number) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(1)} ms` : ns >= 1e4 ? `${(ns / 1e3).toFixed(1)} µs` : `${ns.toFixed(0)} ns`);
 /** Mean / max zero-detection delay, the mean in epochs (Refcache) or grace periods (percpu_ref). */
 function delay(r: CompareRow): string {
   if (r.cost.zero.zeros === 0) return "-";

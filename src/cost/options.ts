@@ -77,7 +77,7 @@ export const DEFAULT_COST: Readonly<CostModel> = Object.freeze({
   cpusPerSocket: 10,
   snziLeafCpus: 1,
   snziArity: 2,
-  reviewEpochs: 2,
+  reviewEpochs: 1,
 });
 
 const COST_SLOTS: Record<keyof CostModel, [kind: "ns" | "int", slot: number]> = {
