@@ -14,12 +14,16 @@ import { runWorkload } from "../src/workload/index.ts";
 import { runDifferential } from "./differential-harness.ts";
 
 test("G12a RadixVM page sharing, 1 -> 80 CPUs: shared counter flat, SNZI sub-linear, Refcache near-linear", async () => {
-  const rows = await compareCounters({ workload: "shared-pages", cpus: [1, 10, 80], counters: ["atomic", "snzi", "refcache"], ops: 30_000 });
+  const rows = await compareCounters({ workload: "shared-pages", cpus: [1, 10, 80, 128], counters: ["atomic", "snzi", "refcache"], ops: 30_000 });
   const at = (c: string, n: number) => rows.find((r) => r.counter === c && r.cpus === n)!;
   assert.ok(at("atomic", 80).speedup <= 1.5, `shared counter ${at("atomic", 80).speedup}x at 80`);
   assert.ok(at("snzi", 80).speedup <= 10, `SNZI ${at("snzi", 80).speedup}x at 80`);
   assert.ok(at("snzi", 80).speedup > at("atomic", 80).speedup * 2, "SNZI should beat the shared counter");
   assert.ok(at("refcache", 80).speedup >= 60, `Refcache ${at("refcache", 80).speedup}x at 80`);
+  // Beyond 80: the shared counter keeps falling, SNZI keeps growing but ever slower, Refcache stays near-linear.
+  assert.ok(at("atomic", 128).throughput < at("atomic", 80).throughput);
+  assert.ok(at("snzi", 128).speedup > at("snzi", 80).speedup && at("snzi", 128).speedup / 128 < at("snzi", 10).speedup / 10);
+  assert.ok(at("refcache", 128).speedup >= 100);
   // The counts behind the shapes: the shared counter transfers its line on every update, Refcache never.
   assert.ok(at("atomic", 80).transfersPerOp > 1 && at("atomic", 1).transfersPerOp < 0.01);
   assert.is(at("refcache", 80).atomicsPerOp, 0);
