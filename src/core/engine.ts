@@ -18,7 +18,7 @@
 import * as abi from "../../assembly/abi.ts";
 import { instantiateCore, type CoreExports } from "./wasm.ts";
 import { RefsimError } from "./errors.ts";
-import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, CORE_ERRORS, PAGE_SIZE, type Op, type OpName, type DeviceKind } from "./ops.ts";
+import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, type Op, type OpName, type DeviceKind } from "./ops.ts";
 import { resolveScheme, encodeScheme, type SchemeInput } from "../scheme/resolve.ts";
 import type { Scheme } from "../scheme/presets.ts";
 import { readStats, type Stats } from "./stats.ts";
@@ -287,7 +287,7 @@ export class Engine {
     const [code, index, field, detail] = this.#error;
     const op = OP_NAME_BY_CODE[this.#ops[index * abi.OP_WORDS]] ?? "?";
     const fieldName = field >= 0 ? OP_FIELDS[op as OpName]?.[field] : undefined;
-    const [codeName, text] = CORE_ERRORS[code] ?? ["UNKNOWN", `error ${code}`];
+    const [codeName, text] = coreError(op, code);
     const where = fieldName ? ` (field '${fieldName}')` : "";
     const more = detail ? `; needs ${detail}` : "";
     return new RefsimError(`op ${start + index} (${op}): ${text}${where}${more}`, { op, field: fieldName, index: start + index, code: codeName });

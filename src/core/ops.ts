@@ -234,6 +234,12 @@ function extraFields(name: OpName): string[] {
   }
 }
 
+/** [code name, message] of a core error on op `op`: CORE_ERRORS, with the cpu op's own wording. */
+export function coreError(op: string, code: number): [string, string] {
+  if (op === "cpu" && code === abi.ERR_BAD_ARG) return ["BAD_ARG", "no such simulated CPU (cpu must be below EngineOptions.cpus)"];
+  return CORE_ERRORS[code] ?? ["UNKNOWN", `error ${code}`];
+}
+
 /** Messages for the core's ERR_* codes. */
 export const CORE_ERRORS: Record<number, [string, string]> = {
   [abi.ERR_BAD_OP]: ["BAD_OP", "unknown op code"],
