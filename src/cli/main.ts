@@ -42,6 +42,7 @@ commands:
   list                    list built-in scenarios and scheme presets
   schemes                 print every preset's rules
   workload [name]         run a workload generator (no name: list them) [--seed N] [--ops N] [--set k=v]...
+                          [--counter atomic|percpu|refcache|snzi --cpus N [--cost k=v]...]: with the cost model
   bench [--quick]         run the benchmarks (bench/) and print the table of ratios
   compare                 counter implementations x simulated CPUs on one workload (cost model; cycles are a model)
                           [--workload shared-pages] [--cpus 1,2,4,...,128] [--counters atomic,percpu,refcache,snzi]
@@ -140,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
       progress: { type: "boolean" }, quick: { type: "boolean" },
       kinds: { type: "string" }, budget: { type: "string" }, episode: { type: "string" }, mix: { type: "string" },
       violation: { type: "string" }, trace: { type: "string" }, "no-shrink": { type: "boolean" }, params: { type: "string" },
-      workload: { type: "string" }, cpus: { type: "string" }, counters: { type: "string" }, cost: { type: "string", multiple: true },
+      workload: { type: "string" }, cpus: { type: "string" }, counter: { type: "string" }, counters: { type: "string" }, cost: { type: "string", multiple: true },
     },
   });
   const [command, ...rest] = positionals;
@@ -173,6 +174,9 @@ async function main(argv: string[]): Promise<number> {
         capacity: parseSettings(values.capacity ?? [], "capacity") as Record<string, number>,
         json: !!values.json,
         progress: !!values.progress,
+        counter: values.counter as never,
+        cpus: values.cpus === undefined ? undefined : wholeNumber(values.cpus, "cpus"),
+        cost: values.cost ? parseSettings(values.cost, "cost") as Record<string, number> : undefined,
       });
     }
     case "bench": {
