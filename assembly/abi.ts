@@ -30,7 +30,7 @@ export const OP_FAULT_END = 21; //        (fault)                        the res
 export const OP_TRUNCATE = 22; //         (file, index, npages) -> waited truncate / hole punch (dax_layout_busy_page_range)
 export const OP_DMA_WRITE = 23; //        (handle, value)                a device writes through a GUP pin
 export const OP_MADV_PAGEOUT = 24; //     (mm, vpn, npages) -> isolated  madvise_pageout: isolate each normal page from the LRU
-export const OP_COUNT = 25;
+export const OP_COUNT = 33; // codes 25..31 are reserved for large folios; 32 is OP_CPU (end of file)
 
 // mmap flags (vmflags of OP_MMAP)
 export const VM_READ = 1;
@@ -159,7 +159,7 @@ export const V_REFCOUNT = 7; //      refcount differs from base + mappings + pin
 export const V_MAPCOUNT = 8; //      mapcount differs from the number of refcounted mappings
 export const V_HANG = 9; //          a waiter that nothing will wake (memunmap_pages, truncate) at a check
 export const V_LIVELOCK = 10; //     migrate_to_ram cannot progress: concurrent faults' refs block it
-export const V_KINDS = 11;
+export const V_KINDS = 12; // V_COUNTER_ZERO = 11 is defined with the counter layer (end of file)
 
 // violation record: VIOLATION_WORDS i32 words
 export const VIOLATION_WORDS = 8; // [kind, op seq, pfn, mm, vpn, refcount, mapcount, extra]
@@ -219,3 +219,53 @@ export const CAP_WORDS = 16;
 // Simulated virtual address space: vpn < 2^27 (512 GiB), three levels of 512 entries.
 export const VPN_BITS = 27;
 export const PT_ENTRIES = 512;
+
+// ---- Simulated CPUs, counter implementations and the cost model (assembly/cpus.ts, assembly/counters/) ----
+export const OP_CPU = 32; //              (cpu)                          the ops that follow run on simulated CPU cpu
+export const MAX_CPUS = 128;
+export const V_COUNTER_ZERO = 11; //  the counter layer declared zero while the true _refcount was not zero
+
+// Counter implementations (CTR_COUNTER)
+export const COUNTER_ATOMIC = 0; //   one shared atomic_t (today's _refcount)
+export const COUNTER_PERCPU = 1; //   percpu_ref: per-CPU counts, kill + grace period + sum, then atomic mode
+export const COUNTER_REFCACHE = 2; // sv6 Refcache: per-CPU delta caches, epoch flush, review queue
+export const COUNTER_SNZI = 3; //     SNZI tree: the root changes only on 0<->1 of its children
+export const COUNTER_KINDS = 4;
+
+// Counter-layer configuration: CTR_WORDS i32 words, then COST_WORDS f64 words (ns)
+export const CTR_COUNTER = 0;
+export const CTR_CPUS = 1;
+export const CTR_CPUS_PER_SOCKET = 2;
+export const CTR_SNZI_LEAF_CPUS = 3; // CPUs arriving at one SNZI leaf
+export const CTR_SNZI_ARITY = 4; //     children per inner SNZI node
+export const CTR_REVIEW_EPOCHS = 5; //  Refcache: flushes of every CPU after a zero before it is freed (0: unsafe, no review)
+export const CTR_WORDS = 8;
+export const COST_LOCAL = 0; //        a hit in the CPU's own cache (non-atomic)
+export const COST_ATOMIC = 1; //       an atomic RMW on a line the CPU owns
+export const COST_TRANSFER = 2; //     a cache-line transfer within a socket
+export const COST_CROSS_SOCKET = 3; // a cache-line transfer between sockets
+export const COST_CONTENDER = 4; //    extra per other CPU queued on the same line
+export const COST_OP = 5; //           the rest of an op's work, not itemized (local, never contended)
+export const COST_EPOCH = 6; //        Refcache epoch (per-CPU flush period)
+export const COST_GRACE = 7; //        percpu_ref: RCU grace period between kill and sum
+export const COST_WORDS = 8;
+
+// Counter-layer statistics (i64, index into the stats block; slots 64..79)
+export const ST_CTR_LOCAL = 64; //      local cache hits
+export const ST_CTR_TRANSFERS = 65; //  cache-line transfers (incl. first touch from memory)
+export const ST_CTR_CROSS = 66; //      of those, between sockets
+export const ST_CTR_RMW = 67; //        atomic RMWs issued by the counter implementation
+export const ST_CTR_UPDATES = 68; //    _refcount updates fed to the layer (folio_get/put calls)
+export const ST_CTR_ZEROS = 69; //      times the true count reached zero
+export const ST_CTR_DETECTED = 70; //   of those, detected by the implementation
+export const ST_CTR_DELAY_SUM = 71; //  sum of zero-detection delays, ns
+export const ST_CTR_DELAY_MAX = 72; //  largest zero-detection delay, ns
+export const ST_CTR_REUSED = 73; //     zeros superseded by a new reference before detection
+export const ST_CTR_FLUSHES = 74; //    Refcache deltas flushed / percpu_ref sums
+export const ST_CTR_EVICTIONS = 75; //  Refcache conflict evictions
+export const ST_CTR_TICKS = 76; //      Refcache per-CPU epoch flushes
+export const ST_CTR_KILLS = 77; //      percpu_ref kills
+export const ST_CTR_OPS = 78; //        ops charged to CPUs (OP_CPU excluded)
+export const ST_CTR_PROPAGATE = 79; //  SNZI updates above a leaf
+export const CPU_STAT_WORDS = 4; //     per CPU (i64): local hits, transfers, atomic RMWs, ops
+export const DELAY_BUCKETS = 48; //     zero-detection delays: bucket i counts delays in [2^(i-1), 2^i) ns

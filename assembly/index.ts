@@ -122,3 +122,9 @@ export function pmdAt(mm: i32, vpn: i32): i32 {
 }
 export function pinPfn(h: i32): i32 { return handleValid(h) ? <i32>handlePfn(h) : -1; }
 export function tablesFree(): i32 { return pteTablesLeft() + pmdTablesLeft(); }
+
+// Simulated CPUs and the counter layer (assembly/counters/layer.ts): configured by the host after init().
+export {
+  counterConfigPtr, counterInit, counterBytes, setCpuLimit, counterDrain, counterNow, counterPendingZeros, counterStateBytes,
+  counterCpus, counterClocksPtr, counterCpuStatsPtr, counterDelayHistPtr,
+} from "./counters/layer";

@@ -38,6 +38,9 @@ import {
 import { faultBegin, faultEnd, faultValid, faultSlotsLeft } from "./race";
 import { truncateRange } from "./truncate";
 import { quiesceCheck } from "./check";
+import { OP_CPU } from "./abi";
+import { counterOn, counterOpEnd, cpuLimit } from "./counters/layer";
+import { setCpu } from "./cpus";
 
 export let opBase: usize = 0;
 export let resultBase: usize = 0;
@@ -439,6 +442,11 @@ function execute(w: usize): i32 {
       if (v < 0) return v;
       return pageout(a0, <u32>a1, <u32>(a1 + a2));
     }
+    case OP_CPU: {
+      if (a0 < 0 || a0 >= cpuLimit) return fail(ERR_BAD_ARG, 0); // a CPU the engine was created with
+      setCpu(a0);
+      return 0;
+    }
     case OP_DMA_WRITE: {
       if (!handleValid(a0)) return fail(ERR_BAD_HANDLE, 0);
       dmaWrite(a0, <u32>a1);
@@ -469,6 +477,7 @@ export function runBatch(n: i32): i32 {
       return i;
     }
     countOp(load<i32>(w));
+    if (counterOn) counterOpEnd(load<i32>(w));
     store<i32>(resultBase + (<usize>i << 2), r);
     opSeq++;
   }

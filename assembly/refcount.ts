@@ -11,6 +11,7 @@ import { freeAt, rule } from "./scheme";
 import { pageFree, pgmapKilled, pgmapPutPage } from "./device";
 import { daxPageIdle } from "./truncate";
 import { violation, currentOp } from "./violations";
+import { counterOn, counterUpdate } from "./counters/layer";
 
 /** A frame a reference may be taken on: allocated, or early-freed but not yet torn down. */
 @inline export function frameUsable(pfn: u32): bool {
@@ -24,6 +25,7 @@ import { violation, currentOp } from "./violations";
   if (!frameUsable(pfn)) violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), 1);
   setRef(pfn, ref(pfn) + n);
   bump(ST_ATOMIC_REF);
+  if (counterOn) counterUpdate(pfn, n, ref(pfn));
 }
 
 /**
@@ -46,6 +48,7 @@ import { violation, currentOp } from "./violations";
     // page_free already ran while it was mapped (reported then); the rest drains.
     if (r - n < 0) { violation(V_UNDERFLOW, pfn, mm, vpn, r, mapcount(pfn), -n); return; }
     setRef(pfn, r - n);
+    if (counterOn) counterUpdate(pfn, -n, r - n);
     if (r - n == 0) pgmapPutPage(pfn);
     return;
   }
@@ -57,6 +60,7 @@ import { violation, currentOp } from "./violations";
     return;
   }
   setRef(pfn, r - n);
+  if (counterOn) counterUpdate(pfn, -n, r - n);
   if (r - n == freeAt(kind)) releaseFrame(pfn, mm, vpn);
   if (drained && r - n == 0) pgmapPutPage(pfn);
 }

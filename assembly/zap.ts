@@ -17,6 +17,7 @@ import { pteTableOf, pteTableBase, shadowOf, hugeLeaf } from "./pgtable";
 import { zapHugePmd, splitHugePmd, blockStart } from "./thp";
 import { ptePfn } from "./fault";
 import { violation, currentOp } from "./violations";
+import { counterOn, counterUpdate } from "./counters/layer";
 
 export const MAX_GATHER = 4096;
 let gatherPfn: usize = 0;
@@ -42,6 +43,7 @@ export function tlbFlush(): void {
       // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
       setRef(pfn, ref(pfn) - 1);
       bump(ST_ATOMIC_REF);
+      if (counterOn) counterUpdate(pfn, -1, ref(pfn));
       continue;
     }
     folioPut(pfn, nr, gatherMm, -1);

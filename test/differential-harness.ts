@@ -19,6 +19,7 @@
  */
 import * as assert from "uvu/assert";
 import * as abi from "../assembly/abi.ts";
+import type { CounterName, CostModel } from "../src/cost/options.ts";
 import { Engine, type Capacity } from "../src/core/engine.ts";
 import { RefsimError } from "../src/core/errors.ts";
 import { OP_NAME_BY_CODE, PAGE_SIZE } from "../src/core/ops.ts";
@@ -66,6 +67,10 @@ export interface DiffOptions {
   seed: number;
   ops: number;
   capacity?: Partial<Capacity>;
+  /** Simulated CPUs (both targets) and the engine's counter layer (the model has none). */
+  cpus?: number;
+  counter?: CounterName;
+  cost?: Partial<CostModel>;
   /** Compare stats after every batch (slow; finds the first diverging batch). */
   strict?: boolean;
 }
@@ -131,8 +136,8 @@ export async function runDifferential(o: DiffOptions): Promise<DiffResult> {
 }
 
 async function differential(o: DiffOptions): Promise<DiffResult> {
-  const options = { scheme: o.scheme, capacity: o.capacity ?? DIFF_CAPACITY };
-  const engine = await Engine.create(options);
+  const options = { scheme: o.scheme, capacity: o.capacity ?? DIFF_CAPACITY, cpus: o.cpus };
+  const engine = await Engine.create({ ...options, counter: o.counter, cost: o.cost });
   const a = Model.create(options);
   const b = Model.create(options);
   const gen = new TraceGen(o.seed, a.machine);

@@ -34,14 +34,14 @@ const BASE = 0x10000;
 type Kind =
   | "read" | "write" | "mmap" | "munmap" | "madvise" | "fork" | "exit" | "mm_new" | "file_new" | "driver_new"
   | "to_device" | "to_ram" | "gup" | "unpin" | "check" | "teardown" | "drop_cache" | "garbage"
-  | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout";
+  | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout" | "cpu";
 
 const WEIGHTS: Array<[Kind, number]> = [
   ["read", 18], ["write", 18], ["mmap", 5], ["munmap", 3], ["madvise", 3], ["fork", 0.5], ["exit", 0.7],
   ["mm_new", 0.3], ["file_new", 0.15], ["driver_new", 0.15], ["to_device", 5], ["to_ram", 3], ["gup", 5],
   ["unpin", 5.5], ["check", 0.2], ["teardown", 0.012], ["drop_cache", 0.3], ["garbage", 0.4],
   ["driver_teardown", 0.015], ["evict_bo", 0.6], ["fault_begin", 0.5], ["fault_end", 0.45], ["truncate", 0.4],
-  ["dma_write", 1.2], ["pageout", 0.8],
+  ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 1],
 ];
 
 const DEVICE_KINDS = [
@@ -237,6 +237,11 @@ export class TraceGen {
         for (let h = 1; h <= pins.issued; h++) if (pins.live(h)) live.push(h);
         const h = live.length && this.#chance(0.97) ? live[this.#below(live.length)] : this.#below(pins.issued + 3) - 1;
         return this.#op(w, at, abi.OP_DMA_WRITE, h, this.#r.u32() | 0);
+      }
+      case "cpu": {
+        // Usually one of the machine's CPUs; now and then one it does not have.
+        const n = this.#m.cpus;
+        return this.#op(w, at, abi.OP_CPU, this.#chance(0.02) ? [n, -1, abi.MAX_CPUS][this.#below(3)] : this.#below(n));
       }
       case "pageout": {
         const v = mm && this.#vma(mm);

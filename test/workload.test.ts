@@ -21,6 +21,7 @@ const MUST: Record<string, string[]> = {
   "rdma-pins": ["gup", "unpin", "fork", "migrate_to_device", "madvise_dontneed"],
   mix: ["mm_new", "mmap", "munmap", "read", "write", "fork", "exit", "madvise_dontneed", "migrate_to_device", "migrate_to_ram", "gup", "unpin", "drop_cache",
     "madvise_pageout", "truncate", "dma_write", "evict_bo"],
+  "shared-pages": ["cpu", "file_new", "mmap", "read", "munmap", "drop_cache"],
 };
 
 /** Smaller regions for the will-it-scale loops so that 25k ops cover several whole iterations. */
@@ -30,7 +31,7 @@ const PARAMS: Record<string, Record<string, unknown>> = {
 };
 
 test("the registry lists every workload with a description, capacity needs and documented defaults", () => {
-  assert.equal(WORKLOAD_NAMES, ["page-fault1", "page-fault3", "mmap1", "fork-heavy", "gpu-churn", "rdma-pins", "mix"]);
+  assert.equal(WORKLOAD_NAMES, ["page-fault1", "page-fault3", "mmap1", "fork-heavy", "gpu-churn", "rdma-pins", "mix", "shared-pages"]);
   for (const name of WORKLOAD_NAMES) {
     const w = getWorkload(name);
     assert.is(w.name, name);

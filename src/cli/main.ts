@@ -29,6 +29,7 @@ import { reportCommand } from "./report.ts";
 import { serveCommand } from "./serve.ts";
 import { exploreCommand } from "./explore.ts";
 import { recordCommand, replayCommand } from "./trace.ts";
+import { compareCommand } from "./compare.ts";
 
 const DEFAULT_SCHEMES = ["E0-devmap", "E0", "E2", "E4"];
 const DEFAULT_SCENARIOS = ["seed", "coherent-wp-after-fork"];
@@ -41,7 +42,11 @@ commands:
   list                    list built-in scenarios and scheme presets
   schemes                 print every preset's rules
   workload [name]         run a workload generator (no name: list them) [--seed N] [--ops N] [--set k=v]...
+                          [--counter atomic|percpu|refcache|snzi --cpus N [--cost k=v]...]: with the cost model
   bench [--quick]         run the benchmarks (bench/) and print the table of ratios
+  compare                 counter implementations x simulated CPUs on one workload (cost model; cycles are a model)
+                          [--workload shared-pages] [--cpus 1,2,4,...,128] [--counters atomic,percpu,refcache,snzi]
+                          [--schemes E4] [--ops N] [--set k=v] [--cost k=v] [--capacity k=v] [--json] [--out f.html]
   sweep <sweep.json>      run a sweep on worker threads, write results JSON + CSV
                           [--workers N] [--shard i/N] [--out results.json]
   merge <a.json> <b.json> join sweep shards into one results file [--out all.json] [--partial]
@@ -136,6 +141,7 @@ async function main(argv: string[]): Promise<number> {
       progress: { type: "boolean" }, quick: { type: "boolean" },
       kinds: { type: "string" }, budget: { type: "string" }, episode: { type: "string" }, mix: { type: "string" },
       violation: { type: "string" }, trace: { type: "string" }, "no-shrink": { type: "boolean" }, params: { type: "string" },
+      workload: { type: "string" }, cpus: { type: "string" }, counter: { type: "string" }, counters: { type: "string" }, cost: { type: "string", multiple: true },
     },
   });
   const [command, ...rest] = positionals;
@@ -168,12 +174,29 @@ async function main(argv: string[]): Promise<number> {
         capacity: parseSettings(values.capacity ?? [], "capacity") as Record<string, number>,
         json: !!values.json,
         progress: !!values.progress,
+        counter: values.counter as never,
+        cpus: values.cpus === undefined ? undefined : wholeNumber(values.cpus, "cpus"),
+        cost: values.cost ? parseSettings(values.cost, "cost") as Record<string, number> : undefined,
       });
     }
     case "bench": {
       const { runBench } = await import("../../bench/main.ts");
       return runBench({ quick: !!values.quick });
     }
+    case "compare":
+      return compareCommand({
+        workload: values.workload ?? rest[0] ?? "shared-pages",
+        cpus: values.cpus,
+        counters: values.counters,
+        schemes: (values.schemes ?? values.scheme ?? "E4").split(",").filter(Boolean).map(schemeArg),
+        ops: wholeNumber(values.ops ?? "60000", "ops"),
+        seed: wholeNumber(values.seed ?? "1", "seed"),
+        params: parseSettings(values.set ?? [], "set"),
+        capacity: parseSettings(values.capacity ?? [], "capacity") as Record<string, number>,
+        cost: parseSettings(values.cost ?? [], "cost") as Record<string, number>,
+        json: !!values.json,
+        out: values.out,
+      });
     case "sweep":
       return sweepCommand(rest, values);
     case "merge":

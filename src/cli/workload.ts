@@ -10,6 +10,9 @@ import { WORKLOADS, WORKLOAD_NAMES, getWorkload } from "../workload/index.ts";
 import type { WorkloadSummary } from "../workload/common.ts";
 import { formatTable } from "../report/table.ts";
 import { ProgressTarget } from "./progress.ts";
+import type { CounterName, CostModel } from "../cost/options.ts";
+import { SpreadTarget } from "../cost/spread.ts";
+import { CYCLES_ARE_A_MODEL } from "../cost/report.ts";
 
 export interface WorkloadArgs {
   name?: string;
@@ -20,6 +23,10 @@ export interface WorkloadArgs {
   capacity: Partial<Capacity>;
   json: boolean;
   progress: boolean;
+  /** Counter layer and simulated CPUs (cost model); processes are spread over the CPUs. */
+  counter?: CounterName;
+  cpus?: number;
+  cost?: Partial<CostModel>;
 }
 
 /** "k=v" settings: numbers, booleans, strings, or JSON objects. */
@@ -60,12 +67,21 @@ export async function workloadCommand(a: WorkloadArgs): Promise<number> {
   getWorkload(a.name); // names the known workloads if unknown
   const rows: string[][] = [];
   const results: WorkloadSummary[] = [];
+  const costRows: string[][] = [];
   for (const s of a.schemes) {
     const scheme = resolveScheme(s);
-    const engine = await Engine.create({ scheme, capacity: a.capacity });
-    const target = new ProgressTarget(engine, a.ops, `${a.name} ${scheme.name}`, a.progress);
+    const engine = await Engine.create({ scheme, capacity: a.capacity, counter: a.counter, cpus: a.cpus, cost: a.cost });
+    // shared-pages places its processes on the CPUs itself; others are spread (process mm on CPU mm mod cpus).
+    const inner = (a.cpus ?? 1) > 1 && a.name !== "shared-pages" ? new SpreadTarget(engine) : engine;
+    const target = new ProgressTarget(inner, a.ops, `${a.name} ${scheme.name}`, a.progress);
+    (target as unknown as { counter: unknown }).counter = engine.counter;
     const r = WORKLOADS[a.name as keyof typeof WORKLOADS].run(target, a.params as never, a.seed, a.ops);
     target.end();
+    const c = engine.cost();
+    if (c) {
+      (r as WorkloadSummary & { cost?: unknown }).cost = c;
+      costRows.push([scheme.name, c.counter, String(c.cpus), `${(c.throughput / 1e6).toFixed(2)} M`, c.nsPerOp.toFixed(1), c.perOp.rmws.toFixed(2), c.perOp.transfers.toFixed(2), String(c.violations)]);
+    }
     results.push(r);
     const v = Object.entries(r.violations).filter(([k, n]) => k !== "total" && n > 0).map(([k, n]) => `${k}:${n}`).join(" ") || "none";
     rows.push([scheme.name, String(r.ops), `${(r.opsPerSec / 1e6).toFixed(2)} M`, r.atomicsPerOp.toFixed(2), String(r.peakFrames), String(r.wpCopy), `${r.migrated}/${r.migrateFailed}`, v]);
@@ -74,6 +90,10 @@ export async function workloadCommand(a: WorkloadArgs): Promise<number> {
   else {
     console.log(`workload ${a.name}, seed ${a.seed}, budget ${a.ops} ops`);
     console.log(formatTable(["scheme", "ops", "ops/s", "atomics/op", "peak frames", "COW copies", "migrated/failed", "violations"], rows));
+    if (costRows.length) {
+      console.log(`\ncost model (${CYCLES_ARE_A_MODEL}):`);
+      console.log(formatTable(["scheme", "counter", "cpus", "ops/sim-s", "ns/op", "counter atomics/op", "transfers/op", "counter_zero"], costRows));
+    }
   }
   return 0;
 }

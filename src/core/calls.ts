@@ -67,4 +67,6 @@ export abstract class OpCalls {
   /** Truncate / punch a hole; returns how many DAX pages it had to wait for. */
   truncate(file: number, offset: number, length: number): number { return this.#one({ op: "truncate", file, offset, length }); }
   dmaWrite(handle: number, value: number): void { this.#one({ op: "dma_write", handle, value }); }
+  /** The ops that follow run on simulated CPU `cpu` (0 .. cpus-1). */
+  cpu(cpu: number): void { this.#one({ op: "cpu", cpu }); }
 }

@@ -18,12 +18,17 @@
 import * as abi from "../../assembly/abi.ts";
 import { instantiateCore, type CoreExports } from "./wasm.ts";
 import { RefsimError } from "./errors.ts";
-import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, CORE_ERRORS, PAGE_SIZE, type Op, type OpName } from "./ops.ts";
+import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, type Op, type OpName } from "./ops.ts";
 import { resolveScheme, encodeScheme, type SchemeInput } from "../scheme/resolve.ts";
 import type { Scheme } from "../scheme/presets.ts";
 import { readStats, type Stats } from "./stats.ts";
 import { readViolations, type Violation } from "./violations.ts";
 import { OpCalls } from "./calls.ts";
+import { resolveCounterOptions, encodeCounterConfig, type CounterOptions, type ResolvedCounter } from "../cost/options.ts";
+import { buildCostReport, type CostReport } from "../cost/report.ts";
+
+/** The counter layer's own tables may use at most this much of the core's memory. */
+const COUNTER_MEMORY_LIMIT = 1 << 30;
 
 export interface Capacity {
   /** System RAM page frames. */
@@ -89,7 +94,7 @@ export const CAP_SLOTS: Readonly<Record<keyof Capacity, number>> = {
   hugePages: abi.CAP_HUGE_PAGES,
 };
 
-export interface EngineOptions {
+export interface EngineOptions extends CounterOptions {
   scheme?: SchemeInput;
   capacity?: Partial<Capacity>;
 }
@@ -140,6 +145,8 @@ export interface BoInfo {
 export class Engine extends OpCalls {
   readonly scheme: Scheme;
   readonly capacity: Readonly<Capacity>;
+  /** Counter implementation, simulated CPUs and cost model (counter null: layer off). */
+  readonly counter: Readonly<ResolvedCounter>;
   #core: CoreExports;
   #mem!: WebAssembly.Memory;
   #ops!: Int32Array;
@@ -147,9 +154,10 @@ export class Engine extends OpCalls {
   #error!: Int32Array;
   #buffer!: ArrayBuffer;
 
-  private constructor(core: CoreExports, scheme: Scheme, capacity: Capacity) {
+  private constructor(core: CoreExports, scheme: Scheme, capacity: Capacity, counter: ResolvedCounter) {
     super();
     this.#core = core;
+    this.counter = Object.freeze(counter);
     this.scheme = scheme;
     this.capacity = Object.freeze(capacity);
     this.#mem = (core as unknown as { memory: WebAssembly.Memory }).memory;
@@ -159,6 +167,7 @@ export class Engine extends OpCalls {
   /** A new engine; the whole simulated machine is allocated here, once. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
     const scheme = resolveScheme(options.scheme ?? "E4");
+    const counter = resolveCounterOptions(options);
     const capacity = { ...DEFAULT_CAPACITY };
     for (const [k, v] of Object.entries(options.capacity ?? {})) {
       if (!(k in CAP_SLOTS)) throw new RefsimError(`capacity: unknown field '${k}' (fields: ${Object.keys(CAP_SLOTS).join(", ")})`, { field: k });
@@ -180,9 +189,69 @@ export class Engine extends OpCalls {
       const field = Object.entries(CAP_SLOTS).find(([, s]) => s === bad - 1)?.[0] ?? "capacity";
       throw new RefsimError(`capacity.${field} is invalid (${(capacity as Record<string, number>)[field]})`, { field });
     }
-    const engine = new Engine(core, scheme, capacity);
+    const engine = new Engine(core, scheme, capacity, counter);
+    engine.#startCounters();
     new Int32Array(engine.#mem.buffer, core.schemePtr(), abi.SCHEME_WORDS).set(encodeScheme(scheme));
     return engine;
+  }
+
+  /** Configure the counter layer (before any op), or only the CPU count. */
+  #startCounters(): void {
+    const r = this.counter;
+    if (r.counter === null) {
+      if (this.#core.setCpuLimit(r.cpus) !== 0) throw new RefsimError(`cpus ${r.cpus} is out of range`, { field: "cpus" });
+      return;
+    }
+    const ptr = this.#core.counterConfigPtr();
+    const buf = this.#mem.buffer;
+    encodeCounterConfig(r, new Int32Array(buf, ptr, abi.CTR_WORDS), new Float64Array(buf, ptr + abi.CTR_WORDS * 4, abi.COST_WORDS));
+    const frames = this.#core.framesTotal();
+    const bytes = Number(this.#core.counterBytes(frames));
+    if (bytes > COUNTER_MEMORY_LIMIT) {
+      throw new RefsimError(
+        `counter ${r.counter} with ${r.cpus} cpus needs ${(bytes / 2 ** 20).toFixed(0)} MiB of state for ${frames} frames ` +
+        `(limit ${COUNTER_MEMORY_LIMIT / 2 ** 20} MiB): lower cpus or capacity.systemPages / devicePages`, { field: "counter", code: "NOMEM" });
+    }
+    let bad: number;
+    try {
+      bad = this.#core.counterInit(frames);
+    } catch (e) {
+      throw new RefsimError(`counter ${r.counter}: state too large for the core's memory (${(e as Error).message})`, { field: "counter", code: "NOMEM" });
+    }
+    if (bad !== 0) throw new RefsimError(`counter options rejected by the core (word ${bad})`, { field: bad > 100 ? "cost" : "counter" });
+    this.#views();
+  }
+
+  /**
+   * The counter layer's counts, simulated time and zero detection so far; null when
+   * the layer is off. Cycles are a model (see CostReport.note); counts are exact.
+   */
+  cost(): CostReport | null {
+    const r = this.counter;
+    if (r.counter === null) return null;
+    if (this.#mem.buffer !== this.#buffer) this.#views();
+    const buf = this.#buffer;
+    const c = this.#core;
+    return buildCostReport({
+      stats: new BigInt64Array(buf, c.statsPtr(), abi.ST_WORDS),
+      clocks: new Float64Array(buf, c.counterClocksPtr(), r.cpus),
+      cpuStats: new BigInt64Array(buf, c.counterCpuStatsPtr(), r.cpus * abi.CPU_STAT_WORDS),
+      hist: new BigInt64Array(buf, c.counterDelayHistPtr(), abi.DELAY_BUCKETS),
+      now: c.counterNow(),
+      pending: c.counterPendingZeros(),
+      simulatorBytes: c.counterStateBytes(),
+    }, r.counter, r.cpus, r.cost);
+  }
+
+  /**
+   * Let simulated time pass with every CPU idle, so timers (Refcache epochs and
+   * reviews, percpu_ref grace periods) detect the zeros still pending; at most
+   * `epochs` epochs / grace periods. Changes no ownership state. Returns the run's time (ns).
+   */
+  drainCounters(epochs = 16): number {
+    const r = this.counter;
+    if (r.counter === null) return 0;
+    return this.#core.counterDrain(epochs * Math.max(r.cost.epochNs, r.cost.graceNs));
   }
 
   #views(): void {
@@ -241,7 +310,7 @@ export class Engine extends OpCalls {
     const [code, index, field, detail] = this.#error;
     const op = OP_NAME_BY_CODE[this.#ops[index * abi.OP_WORDS]] ?? "?";
     const fieldName = field >= 0 ? OP_FIELDS[op as OpName]?.[field] : undefined;
-    const [codeName, text] = CORE_ERRORS[code] ?? ["UNKNOWN", `error ${code}`];
+    const [codeName, text] = coreError(op, code);
     const where = fieldName ? ` (field '${fieldName}')` : "";
     const more = detail ? `; needs ${detail}` : "";
     return new RefsimError(`op ${start + index} (${op}): ${text}${where}${more}`, { op, field: fieldName, index: start + index, code: codeName });

@@ -41,7 +41,8 @@ export type Op =
   | { op: "fault_end"; fault: number }
   | { op: "truncate"; file: number; offset: number; length: number }
   | { op: "dma_write"; handle: number; value: number }
-  | { op: "madvise_pageout"; mm: number; addr: number; length: number };
+  | { op: "madvise_pageout"; mm: number; addr: number; length: number }
+  | { op: "cpu"; cpu: number };
 
 export type OpName = Op["op"];
 
@@ -70,6 +71,7 @@ export const OP_CODES: Record<OpName, number> = {
   truncate: abi.OP_TRUNCATE,
   dma_write: abi.OP_DMA_WRITE,
   madvise_pageout: abi.OP_MADV_PAGEOUT,
+  cpu: abi.OP_CPU,
 };
 
 export const OP_NAMES = Object.keys(OP_CODES) as OpName[];
@@ -102,6 +104,7 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   truncate: ["file", "offset", "length"],
   dma_write: ["handle", "value"],
   madvise_pageout: ["mm", "addr", "length"],
+  cpu: ["cpu"],
 };
 
 const KINDS: Record<DeviceKind, number> = {
@@ -216,6 +219,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
     case "fault_begin": a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); break;
     case "fault_end": a(0, int(name, o, "fault", 1)); break;
     case "truncate": a(0, int(name, o, "file")); a(1, vpnOf(name, o, "offset")); a(2, pagesOf(name, o)); break;
+    case "cpu": a(0, int(name, o, "cpu", 0, abi.MAX_CPUS - 1)); break;
     case "dma_write": a(0, int(name, o, "handle", 1)); a(1, int(name, o, "value", -(2 ** 31), 2 ** 32 - 1) | 0); break;
   }
 }
@@ -229,6 +233,12 @@ function extraFields(name: OpName): string[] {
     case "write": return ["mm", "addr", "value"];
     default: return OP_FIELDS[name];
   }
+}
+
+/** [code name, message] of a core error on op `op`: CORE_ERRORS, with the cpu op's own wording. */
+export function coreError(op: string, code: number): [string, string] {
+  if (op === "cpu" && code === abi.ERR_BAD_ARG) return ["BAD_ARG", "no such simulated CPU (cpu must be below EngineOptions.cpus)"];
+  return CORE_ERRORS[code] ?? ["UNKNOWN", `error ${code}`];
 }
 
 /** Messages for the core's ERR_* codes. */

@@ -11,7 +11,7 @@ import * as abi from "../../assembly/abi.ts";
 
 export const VIOLATION_KINDS = [
   "leak_page", "leak_bo", "use_after_free", "underflow", "double_free", "corruption", "early_free",
-  "refcount_mismatch", "mapcount_mismatch", "hang", "livelock",
+  "refcount_mismatch", "mapcount_mismatch", "hang", "livelock", "counter_zero",
 ] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
@@ -27,6 +27,7 @@ export const VIOLATION_TEXT: Record<ViolationKind, string> = {
   mapcount_mismatch: "mapcount differs from the number of refcounted mappings",
   hang: "a waiter nothing will wake: memunmap_pages or a DAX truncate still waiting at a check",
   livelock: "migrate_to_ram cannot make progress: other in-flight faults' references block it",
+  counter_zero: "the counter implementation declared zero while the true _refcount was not zero (extra: counter kind)",
 };
 
 export interface Violation {

@@ -42,6 +42,8 @@ export class Machine {
   readonly faults: Faults;
   /** Sequence number of the next op (ops rejected do not get one). */
   opSeq = 0;
+  /** Simulated CPUs a cpu op may name (EngineOptions.cpus); the model has no cost layer. */
+  cpus = 1;
 
   /** Capacities as the core's init() applies them (some tables always have at least one slot). */
   constructor(cap: Capacity, scheme: Scheme) {

@@ -21,7 +21,8 @@
 import * as abi from "../../assembly/abi.ts";
 import { DEFAULT_CAPACITY, type Capacity, type EngineOptions, type FrameInfo, type PageInfo, type BoInfo, type PageKind } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
-import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, CORE_ERRORS, PAGE_SIZE, type Op, type OpName } from "../core/ops.ts";
+import { resolveCounterOptions } from "../cost/options.ts";
+import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, type Op, type OpName } from "../core/ops.ts";
 import { resolveScheme } from "../scheme/resolve.ts";
 import type { Scheme } from "../scheme/presets.ts";
 import type { Stats } from "../core/stats.ts";
@@ -74,7 +75,10 @@ export class Model extends OpCalls implements OpTarget {
   /** A new model with Engine's options (synchronous: nothing to compile). */
   static create(options: EngineOptions = {}): Model {
     const scheme = resolveScheme(options.scheme ?? "E4");
-    return new Model(scheme, checkCapacity(options));
+    const { cpus } = resolveCounterOptions(options); // same checks as Engine; the model has no cost layer
+    const model = new Model(scheme, checkCapacity(options));
+    model.machine.cpus = cpus;
+    return model;
   }
 
   /** Number of ops executed so far: the next op's sequence number. */
@@ -108,7 +112,7 @@ export class Model extends OpCalls implements OpTarget {
   #rejected(opcode: number, e: Rejection, index: number): RefsimError {
     const op = OP_NAME_BY_CODE[opcode] ?? "?";
     const fieldName = e.field >= 0 ? OP_FIELDS[op as OpName]?.[e.field] : undefined;
-    const [codeName, text] = CORE_ERRORS[e.code] ?? ["UNKNOWN", `error ${e.code}`];
+    const [codeName, text] = coreError(op, e.code);
     const where = fieldName ? ` (field '${fieldName}')` : "";
     const more = e.detail ? `; needs ${e.detail}` : "";
     return new RefsimError(`op ${index} (${op}): ${text}${where}${more}`, { op, field: fieldName, index, code: codeName });

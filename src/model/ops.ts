@@ -24,6 +24,7 @@ import {
   ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE, ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE,
   ERR_NOT_ANON, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
 } from "../../assembly/abi.ts";
+import { OP_CPU } from "../../assembly/abi.ts"; // simulated CPUs (the cost model is engine-only)
 import { setVmaRange, type Mm, type Vma } from "./mm.ts";
 import { zapRange } from "./zap.ts";
 import { copyRange, pinnedPagesIn } from "./fork.ts";
@@ -393,6 +394,9 @@ export function execute(m: Machine, words: Int32Array, at: number): number {
       if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
       singleVma(mm!, a1, a2);
       return pageout(m, mm!, a1, a1 + a2);
+    case OP_CPU:
+      if (a0 < 0 || a0 >= m.cpus) reject(ERR_BAD_ARG, 0);
+      return 0;
     case OP_DMA_WRITE:
       if (!m.pins.live(a0)) reject(ERR_BAD_HANDLE, 0);
       dmaWrite(m, a0, a1);

@@ -227,6 +227,8 @@ export class OpEncoder {
   madvisePageout(mm: number, vpn: number, npages: number): number { return this.op(abi.OP_MADV_PAGEOUT, mm, vpn, npages); }
   /** Quiesce check: invariants, leaks, dangling entries. */
   check(): number { return this.op(abi.OP_CHECK); }
+  /** The ops that follow run on simulated CPU c. */
+  cpu(c: number): number { return this.op(abi.OP_CPU, c); }
   /** Exit every mm, drop every page cache, then check. */
   teardown(): number { return this.op(abi.OP_TEARDOWN); }
 

@@ -11,7 +11,7 @@
  * ```ts
  * import { Engine } from "../core/engine.ts";
  * import { WORKLOADS, WORKLOAD_NAMES, runWorkload, summaryLine } from "./index.ts";
- * console.log(WORKLOAD_NAMES.join(" ")); // page-fault1 page-fault3 mmap1 fork-heavy gpu-churn rdma-pins mix
+ * console.log(WORKLOAD_NAMES.join(" ")); // page-fault1 page-fault3 mmap1 fork-heavy gpu-churn rdma-pins mix shared-pages
  * console.log(WORKLOADS["gpu-churn"].defaults.devicePages); // 2048
  * const s = runWorkload("mmap1", await Engine.create({ scheme: "E4" }), { tasks: 2 }, 1, 20_000);
  * console.log(summaryLine(s)); // mmap1: 19997 ops in ... ms (... ops/s), 0.00 atomics/op, peak 0 frames, no violations
@@ -27,6 +27,7 @@ import { forkHeavy } from "./fork-heavy.ts";
 import { gpuChurn } from "./gpu-churn.ts";
 import { rdmaPins } from "./rdma-pins.ts";
 import { mix } from "./mix.ts";
+import { sharedPages } from "./shared-pages.ts";
 
 export const WORKLOADS = {
   "page-fault1": pageFault1,
@@ -36,6 +37,7 @@ export const WORKLOADS = {
   "gpu-churn": gpuChurn,
   "rdma-pins": rdmaPins,
   mix,
+  "shared-pages": sharedPages,
 } as const;
 
 export type WorkloadName = keyof typeof WORKLOADS;
@@ -75,3 +77,4 @@ export { runForkHeavy, type ForkHeavyParams } from "./fork-heavy.ts";
 export { runGpuChurn, type GpuChurnParams, type GpuChurnWeights, type GpuKind } from "./gpu-churn.ts";
 export { runRdmaPins, type RdmaPinsParams, type RdmaPinsWeights } from "./rdma-pins.ts";
 export { runMix, MIX_KINDS, type MixParams, type MixKind } from "./mix.ts";
+export { runSharedPages, cpusOf, type SharedPagesParams } from "./shared-pages.ts";
