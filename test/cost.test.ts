@@ -89,6 +89,34 @@ test("folio_ref_add(n) is one RMW: a FOLL_PIN of 1024 references costs one atomi
   }
 });
 
+test("G12b fork of 2 MiB folios costs fewer simulated atomics per PTE than fork of 4 KiB pages (shared counter, 1 CPU)", async () => {
+  const PAGE = 4096;
+  const NR = 512;
+  const fork = async (scheme: string, folio: "small" | "pmd" | "pte") => {
+    const e = await Engine.create({ scheme, counter: "atomic", cpus: 1, capacity: { systemPages: 8192, hugePages: 4 } });
+    const mm = e.mmNew();
+    const a = e.mmap(mm, { addr: 0x40000000, length: 2 * NR * PAGE, huge: folio !== "small" });
+    for (let i = 0; i < 2 * NR; i++) e.write(mm, a + i * PAGE, i);
+    if (folio === "pte") for (const b of [0, 1]) e.madviseDontneed(mm, a + (b * NR + NR - 1) * PAGE, PAGE); // split: PTE-mapped THPs
+    const pages = folio === "pte" ? 2 * (NR - 1) : 2 * NR;
+    const before = e.cost()!;
+    e.fork(mm);
+    const after = e.cost()!;
+    e.check();
+    assert.equal(e.violations(), [], `${scheme} ${folio}`);
+    return { rmwPerPte: (after.rmws - before.rmws) / pages, nsPerPte: (after.timeNs - before.timeNs) / pages };
+  };
+  const small = await fork("E4", "small");
+  const pmd = await fork("E4", "pmd");
+  const pteBatched = await fork("E4", "pte");
+  const pteUnbatched = await fork("E2", "pte");
+  assert.is(small.rmwPerPte, 1, "copy_present_ptes of 4 KiB pages: one folio_get per PTE");
+  assert.is(pmd.rmwPerPte, 2 / (2 * NR), "copy_huge_pmd: one per 2 MiB folio");
+  assert.is(pteBatched.rmwPerPte, 2 / (2 * (NR - 1)), "6.9 PTE batching: one folio_ref_add per folio");
+  assert.is(pteUnbatched.rmwPerPte, 1, "before 6.9 a PTE-mapped THP pays per PTE");
+  assert.ok(pmd.nsPerPte < small.nsPerPte && pteBatched.nsPerPte < pteUnbatched.nsPerPte, JSON.stringify({ small, pmd, pteBatched, pteUnbatched }));
+});
+
 test("cost results are deterministic: same inputs, bit-identical report", async () => {
   const once = async () => {
     const e = await Engine.create({ counter: "snzi", cpus: 16, capacity: { systemPages: 2048, devicePages: 16 } });
