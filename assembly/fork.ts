@@ -10,7 +10,7 @@ import {
 } from "./frames";
 import { folioGet, rmapAdd, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf } from "./pgtable";
-import { copyHugePmd, largeMaybePinned, pinnedHugeIn } from "./thp";
+import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp";
 import { isCow, pinnedIn } from "./mm";
 import { ptePfn, mkPte } from "./fault";
 import { violation } from "./violations";
@@ -73,8 +73,7 @@ function copyFolioRun(parent: i32, child: i32, cow: bool, vpn: u32, src: usize, 
   const pte = load<u32>(src);
   const pfn = ptePfn(pte);
   const head = folioOf(pfn);
-  let nr: u32 = 1;
-  while (vpn + nr < last && pfn + nr < head + FOLIO_NR && load<u32>(src + (<usize>nr << 2)) == pte + (nr << PTE_PFN_SHIFT)) nr++;
+  const nr = folioPteBatch(src, vpn, last);
   folioGet(head, <i32>nr, parent, <i32>vpn);
   const shared = cow ? pte & ~PTE_WRITE : pte;
   for (let i: u32 = 0; i < nr; i++) {

@@ -5,7 +5,7 @@
 // Paths that do not handle a PMD split it first (__split_huge_pmd), as the kernel
 // does, into the pte table deposited when the THP was mapped.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON, PG_ANON_EXCLUSIVE, PG_HEAD, FOLIO_NR, VM_HUGEPAGE,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_PFN_SHIFT, PG_ANON, PG_ANON_EXCLUSIVE, PG_HEAD, FOLIO_NR, VM_HUGEPAGE,
   SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, ST_THP_ALLOC, ST_THP_FALLBACK, ST_THP_SPLIT_PMD, ST_THP_SPLIT_FOLIO,
   ST_THP_SPLIT_FAIL, ST_WP_REUSE, ST_FAULTS, ST_PTES_COPIED, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_PINS, V_UAF, V_UNDERFLOW,
 } from "./abi";
@@ -13,7 +13,7 @@ import { bump, stat } from "./stats";
 import { rule } from "./scheme";
 import {
   allocHugeFolio, ref, flags, addFlag, clearFlag, hasFlag, setPageIndex, mapcount, setMapcount, entireMapcount,
-  setEntireMapcount, folioPincount, folioMapcount, splitFolioPages, setLastOp,
+  setEntireMapcount, folioPincount, folioMapcount, splitFolioPages, setLastOp, folioOf,
 } from "./frames";
 import { folioGet, frameUsable } from "./refcount";
 import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, hugeLeafPtr, ptePtr, shadowOf } from "./pgtable";
@@ -118,6 +118,19 @@ export function zapHugePmd(mm: i32, vpn: u32): void {
   else setEntireMapcount(head, e - 1);
   setLastOp(head, currentOp);
   tlbRemoveFolio(mm, head, 1);
+}
+
+/**
+ * folio_pte_batch: how many PTEs from p (vpn, before `last`) map consecutive pages
+ * of its large folio with the same bits, so fork and zap can handle them as one.
+ */
+export function folioPteBatch(p: usize, vpn: u32, last: u32): u32 {
+  const pte = load<u32>(p);
+  const pfn = ptePfn(pte);
+  const end = folioOf(pfn) + FOLIO_NR;
+  let nr: u32 = 1;
+  while (vpn + nr < last && pfn + nr < end && load<u32>(p + (<usize>nr << 2)) == pte + (nr << PTE_PFN_SHIFT)) nr++;
+  return nr;
 }
 
 /** folio_maybe_dma_pinned for a large folio: the exact _pincount. */

@@ -14,7 +14,7 @@ import { ref, setRef, mapcount, setLastOp, isDevice, kindOf, hasFlag, isLarge, f
 import { detachPins } from "./gup";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, shadowOf, hugeLeaf } from "./pgtable";
-import { zapHugePmd, splitHugePmd, blockStart } from "./thp";
+import { zapHugePmd, splitHugePmd, blockStart, folioPteBatch } from "./thp";
 import { ptePfn } from "./fault";
 import { violation, currentOp } from "./violations";
 import { counterOn, counterUpdate } from "./counters/layer";
@@ -114,8 +114,7 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
   const pte = load<u32>(p);
   const pfn = ptePfn(pte);
   const head = folioOf(pfn);
-  let nr: u32 = 1;
-  while (vpn + nr < last && pfn + nr < head + FOLIO_NR && load<u32>(p + (<usize>nr << 2)) == pte + (nr << PTE_PFN_SHIFT)) nr++;
+  const nr = folioPteBatch(p, vpn, last);
   for (let i: u32 = 0; i < nr; i++) {
     const q = p + (<usize>i << 2);
     store<u32>(q, 0);

@@ -14,10 +14,10 @@
  * console.log(page.refcount, page.mapcount, page.pte.write); // 2 2 false
  * ```
  */
-import { PTE_PRESENT, PTE_WRITE, V_UAF, FOLIO_NR, PT_ENTRIES } from "../../assembly/abi.ts";
+import { PTE_PRESENT, PTE_WRITE, V_UAF, PT_ENTRIES } from "../../assembly/abi.ts";
 import { folioGet, rmapAdd } from "./refcount.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
-import { copyHugePmd, largeMaybePinned, pinnedHugeIn } from "./thp.ts";
+import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -74,13 +74,7 @@ function copyOne(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number, s
  */
 function copyFolioRun(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number, table: PteTable, src: Pte, last: number): number {
   const head = m.frames.folioOf(m.frames.all[src.pfn]);
-  let nr = 1;
-  for (;;) {
-    if (vpn + nr >= last || src.pfn + nr >= head.pfn + FOLIO_NR) break;
-    const next = table.entries.get(vpn + nr);
-    if (!next || next.pfn !== src.pfn + nr || next.bits !== src.bits) break;
-    nr++;
-  }
+  const nr = folioPteBatch(m, table, vpn, src, last);
   folioGet(m, head, nr, parent.id, vpn); // folio_ref_add(folio, nr)
   const bits = cow ? src.bits & ~PTE_WRITE : src.bits;
   for (let i = 0; i < nr; i++) {

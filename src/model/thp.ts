@@ -18,7 +18,7 @@
  */
 import { PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, FOLIO_NR, VM_HUGEPAGE, V_UAF, V_UNDERFLOW } from "../../assembly/abi.ts";
 import { folioGet } from "./refcount.ts";
-import { Pte } from "./pgtable.ts";
+import { Pte, type PteTable } from "./pgtable.ts";
 import { tlbRemoveFolio } from "./zap.ts";
 import { detachPins } from "./gup.ts";
 import type { Frame } from "./frames.ts";
@@ -112,6 +112,21 @@ export function zapHugePmd(m: Machine, mm: Mm, vpn: number): void {
   else head.entireMapcount--;
   head.lastOp = m.log.currentOp;
   tlbRemoveFolio(m, mm.id, head, 1);
+}
+
+/**
+ * folio_pte_batch: how many PTEs from vpn (before `last`) map consecutive pages of
+ * pte's large folio with the same bits, so fork and zap can handle them as one.
+ */
+export function folioPteBatch(m: Machine, table: PteTable, vpn: number, pte: Pte, last: number): number {
+  const head = m.frames.folioOf(m.frames.all[pte.pfn]);
+  let nr = 1;
+  for (;;) {
+    if (vpn + nr >= last || pte.pfn + nr >= head.pfn + FOLIO_NR) return nr;
+    const next = table.entries.get(vpn + nr);
+    if (!next || next.pfn !== pte.pfn + nr || next.bits !== pte.bits) return nr;
+    nr++;
+  }
 }
 
 /** folio_maybe_dma_pinned for a large folio: the exact _pincount. */

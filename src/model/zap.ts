@@ -20,7 +20,7 @@
 import { V_UAF, FOLIO_NR, PT_ENTRIES } from "../../assembly/abi.ts";
 import { folioPut, rmapRemove } from "./refcount.ts";
 import { detachPins } from "./gup.ts";
-import { zapHugePmd, splitHugePmd, blockStart } from "./thp.ts";
+import { zapHugePmd, splitHugePmd, blockStart, folioPteBatch } from "./thp.ts";
 import type { Frame } from "./frames.ts";
 import type { Pte, PteTable } from "./pgtable.ts";
 import type { Mm } from "./mm.ts";
@@ -122,13 +122,7 @@ function batchable(m: Machine, pte: Pte): boolean {
  */
 function zapFolioRun(m: Machine, mm: Mm, vpn: number, table: PteTable, pte: Pte, last: number): number {
   const head = m.frames.folioOf(m.frames.all[pte.pfn]);
-  let nr = 1;
-  for (;;) {
-    if (vpn + nr >= last || pte.pfn + nr >= head.pfn + FOLIO_NR) break;
-    const next = table.entries.get(vpn + nr);
-    if (!next || next.pfn !== pte.pfn + nr || next.bits !== pte.bits) break;
-    nr++;
-  }
+  const nr = folioPteBatch(m, table, vpn, pte, last);
   for (let i = 0; i < nr; i++) {
     table.entries.delete(vpn + i);
     table.expected.delete(vpn + i);
