@@ -43,7 +43,8 @@ export function tlbFlush(m: Machine): void {
   const g = m.gather;
   if (g.pages.length === 0) return;
   m.counters.tlbFlushes++;
-  for (const [i, page] of g.pages.entries()) {
+  for (let i = 0; i < g.pages.length; i++) {
+    const page = g.pages[i];
     if (!m.rules.releasePagesDevmap && m.frames.isDevice(page.pfn)) {
       // Before c5d6c45e90c4 release_pages did put_page_testzero on devmap pages
       // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
