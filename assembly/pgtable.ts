@@ -99,6 +99,24 @@ export function setHugeLeaf(mm: i32, vpn: u32, leaf: u32): void {
 }
 
 /**
+ * zap_huge_pmd: clear the PMD and free its deposited table (zap_deposited_table),
+ * so the block is pmd_none again and a later fault may map a new THP. Returns the
+ * old PMD entry; the caller already cleared the table's shadow words.
+ */
+export function zapHugeLeaf(mm: i32, vpn: u32): u32 {
+  const m = pmdSlot(mm, vpn);
+  const t = load<i32>(m) & ~PMD_HUGE;
+  const p = pmdLeaf + (<usize>t << 2);
+  const leaf = load<u32>(p);
+  store<u32>(p, 0);
+  store<i32>(m, 0);
+  hugeLeaves--;
+  store<i32>(pteFree + (<usize>(pteFreeTop++) << 2), t);
+  addTables(mm, -1);
+  return leaf;
+}
+
+/**
  * pmdp_huge_clear / the start of __split_huge_pmd: the slot points at its deposited
  * table again, as an ordinary (still empty) pte table; returns the old PMD entry.
  */

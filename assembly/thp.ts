@@ -16,7 +16,7 @@ import {
   setEntireMapcount, folioPincount, folioMapcount, splitFolioPages, setLastOp, folioOf,
 } from "./frames";
 import { folioGet, frameUsable } from "./refcount";
-import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, hugeLeafPtr, ptePtr, shadowOf } from "./pgtable";
+import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf } from "./pgtable";
 import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn } from "./mm";
 import { ptePfn, mkPte } from "./fault";
 import { tlbRemoveFolio } from "./zap";
@@ -96,16 +96,16 @@ export function splitHugePmdsIn(mm: i32, start: u32, end: u32): void {
 }
 
 /**
- * zap_huge_pmd: clear the PMD mapping; the folio's entire mapcount drops now and
- * its reference after the TLB flush (tlb_remove_page_size). The deposited table
- * stays as an empty pte table for free_pgtables.
+ * zap_huge_pmd: clear the PMD mapping and free its deposited table; the folio's
+ * entire mapcount drops now and its reference after the TLB flush
+ * (tlb_remove_page_size).
  */
 export function zapHugePmd(mm: i32, vpn: u32): void {
   const s = blockStart(vpn);
-  const leaf = clearHugeLeaf(mm, s);
+  memory.fill(shadowOf(ptePtr(mm, s, false)), 0, FOLIO_NR * 4);
+  const leaf = zapHugeLeaf(mm, s); // and zap_deposited_table: the block is pmd_none again
   bump(ST_PTES_ZAPPED);
   const head = ptePfn(leaf);
-  memory.fill(shadowOf(ptePtr(mm, s, false)), 0, FOLIO_NR * 4);
   if (head == 0) return; // the huge zero page holds nothing
   if (!frameUsable(head)) {
     violation(V_UAF, head, mm, <i32>s, ref(head), entireMapcount(head), 4);

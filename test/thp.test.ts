@@ -161,6 +161,17 @@ test("zap_huge_pmd: munmap of the whole 2 MiB drops one reference and one entire
   assert.equal([e.stats().thp.freed, e.stats().frames.live, e.stats().thp.splitPmd], [1, 0, 0]);
 });
 
+test("zap_huge_pmd frees the deposited table (zap_deposited_table): after MADV_DONTNEED of the whole block the next write maps a new THP", async () => {
+  const { e, mm, a } = await withThp();
+  e.madviseDontneed(mm, a, M2);
+  assert.is(e.page(mm, a + PAGE), null);
+  assert.equal([e.stats().thp.freed, e.stats().frames.live], [1, 0]);
+  e.write(mm, a + 3 * PAGE, 8);
+  const p = pg(e, mm, a + 3 * PAGE);
+  assert.equal([p.pmd, p.large, e.stats().thp.allocated, e.read(mm, a + PAGE), e.read(mm, a + 3 * PAGE)], [true, true, 2, 0, 8]);
+  clean(e, "after the second THP fault");
+});
+
 test("pin_user_pages on a THP page: +1 refcount and _pincount 1 (not the 1024 bias); unpin reverses both", async () => {
   const { e, mm, a } = await withThp();
   const h = e.gup(mm, a + 9 * PAGE, { pin: true, write: true });

@@ -97,6 +97,15 @@ export class PageTables {
     this.#huge.set(vpn >> PTE_SHIFT, leaf);
   }
 
+  /** zap_huge_pmd: the PMD goes and its deposited table with it (zap_deposited_table): the block is pmd_none again. */
+  zapHugeLeaf(pool: TablePool, vpn: number): Pte | undefined {
+    const leaf = this.clearHugeLeaf(vpn);
+    this.#ptes.delete(vpn >> PTE_SHIFT);
+    pool.pteFree++;
+    this.tableCount--;
+    return leaf;
+  }
+
   /** pmdp_huge_clear: the PMD goes, its deposited table stays (empty) for the caller. */
   clearHugeLeaf(vpn: number): Pte | undefined {
     const leaf = this.#huge.get(vpn >> PTE_SHIFT);

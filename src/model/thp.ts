@@ -94,12 +94,11 @@ export function splitHugePmdsIn(m: Machine, mm: Mm, start: number, end: number):
   for (let b = blockStart(start); b < end; b += FOLIO_NR) if (mm.tables.hugeLeaf(b)) splitHugePmd(m, mm, b);
 }
 
-/** zap_huge_pmd: the PMD goes; entire mapcount now, the reference after the TLB flush. */
+/** zap_huge_pmd: the PMD and its deposited table go; entire mapcount now, the reference after the TLB flush. */
 export function zapHugePmd(m: Machine, mm: Mm, vpn: number): void {
   const s = blockStart(vpn);
-  const leaf = mm.tables.clearHugeLeaf(s)!;
+  const leaf = mm.tables.zapHugeLeaf(m.tablePool, s)!; // and zap_deposited_table: the block is pmd_none again
   m.counters.ptesZapped++;
-  mm.tables.table(s)!.expected.clear();
   if (leaf.pfn === 0) return; // the huge zero page holds nothing
   const head = m.frames.all[leaf.pfn];
   if (!head.usable) {
