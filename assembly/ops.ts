@@ -6,7 +6,7 @@ import {
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT, V_LIVELOCK,
   KIND_FSDAX, KIND_DEVDAX,
-  KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS,
+  KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS, ST_MIGRATE_FAIL,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
   VPN_BITS, PT_ENTRIES, VM_HUGEPAGE, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS,
   ERR_OVERLAP, ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE,
@@ -24,7 +24,7 @@ import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTable
 import { zapRange } from "./zap";
 import { copyRange, pinnedPagesIn } from "./fork";
 import { handleFault, loadChecked, storeValue, loadPage, storePage, ptePfn } from "./fault";
-import { hugeFault, thpEligible, splitHugePmdsIn, HUGE_NONE } from "./thp";
+import { hugeFault, thpEligible, splitHugeForMigration, HUGE_NONE } from "./thp";
 import { hugeLeaf } from "./pgtable";
 import { migrateOneToDevice, migratePageToRam } from "./migrate";
 import { gup, unpin, handleValid, pinSlotsLeft, dmaWrite } from "./gup";
@@ -239,8 +239,12 @@ function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
   const tables = n / PT_ENTRIES + 2;
   if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
   const bo = b != 0 ? b : createBo(d);
-  splitHugePmdsIn(mm, <u32>vpn, <u32>(vpn + n)); // migrate_vma_collect_pmd: split_huge_pmd
-  for (let i = 0; i < n; i++) migrateOneToDevice(mm, <u32>(vpn + i), d, bo);
+  splitHugeForMigration(mm, <u32>vpn, <u32>(vpn + n)); // migrate_vma_collect_pmd: split_folio, or skip
+  for (let i = 0; i < n; i++) {
+    const at = <u32>(vpn + i);
+    if (hugeLeaf(mm, at) != 0) { bump(ST_MIGRATE_FAIL); continue; } // a THP that could not be split stays
+    migrateOneToDevice(mm, at, d, bo);
+  }
   return bo;
 }
 

@@ -90,9 +90,28 @@ export function splitHugePmd(mm: i32, vpn: u32): void {
   bump(ST_ATOMIC_MAP);
 }
 
-/** split_huge_pmd over every PMD mapping that [start, end) touches. */
-export function splitHugePmdsIn(mm: i32, start: u32, end: u32): void {
-  for (let b = blockStart(start); b < end; b += FOLIO_NR) if (hugeLeaf(mm, b) != 0) splitHugePmd(mm, b);
+/**
+ * migrate_vma_collect_pmd over the PMD mappings [start, end) touches: the huge zero
+ * page is split into PTEs; a THP is split whole (split_folio: PMD into PTEs, folio
+ * into small folios) when nothing but mappings holds it and no other process maps
+ * it by a PMD (splitting those too is not modelled); otherwise it is skipped and
+ * stays mapped by its PMD (migrate_vma_collect_skip).
+ */
+export function splitHugeForMigration(mm: i32, start: u32, end: u32): void {
+  for (let b = blockStart(start); b < end; b += FOLIO_NR) {
+    const leaf = hugeLeaf(mm, b);
+    if (leaf == 0) continue;
+    const head = ptePfn(leaf);
+    if (head != 0 && (entireMapcount(head) != 1 || ref(head) != folioMapcount(head))) {
+      bump(ST_THP_SPLIT_FAIL);
+      continue;
+    }
+    splitHugePmd(mm, b);
+    if (head != 0) {
+      splitFolioPages(head);
+      bump(ST_THP_SPLIT_FOLIO);
+    }
+  }
 }
 
 /**

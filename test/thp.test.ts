@@ -232,7 +232,7 @@ test("fork with PTE batching (E4, 6.9+): a PTE-mapped THP is shared with one fol
   }
 });
 
-test("migrate_to_device over a THP: PMD and folio are split, every page migrates; a pinned THP cannot be split and stays", async () => {
+test("migrate_to_device over a THP: split_folio splits PMD and folio, every page migrates; a pinned THP cannot be split and stays PMD-mapped", async () => {
   const { e, mm, a } = await withThp("E2");
   const gpu = e.driverNew("device-private", NR);
   const bo = e.migrateToDevice(mm, a, M2, gpu);
@@ -247,8 +247,8 @@ test("migrate_to_device over a THP: PMD and folio are split, every page migrates
   const gpu2 = t.e.driverNew("device-private", NR);
   t.e.migrateToDevice(t.mm, t.a, M2, gpu2);
   const q = pg(t.e, t.mm, t.a + PAGE);
-  assert.equal([q.kind, q.large, q.pincount], ["system", true, 1]);
-  assert.equal([t.e.stats().thp.splitFailed, t.e.stats().migrated], [NR, 0]);
+  assert.equal([q.kind, q.large, q.pmd, q.pincount], ["system", true, true, 1], "migrate_vma_collect_skip: the pinned THP keeps its PMD");
+  assert.equal([t.e.stats().thp.splitFailed, t.e.stats().thp.splitPmd, t.e.stats().migrated, t.e.stats().migrateFailed], [1, 0, 0, NR]);
   t.e.unpin(h);
   clean(t.e, "after the refused split");
 });

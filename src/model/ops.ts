@@ -29,7 +29,7 @@ import { setVmaRange, type Mm, type Vma } from "./mm.ts";
 import { zapRange } from "./zap.ts";
 import { copyRange, pinnedPagesIn } from "./fork.ts";
 import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fault.ts";
-import { hugeFault, thpEligible, splitHugePmdsIn, HUGE_NONE } from "./thp.ts";
+import { hugeFault, thpEligible, splitHugeForMigration, HUGE_NONE } from "./thp.ts";
 import { migrateOneToDevice, migratePageToRam } from "./migrate.ts";
 import { gup, unpin, dmaWrite } from "./gup.ts";
 import { dropPageCache, needsDevicePage } from "./file.ts";
@@ -199,8 +199,11 @@ function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number
     reject(ERR_NOMEM_TABLES, 2, tables);
   }
   const bo = existing ?? createBo(m, driver);
-  splitHugePmdsIn(m, mm, vpn, vpn + n); // migrate_vma_collect_pmd: split_huge_pmd
-  for (let i = 0; i < n; i++) migrateOneToDevice(m, mm, vpn + i, driver, bo);
+  splitHugeForMigration(m, mm, vpn, vpn + n); // migrate_vma_collect_pmd: split_folio, or skip
+  for (let i = 0; i < n; i++) {
+    if (mm.tables.hugeLeaf(vpn + i)) { m.counters.migrateFailed++; continue; } // a THP that could not be split stays
+    migrateOneToDevice(m, mm, vpn + i, driver, bo);
+  }
   return bo.id;
 }
 

@@ -89,9 +89,26 @@ export function splitHugePmd(m: Machine, mm: Mm, vpn: number): void {
   m.counters.atomicMap++;
 }
 
-/** split_huge_pmd over every PMD mapping [start, end) touches. */
-export function splitHugePmdsIn(m: Machine, mm: Mm, start: number, end: number): void {
-  for (let b = blockStart(start); b < end; b += FOLIO_NR) if (mm.tables.hugeLeaf(b)) splitHugePmd(m, mm, b);
+/**
+ * migrate_vma_collect_pmd over the PMD mappings [start, end) touches: the huge zero
+ * page is split; a THP is split whole (split_folio) when only mappings hold it and
+ * no other process maps it by a PMD, else skipped and left PMD-mapped (as the core).
+ */
+export function splitHugeForMigration(m: Machine, mm: Mm, start: number, end: number): void {
+  for (let b = blockStart(start); b < end; b += FOLIO_NR) {
+    const leaf = mm.tables.hugeLeaf(b);
+    if (!leaf) continue;
+    const head = leaf.pfn === 0 ? undefined : m.frames.all[leaf.pfn];
+    if (head && (head.entireMapcount !== 1 || head.refcount !== m.frames.folioMapcount(head))) {
+      m.counters.thpSplitFailed++;
+      continue;
+    }
+    splitHugePmd(m, mm, b);
+    if (head) {
+      m.frames.splitFolioPages(head);
+      m.counters.thpSplitFolio++;
+    }
+  }
 }
 
 /** zap_huge_pmd: the PMD and its deposited table go; entire mapcount now, the reference after the TLB flush. */
