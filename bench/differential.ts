@@ -33,7 +33,10 @@ export async function runDifferentialBench(o: { quick: boolean; log: (s: string)
   const rows: DifferentialRow[] = [];
   for (const [i, { scheme, thp }] of runs.entries()) {
     const t0 = performance.now();
-    const capacity = thp ? { ...DIFF_CAPACITY, hugePages: 12, pteTables: 400 } : DIFF_CAPACITY;
+    // mm ids are never reused: enough of them that a 1 M-op trace does not run out (the test command's
+    // 100 k-op runs keep DIFF_CAPACITY's 2048, where running out is part of what is compared)
+    const base = { ...DIFF_CAPACITY, processes: 32768 };
+    const capacity = thp ? { ...base, hugePages: 12, pteTables: 400 } : base;
     try {
       const r = await runDifferential({ scheme, seed: 0xd1ff + i, ops, capacity });
       rows.push({ scheme, thp, ops: r.ops, compared: r.resultsCompared, rejected: r.rejected, violations: r.violations, seconds: (performance.now() - t0) / 1000 });
