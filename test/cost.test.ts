@@ -11,7 +11,7 @@ import { PRESET_NAMES } from "../src/scheme/presets.ts";
 import { COUNTER_NAMES } from "../src/cost/options.ts";
 import { compareCounters } from "../src/cost/compare.ts";
 import { runWorkload } from "../src/workload/index.ts";
-import { runDifferential } from "./differential-harness.ts";
+import { runDifferential, DIFF_CAPACITY } from "./differential-harness.ts";
 
 test("G12a RadixVM page sharing, 1 -> 80 CPUs: shared counter flat, SNZI sub-linear, Refcache near-linear", async () => {
   const rows = await compareCounters({ workload: "shared-pages", cpus: [1, 10, 80, 128], counters: ["atomic", "snzi", "refcache"], ops: 30_000 });
@@ -44,6 +44,16 @@ test("ownership outcomes are identical under every counter: engine with the laye
       assert.ok((r.kinds.cpu ?? 0) > 0, `${scheme}/${counter}: no cpu op ran`);
       assert.ok(r.resultsCompared > 1000, `${scheme}/${counter}: ${r.resultsCompared} results`);
     }
+  }
+});
+
+test("with THPs too: every counter keeps ownership outcomes identical and never declares a false zero (E4, 8 CPUs)", async () => {
+  for (const counter of COUNTER_NAMES) {
+    const r = await runDifferential({
+      scheme: "E4", seed: 0x7f, ops: 20000, cpus: 8, counter, cost: { epochNs: 500, graceNs: 700 },
+      capacity: { ...DIFF_CAPACITY, hugePages: 12, pteTables: 400 },
+    });
+    assert.ok(r.resultsCompared > 5000, `${counter}: ${r.resultsCompared} results`);
   }
 });
 
