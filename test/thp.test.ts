@@ -9,6 +9,7 @@ import { Model } from "../src/model/model.ts";
 import { RefsimError } from "../src/core/errors.ts";
 import { EpisodeGenerator, exploreCapacity } from "../src/explore/generate.ts";
 import { SymExecutor } from "../src/explore/symbolic.ts";
+import { runWorkload } from "../src/workload/index.ts";
 
 const PAGE = 4096;
 const NR = 512;
@@ -337,6 +338,20 @@ test("random episodes with THPs (the explorer's thp kind): PMDs mapped, split an
   }
   add();
   assert.ok(total.allocated > 50 && total.splitPmd > 50 && total.splitFolio > 5 && total.freed > 20, JSON.stringify(total));
+});
+
+test("fork-heavy with huge=true: the parent's THPs are shared at fork and split by the children's writes; engine and model agree", async () => {
+  const capacity = { systemPages: 16384, hugePages: 8 };
+  const params = { pages: 4096, huge: true };
+  const e = await Engine.create({ scheme: "E4", capacity });
+  const m = Model.create({ scheme: "E4", capacity });
+  const a = runWorkload("fork-heavy", e, params, 5, 40_000);
+  const b = runWorkload("fork-heavy", m, params, 5, 40_000);
+  assert.equal(b.stats, a.stats);
+  assert.equal(m.violations(), e.violations());
+  const t = e.stats().thp;
+  assert.ok(t.allocated === 8 && t.splitPmd > 0, JSON.stringify(t));
+  assert.is(e.stats().violations.total, 0);
 });
 
 test.run();

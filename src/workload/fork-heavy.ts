@@ -29,7 +29,7 @@
  * console.log(s.stats.ops.fork > 0, s.wpCopy > 0, s.violations.total); // true true 0
  * ```
  */
-import { VM_READ, VM_WRITE, VM_ANON } from "../../assembly/abi.ts";
+import { VM_READ, VM_WRITE, VM_ANON, VM_HUGEPAGE } from "../../assembly/abi.ts";
 import {
   Session, Pacer, resolveParams, defaultsOf, need, pteTablesFor, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
   type Spec, type WorkloadDef, type WorkloadSummary,
@@ -43,6 +43,7 @@ export interface ForkHeavyParams {
   childReads: number;
   parentShare: number;
   burst: number;
+  huge: boolean;
 }
 
 export const FORK_HEAVY_SPEC: Spec<ForkHeavyParams> = {
@@ -52,6 +53,10 @@ export const FORK_HEAVY_SPEC: Spec<ForkHeavyParams> = {
   childReads: { default: 0.05, min: 0, max: 1, doc: "reads each child makes, as a fraction of pages (checked against the parent's data)" },
   parentShare: { default: 0.2, min: 0, max: 1, doc: "probability that a turn is the parent's (a burst of writes and reads) rather than a child's" },
   burst: { default: 64, min: 1, integer: true, doc: "ops per turn" },
+  huge: {
+    default: false,
+    doc: "MADV_HUGEPAGE on the parent's mapping: each 2 MiB block maps a THP while capacity.hugePages has one free (fork then shares PMDs; a child's write splits one), else 4 KiB pages",
+  },
 };
 
 const NAME = "fork-heavy";
@@ -76,7 +81,7 @@ export function runForkHeavy(target: OpTarget, params?: Partial<ForkHeavyParams>
 
   const enc = s.enc;
   const rng = s.rng;
-  const flags = VM_READ | VM_WRITE | VM_ANON;
+  const flags = VM_READ | VM_WRITE | VM_ANON | (p.huge ? VM_HUGEPAGE : 0);
   const parent = enc.result(enc.mmNew());
   enc.mmap(parent, MAP_BASE, pages, flags, -1, 0);
   for (let i = 0; i < pages; i++) enc.write(parent, MAP_BASE + i, rng.u32() | 0);
