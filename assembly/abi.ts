@@ -30,6 +30,8 @@ export const OP_FAULT_END = 21; //        (fault)                        the res
 export const OP_TRUNCATE = 22; //         (file, index, npages) -> waited truncate / hole punch (dax_layout_busy_page_range)
 export const OP_DMA_WRITE = 23; //        (handle, value)                a device writes through a GUP pin
 export const OP_MADV_PAGEOUT = 24; //     (mm, vpn, npages) -> isolated  madvise_pageout: isolate each normal page from the LRU
+export const OP_DRIVER_ALLOC = 25; //     (driver, order, wait) -> bo    the driver allocates a folio for its own use (zone_device_folio_init); wait: a blocked allocation served at the next free
+export const OP_DRIVER_FREE = 26; //      (bo)                           the driver drops its own folios of bo (folio_put -> folio_free)
 export const OP_COUNT = 33; // codes 25..31 are reserved for large folios; 32 is OP_CPU (end of file)
 
 // mmap flags (vmflags of OP_MMAP)
@@ -78,6 +80,8 @@ export const SCHEME_CLEAR_MAPPING_ON_FREE = 16; // page_free path clears page->m
 export const SCHEME_RELEASE_PAGES_DEVMAP = 17; // release_pages routes devmap pages via put_devmap_managed_page (c5d6c45e90c4)
 export const SCHEME_MIGRATE_CHECK_DEVICE_REFS = 18; // migrate_vma_check_page counts refs on device-private pages (ffa65753c431)
 export const SCHEME_PTE_BATCH = 19; //        fork/zap batch the PTEs of one large folio: one folio_ref_add/sub of nr (6.9+)
+export const SCHEME_DEVICE_FOLIOS = 20; //    large device-private folios (zone_device_folio_init with an order, E5)
+export const SCHEME_FOLIO_FREE_PGMAP_SAVED = 21; // free_zone_device_folio puts pgmap refs through a pgmap saved before ->folio_free (2026 fix)
 export const SCHEME_WORDS = 32;
 
 export const PGMAP_REF_PER_PAGE = 0; // E0: one per struct page, dropped when its count reaches 0
@@ -116,6 +120,7 @@ export const PG_TRUNCATE_WAIT = 8192; // a truncate waits for this DAX page to g
 export const PG_HANG_REPORTED = 16384;
 export const PG_HEAD = 32768; // first page of a large (PMD-order) folio: it holds the folio's refcount
 export const PG_TAIL = 65536; // any other page of a large folio (compound_head = pfn & ~(FOLIO_NR - 1))
+export const PG_DRIVER_HELD = 131072; // a device folio the driver allocated for itself (OP_DRIVER_ALLOC): its reference is the driver's
 export const PG_KIND_SHIFT = 8;
 
 // ---- Large folios: PMD order only (HPAGE_PMD_ORDER 9, 2 MiB) ----

@@ -8,10 +8,11 @@
 import {
   PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, PG_ALLOCATED, PG_OWNER_REF, PG_TRUNCATE_WAIT,
   PG_LEAK_REPORTED, PG_HANG_REPORTED, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE, V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG,
-  PMD_HUGE, PG_HEAD, FOLIO_NR, FOLIO_ORDER, FOLL_PIN,
+  PMD_HUGE, PG_HEAD, FOLIO_NR, FOLIO_ORDER, FOLL_PIN, PG_DRIVER_HELD,
 } from "./abi";
 import {
   frameCount, flags, ref, mapcount, kindOf, setFlags, isDevice, lastOp, pageIndex, entireMapcount, folioPincount, isLarge,
+  sysFrames,
 } from "./frames";
 import { frameUsable } from "./refcount";
 import { freeAt, rule } from "./scheme";
@@ -113,6 +114,7 @@ function checkLargeFolio(head: u32): void {
     if (mapcount(pfn) != maps) violation(V_MAPCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(head), mapcount(pfn), maps);
   }
   const b = head >> FOLIO_ORDER;
+  refs += freeAt(kindOf(head)); // a device folio's era base (0 for E5's device-private folios)
   if (ref(head) != refs) violation(V_REFCOUNT, head, -1, <i32>pageIndex(head), ref(head), mapcount(head), refs);
   const entire = load<i32>(expEntire + (<usize>b << 2));
   if (entireMapcount(head) != entire) violation(V_MAPCOUNT, head, -1, <i32>pageIndex(head), ref(head), entireMapcount(head), entire);
@@ -137,6 +139,8 @@ export function quiesceCheck(): void {
     const pfn = faultHolding(t);
     if (pfn != 0) hold(pfn, 1, 0, -1, -1, 9);
   }
+  // The driver's own folios (OP_DRIVER_ALLOC) hold the driver's reference.
+  for (let pfn: u32 = sysFrames + 1; pfn < frameCount; pfn++) if ((flags(pfn) & PG_DRIVER_HELD) != 0) hold(pfn, 1, 0, -1, -1, 12);
   const handles = pinHandles();
   for (let h = 1; h <= handles; h++) {
     const pfn = pinAt(h);

@@ -8,13 +8,16 @@ import {
   PG_ALLOCATED, PG_KIND_SHIFT, PG_OWNER_REF, PG_EARLY_FREED, PG_GONE, PG_NO_PGMAP_REF, ST_DEV_ALLOC, ST_DEV_FREED,
   ST_BO_CREATED, ST_BO_FREED, ST_LIVE_BOS, V_EARLY_FREE, V_DOUBLE_FREE, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE,
   PGMAP_REF_BULK, PGMAP_REF_PER_ALLOC, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_P2PDMA, PG_ANON,
-  SCHEME_CLEAR_MAPPING_ON_FREE,
+  SCHEME_CLEAR_MAPPING_ON_FREE, SCHEME_DEVICE_FOLIOS, SCHEME_FOLIO_FREE_PGMAP_SAVED, PG_HEAD, PG_TAIL, PG_DRIVER_HELD,
+  FOLIO_NR, FOLIO_ORDER, V_UAF,
 } from "./abi";
 import { bump } from "./stats";
 import {
   sysFrames, setRef, setMapcount, setFlags, flags, kindOf, mapcount, ref, setContent, noteAlloc, noteFree, addFlag,
+  setEntireMapcount, setFolioPincount, noteLargeAlloc, noteLargeFree,
 } from "./frames";
 import { idleCount, freeAt, rule } from "./scheme";
+import { folioPut } from "./refcount";
 import { violation } from "./violations";
 
 export const BO_UNUSED: i32 = 0;
@@ -36,6 +39,8 @@ let drvTop: usize = 0; // free-stack depth
 let drvState: usize = 0;
 let drvPgmapRef: usize = 0; // dev_pagemap.ref (percpu_ref, modelled as one count)
 let drvHangReported: usize = 0;
+let drvPendOrder: usize = 0; // a blocked OP_DRIVER_ALLOC: its order, -1 none
+let drvPendBo: usize = 0; // ... and the BO it allocates for
 let freeStack: usize = 0; // devCap u32: each driver's free pfns in its own slice
 let ownerBase: usize = 0; // zone_device_data: BO id per device frame
 export let boCount: i32 = 0;
@@ -43,6 +48,7 @@ let boCap: i32 = 0;
 let boDriver: usize = 0;
 let boRefs: usize = 0;
 let boState: usize = 0;
+let boHeld: usize = 0; // 1: a BO of the driver's own allocations (OP_DRIVER_ALLOC)
 
 export function initDevices(nDev: u32, nDrivers: i32, nBos: i32): void {
   devCap = nDev;
@@ -56,6 +62,8 @@ export function initDevices(nDev: u32, nDrivers: i32, nBos: i32): void {
   drvState = heap.alloc(<usize>nDrivers << 2);
   drvPgmapRef = heap.alloc(<usize>nDrivers << 2);
   drvHangReported = heap.alloc(<usize>nDrivers << 2);
+  drvPendOrder = heap.alloc(<usize>nDrivers << 2);
+  drvPendBo = heap.alloc(<usize>nDrivers << 2);
   freeStack = heap.alloc(<usize>max<u32>(nDev, 1) << 2);
   ownerBase = heap.alloc(<usize>max<u32>(nDev, 1) << 2);
   boCap = nBos;
@@ -65,6 +73,8 @@ export function initDevices(nDev: u32, nDrivers: i32, nBos: i32): void {
   boState = heap.alloc(<usize>nBos << 2);
   memory.fill(boState, 0, <usize>nBos << 2);
   memory.fill(boRefs, 0, <usize>nBos << 2);
+  boHeld = heap.alloc(<usize>nBos << 2);
+  memory.fill(boHeld, 0, <usize>nBos << 2);
 }
 
 @inline function i32At(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
@@ -106,9 +116,21 @@ export function pgmapKilled(pfn: u32): bool {
   return pfn > sysFrames && i32At(drvState, driverOf(pfn)) != DRIVER_LIVE;
 }
 
+/**
+ * Frames skipped before a new pgmap of `kind` so its frames start 2 MiB-aligned:
+ * where large device folios exist (E5), a device-private pgmap is laid out in
+ * PMD-sized blocks.
+ */
+export function driverPadding(kind: i32): u32 {
+  if (rule(SCHEME_DEVICE_FOLIOS) == 0 || kind != KIND_DEVICE_PRIVATE) return 0;
+  const next = sysFrames + 1 + devUsed;
+  return (<u32>FOLIO_NR - (next & (<u32>FOLIO_NR - 1))) & (<u32>FOLIO_NR - 1);
+}
+
 /** memremap_pages: register nframes device frames of `kind`; free pages idle at the era's value. */
 export function registerDriver(kind: i32, nframes: u32): i32 {
   const d = driverCount++;
+  devUsed += driverPadding(kind);
   const base = sysFrames + 1 + devUsed;
   setI32At(drvKind, d, kind);
   setI32At(drvBase, d, <i32>base);
@@ -116,6 +138,7 @@ export function registerDriver(kind: i32, nframes: u32): i32 {
   setI32At(drvTop, d, <i32>nframes);
   setI32At(drvState, d, DRIVER_LIVE);
   setI32At(drvHangReported, d, 0);
+  setI32At(drvPendOrder, d, -1);
   // percpu_ref_init holds one ref; E0 adds one per struct page, E1 bulk base refs,
   // E2+ none for private/coherent (pagemap_range skips percpu_ref_get_many) but
   // still bulk for the DAX and p2pdma kinds.
@@ -221,6 +244,10 @@ export function pageFree(pfn: u32, mm: i32, vpn: i32): void {
     violation(V_DOUBLE_FREE, pfn, mm, vpn, ref(pfn), mapcount(pfn), 0);
     return;
   }
+  if ((f & PG_HEAD) != 0) {
+    folioFree(pfn, mm, vpn);
+    return;
+  }
   const kind = kindOf(pfn);
   const d = driverOf(pfn);
   // Before 7ab0ad0e74f8 page->mapping survived the free: a reused page still looked anon (S15).
@@ -240,16 +267,170 @@ export function pageFree(pfn: u32, mm: i32, vpn: i32): void {
   const off = pfn - sysFrames - 1;
   const b = load<i32>(ownerBase + (<usize>off << 2));
   store<i32>(ownerBase + (<usize>off << 2), 0);
-  if (b > 0) {
-    const left = i32At(boRefs, b) - 1; // svm_range_bo_unref
-    setI32At(boRefs, b, left);
-    if (left == 0 && i32At(boState, b) == BO_LIVE) {
+  if (b > 0) boUnref(b, 1); // svm_range_bo_unref
+  servePending(d); // a blocked allocation on another CPU takes the memory at once
+  if (rule(SCHEME_PGMAP_REF) == PGMAP_REF_PER_ALLOC && (f & PG_NO_PGMAP_REF) == 0 && kind != KIND_P2PDMA) pgmapPutAfterFree(pfn, d, 1, mm, vpn);
+}
+
+/**
+ * percpu_ref_put_many(&pgmap->ref, nr) at the end of free_zone_device_folio. Since
+ * the 2026 fix the pgmap was saved before ->folio_free; before, it was read from the
+ * folio afterwards, and a page the driver has meanwhile re-initialised as a tail of
+ * a new folio has no pgmap there: the put goes astray (spec S18).
+ */
+function pgmapPutAfterFree(pfn: u32, d: i32, nr: i32, mm: i32, vpn: i32): void {
+  if (rule(SCHEME_FOLIO_FREE_PGMAP_SAVED) == 0 && (flags(pfn) & PG_TAIL) != 0) {
+    violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), 13); // folio->pgmap of a re-initialised page
+    return; // the real pgmap keeps nr references: memunmap_pages will wait for them
+  }
+  pgmapPut(d, nr);
+}
+
+/**
+ * free_zone_device_folio for a large device folio -> pgmap->ops->folio_free: every
+ * page back on the driver's free list, the BO's references dropped; then the
+ * pgmap references of all its pages.
+ */
+function folioFree(head: u32, mm: i32, vpn: i32): void {
+  const d = driverOf(head);
+  const kind = kindOf(head);
+  const b = deviceOwner(head);
+  const live = i32At(drvState, d) == DRIVER_LIVE;
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    const pfn = head + i;
+    setFlags(pfn, (<u32>kind << PG_KIND_SHIFT) | (flags(pfn) & PG_GONE));
+    setDeviceOwner(pfn, 0);
+    if (live) {
+      setRef(pfn, idleCount(kind));
+      pushFree(pfn);
+    }
+  }
+  noteLargeFree(FOLIO_NR);
+  bump(ST_DEV_FREED);
+  if (b > 0) boUnref(b, FOLIO_NR);
+  servePending(d);
+  pgmapPutAfterFree(head, d, FOLIO_NR, mm, vpn);
+}
+
+/** svm_range_bo_unref n times: the BO is freed with its last page. */
+function boUnref(b: i32, n: i32): void {
+  const left = i32At(boRefs, b) - n;
+  setI32At(boRefs, b, left);
+  if (left == 0 && i32At(boState, b) == BO_LIVE) {
+    setI32At(boState, b, BO_FREED);
+    bump(ST_BO_FREED);
+    bump(ST_LIVE_BOS, -1);
+  }
+}
+
+/** Every page of the 2 MiB block at blk is on its driver's free list. */
+function blockFree(blk: u32): bool {
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    if ((flags(blk + i) & (PG_ALLOCATED | PG_GONE | PG_EARLY_FREED)) != 0) return false;
+  }
+  return true;
+}
+
+/**
+ * zone_device_folio_init(order 9) for BO b: a free 2 MiB-aligned block of driver d
+ * becomes one folio at refcount 1 (one above its free trigger), taking 512 pgmap
+ * references and a BO reference per page. Returns the head, or 0 if no block is free.
+ */
+export function allocDeviceFolio(d: i32, b: i32): u32 {
+  const base = <u32>i32At(drvBase, d);
+  const end = base + <u32>i32At(drvSize, d);
+  let blk = (base + <u32>FOLIO_NR - 1) & ~(<u32>FOLIO_NR - 1);
+  while (blk + <u32>FOLIO_NR <= end && !blockFree(blk)) blk += FOLIO_NR;
+  if (blk + <u32>FOLIO_NR > end) return 0;
+  // take the block's pages off the free list, keeping the others' order
+  const slot0 = <u32>(i32At(drvBase, d) - <i32>sysFrames - 1);
+  const top = i32At(drvTop, d);
+  let k = 0;
+  for (let i = 0; i < top; i++) {
+    const pfn = load<u32>(freeStack + (<usize>(slot0 + <u32>i) << 2));
+    if (pfn >= blk && pfn < blk + <u32>FOLIO_NR) continue;
+    store<u32>(freeStack + (<usize>(slot0 + <u32>k) << 2), pfn);
+    k++;
+  }
+  setI32At(drvTop, d, k);
+  const kind = kindOf(blk);
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    const pfn = blk + i;
+    setRef(pfn, 0);
+    setMapcount(pfn, 0);
+    setFlags(pfn, PG_ALLOCATED | (<u32>kind << PG_KIND_SHIFT) | (i == 0 ? PG_HEAD : PG_TAIL));
+    setContent(pfn, 0);
+    setDeviceOwner(pfn, b);
+  }
+  setRef(blk, freeAt(kind) + 1);
+  setEntireMapcount(blk, 0);
+  setFolioPincount(blk, 0);
+  if (rule(SCHEME_PGMAP_REF) == PGMAP_REF_PER_ALLOC) {
+    if (i32At(drvState, d) == DRIVER_LIVE) setI32At(drvPgmapRef, d, i32At(drvPgmapRef, d) + FOLIO_NR); // percpu_ref_tryget_many
+    else addFlag(blk, PG_NO_PGMAP_REF);
+  }
+  if (b > 0) setI32At(boRefs, b, i32At(boRefs, b) + FOLIO_NR);
+  bump(ST_DEV_ALLOC, FOLIO_NR);
+  noteLargeAlloc(FOLIO_NR);
+  return blk;
+}
+
+/** Would an allocation of this order fit in driver d now (a free page, or a free aligned block)? */
+export function driverCanAlloc(d: i32, order: i32): bool {
+  if (order == 0) return i32At(drvTop, d) > 0;
+  const base = <u32>i32At(drvBase, d);
+  const end = base + <u32>i32At(drvSize, d);
+  for (let blk = (base + <u32>FOLIO_NR - 1) & ~(<u32>FOLIO_NR - 1); blk + <u32>FOLIO_NR <= end; blk += FOLIO_NR) {
+    if (blockFree(blk)) return true;
+  }
+  return false;
+}
+
+/** The driver's own allocation of order 0 or FOLIO_ORDER for BO b; 0 if nothing fits now. */
+export function driverAllocFolio(d: i32, b: i32, order: i32): u32 {
+  const pfn = order == 0 ? allocDevicePage(d, b) : allocDeviceFolio(d, b);
+  if (pfn != 0) addFlag(pfn, PG_DRIVER_HELD);
+  return pfn;
+}
+
+/** A blocked driver allocation, waiting for memory: served by the next free. */
+export function setPending(d: i32, b: i32, order: i32): void {
+  setI32At(drvPendOrder, d, order);
+  setI32At(drvPendBo, d, b);
+}
+export function pendingOrder(d: i32): i32 { return i32At(drvPendOrder, d); }
+export function pendingBo(d: i32): i32 { return i32At(drvPendBo, d); }
+
+/** The allocation waiting on driver d's memory runs as soon as a free returns some. */
+function servePending(d: i32): void {
+  const order = i32At(drvPendOrder, d);
+  if (order < 0 || i32At(drvState, d) != DRIVER_LIVE) return;
+  if (driverAllocFolio(d, i32At(drvPendBo, d), order) != 0) setI32At(drvPendOrder, d, -1);
+}
+
+/** BOs of the driver's own allocations (OP_DRIVER_ALLOC), which OP_DRIVER_FREE releases. */
+export function boIsHeld(b: i32): bool { return i32At(boHeld, b) != 0; }
+export function markBoHeld(b: i32): void { setI32At(boHeld, b, 1); }
+
+/** OP_DRIVER_FREE: cancel the BO's blocked allocation, or put the driver's reference on each of its folios. */
+export function driverFreeBo(b: i32): void {
+  const d = boDriverOf(b);
+  if (i32At(drvPendOrder, d) >= 0 && i32At(drvPendBo, d) == b) {
+    setI32At(drvPendOrder, d, -1);
+    if (i32At(boRefs, b) == 0 && i32At(boState, b) == BO_LIVE) {
       setI32At(boState, b, BO_FREED);
       bump(ST_BO_FREED);
       bump(ST_LIVE_BOS, -1);
     }
   }
-  if (rule(SCHEME_PGMAP_REF) == PGMAP_REF_PER_ALLOC && (f & PG_NO_PGMAP_REF) == 0 && kind != KIND_P2PDMA) pgmapPut(d, 1); // put_dev_pagemap
+  const base = <u32>i32At(drvBase, d);
+  const end = base + <u32>i32At(drvSize, d);
+  for (let pfn = base; pfn < end; pfn++) {
+    const f = flags(pfn);
+    if ((f & PG_DRIVER_HELD) == 0 || deviceOwner(pfn) != b) continue;
+    setFlags(pfn, f & ~PG_DRIVER_HELD);
+    folioPut(pfn, 1, -1, -1); // the driver's folio_put
+  }
 }
 
 /** E0 __put_page of a ZONE_DEVICE page whose count reached 0: drop its pgmap reference. */
@@ -317,6 +498,7 @@ export function driverPagesOfBo(d: i32, b: i32, out: usize, cap: i32): i32 {
   let k = 0;
   for (let pfn = base; pfn < base + n && k < cap; pfn++) {
     if ((flags(pfn) & PG_ALLOCATED) == 0) continue;
+    if ((flags(pfn) & (PG_DRIVER_HELD | PG_TAIL)) != 0) continue; // the driver's own folios are not evicted
     if (b > 0 && deviceOwner(pfn) != b) continue;
     store<u32>(out + (<usize>k << 2), pfn);
     k++;

@@ -113,6 +113,16 @@ export function folioMapcount(head: u32): i32 {
   return n;
 }
 
+/** Live-frame accounting for a large folio of n pages coming into use / going back. */
+export function noteLargeAlloc(n: i32): void {
+  for (let i = 0; i < n; i++) noteAlloc();
+  largeLive++;
+}
+export function noteLargeFree(n: i32): void {
+  for (let i = 0; i < n; i++) noteFree();
+  largeLive--;
+}
+
 /** vma_alloc_folio(order 9): a zeroed THP at refcount 1, or 0 if the pool is empty. */
 export function allocHugeFolio(): u32 {
   if (hugeTop == 0) return 0;
@@ -124,23 +134,19 @@ export function allocHugeFolio(): u32 {
     setFlags(head + i, sys | (i == 0 ? PG_HEAD : PG_TAIL));
     setContent(head + i, 0);
     setPageIndex(head + i, 0);
-    noteAlloc();
   }
+  noteLargeAlloc(FOLIO_NR);
   setRef(head, 1);
   setEntireMapcount(head, 0);
   setFolioPincount(head, 0);
-  largeLive++;
   return head;
 }
 
 /** free_unref_folios for a THP: the whole block goes back to the pool. */
 export function freeHugeFolio(head: u32): void {
-  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
-    setFlags(head + i, 0);
-    noteFree();
-  }
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) setFlags(head + i, 0);
+  noteLargeFree(FOLIO_NR);
   store<u32>(hugeFree + (<usize>(hugeTop++) << 2), head >> FOLIO_ORDER);
-  largeLive--;
   bump(ST_THP_FREED);
 }
 

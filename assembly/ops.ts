@@ -5,6 +5,7 @@ import {
   OP_WORDS, OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT, V_LIVELOCK,
+  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, SCHEME_DEVICE_FOLIOS,
   KIND_FSDAX, KIND_DEVDAX,
   KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS, ST_MIGRATE_FAIL,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
@@ -34,7 +35,9 @@ import {
 import {
   driverValid, driverKind, registerDriver, deviceFramesLeft, driverSlotsLeft, boSlotsLeft, boLive, boDriverOf, createBo,
   driverState, driverFree, driverSize, memunmapPages, driverPagesOfBo, DRIVER_LIVE, DRIVER_GONE,
+  driverPadding, driverAllocFolio, setPending, pendingOrder, markBoHeld, boIsHeld, driverFreeBo, driverCanAlloc,
 } from "./device";
+import { rule } from "./scheme";
 import { faultBegin, faultEnd, faultValid, faultSlotsLeft } from "./race";
 import { truncateRange } from "./truncate";
 import { quiesceCheck } from "./check";
@@ -377,9 +380,31 @@ function execute(w: usize): i32 {
     case OP_DRIVER_NEW: {
       if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT && a0 != KIND_FSDAX && a0 != KIND_DEVDAX && a0 != KIND_P2PDMA) return fail(ERR_BAD_ARG, 0);
       if (a1 <= 0) return fail(ERR_RANGE, 1);
-      if (<i64>a1 > <i64>deviceFramesLeft()) return fail(ERR_NOMEM_DEVICE, 1, <i32>deviceFramesLeft());
+      const need = <i64>a1 + <i64>driverPadding(a0); // E5: a device-private pgmap starts 2 MiB-aligned
+      if (need > <i64>deviceFramesLeft()) return fail(ERR_NOMEM_DEVICE, 1, <i32>deviceFramesLeft());
       if (driverSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
       return registerDriver(a0, <u32>a1);
+    }
+    case OP_DRIVER_ALLOC: {
+      if (!driverValid(a0)) return fail(ERR_BAD_DRIVER, 0);
+      if (driverKind(a0) != KIND_DEVICE_PRIVATE) return fail(ERR_BAD_ARG, 0); // device-private memory only
+      if (driverState(a0) != DRIVER_LIVE) return fail(ERR_BAD_STATE, 0);
+      if (a1 != 0 && (a1 != FOLIO_ORDER || rule(SCHEME_DEVICE_FOLIOS) == 0)) return fail(ERR_BAD_ARG, 1); // order 9 needs E5's large device folios
+      if (a2 != 0 && a2 != 1) return fail(ERR_BAD_ARG, 2);
+      if (boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
+      if (a2 == 0 && !driverCanAlloc(a0, a1)) return fail(ERR_NOMEM_DEVICE, 1);
+      if (a2 == 1 && pendingOrder(a0) >= 0 && !driverCanAlloc(a0, a1)) return fail(ERR_BAD_STATE, 2); // one blocked allocation at a time
+      const b = createBo(a0);
+      markBoHeld(b);
+      if (driverAllocFolio(a0, b, a1) == 0) setPending(a0, b, a1); // blocks until a free returns memory
+      return b;
+    }
+    case OP_DRIVER_FREE: {
+      if (!boLive(a0)) return fail(ERR_BAD_BO, 0);
+      if (!boIsHeld(a0)) return fail(ERR_BAD_BO, 0, 1); // only the driver's own allocations
+      if (driverState(boDriverOf(a0)) == DRIVER_GONE) return fail(ERR_BAD_STATE, 0);
+      driverFreeBo(a0);
+      return 0;
     }
     case OP_MIGRATE_TO_DEVICE: return doMigrateToDevice(a0, a1, a2, a3, a4);
     case OP_MIGRATE_TO_RAM: return doMigrateToRam(a0, a1, a2);

@@ -34,14 +34,15 @@ const BASE = 0x10000;
 type Kind =
   | "read" | "write" | "mmap" | "munmap" | "madvise" | "fork" | "exit" | "mm_new" | "file_new" | "driver_new"
   | "to_device" | "to_ram" | "gup" | "unpin" | "check" | "teardown" | "drop_cache" | "garbage"
-  | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout" | "cpu";
+  | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout" | "cpu"
+  | "driver_alloc" | "driver_free";
 
 const WEIGHTS: Array<[Kind, number]> = [
   ["read", 18], ["write", 18], ["mmap", 5], ["munmap", 3], ["madvise", 3], ["fork", 0.5], ["exit", 0.7],
   ["mm_new", 0.3], ["file_new", 0.15], ["driver_new", 0.15], ["to_device", 5], ["to_ram", 3], ["gup", 5],
   ["unpin", 5.5], ["check", 0.2], ["teardown", 0.012], ["drop_cache", 0.3], ["garbage", 0.4],
   ["driver_teardown", 0.015], ["evict_bo", 0.6], ["fault_begin", 0.5], ["fault_end", 0.45], ["truncate", 0.4],
-  ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 1],
+  ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 1], ["driver_alloc", 0.6], ["driver_free", 0.5],
 ];
 
 const DEVICE_KINDS = [
@@ -192,8 +193,25 @@ export class TraceGen {
         return this.#op(w, at, abi.OP_FILE_NEW, this.#chance(0.02) ? 0 : 1 + this.#below(48), dev);
       }
       case "driver_new": {
+        // E5: now and then a device-private pgmap of whole 2 MiB blocks, for order-9 driver allocations
+        if (m.rules.deviceFolios && this.#chance(0.2)) {
+          return this.#op(w, at, abi.OP_DRIVER_NEW, abi.KIND_DEVICE_PRIVATE, abi.FOLIO_NR * (1 + this.#below(2)));
+        }
         const kindArg = this.#chance(0.03) ? [0, 6, -1][this.#below(3)] : DEVICE_KINDS[this.#below(DEVICE_KINDS.length)];
         return this.#op(w, at, abi.OP_DRIVER_NEW, kindArg, this.#chance(0.02) ? 0 : 16 + this.#below(112));
+      }
+      case "driver_alloc": {
+        const drivers = m.devices.drivers;
+        const live = drivers.filter((d) => d.state === "live" && d.kind === abi.KIND_DEVICE_PRIVATE);
+        const d = live.length && this.#chance(0.9) ? live[this.#below(live.length)].id : this.#below(drivers.length + 2);
+        const order = this.#chance(m.rules.deviceFolios ? 0.4 : 0.05) ? abi.FOLIO_ORDER : this.#chance(0.02) ? 3 : 0;
+        return this.#op(w, at, abi.OP_DRIVER_ALLOC, d, order, this.#chance(0.3) ? 1 : this.#chance(0.02) ? 2 : 0);
+      }
+      case "driver_free": {
+        const bos = m.devices.bos;
+        const held = bos.slice(-32).filter((b) => b.held && b.state === "live");
+        const b = held.length && this.#chance(0.9) ? held[this.#below(held.length)].id : this.#below(bos.length + 3) - 1;
+        return this.#op(w, at, abi.OP_DRIVER_FREE, b);
       }
       case "driver_teardown": {
         const drivers = m.devices.drivers;

@@ -1,6 +1,6 @@
 // Spec §7 scenarios written directly against the Engine API, one test per scenario id.
 // The full per-era regression suite is the scenario files in scenarios/ (sNN-*.json), run by
-// test/scenarios.test.ts; S17 and S18 are not expressible yet (see README).
+// test/scenarios.test.ts (S17 and S18 are there only).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine, type PageInfo } from "../src/core/engine.ts";

@@ -67,6 +67,13 @@ export abstract class OpCalls {
   /** Truncate / punch a hole; returns how many DAX pages it had to wait for. */
   truncate(file: number, offset: number, length: number): number { return this.#one({ op: "truncate", file, offset, length }); }
   dmaWrite(handle: number, value: number): void { this.#one({ op: "dma_write", handle, value }); }
+  /**
+   * The driver allocates a folio of order 0 or 9 (E5) for its own use into a new BO,
+   * returned; with `wait`, an allocation that does not fit blocks until a free returns memory.
+   */
+  driverAlloc(driver: number, o: { order?: 0 | 9; wait?: boolean } = {}): number { return this.#one({ op: "driver_alloc", driver, ...o }); }
+  /** The driver puts its own folios of a BO from driverAlloc (or cancels its blocked allocation). */
+  driverFree(bo: number): void { this.#one({ op: "driver_free", bo }); }
   /** The ops that follow run on simulated CPU `cpu` (0 .. cpus-1). */
   cpu(cpu: number): void { this.#one({ op: "cpu", cpu }); }
 }

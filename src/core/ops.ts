@@ -42,7 +42,9 @@ export type Op =
   | { op: "truncate"; file: number; offset: number; length: number }
   | { op: "dma_write"; handle: number; value: number }
   | { op: "madvise_pageout"; mm: number; addr: number; length: number }
-  | { op: "cpu"; cpu: number };
+  | { op: "cpu"; cpu: number }
+  | { op: "driver_alloc"; driver: number; order?: 0 | 9; wait?: boolean }
+  | { op: "driver_free"; bo: number };
 
 export type OpName = Op["op"];
 
@@ -72,6 +74,8 @@ export const OP_CODES: Record<OpName, number> = {
   dma_write: abi.OP_DMA_WRITE,
   madvise_pageout: abi.OP_MADV_PAGEOUT,
   cpu: abi.OP_CPU,
+  driver_alloc: abi.OP_DRIVER_ALLOC,
+  driver_free: abi.OP_DRIVER_FREE,
 };
 
 export const OP_NAMES = Object.keys(OP_CODES) as OpName[];
@@ -105,6 +109,8 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   dma_write: ["handle", "value"],
   madvise_pageout: ["mm", "addr", "length"],
   cpu: ["cpu"],
+  driver_alloc: ["driver", "order", "wait"],
+  driver_free: ["bo"],
 };
 
 const KINDS: Record<DeviceKind, number> = {
@@ -220,6 +226,15 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
     case "fault_end": a(0, int(name, o, "fault", 1)); break;
     case "truncate": a(0, int(name, o, "file")); a(1, vpnOf(name, o, "offset")); a(2, pagesOf(name, o)); break;
     case "cpu": a(0, int(name, o, "cpu", 0, abi.MAX_CPUS - 1)); break;
+    case "driver_alloc": {
+      a(0, int(name, o, "driver"));
+      const order = o.order ?? 0;
+      if (order !== 0 && order !== abi.FOLIO_ORDER) bad(name, "order", `must be 0 or ${abi.FOLIO_ORDER}, got ${JSON.stringify(o.order)}`);
+      a(1, order as number);
+      a(2, bool(name, o, "wait") ? 1 : 0);
+      break;
+    }
+    case "driver_free": a(0, int(name, o, "bo", 1)); break;
     case "dma_write": a(0, int(name, o, "handle", 1)); a(1, int(name, o, "value", -(2 ** 31), 2 ** 32 - 1) | 0); break;
   }
 }

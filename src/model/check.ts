@@ -54,6 +54,7 @@ function checkLargeFolio(m: Machine, head: Frame, held: Map<Frame, Holders>, ent
     const maps = h?.maps ?? 0;
     if (f.mapcount !== maps) m.log.record(V_MAPCOUNT, f.pfn, -1, f.index, head.refcount, f.mapcount, maps);
   }
+  refs += m.rules.freeAt(head.kind); // a device folio's era base (0 for E5's device-private folios)
   if (head.refcount !== refs) m.log.record(V_REFCOUNT, head.pfn, -1, head.index, head.refcount, head.mapcount, refs);
   if (head.entireMapcount !== entire) m.log.record(V_MAPCOUNT, head.pfn, -1, head.index, head.refcount, head.entireMapcount, entire);
   if (head.pincount !== pins) m.log.record(V_REFCOUNT, head.pfn, -1, head.index, head.pincount, head.mapcount, pins);
@@ -107,6 +108,11 @@ export function quiesceCheck(m: Machine): void {
   // In-flight faults (fault_begin without fault_end) hold their page reference.
   for (const tok of m.faults.tokens) {
     if (tok && tok.live && tok.ref) hold(tok.page, 1, 0, -1, -1, 9);
+  }
+  // The driver's own folios (OP_DRIVER_ALLOC) hold the driver's reference.
+  for (let pfn = m.frames.systemPages + 1; pfn < m.frames.all.length; pfn++) {
+    const f = m.frames.all[pfn];
+    if (f.driverHeld) hold(f, 1, 0, -1, -1, 12);
   }
   // GUP handles in handle order.
   const pins = m.pins;

@@ -16,9 +16,10 @@
  * ```
  */
 import {
-  KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_P2PDMA, V_DOUBLE_FREE, V_EARLY_FREE,
-  PGMAP_REF_PER_PAGE, PGMAP_REF_BULK, PGMAP_REF_PER_ALLOC,
+  KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_P2PDMA, V_DOUBLE_FREE, V_EARLY_FREE, V_UAF,
+  PGMAP_REF_PER_PAGE, PGMAP_REF_BULK, PGMAP_REF_PER_ALLOC, FOLIO_NR,
 } from "../../assembly/abi.ts";
+import { folioPut } from "./refcount.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";
 
@@ -33,6 +34,8 @@ export class Driver {
   pgmapRef = 0;
   /** A check already reported this driver's memunmap_pages as hung. */
   hangReported = false;
+  /** A blocked OP_DRIVER_ALLOC waiting for memory: its order and BO, served by the next free. */
+  pending: { order: number; bo: BufferObject } | null = null;
   constructor(readonly id: number, readonly kind: number, readonly base: number, readonly size: number) {}
 }
 
@@ -42,6 +45,8 @@ export class BufferObject {
   state: "live" | "freed" = "live";
   /** A check already reported this BO as leaked. */
   leakReported = false;
+  /** The driver's own allocations (OP_DRIVER_ALLOC), released by OP_DRIVER_FREE. */
+  held = false;
   constructor(readonly id: number, readonly driver: number) {}
 }
 
@@ -82,9 +87,17 @@ function perAllocRefs(m: Machine, kind: number): boolean {
   return m.rules.pgmapRef === PGMAP_REF_PER_ALLOC && (kind === KIND_DEVICE_PRIVATE || kind === KIND_DEVICE_COHERENT);
 }
 
+/** Frames skipped so that an E5 device-private pgmap starts 2 MiB-aligned (as the core). */
+export function driverPadding(m: Machine, kind: number): number {
+  if (!m.rules.deviceFolios || kind !== KIND_DEVICE_PRIVATE) return 0;
+  const next = m.frames.systemPages + 1 + m.devices.framesUsed;
+  return (FOLIO_NR - (next % FOLIO_NR)) % FOLIO_NR;
+}
+
 /** memremap_pages: register n device frames of `kind`; free pages idle at the era's count. */
 export function registerDriver(m: Machine, kind: number, n: number): Driver {
   const devs = m.devices;
+  devs.framesUsed += driverPadding(m, kind);
   const base = m.frames.systemPages + 1 + devs.framesUsed;
   const d = new Driver(devs.drivers.length, kind, base, n);
   // percpu_ref_init holds one ref; E0 adds one per struct page, E1 bulk base refs,
@@ -176,6 +189,10 @@ export function pageFree(m: Machine, f: Frame, mm: number, vpn: number): void {
     m.log.record(V_DOUBLE_FREE, f.pfn, mm, vpn, f.refcount, f.mapcount, 0);
     return;
   }
+  if (f.head) {
+    folioFree(m, f, mm, vpn);
+    return;
+  }
   const d = f.driver!;
   const hadPgmapRef = !f.noPgmapRef;
   const gone = f.gone;
@@ -198,15 +215,140 @@ export function pageFree(m: Machine, f: Frame, mm: number, vpn: number): void {
   m.counters.noteFree();
   const bo = m.devices.bo(f.owner);
   f.owner = 0;
-  if (bo) {
-    bo.pages--; // svm_range_bo_unref
+  if (bo) boUnref(m, bo, 1); // svm_range_bo_unref
+  servePending(m, d); // a blocked allocation on another CPU takes the memory at once
+  if (m.rules.pgmapRef === PGMAP_REF_PER_ALLOC && hadPgmapRef && f.kind !== KIND_P2PDMA) pgmapPutAfterFree(m, f, d, 1, mm, vpn);
+}
+
+/** svm_range_bo_unref n times: the BO is freed with its last page. */
+function boUnref(m: Machine, bo: BufferObject, n: number): void {
+  bo.pages -= n;
+  if (bo.pages === 0 && bo.state === "live") {
+    bo.state = "freed";
+    m.counters.bosFreed++;
+    m.counters.liveBos--;
+  }
+}
+
+/**
+ * percpu_ref_put_many at the end of free_zone_device_folio: through the pgmap saved
+ * before ->folio_free (2026 fix), or read from the folio afterwards, which fails
+ * when the driver has re-initialised the page as a tail of a new folio (S18).
+ */
+function pgmapPutAfterFree(m: Machine, f: Frame, d: Driver, nr: number, mm: number, vpn: number): void {
+  if (!m.rules.folioFreePgmapSaved && f.tail) {
+    m.log.record(V_UAF, f.pfn, mm, vpn, f.refcount, f.mapcount, 13); // folio->pgmap of a re-initialised page
+    return;
+  }
+  pgmapPut(m, d, nr);
+}
+
+/** free_zone_device_folio of a large device folio -> ->folio_free: all its pages back, BO refs, then pgmap refs. */
+function folioFree(m: Machine, head: Frame, mm: number, vpn: number): void {
+  const d = head.driver!;
+  const bo = m.devices.bo(head.owner);
+  for (let i = 0; i < FOLIO_NR; i++) {
+    const f = m.frames.all[head.pfn + i];
+    const gone = f.gone;
+    f.clearFlags();
+    f.gone = gone;
+    f.owner = 0;
+    if (d.state === "live") {
+      f.refcount = m.rules.idleCount(f.kind);
+      d.free.push(f);
+    }
+  }
+  m.frames.noteLargeFree(FOLIO_NR);
+  m.counters.devicePageFree++;
+  if (bo) boUnref(m, bo, FOLIO_NR);
+  servePending(m, d);
+  pgmapPutAfterFree(m, head, d, FOLIO_NR, mm, vpn);
+}
+
+/** Every page of the 2 MiB block at pfn blk is on its driver's free list. */
+function blockFree(m: Machine, blk: number): boolean {
+  for (let i = 0; i < FOLIO_NR; i++) {
+    const f = m.frames.all[blk + i];
+    if (f.allocated || f.gone || f.earlyFreed) return false;
+  }
+  return true;
+}
+
+/** The first free 2 MiB-aligned block of driver d, or -1. */
+function freeBlock(m: Machine, d: Driver): number {
+  for (let blk = Math.ceil(d.base / FOLIO_NR) * FOLIO_NR; blk + FOLIO_NR <= d.base + d.size; blk += FOLIO_NR) {
+    if (blockFree(m, blk)) return blk;
+  }
+  return -1;
+}
+
+/** Would an allocation of this order fit in driver d now? */
+export function driverCanAlloc(m: Machine, d: Driver, order: number): boolean {
+  return order === 0 ? d.free.length > 0 : freeBlock(m, d) >= 0;
+}
+
+/** zone_device_folio_init(order 9) for bo: a free aligned block becomes one folio at refcount 1; null if none. */
+export function allocDeviceFolio(m: Machine, d: Driver, bo: BufferObject): Frame | null {
+  const blk = freeBlock(m, d);
+  if (blk < 0) return null;
+  const kept = d.free.filter((f) => f.pfn < blk || f.pfn >= blk + FOLIO_NR);
+  d.free.length = 0;
+  d.free.push(...kept);
+  for (let i = 0; i < FOLIO_NR; i++) {
+    const f = m.frames.all[blk + i];
+    f.refcount = 0;
+    f.mapcount = 0;
+    f.clearFlags();
+    f.allocated = true;
+    f.head = i === 0;
+    f.tail = i !== 0;
+    f.content = 0;
+    f.owner = bo.id;
+  }
+  const head = m.frames.all[blk];
+  head.refcount = m.rules.freeAt(head.kind) + 1;
+  head.entireMapcount = 0;
+  head.pincount = 0;
+  if (m.rules.pgmapRef === PGMAP_REF_PER_ALLOC) {
+    if (d.state === "live") d.pgmapRef += FOLIO_NR; // percpu_ref_tryget_many
+    else head.noPgmapRef = true;
+  }
+  bo.pages += FOLIO_NR;
+  m.counters.deviceAllocated += FOLIO_NR;
+  m.frames.noteLargeAlloc(FOLIO_NR);
+  return head;
+}
+
+/** The driver's own allocation of order 0 or 9 for bo; null if nothing fits now. */
+export function driverAllocFolio(m: Machine, d: Driver, bo: BufferObject, order: number): Frame | null {
+  const f = order === 0 ? allocDevicePage(m, d, bo) : allocDeviceFolio(m, d, bo);
+  if (f) f.driverHeld = true;
+  return f;
+}
+
+/** The allocation waiting on driver d's memory runs as soon as a free returns some. */
+function servePending(m: Machine, d: Driver): void {
+  if (!d.pending || d.state !== "live") return;
+  if (driverAllocFolio(m, d, d.pending.bo, d.pending.order)) d.pending = null;
+}
+
+/** OP_DRIVER_FREE: cancel the BO's blocked allocation, or put the driver's reference on each of its folios. */
+export function driverFreeBo(m: Machine, bo: BufferObject): void {
+  const d = m.devices.drivers[bo.driver];
+  if (d.pending && d.pending.bo === bo) {
+    d.pending = null;
     if (bo.pages === 0 && bo.state === "live") {
       bo.state = "freed";
       m.counters.bosFreed++;
       m.counters.liveBos--;
     }
   }
-  if (m.rules.pgmapRef === PGMAP_REF_PER_ALLOC && hadPgmapRef && f.kind !== KIND_P2PDMA) pgmapPut(m, d, 1); // put_dev_pagemap
+  for (let pfn = d.base; pfn < d.base + d.size; pfn++) {
+    const f = m.frames.all[pfn];
+    if (!f.driverHeld || f.owner !== bo.id) continue;
+    f.driverHeld = false;
+    folioPut(m, f, 1, -1, -1); // the driver's folio_put
+  }
 }
 
 /** E0 __put_page of a ZONE_DEVICE page whose count reached 0: drop its pgmap reference. */
@@ -274,6 +416,7 @@ export function allocatedPagesOf(m: Machine, d: Driver, b: number): Frame[] {
   const out: Frame[] = [];
   for (let pfn = d.base; pfn < d.base + d.size; pfn++) {
     const f = m.frames.all[pfn];
+    if (f.driverHeld || f.tail) continue; // the driver's own folios are not evicted
     if (f.allocated && (b === 0 || f.owner === b)) out.push(f);
   }
   return out;

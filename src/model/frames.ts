@@ -68,6 +68,8 @@ export class Frame {
   entireMapcount = 0;
   /** folio->_pincount (on the head): FOLL_PIN pins of a large folio. */
   pincount = 0;
+  /** A device folio the driver allocated for itself (OP_DRIVER_ALLOC): its reference is the driver's. */
+  driverHeld = false;
 
   constructor(readonly pfn: number) {}
 
@@ -87,6 +89,7 @@ export class Frame {
     this.hangReported = false;
     this.head = false;
     this.tail = false;
+    this.driverHeld = false;
   }
 
   /** Part of a large folio. */
@@ -126,6 +129,17 @@ export class Frames {
     for (let i = 0; i < smallPages; i++) this.#buddy.push(smallPages - i);
     this.hugeBase = hugePages === 0 ? 0 : this.systemPages + 1 - hugePages * FOLIO_NR;
     for (let i = 0; i < hugePages; i++) this.#hugeFree.push(this.hugeBase / FOLIO_NR + hugePages - 1 - i);
+  }
+
+  /** Live-frame accounting for a large folio of n pages coming into use / going back (a device folio's). */
+  noteLargeAlloc(n: number): void {
+    for (let i = 0; i < n; i++) this.counters.noteAlloc();
+    this.#largeLive++;
+  }
+
+  noteLargeFree(n: number): void {
+    for (let i = 0; i < n; i++) this.counters.noteFree();
+    this.#largeLive--;
   }
 
   /** Any large folio allocated (fork and zap look for PTE batches only then). */

@@ -18,6 +18,7 @@ import {
   OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT,
+  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, VM_HUGEPAGE, FOLL_VALID, FOLL_WRITE,
   KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, V_LIVELOCK,
   VPN_BITS, PT_ENTRIES, ERR_BAD_OP, ERR_BAD_STATE, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS, ERR_OVERLAP, ERR_RANGE, ERR_NOMEM_FRAMES,
@@ -33,7 +34,9 @@ import { hugeFault, thpEligible, splitHugeForMigration, HUGE_NONE } from "./thp.
 import { migrateOneToDevice, migratePageToRam } from "./migrate.ts";
 import { gup, unpin, dmaWrite } from "./gup.ts";
 import { dropPageCache, needsDevicePage } from "./file.ts";
-import { registerDriver, createBo, memunmapPages, allocatedPagesOf, type Driver } from "./device.ts";
+import {
+  registerDriver, createBo, memunmapPages, allocatedPagesOf, driverPadding, driverCanAlloc, driverAllocFolio, driverFreeBo, type Driver,
+} from "./device.ts";
 import { quiesceCheck } from "./check.ts";
 import { faultBegin, faultEnd } from "./race.ts";
 import { truncateRange } from "./truncate.ts";
@@ -328,9 +331,32 @@ export function execute(m: Machine, words: Int32Array, at: number): number {
     case OP_DRIVER_NEW:
       if (a0 < KIND_DEVICE_PRIVATE || a0 > KIND_P2PDMA) reject(ERR_BAD_ARG, 0);
       if (a1 <= 0) reject(ERR_RANGE, 1);
-      if (a1 > m.devices.framesLeft) reject(ERR_NOMEM_DEVICE, 1, m.devices.framesLeft);
+      if (a1 + driverPadding(m, a0) > m.devices.framesLeft) reject(ERR_NOMEM_DEVICE, 1, m.devices.framesLeft); // E5: 2 MiB-aligned
       if (m.devices.driverSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
       return registerDriver(m, a0, a1).id;
+    case OP_DRIVER_ALLOC: {
+      const d = m.devices.driver(a0);
+      if (!d) reject(ERR_BAD_DRIVER, 0);
+      if (d.kind !== KIND_DEVICE_PRIVATE) reject(ERR_BAD_ARG, 0); // device-private memory only
+      if (d.state !== "live") reject(ERR_BAD_STATE, 0);
+      if (a1 !== 0 && (a1 !== FOLIO_ORDER || !m.rules.deviceFolios)) reject(ERR_BAD_ARG, 1); // order 9 needs E5's large device folios
+      if (a2 !== 0 && a2 !== 1) reject(ERR_BAD_ARG, 2);
+      if (m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
+      if (a2 === 0 && !driverCanAlloc(m, d, a1)) reject(ERR_NOMEM_DEVICE, 1);
+      if (a2 === 1 && d.pending && !driverCanAlloc(m, d, a1)) reject(ERR_BAD_STATE, 2); // one blocked allocation at a time
+      const bo = createBo(m, d);
+      bo.held = true;
+      if (!driverAllocFolio(m, d, bo, a1)) d.pending = { order: a1, bo }; // blocks until a free returns memory
+      return bo.id;
+    }
+    case OP_DRIVER_FREE: {
+      const bo = m.devices.liveBo(a0);
+      if (!bo) reject(ERR_BAD_BO, 0);
+      if (!bo.held) reject(ERR_BAD_BO, 0, 1); // only the driver's own allocations
+      if (m.devices.drivers[bo.driver].state === "gone") reject(ERR_BAD_STATE, 0);
+      driverFreeBo(m, bo);
+      return 0;
+    }
     case OP_MIGRATE_TO_DEVICE:
       return doMigrateToDevice(m, mm!, a1, a2, a3, a4);
     case OP_MIGRATE_TO_RAM:

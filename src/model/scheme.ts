@@ -52,6 +52,10 @@ export class Rules {
   readonly migrateCheckDeviceRefs: boolean;
   /** fork and zap batch the PTEs of one large folio (6.9). */
   readonly pteBatch: boolean;
+  /** Large device-private folios exist (E5). */
+  readonly deviceFolios: boolean;
+  /** free_zone_device_folio takes the pgmap before ->folio_free (the 2026 fix). */
+  readonly folioFreePgmapSaved: boolean;
 
   constructor(scheme: Scheme) {
     const b = encodeScheme(scheme);
@@ -75,6 +79,8 @@ export class Rules {
     this.releasePagesDevmap = b[abi.SCHEME_RELEASE_PAGES_DEVMAP] !== 0;
     this.migrateCheckDeviceRefs = b[abi.SCHEME_MIGRATE_CHECK_DEVICE_REFS] !== 0;
     this.pteBatch = b[abi.SCHEME_PTE_BATCH] !== 0;
+    this.deviceFolios = b[abi.SCHEME_DEVICE_FOLIOS] !== 0;
+    this.folioFreePgmapSaved = b[abi.SCHEME_FOLIO_FREE_PGMAP_SAVED] !== 0;
   }
 
   /** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */

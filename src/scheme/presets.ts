@@ -23,7 +23,7 @@ const TLB_BATCH = 510;
 // The 2019 fixes (7ab0ad0e74f8, c5d6c45e90c4) predate every era here; ffa65753c431 is
 // taken to be in E0 (about 5.17, version unverified in the spec).
 const common = {
-  pinBias: 1024, tlbBatch: TLB_BATCH, cowPinnedAtFork: true,
+  pinBias: 1024, tlbBatch: TLB_BATCH, cowPinnedAtFork: true, deviceFolios: false, folioFreePgmapSaved: true,
   clearMappingOnFree: true, releasePagesDevmap: true, migrateCheckDeviceRefs: true,
 } as const;
 // fsdax and device-dax before 6.15: devmap PTEs, idle at 1, busy scan skipped for unmapped files
@@ -92,6 +92,16 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew,
+    },
+  },
+  E5: {
+    name: "E5",
+    kernels: "about 6.19+ (current mm tree)",
+    description:
+      "mm/zone_device: support large zone device private folios: device-private folios of order 9 (zone_device_folio_init takes 512 pgmap refs, one folio_free per folio), device-private pgmaps in 2 MiB blocks; the free path already takes the pgmap before ->folio_free (the 2026 fix; E5-before-fix is a custom scheme with folioFreePgmapSaved off)",
+    rules: {
+      idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
+      coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, deviceFolios: true,
     },
   },
 };

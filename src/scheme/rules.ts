@@ -126,6 +126,16 @@ export const RULES = {
     type: "boolean",
     doc: "copy_present_ptes and zap_present_ptes batch the PTEs mapping one large folio: one folio_ref_add / folio_put_refs of nr instead of one per PTE (mm/memory: optimize fork() with PTE-mapped THP, 6.9)",
   },
+  deviceFolios: {
+    slot: abi.SCHEME_DEVICE_FOLIOS,
+    type: "boolean",
+    doc: "large device-private folios exist: zone_device_folio_init with an order, one folio_free per folio, device-private pgmaps laid out in 2 MiB blocks (mm/zone_device: support large zone device private folios, E5)",
+  },
+  folioFreePgmapSaved: {
+    slot: abi.SCHEME_FOLIO_FREE_PGMAP_SAVED,
+    type: "boolean",
+    doc: "free_zone_device_folio puts the pgmap references through a pgmap read before ->folio_free (mm/zone_device: do not touch device folio after calling ->folio_free(), 2026); before, it read folio->pgmap afterwards, from pages the driver may already have re-initialised",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -151,6 +161,8 @@ export interface SchemeRules {
   releasePagesDevmap: boolean;
   migrateCheckDeviceRefs: boolean;
   pteBatch: boolean;
+  deviceFolios: boolean;
+  folioFreePgmapSaved: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];

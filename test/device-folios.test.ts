@@ -1,0 +1,114 @@
+// Large device-private folios (E5) and the driver's own allocations: zone_device_folio_init
+// with an order, one folio_free per folio, a blocked allocation served by the next free,
+// and spec S18's free path (the pgmap put after ->folio_free). Engine and model alike.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Engine } from "../src/core/engine.ts";
+import { Model } from "../src/model/model.ts";
+import { RefsimError } from "../src/core/errors.ts";
+
+const NR = 512;
+const CAP = { systemPages: 256, devicePages: 4096 };
+const BEFORE_FIX = { name: "E5-before-fix", base: "E5", rules: { folioFreePgmapSaved: false } } as const;
+
+async function targets(scheme: string | typeof BEFORE_FIX = "E5") {
+  return [await Engine.create({ scheme, capacity: CAP }), Model.create({ scheme, capacity: CAP })] as const;
+}
+
+test("zone_device_folio_init(order 9): one folio of 512 pages at refcount 1, 512 pgmap refs, 512 BO refs; folio_free returns it whole", async () => {
+  for (const t of await targets()) {
+    const gpu = t.driverNew("device-private", 2 * NR);
+    const bo = t.driverAlloc(gpu, { order: 9 });
+    const d = t.driver(gpu);
+    assert.equal([d.pgmapRef, d.freePages, t.bo(bo).pages], [1 + NR, NR, NR]);
+    assert.is(t.stats().device.allocated, NR, "512 pages initialised");
+    const head = findHead(t);
+    const h = t.frame(head);
+    const tail = t.frame(head + 7);
+    assert.equal([h.large, h.refcount, tail.large, tail.refcount, tail.folioRefcount, tail.head, head % NR], [true, 1, true, 0, 1, head, 0]);
+    t.check();
+    assert.equal(t.violations(), []);
+    t.driverFree(bo);
+    assert.equal([t.driver(gpu).pgmapRef, t.driver(gpu).freePages, t.bo(bo).state, t.stats().device.pageFree], [1, 2 * NR, "freed", 1]);
+    assert.is(t.frame(head).allocated, false);
+    assert.is(t.driverTeardown(gpu), 2, "memunmap_pages completes: nothing holds the pgmap");
+  }
+});
+
+/** The first allocated device frame (the head of the one folio allocated). */
+function findHead(t: Engine | Model): number {
+  for (let pfn = 1; ; pfn++) if (t.frame(pfn).allocated) return pfn;
+}
+
+test("E5 lays device-private pgmaps out in 2 MiB blocks; other eras do not, and refuse order 9 naming the field", async () => {
+  for (const t of await targets("E5")) {
+    t.driverNew("device-coherent", 3);
+    const gpu = t.driverNew("device-private", NR);
+    const b = t.driverAlloc(gpu, { order: 9 });
+    assert.is(findHead(t) % NR, 0, "the block is aligned");
+    t.driverFree(b);
+  }
+  for (const t of await targets("E4")) {
+    const gpu = t.driverNew("device-private", NR);
+    assert.throws(() => t.driverAlloc(gpu, { order: 9 }), (e: unknown) => e instanceof RefsimError && e.field === "order");
+    assert.ok(t.driverAlloc(gpu) > 0, "order 0 works in every era");
+  }
+});
+
+test("a blocked allocation (wait) is served by the free that makes room; without wait it fails; one waiter at a time", async () => {
+  for (const t of await targets()) {
+    const gpu = t.driverNew("device-private", NR);
+    const small = t.driverAlloc(gpu);
+    assert.throws(() => t.driverAlloc(gpu, { order: 9 }), (e: unknown) => e instanceof RefsimError && e.code === "NOMEM_DEVICE");
+    const big = t.driverAlloc(gpu, { order: 9, wait: true });
+    assert.equal([t.bo(big).pages, t.bo(big).state], [0, "live"]);
+    assert.throws(() => t.driverAlloc(gpu, { order: 9, wait: true }), (e: unknown) => e instanceof RefsimError && e.field === "wait");
+    t.driverFree(small);
+    assert.is(t.bo(big).pages, NR, "folio_free handed the block to the waiter");
+    t.check();
+    assert.equal(t.violations(), []);
+    const other = t.driverAlloc(gpu, { wait: true });
+    t.driverFree(other); // cancels the blocked allocation
+    assert.is(t.bo(other).state, "freed");
+  }
+});
+
+test("S18: the page just freed becomes a tail of the waiter's folio; reading folio->pgmap after ->folio_free puts nothing and memunmap_pages hangs", async () => {
+  for (const [scheme, broken] of [["E5", false], [BEFORE_FIX, true]] as const) {
+    for (const t of await targets(scheme)) {
+      const gpu = t.driverNew("device-private", NR);
+      const first = t.driverAlloc(gpu);
+      const second = t.driverAlloc(gpu);
+      t.driverFree(first);
+      const big = t.driverAlloc(gpu, { order: 9, wait: true });
+      t.driverFree(second);
+      const v = t.violations();
+      assert.equal(v.map((x) => [x.kind, x.extra]), broken ? [["use_after_free", 13]] : [], `${JSON.stringify(scheme)}`);
+      assert.is(t.driver(gpu).pgmapRef, 1 + NR + (broken ? 1 : 0), "the astray put leaves one reference");
+      t.driverFree(big);
+      assert.is(t.driverTeardown(gpu), broken ? 1 : 2);
+      t.teardown();
+      assert.is(t.stats().violations.hang, broken ? 1 : 0);
+    }
+  }
+});
+
+test("the driver's own folios are not evicted, count as reachable, and only their BOs can be freed with driver_free", async () => {
+  for (const t of await targets("E2")) {
+    const mm = t.mmNew();
+    const a = t.mmap(mm, { length: 4096 });
+    t.write(mm, a, 1);
+    const gpu = t.driverNew("device-private", 16);
+    const own = t.driverAlloc(gpu);
+    const migrated = t.migrateToDevice(mm, a, 4096, gpu);
+    assert.throws(() => t.driverFree(migrated), (e: unknown) => e instanceof RefsimError && e.field === "bo");
+    assert.is(t.evictBo(own), 0, "migrate_device_range does not take the driver's own pages");
+    assert.is(t.driverTeardown(gpu, true), 1, "memunmap_pages waits for the driver's own page");
+    t.check();
+    assert.equal(t.violations().map((x) => x.kind), ["hang"], "no leak: the driver holds its page");
+    t.driverFree(own);
+    assert.equal(t.driver(gpu).state, "gone");
+  }
+});
+
+test.run();
