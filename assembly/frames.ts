@@ -123,6 +123,9 @@ export function noteLargeFree(n: i32): void {
   largeLive--;
 }
 
+/** A large folio was split into small ones. */
+export function noteSplitLarge(): void { largeLive--; }
+
 /** vma_alloc_folio(order 9): a zeroed THP at refcount 1, or 0 if the pool is empty. */
 export function allocHugeFolio(): u32 {
   if (hugeTop == 0) return 0;

@@ -20,7 +20,7 @@ export function pageout(mm: i32, start: u32, end: u32): i32 {
     const leaf = hugeLeaf(mm, vpn);
     if (leaf != 0) {
       // A PMD-mapped THP: the folio as a whole (the huge zero page is not on an LRU)
-      if (ptePfn(leaf) != 0 && ptePfn(leaf) != last) { isolated++; last = ptePfn(leaf); }
+      if ((leaf & PTE_PRESENT) != 0 && ptePfn(leaf) != 0 && ptePfn(leaf) != last) { isolated++; last = ptePfn(leaf); }
       vpn |= PT_ENTRIES - 1;
       continue;
     }

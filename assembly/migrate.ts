@@ -12,7 +12,7 @@ import {
   ref, content, setContent, hasFlag, addFlag, clearFlag, setPageIndex, pageIndex, kindOf, isDevice,
   allocSystemPage, freeSystemFrames, isLarge, folioOf,
 } from "./frames";
-import { trySplitFolio } from "./thp";
+import { trySplitFolio, splitDeviceFolio } from "./thp";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
 import { allocDevicePage, driverKind } from "./device";
 import { ptePtr } from "./pgtable";
@@ -143,6 +143,11 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
  * Returns true on success.
  */
 export function migratePageToRam(src: u32, held: i32, mm: i32, vpn: u32): bool {
+  // A page of a large device folio (E5): folio_split first, or nothing moves.
+  if (isLarge(src) && !splitDeviceFolio(folioOf(src), src, held)) {
+    bump(ST_MIGRATE_FAIL);
+    return false;
+  }
   const wasExclusive = hasFlag(src, PG_ANON_EXCLUSIVE);
   const n = collect(src);
   if (n < 0) {

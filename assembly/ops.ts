@@ -25,7 +25,7 @@ import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTable
 import { zapRange } from "./zap";
 import { copyRange, pinnedPagesIn } from "./fork";
 import { handleFault, loadChecked, storeValue, loadPage, storePage, ptePfn } from "./fault";
-import { hugeFault, thpEligible, splitHugeForMigration, HUGE_NONE } from "./thp";
+import { hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE } from "./thp";
 import { hugeLeaf } from "./pgtable";
 import { migrateOneToDevice, migratePageToRam } from "./migrate";
 import { gup, unpin, handleValid, pinSlotsLeft, dmaWrite } from "./gup";
@@ -119,6 +119,7 @@ function pteAt(mm: i32, vpn: u32): u32 {
 function evict(d: i32, b: i32): i32 {
   const n = driverSize(d);
   if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, -1, n);
+  splitDeviceFoliosOf(d, b); // migrate_device_range of large folios: folio_split first
   const k = driverPagesOfBo(d, b, scratchBase, scratchCap);
   let moved = 0;
   for (let i = 0; i < k; i++) {
@@ -242,10 +243,15 @@ function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
   const tables = n / PT_ENTRIES + 2;
   if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
   const bo = b != 0 ? b : createBo(d);
+  if (rule(SCHEME_DEVICE_FOLIOS) != 0 && dk == KIND_DEVICE_PRIVATE) migrateHugeToDevice(mm, <u32>vpn, <u32>(vpn + n), d, bo); // E5: whole THPs
   splitHugeForMigration(mm, <u32>vpn, <u32>(vpn + n)); // migrate_vma_collect_pmd: split_folio, or skip
   for (let i = 0; i < n; i++) {
     const at = <u32>(vpn + i);
-    if (hugeLeaf(mm, at) != 0) { bump(ST_MIGRATE_FAIL); continue; } // a THP that could not be split stays
+    const leaf = hugeLeaf(mm, at);
+    if (leaf != 0) { // a THP that could not be split stays; device memory is not selected
+      if ((leaf & PTE_PRESENT) != 0) bump(ST_MIGRATE_FAIL);
+      continue;
+    }
     migrateOneToDevice(mm, at, d, bo);
   }
   return bo;
@@ -256,6 +262,7 @@ function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
   const v = singleVma(mm, vpn, n);
   if (v < 0) return v;
   if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, 2, n);
+  splitDevicePmdsIn(mm, <u32>vpn, <u32>(vpn + n)); // large device folios mapped here: folio_split first
   let moved = 0;
   for (let i = 0; i < n; i++) {
     const p = ptePtr(mm, <u32>(vpn + i), false);
@@ -286,7 +293,7 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
     // pte_none in a huge-page vma: a PMD may map the block (a THP or the huge zero page), or a THP fault may map one.
     const leaf = hugeLeaf(mm, <u32>vpn);
     if (leaf != 0 || thpEligible(mm, v, <u32>vpn)) {
-      if (leaf == 0 || (write && (leaf & PTE_WRITE) == 0)) {
+      if (leaf == 0 || (leaf & PTE_PRESENT) == 0 || (write && (leaf & PTE_WRITE) == 0)) {
         const room = faultRoomFor(mm, <u32>vpn, write, 0);
         if (room < 0) return room;
       }

@@ -5,7 +5,7 @@
 // Paths that do not handle a PMD split it first (__split_huge_pmd), as the kernel
 // does, into the pte table deposited when the THP was mapped.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_PFN_SHIFT, PG_ANON, PG_ANON_EXCLUSIVE, PG_HEAD, FOLIO_NR, VM_HUGEPAGE,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_PFN_SHIFT, PG_ANON, ST_MIGRATED, ST_MIGRATE_FAIL, PG_DRIVER_HELD, PG_TAIL, PG_ANON_EXCLUSIVE, PG_HEAD, FOLIO_NR, VM_HUGEPAGE,
   SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, ST_THP_ALLOC, ST_THP_FALLBACK, ST_THP_SPLIT_PMD, ST_THP_SPLIT_FOLIO,
   ST_THP_SPLIT_FAIL, ST_WP_REUSE, ST_FAULTS, ST_PTES_COPIED, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_PINS, V_UAF, V_UNDERFLOW,
 } from "./abi";
@@ -13,9 +13,12 @@ import { bump, stat } from "./stats";
 import { rule } from "./scheme";
 import {
   allocHugeFolio, ref, flags, addFlag, clearFlag, hasFlag, setPageIndex, mapcount, setMapcount, entireMapcount,
-  setEntireMapcount, folioPincount, folioMapcount, splitFolioPages, setLastOp, folioOf,
+  setEntireMapcount, folioPincount, folioMapcount, splitFolioPages, setLastOp, folioOf, setContent, content, pageIndex,
+  setRef, setFlags, noteSplitLarge,
 } from "./frames";
-import { folioGet, frameUsable } from "./refcount";
+import { folioGet, folioPut, frameUsable } from "./refcount";
+import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner } from "./device";
+import { mmCount, mmValid } from "./mm";
 import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf } from "./pgtable";
 import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn } from "./mm";
 import { ptePfn, mkPte } from "./fault";
@@ -77,7 +80,7 @@ export function splitHugePmd(mm: i32, vpn: u32): void {
     for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) store<u32>(base + (<usize>i << 2), mkPte(0, PTE_PRESENT | PTE_SPECIAL));
     return;
   }
-  const bits = leaf & (PTE_PRESENT | PTE_WRITE);
+  const bits = leaf & (PTE_PRESENT | PTE_WRITE | PTE_DEVICE_PRIVATE); // a device-private PMD splits into device-private entries
   const exclusive = hasFlag(head, PG_ANON_EXCLUSIVE);
   for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
     store<u32>(base + (<usize>i << 2), mkPte(head + i, bits));
@@ -100,7 +103,7 @@ export function splitHugePmd(mm: i32, vpn: u32): void {
 export function splitHugeForMigration(mm: i32, start: u32, end: u32): void {
   for (let b = blockStart(start); b < end; b += FOLIO_NR) {
     const leaf = hugeLeaf(mm, b);
-    if (leaf == 0) continue;
+    if (leaf == 0 || (leaf & PTE_PRESENT) == 0) continue; // a device-private PMD is not system memory to migrate
     const head = ptePfn(leaf);
     if (head != 0 && (entireMapcount(head) != 1 || ref(head) != folioMapcount(head))) {
       bump(ST_THP_SPLIT_FAIL);
@@ -136,7 +139,8 @@ export function zapHugePmd(mm: i32, vpn: u32): void {
   if (e <= 0) violation(V_UNDERFLOW, head, mm, <i32>s, ref(head), e, -1);
   else setEntireMapcount(head, e - 1);
   setLastOp(head, currentOp);
-  tlbRemoveFolio(mm, head, 1);
+  if ((leaf & PTE_DEVICE_PRIVATE) != 0) folioPut(head, 1, mm, <i32>s); // a device-private PMD is not TLB-batched
+  else tlbRemoveFolio(mm, head, 1);
 }
 
 /**
@@ -224,6 +228,88 @@ export function trySplitFolio(head: u32): bool {
   return true;
 }
 
+/**
+ * E5 migrate_vma of a whole PMD-mapped THP into a large device-private folio
+ * (MIGRATE_VMA_SELECT_COMPOUND): when the THP lies wholly in [start, end), only this
+ * PMD maps it and nothing else holds it, and driver d has a free 2 MiB block, the
+ * data moves and the PMD becomes a device-private PMD entry (one reference, one
+ * entire mapping); the THP goes back to its pool. Others are left to the split path.
+ */
+export function migrateHugeToDevice(mm: i32, start: u32, end: u32, d: i32, b: i32): void {
+  for (let blk = (start + <u32>FOLIO_NR - 1) & ~(<u32>FOLIO_NR - 1); blk + <u32>FOLIO_NR <= end; blk += FOLIO_NR) {
+    const leaf = hugeLeaf(mm, blk);
+    const src = ptePfn(leaf);
+    if (leaf == 0 || src == 0 || (leaf & PTE_PRESENT) == 0) continue;
+    if (entireMapcount(src) != 1 || ref(src) != 1) continue; // migrate_vma_check_page: pinned or shared
+    const dst = allocDeviceFolio(d, b);
+    if (dst == 0) continue;
+    for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+      setContent(dst + i, content(src + i)); // the driver's copy
+      setPageIndex(dst + i, pageIndex(src + i));
+      addFlag(dst + i, PG_ANON);
+    }
+    if (hasFlag(src, PG_ANON_EXCLUSIVE)) addFlag(dst, PG_ANON_EXCLUSIVE);
+    store<u32>(hugeLeafPtr(mm, blk), mkPte(dst, PTE_DEVICE_PRIVATE | (leaf & PTE_WRITE))); // remove_migration_pmd
+    folioGet(dst, 1, mm, <i32>blk);
+    setEntireMapcount(dst, 1);
+    setEntireMapcount(src, 0);
+    bump(ST_ATOMIC_MAP, 2);
+    folioPut(dst, 1, -1, -1); // migrate_vma_finalize: the driver's allocation reference
+    folioPut(src, 1, mm, <i32>blk); // the THP's last reference: back to the pool
+    bump(ST_MIGRATED, FOLIO_NR);
+  }
+}
+
+/**
+ * folio_split of a large device-private folio (E5): every PMD mapping of it, in
+ * any process, becomes 512 device-private entries, then the folio splits into small
+ * device pages holding their own mappings' references; pages nothing maps are
+ * freed. Refused (false) while anything but mappings, and the caller's `held`
+ * references (which stay with heldPage), holds it.
+ */
+export function splitDeviceFolio(head: u32, heldPage: u32, held: i32): bool {
+  if ((flags(head) & PG_HEAD) == 0) return true;
+  const blk = pageIndex(head) & ~(<u32>FOLIO_NR - 1);
+  for (let mm = 0; mm < mmCount; mm++) {
+    if (!mmValid(mm)) continue;
+    const leaf = hugeLeaf(mm, blk);
+    if (leaf != 0 && ptePfn(leaf) == head) splitHugePmd(mm, blk);
+  }
+  if (ref(head) != folioMapcount(head) + held) {
+    bump(ST_THP_SPLIT_FAIL);
+    return false;
+  }
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    const pfn = head + i;
+    setRef(pfn, mapcount(pfn) + (pfn == heldPage ? held : 0));
+    setFlags(pfn, flags(pfn) & ~(PG_HEAD | PG_TAIL));
+  }
+  setEntireMapcount(head, 0);
+  noteSplitLarge();
+  bump(ST_THP_SPLIT_FOLIO);
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) if (ref(head + i) == 0) pageFree(head + i, -1, -1); // unmapped pages go back
+  return true;
+}
+
+/** The large device folios mapped by PMDs in [start, end) of mm, split (driver-initiated migrate_vma to RAM). */
+export function splitDevicePmdsIn(mm: i32, start: u32, end: u32): void {
+  for (let b = blockStart(start); b < end; b += FOLIO_NR) {
+    const leaf = hugeLeaf(mm, b);
+    if (leaf != 0 && (leaf & PTE_DEVICE_PRIVATE) != 0) splitDeviceFolio(ptePfn(leaf), 0, 0);
+  }
+}
+
+/** Every large device folio of driver d (of BO b if b > 0) that processes map, split (migrate_device_range). */
+export function splitDeviceFoliosOf(d: i32, b: i32): void {
+  const base = <u32>driverBase(d);
+  const end = base + <u32>driverSize(d);
+  for (let pfn = base; pfn < end; pfn++) {
+    const f = flags(pfn);
+    if ((f & PG_HEAD) == 0 || (f & PG_DRIVER_HELD) != 0 || (b > 0 && deviceOwner(pfn) != b)) continue;
+    splitDeviceFolio(pfn, 0, 0);
+  }
+}
+
 /** hugeFault's answer when the access must go through a PTE instead. */
 export const HUGE_NONE: u32 = 0xffffffff;
 
@@ -242,6 +328,12 @@ export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool)
     leaf = hugeLeaf(mm, vpn);
   }
   let head = ptePfn(leaf);
+  if ((leaf & PTE_DEVICE_PRIVATE) != 0) {
+    // do_huge_pmd_device_private: the folio is split (folio_split) and the PTE path's
+    // do_swap_page migrates the touched page back; refused if something else holds it.
+    splitDeviceFolio(head, 0, 0);
+    return HUGE_NONE;
+  }
   const needsWp = write && (leaf & PTE_WRITE) == 0;
   const needsUnshare = unshare && head != 0 && rule(SCHEME_ANON_EXCLUSIVE) != 0 && !hasFlag(head, PG_ANON_EXCLUSIVE);
   if (needsWp || needsUnshare || (unshare && head == 0)) {

@@ -111,4 +111,39 @@ test("the driver's own folios are not evicted, count as reachable, and only thei
   }
 });
 
+test("E5 migrates a whole THP into a device folio mapped by a device-private PMD; fork shares it, a CPU fault splits it (folio_split) and migrates one page back", async () => {
+  const P = 4096;
+  const M2 = NR * P;
+  const cap = { systemPages: 4096, hugePages: 4, devicePages: 4096 };
+  const e = await Engine.create({ scheme: "E5", capacity: cap });
+  const m = Model.create({ scheme: "E5", capacity: cap });
+  for (const t of [e, m]) {
+    const mm = t.mmNew();
+    const a = t.mmap(mm, { addr: 0x40000000, length: 2 * M2, huge: true });
+    for (let i = 0; i < 2 * NR; i += 64) t.write(mm, a + i * P, i + 1);
+    const gpu = t.driverNew("device-private", 2 * NR);
+    const bo = t.migrateToDevice(mm, a, 2 * M2, gpu);
+    let p = t.page(mm, a + P)!;
+    assert.equal([p.kind, p.pmd, p.large, p.folioRefcount, p.entireMapcount, p.pte.devicePrivate, t.bo(bo).pages], ["device-private", true, true, 1, 1, true, 2 * NR]);
+    assert.equal([t.stats().thp.freed, t.stats().migrated, t.driver(gpu).pgmapRef], [2, 2 * NR, 1 + 2 * NR]);
+    const child = t.fork(mm);
+    p = t.page(child, a)!;
+    assert.equal([p.pmd, p.folioRefcount, p.entireMapcount, p.pte.write], [true, 2, 2, false], "copy_huge_pmd of a device-private PMD");
+    assert.is(t.read(mm, a + 64 * P), 65, "do_huge_pmd_device_private: folio_split, then do_swap_page");
+    p = t.page(mm, a + 64 * P)!;
+    assert.equal([p.kind, p.large, p.refcount, p.mapcount], ["system", false, 2, 2], "both processes' mappings moved to RAM");
+    const q = t.page(child, a + 65 * P)!;
+    assert.equal([q.kind, q.large, q.pmd, q.refcount, q.mapcount], ["device-private", false, false, 2, 2]);
+    t.check();
+    assert.equal(t.violations(), []);
+    t.munmap(child, a + M2, M2);
+    t.munmap(mm, a + M2, M2); // the second device folio, never split: one folio_free
+    assert.equal([t.page(mm, a + M2 + P), t.stats().device.pageFree], [null, 2], "page_free of the page moved back, one folio_free for the whole second folio");
+    assert.is(t.evictBo(bo), NR - 1, "migrate_device_range takes back what is left of the first folio");
+    t.teardown();
+    assert.equal([t.violations(), t.stats().frames.live, t.driverTeardown(gpu)], [[], 0, 2]);
+  }
+  assert.equal(m.stats(), e.stats());
+});
+
 test.run();

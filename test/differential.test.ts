@@ -38,8 +38,8 @@ test("differential under custom schemes: the historic-bug rules and odd rule mix
   }
 });
 
-test("differential with THPs: PMD mappings, splits, PTE batching, pinned folios at fork, folio splits for migration", async () => {
-  for (const [i, scheme] of ["E0", "E2", "E4"].entries()) {
+test("differential with THPs: PMD mappings, splits, PTE batching, pinned folios at fork, folio splits for migration, E5 device folios", async () => {
+  for (const [i, scheme] of ["E0", "E2", "E4", "E5"].entries()) {
     const r = await runDifferential({ scheme, seed: 4242 + i, ops: Math.ceil(OPS / 2), capacity: { ...DIFF_CAPACITY, hugePages: 12, pteTables: 400 } });
     assert.ok(r.resultsCompared > OPS / 8, `${scheme}: only ${r.resultsCompared} results compared`);
   }

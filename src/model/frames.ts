@@ -137,6 +137,11 @@ export class Frames {
     this.#largeLive++;
   }
 
+  /** A large folio was split into small ones. */
+  noteSplitLarge(): void {
+    this.#largeLive--;
+  }
+
   noteLargeFree(n: number): void {
     for (let i = 0; i < n; i++) this.counters.noteFree();
     this.#largeLive--;

@@ -31,8 +31,9 @@ export function pageout(m: Machine, mm: Mm, start: number, end: number): number 
   const blocks = mm.tables.hugeBlocksIn(start, end);
   let next = 0;
   const pmd = (b: number) => {
-    const pfn = mm.tables.hugeLeaf(b * PT_ENTRIES)!.pfn;
-    if (pfn !== 0 && pfn !== last) {
+    const leaf = mm.tables.hugeLeaf(b * PT_ENTRIES)!;
+    const pfn = leaf.pfn;
+    if (leaf.present && pfn !== 0 && pfn !== last) {
       isolated++;
       last = pfn;
     }

@@ -23,7 +23,7 @@ import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { allocDevicePage, type BufferObject, type Driver } from "./device.ts";
 import { Pte } from "./pgtable.ts";
 import { rmapWalk, type Mapping } from "./rmap.ts";
-import { trySplitFolio } from "./thp.ts";
+import { trySplitFolio, splitDeviceFolio } from "./thp.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -164,6 +164,11 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
  * Returns true on success.
  */
 export function migratePageToRam(m: Machine, src: Frame, held: number, mm: number, vpn: number): boolean {
+  // A page of a large device folio (E5): folio_split first, or nothing moves.
+  if (src.large && !splitDeviceFolio(m, m.frames.folioOf(src), src, held)) {
+    m.counters.migrateFailed++;
+    return false;
+  }
   const wasExclusive = src.anonExclusive;
   const maps = collect(m, src);
   if (!maps) {

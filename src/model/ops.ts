@@ -30,7 +30,9 @@ import { setVmaRange, type Mm, type Vma } from "./mm.ts";
 import { zapRange } from "./zap.ts";
 import { copyRange, pinnedPagesIn } from "./fork.ts";
 import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fault.ts";
-import { hugeFault, thpEligible, splitHugeForMigration, HUGE_NONE } from "./thp.ts";
+import {
+  hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE,
+} from "./thp.ts";
 import { migrateOneToDevice, migratePageToRam } from "./migrate.ts";
 import { gup, unpin, dmaWrite } from "./gup.ts";
 import { dropPageCache, needsDevicePage } from "./file.ts";
@@ -86,6 +88,7 @@ function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number): void {
 /** migrate_device_range over a driver's (or one BO's) allocated pages. Returns how many moved. */
 function evict(m: Machine, d: Driver, b: number): number {
   if (m.frames.freeSystemPages < d.size) reject(ERR_NOMEM_FRAMES, -1, d.size);
+  splitDeviceFoliosOf(m, d, b); // migrate_device_range of large folios: folio_split first
   let moved = 0;
   for (const page of allocatedPagesOf(m, d, b)) if (migratePageToRam(m, page, 0, -1, 0)) moved++;
   return moved;
@@ -202,9 +205,14 @@ function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number
     reject(ERR_NOMEM_TABLES, 2, tables);
   }
   const bo = existing ?? createBo(m, driver);
+  if (m.rules.deviceFolios && driver.kind === KIND_DEVICE_PRIVATE) migrateHugeToDevice(m, mm, vpn, vpn + n, driver, bo); // E5: whole THPs
   splitHugeForMigration(m, mm, vpn, vpn + n); // migrate_vma_collect_pmd: split_folio, or skip
   for (let i = 0; i < n; i++) {
-    if (mm.tables.hugeLeaf(vpn + i)) { m.counters.migrateFailed++; continue; } // a THP that could not be split stays
+    const leaf = mm.tables.hugeLeaf(vpn + i);
+    if (leaf) { // a THP that could not be split stays; device memory is not selected
+      if (leaf.present) m.counters.migrateFailed++;
+      continue;
+    }
     migrateOneToDevice(m, mm, vpn + i, driver, bo);
   }
   return bo.id;
@@ -215,6 +223,7 @@ function doMigrateToRam(m: Machine, mm: Mm, vpn: number, n: number): number {
   if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
   singleVma(mm, vpn, n);
   if (m.frames.freeSystemPages < n) reject(ERR_NOMEM_FRAMES, 2, n);
+  splitDevicePmdsIn(m, mm, vpn, vpn + n); // large device folios mapped here: folio_split first
   let moved = 0;
   for (const [at, pte] of mm.tables.entriesIn(vpn, vpn + n)) {
     // vm_normal_page skips devmap PTEs, so only device-private entries and normal device PTEs are selected
@@ -234,7 +243,7 @@ function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number):
     // pte_none in a huge-page vma: a PMD may map the block, or a THP fault may map one.
     const leaf = mm.tables.hugeLeaf(vpn);
     if (leaf || thpEligible(mm, v, vpn)) {
-      if (!leaf || (write && !leaf.writable)) checkRoomForFault(m, mm, vpn);
+      if (!leaf || !leaf.present || (write && !leaf.writable)) checkRoomForFault(m, mm, vpn);
       const pfn = hugeFault(m, mm, v, vpn, write, false);
       if (pfn !== HUGE_NONE) {
         const page = m.frames.all[pfn];

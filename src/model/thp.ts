@@ -16,14 +16,87 @@
  * console.log(p.pmd, p.folioRefcount, p.entireMapcount); // true 1 1
  * ```
  */
-import { PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, FOLIO_NR, VM_HUGEPAGE, V_UAF, V_UNDERFLOW } from "../../assembly/abi.ts";
-import { folioGet } from "./refcount.ts";
+import { PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, FOLIO_NR, VM_HUGEPAGE, V_UAF, V_UNDERFLOW } from "../../assembly/abi.ts";
+import { folioGet, folioPut } from "./refcount.ts";
+import { allocDeviceFolio, pageFree, type Driver, type BufferObject } from "./device.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
 import { tlbRemoveFolio } from "./zap.ts";
 import { detachPins } from "./gup.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
+
+/** E5: whole PMD-mapped THPs of [start, end) into large device-private folios of driver d (as the core). */
+export function migrateHugeToDevice(m: Machine, mm: Mm, start: number, end: number, d: Driver, bo: BufferObject): void {
+  for (let blk = Math.ceil(start / FOLIO_NR) * FOLIO_NR; blk + FOLIO_NR <= end; blk += FOLIO_NR) {
+    const leaf = mm.tables.hugeLeaf(blk);
+    if (!leaf || leaf.pfn === 0 || !leaf.present) continue;
+    const src = m.frames.all[leaf.pfn];
+    if (src.entireMapcount !== 1 || src.refcount !== 1) continue; // migrate_vma_check_page: pinned or shared
+    const dst = allocDeviceFolio(m, d, bo);
+    if (!dst) continue;
+    for (let i = 0; i < FOLIO_NR; i++) {
+      const s = m.frames.all[src.pfn + i];
+      const t = m.frames.all[dst.pfn + i];
+      t.content = s.content; // the driver's copy
+      t.index = s.index;
+      t.anon = true;
+    }
+    if (src.anonExclusive) dst.anonExclusive = true;
+    leaf.pfn = dst.pfn; // remove_migration_pmd
+    leaf.bits = PTE_DEVICE_PRIVATE | (leaf.bits & PTE_WRITE);
+    folioGet(m, dst, 1, mm.id, blk);
+    dst.entireMapcount = 1;
+    src.entireMapcount = 0;
+    m.counters.atomicMap += 2;
+    folioPut(m, dst, 1, -1, -1); // migrate_vma_finalize: the driver's allocation reference
+    folioPut(m, src, 1, mm.id, blk); // the THP's last reference: back to the pool
+    m.counters.migrated += FOLIO_NR;
+  }
+}
+
+/** folio_split of a large device-private folio: every PMD of it split, then small pages; false if refused. */
+export function splitDeviceFolio(m: Machine, head: Frame, heldPage: Frame | null, held: number): boolean {
+  if (!head.head) return true;
+  const blk = head.index - (head.index % FOLIO_NR);
+  for (const mm of m.mms.alive) {
+    const leaf = mm.tables.hugeLeaf(blk);
+    if (leaf && leaf.pfn === head.pfn) splitHugePmd(m, mm, blk);
+  }
+  if (head.refcount !== m.frames.folioMapcount(head) + held) {
+    m.counters.thpSplitFailed++;
+    return false;
+  }
+  const pages: Frame[] = [];
+  for (let i = 0; i < FOLIO_NR; i++) pages.push(m.frames.all[head.pfn + i]);
+  for (const f of pages) {
+    f.refcount = f.mapcount + (f === heldPage ? held : 0);
+    f.head = false;
+    f.tail = false;
+  }
+  head.entireMapcount = 0;
+  m.frames.noteSplitLarge();
+  m.counters.thpSplitFolio++;
+  for (const f of pages) if (f.refcount === 0) pageFree(m, f, -1, -1); // unmapped pages go back
+  return true;
+}
+
+/** Large device folios PMD-mapped in [start, end) of mm, split. */
+export function splitDevicePmdsIn(m: Machine, mm: Mm, start: number, end: number): void {
+  for (let b = blockStart(start); b < end; b += FOLIO_NR) {
+    const leaf = mm.tables.hugeLeaf(b);
+    if (leaf && leaf.devicePrivate) splitDeviceFolio(m, m.frames.all[leaf.pfn], null, 0);
+  }
+}
+
+/** Every large device folio of driver d (of BO b if b > 0) that processes map, split (migrate_device_range). */
+export function splitDeviceFoliosOf(m: Machine, d: Driver, b: number): void {
+  for (let pfn = d.base; pfn < d.base + d.size; pfn++) {
+    const f = m.frames.all[pfn];
+    if (!f.head || f.driverHeld || (b > 0 && f.owner !== b)) continue;
+    splitDeviceFolio(m, f, null, 0);
+  }
+}
 
 /** hugeFault's answer when the access must go through a PTE instead. */
 export const HUGE_NONE = -1;
@@ -75,7 +148,7 @@ export function splitHugePmd(m: Machine, mm: Mm, vpn: number): void {
     return;
   }
   const head = m.frames.all[leaf.pfn];
-  const bits = leaf.bits & (PTE_PRESENT | PTE_WRITE);
+  const bits = leaf.bits & (PTE_PRESENT | PTE_WRITE | PTE_DEVICE_PRIVATE); // a device-private PMD splits into device-private entries
   const exclusive = head.anonExclusive;
   for (let i = 0; i < FOLIO_NR; i++) {
     const page = m.frames.all[head.pfn + i];
@@ -97,7 +170,7 @@ export function splitHugePmd(m: Machine, mm: Mm, vpn: number): void {
 export function splitHugeForMigration(m: Machine, mm: Mm, start: number, end: number): void {
   for (let b = blockStart(start); b < end; b += FOLIO_NR) {
     const leaf = mm.tables.hugeLeaf(b);
-    if (!leaf) continue;
+    if (!leaf || !leaf.present) continue; // a device-private PMD is not system memory to migrate
     const head = leaf.pfn === 0 ? undefined : m.frames.all[leaf.pfn];
     if (head && (head.entireMapcount !== 1 || head.refcount !== m.frames.folioMapcount(head))) {
       m.counters.thpSplitFailed++;
@@ -127,7 +200,8 @@ export function zapHugePmd(m: Machine, mm: Mm, vpn: number): void {
   if (head.entireMapcount <= 0) m.log.record(V_UNDERFLOW, head.pfn, mm.id, s, head.refcount, head.entireMapcount, -1);
   else head.entireMapcount--;
   head.lastOp = m.log.currentOp;
-  tlbRemoveFolio(m, mm.id, head, 1);
+  if (leaf.devicePrivate) folioPut(m, head, 1, mm.id, s); // a device-private PMD is not TLB-batched
+  else tlbRemoveFolio(m, mm.id, head, 1);
 }
 
 /**
@@ -227,6 +301,10 @@ export function hugeFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolea
     leaf = mm.tables.hugeLeaf(vpn)!;
   }
   let head = leaf.pfn;
+  if (leaf.devicePrivate) {
+    splitDeviceFolio(m, m.frames.all[head], null, 0); // do_huge_pmd_device_private: folio_split, then the PTE path
+    return HUGE_NONE;
+  }
   const needsWp = write && (leaf.bits & PTE_WRITE) === 0;
   const needsUnshare = unshare && head !== 0 && m.rules.anonExclusive && !m.frames.all[head].anonExclusive;
   if (needsWp || needsUnshare || (unshare && head === 0)) {
