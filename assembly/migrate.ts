@@ -10,9 +10,9 @@ import { bump } from "./stats";
 import { rule, pinBias, freeAt } from "./scheme";
 import {
   ref, content, setContent, hasFlag, addFlag, clearFlag, setPageIndex, pageIndex, kindOf, isDevice,
-  allocSystemPage, freeSystemFrames, isLarge, folioOf,
+  allocSystemPage, freeSystemFrames,
 } from "./frames";
-import { trySplitFolio, splitDeviceFolio } from "./thp";
+import { splitForMigration } from "./thp";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
 import { allocDevicePage, driverKind } from "./device";
 import { ptePtr } from "./pgtable";
@@ -115,8 +115,7 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     return true;
   }
   if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT || isDevice(pfn) || !hasFlag(pfn, PG_ANON)) return false;
-  // A page of a PTE-mapped THP: migrate_vma_collect_pmd splits the folio first, or skips it.
-  if (isLarge(pfn) && !trySplitFolio(folioOf(pfn))) { bump(ST_MIGRATE_FAIL); return false; }
+  if (!splitForMigration(pfn, 0)) { bump(ST_MIGRATE_FAIL); return false; } // a page of a PTE-mapped THP
   const wasExclusive = hasFlag(pfn, PG_ANON_EXCLUSIVE);
   const n = collect(pfn);
   if (n < 0) { bump(ST_MIGRATE_FAIL); return false; }
@@ -143,8 +142,7 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
  * Returns true on success.
  */
 export function migratePageToRam(src: u32, held: i32, mm: i32, vpn: u32): bool {
-  // A page of a large device folio (E5): folio_split first, or nothing moves.
-  if (isLarge(src) && !splitDeviceFolio(folioOf(src), src, held)) {
+  if (!splitForMigration(src, held)) { // a page of a large device folio (E5)
     bump(ST_MIGRATE_FAIL);
     return false;
   }

@@ -14,7 +14,7 @@ import { rule } from "./scheme";
 import {
   allocHugeFolio, ref, flags, addFlag, clearFlag, hasFlag, setPageIndex, mapcount, setMapcount, entireMapcount,
   setEntireMapcount, folioPincount, folioMapcount, splitFolioPages, setLastOp, folioOf, setContent, content, pageIndex,
-  setRef, setFlags, noteSplitLarge,
+  setRef, setFlags, noteSplitLarge, isLarge, isDevice,
 } from "./frames";
 import { folioGet, folioPut, frameUsable } from "./refcount";
 import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner } from "./device";
@@ -342,6 +342,15 @@ export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool)
     head = ptePfn(hugeLeaf(mm, vpn));
   }
   return head == 0 ? 0 : head + (vpn & (FOLIO_NR - 1));
+}
+
+/**
+ * A migration source in a large folio is split first (migrate_vma_collect_pmd /
+ * the device folio's folio_split); false when it cannot be, and nothing moves.
+ */
+export function splitForMigration(pfn: u32, held: i32): bool {
+  if (!isLarge(pfn)) return true;
+  return isDevice(pfn) ? splitDeviceFolio(folioOf(pfn), pfn, held) : trySplitFolio(folioOf(pfn));
 }
 
 /** Frames copy_present_page would need at fork for the PMD-mapped, maybe-pinned THPs of a range. */

@@ -23,7 +23,7 @@ import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { allocDevicePage, type BufferObject, type Driver } from "./device.ts";
 import { Pte } from "./pgtable.ts";
 import { rmapWalk, type Mapping } from "./rmap.ts";
-import { trySplitFolio, splitDeviceFolio } from "./thp.ts";
+import { splitForMigration } from "./thp.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -130,8 +130,7 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
   }
   const src = m.frames.all[pte.pfn];
   if (!pte.normalPresent || m.frames.isDevice(src.pfn) || !src.anon) return false;
-  // A page of a PTE-mapped THP: migrate_vma_collect_pmd splits the folio first, or skips it.
-  if (src.large && !trySplitFolio(m, m.frames.folioOf(src))) {
+  if (!splitForMigration(m, src, 0)) { // a page of a PTE-mapped THP
     m.counters.migrateFailed++;
     return false;
   }
@@ -164,8 +163,7 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
  * Returns true on success.
  */
 export function migratePageToRam(m: Machine, src: Frame, held: number, mm: number, vpn: number): boolean {
-  // A page of a large device folio (E5): folio_split first, or nothing moves.
-  if (src.large && !splitDeviceFolio(m, m.frames.folioOf(src), src, held)) {
+  if (!splitForMigration(m, src, held)) { // a page of a large device folio (E5)
     m.counters.migrateFailed++;
     return false;
   }

@@ -278,6 +278,13 @@ export function trySplitFolio(m: Machine, head: Frame): boolean {
   return true;
 }
 
+/** A migration source in a large folio is split first (THP: split_folio; device folio: folio_split); false if it cannot be. */
+export function splitForMigration(m: Machine, src: Frame, held: number): boolean {
+  if (!src.large) return true;
+  const head = m.frames.folioOf(src);
+  return m.frames.isDevice(src.pfn) ? splitDeviceFolio(m, head, src, held) : trySplitFolio(m, head);
+}
+
 /** Frames copy_present_page would need at fork for PMD-mapped, maybe-pinned THPs in [start, end). */
 export function pinnedHugeIn(m: Machine, parent: Mm, start: number, end: number): number {
   if (!m.rules.cowPinnedAtFork || parent.pinned === 0) return 0;
