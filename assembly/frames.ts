@@ -4,7 +4,9 @@
 //   refcount  i32  _refcount (kernel value, not biased)
 //   mapcount  i32  page_mapcount() (the kernel stores it minus one)
 //   flags     u32  PG_* bits, kind in bits 8..10
-//   index     u32  page->index: the vpn of an anon page, the file offset of a cache page
+//   index     u32  page->index: the vpn of an anon page, the file offset of a cache page;
+//                  on a free system page, the next free pfn (the buddy list is intrusive,
+//                  like the kernel's page->buddy_list, so it costs no memory of its own)
 //   content   u32  one data word, so reads can be checked against writes
 //   lastOp    i32  op that last removed a holder (names the cause of a leak)
 import {
@@ -21,8 +23,8 @@ export let flagsBase: usize = 0;
 export let indexBase: usize = 0;
 export let contentBase: usize = 0;
 export let lastOpBase: usize = 0;
-let buddyBase: usize = 0; // stack of free system pfns
-let buddyTop: u32 = 0;
+let buddyHead: u32 = 0; // first free system pfn (0: none); each links the next through its index
+let buddyCount: u32 = 0;
 // The THP pool: PMD-aligned blocks of FOLIO_NR frames after the small pages (and a
 // gap up to the next 2 MiB boundary), so compound_head is pfn & ~(FOLIO_NR - 1).
 export let hugeBase: u32 = 0; // first pfn of the pool (0: no pool)
@@ -30,6 +32,10 @@ let hugeFree: usize = 0; // stack of free block numbers
 let hugeTop: u32 = 0;
 /** Large folios allocated now: while 0, hot paths skip their large-folio tests. */
 export let largeLive: i32 = 0;
+// Large folios live only in the THP pool and in device memory, so the per-folio
+// counters cover the 2 MiB blocks from the first of those on, not every frame.
+let firstLargeBlock: u32 = 0;
+let largeBlocks: u32 = 0;
 let entireBase: usize = 0; // per block: folio->_entire_mapcount (PMD mappings), 0-based
 let pinBase: usize = 0; // per block: folio->_pincount (FOLL_PIN on a large folio)
 
@@ -57,18 +63,19 @@ export function initFrames(nSmall: u32, nHuge: u32, nDev: u32): void {
   memory.fill(indexBase, 0, bytes);
   memory.fill(contentBase, 0, bytes);
   memory.fill(lastOpBase, 0xff, bytes);
-  // Room for every system pfn: split THPs give their pages to the buddy.
-  buddyBase = heap.alloc(<usize>nSys << 2);
   // Pop order is ascending pfn, so runs are deterministic and easy to read.
-  for (let i: u32 = 0; i < nSmall; i++) store<u32>(buddyBase + (<usize>i << 2), nSmall - i);
-  buddyTop = nSmall;
-  const blocks = (<usize>frameCount >> FOLIO_ORDER) + 1;
+  for (let pfn: u32 = 1; pfn < nSmall; pfn++) setPageIndex(pfn, pfn + 1);
+  buddyHead = nSmall == 0 ? 0 : 1;
+  buddyCount = nSmall;
+  hugeBase = nHuge == 0 ? 0 : nSys + 1 - nHuge * FOLIO_NR;
+  firstLargeBlock = (nHuge == 0 ? nSys + 1 : hugeBase) >> FOLIO_ORDER;
+  largeBlocks = (frameCount >> FOLIO_ORDER) + 1 - firstLargeBlock;
+  const blocks = <usize>largeBlocks;
   entireBase = heap.alloc(blocks << 2);
   pinBase = heap.alloc(blocks << 2);
   memory.fill(entireBase, 0, blocks << 2);
   memory.fill(pinBase, 0, blocks << 2);
   hugeFree = heap.alloc(<usize>max<u32>(nHuge, 1) << 2);
-  hugeBase = nHuge == 0 ? 0 : nSys + 1 - nHuge * FOLIO_NR;
   for (let i: u32 = 0; i < nHuge; i++) store<u32>(hugeFree + (<usize>i << 2), (hugeBase >> FOLIO_ORDER) + nHuge - 1 - i);
   hugeTop = nHuge;
 }
@@ -92,7 +99,7 @@ export function initFrames(nSmall: u32, nHuge: u32, nDev: u32): void {
 @inline export function isAllocated(pfn: u32): bool { return (flags(pfn) & PG_ALLOCATED) != 0; }
 @inline export function isDevice(pfn: u32): bool { return pfn > sysFrames; }
 
-export function freeSystemFrames(): u32 { return buddyTop; }
+export function freeSystemFrames(): u32 { return buddyCount; }
 export function freeHugeFolios(): u32 { return hugeTop; }
 
 // ---- Large folios ----
@@ -101,10 +108,27 @@ export function freeHugeFolios(): u32 { return hugeTop; }
 @inline export function folioOf(pfn: u32): u32 { return (flags(pfn) & PG_TAIL) != 0 ? pfn & ~(FOLIO_NR - 1) : pfn; }
 /** folio_ref_count of the folio pfn belongs to. */
 @inline export function folioRef(pfn: u32): i32 { return ref(folioOf(pfn)); }
-@inline export function entireMapcount(pfn: u32): i32 { return load<i32>(entireBase + (<usize>(pfn >> FOLIO_ORDER) << 2)); }
-@inline export function setEntireMapcount(pfn: u32, v: i32): void { store<i32>(entireBase + (<usize>(pfn >> FOLIO_ORDER) << 2), v); }
-@inline export function folioPincount(pfn: u32): i32 { return load<i32>(pinBase + (<usize>(pfn >> FOLIO_ORDER) << 2)); }
-@inline export function setFolioPincount(pfn: u32, v: i32): void { store<i32>(pinBase + (<usize>(pfn >> FOLIO_ORDER) << 2), v); }
+/** Slot of pfn's 2 MiB block in the per-folio counters, or -1 below the THP pool and device memory. */
+@inline function largeSlot(pfn: u32): i32 {
+  const b = (pfn >> FOLIO_ORDER) - firstLargeBlock;
+  return pfn >> FOLIO_ORDER < firstLargeBlock ? -1 : <i32>b;
+}
+@inline export function entireMapcount(pfn: u32): i32 {
+  const b = largeSlot(pfn);
+  return b < 0 ? 0 : load<i32>(entireBase + (<usize>b << 2));
+}
+@inline export function setEntireMapcount(pfn: u32, v: i32): void {
+  const b = largeSlot(pfn);
+  if (b >= 0) store<i32>(entireBase + (<usize>b << 2), v);
+}
+@inline export function folioPincount(pfn: u32): i32 {
+  const b = largeSlot(pfn);
+  return b < 0 ? 0 : load<i32>(pinBase + (<usize>b << 2));
+}
+@inline export function setFolioPincount(pfn: u32, v: i32): void {
+  const b = largeSlot(pfn);
+  if (b >= 0) store<i32>(pinBase + (<usize>b << 2), v);
+}
 
 /** Mappings of a large folio: PMD mappings plus every PTE of every page (folio_mapcount). */
 export function folioMapcount(head: u32): i32 {
@@ -165,7 +189,7 @@ export function splitFolioPages(head: u32): void {
     setRef(pfn, m);
     if (m == 0) {
       setFlags(pfn, 0);
-      store<u32>(buddyBase + (<usize>(buddyTop++) << 2), pfn);
+      buddyPush(pfn);
       noteFree();
     } else {
       setFlags(pfn, flags(pfn) & ~(PG_HEAD | PG_TAIL)); // anon state is per page once PTE-mapped
@@ -191,7 +215,9 @@ export function splitFolioPages(head: u32): void {
 
 /** alloc_pages(order 0): a zeroed system page at refcount 1 (callers check space first). */
 @inline export function allocSystemPage(): u32 {
-  const pfn = load<u32>(buddyBase + (<usize>(--buddyTop) << 2));
+  const pfn = buddyHead;
+  buddyHead = pageIndex(pfn);
+  buddyCount--;
   setRef(pfn, 1);
   setMapcount(pfn, 0);
   setFlags(pfn, PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT));
@@ -204,6 +230,13 @@ export function splitFolioPages(head: u32): void {
 /** free_unref_folios: return a system page to the buddy allocator. */
 @inline export function freeSystemPage(pfn: u32): void {
   setFlags(pfn, 0);
-  store<u32>(buddyBase + (<usize>(buddyTop++) << 2), pfn);
+  buddyPush(pfn);
   noteFree();
+}
+
+/** A free system page goes on top of the free list (LIFO, as the per-cpu lists). */
+@inline function buddyPush(pfn: u32): void {
+  setPageIndex(pfn, buddyHead);
+  buddyHead = pfn;
+  buddyCount++;
 }

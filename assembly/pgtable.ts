@@ -13,9 +13,11 @@ export let pgdBase: usize = 0; // mmCap * 512 u32: pmd table index per pgd slot
 let pmdPool: usize = 0; // pmd tables: pte table index per slot
 let ptePool: usize = 0; // pte tables: PTE words
 let shadowPool: usize = 0; // expected data per PTE
-let pmdFree: usize = 0;
-let pmdFreeTop: i32 = 0;
-let pteFree: usize = 0;
+// Free tables link through their first entry (a table is zeroed when it is taken),
+// so the pools' free lists cost no memory of their own. LIFO, like a free stack.
+let pmdFreeHead: i32 = 0;
+let pmdFreeTop: i32 = 0; // how many are free
+let pteFreeHead: i32 = 0;
 let pteFreeTop: i32 = 0;
 let tablesPerMm: usize = 0; // i32 per mm: pmd + pte tables it owns
 let pmdLeaf: usize = 0; // per pte table: the PMD entry while its slot is PMD_HUGE
@@ -32,12 +34,35 @@ export function initPageTables(mmCap: i32, nPmd: i32, nPte: i32): void {
   shadowPool = heap.alloc(<usize>(nPte + 1) * PT_ENTRIES * 4);
   pmdLeaf = heap.alloc(<usize>(nPte + 1) << 2);
   memory.fill(pmdLeaf, 0, <usize>(nPte + 1) << 2);
-  pmdFree = heap.alloc(<usize>nPmd << 2);
-  pteFree = heap.alloc(<usize>nPte << 2);
-  for (let i = 0; i < nPmd; i++) store<i32>(pmdFree + (<usize>i << 2), nPmd - i);
-  for (let i = 0; i < nPte; i++) store<i32>(pteFree + (<usize>i << 2), nPte - i);
-  pmdFreeTop = nPmd;
-  pteFreeTop = nPte;
+  // Tables are taken in ascending index order, so runs are deterministic and easy to read.
+  for (let i = nPmd; i >= 1; i--) freePmdTable(i);
+  for (let i = nPte; i >= 1; i--) freePteTable(i);
+}
+
+@inline function freePmdTable(pmd: i32): void {
+  store<i32>(pmdPool + <usize>pmd * PT_ENTRIES * 4, pmdFreeHead);
+  pmdFreeHead = pmd;
+  pmdFreeTop++;
+}
+
+@inline function takePmdTable(): i32 {
+  const pmd = pmdFreeHead;
+  pmdFreeHead = load<i32>(pmdPool + <usize>pmd * PT_ENTRIES * 4);
+  pmdFreeTop--;
+  return pmd;
+}
+
+@inline function freePteTable(pt: i32): void {
+  store<i32>(ptePool + <usize>pt * PT_ENTRIES * 4, pteFreeHead);
+  pteFreeHead = pt;
+  pteFreeTop++;
+}
+
+@inline function takePteTable(): i32 {
+  const pt = pteFreeHead;
+  pteFreeHead = load<i32>(ptePool + <usize>pt * PT_ENTRIES * 4);
+  pteFreeTop--;
+  return pt;
 }
 
 export function pmdTablesLeft(): i32 { return pmdFreeTop; }
@@ -111,7 +136,7 @@ export function zapHugeLeaf(mm: i32, vpn: u32): u32 {
   store<u32>(p, 0);
   store<i32>(m, 0);
   hugeLeaves--;
-  store<i32>(pteFree + (<usize>(pteFreeTop++) << 2), t);
+  freePteTable(t);
   addTables(mm, -1);
   return leaf;
 }
@@ -144,7 +169,7 @@ export function clearHugeLeaf(mm: i32, vpn: u32): u32 {
   let pmd = load<i32>(g);
   if (pmd == 0) {
     if (!alloc || pmdFreeTop == 0) return 0;
-    pmd = load<i32>(pmdFree + (<usize>(--pmdFreeTop) << 2));
+    pmd = takePmdTable();
     memory.fill(pmdPool + <usize>pmd * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
     store<i32>(g, pmd);
     addTables(mm, 1);
@@ -153,7 +178,7 @@ export function clearHugeLeaf(mm: i32, vpn: u32): u32 {
   let pt = load<i32>(m) & ~PMD_HUGE;
   if (pt == 0) {
     if (!alloc || pteFreeTop == 0) return 0;
-    pt = load<i32>(pteFree + (<usize>(--pteFreeTop) << 2));
+    pt = takePteTable();
     memory.fill(ptePool + <usize>pt * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
     memory.fill(shadowPool + <usize>pt * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
     store<i32>(m, pt);
@@ -187,7 +212,7 @@ export function freeTablesIn(mm: i32, start: u32, end: u32): void {
       if (pt != 0) {
         store<u32>(pmdLeaf + (<usize>pt << 2), 0);
         store<i32>(m, 0);
-        store<i32>(pteFree + (<usize>(pteFreeTop++) << 2), pt);
+        freePteTable(pt);
         addTables(mm, -1);
       }
     }
@@ -207,10 +232,10 @@ export function freeAllTables(mm: i32): void {
       const pt = slot & ~PMD_HUGE;
       if (pt != 0) {
         store<u32>(pmdLeaf + (<usize>pt << 2), 0);
-        store<i32>(pteFree + (<usize>(pteFreeTop++) << 2), pt);
+        freePteTable(pt);
       }
     }
-    store<i32>(pmdFree + (<usize>(pmdFreeTop++) << 2), pmd);
+    freePmdTable(pmd);
     store<i32>(g, 0);
   }
   store<i32>(tablesPerMm + (<usize>mm << 2), 0);

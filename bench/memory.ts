@@ -47,16 +47,16 @@ export async function heapOf(c: Partial<Capacity>): Promise<HeapInfo> {
 /** Expected bytes per unit by role, from the init functions (see the file comment). */
 export const EXPECTED = {
   frame: {
-    hot: 4 * 4 + 4 + 8 / 512, // refcount, mapcount, flags, index (frames.ts) + buddy free-stack slot + a 2 MiB block's _entire_mapcount and _pincount / 512
+    hot: 4 * 4, //          refcount, mapcount, flags, index (frames.ts); the buddy list links through index, and _entire_mapcount / _pincount exist only for THP-pool and device blocks
     checking: 4 + 4, //     content (data word for corruption checks), lastOp (names a leak's cause)
     check: 4 + 4 + 8 / 512, // expected refcount / mapcount (check.ts initCheck) + a block's expected entire mapcount and pins / 512
   },
   pte: {
-    hot: 4 + 8 / 512, //    PTE word + the table's slot in the pte free stack and its PMD leaf word / 512
+    hot: 4 + 4 / 512, //    PTE word + its table's PMD leaf word / 512 (free tables link through their first entry)
     checking: 4, //         shadow word: the data this process last wrote there
     check: 0,
   },
-  pmdTable: 512 * 4 + 4, // 512 entries + free-stack slot; one maps 256 Ki PTEs
+  pmdTable: 512 * 4, //    512 entries (a free one links the next through its first); one maps 256 Ki PTEs
   mm: 512 * 4 + 5 * 4 + 4 + 3 * 4, // pgd, mmAlive/Head/Pinned/Vmas/VmaCache, tablesPerMm, rmap walk buffers
 } as const;
 

@@ -130,7 +130,7 @@ export function render(env: Env, rows: Row[], workloads: WorkloadRow[] | string,
       return [m.unit, `**${b(m.measured)} B**`, `${b(m.expected)} B${Math.abs(m.measured - m.expected) > 0.01 ? (strict ? " (MISMATCH: the init functions changed)" : " (init changed)") : ""}`,
         role ? b(role.hot) : "", role ? b(role.checking) : "", role ? b(role.check) : ""];
     })), "");
-    out.push("kernel state = refcount, mapcount, flags, index and the buddy slot per frame; the PTE word and its table's free-stack slot per PTE. Checking state = content + lastOp per frame, the shadow data word per PTE. Scratch = OP_CHECK's expected refcount/mapcount.", "");
+    out.push("kernel state = refcount, mapcount, flags and index per frame (a free page links the buddy list through index; _entire_mapcount and _pincount exist only for THP-pool and device blocks); the PTE word per PTE and its table's PMD leaf word (free tables link through their first entry). Checking state = content + lastOp per frame, the shadow data word per PTE. Scratch = OP_CHECK's expected refcount/mapcount.", "");
     out.push(markdownTable(["capacity", "heap end", "engine.memoryBytes", "consistent", "Engine.create ms"], memory.checks.map((k) => [
       JSON.stringify(k.capacity), mib(k.heapEnd), mib(k.memoryBytes), k.consistent ? "yes" : "NO", k.createMs.toFixed(0),
     ])), "");

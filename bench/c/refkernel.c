@@ -4,7 +4,7 @@
  *
  * It keeps the core's data layout (assembly/frames.ts, assembly/pgtable.ts):
  * struct-of-arrays frames (refcount, mapcount, flags, index, content, lastOp),
- * a buddy free stack that pops ascending pfns, per-mm pgds of 512 entries, and
+ * a LIFO buddy list linked through page->index that pops ascending pfns, per-mm pgds of 512 entries, and
  * pmd / pte (+ shadow) tables of 512 entries from pools with free stacks. PTEs
  * are pfn << 7 | flag bits, as in assembly/abi.ts.
  *
@@ -81,8 +81,8 @@ static void *xalloc(size_t bytes, int fill) {
 
 /* ---- frames (assembly/frames.ts) ---- */
 static u32 frameCount, sysFrames;
-static u32 *buddy;
-static u32 buddyTop;
+static u32 buddyHead; /* free system pages link through their index (frames.ts) */
+static u32 buddyTop;  /* how many are free */
 #ifdef AOS16
 /* -DAOS16: refcount, mapcount, flags, index interleaved in one 16-byte record per
  * frame (one cache line holds 4 frames); content and lastOp stay arrays. */
@@ -106,6 +106,8 @@ static u32 *flags_, *pindex_, *content_;
 #define CONTENT(p) (content_[p])
 #define LASTOP(p) (lastop_[p])
 #endif
+static inline u32 buddyPop(void) { u32 pfn = buddyHead; buddyHead = PINDEX(pfn); buddyTop--; return pfn; }
+static inline void buddyPush(u32 pfn) { PINDEX(pfn) = buddyHead; buddyHead = pfn; buddyTop++; }
 
 /* ---- page tables (assembly/pgtable.ts) ---- */
 static i32 *pgd;        /* mmCap * 512 */
@@ -144,8 +146,8 @@ static void init_state(u32 nSys, i32 nMm, i32 nVma, i32 nPmd, i32 nPte) {
   refc_ = xalloc(fb, 0); mapc_ = xalloc(fb, 0); flags_ = xalloc(fb, 0);
   pindex_ = xalloc(fb, 0); content_ = xalloc(fb, 0); lastop_ = xalloc(fb, 0xff);
 #endif
-  buddy = xalloc((size_t)nSys * 4, 0);
-  for (u32 i = 0; i < nSys; i++) buddy[i] = nSys - i;
+  for (u32 pfn = 1; pfn < nSys; pfn++) PINDEX(pfn) = pfn + 1;
+  buddyHead = nSys ? 1 : 0;
   buddyTop = nSys;
   mmCap = nMm; mmCount = 0;
   mmAlive = xalloc((size_t)nMm * 4, 0); mmHead = xalloc((size_t)nMm * 4, 0);
@@ -230,7 +232,7 @@ static void freeAllTables(i32 mm) {
 
 static void bare_map(u32 vpn, u32 value) {
   u32 *p = ptePtr(0, vpn, 1);
-  u32 pfn = buddy[--buddyTop];
+  u32 pfn = buddyPop();
   REF(pfn) = 1;
   MAPC(pfn) = 1;
   FLAGS(pfn) = PG_ALLOCATED | PG_ANON | PG_ANON_EXCLUSIVE;
@@ -245,7 +247,7 @@ static inline int bare_churn_op(u32 vpn, u32 value, i32 seq) {
   u32 *p = ptePtr(0, vpn, 1);
   u32 pte = *p;
   if (pte == 0) {
-    u32 pfn = buddy[--buddyTop];
+    u32 pfn = buddyPop();
     REF(pfn) = 1;
     MAPC(pfn) = 1;
     FLAGS(pfn) = PG_ALLOCATED | PG_ANON | PG_ANON_EXCLUSIVE;
@@ -262,7 +264,7 @@ static inline int bare_churn_op(u32 vpn, u32 value, i32 seq) {
   LASTOP(pfn) = seq;
   if (--REF(pfn) == 0) {
     FLAGS(pfn) = 0;
-    buddy[buddyTop++] = pfn;
+    buddyPush(pfn);
   }
   return 0;
 }
@@ -303,7 +305,7 @@ static inline void bare_flush(void) {
     u32 pfn = gatherPfn[k];
     if (--REF(pfn) == 0) {
       FLAGS(pfn) = 0;
-      buddy[buddyTop++] = pfn;
+      buddyPush(pfn);
     }
   }
   gatherCount = 0;
@@ -370,13 +372,13 @@ static void noteAlloc(void) {
 static void noteFree(void) { bump(ST_FRAMES_FREED); stats[ST_LIVE_FRAMES] -= 1; }
 
 static u32 allocSystemPage(void) {
-  u32 pfn = buddy[--buddyTop];
+  u32 pfn = buddyPop();
   REF(pfn) = 1; MAPC(pfn) = 0; FLAGS(pfn) = PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT);
   CONTENT(pfn) = 0; PINDEX(pfn) = 0;
   noteAlloc();
   return pfn;
 }
-static void freeSystemPage(u32 pfn) { FLAGS(pfn) = 0; buddy[buddyTop++] = pfn; noteFree(); }
+static void freeSystemPage(u32 pfn) { FLAGS(pfn) = 0; buddyPush(pfn); noteFree(); }
 
 static void folioGet(u32 pfn, i32 n, i32 mm, i32 vpn) {
   if (!isAllocated(pfn)) violation(V_UAF, pfn, mm, vpn, REF(pfn), MAPC(pfn), 1);
