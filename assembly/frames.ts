@@ -23,7 +23,7 @@ export let flagsBase: usize = 0;
 export let indexBase: usize = 0;
 export let contentBase: usize = 0;
 export let lastOpBase: usize = 0;
-let buddyHead: u32 = 0; // first free system pfn (0: none); each links the next through its index
+export let buddyHead: u32 = 0; // first free system pfn (0: none); each links the next through its index
 let buddyCount: u32 = 0;
 // The THP pool: PMD-aligned blocks of FOLIO_NR frames after the small pages (and a
 // gap up to the next 2 MiB boundary), so compound_head is pfn & ~(FOLIO_NR - 1).

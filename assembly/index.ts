@@ -20,6 +20,7 @@ import { initZap } from "./zap";
 import { initRmap } from "./rmap";
 import { initGup, handleValid, handlePfn } from "./gup";
 import { initCheck } from "./check";
+import { initPrefetch } from "./prefetch";
 import { initOps, runBatch, opBase, resultBase, errorBase, opSeq } from "./ops";
 import { initRace } from "./race";
 
@@ -60,6 +61,7 @@ export function init(): i32 {
   initRmap(cap(CAP_MMS));
   initGup(max<i32>(cap(CAP_PINS), 1));
   initCheck(frameCount, max<i32>(cap(CAP_BOS), 1) + 1);
+  initPrefetch(frameCount);
   initOps(cap(CAP_BATCH), cap(CAP_DEV_FRAMES));
   initRace(max<i32>(cap(CAP_PINS), 1));
   ready = true;

@@ -44,6 +44,7 @@ import { quiesceCheck } from "./check";
 import { OP_CPU } from "./abi";
 import { counterOn, counterOpEnd, cpuLimit } from "./counters/layer";
 import { setCpu } from "./cpus";
+import { prefetchOn, prefetchGroup, PREFETCH_GROUP } from "./prefetch";
 
 export let opBase: usize = 0;
 export let resultBase: usize = 0;
@@ -500,6 +501,7 @@ export function runBatch(n: i32): i32 {
   store<i32>(errorBase, 0);
   for (let i = 0; i < n; i++) {
     const w = opBase + <usize>i * OP_WORDS * 4;
+    if (prefetchOn && i % PREFETCH_GROUP == 0) prefetchGroup(opBase, i, min<i32>(i + PREFETCH_GROUP, n));
     errCode = 0;
     errField = -1;
     errDetail = 0;

@@ -45,6 +45,11 @@ test("differential with THPs: PMD mappings, splits, PTE batching, pinned folios 
   }
 });
 
+test("differential on 1 Mi frames, where the core prefetches each group of ops (assembly/prefetch.ts)", async () => {
+  const r = await runDifferential({ scheme: "E4", seed: 0xfe7c, ops: 20_000, capacity: { ...DIFF_CAPACITY, systemPages: 1 << 20 } });
+  assert.ok(r.resultsCompared > 10_000, `only ${r.resultsCompared} results compared`);
+});
+
 test("differential with tiny capacities: every pool runs out, batches span several core calls", async () => {
   for (const [i, scheme] of ["E0", "E0-devmap", "E2"].entries()) {
     const r = await runDifferential({ scheme, seed: 77 + i, ops: 15_000, capacity: TINY_CAPACITY });

@@ -81,6 +81,7 @@ static void *xalloc(size_t bytes, int fill) {
 
 /* ---- frames (assembly/frames.ts) ---- */
 static u32 frameCount, sysFrames;
+static int prefetchOn; /* group prefetching, on for large engines (prefetch.ts) */
 static u32 buddyHead; /* free system pages link through their index (frames.ts) */
 static u32 buddyTop;  /* how many are free */
 #ifdef AOS16
@@ -139,6 +140,7 @@ static i32 gatherCount, gatherMm = -1;
 static void init_state(u32 nSys, i32 nMm, i32 nVma, i32 nPmd, i32 nPte) {
   sysFrames = nSys;
   frameCount = 1 + nSys;
+  prefetchOn = frameCount >= (1u << 20);
   size_t fb = (size_t)frameCount * 4;
 #ifdef AOS16
   frame_ = xalloc(fb * 4, 0); content_ = xalloc(fb, 0); lastop_ = xalloc(fb, 0xff);
@@ -226,6 +228,67 @@ static void freeAllTables(i32 mm) {
     *g = 0;
   }
   tablesPerMm[mm] = 0;
+}
+
+/* ---- group prefetching (assembly/prefetch.ts) ---- */
+enum { PREFETCH_GROUP = 32 };
+static u32 sink;
+static u32 *pfPtes[PREFETCH_GROUP];
+
+static inline u32 touchFrame(u32 pfn) {
+  return (u32)REF(pfn) ^ (u32)MAPC(pfn) ^ FLAGS(pfn) ^ PINDEX(pfn) ^ CONTENT(pfn) ^ (u32)LASTOP(pfn);
+}
+
+static inline u32 *pteOfRecord(const i32 *w) {
+  i32 op = w[0];
+  if (op != OP_READ && op != OP_WRITE && op != OP_MADV_DONTNEED) return NULL;
+  i32 mm = w[1], vpn = w[2];
+  if ((u32)mm >= (u32)mmCap || (u32)vpn >= (u32)VPN_LIMIT) return NULL;
+  i32 pt = pteTableOf(mm, (u32)vpn);
+  return pt == 0 ? NULL : &ptePool[(size_t)pt * PT_ENTRIES + ((u32)vpn & 511)];
+}
+
+/* Touch the PTEs, shadows and frames of records [from, to), then the free list's top. */
+static void prefetchGroup(const i32 *ops, i32 from, i32 to) {
+  u32 s = sink;
+  for (i32 i = from; i < to; i++) {
+    u32 *p = pteOfRecord(ops + (size_t)i * OP_WORDS);
+    pfPtes[i - from] = p;
+    if (p) s ^= *p ^ *shadowOf(p);
+  }
+  i32 faults = 0;
+  for (i32 i = from; i < to; i++) {
+    u32 *p = pfPtes[i - from];
+    if (!p) { faults++; continue; }
+    u32 pte = *p, pfn = pte >> PTE_PFN_SHIFT;
+    if (!(pte & PTE_PRESENT) || pfn >= frameCount) { faults++; continue; }
+    s ^= touchFrame(pfn);
+  }
+  u32 pfn = buddyHead;
+  for (i32 k = 0; k < faults && pfn != 0; k++) { s ^= touchFrame(pfn); pfn = PINDEX(pfn); }
+  sink = s;
+}
+
+/* The bare loop's version: the same two stages with the compiler's prefetch hint. */
+static void barePrefetch(u32 base, const u32 *slots, u32 n) {
+  u32 *ps[PREFETCH_GROUP];
+  for (u32 i = 0; i < n; i++) {
+    i32 pt = pteTableOf(0, base + slots[i]);
+    ps[i] = pt == 0 ? NULL : &ptePool[(size_t)pt * PT_ENTRIES + ((base + slots[i]) & 511)];
+    if (ps[i]) { __builtin_prefetch(ps[i], 1); __builtin_prefetch(shadowOf(ps[i]), 1); }
+  }
+  u32 faults = 0;
+  for (u32 i = 0; i < n; i++) {
+    u32 pte = ps[i] ? *ps[i] : 0, pfn = pte >> PTE_PFN_SHIFT;
+    if (!(pte & PTE_PRESENT)) { faults++; continue; }
+    __builtin_prefetch(&REF(pfn), 1); __builtin_prefetch(&MAPC(pfn), 1); __builtin_prefetch(&FLAGS(pfn), 1);
+    __builtin_prefetch(&LASTOP(pfn), 1); __builtin_prefetch(&PINDEX(pfn), 1);
+  }
+  u32 pfn = buddyHead;
+  for (u32 k = 0; k < faults && pfn != 0; k++) {
+    __builtin_prefetch(&REF(pfn), 1); __builtin_prefetch(&CONTENT(pfn), 1); __builtin_prefetch(&FLAGS(pfn), 1);
+    pfn = PINDEX(pfn);
+  }
 }
 
 /* ====================== bare kernel ====================== */
@@ -639,6 +702,7 @@ static i32 runBatch(i32 n) {
   errorBlock[0] = 0;
   for (i32 i = 0; i < n; i++) {
     const i32 *w = opBuf + (size_t)i * OP_WORDS;
+    if (prefetchOn && i % PREFETCH_GROUP == 0) prefetchGroup(opBuf, i, i + PREFETCH_GROUP < n ? i + PREFETCH_GROUP : n);
     errCode = 0; errField = -1; errDetail = 0;
     currentOp = opSeq;
     i32 r = execute(w);
@@ -729,7 +793,10 @@ static i64 opsDone;
 
 static void churn_bare_cycle(void) {
   u32 base = MMAP_BASE;
-  for (u32 j = 0; j < 2 * L; j++) bare_churn_op(base + cycleSlots[j], j, (i32)(opsDone + j));
+  for (u32 j = 0; j < 2 * L; j++) {
+    if (prefetchOn && j % PREFETCH_GROUP == 0) barePrefetch(base, cycleSlots + j, 2 * L - j < PREFETCH_GROUP ? 2 * L - j : PREFETCH_GROUP);
+    bare_churn_op(base + cycleSlots[j], j, (i32)(opsDone + j));
+  }
   opsDone += 2 * L;
 }
 static void churn_engine_cycle(void) { runEncoded(cycleWords, 2 * (i64)L); opsDone += 2 * L; }
