@@ -21,11 +21,8 @@ export function needsCowForDma(mm: i32, pfn: u32): bool {
   return isLarge(pfn) ? largeMaybePinned(folioOf(pfn)) : ref(pfn) >= pinBias(); // folio_maybe_dma_pinned
 }
 
-/** Copy one PTE of a private or shared vma from parent to child. */
-function copyOne(parent: i32, child: i32, cow: bool, vpn: u32, src: usize): void {
-  const pte = load<u32>(src);
-  if (pte == 0) return;
-  const dst = ptePtr(child, vpn, true); // the caller checked table space
+/** Copy one present or swap PTE of a private or shared vma from parent (at src) to child (at dst). */
+@inline function copyOne(parent: i32, cow: bool, vpn: u32, src: usize, pte: u32, dst: usize): void {
   const data = load<u32>(shadowOf(src));
   bump(ST_PTES_COPIED);
   const pfn = ptePfn(pte);
@@ -69,7 +66,7 @@ function copyOne(parent: i32, child: i32, cow: bool, vpn: u32, src: usize): void
  * pages of one large folio is shared with one folio_ref_add of nr
  * (folio_try_dup_anon_rmap_ptes still counts each page's mapping). Returns nr.
  */
-function copyFolioRun(parent: i32, child: i32, cow: bool, vpn: u32, src: usize, last: u32): i32 {
+function copyFolioRun(parent: i32, cow: bool, vpn: u32, src: usize, last: u32, dstTable: usize): i32 {
   const pte = load<u32>(src);
   const pfn = ptePfn(pte);
   const head = folioOf(pfn);
@@ -78,7 +75,7 @@ function copyFolioRun(parent: i32, child: i32, cow: bool, vpn: u32, src: usize, 
   const shared = cow ? pte & ~PTE_WRITE : pte;
   for (let i: u32 = 0; i < nr; i++) {
     const s = src + (<usize>i << 2);
-    const dst = ptePtr(child, vpn + i, true);
+    const dst = dstTable + (<usize>((vpn + i) & (PT_ENTRIES - 1)) << 2);
     rmapAdd(pfn + i);
     clearFlag(pfn + i, PG_ANON_EXCLUSIVE);
     store<u32>(s, shared + (i << PTE_PFN_SHIFT));
@@ -104,15 +101,18 @@ export function copyRange(parent: i32, child: i32, v: i32, start: u32, end: u32)
     const pt = pteTableOf(parent, vpn);
     if (pt != 0) {
       const base = pteTableBase(pt);
+      let dstTable: usize = 0; // the child's table, allocated at the first PTE to copy (the caller checked space)
       let x = vpn;
       while (x < tableEnd) {
         const src = base + (<usize>(x & (PT_ENTRIES - 1)) << 2);
         const pte = load<u32>(src);
+        if (pte == 0) { x++; continue; }
+        if (dstTable == 0) dstTable = ptePtr(child, x, true) - (<usize>(x & (PT_ENTRIES - 1)) << 2);
         if (batching && (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && isLarge(ptePfn(pte))
             && frameUsable(ptePfn(pte)) && !needsCowForDma(parent, ptePfn(pte))) {
-          x += copyFolioRun(parent, child, cow, x, src, tableEnd);
+          x += copyFolioRun(parent, cow, x, src, tableEnd, dstTable);
         } else {
-          copyOne(parent, child, cow, x, src);
+          copyOne(parent, cow, x, src, pte, dstTable + (<usize>(x & (PT_ENTRIES - 1)) << 2));
           x++;
         }
       }

@@ -601,10 +601,7 @@ static void zapRange(i32 mm, u32 start, u32 end) {
   tlbFlush();
 }
 
-static void copyOne(i32 parent, i32 child, int cow, u32 vpn, u32 *src) {
-  u32 pte = *src;
-  if (pte == 0) return;
-  u32 *dst = ptePtr(child, vpn, 1);
+static inline void copyOne(i32 parent, int cow, u32 vpn, u32 *src, u32 pte, u32 *dst) {
   u32 data = *shadowOf(src);
   bump(ST_PTES_COPIED);
   u32 pfn = pte >> PTE_PFN_SHIFT;
@@ -633,7 +630,14 @@ static void copyRange(i32 parent, i32 child, i32 v, u32 start, u32 end) {
     i32 pt = pteTableOf(parent, vpn);
     if (pt != 0) {
       u32 *base = &ptePool[(size_t)pt * PT_ENTRIES];
-      for (u32 x = vpn; x < tableEnd; x++) copyOne(parent, child, cow, x, base + (x & (PT_ENTRIES - 1)));
+      u32 *dstTable = NULL; /* the child's table, taken at the first PTE to copy */
+      for (u32 x = vpn; x < tableEnd; x++) {
+        u32 *src = base + (x & (PT_ENTRIES - 1));
+        u32 pte = *src;
+        if (pte == 0) continue;
+        if (!dstTable) dstTable = ptePtr(child, x, 1) - (x & (PT_ENTRIES - 1));
+        copyOne(parent, cow, x, src, pte, dstTable + (x & (PT_ENTRIES - 1)));
+      }
     }
     vpn = tableEnd;
   }
