@@ -35,10 +35,11 @@ import { violation, currentOp } from "./violations";
 /**
  * A CPU access to one page of vma v: handle_mm_fault if the PTE does not allow it
  * (the caller checked the access and that 2 frames and 2 tables are free).
- * Returns the PTE pointer.
+ * `at` is the PTE's address when the caller has walked to it already (0: walk,
+ * allocating tables). Returns the PTE pointer.
  */
-@inline export function handleFault(mm: i32, v: i32, vpn: u32, write: bool): usize {
-  const p = ptePtr(mm, vpn, true);
+@inline export function handleFault(mm: i32, v: i32, vpn: u32, write: bool, at: usize = 0): usize {
+  const p = at != 0 ? at : ptePtr(mm, vpn, true);
   let pte = load<u32>(p);
   // No fault when the PTE already allows the access.
   if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) return p;

@@ -94,10 +94,10 @@ function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
   return faultRoomFor(mm, vpn, write, pteAt(mm, vpn));
 }
 
-@inline function faultRoomFor(mm: i32, vpn: u32, write: bool, pte: u32): i32 {
+@inline function faultRoomFor(mm: i32, vpn: u32, write: bool, pte: u32, hasTable: bool = false): i32 {
   if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) return 0; // no fault
   if (freeSystemFrames() < 2) return fail(ERR_NOMEM_FRAMES, -1, 2);
-  const t = tablesNeeded(mm, vpn);
+  const t = hasTable ? 0 : tablesNeeded(mm, vpn); // the caller may have found the pte table already
   if (pteTablesLeft() < 1 || (t == 2 && pmdTablesLeft() < 1)) return fail(ERR_NOMEM_TABLES, -1, t);
   return 0;
 }
@@ -308,11 +308,11 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
       pte = pteAt(mm, <u32>vpn); // split into PTEs, or no THP was free: the PTE path faults
     }
   }
-  const room = faultRoomFor(mm, <u32>vpn, write, pte);
+  const room = faultRoomFor(mm, <u32>vpn, write, pte, cur != 0);
   if (room < 0) return room;
   const dev = deviceRoom(mm, v, <u32>vpn);
   if (dev < 0) return dev;
-  const p = handleFault(mm, v, <u32>vpn, write);
+  const p = handleFault(mm, v, <u32>vpn, write, cur); // a THP split above keeps the (deposited) table cur points into
   if ((load<u32>(p) & PTE_PRESENT) == 0) {
     // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
     const pfn = ptePfn(load<u32>(p));
