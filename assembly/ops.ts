@@ -499,12 +499,10 @@ function execute(w: usize): i32 {
  */
 export function runBatch(n: i32): i32 {
   store<i32>(errorBase, 0);
+  errCode = 0; // only fail() sets it (with field and detail), and the batch stops there
   for (let i = 0; i < n; i++) {
     const w = opBase + <usize>i * OP_WORDS * 4;
     if (prefetchOn && i % PREFETCH_GROUP == 0) prefetchGroup(opBase, i, min<i32>(i + PREFETCH_GROUP, n));
-    errCode = 0;
-    errField = -1;
-    errDetail = 0;
     setCurrentOp(opSeq);
     const r = execute(w);
     if (errCode != 0) {

@@ -60,6 +60,35 @@ export function goals(rows: Row[]): Goal[] {
   return out;
 }
 
+/**
+ * The issue's memory targets. The heap-end marginal is measured; its split into
+ * kernel state, checking words and OP_CHECK scratch is what the init functions
+ * allocate (the table below checks the two agree).
+ */
+export function memoryGoals(memory: MemoryResult): Goal[] {
+  const e = memory.expected;
+  const frame = memory.per.find((m) => m.unit === "system frame");
+  const pte = memory.per.find((m) => m.unit.startsWith("PTE"));
+  const out: Goal[] = [];
+  if (frame) {
+    const kernel = frame.measured - e.frame.checking - e.frame.check;
+    out.push({
+      what: "≤ 16 B per frame of hot state",
+      measured: `${kernel.toFixed(3)} B kernel state (refcount, mapcount, flags, index); ${(kernel + e.frame.checking).toFixed(3)} B with the checking words the hot path also touches (content, lastOp); ${frame.measured.toFixed(3)} B in all with OP_CHECK's scratch`,
+      status: kernel <= 16 + 1e-9 ? "met" : "NOT met",
+    });
+  }
+  if (pte) {
+    const kernel = pte.measured - e.pte.checking - e.pte.check;
+    out.push({
+      what: "≤ 4 B per PTE of hot state",
+      measured: `${kernel.toFixed(3)} B kernel state: the 4 B PTE word, plus its 512-entry table's PMD leaf word (4 B per table); ${(kernel + e.pte.checking).toFixed(3)} B with the shadow data word`,
+      status: kernel - 4 / 512 <= 4 + 1e-9 ? "met" : "NOT met",
+    });
+  }
+  return out;
+}
+
 const mib = (x: number) => (Number.isFinite(x) ? `${(x / 2 ** 20).toFixed(1)} MiB` : "?");
 
 export function render(env: Env, rows: Row[], workloads: WorkloadRow[] | string, memory: MemoryResult | undefined): string {
@@ -121,6 +150,8 @@ export function render(env: Env, rows: Row[], workloads: WorkloadRow[] | string,
   }
 
   if (memory) {
+    out.push("### Memory targets", "");
+    out.push(markdownTable(["target", "measured", ""], memoryGoals(memory).map((g) => [g.what, g.measured, g.status])), "");
     const e = memory.expected;
     const b = (x: number) => (Math.abs(x - Math.round(x)) < 1e-9 ? String(Math.round(x)) : x.toFixed(3));
     out.push("### Memory per simulated frame and PTE", "");
