@@ -39,6 +39,8 @@ export interface BenchOptions {
   engine?: string;
   /** Run the model on the cases it skips by default (needs a bigger JS heap). */
   modelLarge?: boolean;
+  /** Interleaved timing rounds of the WASM engine and the C builds; each keeps its best (default 2, 1 with quick). */
+  rounds?: number;
   /** Where to write the JSON record (default tmp/bench-results.json). */
   json?: string;
   /** Where the Markdown goes (default stdout). */
@@ -85,35 +87,51 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
     }
   }
 
+  // The WASM engine and the two C builds are timed in interleaved rounds and each
+  // keeps its best round: on a shared machine another tenant can slow one
+  // stretch of the run by 1.5x, and interleaving keeps the ratios fair.
+  const rounds = o.rounds ?? (quick ? 1 : 2);
+  const faster = <T extends { nsPerOp: number }>(a: T | undefined, b: T | undefined) => (!a ? b : !b ? a : b.nsPerOp < a.nsPerOp ? b : a);
   const rows: Row[] = [];
   for (const c of makeCases(quick).filter((x) => selected(x.id))) {
-    const row: Row = { c, wasm: {}, model: {} };
-    if (use.has("wasm")) row.wasm = await runTarget(c, targets.wasm, "wasm");
-    if (use.has("model")) {
-      row.model = !targets.model ? { error: targets.modelNote }
-        : quick && c.large ? { error: "skipped (--quick)" }
-        : c.modelSkip && !o.modelLarge ? { error: c.modelSkip }
-        : await runTarget(c, targets.model, "model");
-    }
-    if (cbuild.ok) {
-      try {
-        const base = { kase: c.c.kase, n: c.c.n, frames: c.c.frames, l: c.c.l, seed: SEED, minSamples: 5, maxMs: (quick ? 0.4 : 1) * c.maxTime * 1000 };
-        row.cBare = runC({ ...base, mode: "bare" });
-        row.cEngine = runC({ ...base, mode: "engine" });
-        log(`${c.id} C: bare ${fmtNum(row.cBare.nsPerOp)}, engine-port ${fmtNum(row.cEngine.nsPerOp)} ns/${c.unit}`);
-        if (c.large && c.c.kase === "churn" && !quick) {
-          // layout evidence: the same C with refcount, mapcount, flags, index interleaved per frame
-          row.cBareAos = runC({ ...base, mode: "bare", layout: "aos16" });
-          row.cEngineAos = runC({ ...base, mode: "engine", layout: "aos16" });
-          log(`${c.id} C AoS16: bare ${fmtNum(row.cBareAos.nsPerOp)}, engine-port ${fmtNum(row.cEngineAos.nsPerOp)} ns/${c.unit}`);
+    const row: Row = { c, wasm: {}, model: {}, rounds: { wasm: [], cBare: [], cEngine: [] } };
+    for (let round = 0; round < rounds; round++) {
+      if (use.has("wasm")) {
+        const w = await runTarget(c, targets.wasm, "wasm");
+        if (w.timing) row.rounds!.wasm.push(w.timing.nsPerOp);
+        if (w.error || w.problem || !row.wasm.timing || (w.timing && w.timing.nsPerOp < row.wasm.timing.nsPerOp)) row.wasm = w;
+        if (w.error || w.problem) break;
+      }
+      if (round === 0 && use.has("model")) {
+        row.model = !targets.model ? { error: targets.modelNote }
+          : quick && c.large ? { error: "skipped (--quick)" }
+          : c.modelSkip && !o.modelLarge ? { error: c.modelSkip }
+          : await runTarget(c, targets.model, "model");
+      }
+      if (cbuild.ok && !row.cError) {
+        try {
+          const base = { kase: c.c.kase, n: c.c.n, frames: c.c.frames, l: c.c.l, seed: SEED, minSamples: 5, maxMs: (quick ? 0.4 : 1) * c.maxTime * 1000 };
+          const bare = runC({ ...base, mode: "bare" });
+          const engine = runC({ ...base, mode: "engine" });
+          row.rounds!.cBare.push(bare.nsPerOp);
+          row.rounds!.cEngine.push(engine.nsPerOp);
+          row.cBare = faster(row.cBare, bare);
+          row.cEngine = faster(row.cEngine, engine);
+          log(`${c.id} C: bare ${fmtNum(bare.nsPerOp)}, engine-port ${fmtNum(engine.nsPerOp)} ns/${c.unit}`);
+          if (round === 0 && c.large && c.c.kase === "churn" && !quick) {
+            // layout evidence: the same C with refcount, mapcount, flags, index interleaved per frame
+            row.cBareAos = runC({ ...base, mode: "bare", layout: "aos16" });
+            row.cEngineAos = runC({ ...base, mode: "engine", layout: "aos16" });
+            log(`${c.id} C AoS16: bare ${fmtNum(row.cBareAos.nsPerOp)}, engine-port ${fmtNum(row.cEngineAos.nsPerOp)} ns/${c.unit}`);
+          }
+          const maps = c.c.maps?.();
+          if (maps !== undefined && (bare.cycleMaps !== maps || engine.cycleMaps !== maps)) {
+            row.cError = `C stream differs: ${bare.cycleMaps}/${engine.cycleMaps} maps per cycle, TS ${maps}`;
+          }
+        } catch (e) {
+          row.cError = (e as Error).message.split("\n")[0];
+          log(`${c.id} C: ERROR ${row.cError}`);
         }
-        const maps = c.c.maps?.();
-        if (maps !== undefined && (row.cBare.cycleMaps !== maps || row.cEngine.cycleMaps !== maps)) {
-          row.cError = `C stream differs: ${row.cBare.cycleMaps}/${row.cEngine.cycleMaps} maps per cycle, TS ${maps}`;
-        }
-      } catch (e) {
-        row.cError = (e as Error).message.split("\n")[0];
-        log(`${c.id} C: ERROR ${row.cError}`);
       }
     }
     rows.push(row);
@@ -160,7 +178,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
     env,
     cases: rows.map((r) => ({
       id: r.c.id, title: r.c.title, unit: r.c.unit, opsPerCall: r.c.opsPerCall, capacity: r.c.capacity, note: r.c.note,
-      wasm: r.wasm, model: r.model, cBare: r.cBare, cEngine: r.cEngine, cBareAos16: r.cBareAos, cEngineAos16: r.cEngineAos, cError: r.cError,
+      wasm: r.wasm, model: r.model, cBare: r.cBare, cEngine: r.cEngine, cBareAos16: r.cBareAos, cEngineAos16: r.cEngineAos, cError: r.cError, rounds: r.rounds,
       ratios: {
         wasmOverC: r.wasm.timing && r.cBare ? r.wasm.timing.nsPerOp / r.cBare.nsPerOp : null,
         wasmOverCPort: r.wasm.timing && r.cEngine ? r.wasm.timing.nsPerOp / r.cEngine.nsPerOp : null,

@@ -19,6 +19,8 @@ export interface Row {
   cBareAos?: CResult;
   cEngineAos?: CResult;
   cError?: string;
+  /** ns/op of each interleaved round (the table shows the best). */
+  rounds?: { wasm: number[]; cBare: number[]; cEngine: number[] };
 }
 
 export interface Env {
@@ -97,7 +99,8 @@ export function render(env: Env, rows: Row[], workloads: WorkloadRow[] | string,
   const busy = Math.max(env.loadavgAtStart, env.loadavgAtEnd) > 1.5 ? " — other processes were competing for the cores: expect noise" : "";
   out.push(`${env.date} · Node ${env.node} (V8 ${env.v8}) · ${env.cpu} · C: ${env.cc} · benchmark.js ${env.benchmarkJs} · load average ${env.loadavgAtStart} → ${env.loadavgAtEnd}${busy}`, "");
   if (rows.length) {
-    out.push("ns per op (per PTE for the range ops), mean ±rme (95%) after warm-up; all columns measured in this run.", "");
+    const nRounds = Math.max(0, ...rows.map((r) => r.rounds?.wasm.length ?? 0));
+    out.push(`ns per op (per PTE for the range ops), mean ±rme (95%) after warm-up; all columns measured in this run${nRounds > 1 ? `, the WASM engine and the C builds in ${nRounds} interleaved rounds, each showing its best round (the rounds are listed below the table)` : ""}.`, "");
     const cell = (r: TargetRun) => (r.timing ? fmtTiming(r.timing) + (r.problem ? " ⚠" : "") : r.error ?? "–");
     out.push(markdownTable(
       ["case", "WASM engine", "TS model", "C bare", "C engine-port", "WASM M/s", "WASM/C", "WASM/C-port", "TS/WASM"],
@@ -111,7 +114,11 @@ export function render(env: Env, rows: Row[], workloads: WorkloadRow[] | string,
       }),
     ), "");
     for (const r of rows) {
-      const notes = [r.c.note, r.wasm.problem && `WASM state check: ${r.wasm.problem}`, r.model.problem && `model state check: ${r.model.problem}`, r.cError].filter(Boolean);
+      const rr = r.rounds;
+      const roundNote = rr && rr.wasm.length > 1
+        ? `rounds (WASM / C bare / C engine-port): ${rr.wasm.map((_, i) => [rr.wasm[i], rr.cBare[i], rr.cEngine[i]].map((x) => (x === undefined ? "–" : fmtNum(x))).join(" / ")).join("; ")}`
+        : undefined;
+      const notes = [r.c.note, roundNote, r.wasm.problem && `WASM state check: ${r.wasm.problem}`, r.model.problem && `model state check: ${r.model.problem}`, r.cError].filter(Boolean);
       out.push(`- **${r.c.id}**: ${r.c.title}; ${notes.join("; ")}`);
     }
     out.push("");
