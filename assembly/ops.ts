@@ -340,7 +340,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
 }
 
 /** Execute one op record; returns its result, or sets errCode through fail(). */
-function execute(w: usize): i32 {
+@inline function execute(w: usize): i32 {
   const op = load<i32>(w);
   const a0 = load<i32>(w, 4);
   const a1 = load<i32>(w, 8);
