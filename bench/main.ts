@@ -91,6 +91,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
   // keeps its best round: on a shared machine another tenant can slow one
   // stretch of the run by 1.5x, and interleaving keeps the ratios fair.
   const rounds = o.rounds ?? (quick ? 1 : 2);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`bench: rounds must be a whole number >= 1, got ${rounds}`);
   const faster = <T extends { nsPerOp: number }>(a: T | undefined, b: T | undefined) => (!a ? b : !b ? a : b.nsPerOp < a.nsPerOp ? b : a);
   const rows: Row[] = [];
   for (const c of makeCases(quick).filter((x) => selected(x.id))) {

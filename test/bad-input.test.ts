@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { Engine, type Capacity } from "../src/core/engine.ts";
 import { RefsimError } from "../src/core/errors.ts";
 import type { Op } from "../src/core/ops.ts";
+import { spawnSync } from "node:child_process";
 
 const PAGE = 4096;
 const CAP = { systemPages: 64, devicePages: 16 };
@@ -406,6 +407,20 @@ test("bad capacity in Engine.create: unknown field, negative, fractional, non-nu
     assert.ok(err instanceof RefsimError, `${JSON.stringify(capacity)} must be rejected`);
     assert.is((err as RefsimError).field, field, JSON.stringify(capacity));
     assert.match((err as RefsimError).message, message);
+  }
+});
+
+test("bad bench flags: refused with the flag named, before anything is measured", () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8" });
+  for (const [args, msg] of [
+    [["bench", "--targets", "wasm,gpu"], /--targets takes wasm, model and c, got 'gpu'/],
+    [["bench", "--rounds", "0"], /--rounds must be at least 1/],
+    [["bench", "--rounds", "two"], /--rounds must be a whole number/],
+  ] as const) {
+    const r = cli(...args);
+    assert.is(r.status, 2, `${args.join(" ")}: exit ${r.status}\n${r.stderr}`);
+    assert.match(r.stderr, msg);
+    assert.not.match(r.stderr, /\[bench\]/); // nothing ran
   }
 });
 

@@ -7,7 +7,7 @@
  *   refsim list                  built-in scenarios and scheme presets
  *   refsim schemes               every preset with its rule values
  *   refsim workload [name]       run a workload generator under schemes [--seed N] [--ops N] [--set k=v]
- *   refsim bench [--quick]       the benchmark table (bench/)
+ *   refsim bench [--quick] [--only ids] [--targets wasm,model,c] [--rounds n]   the benchmark table (bench/)
  *   refsim sweep <sweep.json>    schemes x scenarios/workloads x params x seeds on worker threads [--workers N] [--shard i/N] [--out f]
  *   refsim merge <a.json>...     join sweep shards [--out f]
  *   refsim report <results.json> one self-contained HTML report with charts, plus a Markdown summary [--out f.html]
@@ -43,7 +43,8 @@ commands:
   schemes                 print every preset's rules
   workload [name]         run a workload generator (no name: list them) [--seed N] [--ops N] [--set k=v]...
                           [--counter atomic|percpu|refcache|snzi --cpus N [--cost k=v]...]: with the cost model
-  bench [--quick]         run the benchmarks (bench/) and print the table of ratios
+  bench [--quick] [--only churn-small,memory] [--targets wasm,model,c] [--rounds n]
+                          run the benchmarks (bench/) and print the table of ratios
   compare                 counter implementations x simulated CPUs on one workload (cost model; cycles are a model)
                           [--workload shared-pages] [--cpus 1,2,4,...,128] [--counters atomic,percpu,refcache,snzi]
                           [--schemes E4] [--ops N] [--set k=v] [--cost k=v] [--capacity k=v] [--json] [--out f.html]
@@ -70,6 +71,11 @@ options:
 function wholeNumber(s: string, flag: string): number {
   const n = Number(s.replace(/_/g, ""));
   if (!Number.isInteger(n) || n < 0) throw new RefsimError(`--${flag} must be a whole number >= 0, got '${s}'`, { field: flag });
+  return n;
+}
+
+function atLeastOne(n: number, flag: string): number {
+  if (n < 1) throw new RefsimError(`--${flag} must be at least 1, got ${n}`, { field: flag });
   return n;
 }
 
@@ -138,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
       port: { type: "string" }, host: { type: "string" }, quiet: { type: "boolean" },
       scheme: { type: "string" }, seed: { type: "string" }, ops: { type: "string" },
       set: { type: "string", multiple: true }, capacity: { type: "string", multiple: true },
-      progress: { type: "boolean" }, quick: { type: "boolean" },
+      progress: { type: "boolean" }, quick: { type: "boolean" }, only: { type: "string" }, targets: { type: "string" }, rounds: { type: "string" },
       kinds: { type: "string" }, budget: { type: "string" }, episode: { type: "string" }, mix: { type: "string" },
       violation: { type: "string" }, trace: { type: "string" }, "no-shrink": { type: "boolean" }, params: { type: "string" },
       workload: { type: "string" }, cpus: { type: "string" }, counter: { type: "string" }, counters: { type: "string" }, cost: { type: "string", multiple: true },
@@ -181,7 +187,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case "bench": {
       const { runBench } = await import("../../bench/main.ts");
-      return runBench({ quick: !!values.quick });
+      const list = (v: string | undefined) => v?.split(",").map((x) => x.trim()).filter(Boolean);
+      const targets = list(values.targets);
+      const bad = targets?.find((t) => !["wasm", "model", "c"].includes(t));
+      if (bad) throw new RefsimError(`--targets takes wasm, model and c, got '${bad}'`, { field: "targets" });
+      return runBench({
+        quick: !!values.quick, only: list(values.only), targets,
+        rounds: values.rounds === undefined ? undefined : atLeastOne(wholeNumber(values.rounds, "rounds"), "rounds"),
+      });
     }
     case "compare":
       return compareCommand({
