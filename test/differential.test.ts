@@ -46,8 +46,11 @@ test("differential with THPs: PMD mappings, splits, PTE batching, pinned folios 
 });
 
 test("differential on 1 Mi frames, where the core prefetches each group of ops (assembly/prefetch.ts)", async () => {
-  const r = await runDifferential({ scheme: "E4", seed: 0xfe7c, ops: 20_000, capacity: { ...DIFF_CAPACITY, systemPages: 1 << 20 } });
-  assert.ok(r.resultsCompared > 10_000, `only ${r.resultsCompared} results compared`);
+  for (const [i, scheme] of ["E4", "E5"].entries()) {
+    const thp = scheme === "E5" ? { hugePages: 12, pteTables: 400 } : {}; // E5: THPs and large device folios too
+    const r = await runDifferential({ scheme, seed: 0xfe7c + i, ops: 20_000, capacity: { ...DIFF_CAPACITY, systemPages: 1 << 20, ...thp } });
+    assert.ok(r.resultsCompared > 10_000, `${scheme}: only ${r.resultsCompared} results compared`);
+  }
 });
 
 test("differential with tiny capacities: every pool runs out, batches span several core calls", async () => {
