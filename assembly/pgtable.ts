@@ -16,9 +16,9 @@ let shadowPool: usize = 0; // expected data per PTE
 // Free tables link through their first entry (a table is zeroed when it is taken),
 // so the pools' free lists cost no memory of their own. LIFO, like a free stack.
 let pmdFreeHead: i32 = 0;
-let pmdFreeTop: i32 = 0; // how many are free
+let pmdFreeCount: i32 = 0;
 let pteFreeHead: i32 = 0;
-let pteFreeTop: i32 = 0;
+let pteFreeCount: i32 = 0;
 let tablesPerMm: usize = 0; // i32 per mm: pmd + pte tables it owns
 let pmdLeaf: usize = 0; // per pte table: the PMD entry while its slot is PMD_HUGE
 /** PMD mappings alive in all mms: while 0, walkers skip the PMD test on their hot paths. */
@@ -42,31 +42,31 @@ export function initPageTables(mmCap: i32, nPmd: i32, nPte: i32): void {
 @inline function freePmdTable(pmd: i32): void {
   store<i32>(pmdPool + <usize>pmd * PT_ENTRIES * 4, pmdFreeHead);
   pmdFreeHead = pmd;
-  pmdFreeTop++;
+  pmdFreeCount++;
 }
 
 @inline function takePmdTable(): i32 {
   const pmd = pmdFreeHead;
   pmdFreeHead = load<i32>(pmdPool + <usize>pmd * PT_ENTRIES * 4);
-  pmdFreeTop--;
+  pmdFreeCount--;
   return pmd;
 }
 
 @inline function freePteTable(pt: i32): void {
   store<i32>(ptePool + <usize>pt * PT_ENTRIES * 4, pteFreeHead);
   pteFreeHead = pt;
-  pteFreeTop++;
+  pteFreeCount++;
 }
 
 @inline function takePteTable(): i32 {
   const pt = pteFreeHead;
   pteFreeHead = load<i32>(ptePool + <usize>pt * PT_ENTRIES * 4);
-  pteFreeTop--;
+  pteFreeCount--;
   return pt;
 }
 
-export function pmdTablesLeft(): i32 { return pmdFreeTop; }
-export function pteTablesLeft(): i32 { return pteFreeTop; }
+export function pmdTablesLeft(): i32 { return pmdFreeCount; }
+export function pteTablesLeft(): i32 { return pteFreeCount; }
 export function tablesOf(mm: i32): i32 { return load<i32>(tablesPerMm + (<usize>mm << 2)); }
 @inline function addTables(mm: i32, n: i32): void {
   const p = tablesPerMm + (<usize>mm << 2);
@@ -168,7 +168,7 @@ export function clearHugeLeaf(mm: i32, vpn: u32): u32 {
   const g = pgdSlot(mm, vpn);
   let pmd = load<i32>(g);
   if (pmd == 0) {
-    if (!alloc || pmdFreeTop == 0) return 0;
+    if (!alloc || pmdFreeCount == 0) return 0;
     pmd = takePmdTable();
     memory.fill(pmdPool + <usize>pmd * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
     store<i32>(g, pmd);
@@ -177,7 +177,7 @@ export function clearHugeLeaf(mm: i32, vpn: u32): u32 {
   const m = pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((vpn >> 9) & 511)) << 2);
   let pt = load<i32>(m) & ~PMD_HUGE;
   if (pt == 0) {
-    if (!alloc || pteFreeTop == 0) return 0;
+    if (!alloc || pteFreeCount == 0) return 0;
     pt = takePteTable();
     memory.fill(ptePool + <usize>pt * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
     memory.fill(shadowPool + <usize>pt * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
