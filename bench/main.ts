@@ -88,8 +88,8 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
   }
 
   // The WASM engine and the two C builds are timed in interleaved rounds and each
-  // keeps its best round: on a shared machine another tenant can slow one
-  // stretch of the run by 1.5x, and interleaving keeps the ratios fair.
+  // keeps its best round: on a shared host one stretch of a run can come out 1.5x
+  // slower (most likely other tenants), and interleaving keeps the ratios fair.
   const rounds = o.rounds ?? (quick ? 1 : 2);
   if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`bench: rounds must be a whole number >= 1, got ${rounds}`);
   const faster = <T extends { nsPerOp: number }>(a: T | undefined, b: T | undefined) => (!a ? b : !b ? a : b.nsPerOp < a.nsPerOp ? b : a);
