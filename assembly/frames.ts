@@ -35,7 +35,6 @@ export let largeLive: i32 = 0;
 // Large folios live only in the THP pool and in device memory, so the per-folio
 // counters cover the 2 MiB blocks from the first of those on, not every frame.
 let firstLargeBlock: u32 = 0;
-let largeBlocks: u32 = 0;
 let entireBase: usize = 0; // per block: folio->_entire_mapcount (PMD mappings), 0-based
 let pinBase: usize = 0; // per block: folio->_pincount (FOLL_PIN on a large folio)
 
@@ -69,8 +68,7 @@ export function initFrames(nSmall: u32, nHuge: u32, nDev: u32): void {
   buddyCount = nSmall;
   hugeBase = nHuge == 0 ? 0 : nSys + 1 - nHuge * FOLIO_NR;
   firstLargeBlock = (nHuge == 0 ? nSys + 1 : hugeBase) >> FOLIO_ORDER;
-  largeBlocks = (frameCount >> FOLIO_ORDER) + 1 - firstLargeBlock;
-  const blocks = <usize>largeBlocks;
+  const blocks = <usize>((frameCount >> FOLIO_ORDER) + 1 - firstLargeBlock);
   entireBase = heap.alloc(blocks << 2);
   pinBase = heap.alloc(blocks << 2);
   memory.fill(entireBase, 0, blocks << 2);
