@@ -100,8 +100,8 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
       if (use.has("wasm")) {
         const w = await runTarget(c, targets.wasm, "wasm");
         if (w.timing) row.rounds!.wasm.push(w.timing.nsPerOp);
-        if (w.error || w.problem || !row.wasm.timing || (w.timing && w.timing.nsPerOp < row.wasm.timing.nsPerOp)) row.wasm = w;
-        if (w.error || w.problem) break;
+        if (w.error || w.problem || !w.timing) { row.wasm = w; break; } // a failed round is what the row shows
+        if (!row.wasm.timing || w.timing.nsPerOp < row.wasm.timing.nsPerOp) row.wasm = w;
       }
       if (round === 0 && use.has("model")) {
         row.model = !targets.model ? { error: targets.modelNote }
