@@ -17,8 +17,11 @@
  */
 import * as abi from "../../assembly/abi.ts";
 import { instantiateCore, type CoreExports } from "./wasm.ts";
-import { RefsimError } from "./errors.ts";
-import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, type Op, type OpName } from "./ops.ts";
+import { RefsimError, shown } from "./errors.ts";
+import {
+  encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, type Op, type OpName,
+} from "./ops.ts";
+import { checkEngineOptions } from "./options.ts";
 import { resolveScheme, encodeScheme, type SchemeInput } from "../scheme/resolve.ts";
 import type { Scheme } from "../scheme/presets.ts";
 import { readStats, type Stats } from "./stats.ts";
@@ -166,13 +169,14 @@ export class Engine extends OpCalls {
 
   /** A new engine; the whole simulated machine is allocated here, once. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
+    checkEngineOptions(options, "Engine.create");
     const scheme = resolveScheme(options.scheme ?? "E4");
     const counter = resolveCounterOptions(options);
     const capacity = { ...DEFAULT_CAPACITY };
     for (const [k, v] of Object.entries(options.capacity ?? {})) {
-      if (!(k in CAP_SLOTS)) throw new RefsimError(`capacity: unknown field '${k}' (fields: ${Object.keys(CAP_SLOTS).join(", ")})`, { field: k });
+      if (!Object.hasOwn(CAP_SLOTS, k)) throw new RefsimError(`capacity: unknown field '${k}' (fields: ${Object.keys(CAP_SLOTS).join(", ")})`, { field: k });
       if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) {
-        throw new RefsimError(`capacity.${k} must be a whole number >= 0, got ${JSON.stringify(v)}`, { field: k });
+        throw new RefsimError(`capacity.${k} must be a whole number >= 0, got ${shown(v)}`, { field: k });
       }
       (capacity as Record<string, number>)[k] = v;
     }
@@ -278,6 +282,7 @@ export class Engine extends OpCalls {
    * the ops before it stay applied and nothing of the rejected one is.
    */
   run(ops: readonly Op[]): number[] {
+    checkOpList(ops);
     const out: number[] = [];
     const cap = this.capacity.batch;
     for (let start = 0; start < ops.length; start += cap) {
@@ -299,16 +304,19 @@ export class Engine extends OpCalls {
   }
 
   #runEncoded(n: number, start: number): number[] {
-    const done = this.#core.runBatch(n);
+    const fit = opsThatFit(this.opsExecuted, n);
+    const done = this.#core.runBatch(fit);
     const results = Array.from(this.#results.subarray(0, done));
-    if (done < n) throw this.#rejected(start);
+    if (done < fit) throw this.#rejected(start);
+    if (fit < n) throw opsExhausted(start + fit);
     return results;
   }
 
   /** The core rejected an op: its error block says which, why and which field. */
   #rejected(start: number): RefsimError {
     const [code, index, field, detail] = this.#error;
-    const op = OP_NAME_BY_CODE[this.#ops[index * abi.OP_WORDS]] ?? "?";
+    const opcode = this.#ops[index * abi.OP_WORDS];
+    const op = OP_NAME_BY_CODE[opcode] ?? `op code ${opcode}`;
     const fieldName = field >= 0 ? OP_FIELDS[op as OpName]?.[field] : undefined;
     const [codeName, text] = coreError(op, code);
     const where = fieldName ? ` (field '${fieldName}')` : "";
@@ -321,13 +329,16 @@ export class Engine extends OpCalls {
    * i32 words each in `words`. Returns the results view (valid until the next call).
    */
   runEncoded(words: Int32Array, count: number): Int32Array {
+    checkEncoded(words, count);
     const cap = this.capacity.batch;
     let last = this.#results.subarray(0, 0);
     for (let start = 0; start < count; start += cap) {
       const n = Math.min(cap, count - start);
+      const fit = opsThatFit(this.opsExecuted, n);
       if (this.#mem.buffer !== this.#buffer) this.#views();
-      this.#ops.set(words.subarray(start * abi.OP_WORDS, (start + n) * abi.OP_WORDS));
-      if (this.#core.runBatch(n) < n) throw this.#rejected(start);
+      this.#ops.set(words.subarray(start * abi.OP_WORDS, (start + fit) * abi.OP_WORDS));
+      if (this.#core.runBatch(fit) < fit) throw this.#rejected(start);
+      if (fit < n) throw opsExhausted(start + fit);
       last = this.#results.subarray(0, n);
     }
     return last;

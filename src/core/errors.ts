@@ -34,3 +34,33 @@ export class RefsimError extends Error {
     this.code = info.code;
   }
 }
+
+/**
+ * A value as an error message shows it: JSON where JSON can say it, and a plain
+ * description for what JSON cannot (BigInt, Symbol, functions, cycles, deep nesting),
+ * so building the message never throws.
+ *
+ * @example
+ * ```ts
+ * import { shown } from "./errors.ts";
+ * console.log(shown("4K"), shown(NaN), shown(4096n)); // "4K" NaN 4096n (a BigInt)
+ * ```
+ */
+export function shown(v: unknown): string {
+  switch (typeof v) {
+    case "bigint": return `${v}n (a BigInt)`;
+    case "symbol": return `${String(v)} (a Symbol)`;
+    case "function": return "a function";
+    case "undefined": return "undefined";
+    case "object":
+      if (v === null) return "null";
+      try {
+        const s = JSON.stringify(v) ?? "an object JSON cannot show";
+        return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+      } catch {
+        return Array.isArray(v) ? "an array JSON cannot show" : "an object JSON cannot show";
+      }
+    case "string": return JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v);
+    default: return String(v); // numbers (NaN and Infinity too) and booleans
+  }
+}

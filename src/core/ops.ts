@@ -11,7 +11,7 @@
  * ```
  */
 import * as abi from "../../assembly/abi.ts";
-import { RefsimError } from "./errors.ts";
+import { RefsimError, shown } from "./errors.ts";
 
 export const PAGE_SIZE = 4096;
 
@@ -129,7 +129,7 @@ function bad(op: string, field: string, why: string): never {
 
 function int(op: OpName, o: Record<string, unknown>, field: string, min = 0, max = 2 ** 31 - 1): number {
   const v = o[field];
-  if (typeof v !== "number" || !Number.isInteger(v)) bad(op, field, `must be a whole number, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v)) bad(op, field, `must be a whole number, got ${shown(v)}`);
   if (v < min || v > max) bad(op, field, `must be between ${min} and ${max}, got ${v}`);
   return v;
 }
@@ -148,25 +148,25 @@ function pagesOf(op: OpName, o: Record<string, unknown>, field = "length"): numb
 function bool(op: OpName, o: Record<string, unknown>, field: string): boolean {
   const v = o[field];
   if (v === undefined) return false;
-  if (typeof v !== "boolean") bad(op, field, `must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== "boolean") bad(op, field, `must be true or false, got ${shown(v)}`);
   return v;
 }
 
 /** Encode op into words[at .. at+OP_WORDS); throws RefsimError naming the field. */
 export function encodeOp(input: Op, words: Int32Array, at: number): void {
   if (input === null || typeof input !== "object") {
-    throw new RefsimError(`an op must be an object like { op: "mmap", ... }, got ${JSON.stringify(input)}`, { code: "BAD_OP" });
+    throw new RefsimError(`an op must be an object like { op: "mmap", ... }, got ${shown(input)}`, { code: "BAD_OP" });
   }
   const o = input as unknown as Record<string, unknown>;
   const name = o.op as OpName;
-  const code = OP_CODES[name];
-  if (typeof name !== "string" || code === undefined) {
-    throw new RefsimError(`unknown op ${JSON.stringify(o.op)} (ops: ${OP_NAMES.join(", ")})`, { op: String(o.op), field: "op", code: "BAD_OP" });
+  // Object.hasOwn: "toString", "__proto__" and "constructor" are not op names.
+  if (typeof name !== "string" || !Object.hasOwn(OP_CODES, name)) {
+    throw new RefsimError(`unknown op ${shown(o.op)} (ops: ${OP_NAMES.join(", ")})`, { op: String(o.op), field: "op", code: "BAD_OP" });
   }
   const allowed = new Set(["op", ...extraFields(name)]);
   for (const k of Object.keys(o)) if (!allowed.has(k)) bad(name, k, `is not a field of ${name} (fields: ${[...allowed].slice(1).join(", ") || "none"})`);
   words.fill(0, at, at + abi.OP_WORDS);
-  words[at] = code;
+  words[at] = OP_CODES[name];
   const a = (i: number, v: number) => { words[at + 1 + i] = v; };
   switch (name) {
     case "mm_new": case "check": case "teardown": break;
@@ -175,7 +175,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       a(1, o.addr === undefined ? -1 : vpnOf(name, o));
       a(2, pagesOf(name, o));
       const prot = o.prot ?? "rw";
-      if (prot !== "r" && prot !== "rw") bad(name, "prot", `must be "r" or "rw", got ${JSON.stringify(prot)}`);
+      if (prot !== "r" && prot !== "rw") bad(name, "prot", `must be "r" or "rw", got ${shown(prot)}`);
       let flags = abi.VM_READ | (prot === "rw" ? abi.VM_WRITE : 0) | (bool(name, o, "shared") ? abi.VM_SHARED : 0);
       if (o.file === undefined) {
         if (o.offset !== undefined) bad(name, "offset", "is only for file mappings");
@@ -204,7 +204,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
     case "file_new": a(0, pagesOf(name, o)); a(1, o.driver === undefined ? 0 : int(name, o, "driver") + 1); break;
     case "driver_new": {
       const kind = KINDS[o.kind as DeviceKind];
-      if (kind === undefined) bad(name, "kind", `must be one of ${Object.keys(KINDS).join(", ")}, got ${JSON.stringify(o.kind)}`);
+      if (kind === undefined) bad(name, "kind", `must be one of ${Object.keys(KINDS).join(", ")}, got ${shown(o.kind)}`);
       a(0, kind); a(1, int(name, o, "pages", 1));
       break;
     }
@@ -229,7 +229,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
     case "driver_alloc": {
       a(0, int(name, o, "driver"));
       const order = o.order ?? 0;
-      if (order !== 0 && order !== abi.FOLIO_ORDER) bad(name, "order", `must be 0 or ${abi.FOLIO_ORDER}, got ${JSON.stringify(o.order)}`);
+      if (order !== 0 && order !== abi.FOLIO_ORDER) bad(name, "order", `must be 0 or ${abi.FOLIO_ORDER}, got ${shown(o.order)}`);
       a(1, order as number);
       a(2, bool(name, o, "wait") ? 1 : 0);
       break;
@@ -278,3 +278,38 @@ export const CORE_ERRORS: Record<number, [string, string]> = {
   [abi.ERR_NOMEM_OBJECTS]: ["NOMEM_OBJECTS", "object table full (files, drivers, BOs, GUP handles or in-flight faults; raise capacity)"],
   [abi.ERR_BAD_STATE]: ["BAD_STATE", "not possible in this state (no device-private entry there, driver torn down or not live)"],
 };
+
+/** Ops one engine can run: the core numbers them with 32-bit sequence numbers (violations name them). */
+export const MAX_OPS = 2 ** 31 - 1;
+
+/**
+ * Check the arguments of runEncoded before anything runs: `words` an Int32Array holding
+ * at least `count` op records, `count` a whole number. Otherwise stale records left in
+ * the op buffer by an earlier batch would run, or a NaN count would run nothing silently.
+ */
+export function checkEncoded(words: unknown, count: unknown, who = "runEncoded"): void {
+  if (!(words instanceof Int32Array)) {
+    throw new RefsimError(`${who}: words must be an Int32Array of op records (${abi.OP_WORDS} words each), got ${shown(words)}`, { field: "words", code: "BAD_ARG" });
+  }
+  if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
+    throw new RefsimError(`${who}: count must be a whole number >= 0, got ${shown(count)}`, { field: "count", code: "BAD_ARG" });
+  }
+  if (count * abi.OP_WORDS > words.length) {
+    throw new RefsimError(`${who}: count ${count} needs ${count * abi.OP_WORDS} words, but words holds ${words.length} (${Math.floor(words.length / abi.OP_WORDS)} op records)`, { field: "count", code: "BAD_ARG" });
+  }
+}
+
+/** Check that `ops` is an array of op objects (each op is checked when encoded). */
+export function checkOpList(ops: unknown, who = "run"): void {
+  if (!Array.isArray(ops)) throw new RefsimError(`${who}: ops must be an array of op objects like [{ op: "mm_new" }], got ${shown(ops)}`, { field: "ops", code: "BAD_ARG" });
+}
+
+/** How many of `n` more ops fit below MAX_OPS after `executed` (the rest are refused). */
+export function opsThatFit(executed: number, n: number): number {
+  return Math.max(0, Math.min(n, MAX_OPS - executed));
+}
+
+/** The RefsimError for op `index`, the first past MAX_OPS. */
+export function opsExhausted(index: number): RefsimError {
+  return new RefsimError(`op ${index}: this engine has run ${MAX_OPS} ops, the most its 32-bit op sequence numbers can count; start a fresh engine`, { index, code: "OPS_EXHAUSTED" });
+}

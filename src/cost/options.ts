@@ -19,7 +19,7 @@
  * ```
  */
 import * as abi from "../../assembly/abi.ts";
-import { RefsimError } from "../core/errors.ts";
+import { RefsimError, shown } from "../core/errors.ts";
 
 export const COUNTER_NAMES = ["atomic", "percpu", "refcache", "snzi"] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
@@ -119,24 +119,24 @@ export function resolveCounterOptions(o: CounterOptions = {}): ResolvedCounter {
   let counter: CounterName | null = null;
   if (o.counter !== undefined) {
     if (typeof o.counter !== "string" || !(COUNTER_NAMES as readonly string[]).includes(o.counter)) {
-      bad("counter", `must be one of ${COUNTER_NAMES.join(", ")}, got ${JSON.stringify(o.counter)}`);
+      bad("counter", `must be one of ${COUNTER_NAMES.join(", ")}, got ${shown(o.counter)}`);
     }
     counter = o.counter;
   }
   const cpus = o.cpus ?? 1;
   if (typeof cpus !== "number" || !Number.isInteger(cpus) || cpus < 1 || cpus > abi.MAX_CPUS) {
-    bad("cpus", `must be a whole number 1..${abi.MAX_CPUS}, got ${JSON.stringify(o.cpus)}`);
+    bad("cpus", `must be a whole number 1..${abi.MAX_CPUS}, got ${shown(o.cpus)}`);
   }
   const cost: CostModel = { ...DEFAULT_COST };
   if (o.cost !== undefined) {
-    if (o.cost === null || typeof o.cost !== "object" || Array.isArray(o.cost)) bad("cost", `must be an object, got ${JSON.stringify(o.cost)}`);
+    if (o.cost === null || typeof o.cost !== "object" || Array.isArray(o.cost)) bad("cost", `must be an object, got ${shown(o.cost)}`);
     for (const [k, v] of Object.entries(o.cost)) {
-      const spec = COST_SLOTS[k as keyof CostModel];
+      const spec = Object.hasOwn(COST_SLOTS, k) ? COST_SLOTS[k as keyof CostModel] : undefined; // not "toString"
       if (!spec) bad(`cost.${k}`, `is unknown (fields: ${Object.keys(COST_SLOTS).join(", ")})`);
       if (v === undefined) continue;
       const min = k === "epochNs" || k === "graceNs" || k === "cpusPerSocket" || k === "snziLeafCpus" ? Number.MIN_VALUE : k === "snziArity" ? 2 : 0;
       if (typeof v !== "number" || !Number.isFinite(v) || v < min || (spec[0] === "int" && !Number.isInteger(v)) || v > 2 ** 31 - 1) {
-        bad(`cost.${k}`, `must be a ${spec[0] === "int" ? "whole number" : "number of ns"} >= ${min === Number.MIN_VALUE ? (spec[0] === "int" ? 1 : "> 0") : min}, got ${JSON.stringify(v)}`);
+        bad(`cost.${k}`, `must be a ${spec[0] === "int" ? "whole number" : "number of ns"} >= ${min === Number.MIN_VALUE ? (spec[0] === "int" ? 1 : "> 0") : min}, got ${shown(v)}`);
       }
       (cost as unknown as Record<string, number>)[k] = v;
     }

@@ -26,7 +26,7 @@
  * ```
  */
 import type { Capacity } from "../core/engine.ts";
-import { RefsimError } from "../core/errors.ts";
+import { RefsimError, shown } from "../core/errors.ts";
 import { PAGE_SIZE } from "../core/ops.ts";
 import type { Stats } from "../core/stats.ts";
 import type { Prng } from "../workload/prng.ts";
@@ -61,7 +61,7 @@ export function withDefaults(w: WorkloadDef, given: Params = {}): Params {
   for (const [k, v] of Object.entries(given)) {
     const d = w.params[k];
     if (!d) throw new RefsimError(`workload ${w.name}: unknown param '${k}' (params: ${Object.keys(w.params).join(", ")})`, { field: k });
-    if (typeof v !== typeof d.default) throw new RefsimError(`workload ${w.name}: param '${k}' must be a ${typeof d.default}, got ${JSON.stringify(v)}`, { field: k });
+    if (typeof v !== typeof d.default) throw new RefsimError(`workload ${w.name}: param '${k}' must be a ${typeof d.default}, got ${shown(v)}`, { field: k });
   }
   for (const [k, d] of Object.entries(w.params)) out[k] = k in given ? given[k] : d.default;
   return out;

@@ -20,9 +20,12 @@
  */
 import * as abi from "../../assembly/abi.ts";
 import { DEFAULT_CAPACITY, type Capacity, type EngineOptions, type FrameInfo, type PageInfo, type BoInfo, type PageKind } from "../core/engine.ts";
-import { RefsimError } from "../core/errors.ts";
+import { RefsimError, shown } from "../core/errors.ts";
 import { resolveCounterOptions } from "../cost/options.ts";
-import { encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, type Op, type OpName } from "../core/ops.ts";
+import {
+  encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, type Op, type OpName,
+} from "../core/ops.ts";
+import { checkEngineOptions } from "../core/options.ts";
 import { resolveScheme } from "../scheme/resolve.ts";
 import type { Scheme } from "../scheme/presets.ts";
 import type { Stats } from "../core/stats.ts";
@@ -39,11 +42,11 @@ const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent", "
 function checkCapacity(options: EngineOptions): Capacity {
   const capacity = { ...DEFAULT_CAPACITY };
   for (const [k, v] of Object.entries(options.capacity ?? {})) {
-    if (!(k in DEFAULT_CAPACITY)) {
+    if (!Object.hasOwn(DEFAULT_CAPACITY, k)) {
       throw new RefsimError(`capacity: unknown field '${k}' (fields: ${Object.keys(DEFAULT_CAPACITY).join(", ")})`, { field: k });
     }
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) {
-      throw new RefsimError(`capacity.${k} must be a whole number >= 0, got ${JSON.stringify(v)}`, { field: k });
+      throw new RefsimError(`capacity.${k} must be a whole number >= 0, got ${shown(v)}`, { field: k });
     }
     (capacity as Record<string, number>)[k] = v;
   }
@@ -74,6 +77,7 @@ export class Model extends OpCalls implements OpTarget {
 
   /** A new model with Engine's options (synchronous: nothing to compile). */
   static create(options: EngineOptions = {}): Model {
+    checkEngineOptions(options, "Model.create");
     const scheme = resolveScheme(options.scheme ?? "E4");
     const { cpus } = resolveCounterOptions(options); // same checks as Engine; the model has no cost layer
     const model = new Model(scheme, checkCapacity(options));
@@ -92,7 +96,8 @@ export class Model extends OpCalls implements OpTarget {
    */
   #runBatch(words: Int32Array, from: number, n: number, start: number): void {
     const m = this.machine;
-    for (let i = 0; i < n; i++) {
+    const fit = opsThatFit(m.opSeq, n);
+    for (let i = 0; i < fit; i++) {
       const at = (from + i) * abi.OP_WORDS;
       m.log.currentOp = m.opSeq;
       let r: number;
@@ -106,11 +111,12 @@ export class Model extends OpCalls implements OpTarget {
       this.#results[i] = r;
       m.opSeq++;
     }
+    if (fit < n) throw opsExhausted(start + fit);
   }
 
   /** The message, op, field and code Engine builds from the core's error block. */
   #rejected(opcode: number, e: Rejection, index: number): RefsimError {
-    const op = OP_NAME_BY_CODE[opcode] ?? "?";
+    const op = OP_NAME_BY_CODE[opcode] ?? `op code ${opcode}`;
     const fieldName = e.field >= 0 ? OP_FIELDS[op as OpName]?.[e.field] : undefined;
     const [codeName, text] = coreError(op, e.code);
     const where = fieldName ? ` (field '${fieldName}')` : "";
@@ -124,6 +130,7 @@ export class Model extends OpCalls implements OpTarget {
    * (valid until the next call).
    */
   runEncoded(words: Int32Array, count: number): Int32Array {
+    checkEncoded(words, count);
     const cap = this.capacity.batch;
     let last = this.#results.subarray(0, 0);
     for (let start = 0; start < count; start += cap) {
@@ -139,6 +146,7 @@ export class Model extends OpCalls implements OpTarget {
    * (with `index` into `ops`); the ops before it stay applied.
    */
   run(ops: readonly Op[]): number[] {
+    checkOpList(ops);
     const out: number[] = [];
     const cap = this.capacity.batch;
     const words = new Int32Array(Math.min(cap, Math.max(ops.length, 1)) * abi.OP_WORDS);

@@ -12,7 +12,7 @@
 import * as abi from "../../assembly/abi.ts";
 import { PRESETS, PRESET_NAMES, type Scheme } from "./presets.ts";
 import { RULES, RULE_NAMES, type RuleName, type RuleSpec, type SchemeRules } from "./rules.ts";
-import { RefsimError } from "../core/errors.ts";
+import { RefsimError, shown } from "../core/errors.ts";
 
 /** A custom scheme: a preset with some rules overridden. */
 export interface CustomScheme {
@@ -24,13 +24,15 @@ export interface CustomScheme {
 
 export type SchemeInput = string | Scheme | CustomScheme;
 
+const CUSTOM_FIELDS = ["name", "base", "description", "rules"];
+
 function checkRule(name: string, value: unknown, where: string): SchemeRules[RuleName] {
   if (!(RULE_NAMES as string[]).includes(name)) {
     throw new RefsimError(`${where}: unknown rule '${name}' (rules: ${RULE_NAMES.join(", ")})`, { field: name });
   }
   const spec = RULES[name as RuleName];
   if (spec.type === "boolean") {
-    if (typeof value !== "boolean") throw new RefsimError(`${where}: rule '${name}' must be true or false, got ${JSON.stringify(value)}`, { field: name });
+    if (typeof value !== "boolean") throw new RefsimError(`${where}: rule '${name}' must be true or false, got ${shown(value)}`, { field: name });
     return value;
   }
   if (spec.type === "choice") {
@@ -38,12 +40,12 @@ function checkRule(name: string, value: unknown, where: string): SchemeRules[Rul
     if (typeof value !== "string" || !choices.includes(value)) {
       const list = choices.map((c) => JSON.stringify(c));
       const options = `${list.slice(0, -1).join(", ")} or ${list[list.length - 1]}`;
-      throw new RefsimError(`${where}: rule '${name}' must be ${options}, got ${JSON.stringify(value)}`, { field: name });
+      throw new RefsimError(`${where}: rule '${name}' must be ${options}, got ${shown(value)}`, { field: name });
     }
     return value as SchemeRules[RuleName];
   }
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 1 << 20) {
-    throw new RefsimError(`${where}: rule '${name}' must be a whole number from 0 to ${1 << 20}, got ${JSON.stringify(value)}`, { field: name });
+    throw new RefsimError(`${where}: rule '${name}' must be a whole number from 0 to ${1 << 20}, got ${shown(value)}`, { field: name });
   }
   return value;
 }
@@ -51,12 +53,12 @@ function checkRule(name: string, value: unknown, where: string): SchemeRules[Rul
 /** Resolve a preset name or a custom scheme; throws RefsimError naming the bad field. */
 export function resolveScheme(input: SchemeInput): Scheme {
   if (typeof input === "string") {
-    const preset = PRESETS[input];
+    const preset = Object.hasOwn(PRESETS, input) ? PRESETS[input] : undefined; // not "toString"
     if (!preset) throw new RefsimError(`unknown scheme '${input}' (presets: ${PRESET_NAMES.join(", ")})`, { field: "scheme" });
     return preset;
   }
   if (input === null || typeof input !== "object") {
-    throw new RefsimError(`a scheme must be a preset name or an object { base, rules }, got ${JSON.stringify(input)}`, { field: "scheme" });
+    throw new RefsimError(`a scheme must be a preset name or an object { base, rules }, got ${shown(input)}`, { field: "scheme" });
   }
   if ("kernels" in input && "rules" in input && !("base" in input)) {
     const s = input as Scheme;
@@ -64,8 +66,14 @@ export function resolveScheme(input: SchemeInput): Scheme {
     return s;
   }
   const custom = input as CustomScheme;
-  if (typeof custom.base !== "string" || !PRESETS[custom.base]) {
-    throw new RefsimError(`custom scheme needs "base": one of ${PRESET_NAMES.join(", ")}, got ${JSON.stringify(custom.base)}`, { field: "base" });
+  for (const k of Object.keys(custom)) {
+    if (!CUSTOM_FIELDS.includes(k)) throw new RefsimError(`custom scheme: unknown field '${k}' (fields: ${CUSTOM_FIELDS.join(", ")})`, { field: k });
+  }
+  if (custom.description !== undefined && typeof custom.description !== "string") {
+    throw new RefsimError(`custom scheme "description" must be a string, got ${shown(custom.description)}`, { field: "description" });
+  }
+  if (typeof custom.base !== "string" || !Object.hasOwn(PRESETS, custom.base)) {
+    throw new RefsimError(`custom scheme needs "base": one of ${PRESET_NAMES.join(", ")}, got ${shown(custom.base)}`, { field: "base" });
   }
   const base = resolveScheme(custom.base);
   const name = custom.name ?? `${base.name}+custom`;

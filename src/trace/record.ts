@@ -19,7 +19,7 @@
 import * as abi from "../../assembly/abi.ts";
 import type { Engine } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
-import { encodeOp, type Op } from "../core/ops.ts";
+import { encodeOp, checkEncoded, checkOpList, type Op } from "../core/ops.ts";
 import type { Stats } from "../core/stats.ts";
 import type { Violation } from "../core/violations.ts";
 import type { OpTarget } from "../workload/target.ts";
@@ -69,6 +69,7 @@ export class TraceRecorder implements OpTarget {
   get ops(): number { return this.#writer.ops; }
 
   runEncoded(words: Int32Array, count: number): Int32Array {
+    checkEncoded(words, count);
     const cap = this.engine.capacity.batch;
     let last: Int32Array = new Int32Array(0);
     for (let s = 0; s < count; s += cap) {
@@ -95,6 +96,7 @@ export class TraceRecorder implements OpTarget {
 
   /** Engine.run for op objects: encoded here, so they are recorded. Returns each op's result. */
   run(ops: readonly Op[]): number[] {
+    checkOpList(ops);
     const out: number[] = [];
     for (let i = 0; i < ops.length; i++) {
       try {

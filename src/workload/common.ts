@@ -20,7 +20,7 @@
  * ```
  */
 import * as abi from "../../assembly/abi.ts";
-import { RefsimError } from "../core/errors.ts";
+import { RefsimError, shown } from "../core/errors.ts";
 import { DEFAULT_CAPACITY, type Capacity } from "../core/engine.ts";
 import type { Stats } from "../core/stats.ts";
 import { VIOLATION_KINDS, type ViolationKind } from "../core/violations.ts";
@@ -58,7 +58,7 @@ function badParam(workload: string, field: string, why: string): never {
 }
 
 function checkNumber(workload: string, field: string, v: unknown, s: ParamSpec): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) badParam(workload, field, `must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isFinite(v)) badParam(workload, field, `must be a number, got ${shown(v)}`);
   if (s.integer && !Number.isInteger(v)) badParam(workload, field, `must be a whole number, got ${v}`);
   if (s.min !== undefined && v < s.min) badParam(workload, field, `must be >= ${s.min}, got ${v}`);
   if (s.max !== undefined && v > s.max) badParam(workload, field, `must be <= ${s.max}, got ${v}`);
@@ -69,7 +69,7 @@ function checkNumber(workload: string, field: string, v: unknown, s: ParamSpec):
 export function resolveParams<P>(workload: string, spec: Spec<P>, input: unknown): P {
   const out = defaultsOf(spec) as Record<string, unknown>;
   if (input === undefined || input === null) return out as P;
-  if (typeof input !== "object" || Array.isArray(input)) badParam(workload, "params", `must be an object, got ${JSON.stringify(input)}`);
+  if (typeof input !== "object" || Array.isArray(input)) badParam(workload, "params", `must be an object, got ${shown(input)}`);
   const specs = spec as unknown as Record<string, ParamSpec>;
   for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
     const s = specs[k];
@@ -79,11 +79,11 @@ export function resolveParams<P>(workload: string, spec: Spec<P>, input: unknown
     if (typeof d === "number") {
       out[k] = checkNumber(workload, k, v, s);
     } else if (typeof d === "boolean") {
-      if (typeof v !== "boolean") badParam(workload, k, `must be true or false, got ${JSON.stringify(v)}`);
+      if (typeof v !== "boolean") badParam(workload, k, `must be true or false, got ${shown(v)}`);
       out[k] = v;
     } else if (typeof d === "string") {
       if (typeof v !== "string" || (s.choices && !s.choices.includes(v))) {
-        badParam(workload, k, `must be one of ${(s.choices ?? []).map((c) => JSON.stringify(c)).join(", ")}, got ${JSON.stringify(v)}`);
+        badParam(workload, k, `must be one of ${(s.choices ?? []).map((c) => JSON.stringify(c)).join(", ")}, got ${shown(v)}`);
       }
       out[k] = v;
     } else {
@@ -212,10 +212,10 @@ export class Session {
 
   constructor(readonly workload: string, readonly target: OpTarget, readonly seed: number, readonly budget: number) {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-      throw new RefsimError(`${workload}: seed must be a whole number 0..2^32-1, got ${JSON.stringify(seed)}`, { field: "seed", code: "BAD_PARAM" });
+      throw new RefsimError(`${workload}: seed must be a whole number 0..2^32-1, got ${shown(seed)}`, { field: "seed", code: "BAD_PARAM" });
     }
     if (!Number.isInteger(budget) || budget < 1) {
-      throw new RefsimError(`${workload}: budget must be a whole number of ops >= 1, got ${JSON.stringify(budget)}`, { field: "budget", code: "BAD_PARAM" });
+      throw new RefsimError(`${workload}: budget must be a whole number of ops >= 1, got ${shown(budget)}`, { field: "budget", code: "BAD_PARAM" });
     }
     this.t0 = performance.now();
     this.enc = new OpEncoder(target);
