@@ -8,6 +8,7 @@ import { resolve, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { RefsimError } from "../core/errors.ts";
 import { parseScenario, checkScenario, type LoadedScenario } from "./parse.ts";
+import { decodeUtf8 } from "./utf8.ts";
 
 /** The package root (where package.json and scenarios/ live), found from this module. */
 export function packageRoot(): string {
@@ -38,9 +39,39 @@ export async function loadScenario(ref: string): Promise<LoadedScenario> {
     }
     path = builtin;
   }
-  if (/\.(ts|js|mjs)$/.test(path)) {
-    const mod = await import(pathToFileURL(path).href);
-    return checkScenario(mod.default, ref);
+  if (/\.(ts|js|mjs)$/.test(path)) return loadModule(path, ref);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new RefsimError(`${ref}: cannot read the scenario file (${(e as Error).message})`, { code: "NOT_FOUND" });
   }
-  return parseScenario(readFileSync(path, "utf8"), ref);
+  return parseScenario(decodeUtf8(bytes, ref), ref);
+}
+
+/** An error's first line, and the first diagnostic when that line only announces a list (a compile error). */
+function firstLine(e: unknown): string {
+  const text = e instanceof Error ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message}` : String(e);
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines[0]?.endsWith(":") && lines[1] ? `${lines[0]} ${lines[1]}` : lines[0] ?? "";
+}
+
+/**
+ * A scenario module: its default export, checked. A module that fails to compile or
+ * throws while loading, or whose export cannot be read, is bad input naming the file.
+ */
+async function loadModule(path: string, ref: string): Promise<LoadedScenario> {
+  let mod: { default?: unknown };
+  try {
+    mod = await import(pathToFileURL(path).href);
+  } catch (e) {
+    throw new RefsimError(`${ref}: the scenario module failed to load: ${firstLine(e)}`, { code: "BAD_SCENARIO" });
+  }
+  if (!("default" in mod)) throw new RefsimError(`${ref}: the scenario module has no default export (export default { name, steps })`, { code: "BAD_SCENARIO" });
+  try {
+    return checkScenario(mod.default, ref);
+  } catch (e) {
+    if (e instanceof RefsimError) throw e;
+    throw new RefsimError(`${ref}: the scenario module's default export cannot be read: ${firstLine(e)}`, { code: "BAD_SCENARIO" });
+  }
 }

@@ -9,10 +9,12 @@
  * console.log(s.scenario.steps.length); // 1
  * ```
  */
-import { RefsimError } from "../core/errors.ts";
+import { RefsimError, shown } from "../core/errors.ts";
 import { OP_NAMES } from "../core/ops.ts";
+import { resolveScheme } from "../scheme/resolve.ts";
 import type { Scenario } from "./types.ts";
-import { stepLines, jsonErrorLocation } from "./locate.ts";
+import { scanJson, jsonErrorLocation } from "./locate.ts";
+import { checkExpectation } from "./expect.ts";
 
 export interface LoadedScenario {
   scenario: Scenario;
@@ -23,10 +25,8 @@ export interface LoadedScenario {
 }
 
 const TOP_FIELDS = new Set(["name", "title", "spec", "description", "schemes", "capacity", "steps", "$schema", "notes"]);
-const EXPECT_FIELDS = new Set([
-  "page", "bo", "read", "result", "refcount", "mapcount", "kind", "mapped", "devicePrivate", "devmap", "writable", "state",
-  "pages", "value", "violations", "stats", "entireMapcount", "pincount", "large", "pmd",
-]);
+/** Fields of an op step that are not op fields. */
+const STEP_FIELDS = new Set(["op", "as", "note"]);
 
 /** "file.json step 3 (line 12)" */
 export function stepWhere(l: LoadedScenario, i: number): string {
@@ -34,46 +34,76 @@ export function stepWhere(l: LoadedScenario, i: number): string {
   return `${l.source} step ${i + 1}${line ? ` (line ${line})` : ""}`;
 }
 
-/** Check a scenario object's shape; throws RefsimError naming the step, line and field. */
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Check a scenario object's shape before anything runs: top-level fields and their
+ * types, every scheme, every op step's field values (numbers, strings or booleans:
+ * nothing nested) and every expectation; throws RefsimError naming the step, line and field.
+ */
 export function checkScenario(value: unknown, source: string, lines: number[] = []): LoadedScenario {
   const fail = (msg: string, field?: string, index?: number): never => {
     throw new RefsimError(`${source}: ${msg}`, { field, index, code: "BAD_SCENARIO" });
   };
-  if (value === null || typeof value !== "object" || Array.isArray(value)) fail("a scenario must be an object with \"name\" and \"steps\"");
+  if (!isObject(value)) fail(`a scenario must be an object with "name" and "steps", got ${shown(value)}`);
   const s = value as Record<string, unknown>;
   for (const k of Object.keys(s)) if (!TOP_FIELDS.has(k)) fail(`unknown top-level field '${k}' (fields: ${[...TOP_FIELDS].join(", ")})`, k);
   if (typeof s.name !== "string" || !s.name) fail(`"name" must be a non-empty string`, "name");
+  for (const k of ["title", "spec", "description", "$schema"]) if (s[k] !== undefined && typeof s[k] !== "string") fail(`"${k}" must be a string, got ${shown(s[k])}`, k);
+  if (s.notes !== undefined && typeof s.notes !== "string" && !(Array.isArray(s.notes) && s.notes.every((x) => typeof x === "string"))) {
+    fail(`"notes" must be a string or an array of strings`, "notes");
+  }
   if (!Array.isArray(s.steps) || s.steps.length === 0) fail(`"steps" must be a non-empty array`, "steps");
-  if (s.schemes !== undefined && !Array.isArray(s.schemes)) fail(`"schemes" must be an array of scheme names or custom schemes`, "schemes");
-  if (s.capacity !== undefined && (typeof s.capacity !== "object" || s.capacity === null)) fail(`"capacity" must be an object`, "capacity");
-  const loaded: LoadedScenario = { scenario: s as unknown as Scenario, source, lines };
-  (s.steps as unknown[]).forEach((step, i) => {
-    const where = stepWhere(loaded, i);
-    const bad = (msg: string, field?: string): never => {
-      throw new RefsimError(`${where}: ${msg}`, { field, index: i, code: "BAD_SCENARIO" });
-    };
-    if (step === null || typeof step !== "object" || Array.isArray(step)) bad("a step must be an object with \"op\" or \"expect\"");
-    const st = step as Record<string, unknown>;
-    if ("expect" in st) {
-      if ("op" in st) bad("a step has either \"op\" or \"expect\", not both", "op");
-      const e = st.expect;
-      if (e === null || typeof e !== "object" || Array.isArray(e)) bad("\"expect\" must be an object", "expect");
-      for (const k of Object.keys(e as object)) if (!EXPECT_FIELDS.has(k)) bad(`unknown expectation '${k}' (fields: ${[...EXPECT_FIELDS].join(", ")})`, k);
-      const ex = e as Record<string, unknown>;
-      const subjects = ["page", "bo", "read", "result"].filter((k) => k in ex);
-      if (subjects.length > 1) bad(`one subject per expectation, got ${subjects.join(" and ")}`, subjects[1]);
-      for (const k of Object.keys(st)) if (k !== "expect" && k !== "label") bad(`unknown field '${k}' in an expect step`, k);
-      if (st.label !== undefined && typeof st.label !== "string") bad("\"label\" must be a string", "label");
-      return;
+  if (s.schemes !== undefined) {
+    if (!Array.isArray(s.schemes) || s.schemes.length === 0) fail(`"schemes" must be a non-empty array of scheme names or custom schemes (leave it out for the default)`, "schemes");
+    (s.schemes as unknown[]).forEach((sc, i) => {
+      try {
+        resolveScheme(sc as never);
+      } catch (e) {
+        if (!(e instanceof RefsimError)) throw e;
+        fail(`"schemes"[${i}]: ${e.message}`, "schemes");
+      }
+    });
+  }
+  if (s.capacity !== undefined) {
+    if (!isObject(s.capacity)) fail(`"capacity" must be an object of capacity fields, got ${shown(s.capacity)}`, "capacity");
+    for (const [k, v] of Object.entries(s.capacity as object)) {
+      if (typeof v !== "number") fail(`"capacity.${k}" must be a number, got ${shown(v)}`, `capacity.${k}`);
     }
-    if (typeof st.op !== "string") bad(`"op" must be one of ${OP_NAMES.join(", ")}`, "op");
-    if (!(OP_NAMES as string[]).includes(st.op as string)) bad(`unknown op '${st.op}' (ops: ${OP_NAMES.join(", ")})`, "op");
-    if (st.as !== undefined && (typeof st.as !== "string" || !/^[A-Za-z_][\w-]*$/.test(st.as))) bad("\"as\" must be a name (letters, digits, _ and -)", "as");
-  });
+  }
+  const loaded: LoadedScenario = { scenario: s as unknown as Scenario, source, lines };
+  const steps = s.steps as unknown[];
+  for (let i = 0; i < steps.length; i++) {
+    const bad = (msg: string, field?: string): never => {
+      throw new RefsimError(`${stepWhere(loaded, i)}: ${msg}`, { field, index: i, code: "BAD_SCENARIO" });
+    };
+    const st = steps[i];
+    if (!isObject(st)) bad(`a step must be an object with "op" or "expect", got ${shown(st)}`);
+    const step = st as Record<string, unknown>;
+    if ("expect" in step) {
+      if ("op" in step) bad("a step has either \"op\" or \"expect\", not both", "op");
+      if (!isObject(step.expect)) bad(`"expect" must be an object, got ${shown(step.expect)}`, "expect");
+      const problem = checkExpectation(step.expect as Record<string, unknown>);
+      if (problem) bad(problem.message, problem.field);
+      for (const k of Object.keys(step)) if (k !== "expect" && k !== "label") bad(`unknown field '${k}' in an expect step`, k);
+      if (step.label !== undefined && typeof step.label !== "string") bad(`"label" must be a string, got ${shown(step.label)}`, "label");
+      continue;
+    }
+    if (typeof step.op !== "string") bad(`"op" must be one of ${OP_NAMES.join(", ")}, got ${shown(step.op)}`, "op");
+    if (!(OP_NAMES as string[]).includes(step.op as string)) bad(`unknown op ${shown(step.op)} (ops: ${OP_NAMES.join(", ")})`, "op");
+    if (step.as !== undefined && (typeof step.as !== "string" || !/^[A-Za-z_][\w-]*$/.test(step.as))) bad(`"as" must be a name (letters, digits, _ and -), got ${shown(step.as)}`, "as");
+    if (step.note !== undefined && typeof step.note !== "string") bad(`"note" must be a string, got ${shown(step.note)}`, "note");
+    for (const [k, v] of Object.entries(step)) {
+      if (STEP_FIELDS.has(k)) continue;
+      if (typeof v !== "number" && typeof v !== "string" && typeof v !== "boolean") {
+        bad(`${step.op}: field '${k}' must be a number, a string (a name, hex, a size) or true/false, got ${shown(v)}`, k);
+      }
+    }
+  }
   return loaded;
 }
 
-/** Parse scenario JSON text; syntax errors name the line and column. */
+/** Parse scenario JSON text; syntax errors and keys written twice name the line. */
 export function parseScenario(text: string, source: string): LoadedScenario {
   let value: unknown;
   try {
@@ -83,5 +113,12 @@ export function parseScenario(text: string, source: string): LoadedScenario {
     const at = jsonErrorLocation(text, msg);
     throw new RefsimError(`${source}: invalid JSON${at ? ` at ${at}` : ""}: ${msg}`, { code: "BAD_SCENARIO" });
   }
-  return checkScenario(value, source, stepLines(text));
+  const layout = scanJson(text);
+  const dup = layout.duplicate;
+  if (dup) {
+    const step = /^steps\[(\d+)\]/.exec(dup.path);
+    const where = step ? `step ${Number(step[1]) + 1} (line ${dup.line})` : `line ${dup.line}`;
+    throw new RefsimError(`${source} ${where}: key "${dup.key}" appears twice in ${dup.path} (JSON would keep only the last)`, { field: dup.key, code: "BAD_SCENARIO" });
+  }
+  return checkScenario(value, source, layout.stepLines);
 }

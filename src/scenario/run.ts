@@ -22,6 +22,7 @@ import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
 import type { Expectation, ExpectStep, OpStep } from "./types.ts";
 import { stepWhere, type LoadedScenario } from "./parse.ts";
 import { resolveValue } from "./values.ts";
+import { isPerScheme } from "./expect.ts";
 
 export interface Check {
   step: number;
@@ -57,18 +58,21 @@ export interface ScenarioRun {
 
 const FIELD_FIELDS = ["mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages", "fault"];
 
-/** The value of a per-scheme expectation for this scheme, if it has one. */
-export function forScheme(v: unknown, scheme: string, schemes: readonly string[], objectValued: boolean): { has: boolean; value?: unknown } {
+/**
+ * The value of a per-scheme expectation for this scheme, if it has one. With `known`
+ * (the schemes a key may name), a key naming none of them is a RefsimError: a typo
+ * there would otherwise only leave the value unchecked.
+ */
+export function forScheme(v: unknown, scheme: string, known: ReadonlySet<string> | null, objectValued: boolean, where = ""): { has: boolean; value?: unknown } {
   if (v === undefined) return { has: false };
-  if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-    const keys = Object.keys(v);
-    const perScheme = !objectValued || (keys.length > 0 && keys.every((k) => k === "*" || schemes.includes(k) || PRESET_NAMES.includes(k)));
-    if (perScheme) {
-      const o = v as Record<string, unknown>;
-      if (scheme in o) return { has: true, value: o[scheme] };
-      if ("*" in o) return { has: true, value: o["*"] };
-      return { has: false };
+  if (isPerScheme(objectValued ? "counts" : "scalar", v)) {
+    const stray = known && Object.keys(v).find((k) => !known.has(k));
+    if (stray) {
+      throw new RefsimError(`${where}has a value for '${stray}', which is not a scheme of this run, a preset or "*" (schemes: ${[...known].join(", ")})`, { field: stray, code: "BAD_SCENARIO" });
     }
+    if (Object.hasOwn(v, scheme)) return { has: true, value: v[scheme] };
+    if (Object.hasOwn(v, "*")) return { has: true, value: v["*"] };
+    return { has: false };
   }
   return { has: true, value: v };
 }
@@ -97,14 +101,21 @@ function get(o: unknown, path: string): unknown {
 export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInput, allSchemes: readonly string[] = []): Promise<ScenarioRun> {
   const sc = loaded.scenario;
   const scheme = resolveScheme(schemeInput);
-  const engine = await Engine.create({ scheme, capacity: { systemPages: 4096, devicePages: 1024, pteTables: 512, pmdTables: 128, filePages: 4096, ...sc.capacity } });
+  let engine: Engine;
+  try {
+    engine = await Engine.create({ scheme, capacity: { systemPages: 4096, devicePages: 1024, pteTables: 512, pmdTables: 128, filePages: 4096, ...sc.capacity } });
+  } catch (e) {
+    if (!(e instanceof RefsimError)) throw e;
+    throw new RefsimError(`${loaded.source}: "capacity": ${e.message}`, { field: e.field, code: e.code });
+  }
   const names = new Map<string, number>();
   const bos = new Map<string, number>();
   const stepOfSeq: number[] = [];
   const checks: Check[] = [];
   const stepText = sc.steps.map((st) => ("expect" in st ? `expect ${describeExpect(st as ExpectStep)}` : describeOp(st as OpStep)));
   let error: ScenarioRun["error"];
-  const schemes = allSchemes.length ? allSchemes : [scheme.name];
+  // What a per-scheme key may name: this run's schemes, the scenario's own, the presets, or "*".
+  const known = new Set(["*", scheme.name, ...allSchemes, ...PRESET_NAMES, ...(sc.schemes ?? []).map((x) => resolveScheme(x).name)]);
 
   const val = (v: unknown, i: number, field: string): unknown => {
     try {
@@ -160,7 +171,7 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
     const e = st.expect as Expectation;
     const label = describeExpect(st);
     const add = (field: string, expectedRaw: unknown, observed: unknown, objectValued = false, compare?: (exp: unknown) => boolean) => {
-      const r = forScheme(expectedRaw, scheme.name, schemes, objectValued);
+      const r = forScheme(expectedRaw, scheme.name, known, objectValued, `${stepWhere(loaded, i)}: "${field}" `);
       if (!r.has) {
         if (expectedRaw === undefined) return;
         checks.push({ step: i, label, field, observed, pass: null });
@@ -214,7 +225,7 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
     }
     if (e.stats !== undefined) {
       const stats = engine.stats();
-      const r = forScheme(e.stats, scheme.name, schemes, true);
+      const r = forScheme(e.stats, scheme.name, known, true, `${stepWhere(loaded, i)}: "stats" `);
       if (r.has) {
         for (const [path, want] of Object.entries(r.value as Record<string, number>)) {
           const got = get(stats, path);
