@@ -11,7 +11,7 @@ import { compareCounters, COMPARE_CPUS, type CompareRow } from "../cost/compare.
 import { COUNTER_NAMES, COUNTER_TEXT, type CounterName, type CostModel } from "../cost/options.ts";
 import { CYCLES_ARE_A_MODEL } from "../cost/report.ts";
 import type { Capacity } from "../core/engine.ts";
-import { writeFileSync } from "node:fs";
+import { OutputFile } from "./output.ts";
 import { compareHtml } from "../report/cost-html.ts";
 import { chartJsSource } from "./report.ts";
 
@@ -68,12 +68,13 @@ export function compareTable(rows: CompareRow[]): string {
 }
 
 export async function compareCommand(a: CompareArgs): Promise<number> {
+  const out = a.out === undefined ? undefined : OutputFile.check(a.out, "--out");
   const rows = await compareCounters({
     workload: a.workload, cpus: cpuList(a.cpus), counters: counterList(a.counters), schemes: a.schemes,
     ops: a.ops, seed: a.seed, params: a.params, capacity: a.capacity, cost: a.cost,
   });
-  if (a.out) {
-    writeFileSync(a.out, compareHtml(rows, { chartJs: chartJsSource() }));
+  if (out) {
+    out.write(compareHtml(rows, { chartJs: chartJsSource() }));
     if (!a.json) console.log(`wrote ${a.out}`);
   }
   if (a.json) {

@@ -10,13 +10,16 @@
  * (record the op stream of the machine that broke, or of the last one),
  * --json (the result as JSON on stdout), --quiet (no progress).
  */
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { RefsimError } from "../core/errors.ts";
+import { MAX_OPS } from "../core/ops.ts";
 import { VIOLATION_KINDS, type ViolationKind } from "../core/violations.ts";
 import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
 import { packageRoot } from "../scenario/load.ts";
 import type { Scenario } from "../scenario/types.ts";
+import { OutputFile, writeOutputs } from "./output.ts";
+import { readJsonFile } from "./input.ts";
 import { explore, recordSymbolic, describeStep, parseKinds, parseRatios, DEFAULT_KINDS, type ExploreResult } from "../explore/index.ts";
 
 export interface ExploreCliOptions {
@@ -50,12 +53,7 @@ export function schemeInputArg(s: string | undefined, option = "--scheme"): Sche
     resolveScheme(s);
     return s;
   }
-  let obj: unknown;
-  try {
-    obj = JSON.parse(readFileSync(s, "utf8"));
-  } catch (e) {
-    throw new RefsimError(`${option}: cannot read custom scheme file '${s}': ${(e as Error).message}`, { field: "scheme" });
-  }
+  const obj = readJsonFile(s, option);
   try {
     resolveScheme(obj as SchemeInput);
   } catch (e) {
@@ -69,15 +67,13 @@ export function parseBudget(s: string): { ops?: number; seconds?: number } {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(k|K|M|G|s|sec|min)?\s*$/.exec(s);
   if (!m) throw new RefsimError(`--budget: cannot read '${s}' (ops like 10M or 250k, or seconds like 30s or 2min)`, { field: "budget" });
   const n = Number(m[1]);
-  switch (m[2]) {
-    case "s": case "sec": return { seconds: n };
-    case "min": return { seconds: n * 60 };
-    case "k": case "K": return { ops: Math.round(n * 1e3) };
-    case "M": return { ops: Math.round(n * 1e6) };
-    case "G": return { ops: Math.round(n * 1e9) };
-  }
-  if (!Number.isInteger(n) || n < 1) throw new RefsimError(`--budget: a number of ops must be a whole number >= 1, got '${s}'`, { field: "budget" });
-  return { ops: n };
+  if (m[2] === "s" || m[2] === "sec" || m[2] === "min") return { seconds: m[2] === "min" ? n * 60 : n };
+  const unit = m[2] === undefined ? 1 : ({ k: 1e3, K: 1e3, M: 1e6, G: 1e9 } as Record<string, number>)[m[2]];
+  const ops = Math.round(n * unit);
+  if (unit === 1 && (!Number.isInteger(n) || n < 1)) throw new RefsimError(`--budget: a number of ops must be a whole number >= 1, got '${s}'`, { field: "budget" });
+  if (ops < 1) throw new RefsimError(`--budget: '${s}' is less than one op`, { field: "budget" });
+  if (ops > MAX_OPS) throw new RefsimError(`--budget: '${s}' is more ops than one engine can run (at most ${MAX_OPS}: op sequence numbers are 32-bit); give a time budget like 90min for a longer run`, { field: "budget" });
+  return { ops };
 }
 
 export function wholeArg(s: string | undefined, option: string, min: number, max = 2 ** 32 - 1): number | undefined {
@@ -98,9 +94,9 @@ export function formatScenario(s: Scenario): string {
   return `${fixed},\n  "steps": [\n${steps.map((st) => `    ${JSON.stringify(st)}`).join(",\n")}\n  ]\n}\n`;
 }
 
-function writeFile(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(resolve(path)), { recursive: true });
-  writeFileSync(path, data);
+/** The scenario file written for a violation of `kind` when --out is not given. */
+function defaultOut(schemeName: string, kind: string): string {
+  return `explore-${schemeName}-${kind}.json`.replace(/[^\w.-]+/g, "_");
 }
 
 export async function exploreCommand(args: string[], o: ExploreCliOptions): Promise<number> {
@@ -115,6 +111,9 @@ export async function exploreCommand(args: string[], o: ExploreCliOptions): Prom
   if (o.violation !== undefined && !(VIOLATION_KINDS as readonly string[]).includes(o.violation)) {
     throw new RefsimError(`--violation: unknown kind '${o.violation}' (kinds: ${VIOLATION_KINDS.join(", ")})`, { field: "violation" });
   }
+  // Where the results go is checked before exploring: a bad --out or --trace costs nothing.
+  const outFile = OutputFile.check(o.out ?? defaultOut(schemeName, "KIND"), "--out");
+  const traceFile = o.trace === undefined ? undefined : OutputFile.check(o.trace, "--trace");
   const say = (line: string) => { if (!o.json) process.stdout.write(line + "\n"); };
   const budgetText = budget.seconds !== undefined ? `${budget.seconds} s` : `${(budget.ops ?? 1_000_000).toLocaleString("en-US")} ops`;
   say(`refsim explore: scheme ${schemeName}, kinds ${kinds.join(",")}, seed ${seed}, budget ${budgetText}`);
@@ -128,11 +127,12 @@ export async function exploreCommand(args: string[], o: ExploreCliOptions): Prom
   let out: string | undefined;
   if (r.found) {
     const f = r.found;
-    out = o.out ?? `explore-${schemeName}-${f.failure.kind}.json`.replace(/[^\w.-]+/g, "_");
-    writeFile(out, formatScenario(f.scenario));
-    if (o.trace) {
-      writeFile(o.trace, await recordSymbolic(f.original, scheme, r.capacity, { source: `explore ${schemeName} seed ${seed} episode ${f.episode}`, seed: f.episodeSeed, engineVersion: version }));
+    out = o.out ?? defaultOut(schemeName, f.failure.kind);
+    const writes: [OutputFile, string | Uint8Array][] = [[o.out !== undefined ? outFile : outFile.sibling(out), formatScenario(f.scenario)]];
+    if (traceFile) {
+      writes.push([traceFile, await recordSymbolic(f.original, scheme, r.capacity, { source: `explore ${schemeName} seed ${seed} episode ${f.episode}`, seed: f.episodeSeed, engineVersion: version })]);
     }
+    writeOutputs(writes);
     if (o.json) {
       process.stdout.write(JSON.stringify({ ...summary(r), out, trace: o.trace ?? null, scenario: f.scenario }, null, 2) + "\n");
       return 1;
@@ -151,8 +151,8 @@ export async function exploreCommand(args: string[], o: ExploreCliOptions): Prom
     say(`wrote ${out} (refsim run ${out} reproduces it)${o.trace ? `; trace of the machine's op stream: ${o.trace}` : ""}`);
     return 1;
   }
-  if (o.trace && r.machineTrace) {
-    writeFile(o.trace, await recordSymbolic(r.machineTrace, scheme, r.capacity, { source: `explore ${schemeName} seed ${seed} last machine`, seed, engineVersion: version }));
+  if (traceFile && r.machineTrace) {
+    traceFile.write(await recordSymbolic(r.machineTrace, scheme, r.capacity, { source: `explore ${schemeName} seed ${seed} last machine`, seed, engineVersion: version }));
   }
   if (o.json) {
     process.stdout.write(JSON.stringify({ ...summary(r), out: null, trace: o.trace ?? null }, null, 2) + "\n");

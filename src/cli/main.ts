@@ -14,8 +14,9 @@
  *   refsim serve                 serve the browser page (dist/web/) on localhost [--port N]
  */
 import { parseArgs } from "node:util";
-import { readFileSync } from "node:fs";
+import { readJsonFile } from "./input.ts";
 import { RefsimError } from "../core/errors.ts";
+import { MAX_OPS } from "../core/ops.ts";
 import { PRESETS, PRESET_NAMES } from "../scheme/presets.ts";
 import { RULES, RULE_NAMES } from "../scheme/rules.ts";
 import type { SchemeInput } from "../scheme/resolve.ts";
@@ -74,6 +75,13 @@ function wholeNumber(s: string, flag: string): number {
   return n;
 }
 
+/** An op count for one engine: at most MAX_OPS (its op sequence numbers are 32-bit). */
+function opsArg(s: string, flag: string): number {
+  const n = wholeNumber(s, flag);
+  if (n > MAX_OPS) throw new RefsimError(`--${flag} ${s} is more ops than one engine can run (at most ${MAX_OPS}: its op sequence numbers are 32-bit)`, { field: flag });
+  return n;
+}
+
 function atLeastOne(n: number, flag: string): number {
   if (n < 1) throw new RefsimError(`--${flag} must be at least 1, got ${n}`, { field: flag });
   return n;
@@ -81,31 +89,33 @@ function atLeastOne(n: number, flag: string): number {
 
 /** A scheme from the command line: a preset name, or a JSON file of a custom scheme. */
 function schemeArg(s: string): SchemeInput {
-  if (s.endsWith(".json")) {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(readFileSync(s, "utf8"));
-    } catch (e) {
-      throw new RefsimError(`--schemes: cannot read custom scheme file '${s}': ${(e as Error).message}`, { field: "schemes" });
-    }
-    return resolveScheme(obj as SchemeInput);
-  }
+  if (s.endsWith(".json")) return resolveScheme(readJsonFile(s, "--schemes") as SchemeInput);
   return s;
 }
 
-async function runAll(refs: string[], schemesOpt: string | undefined, json: boolean): Promise<boolean> {
+/** A comma-separated --schemes list: at least one scheme. */
+function schemeList(s: string): SchemeInput[] {
+  const list = s.split(",").map((x) => x.trim()).filter(Boolean);
+  if (!list.length) throw new RefsimError(`--schemes names no scheme, got '${s}' (presets: ${PRESET_NAMES.join(", ")})`, { field: "schemes" });
+  return list.map(schemeArg);
+}
+
+/** Exit status of scenario runs: 2 if a step was rejected (bad input), 1 if an expectation failed, else 0. */
+async function runAll(refs: string[], schemesOpt: string | undefined, json: boolean): Promise<number> {
   let ok = true;
+  const rejected: string[] = [];
   const all: ScenarioRun[][] = [];
   for (const ref of refs) {
     const loaded = await loadScenario(ref);
     const sc = loaded.scenario;
-    const schemes: SchemeInput[] = schemesOpt ? schemesOpt.split(",").filter(Boolean).map(schemeArg) : sc.schemes ?? DEFAULT_SCHEMES;
+    const schemes: SchemeInput[] = schemesOpt !== undefined ? schemeList(schemesOpt) : sc.schemes ?? DEFAULT_SCHEMES;
     const resolved = schemes.map((s) => resolveScheme(s));
     const names = resolved.map((s) => s.name);
     const runs: ScenarioRun[] = [];
     for (const s of resolved) runs.push(await runScenario(loaded, s, names));
     all.push(runs);
     ok &&= runs.every((r) => r.passed);
+    for (const r of runs) if (r.error) rejected.push(`${r.scheme}: ${r.error.message}`);
     if (json) continue;
     console.log(`\n== ${sc.name}${sc.spec ? ` (spec §7 ${sc.spec})` : ""}: ${sc.title ?? ""}`);
     console.log(sideBySide(runs));
@@ -113,7 +123,9 @@ async function runAll(refs: string[], schemesOpt: string | undefined, json: bool
     if (details) console.log(`\nviolations, with the step that caused them:\n${details}`);
   }
   if (json) console.log(JSON.stringify(all.flat(), null, 2));
-  return ok;
+  // Everything before a rejected step is reported above; the rejection itself is bad input.
+  for (const line of rejected) console.error(`refsim: ${line}`);
+  return rejected.length ? 2 : ok ? 0 : 1;
 }
 
 function listCommand(): void {
@@ -158,11 +170,11 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case undefined: {
       if (!values.json) console.log("refsim default job: the Feb 2022 seed question and its write-fault follow-up, compared across schemes");
-      return (await runAll(DEFAULT_SCENARIOS, values.schemes ?? DEFAULT_SCHEMES.join(","), !!values.json)) ? 0 : 1;
+      return runAll(DEFAULT_SCENARIOS, values.schemes ?? DEFAULT_SCHEMES.join(","), !!values.json);
     }
     case "run":
       if (!rest.length) throw new RefsimError("run: name at least one scenario file or built-in scenario", { field: "scenario" });
-      return (await runAll(rest, values.schemes, !!values.json)) ? 0 : 1;
+      return runAll(rest, values.schemes, !!values.json);
     case "list":
       listCommand();
       return 0;
@@ -170,12 +182,11 @@ async function main(argv: string[]): Promise<number> {
       schemesCommand(!!values.json);
       return 0;
     case "workload": {
-      const schemeList = (values.schemes ?? values.scheme ?? "E4").split(",").filter(Boolean).map(schemeArg);
       return workloadCommand({
         name: rest[0],
-        schemes: schemeList,
+        schemes: schemeList(values.schemes ?? values.scheme ?? "E4"),
         seed: wholeNumber(values.seed ?? "1", "seed"),
-        ops: wholeNumber(values.ops ?? "1000000", "ops"),
+        ops: opsArg(values.ops ?? "1000000", "ops"),
         params: parseSettings(values.set ?? [], "set"),
         capacity: parseSettings(values.capacity ?? [], "capacity") as Record<string, number>,
         json: !!values.json,
@@ -201,8 +212,8 @@ async function main(argv: string[]): Promise<number> {
         workload: values.workload ?? rest[0] ?? "shared-pages",
         cpus: values.cpus,
         counters: values.counters,
-        schemes: (values.schemes ?? values.scheme ?? "E4").split(",").filter(Boolean).map(schemeArg),
-        ops: wholeNumber(values.ops ?? "60000", "ops"),
+        schemes: schemeList(values.schemes ?? values.scheme ?? "E4"),
+        ops: opsArg(values.ops ?? "60000", "ops"),
         seed: wholeNumber(values.seed ?? "1", "seed"),
         params: parseSettings(values.set ?? [], "set"),
         capacity: parseSettings(values.capacity ?? [], "capacity") as Record<string, number>,

@@ -4,7 +4,7 @@
  * Markdown summary beside it (same name, .md). Default output: the results
  * file's name with .html and .md.
  */
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { RefsimError } from "../core/errors.ts";
@@ -12,6 +12,7 @@ import { checkResults } from "../experiment/results.ts";
 import { htmlReport } from "../report/html.ts";
 import { markdownSummary, textSummary } from "../report/summary.ts";
 import { readJson } from "./sweep.ts";
+import { OutputFile, writeOutputs } from "./output.ts";
 
 /** Chart.js's UMD build (defines window.Chart), from the chart.js dependency. */
 export function chartJsSource(): string {
@@ -30,9 +31,9 @@ export function reportCommand(args: string[], o: { out?: string; quiet?: boolean
   const doc = checkResults(readJson(args[0], "report"), args[0]);
   const html = o.out ?? args[0].replace(/(\.json)?$/i, ".html");
   const mdPath = html.replace(/(\.html?)?$/i, ".md");
-  mkdirSync(dirname(resolve(html)), { recursive: true });
-  writeFileSync(html, htmlReport(doc, { chartJs: chartJsSource() }));
-  writeFileSync(mdPath, markdownSummary(doc));
+  const htmlOut = OutputFile.check(html, "--out");
+  const mdOut = OutputFile.check(mdPath, "--out (Markdown)");
+  writeOutputs([[htmlOut, htmlReport(doc, { chartJs: chartJsSource() })], [mdOut, markdownSummary(doc)]]);
   if (!o.quiet) console.log(`${textSummary(doc)}\n\nwrote ${html} and ${mdPath}`);
   return 0;
 }

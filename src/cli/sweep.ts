@@ -9,43 +9,37 @@
  * with `--shard $JOB_COMPLETION_INDEX/<completions>`.
  */
 import { Worker } from "node:worker_threads";
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
-import { dirname, extname, resolve } from "node:path";
+import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RefsimError } from "../core/errors.ts";
 import { loadScenario } from "../scenario/load.ts";
 import { planSweep, parseShard, shardRuns, assembleResults, startMeta, type RunSpec, type SweepSpec, type Shard } from "../experiment/sweep.ts";
 import { checkResults, mergeResults, toCsv, type ResultsDoc, type RunResult, type RunTiming } from "../experiment/results.ts";
 import { nowMs } from "../experiment/meta.ts";
+import { OutputFile, writeOutputs } from "./output.ts";
+import { readJsonFile } from "./input.ts";
 
-/** Read a JSON file, naming it in errors. */
+/** Read a JSON file, naming it in errors (strict UTF-8, line and column, no key twice). */
 export function readJson(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new RefsimError(`${what}: cannot read '${path}': ${(e as Error).message}`, { field: what, code: "NOT_FOUND" });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new RefsimError(`${what}: '${path}' is not valid JSON: ${(e as Error).message}`, { field: what });
-  }
+  return readJsonFile(path, what);
 }
 
-/** Write results JSON to `out` and the CSV beside it (same name, .csv); or JSON to stdout. */
-export function writeResults(doc: ResultsDoc, out: string | undefined): void {
+/** The results JSON file and the CSV beside it (same name, .csv), checked before the run. */
+export function checkResultsOut(out: string | undefined): { json: OutputFile; csv: OutputFile } | undefined {
+  if (out === undefined) return undefined;
+  return { json: OutputFile.check(out, "--out"), csv: OutputFile.check(out.replace(/(\.json)?$/i, ".csv"), "--out (CSV)") };
+}
+
+/** Write results JSON and CSV to checked outputs; or the JSON to stdout. */
+export function writeResults(doc: ResultsDoc, out: { json: OutputFile; csv: OutputFile } | undefined): void {
   const json = JSON.stringify(doc, null, 1) + "\n";
   if (!out) {
     process.stdout.write(json);
     return;
   }
-  mkdirSync(dirname(resolve(out)), { recursive: true });
-  writeFileSync(out, json);
-  const csv = out.replace(/(\.json)?$/i, ".csv");
-  writeFileSync(csv, toCsv(doc));
-  process.stderr.write(`refsim: wrote ${out} (${doc.runs.length} runs) and ${csv}\n`);
+  writeOutputs([[out.json, json], [out.csv, toCsv(doc)]]);
+  process.stderr.write(`refsim: wrote ${out.json.path} (${doc.runs.length} runs) and ${out.csv.path}\n`);
 }
 
 /**
@@ -116,6 +110,7 @@ export async function sweepCommand(args: string[], o: SweepOptions): Promise<num
   const shard: Shard | undefined = o.shard ? parseShard(o.shard) : undefined;
   const workers = o.workers === undefined ? availableParallelism() : Number(o.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new RefsimError(`--workers must be a whole number >= 1, got '${o.workers}'`, { field: "workers" });
+  const out = checkResultsOut(o.out);
   const plan = await planSweep(spec, { loadScenario });
   const mine = shardRuns(plan.runs, shard);
   const meta = { ...startMeta(shard, Math.min(workers, Math.max(1, mine.length))), host: hostname() };
@@ -125,15 +120,16 @@ export async function sweepCommand(args: string[], o: SweepOptions): Promise<num
   meta.wallMs = nowMs() - t0;
   for (const d of done) meta.runs[d.result.id] = { ...d.timing, worker: d.worker };
   const doc = assembleResults(plan.info, done.map((d) => d.result), meta);
-  writeResults(doc, o.out);
+  writeResults(doc, out);
   return doc.runs.some((r) => r.error || r.passed === false) ? 1 : 0;
 }
 
 export async function mergeCommand(args: string[], o: { out?: string; partial?: boolean }): Promise<number> {
   if (!args.length) throw new RefsimError("merge: name the results files to merge", { field: "inputs" });
+  const out = checkResultsOut(o.out);
   const docs = args.map((a) => checkResults(readJson(a, "merge"), a));
   const { complete, ...merged } = mergeResults(docs, { allowPartial: !!o.partial });
-  writeResults(merged, o.out);
+  writeResults(merged, out);
   if (!complete) process.stderr.write(`refsim: merged ${merged.runs.length} of ${merged.sweep.runs} runs (partial)\n`);
   return 0;
 }

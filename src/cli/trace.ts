@@ -10,8 +10,7 @@
  * capacity, and compare results, statistics and violations with the recording:
  * exit status 0 when identical, 1 when not. --out records the replay again.
  */
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { readFileSync, existsSync } from "node:fs";
 import { Engine } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
 import { VIOLATION_KINDS } from "../core/violations.ts";
@@ -20,6 +19,7 @@ import { loadScenario } from "../scenario/load.ts";
 import { WORKLOADS, WORKLOAD_NAMES, getWorkload, summaryLine } from "../workload/index.ts";
 import { TraceRecorder, recordScenario, replayTrace } from "../trace/index.ts";
 import { engineVersion, schemeInputArg, parseBudget, wholeArg } from "./explore.ts";
+import { OutputFile } from "./output.ts";
 
 export interface TraceCliOptions {
   scheme?: string;
@@ -30,14 +30,10 @@ export interface TraceCliOptions {
   json?: boolean;
 }
 
-function writeFile(path: string, data: Uint8Array): void {
-  mkdirSync(dirname(resolve(path)), { recursive: true });
-  writeFileSync(path, data);
-}
-
 export async function recordCommand(args: string[], o: TraceCliOptions): Promise<number> {
   if (args.length !== 1) throw new RefsimError(`record: name one scenario (file or built-in) or workload (${WORKLOAD_NAMES.join(", ")})`, { field: "source" });
   if (!o.out) throw new RefsimError("record: --out FILE is required (the trace to write, e.g. run.rstrace)", { field: "out" });
+  const out = OutputFile.check(o.out, "--out");
   const what = args[0];
   const version = engineVersion();
   if (Object.hasOwn(WORKLOADS, what) && !existsSync(what)) {
@@ -58,7 +54,7 @@ export async function recordCommand(args: string[], o: TraceCliOptions): Promise
     const rec = new TraceRecorder(engine, { source: `workload ${what}`, seed, engineVersion: version, extra: { params: params ?? {}, budget: b.ops } });
     const s = def.run(rec, params as never, seed, b.ops);
     const bytes = rec.finish();
-    writeFile(o.out, bytes);
+    out.write(bytes);
     console.log(summaryLine(s));
     console.log(`recorded ${rec.ops.toLocaleString("en-US")} ops under ${engine.scheme.name} to ${o.out} (${bytes.length.toLocaleString("en-US")} bytes, ${(bytes.length / Math.max(1, rec.ops)).toFixed(1)} bytes/op)`);
     return 0;
@@ -66,7 +62,7 @@ export async function recordCommand(args: string[], o: TraceCliOptions): Promise
   const loaded = await loadScenario(what);
   const scheme: SchemeInput = o.scheme ? schemeInputArg(o.scheme) : loaded.scenario.schemes?.[0] ?? "E4";
   const r = await recordScenario(loaded, scheme, { engineVersion: version });
-  writeFile(o.out, r.bytes);
+  out.write(r.bytes);
   console.log(`recorded ${r.ops} ops of scenario ${loaded.scenario.name} under ${resolveScheme(scheme).name} to ${o.out} (${r.bytes.length} bytes)`);
   if (r.error) {
     console.log(`the scenario stopped at a rejected step; the trace holds the ops before it: ${r.error.message}`);
@@ -77,6 +73,7 @@ export async function recordCommand(args: string[], o: TraceCliOptions): Promise
 
 export async function replayCommand(args: string[], o: TraceCliOptions): Promise<number> {
   if (args.length !== 1) throw new RefsimError("replay: name one trace file", { field: "trace" });
+  const out = o.out === undefined ? undefined : OutputFile.check(o.out, "--out");
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(args[0])); // read only: the recording is never touched
@@ -90,7 +87,7 @@ export async function replayCommand(args: string[], o: TraceCliOptions): Promise
     if (e instanceof RefsimError) throw new RefsimError(`${args[0]}: ${e.message}`, { field: e.field, index: e.index, code: e.code });
     throw e;
   }
-  if (o.out && r.bytes) writeFile(o.out, r.bytes);
+  if (out && r.bytes) out.write(r.bytes);
   const stats = r.engine.stats();
   const counts = VIOLATION_KINDS.filter((k) => stats.violations[k] > 0).map((k) => `${k} ${stats.violations[k]}`);
   if (o.json) {

@@ -620,6 +620,9 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
       break;
     }
   }
+  // A step takes up to 2 ops, so the loop can end with one op of the budget left: a
+  // check (one op, the mix's own) spends it, and the run is exactly the budget.
+  if (!s.note && s.fits(1, reserve())) enc.check();
   // ---- drain
   enc.flush();
   collect();

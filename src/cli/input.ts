@@ -1,0 +1,48 @@
+/**
+ * Reading JSON input files (sweep files, custom scheme files, results): strict
+ * UTF-8, syntax errors with line and column, and a key written twice in one object
+ * refused (JSON.parse would silently keep the last). Scenario files go through
+ * src/scenario/parse.ts, which does the same and also maps steps to lines.
+ *
+ * @example
+ * ```ts
+ * import { readJsonFile } from "./input.ts";
+ * const spec = readJsonFile("sweep.json", "sweep"); // RefsimError naming the file, line and key on bad input
+ * ```
+ */
+import { readFileSync } from "node:fs";
+import { RefsimError } from "../core/errors.ts";
+import { decodeUtf8 } from "../scenario/utf8.ts";
+import { scanJson, jsonErrorLocation } from "../scenario/locate.ts";
+
+/** Parse JSON text from `path`; `what` names the input in messages ("sweep", "--schemes"). */
+export function parseJsonText(text: string, path: string, what: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const at = jsonErrorLocation(text, msg);
+    throw new RefsimError(`${what}: '${path}' is not valid JSON${at ? ` (at ${at})` : ""}: ${msg}`, { field: what });
+  }
+  const dup = scanJson(text).duplicate;
+  if (dup) throw new RefsimError(`${what}: '${path}' line ${dup.line}: key "${dup.key}" appears twice in ${dup.path} (JSON would keep only the last)`, { field: dup.key });
+  return value;
+}
+
+/** Read and parse a JSON file; every failure is a RefsimError naming `what` and the file. */
+export function readJsonFile(path: string, what: string): unknown {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new RefsimError(`${what}: cannot read '${path}': ${(e as Error).message}`, { field: what, code: "NOT_FOUND" });
+  }
+  let text: string;
+  try {
+    text = decodeUtf8(bytes, `'${path}'`);
+  } catch (e) {
+    throw new RefsimError(`${what}: ${(e as Error).message}`, { field: what, code: "BAD_ENCODING" });
+  }
+  return parseJsonText(text, path, what);
+}
