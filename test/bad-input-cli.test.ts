@@ -105,7 +105,7 @@ test("JSON input files: strict UTF-8, line and column of a syntax error, no key 
     }
   };
   bad("dup.json", '{"name": "s",\n "seeds": [1], "seeds": [2]}', /sweep: '.*dup\.json' line 2: key "seeds" appears twice/);
-  bad("syntax.json", '{"name": "s",\n "seeds": [1,]}', /sweep: '.*syntax\.json' is not valid JSON \(at line 2, column \d+\)/);
+  bad("syntax.json", '{"name": "s",\n "seeds": [1,]}', /sweep: '.*syntax\.json': invalid JSON at line 2, column \d+/);
   bad("latin1.json", new Uint8Array([0x7b, 0x22, 0x6e, 0xe9, 0x22, 0x3a, 0x31, 0x7d]), /sweep: '.*latin1\.json': not valid UTF-8 at byte offset 3 \(line 1\): 0xe9 0x22/);
   assert.not.ok(existsSync(join(TMP, "missing.json")));
   assert.throws(() => readJsonFile(join(TMP, "missing.json"), "sweep"), (e: unknown) => e instanceof RefsimError && /sweep: cannot read '.*missing\.json'/.test((e as Error).message));

@@ -13,22 +13,7 @@
 import { readFileSync } from "node:fs";
 import { RefsimError } from "../core/errors.ts";
 import { decodeUtf8 } from "../scenario/utf8.ts";
-import { scanJson, jsonErrorLocation } from "../scenario/locate.ts";
-
-/** Parse JSON text from `path`; `what` names the input in messages ("sweep", "--schemes"). */
-export function parseJsonText(text: string, path: string, what: string): unknown {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const at = jsonErrorLocation(text, msg);
-    throw new RefsimError(`${what}: '${path}' is not valid JSON${at ? ` (at ${at})` : ""}: ${msg}`, { field: what });
-  }
-  const dup = scanJson(text).duplicate;
-  if (dup) throw new RefsimError(`${what}: '${path}' line ${dup.line}: key "${dup.key}" appears twice in ${dup.path} (JSON would keep only the last)`, { field: dup.key });
-  return value;
-}
+import { parseJsonText } from "../scenario/locate.ts";
 
 /** Read and parse a JSON file; every failure is a RefsimError naming `what` and the file. */
 export function readJsonFile(path: string, what: string): unknown {
@@ -44,5 +29,8 @@ export function readJsonFile(path: string, what: string): unknown {
   } catch (e) {
     throw new RefsimError(`${what}: ${(e as Error).message}`, { field: what, code: "BAD_ENCODING" });
   }
-  return parseJsonText(text, path, what);
+  const { value, layout } = parseJsonText(text, `${what}: '${path}'`);
+  const dup = layout.duplicate;
+  if (dup) throw new RefsimError(`${what}: '${path}' line ${dup.line}: key "${dup.key}" appears twice in ${dup.path} (JSON would keep only the last)`, { field: dup.key });
+  return value;
 }

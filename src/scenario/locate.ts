@@ -12,6 +12,7 @@
  * console.log(scanJson('{"steps": [{"op":"check", "op":"teardown"}]}').duplicate); // { key: 'op', line: 1, path: 'steps[0]' }
  * ```
  */
+import { RefsimError } from "../core/errors.ts";
 
 export interface JsonLayout {
   /** 1-based line where each element of the top-level "steps" array starts. */
@@ -119,6 +120,22 @@ export function lineOf(text: string, offset: number): number {
   let line = 1;
   for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) line++;
   return line;
+}
+
+/**
+ * JSON.parse, with a syntax error as a RefsimError that names the line and column
+ * (`what` starts the message), and the text's layout for the caller's other checks.
+ */
+export function parseJsonText(text: string, what: string): { value: unknown; layout: JsonLayout } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const at = jsonErrorLocation(text, msg);
+    throw new RefsimError(`${what}: invalid JSON${at ? ` at ${at}` : ""}: ${msg}`, { code: "BAD_JSON" });
+  }
+  return { value, layout: scanJson(text) };
 }
 
 /**

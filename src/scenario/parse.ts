@@ -13,7 +13,7 @@ import { RefsimError, shown } from "../core/errors.ts";
 import { OP_NAMES } from "../core/ops.ts";
 import { resolveScheme } from "../scheme/resolve.ts";
 import type { Scenario } from "./types.ts";
-import { scanJson, jsonErrorLocation } from "./locate.ts";
+import { parseJsonText } from "./locate.ts";
 import { checkExpectation } from "./expect.ts";
 
 export interface LoadedScenario {
@@ -105,15 +105,7 @@ export function checkScenario(value: unknown, source: string, lines: number[] = 
 
 /** Parse scenario JSON text; syntax errors and keys written twice name the line. */
 export function parseScenario(text: string, source: string): LoadedScenario {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const at = jsonErrorLocation(text, msg);
-    throw new RefsimError(`${source}: invalid JSON${at ? ` at ${at}` : ""}: ${msg}`, { code: "BAD_SCENARIO" });
-  }
-  const layout = scanJson(text);
+  const { value, layout } = parseJsonText(text, source);
   const dup = layout.duplicate;
   if (dup) {
     const step = /^steps\[(\d+)\]/.exec(dup.path);
