@@ -23,6 +23,7 @@ import { initCheck } from "./check";
 import { initPrefetch } from "./prefetch";
 import { initOps, runBatch, opBase, resultBase, errorBase, opSeq } from "./ops";
 import { initRace } from "./race";
+import { capacityBytes as tableBytes, capacityLargestTable, capacityLimit, TABLE_MAX } from "./sizing";
 
 let capsBuf: usize = 0;
 let ready = false;
@@ -38,7 +39,18 @@ export function capsPtr(): usize {
 
 @inline function cap(i: i32): i32 { return load<i32>(capsBuf + (<usize>i << 2)); }
 
-/** Allocate every table once (no memory.grow after this). Returns 0, or the CAP_* index that is invalid + 1. */
+/** What init() would allocate for the capacity words now in the caps buffer (64-bit, nothing allocated). */
+export function capacityBytes(): u64 { return tableBytes(capsPtr()); }
+export { capacityLargestTable, capacityLimit };
+/** Bytes init() allocated: capacityBytes() of the same capacities (test/capacity-size.test.ts). */
+export function tablesAllocated(): u64 { return tablesEnd - tablesStart; }
+let tablesStart: u64 = 0;
+let tablesEnd: u64 = 0;
+
+/**
+ * Allocate every table once (no memory.grow after this). Returns 0, the CAP_* index that
+ * is invalid + 1, or CAP_WORDS + 1 when the tables together do not fit the memory.
+ */
 export function init(): i32 {
   if (ready) return -1;
   for (let i = 0; i <= CAP_HUGE_PAGES; i++) if (cap(i) < 0) return i + 1;
@@ -49,21 +61,25 @@ export function init(): i32 {
   if (cap(CAP_PTE_TABLES) < 1) return CAP_PTE_TABLES + 1;
   if (cap(CAP_PMD_TABLES) < 1) return CAP_PMD_TABLES + 1;
   if (cap(CAP_BATCH) < 1) return CAP_BATCH + 1;
+  // Sizes in 64 bits first: in 32-bit usize a large capacity would wrap to a tiny table.
+  if (tableBytes(capsBuf) > capacityLimit() || capacityLargestTable() > TABLE_MAX) return CAP_WORDS + 1;
+  tablesStart = <u64>heap.alloc(0) + 12; // a 0-byte block has a 12-byte payload: the first table starts after it
   initStats();
   initScheme();
-  initViolations(max<i32>(cap(CAP_VIOLATIONS), 1));
+  initViolations(cap(CAP_VIOLATIONS)); // 0: count violations, keep no records
   initFrames(<u32>cap(CAP_SYS_FRAMES), <u32>cap(CAP_HUGE_PAGES), <u32>cap(CAP_DEV_FRAMES));
-  initDevices(<u32>cap(CAP_DEV_FRAMES), max<i32>(cap(CAP_DRIVERS), 1), max<i32>(cap(CAP_BOS), 1) + 1);
+  initDevices(<u32>cap(CAP_DEV_FRAMES), cap(CAP_DRIVERS), cap(CAP_BOS) + 1); // BO 0 is "none"
   initMm(cap(CAP_MMS), cap(CAP_VMAS));
   initPageTables(cap(CAP_MMS), cap(CAP_PMD_TABLES), cap(CAP_PTE_TABLES));
-  initFiles(max<i32>(cap(CAP_FILES), 1), <u32>cap(CAP_FILE_PAGES));
+  initFiles(cap(CAP_FILES), <u32>cap(CAP_FILE_PAGES));
   initZap();
   initRmap(cap(CAP_MMS));
-  initGup(max<i32>(cap(CAP_PINS), 1));
-  initCheck(frameCount, max<i32>(cap(CAP_BOS), 1) + 1);
+  initGup(cap(CAP_PINS));
+  initCheck(frameCount, cap(CAP_BOS) + 1);
   initPrefetch(frameCount);
   initOps(cap(CAP_BATCH), cap(CAP_DEV_FRAMES));
-  initRace(max<i32>(cap(CAP_PINS), 1));
+  initRace(cap(CAP_PINS));
+  tablesEnd = <u64>heap.alloc(0) - 4;
   ready = true;
   return 0;
 }

@@ -29,73 +29,12 @@ import { readViolations, type Violation } from "./violations.ts";
 import { OpCalls } from "./calls.ts";
 import { resolveCounterOptions, encodeCounterConfig, type CounterOptions, type ResolvedCounter } from "../cost/options.ts";
 import { buildCostReport, type CostReport } from "../cost/report.ts";
+import { resolveCapacity, checkCapacitySize, writeCapacity, type Capacity } from "./capacity.ts";
+
+export { DEFAULT_CAPACITY, CAP_SLOTS, resolveCapacity, type Capacity } from "./capacity.ts";
 
 /** The counter layer's own tables may use at most this much of the core's memory. */
 const COUNTER_MEMORY_LIMIT = 1 << 30;
-
-export interface Capacity {
-  /** System RAM page frames. */
-  systemPages: number;
-  /** Device frames shared by all drivers' pgmaps. */
-  devicePages: number;
-  /** Address spaces (mm_struct) ever created. */
-  processes: number;
-  vmas: number;
-  /** Leaf page tables (512 PTEs each). */
-  pteTables: number;
-  pmdTables: number;
-  files: number;
-  /** Pages of all files together. */
-  filePages: number;
-  drivers: number;
-  bufferObjects: number;
-  gupHandles: number;
-  /** Violation records kept (more are counted, not stored). */
-  violationRecords: number;
-  /** Ops per WASM call. */
-  batch: number;
-  /**
-   * PMD-sized (2 MiB) folios in the THP pool, on top of systemPages; 0: none, so
-   * every huge-page fault falls back to small pages. The pool starts at the next
-   * 2 MiB-aligned pfn, so device frames start after it.
-   */
-  hugePages: number;
-}
-
-export const DEFAULT_CAPACITY: Readonly<Capacity> = {
-  systemPages: 1 << 16,
-  devicePages: 1 << 14,
-  processes: 256,
-  vmas: 4096,
-  pteTables: 4096,
-  pmdTables: 1024,
-  files: 64,
-  filePages: 1 << 16,
-  drivers: 16,
-  bufferObjects: 4096,
-  gupHandles: 4096,
-  violationRecords: 1 << 14,
-  batch: 4096,
-  hugePages: 0,
-};
-
-/** Where each capacity field goes in the core's CAP_* words. */
-export const CAP_SLOTS: Readonly<Record<keyof Capacity, number>> = {
-  systemPages: abi.CAP_SYS_FRAMES,
-  devicePages: abi.CAP_DEV_FRAMES,
-  processes: abi.CAP_MMS,
-  vmas: abi.CAP_VMAS,
-  pteTables: abi.CAP_PTE_TABLES,
-  pmdTables: abi.CAP_PMD_TABLES,
-  files: abi.CAP_FILES,
-  filePages: abi.CAP_FILE_PAGES,
-  drivers: abi.CAP_DRIVERS,
-  bufferObjects: abi.CAP_BOS,
-  gupHandles: abi.CAP_PINS,
-  violationRecords: abi.CAP_VIOLATIONS,
-  batch: abi.CAP_BATCH,
-  hugePages: abi.CAP_HUGE_PAGES,
-};
 
 export interface EngineOptions extends CounterOptions {
   scheme?: SchemeInput;
@@ -172,27 +111,19 @@ export class Engine extends OpCalls {
     checkEngineOptions(options, "Engine.create");
     const scheme = resolveScheme(options.scheme ?? "E4");
     const counter = resolveCounterOptions(options);
-    const capacity = { ...DEFAULT_CAPACITY };
-    for (const [k, v] of Object.entries(options.capacity ?? {})) {
-      if (!Object.hasOwn(CAP_SLOTS, k)) throw new RefsimError(`capacity: unknown field '${k}' (fields: ${Object.keys(CAP_SLOTS).join(", ")})`, { field: k });
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) {
-        throw new RefsimError(`capacity.${k} must be a whole number >= 0, got ${shown(v)}`, { field: k });
-      }
-      (capacity as Record<string, number>)[k] = v;
-    }
+    const capacity = resolveCapacity(options.capacity);
     const core = await instantiateCore();
     const caps = new Int32Array((core as unknown as { memory: WebAssembly.Memory }).memory.buffer, core.capsPtr(), abi.CAP_WORDS);
-    for (const [k, slot] of Object.entries(CAP_SLOTS)) caps[slot] = (capacity as Record<string, number>)[k];
+    checkCapacitySize(core, caps, capacity); // before init() allocates anything
+    writeCapacity(caps, capacity);
     let bad: number;
     try {
       bad = core.init();
     } catch (e) {
-      throw new RefsimError(`capacity too large for one 4 GiB wasm32 memory (${(e as Error).message})`, { field: "capacity", code: "NOMEM" });
+      // The sizes were checked; the host may still refuse to grow the memory that far.
+      throw new RefsimError(`capacity: the runtime could not grow the core's memory to ${(Number(core.capacityBytes()) / 2 ** 30).toFixed(2)} GiB (${(e as Error).message})`, { field: "capacity", code: "NOMEM" });
     }
-    if (bad !== 0) {
-      const field = Object.entries(CAP_SLOTS).find(([, s]) => s === bad - 1)?.[0] ?? "capacity";
-      throw new RefsimError(`capacity.${field} is invalid (${(capacity as Record<string, number>)[field]})`, { field });
-    }
+    if (bad !== 0) throw new RefsimError(`capacity rejected by the core's init (code ${bad}) after the host's checks passed`, { field: "capacity", code: "CAPACITY" });
     const engine = new Engine(core, scheme, capacity, counter);
     engine.#startCounters();
     new Int32Array(engine.#mem.buffer, core.schemePtr(), abi.SCHEME_WORDS).set(encodeScheme(scheme));

@@ -45,16 +45,16 @@ export class Machine {
   /** Simulated CPUs a cpu op may name (EngineOptions.cpus); the model has no cost layer. */
   cpus = 1;
 
-  /** Capacities as the core's init() applies them (some tables always have at least one slot). */
+  /** Capacities as the core's init() applies them (0 drivers, BOs, files, GUP handles or violation records means none). */
   constructor(cap: Capacity, scheme: Scheme) {
     this.rules = new Rules(scheme);
-    this.log = new ViolationLog(Math.max(cap.violationRecords, 1), this.counters);
+    this.log = new ViolationLog(cap.violationRecords, this.counters);
     this.frames = new Frames(cap.systemPages, cap.hugePages, cap.devicePages, this.counters);
-    this.devices = new Devices(cap.devicePages, Math.max(cap.drivers, 1), Math.max(cap.bufferObjects, 1));
+    this.devices = new Devices(cap.devicePages, cap.drivers, cap.bufferObjects);
     this.tablePool = new TablePool(cap.pmdTables, cap.pteTables);
     this.mms = new AddressSpaces(cap.processes, cap.vmas);
-    this.files = new Files(Math.max(cap.files, 1), cap.filePages);
-    this.pins = new Pins(Math.max(cap.gupHandles, 1));
-    this.faults = new Faults(Math.max(cap.gupHandles, 1));
+    this.files = new Files(cap.files, cap.filePages);
+    this.pins = new Pins(cap.gupHandles);
+    this.faults = new Faults(cap.gupHandles);
   }
 }

@@ -19,8 +19,8 @@
  * ```
  */
 import * as abi from "../../assembly/abi.ts";
-import { DEFAULT_CAPACITY, type Capacity, type EngineOptions, type FrameInfo, type PageInfo, type BoInfo, type PageKind } from "../core/engine.ts";
-import { RefsimError, shown } from "../core/errors.ts";
+import { resolveCapacity, type Capacity, type EngineOptions, type FrameInfo, type PageInfo, type BoInfo, type PageKind } from "../core/engine.ts";
+import { RefsimError } from "../core/errors.ts";
 import { resolveCounterOptions } from "../cost/options.ts";
 import {
   encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, type Op, type OpName,
@@ -34,30 +34,8 @@ import type { OpTarget } from "../workload/target.ts";
 import { Machine } from "./machine.ts";
 import { execute, Rejection } from "./ops.ts";
 import { OpCalls } from "../core/calls.ts";
-import { systemFramesFor } from "./frames.ts";
 
 const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma"];
-
-/** The core's init() checks, as Engine.create reports them. */
-function checkCapacity(options: EngineOptions): Capacity {
-  const capacity = { ...DEFAULT_CAPACITY };
-  for (const [k, v] of Object.entries(options.capacity ?? {})) {
-    if (!Object.hasOwn(DEFAULT_CAPACITY, k)) {
-      throw new RefsimError(`capacity: unknown field '${k}' (fields: ${Object.keys(DEFAULT_CAPACITY).join(", ")})`, { field: k });
-    }
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) {
-      throw new RefsimError(`capacity.${k} must be a whole number >= 0, got ${shown(v)}`, { field: k });
-    }
-    (capacity as Record<string, number>)[k] = v;
-  }
-  const bad = (field: keyof Capacity) => new RefsimError(`capacity.${field} is invalid (${capacity[field]})`, { field });
-  if (systemFramesFor(capacity.systemPages, capacity.hugePages) + capacity.devicePages + 1 > abi.MAX_FRAMES) {
-    throw bad(capacity.hugePages > 0 ? "hugePages" : "systemPages");
-  }
-  for (const field of ["processes", "vmas", "pteTables", "pmdTables", "batch"] as const) if (capacity[field] < 1) throw bad(field);
-
-  return capacity;
-}
 
 export class Model extends OpCalls implements OpTarget {
   readonly scheme: Scheme;
@@ -80,7 +58,7 @@ export class Model extends OpCalls implements OpTarget {
     checkEngineOptions(options, "Model.create");
     const scheme = resolveScheme(options.scheme ?? "E4");
     const { cpus } = resolveCounterOptions(options); // same checks as Engine; the model has no cost layer
-    const model = new Model(scheme, checkCapacity(options));
+    const model = new Model(scheme, resolveCapacity(options.capacity));
     model.machine.cpus = cpus;
     return model;
   }

@@ -23,7 +23,7 @@ import { Engine, type Capacity } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
 import { OP_NAME_BY_CODE } from "../core/ops.ts";
 import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
-import { decodeTrace, fnvWords, FNV_OFFSET, type DecodedTrace, type TraceMeta } from "./format.ts";
+import { decodeTrace, fnvWords, FNV_OFFSET, HEADER_BYTES, type DecodedTrace, type TraceMeta } from "./format.ts";
 import { TraceRecorder, finalState } from "./record.ts";
 
 const W = abi.OP_WORDS;
@@ -62,7 +62,13 @@ export async function replayTrace(bytes: Uint8Array, options: ReplayOptions = {}
   } catch (e) {
     throw new RefsimError(`trace: the header's scheme is not usable: ${(e as Error).message}`, { field: "scheme", code: "BAD_TRACE" });
   }
-  const engine = await Engine.create({ scheme, capacity: meta.capacity as Partial<Capacity> });
+  let engine: Engine;
+  try {
+    engine = await Engine.create({ scheme, capacity: meta.capacity as Partial<Capacity> });
+  } catch (e) {
+    if (!(e instanceof RefsimError)) throw e;
+    throw new RefsimError(`trace: the header's capacity (meta at byte offset ${HEADER_BYTES}) is not usable: ${e.message}`, { field: e.field, index: HEADER_BYTES, code: "BAD_TRACE" });
+  }
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(meta)) if (!["engineVersion", "scheme", "capacity", "seed", "source", "final"].includes(k)) extra[k] = v;
   const rec = options.rerecord
