@@ -367,4 +367,43 @@ export class Engine extends OpCalls {
 
   /** Bytes of linear memory the core uses. */
   get memoryBytes(): number { return this.#core.memoryBytes(); }
+
+  /**
+   * The core's whole state: a copy of its linear memory and of every mutable WASM
+   * global (the build exports them, scripts/export-globals.mjs). loadState puts
+   * it back, so a search can backtrack without replaying ops (src/races/).
+   */
+  saveState(): EngineState {
+    const globals = this.#globals();
+    return { memory: new Uint8Array(this.#mem.buffer).slice(), globals: globals.map((g) => g.value as number | bigint) };
+  }
+
+  /** Restore a state saved from this engine by saveState. */
+  loadState(s: EngineState): void {
+    const globals = this.#globals();
+    if (s.memory.length !== this.#mem.buffer.byteLength || s.globals.length !== globals.length) {
+      throw new RefsimError("loadState: the state was saved from another engine", { field: "state" });
+    }
+    new Uint8Array(this.#mem.buffer).set(s.memory);
+    for (let i = 0; i < globals.length; i++) globals[i].value = s.globals[i];
+  }
+
+  #globalList?: WebAssembly.Global[];
+  #globals(): WebAssembly.Global[] {
+    if (!this.#globalList) {
+      const exports = this.#core as unknown as Record<string, unknown>;
+      const names: string[] = [];
+      for (let p: object | null = exports; p; p = Object.getPrototypeOf(p)) {
+        for (const k of Object.keys(p)) if (/^g\d+$/.test(k)) names.push(k);
+      }
+      this.#globalList = names.sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))).map((k) => exports[k] as WebAssembly.Global);
+    }
+    return this.#globalList;
+  }
+}
+
+/** A saved engine state (Engine.saveState). */
+export interface EngineState {
+  memory: Uint8Array;
+  globals: (number | bigint)[];
 }
