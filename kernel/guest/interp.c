@@ -24,7 +24,8 @@
  *   snap ADDR NPAGES ...       every live process reads those ranges through /proc/refsim_page
  *   teardown                   every process exits
  * Output: "= I ok|err ERRNO|val V|busy" per op (I counts ops from 0), and per present
- * entry of a snap "p W VPN PFN kind pmd write devmap special ref pageref map ent pin large order flags".
+ * entry of a snap "p W VPN PFN kind pmd write devmap special ref pageref map ent pin large order flags N"
+ * (N: a run of N pages, vpn and pfn counting up, all else the same).
  *
  * Processes share one file table (clone CLONE_FILES): pipes, io_uring rings and
  * files made by one are usable by all and outlive the process that made them, as a
@@ -156,9 +157,27 @@ static int sys_io_uring_enter(int fd, unsigned to_submit, unsigned min_complete,
 	return syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, NULL, 0);
 }
 
+/*
+ * Runs of pages that differ only in their vpn and pfn (both +1), as the pages of a
+ * THP do, are sent as one line with the run's length last: "VPN PFN ... FLAGS N".
+ */
+struct run {
+	unsigned long vpn, pfn, n;
+	char rest[160];
+};
+
+static void flush_run(struct run *r)
+{
+	if (r->n)
+		wreply("%lx %lx %s %lu\n", r->vpn, r->pfn, r->rest, r->n);
+	r->n = 0;
+}
+
 static void snap(char *args)
 {
+	static char out[256 * 1024];
 	char *save;
+	struct run run = { 0 };
 	for (char *t = strtok_r(args, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
 		unsigned long start = strtoul(t, NULL, 16);
 		char *n = strtok_r(NULL, " ", &save);
@@ -168,12 +187,29 @@ static void snap(char *args)
 		int len = snprintf(cmd, sizeof(cmd), "r %lx %lu", start, strtoul(n, NULL, 0));
 		if (write(pagefd, cmd, len) != len)
 			die("refsim_page write: %s", strerror(errno));
-		static char out[256 * 1024];
-		ssize_t k = pread(pagefd, out, sizeof(out), 0);
+		ssize_t k = pread(pagefd, out, sizeof(out) - 1, 0);
 		if (k < 0)
 			die("refsim_page read: %s", strerror(errno));
-		writeall(reply[1], out, k);
+		out[k] = 0;
+		char *lsave;
+		for (char *l = strtok_r(out, "\n", &lsave); l; l = strtok_r(NULL, "\n", &lsave)) {
+			unsigned long vpn, pfn;
+			int off = 0;
+			if (sscanf(l, "%lx %lx %n", &vpn, &pfn, &off) != 2)
+				continue;
+			char *rest = l + off;
+			if (run.n && vpn == run.vpn + run.n && pfn == run.pfn + run.n && pfn != 0 && !strcmp(rest, run.rest)) {
+				run.n++;
+				continue;
+			}
+			flush_run(&run);
+			run.vpn = vpn;
+			run.pfn = pfn;
+			run.n = 1;
+			snprintf(run.rest, sizeof(run.rest), "%s", rest);
+		}
 	}
+	flush_run(&run);
 }
 
 static void worker_loop(int cmdfd);

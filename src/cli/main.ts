@@ -12,6 +12,7 @@
  *   refsim merge <a.json>...     join sweep shards [--out f]
  *   refsim report <results.json> one self-contained HTML report with charts, plus a Markdown summary [--out f.html]
  *   refsim serve                 serve the browser page (dist/web/) on localhost [--port N]
+ *   refsim kernel-check          compare refsim's E2 with a real Linux 6.1 in QEMU (src/cli/kernel-check.ts)
  */
 import { parseArgs } from "node:util";
 import { readJsonFile } from "./input.ts";
@@ -31,6 +32,7 @@ import { serveCommand } from "./serve.ts";
 import { exploreCommand } from "./explore.ts";
 import { recordCommand, replayCommand } from "./trace.ts";
 import { compareCommand } from "./compare.ts";
+import { kernelCheckCommand } from "./kernel-check.ts";
 
 const DEFAULT_SCHEMES = ["E0-devmap", "E0", "E2", "E4"];
 const DEFAULT_SCENARIOS = ["seed", "coherent-wp-after-fork"];
@@ -60,6 +62,8 @@ commands:
                           [--mix gup=8,fork=0] [--violation KIND] [--no-shrink] [--out f.json] [--trace t.rstrace]
   record <scenario|workload> --out t.rstrace   record a run's op stream [--scheme S] [--seed N] [--budget N] [--params JSON]
   replay <t.rstrace>      check and replay a trace bit-identically [--out again.rstrace]
+  kernel-check [scenario...]  compare refsim's E2 with Linux 6.1 in QEMU: scenarios and random traces
+                          [--traces N] [--ops N] [--seed N] [--shrink-runs N] [--json] [--out f.json] [--provision]
   help                    this text
 
 options:
@@ -147,6 +151,7 @@ function schemesCommand(json: boolean): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "kernel-check") return kernelCheckCommand(argv.slice(1)); // its own flags (src/cli/kernel-check.ts)
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -1,0 +1,258 @@
+/**
+ * The translator: refsim op records, as the core ran them under E2, become one
+ * program for the guest interpreter (kernel/guest/interp.c), and every point to
+ * compare is recorded with refsim's side of it. The refsim engine runs first, so
+ * addresses refsim chose, ids and results are known when the guest line is written.
+ *
+ * Process ids in the guest are refsim's mm ids, files are refsim's file ids, GUP
+ * handles refsim's handle ids: no renaming. What the guest cannot do makes the
+ * program not comparable, with the reason.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "../core/engine.ts";
+ * import { ProgramBuilder } from "./translate.ts";
+ * const e = await Engine.create({ scheme: "E2" });
+ * const b = new ProgramBuilder("tiny", e);
+ * const mm = b.run({ op: "mm_new" });
+ * const addr = b.run({ op: "mmap", mm, length: 4096 }) * 4096;
+ * b.run({ op: "write", mm, addr, value: 7 });
+ * b.snapPage("after write", mm, addr);
+ * console.log(b.text().split("\n").slice(0, 4).join(" | ")); // prog tiny | new 1 | mmap 1 10000000 1 rw a 0 0 0 | write 1 10000000 7
+ * ```
+ */
+import * as abi from "../../assembly/abi.ts";
+import type { Engine } from "../core/engine.ts";
+import { encodeOp, OP_NAME_BY_CODE, PAGE_SIZE, type Op } from "../core/ops.ts";
+
+/** One page's counts, from refsim or from the kernel (null fields: not meaningful for that page). */
+export interface Reading {
+  mapped: boolean;
+  /** The shared zero page (or the huge zero page): its counts are not kept, so not compared. */
+  zero: boolean;
+  refcount: number;
+  mapcount: number;
+  entireMapcount: number;
+  pincount: number;
+  large: boolean;
+  pmd: boolean;
+  devmap: boolean;
+}
+
+/** The fields compared, in table order. */
+export const READING_FIELDS = ["mapped", "zero", "refcount", "mapcount", "entireMapcount", "pincount", "large", "pmd", "devmap"] as const;
+export type ReadingField = (typeof READING_FIELDS)[number];
+
+export const UNMAPPED: Readonly<Reading> = Object.freeze({
+  mapped: false, zero: false, refcount: 0, mapcount: 0, entireMapcount: 0, pincount: 0, large: false, pmd: false, devmap: false,
+});
+
+/** A point where refsim and the kernel are compared, tied to the guest op after which it is read. */
+export type Point =
+  | { kind: "pages"; label: string; at: number; step: number; ranges: [number, number][]; mms: number[]; refsim: Map<string, Reading> }
+  | { kind: "value"; label: string; at: number; step: number; refsim: number }
+  | { kind: "result"; label: string; at: number; step: number; what: "gup" | "truncate"; refsim: "ok" | "err" | "busy" };
+
+/** "mm:vpn" */
+export const pageKey = (mm: number, vpn: number): string => `${mm}:${vpn}`;
+
+/** The guest's handle slot for GUPs refsim refused (the interpreter has 256). */
+const REFUSED_SLOT = 255;
+
+const RW = (flags: number) => ((flags & abi.VM_WRITE) !== 0 ? "rw" : "r");
+const hex = (vpn: number) => (vpn * PAGE_SIZE).toString(16);
+
+/** A driver kind the guest has: fsdax on emulated pmem. Debian's 6.1 has no DEVICE_PRIVATE, no coherent device, no p2pdma. */
+function driverReason(kind: number): string | null {
+  if (kind === abi.KIND_FSDAX) return null;
+  if (kind === abi.KIND_DEVICE_PRIVATE) return "device-private memory: Debian's 6.1 config has no DEVICE_PRIVATE or TEST_HMM";
+  if (kind === abi.KIND_DEVICE_COHERENT) return "device-coherent memory: no coherent device in the guest (and no DEVICE_PRIVATE/TEST_HMM)";
+  if (kind === abi.KIND_DEVDAX) return "device-dax: the guest's pmem serves fsdax only";
+  return "p2pdma: no PCI peer-to-peer memory in the guest";
+}
+
+export class ProgramBuilder {
+  readonly name: string;
+  readonly engine: Engine;
+  readonly lines: string[] = [];
+  readonly points: Point[] = [];
+  /** Why this program cannot be compared (the first reason), or null. */
+  notComparable: string | null = null;
+  /** Step of the scenario (or op of the trace) being translated, for the points. */
+  step = 0;
+  #n = 0;
+  #live = new Set<number>();
+  #ranges: [number, number][] = [];
+  #drivers = new Map<number, number>();
+  #handles = new Map<number, "g" | "p">();
+  #words = new Int32Array(abi.OP_WORDS);
+
+  constructor(name: string, engine: Engine) {
+    this.name = name;
+    this.engine = engine;
+  }
+
+  /** Run one op on refsim and translate it; returns refsim's result (an mmap's vpn). Throws RefsimError when refsim rejects it. */
+  run(op: Op): number {
+    encodeOp(op, this.#words, 0);
+    const r = this.engine.runEncoded(this.#words, 1)[0];
+    this.translate(this.#words, 0, r);
+    return r;
+  }
+
+  /** Translate op record words[at..] that refsim ran with `result`. */
+  translate(words: ArrayLike<number>, at: number, result: number): void {
+    const code = words[at];
+    const a = (k: number) => words[at + 1 + k];
+    const emit = (line: string) => { this.lines.push(line); return this.#n++; };
+    switch (code) {
+      case abi.OP_MM_NEW: emit(`new ${result}`); this.#live.add(result); return;
+      case abi.OP_FORK: emit(`fork ${a(0)} ${result}`); this.#live.add(result); return;
+      case abi.OP_EXIT: emit(`exit ${a(0)}`); this.#live.delete(a(0)); return;
+      case abi.OP_MMAP: {
+        const flags = a(2 + 1);
+        const file = (flags & abi.VM_FILE) !== 0;
+        const shared = (flags & abi.VM_SHARED) !== 0;
+        const kind = file ? (shared ? "S" : "p") : shared ? "s" : "a";
+        // without a THP pool refsim falls back to 4 KiB pages: the guest then does not madvise either
+        const huge = (flags & abi.VM_HUGEPAGE) !== 0 && this.engine.capacity.hugePages > 0 ? 1 : 0;
+        emit(`mmap ${a(0)} ${hex(result)} ${a(2)} ${RW(flags)} ${kind} ${file ? a(4) : 0} ${file ? a(5) : 0} ${huge}`);
+        this.#addRange(result, a(2));
+        return;
+      }
+      case abi.OP_MUNMAP: emit(`munmap ${a(0)} ${hex(a(1))} ${a(2)}`); return;
+      case abi.OP_MADV_DONTNEED: emit(`dontneed ${a(0)} ${hex(a(1))} ${a(2)}`); return;
+      case abi.OP_READ: {
+        const i = emit(`read ${a(0)} ${hex(a(1))}`);
+        this.points.push({ kind: "value", label: `read ${hex(a(1))} of mm ${a(0)}`, at: i, step: this.step, refsim: result >>> 0 });
+        return;
+      }
+      case abi.OP_WRITE: emit(`write ${a(0)} ${hex(a(1))} ${a(2) >>> 0}`); return;
+      case abi.OP_FILE_NEW: {
+        const driver = a(1) - 1;
+        if (driver >= 0) {
+          const kind = this.#drivers.get(driver);
+          if (kind !== abi.KIND_FSDAX) return this.#cannot(`a file on driver ${driver}: only fsdax files are comparable`);
+        }
+        emit(`file ${result} ${a(0)} ${driver >= 0 ? 1 : 0}`);
+        return;
+      }
+      case abi.OP_DRIVER_NEW: {
+        const why = driverReason(a(0));
+        if (why) return this.#cannot(why);
+        this.#drivers.set(result, a(0));
+        return; // the guest's pmem is set up at boot
+      }
+      case abi.OP_GUP: {
+        const f = a(2);
+        let how: "g" | "p";
+        if ((f & abi.FOLL_PCI_P2PDMA) !== 0) return this.#cannot("gup with FOLL_PCI_P2PDMA");
+        if ((f & abi.FOLL_PIN) !== 0 && (f & abi.FOLL_WRITE) !== 0) how = "p"; // io_uring fixed buffer: FOLL_WRITE|FOLL_PIN|FOLL_LONGTERM
+        else if ((f & (abi.FOLL_PIN | abi.FOLL_WRITE | abi.FOLL_LONGTERM)) === 0) how = "g"; // vmsplice: FOLL_GET, read-only
+        else return this.#cannot(`gup ${gupText(f)}: user space holds only a read-only FOLL_GET (vmsplice) or a FOLL_WRITE|FOLL_PIN|FOLL_LONGTERM pin (io_uring fixed buffers)`);
+        if (how === "p" && (f & abi.FOLL_LONGTERM) === 0 && this.#fsdaxAt(a(0), a(1))) return this.#cannot("a short-term pin of an fsdax page: io_uring pins FOLL_LONGTERM, which 6.1 refuses on fsdax");
+        if (result >= REFUSED_SLOT) return this.#cannot(`more than ${REFUSED_SLOT - 1} GUP handles`);
+        // refsim refused it: the guest must refuse too, tried in a slot no handle uses
+        const i = emit(`gup ${a(0)} ${result > 0 ? result : REFUSED_SLOT} ${hex(a(1))} ${how}`);
+        if (result > 0) this.#handles.set(result, how);
+        this.points.push({ kind: "result", label: `gup ${gupText(f)} ${hex(a(1))} of mm ${a(0)}`, at: i, step: this.step, what: "gup", refsim: result > 0 ? "ok" : "err" });
+        return;
+      }
+      case abi.OP_UNPIN: emit(`unpin ${a(0)}`); this.#handles.delete(a(0)); return;
+      case abi.OP_DMA_WRITE: {
+        if (this.#handles.get(a(0)) !== "p") return this.#cannot("dma_write through a FOLL_GET handle (only io_uring pins write)");
+        emit(`dmawrite ${a(0)} ${a(1) >>> 0}`);
+        return;
+      }
+      case abi.OP_TRUNCATE: {
+        const i = emit(`truncate ${a(0)} ${a(1)} ${a(2)}`);
+        this.points.push({ kind: "result", label: `truncate file ${a(0)} at ${a(1)}+${a(2)}`, at: i, step: this.step, what: "truncate", refsim: result > 0 ? "busy" : "ok" });
+        return;
+      }
+      case abi.OP_TEARDOWN: emit("teardown"); this.#live.clear(); return;
+      case abi.OP_CHECK: case abi.OP_CPU: return; // refsim's own bookkeeping: nothing happens in the kernel
+      case abi.OP_DROP_CACHE:
+        return this.#cannot("drop_cache: guest files are on tmpfs, whose pages are not dropped (disk filesystems add buffer_head references refsim does not model)");
+      default:
+        return this.#cannot(`${OP_NAME_BY_CODE[code] ?? `op ${code}`} has no user-space counterpart in the guest`);
+    }
+  }
+
+  #cannot(why: string): void {
+    this.notComparable ??= why;
+  }
+
+  #fsdaxAt(mm: number, vpn: number): boolean {
+    const p = this.engine.page(mm, vpn * PAGE_SIZE);
+    return p !== null && p.kind === "fsdax";
+  }
+
+  #addRange(vpn: number, n: number): void {
+    this.#ranges.push([vpn, n]);
+    this.#ranges.sort((x, y) => x[0] - y[0]);
+    const merged: [number, number][] = [];
+    for (const [s, k] of this.#ranges) {
+      const last = merged[merged.length - 1];
+      if (last && s <= last[0] + last[1]) last[1] = Math.max(last[1], s + k - last[0]);
+      else merged.push([s, k]);
+    }
+    this.#ranges = merged;
+  }
+
+  /** Live processes, ascending. */
+  get mms(): number[] { return [...this.#live].sort((x, y) => x - y); }
+
+  /** Compare every page of every range mapped so far, in every live process. */
+  snapAll(label: string): void {
+    this.#snap(label, this.#ranges.map(([s, n]) => [s, n] as [number, number]), this.mms);
+  }
+
+  /** Compare one page of one process (a scenario's expect step). */
+  snapPage(label: string, mm: number, addr: number): void {
+    this.#snap(label, [[addr / PAGE_SIZE, 1]], [mm]);
+  }
+
+  /** Compare a value read by the guest (a scenario's expect read) with refsim's. */
+  readValue(label: string, mm: number, addr: number, refsim: number): void {
+    const i = this.#n++;
+    this.lines.push(`read ${mm} ${hex(addr / PAGE_SIZE)}`);
+    this.points.push({ kind: "value", label, at: i, step: this.step, refsim: refsim >>> 0 });
+  }
+
+  #snap(label: string, ranges: [number, number][], mms: number[]): void {
+    if (ranges.length === 0) return;
+    const refsim = new Map<string, Reading>();
+    for (const mm of mms) {
+      if (!this.#live.has(mm)) continue;
+      for (const [s, n] of ranges) for (let vpn = s; vpn < s + n; vpn++) {
+        const r = refsimReading(this.engine, mm, vpn);
+        if (r.mapped) refsim.set(pageKey(mm, vpn), r);
+      }
+    }
+    const i = this.#n++;
+    this.lines.push(`snap ${ranges.map(([s, n]) => `${hex(s)} ${n}`).join(" ")}`);
+    this.points.push({ kind: "pages", label, at: i, step: this.step, ranges, mms: mms.filter((m) => this.#live.has(m)), refsim });
+  }
+
+  /** The program text for the interpreter. */
+  text(): string {
+    return [`prog ${this.name}`, ...this.lines, "end", ""].join("\n");
+  }
+}
+
+function gupText(f: number): string {
+  const parts = [(f & abi.FOLL_PIN) !== 0 ? "pin" : "get"];
+  if ((f & abi.FOLL_WRITE) !== 0) parts.push("write");
+  if ((f & abi.FOLL_LONGTERM) !== 0) parts.push("longterm");
+  return parts.join("+");
+}
+
+/** refsim's side of one page (Engine.page, which never faults). */
+export function refsimReading(engine: Engine, mm: number, vpn: number): Reading {
+  const p = engine.page(mm, vpn * PAGE_SIZE);
+  if (!p || !p.pte.present) return { ...UNMAPPED, mapped: p !== null };
+  return {
+    mapped: true, zero: p.kind === "zero", refcount: p.folioRefcount, mapcount: p.mapcount, entireMapcount: p.entireMapcount,
+    pincount: p.pincount, large: p.large, pmd: p.pmd, devmap: p.pte.devmap,
+  };
+}

@@ -1,0 +1,96 @@
+// refsim kernel-check's host side without a guest: the translator's op lists and
+// points, the guest output parser, the comparison and the initramfs archive. The
+// guest itself runs in `npm run kernel-check` (.ci/run runs it when it can provision).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Engine } from "../src/core/engine.ts";
+import { parseScenario } from "../src/scenario/parse.ts";
+import { ProgramBuilder } from "../src/kernel/translate.ts";
+import { translateScenario } from "../src/kernel/scenario.ts";
+import { parseGuestOutput } from "../src/kernel/guest.ts";
+import { compareProgram } from "../src/kernel/compare.ts";
+import { cpioArchive } from "../src/kernel/cpio.ts";
+import { randomTrace, traceProgram } from "../src/kernel/random.ts";
+import { closingLine } from "../src/kernel/report.ts";
+
+test("translator: fork, COW and a pin become guest lines, and refsim's E2 counts are recorded at the snap", async () => {
+  const e = await Engine.create({ scheme: "E2" });
+  const b = new ProgramBuilder("t", e);
+  const mm = b.run({ op: "mm_new" });
+  const vpn = b.run({ op: "mmap", mm, addr: 0x10000000, length: 8192 });
+  b.run({ op: "write", mm, addr: 0x10000000, value: 5 });
+  const child = b.run({ op: "fork", mm });
+  b.run({ op: "gup", mm, addr: 0x10001000, write: true, pin: true, longterm: true });
+  b.snapAll("after");
+  assert.is(vpn, 0x10000);
+  assert.equal(b.lines, [
+    `new ${mm}`, `mmap ${mm} 10000000 2 rw a 0 0 0`, `write ${mm} 10000000 5`, `fork ${mm} ${child}`,
+    `gup ${mm} 1 10001000 p`, "snap 10000000 2",
+  ]);
+  const snap = b.points.find((p) => p.kind === "pages");
+  assert.ok(snap && snap.kind === "pages");
+  assert.is(snap.refsim.get(`${mm}:${0x10000}`)?.refcount, 2); // shared with the child after fork
+  assert.is(snap.refsim.get(`${child}:${0x10000}`)?.mapcount, 2);
+  assert.is(snap.refsim.get(`${mm}:${0x10001}`)?.refcount, 1025); // unshared by the write pin: 1 + GUP_PIN_COUNTING_BIAS
+  assert.is(b.notComparable, null);
+});
+
+test("translator: what the guest cannot do is not comparable, with the reason", async () => {
+  const l = parseScenario(JSON.stringify({ name: "dp", steps: [
+    { op: "driver_new", kind: "device-private", pages: 4, as: "d" }] }), "dp.json");
+  const t = await translateScenario(l);
+  assert.match(t.notComparable ?? "", /DEVICE_PRIVATE/);
+  const e = await Engine.create({ scheme: "E2" });
+  const b = new ProgramBuilder("g", e);
+  const mm = b.run({ op: "mm_new" });
+  b.run({ op: "mmap", mm, addr: 0x10000000, length: 4096 });
+  b.run({ op: "gup", mm, addr: 0x10000000, write: true });
+  assert.match(b.notComparable ?? "", /FOLL_GET/);
+});
+
+test("guest output: runs of pages expand, results and snapshots attach to their op, and the comparison finds the field", () => {
+  const out = parseGuestOutput([
+    "prog t", "= 0 ok", "= 1 ok", "p 1 40000 6600 n 1 1 0 0 1 1 0 1 0 1 9 b0014 3", "= 2 ok", "= 3 val 7", "= 4 err 14", "endprog 99", "",
+  ].join("\n"));
+  assert.is(out.length, 1);
+  const g = out[0];
+  assert.is(g.guestUs, 99);
+  const pages = g.pages.get(2)!;
+  assert.is(pages.size, 3);
+  assert.is(pages.get("1:262146")?.pfn, 0x6602);
+  assert.is(pages.get("1:262146")?.entireMapcount, 1);
+  const base = { mapped: true, zero: false, refcount: 1, mapcount: 0, entireMapcount: 1, pincount: 0, large: true, pmd: true, devmap: false };
+  const refsim = new Map([["1:262144", base], ["1:262145", base], ["1:262146", { ...base, refcount: 2 }]]);
+  const r = compareProgram([
+    { kind: "pages", label: "s", at: 2, step: 0, ranges: [[0x40000, 3]], mms: [1], refsim },
+    { kind: "value", label: "v", at: 3, step: 1, refsim: 7 },
+    { kind: "result", label: "g", at: 4, step: 2, what: "gup", refsim: "err" },
+  ], g);
+  assert.equal(r.map((x) => x.agree), [false, true, true]);
+  assert.equal(r[0].rows.map((x) => [x.page, x.field, x.refsim, x.kernel]), [["1:0x40002000", "refcount", 2, 1]]);
+  assert.is(closingLine({ agree: 2, differ: 1, notComparable: 0 }), "kernel-check: 2 agree, 1 differ, 0 not comparable");
+});
+
+test("cpio: newc headers, 4-byte alignment and the trailer", () => {
+  const a = cpioArchive([{ name: "input", data: new TextEncoder().encode("abc") }]);
+  const text = new TextDecoder().decode(a);
+  assert.is(text.slice(0, 6), "070701");
+  assert.is(a.length % 4, 0);
+  assert.ok(text.includes("input\0"));
+  assert.ok(text.includes("TRAILER!!!\0"));
+  assert.is(parseInt(text.slice(54, 62), 16), 3); // c_filesize
+});
+
+test("random traces: deterministic, comparable, every op followed by a snapshot", async () => {
+  const a = await traceProgram("a", randomTrace(11, 30));
+  const b = await traceProgram("a", randomTrace(11, 30));
+  assert.is(a.builder.text(), b.builder.text());
+  assert.is(a.builder.notComparable, null);
+  // one snapshot after every op that ran from the first mmap on (before it there is nothing to read)
+  const t = randomTrace(11, 30);
+  const firstMap = a.ran.findIndex((i) => t.code(i) === 2 /* OP_MMAP */);
+  const snaps = a.builder.points.filter((p) => p.kind === "pages").length;
+  assert.is(snaps, a.ran.length - firstMap);
+});
+
+test.run();
