@@ -20,6 +20,7 @@ import type { LoadedScenario } from "../scenario/parse.ts";
 import { runKernelCheck, CannotProvision } from "../kernel/check.ts";
 import { provision } from "../kernel/provision.ts";
 import { formatCheck, checkJson } from "../kernel/report.ts";
+import { nodeKernelHost } from "./kernel-host.ts";
 
 function count(s: string | undefined, flag: string, dflt: number): number {
   if (s === undefined) return dflt;
@@ -60,9 +61,10 @@ export async function kernelCheckCommand(argv: string[]): Promise<number> {
       found: { type: "string" }, json: { type: "boolean" }, out: { type: "string" }, provision: { type: "boolean" }, quiet: { type: "boolean" },
     },
   });
+  const host = nodeKernelHost();
   const log = values.quiet ? () => {} : (l: string) => console.error(`kernel-check: ${l.replace(/^provision: /, "")}`);
   if (values.provision) {
-    const p = await provision({ onLog: log });
+    const p = await provision(host, { onLog: log });
     if (!p.ok) { console.error(`kernel-check: cannot provision: ${p.reason.replace(/^cannot provision: /, "")}`); return 3; }
     console.log(JSON.stringify(p.manifest, null, 2));
     return 0;
@@ -70,6 +72,7 @@ export async function kernelCheckCommand(argv: string[]): Promise<number> {
   const traceOps = count(values.ops, "ops", 40);
   if (traceOps < 16) throw new RefsimError(`kernel-check: --ops must be at least 16, got ${traceOps}`, { field: "ops" });
   const options = {
+    host,
     scenarios: await scenarioFiles(positionals),
     traces: count(values.traces, "traces", 200),
     traceOps,

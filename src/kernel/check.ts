@@ -7,18 +7,18 @@
  * its per-op snapshots) is one item that agrees or differs; a scenario the guest
  * cannot run is one item not comparable, with its reason.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { shrinkTrace } from "../explore/shrink.ts";
 import type { SymTrace } from "../explore/symbolic.ts";
 import type { LoadedScenario } from "../scenario/parse.ts";
 import { bootGuest, type BootResult } from "./guest.ts";
+import type { KernelHost } from "./host.ts";
 import { compareProgram, type PointResult } from "./compare.ts";
 import { provision, type Manifest } from "./provision.ts";
 import { differenceScenario, randomTrace, traceProgram } from "./random.ts";
 import { translateScenario } from "./scenario.ts";
 
 export interface CheckOptions {
+  host: KernelHost;
   scenarios: LoadedScenario[];
   traces: number;
   traceOps: number;
@@ -74,7 +74,7 @@ export async function runKernelCheck(o: CheckOptions): Promise<CheckResult> {
   const t0 = performance.now();
   const log = o.onLog ?? (() => {});
   log("provisioning (kernel/provision.sh)");
-  const p = await provision({ onLog: log });
+  const p = await provision(o.host, { onLog: log });
   if (!p.ok) throw new CannotProvision(p.reason);
   const m = p.manifest;
   const scen = [];
@@ -90,7 +90,7 @@ export async function runKernelCheck(o: CheckOptions): Promise<CheckResult> {
     ...traces.filter((t) => !t.prog.builder.notComparable).map((t) => t.prog.builder.text()),
   ];
   log(`booting Linux ${m.kernelVersion} under QEMU (TCG) with ${programs.length} programs`);
-  const boot = await bootGuest(m, programs);
+  const boot = await bootGuest(o.host, m, programs);
   const byName = new Map(boot.programs.map((g) => [g.name, g]));
   checkBoot(boot, programs.length);
 
@@ -164,7 +164,7 @@ async function shrinkDifference(m: Manifest, seed: number, trace: SymTrace, firs
     runs++;
     const prog = await traceProgram(`shrink-${runs}`, c);
     if (prog.builder.notComparable) return false;
-    const boot = await bootGuest(m, [prog.builder.text()], { timeoutSeconds: 120 });
+    const boot = await bootGuest(o.host, m, [prog.builder.text()], { timeoutSeconds: 120 });
     const g = boot.programs[0];
     if (!g || g.guestUs === null) return false;
     return compareProgram(prog.builder.points, g).some((x) => !x.agree && diffFields(x) === want);
@@ -173,14 +173,14 @@ async function shrinkDifference(m: Manifest, seed: number, trace: SymTrace, firs
   const prog = await traceProgram("shrunk", shrunk.trace);
   const ran = shrunk.trace.filter(Array.from({ length: shrunk.trace.n }, (_, i) => prog.ran.includes(i)));
   const final = await traceProgram("shrunk", ran);
-  const boot = await bootGuest(m, [final.builder.text()], { timeoutSeconds: 120 });
+  const boot = await bootGuest(o.host, m, [final.builder.text()], { timeoutSeconds: 120 });
   const firstDiff = boot.programs[0] ? compareProgram(final.builder.points, boot.programs[0]).find((x) => !x.agree) : undefined;
   const seen = firstDiff ? { step: firstDiff.step, pages: [...new Set(firstDiff.rows.filter((r) => !r.agree && r.page).map((r) => r.page))] } : undefined;
   const sc = differenceScenario(`kernel-diff-${seed}`, ran, final.results,
     `refsim under E2 and Linux ${m.kernelVersion} differ in ${want} (${first.label} in the original trace). Found by refsim kernel-check in random trace ${seed}, ` +
     `shrunk from ${trace.n} to ${ran.n} ops in ${shrunk.runs} guest runs.`, final.builder.engine, seen);
-  mkdirSync(o.outDir, { recursive: true });
-  const file = join(o.outDir, `kernel-diff-${seed}.json`);
-  writeFileSync(file, JSON.stringify(sc, null, 2) + "\n");
+  o.host.mkdirp(o.outDir);
+  const file = `${o.outDir}/kernel-diff-${seed}.json`;
+  o.host.writeFile(file, JSON.stringify(sc, null, 2) + "\n");
   return { file, ops: ran.n, runs: shrunk.runs };
 }

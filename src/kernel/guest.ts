@@ -12,10 +12,7 @@
  * console.log(out[0].name, out[0].pages.get(1)?.get("1:65536")?.refcount); // t 1
  * ```
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { KernelHost } from "./host.ts";
 import type { Manifest } from "./provision.ts";
 import { pageKey, type Reading } from "./translate.ts";
 import { cpioArchive } from "./cpio.ts";
@@ -105,19 +102,18 @@ export interface BootOptions {
 }
 
 /** Boot the guest once with these programs (each from ProgramBuilder.text()). */
-export async function bootGuest(manifest: Manifest, programs: string[], options: BootOptions = {}): Promise<BootResult> {
-  const dir = mkdtempSync(join(tmpdir(), "refsim-kernel-"));
+export async function bootGuest(host: KernelHost, manifest: Manifest, programs: string[], options: BootOptions = {}): Promise<BootResult> {
+  const dir = host.tempDir();
   try {
-    const initrd = join(dir, "initrd");
-    const input = new TextEncoder().encode(programs.join(""));
-    const base = readFileSync(manifest.initrd);
-    const extra = cpioArchive([{ name: "input", data: input }]);
+    const initrd = `${dir}/initrd`;
+    const base = host.readFile(manifest.initrd);
+    const extra = cpioArchive([{ name: "input", data: new TextEncoder().encode(programs.join("")) }]);
     const all = new Uint8Array(base.length + extra.length);
     all.set(base, 0);
     all.set(extra, base.length);
-    writeFileSync(initrd, all);
-    const outFile = join(dir, "out.txt");
-    const consoleFile = join(dir, "console.txt");
+    host.writeFile(initrd, all);
+    const outFile = `${dir}/out.txt`;
+    const consoleFile = `${dir}/console.txt`;
     const timeout = options.timeoutSeconds ?? 600;
     const args = [
       "-n", "10", manifest.qemu,
@@ -127,23 +123,11 @@ export async function bootGuest(manifest: Manifest, programs: string[], options:
       "-serial", `file:${consoleFile}`, "-serial", `file:${outFile}`,
     ];
     const t0 = performance.now();
-    const exitCode = await new Promise<number | null>((resolve, reject) => {
-      const p = spawn("nice", args, { stdio: ["ignore", "ignore", "pipe"] });
-      let err = "";
-      p.stderr.on("data", (d) => { err += String(d); });
-      const timer = setTimeout(() => p.kill("SIGTERM"), (timeout + 30) * 1000);
-      p.on("error", (e) => { clearTimeout(timer); reject(e); });
-      p.on("exit", (code) => {
-        clearTimeout(timer);
-        if (code !== 0 && err) reject(new Error(`qemu: ${err.trim()}`));
-        else resolve(code);
-      });
-    });
+    const r = await host.run("nice", args, { timeoutMs: (timeout + 30) * 1000 });
+    if (r.code !== 0 && r.stderr.trim()) throw new Error(`qemu: ${r.stderr.trim()}`);
     const ms = performance.now() - t0;
-    const text = existsSync(outFile) ? readFileSync(outFile, "utf8") : "";
-    const consoleLog = existsSync(consoleFile) ? readFileSync(consoleFile, "utf8") : "";
-    return { programs: parseGuestOutput(text), ms, console: consoleLog, exitCode };
+    return { programs: parseGuestOutput(host.readText(outFile) ?? ""), ms, console: host.readText(consoleFile) ?? "", exitCode: r.code };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    host.remove(dir);
   }
 }

@@ -9,10 +9,7 @@
  * console.log(cacheDir({ HOME: "/root" })); // /root/.cache/refsim-kernel
  * ```
  */
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import type { KernelHost } from "./host.ts";
 
 export interface Manifest {
   kernelVersion: string;
@@ -29,39 +26,32 @@ export interface Manifest {
 
 export type Provisioned = { ok: true; manifest: Manifest; ms: number; log: string } | { ok: false; reason: string; ms: number };
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "kernel", "provision.sh");
-
 /** Where the cache lives: REFSIM_KERNEL_CACHE, else $XDG_CACHE_HOME or ~/.cache, /refsim-kernel. */
-export function cacheDir(env: Record<string, string | undefined> = process.env): string {
-  return env.REFSIM_KERNEL_CACHE ?? join(env.XDG_CACHE_HOME ?? join(env.HOME ?? "/root", ".cache"), "refsim-kernel");
+export function cacheDir(env: Record<string, string | undefined>): string {
+  return env.REFSIM_KERNEL_CACHE ?? `${env.XDG_CACHE_HOME ?? `${env.HOME ?? "/root"}/.cache`}/refsim-kernel`;
 }
 
 /** Run kernel/provision.sh (--check: change nothing). Exit 3 from the script means it cannot provision, and why. */
-export function provision(options: { check?: boolean; onLog?: (line: string) => void } = {}): Promise<Provisioned> {
+export async function provision(host: KernelHost, options: { check?: boolean; onLog?: (line: string) => void } = {}): Promise<Provisioned> {
   const t0 = performance.now();
-  return new Promise((resolve) => {
-    const p = spawn("bash", [SCRIPT, ...(options.check ? ["--check"] : [])], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => { out += String(d); });
-    p.stderr.on("data", (d) => {
-      err += String(d);
-      for (const l of String(d).split("\n")) if (l.trim()) options.onLog?.(l);
-    });
-    p.on("error", (e) => resolve({ ok: false, reason: `cannot run ${SCRIPT}: ${e.message}`, ms: performance.now() - t0 }));
-    p.on("exit", (code) => {
-      const ms = performance.now() - t0;
-      if (code !== 0) {
-        const why = err.split("\n").filter((l) => l.includes("cannot provision")).pop() ?? err.trim().split("\n").pop() ?? `exit ${code}`;
-        resolve({ ok: false, reason: why.replace(/^provision: /, ""), ms });
-        return;
-      }
-      const path = out.trim().split("\n").pop() ?? "";
-      try {
-        resolve({ ok: true, manifest: JSON.parse(readFileSync(path, "utf8")) as Manifest, ms, log: err });
-      } catch (e) {
-        resolve({ ok: false, reason: `provisioning left no readable manifest at '${path}': ${(e as Error).message}`, ms });
-      }
-    });
-  });
+  let r;
+  try {
+    r = await host.run("bash", [host.provisionScript, ...(options.check ? ["--check"] : [])], { onStderr: options.onLog });
+  } catch (e) {
+    return { ok: false, reason: `cannot run ${host.provisionScript}: ${(e as Error).message}`, ms: performance.now() - t0 };
+  }
+  const ms = performance.now() - t0;
+  if (r.code !== 0) {
+    const lines = r.stderr.trim().split("\n");
+    const why = lines.filter((l) => l.includes("cannot provision")).pop() ?? lines.pop() ?? `exit ${r.code}`;
+    return { ok: false, reason: why.replace(/^provision: /, ""), ms };
+  }
+  const path = r.stdout.trim().split("\n").pop() ?? "";
+  const text = host.readText(path);
+  try {
+    if (text === undefined) throw new Error("no such file");
+    return { ok: true, manifest: JSON.parse(text) as Manifest, ms, log: r.stderr };
+  } catch (e) {
+    return { ok: false, reason: `provisioning left no readable manifest at '${path}': ${(e as Error).message}`, ms };
+  }
 }

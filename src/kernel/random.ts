@@ -36,6 +36,13 @@ export const KERNEL_RATIOS: Partial<Record<ExploreOp, number>> = {
 const W = abi.OP_WORDS;
 
 /**
+ * The explorer's machine with THPs enough for every huge mapping the episodes make
+ * (up to 4 processes x 3 blocks, and their copies): with the explorer's small pool
+ * refsim falls back to 4 KiB pages where the guest, with 1 GiB free, maps a THP.
+ */
+export const KERNEL_CAPACITY = Object.freeze({ ...exploreCapacity(KERNEL_KINDS), hugePages: 32 });
+
+/**
  * GUP flags as user space can hold them: a pin is an io_uring fixed buffer
  * (FOLL_WRITE|FOLL_PIN|FOLL_LONGTERM), anything else a vmsplice FOLL_GET.
  */
@@ -67,7 +74,7 @@ export interface TraceProgram {
  * read after every op. Ops refsim rejects or skips change nothing and are left out.
  */
 export async function traceProgram(name: string, t: SymTrace): Promise<TraceProgram> {
-  const engine = await Engine.create({ scheme: "E2", capacity: exploreCapacity(KERNEL_KINDS) });
+  const engine = await Engine.create({ scheme: "E2", capacity: KERNEL_CAPACITY });
   const b = new ProgramBuilder(name, engine);
   let index = 0;
   const target = {
@@ -117,7 +124,7 @@ export function differenceScenario(name: string, t: SymTrace, results: ArrayLike
     steps.splice(seen.step + 1, 0, ...expects);
   }
   void engine;
-  return { name, title: `refsim E2 and Linux 6.1 differ (found by refsim kernel-check)`, description, schemes: ["E2"], capacity: { ...exploreCapacity(KERNEL_KINDS) }, steps };
+  return { name, title: `refsim E2 and Linux 6.1 differ (found by refsim kernel-check)`, description, schemes: ["E2"], capacity: { ...KERNEL_CAPACITY }, steps };
 }
 
 export { describeStep };
