@@ -3,7 +3,7 @@
  * into tmp/bench/ when the bench starts, and run as a child process per case.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, statSync, existsSync } from "node:fs";
+import { mkdirSync, statSync, existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const SRC = fileURLToPath(new URL("./c/refkernel.c", import.meta.url));
@@ -26,6 +26,8 @@ export interface CResult {
   freeFrames: number;
   checksum: number;
   setupMs: number;
+  /** The child's CPU time (user + system) over its wall time, whole run (setup included); see childCpuMs. */
+  cpuShare?: number;
 }
 
 export interface CBuild {
@@ -65,9 +67,30 @@ export interface CArgs {
   layout?: "soa" | "aos16";
 }
 
+/**
+ * CPU time of this process's waited-for children, in ms: cutime + cstime of
+ * /proc/self/stat (fields 16 and 17, in clock ticks of 10 ms on Linux), so a
+ * spawnSync's child CPU time is the difference around it. undefined off Linux.
+ */
+function childCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from 3 (state) on
+    return (Number(f[13]) + Number(f[14])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 export function runC(a: CArgs): CResult {
   const args = [a.kase, a.mode, a.n, a.frames, a.l ?? 0, a.seed ?? 1, a.minSamples, a.maxMs].map(String);
+  const cpu0 = childCpuMs();
+  const wall0 = performance.now();
   const r = spawnSync(a.layout === "aos16" ? BIN_AOS16 : BIN, args, { encoding: "utf8", maxBuffer: 1 << 20 });
+  const wall = performance.now() - wall0;
+  const cpu1 = childCpuMs();
   if (r.status !== 0) throw new Error(`refkernel ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split("\n").pop()!) as CResult;
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as CResult;
+  if (cpu0 !== undefined && cpu1 !== undefined) out.cpuShare = (cpu1 - cpu0) / Math.max(1e-9, wall);
+  return out;
 }

@@ -24,6 +24,14 @@ export interface Timing {
   calls: number;
   opsPerCall: number;
   warmupMs: number;
+  /**
+   * CPU time (process.cpuUsage: user + system) over wall time while benchmark.js
+   * sampled: below 1 when the process waited for a core (a co-tenant, another
+   * process on the machine); a little above 1 with V8's helper threads (GC).
+   */
+  cpuShare: number;
+  /** ns per op of CPU time: nsPerOp × cpuShare, the cost without the time spent waiting. */
+  cpuNsPerOp: number;
 }
 
 export interface TimeOptions {
@@ -45,7 +53,11 @@ export function timeCase(name: string, fn: () => void, o: TimeOptions): Timing {
   for (let i = 0; i < minCalls || performance.now() - t0 < minMs; i++) fn();
   const warmupMs = performance.now() - t0;
   const bench = new Benchmark(name, fn, { maxTime: o.maxTime ?? 1, minSamples: o.minSamples ?? 5, initCount: 1 });
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
   bench.run({ async: false });
+  const cpu = process.cpuUsage(cpu0);
+  const cpuShare = (cpu.user + cpu.system) / 1000 / Math.max(1e-9, performance.now() - wall0);
   if (bench.error) throw bench.error instanceof Error ? bench.error : new Error(String(bench.error));
   const s = bench.stats;
   return {
@@ -55,6 +67,8 @@ export function timeCase(name: string, fn: () => void, o: TimeOptions): Timing {
     calls: s.sample.length * bench.count,
     opsPerCall: o.opsPerCall,
     warmupMs,
+    cpuShare,
+    cpuNsPerOp: (s.mean * 1e9 * cpuShare) / o.opsPerCall,
   };
 }
 

@@ -3,8 +3,12 @@
  * reference on the engine's hot paths, all measured in this one run, printed as
  * a Markdown table of ns/op and ratios, and written to tmp/bench-results.json.
  *
- *   node --import tsx bench/main.ts [--quick] [--only churn,fork-small,workload,memory,differential]
- *        [--targets wasm,model,c] [--engine path/to/engine.ts] [--json out.json] [--model-large]
+ *   npm run bench -- [--quick] [--only churn,fork-small,workload,memory,differential]
+ *        [--targets wasm,model,c] [--rounds N] [--engine path/to/engine.ts] [--json] [--out f.json] [--model-large]
+ *
+ * The flags are src/cli/bench-args.ts's, the same for `refsim bench`. --json prints
+ * the record (every case with wall and CPU times, ratios, the targets met or not)
+ * on stdout instead of the Markdown table.
  *
  * Profile one case:  node --cpu-prof --cpu-prof-dir=tmp/prof --import tsx bench/main.ts --only churn-small --targets wasm
  * then:              node --import tsx bench/profile.ts tmp/prof/<file>.cpuprofile
@@ -27,23 +31,18 @@ import { runWorkloads, type WorkloadRow } from "./workloads.ts";
 import { render, goals, memoryGoals, type Row, type TargetRun, type Env, type MemoryResult } from "./report.ts";
 import { runDifferentialBench, type DifferentialRow } from "./differential.ts";
 import type { OpTarget } from "../src/workload/target.ts";
+import { BENCH_FLAGS, benchArgs, type BenchArgs } from "../src/cli/bench-args.ts";
+import { parseFlags } from "../src/cli/flags.ts";
+import { Progress } from "../src/cli/progress.ts";
+import { RefsimError } from "../src/core/errors.ts";
 
-export interface BenchOptions {
-  /** A short run: smaller streams, shorter sampling, no model on the 8 Mi-frame cases. */
-  quick?: boolean;
-  /** Run only cases whose id contains one of these (case ids, "workload", "memory", "differential"). */
-  only?: string[];
-  /** Which of "wasm", "model", "c" to run (default all). */
-  targets?: string[];
-  /** Another engine.ts (e.g. an experimental build under tmp/) in place of src/core/engine.ts. */
-  engine?: string;
-  /** Run the model on the cases it skips by default (needs a bigger JS heap). */
-  modelLarge?: boolean;
-  /** Interleaved timing rounds of the WASM engine and the C builds; each keeps its best (default 2, 1 with quick). */
-  rounds?: number;
-  /** Where to write the JSON record (default tmp/bench-results.json). */
-  json?: string;
-  /** Where the Markdown goes (default stdout). */
+/**
+ * quick, only, targets, rounds, engine, json (the record on stdout), out (where
+ * the record is written, default tmp/bench-results.json), modelLarge, progress:
+ * see BENCH_FLAGS in src/cli/bench-args.ts.
+ */
+export interface BenchOptions extends BenchArgs {
+  /** Where the Markdown (or, with json, the record) goes (default stdout). */
   print?: (markdown: string) => void;
   log?: (line: string) => void;
 }
@@ -55,7 +54,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
   const selected = (id: string) => !o.only?.length || o.only.some((s) => id.includes(s));
   const log = o.log ?? ((msg: string) => process.stderr.write(`[bench] ${msg}\n`));
   const started = performance.now();
-  const load0 = os.loadavg()[0];
+  const load0 = os.loadavg();
 
   const targets = await loadTargets(o.engine);
   const cbuild = use.has("c") ? buildC() : { ok: false, compiler: "skipped", error: "not selected" };
@@ -91,10 +90,12 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
   // keeps its best round: on a shared host one stretch of a run can come out 1.5x
   // slower (most likely other tenants), and interleaving keeps the ratios fair.
   const rounds = o.rounds ?? (quick ? 1 : 2);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`bench: rounds must be a whole number >= 1, got ${rounds}`);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RefsimError(`bench: rounds must be a whole number >= 1, got ${rounds}`, { field: "rounds" });
   const faster = <T extends { nsPerOp: number }>(a: T | undefined, b: T | undefined) => (!a ? b : !b ? a : b.nsPerOp < a.nsPerOp ? b : a);
   const rows: Row[] = [];
-  for (const c of makeCases(quick).filter((x) => selected(x.id))) {
+  const cases = makeCases(quick).filter((x) => selected(x.id));
+  const progress = new Progress("bench", cases.length, "cases", !!o.progress);
+  for (const c of cases) {
     const row: Row = { c, wasm: {}, model: {}, rounds: { wasm: [], cBare: [], cEngine: [] } };
     for (let round = 0; round < rounds; round++) {
       if (use.has("wasm")) {
@@ -136,7 +137,9 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
       }
     }
     rows.push(row);
+    progress.add();
   }
+  progress.end();
 
   let workloads: WorkloadRow[] | string = "not selected";
   if (selected("workload")) workloads = await runWorkloads(targets, { quick, seed: SEED, log });
@@ -166,16 +169,15 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
     cc: cbuild.compiler,
     benchmarkJs: benchmarkJsVersion,
     quick,
-    loadavgAtStart: Number(load0.toFixed(2)),
+    loadavgAtStart: Number(load0[0].toFixed(2)),
+    loadavg: { start: load0.map((x) => Number(x.toFixed(2))), end: os.loadavg().map((x) => Number(x.toFixed(2))) },
     loadavgAtEnd: Number(os.loadavg()[0].toFixed(2)),
     engine: targets.engineModule,
     model: targets.model ? "src/model/model.ts" : targets.modelNote,
     elapsedSeconds: (performance.now() - started) / 1000,
   };
-  (o.print ?? console.log)(render(env, rows, workloads, memory) + (differential ? `\n${differential.markdown}` : ""));
-
-  const jsonPath = o.json ?? fileURLToPath(new URL("../tmp/bench-results.json", import.meta.url));
-  writeJson(jsonPath, {
+  const jsonPath = o.out ?? fileURLToPath(new URL("../tmp/bench-results.json", import.meta.url));
+  const record = {
     env,
     cases: rows.map((r) => ({
       id: r.c.id, title: r.c.title, unit: r.c.unit, opsPerCall: r.c.opsPerCall, capacity: r.c.capacity, note: r.c.note,
@@ -190,33 +192,29 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
     workloads,
     memory,
     differential: differential?.rows,
-  });
+  };
+  writeJson(jsonPath, record);
   log(`wrote ${jsonPath}`);
+  (o.print ?? console.log)(o.json ? JSON.stringify(record, null, 2) : render(env, rows, workloads, memory) + (differential ? `\n${differential.markdown}` : ""));
   const failed = rows.some((r) => r.wasm.problem || r.model.problem || r.wasm.error && use.has("wasm") || r.cError)
     || (memory?.checks.some((k) => !k.consistent) ?? false) || (differential ? !differential.ok : false);
   return failed ? 1 : 0;
 }
 
-function parseArgs(argv: string[]): BenchOptions {
-  const opt = (name: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const known = new Set(["--quick", "--only", "--targets", "--engine", "--json", "--model-large"]);
-  for (let i = 0; i < argv.length; i++) {
-    if (!argv[i].startsWith("--")) continue;
-    if (!known.has(argv[i])) throw new Error(`bench: unknown flag ${argv[i]} (flags: ${[...known].join(", ")})`);
-  }
-  return {
-    quick: argv.includes("--quick"),
-    modelLarge: argv.includes("--model-large"),
-    only: opt("--only")?.split(",").filter(Boolean),
-    targets: opt("--targets")?.split(",").filter(Boolean),
-    engine: opt("--engine"),
-    json: opt("--json"),
-  };
-}
-
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await runBench(parseArgs(process.argv.slice(2)));
+  try {
+    const { values, positionals } = parseFlags("bench", process.argv.slice(2), { ...BENCH_FLAGS, help: { type: "boolean", short: "h", doc: "" } });
+    if (values.help) {
+      const { commandHelp, findCommand } = await import("../src/cli/commands.ts");
+      console.log(commandHelp(findCommand("bench")).replace("usage: refsim bench", "usage: npm run bench --"));
+      process.exit(0);
+    }
+    delete values.help;
+    if (positionals.length) throw new RefsimError(`bench: unexpected argument '${positionals[0]}' (see npm run bench -- --help)`, { field: "bench" });
+    process.exitCode = await runBench(benchArgs(values));
+  } catch (e) {
+    if (!(e instanceof RefsimError)) throw e;
+    console.error(`bench: ${e.message}`);
+    process.exitCode = 2;
+  }
 }

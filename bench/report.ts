@@ -33,6 +33,8 @@ export interface Env {
   quick: boolean;
   loadavgAtStart: number;
   loadavgAtEnd: number;
+  /** 1-, 5- and 15-minute load averages when the bench started and ended. */
+  loadavg?: { start: number[]; end: number[] };
   engine: string;
   model: string;
   elapsedSeconds: number;
@@ -97,7 +99,7 @@ export function render(env: Env, rows: Row[], workloads: WorkloadRow[] | string,
   const out: string[] = [];
   out.push(`## refsim bench${env.quick ? " (--quick)" : ""}`, "");
   const busy = Math.max(env.loadavgAtStart, env.loadavgAtEnd) > 1.5 ? " — other processes were competing for the cores: expect noise" : "";
-  out.push(`${env.date} · Node ${env.node} (V8 ${env.v8}) · ${env.cpu} · C: ${env.cc} · benchmark.js ${env.benchmarkJs} · load average ${env.loadavgAtStart} → ${env.loadavgAtEnd}${busy}`, "");
+  out.push(`${env.date} · Node ${env.node} (V8 ${env.v8}) · ${env.cpu} · C: ${env.cc} · benchmark.js ${env.benchmarkJs} · load average (1, 5, 15 min) ${env.loadavg ? `${env.loadavg.start.join(", ")} → ${env.loadavg.end.join(", ")}` : `${env.loadavgAtStart} → ${env.loadavgAtEnd}`}${busy}`, "");
   if (rows.length) {
     const nRounds = Math.max(0, ...rows.map((r) => r.rounds?.wasm.length ?? 0));
     out.push(`ns per op (per PTE for the range ops), mean ±rme (95%) after warm-up; all columns measured in this run${nRounds > 1 ? `, the WASM engine and the C builds in ${nRounds} interleaved rounds, each showing its best round (the rounds are listed below the table)` : ""}.`, "");
@@ -118,10 +120,14 @@ export function render(env: Env, rows: Row[], workloads: WorkloadRow[] | string,
       const roundNote = rr && rr.wasm.length > 1
         ? `rounds (WASM / C bare / C engine-port): ${rr.wasm.map((_, i) => [rr.wasm[i], rr.cBare[i], rr.cEngine[i]].map((x) => (x === undefined ? "–" : fmtNum(x))).join(" / ")).join("; ")}`
         : undefined;
-      const notes = [r.c.note, roundNote, r.wasm.problem && `WASM state check: ${r.wasm.problem}`, r.model.problem && `model state check: ${r.model.problem}`, r.cError].filter(Boolean);
+      const share = (x?: { cpuShare?: number }) => (x?.cpuShare === undefined ? "–" : `${Math.round(x.cpuShare * 100)}%`);
+      const cpuNote = `CPU time / wall time while timing: WASM ${share(r.wasm.timing)}, TS model ${share(r.model.timing)}, C bare ${share(r.cBare)}, C engine-port ${share(r.cEngine)}`
+        + (r.wasm.timing ? ` (WASM CPU ns/op ${fmtNum(r.wasm.timing.cpuNsPerOp)})` : "");
+      const notes = [r.c.note, roundNote, cpuNote, r.wasm.problem && `WASM state check: ${r.wasm.problem}`, r.model.problem && `model state check: ${r.model.problem}`, r.cError].filter(Boolean);
       out.push(`- **${r.c.id}**: ${r.c.title}; ${notes.join("; ")}`);
     }
     out.push("");
+    out.push("CPU time is process.cpuUsage() over the WASM and model timing, and the C child's user + system time over its run; a share well below 100% means the process waited for a core (load on the host).", "");
     out.push("C bare = the essential work only (walk, frame alloc/free, refcount/mapcount, PTE + shadow); C engine-port = a line-by-line C port of the core's path for the same ops (op records, dispatch, validation, i64 statistics, scheme-rule loads, mmu_gather). WASM/C-port is what AssemblyScript → WASM → V8 costs; C-port/C bare is what the core's design costs.", "");
     const aos = rows.filter((r) => r.cBareAos && r.cBare);
     if (aos.length) {

@@ -12,6 +12,7 @@ import { parseScenario, checkScenario } from "../src/scenario/parse.ts";
 import { loadScenario } from "../src/scenario/load.ts";
 import { runScenario } from "../src/scenario/run.ts";
 import { decodeUtf8, firstBadUtf8 } from "../src/scenario/utf8.ts";
+import { PLAIN_ENV } from "./helpers/cli.ts";
 
 const TMP = mkdtempSync(join(tmpdir(), "refsim-badscen-"));
 const file = (name: string, text: string | Uint8Array) => {
@@ -19,7 +20,7 @@ const file = (name: string, text: string | Uint8Array) => {
   writeFileSync(p, text);
   return p;
 };
-const refsim = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8" });
+const refsim = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: PLAIN_ENV });
 
 /** fn must throw a RefsimError whose message matches every pattern; returns it. */
 function rejects(fn: () => unknown, ...patterns: RegExp[]): RefsimError {

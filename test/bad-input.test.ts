@@ -6,6 +6,7 @@ import { Engine, type Capacity } from "../src/core/engine.ts";
 import { RefsimError } from "../src/core/errors.ts";
 import type { Op } from "../src/core/ops.ts";
 import { spawnSync } from "node:child_process";
+import { PLAIN_ENV } from "./helpers/cli.ts";
 
 const PAGE = 4096;
 const CAP = { systemPages: 64, devicePages: 16 };
@@ -411,7 +412,7 @@ test("bad capacity in Engine.create: unknown field, negative, fractional, non-nu
 });
 
 test("bad bench flags: refused with the flag named, before anything is measured", () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8" });
+  const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: PLAIN_ENV });
   for (const [args, msg] of [
     [["bench", "--targets", "wasm,gpu"], /--targets takes wasm, model and c, got 'gpu'/],
     [["bench", "--rounds", "0"], /--rounds must be at least 1/],

@@ -2,7 +2,8 @@
 // `refsim report` writes renders with data in every chart and no console error,
 // and the browser page served by `refsim serve` runs a scenario in its own WASM
 // engine, shows the side-by-side table and the timeline. Without chromium these
-// tests fail (see test/helpers/chromium.ts) unless REFSIM_SKIP_BROWSER=1.
+// tests are skipped with the reason in the closing line, unless REFSIM_REQUIRE_BROWSER=1
+// (CI) makes them fail (see test/helpers/chromium.ts).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
@@ -10,9 +11,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser } from "playwright-core";
-import { launch, collectErrors, SKIP_BROWSER } from "./helpers/chromium.ts";
+import { launch, collectErrors, browserAvailability, announceSkip } from "./helpers/chromium.ts";
 import { ensureDist, ROOT } from "./helpers/dist.ts";
 import { startServer } from "../src/cli/serve.ts";
+import { PLAIN_ENV } from "./helpers/cli.ts";
 
 const TMP = join(ROOT, "tmp", "test-browser");
 let browser: Browser | undefined;
@@ -24,15 +26,17 @@ async function chromium(): Promise<Browser> {
 }
 
 function refsim(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: ROOT, encoding: "utf8", env: PLAIN_ENV });
   assert.ok(r.status === 0 || r.status === 1, `refsim ${args.join(" ")}: exit ${r.status}\n${r.stderr}`);
   return r;
 }
 
-if (SKIP_BROWSER) {
-  console.log("REFSIM_SKIP_BROWSER=1: the Chromium tests are skipped on purpose");
-} else {
-  test("report: refsim report writes one self-contained HTML file whose charts render with data, no console errors", async () => {
+const available = browserAvailability();
+/** A Chromium test, or a skipped one (counted, with the reason printed once) when there is no browser. */
+const browserTest: (name: string, fn: () => Promise<void>) => void = available.skip ? test.skip : test;
+
+{
+  browserTest("report: refsim report writes one self-contained HTML file whose charts render with data, no console errors", async () => {
     mkdirSync(TMP, { recursive: true });
     const sweep = join(TMP, "sweep.json");
     writeFileSync(sweep, JSON.stringify({
@@ -74,7 +78,7 @@ if (SKIP_BROWSER) {
     await page.close();
   });
 
-  test("page: refsim serve's page runs a built-in scenario and a pasted one in its own WASM engine", async () => {
+  browserTest("page: refsim serve's page runs a built-in scenario and a pasted one in its own WASM engine", async () => {
     await ensureDist();
     const { server, pageUrl, url } = await startServer(ROOT, 0);
     try {
@@ -149,4 +153,5 @@ if (SKIP_BROWSER) {
   });
 }
 
+if (available.skip) announceSkip("browser tests (test/browser.test.ts)", available.skip);
 test.run();

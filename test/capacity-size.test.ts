@@ -17,6 +17,7 @@ import { parseScenario } from "../src/scenario/parse.ts";
 import { runScenario } from "../src/scenario/run.ts";
 import { TraceWriter } from "../src/trace/format.ts";
 import { replayTrace } from "../src/trace/replay.ts";
+import { PLAIN_ENV } from "./helpers/cli.ts";
 
 type Core = Awaited<ReturnType<typeof instantiateCore>>;
 async function sizingCore(): Promise<{ core: Core; caps: Int32Array }> {
@@ -146,10 +147,10 @@ test("item 1 from a scenario's capacity and from a trace header's meta: RefsimEr
 });
 
 test("items 1, 11 from the CLI: exit 2 naming the field", () => {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "workload", "mix", "--ops", "20000", "--capacity", "filePages=1073741824"], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "workload", "mix", "--ops", "20000", "--capacity", "filePages=1073741824"], { encoding: "utf8", env: PLAIN_ENV });
   assert.is(r.status, 2, r.stderr);
   assert.match(r.stderr, /^refsim: capacity\.filePages is too large \(1073741824\).*can be at most 268435455\n$/);
-  const d = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "workload", "mix", "--ops", "10", "--capacity", "devicePages=67108864"], { encoding: "utf8" });
+  const d = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "workload", "mix", "--ops", "10", "--capacity", "devicePages=67108864"], { encoding: "utf8", env: PLAIN_ENV });
   assert.is(d.status, 2, d.stderr);
   assert.match(d.stderr, /capacity\.devicePages is invalid \(67108864\)/);
 });

@@ -10,11 +10,12 @@ import { join } from "node:path";
 import { runSweep, deterministicPart, REFSIM_VERSION, RESULTS_FORMAT } from "../src/index.ts";
 import { SWEEP } from "./lib/cases.ts";
 import { ROOT } from "./helpers/dist.ts";
+import { PLAIN_ENV } from "./helpers/cli.ts";
 
 const TMP = join(ROOT, "tmp", "test-experiment");
 
 function refsim(...args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: ROOT, encoding: "utf8" });
+  return spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: ROOT, encoding: "utf8", env: PLAIN_ENV });
 }
 
 function deterministic(file: string): string {

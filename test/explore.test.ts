@@ -17,6 +17,7 @@ import {
   explore, shrinkTrace, SymTrace, SymExecutor, EpisodeGenerator, runTrace, parseKinds, parseRatios, traceToSteps,
   ST_OK, ST_REJECTED, ST_SKIPPED, MAP_BASE,
 } from "../src/explore/index.ts";
+import { PLAIN_ENV } from "./helpers/cli.ts";
 
 const RW_ANON = abi.VM_READ | abi.VM_WRITE | abi.VM_ANON;
 
@@ -178,7 +179,7 @@ test("CLI: explore a custom scheme given as a file, write the scenario, and `ref
   writeFileSync(scheme, JSON.stringify({ name: "E4-devmap", base: "E4", rules: { coherentPte: "devmap" } }));
   const out = join(dir, "found.json");
   const trace = join(dir, "found.rstrace");
-  const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8" });
+  const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: PLAIN_ENV });
   const r = cli("explore", "--scheme", scheme, "--seed", "3", "--budget", "200k", "--out", out, "--trace", trace, "--quiet");
   assert.is(r.status, 1, r.stderr); // 1: a violation was found
   assert.match(r.stdout, /found leak_page caused by/);

@@ -42,6 +42,7 @@ test("npm pack: dist (library, types, CLI, page), the embedded core and the scen
     assert.ok(files.includes(f), `${f} is in the package`);
   }
   assert.not.ok(files.some((f) => f.startsWith("test/") || f.startsWith("src/") || f.startsWith("tmp/")), "no tests, sources or scratch files");
+  assert.not.ok(files.some((f) => /^dist\/(bench|test)\//.test(f)), "no compiled bench or test code either");
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   assert.is(Object.keys(pkg.exports["."])[0], "types", "types condition first");
   assert.is(pkg.bin.refsim, "dist/src/cli/main.js");

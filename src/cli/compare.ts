@@ -14,6 +14,7 @@ import type { Capacity } from "../core/engine.ts";
 import { OutputFile } from "./output.ts";
 import { compareHtml } from "../report/cost-html.ts";
 import { chartJsSource } from "./report.ts";
+import { Progress } from "./progress.ts";
 
 export interface CompareArgs {
   workload: string;
@@ -28,6 +29,7 @@ export interface CompareArgs {
   json: boolean;
   /** Also write the HTML page with the charts here. */
   out?: string;
+  progress?: boolean;
 }
 
 function cpuList(s: string | undefined): number[] {
@@ -69,10 +71,15 @@ export function compareTable(rows: CompareRow[]): string {
 
 export async function compareCommand(a: CompareArgs): Promise<number> {
   const out = a.out === undefined ? undefined : OutputFile.check(a.out, "--out");
+  const cpus = cpuList(a.cpus);
+  const counters = counterList(a.counters);
+  const progress = new Progress(`compare ${a.workload}`, a.schemes.length * counters.length * cpus.length, "runs", a.progress);
   const rows = await compareCounters({
-    workload: a.workload, cpus: cpuList(a.cpus), counters: counterList(a.counters), schemes: a.schemes,
+    workload: a.workload, cpus, counters, schemes: a.schemes,
     ops: a.ops, seed: a.seed, params: a.params, capacity: a.capacity, cost: a.cost,
+    onRow: (_r, done) => progress.update(done),
   });
+  progress.end();
   if (out) {
     out.write(compareHtml(rows, { chartJs: chartJsSource() }));
     if (!a.json) console.log(`wrote ${a.out}`);

@@ -1,14 +1,10 @@
 /**
- * `refsim explore --scheme S [--kinds a,b] [--seed N] [--budget 10M|30s]`: seeded
- * random episodes until an invariant breaks or the budget ends; a violation is
- * shrunk to a minimal scenario, written as a scenario file (default
+ * `refsim explore --schemes S [--kinds a,b] [--seed N] [--ops 10M | --time 30s]`:
+ * seeded random episodes until an invariant breaks or the budget ends; a violation
+ * is shrunk to a minimal scenario, written as a scenario file (default
  * explore-<scheme>-<kind>.json) that `refsim run` reproduces. Exit status 1 when
  * a violation was found, 0 when the budget ran out clean, 2 for bad input.
- *
- * Options: --episode N (ops per episode), --mix gup=8,fork=0 (op ratios),
- * --violation KIND (only that kind counts), --no-shrink, --out FILE, --trace FILE
- * (record the op stream of the machine that broke, or of the last one),
- * --json (the result as JSON on stdout), --quiet (no progress).
+ * The flags are in commands.ts.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -19,13 +15,19 @@ import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
 import { packageRoot } from "../scenario/load.ts";
 import type { Scenario } from "../scenario/types.ts";
 import { OutputFile, writeOutputs } from "./output.ts";
-import { readJsonFile } from "./input.ts";
+import { opsArg, optionalCount } from "./flags.ts";
+import { oneScheme } from "./scheme-arg.ts";
+import { Progress } from "./progress.ts";
+import { count, rate, seconds } from "./format.ts";
 import { explore, recordSymbolic, describeStep, parseKinds, parseRatios, DEFAULT_KINDS, type ExploreResult } from "../explore/index.ts";
 
 export interface ExploreCliOptions {
-  scheme?: string;
+  schemes?: string;
   kinds?: string;
   seed?: string;
+  ops?: string;
+  time?: string;
+  /** The old name: ops (10M) or a time (30s). */
   budget?: string;
   episode?: string;
   mix?: string;
@@ -35,6 +37,7 @@ export interface ExploreCliOptions {
   "no-shrink"?: boolean;
   json?: boolean;
   quiet?: boolean;
+  progress?: boolean;
 }
 
 /** package.json's version: the engine version written into traces. */
@@ -44,22 +47,6 @@ export function engineVersion(): string {
   } catch {
     return "unknown";
   }
-}
-
-/** A scheme from the command line: a preset name, or a custom scheme file (.json) kept as written. */
-export function schemeInputArg(s: string | undefined, option = "--scheme"): SchemeInput {
-  if (!s) throw new RefsimError(`${option}: name a scheme preset or a custom scheme file (.json)`, { field: option.replace(/^-+/, "") });
-  if (!s.endsWith(".json")) {
-    resolveScheme(s);
-    return s;
-  }
-  const obj = readJsonFile(s, option);
-  try {
-    resolveScheme(obj as SchemeInput);
-  } catch (e) {
-    throw new RefsimError(`${option}: ${s}: ${(e as Error).message}`, { field: "scheme" });
-  }
-  return obj as SchemeInput;
 }
 
 /** "10M", "250k", "5000" -> ops; "30s", "2min" -> seconds. */
@@ -76,11 +63,11 @@ export function parseBudget(s: string): { ops?: number; seconds?: number } {
   return { ops };
 }
 
-export function wholeArg(s: string | undefined, option: string, min: number, max = 2 ** 32 - 1): number | undefined {
-  if (s === undefined) return undefined;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min || n > max) throw new RefsimError(`${option}: must be a whole number from ${min} to ${max}, got '${s}'`, { field: option.replace(/^-+/, "") });
-  return n;
+/** A time budget: "30s", "90sec", "2min", or plain seconds. */
+export function parseTime(s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|sec|min)?\s*$/.exec(s);
+  if (!m || Number(m[1]) <= 0) throw new RefsimError(`--time: cannot read '${s}' (seconds like 30s or 90, or minutes like 2min)`, { field: "time" });
+  return Number(m[1]) * (m[2] === "min" ? 60 : 1);
 }
 
 /** Scenario JSON with one step a line, as the built-in scenarios are written. */
@@ -100,13 +87,15 @@ function defaultOut(schemeName: string, kind: string): string {
 }
 
 export async function exploreCommand(args: string[], o: ExploreCliOptions): Promise<number> {
-  if (args.length) throw new RefsimError(`explore: unexpected argument '${args[0]}' (options: --scheme, --kinds, --seed, --budget, --episode, --mix, --violation, --no-shrink, --out, --trace)`, { field: "explore" });
-  const scheme = schemeInputArg(o.scheme);
+  if (args.length) throw new RefsimError(`explore: unexpected argument '${args[0]}' (see refsim explore --help)`, { field: "explore" });
+  const scheme = oneScheme(o.schemes, "explore");
   const schemeName = resolveScheme(scheme).name;
   const kinds = o.kinds ? parseKinds(o.kinds) : [...DEFAULT_KINDS];
-  const seed = wholeArg(o.seed, "--seed", 0) ?? 1;
-  const budget = o.budget ? parseBudget(o.budget) : {};
-  const episodeOps = wholeArg(o.episode, "--episode", 16, 1 << 20);
+  const seed = optionalCount(o.seed, "--seed", 0, 2 ** 32 - 1) ?? 1;
+  if ([o.ops, o.time, o.budget].filter((x) => x !== undefined).length > 1) throw new RefsimError("explore: give one of --ops and --time", { field: "ops" });
+  const budget: { ops?: number; seconds?: number } = o.ops !== undefined ? { ops: opsArg(o.ops) }
+    : o.time !== undefined ? { seconds: parseTime(o.time) } : o.budget !== undefined ? parseBudget(o.budget) : {};
+  const episodeOps = optionalCount(o.episode, "--episode", 16, 1 << 20);
   const ratios = o.mix ? parseRatios(o.mix) : undefined;
   if (o.violation !== undefined && !(VIOLATION_KINDS as readonly string[]).includes(o.violation)) {
     throw new RefsimError(`--violation: unknown kind '${o.violation}' (kinds: ${VIOLATION_KINDS.join(", ")})`, { field: "violation" });
@@ -115,15 +104,20 @@ export async function exploreCommand(args: string[], o: ExploreCliOptions): Prom
   const outFile = OutputFile.check(o.out ?? defaultOut(schemeName, "KIND"), "--out");
   const traceFile = o.trace === undefined ? undefined : OutputFile.check(o.trace, "--trace");
   const say = (line: string) => { if (!o.json) process.stdout.write(line + "\n"); };
-  const budgetText = budget.seconds !== undefined ? `${budget.seconds} s` : `${(budget.ops ?? 1_000_000).toLocaleString("en-US")} ops`;
+  const budgetText = budget.seconds !== undefined ? `${budget.seconds} s` : `${count(budget.ops ?? 1_000_000)} ops`;
   say(`refsim explore: scheme ${schemeName}, kinds ${kinds.join(",")}, seed ${seed}, budget ${budgetText}`);
+  // Progress in ops against the op budget, or in seconds against the time budget.
+  const progress = o.quiet ? undefined : budget.seconds !== undefined
+    ? new Progress(`explore ${schemeName}`, Math.ceil(budget.seconds), "s", !!o.progress)
+    : new Progress(`explore ${schemeName}`, budget.ops ?? 1_000_000, "ops", !!o.progress);
   const r: ExploreResult = await explore({
     scheme, kinds, seed, budgetOps: budget.ops, budgetSeconds: budget.seconds, episodeOps, ratios,
     violation: o.violation as ViolationKind | undefined, shrink: !o["no-shrink"], keepTrace: !!o.trace,
-    onProgress: o.quiet || o.json ? undefined : (p) => process.stderr.write(`  ... ${p.episodes} episodes, ${p.ops.toLocaleString("en-US")} ops, ${(p.elapsedMs / 1000).toFixed(0)} s\n`),
+    onProgress: progress && ((p) => progress.update(budget.seconds !== undefined ? Math.floor(p.elapsedMs / 1000) : p.ops)),
   });
+  progress?.end();
   const version = engineVersion();
-  const rate = `${r.opsPerSec.toLocaleString("en-US")} ops/s`;
+  const speed = `${rate(r.opsPerSec)} ops/s`;
   let out: string | undefined;
   if (r.found) {
     const f = r.found;
@@ -137,8 +131,8 @@ export async function exploreCommand(args: string[], o: ExploreCliOptions): Prom
       process.stdout.write(JSON.stringify({ ...summary(r), out, trace: o.trace ?? null, scenario: f.scenario }, null, 2) + "\n");
       return 1;
     }
-    say(`found ${f.failure.kind} caused by ${f.failure.culprit} in episode ${f.episode} after ${r.ops.toLocaleString("en-US")} ops in ${(r.exploreMs / 1000).toFixed(2)} s (${rate}); ${(r.elapsedMs / 1000).toFixed(2)} s in all`);
-    say(`shrunk ${f.detected.n} ops (cut after the detection) -> ${f.shrunk.n} ops in ${f.shrinkRuns} runs (${(f.shrinkMs / 1000).toFixed(2)} s):`);
+    say(`found ${f.failure.kind} caused by ${f.failure.culprit} in episode ${f.episode} after ${count(r.ops)} ops in ${seconds(r.exploreMs)} (${speed}); ${seconds(r.elapsedMs)} in all`);
+    say(`shrunk ${count(f.detected.n)} ops (cut after the detection) -> ${count(f.shrunk.n)} ops in ${f.shrinkRuns} runs (${seconds(f.shrinkMs)}):`);
     const steps = f.scenario.steps.filter((s) => "op" in s) as unknown as Record<string, unknown>[];
     steps.forEach((s, i) => {
       const tags: string[] = [];
@@ -158,7 +152,7 @@ export async function exploreCommand(args: string[], o: ExploreCliOptions): Prom
     process.stdout.write(JSON.stringify({ ...summary(r), out: null, trace: o.trace ?? null }, null, 2) + "\n");
     return 0;
   }
-  say(`no violation: ${r.episodes.toLocaleString("en-US")} episodes, ${r.ops.toLocaleString("en-US")} ops in ${(r.elapsedMs / 1000).toFixed(2)} s (${rate})${o.trace ? `; trace of the last machine: ${o.trace}` : ""}`);
+  say(`no violation: ${count(r.episodes)} episodes, ${count(r.ops)} ops in ${seconds(r.elapsedMs)} (${speed})${o.trace ? `; trace of the last machine: ${o.trace}` : ""}`);
   return 0;
 }
 

@@ -1,7 +1,7 @@
 /**
- * `refsim record <scenario|workload> --out t.rstrace [--scheme S] [--seed N] [--budget N] [--params JSON]`:
- * run a scenario file or built-in (under --scheme, default its first scheme) or a
- * workload generator (under --scheme, default E4) through a trace recorder and
+ * `refsim record <scenario|workload> --out t.rstrace [--schemes S] [--seed N] [--ops N] [--set k=v]`:
+ * run a scenario file or built-in (under --schemes, default its first scheme) or a
+ * workload generator (under --schemes, default E4) through a trace recorder and
  * write the binary trace. Exploration records with `refsim explore --trace`.
  *
  * `refsim replay <t.rstrace> [--out again.rstrace] [--json]`: check the whole file
@@ -18,13 +18,20 @@ import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
 import { loadScenario } from "../scenario/load.ts";
 import { WORKLOADS, WORKLOAD_NAMES, getWorkload, summaryLine } from "../workload/index.ts";
 import { TraceRecorder, recordScenario, replayTrace } from "../trace/index.ts";
-import { engineVersion, schemeInputArg, parseBudget, wholeArg } from "./explore.ts";
+import { engineVersion, parseBudget } from "./explore.ts";
+import { opsArg, optionalCount, parseSettings } from "./flags.ts";
+import { oneScheme } from "./scheme-arg.ts";
+import { count } from "./format.ts";
 import { OutputFile } from "./output.ts";
 
 export interface TraceCliOptions {
-  scheme?: string;
+  schemes?: string;
   seed?: string;
+  ops?: string;
+  /** The old name of --ops (also "10M"). */
   budget?: string;
+  set?: string[];
+  /** The old spelling of --set: the params as one JSON object. */
   params?: string;
   out?: string;
   json?: boolean;
@@ -38,11 +45,11 @@ export async function recordCommand(args: string[], o: TraceCliOptions): Promise
   const version = engineVersion();
   if (Object.hasOwn(WORKLOADS, what) && !existsSync(what)) {
     const def = getWorkload(what);
-    const scheme: SchemeInput = o.scheme ? schemeInputArg(o.scheme) : "E4";
-    const seed = wholeArg(o.seed, "--seed", 0) ?? 1;
-    const b = o.budget ? parseBudget(o.budget) : { ops: 100_000 };
-    if (b.ops === undefined) throw new RefsimError("record: --budget for a workload is a number of ops (like 100k)", { field: "budget" });
-    let params: Record<string, unknown> | undefined;
+    const scheme: SchemeInput = oneScheme(o.schemes, "record", "E4");
+    const seed = optionalCount(o.seed, "--seed", 0, 2 ** 32 - 1) ?? 1;
+    const b = o.ops !== undefined ? { ops: opsArg(o.ops) } : o.budget !== undefined ? parseBudget(o.budget) : { ops: 100_000 };
+    if (b.ops === undefined) throw new RefsimError("record: --ops for a workload is a number of ops (like 100k)", { field: "ops" });
+    let params: Record<string, unknown> | undefined = o.set?.length ? parseSettings(o.set, "--set") : undefined;
     if (o.params) {
       try {
         params = JSON.parse(o.params);
@@ -56,14 +63,14 @@ export async function recordCommand(args: string[], o: TraceCliOptions): Promise
     const bytes = rec.finish();
     out.write(bytes);
     console.log(summaryLine(s));
-    console.log(`recorded ${rec.ops.toLocaleString("en-US")} ops under ${engine.scheme.name} to ${o.out} (${bytes.length.toLocaleString("en-US")} bytes, ${(bytes.length / Math.max(1, rec.ops)).toFixed(1)} bytes/op)`);
+    console.log(`recorded ${count(rec.ops)} ops under ${engine.scheme.name} to ${o.out} (${count(bytes.length)} bytes, ${(bytes.length / Math.max(1, rec.ops)).toFixed(1)} bytes/op)`);
     return 0;
   }
   const loaded = await loadScenario(what);
-  const scheme: SchemeInput = o.scheme ? schemeInputArg(o.scheme) : loaded.scenario.schemes?.[0] ?? "E4";
+  const scheme: SchemeInput = oneScheme(o.schemes, "record", loaded.scenario.schemes?.[0] ?? "E4");
   const r = await recordScenario(loaded, scheme, { engineVersion: version });
   out.write(r.bytes);
-  console.log(`recorded ${r.ops} ops of scenario ${loaded.scenario.name} under ${resolveScheme(scheme).name} to ${o.out} (${r.bytes.length} bytes)`);
+  console.log(`recorded ${count(r.ops)} ops of scenario ${loaded.scenario.name} under ${resolveScheme(scheme).name} to ${o.out} (${count(r.bytes.length)} bytes)`);
   if (r.error) {
     console.log(`the scenario stopped at a rejected step; the trace holds the ops before it: ${r.error.message}`);
     return 1;
@@ -97,7 +104,7 @@ export async function replayCommand(args: string[], o: TraceCliOptions): Promise
     }, null, 2));
     return r.identical ? 0 : 1;
   }
-  console.log(`${args[0]}: ${r.meta.source}, scheme ${r.engine.scheme.name}, seed ${r.meta.seed ?? "-"}, engine ${r.meta.engineVersion}, ${r.ops.toLocaleString("en-US")} ops (${bytes.length.toLocaleString("en-US")} bytes)`);
+  console.log(`${args[0]}: ${r.meta.source}, scheme ${r.engine.scheme.name}, seed ${r.meta.seed ?? "-"}, engine ${r.meta.engineVersion}, ${count(r.ops)} ops (${count(bytes.length)} bytes)`);
   for (const w of r.warnings) console.log(`warning: ${w}`);
   console.log(`violations: ${counts.length ? counts.join(", ") : "none"}`);
   if (r.identical) console.log("replay identical: op results, statistics and violation records match the recording");

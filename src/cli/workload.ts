@@ -2,13 +2,15 @@
  * `refsim workload`: run a workload generator under one or more schemes on fresh
  * engines and print, per scheme, ops/s, atomics per op, peak frames and
  * violations. With no name, list the generators and their parameters.
+ * Exit status 1 when a run found violations (as explore), 0 when none did.
  */
 import { Engine, type Capacity } from "../core/engine.ts";
-import { RefsimError } from "../core/errors.ts";
 import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
 import { WORKLOADS, WORKLOAD_NAMES, getWorkload } from "../workload/index.ts";
 import type { WorkloadSummary } from "../workload/common.ts";
 import { formatTable } from "../report/table.ts";
+import { count, rate } from "./format.ts";
+import { colourOn, paintOutcomes } from "./style.ts";
 import { ProgressTarget } from "./progress.ts";
 import type { CounterName, CostModel } from "../cost/options.ts";
 import { SpreadTarget } from "../cost/spread.ts";
@@ -29,25 +31,6 @@ export interface WorkloadArgs {
   cost?: Partial<CostModel>;
 }
 
-/** "k=v" settings: numbers, booleans, strings, or JSON objects. */
-export function parseSettings(list: string[], what: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const item of list) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw new RefsimError(`${what}: expected key=value, got '${item}'`, { field: what });
-    const k = item.slice(0, eq);
-    const raw = item.slice(eq + 1);
-    let v: unknown = raw;
-    if (/^-?\d+(\.\d+)?$/.test(raw)) v = Number(raw);
-    else if (raw === "true" || raw === "false") v = raw === "true";
-    else if (raw.startsWith("{")) {
-      try { v = JSON.parse(raw); } catch { throw new RefsimError(`${what}: '${k}' is not valid JSON`, { field: k }); }
-    }
-    out[k] = v;
-  }
-  return out;
-}
-
 function listWorkloads(): void {
   for (const name of WORKLOAD_NAMES) {
     const w = getWorkload(name);
@@ -66,7 +49,7 @@ export async function workloadCommand(a: WorkloadArgs): Promise<number> {
   }
   getWorkload(a.name); // names the known workloads if unknown
   const rows: string[][] = [];
-  const results: WorkloadSummary[] = [];
+  const results: (WorkloadSummary & { scheme: string })[] = [];
   const costRows: string[][] = [];
   for (const s of a.schemes) {
     const scheme = resolveScheme(s);
@@ -80,20 +63,21 @@ export async function workloadCommand(a: WorkloadArgs): Promise<number> {
     const c = engine.cost();
     if (c) {
       (r as WorkloadSummary & { cost?: unknown }).cost = c;
-      costRows.push([scheme.name, c.counter, String(c.cpus), `${(c.throughput / 1e6).toFixed(2)} M`, c.nsPerOp.toFixed(1), c.perOp.rmws.toFixed(2), c.perOp.transfers.toFixed(2), String(c.violations)]);
+      costRows.push([scheme.name, c.counter, String(c.cpus), rate(c.throughput), c.nsPerOp.toFixed(1), c.perOp.rmws.toFixed(2), c.perOp.transfers.toFixed(2), String(c.violations)]);
     }
-    results.push(r);
+    results.push({ scheme: scheme.name, ...r });
     const v = Object.entries(r.violations).filter(([k, n]) => k !== "total" && n > 0).map(([k, n]) => `${k}:${n}`).join(" ") || "none";
-    rows.push([scheme.name, String(r.ops), `${(r.opsPerSec / 1e6).toFixed(2)} M`, r.atomicsPerOp.toFixed(2), String(r.peakFrames), String(r.wpCopy), `${r.migrated}/${r.migrateFailed}`, v]);
+    rows.push([scheme.name, count(r.ops), rate(r.opsPerSec), r.atomicsPerOp.toFixed(2), count(r.peakFrames), count(r.wpCopy), `${count(r.migrated)}/${count(r.migrateFailed)}`, v]);
   }
+  // Every entry names its scheme, so the runs of several schemes can be told apart.
   if (a.json) console.log(JSON.stringify(results.map(({ stats: _s, ...rest }) => rest), null, 2));
   else {
-    console.log(`workload ${a.name}, seed ${a.seed}, budget ${a.ops} ops`);
-    console.log(formatTable(["scheme", "ops", "ops/s", "atomics/op", "peak frames", "COW copies", "migrated/failed", "violations"], rows));
+    console.log(`workload ${a.name}, seed ${a.seed}, budget ${count(a.ops)} ops`);
+    console.log(paintOutcomes(formatTable(["scheme", "ops", "ops/s", "atomics/op", "peak frames", "COW copies", "migrated/failed", "violations"], rows), colourOn(process.stdout)));
     if (costRows.length) {
       console.log(`\ncost model (${CYCLES_ARE_A_MODEL}):`);
       console.log(formatTable(["scheme", "counter", "cpus", "ops/sim-s", "ns/op", "counter atomics/op", "transfers/op", "counter_zero"], costRows));
     }
   }
-  return 0;
+  return results.some((r) => r.violations.total > 0) ? 1 : 0;
 }

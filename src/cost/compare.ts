@@ -29,6 +29,8 @@ export interface CompareOptions {
   params?: Record<string, unknown>;
   capacity?: Partial<Capacity>;
   cost?: Partial<CostModel>;
+  /** Called after each run (one scheme x counter x CPU count), e.g. for a progress bar. */
+  onRow?: (row: CompareRow, done: number, total: number) => void;
 }
 
 export interface CompareRow {
@@ -66,7 +68,9 @@ export async function compareCounters(o: CompareOptions = {}): Promise<CompareRo
   const cpusList = o.cpus ?? COMPARE_CPUS;
   const counters = o.counters ?? [...COUNTER_NAMES];
   const rows: CompareRow[] = [];
-  for (const scheme of o.schemes ?? ["E4"]) {
+  const schemes = o.schemes ?? ["E4"];
+  const total = schemes.length * counters.length * cpusList.length;
+  for (const scheme of schemes) {
     for (const counter of counters) {
       let base = 0;
       for (const cpus of cpusList) {
@@ -95,6 +99,7 @@ export async function compareCounters(o: CompareOptions = {}): Promise<CompareRo
           counterViolations: after.violations,
           cost: { ...at, zero: after.zero, violations: after.violations }, // counts and time when the workload ended; zero detection after the drain
         });
+        o.onRow?.(rows[rows.length - 1], rows.length, total);
       }
     }
   }
