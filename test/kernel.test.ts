@@ -62,9 +62,9 @@ test("guest output: runs of pages expand, results and snapshots attach to their 
   const base = { mapped: true, zero: false, refcount: 1, mapcount: 0, entireMapcount: 1, pincount: 0, large: true, pmd: true, devmap: false };
   const refsim = new Map([["1:262144", base], ["1:262145", base], ["1:262146", { ...base, refcount: 2 }]]);
   const r = compareProgram([
-    { kind: "pages", label: "s", at: 2, step: 0, ranges: [[0x40000, 3]], mms: [1], refsim },
-    { kind: "value", label: "v", at: 3, step: 1, refsim: 7 },
-    { kind: "result", label: "g", at: 4, step: 2, what: "gup", refsim: "err" },
+    { kind: "pages", label: "s", at: 2, step: 0, after: null, ranges: [[0x40000, 3]], mms: [1], refsim },
+    { kind: "value", label: "v", at: 3, step: 1, after: null, refsim: 7 },
+    { kind: "result", label: "g", at: 4, step: 2, after: null, what: "gup", refsim: "err" },
   ], g);
   assert.equal(r.map((x) => x.agree), [false, true, true]);
   assert.equal(r[0].rows.map((x) => [x.page, x.field, x.refsim, x.kernel]), [["1:0x40002000", "refcount", 2, 1]]);

@@ -184,7 +184,8 @@ static void snap(char *args)
 		if (!n)
 			break;
 		char cmd[64];
-		int len = snprintf(cmd, sizeof(cmd), "r %lx %lu", start, strtoul(n, NULL, 0));
+		/* the controller drained the per-CPU LRU batches once for this snap */
+		int len = snprintf(cmd, sizeof(cmd), "R %lx %lu", start, strtoul(n, NULL, 0));
 		if (write(pagefd, cmd, len) != len)
 			die("refsim_page write: %s", strerror(errno));
 		ssize_t k = pread(pagefd, out, sizeof(out) - 1, 0);
@@ -654,6 +655,8 @@ static void controller_op(char *line)
 	} else if (!strcmp(op, "teardown")) {
 		teardown();
 	} else if (!strcmp(op, "snap")) {
+		if (write(pagefd, "d", 1) != 1)
+			die("refsim_page drain: %s", strerror(errno));
 		for (int w = 0; w < MAXW; w++) {
 			if (!W[w].live)
 				continue;

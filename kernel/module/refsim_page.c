@@ -6,7 +6,8 @@
  *
  * /proc/refsim_page, one command per write(), the answer read back with read():
  *   "d"               drain the per-CPU LRU batches (lru_add_drain_all), answer "ok"
- *   "r START NPAGES"  drain, then one line per present entry in [START, START+NPAGES*4K):
+ *   "r START NPAGES"  drain, then one line per present entry in [START, START+NPAGES*4K);
+ *   "R START NPAGES"  the same without draining (the caller drained just before):
  *     VPN PFN kind pmd write devmap special ref pageref map ent pin large order flags
  *   kind: n normal page, z the zero page, h the huge zero page, s a swap/migration entry
  *   ref: folio_ref_count; pageref: this page's own _refcount; map: this page's _mapcount + 1
@@ -157,8 +158,9 @@ static ssize_t rp_write(struct file *file, const char __user *ubuf, size_t count
 	if (cmd[0] == 'd') {
 		drain_all();
 		emit(a, "ok\n");
-	} else if (cmd[0] == 'r' && sscanf(cmd + 1, "%lx %lu", &start, &npages) == 2 && npages <= 1 << 20) {
-		drain_all();
+	} else if ((cmd[0] == 'r' || cmd[0] == 'R') && sscanf(cmd + 1, "%lx %lu", &start, &npages) == 2 && npages <= 1 << 20) {
+		if (cmd[0] == 'r')
+			drain_all();
 		read_range(a, start & PAGE_MASK, npages);
 	} else {
 		return -EINVAL;

@@ -12,7 +12,8 @@ import type { SymTrace } from "../explore/symbolic.ts";
 import type { LoadedScenario } from "../scenario/parse.ts";
 import { bootGuest, type BootResult } from "./guest.ts";
 import type { KernelHost } from "./host.ts";
-import { compareProgram, type PointResult } from "./compare.ts";
+import { compareProgram } from "./compare.ts";
+import { classify, KNOWN, type Classified } from "./known.ts";
 import { provision, type Manifest } from "./provision.ts";
 import { differenceScenario, randomTrace, traceProgram } from "./random.ts";
 import { translateScenario } from "./scenario.ts";
@@ -34,7 +35,7 @@ export interface ScenarioResult {
   name: string;
   source: string;
   notComparable: string | null;
-  points: PointResult[];
+  points: Classified[];
   guestUs: number | null;
 }
 
@@ -45,7 +46,9 @@ export interface TraceResult {
   agree: boolean;
   notComparable: string | null;
   /** The first points that differ (at most 3). */
-  differences: PointResult[];
+  differences: Classified[];
+  /** The known difference the trace's first difference is (see src/kernel/known.ts). */
+  known?: string;
   /** The shrunk scenario file, when it differed. */
   shrunk?: { file: string; ops: number; runs: number };
 }
@@ -58,6 +61,10 @@ export interface CheckResult {
   traces: TraceResult[];
   agree: number;
   differ: number;
+  /** Differences that are none of the known ones. */
+  unexplained: number;
+  /** The known differences seen: id -> count, with what the kernel does. */
+  known: { id: string; kernel: string; status: string; count: number }[];
   notComparable: number;
   expectPoints: number;
   shrinkMs: number;
@@ -97,7 +104,7 @@ export async function runKernelCheck(o: CheckOptions): Promise<CheckResult> {
   const scenarios: ScenarioResult[] = scen.map((s) => {
     if (s.notComparable) return { name: s.name, source: s.source, notComparable: s.notComparable, points: [], guestUs: null };
     const g = byName.get(s.name)!;
-    return { name: s.name, source: s.source, notComparable: null, points: compareProgram(s.builder.points, g), guestUs: g.guestUs };
+    return { name: s.name, source: s.source, notComparable: null, points: classify(s.builder.points, compareProgram(s.builder.points, g)), guestUs: g.guestUs };
   });
   const traceResults: TraceResult[] = [];
   let shrinkMs = 0;
@@ -107,12 +114,16 @@ export async function runKernelCheck(o: CheckOptions): Promise<CheckResult> {
       traceResults.push({ seed: t.seed, ops: t.prog.ran.length, snapshots: 0, agree: false, notComparable: b.notComparable, differences: [] });
       continue;
     }
-    const pts = compareProgram(b.points, byName.get(b.name)!);
+    const pts = classify(b.points, compareProgram(b.points, byName.get(b.name)!));
     const diffs = pts.filter((x) => !x.agree);
-    const r: TraceResult = { seed: t.seed, ops: t.prog.ran.length, snapshots: pts.length, agree: diffs.length === 0, notComparable: null, differences: diffs.slice(0, 3) };
-    if (diffs.length > 0 && o.shrinkRuns > 0) {
+    // a trace whose every difference is known is a known difference; one that is not gets shrunk
+    const unknown = diffs.find((x) => !x.known);
+    const shown = unknown && !diffs.slice(0, 2).includes(unknown) ? [...diffs.slice(0, 2), unknown] : diffs.slice(0, 3);
+    const r: TraceResult = { seed: t.seed, ops: t.prog.ran.length, snapshots: pts.length, agree: diffs.length === 0, notComparable: null, differences: shown };
+    if (diffs.length > 0 && !unknown) r.known = diffs[0].known;
+    if (unknown && o.shrinkRuns > 0) {
       const s0 = performance.now();
-      r.shrunk = await shrinkDifference(m, t.seed, t.trace, diffs[0], o, log);
+      r.shrunk = await shrinkDifference(m, t.seed, t.trace, unknown, o, log);
       shrinkMs += performance.now() - s0;
     }
     traceResults.push(r);
@@ -121,20 +132,24 @@ export async function runKernelCheck(o: CheckOptions): Promise<CheckResult> {
   let differ = 0;
   let notComparable = 0;
   let expectPoints = 0;
+  let unexplained = 0;
+  const knownCount = new Map<string, number>();
+  const note = (id: string | undefined) => { if (id) knownCount.set(id, (knownCount.get(id) ?? 0) + 1); else unexplained++; };
   for (const s of scenarios) {
     if (s.notComparable) { notComparable++; continue; }
-    for (const x of s.points) { if (x.agree) agree++; else differ++; expectPoints++; }
+    for (const x of s.points) { if (x.agree) agree++; else { differ++; note(x.known); } expectPoints++; }
   }
   for (const t of traceResults) {
     if (t.notComparable) notComparable++;
     else if (t.agree) agree++;
-    else differ++;
+    else { differ++; note(t.known); }
   }
+  const known = KNOWN.filter((k) => knownCount.has(k.id)).map((k) => ({ id: k.id, kernel: k.kernel, status: k.status, count: knownCount.get(k.id)! }));
   return {
     kernel: { version: m.kernelVersion, release: m.kernelRelease, qemu: m.qemuVersion },
     provision: { ms: p.ms, seconds: m.seconds, kernelDebBytes: m.kernelDebBytes },
     boot: { ms: boot.ms, guestMs: boot.programs.reduce((s, g) => s + (g.guestUs ?? 0), 0) / 1000 },
-    scenarios, traces: traceResults, agree, differ, notComparable, expectPoints, shrinkMs, totalMs: performance.now() - t0,
+    scenarios, traces: traceResults, agree, differ, unexplained, known, notComparable, expectPoints, shrinkMs, totalMs: performance.now() - t0,
   };
 }
 
@@ -148,7 +163,7 @@ function checkBoot(boot: BootResult, expected: number): void {
 }
 
 /** The fields that differ in a point, e.g. "refcount,mapcount". */
-function diffFields(p: PointResult): string {
+function diffFields(p: Classified): string {
   return [...new Set(p.rows.filter((r) => !r.agree).map((r) => r.field))].sort().join(",");
 }
 
@@ -156,7 +171,7 @@ function diffFields(p: PointResult): string {
  * Shrink a differing trace: a candidate keeps failing when some point differs in
  * the same fields as the original's first difference. One guest boot per candidate.
  */
-async function shrinkDifference(m: Manifest, seed: number, trace: SymTrace, first: PointResult, o: CheckOptions, log: (l: string) => void) {
+async function shrinkDifference(m: Manifest, seed: number, trace: SymTrace, first: Classified, o: CheckOptions, log: (l: string) => void) {
   const want = diffFields(first);
   log(`trace ${seed} differs (${first.label}: ${want}); shrinking, at most ${o.shrinkRuns} guest runs`);
   let runs = 0;
@@ -167,7 +182,7 @@ async function shrinkDifference(m: Manifest, seed: number, trace: SymTrace, firs
     const boot = await bootGuest(o.host, m, [prog.builder.text()], { timeoutSeconds: 120 });
     const g = boot.programs[0];
     if (!g || g.guestUs === null) return false;
-    return compareProgram(prog.builder.points, g).some((x) => !x.agree && diffFields(x) === want);
+    return classify(prog.builder.points, compareProgram(prog.builder.points, g)).some((x) => !x.agree && !x.known && diffFields(x) === want);
   };
   const shrunk = await shrinkTrace(trace, test, { maxRuns: o.shrinkRuns });
   const prog = await traceProgram("shrunk", shrunk.trace);

@@ -9,7 +9,7 @@
  * import { compareProgram } from "./compare.ts";
  * import { UNMAPPED } from "./translate.ts";
  * const r = compareProgram(
- *   [{ kind: "value", label: "read", at: 0, step: 3, refsim: 7 }],
+ *   [{ kind: "value", label: "read", at: 0, step: 3, after: null, refsim: 7 }],
  *   { name: "t", results: [{ status: "val", value: 7 }], pages: new Map(), guestUs: 10 });
  * console.log(r[0].agree, r[0].rows[0]); // true { page: "", field: "value", refsim: 7, kernel: 7, agree: true }
  * void UNMAPPED;
@@ -25,6 +25,8 @@ export interface Row {
   refsim: unknown;
   kernel: unknown;
   agree: boolean;
+  /** The kernel mapped the zero page (or the huge zero page) there. */
+  kernelZero?: boolean;
 }
 
 export interface PointResult {
@@ -53,7 +55,7 @@ function pageRows(key: string, a: Reading, b: Reading, onlyDiffs: boolean): Row[
     if (zero && !ZERO_FIELDS.has(f)) continue;
     if (!a.mapped && !b.mapped && f !== "mapped") continue;
     const agree = a[f] === b[f];
-    if (!onlyDiffs || !agree) rows.push({ page, field: f, refsim: a[f], kernel: b[f], agree });
+    if (!onlyDiffs || !agree) rows.push({ page, field: f, refsim: a[f], kernel: b[f], agree, ...(b.zero ? { kernelZero: true } : {}) });
   }
   return rows;
 }

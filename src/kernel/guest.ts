@@ -108,9 +108,11 @@ export async function bootGuest(host: KernelHost, manifest: Manifest, programs: 
     const initrd = `${dir}/initrd`;
     const base = host.readFile(manifest.initrd);
     const extra = cpioArchive([{ name: "input", data: new TextEncoder().encode(programs.join("")) }]);
-    const all = new Uint8Array(base.length + extra.length);
+    // the unpacker reads concatenated archives, each starting 4-byte aligned (zeros between them are skipped)
+    const at = Math.ceil(base.length / 4) * 4;
+    const all = new Uint8Array(at + extra.length);
     all.set(base, 0);
-    all.set(extra, base.length);
+    all.set(extra, at);
     host.writeFile(initrd, all);
     const outFile = `${dir}/out.txt`;
     const consoleFile = `${dir}/console.txt`;

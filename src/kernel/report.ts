@@ -22,7 +22,7 @@ export function formatCheck(r: CheckResult): string {
     out.push(`   ${pad("step", 34)} ${pad("page", 14)} ${pad("field", 15)} ${pad("refsim", 8)} ${pad("kernel", 8)}`);
     for (const p of s.points) {
       for (const row of p.rows) {
-        out.push(`   ${pad(`${p.step + 1}: ${p.label}`.slice(0, 34), 34)} ${pad(row.page, 14)} ${pad(row.field, 15)} ${pad(show(row.refsim), 8)} ${pad(show(row.kernel), 8)}${row.agree ? "" : " DIFFER"}`);
+        out.push(`   ${pad(`${p.step + 1}: ${p.label}`.slice(0, 34), 34)} ${pad(row.page, 14)} ${pad(row.field, 15)} ${pad(show(row.refsim), 8)} ${pad(show(row.kernel), 8)}${row.agree ? "" : p.known ? ` DIFFER (known: ${p.known})` : " DIFFER"}`);
       }
     }
   }
@@ -35,9 +35,9 @@ export function formatCheck(r: CheckResult): string {
     out.push("", `== random traces: ${tr.length} (${ops} ops, ${snaps} snapshots of every page of every process, one after every op): ${bad.length ? `${bad.length} differ` : "all agree"}`);
     for (const t of tr.filter((x) => x.notComparable)) out.push(`   trace ${t.seed}: not comparable: ${t.notComparable}`);
     for (const t of bad) {
-      out.push(`   trace ${t.seed} (${t.ops} ops) differs:`);
+      out.push(`   trace ${t.seed} (${t.ops} ops) differs${t.known ? ` (known: ${t.known})` : ""}:`);
       for (const p of t.differences) for (const row of p.rows.filter((x) => !x.agree).slice(0, 6)) {
-        out.push(`     ${p.label}: ${row.page} ${row.field} refsim ${show(row.refsim)} kernel ${show(row.kernel)}`);
+        out.push(`     ${p.label}: ${row.page} ${row.field} refsim ${show(row.refsim)} kernel ${show(row.kernel)}${p.known ? "" : " (unexplained)"}`);
       }
       if (t.shrunk) out.push(`     shrunk to ${t.shrunk.ops} ops in ${t.shrunk.runs} guest runs: ${t.shrunk.file}`);
     }
@@ -45,6 +45,10 @@ export function formatCheck(r: CheckResult): string {
   const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   out.push("", `${r.expectPoints} expect points in ${r.scenarios.filter((s) => !s.notComparable).length} scenarios, ${r.traces.length} random traces; ` +
     `provisioning ${sec(r.provision.ms)}, boot and run ${sec(r.boot.ms)} (guest ${sec(r.boot.guestMs)})${r.shrinkMs ? `, shrinking ${sec(r.shrinkMs)}` : ""}, total ${sec(r.totalMs)}`);
+  if (r.differ > 0) {
+    out.push(`${r.differ} differ: ${r.unexplained} unexplained${r.known.length ? `, known: ${r.known.map((k) => `${k.id} ${k.count}`).join(", ")}` : ""}`);
+    for (const k of r.known) out.push(`  ${k.id}: ${k.kernel} [${k.status}]`);
+  }
   out.push(closingLine(r));
   return out.join("\n");
 }

@@ -47,11 +47,25 @@ export const UNMAPPED: Readonly<Reading> = Object.freeze({
   mapped: false, zero: false, refcount: 0, mapcount: 0, entireMapcount: 0, pincount: 0, large: false, pmd: false, devmap: false,
 });
 
+/** The op translated last before a point: what src/kernel/known.ts matches differences against. */
+export interface LastOp {
+  code: number;
+  /** The op's argument words and refsim's result. */
+  args: number[];
+  result: number;
+  /** A GUP or truncate on an fsdax file's pages. */
+  fsdax: boolean;
+  /** A truncate whose range reaches the end of the file (a real truncate, not a hole punch). */
+  toEof: boolean;
+}
+
+interface PointBase { label: string; at: number; step: number; after: LastOp | null }
+
 /** A point where refsim and the kernel are compared, tied to the guest op after which it is read. */
 export type Point =
-  | { kind: "pages"; label: string; at: number; step: number; ranges: [number, number][]; mms: number[]; refsim: Map<string, Reading> }
-  | { kind: "value"; label: string; at: number; step: number; refsim: number }
-  | { kind: "result"; label: string; at: number; step: number; what: "gup" | "truncate"; refsim: "ok" | "err" | "busy" };
+  | (PointBase & { kind: "pages"; ranges: [number, number][]; mms: number[]; refsim: Map<string, Reading> })
+  | (PointBase & { kind: "value"; refsim: number })
+  | (PointBase & { kind: "result"; what: "gup" | "truncate"; refsim: "ok" | "err" | "busy" });
 
 /** "mm:vpn" */
 export const pageKey = (mm: number, vpn: number): string => `${mm}:${vpn}`;
@@ -86,6 +100,10 @@ export class ProgramBuilder {
   #drivers = new Map<number, number>();
   #handles = new Map<number, "g" | "p">();
   #words = new Int32Array(abi.OP_WORDS);
+  #maps: { mm: number; start: number; n: number; file: number }[] = [];
+  #files = new Map<number, { pages: number; dax: boolean }>();
+  /** The op translated last (check and cpu ops leave it). */
+  last: LastOp | null = null;
 
   constructor(name: string, engine: Engine) {
     this.name = name;
@@ -105,6 +123,12 @@ export class ProgramBuilder {
     const code = words[at];
     const a = (k: number) => words[at + 1 + k];
     const emit = (line: string) => { this.lines.push(line); return this.#n++; };
+    if (code !== abi.OP_CHECK && code !== abi.OP_CPU) {
+      const args = Array.from({ length: abi.OP_WORDS - 1 }, (_, k) => a(k));
+      const fsdax = code === abi.OP_GUP ? this.#daxAt(a(0), a(1)) : code === abi.OP_TRUNCATE ? this.#files.get(a(0))?.dax === true : false;
+      const toEof = code === abi.OP_TRUNCATE && a(1) + a(2) >= (this.#files.get(a(0))?.pages ?? 0);
+      this.last = { code, args, result, fsdax, toEof };
+    }
     switch (code) {
       case abi.OP_MM_NEW: emit(`new ${result}`); this.#live.add(result); return;
       case abi.OP_FORK: emit(`fork ${a(0)} ${result}`); this.#live.add(result); return;
@@ -117,6 +141,7 @@ export class ProgramBuilder {
         // without a THP pool refsim falls back to 4 KiB pages: the guest then does not madvise either
         const huge = (flags & abi.VM_HUGEPAGE) !== 0 && this.engine.capacity.hugePages > 0 ? 1 : 0;
         emit(`mmap ${a(0)} ${hex(result)} ${a(2)} ${RW(flags)} ${kind} ${file ? a(4) : 0} ${file ? a(5) : 0} ${huge}`);
+        this.#maps.push({ mm: a(0), start: result, n: a(2), file: file ? a(4) : -1 });
         this.#addRange(result, a(2));
         return;
       }
@@ -124,7 +149,7 @@ export class ProgramBuilder {
       case abi.OP_MADV_DONTNEED: emit(`dontneed ${a(0)} ${hex(a(1))} ${a(2)}`); return;
       case abi.OP_READ: {
         const i = emit(`read ${a(0)} ${hex(a(1))}`);
-        this.points.push({ kind: "value", label: `read ${hex(a(1))} of mm ${a(0)}`, at: i, step: this.step, refsim: result >>> 0 });
+        this.points.push({ kind: "value", label: `read ${hex(a(1))} of mm ${a(0)}`, at: i, step: this.step, after: this.last, refsim: result >>> 0 });
         return;
       }
       case abi.OP_WRITE: emit(`write ${a(0)} ${hex(a(1))} ${a(2) >>> 0}`); return;
@@ -135,6 +160,7 @@ export class ProgramBuilder {
           if (kind !== abi.KIND_FSDAX) return this.#cannot(`a file on driver ${driver}: only fsdax files are comparable`);
         }
         emit(`file ${result} ${a(0)} ${driver >= 0 ? 1 : 0}`);
+        this.#files.set(result, { pages: a(0), dax: driver >= 0 });
         return;
       }
       case abi.OP_DRIVER_NEW: {
@@ -155,7 +181,7 @@ export class ProgramBuilder {
         // refsim refused it: the guest must refuse too, tried in a slot no handle uses
         const i = emit(`gup ${a(0)} ${result > 0 ? result : REFUSED_SLOT} ${hex(a(1))} ${how}`);
         if (result > 0) this.#handles.set(result, how);
-        this.points.push({ kind: "result", label: `gup ${gupText(f)} ${hex(a(1))} of mm ${a(0)}`, at: i, step: this.step, what: "gup", refsim: result > 0 ? "ok" : "err" });
+        this.points.push({ kind: "result", label: `gup ${gupText(f)} ${hex(a(1))} of mm ${a(0)}`, at: i, step: this.step, after: this.last, what: "gup", refsim: result > 0 ? "ok" : "err" });
         return;
       }
       case abi.OP_UNPIN: emit(`unpin ${a(0)}`); this.#handles.delete(a(0)); return;
@@ -166,7 +192,7 @@ export class ProgramBuilder {
       }
       case abi.OP_TRUNCATE: {
         const i = emit(`truncate ${a(0)} ${a(1)} ${a(2)}`);
-        this.points.push({ kind: "result", label: `truncate file ${a(0)} at ${a(1)}+${a(2)}`, at: i, step: this.step, what: "truncate", refsim: result > 0 ? "busy" : "ok" });
+        this.points.push({ kind: "result", label: `truncate file ${a(0)} at ${a(1)}+${a(2)}`, at: i, step: this.step, after: this.last, what: "truncate", refsim: result > 0 ? "busy" : "ok" });
         return;
       }
       case abi.OP_TEARDOWN: emit("teardown"); this.#live.clear(); return;
@@ -180,6 +206,15 @@ export class ProgramBuilder {
 
   #cannot(why: string): void {
     this.notComparable ??= why;
+  }
+
+  /** Does the latest mapping of mm containing vpn map an fsdax file? */
+  #daxAt(mm: number, vpn: number): boolean {
+    for (let i = this.#maps.length - 1; i >= 0; i--) {
+      const m = this.#maps[i];
+      if (m.mm === mm && vpn >= m.start && vpn < m.start + m.n) return m.file >= 0 && this.#files.get(m.file)?.dax === true;
+    }
+    return false;
   }
 
   #fsdaxAt(mm: number, vpn: number): boolean {
@@ -216,7 +251,7 @@ export class ProgramBuilder {
   readValue(label: string, mm: number, addr: number, refsim: number): void {
     const i = this.#n++;
     this.lines.push(`read ${mm} ${hex(addr / PAGE_SIZE)}`);
-    this.points.push({ kind: "value", label, at: i, step: this.step, refsim: refsim >>> 0 });
+    this.points.push({ kind: "value", label, at: i, step: this.step, after: this.last, refsim: refsim >>> 0 });
   }
 
   #snap(label: string, ranges: [number, number][], mms: number[]): void {
@@ -231,7 +266,7 @@ export class ProgramBuilder {
     }
     const i = this.#n++;
     this.lines.push(`snap ${ranges.map(([s, n]) => `${hex(s)} ${n}`).join(" ")}`);
-    this.points.push({ kind: "pages", label, at: i, step: this.step, ranges, mms: mms.filter((m) => this.#live.has(m)), refsim });
+    this.points.push({ kind: "pages", label, at: i, step: this.step, after: this.last, ranges, mms: mms.filter((m) => this.#live.has(m)), refsim });
   }
 
   /** The program text for the interpreter. */

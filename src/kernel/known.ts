@@ -1,0 +1,77 @@
+/**
+ * Differences between refsim's E2 and Linux 6.1 that are understood: each names the
+ * kernel function that decides it and where it is being dealt with. The first point
+ * of a program that differs is matched against them by the op just before it and
+ * the shape of the difference; later differences at the same addresses (in any
+ * process: a fork carries them on) are its consequences. Anything else is an unexplained difference (exit status 1).
+ */
+import * as abi from "../../assembly/abi.ts";
+import type { PointResult, Row } from "./compare.ts";
+import type { LastOp, Point } from "./translate.ts";
+
+export interface Known {
+  id: string;
+  /** What the kernel does, with the function and version. */
+  kernel: string;
+  /** Who deals with it. */
+  status: string;
+  matches(after: LastOp, diffs: Row[]): boolean;
+}
+
+const num = (v: unknown) => (typeof v === "boolean" ? Number(v) : typeof v === "number" ? v : NaN);
+/** Every differing row shows refsim with more (mapped, counted) than the kernel, or the reverse. */
+const refsimMore = (rows: Row[]) => rows.every((r) => num(r.refsim) > num(r.kernel) || (r.field === "gup" && r.refsim === "ok" && r.kernel === "err"));
+const kernelMore = (rows: Row[]) => rows.every((r) => num(r.kernel) > num(r.refsim));
+
+export const KNOWN: readonly Known[] = [
+  {
+    id: "fork-file-no-anon-vma",
+    kernel: "fork copies no PTE of a file VMA without an anon_vma (6.1 copy_page_range: the vma_needs_copy test, inline); the child refaults, so the page gets no ref or mapcount from fork",
+    status: "issue 12 item 1 (engineer divergences)",
+    matches: (after, rows) => after.code === abi.OP_FORK && refsimMore(rows),
+  },
+  {
+    id: "read-gup-zero-page",
+    kernel: "a read-only GUP of untouched anonymous memory maps the shared zero page (6.1 follow_page_pte zero-pfn branch; do_huge_pmd_anonymous_page maps the huge zero page in a THP vma) instead of allocating",
+    status: "issue 12 item 2 (engineer divergences)",
+    matches: (after, rows) => after.code === abi.OP_GUP && (after.args[2] & abi.FOLL_WRITE) === 0 && rows.every((r) => r.kernelZero === true || r.field === "zero"),
+  },
+  {
+    id: "hole-punch-keeps-cow",
+    kernel: "a hole punch keeps private COWed anonymous pages (6.1 truncate_pagecache_range -> unmap_mapping_pages(..., even_cows = 0)); only a truncate past them removes them",
+    status: "issue 12 item 3 (engineer divergences)",
+    matches: (after, rows) => after.code === abi.OP_TRUNCATE && !after.toEof && kernelMore(rows),
+  },
+  {
+    id: "longterm-pin-fsdax",
+    kernel: "FOLL_LONGTERM on an fsdax vma is refused with -EOPNOTSUPP before any fault (6.1 mm/gup.c check_vma_flags, called by __get_user_pages before follow_page_mask)",
+    status: "refsim bug, in /work/wt/signals/kernel-notes.md; a small fix to assembly/gup.ts + src/model/gup.ts",
+    matches: (after, rows) => after.code === abi.OP_GUP && after.fsdax && (after.args[2] & abi.FOLL_LONGTERM) !== 0 && refsimMore(rows),
+  },
+];
+
+export interface Classified extends PointResult {
+  /** The known difference it is, or a consequence of; undefined for an unexplained one (or an agreeing point). */
+  known?: string;
+}
+
+/**
+ * Classify a program's differing points in order (points[i] belongs to results[i]).
+ * Rows at addresses an earlier known difference touched are its consequences; the
+ * rest of a point's differing rows must match one known difference together.
+ */
+export function classify(points: Point[], results: PointResult[]): Classified[] {
+  const explained = new Map<string, string>();
+  const addr = (r: Row) => r.page.replace(/^\d+:/, "");
+  return results.map((r, i) => {
+    if (r.agree) return r;
+    const rows = r.rows.filter((x) => !x.agree);
+    const fresh = rows.filter((x) => !x.page || !explained.has(addr(x)));
+    if (fresh.length === 0) return { ...r, known: explained.get(addr(rows[0])) };
+    const after = points[i].after;
+    const k = after ? KNOWN.find((x) => x.matches(after, fresh)) : undefined;
+    if (!k) return r;
+    for (const x of fresh) if (x.page) explained.set(addr(x), k.id);
+    return { ...r, known: k.id };
+  });
+}
