@@ -110,4 +110,36 @@ test("installed: the refsim bin sweeps on worker threads (compiled .js workers),
   assert.ok(existsSync(join(APP, "merged.md")) && existsSync(join(APP, "all.csv")), "Markdown summary and CSV");
 });
 
+test("examples/cluster/Dockerfile: its build stage's npm scripts exist, and its runtime stage's install and entrypoint work on the packed tarball", () => {
+  // No Docker engine on the test machines: the Dockerfile is parsed and its
+  // runtime stage's commands run here, with /pkg the tarball's directory and the
+  // global prefix a scratch directory.
+  assert.ok(tarball && existsSync(tarball), "the packed tarball (earlier test)");
+  const text = readFileSync(join(ROOT, "examples/cluster/Dockerfile"), "utf8");
+  const lines = text.split("\n").filter((l) => l.trim() && !l.startsWith("#"));
+  const stages = lines.join("\n").split(/^FROM /m).filter(Boolean).map((st) => st.split("\n"));
+  assert.is(stages.length, 2, "a build stage and a runtime stage");
+  const node = /node:(\d+)/.exec(stages[1][0])?.[1];
+  assert.ok(node && Number(node) >= Number(/\d+/.exec(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).engines.node)![0]), `runtime image's Node ${node} meets engines.node`);
+  const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts;
+  for (const l of stages[0].filter((x) => x.startsWith("RUN "))) for (const m of l.matchAll(/npm run ([\w:-]+)/g)) assert.ok(scripts[m[1]], `npm run ${m[1]} exists`);
+  assert.ok(stages[0].some((l) => /npm pack .*--pack-destination \/pkg/.test(l)), "the build stage packs into /pkg");
+  const install = stages[1].find((l) => l.startsWith("RUN npm install -g"))!;
+  const prefix = join(TMP, "docker-prefix");
+  const cmd = install.slice(4).replace(/\/pkg\/refsim-\*\.tgz/, tarball).replace(/ && rm -rf \/pkg$/, "");
+  const r = spawnSync("bash", ["-c", cmd], { cwd: TMP, encoding: "utf8", env: { ...process.env, npm_config_prefix: prefix, npm_config_update_notifier: "false" } });
+  assert.is(r.status, 0, `${cmd}: ${r.stdout}\n${r.stderr}`);
+  assert.not.match(`${r.stdout}${r.stderr}`, /prepare|WARN/i, "no install-time warning");
+  const entry = JSON.parse(stages[1].find((l) => l.startsWith("ENTRYPOINT "))!.slice(11)) as string[];
+  const defaults = JSON.parse(stages[1].find((l) => l.startsWith("CMD "))!.slice(4)) as string[];
+  const bin = join(prefix, "bin", entry[0]);
+  const work = join(TMP, "docker-work");
+  mkdirSync(join(work, "examples/cluster"), { recursive: true });
+  writeFileSync(join(work, "examples/cluster/sweep.json"), readFileSync(join(ROOT, "examples/cluster/sweep.json")));
+  const help = run(bin, [...entry.slice(1), ...defaults], work);
+  assert.match(help.stdout, /usage: refsim/);
+  run(bin, [...entry.slice(1), "sweep", "examples/cluster/sweep.json", "--out", "results/all.json", "--quiet"], work);
+  assert.ok(existsSync(join(work, "results/all.json")) && existsSync(join(work, "results/all.runs.ndjson")), "the image's usage line runs a sweep");
+});
+
 test.run();

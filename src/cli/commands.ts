@@ -213,11 +213,13 @@ export const COMMANDS: Command[] = [
   {
     name: "sweep",
     args: "<sweep.json>",
-    summary: "schemes x scenarios/workloads x params x seeds on worker threads; results JSON + CSV",
+    summary: "schemes x scenarios/workloads x params x seeds on worker threads; results JSON + CSV, streamed per run, resumable",
+    details: "Exit status 1 when a run failed (its worker crashed or died: listed in meta.failed), a step was rejected or an expectation failed.",
     flags: {
-      workers: { type: "string", arg: "N", doc: "worker threads (default: the CPUs this process may use)" },
-      shard: { type: "string", arg: "i/N", doc: "run the runs whose index is i mod N" },
-      out: { type: "string", arg: "FILE", doc: "the results JSON (a CSV is written beside it); default stdout" },
+      workers: { type: "string", arg: "N", doc: "worker threads (default: the CPUs this process may use: affinity and cgroup cpu.max)" },
+      shard: { type: "string", arg: "i/N", doc: "run the runs whose index is i mod N; 'auto' reads Slurm (SLURM_ARRAY_TASK_ID, _MIN, _COUNT) or Kubernetes (JOB_COMPLETION_INDEX, JOB_COMPLETIONS)" },
+      out: { type: "string", arg: "FILE", doc: "the results JSON (a CSV beside it; every finished run is streamed to FILE.runs.ndjson at once); default stdout" },
+      resume: { type: "boolean", doc: "continue an interrupted sweep: run only what the --out file's run stream does not hold (failed runs again)" },
       quiet: QUIET, progress: PROGRESS,
     },
     run: async (rest, v) => (await import("./sweep.ts")).sweepCommand(rest, v as never),
@@ -225,7 +227,7 @@ export const COMMANDS: Command[] = [
   {
     name: "merge",
     args: "<a.json> <b.json>...",
-    summary: "join the shards of one sweep (refuses other sweeps and missing runs unless --partial)",
+    summary: "join the shards of one sweep (results files, or the .runs.ndjson stream of a killed shard); refuses other sweeps and missing runs unless --partial",
     flags: { out: { type: "string", arg: "FILE", doc: "the merged results JSON (and CSV beside it); default stdout" }, partial: { type: "boolean", doc: "allow runs to be missing" } },
     run: async (rest, v) => (await import("./sweep.ts")).mergeCommand(rest, v as never),
   },

@@ -13,10 +13,15 @@
 import { readFileSync } from "node:fs";
 import { RefsimError } from "../core/errors.ts";
 import { decodeUtf8 } from "../scenario/utf8.ts";
-import { parseJsonText } from "../scenario/locate.ts";
+import { parseJsonText, type JsonLayout } from "../scenario/locate.ts";
 
 /** Read and parse a JSON file; every failure is a RefsimError naming `what` and the file. */
 export function readJsonFile(path: string, what: string): unknown {
+  return readJsonDoc(path, what).value;
+}
+
+/** readJsonFile, with the text's layout (with `paths`, the line of every key: for schema-checked files). */
+export function readJsonDoc(path: string, what: string, opts: { paths?: boolean } = {}): { value: unknown; layout: JsonLayout } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -29,8 +34,8 @@ export function readJsonFile(path: string, what: string): unknown {
   } catch (e) {
     throw new RefsimError(`${what}: ${(e as Error).message}`, { field: what, code: "BAD_ENCODING" });
   }
-  const { value, layout } = parseJsonText(text, `${what}: '${path}'`);
+  const { value, layout } = parseJsonText(text, `${what}: '${path}'`, opts);
   const dup = layout.duplicate;
   if (dup) throw new RefsimError(`${what}: '${path}' line ${dup.line}: key "${dup.key}" appears twice in ${dup.path} (JSON would keep only the last)`, { field: dup.key });
-  return value;
+  return { value, layout };
 }

@@ -75,6 +75,18 @@ export interface RunTiming {
   opsPerSec: number;
 }
 
+/**
+ * A run that could not finish: its worker crashed or died (out of memory, a bug),
+ * as opposed to a run whose op was rejected (a result with `error`). Kept in
+ * `meta.failed`, not in `runs`; `refsim sweep --resume` runs it again.
+ */
+export interface FailedRun {
+  index: number;
+  id: string;
+  error: string;
+  worker: number;
+}
+
 export interface ShardMeta {
   shard: string | null;
   host?: string;
@@ -100,6 +112,8 @@ export interface ResultsMeta {
   shards?: ShardMeta[];
   /** Wall-clock timing of each run, by run id. */
   runs: Record<string, RunTiming & { worker?: number }>;
+  /** Runs that could not finish (their results are not in `runs`). */
+  failed?: FailedRun[];
 }
 
 export interface ResultsDoc {
@@ -160,6 +174,8 @@ export function mergeResults(docs: ResultsDoc[], opts: { allowPartial?: boolean 
     }
   });
   const runs = [...byIndex.values()].sort((a, b) => a.index - b.index);
+  const failed = docs.flatMap((d) => d.meta?.failed ?? []).filter((f) => !byIndex.has(f.index));
+  if (failed.length) meta.failed = failed;
   const complete = runs.length === first.sweep.runs;
   if (!complete && !opts.allowPartial) {
     const have = new Set(runs.map((r) => r.index));

@@ -36,6 +36,7 @@ import type { ResultsDoc, ResultsMeta, RunResult, RunTiming, SweepInfo } from ".
 import { registryWorkloads } from "./registry.ts";
 import { SamplingTarget } from "./sampler.ts";
 import { scenarioTimeline } from "./timeline.ts";
+import { checkSweep, sweepWhere } from "./sweep-check.ts";
 import { EXPERIMENT_WORKLOADS, withDefaults, type ParamValue, type Params, type WorkloadDef } from "./workloads.ts";
 
 /** A sweep file: what to run. */
@@ -55,6 +56,9 @@ export interface SweepSpec {
   /** Sample the counters every this many ops in workload runs (default 256). */
   every?: number;
 }
+
+/** Counters are sampled every this many ops in workload runs unless a sweep says otherwise. */
+export const DEFAULT_EVERY = 256;
 
 /** One run of the plan: plain data, so it can be posted to a worker. */
 export interface RunSpec {
@@ -89,6 +93,10 @@ export interface SweepHost {
   loadScenario?: (ref: string) => Promise<LoadedScenario>;
   /** More workloads, by name, besides the built-in experiment workloads. */
   workloads?: Record<string, WorkloadDef>;
+  /** The sweep file's name, for messages. */
+  source?: string;
+  /** The line of each JSON path in the sweep file (scanJson's `paths`), for messages. */
+  lines?: Map<string, number>;
 }
 
 /** "i/N" -> { index: i, count: N }, 0 <= i < N. */
@@ -134,31 +142,42 @@ export async function sweepWorkloads(host: SweepHost = {}): Promise<Record<strin
   return { ...(await registryWorkloads()), ...EXPERIMENT_WORKLOADS, ...host.workloads };
 }
 
-async function workloadDef(name: string, host: SweepHost): Promise<WorkloadDef> {
+async function workloadDef(name: string, host: SweepHost, path = "workload"): Promise<WorkloadDef> {
   const all = await sweepWorkloads(host);
-  const w = all[name];
+  const w = Object.hasOwn(all, name) ? all[name] : undefined;
   if (!w) {
     const known = Object.keys(all);
-    throw new RefsimError(`sweep: unknown workload '${name}' (workloads: ${known.join(", ")})`, { field: "workload" });
+    throw new RefsimError(`${sweepWhere(host, path)}: unknown workload '${name}' (workloads: ${known.join(", ")})`, { field: "workload", code: "BAD_SWEEP" });
   }
   return w;
 }
 
+/** Run `f`; a RefsimError it throws is re-thrown with the sweep file, line and path in front. */
+function at<T>(host: SweepHost, path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof RefsimError)) throw e;
+    throw new RefsimError(`${sweepWhere(host, path)}: ${e.message}`, { field: e.field, code: "BAD_SWEEP" });
+  }
+}
+
 /** Check a sweep spec and expand it into its numbered runs, in the one fixed order. */
 export async function planSweep(spec: SweepSpec, host: SweepHost = {}): Promise<SweepPlan> {
-  if (!spec || typeof spec !== "object") throw new RefsimError("sweep: expected an object with name, schemes, scenarios and/or workloads", { field: "sweep" });
-  if (typeof spec.name !== "string" || !spec.name) throw new RefsimError("sweep: 'name' must be a non-empty string", { field: "name" });
-  if (!Array.isArray(spec.schemes) || !spec.schemes.length) throw new RefsimError("sweep: 'schemes' must list at least one scheme", { field: "schemes" });
-  const schemes = spec.schemes.map((s) => resolveScheme(s));
+  if (!spec || typeof spec !== "object" || Array.isArray(spec)) throw new RefsimError(`${host.source ?? "sweep"}: expected an object with name, schemes, scenarios and/or workloads`, { field: "sweep", code: "BAD_SWEEP" });
+  checkSweep(spec, host.source, host.lines);
+  if (!spec.name) throw new RefsimError(`${sweepWhere(host, "name")}: 'name' must be a non-empty string`, { field: "name", code: "BAD_SWEEP" });
+  if (!Array.isArray(spec.schemes) || !spec.schemes.length) throw new RefsimError(`${sweepWhere(host, "schemes")}: 'schemes' must list at least one scheme`, { field: "schemes", code: "BAD_SWEEP" });
+  const schemes = spec.schemes.map((s, i) => at(host, `schemes[${i}]`, () => resolveScheme(s)));
   const names = schemes.map((s) => s.name);
-  if (new Set(names).size !== names.length) throw new RefsimError(`sweep: scheme listed twice (${names.join(", ")})`, { field: "schemes" });
+  if (new Set(names).size !== names.length) throw new RefsimError(`${sweepWhere(host, "schemes")}: scheme listed twice (${names.join(", ")})`, { field: "schemes", code: "BAD_SWEEP" });
   const seeds = spec.seeds ?? [1];
   if (!Array.isArray(seeds) || !seeds.length || !seeds.every((s) => Number.isInteger(s) && s >= 0 && s < 2 ** 32)) {
-    throw new RefsimError("sweep: 'seeds' must list whole numbers 0 .. 2^32-1", { field: "seeds" });
+    throw new RefsimError(`${sweepWhere(host, "seeds")}: 'seeds' must list whole numbers 0 .. 2^32-1`, { field: "seeds", code: "BAD_SWEEP" });
   }
-  const every = spec.every ?? 256;
-  if (!Number.isInteger(every) || every < 1) throw new RefsimError("sweep: 'every' must be a whole number >= 1", { field: "every" });
-  if (!spec.scenarios?.length && !spec.workloads?.length) throw new RefsimError("sweep: name at least one scenario or workload", { field: "scenarios" });
+  const every = spec.every ?? DEFAULT_EVERY;
+  if (!Number.isInteger(every) || every < 1) throw new RefsimError(`${sweepWhere(host, "every")}: 'every' must be a whole number >= 1`, { field: "every", code: "BAD_SWEEP" });
+  if (!spec.scenarios?.length && !spec.workloads?.length) throw new RefsimError(`${host.source ?? "sweep"}: name at least one scenario or workload`, { field: "scenarios", code: "BAD_SWEEP" });
 
   const runs: RunSpec[] = [];
   const add = (r: Omit<RunSpec, "index" | "id" | "scheme" | "allSchemes" | "every">) => {
@@ -168,20 +187,25 @@ export async function planSweep(spec: SweepSpec, host: SweepHost = {}): Promise<
       runs.push({ ...r, index: runs.length, id, scheme, allSchemes: names, every });
     }
   };
-  for (const ref of spec.scenarios ?? []) {
+  for (const [i, ref] of (spec.scenarios ?? []).entries()) {
     let loaded: LoadedScenario;
     if (typeof ref === "string") {
-      if (!host.loadScenario) throw new RefsimError(`sweep: scenario '${ref}' is a name; this host loads only scenario objects`, { field: "scenarios" });
-      loaded = await host.loadScenario(ref);
+      if (!host.loadScenario) throw new RefsimError(`${sweepWhere(host, `scenarios[${i}]`)}: scenario '${ref}' is a name; this host loads only scenario objects`, { field: "scenarios" });
+      try {
+        loaded = await host.loadScenario(ref);
+      } catch (e) {
+        if (!(e instanceof RefsimError)) throw e;
+        throw new RefsimError(`${sweepWhere(host, `scenarios[${i}]`)}: ${e.message}`, { field: e.field ?? "scenarios", code: e.code });
+      }
     } else {
-      loaded = checkScenario(ref, ref?.name ?? "scenario");
+      loaded = at(host, `scenarios[${i}]`, () => checkScenario(ref, ref?.name ?? "scenario"));
     }
     add({ kind: "scenario", subject: typeof ref === "string" ? ref : loaded.scenario.name, params: {}, seed: null, scenario: loaded });
   }
-  for (const w of spec.workloads ?? []) {
-    const def = await workloadDef(w?.workload, host);
-    for (const p of grid(w.params)) {
-      const params = withDefaults(def, p);
+  for (const [i, w] of (spec.workloads ?? []).entries()) {
+    const def = await workloadDef(w?.workload, host, `workloads[${i}].workload`);
+    for (const p of at(host, `workloads[${i}].params`, () => grid(w.params))) {
+      const params = at(host, `workloads[${i}].params`, () => withDefaults(def, p));
       for (const seed of seeds) add({ kind: "workload", subject: def.name, params, seed, ...(w.capacity ? { capacity: { ...w.capacity } } : {}) });
     }
   }

@@ -19,6 +19,11 @@ export interface JsonLayout {
   stepLines: number[];
   /** The first key that appears twice in one object: its line and the object's path ("steps[3]"). */
   duplicate?: { key: string; line: number; path: string };
+  /**
+   * With `{ paths: true }`: the line of every key and array element by its path
+   * ("workloads[0].params.parms"), for files checked against a schema (sweeps).
+   */
+  lines?: Map<string, number>;
 }
 
 interface Frame {
@@ -46,8 +51,10 @@ function pathOf(stack: Frame[]): string {
 }
 
 /** Scan JSON text that JSON.parse has accepted. */
-export function scanJson(text: string): JsonLayout {
+export function scanJson(text: string, opts: { paths?: boolean } = {}): JsonLayout {
   const stepLines: number[] = [];
+  const lines = opts.paths ? new Map<string, number>() : undefined;
+  const here = () => (stack.length > 1 ? pathOf(stack) : "");
   let duplicate: JsonLayout["duplicate"];
   const stack: Frame[] = [];
   let line = 1;
@@ -58,6 +65,7 @@ export function scanJson(text: string): JsonLayout {
     if (top && !top.keys) {
       top.index++;
       if (top.steps) stepLines.push(line);
+      if (lines) lines.set(`${here()}[${top.index}]`, line);
     }
   };
   const n = text.length;
@@ -98,6 +106,7 @@ export function scanJson(text: string): JsonLayout {
         if (top.keys.has(key) && !duplicate) duplicate = { key, line, path: pathOf(stack) };
         top.keys.add(key);
         top.key = key;
+        if (lines) { const at = here(); lines.set(at ? `${at}.${key}` : key, line); }
       } else {
         startValue();
       }
@@ -112,7 +121,7 @@ export function scanJson(text: string): JsonLayout {
       i++;
     }
   }
-  return { stepLines, duplicate };
+  return { stepLines, duplicate, ...(lines ? { lines } : {}) };
 }
 
 /** 1-based line of a character offset. */
@@ -126,7 +135,7 @@ export function lineOf(text: string, offset: number): number {
  * JSON.parse, with a syntax error as a RefsimError that names the line and column
  * (`what` starts the message), and the text's layout for the caller's other checks.
  */
-export function parseJsonText(text: string, what: string): { value: unknown; layout: JsonLayout } {
+export function parseJsonText(text: string, what: string, opts: { paths?: boolean } = {}): { value: unknown; layout: JsonLayout } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -135,7 +144,7 @@ export function parseJsonText(text: string, what: string): { value: unknown; lay
     const at = jsonErrorLocation(text, msg);
     throw new RefsimError(`${what}: invalid JSON${at ? ` at ${at}` : ""}: ${msg}`, { code: "BAD_JSON" });
   }
-  return { value, layout: scanJson(text) };
+  return { value, layout: scanJson(text, opts) };
 }
 
 /**
