@@ -14,6 +14,7 @@ import type { Browser } from "playwright-core";
 import { launch, collectErrors, browserAvailability, announceSkip } from "./helpers/chromium.ts";
 import { ensureDist, ROOT } from "./helpers/dist.ts";
 import { startServer } from "../src/cli/serve.ts";
+import { seriesColor } from "../src/report/colors.ts";
 import { PLAIN_ENV } from "./helpers/cli.ts";
 
 const TMP = join(ROOT, "tmp", "test-browser");
@@ -55,7 +56,7 @@ const browserTest: (name: string, fn: () => Promise<void>) => void = available.s
     await page.waitForSelector("body[data-charts]", { timeout: 15000 });
     const charts = await page.evaluate(() => (window as unknown as { refsimReport: { charts: { id: string; points: number; datasets: number }[] } }).refsimReport.charts);
     const ids = charts.map((c) => c.id);
-    assert.ok(ids.includes("violations-by-kind") && ids.includes("throughput"), `per-scheme charts: ${ids}`);
+    assert.ok(ids.includes("violations-by-kind") && ids.includes("throughput"), `per-scheme and per-experiment charts: ${ids}`);
     assert.ok(ids.some((i) => i.startsWith("live-frames-")) && ids.some((i) => i.startsWith("refcount-")), `time-series charts: ${ids}`);
     for (const c of charts) assert.ok(c.points > 0 && c.datasets > 0, `chart ${c.id} has data`);
     // The violations chart shows E0-devmap's leaks; Chart.js drew something on every canvas.
@@ -73,6 +74,23 @@ const browserTest: (name: string, fn: () => Promise<void>) => void = available.s
       return ch.data.datasets.find((d) => d.label === "leak_page")?.data[i] ?? 0;
     });
     assert.ok(leak > 0, "E0-devmap's leaked pages are charted");
+    // Every series visible: in each line chart the schemes differ in dash or marker, each has its
+    // fixed colour, and series that coincide are named under the title.
+    const lines = await page.evaluate(() => (window as unknown as { refsimReport: { charts: { id: string; type: string; coincide: string[]; styles: { label: string; color: string; dash: number[]; point: string }[] }[] } }).refsimReport.charts.filter((c) => c.type === "line"));
+    assert.ok(lines.length >= 4, `line charts: ${lines.length}`);
+    let coincident = 0;
+    for (const c of lines) {
+      const looks = c.styles.map((x) => `${x.dash.join("-")}|${x.point}`);
+      assert.is(new Set(looks).size, looks.length, `${c.id}: every series has its own dash and marker: ${looks}`);
+      for (const x of c.styles) assert.is(x.color, seriesColor(x.label), `${c.id}: ${x.label} has its fixed colour`);
+      coincident += c.coincide.length;
+    }
+    assert.ok(coincident > 0, "some series coincide in this sweep, and the charts say so");
+    const subtitles = await page.evaluate(() => {
+      const C = (window as unknown as { Chart: { getChart(id: string): { options: { plugins: { subtitle: { display: boolean; text: string } } } } } }).Chart;
+      return [...document.querySelectorAll("canvas")].map((el) => C.getChart(el.id)?.options.plugins.subtitle).filter((x) => x?.display).map((x) => x!.text);
+    });
+    assert.ok(subtitles.length > 0 && subtitles.every((t) => /coincide/.test(t)), `coincidence notes drawn: ${subtitles}`);
     assert.equal(errors, [], "no console errors");
     await page.screenshot({ path: join(TMP, "report.png"), fullPage: true });
     await page.close();
@@ -133,6 +151,17 @@ const browserTest: (name: string, fn: () => Promise<void>) => void = available.s
         return ["chart-frames", "chart-refcount"].map((id) => C.getChart(id)!.data.datasets.map((d) => d.data.length));
       });
       assert.equal(datasets, [[7, 7], [7, 7]], "timeline charts: one line per scheme, a point per op");
+      // E1 and E3 agree on this scenario: both lines are drawn (own dash and marker) and the page says they coincide.
+      const looks = await page.evaluate(() => {
+        const C = (window as unknown as { Chart: { getChart(id: string): { data: { datasets: { label: string; borderColor: string; borderDash: number[]; pointStyle: string }[] }; options: { plugins: { subtitle: { text: string; display: boolean } } } } } }).Chart;
+        return ["chart-frames", "chart-refcount"].map((id) => ({ sets: C.getChart(id)!.data.datasets.map((d) => ({ label: d.label, color: d.borderColor, look: `${d.borderDash}|${d.pointStyle}` })), note: C.getChart(id)!.options.plugins.subtitle }));
+      });
+      for (const c of looks) {
+        assert.is(new Set(c.sets.map((d) => d.look)).size, 2, "two looks");
+        for (const d of c.sets) assert.is(d.color, seriesColor(d.label), "the scheme's fixed colour, as in the report");
+        assert.ok(c.note.display && /E1 and E3 coincide/.test(c.note.text), `coincidence noted: ${JSON.stringify(c.note)}`);
+      }
+      await page.screenshot({ path: join(TMP, "page-pasted.png"), fullPage: true });
 
       // A broken scenario is reported on the page, not thrown into the console.
       await page.fill("#scenario", '{"name": "bad", "steps": [{"op": "mmap", "mm": "nobody", "length": "4K"}]}');
@@ -146,6 +175,26 @@ const browserTest: (name: string, fn: () => Promise<void>) => void = available.s
     } finally {
       server.close();
     }
+  });
+
+  browserTest("compare --out: log-scale CPU and speed-up axes, fixed counter colours, every series visible", async () => {
+    mkdirSync(TMP, { recursive: true });
+    const out = join(TMP, "compare.html");
+    refsim("compare", "--cpus", "1,2,4,8,16,32,64,128", "--counters", "atomic,percpu,refcache", "--ops", "4000", "--out", out);
+    const page = await (await chromium()).newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = collectErrors(page);
+    await page.goto(pathToFileURL(out).href);
+    await page.waitForSelector("body[data-charts]", { timeout: 15000 });
+    const charts = await page.evaluate(() => (window as unknown as { refsimCompare: { charts: { id: string; xType: string; yType: string; coincide: string[]; styles: { label: string; color: string; dash: number[]; point: string }[] }[] } }).refsimCompare.charts);
+    assert.equal(charts.map((c) => [c.id, c.xType, c.yType]), [["tput", "logarithmic", "logarithmic"], ["speedup", "logarithmic", "logarithmic"]]);
+    for (const c of charts) {
+      assert.is(new Set(c.styles.map((x) => `${x.dash}|${x.point}`)).size, 3, `${c.id}: three looks`);
+      for (const x of c.styles) assert.is(x.color, seriesColor(x.label.split(" ")[1]), `${x.label}: the counter's colour`);
+    }
+    assert.ok(charts.every((c) => Array.isArray(c.coincide)), "coincidence is checked (percpu and refcache come close but differ here)");
+    assert.equal(errors, [], "no console errors");
+    await page.screenshot({ path: join(TMP, "compare.png"), fullPage: true });
+    await page.close();
   });
 
   test.after(async () => {

@@ -189,7 +189,8 @@ export const COMMANDS: Command[] = [
       cpus: { type: "string", arg: "1,2,...", doc: "simulated CPU counts (default 1,2,4,8,16,32,64,80,128)" },
       counters: { type: "string", arg: "A,B", doc: "atomic, percpu, refcache, snzi (default all)" },
       schemes: { ...SCHEMES, doc: `${SCHEMES.doc} (default E4)` }, scheme: SCHEME_OLD, ops: { ...OPS, doc: "ops per run (default 60k)" }, seed: SEED, set: SET, cost: COST, capacity: CAPACITY,
-      json: JSON_OUT, out: { type: "string", arg: "FILE", doc: "also write an HTML page with the charts" }, progress: PROGRESS,
+      json: JSON_OUT, out: { type: "string", arg: "FILE", doc: "also write an HTML page with the charts" },
+      csv: { type: "string", arg: "FILE", doc: "also write will-it-scale-shaped CSV: tasks, a column per scheme/counter (ops per simulated second), linear" }, progress: PROGRESS,
     },
     run: async (rest, v) => {
       const { compareCommand } = await import("./compare.ts");
@@ -206,6 +207,7 @@ export const COMMANDS: Command[] = [
         cost: settings(v, "cost") as Record<string, number>,
         json: !!v.json,
         out: str(v, "out"),
+        csv: str(v, "csv"),
         progress: !!v.progress,
       });
     },

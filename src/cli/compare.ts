@@ -12,7 +12,7 @@ import { COUNTER_NAMES, COUNTER_TEXT, type CounterName, type CostModel } from ".
 import { CYCLES_ARE_A_MODEL } from "../cost/report.ts";
 import type { Capacity } from "../core/engine.ts";
 import { OutputFile } from "./output.ts";
-import { compareHtml } from "../report/cost-html.ts";
+import { compareHtml, compareCsv } from "../report/cost-html.ts";
 import { chartJsSource } from "./report.ts";
 import { Progress } from "./progress.ts";
 
@@ -29,6 +29,8 @@ export interface CompareArgs {
   json: boolean;
   /** Also write the HTML page with the charts here. */
   out?: string;
+  /** Also write will-it-scale-shaped CSV here. */
+  csv?: string;
   progress?: boolean;
 }
 
@@ -71,6 +73,7 @@ export function compareTable(rows: CompareRow[]): string {
 
 export async function compareCommand(a: CompareArgs): Promise<number> {
   const out = a.out === undefined ? undefined : OutputFile.check(a.out, "--out");
+  const csv = a.csv === undefined ? undefined : OutputFile.check(a.csv, "--csv");
   const cpus = cpuList(a.cpus);
   const counters = counterList(a.counters);
   const progress = new Progress(`compare ${a.workload}`, a.schemes.length * counters.length * cpus.length, "runs", a.progress);
@@ -83,6 +86,10 @@ export async function compareCommand(a: CompareArgs): Promise<number> {
   if (out) {
     out.write(compareHtml(rows, { chartJs: chartJsSource() }));
     if (!a.json) console.log(`wrote ${a.out}`);
+  }
+  if (csv) {
+    csv.write(compareCsv(rows));
+    if (!a.json) console.log(`wrote ${a.csv} (will-it-scale's shape: tasks, a column per scheme/counter, linear)`);
   }
   if (a.json) {
     console.log(JSON.stringify({ note: CYCLES_ARE_A_MODEL, rows }, null, 2));

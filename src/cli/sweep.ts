@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { RefsimError } from "../core/errors.ts";
 import { loadScenario } from "../scenario/load.ts";
 import { planSweep, parseShard, shardRuns, assembleResults, startMeta, type RunSpec, type SweepSpec, type Shard } from "../experiment/sweep.ts";
-import { checkResults, mergeResults, toCsv, type FailedRun, type ResultsDoc, type ResultsMeta, type RunResult, type RunTiming } from "../experiment/results.ts";
+import { checkResults, mergeResults, toCsv, toSeriesCsv, type FailedRun, type ResultsDoc, type ResultsMeta, type RunResult, type RunTiming } from "../experiment/results.ts";
 import { readStream, streamHeader, runLine, failedLine, type Stream, type StreamedRun } from "../experiment/stream.ts";
 import { shardFromEnv } from "../experiment/shard-env.ts";
 import { nowMs } from "../experiment/meta.ts";
@@ -36,21 +36,30 @@ export function readJson(path: string, what: string): unknown {
   return readJsonFile(path, what);
 }
 
-/** The results JSON file and the CSV beside it (same name, .csv), checked before the run. */
-export function checkResultsOut(out: string | undefined): { json: OutputFile; csv: OutputFile } | undefined {
+export interface ResultsOut { json: OutputFile; csv: OutputFile; series: OutputFile }
+
+/**
+ * The results JSON file and, beside it, the CSV of one row per run (same name,
+ * .csv) and the long-format time series (.series.csv), checked before the run.
+ */
+export function checkResultsOut(out: string | undefined): ResultsOut | undefined {
   if (out === undefined) return undefined;
-  return { json: OutputFile.check(out, "--out"), csv: OutputFile.check(out.replace(/(\.json)?$/i, ".csv"), "--out (CSV)") };
+  return {
+    json: OutputFile.check(out, "--out"),
+    csv: OutputFile.check(out.replace(/(\.json)?$/i, ".csv"), "--out (CSV)"),
+    series: OutputFile.check(out.replace(/(\.json)?$/i, ".series.csv"), "--out (series CSV)"),
+  };
 }
 
-/** Write results JSON and CSV to checked outputs; or the JSON to stdout. */
-export function writeResults(doc: ResultsDoc, out: { json: OutputFile; csv: OutputFile } | undefined): void {
+/** Write results JSON and the CSVs to checked outputs; or the JSON to stdout. */
+export function writeResults(doc: ResultsDoc, out: ResultsOut | undefined): void {
   const json = JSON.stringify(doc, null, 1) + "\n";
   if (!out) {
     process.stdout.write(json);
     return;
   }
-  writeOutputs([[out.json, json], [out.csv, toCsv(doc)]]);
-  process.stderr.write(`refsim: wrote ${out.json.path} (${doc.runs.length} runs) and ${out.csv.path}\n`);
+  writeOutputs([[out.json, json], [out.csv, toCsv(doc)], [out.series, toSeriesCsv(doc)]]);
+  process.stderr.write(`refsim: wrote ${out.json.path} (${doc.runs.length} runs), ${out.csv.path} and ${out.series.path}\n`);
 }
 
 /** The stream file beside a results file: results.json -> results.runs.ndjson. */

@@ -211,7 +211,9 @@ export function toCsv(doc: ResultsDoc): string {
     row.error = r.error;
     for (const [k, v] of Object.entries(r.violations)) row[`violations.${k}`] = v;
     for (const [k, v] of Object.entries(r.measures ?? {})) row[`measure.${k}`] = v;
-    flatten("stats", r.stats, row);
+    // stats.violations would repeat the violations.* columns above
+    const { violations: _v, ...stats } = r.stats as Stats & { violations?: unknown };
+    flatten("stats", stats, row);
     const t = doc.meta?.runs?.[r.id];
     row.wall_ms = t ? Number(t.ms.toFixed(3)) : undefined;
     row.ops_per_sec = t ? Math.round(t.opsPerSec) : undefined;
@@ -221,4 +223,25 @@ export function toCsv(doc: ResultsDoc): string {
   for (const row of rows) for (const k of Object.keys(row)) if (!cols.includes(k) && k !== "wall_ms" && k !== "ops_per_sec") cols.push(k);
   cols.push("wall_ms", "ops_per_sec");
   return [cols.join(","), ...rows.map((row) => cols.map((c) => csvCell(row[c])).join(","))].join("\n") + "\n";
+}
+
+/** The sampled counters of a Series, in the order of the long CSV's columns. */
+const SERIES_COLUMNS = ["liveFrames", "refcountAtomics", "mapcountAtomics", "liveBos", "gupLive", "violations"] as const;
+
+/**
+ * The time series in long ("tidy") form, one row per run and sample, which
+ * pandas reads as it is (`pd.read_csv(f)`, then e.g. `df.pivot_table(index="op",
+ * columns="scheme", values="liveFrames")`): run identity (index, id, kind,
+ * subject, scheme, seed, params as JSON), the sample's op count, then each counter.
+ */
+export function toSeriesCsv(doc: ResultsDoc): string {
+  const head = ["index", "id", "kind", "subject", "scheme", "seed", "params", "op", ...SERIES_COLUMNS];
+  const rows: string[] = [head.join(",")];
+  for (const r of doc.runs) {
+    const ident = [r.index, r.id, r.kind, r.subject, r.scheme, r.seed, JSON.stringify(r.params)].map(csvCell).join(",");
+    for (let i = 0; i < r.series.op.length; i++) {
+      rows.push(`${ident},${r.series.op[i]},${SERIES_COLUMNS.map((c) => r.series[c][i]).join(",")}`);
+    }
+  }
+  return rows.join("\n") + "\n";
 }

@@ -13,8 +13,10 @@
  */
 import type { CompareRow } from "../cost/compare.ts";
 import { CYCLES_ARE_A_MODEL } from "../cost/report.ts";
-import { escapeHtml, scriptSafe } from "./html.ts";
+import { escapeHtml, scriptSafe, coincideText } from "./html.ts";
+import { seriesColor, seriesStyle, coincidences } from "./colors.ts";
 
+/** One line per scheme x counter: the counter's fixed colour, its own dash and marker. */
 function lines(rows: CompareRow[], y: (r: CompareRow) => number) {
   const groups = new Map<string, CompareRow[]>();
   for (const r of rows) {
@@ -22,15 +24,44 @@ function lines(rows: CompareRow[], y: (r: CompareRow) => number) {
     if (!groups.has(k)) groups.set(k, []);
     groups.get(k)!.push(r);
   }
-  return [...groups].map(([label, rs]) => ({ label, data: rs.map((r) => ({ x: r.cpus, y: y(r) })), fill: false }));
+  return [...groups].map(([label, rs], i) => ({
+    label, data: rs.map((r) => ({ x: r.cpus, y: y(r) })), fill: false,
+    borderColor: seriesColor(rs[0].counter), backgroundColor: seriesColor(rs[0].counter), ...seriesStyle(i),
+  }));
+}
+
+/**
+ * will-it-scale's CSV shape (runtest.py: one row per task count, a column per
+ * series, and the linear-scaling line of the first series), throughput in ops
+ * per simulated second: `tasks,E4/atomic,E4/refcache,...,linear`.
+ */
+export function compareCsv(rows: CompareRow[]): string {
+  const series = [...new Set(rows.map((r) => `${r.scheme}/${r.counter}`))];
+  const cpus = [...new Set(rows.map((r) => r.cpus))].sort((a, b) => a - b);
+  const at = (s: string, n: number) => rows.find((r) => `${r.scheme}/${r.counter}` === s && r.cpus === n)?.throughput;
+  const first = at(series[0], cpus[0]);
+  const out = [["tasks", ...series, "linear"].join(",")];
+  for (const n of cpus) out.push([n, ...series.map((s) => at(s, n)?.toFixed(0) ?? ""), first === undefined ? "" : ((first / cpus[0]) * n).toFixed(0)].join(","));
+  return out.join("\n") + "\n";
 }
 
 export function compareHtml(rows: CompareRow[], opts: { chartJs: string; title?: string }): string {
   const title = opts.title ?? "refsim compare: counter implementations x simulated CPUs";
-  const axis = (t: string, log: boolean) => ({ type: log ? "logarithmic" : "linear", title: { display: true, text: t } });
+  // 1 to 128 CPUs: log axes, ticks at the CPU counts measured.
+  const cpuTicks = [...new Set(rows.map((r) => r.cpus))].sort((a, b) => a - b);
+  const axis = (t: string) => ({ type: "logarithmic", title: { display: true, text: t } });
+  const cpuAxis = { ...axis("simulated CPUs (log)"), min: cpuTicks[0], max: cpuTicks[cpuTicks.length - 1] };
+  const chart = (id: string, title: string, y: string, pick: (r: CompareRow) => number) => {
+    const datasets = lines(rows, pick);
+    const coincide = coincidences(datasets);
+    return {
+      id, coincide, ticks: cpuTicks,
+      config: { type: "line", data: { datasets }, options: { animation: false, parsing: true, plugins: { title: { display: true, text: title }, subtitle: { display: coincide.length > 0, text: coincideText(coincide), color: "#a33" }, legend: { labels: { usePointStyle: true } } }, scales: { x: cpuAxis, y: axis(y) } } },
+    };
+  };
   const specs = [
-    { id: "tput", config: { type: "line", data: { datasets: lines(rows, (r) => r.throughput) }, options: { animation: false, parsing: true, scales: { x: axis("simulated CPUs", false), y: axis("ops per simulated second", true) } } } },
-    { id: "speedup", config: { type: "line", data: { datasets: lines(rows, (r) => r.speedup) }, options: { animation: false, scales: { x: axis("simulated CPUs", false), y: axis("speed-up over the fewest CPUs", false) } } } },
+    chart("tput", "throughput", "ops per simulated second (log)", (r) => r.throughput),
+    chart("speedup", "speed-up", "speed-up over the fewest CPUs (log)", (r) => r.speedup),
   ];
   const head = ["scheme", "counter", "cpus", "ops/sim-s", "speedup", "ns/op", "atomics/op", "transfers/op", "B/page", "B/cpu", "zero delay ns", "violations"];
   const body = rows.map((r) => [r.scheme, r.counter, r.cpus, r.throughput.toExponential(3), r.speedup.toFixed(2), r.nsPerOp.toFixed(1), r.atomicsPerOp.toFixed(2),
@@ -49,7 +80,17 @@ export function compareHtml(rows: CompareRow[], opts: { chartJs: string; title?:
 <script>
 (function () {
   if (typeof Chart === "undefined") return;
-  JSON.parse(document.getElementById("refsim-compare").textContent).forEach(function (s) { new Chart(document.getElementById(s.id), s.config); });
+  var built = [];
+  JSON.parse(document.getElementById("refsim-compare").textContent).forEach(function (s) {
+    // Ticks only at the CPU counts measured (1, 2, 4, ..., 128), on the log axis.
+    s.config.options.scales.x.afterBuildTicks = function (axis) { axis.ticks = s.ticks.map(function (v) { return { value: v }; }); };
+    s.config.options.scales.x.ticks = { autoSkip: false, callback: function (v) { return String(v); } };
+    var c = new Chart(document.getElementById(s.id), s.config);
+    built.push({ id: s.id, coincide: s.coincide, xType: c.options.scales.x.type, yType: c.options.scales.y.type,
+      styles: c.data.datasets.map(function (d) { return { label: d.label, color: d.borderColor, dash: d.borderDash, point: d.pointStyle }; }) });
+  });
+  window.refsimCompare = { charts: built };
+  document.body.dataset.charts = String(built.length);
 })();
 </script>
 </body></html>

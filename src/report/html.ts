@@ -19,17 +19,17 @@
  * console.log(html.startsWith("<!doctype html>")); // true
  * ```
  */
-import type { ResultsDoc } from "../experiment/results.ts";
-import { groups, schemeTotals, schemesOf, paramsText } from "./summary.ts";
+import type { ResultsDoc, RunResult } from "../experiment/results.ts";
+import { groups, schemeTotals, schemesOf, paramsText, spread, measureText, runTimings } from "./summary.ts";
+import { seriesColor, seriesStyle, coincidences, titleLines } from "./colors.ts";
 
+/** Colours for violation kinds (bars), apart from the scheme colours. */
 export const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-
-const DASHES = [[], [8, 4], [2, 3], [12, 3, 3, 3], [4, 6]];
 
 /** At most this many experiments get time-series charts (the tables list all). */
 export const MAX_SERIES_GROUPS = 40;
-/** Time series longer than this are thinned for the chart. */
-const MAX_POINTS = 1500;
+/** Time series longer than this are thinned for the chart (markers stay readable). */
+const MAX_POINTS = 400;
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -43,6 +43,8 @@ export function scriptSafe(s: string): string {
 interface ChartSpec {
   id: string;
   title: string;
+  /** Series that are equal everywhere, e.g. "E2 and E4 coincide" (also shown under the title). */
+  coincide: string[];
   config: unknown;
 }
 
@@ -54,28 +56,41 @@ function thin(xs: number[], ys: number[]): { x: number; y: number }[] {
   return out;
 }
 
-const lineOptions = (title: string, y: string) => ({
+/** The subtitle naming coinciding series, so a reader knows a hidden line is there. */
+export const coincideText = (c: string[]) => (c.length ? `${c.join("; ")}: their lines lie on one another (dashes and markers differ)` : "");
+
+const lineOptions = (title: string, y: string, coincide: string[]) => ({
   animation: false,
   responsive: true,
   maintainAspectRatio: false,
   parsing: true,
-  plugins: { title: { display: true, text: title }, legend: { position: "bottom" } },
+  plugins: {
+    title: { display: true, text: titleLines(title) },
+    subtitle: { display: coincide.length > 0, text: coincideText(coincide), color: "#a33" },
+    legend: { position: "bottom", labels: { usePointStyle: true } },
+  },
   scales: { x: { type: "linear", title: { display: true, text: "ops executed" } }, y: { beginAtZero: true, title: { display: true, text: y } } },
-  elements: { point: { radius: 0 }, line: { borderWidth: 2 } },
+  elements: { line: { borderWidth: 2 } },
 });
+
+/** One line per scheme: fixed colour, and the i-th dash and marker. */
+function lineSeries(runs: RunResult[], pick: (r: RunResult) => number[], stepped: boolean) {
+  return runs.map((r, i) => ({
+    label: r.scheme, data: thin(r.series.op, pick(r)), borderColor: seriesColor(r.scheme), backgroundColor: seriesColor(r.scheme),
+    ...seriesStyle(i), stepped,
+  }));
+}
 
 /** The chart specs of a results document (exported for tests and other front ends). */
 export function chartSpecs(doc: ResultsDoc): ChartSpec[] {
   const schemes = schemesOf(doc);
-  const color = (s: string) => PALETTE[schemes.indexOf(s) % PALETTE.length];
-  // Schemes often agree exactly; dashes keep overlapping lines visible.
-  const dash = (s: string) => DASHES[schemes.indexOf(s) % DASHES.length];
   const specs: ChartSpec[] = [];
   const totals = schemeTotals(doc);
   const kinds = [...new Set(totals.flatMap((t) => Object.keys(t.violations).filter((k) => t.violations[k] > 0)))];
   specs.push({
     id: "violations-by-kind",
     title: "Violations by kind per scheme",
+    coincide: [],
     config: {
       type: "bar",
       data: {
@@ -89,39 +104,47 @@ export function chartSpecs(doc: ResultsDoc): ChartSpec[] {
       options: { animation: false, responsive: true, maintainAspectRatio: false, plugins: { title: { display: true, text: "Violations by kind per scheme (all runs)" } }, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: "violations" } } } },
     },
   });
-  specs.push({
-    id: "throughput",
-    title: "Throughput per scheme",
-    config: {
-      type: "bar",
-      data: {
-        labels: schemes,
-        datasets: [{ label: "ops/s (mean over runs, wall clock)", data: totals.map((t) => Math.round(t.opsPerSec ?? 0)), backgroundColor: schemes.map(color) }],
+  // Throughput only between like runs: one experiment (subject and params) at a time, median over seeds.
+  const gs = groups(doc);
+  const timings = runTimings(doc);
+  const timedGroups = gs.filter((g) => Object.values(g.runs).flat().some((r) => timings.has(r.id)));
+  if (timedGroups.length) {
+    specs.push({
+      id: "throughput",
+      title: "Throughput per experiment and scheme",
+      coincide: [],
+      config: {
+        type: "bar",
+        data: {
+          labels: timedGroups.map((g) => titleLines(g.key, 28)),
+          datasets: schemes.map((s) => ({
+            label: s, backgroundColor: seriesColor(s),
+            data: timedGroups.map((g) => {
+              const xs = (g.runs[s] ?? []).map((r) => timings.get(r.id)).filter((x): x is number => x !== undefined);
+              return xs.length ? Math.round(spread(xs).median) : null;
+            }),
+          })),
+        },
+        options: {
+          animation: false, responsive: true, maintainAspectRatio: false,
+          plugins: { title: { display: true, text: titleLines("Throughput per experiment and scheme: ops/s of the host's wall clock, median over seeds (from meta, not part of the deterministic results)") }, legend: { position: "bottom" } },
+          scales: { y: { type: "logarithmic", title: { display: true, text: "ops/s (log)" } } },
+        },
       },
-      options: { animation: false, responsive: true, maintainAspectRatio: false, plugins: { title: { display: true, text: "Throughput per scheme (ops/s, from meta: not part of the deterministic results)" }, legend: { display: false } }, scales: { y: { beginAtZero: true, title: { display: true, text: "ops/s" } } } },
-    },
-  });
-  groups(doc).slice(0, MAX_SERIES_GROUPS).forEach((g, gi) => {
+    });
+  }
+  gs.slice(0, MAX_SERIES_GROUPS).forEach((g, gi) => {
     const firsts = schemes.filter((s) => g.runs[s]).map((s) => g.runs[s][0]);
     const seedNote = g.kind === "workload" ? ` (seed ${firsts[0]?.seed})` : "";
-    specs.push({
-      id: `live-frames-${gi}`,
-      title: `${g.key}: live frames`,
-      config: {
-        type: "line",
-        data: { datasets: firsts.map((r) => ({ label: r.scheme, data: thin(r.series.op, r.series.liveFrames), borderColor: color(r.scheme), backgroundColor: color(r.scheme), borderDash: dash(r.scheme), stepped: g.kind === "scenario" })) },
-        options: lineOptions(`${g.key}: live frames over time${seedNote}`, "allocated page frames"),
-      },
-    });
-    specs.push({
-      id: `refcount-${gi}`,
-      title: `${g.key}: refcount atomics`,
-      config: {
-        type: "line",
-        data: { datasets: firsts.map((r) => ({ label: r.scheme, data: thin(r.series.op, r.series.refcountAtomics), borderColor: color(r.scheme), backgroundColor: color(r.scheme), borderDash: dash(r.scheme), stepped: g.kind === "scenario" })) },
-        options: lineOptions(`${g.key}: _refcount atomics over time${seedNote}`, "cumulative _refcount RMWs"),
-      },
-    });
+    const stepped = g.kind === "scenario";
+    for (const [id, what, y, pick] of [
+      [`live-frames-${gi}`, "live frames over time", "allocated page frames", (r: RunResult) => r.series.liveFrames],
+      [`refcount-${gi}`, "_refcount atomics over time", "cumulative _refcount RMWs", (r: RunResult) => r.series.refcountAtomics],
+    ] as const) {
+      const datasets = lineSeries(firsts, pick, stepped);
+      const coincide = coincidences(datasets);
+      specs.push({ id, title: `${g.key}: ${what}`, coincide, config: { type: "line", data: { datasets }, options: lineOptions(`${g.key}: ${what}${seedNote}`, y, coincide) } });
+    }
   });
   return specs;
 }
@@ -145,8 +168,8 @@ export function htmlReport(doc: ResultsDoc, opts: { chartJs: string; title?: str
   const specs = chartSpecs(doc);
   const m = doc.meta;
   const violationText = (v: Record<string, number>) => Object.entries(v).filter(([, n]) => n).map(([k, n]) => `${k}:${n}`).join(" ") || "none";
-  const totals = table(["scheme", "runs", "ops", "violations", "errors", "failed expectations", "ops/s (mean)"],
-    schemeTotals(doc).map((t) => [t.scheme, String(t.runs), String(t.ops), violationText(t.violations), String(t.errors), String(t.failed), t.opsPerSec === null ? "-" : String(Math.round(t.opsPerSec))]));
+  const totals = table(["scheme", "runs", "ops", "violations", "errors", "failed expectations"],
+    schemeTotals(doc).map((t) => [t.scheme, String(t.runs), String(t.ops), violationText(t.violations), String(t.errors), String(t.failed)]));
   const schemes = schemesOf(doc);
   const gs = groups(doc);
   const scen = gs.filter((g) => g.kind === "scenario");
@@ -158,27 +181,24 @@ export function htmlReport(doc: ResultsDoc, opts: { chartJs: string; title?: str
     : "";
   const work = gs.filter((g) => g.kind === "workload");
   const workTable = work.length
-    ? `<h2>Workloads</h2>${table(["workload", "params", "scheme", "seeds", "ops (mean)", "measures (mean)", "violations (total)"], work.flatMap((g) => schemes.filter((s) => g.runs[s]).map((s) => {
+    ? `<h2>Workloads</h2><p class="meta">Over seeds: mean (min–max, standard deviation). Identifiers such as streamHash are never averaged: one value, or how many distinct.</p>${table(["workload", "params", "scheme", "seeds", "ops", "measures", "violations (total)"], work.flatMap((g) => schemes.filter((s) => g.runs[s]).map((s) => {
         const rs = g.runs[s];
         const names = [...new Set(rs.flatMap((r) => Object.keys(r.measures ?? {})))];
-        const measures = names.map((k) => {
-          const xs = rs.map((r) => r.measures?.[k]).filter((x): x is number => typeof x === "number");
-          const mean = xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
-          return `${k}=${Number.isInteger(mean) ? mean : mean.toFixed(2)}`;
-        });
+        const measures = names.map((k) => `${k}=${measureText(k, rs.map((r) => r.measures?.[k]).filter((x): x is number => typeof x === "number"))}`);
         const v: Record<string, number> = {};
         for (const r of rs) for (const [k, n] of Object.entries(r.violations)) v[k] = (v[k] ?? 0) + n;
         const err = rs.find((r) => r.error)?.error;
-        return [g.subject, paramsText(g.params), s, String(rs.length), String(Math.round(rs.reduce((n, r) => n + r.ops, 0) / rs.length)), measures.join(" "), violationText(v) + (err ? `; error: ${err}` : "")];
+        return [g.subject, paramsText(g.params), s, String(rs.length), measureText("ops", rs.map((r) => r.ops)), measures.join(" "), violationText(v) + (err ? `; error: ${err}` : "")];
       })))}`
     : "";
+  const failed = m?.failed?.length ? `<h2>Failed runs</h2>${table(["index", "run", "error"], m.failed.map((f) => [String(f.index), f.id, f.error.split("\n")[0]]))}` : "";
   const metaLine = m
     ? `refsim ${escapeHtml(m.refsim)} on ${escapeHtml(`${m.runtime?.name} ${m.runtime?.version}`)}${m.host ? ` (${escapeHtml(m.host)})` : ""}, started ${escapeHtml(m.startedAt)}, ${(m.wallMs / 1000).toFixed(2)} s wall, ${m.workers} worker(s)${m.shards?.length ? `, merged from ${m.shards.length} input(s)` : ""}`
     : "";
   const charts = specs.map((c) => `<div class="chart"><canvas id="${escapeHtml(c.id)}" aria-label="${escapeHtml(c.title)}" role="img"></canvas></div>`);
   const fixed = charts.slice(0, 2).join("");
   const series = charts.slice(2).join("");
-  const data = scriptSafe(JSON.stringify(specs.map(({ id, config }) => ({ id, config }))));
+  const data = scriptSafe(JSON.stringify(specs.map(({ id, config, coincide }) => ({ id, config, coincide }))));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
@@ -190,6 +210,7 @@ export function htmlReport(doc: ResultsDoc, opts: { chartJs: string; title?: str
 ${totals}
 ${scenTable}
 ${workTable}
+${failed}
 <h2>Over time</h2>
 <p class="meta">Live frames: allocated struct pages. Refcount atomics: cumulative read-modify-writes of <code>_refcount</code>. One line per scheme${gs.length > MAX_SERIES_GROUPS ? `; the first ${MAX_SERIES_GROUPS} of ${gs.length} experiments` : ""}.</p>
 <div class="grid">${series}</div>
@@ -202,7 +223,8 @@ ${workTable}
   specs.forEach(function (s) {
     var chart = new Chart(document.getElementById(s.id), s.config);
     var points = chart.data.datasets.reduce(function (n, d) { return n + d.data.length; }, 0);
-    built.push({ id: s.id, type: s.config.type, datasets: chart.data.datasets.length, points: points });
+    var styles = chart.data.datasets.map(function (d) { return { label: d.label, color: d.borderColor || d.backgroundColor, dash: d.borderDash || [], point: d.pointStyle || null }; });
+    built.push({ id: s.id, type: s.config.type, datasets: chart.data.datasets.length, points: points, styles: styles, coincide: s.coincide });
   });
   window.refsimReport = { charts: built };
   document.body.dataset.charts = String(built.length);

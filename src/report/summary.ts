@@ -25,8 +25,41 @@ export interface SchemeTotals {
   errors: number;
   /** Scenario runs whose expectations failed. */
   failed: number;
-  /** Mean ops per second over the runs with a timing in meta, or null. */
-  opsPerSec: number | null;
+}
+
+/**
+ * Measures that identify a run rather than measure it (a hash of its op
+ * stream): never averaged; reports show the one value or how many distinct.
+ */
+export const IDENTITY_MEASURES = new Set(["streamHash"]);
+
+/** Mean, min, max, median and (sample) standard deviation of some numbers. */
+export function spread(xs: number[]): { n: number; mean: number; min: number; max: number; median: number; sd: number } {
+  const n = xs.length;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mean = n ? xs.reduce((a, b) => a + b, 0) / n : NaN;
+  const sd = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : 0;
+  const median = n ? (n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2) : NaN;
+  return { n, mean, min: sorted[0] ?? NaN, max: sorted[n - 1] ?? NaN, median, sd };
+}
+
+/** A measure over seeds: "12" when all agree, else "12.5 (10–15, sd 2.1)"; identifiers: the value or "3 distinct". */
+export function measureText(name: string, xs: number[]): string {
+  if (!xs.length) return "-";
+  if (IDENTITY_MEASURES.has(name)) {
+    const distinct = new Set(xs);
+    return distinct.size === 1 ? `0x${(xs[0] >>> 0).toString(16).padStart(8, "0")}` : `${distinct.size} distinct`;
+  }
+  const s = spread(xs);
+  if (s.min === s.max) return num(s.min);
+  return `${num(s.mean)} (${num(s.min)}–${num(s.max)}, sd ${num(s.sd)})`;
+}
+
+/** Host wall-clock ops/s of each run with a timing in meta, by run id. */
+export function runTimings(doc: ResultsDoc): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [id, t] of Object.entries(doc.meta?.runs ?? {})) if (t && t.opsPerSec > 0) out.set(id, t.opsPerSec);
+  return out;
 }
 
 export interface Group {
@@ -48,7 +81,6 @@ export function schemeTotals(doc: ResultsDoc): SchemeTotals[] {
     const runs = doc.runs.filter((r) => r.scheme === scheme);
     const violations: Record<string, number> = {};
     for (const r of runs) for (const [k, v] of Object.entries(r.violations)) violations[k] = (violations[k] ?? 0) + v;
-    const timed = runs.map((r) => doc.meta?.runs?.[r.id]).filter((t) => t && t.opsPerSec > 0);
     return {
       scheme,
       runs: runs.length,
@@ -57,7 +89,6 @@ export function schemeTotals(doc: ResultsDoc): SchemeTotals[] {
       violationsTotal: Object.values(violations).reduce((a, b) => a + b, 0),
       errors: runs.filter((r) => r.error).length,
       failed: runs.filter((r) => r.passed === false).length,
-      opsPerSec: timed.length ? timed.reduce((n, t) => n + t!.opsPerSec, 0) / timed.length : null,
     };
   });
 }
@@ -76,10 +107,6 @@ export function groups(doc: ResultsDoc): Group[] {
     (g.runs[r.scheme] ??= []).push(r);
   }
   return [...out.values()];
-}
-
-function mean(xs: number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
 
 function num(x: number): string {
@@ -103,8 +130,8 @@ export function markdownSummary(doc: ResultsDoc): string {
   out.push(`${doc.runs.length} of ${doc.sweep.runs} runs, fingerprint \`${doc.sweep.fingerprint}\`, counters sampled every ${doc.sweep.every} ops.`);
   if (m) out.push(`refsim ${m.refsim} on ${m.runtime?.name} ${m.runtime?.version}${m.host ? ` (${m.host})` : ""}, started ${m.startedAt}, ${num(m.wallMs / 1000)} s wall, ${m.workers} worker(s)${m.shard ? `, shard ${m.shard}` : ""}${m.shards?.length ? `, merged from ${m.shards.length} input(s)` : ""}.`);
   out.push("", "## Per scheme", "");
-  out.push(md(["scheme", "runs", "ops", "violations", "errors", "failed expectations", "ops/s (mean)"],
-    schemeTotals(doc).map((t) => [t.scheme, String(t.runs), String(t.ops), violationText(t.violations), String(t.errors), String(t.failed), t.opsPerSec === null ? "-" : String(Math.round(t.opsPerSec))])));
+  out.push(md(["scheme", "runs", "ops", "violations", "errors", "failed expectations"],
+    schemeTotals(doc).map((t) => [t.scheme, String(t.runs), String(t.ops), violationText(t.violations), String(t.errors), String(t.failed)])));
   const gs = groups(doc);
   const schemes = schemesOf(doc);
   const scen = gs.filter((g) => g.kind === "scenario");
@@ -117,8 +144,9 @@ export function markdownSummary(doc: ResultsDoc): string {
     })])));
   }
   const work = gs.filter((g) => g.kind === "workload");
+  const timings = runTimings(doc);
   if (work.length) {
-    out.push("", "## Workloads", "", "Means over seeds. Violations are totals over seeds.", "");
+    out.push("", "## Workloads", "", "Over seeds: mean (min–max, sd), or the one value when all seeds agree; identifiers (streamHash) are never averaged. Violations are totals over seeds. Host ops/s: median over seeds of the wall clock (meta).", "");
     for (const g of work) {
       const measureNames = [...new Set(Object.values(g.runs).flat().flatMap((r) => Object.keys(r.measures ?? {})))];
       const rows = schemes.filter((s) => g.runs[s]).map((s) => {
@@ -126,19 +154,25 @@ export function markdownSummary(doc: ResultsDoc): string {
         const v: Record<string, number> = {};
         for (const r of rs) for (const [k, n] of Object.entries(r.violations)) v[k] = (v[k] ?? 0) + n;
         const errors = rs.filter((r) => r.error);
-        return [s, String(rs.length), num(mean(rs.map((r) => r.ops))), num(mean(rs.map((r) => r.stats.atomics.refcount))), num(mean(rs.map((r) => r.stats.frames.peak))),
-          ...measureNames.map((k) => num(mean(rs.filter((r) => r.measures && k in r.measures).map((r) => r.measures![k])))),
+        const tput = rs.map((r) => timings.get(r.id)).filter((x): x is number => x !== undefined);
+        return [s, String(rs.length), measureText("ops", rs.map((r) => r.ops)), measureText("refcount", rs.map((r) => r.stats.atomics.refcount)), measureText("peak", rs.map((r) => r.stats.frames.peak)),
+          ...measureNames.map((k) => measureText(k, rs.filter((r) => r.measures && k in r.measures).map((r) => r.measures![k]))),
+          tput.length ? String(Math.round(spread(tput).median)) : "-",
           violationText(v) + (errors.length ? `; ${errors.length} error(s): ${errors[0].error}` : "")];
       });
       out.push(`### ${g.key}`, "");
-      out.push(md(["scheme", "seeds", "ops", "refcount atomics", "peak frames", ...measureNames, "violations"], rows), "");
+      out.push(md(["scheme", "seeds", "ops", "refcount atomics", "peak frames", ...measureNames, "host ops/s", "violations"], rows), "");
     }
+  }
+  if (m?.failed?.length) {
+    out.push("", "## Failed runs", "", "Their workers crashed or died; `refsim sweep --resume` runs them again.", "");
+    out.push(md(["index", "run", "error"], m.failed.map((f) => [String(f.index), f.id, f.error.split("\n")[0]])));
   }
   return out.join("\n").trimEnd() + "\n";
 }
 
 /** The same per-scheme totals as a plain text table, for terminals. */
 export function textSummary(doc: ResultsDoc): string {
-  return formatTable(["scheme", "runs", "ops", "violations", "errors", "ops/s"],
-    schemeTotals(doc).map((t) => [t.scheme, String(t.runs), String(t.ops), violationText(t.violations), String(t.errors), t.opsPerSec === null ? "-" : String(Math.round(t.opsPerSec))]));
+  return formatTable(["scheme", "runs", "ops", "violations", "errors"],
+    schemeTotals(doc).map((t) => [t.scheme, String(t.runs), String(t.ops), violationText(t.violations), String(t.errors)]));
 }

@@ -12,13 +12,16 @@
  */
 import { parseScenario, runScenario, resolveScheme, PRESET_NAMES, sideBySide, violationDetails, type ScenarioRun, type SchemeInput } from "../index.ts";
 import { scenarioTimeline, type ScenarioTimeline } from "../experiment/timeline.ts";
-import { PALETTE } from "../report/html.ts";
+import { seriesColor, seriesStyle, coincidences } from "../report/colors.ts";
+import { coincideText } from "../report/html.ts";
 
 /** Chart.js's UMD build, loaded by a classic script before this module. */
 declare const Chart: new (el: HTMLCanvasElement, config: unknown) => { destroy(): void; data: { datasets: { data: unknown[] }[] } };
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const charts: { destroy(): void }[] = [];
+/** Coinciding series of each chart, by canvas id (for the page's state and tests). */
+const coincideNotes: Record<string, string[]> = {};
 let builtins: Record<string, string> = {};
 
 function schemeBoxes(names: string[], checked: string[]): void {
@@ -68,25 +71,28 @@ function showError(message: string): void {
 
 function lineChart(canvas: HTMLCanvasElement, title: string, yTitle: string, runs: ScenarioRun[], timelines: ScenarioTimeline[], pick: (t: ScenarioTimeline) => number[]) {
   const stepText = runs[0]?.stepText ?? [];
+  // The scheme's fixed colour (as in the report), its own dash and marker; coinciding lines are named.
+  const datasets = timelines.map((t, i) => ({
+    label: runs[i].scheme,
+    data: t.op.map((x, j) => ({ x, y: pick(t)[j], step: t.steps[j] })),
+    borderColor: seriesColor(runs[i].scheme),
+    backgroundColor: seriesColor(runs[i].scheme),
+    ...seriesStyle(i),
+    stepped: true,
+  }));
+  const coincide = coincidences(datasets.map((d) => ({ label: d.label, data: d.data.map((p) => p.y) })));
+  coincideNotes[canvas.id] = coincide;
   return new Chart(canvas, {
     type: "line",
-    data: {
-      datasets: timelines.map((t, i) => ({
-        label: runs[i].scheme,
-        data: t.op.map((x, j) => ({ x, y: pick(t)[j], step: t.steps[j] })),
-        borderColor: PALETTE[i % PALETTE.length],
-        backgroundColor: PALETTE[i % PALETTE.length],
-        borderDash: [[], [8, 4], [2, 3], [12, 3, 3, 3], [4, 6]][i % 5],
-        stepped: true,
-      })),
-    },
+    data: { datasets },
     options: {
       animation: false,
       responsive: true,
       maintainAspectRatio: false,
       plugins: {
         title: { display: true, text: title },
-        legend: { position: "bottom" },
+        subtitle: { display: coincide.length > 0, text: coincideText(coincide), color: "#a33" },
+        legend: { position: "bottom", labels: { usePointStyle: true } },
         tooltip: {
           callbacks: {
             title: (items: { raw: { x: number; step: number } }[]) => {
@@ -138,6 +144,7 @@ async function run(): Promise<void> {
       passed: runs.map((r) => r.passed),
       violations: runs.map((r) => r.violations.map((v) => v.kind)),
       points: timelines.map((t) => t.op.length),
+      coincide: { ...coincideNotes },
     };
     $("status").textContent = `ran ${names.length} scheme(s): ${runs.every((r) => r.passed) ? "every expectation held" : "some expectations FAILED"}`;
     document.body.dataset.state = "done";
