@@ -10,8 +10,10 @@
  *   "R START NPAGES"  the same without draining (the caller drained just before):
  *     VPN PFN kind pmd write devmap special ref pageref map ent pin large order flags
  *   kind: n normal page, z the zero page, h the huge zero page, s a swap/migration entry
- *   ref: folio_ref_count; pageref: this page's own _refcount; map: this page's _mapcount + 1
- *   (its PTE mappings, refsim's mapcount); ent: folio_entire_mapcount (PMD mappings);
+ *   ref: folio_ref_count; pageref: this page's own _refcount; map: this page's PTE mappings
+ *   (refsim's mapcount): _mapcount + 1, less the one 6.1 adds to every subpage of a THP
+ *   that is PTE- and PMD-mapped at once (PageDoubleMap, include/linux/page-flags.h; gone
+ *   in 6.2); ent: folio_entire_mapcount (PMD mappings);
  *   pin: the folio's compound_pincount (large folios only, 6.1 keeps small pages' pins in
  *   _refcount); flags: page->flags of the head page in hex.
  *
@@ -72,7 +74,7 @@ static void read_entry(struct answer *a, struct mm_struct *mm, unsigned long add
 	char kind = 'n';
 	struct page *page;
 	struct folio *folio;
-	int ent = 0, pin = 0, order = 0;
+	int ent = 0, pin = 0, order = 0, map;
 
 	pgd = pgd_offset(mm, addr);
 	if (pgd_none(*pgd) || pgd_bad(*pgd))
@@ -125,8 +127,11 @@ static void read_entry(struct answer *a, struct mm_struct *mm, unsigned long add
 		pin = atomic_read(folio_pincount_ptr(folio));
 		order = folio_order(folio);
 	}
+	map = atomic_read(&page->_mapcount) + 1;
+	if (folio_test_large(folio) && PageDoubleMap(&folio->page))
+		map--;
 	emit(a, "%lx %lx %c %d %d %d %d %d %d %d %d %d %d %d %lx\n", addr >> PAGE_SHIFT, pfn, kind, huge, write, devmap,
-	     special, folio_ref_count(folio), page_ref_count(page), atomic_read(&page->_mapcount) + 1, ent, pin,
+	     special, folio_ref_count(folio), page_ref_count(page), map, ent, pin,
 	     folio_test_large(folio), order, folio->flags);
 }
 

@@ -72,10 +72,10 @@ export function compareProgram(points: Point[], guest: GuestProgram): PointResul
     const r = guest.results[p.at];
     if (p.kind === "value") {
       const kernel = r && r.status === "val" ? r.value : resultText(r);
-      rows.push({ page: "", field: "value", refsim: p.refsim, kernel, agree: kernel === p.refsim });
+      rows.push({ page: p.page ?? "", field: "value", refsim: p.refsim, kernel, agree: kernel === p.refsim });
     } else if (p.kind === "result") {
       const kernel = resultText(r);
-      rows.push({ page: "", field: p.what, refsim: p.refsim, kernel, agree: kernel === p.refsim });
+      rows.push({ page: p.page ?? "", field: p.what, refsim: p.refsim, kernel, agree: kernel === p.refsim });
     } else {
       const seen = guest.pages.get(p.at);
       if (!seen) {

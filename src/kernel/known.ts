@@ -31,16 +31,24 @@ export const KNOWN: readonly Known[] = [
     matches: (after, rows) => after.code === abi.OP_FORK && refsimMore(rows),
   },
   {
-    id: "read-gup-zero-page",
-    kernel: "a read-only GUP of untouched anonymous memory maps the shared zero page (6.1 follow_page_pte zero-pfn branch; do_huge_pmd_anonymous_page maps the huge zero page in a THP vma) instead of allocating",
-    status: "issue 12 item 2 (engineer divergences)",
-    matches: (after, rows) => after.code === abi.OP_GUP && (after.args[2] & abi.FOLL_WRITE) === 0 && rows.every((r) => r.kernelZero === true || r.field === "zero"),
+    id: "read-gup-write-fault",
+    kernel: "a read-only GUP faults for reading (6.1 mm/gup.c faultin_page sets FAULT_FLAG_WRITE only for FOLL_WRITE): untouched anonymous memory gets the shared zero page (follow_page_pte zero-pfn branch) or, in a THP vma, the huge zero page; a PMD-mapped THP is returned as it is (follow_trans_huge_pmd, no split). refsim's gup() faults anonymous memory as for a write (assembly/gup.ts: write || isAnon(v))",
+    status: "issue 12 item 2 (engineer divergences); the THP case is the same rule",
+    matches: (after) => after.code === abi.OP_GUP && (after.args[2] & abi.FOLL_WRITE) === 0,
   },
   {
     id: "hole-punch-keeps-cow",
     kernel: "a hole punch keeps private COWed anonymous pages (6.1 truncate_pagecache_range -> unmap_mapping_pages(..., even_cows = 0)); only a truncate past them removes them",
     status: "issue 12 item 3 (engineer divergences)",
     matches: (after, rows) => after.code === abi.OP_TRUNCATE && !after.toEof && kernelMore(rows),
+  },
+  {
+    id: "munmap-frees-page-tables",
+    kernel: "munmap frees the page tables of the range no other vma uses (6.1 mm/mmap.c unmap_region -> free_pgtables), so a later fault in a THP vma finds pmd_none and maps a THP (__handle_mm_fault -> create_huge_pmd); refsim keeps the emptied PTE table and falls back to a 4 KiB page",
+    status: "refsim difference, in /work/wt/signals/kernel-notes.md (core + model: free empty PTE tables at munmap)",
+    matches: (after, rows) => (after.code === abi.OP_WRITE || after.code === abi.OP_READ || after.code === abi.OP_GUP)
+      && rows.every((r) => ["mapped", "refcount", "mapcount", "entireMapcount", "large", "pmd", "zero"].includes(r.field))
+      && rows.some((r) => r.field === "pmd" && r.kernel === true && r.refsim === false),
   },
   {
     id: "longterm-pin-fsdax",

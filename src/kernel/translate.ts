@@ -59,7 +59,14 @@ export interface LastOp {
   toEof: boolean;
 }
 
-interface PointBase { label: string; at: number; step: number; after: LastOp | null }
+interface PointBase {
+  label: string;
+  at: number;
+  step: number;
+  after: LastOp | null;
+  /** The page a value or result point is about, "mm:0xaddr" (pages points name theirs per row). */
+  page?: string;
+}
 
 /** A point where refsim and the kernel are compared, tied to the guest op after which it is read. */
 export type Point =
@@ -149,7 +156,7 @@ export class ProgramBuilder {
       case abi.OP_MADV_DONTNEED: emit(`dontneed ${a(0)} ${hex(a(1))} ${a(2)}`); return;
       case abi.OP_READ: {
         const i = emit(`read ${a(0)} ${hex(a(1))}`);
-        this.points.push({ kind: "value", label: `read ${hex(a(1))} of mm ${a(0)}`, at: i, step: this.step, after: this.last, refsim: result >>> 0 });
+        this.points.push({ kind: "value", label: `read ${hex(a(1))} of mm ${a(0)}`, at: i, step: this.step, after: this.last, page: pageName(a(0), a(1)), refsim: result >>> 0 });
         return;
       }
       case abi.OP_WRITE: emit(`write ${a(0)} ${hex(a(1))} ${a(2) >>> 0}`); return;
@@ -181,7 +188,7 @@ export class ProgramBuilder {
         // refsim refused it: the guest must refuse too, tried in a slot no handle uses
         const i = emit(`gup ${a(0)} ${result > 0 ? result : REFUSED_SLOT} ${hex(a(1))} ${how}`);
         if (result > 0) this.#handles.set(result, how);
-        this.points.push({ kind: "result", label: `gup ${gupText(f)} ${hex(a(1))} of mm ${a(0)}`, at: i, step: this.step, after: this.last, what: "gup", refsim: result > 0 ? "ok" : "err" });
+        this.points.push({ kind: "result", label: `gup ${gupText(f)} ${hex(a(1))} of mm ${a(0)}`, at: i, step: this.step, after: this.last, page: pageName(a(0), a(1)), what: "gup", refsim: result > 0 ? "ok" : "err" });
         return;
       }
       case abi.OP_UNPIN: emit(`unpin ${a(0)}`); this.#handles.delete(a(0)); return;
@@ -251,7 +258,7 @@ export class ProgramBuilder {
   readValue(label: string, mm: number, addr: number, refsim: number): void {
     const i = this.#n++;
     this.lines.push(`read ${mm} ${hex(addr / PAGE_SIZE)}`);
-    this.points.push({ kind: "value", label, at: i, step: this.step, after: this.last, refsim: refsim >>> 0 });
+    this.points.push({ kind: "value", label, at: i, step: this.step, after: this.last, page: pageName(mm, addr / PAGE_SIZE), refsim: refsim >>> 0 });
   }
 
   #snap(label: string, ranges: [number, number][], mms: number[]): void {
@@ -273,6 +280,11 @@ export class ProgramBuilder {
   text(): string {
     return [`prog ${this.name}`, ...this.lines, "end", ""].join("\n");
   }
+}
+
+/** "mm:0xaddr", as comparison rows name pages. */
+export function pageName(mm: number, vpn: number): string {
+  return `${mm}:0x${(vpn * PAGE_SIZE).toString(16)}`;
 }
 
 function gupText(f: number): string {
