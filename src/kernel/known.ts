@@ -26,7 +26,7 @@ const kernelMore = (rows: Row[]) => rows.every((r) => num(r.kernel) > num(r.refs
 export const KNOWN: readonly Known[] = [
   {
     id: "fork-file-no-anon-vma",
-    kernel: "fork copies no PTE of a file VMA without an anon_vma (6.1 copy_page_range: the vma_needs_copy test, inline); the child refaults, so the page gets no ref or mapcount from fork",
+    kernel: "fork copies no PTE of a VMA without an anon_vma (6.1 copy_page_range: the vma_needs_copy test, inline): a file VMA that never COWed, and also an anonymous VMA that was only read (its zero-page PTEs need no anon_vma); the child refaults, so the page gets no ref or mapcount from fork",
     status: "issue 12 item 1 (engineer divergences)",
     matches: (after, rows) => after.code === abi.OP_FORK && refsimMore(rows),
   },
@@ -49,6 +49,20 @@ export const KNOWN: readonly Known[] = [
     matches: (after, rows) => (after.code === abi.OP_WRITE || after.code === abi.OP_READ || after.code === abi.OP_GUP)
       && rows.every((r) => ["mapped", "refcount", "mapcount", "entireMapcount", "large", "pmd", "zero"].includes(r.field))
       && rows.some((r) => r.field === "pmd" && r.kernel === true && r.refsim === false),
+  },
+  {
+    id: "dax-break-layouts-whole-file",
+    kernel: "an ext4 (and xfs) DAX truncate or hole punch breaks layouts over the whole file, not the range, and before it frees anything: 6.1 fs/ext4/inode.c ext4_break_layouts -> dax_layout_busy_page(inode->i_mapping) (range 0..LLONG_MAX) unmaps every mapping of the file and waits for a busy page anywhere in it; only then do ext4_punch_hole/ext4_setattr free blocks, so while it waits every block still holds its data (refsim frees the idle ones at once)",
+    status: "6.1's filesystems against refsim's range model (truncateRange); in /work/wt/signals/kernel-notes.md",
+    matches: (after, rows) => (after.code === abi.OP_TRUNCATE && after.fsdax
+      && rows.every((r) => (r.field === "truncate" && r.refsim === "ok" && r.kernel === "busy") || num(r.refsim) > num(r.kernel)))
+      || (after.daxTruncateWaiting && rows.every((r) => r.field === "value" && r.refsim === 0 && r.kernel !== 0)),
+  },
+  {
+    id: "dax-hole-read-zero-page",
+    kernel: "a read fault on a hole of a DAX file (a block truncated or punched away) maps the shared zero page (6.1 fs/dax.c dax_iomap_pte_fault -> dax_load_hole -> vmf_insert_mixed of the zero pfn); refsim gives the file a new pmem block",
+    status: "refsim difference, in /work/wt/signals/kernel-notes.md",
+    matches: (after, rows) => after.code === abi.OP_READ && rows.every((r) => r.kernelZero === true || r.field === "zero"),
   },
   {
     id: "longterm-pin-fsdax",

@@ -57,6 +57,8 @@ export interface LastOp {
   fsdax: boolean;
   /** A truncate whose range reaches the end of the file (a real truncate, not a hole punch). */
   toEof: boolean;
+  /** A DAX truncate that refsim found busy has not finished yet (it ends at an unpin). */
+  daxTruncateWaiting: boolean;
 }
 
 interface PointBase {
@@ -109,6 +111,7 @@ export class ProgramBuilder {
   #words = new Int32Array(abi.OP_WORDS);
   #maps: { mm: number; start: number; n: number; file: number }[] = [];
   #files = new Map<number, { pages: number; dax: boolean }>();
+  #daxWaiting = false;
   /** The op translated last (check and cpu ops leave it). */
   last: LastOp | null = null;
 
@@ -134,11 +137,18 @@ export class ProgramBuilder {
       const args = Array.from({ length: abi.OP_WORDS - 1 }, (_, k) => a(k));
       const fsdax = code === abi.OP_GUP ? this.#daxAt(a(0), a(1)) : code === abi.OP_TRUNCATE ? this.#files.get(a(0))?.dax === true : false;
       const toEof = code === abi.OP_TRUNCATE && a(1) + a(2) >= (this.#files.get(a(0))?.pages ?? 0);
-      this.last = { code, args, result, fsdax, toEof };
+      if (code === abi.OP_TRUNCATE && fsdax && result > 0) this.#daxWaiting = true;
+      if (code === abi.OP_UNPIN || code === abi.OP_TEARDOWN) this.#daxWaiting = false;
+      this.last = { code, args, result, fsdax, toEof, daxTruncateWaiting: this.#daxWaiting };
     }
     switch (code) {
       case abi.OP_MM_NEW: emit(`new ${result}`); this.#live.add(result); return;
-      case abi.OP_FORK: emit(`fork ${a(0)} ${result}`); this.#live.add(result); return;
+      case abi.OP_FORK: {
+        emit(`fork ${a(0)} ${result}`);
+        this.#live.add(result);
+        for (const m of this.#maps.filter((x) => x.mm === a(0))) this.#maps.push({ ...m, mm: result }); // the child inherits the vmas
+        return;
+      }
       case abi.OP_EXIT: emit(`exit ${a(0)}`); this.#live.delete(a(0)); return;
       case abi.OP_MMAP: {
         const flags = a(2 + 1);
