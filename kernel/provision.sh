@@ -50,7 +50,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   t=$(now)
   apt-get update -qq >/dev/null 2>&1 || fail "apt-get update failed: no network to Debian's package mirror?"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/refsim-kernel-apt.log 2>&1 \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/refsim-kernel-apt.log 2>&1 \
     || { tail -5 /tmp/refsim-kernel-apt.log >&2; fail "apt-get install ${missing[*]} failed (log: /tmp/refsim-kernel-apt.log)"; }
   APT_SECONDS=$(since "$t")
   APT_BYTES=$(grep -o "Need to get [0-9.,]* [kMG]B" /tmp/refsim-kernel-apt.log | head -1 | sed 's/Need to get //' || true)

@@ -12,6 +12,7 @@ import { compareProgram } from "../src/kernel/compare.ts";
 import { cpioArchive } from "../src/kernel/cpio.ts";
 import { randomTrace, traceProgram } from "../src/kernel/random.ts";
 import { closingLine } from "../src/kernel/report.ts";
+import { classify } from "../src/kernel/known.ts";
 
 test("translator: fork, COW and a pin become guest lines, and refsim's E2 counts are recorded at the snap", async () => {
   const e = await Engine.create({ scheme: "E2" });
@@ -69,6 +70,24 @@ test("guest output: runs of pages expand, results and snapshots attach to their 
   assert.equal(r.map((x) => x.agree), [false, true, true]);
   assert.equal(r[0].rows.map((x) => [x.page, x.field, x.refsim, x.kernel]), [["1:0x40002000", "refcount", 2, 1]]);
   assert.is(closingLine({ agree: 2, differ: 1, notComparable: 0 }), "kernel-check: 2 agree, 1 differ, 0 not comparable");
+});
+
+test("known differences: matched at the op before, later ones at the same address are consequences, others unexplained", () => {
+  const fork = { code: 6 /* OP_FORK */, args: [1, 0, 0, 0, 0, 0, 0], result: 2, fsdax: false, toEof: false, daxTruncateWaiting: false };
+  const write = { ...fork, code: 5 /* OP_WRITE */ };
+  const row = (page: string, field: string, refsim: unknown, kernel: unknown) => ({ page, field, refsim, kernel, agree: false });
+  const pts = [
+    { kind: "value" as const, label: "a", at: 0, step: 0, after: fork, refsim: 0 },
+    { kind: "value" as const, label: "b", at: 1, step: 1, after: write, refsim: 0 },
+    { kind: "value" as const, label: "c", at: 2, step: 2, after: write, refsim: 0 },
+  ];
+  const res = [
+    { label: "a", step: 0, at: 0, agree: false, rows: [row("2:0x10000000", "mapped", true, false), row("1:0x10000000", "refcount", 2, 1)] },
+    { label: "b", step: 1, at: 1, agree: false, rows: [row("2:0x10000000", "refcount", 1, 0)] },
+    { label: "c", step: 2, at: 2, agree: false, rows: [row("1:0x10005000", "mapcount", 1, 2)] },
+  ];
+  const c = classify(pts, res);
+  assert.equal(c.map((x) => x.known), ["fork-file-no-anon-vma", "fork-file-no-anon-vma", undefined]);
 });
 
 test("cpio: newc headers, 4-byte alignment and the trailer", () => {

@@ -18,7 +18,7 @@ export function formatCheck(r: CheckResult): string {
   for (const s of r.scenarios) {
     if (s.notComparable) { out.push("", `== ${s.name}: not comparable: ${s.notComparable}`); continue; }
     const bad = s.points.filter((p) => !p.agree).length;
-    out.push("", `== ${s.name} (${s.points.length} expect points, ${bad ? `${bad} differ` : "all agree"})`);
+    out.push("", `== ${s.name} (${s.points.length} points, ${bad ? `${bad} differ` : "all agree"})`);
     out.push(`   ${pad("step", 34)} ${pad("page", 14)} ${pad("field", 15)} ${pad("refsim", 8)} ${pad("kernel", 8)}`);
     for (const p of s.points) {
       for (const row of p.rows) {
@@ -43,7 +43,7 @@ export function formatCheck(r: CheckResult): string {
     }
   }
   const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  out.push("", `${r.expectPoints} expect points in ${r.scenarios.filter((s) => !s.notComparable).length} scenarios, ${r.traces.length} random traces; ` +
+  out.push("", `${r.scenarioPoints} points (${r.expectPoints} expect steps; the rest GUP results and reads) in ${r.scenarios.filter((s) => !s.notComparable).length} scenarios, ${r.traces.length} random traces; ` +
     `provisioning ${sec(r.provision.ms)}, boot and run ${sec(r.boot.ms)} (guest ${sec(r.boot.guestMs)})${r.shrinkMs ? `, shrinking ${sec(r.shrinkMs)}` : ""}, total ${sec(r.totalMs)}`);
   if (r.differ > 0) {
     out.push(`${r.differ} differ: ${r.unexplained} unexplained${r.known.length ? `, known: ${r.known.map((k) => `${k.id} ${k.count}`).join(", ")}` : ""}`);
