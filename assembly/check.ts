@@ -12,7 +12,7 @@ import {
 } from "./abi";
 import {
   frameCount, flags, ref, mapcount, kindOf, setFlags, isDevice, lastOp, pageIndex, entireMapcount, folioPincount, isLarge,
-  sysFrames,
+  sysFrames, largeBlockCount, largeSlot,
 } from "./frames";
 import { frameUsable } from "./refcount";
 import { freeAt, rule } from "./scheme";
@@ -26,20 +26,36 @@ import { violation } from "./violations";
 import { faultHolding, faultsStarted } from "./race";
 
 const REACHED: i32 = 1 << 30;
-let expRef: usize = 0; // expected refcount from holders
+/**
+ * Frames one pass of the check counts holders for. The scratch covers a chunk (plus
+ * one folio, so a large folio starting in the chunk is whole in it), not every frame:
+ * an engine past 1 Mi frames scans its holders once per chunk instead, and its
+ * scratch stays 8 MiB whatever its size.
+ */
+export const CHECK_CHUNK: u32 = 1 << 20;
+let expRef: usize = 0; // expected refcount from holders, per frame of the chunk
 let expMap: usize = 0; // expected mapcount, | REACHED when anything holds the frame
-let expEntire: usize = 0; // per 2 MiB block: expected entire mapcount (PMD mappings)
-let expPins: usize = 0; // per 2 MiB block: expected _pincount (FOLL_PIN handles on a large folio)
+let chunkLo: u32 = 0; // the chunk's frames: [chunkLo, chunkHi)
+let chunkHi: u32 = 0;
+let firstPass = true; // dangling holders, PMD mappings and large-folio pins are counted once
+let expEntire: usize = 0; // per 2 MiB block of the THP pool and device memory: expected entire mapcount (PMD mappings)
+let expPins: usize = 0; // per such block: expected _pincount (FOLL_PIN handles on a large folio)
 let nBlocks: usize = 0;
 let boLeaked: usize = 0;
 let boLeakOp: usize = 0;
 let boReported: usize = 0;
 let nBos: i32 = 0;
 
+/** Frames of check scratch for an engine of nFrames frames (assembly/sizing.ts sizes the same). */
+export function checkScratchFrames(nFrames: u64): u64 {
+  return min<u64>(nFrames, <u64>(CHECK_CHUNK + FOLIO_NR));
+}
+
 export function initCheck(nFrames: u32, bos: i32): void {
-  expRef = heap.alloc(<usize>nFrames << 2);
-  expMap = heap.alloc(<usize>nFrames << 2);
-  nBlocks = (<usize>nFrames >> FOLIO_ORDER) + 1;
+  const scratch = <usize>checkScratchFrames(nFrames);
+  expRef = heap.alloc(scratch << 2);
+  expMap = heap.alloc(scratch << 2);
+  nBlocks = <usize>largeBlockCount(); // initFrames ran first
   expEntire = heap.alloc(nBlocks << 2);
   expPins = heap.alloc(nBlocks << 2);
   nBos = bos;
@@ -54,13 +70,21 @@ export function initCheck(nFrames: u32, bos: i32): void {
   store<i32>(p, load<i32>(p) + n);
 }
 
+/** The scratch words of frame pfn (in the current chunk). */
+@inline function expRefAt(pfn: u32): usize { return expRef + (<usize>(pfn - chunkLo) << 2); }
+@inline function expMapAt(pfn: u32): usize { return expMap + (<usize>(pfn - chunkLo) << 2); }
+
 function hold(pfn: u32, refs: i32, maps: i32, mm: i32, vpn: i32, how: i32): void {
+  const inChunk = pfn >= chunkLo && pfn < chunkHi;
+  if (!inChunk && !firstPass) return; // later passes stream the holders without touching their frames
   if (!frameUsable(pfn)) {
-    violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), how); // a dangling holder
+    if (firstPass) violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), how); // a dangling holder
     return;
   }
-  addAt(expRef, pfn, refs);
-  const p = expMap + (<usize>pfn << 2);
+  if (!inChunk) return;
+  const r = expRefAt(pfn);
+  store<i32>(r, load<i32>(r) + refs);
+  const p = expMapAt(pfn);
   store<i32>(p, (load<i32>(p) + maps) | REACHED);
 }
 
@@ -76,7 +100,7 @@ function scanPageTables(mm: i32): void {
         const head = ptePfn(leafOfSlot(pt));
         if (head != 0) {
           hold(head, 1, 0, mm, (i << 18) | (j << 9), 6);
-          addAt(expEntire, head >> FOLIO_ORDER, 1);
+          if (firstPass) addAt(expEntire, <u32>largeSlot(head), 1);
         }
         continue;
       }
@@ -85,6 +109,7 @@ function scanPageTables(mm: i32): void {
         const pte = load<u32>(base + (<usize>k << 2));
         if (pte == 0) continue;
         const pfn = ptePfn(pte);
+        if (!firstPass && pfn - chunkLo >= chunkHi - chunkLo) continue; // another chunk's frame
         const vpn = (i << 18) | (j << 9) | k;
         if ((pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0) hold(pfn, 1, 1, mm, vpn, 6);
         else if ((pte & PTE_SPECIAL) == 0) hold(pfn, 1, 1, mm, vpn, 6);
@@ -107,13 +132,13 @@ function checkLargeFolio(head: u32): void {
   for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
     const pfn = head + i;
     blame = max<i32>(blame, lastOp(pfn));
-    refs += load<i32>(expRef + (<usize>pfn << 2));
-    const held = load<i32>(expMap + (<usize>pfn << 2));
+    refs += load<i32>(expRefAt(pfn));
+    const held = load<i32>(expMapAt(pfn));
     if ((held & REACHED) != 0) reached = true;
     const maps = held & ~REACHED;
     if (mapcount(pfn) != maps) violation(V_MAPCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(head), mapcount(pfn), maps);
   }
-  const b = head >> FOLIO_ORDER;
+  const b = largeSlot(head);
   refs += freeAt(kindOf(head)); // a device folio's era base (0 for E5's device-private folios)
   if (ref(head) != refs) violation(V_REFCOUNT, head, -1, <i32>pageIndex(head), ref(head), mapcount(head), refs);
   const entire = load<i32>(expEntire + (<usize>b << 2));
@@ -126,12 +151,8 @@ function checkLargeFolio(head: u32): void {
   setFlags(head, fl | PG_LEAK_REPORTED);
 }
 
-/** Run the whole check, recording what it finds as violations. */
-export function quiesceCheck(): void {
-  memory.fill(expRef, 0, <usize>frameCount << 2);
-  memory.fill(expMap, 0, <usize>frameCount << 2);
-  memory.fill(expEntire, 0, nBlocks << 2);
-  memory.fill(expPins, 0, nBlocks << 2);
+/** Every holder of every frame: page tables, in-flight faults, driver folios, GUP handles, page caches. */
+function collectHolders(): void {
   for (let mm = 0; mm < mmCount; mm++) if (mmValid(mm)) scanPageTables(mm);
   // An in-flight fault (fault_begin without fault_end) holds its page reference.
   const faults = faultsStarted();
@@ -146,7 +167,7 @@ export function quiesceCheck(): void {
     const pfn = pinAt(h);
     if (pfn == 0) continue;
     hold(pfn, handleRefs(h), 0, -1, -1, 7);
-    if ((handleFlags(h) & FOLL_PIN) != 0 && isLarge(pfn)) addAt(expPins, pfn >> FOLIO_ORDER, 1);
+    if (firstPass && (handleFlags(h) & FOLL_PIN) != 0 && isLarge(pfn)) addAt(expPins, <u32>largeSlot(pfn), 1);
   }
   for (let f = 0; f < fileCount; f++) {
     if (!fileIsOpen(f)) continue;
@@ -157,40 +178,69 @@ export function quiesceCheck(): void {
       if (pfn != 0) hold(pfn, refs, 0, -1, <i32>i, 8);
     }
   }
-  memory.fill(boLeaked, 0, <usize>nBos << 2);
-  for (let pfn: u32 = 1; pfn < frameCount; pfn++) {
-    const fl = flags(pfn);
-    if ((fl & (PG_TRUNCATE_WAIT | PG_HANG_REPORTED)) == PG_TRUNCATE_WAIT) {
-      violation(V_HANG, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), 0); // truncate waits on a pin
-      setFlags(pfn, fl | PG_HANG_REPORTED);
-    }
-    if ((fl & PG_ALLOCATED) == 0) continue;
-    if ((fl & PG_HEAD) != 0) {
-      checkLargeFolio(pfn);
-      pfn += FOLIO_NR - 1;
-      continue;
-    }
-    const held = load<i32>(expMap + (<usize>pfn << 2));
-    const maps = held & ~REACHED;
-    // E0's base reference belongs to the pgmap; memunmap_pages puts it.
-    const base = rule(SCHEME_PGMAP_REF) == PGMAP_REF_PER_PAGE && pgmapKilled(pfn) ? 0 : freeAt(kindOf(pfn));
-    const expected = load<i32>(expRef + (<usize>pfn << 2)) + base + ((fl & PG_OWNER_REF) != 0 ? 1 : 0);
-    if (ref(pfn) != expected) violation(V_REFCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), expected);
-    if (mapcount(pfn) != maps) violation(V_MAPCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), maps);
-    if ((held & REACHED) != 0) continue;
-    // Nothing reaches it: a leak, blamed on the op that dropped its last holder.
-    if ((fl & PG_LEAK_REPORTED) == 0) {
-      violation(V_LEAK_PAGE, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), 0, lastOp(pfn));
-      setFlags(pfn, fl | PG_LEAK_REPORTED);
-    }
-    if (isDevice(pfn)) {
-      const b = deviceOwner(pfn);
-      if (b > 0) {
-        addAt(boLeaked, b, 1);
-        store<i32>(boLeakOp + (<usize>b << 2), lastOp(pfn));
-      }
+}
+
+/**
+ * One frame against its holders (from the scratch). Returns the next pfn to check:
+ * pfn + 1, or past the folio for a large folio's head.
+ */
+function checkFrame(pfn: u32): u32 {
+  const fl = flags(pfn);
+  if ((fl & (PG_TRUNCATE_WAIT | PG_HANG_REPORTED)) == PG_TRUNCATE_WAIT) {
+    violation(V_HANG, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), 0); // truncate waits on a pin
+    setFlags(pfn, fl | PG_HANG_REPORTED);
+  }
+  if ((fl & PG_ALLOCATED) == 0) return pfn + 1;
+  if ((fl & PG_HEAD) != 0) {
+    checkLargeFolio(pfn);
+    return pfn + FOLIO_NR;
+  }
+  const held = load<i32>(expMapAt(pfn));
+  const maps = held & ~REACHED;
+  // E0's base reference belongs to the pgmap; memunmap_pages puts it.
+  const base = rule(SCHEME_PGMAP_REF) == PGMAP_REF_PER_PAGE && pgmapKilled(pfn) ? 0 : freeAt(kindOf(pfn));
+  const expected = load<i32>(expRefAt(pfn)) + base + ((fl & PG_OWNER_REF) != 0 ? 1 : 0);
+  if (ref(pfn) != expected) violation(V_REFCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), expected);
+  if (mapcount(pfn) != maps) violation(V_MAPCOUNT, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), maps);
+  if ((held & REACHED) != 0) return pfn + 1;
+  // Nothing reaches it: a leak, blamed on the op that dropped its last holder.
+  if ((fl & PG_LEAK_REPORTED) == 0) {
+    violation(V_LEAK_PAGE, pfn, -1, <i32>pageIndex(pfn), ref(pfn), mapcount(pfn), 0, lastOp(pfn));
+    setFlags(pfn, fl | PG_LEAK_REPORTED);
+  }
+  if (isDevice(pfn)) {
+    const b = deviceOwner(pfn);
+    if (b > 0) {
+      addAt(boLeaked, b, 1);
+      store<i32>(boLeakOp + (<usize>b << 2), lastOp(pfn));
     }
   }
+  return pfn + 1;
+}
+
+/**
+ * Run the whole check, recording what it finds as violations. Frames are checked in
+ * pfn order, a chunk at a time (CHECK_CHUNK): each chunk's holders are counted by a
+ * scan of every holder, so the violations and their order are those of one pass.
+ */
+export function quiesceCheck(): void {
+  memory.fill(expEntire, 0, nBlocks << 2);
+  memory.fill(expPins, 0, nBlocks << 2);
+  memory.fill(boLeaked, 0, <usize>nBos << 2);
+  firstPass = true;
+  let pfn: u32 = 1;
+  do {
+    chunkLo = pfn;
+    chunkHi = min<u32>(pfn + CHECK_CHUNK + FOLIO_NR, frameCount);
+    if (chunkHi > chunkLo) {
+      memory.fill(expRef, 0, <usize>(chunkHi - chunkLo) << 2);
+      memory.fill(expMap, 0, <usize>(chunkHi - chunkLo) << 2);
+    }
+    collectHolders();
+    firstPass = false;
+    const stop = min<u32>(chunkLo + CHECK_CHUNK, frameCount);
+    while (pfn < stop) pfn = checkFrame(pfn);
+  } while (pfn < frameCount);
   for (let d = 0; d < driverCount; d++) {
     // memunmap_pages is still waiting for pgmap references
     if (hangingDriver(d)) violation(V_HANG, 0, -1, -1, pgmapRefOf(d), 0, d);
@@ -203,4 +253,3 @@ export function quiesceCheck(): void {
     violation(V_LEAK_BO, 0, -1, -1, boRefsOf(b), 0, b, load<i32>(boLeakOp + (<usize>b << 2)));
   }
 }
-

@@ -106,8 +106,10 @@ export function freeHugeFolios(): u32 { return hugeTop; }
 @inline export function folioOf(pfn: u32): u32 { return (flags(pfn) & PG_TAIL) != 0 ? pfn & ~(FOLIO_NR - 1) : pfn; }
 /** folio_ref_count of the folio pfn belongs to. */
 @inline export function folioRef(pfn: u32): i32 { return ref(folioOf(pfn)); }
+/** 2 MiB blocks that can hold a large folio: the THP pool's and device memory's. */
+export function largeBlockCount(): u32 { return (frameCount >> FOLIO_ORDER) + 1 - firstLargeBlock; }
 /** Slot of pfn's 2 MiB block in the per-folio counters, or -1 below the THP pool and device memory. */
-@inline function largeSlot(pfn: u32): i32 {
+@inline export function largeSlot(pfn: u32): i32 {
   const b = (pfn >> FOLIO_ORDER) - firstLargeBlock;
   return pfn >> FOLIO_ORDER < firstLargeBlock ? -1 : <i32>b;
 }

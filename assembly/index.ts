@@ -24,6 +24,7 @@ import { initPrefetch } from "./prefetch";
 import { initOps, runBatch, opBase, resultBase, errorBase, opSeq } from "./ops";
 import { initRace } from "./race";
 import { capacityBytes as tableBytes, capacityLargestTable, capacityLimit, TABLE_MAX } from "./sizing";
+import { reserveHeap } from "./heap";
 
 let capsBuf: usize = 0;
 let ready = false;
@@ -44,6 +45,8 @@ export function capacityBytes(): u64 { return tableBytes(capsPtr()); }
 export { capacityLargestTable, capacityLimit };
 /** Bytes init() allocated: capacityBytes() of the same capacities (test/capacity-size.test.ts). */
 export function tablesAllocated(): u64 { return tablesEnd - tablesStart; }
+/** The first byte after the last table init() allocated (bench/memory.ts reads the heap's end here). */
+export function tablesEndPtr(): u64 { return tablesEnd; }
 let tablesStart: u64 = 0;
 let tablesEnd: u64 = 0;
 
@@ -62,7 +65,9 @@ export function init(): i32 {
   if (cap(CAP_PMD_TABLES) < 1) return CAP_PMD_TABLES + 1;
   if (cap(CAP_BATCH) < 1) return CAP_BATCH + 1;
   // Sizes in 64 bits first: in 32-bit usize a large capacity would wrap to a tiny table.
-  if (tableBytes(capsBuf) > capacityLimit() || capacityLargestTable() > TABLE_MAX) return CAP_WORDS + 1;
+  const bytes = tableBytes(capsBuf);
+  if (bytes > capacityLimit() || capacityLargestTable() > TABLE_MAX) return CAP_WORDS + 1;
+  reserveHeap(bytes + 32); // the tables, and the two 0-byte blocks that mark where they start and end
   tablesStart = <u64>heap.alloc(0) + 12; // a 0-byte block has a 12-byte payload: the first table starts after it
   initStats();
   initScheme();

@@ -12,6 +12,7 @@ import {
 } from "./abi";
 import { MAX_GATHER } from "./zap";
 import { PREFETCH_GROUP } from "./prefetch";
+import { checkScratchFrames } from "./check";
 
 /** The stub runtime's largest block (rt/common.ts BLOCK_MAXSIZE): a bigger table aborts heap.alloc. */
 export const TABLE_MAX: u64 = (1 << 30) - 4;
@@ -67,8 +68,8 @@ export function capacityBytes(at: usize): u64 {
   tables(2, <u64>MAX_GATHER << 2); // initZap
   tables(3, c(CAP_MMS) << 2); // initRmap
   tables(7, (c(CAP_PINS) + 1) << 2); // initGup
-  tables(2, frames << 2); // initCheck
-  tables(2, ((frames >> FOLIO_ORDER) + 1) << 2);
+  tables(2, checkScratchFrames(frames) << 2); // initCheck: scratch for one chunk of frames
+  tables(2, ((frames >> FOLIO_ORDER) + 1 - firstLargeBlock) << 2); // and per large-folio block
   tables(3, (c(CAP_BOS) + 1) << 2);
   table(<u64>PREFETCH_GROUP << 2); // initPrefetch
   table(max<u64>(c(CAP_DEV_FRAMES), 1) << 2); // initOps

@@ -77,17 +77,36 @@ export function memoryGoals(memory: MemoryResult): Goal[] {
   if (frame) {
     const kernel = frame.measured - e.frame.checking - e.frame.check;
     out.push({
-      what: "≤ 16 B per frame of hot state",
-      measured: `${kernel.toFixed(3)} B kernel state (refcount, mapcount, flags, index); ${(kernel + e.frame.checking).toFixed(3)} B with the checking words the hot path also touches (content, lastOp); ${frame.measured.toFixed(3)} B in all with OP_CHECK's scratch`,
+      what: "≤ 16 B per frame of kernel state",
+      measured: `${kernel.toFixed(3)} B kernel state (refcount, mapcount, flags, index)`,
       status: kernel <= 16 + 1e-9 ? "met" : "NOT met",
+    });
+    out.push({
+      what: "≤ 24 B per frame in all",
+      measured: `${frame.measured.toFixed(3)} B in all: kernel state + the checking words the hot path touches (content, lastOp) + OP_CHECK's per-block words; OP_CHECK's per-frame scratch is one ${(e.checkChunkBytes / 2 ** 20).toFixed(0)} MiB chunk, fixed`,
+      status: frame.measured <= 24 + 1e-9 ? "met" : "NOT met",
     });
   }
   if (pte) {
     const kernel = pte.measured - e.pte.checking - e.pte.check;
     out.push({
-      what: "≤ 4 B per PTE of hot state",
-      measured: `${kernel.toFixed(3)} B kernel state: the 4 B PTE word, plus its 512-entry table's PMD leaf word (4 B per table); ${(kernel + e.pte.checking).toFixed(3)} B with the shadow data word`,
+      what: "≤ 4 B per PTE of kernel state",
+      measured: `${kernel.toFixed(3)} B kernel state: the 4 B PTE word, plus its 512-entry table's PMD leaf word (4 B per table)`,
       status: kernel - 4 / 512 <= 4 + 1e-9 ? "met" : "NOT met",
+    });
+    out.push({
+      what: "≤ 8 B per PTE in all",
+      measured: `${pte.measured.toFixed(3)} B in all, with the shadow data word (the PMD leaf word adds 4 B per 512 PTEs)`,
+      status: pte.measured <= 8 + 1e-9 ? "met" : "NOT met",
+    });
+  }
+  const k = memory.checks;
+  if (k.length) {
+    const worst = Math.max(...k.map((c) => c.memoryBytes - c.heapEnd));
+    out.push({
+      what: "linear memory sized to what the engine needs (no doubling)",
+      measured: `engine.memoryBytes − heap end ≤ ${(worst / 1024).toFixed(1)} KiB over ${k.length} capacities`,
+      status: k.every((c) => c.consistent) ? "met" : "NOT met",
     });
   }
   return out;
@@ -168,17 +187,17 @@ export function render(env: Env, rows: Row[], workloads: WorkloadRow[] | string,
     const e = memory.expected;
     const b = (x: number) => (Math.abs(x - Math.round(x)) < 1e-9 ? String(Math.round(x)) : x.toFixed(3));
     out.push("### Memory per simulated frame and PTE", "");
-    out.push(markdownTable(["unit", "measured (heap-end Δ)", "expected (assembly/*.ts init)", "kernel state", "checking state (hot path)", "OP_CHECK scratch"], memory.per.map((m) => {
+    out.push(markdownTable(["unit", "measured in all (heap-end Δ)", "expected (assembly/*.ts init)", "kernel state", "checking state (hot path)", "OP_CHECK scratch"], memory.per.map((m) => {
       const role = m.unit === "system frame" ? e.frame : m.unit.startsWith("PTE") ? e.pte : undefined;
       const strict = role !== undefined; // per-mm and per-pmd arrays may grow with features; frames and PTEs should not silently
       return [m.unit, `**${b(m.measured)} B**`, `${b(m.expected)} B${Math.abs(m.measured - m.expected) > 0.01 ? (strict ? " (MISMATCH: the init functions changed)" : " (init changed)") : ""}`,
         role ? b(role.hot) : "", role ? b(role.checking) : "", role ? b(role.check) : ""];
     })), "");
-    out.push("kernel state = refcount, mapcount, flags and index per frame (a free page links the buddy list through index; _entire_mapcount and _pincount exist only for THP-pool and device blocks); the PTE word per PTE and its table's PMD leaf word (free tables link through their first entry). Checking state = content + lastOp per frame, the shadow data word per PTE. Scratch = OP_CHECK's expected refcount/mapcount.", "");
+    out.push(`kernel state = refcount, mapcount, flags and index per frame (a free page links the buddy list through index; _entire_mapcount and _pincount exist only for THP-pool and device blocks); the PTE word per PTE and its table's PMD leaf word (free tables link through their first entry). Checking state = content + lastOp per frame, the shadow data word per PTE. Scratch = OP_CHECK's per-block expected entire mapcount and pins; its expected refcount/mapcount cover one chunk of frames (${mib(e.checkChunkBytes)}, fixed; engines past 1 Mi frames check chunk by chunk, each chunk scanning every holder). The frame row is measured from 2 Mi frames to 3 Mi.`, "");
     out.push(markdownTable(["capacity", "heap end", "engine.memoryBytes", "consistent", "Engine.create ms"], memory.checks.map((k) => [
       JSON.stringify(k.capacity), mib(k.heapEnd), mib(k.memoryBytes), k.consistent ? "yes" : "NO", k.createMs.toFixed(0),
     ])), "");
-    out.push("engine.memoryBytes is the linear memory size; the stub runtime grows memory by max(current, needed) pages, so it lies between the heap end and twice that (the slack is reserved, not touched).", "");
+    out.push("engine.memoryBytes is the linear memory size: init grows it once by exactly what its tables need (assembly/heap.ts), so it is the heap end rounded up to 64 KiB.", "");
   }
   out.push(`Bench time ${env.elapsedSeconds.toFixed(1)} s.`);
   return out.join("\n");

@@ -9,6 +9,7 @@
 // Writes of the count that are not get/put (allocation's set_page_refcounted,
 // freezing, resets) are plain stores: the layer notices them at the next update
 // (the value before differs from its shadow) and applies the difference as a store.
+import { reserveHeap } from "../heap";
 import {
   OP_CPU, MAX_CPUS, CTR_WORDS, COST_WORDS, CTR_COUNTER, CTR_CPUS, CTR_CPUS_PER_SOCKET, CTR_SNZI_LEAF_CPUS, CTR_SNZI_ARITY,
   CTR_REVIEW_EPOCHS, COST_EPOCH, COST_GRACE, COUNTER_ATOMIC, COUNTER_PERCPU, COUNTER_REFCACHE, COUNTER_SNZI, COUNTER_KINDS,
@@ -84,6 +85,7 @@ export function counterInit(frames: u32): i32 {
   epochNs = cost(COST_EPOCH);
   graceNs = cost(COST_GRACE);
   stateBytes = counterBytes(frames);
+  reserveHeap(stateBytes + 4096); // + the blocks' headers and alignment
   let lines = frames;
   if (k == COUNTER_SNZI) lines += frames * <u32>snziNodes(n, cfg(CTR_SNZI_LEAF_CPUS), cfg(CTR_SNZI_ARITY));
   initCpus(n, cfg(CTR_CPUS_PER_SOCKET), configBuf + (CTR_WORDS << 2), lines);
