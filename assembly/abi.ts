@@ -133,9 +133,9 @@ export const PMD_HUGE = 1 << 30;
 export const ERR_NONE = 0;
 export const ERR_BAD_OP = 1;
 export const ERR_BAD_MM = 2;
-export const ERR_SEGV = 3;
-export const ERR_ACCESS = 4;
-export const ERR_OVERLAP = 5;
+export const ERR_SEGV = 3; //    only fault_begin outside any VMA; CPU accesses raise SIGSEGV (errno.ts)
+export const ERR_ACCESS = 4; //  no longer raised: SIGSEGV / EFAULT are kernel results (errno.ts)
+export const ERR_OVERLAP = 5; // no longer raised: mmap over a mapping is EEXIST
 export const ERR_RANGE = 6;
 export const ERR_NOMEM_FRAMES = 7;
 export const ERR_NOMEM_TABLES = 8;
@@ -151,6 +151,35 @@ export const ERR_BAD_ARG = 17;
 export const ERR_NOMEM_OBJECTS = 18;
 export const ERR_BAD_STATE = 19;
 export const ERR_COUNT = 20;
+
+// ---- Kernel errnos and signals: a result of the op, not a rejection (assembly/errno.ts) ----
+export const EPERM = 1;
+export const ENOENT = 2;
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const ENOMEM = 12;
+export const EACCES = 13;
+export const EFAULT = 14;
+export const EBUSY = 16;
+export const EEXIST = 17;
+export const EINVAL = 22;
+export const ENOSPC = 28;
+export const EOPNOTSUPP = 95;
+export const EREMOTEIO = 121;
+export const SIGBUS = 7;
+export const SIGSEGV = 11;
+/** A status word: 0, an errno, or STATUS_SIGNAL | signo. */
+export const STATUS_SIGNAL = 256;
+
+// ---- mmu notifier events (enum mmu_notifier_event, in kernel order) ----
+export const MMU_NOTIFY_UNMAP = 0;
+export const MMU_NOTIFY_CLEAR = 1;
+export const MMU_NOTIFY_PROTECTION_VMA = 2;
+export const MMU_NOTIFY_PROTECTION_PAGE = 3;
+export const MMU_NOTIFY_SOFT_DIRTY = 4;
+export const MMU_NOTIFY_RELEASE = 5;
+export const MMU_NOTIFY_MIGRATE = 6;
+export const MMU_NOTIFY_EXCLUSIVE = 7;
 
 // ---- Violation kinds ----
 export const V_LEAK_PAGE = 0; //     allocated page nothing can reach (no PTE, pin or page cache)
@@ -201,6 +230,11 @@ export const ST_THP_SPLIT_PMD = 2; //  __split_huge_pmd
 export const ST_THP_SPLIT_FOLIO = 3; // split_folio (before migration)
 export const ST_THP_SPLIT_FAIL = 4; // split_folio refused (pinned or mapped by a PMD elsewhere): not migrated
 export const ST_THP_FREED = 5;
+export const ST_MMU_NOTIFY = 10; //     mmu_notifier_invalidate_range_start calls (subscribers or not)
+export const ST_PTES_MOVED = 11; //     entries move_page_tables moved (mremap)
+export const ST_PROT_CHANGED = 12; //   pages change_protection counted (mprotect)
+export const ST_KERNEL_ERRNO = 13; //   ops the kernel failed with an errno or a signal
+export const ST_SHMEM_RELEASED = 14; // shmem files freed at their last unmap
 export const ST_VIOLATIONS = 48; // + kind: per-kind counts occupy ST_VIOLATIONS .. +V_KINDS-1
 export const ST_WORDS = 128;
 

@@ -6,7 +6,7 @@ import {
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
 import {
-  allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex, isLarge, folioOf, largeLive,
+  allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex, pageIndex, isLarge, folioOf, largeLive,
 } from "./frames";
 import { folioGet, rmapAdd, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf } from "./pgtable";

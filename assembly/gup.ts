@@ -11,13 +11,14 @@ import { hasFlag, kindOf, setLastOp, isAllocated, ref, setContent, pageIndex, is
 import { hugeFault, HUGE_NONE } from "./thp";
 import { folioGet, folioPut, frameUsable } from "./refcount";
 import { handleFault, doWpPage, ptePfn } from "./fault";
-import { addPinned, isAnon, mmValid, findVma, vmaFile } from "./mm";
+import { addPinned, isAnon, mmValid, findVma, vmaFile, vmaFlags } from "./mm";
 import { ptePtr, shadowOf } from "./pgtable";
-import { isFilePage, diskWrite, cachedPageAt } from "./file";
-import { deviceOwner } from "./device";
+import { isFilePage, diskWrite, cachedPageAt, fileDevice } from "./file";
+import { deviceOwner, driverKind } from "./device";
 import { migratePageToRam } from "./migrate";
 import { currentOp, violation } from "./violations";
-import { V_UAF } from "./abi";
+import { V_UAF, EBUSY, EOPNOTSUPP, EREMOTEIO, ENOMEM, EFAULT, VM_READ, VM_WRITE } from "./abi";
+import { kfail } from "./errno";
 
 let pinCap: i32 = 0;
 let pinCount: i32 = 0; // handles handed out (1-based; 0 = none)
@@ -92,15 +93,14 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
   }
   if (pfn == 0 || !isAllocated(pfn)) return refuse();
   const kind = kindOf(pfn);
-  if ((flags & FOLL_LONGTERM) != 0 && kind == KIND_FSDAX) return refuse(); // folio_is_longterm_pinnable: never fsdax
-  if (kind == KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) == 0) return refuse(); // needs FOLL_PCI_P2PDMA
+  if (kind == KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) == 0) return refuse(EREMOTEIO); // try_grab_folio (6.2+): needs FOLL_PCI_P2PDMA
   return grab(mm, v, vpn, pfn, flags);
 }
 
 /** try_grab_folio and a handle: FOLL_GET +1; FOLL_PIN +bias on a small folio, +1 and _pincount +1 on a large one. */
 function grab(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32): i32 {
   const kind = kindOf(pfn);
-  if (folioRef(pfn) == 0) return refuse(); // try_get_folio: get_page_unless_zero fails on a count-0 page
+  if (folioRef(pfn) == 0) return refuse(ENOMEM); // try_grab_folio (6.x): WARN and -ENOMEM on a count-0 folio
   const large = isLarge(pfn);
   const refs = (flags & FOLL_PIN) != 0 && !large ? pinBias() : 1;
   folioGet(pfn, refs, mm, <i32>vpn); // try_grab_folio
@@ -121,9 +121,28 @@ function grab(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32): i32 {
   return h;
 }
 
-function refuse(): i32 {
-  bump(ST_GUP_FAILED);
+/**
+ * check_vma_flags (mm/gup.c 6.x, called by __get_user_pages for each VMA before any
+ * fault): may this GUP use the VMA at all? 0, or the errno. (refsim has no FOLL_FORCE.)
+ */
+export function checkVmaFlags(v: i32, flags: i32): i32 {
+  // 5.13+ (before: check_dax_vmas after the pin, the same errno): no longterm pin of fsdax
+  if ((flags & FOLL_LONGTERM) != 0 && vmaIsFsdax(v)) return EOPNOTSUPP;
+  // FOLL_WRITE needs VM_WRITE, a read needs VM_READ
+  if ((vmaFlags(v) & ((flags & FOLL_WRITE) != 0 ? VM_WRITE : VM_READ)) == 0) return EFAULT;
   return 0;
+}
+
+/** vma_is_fsdax: a file on a DAX filesystem (not device-dax, not p2pmem). */
+function vmaIsFsdax(v: i32): bool {
+  const f = vmaFile(v);
+  return f >= 0 && fileDevice(f) >= 0 && driverKind(fileDevice(f)) == KIND_FSDAX;
+}
+
+/** GUP took no page: -errno where the kernel names one, else 0 pages (errno 0). */
+export function refuse(errno: i32 = 0): i32 {
+  bump(ST_GUP_FAILED);
+  return errno != 0 ? kfail(errno) : 0;
 }
 
 /**

@@ -21,7 +21,9 @@ import { initRmap } from "./rmap";
 import { initGup, handleValid, handlePfn } from "./gup";
 import { initCheck } from "./check";
 import { initPrefetch } from "./prefetch";
-import { initOps, runBatch, opBase, resultBase, errorBase, opSeq } from "./ops";
+import { initOps, runBatch, opBase, resultBase, errorBase, opSeq, batchDone } from "./ops";
+import { initErrno, statusListPtr as statusList, statusCount as failedOps } from "./errno";
+import { initMigrate } from "./migrate";
 import { initRace } from "./race";
 import { capacityBytes as tableBytes, capacityLargestTable, capacityLimit, TABLE_MAX } from "./sizing";
 import { reserveHeap } from "./heap";
@@ -83,6 +85,8 @@ export function init(): i32 {
   initCheck(frameCount, cap(CAP_BOS) + 1);
   initPrefetch(frameCount);
   initOps(cap(CAP_BATCH), cap(CAP_DEV_FRAMES));
+  initErrno(cap(CAP_BATCH));
+  initMigrate(cap(CAP_DEV_FRAMES));
   initRace(cap(CAP_PINS));
   tablesEnd = <u64>heap.alloc(0) - 4;
   ready = true;
@@ -93,6 +97,11 @@ export { runBatch };
 
 export function opBufferPtr(): usize { return opBase; }
 export function resultsPtr(): usize { return resultBase; }
+/** [op index, status] pairs of the ops of the last batch the kernel failed (an errno or a signal). */
+export function statusListPtr(): usize { return statusList(); }
+export function statusCount(): i32 { return failedOps; }
+/** Ops the last runBatch ran. */
+export function batchRan(): i32 { return batchDone; }
 export function errorPtr(): usize { return errorBase; }
 export function statsPtr(): usize { return statsBase; }
 export function schemePtr(): usize { return schemeBase; }

@@ -16,7 +16,7 @@ import {
 import { countOp, bump } from "./stats";
 import { setCurrentOp, violation } from "./violations";
 import { pageout } from "./lru";
-import { freeSystemFrames, isDevice, ref as frameRef, mapcount as frameMapcount } from "./frames";
+import { freeSystemFrames, freeHugeFolios, isDevice, ref as frameRef, mapcount as frameMapcount } from "./frames";
 import {
   mmValid, newMm, killMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, unlinkVma,
   setVmaRange, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, vmaCount, isAnon, isCow, mmCount,
@@ -209,6 +209,7 @@ function doFork(parent: i32): i32 {
 function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 {
   if (n <= 0 || <i64>n > VPN_LIMIT) return fail(ERR_RANGE, 2);
   if ((fl & ~VM_VALID) != 0) return fail(ERR_BAD_ARG, 3);
+  if ((fl & VM_WRITE) != 0 && (fl & VM_READ) == 0) return fail(ERR_BAD_ARG, 3, 3); // PROT_WRITE alone is not modelled
   const anon = (fl & VM_ANON) != 0;
   if (anon == ((fl & VM_FILE) != 0)) return fail(ERR_BAD_ARG, 3, 1); // exactly one of anon / file
   if (anon && (fl & VM_SHARED) != 0) return fail(ERR_BAD_ARG, 3, 2); // shmem is not modelled
@@ -220,16 +221,52 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
   let start: u32;
   if (vpn == -1) {
     start = unmappedArea(mm, <u32>n, <u32>VPN_LIMIT);
-    if (start == 0) return fail(ERR_RANGE, 2);
+    if (start == 0) return kfail(ENOMEM); // get_unmapped_area found no room
   } else {
     if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
     start = <u32>vpn;
-    if (overlaps(mm, start, start + <u32>n)) return fail(ERR_OVERLAP, 1); // MAP_FIXED_NOREPLACE
+    if (overlaps(mm, start, start + <u32>n)) return kfail(EEXIST); // do_mmap: MAP_FIXED_NOREPLACE
   }
   insertVma(mm, start, start + <u32>n, fl, anon ? -1 : file, anon ? 0 : <u32>pgoff);
   return <i32>start;
 }
 
+/**
+ * madvise_walk_vmas for MADV_DONTNEED (zap_page_range_single: an mmu-notifier
+ * CLEAR and a zap per VMA piece) or MADV_PAGEOUT (LRU isolation; returns how many
+ * folios were isolated). The mapped pieces are done even when the range has holes;
+ * then the result is -ENOMEM.
+ */
+function madvise(mm: i32, start: u32, end: u32, pageoutAdvice: bool): i32 {
+  let hole = false;
+  let isolated = 0;
+  let at = start;
+  while (at < end) {
+    const v = findVmaAfter(mm, at); // find_vma: the first VMA ending above at
+    if (v < 0) return kfail(ENOMEM);
+    if (vmaStart(v) > at) {
+      hole = true;
+      at = vmaStart(v);
+      if (at >= end) break;
+    }
+    const e = min<u32>(vmaEnd(v), end);
+    if (pageoutAdvice) isolated += pageout(mm, at, e);
+    else {
+      mmuNotifierInvalidate(mm, at, e, MMU_NOTIFY_CLEAR, -1);
+      zapRange(mm, at, e);
+    }
+    at = e;
+  }
+  return hole ? kfail(ENOMEM) : isolated;
+}
+
+/**
+ * A driver's migrate_vma into device memory (migrate_vma_setup / _pages /
+ * _finalize) over [vpn, vpn+n), for a new BO unless b is given. migrate_vma_setup
+ * takes any VMA but hugetlb, VM_SPECIAL (p2pmem's vm_insert_page makes it
+ * VM_MIXEDMAP) and DAX ones, with the range inside it (-EINVAL otherwise); which
+ * pages move is migrate_vma_collect_pmd's per-page rule (migrate.ts).
+ */
 function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
   if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
   if (!driverValid(d)) return fail(ERR_BAD_DRIVER, 3);
@@ -260,8 +297,6 @@ function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
 
 function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
   if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
-  const v = singleVma(mm, vpn, n);
-  if (v < 0) return v;
   if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, 2, n);
   splitDevicePmdsIn(mm, <u32>vpn, <u32>(vpn + n)); // large device folios mapped here: folio_split first
   let moved = 0;
@@ -280,8 +315,9 @@ function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
 function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
   if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, 1);
   const v = findVma(mm, <u32>vpn);
-  if (v < 0) return fail(ERR_SEGV, 1);
-  if (write && (vmaFlags(v) & VM_WRITE) == 0) return fail(ERR_ACCESS, 1);
+  if (v < 0) return ksignal(SIGSEGV); // do_user_addr_fault -> bad_area (SEGV_MAPERR)
+  // access_error (SEGV_ACCERR): a write needs VM_WRITE, a read an accessible VMA (not PROT_NONE)
+  if ((vmaFlags(v) & (write ? VM_WRITE : VM_READ)) == 0) return ksignal(SIGSEGV);
   const cur = ptePtr(mm, <u32>vpn, false);
   let pte = cur == 0 ? 0 : load<u32>(cur);
   // The common case: the PTE already allows the access; no fault, no allocation.
@@ -298,6 +334,8 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
         const room = faultRoomFor(mm, <u32>vpn, write, 0);
         if (room < 0) return room;
       }
+      const folio = folioRoom(leaf);
+      if (folio < 0) return folio;
       const pfn = hugeFault(mm, v, <u32>vpn, write, false);
       if (pfn != HUGE_NONE) {
         const at = ptePtr(mm, <u32>vpn, false); // the deposited table's shadow holds the expected data
@@ -328,14 +366,18 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
   if ((fl & ~FOLL_VALID) != 0) return fail(ERR_BAD_ARG, 2);
   if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, 1);
   const v = findVma(mm, <u32>vpn);
-  if (v < 0) return fail(ERR_SEGV, 1);
-  if ((fl & FOLL_WRITE) != 0 && (vmaFlags(v) & VM_WRITE) == 0) return fail(ERR_ACCESS, 2);
+  if (v < 0) return refuse(EFAULT); // __get_user_pages: gup_vma_lookup found no VMA
+  const bad = checkVmaFlags(v, fl);
+  if (bad != 0) return refuse(bad);
   if (pinSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
   if (freeSystemFrames() < 3) return fail(ERR_NOMEM_FRAMES, -1, 3);
   const room = faultRoom(mm, <u32>vpn, true);
   if (room < 0) return room;
+  const folio = folioRoom(hugeLeaf(mm, <u32>vpn));
+  if (folio < 0) return folio;
   const dev = deviceRoom(mm, v, <u32>vpn);
   if (dev < 0) return dev;
+  if (pteAt(mm, <u32>vpn) == 0 && beyondEof(v, <u32>vpn)) return kfail(EFAULT); // faultin_page: VM_FAULT_SIGBUS -> -EFAULT
   return gup(mm, v, <u32>vpn, fl);
 }
 
@@ -367,10 +409,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     case OP_EXIT: { exitMm(a0); return 0; }
     case OP_MADV_DONTNEED: {
       if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
-      const v = singleVma(a0, a1, a2);
-      if (v < 0) return v;
-      zapRange(a0, <u32>a1, <u32>(a1 + a2));
-      return 0;
+      return madvise(a0, <u32>a1, <u32>(a1 + a2), false);
     }
     case OP_FILE_NEW: {
       if (a0 <= 0) return fail(ERR_RANGE, 0);
@@ -475,9 +514,27 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     }
     case OP_MADV_PAGEOUT: {
       if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
-      const v = singleVma(a0, a1, a2);
-      if (v < 0) return v;
-      return pageout(a0, <u32>a1, <u32>(a1 + a2));
+      return madvise(a0, <u32>a1, <u32>(a1 + a2), true);
+    }
+    case OP_MPROTECT: {
+      if (!mmValid(a0)) return fail(ERR_BAD_MM, 0);
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
+      if (a3 != 0 && a3 != VM_READ && a3 != (VM_READ | VM_WRITE)) return fail(ERR_BAD_ARG, 3); // PROT_NONE, PROT_READ, PROT_READ|PROT_WRITE
+      const slots = mprotectSlots(a0, <u32>a1, <u32>(a1 + a2), a3);
+      if (vmaSlotsLeft() < slots) return fail(ERR_NOMEM_VMA, -1, slots);
+      return doMprotect(a0, <u32>a1, <u32>(a1 + a2), a3);
+    }
+    case OP_MREMAP: {
+      if (!mmValid(a0)) return fail(ERR_BAD_MM, 0);
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
+      if (a3 <= 0 || <i64>a3 > VPN_LIMIT) return fail(ERR_RANGE, 3);
+      if ((a4 & ~MREMAP_VALID) != 0) return fail(ERR_BAD_ARG, 4);
+      if ((a4 & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0 && !rangeOk(a5, a3)) return fail(ERR_RANGE, 5);
+      const slots = mremapSlots(<u32>a2, <u32>a3, a4);
+      if (vmaSlotsLeft() < slots) return fail(ERR_NOMEM_VMA, -1, slots);
+      const tables = a2 / PT_ENTRIES + 2; // move_page_tables: the destination's tables
+      if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
+      return doMremap(a0, <u32>a1, <u32>a2, <u32>a3, a4, <u32>a5);
     }
     case OP_CPU: {
       if (a0 < 0 || a0 >= cpuLimit) return fail(ERR_BAD_ARG, 0); // a CPU the engine was created with
@@ -500,11 +557,14 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
 export function runBatch(n: i32): i32 {
   store<i32>(errorBase, 0);
   errCode = 0; // only fail() sets it (with field and detail), and the batch stops there
+  resetStatuses(); // kfail()/ksignal() set an op's kernel status; the batch goes on
+  batchDone = 0;
   for (let i = 0; i < n; i++) {
     const w = opBase + <usize>i * OP_WORDS * 4;
     if (prefetchOn && i % PREFETCH_GROUP == 0) prefetchGroup(opBase, i, min<i32>(i + PREFETCH_GROUP, n));
     setCurrentOp(opSeq);
     const r = execute(w);
+    if (opStatus != 0) noteStatus(i);
     if (errCode != 0) {
       store<i32>(errorBase, errCode);
       store<i32>(errorBase, i, 4);
@@ -516,6 +576,10 @@ export function runBatch(n: i32): i32 {
     if (counterOn) counterOpEnd(load<i32>(w));
     store<i32>(resultBase + (<usize>i << 2), r);
     opSeq++;
+    batchDone = i + 1;
   }
   return n;
 }
+
+/** Ops the last runBatch ran (the rejected one, if any, not counted). */
+export let batchDone: i32 = 0;

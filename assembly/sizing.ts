@@ -63,10 +63,10 @@ export function capacityBytes(at: usize): u64 {
   table((c(CAP_PMD_TABLES) + 1) * PT_ENTRIES * 4);
   tables(2, (c(CAP_PTE_TABLES) + 1) * PT_ENTRIES * 4); // PTEs and their shadow data words
   table((c(CAP_PTE_TABLES) + 1) << 2);
-  tables(4, c(CAP_FILES) << 2); // initFiles
+  tables(6, c(CAP_FILES) << 2); // initFiles
   tables(2, max<u64>(c(CAP_FILE_PAGES), 1) << 2);
   tables(2, <u64>MAX_GATHER << 2); // initZap
-  tables(3, c(CAP_MMS) << 2); // initRmap
+  tables(4, c(CAP_MMS) << 2); // initRmap
   tables(7, (c(CAP_PINS) + 1) << 2); // initGup
   tables(2, checkScratchFrames(frames) << 2); // initCheck: scratch for one chunk of frames
   tables(2, ((frames >> FOLIO_ORDER) + 1 - firstLargeBlock) << 2); // and per large-folio block
@@ -76,7 +76,9 @@ export function capacityBytes(at: usize): u64 {
   table(c(CAP_BATCH) * OP_WORDS * 4);
   table(c(CAP_BATCH) << 2);
   table(16);
-  tables(6, (c(CAP_PINS) + 1) << 2); // initRace: in-flight faults, as many as GUP handles
+  table(c(CAP_BATCH) << 3); // initErrno: [index, status] per failed op of a batch
+  table(max<u64>(c(CAP_DEV_FRAMES), 1) << 2); // initMigrate: device pages to put at finalize
+  tables(7, (c(CAP_PINS) + 1) << 2); // initRace: in-flight faults, as many as GUP handles
   return total;
 }
 

@@ -23,6 +23,7 @@
 import ts from "typescript";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { ERRNO_NAMES, SIGNAL_NAMES } from "../src/core/errno.ts";
 
 type Schema = Record<string, unknown>;
 
@@ -125,6 +126,12 @@ export function generateSchemas(): FormatSchemas {
     return out;
   }
 
+  /** An op step's expected kernel outcome: one name (or "none"), or per scheme. */
+  function outcome(names: readonly string[], description: string): Schema {
+    const one = { enum: [...names, "none"] };
+    return { description, anyOf: [one, { type: "object", additionalProperties: one, minProperties: 1 }] };
+  }
+
   /** Op steps: one object schema per member of the Op union, numbers also as names / hex / sizes. */
   function opSteps(defs: Record<string, Schema>): Schema {
     const members = (opType as ts.UnionType).types;
@@ -136,6 +143,8 @@ export function generateSchemas(): FormatSchemas {
       }
       s.properties.as = { type: "string", pattern: "^[A-Za-z_][\\w-]*$", description: "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name." };
       s.properties.note = { type: "string", description: "Shown in reports instead of the op text." };
+      s.properties.errno = outcome(ERRNO_NAMES, "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.");
+      s.properties.signal = outcome(SIGNAL_NAMES, "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.");
       return s;
     });
     return { description: "An op step: the op and its fields.", oneOf: steps };

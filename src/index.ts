@@ -18,7 +18,10 @@
 export { Engine, DEFAULT_CAPACITY } from "./core/engine.ts";
 export type { Capacity, EngineOptions, FrameInfo, PageInfo, BoInfo, PageKind } from "./core/engine.ts";
 export type { MmapOptions } from "./core/calls.ts";
-export { RefsimError } from "./core/errors.ts";
+export { RefsimError, KernelError } from "./core/errors.ts";
+export { ERRNOS, SIGNALS } from "./core/errno.ts";
+export type { OpOutcome } from "./core/errno.ts";
+export type { VmaInfo } from "./core/maps.ts";
 export { encodeOp, OP_NAMES, PAGE_SIZE } from "./core/ops.ts";
 export type { Op, OpName, DeviceKind } from "./core/ops.ts";
 export type { Stats } from "./core/stats.ts";

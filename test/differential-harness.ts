@@ -30,7 +30,7 @@ import { TraceGen } from "./differential-trace.ts";
 
 /** Pools so small that each of them runs out, and a batch smaller than many op batches. */
 export const TINY_CAPACITY: Partial<Capacity> = {
-  systemPages: 140,
+  systemPages: 90,
   devicePages: 160,
   processes: 60,
   vmas: 40,
@@ -158,11 +158,13 @@ async function differential(o: DiffOptions): Promise<DiffResult> {
     const len = Math.min(o.ops - done, 1 + r.below(r.chance(0.1) ? 200 : 12));
     const words = new Int32Array(len * W);
     const expect: Outcome[] = [];
+    const expectStatus: number[] = [];
     for (let i = 0; i < len; i++) {
       gen.next(words, i * W);
       const one = words.subarray(i * W, (i + 1) * W);
       const res = attempt(() => a.runEncoded(one, 1));
       expect.push(res instanceof RefsimError ? res : res[0]);
+      expectStatus.push(res instanceof RefsimError ? 0 : a.lastStatuses()[0]);
       if (res instanceof RefsimError) {
         const key = `${res.op}:${res.code}`;
         rejections[key] = (rejections[key] ?? 0) + 1;
@@ -183,6 +185,8 @@ async function differential(o: DiffOptions): Promise<DiffResult> {
       const re = attempt(() => engine.runEncoded(sub, end - i));
       const rb = attempt(() => b.runEncoded(sub, end - i));
       const ctx = () => `${where()}, batch ops ${i}..${end - 1}: ${Array.from({ length: end - i }, (_, k) => describeOp(words, (i + k) * W)).join("; ")}`;
+      // kernel statuses (errno / signal) of the ops each target ran in its last core call
+      same(Array.from(b.lastStatuses()), Array.from(engine.lastStatuses()), () => `${ctx()}: kernel statuses`);
       if (re instanceof RefsimError || rb instanceof RefsimError) {
         ok(re instanceof RefsimError, () => `${ctx()}: model rejected (${(rb as RefsimError).message}), engine did not`);
         ok(rb instanceof RefsimError, () => `${ctx()}: engine rejected (${(re as RefsimError).message}), model did not`);
@@ -200,6 +204,7 @@ async function differential(o: DiffOptions): Promise<DiffResult> {
         // runEncoded returns the results of its last capacity.batch-sized chunk only.
         const tail = ((end - i - 1) % batch) + 1;
         same(expect.slice(end - tail, end), re, () => `${ctx()}: model A results`);
+        same(expectStatus.slice(end - tail, end), Array.from(engine.lastStatuses()), () => `${ctx()}: model A kernel statuses`);
         compared += tail;
         i = end;
       }

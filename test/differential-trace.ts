@@ -40,8 +40,8 @@ type Kind =
 const WEIGHTS: Array<[Kind, number]> = [
   ["read", 18], ["write", 18], ["mmap", 5], ["munmap", 3], ["madvise", 3], ["fork", 0.5], ["exit", 0.7],
   ["mm_new", 0.3], ["file_new", 0.15], ["driver_new", 0.15], ["to_device", 5], ["to_ram", 3], ["gup", 5],
-  ["unpin", 5.5], ["check", 0.2], ["teardown", 0.012], ["drop_cache", 0.3], ["garbage", 0.4],
-  ["driver_teardown", 0.015], ["evict_bo", 0.6], ["fault_begin", 0.5], ["fault_end", 0.45], ["truncate", 0.4],
+  ["unpin", 5.5], ["check", 0.2], ["teardown", 0.02], ["drop_cache", 0.3], ["garbage", 0.4],
+  ["driver_teardown", 0.025], ["evict_bo", 0.6], ["fault_begin", 0.5], ["fault_end", 0.45], ["truncate", 0.4],
   ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 1], ["driver_alloc", 0.6], ["driver_free", 0.5],
 ];
 

@@ -31,18 +31,20 @@ test("symbolic traces: references resolve to the producer's result; a deleted or
   const b = t.push(abi.OP_MM_NEW);
   t.push(abi.OP_MMAP, [b, MAP_BASE, 2, RW_ANON, -1, 0], 1);
   t.push(abi.OP_WRITE, [b, MAP_BASE + 1, 9], 1);
-  t.push(abi.OP_WRITE, [a, MAP_BASE, 9], 1); // SEGV: a has no mapping -> rejected
-  const g = t.push(abi.OP_GUP, [a, MAP_BASE, 0], 1); // rejected too
+  t.push(abi.OP_WRITE, [a, MAP_BASE, 9], 1); // a has no mapping: the access raises SIGSEGV (a result, not a rejection)
+  const g = t.push(abi.OP_GUP, [a, MAP_BASE, 0], 1); // -EFAULT: ran, produced no handle
   t.push(abi.OP_UNPIN, [g], 1); // its producer failed -> skipped
+  t.push(abi.OP_GUP, [a, MAP_BASE, 99], 1); // bad flags: rejected
   const e = await Engine.create({ scheme: "E4" });
   const x = new SymExecutor(e);
   x.run(t);
-  assert.equal(Array.from(x.status.slice(0, t.n)), [ST_OK, ST_OK, ST_OK, ST_OK, ST_REJECTED, ST_REJECTED, ST_SKIPPED]);
+  assert.equal(Array.from(x.status.slice(0, t.n)), [ST_OK, ST_OK, ST_OK, ST_OK, ST_OK, ST_OK, ST_SKIPPED, ST_REJECTED]);
+  assert.equal(Array.from(x.kernelFailed.slice(0, t.n)), [0, 0, 0, 0, 1, 1, 0, 0]);
   assert.is(x.results[1], 1); // the second mm
   assert.is(e.page(1, (MAP_BASE + 1) * 4096)!.content, 9);
   // deleting the first mm_new renumbers the references and drops its consumers
-  const keep = t.closeOver([false, true, true, true, true, true, true]);
-  assert.equal(keep, [false, true, true, true, false, false, false]);
+  const keep = t.closeOver([false, true, true, true, true, true, true, true]);
+  assert.equal(keep, [false, true, true, true, false, false, false, false]);
   assert.equal(ops(t.filter(keep)), ["mm_new()", "mmap(#0, 65536, 2, 11, -1)", "write(#0, 65537, 9)"]);
 });
 

@@ -323,7 +323,8 @@ test("FOLL_LONGTERM on a coherent page that is already pinned fails (-EBUSY): no
     const bo = e.migrateToDevice(mm, a, PAGE, d);
     const pin = e.gup(mm, a, { pin: true });
     const f0 = e.stats().migrateFailed;
-    assert.is(e.gup(mm, a, { pin: true, longterm: true }), 0, scheme);
+    // migrate_longterm_unpinnable_folios: -EBUSY when migrate_device_coherent_folio fails (was handle 0 here)
+    assert.equal(e.runDetailed([{ op: "gup", mm, addr: a, pin: true, longterm: true }]), [{ result: -16, errno: "EBUSY" }], scheme);
     const p = pg(e, mm, a);
     assert.equal([p.kind, p.refcount, p.mapcount], ["device-coherent", 1 + 1024, 1], scheme);
     assert.equal([e.stats().migrateFailed - f0, e.stats().gupLive, e.bo(bo).state], [1, 1, "live"], scheme);

@@ -20,7 +20,7 @@ import { initCpus, curCpu, clockOf, chargeOp, now, idleUntil, ncpus, lineStateBy
 import { initZero, shadow, setShadow, trueZero, stampZero, reused, pendingZeros, histBase } from "./zero";
 import { atomicGet, atomicPut, atomicStore } from "./atomic";
 import { initPercpu, percpuGet, percpuPut, percpuStore, percpuTick, percpuPending, percpuBytes, percpuNextDue } from "./percpu";
-import { initRefcache, refcacheAdd, refcacheStore, refcacheTick, refcachePending, refcacheBytes, refcacheNextDue } from "./refcache";
+import { initRefcache, refcacheAdd, refcacheRevive, refcacheStore, refcacheTick, refcachePending, refcacheBytes, refcacheNextDue } from "./refcache";
 import { initSnzi, snziGet, snziPut, snziStore, snziNodes, snziBytes } from "./snzi";
 
 export let counterOn: bool = false;
@@ -123,6 +123,7 @@ export function counterUpdate(pfn: u32, delta: i32, after: i32): void {
   if (after == 0) trueZero(pfn);
   else reused(pfn);
   if (delta > 0) {
+    if (before == 0 && kind == COUNTER_REFCACHE) refcacheRevive(pfn);
     if (kind == COUNTER_ATOMIC) atomicGet(pfn, c);
     else if (kind == COUNTER_PERCPU) percpuGet(pfn, delta, c);
     else if (kind == COUNTER_REFCACHE) refcacheAdd(pfn, delta, c);

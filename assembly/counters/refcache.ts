@@ -122,6 +122,16 @@ export function refcacheAdd(pfn: u32, d: i32, c: i32): void {
 }
 
 
+/**
+ * A get on an object whose true count is zero revives it, as a weak reference does
+ * (sv6 include/refcache.hh get_weakref clears the dying bit, so the review requeues
+ * it instead of freeing): page counts do come back from zero (a DAX or device page
+ * idle at 0 mapped again, get_page_unless_zero's speculative lookups).
+ */
+export function refcacheRevive(pfn: u32): void {
+  if (queued(pfn) != 0) setQueued(pfn, 2);
+}
+
 /** A plain store of the count (allocation) goes straight to the global count. */
 export function refcacheStore(pfn: u32, diff: i32, c: i32): void {
   store<i32>(globalBase + (<usize>pfn << 2), global(pfn) + diff);

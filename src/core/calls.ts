@@ -28,9 +28,15 @@ export interface MmapOptions {
 export abstract class OpCalls {
   /** Run ops in order; returns each op's result (throws RefsimError on a rejected op). */
   abstract run(ops: readonly Op[]): number[];
+  /** Run ops in order; each op's result and the kernel's errno or signal when it failed the op. */
+  abstract runDetailed(ops: readonly Op[]): OpOutcome[];
 
+  /** One op; a kernel failure throws KernelError (the op ran, and changed what the kernel changes). */
   #one(op: Op): number {
-    return this.run([op])[0];
+    const [o] = this.runDetailed([op]);
+    if (o.errno) throw new KernelError(`${op.op}: the kernel returned -${o.errno}`, { op: op.op, index: 0, errno: o.errno });
+    if (o.signal) throw new KernelError(`${op.op}: the access raised ${o.signal}`, { op: op.op, index: 0, signal: o.signal });
+    return o.result;
   }
 
   mmNew(): number { return this.#one({ op: "mm_new" }); }

@@ -22,6 +22,8 @@ import {
   encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, type Op, type OpName,
 } from "./ops.ts";
 import { checkEngineOptions } from "./options.ts";
+import { statusOutcome, type OpOutcome } from "./errno.ts";
+import { vmaInfo, type VmaInfo } from "./maps.ts";
 import { resolveScheme, encodeScheme, type SchemeInput } from "../scheme/resolve.ts";
 import type { Scheme } from "../scheme/presets.ts";
 import { readStats, type Stats } from "./stats.ts";
@@ -213,6 +215,21 @@ export class Engine extends OpCalls {
    * the ops before it stay applied and nothing of the rejected one is.
    */
   run(ops: readonly Op[]): number[] {
+    return this.#run(ops, null);
+  }
+
+  /**
+   * Run ops like run(), and say for each op whether the kernel failed it: `errno`
+   * (a syscall's, e.g. "EEXIST") or `signal` (a CPU access's, e.g. "SIGSEGV").
+   * Such an op is not rejected: it ran, and the ops after it run too.
+   */
+  runDetailed(ops: readonly Op[]): OpOutcome[] {
+    const statuses: number[] = [];
+    const results = this.#run(ops, statuses);
+    return results.map((result, i) => ({ result, ...statusOutcome(statuses[i]) }));
+  }
+
+  #run(ops: readonly Op[], statuses: number[] | null): number[] {
     checkOpList(ops);
     const out: number[] = [];
     const cap = this.capacity.batch;
@@ -224,23 +241,36 @@ export class Engine extends OpCalls {
           encodeOp(ops[start + i], this.#ops, i * abi.OP_WORDS);
         } catch (e) {
           // Run what was encoded before the bad op, so the error loses nothing.
-          if (i > 0) out.push(...this.#runEncoded(i, start));
+          if (i > 0) out.push(...this.#runEncoded(i, start, statuses));
           if (e instanceof RefsimError) throw new RefsimError(`op ${start + i}: ${e.message}`, { op: e.op, field: e.field, index: start + i, code: e.code });
           throw e;
         }
       }
-      out.push(...this.#runEncoded(n, start));
+      out.push(...this.#runEncoded(n, start, statuses));
     }
     return out;
   }
 
-  #runEncoded(n: number, start: number): number[] {
+  #runEncoded(n: number, start: number, statuses: number[] | null): number[] {
     const fit = opsThatFit(this.opsExecuted, n);
     const done = this.#core.runBatch(fit);
     const results = Array.from(this.#results.subarray(0, done));
+    if (statuses) statuses.push(...this.lastStatuses().subarray(0, done));
     if (done < fit) throw this.#rejected(start);
     if (fit < n) throw opsExhausted(start + fit);
     return results;
+  }
+
+  /**
+   * The kernel status of each op of the last batch the core ran (the last
+   * capacity.batch-sized chunk, like runEncoded's results): 0, an errno, or
+   * STATUS_SIGNAL | signo (statusOutcome names them).
+   */
+  lastStatuses(): Int32Array {
+    const out = new Int32Array(this.#core.batchRan());
+    const list = this.#i32(this.#core.statusListPtr(), this.#core.statusCount() * 2);
+    for (let k = 0; k < list.length; k += 2) out[list[k]] = list[k + 1];
+    return out;
   }
 
   /** The core rejected an op: its error block says which, why and which field. */

@@ -36,6 +36,36 @@ export class RefsimError extends Error {
 }
 
 /**
+ * A simulated syscall or CPU access that the kernel fails: the op ran and its
+ * result is the kernel's errno (EFAULT, EPERM, ...) or signal (SIGSEGV, SIGBUS).
+ * This is not bad input: a batch goes on past it, and only the one-op methods
+ * (`e.mmap(...)`, `e.read(...)`) throw it. `errno` or `signal` names it.
+ *
+ * @example
+ * ```ts
+ * import { KernelError } from "./errors.ts";
+ * const e = new KernelError("mmap: EEXIST", { op: "mmap", errno: "EEXIST", index: 0 });
+ * console.log(e instanceof KernelError, e.errno, e.signal); // true EEXIST undefined
+ * ```
+ */
+export class KernelError extends Error {
+  readonly op?: string;
+  readonly index?: number;
+  /** The errno's name, for a failed syscall. */
+  readonly errno?: string;
+  /** The signal's name, for a CPU access the kernel refused. */
+  readonly signal?: string;
+  constructor(message: string, info: { op?: string; index?: number; errno?: string; signal?: string } = {}) {
+    super(message);
+    this.name = "KernelError";
+    this.op = info.op;
+    this.index = info.index;
+    this.errno = info.errno;
+    this.signal = info.signal;
+  }
+}
+
+/**
  * A value as an error message shows it: JSON where JSON can say it, and a plain
  * description for what JSON cannot (BigInt, Symbol, functions, cycles, deep nesting),
  * so building the message never throws.

@@ -261,8 +261,8 @@ export const CORE_ERRORS: Record<number, [string, string]> = {
   [abi.ERR_BAD_OP]: ["BAD_OP", "unknown op code"],
   [abi.ERR_BAD_MM]: ["BAD_MM", "no such live address space"],
   [abi.ERR_SEGV]: ["SEGV", "address is outside any mapping (SIGSEGV)"],
-  [abi.ERR_ACCESS]: ["ACCESS", "mapping does not allow this access"],
-  [abi.ERR_OVERLAP]: ["OVERLAP", "range overlaps an existing mapping"],
+  [abi.ERR_ACCESS]: ["ACCESS", "mapping does not allow this access"], // not raised since kernel errnos (SIGSEGV, EFAULT)
+  [abi.ERR_OVERLAP]: ["OVERLAP", "range overlaps an existing mapping"], // not raised since kernel errnos (EEXIST)
   [abi.ERR_RANGE]: ["RANGE", "range is empty or outside the simulated address space / file"],
   [abi.ERR_NOMEM_FRAMES]: ["NOMEM_FRAMES", "system page frames exhausted (raise capacity.systemPages)"],
   [abi.ERR_NOMEM_TABLES]: ["NOMEM_TABLES", "page-table pool exhausted (raise capacity.pteTables / pmdTables)"],

@@ -35,6 +35,16 @@ export interface Stats {
   driverTeardowns: number;
   /** Transparent huge pages (PMD-sized anonymous folios). */
   thp: { allocated: number; fallback: number; freed: number; splitPmd: number; splitFolio: number; splitFailed: number };
+  /** mmu_notifier_invalidate_range_start calls the kernel made (subscribers or not). */
+  mmuNotify: number;
+  /** Page-table entries mremap moved (move_page_tables). */
+  ptesMoved: number;
+  /** Pages mprotect's change_protection counted. */
+  protChanged: number;
+  /** Ops the kernel failed: a syscall's errno, or a signal for a CPU access. */
+  kernelErrors: number;
+  /** Shmem files (shared anonymous mappings) released with their last VMA. */
+  shmemReleased: number;
   violations: Record<ViolationKind, number> & { total: number; recorded: number; dropped: number };
 }
 
@@ -69,6 +79,11 @@ export function readStats(c: BigInt64Array, recorded: number): Stats {
       allocated: n(abi.ST_THP_ALLOC), fallback: n(abi.ST_THP_FALLBACK), freed: n(abi.ST_THP_FREED),
       splitPmd: n(abi.ST_THP_SPLIT_PMD), splitFolio: n(abi.ST_THP_SPLIT_FOLIO), splitFailed: n(abi.ST_THP_SPLIT_FAIL),
     },
+    mmuNotify: n(abi.ST_MMU_NOTIFY),
+    ptesMoved: n(abi.ST_PTES_MOVED),
+    protChanged: n(abi.ST_PROT_CHANGED),
+    kernelErrors: n(abi.ST_KERNEL_ERRNO),
+    shmemReleased: n(abi.ST_SHMEM_RELEASED),
     violations,
   };
 }

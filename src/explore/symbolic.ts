@@ -190,6 +190,8 @@ export class SymExecutor {
   readonly target: OpTarget;
   status = new Uint8Array(0);
   results = new Int32Array(0);
+  /** 1 for an op the kernel failed (an errno or a signal): it ran, but produced nothing a consumer can use. */
+  kernelFailed = new Uint8Array(0);
   /** Engine sequence number of each op that ran, -1 otherwise. */
   seqOf = new Int32Array(0);
   /** Trace index of each engine sequence number (from `seqBase`). */
@@ -220,6 +222,7 @@ export class SymExecutor {
     const cap = Math.max(n, this.status.length * 2, 64);
     const s = new Uint8Array(cap); s.set(this.status); this.status = s;
     const r = new Int32Array(cap); r.set(this.results); this.results = r;
+    const f = new Uint8Array(cap); f.set(this.kernelFailed); this.kernelFailed = f;
     const q = new Int32Array(cap).fill(-1); q.set(this.seqOf); this.seqOf = q;
   }
 
@@ -240,7 +243,7 @@ export class SymExecutor {
           const r = words[o + 1 + k];
           if (r < 0 || r >= i) throw new RefsimError(`symbolic trace: op ${i} refers to op ${r}, which is not before it`, { index: i, code: "BAD_TRACE" });
           if (status[r] === ST_STAGED) this.flush();
-          if (status[r] !== ST_OK || (zeroIsNone(words[r * W]) && results[r] === 0)) {
+          if (status[r] !== ST_OK || this.kernelFailed[r] !== 0 || (zeroIsNone(words[r * W]) && results[r] === 0)) {
             status[i] = ST_SKIPPED;
             this.skipped++;
             continue outer;
@@ -278,7 +281,11 @@ export class SymExecutor {
         s += k + 1;
         continue;
       }
-      for (let j = s; j < n; j++) this.#done(this.#stagedIdx[j], r[j - s]);
+      const failed = this.target.lastStatuses?.();
+      for (let j = s; j < n; j++) {
+        this.#done(this.#stagedIdx[j], r[j - s]);
+        this.kernelFailed[this.#stagedIdx[j]] = failed && failed[j - s] !== 0 ? 1 : 0;
+      }
       s = n;
     }
     this.#staged = 0;

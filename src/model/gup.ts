@@ -18,7 +18,7 @@
  * ```
  */
 import {
-  FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, KIND_SYSTEM, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_P2PDMA, V_UAF,
+  FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, KIND_SYSTEM, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_P2PDMA, V_UAF, EBUSY, EOPNOTSUPP, EREMOTEIO, ENOMEM, EFAULT, VM_READ, VM_WRITE,
 } from "../../assembly/abi.ts";
 import { folioGet, folioPut } from "./refcount.ts";
 import { handleFault, doWpPage } from "./fault.ts";
@@ -28,6 +28,7 @@ import type { Frame } from "./frames.ts";
 import { cachedPage, isFilePage } from "./file.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
+import { kfail } from "./errno.ts";
 
 /** Pin.file of a pin whose pinner unmapped that address: DMA through it is not the pinner's data any more. */
 export const PIN_DETACHED = -2;
@@ -65,10 +66,28 @@ export class Pins {
   }
 }
 
-/** GUP could not take the page (try_grab_folio refused it, or faulting it in failed). */
-function refuse(m: Machine): number {
-  m.counters.gupFailed++;
+/**
+ * check_vma_flags (mm/gup.c 6.x, called by __get_user_pages for each VMA before any
+ * fault): may this GUP use the VMA at all? 0, or the errno. (refsim has no FOLL_FORCE.)
+ */
+export function checkVmaFlags(m: Machine, v: Vma, flags: number): number {
+  // 5.13+ (before: check_dax_vmas after the pin, the same errno): no longterm pin of fsdax
+  if ((flags & FOLL_LONGTERM) !== 0 && vmaIsFsdax(m, v)) return EOPNOTSUPP;
+  // FOLL_WRITE needs VM_WRITE, a read needs VM_READ
+  if ((v.flags & ((flags & FOLL_WRITE) !== 0 ? VM_WRITE : VM_READ)) === 0) return EFAULT;
   return 0;
+}
+
+/** vma_is_fsdax: a file on a DAX filesystem (not device-dax, not p2pmem). */
+function vmaIsFsdax(m: Machine, v: Vma): boolean {
+  const d = v.file >= 0 ? m.files.all[v.file].driver : -1;
+  return d >= 0 && m.devices.driver(d)!.kind === KIND_FSDAX;
+}
+
+/** GUP took no page: -errno where the kernel names one, else 0 pages (errno 0). */
+export function refuse(m: Machine, errno = 0): number {
+  m.counters.gupFailed++;
+  return errno !== 0 ? kfail(m, errno) : 0;
 }
 
 /**
@@ -100,15 +119,14 @@ export function gup(m: Machine, mm: Mm, v: Vma, vpn: number, flags: number): num
     page = m.frames.all[pte.pfn];
   }
   if (page.pfn === 0 || !page.allocated) return refuse(m);
-  if ((flags & FOLL_LONGTERM) !== 0 && page.kind === KIND_FSDAX) return refuse(m); // folio_is_longterm_pinnable: never fsdax
-  if (page.kind === KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) === 0) return refuse(m); // needs FOLL_PCI_P2PDMA
+  if (page.kind === KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) === 0) return refuse(m, EREMOTEIO); // try_grab_folio (6.2+): needs FOLL_PCI_P2PDMA
   return grab(m, mm, v, vpn, page, flags);
 }
 
 /** try_grab_folio and a handle: FOLL_GET +1; FOLL_PIN +bias on a small folio, +1 and _pincount +1 on a large one. */
 function grab(m: Machine, mm: Mm, v: Vma, vpn: number, page: Frame, flags: number): number {
   const folio = m.frames.folioOf(page);
-  if (folio.refcount === 0) return refuse(m); // try_get_folio: get_page_unless_zero fails on a count-0 page
+  if (folio.refcount === 0) return refuse(m, ENOMEM); // try_grab_folio (6.x): WARN and -ENOMEM on a count-0 folio
   const refs = (flags & FOLL_PIN) !== 0 && !page.large ? m.rules.pinBias : 1;
   folioGet(m, page, refs, mm.id, vpn); // try_grab_folio
   if ((flags & FOLL_PIN) !== 0 && page.large) folio.pincount++;

@@ -20,7 +20,8 @@
  */
 import * as abi from "../../assembly/abi.ts";
 import { resolveCapacity, type Capacity, type EngineOptions, type FrameInfo, type PageInfo, type BoInfo, type PageKind } from "../core/engine.ts";
-import { RefsimError } from "../core/errors.ts";
+import { RefsimError, shown } from "../core/errors.ts";
+import { vmaInfo, type VmaInfo } from "../core/maps.ts";
 import { resolveCounterOptions } from "../cost/options.ts";
 import {
   encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, type Op, type OpName,
@@ -34,6 +35,7 @@ import type { OpTarget } from "../workload/target.ts";
 import { Machine } from "./machine.ts";
 import { execute, Rejection } from "./ops.ts";
 import { OpCalls } from "../core/calls.ts";
+import { statusOutcome, type OpOutcome } from "../core/errno.ts";
 
 const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma"];
 
@@ -44,6 +46,9 @@ export class Model extends OpCalls implements OpTarget {
   readonly machine: Machine;
   /** Results of the last batch (what Engine's results view holds). */
   #results: Int32Array;
+  /** Kernel status of each op of the last batch, and how many ran. */
+  #statuses: Int32Array;
+  #ran = 0;
 
   private constructor(scheme: Scheme, capacity: Capacity) {
     super();
@@ -51,6 +56,7 @@ export class Model extends OpCalls implements OpTarget {
     this.capacity = Object.freeze(capacity);
     this.machine = new Machine(capacity, scheme);
     this.#results = new Int32Array(capacity.batch);
+    this.#statuses = new Int32Array(capacity.batch);
   }
 
   /** A new model with Engine's options (synchronous: nothing to compile). */
@@ -75,9 +81,11 @@ export class Model extends OpCalls implements OpTarget {
   #runBatch(words: Int32Array, from: number, n: number, start: number): void {
     const m = this.machine;
     const fit = opsThatFit(m.opSeq, n);
+    this.#ran = 0;
     for (let i = 0; i < fit; i++) {
       const at = (from + i) * abi.OP_WORDS;
       m.log.currentOp = m.opSeq;
+      m.opStatus = 0;
       let r: number;
       try {
         r = execute(m, words, at);
@@ -85,9 +93,12 @@ export class Model extends OpCalls implements OpTarget {
         if (e instanceof Rejection) throw this.#rejected(words[at], e, start + i);
         throw e;
       }
+      this.#statuses[i] = m.opStatus;
+      if (m.opStatus !== 0) m.counters.kernelErrors++;
       m.counters.ops[words[at]]++;
       this.#results[i] = r;
       m.opSeq++;
+      this.#ran = i + 1;
     }
     if (fit < n) throw opsExhausted(start + fit);
   }
@@ -124,6 +135,21 @@ export class Model extends OpCalls implements OpTarget {
    * (with `index` into `ops`); the ops before it stay applied.
    */
   run(ops: readonly Op[]): number[] {
+    return this.#run(ops, null);
+  }
+
+  /** Run ops like run(), with each op's errno or signal when the kernel failed it (as Engine). */
+  runDetailed(ops: readonly Op[]): OpOutcome[] {
+    const statuses: number[] = [];
+    return this.#run(ops, statuses).map((result, i) => ({ result, ...statusOutcome(statuses[i]) }));
+  }
+
+  /** The kernel status of each op of the last batch (as Engine.lastStatuses). */
+  lastStatuses(): Int32Array {
+    return this.#statuses.slice(0, this.#ran);
+  }
+
+  #run(ops: readonly Op[], statuses: number[] | null): number[] {
     checkOpList(ops);
     const out: number[] = [];
     const cap = this.capacity.batch;
@@ -135,17 +161,25 @@ export class Model extends OpCalls implements OpTarget {
           encodeOp(ops[start + i], words, i * abi.OP_WORDS);
         } catch (e) {
           if (i > 0) {
-            this.#runBatch(words, 0, i, start);
-            out.push(...this.#results.subarray(0, i));
+            this.#batch(words, i, start, out, statuses);
           }
           if (e instanceof RefsimError) throw new RefsimError(`op ${start + i}: ${e.message}`, { op: e.op, field: e.field, index: start + i, code: e.code });
           throw e;
         }
       }
-      this.#runBatch(words, 0, n, start);
-      out.push(...this.#results.subarray(0, n));
+      this.#batch(words, n, start, out, statuses);
     }
     return out;
+  }
+
+  /** One batch for run(): results (and statuses) of the ops that ran, kept even when one is rejected. */
+  #batch(words: Int32Array, n: number, start: number, out: number[], statuses: number[] | null): void {
+    try {
+      this.#runBatch(words, 0, n, start);
+    } finally {
+      out.push(...this.#results.subarray(0, this.#ran));
+      if (statuses) statuses.push(...this.#statuses.subarray(0, this.#ran));
+    }
   }
 
 

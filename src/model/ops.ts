@@ -7,11 +7,13 @@
  * ```ts
  * import { Model } from "./model.ts";
  * import { execute, Rejection } from "./ops.ts";
- * import { OP_MM_NEW, OP_READ, ERR_SEGV } from "../../assembly/abi.ts";
+ * import { OP_MM_NEW, OP_READ, ERR_BAD_MM, STATUS_SIGNAL, SIGSEGV } from "../../assembly/abi.ts";
  * const m = Model.create().machine;
  * console.log(execute(m, Int32Array.of(OP_MM_NEW, 0, 0, 0, 0, 0, 0, 0), 0)); // 0
- * try { execute(m, Int32Array.of(OP_READ, 0, 0x10000, 0, 0, 0, 0, 0), 0); }
- * catch (e) { console.log((e as Rejection).code === ERR_SEGV, (e as Rejection).field); } // true 1
+ * execute(m, Int32Array.of(OP_READ, 0, 0x10000, 0, 0, 0, 0, 0), 0); // no VMA there: a kernel result
+ * console.log(m.opStatus === (STATUS_SIGNAL | SIGSEGV)); // true
+ * try { execute(m, Int32Array.of(OP_READ, 7, 0x10000, 0, 0, 0, 0, 0), 0); }
+ * catch (e) { console.log((e as Rejection).code === ERR_BAD_MM, (e as Rejection).field); } // true 0
  * ```
  */
 import {
@@ -21,12 +23,13 @@ import {
   OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, VM_HUGEPAGE, FOLL_VALID, FOLL_WRITE,
   KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, V_LIVELOCK,
-  VPN_BITS, PT_ENTRIES, ERR_BAD_OP, ERR_BAD_STATE, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS, ERR_OVERLAP, ERR_RANGE, ERR_NOMEM_FRAMES,
+  VPN_BITS, PT_ENTRIES, ERR_BAD_OP, ERR_BAD_STATE, ERR_BAD_MM, ERR_SEGV, ERR_RANGE, ERR_NOMEM_FRAMES,
   ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE, ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE,
   ERR_NOT_ANON, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
 } from "../../assembly/abi.ts";
 import { OP_CPU } from "../../assembly/abi.ts"; // simulated CPUs (the cost model is engine-only)
-import { setVmaRange, type Mm, type Vma } from "./mm.ts";
+import type { Mm, Vma } from "./mm.ts";
+import type { Pte } from "./pgtable.ts";
 import { zapRange } from "./zap.ts";
 import { copyRange, pinnedPagesIn } from "./fork.ts";
 import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fault.ts";
@@ -94,56 +97,6 @@ function evict(m: Machine, d: Driver, b: number): number {
   return moved;
 }
 
-/** The vma holding all of [vpn, vpn+n). */
-function singleVma(mm: Mm, vpn: number, n: number): Vma {
-  const v = mm.findVma(vpn);
-  if (!v) reject(ERR_SEGV, 1);
-  if (vpn + n > v.end) reject(ERR_SEGV, 2);
-  return v;
-}
-
-/** Would unmapping [start, end) cut a vma in two (and so need a new vma slot)? */
-function splitsVma(mm: Mm, start: number, end: number): boolean {
-  const v = mm.findVma(start);
-  return v !== undefined && v.start < start && end < v.end;
-}
-
-/** munmap's vma surgery: zap [start, end) and trim, split or drop each vma it touches. */
-function unmapRange(m: Machine, mm: Mm, start: number, end: number): void {
-  for (const v of [...mm.vmas]) {
-    const s = v.start;
-    const e = v.end;
-    if (e <= start) continue;
-    if (s >= end) break;
-    const zs = Math.max(s, start);
-    const ze = Math.min(e, end);
-    zapRange(m, mm, zs, ze);
-    if (zs === s && ze === e) {
-      m.mms.removeVma(mm, v);
-    } else if (zs === s) {
-      setVmaRange(v, ze, e);
-    } else if (ze === e) {
-      setVmaRange(v, s, zs);
-    } else {
-      const tailPgoff = v.pgoff + (ze - s); // __split_vma
-      setVmaRange(v, s, zs);
-      m.mms.insertVma(mm, ze, e, v.flags, v.file, tailPgoff);
-      break;
-    }
-  }
-  mm.tables.freeTablesIn(m.tablePool, start, end);
-}
-
-/** exit_mmap: zap every vma, free them and the page tables. */
-function exitMm(m: Machine, mm: Mm): void {
-  for (const v of [...mm.vmas]) {
-    zapRange(m, mm, v.start, v.end);
-    m.mms.removeVma(mm, v);
-  }
-  mm.tables.freeAll(m.tablePool);
-  m.mms.kill(mm);
-}
-
 /** dup_mmap. */
 function doFork(m: Machine, parent: Mm): number {
   if (m.mms.mmSlotsLeft < 1) reject(ERR_NOMEM_MM, 0);
@@ -166,6 +119,7 @@ function doFork(m: Machine, parent: Mm): number {
 function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: number, pgoff: number): number {
   if (n <= 0 || n > VPN_LIMIT) reject(ERR_RANGE, 2);
   if ((fl & ~VM_VALID) !== 0) reject(ERR_BAD_ARG, 3);
+  if ((fl & VM_WRITE) !== 0 && (fl & VM_READ) === 0) reject(ERR_BAD_ARG, 3, 3);
   const anon = (fl & VM_ANON) !== 0;
   if (anon === ((fl & VM_FILE) !== 0)) reject(ERR_BAD_ARG, 3, 1); // exactly one of anon / file
   if (anon && (fl & VM_SHARED) !== 0) reject(ERR_BAD_ARG, 3, 2); // shmem is not modelled
@@ -178,11 +132,11 @@ function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: nu
   let start: number;
   if (vpn === -1) {
     start = mm.unmappedArea(n, VPN_LIMIT);
-    if (start === 0) reject(ERR_RANGE, 2);
+    if (start === 0) return kfail(m, ENOMEM); // get_unmapped_area
   } else {
     if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
     start = vpn;
-    if (mm.overlaps(start, start + n)) reject(ERR_OVERLAP, 1);
+    if (mm.overlaps(start, start + n)) return kfail(m, EEXIST); // MAP_FIXED_NOREPLACE
   }
   m.mms.insertVma(mm, start, start + n, fl, anon ? -1 : file, anon ? 0 : pgoff);
   return start;
@@ -221,7 +175,6 @@ function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number
 /** Driver-initiated migrate_vma with MIGRATE_VMA_SELECT_DEVICE_PRIVATE / _COHERENT. */
 function doMigrateToRam(m: Machine, mm: Mm, vpn: number, n: number): number {
   if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
-  singleVma(mm, vpn, n);
   if (m.frames.freeSystemPages < n) reject(ERR_NOMEM_FRAMES, 2, n);
   splitDevicePmdsIn(m, mm, vpn, vpn + n); // large device folios mapped here: folio_split first
   let moved = 0;
@@ -233,17 +186,52 @@ function doMigrateToRam(m: Machine, mm: Mm, vpn: number, n: number): number {
   return moved;
 }
 
+/** madvise_walk_vmas for MADV_DONTNEED or MADV_PAGEOUT (as the core). */
+function madvise(m: Machine, mm: Mm, start: number, end: number, pageoutAdvice: boolean): number {
+  let hole = false;
+  let isolated = 0;
+  let at = start;
+  while (at < end) {
+    const v = mm.findVmaAfter(at);
+    if (!v) return kfail(m, ENOMEM);
+    if (v.start > at) {
+      hole = true;
+      at = v.start;
+      if (at >= end) break;
+    }
+    const e = Math.min(v.end, end);
+    if (pageoutAdvice) isolated += pageout(m, mm, at, e);
+    else {
+      mmuNotifierInvalidate(m, mm.id, at, e, MMU_NOTIFY_CLEAR, -1);
+      zapRange(m, mm, at, e);
+    }
+    at = e;
+  }
+  return hole ? kfail(m, ENOMEM) : isolated;
+}
+
+/** A fault on a device-private PMD moves the whole folio back: a THP, or 512 small pages (devicePmdFault). */
+function checkFolioRoom(m: Machine, leaf: Pte | undefined): void {
+  if (leaf?.devicePrivate && m.frames.freeHugeFolios === 0 && m.frames.freeSystemPages < FOLIO_NR) reject(ERR_NOMEM_FRAMES, -1, FOLIO_NR);
+}
+
+/** A file VMA's page past the end of its file. */
+function beyondEof(m: Machine, v: Vma, vpn: number): boolean {
+  return v.file >= 0 && v.fileIndex(vpn) >= m.files.all[v.file].pages;
+}
+
 /** A CPU load or store at vpn. */
 function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number): number {
   if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, 1);
   const v = mm.findVma(vpn);
-  if (!v) reject(ERR_SEGV, 1);
-  if (write && (v.flags & VM_WRITE) === 0) reject(ERR_ACCESS, 1);
+  if (!v) return ksignal(m, SIGSEGV); // bad_area
+  if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0) return ksignal(m, SIGSEGV); // access_error
   if (!mm.tables.get(vpn) && (v.flags & VM_HUGEPAGE) !== 0) {
     // pte_none in a huge-page vma: a PMD may map the block, or a THP fault may map one.
     const leaf = mm.tables.hugeLeaf(vpn);
     if (leaf || thpEligible(mm, v, vpn)) {
       if (!leaf || !leaf.present || (write && !leaf.writable)) checkRoomForFault(m, mm, vpn);
+      checkFolioRoom(m, leaf);
       const pfn = hugeFault(m, mm, v, vpn, write, false);
       if (pfn !== HUGE_NONE) {
         const page = m.frames.all[pfn];
@@ -253,6 +241,8 @@ function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number):
       }
     }
   }
+  const cur = mm.tables.get(vpn);
+  if (!(cur && cur.present && (!write || cur.writable)) && beyondEof(m, v, vpn)) return ksignal(m, SIGBUS); // filemap_fault
   checkFaultRoom(m, mm, vpn, write);
   checkDeviceRoom(m, mm, v, vpn);
   const pte = handleFault(m, mm, v, vpn, write);
@@ -271,12 +261,15 @@ function doGup(m: Machine, mm: Mm, vpn: number, fl: number): number {
   if ((fl & ~FOLL_VALID) !== 0) reject(ERR_BAD_ARG, 2);
   if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, 1);
   const v = mm.findVma(vpn);
-  if (!v) reject(ERR_SEGV, 1);
-  if ((fl & FOLL_WRITE) !== 0 && (v.flags & VM_WRITE) === 0) reject(ERR_ACCESS, 2);
+  if (!v) return refuse(m, EFAULT); // __get_user_pages: gup_vma_lookup found no VMA
+  const bad = checkVmaFlags(m, v, fl);
+  if (bad !== 0) return refuse(m, bad);
   if (m.pins.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
   if (m.frames.freeSystemPages < 3) reject(ERR_NOMEM_FRAMES, -1, 3);
   checkFaultRoom(m, mm, vpn, true);
+  checkFolioRoom(m, mm.tables.hugeLeaf(vpn));
   checkDeviceRoom(m, mm, v, vpn);
+  if (!mm.tables.get(vpn) && beyondEof(m, v, vpn)) return kfail(m, EFAULT); // faultin_page: VM_FAULT_SIGBUS
   return gup(m, mm, v, vpn, fl);
 }
 
@@ -295,6 +288,7 @@ export function execute(m: Machine, words: Int32Array, at: number): number {
   const a4 = words[at + 5];
   const a5 = words[at + 6];
   let mm: Mm | undefined;
+  if (OWN_MM.has(op)) mm = m.mms.live(a0);
   if (NEEDS_MM.has(op)) {
     mm = m.mms.live(a0);
     if (!mm) reject(ERR_BAD_MM, 0);
@@ -321,9 +315,7 @@ export function execute(m: Machine, words: Int32Array, at: number): number {
       return 0;
     case OP_MADV_DONTNEED:
       if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
-      singleVma(mm!, a1, a2);
-      zapRange(m, mm!, a1, a1 + a2);
-      return 0;
+      return madvise(m, mm!, a1, a1 + a2, false);
     case OP_FILE_NEW: {
       if (a0 <= 0) reject(ERR_RANGE, 0);
       const d = a1 - 1; // a1 0: an ordinary file; d + 1: a file on device driver d
@@ -430,8 +422,27 @@ export function execute(m: Machine, words: Int32Array, at: number): number {
     }
     case OP_MADV_PAGEOUT:
       if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
-      singleVma(mm!, a1, a2);
-      return pageout(m, mm!, a1, a1 + a2);
+      return madvise(m, mm!, a1, a1 + a2, true);
+    case OP_MPROTECT: {
+      if (!mm) reject(ERR_BAD_MM, 0);
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
+      if (a3 !== 0 && a3 !== VM_READ && a3 !== (VM_READ | VM_WRITE)) reject(ERR_BAD_ARG, 3);
+      const slots = mprotectSlots(mm, a1, a1 + a2, a3);
+      if (m.mms.vmaSlotsLeft < slots) reject(ERR_NOMEM_VMA, -1, slots);
+      return doMprotect(m, mm, a1, a1 + a2, a3);
+    }
+    case OP_MREMAP: {
+      if (!mm) reject(ERR_BAD_MM, 0);
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
+      if (a3 <= 0 || a3 > VPN_LIMIT) reject(ERR_RANGE, 3);
+      if ((a4 & ~MREMAP_VALID) !== 0) reject(ERR_BAD_ARG, 4);
+      if ((a4 & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0 && !rangeOk(a5, a3)) reject(ERR_RANGE, 5);
+      const slots = mremapSlots(a2, a3, a4);
+      if (m.mms.vmaSlotsLeft < slots) reject(ERR_NOMEM_VMA, -1, slots);
+      const tables = Math.trunc(a2 / PT_ENTRIES) + 2;
+      if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) reject(ERR_NOMEM_TABLES, 2, tables);
+      return doMremap(m, mm, a1, a2, a3, a4, a5);
+    }
     case OP_CPU:
       if (a0 < 0 || a0 >= m.cpus) reject(ERR_BAD_ARG, 0);
       return 0;

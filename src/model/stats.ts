@@ -53,6 +53,16 @@ export class Counters {
   thpSplitPmd = 0;
   thpSplitFolio = 0;
   thpSplitFailed = 0;
+  /** mmu_notifier_invalidate_range_start calls. */
+  mmuNotify = 0;
+  /** Entries move_page_tables moved. */
+  ptesMoved = 0;
+  /** Pages change_protection counted. */
+  protChanged = 0;
+  /** Ops the kernel failed with an errno or a signal. */
+  kernelErrors = 0;
+  /** Shmem files released with their last VMA. */
+  shmemReleased = 0;
   /** Violations found, by V_* kind (stored or not). */
   readonly violations: number[] = new Array<number>(V_KINDS).fill(0);
   violationsDropped = 0;
@@ -101,6 +111,11 @@ export class Counters {
         allocated: this.thpAllocated, fallback: this.thpFallback, freed: this.thpFreed,
         splitPmd: this.thpSplitPmd, splitFolio: this.thpSplitFolio, splitFailed: this.thpSplitFailed,
       },
+      mmuNotify: this.mmuNotify,
+      ptesMoved: this.ptesMoved,
+      protChanged: this.protChanged,
+      kernelErrors: this.kernelErrors,
+      shmemReleased: this.shmemReleased,
       violations,
     };
   }

@@ -76,6 +76,7 @@ export function violationDetails(runs: ScenarioRun[]): string {
       out.push(`  ${r.scheme}: ${v.kind} at ${step}: ${where}${where ? ", " : ""}${counts}`);
     }
     if (r.error) out.push(`  ${r.scheme}: ERROR ${r.error.message}`);
+    if (r.stopped) out.push(`  ${r.scheme}: STOPPED ${r.stopped.message}`);
   }
   return out.join("\n");
 }

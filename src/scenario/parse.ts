@@ -15,6 +15,7 @@ import { resolveScheme } from "../scheme/resolve.ts";
 import type { Scenario } from "./types.ts";
 import { parseJsonText } from "./locate.ts";
 import { checkExpectation } from "./expect.ts";
+import { ERRNO_NAMES, SIGNAL_NAMES } from "../core/errno.ts";
 
 export interface LoadedScenario {
   scenario: Scenario;
@@ -26,7 +27,7 @@ export interface LoadedScenario {
 
 const TOP_FIELDS = new Set(["name", "title", "spec", "description", "schemes", "capacity", "steps", "$schema", "notes"]);
 /** Fields of an op step that are not op fields. */
-const STEP_FIELDS = new Set(["op", "as", "note"]);
+const STEP_FIELDS = new Set(["op", "as", "note", "errno", "signal"]);
 
 /** "file.json step 3 (line 12)" */
 export function stepWhere(l: LoadedScenario, i: number): string {
@@ -93,6 +94,18 @@ export function checkScenario(value: unknown, source: string, lines: number[] = 
     if (!(OP_NAMES as string[]).includes(step.op as string)) bad(`unknown op ${shown(step.op)} (ops: ${OP_NAMES.join(", ")})`, "op");
     if (step.as !== undefined && (typeof step.as !== "string" || !/^[A-Za-z_][\w-]*$/.test(step.as))) bad(`"as" must be a name (letters, digits, _ and -), got ${shown(step.as)}`, "as");
     if (step.note !== undefined && typeof step.note !== "string") bad(`"note" must be a string, got ${shown(step.note)}`, "note");
+    for (const k of ["errno", "signal"] as const) {
+      if (step[k] === undefined) continue;
+      const names = k === "errno" ? ERRNO_NAMES : SIGNAL_NAMES;
+      const values = isObject(step[k]) ? Object.entries(step[k] as object) : [["", step[k]] as [string, unknown]];
+      if (values.length === 0) bad(`"${k}" per scheme needs at least one scheme`, k);
+      for (const [scheme, x] of values) {
+        if (typeof x !== "string" || (x !== "none" && !names.includes(x))) {
+          bad(`"${k}"${scheme ? ` for ${scheme}` : ""} must be one of ${names.join(", ")} or "none", got ${shown(x)}`, k);
+        }
+      }
+    }
+    if (step.errno !== undefined && step.signal !== undefined) bad(`a step expects an errno (a syscall) or a signal (a CPU access), not both`, "signal");
     for (const [k, v] of Object.entries(step)) {
       if (STEP_FIELDS.has(k)) continue;
       if (typeof v !== "number" && typeof v !== "string" && typeof v !== "boolean") {

@@ -15,6 +15,7 @@
 import { Engine, type PageInfo } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
 import { PAGE_SIZE, type Op } from "../core/ops.ts";
+import { outcomeName, type OpOutcome } from "../core/errno.ts";
 import type { Stats } from "../core/stats.ts";
 import { VIOLATION_KINDS, type Violation } from "../core/violations.ts";
 import { PRESET_NAMES } from "../scheme/presets.ts";
@@ -50,13 +51,17 @@ export interface ScenarioRun {
   stats: Stats;
   /** A rejected step ends the run; what ran before it is kept. */
   error?: { step: number; message: string; field?: string };
+  /** The kernel failed an op the step expected to succeed: a failed check, and the run ended there. */
+  stopped?: { step: number; message: string };
   /** Every expectation held and no step was rejected. */
   passed: boolean;
   /** Text of each step, for reports. */
   stepText: string[];
 }
 
-const FIELD_FIELDS = ["mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages", "fault"];
+const FIELD_FIELDS = ["mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages", "fault", "newLength", "newAddr"];
+/** Fields of an op step that say what the kernel should return, not op fields. */
+const OUTCOME_FIELDS = ["errno", "signal"];
 
 /**
  * The value of a per-scheme expectation for this scheme, if it has one. With `known`
@@ -114,6 +119,7 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
   const checks: Check[] = [];
   const stepText = sc.steps.map((st) => ("expect" in st ? `expect ${describeExpect(st as ExpectStep)}` : describeOp(st as OpStep)));
   let error: ScenarioRun["error"];
+  let stopped: ScenarioRun["stopped"];
   // What a per-scheme key may name: this run's schemes, the scenario's own, the presets, or "*".
   const known = new Set(["*", scheme.name, ...allSchemes, ...PRESET_NAMES, ...(sc.schemes ?? []).map((x) => resolveScheme(x).name)]);
 
@@ -141,13 +147,13 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
       const o = st as OpStep;
       const op: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(o)) {
-        if (k === "as" || k === "note") continue;
+        if (k === "as" || k === "note" || OUTCOME_FIELDS.includes(k)) continue;
         op[k] = FIELD_FIELDS.includes(k) ? val(v, i, k) : v;
       }
       const seq = engine.opsExecuted;
-      let result: number;
+      let outcome: OpOutcome;
       try {
-        result = engine.run([op as unknown as Op])[0];
+        [outcome] = engine.runDetailed([op as unknown as Op]);
       } catch (e) {
         if (e instanceof RefsimError) {
           throw new RefsimError(`${stepWhere(loaded, i)}: ${e.message.replace(/^op 0:? ?/, "")}`, { op: e.op, field: e.field, index: i, code: e.code });
@@ -155,7 +161,10 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
         throw e;
       }
       stepOfSeq[seq] = i;
-      if (o.op === "mmap") result *= PAGE_SIZE;
+      if (!checkOutcome(o, i, outcome)) break;
+      if (outcome.errno || outcome.signal) continue; // a failed syscall binds no name
+      let result = outcome.result;
+      if (o.op === "mmap" || o.op === "mremap") result *= PAGE_SIZE;
       if (o.op === "read") result >>>= 0;
       if (o.as) {
         names.set(o.as, result);
@@ -165,6 +174,33 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
       if (!(e instanceof RefsimError)) throw e;
       error = { step: i, message: e.message, field: e.field };
     }
+  }
+
+  /**
+   * The errno / signal an op step expects ("none" when it has neither) against what
+   * the kernel returned. Returns false when the run must end here: the kernel failed
+   * an op the step expected to succeed, so what later steps build on does not exist.
+   */
+  function checkOutcome(o: OpStep, i: number, outcome: OpOutcome): boolean {
+    const observed = outcomeName(outcome);
+    const label = describeOp(o);
+    const field = o.signal !== undefined || outcome.signal ? "signal" : "errno";
+    const want = forScheme(o.errno, scheme.name, known, false, `${stepWhere(loaded, i)}: "errno" `);
+    const wantSignal = forScheme(o.signal, scheme.name, known, false, `${stepWhere(loaded, i)}: "signal" `);
+    const given = o.errno !== undefined || o.signal !== undefined;
+    const expected = want.has && want.value !== "none" ? want.value : wantSignal.has && wantSignal.value !== "none" ? wantSignal.value : "none";
+    if (given && !want.has && !wantSignal.has && observed === "none") {
+      checks.push({ step: i, label, field, observed, pass: null }); // no value for this scheme: observed only
+      return true;
+    }
+    if (!given && observed === "none") return true;
+    const pass = expected === observed;
+    checks.push({ step: i, label, field, expected, observed, pass });
+    if (!pass && expected === "none") {
+      stopped = { step: i, message: `${stepWhere(loaded, i)}: ${o.op}: the kernel returned ${outcome.errno ? `-${observed}` : observed}, which the step does not expect; the run ends here` };
+      return false;
+    }
+    return true;
   }
 
   function checkExpectation(st: ExpectStep, i: number): void {
@@ -246,6 +282,7 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
     bos: boList.map(({ name, id, state, pages }) => ({ name, id, state, pages })),
     stats: engine.stats(),
     error,
+    ...(stopped ? { stopped } : {}),
     passed: !error && checks.every((c) => c.pass !== false),
     stepText,
   };

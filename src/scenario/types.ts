@@ -32,7 +32,14 @@ export interface OpStep {
   as?: string;
   /** Shown in reports instead of the op text. */
   note?: string;
-  [field: string]: Value | undefined;
+  /**
+   * The errno the kernel must fail this op with ("EPERM", "EFAULT", ...; "none":
+   * it must succeed), one for all schemes or per scheme. The run goes on past it.
+   */
+  errno?: PerScheme<string>;
+  /** The signal a CPU access must raise ("SIGSEGV", "SIGBUS"; "none": no signal). */
+  signal?: PerScheme<string>;
+  [field: string]: Value | PerScheme<string> | undefined;
 }
 
 export interface Expectation {

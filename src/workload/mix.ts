@@ -292,7 +292,7 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
   const collect = (): void => {
     while (enc.ready > 0) {
       const h = enc.take();
-      if (h !== 0) handles[nHandles++] = h;
+      if (h > 0) handles[nHandles++] = h; // 0 pages or -errno: no handle
     }
   };
   const handlesOut = (): number => nHandles + enc.pending + enc.ready;

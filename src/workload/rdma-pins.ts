@@ -144,7 +144,7 @@ export function runRdmaPins(target: OpTarget, params?: Partial<RdmaPinsParams>, 
       const dst = ring[ringHead];
       ringHead = ringHead + 1 === ringCap ? 0 : ringHead + 1;
       ringSize--;
-      handles[dst] = enc.take();
+      handles[dst] = Math.max(enc.take(), 0); // 0 pages or -errno: no handle
       mrPending[(dst / mrPages) | 0]--;
     }
   };

@@ -13,6 +13,8 @@ export interface OpTarget {
    * rejected; the ops before it stay applied.
    */
   runEncoded(words: Int32Array, count: number): Int32Array;
+  /** The kernel status of each op of the last core call (0, an errno, or STATUS_SIGNAL | signo). */
+  lastStatuses?(): Int32Array;
   stats(): Stats;
   violations(): Violation[];
 }
