@@ -64,12 +64,6 @@ export const KNOWN: readonly Known[] = [
     status: "refsim difference, in /work/wt/signals/kernel-notes.md",
     matches: (after, rows) => after.code === abi.OP_READ && rows.every((r) => r.kernelZero === true || r.field === "zero"),
   },
-  {
-    id: "longterm-pin-fsdax",
-    kernel: "FOLL_LONGTERM on an fsdax vma is refused with -EOPNOTSUPP before any fault (6.1 mm/gup.c check_vma_flags, called by __get_user_pages before follow_page_mask)",
-    status: "refsim bug, in /work/wt/signals/kernel-notes.md; a small fix to assembly/gup.ts + src/model/gup.ts",
-    matches: (after, rows) => after.code === abi.OP_GUP && after.fsdax && (after.args[2] & abi.FOLL_LONGTERM) !== 0 && refsimMore(rows),
-  },
 ];
 
 export interface Classified extends PointResult {

@@ -82,8 +82,9 @@ export async function traceProgram(name: string, t: SymTrace): Promise<TraceProg
     get opsExecuted() { return engine.opsExecuted; },
     runEncoded(words: Int32Array, count: number): Int32Array {
       const r = engine.runEncoded(words, count);
+      const status = engine.lastStatuses();
       for (let k = 0; k < count; k++) {
-        b.translate(words, k * W, r[k]);
+        b.translate(words, k * W, r[k], status[k]);
         b.snapAll(`after op ${index + 1} (${describeOp(t, index)})`);
       }
       return r;

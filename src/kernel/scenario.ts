@@ -73,7 +73,7 @@ export async function translateScenario(loaded: LoadedScenario): Promise<Transla
       const o = st as OpStep;
       const op: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(o)) {
-        if (k === "as" || k === "note") continue;
+        if (k === "as" || k === "note" || k === "errno" || k === "signal") continue; // expected outcomes, not op fields
         op[k] = VALUE_FIELDS.has(k) ? val(v, i, k) : v;
       }
       let result = b.run(op as unknown as Op);

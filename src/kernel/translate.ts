@@ -24,6 +24,7 @@
 import * as abi from "../../assembly/abi.ts";
 import type { Engine } from "../core/engine.ts";
 import { encodeOp, OP_NAME_BY_CODE, PAGE_SIZE, type Op } from "../core/ops.ts";
+import { outcomeName, statusOutcome } from "../core/errno.ts";
 
 /** One page's counts, from refsim or from the kernel (null fields: not meaningful for that page). */
 export interface Reading {
@@ -124,13 +125,17 @@ export class ProgramBuilder {
   run(op: Op): number {
     encodeOp(op, this.#words, 0);
     const r = this.engine.runEncoded(this.#words, 1)[0];
-    this.translate(this.#words, 0, r);
+    this.translate(this.#words, 0, r, this.engine.lastStatuses()[0]);
     return r;
   }
 
-  /** Translate op record words[at..] that refsim ran with `result`. */
-  translate(words: ArrayLike<number>, at: number, result: number): void {
+  /** Translate op record words[at..] that refsim ran with `result` (and kernel status word `status`: an errno or a signal). */
+  translate(words: ArrayLike<number>, at: number, result: number, status = 0): void {
     const code = words[at];
+    // a GUP refsim fails is compared as refused; other failing syscalls and signals have no guest replay yet
+    if (status !== 0 && code !== abi.OP_GUP) {
+      return this.#cannot(`${OP_NAME_BY_CODE[code] ?? `op ${code}`} fails in refsim (${outcomeName(statusOutcome(status))}): the guest does not replay failing syscalls or signals yet`);
+    }
     const a = (k: number) => words[at + 1 + k];
     const emit = (line: string) => { this.lines.push(line); return this.#n++; };
     if (code !== abi.OP_CHECK && code !== abi.OP_CPU) {
