@@ -3,7 +3,7 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_PFN_SHIFT, VM_SHARED, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
-  SWAP_FAULT_NO_REF, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
+  MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, SWAP_FAULT_NO_REF, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
@@ -15,6 +15,8 @@ import { ptePtr, shadowOf } from "./pgtable";
 import { vmaFlags, vmaFile, fileIndex, isAnon } from "./mm";
 import { findOrReadPage, diskRead, diskWrite, pageWasNew } from "./file";
 import { migratePageToRam } from "./migrate";
+import { mmuNotifierInvalidate } from "./mmu_notifier";
+import { driverOf } from "./device";
 import { violation, currentOp } from "./violations";
 
 @inline export function ptePfn(pte: u32): u32 { return pte >> PTE_PFN_SHIFT; }
@@ -130,6 +132,7 @@ export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWrit
   // A copy of a file page starts with the file's data; an anon page's copy already matches.
   if (vmaFile(v) >= 0 && ((pte & PTE_SPECIAL) != 0 || !hasFlag(pfn, PG_ANON))) store<u32>(shadowOf(p), content(pfn));
   bump(ST_WP_COPY);
+  mmuNotifierInvalidate(mm, vpn, vpn + 1, MMU_NOTIFY_CLEAR, -1); // wp_page_copy
   if ((pte & PTE_SPECIAL) == 0) {
     rmapRemove(pfn, mm, <i32>vpn); // folio_remove_rmap_pte(old)
     folioPut(pfn, 1, mm, <i32>vpn); // folio_put(old)

@@ -94,6 +94,13 @@ export function addPinned(mm: i32, n: i32): void { put(mmPinned, mm, get(mmPinne
   return -1;
 }
 
+/** find_vma proper: the first vma of mm that ends above vpn (it may start above vpn), or -1. */
+export function findVmaAfter(mm: i32, vpn: u32): i32 {
+  let v = get(mmHead, mm);
+  while (v >= 0 && vmaEnd(v) <= vpn) v = get(vmNext, v);
+  return v;
+}
+
 /** True when [start, end) touches any vma of mm. */
 export function overlaps(mm: i32, start: u32, end: u32): bool {
   let v = get(mmHead, mm);
@@ -153,4 +160,41 @@ export function setVmaRange(v: i32, start: u32, end: u32): void {
   if (vmaFile(v) >= 0) put(vmPgoff, v, <i32>(vmaPgoff(v) + (start - vmaStart(v))));
   put(vmStart, v, <i32>start);
   put(vmEnd, v, <i32>end);
+}
+
+export function setVmaFlags(v: i32, flags: i32): void { put(vmFlags, v, flags); }
+
+/** The vma before v in mm, or -1. */
+export function vmaPrev(mm: i32, v: i32): i32 {
+  let prev = -1;
+  for (let w = get(mmHead, mm); w >= 0 && w != v; w = get(vmNext, w)) prev = w;
+  return prev;
+}
+
+/** __split_vma: v keeps [start, at), a new VMA takes [at, end) with the same flags and file. Returns it. */
+export function splitVma(mm: i32, v: i32, at: u32): i32 {
+  const end = vmaEnd(v);
+  const pgoff = vmaPgoff(v) + (at - vmaStart(v));
+  put(vmEnd, v, <i32>at);
+  return insertVma(mm, at, end, vmaFlags(v), vmaFile(v), pgoff);
+}
+
+/**
+ * is_mergeable_vma for adjacent a, b (flags compared by the caller): the same file
+ * (or both anonymous) and b's pgoff continuing a's.
+ */
+export function vmaMergeable(a: i32, b: i32): bool {
+  return vmaFile(a) == vmaFile(b) && vmaPgoff(a) + (vmaEnd(a) - vmaStart(a)) == vmaPgoff(b);
+}
+
+/** vma_merge: a absorbs the adjacent b, whose slot is freed. */
+export function mergeVmas(mm: i32, a: i32, b: i32): void {
+  put(vmEnd, a, <i32>vmaEnd(b));
+  unlinkVma(mm, b, a);
+}
+
+/** A piece moves from one VMA to its neighbour: left ends and right starts at `at` (vma_merge_existing_range). */
+export function moveVmaBoundary(left: i32, right: i32, at: u32): void {
+  put(vmEnd, left, <i32>at);
+  setVmaRange(right, at, vmaEnd(right));
 }

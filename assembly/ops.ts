@@ -20,6 +20,7 @@ import { freeSystemFrames, freeHugeFolios, isDevice, ref as frameRef, mapcount a
 import {
   mmValid, newMm, killMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, unlinkVma,
   setVmaRange, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, vmaCount, isAnon, isCow, mmCount,
+  fileIndex, findVmaAfter,
 } from "./mm";
 import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTablesIn, freeAllTables } from "./pgtable";
 import { zapRange } from "./zap";
@@ -130,65 +131,6 @@ function evict(d: i32, b: i32): i32 {
   return moved;
 }
 
-/** The vma holding all of [vpn, vpn+n), or an error. */
-@inline function singleVma(mm: i32, vpn: i32, n: i32): i32 {
-  const v = findVma(mm, <u32>vpn);
-  if (v < 0) return fail(ERR_SEGV, 1);
-  if (<i64>vpn + <i64>n > <i64>vmaEnd(v)) return fail(ERR_SEGV, 2);
-  return v;
-}
-
-/** Would unmapping [start, end) cut a vma in two (and so need a new vma slot)? */
-function splitsVma(mm: i32, start: u32, end: u32): bool {
-  const v = findVma(mm, start);
-  return v >= 0 && vmaStart(v) < start && end < vmaEnd(v);
-}
-
-/** munmap's vma surgery: zap [start, end) and trim, split or drop each vma it touches. */
-function unmapRange(mm: i32, start: u32, end: u32): void {
-  let prev = -1;
-  let v = firstVma(mm);
-  while (v >= 0) {
-    const next = vmaNext(v);
-    const s = vmaStart(v);
-    const e = vmaEnd(v);
-    if (e <= start) { prev = v; v = next; continue; }
-    if (s >= end) break;
-    const zs = max<u32>(s, start);
-    const ze = min<u32>(e, end);
-    zapRange(mm, zs, ze);
-    if (zs == s && ze == e) {
-      unlinkVma(mm, v, prev);
-    } else if (zs == s) {
-      setVmaRange(v, ze, e);
-      prev = v;
-    } else if (ze == e) {
-      setVmaRange(v, s, zs);
-      prev = v;
-    } else {
-      const tailPgoff = vmaPgoff(v) + (ze - s); // __split_vma
-      setVmaRange(v, s, zs);
-      insertVma(mm, ze, e, vmaFlags(v), vmaFile(v), tailPgoff);
-      break;
-    }
-    v = next;
-  }
-  freeTablesIn(mm, start, end);
-}
-
-/** exit_mmap: zap every vma, free them and the page tables. */
-function exitMm(mm: i32): void {
-  let v = firstVma(mm);
-  while (v >= 0) {
-    zapRange(mm, vmaStart(v), vmaEnd(v));
-    const next = vmaNext(v);
-    unlinkVma(mm, v, -1);
-    v = next;
-  }
-  freeAllTables(mm);
-  killMm(mm);
-}
-
 function doFork(parent: i32): i32 {
   if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, 0);
   if (vmaSlotsLeft() < vmaCount(parent)) return fail(ERR_NOMEM_VMA, 0, vmaCount(parent));
@@ -201,7 +143,11 @@ function doFork(parent: i32): i32 {
   for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) {
     insertVma(child, vmaStart(v), vmaEnd(v), vmaFlags(v), vmaFile(v), vmaPgoff(v));
     // vma_needs_copy: shared file mappings are refaulted by the child instead
-    if (isCow(v) || isAnon(v)) copyRange(parent, child, v, vmaStart(v), vmaEnd(v));
+    if (isCow(v) || isAnon(v)) {
+      // copy_page_range of a COW mapping write-protects the parent's entries
+      if (isCow(v)) mmuNotifierInvalidate(parent, vmaStart(v), vmaEnd(v), MMU_NOTIFY_PROTECTION_PAGE, -1);
+      copyRange(parent, child, v, vmaStart(v), vmaEnd(v));
+    }
   }
   return child;
 }

@@ -8,11 +8,12 @@
 // (CVE-2022-3523). With references but no lock, many faulters on one page each
 // hold a ref that blocks every other's migration: a livelock (6.1-6.14, Xe SVM).
 import {
-  SCHEME_SWAP_FAULT_REF, SWAP_FAULT_NO_REF, SWAP_FAULT_TRYLOCK, PG_LOCKED, V_UAF, V_LIVELOCK,
+  MMU_NOTIFY_MIGRATE, SCHEME_SWAP_FAULT_REF, SWAP_FAULT_NO_REF, SWAP_FAULT_TRYLOCK, PG_LOCKED, V_UAF, V_LIVELOCK,
 } from "./abi";
 import { rule } from "./scheme";
 import { ref, mapcount, hasFlag, addFlag, clearFlag, kindOf, pageIndex } from "./frames";
-import { deviceOwner } from "./device";
+import { deviceOwner, driverOf } from "./device";
+import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { folioGet, folioPut, frameUsable } from "./refcount";
 import { migratePageToRam } from "./migrate";
 import { rmapWalk } from "./rmap";

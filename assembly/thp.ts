@@ -5,7 +5,7 @@
 // Paths that do not handle a PMD split it first (__split_huge_pmd), as the kernel
 // does, into the pte table deposited when the THP was mapped.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_PFN_SHIFT, PG_ANON, ST_MIGRATED, ST_MIGRATE_FAIL, PG_DRIVER_HELD, PG_TAIL, PG_ANON_EXCLUSIVE, PG_HEAD, FOLIO_NR, VM_HUGEPAGE,
+  MMU_NOTIFY_CLEAR, MMU_NOTIFY_MIGRATE, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_PFN_SHIFT, PG_ANON, ST_MIGRATED, ST_MIGRATE_FAIL, PG_DRIVER_HELD, PG_TAIL, PG_ANON_EXCLUSIVE, PG_HEAD, FOLIO_NR, VM_HUGEPAGE,
   SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, ST_THP_ALLOC, ST_THP_FALLBACK, ST_THP_SPLIT_PMD, ST_THP_SPLIT_FOLIO,
   ST_THP_SPLIT_FAIL, ST_WP_REUSE, ST_FAULTS, ST_PTES_COPIED, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_PINS, V_UAF, V_UNDERFLOW,
 } from "./abi";
@@ -71,6 +71,7 @@ export function doHugePmdAnonymousPage(mm: i32, vpn: u32, write: bool): bool {
  */
 export function splitHugePmd(mm: i32, vpn: u32): void {
   const s = blockStart(vpn);
+  mmuNotifierInvalidate(mm, s, s + FOLIO_NR, MMU_NOTIFY_CLEAR, -1); // __split_huge_pmd
   const leaf = clearHugeLeaf(mm, s);
   bump(ST_THP_SPLIT_PMD);
   const head = ptePfn(leaf);

@@ -7,7 +7,7 @@
 // Before 6.15 the busy scan was skipped when no vma mapped the file at all, so a
 // pin taken before munmap was not waited for (spec S12).
 import {
-  PG_TRUNCATE_WAIT, PG_PAGECACHE, KIND_FSDAX, SCHEME_DAX_SCAN_UNMAPPED, ST_TRUNCATE_WAITS,
+  MMU_NOTIFY_CLEAR, PG_TRUNCATE_WAIT, PG_PAGECACHE, KIND_FSDAX, SCHEME_DAX_SCAN_UNMAPPED, ST_TRUNCATE_WAITS,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, idleCount } from "./scheme";
@@ -16,6 +16,7 @@ import { folioPut } from "./refcount";
 import { freeDaxPage, deviceOwner } from "./device";
 import { mmCount, mmValid, firstVma, vmaNext, vmaFile, vmaPgoff, vmaStart, vmaEnd } from "./mm";
 import { zapRange } from "./zap";
+import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { fileDevice, filePages, cachedPageAt, clearSlot, diskWrite } from "./file";
 import { currentOp } from "./violations";
 
@@ -36,7 +37,11 @@ export function unmapMappingRange(f: i32, idx: u32, n: u32): void {
       if (vmaFile(v) != f) continue;
       const lo = max<u32>(idx, vmaPgoff(v));
       const hi = min<u32>(idx + n, vmaPgoff(v) + (vmaEnd(v) - vmaStart(v)));
-      if (lo < hi) zapRange(mm, vmaStart(v) + (lo - vmaPgoff(v)), vmaStart(v) + (hi - vmaPgoff(v)));
+      if (lo >= hi) continue;
+      const s = vmaStart(v) + (lo - vmaPgoff(v));
+      const e = vmaStart(v) + (hi - vmaPgoff(v));
+      mmuNotifierInvalidate(mm, s, e, MMU_NOTIFY_CLEAR, -1); // zap_page_range_single
+      zapRange(mm, s, e);
     }
   }
 }

@@ -17,11 +17,13 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, VM_SHARED, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA,
   SWAP_FAULT_NO_REF, V_CORRUPTION, V_UAF,
+  MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
 } from "../../assembly/abi.ts";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
 import { findOrReadPage } from "./file.ts";
 import { migratePageToRam } from "./migrate.ts";
+import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -128,6 +130,7 @@ export function doWpPage(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte, make
   // A copy of a file page starts with the file's data; an anon page's copy already matches.
   if (v.file >= 0 && ((oldBits & PTE_SPECIAL) !== 0 || !old.anon)) mm.tables.table(vpn)!.setExpected(vpn, old.content);
   m.counters.wpCopy++;
+  mmuNotifierInvalidate(m, mm.id, vpn, vpn + 1, MMU_NOTIFY_CLEAR, -1); // wp_page_copy
   if ((oldBits & PTE_SPECIAL) === 0) {
     rmapRemove(m, old, mm.id, vpn); // folio_remove_rmap_pte(old)
     folioPut(m, old, 1, mm.id, vpn); // folio_put(old)

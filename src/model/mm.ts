@@ -48,7 +48,12 @@ export class Mm {
 
   constructor(readonly id: number) {}
 
-  /** find_vma: the vma containing vpn. */
+  /** find_vma proper: the first vma ending above vpn (it may start above vpn). */
+  findVmaAfter(vpn: number): Vma | undefined {
+    return this.vmas.find((v) => v.end > vpn);
+  }
+
+  /** The vma containing vpn. */
   findVma(vpn: number): Vma | undefined {
     for (const v of this.vmas) {
       if (vpn < v.start) return undefined;
@@ -129,4 +134,28 @@ export function setVmaRange(v: Vma, start: number, end: number): void {
   if (v.file >= 0) v.pgoff = v.pgoff + (start - v.start);
   v.start = start;
   v.end = end;
+}
+
+/** __split_vma: v keeps [start, at), a new VMA [at, end) with the same flags and file is returned. */
+export function splitVma(spaces: AddressSpaces, mm: Mm, v: Vma, at: number): Vma {
+  const end = v.end;
+  v.end = at;
+  return spaces.insertVma(mm, at, end, v.flags, v.file, v.pgoff + (at - v.start));
+}
+
+/** is_mergeable_vma for adjacent a, b (flags compared by the caller): same file, b's pgoff continuing a's. */
+export function vmaMergeable(a: Vma, b: Vma): boolean {
+  return a.file === b.file && a.pgoff + (a.end - a.start) === b.pgoff;
+}
+
+/** vma_merge: a absorbs the adjacent b. */
+export function mergeVmas(spaces: AddressSpaces, mm: Mm, a: Vma, b: Vma): void {
+  a.end = b.end;
+  spaces.removeVma(mm, b);
+}
+
+/** A piece moves to the neighbour: left ends and right starts at `at`. */
+export function moveVmaBoundary(left: Vma, right: Vma, at: number): void {
+  left.end = at;
+  setVmaRange(right, at, right.end);
 }

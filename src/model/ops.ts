@@ -110,7 +110,10 @@ function doFork(m: Machine, parent: Mm): number {
   for (const v of parent.vmas) {
     m.mms.insertVma(child, v.start, v.end, v.flags, v.file, v.pgoff);
     // vma_needs_copy: shared file mappings are refaulted by the child instead
-    if (v.cow || v.anon) copyRange(m, parent, child, v);
+    if (v.cow || v.anon) {
+      if (v.cow) mmuNotifierInvalidate(m, parent.id, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, -1); // copy_page_range of a COW mapping
+      copyRange(m, parent, child, v);
+    }
   }
   return child.id;
 }

@@ -23,9 +23,10 @@
  * console.log(m.faultEnd(t), m.violations().map((v) => v.kind)); // 0 [ 'use_after_free' ]
  * ```
  */
-import { SWAP_FAULT_NO_REF, SWAP_FAULT_TRYLOCK, V_UAF, V_LIVELOCK } from "../../assembly/abi.ts";
+import { SWAP_FAULT_NO_REF, SWAP_FAULT_TRYLOCK, V_UAF, V_LIVELOCK, MMU_NOTIFY_MIGRATE } from "../../assembly/abi.ts";
 import { folioGet, folioPut } from "./refcount.ts";
 import { migratePageToRam } from "./migrate.ts";
+import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { rmapWalk } from "./rmap.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";

@@ -16,7 +16,7 @@
  * console.log(p.pmd, p.folioRefcount, p.entireMapcount); // true 1 1
  * ```
  */
-import { PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, FOLIO_NR, VM_HUGEPAGE, V_UAF, V_UNDERFLOW } from "../../assembly/abi.ts";
+import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_MIGRATE, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, FOLIO_NR, VM_HUGEPAGE, V_UAF, V_UNDERFLOW } from "../../assembly/abi.ts";
 import { folioGet, folioPut } from "./refcount.ts";
 import { allocDeviceFolio, pageFree, type Driver, type BufferObject } from "./device.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
@@ -140,6 +140,7 @@ export function doHugePmdAnonymousPage(m: Machine, mm: Mm, vpn: number, write: b
 /** __split_huge_pmd_locked: the PMD becomes FOLIO_NR PTEs; +FOLIO_NR-1 refs, a mapping per page, entire -1. */
 export function splitHugePmd(m: Machine, mm: Mm, vpn: number): void {
   const s = blockStart(vpn);
+  mmuNotifierInvalidate(m, mm.id, s, s + FOLIO_NR, MMU_NOTIFY_CLEAR, -1); // __split_huge_pmd
   const leaf = mm.tables.clearHugeLeaf(s)!;
   m.counters.thpSplitPmd++;
   const table = mm.tables.table(s)!;

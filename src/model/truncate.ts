@@ -22,10 +22,11 @@
  * console.log(m.driverFreePages(pmem)); // 4
  * ```
  */
-import { KIND_FSDAX } from "../../assembly/abi.ts";
+import { KIND_FSDAX, MMU_NOTIFY_CLEAR } from "../../assembly/abi.ts";
 import { folioPut } from "./refcount.ts";
 import { freeDaxPage } from "./device.ts";
 import { zapRange } from "./zap.ts";
+import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { cachedPage, type File } from "./file.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";
@@ -42,7 +43,11 @@ export function unmapMappingRange(m: Machine, f: File, idx: number, n: number): 
       if (v.file !== f.id) continue;
       const lo = Math.max(idx, v.pgoff);
       const hi = Math.min(idx + n, v.pgoff + (v.end - v.start));
-      if (lo < hi) zapRange(m, mm, v.start + (lo - v.pgoff), v.start + (hi - v.pgoff));
+      if (lo >= hi) continue;
+      const s = v.start + (lo - v.pgoff);
+      const e = v.start + (hi - v.pgoff);
+      mmuNotifierInvalidate(m, mm.id, s, e, MMU_NOTIFY_CLEAR, -1); // zap_page_range_single
+      zapRange(m, mm, s, e);
     }
   }
 }

@@ -1,0 +1,71 @@
+// Unmapping VMAs: munmap (__do_munmap -> vms_clear_ptes -> unmap_vmas, then the
+// VMA surgery: trim, split or drop each VMA the range touches) and exit_mmap. The
+// page-table work is zap.ts's; this file decides which ranges go and what is left
+// of each VMA.
+import { MMU_NOTIFY_UNMAP, MMU_NOTIFY_RELEASE, VPN_BITS } from "./abi";
+import {
+  findVma, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, insertVma, unlinkVma, setVmaRange, killMm,
+  overlaps,
+} from "./mm";
+import { freeTablesIn, freeAllTables } from "./pgtable";
+import { zapRange } from "./zap";
+import { mmuNotifierInvalidate } from "./mmu_notifier";
+
+/** Would unmapping [start, end) cut a vma in two (and so need a new vma slot)? */
+export function splitsVma(mm: i32, start: u32, end: u32): bool {
+  const v = findVma(mm, start);
+  return v >= 0 && vmaStart(v) < start && end < vmaEnd(v);
+}
+
+/** munmap's vma surgery: zap [start, end) and trim, split or drop each vma it touches. */
+export function unmapRange(mm: i32, start: u32, end: u32): void {
+  // unmap_vmas: one mmu-notifier UNMAP over the range, when there is something to unmap
+  if (overlaps(mm, start, end)) mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_UNMAP, -1);
+  let prev = -1;
+  let v = firstVma(mm);
+  while (v >= 0) {
+    const next = vmaNext(v);
+    const s = vmaStart(v);
+    const e = vmaEnd(v);
+    if (e <= start) { prev = v; v = next; continue; }
+    if (s >= end) break;
+    const zs = max<u32>(s, start);
+    const ze = min<u32>(e, end);
+    zapRange(mm, zs, ze);
+    if (zs == s && ze == e) {
+      unlinkVma(mm, v, prev);
+    } else if (zs == s) {
+      setVmaRange(v, ze, e);
+      prev = v;
+    } else if (ze == e) {
+      setVmaRange(v, s, zs);
+      prev = v;
+    } else {
+      const tailPgoff = vmaPgoff(v) + (ze - s); // __split_vma
+      setVmaRange(v, s, zs);
+      insertVma(mm, ze, e, vmaFlags(v), vmaFile(v), tailPgoff);
+      break;
+    }
+    v = next;
+  }
+  freeTablesIn(mm, start, end);
+}
+
+/**
+ * exit_mmap: mmu_notifier_release, then unmap_vmas over the whole address space
+ * (one UNMAP notification), free the vmas and the page tables.
+ */
+export function exitMm(mm: i32): void {
+  const all: u32 = <u32>1 << VPN_BITS;
+  mmuNotifierInvalidate(mm, 0, all, MMU_NOTIFY_RELEASE, -1);
+  let v = firstVma(mm);
+  if (v >= 0) mmuNotifierInvalidate(mm, 0, all, MMU_NOTIFY_UNMAP, -1);
+  while (v >= 0) {
+    zapRange(mm, vmaStart(v), vmaEnd(v));
+    const next = vmaNext(v);
+    unlinkVma(mm, v, -1);
+    v = next;
+  }
+  freeAllTables(mm);
+  killMm(mm);
+}
