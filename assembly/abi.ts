@@ -32,7 +32,9 @@ export const OP_DMA_WRITE = 23; //        (handle, value)                a devic
 export const OP_MADV_PAGEOUT = 24; //     (mm, vpn, npages) -> isolated  madvise_pageout: isolate each normal page from the LRU
 export const OP_DRIVER_ALLOC = 25; //     (driver, order, wait) -> bo    the driver allocates a folio for its own use (zone_device_folio_init); wait: a blocked allocation served at the next free
 export const OP_DRIVER_FREE = 26; //      (bo)                           the driver drops its own folios of bo (folio_put -> folio_free)
-export const OP_COUNT = 33; // codes 25..31 are reserved for large folios; 32 is OP_CPU (end of file)
+export const OP_MPROTECT = 40; //         (mm, vpn, npages, prot)        do_mprotect_pkey (prot: VM_READ | VM_WRITE bits; 0 is PROT_NONE)
+export const OP_MREMAP = 41; //           (mm, vpn, oldN, newN, flags, newVpn) -> vpn   do_mremap (MREMAP_* flags)
+export const OP_COUNT = 42; // 32 is OP_CPU (end of file); 33-39 divergences, 40-49 mmops, 50-63 dmirror, 64-79 races
 
 // mmap flags (vmflags of OP_MMAP)
 export const VM_READ = 1;
@@ -82,6 +84,7 @@ export const SCHEME_MIGRATE_CHECK_DEVICE_REFS = 18; // migrate_vma_check_page co
 export const SCHEME_PTE_BATCH = 19; //        fork/zap batch the PTEs of one large folio: one folio_ref_add/sub of nr (6.9+)
 export const SCHEME_DEVICE_FOLIOS = 20; //    large device-private folios (zone_device_folio_init with an order, E5)
 export const SCHEME_FOLIO_FREE_PGMAP_SAVED = 21; // free_zone_device_folio puts pgmap refs through a pgmap saved before ->folio_free (2026 fix)
+export const SCHEME_MPROTECT_WRITE_UPGRADE = 28; // change_pte_range makes exclusive anon PTEs writable (can_change_pte_writable, 6.0+)
 export const SCHEME_WORDS = 32;
 
 export const PGMAP_REF_PER_PAGE = 0; // E0: one per struct page, dropped when its count reaches 0

@@ -14,8 +14,8 @@ import {
 } from "./frames";
 import { initDevices, boStateOf, boRefsOf, boDriverOf, boCount, driverFree, driverBase, driverSize, driverCount, deviceOwner, driverState, pgmapRefOf } from "./device";
 import { initPageTables, ptePtr, pteTablesLeft, pmdTablesLeft, hugeLeaf } from "./pgtable";
-import { initMm, mmValid, mmCount, vmaCount } from "./mm";
-import { initFiles } from "./file";
+import { initMm, mmValid, mmCount, vmaCount, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff } from "./mm";
+import { initFiles, fileIsShmem } from "./file";
 import { initZap } from "./zap";
 import { initRmap } from "./rmap";
 import { initGup, handleValid, handlePfn } from "./gup";
@@ -129,6 +129,19 @@ export function pteAt(mm: i32, vpn: i32): i32 {
 export function mmLive(mm: i32): bool { return mmValid(mm); }
 export function mmsCreated(): i32 { return mmCount; }
 export function mmVmaCount(mm: i32): i32 { return mmValid(mm) ? vmaCount(mm) : -1; }
+/** Word w of mm's i-th VMA in address order (0 start vpn, 1 end vpn, 2 flags, 3 file, 4 pgoff, 5 shmem); -1 past the last. */
+export function mmVmaWord(mm: i32, i: i32, w: i32): i32 {
+  if (!mmValid(mm)) return -1;
+  let v = firstVma(mm);
+  for (let k = 0; k < i && v >= 0; k++) v = vmaNext(v);
+  if (v < 0) return -1;
+  if (w == 0) return <i32>vmaStart(v);
+  if (w == 1) return <i32>vmaEnd(v);
+  if (w == 2) return vmaFlags(v);
+  if (w == 3) return vmaFile(v);
+  if (w == 4) return <i32>vmaPgoff(v);
+  return vmaFile(v) >= 0 && fileIsShmem(vmaFile(v)) ? 1 : 0;
+}
 export function bosCreated(): i32 { return boCount - 1; }
 export function boState(b: i32): i32 { return b > 0 && b < boCount ? boStateOf(b) : -1; }
 export function boPages(b: i32): i32 { return b > 0 && b < boCount ? boRefsOf(b) : -1; }

@@ -5,7 +5,9 @@ import {
   OP_WORDS, OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT, V_LIVELOCK,
-  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, SCHEME_DEVICE_FOLIOS,
+  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, FOLIO_NR, SCHEME_DEVICE_FOLIOS, OP_MPROTECT, OP_MREMAP, MREMAP_VALID, MREMAP_FIXED,
+  MREMAP_DONTUNMAP, VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, SIGSEGV, SIGBUS, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
+  MMU_NOTIFY_PROTECTION_PAGE,
   KIND_FSDAX, KIND_DEVDAX,
   KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS, ST_MIGRATE_FAIL,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
@@ -24,6 +26,12 @@ import {
 } from "./mm";
 import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTablesIn, freeAllTables } from "./pgtable";
 import { zapRange } from "./zap";
+import { unmapRange, splitsVma, exitMm } from "./munmap";
+import { doMprotect, mprotectSlots } from "./mprotect";
+import { doMremap, mremapSlots } from "./mremap";
+import { shmemZeroSetup } from "./shmem";
+import { kfail, ksignal, opStatus, resetStatuses, noteStatus } from "./errno";
+import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { copyRange, pinnedPagesIn } from "./fork";
 import { handleFault, loadChecked, storeValue, loadPage, storePage, ptePfn } from "./fault";
 import { hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE } from "./thp";

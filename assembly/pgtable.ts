@@ -156,6 +156,30 @@ export function clearHugeLeaf(mm: i32, vpn: u32): u32 {
   return leaf;
 }
 
+/** pud_none is false: vpn's 1 GiB slot has a pmd table (change_pud_range starts its notifier there). */
+export function pudPopulated(mm: i32, vpn: u32): bool { return load<i32>(pgdSlot(mm, vpn)) != 0; }
+
+/**
+ * move_normal_pmd / move_huge_pmd: the pte table under vpn `from`'s pmd slot (a
+ * PMD mapping with its deposited table included) moves to `to`'s slot, which is
+ * pmd_none; the entries and their expected data go with it. Allocates `to`'s pmd
+ * table if there is none (the caller checked space).
+ */
+export function moveTable(mm: i32, from: u32, to: u32): void {
+  const src = pmdSlot(mm, from);
+  let g = pgdSlot(mm, to);
+  let pmd = load<i32>(g);
+  if (pmd == 0) {
+    pmd = takePmdTable();
+    memory.fill(pmdPool + <usize>pmd * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
+    store<i32>(g, pmd);
+    addTables(mm, 1);
+  }
+  const dst = pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>((to >> 9) & 511)) << 2);
+  store<i32>(dst, load<i32>(src));
+  store<i32>(src, 0);
+}
+
 /** Tables that a fault at vpn would have to allocate (0, 1 or 2): for the space check. */
 @inline export function tablesNeeded(mm: i32, vpn: u32): i32 {
   const pmd = load<i32>(pgdSlot(mm, vpn));

@@ -23,7 +23,7 @@ export { ERRNOS, SIGNALS } from "./core/errno.ts";
 export type { OpOutcome } from "./core/errno.ts";
 export type { VmaInfo } from "./core/maps.ts";
 export { encodeOp, OP_NAMES, PAGE_SIZE } from "./core/ops.ts";
-export type { Op, OpName, DeviceKind } from "./core/ops.ts";
+export type { Op, OpName, DeviceKind, Prot } from "./core/ops.ts";
 export type { Stats } from "./core/stats.ts";
 export { VIOLATION_KINDS, VIOLATION_TEXT } from "./core/violations.ts";
 export type { Violation, ViolationKind } from "./core/violations.ts";

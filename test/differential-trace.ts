@@ -35,7 +35,7 @@ type Kind =
   | "read" | "write" | "mmap" | "munmap" | "madvise" | "fork" | "exit" | "mm_new" | "file_new" | "driver_new"
   | "to_device" | "to_ram" | "gup" | "unpin" | "check" | "teardown" | "drop_cache" | "garbage"
   | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout" | "cpu"
-  | "driver_alloc" | "driver_free";
+  | "driver_alloc" | "driver_free" | "mprotect" | "mremap";
 
 const WEIGHTS: Array<[Kind, number]> = [
   ["read", 18], ["write", 18], ["mmap", 5], ["munmap", 3], ["madvise", 3], ["fork", 0.5], ["exit", 0.7],
@@ -43,6 +43,7 @@ const WEIGHTS: Array<[Kind, number]> = [
   ["unpin", 5.5], ["check", 0.2], ["teardown", 0.02], ["drop_cache", 0.3], ["garbage", 0.4],
   ["driver_teardown", 0.025], ["evict_bo", 0.6], ["fault_begin", 0.5], ["fault_end", 0.45], ["truncate", 0.4],
   ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 1], ["driver_alloc", 0.6], ["driver_free", 0.5],
+  ["mprotect", 2], ["mremap", 1.5],
 ];
 
 const DEVICE_KINDS = [
@@ -158,6 +159,7 @@ export class TraceGen {
         } else {
           flags |= abi.VM_ANON;
         }
+        if (this.#chance(0.04)) flags &= ~(abi.VM_READ | abi.VM_WRITE); // PROT_NONE
         if (this.#chance(0.02)) flags = [abi.VM_ANON | abi.VM_SHARED, abi.VM_ANON | abi.VM_FILE, 64, abi.VM_READ][this.#below(4)];
         if (this.#chance(0.01)) n = this.#chance(0.5) ? 0 : -3;
         const addr = this.#chance(0.7) ? -1 : BASE + this.#below(6000);
@@ -260,6 +262,34 @@ export class TraceGen {
         // Usually one of the machine's CPUs; now and then one it does not have.
         const n = this.#m.cpus;
         return this.#op(w, at, abi.OP_CPU, this.#chance(0.02) ? [n, -1, abi.MAX_CPUS][this.#below(3)] : this.#below(n));
+      }
+      case "mprotect": {
+        const v = mm && this.#vma(mm);
+        const prot = this.#chance(0.02) ? [abi.VM_WRITE, 4, -1][this.#below(3)] : [0, abi.VM_READ, abi.VM_READ | abi.VM_WRITE, abi.VM_READ | abi.VM_WRITE][this.#below(4)];
+        if (!v) return this.#op(w, at, abi.OP_MPROTECT, this.#mmId(mm), BASE + this.#below(4096), 1 + this.#below(8), prot);
+        let [start, n] = this.#subRange(v, v.end - v.start, 0.15);
+        if (this.#chance(0.15)) n += this.#below(200); // across the next VMAs, or into a hole
+        if (this.#chance(0.01)) n = 0;
+        return this.#op(w, at, abi.OP_MPROTECT, mm.id, start, n, prot);
+      }
+      case "mremap": {
+        const v = mm && this.#vma(mm);
+        const flagChoices = [0, abi.MREMAP_MAYMOVE, abi.MREMAP_MAYMOVE | abi.MREMAP_FIXED, abi.MREMAP_MAYMOVE | abi.MREMAP_DONTUNMAP,
+          abi.MREMAP_MAYMOVE | abi.MREMAP_FIXED | abi.MREMAP_DONTUNMAP, abi.MREMAP_FIXED, abi.MREMAP_DONTUNMAP];
+        let flags = flagChoices[this.#below(flagChoices.length)];
+        if (this.#chance(0.01)) flags = 8;
+        if (!v) return this.#op(w, at, abi.OP_MREMAP, this.#mmId(mm), BASE + this.#below(4096), 1, 1, flags, BASE);
+        const [start, n] = this.#subRange(v, this.#chance(0.2) ? 1100 : 40, 0.1);
+        const size = this.#below(10);
+        let newN = size < 4 ? n : size < 7 ? n + 1 + this.#below(n + 64) : Math.max(1, n - 1 - this.#below(n));
+        if ((flags & abi.MREMAP_DONTUNMAP) !== 0 && this.#chance(0.9)) newN = n;
+        if (this.#chance(0.01)) newN = 0;
+        // a destination 2 MiB-aligned like the source, aligned differently, or anywhere
+        const misalign = this.#chance(0.5) ? start % abi.FOLIO_NR : this.#below(abi.FOLIO_NR);
+        const to = this.#chance(0.8) ? BASE + abi.FOLIO_NR * (4 + this.#below(16)) + misalign : BASE + this.#below(8000);
+        this.#hot.push([mm.id, to, Math.min(n, newN)]);
+        if (this.#hot.length > 12) this.#hot.shift();
+        return this.#op(w, at, abi.OP_MREMAP, mm.id, start, n, newN, flags, to);
       }
       case "pageout": {
         const v = mm && this.#vma(mm);

@@ -12,12 +12,14 @@
  * console.log(e.read(mm, addr)); // 7
  * ```
  */
-import { PAGE_SIZE, type Op, type DeviceKind } from "./ops.ts";
+import { PAGE_SIZE, type Op, type DeviceKind, type Prot } from "./ops.ts";
+import { KernelError } from "./errors.ts";
+import type { OpOutcome } from "./errno.ts";
 
 export interface MmapOptions {
   addr?: number;
   length: number;
-  prot?: "r" | "rw";
+  prot?: Prot;
   file?: number;
   offset?: number;
   shared?: boolean;
@@ -80,6 +82,12 @@ export abstract class OpCalls {
   driverAlloc(driver: number, o: { order?: 0 | 9; wait?: boolean } = {}): number { return this.#one({ op: "driver_alloc", driver, ...o }); }
   /** The driver puts its own folios of a BO from driverAlloc (or cancels its blocked allocation). */
   driverFree(bo: number): void { this.#one({ op: "driver_free", bo }); }
+  /** mprotect: the range's VMAs get protection prot (split and merged as the kernel does). */
+  mprotect(mm: number, addr: number, length: number, prot: Prot): void { this.#one({ op: "mprotect", mm, addr, length, prot }); }
+  /** mremap; returns the new address. */
+  mremap(mm: number, addr: number, length: number, newLength: number, o: { maymove?: boolean; fixed?: boolean; dontunmap?: boolean; newAddr?: number } = {}): number {
+    return this.#one({ op: "mremap", mm, addr, length, newLength, ...o }) * PAGE_SIZE;
+  }
   /** The ops that follow run on simulated CPU `cpu` (0 .. cpus-1). */
   cpu(cpu: number): void { this.#one({ op: "cpu", cpu }); }
 }

@@ -371,6 +371,15 @@ export class Engine extends OpCalls {
     };
   }
 
+  /** mm's VMAs in address order, as /proc/PID/maps shows them. */
+  maps(mm: number): VmaInfo[] {
+    if (!Number.isInteger(mm) || !this.#core.mmLive(mm)) throw new RefsimError(`maps: mm ${shown(mm)} is not a live address space`, { field: "mm", code: "BAD_MM" });
+    const out: VmaInfo[] = [];
+    const w = (i: number, k: number) => this.#core.mmVmaWord(mm, i, k);
+    for (let i = 0; w(i, 0) !== -1; i++) out.push(vmaInfo(w(i, 0), w(i, 1), w(i, 2), w(i, 3), w(i, 4), w(i, 5) === 1));
+    return out;
+  }
+
   /** A buffer object's state. */
   bo(id: number): BoInfo {
     const state = this.#core.boState(id);

@@ -19,7 +19,7 @@ export type DeviceKind = "device-private" | "device-coherent" | "fsdax" | "devic
 
 export type Op =
   | { op: "mm_new" }
-  | { op: "mmap"; mm: number; addr?: number; length: number; prot?: "r" | "rw"; file?: number; offset?: number; shared?: boolean; huge?: boolean }
+  | { op: "mmap"; mm: number; addr?: number; length: number; prot?: Prot; file?: number; offset?: number; shared?: boolean; huge?: boolean }
   | { op: "munmap"; mm: number; addr: number; length: number }
   | { op: "read"; mm: number; addr: number }
   | { op: "write"; mm: number; addr: number; value: number }
@@ -44,7 +44,12 @@ export type Op =
   | { op: "madvise_pageout"; mm: number; addr: number; length: number }
   | { op: "cpu"; cpu: number }
   | { op: "driver_alloc"; driver: number; order?: 0 | 9; wait?: boolean }
-  | { op: "driver_free"; bo: number };
+  | { op: "driver_free"; bo: number }
+  | { op: "mprotect"; mm: number; addr: number; length: number; prot: Prot }
+  | { op: "mremap"; mm: number; addr: number; length: number; newLength: number; maymove?: boolean; fixed?: boolean; dontunmap?: boolean; newAddr?: number };
+
+/** PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE. */
+export type Prot = "none" | "r" | "rw";
 
 export type OpName = Op["op"];
 
@@ -76,6 +81,8 @@ export const OP_CODES: Record<OpName, number> = {
   cpu: abi.OP_CPU,
   driver_alloc: abi.OP_DRIVER_ALLOC,
   driver_free: abi.OP_DRIVER_FREE,
+  mprotect: abi.OP_MPROTECT,
+  mremap: abi.OP_MREMAP,
 };
 
 export const OP_NAMES = Object.keys(OP_CODES) as OpName[];
@@ -111,6 +118,8 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   cpu: ["cpu"],
   driver_alloc: ["driver", "order", "wait"],
   driver_free: ["bo"],
+  mprotect: ["mm", "addr", "length", "prot"],
+  mremap: ["mm", "addr", "length", "newLength", "maymove", "newAddr"], // slot 4: the MREMAP_* flags word
 };
 
 const KINDS: Record<DeviceKind, number> = {
@@ -152,6 +161,14 @@ function bool(op: OpName, o: Record<string, unknown>, field: string): boolean {
   return v;
 }
 
+/** calc_vm_prot_bits: the VM_READ / VM_WRITE bits of a "none", "r" or "rw" protection. */
+function protFlags(op: OpName, prot: unknown): number {
+  if (prot === "none") return 0;
+  if (prot === "r") return abi.VM_READ;
+  if (prot === "rw") return abi.VM_READ | abi.VM_WRITE;
+  return bad(op, "prot", `must be "none", "r" or "rw", got ${shown(prot)}`);
+}
+
 /** Encode op into words[at .. at+OP_WORDS); throws RefsimError naming the field. */
 export function encodeOp(input: Op, words: Int32Array, at: number): void {
   if (input === null || typeof input !== "object") {
@@ -174,9 +191,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       a(0, int(name, o, "mm"));
       a(1, o.addr === undefined ? -1 : vpnOf(name, o));
       a(2, pagesOf(name, o));
-      const prot = o.prot ?? "rw";
-      if (prot !== "r" && prot !== "rw") bad(name, "prot", `must be "r" or "rw", got ${shown(prot)}`);
-      let flags = abi.VM_READ | (prot === "rw" ? abi.VM_WRITE : 0) | (bool(name, o, "shared") ? abi.VM_SHARED : 0);
+      let flags = protFlags(name, o.prot ?? "rw") | (bool(name, o, "shared") ? abi.VM_SHARED : 0);
       if (o.file === undefined) {
         if (o.offset !== undefined) bad(name, "offset", "is only for file mappings");
         if (o.shared) bad(name, "shared", "needs a file: shared anonymous memory (shmem) is not modelled");
@@ -235,6 +250,21 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       break;
     }
     case "driver_free": a(0, int(name, o, "bo", 1)); break;
+    case "mprotect":
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, pagesOf(name, o));
+      if (o.prot === undefined) bad(name, "prot", `is required: "none", "r" or "rw"`);
+      a(3, protFlags(name, o.prot));
+      break;
+    case "mremap": {
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, pagesOf(name, o)); a(3, pagesOf(name, o, "newLength"));
+      const fixed = bool(name, o, "fixed");
+      const dontunmap = bool(name, o, "dontunmap");
+      a(4, (bool(name, o, "maymove") ? abi.MREMAP_MAYMOVE : 0) | (fixed ? abi.MREMAP_FIXED : 0) | (dontunmap ? abi.MREMAP_DONTUNMAP : 0));
+      if (o.newAddr !== undefined && !fixed && !dontunmap) bad(name, "newAddr", "needs fixed or dontunmap (mremap ignores new_address without them)");
+      if (fixed && o.newAddr === undefined) bad(name, "newAddr", "is required with fixed (MREMAP_FIXED moves to new_address)");
+      a(5, o.newAddr === undefined ? 0 : vpnOf(name, o, "newAddr"));
+      break;
+    }
     case "dma_write": a(0, int(name, o, "handle", 1)); a(1, int(name, o, "value", -(2 ** 31), 2 ** 32 - 1) | 0); break;
   }
 }

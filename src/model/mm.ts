@@ -24,7 +24,7 @@ export class Vma {
   constructor(
     public start: number,
     public end: number,
-    readonly flags: number,
+    public flags: number,
     /** File id, -1 for anonymous memory. */
     readonly file: number,
     /** File offset (pages) of `start`. */

@@ -238,6 +238,13 @@ export class Model extends OpCalls implements OpTarget {
     };
   }
 
+  /** mm's VMAs in address order, as /proc/PID/maps shows them. */
+  maps(mm: number): VmaInfo[] {
+    const space = Number.isInteger(mm) ? this.machine.mms.live(mm) : undefined;
+    if (!space) throw new RefsimError(`maps: mm ${shown(mm)} is not a live address space`, { field: "mm", code: "BAD_MM" });
+    return space.vmas.map((v) => vmaInfo(v.start, v.end, v.flags, v.file, v.pgoff, v.file >= 0 && this.machine.files.all[v.file].shmem));
+  }
+
   /** A buffer object's state. */
   bo(id: number): BoInfo {
     const b = Number.isInteger(id) ? this.machine.devices.bo(id) : undefined;

@@ -20,7 +20,8 @@ import {
   OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT,
-  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER,
+  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, FOLIO_NR, OP_MPROTECT, OP_MREMAP, MREMAP_VALID, MREMAP_FIXED, MREMAP_DONTUNMAP,
+  VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, SIGSEGV, SIGBUS, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, VM_HUGEPAGE, FOLL_VALID, FOLL_WRITE,
   KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, V_LIVELOCK,
   VPN_BITS, PT_ENTRIES, ERR_BAD_OP, ERR_BAD_STATE, ERR_BAD_MM, ERR_SEGV, ERR_RANGE, ERR_NOMEM_FRAMES,
@@ -31,6 +32,12 @@ import { OP_CPU } from "../../assembly/abi.ts"; // simulated CPUs (the cost mode
 import type { Mm, Vma } from "./mm.ts";
 import type { Pte } from "./pgtable.ts";
 import { zapRange } from "./zap.ts";
+import { unmapRange, splitsVma, exitMm } from "./munmap.ts";
+import { doMprotect, mprotectSlots } from "./mprotect.ts";
+import { doMremap, mremapSlots } from "./mremap.ts";
+import { shmemZeroSetup } from "./shmem.ts";
+import { kfail, ksignal } from "./errno.ts";
+import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { copyRange, pinnedPagesIn } from "./fork.ts";
 import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fault.ts";
 import {
@@ -280,6 +287,8 @@ const NEEDS_MM = new Set([
   OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP,
   OP_FAULT_BEGIN, OP_MADV_PAGEOUT,
 ]);
+/** Ops with an mm that check it in their own case (codes past the core's 32-bit mask). */
+const OWN_MM = new Set([OP_MPROTECT, OP_MREMAP]);
 
 /** Execute the op record at words[at..]; returns its result or throws a Rejection. */
 export function execute(m: Machine, words: Int32Array, at: number): number {

@@ -123,6 +123,36 @@ export class PageTables {
     return this.#ptes.get(vpn >> PTE_SHIFT);
   }
 
+  /** pud_none is false: vpn's 1 GiB slot has a pmd table. */
+  pudPopulated(vpn: number): boolean {
+    return this.#pmds.has(vpn >> PMD_SHIFT);
+  }
+
+  /**
+   * move_normal_pmd / move_huge_pmd: the pte table of block `from` (a PMD mapping
+   * with its deposited table included) moves to block `to`, which is pmd_none, with
+   * its entries and expected data; `to`'s pmd table is allocated if needed.
+   */
+  moveTable(pool: TablePool, from: number, to: number): void {
+    if (!this.#pmds.has(to >> PMD_SHIFT)) {
+      pool.pmdFree--;
+      this.#pmds.add(to >> PMD_SHIFT);
+      this.tableCount++;
+    }
+    const src = this.#ptes.get(from >> PTE_SHIFT)!;
+    const dst = new PteTable();
+    const delta = to - from;
+    for (const [vpn, pte] of src.entries) dst.entries.set(vpn + delta, pte);
+    for (const [vpn, value] of src.expected) dst.expected.set(vpn + delta, value);
+    this.#ptes.delete(from >> PTE_SHIFT);
+    this.#ptes.set(to >> PTE_SHIFT, dst);
+    const leaf = this.#huge.get(from >> PTE_SHIFT);
+    if (leaf) {
+      this.#huge.delete(from >> PTE_SHIFT);
+      this.#huge.set(to >> PTE_SHIFT, leaf);
+    }
+  }
+
   /** Tables that a fault at vpn would have to allocate (0, 1 or 2): for the space check. */
   tablesNeeded(vpn: number): number {
     if (!this.#pmds.has(vpn >> PMD_SHIFT)) return 2;

@@ -56,6 +56,8 @@ export class Rules {
   readonly deviceFolios: boolean;
   /** free_zone_device_folio takes the pgmap before ->folio_free (the 2026 fix). */
   readonly folioFreePgmapSaved: boolean;
+  /** change_pte_range makes exclusive anonymous PTEs writable again (can_change_pte_writable, 6.0+). */
+  readonly mprotectWriteUpgrade: boolean;
 
   constructor(scheme: Scheme) {
     const b = encodeScheme(scheme);
@@ -81,6 +83,7 @@ export class Rules {
     this.pteBatch = b[abi.SCHEME_PTE_BATCH] !== 0;
     this.deviceFolios = b[abi.SCHEME_DEVICE_FOLIOS] !== 0;
     this.folioFreePgmapSaved = b[abi.SCHEME_FOLIO_FREE_PGMAP_SAVED] !== 0;
+    this.mprotectWriteUpgrade = b[abi.SCHEME_MPROTECT_WRITE_UPGRADE] !== 0;
   }
 
   /** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */

@@ -39,7 +39,7 @@ export const PRESETS: Record<string, Scheme> = {
       "free device pages idle at refcount 1; put_page calls page_free on 2->1 (put_devmap_managed_page); coherent pages mapped by a normal present PTE as in Alex Sierra's v6 patch; no PG_anon_exclusive, so do_wp_page reuses only at page_count == 1",
     rules: {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
-      coherentPte: "normal", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld,
+      coherentPte: "normal", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld, mprotectWriteUpgrade: false,
     },
   },
   "E0-devmap": {
@@ -49,7 +49,7 @@ export const PRESETS: Record<string, Scheme> = {
       "E0, but migrate_vma maps coherent pages with pte_devmap: no reference and no mapcount per mapping, the driver keeps its allocation reference and would have to purge mappings with unmap_mapping_range before dropping it (Jason Gunthorpe's question, linux-mm 2022-02-15)",
     rules: {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
-      coherentPte: "devmap", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld,
+      coherentPte: "devmap", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld, mprotectWriteUpgrade: false,
     },
   },
   E1: {
@@ -59,7 +59,9 @@ export const PRESETS: Record<string, Scheme> = {
       "mm: remove the extra ZONE_DEVICE struct page refcount (27674ef6c73f): device pages freed on 1->0 by free_zone_device_page, then reset to 1; driver allocation only locks the page; pgmap holds bulk base refs, so memunmap_pages waits for nothing in use; PG_anon_exclusive from 5.19",
     rules: {
       idlePrivate: 1, freeAtPrivate: 0, idleCoherent: 1, freeAtCoherent: 0,
-      coherentPte: "normal", anonExclusive: true, swapFaultRef: "none", pgmapRef: "bulk", lruSkipDevice: true, pteBatch: false, ...common, ...daxOld,
+      coherentPte: "normal", anonExclusive: true, swapFaultRef: "none", pgmapRef: "bulk", lruSkipDevice: true, pteBatch: false,
+      ...common, ...daxOld,
+      mprotectWriteUpgrade: false, // 64fe24a3e05e came in 6.0, the end of this range: E1 is taken at 5.18-5.19
     },
   },
   E2: {
@@ -71,7 +73,7 @@ export const PRESETS: Record<string, Scheme> = {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "get", pgmapRef: "per-alloc", lruSkipDevice: true,
       pteBatch: false, // fork/zap PTE batching came in 6.9, inside this range: E2 is taken at its start
-      ...common, ...daxOld,
+      ...common, ...daxOld, mprotectWriteUpgrade: true,
     },
   },
   E3: {
@@ -81,7 +83,7 @@ export const PRESETS: Record<string, Scheme> = {
       "fs/dax: Fix ZONE_DEVICE page reference counts (7851bf649d42): fsdax and device-dax mapped with a reference and a file rmap, fsdax idle at 0, truncate scans unmapped files too; do_swap_page trylocks the page (mm/migrate: Trylock device page in do_swap_page)",
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
-      coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew,
+      coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true,
     },
   },
   E4: {
@@ -91,7 +93,7 @@ export const PRESETS: Record<string, Scheme> = {
       "mm: Remove pXX_devmap page table bit and pfn_t type: no devmap PTEs at all (vmf_insert_mixed makes pte_special); refcount rules as E3",
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
-      coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew,
+      coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true,
     },
   },
   E5: {
@@ -101,7 +103,7 @@ export const PRESETS: Record<string, Scheme> = {
       "mm/zone_device: support large zone device private folios: device-private folios of order 9 (zone_device_folio_init takes 512 pgmap refs, one folio_free per folio), device-private pgmaps in 2 MiB blocks; the free path already takes the pgmap before ->folio_free (the 2026 fix; E5-before-fix is a custom scheme with folioFreePgmapSaved off)",
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
-      coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, deviceFolios: true,
+      coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true, deviceFolios: true,
     },
   },
 };

@@ -136,6 +136,11 @@ export const RULES = {
     type: "boolean",
     doc: "free_zone_device_folio puts the pgmap references through a pgmap read before ->folio_free (mm/zone_device: do not touch device folio after calling ->folio_free(), 2026); before, it read folio->pgmap afterwards, from pages the driver may already have re-initialised",
   },
+  mprotectWriteUpgrade: {
+    slot: abi.SCHEME_MPROTECT_WRITE_UPGRADE,
+    type: "boolean",
+    doc: "mprotect to PROT_WRITE makes the PTEs of exclusive anonymous pages writable at once (change_pte_range -> can_change_pte_writable, 64fe24a3e05e, 6.0); before, every private PTE is left read-only and the next write faults (do_wp_page reuses)",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -163,6 +168,7 @@ export interface SchemeRules {
   pteBatch: boolean;
   deviceFolios: boolean;
   folioFreePgmapSaved: boolean;
+  mprotectWriteUpgrade: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];
