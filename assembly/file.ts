@@ -9,6 +9,7 @@ import { allocSystemPage, addFlag, clearFlag, setContent, setPageIndex, setLastO
 import { folioPut } from "./refcount";
 import { allocDaxPage, allocDevicePage, driverKind, deviceOwner, setDeviceOwner } from "./device";
 import { currentOp } from "./violations";
+import { shmemRelease } from "./shmem";
 
 export let fileCap: i32 = 0;
 export let fileCount: i32 = 0;
@@ -16,6 +17,8 @@ let fileSize: usize = 0; // pages
 let fileSlot: usize = 0; // first slot in cache/disk arrays
 let fileOpen: usize = 0;
 let fileDriver: usize = 0; // -1: ordinary file; else the device driver backing it
+let fileShmem: usize = 0; // 1: the shmem file of a shared anonymous mapping (shmem_zero_setup)
+let fileVmas: usize = 0; // VMAs mapping the file (the struct file references they hold)
 let slotCap: u32 = 0;
 let slotUsed: u32 = 0;
 let cacheBase: usize = 0; // pfn per slot, 0 = not cached
@@ -28,6 +31,8 @@ export function initFiles(nFiles: i32, nSlots: u32): void {
   fileSlot = heap.alloc(<usize>nFiles << 2);
   fileOpen = heap.alloc(<usize>nFiles << 2);
   fileDriver = heap.alloc(<usize>nFiles << 2);
+  fileShmem = heap.alloc(<usize>nFiles << 2);
+  fileVmas = heap.alloc(<usize>nFiles << 2);
   slotCap = nSlots;
   slotUsed = 0;
   cacheBase = heap.alloc(<usize>max<u32>(nSlots, 1) << 2);
@@ -48,6 +53,8 @@ export function newFile(npages: u32, driver: i32): i32 {
   store<i32>(fileSlot + (<usize>f << 2), <i32>slotUsed);
   store<i32>(fileOpen + (<usize>f << 2), 1);
   store<i32>(fileDriver + (<usize>f << 2), driver);
+  store<i32>(fileShmem + (<usize>f << 2), 0);
+  store<i32>(fileVmas + (<usize>f << 2), 0);
   memory.fill(cacheBase + (<usize>slotUsed << 2), 0, <usize>npages << 2);
   memory.fill(diskBase + (<usize>slotUsed << 2), 0, <usize>npages << 2);
   slotUsed += npages;
@@ -120,6 +127,7 @@ export function clearSlot(f: i32, idx: u32): void {
  */
 export function dropPageCache(f: i32): void {
   if (get(fileDriver, f) >= 0) return; // DAX slots hold no reference; truncate frees blocks
+  if (fileIsShmem(f)) return; // shmem folios are swap-backed and dirty: mapping_evict_folio keeps them
   const n = filePages(f);
   for (let i: u32 = 0; i < n; i++) {
     const p = slotPtr(cacheBase, f, i);
@@ -133,5 +141,20 @@ export function dropPageCache(f: i32): void {
 }
 
 export function fileIsOpen(f: i32): bool { return get(fileOpen, f) != 0; }
+
+/** A shmem file: the page cache is all there is (no disk to refault from, never dropped by drop_caches). */
+export function fileIsShmem(f: i32): bool { return get(fileShmem, f) != 0; }
+export function markShmem(f: i32): void { store<i32>(fileShmem + (<usize>f << 2), 1); }
+export function closeFile(f: i32): void { store<i32>(fileOpen + (<usize>f << 2), 0); }
+
+/** A VMA maps f (get_file). */
+export function fileVmaGet(f: i32): void { store<i32>(fileVmas + (<usize>f << 2), get(fileVmas, f) + 1); }
+
+/** A VMA of f went away (fput): the last one takes a shmem file with it. */
+export function fileVmaPut(f: i32): void {
+  const n = get(fileVmas, f) - 1;
+  store<i32>(fileVmas + (<usize>f << 2), n);
+  if (n == 0 && fileIsShmem(f)) shmemRelease(f);
+}
 /** Does the file's cache hold a reference on its pages (an ordinary page cache)? */
 export function cacheHoldsRef(f: i32): bool { return get(fileDriver, f) < 0; }

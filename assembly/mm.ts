@@ -1,6 +1,7 @@
 // Address spaces (struct mm_struct) and their VMAs (struct vm_area_struct),
 // kept per mm as a list sorted by start. VMA bounds are vpns, end exclusive.
 import { VM_SHARED, VM_ANON } from "./abi";
+import { fileVmaGet, fileVmaPut } from "./file";
 
 export let mmCap: i32 = 0;
 export let mmCount: i32 = 0; // ids handed out so far (ids are never reused)
@@ -143,6 +144,7 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
   if (prev < 0) put(mmHead, mm, v);
   else put(vmNext, prev, v);
   put(mmVmas, mm, get(mmVmas, mm) + 1);
+  if (file >= 0) fileVmaGet(file); // vma_link / __split_vma / dup_mmap: get_file
   return v;
 }
 
@@ -153,6 +155,7 @@ export function unlinkVma(mm: i32, v: i32, prev: i32): void {
   else put(vmNext, prev, get(vmNext, v));
   put(vmaFree, vmaFreeTop++, v);
   put(mmVmas, mm, get(mmVmas, mm) - 1);
+  if (vmaFile(v) >= 0) fileVmaPut(vmaFile(v)); // remove_vma: fput (a shmem file goes with its last VMA)
 }
 
 /** Shrink vma v to [start, end) (__split_vma keeps pgoff in step with start). The cache check re-tests bounds. */

@@ -165,13 +165,15 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
   if ((fl & ~VM_VALID) != 0) return fail(ERR_BAD_ARG, 3);
   if ((fl & VM_WRITE) != 0 && (fl & VM_READ) == 0) return fail(ERR_BAD_ARG, 3, 3); // PROT_WRITE alone is not modelled
   const anon = (fl & VM_ANON) != 0;
+  const shmem = anon && (fl & VM_SHARED) != 0; // MAP_SHARED | MAP_ANONYMOUS
   if (anon == ((fl & VM_FILE) != 0)) return fail(ERR_BAD_ARG, 3, 1); // exactly one of anon / file
-  if (anon && (fl & VM_SHARED) != 0) return fail(ERR_BAD_ARG, 3, 2); // shmem is not modelled
+  if (shmem && (fl & VM_HUGEPAGE) != 0) return fail(ERR_BAD_ARG, 3, 2); // shmem THP is not modelled
   if (!anon) {
     if (!fileValid(file)) return fail(ERR_BAD_FILE, 4);
     if (pgoff < 0 || <i64>pgoff + <i64>n > <i64>filePages(file)) return fail(ERR_RANGE, 5);
   }
   if (vmaSlotsLeft() < 1) return fail(ERR_NOMEM_VMA, -1, 1);
+  if (shmem && (fileCount >= fileCap || <i64>n > <i64>fileSlotsLeft())) return fail(ERR_NOMEM_OBJECTS, 2, n); // the shmem file
   let start: u32;
   if (vpn == -1) {
     start = unmappedArea(mm, <u32>n, <u32>VPN_LIMIT);
@@ -181,7 +183,13 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
     start = <u32>vpn;
     if (overlaps(mm, start, start + <u32>n)) return kfail(EEXIST); // do_mmap: MAP_FIXED_NOREPLACE
   }
-  insertVma(mm, start, start + <u32>n, fl, anon ? -1 : file, anon ? 0 : <u32>pgoff);
+  if (shmem) {
+    // shmem_zero_setup: a shared file mapping of a new shmem file, at offset 0
+    insertVma(mm, start, start + <u32>n, (fl & ~VM_ANON) | VM_FILE, shmemZeroSetup(<u32>n), 0);
+    return <i32>start;
+  }
+  // an anonymous VMA's pgoff is its address (do_mmap: pgoff = addr >> PAGE_SHIFT), so page->index is too
+  insertVma(mm, start, start + <u32>n, fl, anon ? -1 : file, anon ? start : <u32>pgoff);
   return <i32>start;
 }
 
@@ -300,6 +308,7 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
       pte = pteAt(mm, <u32>vpn); // split into PTEs, or no THP was free: the PTE path faults
     }
   }
+  if (beyondEof(v, <u32>vpn)) return ksignal(SIGBUS); // filemap_fault / shmem_fault: index >= i_size
   const room = faultRoomFor(mm, <u32>vpn, write, pte, cur != 0);
   if (room < 0) return room;
   const dev = deviceRoom(mm, v, <u32>vpn);

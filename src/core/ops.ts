@@ -194,7 +194,8 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       let flags = protFlags(name, o.prot ?? "rw") | (bool(name, o, "shared") ? abi.VM_SHARED : 0);
       if (o.file === undefined) {
         if (o.offset !== undefined) bad(name, "offset", "is only for file mappings");
-        if (o.shared) bad(name, "shared", "needs a file: shared anonymous memory (shmem) is not modelled");
+        // MAP_SHARED | MAP_ANONYMOUS: the core gives the VMA a shmem file (shmem_zero_setup)
+        if (o.shared && o.huge) bad(name, "huge", "is only for private anonymous mappings (shmem THP is not modelled)");
         flags |= abi.VM_ANON | (bool(name, o, "huge") ? abi.VM_HUGEPAGE : 0); // MADV_HUGEPAGE
         a(4, -1);
       } else {

@@ -29,6 +29,10 @@ export class File {
   /** Data on disk per page. */
   readonly disk: number[];
   open = true;
+  /** The shmem file of a shared anonymous mapping: never dropped by drop_caches, released with its last VMA. */
+  shmem = false;
+  /** VMAs mapping the file (their struct file references). */
+  vmas = 0;
 
   /** driver: -1 for an ordinary file, else the device driver the file lives on. */
   constructor(readonly id: number, readonly pages: number, readonly driver: number) {
@@ -113,6 +117,7 @@ export function findOrReadPage(m: Machine, f: File, idx: number): { page: Frame;
  */
 export function dropPageCache(m: Machine, f: File): void {
   if (f.driver >= 0) return; // DAX slots hold no reference; truncate frees blocks
+  if (f.shmem) return; // shmem folios are swap-backed and dirty: mapping_evict_folio keeps them
   for (const idx of [...f.cache.keys()].sort((a, b) => a - b)) {
     const page = f.cache.get(idx)!;
     if (page.mapcount > 0 || page.refcount > 1) continue;

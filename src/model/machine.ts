@@ -26,6 +26,8 @@ import { Files } from "./file.ts";
 import { Gather } from "./zap.ts";
 import { Pins } from "./gup.ts";
 import { Faults } from "./race.ts";
+import { shmemRelease } from "./shmem.ts";
+import type { Frame } from "./frames.ts";
 
 export class Machine {
   readonly rules: Rules;
@@ -56,5 +58,10 @@ export class Machine {
     this.files = new Files(cap.files, cap.filePages);
     this.pins = new Pins(cap.gupHandles);
     this.faults = new Faults(cap.gupHandles);
+    this.mms.fileRef = (id, delta) => {
+      const f = this.files.all[id];
+      f.vmas += delta;
+      if (f.vmas === 0 && f.shmem) shmemRelease(this, f); // fput of the last VMA: shmem_evict_inode
+    };
   }
 }

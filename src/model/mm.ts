@@ -86,6 +86,8 @@ export class AddressSpaces {
   /** The live ones, in id order (what loops over "every valid mm" visit). */
   readonly alive: Mm[] = [];
   vmasUsed = 0;
+  /** get_file / fput of a VMA's file (the machine releases a shmem file with its last VMA). */
+  fileRef: (file: number, delta: number) => void = () => {};
 
   constructor(readonly mmCapacity: number, readonly vmaCapacity: number) {}
 
@@ -119,6 +121,7 @@ export class AddressSpaces {
     while (i < mm.vmas.length && mm.vmas[i].start < start) i++;
     mm.vmas.splice(i, 0, v);
     this.vmasUsed++;
+    if (file >= 0) this.fileRef(file, 1); // vma_link / __split_vma / dup_mmap: get_file
     return v;
   }
 
@@ -126,6 +129,7 @@ export class AddressSpaces {
   removeVma(mm: Mm, v: Vma): void {
     mm.vmas.splice(mm.vmas.indexOf(v), 1);
     this.vmasUsed--;
+    if (v.file >= 0) this.fileRef(v.file, -1); // remove_vma: fput
   }
 }
 

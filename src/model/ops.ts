@@ -125,20 +125,22 @@ function doFork(m: Machine, parent: Mm): number {
   return child.id;
 }
 
-/** do_mmap (MAP_FIXED_NOREPLACE when an address is given). */
+/** do_mmap (MAP_FIXED_NOREPLACE when an address is given; shared anonymous memory gets a shmem file). */
 function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: number, pgoff: number): number {
   if (n <= 0 || n > VPN_LIMIT) reject(ERR_RANGE, 2);
   if ((fl & ~VM_VALID) !== 0) reject(ERR_BAD_ARG, 3);
   if ((fl & VM_WRITE) !== 0 && (fl & VM_READ) === 0) reject(ERR_BAD_ARG, 3, 3);
   const anon = (fl & VM_ANON) !== 0;
+  const shmem = anon && (fl & VM_SHARED) !== 0;
   if (anon === ((fl & VM_FILE) !== 0)) reject(ERR_BAD_ARG, 3, 1); // exactly one of anon / file
-  if (anon && (fl & VM_SHARED) !== 0) reject(ERR_BAD_ARG, 3, 2); // shmem is not modelled
+  if (shmem && (fl & VM_HUGEPAGE) !== 0) reject(ERR_BAD_ARG, 3, 2); // shmem THP is not modelled
   if (!anon) {
     const f = m.files.open(file);
     if (!f) reject(ERR_BAD_FILE, 4);
     if (pgoff < 0 || pgoff + n > f.pages) reject(ERR_RANGE, 5);
   }
   if (m.mms.vmaSlotsLeft < 1) reject(ERR_NOMEM_VMA, -1, 1);
+  if (shmem && (m.files.all.length >= m.files.fileCapacity || n > m.files.pagesLeft)) reject(ERR_NOMEM_OBJECTS, 2, n);
   let start: number;
   if (vpn === -1) {
     start = mm.unmappedArea(n, VPN_LIMIT);
@@ -148,7 +150,11 @@ function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: nu
     start = vpn;
     if (mm.overlaps(start, start + n)) return kfail(m, EEXIST); // MAP_FIXED_NOREPLACE
   }
-  m.mms.insertVma(mm, start, start + n, fl, anon ? -1 : file, anon ? 0 : pgoff);
+  if (shmem) {
+    m.mms.insertVma(mm, start, start + n, (fl & ~VM_ANON) | VM_FILE, shmemZeroSetup(m, n).id, 0);
+    return start;
+  }
+  m.mms.insertVma(mm, start, start + n, fl, anon ? -1 : file, anon ? start : pgoff);
   return start;
 }
 
