@@ -45,6 +45,12 @@ export const VM_FILE = 16; // file-backed
 export const VM_HUGEPAGE = 32; // MADV_HUGEPAGE: anon faults may map a PMD-sized THP (do_huge_pmd_anonymous_page)
 export const VM_VALID = 63;
 
+// mremap flags (a4 of OP_MREMAP): the kernel's MREMAP_* values
+export const MREMAP_MAYMOVE = 1;
+export const MREMAP_FIXED = 2;
+export const MREMAP_DONTUNMAP = 4;
+export const MREMAP_VALID = 7;
+
 // GUP flags (a2 of OP_GUP)
 export const FOLL_WRITE = 1;
 export const FOLL_PIN = 2; // pin_user_pages: GUP_PIN_COUNTING_BIAS on a small folio

@@ -24,10 +24,10 @@ import { violation, currentOp } from "./violations";
 /** A present PTE that vm_normal_page() resolves to a refcounted page. */
 @inline export function isNormalPresent(pte: u32): bool { return (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT; }
 
-/** A fresh anonymous page for vpn: refcount 1 (the PTE's), mapcount 1, exclusive. */
-@inline function newAnonPage(vpn: u32, data: u32): u32 {
+/** A fresh anonymous page for vpn of vma v: refcount 1 (the PTE's), mapcount 1, exclusive. */
+@inline function newAnonPage(v: i32, vpn: u32, data: u32): u32 {
   const pfn = allocSystemPage();
-  setPageIndex(pfn, vpn);
+  setPageIndex(pfn, fileIndex(v, vpn)); // folio_add_new_anon_rmap: linear_page_index
   setContent(pfn, data);
   addFlag(pfn, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
   rmapAdd(pfn); // folio_add_new_anon_rmap
@@ -75,7 +75,7 @@ function doPteMissing(mm: i32, v: i32, vpn: u32, p: usize, write: bool): void {
       store<u32>(p, mkPte(0, PTE_PRESENT | PTE_SPECIAL)); // the shared zero page: no ref, no rmap
       return;
     }
-    store<u32>(p, mkPte(newAnonPage(vpn, 0), PTE_PRESENT | PTE_WRITE)); // do_anonymous_page
+    store<u32>(p, mkPte(newAnonPage(v, vpn, 0), PTE_PRESENT | PTE_WRITE)); // do_anonymous_page
     return;
   }
   const f = vmaFile(v);
@@ -85,7 +85,7 @@ function doPteMissing(mm: i32, v: i32, vpn: u32, p: usize, write: bool): void {
   const shared = (vmaFlags(v) & VM_SHARED) != 0;
   const kind = kindOf(page);
   if (write && !shared) {
-    store<u32>(p, mkPte(newAnonPage(vpn, content(page)), PTE_PRESENT | PTE_WRITE)); // do_cow_fault
+    store<u32>(p, mkPte(newAnonPage(v, vpn, content(page)), PTE_PRESENT | PTE_WRITE)); // do_cow_fault
     store<u32>(shadowOf(p), content(page)); // the private copy starts with the file's data
     if (fresh && kind == KIND_P2PDMA) folioPut(page, 1, mm, <i32>vpn);
     return;
@@ -127,7 +127,7 @@ export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWrit
     }
   }
   // wp_page_copy: the copy is an ordinary system page even if the old one was device memory.
-  const copy = newAnonPage(vpn, content(pfn));
+  const copy = newAnonPage(v, vpn, content(pfn));
   store<u32>(p, mkPte(copy, makeWritable ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT | (pte & PTE_WRITE)));
   // A copy of a file page starts with the file's data; an anon page's copy already matches.
   if (vmaFile(v) >= 0 && ((pte & PTE_SPECIAL) != 0 || !hasFlag(pfn, PG_ANON))) store<u32>(shadowOf(p), content(pfn));

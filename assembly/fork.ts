@@ -43,7 +43,7 @@ export function needsCowForDma(mm: i32, pfn: u32): bool {
   } else if (hasFlag(pfn, PG_ANON) && needsCowForDma(parent, pfn)) {
     // copy_present_page: a maybe-pinned page stays with the parent; the child gets a copy
     const copy = allocSystemPage();
-    setPageIndex(copy, vpn);
+    setPageIndex(copy, pageIndex(pfn)); // the child's VMA has the parent's vm_pgoff
     setContent(copy, content(pfn));
     addFlag(copy, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
     rmapAdd(copy);

@@ -193,5 +193,17 @@ export function detachPins(mm: i32, vpn: u32, pfn: u32): void {
   }
 }
 
+/**
+ * mremap moved the pinner's mapping of [from, from+n) to `to` (move_page_tables):
+ * a pin taken through an address there now expects the device's data at the new one.
+ */
+export function movePins(mm: i32, from: u32, n: u32, to: u32): void {
+  for (let h = 1; h <= pinCount; h++) {
+    if (get(pinRefs, h) == 0 || get(pinMm, h) != mm || get(pinFile, h) != -1) continue;
+    const at = <u32>get(pinVpn, h);
+    if (at >= from && at - from < n) put(pinVpn, h, <i32>(to + (at - from)));
+  }
+}
+
 /** For the invariant scan: every live handle's page and references. */
 export function pinAt(h: i32): u32 { return get(pinRefs, h) != 0 ? <u32>get(pinPfn, h) : 0; }

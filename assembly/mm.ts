@@ -158,9 +158,13 @@ export function unlinkVma(mm: i32, v: i32, prev: i32): void {
   if (vmaFile(v) >= 0) fileVmaPut(vmaFile(v)); // remove_vma: fput (a shmem file goes with its last VMA)
 }
 
-/** Shrink vma v to [start, end) (__split_vma keeps pgoff in step with start). The cache check re-tests bounds. */
+/**
+ * Set vma v to [start, end), keeping pgoff in step with start (__split_vma,
+ * vma_expand): pgoff + (addr - vm_start) is the page index of addr for file and
+ * anonymous VMAs alike (linear_page_index). The cache check re-tests bounds.
+ */
 export function setVmaRange(v: i32, start: u32, end: u32): void {
-  if (vmaFile(v) >= 0) put(vmPgoff, v, <i32>(vmaPgoff(v) + (start - vmaStart(v))));
+  put(vmPgoff, v, <i32>(vmaPgoff(v) + (start - vmaStart(v))));
   put(vmStart, v, <i32>start);
   put(vmEnd, v, <i32>end);
 }

@@ -31,6 +31,7 @@ let tokVpn: usize = 0;
 let tokState: usize = 0;
 let tokKind: usize = 0;
 let tokOwner: usize = 0; // zone_device_data at begin: a change means the page was reused
+let tokIndex: usize = 0; // page->index at begin: another one means the page was handed out again
 
 export function initRace(n: i32): void {
   cap = n;
@@ -41,6 +42,7 @@ export function initRace(n: i32): void {
   tokState = heap.alloc(<usize>(n + 1) << 2);
   tokKind = heap.alloc(<usize>(n + 1) << 2);
   tokOwner = heap.alloc(<usize>(n + 1) << 2);
+  tokIndex = heap.alloc(<usize>(n + 1) << 2);
 }
 
 @inline function get(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
@@ -87,6 +89,7 @@ export function faultBegin(mm: i32, vpn: u32, pfn: u32): i32 {
   put(tokState, t, st);
   put(tokKind, t, kindOf(pfn));
   put(tokOwner, t, deviceOwner(pfn));
+  put(tokIndex, t, <i32>pageIndex(pfn));
   return t;
 }
 
@@ -99,7 +102,7 @@ export function faultEnd(t: i32): i32 {
   put(tokState, t, 0);
   const held = (st & FAULT_REF) != 0 ? 1 : 0;
   // Freed, or freed and handed out again (another BO, or another address of the same one).
-  if (!frameUsable(pfn) || kindOf(pfn) != get(tokKind, t) || deviceOwner(pfn) != get(tokOwner, t) || pageIndex(pfn) != <u32>vpn) {
+  if (!frameUsable(pfn) || kindOf(pfn) != get(tokKind, t) || deviceOwner(pfn) != get(tokOwner, t) || pageIndex(pfn) != <u32>get(tokIndex, t)) {
     // The page went back to the driver while the fault held nothing on it.
     violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), 9);
     return 0;

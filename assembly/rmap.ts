@@ -1,16 +1,18 @@
 // Reverse mapping of anonymous pages (rmap_walk_anon): every PTE or
-// device-private entry that maps a page. Anon pages never move in the address
-// space here (no mremap), so page->index is the vpn in every mm that inherited
-// the page by fork; a walk visits each live mm at that vpn.
+// device-private entry that maps a page. page->index is the page's linear index
+// (linear_page_index: vm_pgoff + offset in the VMA), which fork and mremap keep
+// (copy_vma carries vm_pgoff), so in each live mm the page sits where a private
+// VMA's pgoff range holds its index (vma_address); a walk visits each mm there.
 import { PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION } from "./abi";
 import { pageIndex } from "./frames";
-import { mmCount, mmValid, findVma, isCow } from "./mm";
-import { ptePtr } from "./pgtable";
+import { mmCount, mmValid, firstVma, vmaNext, vmaStart, vmaEnd, vmaPgoff, isCow } from "./mm";
+import { ptePtr, hugeLeaf } from "./pgtable";
 import { ptePfn } from "./fault";
 
 export let walkPtr: usize = 0; // PTE addresses found
 export let walkMm: usize = 0;
 export let walkPte: usize = 0; // the entry as it was
+export let walkVpn: usize = 0; // where it maps the page
 let walkCap: i32 = 0;
 
 export function initRmap(mmCap: i32): void {
@@ -18,27 +20,56 @@ export function initRmap(mmCap: i32): void {
   walkPtr = heap.alloc(<usize>mmCap << 2);
   walkMm = heap.alloc(<usize>mmCap << 2);
   walkPte = heap.alloc(<usize>mmCap << 2);
+  walkVpn = heap.alloc(<usize>mmCap << 2);
 }
 
 @inline export function walkAt(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
 
+/** No address: the index is in no private VMA of the mm. */
+export const NO_ADDR: u32 = 0xffffffff;
+
+/**
+ * vma_address in mm for page index idx: the vpn where a private VMA whose pgoff
+ * range holds idx puts it, and whose entry there maps pfn (a VMA mremap left
+ * behind with MREMAP_DONTUNMAP keeps the range but maps nothing). NO_ADDR if none.
+ */
+export function anonAddress(mm: i32, idx: u32, pfn: u32): u32 {
+  for (let v = firstVma(mm); v >= 0; v = vmaNext(v)) {
+    if (!isCow(v) || idx < vmaPgoff(v) || idx - vmaPgoff(v) >= vmaEnd(v) - vmaStart(v)) continue;
+    const vpn = vmaStart(v) + (idx - vmaPgoff(v));
+    const p = ptePtr(mm, vpn, false);
+    if (p != 0 && ptePfn(load<u32>(p)) == pfn) return vpn;
+  }
+  return NO_ADDR;
+}
+
+/** The vpn of the 2 MiB block of mm whose PMD maps large folio head (rmap of a PMD mapping), or NO_ADDR. */
+export function pmdAddress(mm: i32, head: u32): u32 {
+  const idx = pageIndex(head);
+  for (let v = firstVma(mm); v >= 0; v = vmaNext(v)) {
+    if (!isCow(v) || idx < vmaPgoff(v) || idx - vmaPgoff(v) >= vmaEnd(v) - vmaStart(v)) continue;
+    const vpn = vmaStart(v) + (idx - vmaPgoff(v));
+    if (ptePfn(hugeLeaf(mm, vpn)) == head) return vpn;
+  }
+  return NO_ADDR;
+}
+
 /** Collect the refcounted mappings of anon page pfn; returns how many. */
 export function rmapWalk(pfn: u32): i32 {
-  const vpn = pageIndex(pfn);
+  const idx = pageIndex(pfn);
   let n = 0;
   for (let mm = 0; mm < mmCount; mm++) {
     if (!mmValid(mm)) continue;
-    const v = findVma(mm, vpn);
-    if (v < 0 || !isCow(v)) continue;
+    const vpn = anonAddress(mm, idx, pfn);
+    if (vpn == NO_ADDR) continue;
     const p = ptePtr(mm, vpn, false);
-    if (p == 0) continue;
     const pte = load<u32>(p);
-    if (ptePfn(pte) != pfn) continue;
     const mapped = (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT || (pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0;
     if (!mapped || n >= walkCap) continue;
     store<i32>(walkPtr + (<usize>n << 2), <i32>p);
     store<i32>(walkMm + (<usize>n << 2), mm);
     store<u32>(walkPte + (<usize>n << 2), pte);
+    store<u32>(walkVpn + (<usize>n << 2), vpn);
     n++;
   }
   return n;

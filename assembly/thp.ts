@@ -20,7 +20,7 @@ import { folioGet, folioPut, frameUsable } from "./refcount";
 import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner } from "./device";
 import { mmCount, mmValid } from "./mm";
 import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf } from "./pgtable";
-import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn } from "./mm";
+import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex } from "./mm";
 import { ptePfn, mkPte } from "./fault";
 import { tlbRemoveFolio } from "./zap";
 import { detachPins } from "./gup";
@@ -41,7 +41,7 @@ export function thpEligible(mm: i32, v: i32, vpn: u32): bool {
  * RMAP_EXCLUSIVE). Returns false when no THP is free (the fault falls back to a
  * small page). The caller checked table space.
  */
-export function doHugePmdAnonymousPage(mm: i32, vpn: u32, write: bool): bool {
+export function doHugePmdAnonymousPage(mm: i32, v: i32, vpn: u32, write: bool): bool {
   const s = blockStart(vpn);
   if (!write) {
     setHugeLeaf(mm, s, mkPte(0, PTE_PRESENT | PTE_SPECIAL)); // mm_get_huge_zero_folio
@@ -53,7 +53,7 @@ export function doHugePmdAnonymousPage(mm: i32, vpn: u32, write: bool): bool {
     return false;
   }
   for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
-    setPageIndex(head + i, s + i);
+    setPageIndex(head + i, fileIndex(v, s) + i);
     addFlag(head + i, PG_ANON);
   }
   if (rule(SCHEME_ANON_EXCLUSIVE) != 0) addFlag(head, PG_ANON_EXCLUSIVE);
@@ -270,11 +270,10 @@ export function migrateHugeToDevice(mm: i32, start: u32, end: u32, d: i32, b: i3
  */
 export function splitDeviceFolio(head: u32, heldPage: u32, held: i32): bool {
   if ((flags(head) & PG_HEAD) == 0) return true;
-  const blk = pageIndex(head) & ~(<u32>FOLIO_NR - 1);
   for (let mm = 0; mm < mmCount; mm++) {
     if (!mmValid(mm)) continue;
-    const leaf = hugeLeaf(mm, blk);
-    if (leaf != 0 && ptePfn(leaf) == head) splitHugePmd(mm, blk);
+    const blk = pmdAddress(mm, head); // rmap: where this mm maps the folio by a PMD
+    if (blk != NO_ADDR) splitHugePmd(mm, blk);
   }
   if (ref(head) != folioMapcount(head) + held) {
     bump(ST_THP_SPLIT_FAIL);
@@ -324,7 +323,7 @@ export const HUGE_NONE: u32 = 0xffffffff;
 export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool): u32 {
   let leaf = hugeLeaf(mm, vpn);
   if (leaf == 0) {
-    if (!thpEligible(mm, v, vpn) || !doHugePmdAnonymousPage(mm, vpn, write)) return HUGE_NONE;
+    if (!thpEligible(mm, v, vpn) || !doHugePmdAnonymousPage(mm, v, vpn, write)) return HUGE_NONE;
     bump(ST_FAULTS);
     leaf = hugeLeaf(mm, vpn);
   }

@@ -277,6 +277,7 @@ function extraFields(name: OpName): string[] {
     case "driver_new": return ["kind", "pages"];
     case "migrate_to_device": return ["mm", "addr", "length", "driver", "bo"];
     case "write": return ["mm", "addr", "value"];
+    case "mremap": return ["mm", "addr", "length", "newLength", "maymove", "fixed", "dontunmap", "newAddr"];
     default: return OP_FIELDS[name];
   }
 }

@@ -28,10 +28,10 @@ import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
 
-/** A fresh anonymous page for vpn: refcount 1 (the PTE's), mapcount 1, exclusive where the era has it. */
-export function newAnonPage(m: Machine, vpn: number, data: number): Frame {
+/** A fresh anonymous page for vpn of vma v: refcount 1 (the PTE's), mapcount 1, exclusive where the era has it. */
+export function newAnonPage(m: Machine, v: Vma, vpn: number, data: number): Frame {
   const page = m.frames.allocSystem();
-  page.index = vpn;
+  page.index = v.fileIndex(vpn); // folio_add_new_anon_rmap: linear_page_index
   page.content = data;
   page.anon = true;
   if (m.rules.anonExclusive) page.anonExclusive = true;
@@ -70,14 +70,14 @@ function doPteMissing(m: Machine, mm: Mm, v: Vma, vpn: number, table: PteTable, 
   let pte: Pte;
   if (v.anon) {
     if (!write) pte = new Pte(0, PTE_PRESENT | PTE_SPECIAL); // the shared zero page: no ref, no rmap
-    else pte = new Pte(newAnonPage(m, vpn, 0).pfn, PTE_PRESENT | PTE_WRITE); // do_anonymous_page
+    else pte = new Pte(newAnonPage(m, v, vpn, 0).pfn, PTE_PRESENT | PTE_WRITE); // do_anonymous_page
     table.entries.set(vpn, pte);
     return pte;
   }
   const { page, fresh } = findOrReadPage(m, m.files.all[v.file], v.fileIndex(vpn));
   const shared = (v.flags & VM_SHARED) !== 0;
   if (write && !shared) {
-    pte = new Pte(newAnonPage(m, vpn, page.content).pfn, PTE_PRESENT | PTE_WRITE); // do_cow_fault
+    pte = new Pte(newAnonPage(m, v, vpn, page.content).pfn, PTE_PRESENT | PTE_WRITE); // do_cow_fault
     table.entries.set(vpn, pte);
     table.setExpected(vpn, page.content); // the private copy starts with the file's data
     if (fresh && page.kind === KIND_P2PDMA) folioPut(m, page, 1, mm.id, vpn); // p2pmem_alloc_mmap: the allocation ref
@@ -124,7 +124,7 @@ export function doWpPage(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte, make
   }
   // wp_page_copy: the copy is an ordinary system page even if the old one was device memory.
   const oldBits = pte.bits;
-  const copy = newAnonPage(m, vpn, old.content);
+  const copy = newAnonPage(m, v, vpn, old.content);
   pte.pfn = copy.pfn;
   pte.bits = makeWritable ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT | (oldBits & PTE_WRITE);
   // A copy of a file page starts with the file's data; an anon page's copy already matches.

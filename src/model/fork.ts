@@ -49,7 +49,7 @@ function copyOne(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number, s
   } else if (page.anon && needsCowForDma(m, parent, page)) {
     // copy_present_page: a maybe-pinned page stays with the parent; the child gets a copy
     const copy = m.frames.allocSystem();
-    copy.index = vpn;
+    copy.index = page.index; // the child's VMA has the parent's vm_pgoff
     copy.content = page.content;
     copy.anon = true;
     if (m.rules.anonExclusive) copy.anonExclusive = true;

@@ -180,6 +180,13 @@ export function detachPins(m: Machine, mm: number, vpn: number, pfn: number): vo
   }
 }
 
+/** mremap moved the pinner's mapping of [from, from+n) to `to`: pins taken there follow it (as the core). */
+export function movePins(m: Machine, mm: number, from: number, n: number, to: number): void {
+  for (const pin of m.pins.handles) {
+    if (pin && pin.refs !== 0 && pin.mm === mm && pin.file === -1 && pin.at >= from && pin.at - from < n) pin.at = to + (pin.at - from);
+  }
+}
+
 /** unpin_user_page / put_page for a live handle (gup_put_folio). */
 export function unpin(m: Machine, h: number): void {
   const pin = m.pins.handles[h]!;

@@ -27,7 +27,7 @@ export class Vma {
     public flags: number,
     /** File id, -1 for anonymous memory. */
     readonly file: number,
-    /** File offset (pages) of `start`. */
+    /** Page index of `start`: the file offset for a file VMA, the start address for an anonymous one. */
     public pgoff: number,
   ) {}
 
@@ -133,9 +133,9 @@ export class AddressSpaces {
   }
 }
 
-/** Shrink vma v to [start, end) (__split_vma keeps pgoff in step with start for file vmas). */
+/** Set vma v to [start, end), pgoff in step with start (linear_page_index, file and anonymous alike). */
 export function setVmaRange(v: Vma, start: number, end: number): void {
-  if (v.file >= 0) v.pgoff = v.pgoff + (start - v.start);
+  v.pgoff = v.pgoff + (start - v.start);
   v.start = start;
   v.end = end;
 }

@@ -46,6 +46,8 @@ export class FaultToken {
     /** The page's kind and zone_device_data at begin: a change means it was reused. */
     readonly kind: number,
     readonly owner: number,
+    /** page->index at begin: another one means it was handed out again. */
+    readonly index: number,
   ) {}
 }
 
@@ -82,7 +84,7 @@ export function faultBegin(m: Machine, mm: number, vpn: number, page: Frame): nu
   }
   const ref = mode !== SWAP_FAULT_NO_REF;
   if (ref) folioGet(m, page, 1, mm, vpn); // do_swap_page: get_page under the PTL (6.1+)
-  m.faults.tokens.push(new FaultToken(page, mm, vpn, ref, lock, page.kind, page.owner));
+  m.faults.tokens.push(new FaultToken(page, mm, vpn, ref, lock, page.kind, page.owner, page.index));
   return m.faults.tokens.length - 1;
 }
 
@@ -93,7 +95,7 @@ export function faultEnd(m: Machine, t: number): number {
   tok.live = false;
   const held = tok.ref ? 1 : 0;
   // Freed, or freed and handed out again (another BO, or another address of the same one).
-  if (!page.usable || page.kind !== tok.kind || page.owner !== tok.owner || page.index !== tok.vpn) {
+  if (!page.usable || page.kind !== tok.kind || page.owner !== tok.owner || page.index !== tok.index) {
     // The page went back to the driver while the fault held nothing on it.
     m.log.record(V_UAF, page.pfn, mm, vpn, page.refcount, page.mapcount, 9);
     return 0;

@@ -1,8 +1,8 @@
 /**
- * Reverse mapping of anonymous pages (rmap_walk_anon): every PTE or
- * device-private entry that maps a page. Anon pages never move in the address
- * space here (no mremap), so page->index is the vpn in every mm that inherited
- * the page by fork; a walk visits each live mm, in id order, at that vpn.
+ * Reverse mapping of anonymous pages (rmap_walk_anon), as assembly/rmap.ts:
+ * page->index is the page's linear index, kept by fork and mremap (copy_vma
+ * carries vm_pgoff), so in each live mm the page sits where a private VMA's pgoff
+ * range holds its index (vma_address). A walk visits each live mm, in id order.
  *
  * @example
  * ```ts
@@ -19,25 +19,45 @@
  */
 import type { Frame } from "./frames.ts";
 import type { Pte } from "./pgtable.ts";
+import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
 
-/** One mapping found by a walk: the entry and its bits as they were when found. */
+/** One mapping found by a walk: the entry, its bits as they were when found, and where. */
 export interface Mapping {
   mm: number;
+  vpn: number;
   pte: Pte;
   bits: number;
 }
 
+/** vma_address: the vpn in mm where a private VMA holding index idx maps pfn there, if any. */
+export function anonAddress(mm: Mm, idx: number, pfn: number): number | undefined {
+  for (const v of mm.vmas) {
+    if (!v.cow || idx < v.pgoff || idx - v.pgoff >= v.end - v.start) continue;
+    const vpn = v.start + (idx - v.pgoff);
+    if (mm.tables.get(vpn)?.pfn === pfn) return vpn;
+  }
+  return undefined;
+}
+
+/** The block vpn where mm maps large folio head by a PMD, if any. */
+export function pmdAddress(mm: Mm, head: Frame): number | undefined {
+  for (const v of mm.vmas) {
+    if (!v.cow || head.index < v.pgoff || head.index - v.pgoff >= v.end - v.start) continue;
+    const vpn = v.start + (head.index - v.pgoff);
+    if (mm.tables.hugeLeaf(vpn)?.pfn === head.pfn) return vpn;
+  }
+  return undefined;
+}
+
 /** Collect the refcounted mappings of anon page `page`. */
 export function rmapWalk(m: Machine, page: Frame): Mapping[] {
-  const vpn = page.index;
   const found: Mapping[] = [];
   for (const mm of m.mms.alive) {
-    const v = mm.findVma(vpn);
-    if (!v || !v.cow) continue;
-    const pte = mm.tables.get(vpn);
-    if (!pte || pte.pfn !== page.pfn) continue;
-    if (pte.normalPresent || pte.swapLike) found.push({ mm: mm.id, pte, bits: pte.bits });
+    const vpn = anonAddress(mm, page.index, page.pfn);
+    if (vpn === undefined) continue;
+    const pte = mm.tables.get(vpn)!;
+    if (pte.normalPresent || pte.swapLike) found.push({ mm: mm.id, vpn, pte, bits: pte.bits });
   }
   return found;
 }

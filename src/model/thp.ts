@@ -58,10 +58,9 @@ export function migrateHugeToDevice(m: Machine, mm: Mm, start: number, end: numb
 /** folio_split of a large device-private folio: every PMD of it split, then small pages; false if refused. */
 export function splitDeviceFolio(m: Machine, head: Frame, heldPage: Frame | null, held: number): boolean {
   if (!head.head) return true;
-  const blk = head.index - (head.index % FOLIO_NR);
   for (const mm of m.mms.alive) {
-    const leaf = mm.tables.hugeLeaf(blk);
-    if (leaf && leaf.pfn === head.pfn) splitHugePmd(m, mm, blk);
+    const blk = pmdAddress(mm, head); // rmap: where this mm maps the folio by a PMD
+    if (blk !== undefined) splitHugePmd(m, mm, blk);
   }
   if (head.refcount !== m.frames.folioMapcount(head) + held) {
     m.counters.thpSplitFailed++;
@@ -113,7 +112,7 @@ export function thpEligible(mm: Mm, v: Vma, vpn: number): boolean {
 }
 
 /** do_huge_pmd_anonymous_page: the huge zero page on a read, a new THP on a write; false if no THP is free. */
-export function doHugePmdAnonymousPage(m: Machine, mm: Mm, vpn: number, write: boolean): boolean {
+export function doHugePmdAnonymousPage(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean): boolean {
   const s = blockStart(vpn);
   if (!write) {
     mm.tables.setHugeLeaf(m.tablePool, s, new Pte(0, PTE_PRESENT | PTE_SPECIAL)); // mm_get_huge_zero_folio
@@ -126,7 +125,7 @@ export function doHugePmdAnonymousPage(m: Machine, mm: Mm, vpn: number, write: b
   }
   for (let i = 0; i < FOLIO_NR; i++) {
     const page = m.frames.all[head.pfn + i];
-    page.index = s + i;
+    page.index = v.fileIndex(s) + i;
     page.anon = true;
   }
   if (m.rules.anonExclusive) head.anonExclusive = true;
@@ -304,7 +303,7 @@ export function pinnedHugeIn(m: Machine, parent: Mm, start: number, end: number)
 export function hugeFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean, unshare: boolean): number {
   let leaf = mm.tables.hugeLeaf(vpn);
   if (!leaf) {
-    if (!thpEligible(mm, v, vpn) || !doHugePmdAnonymousPage(m, mm, vpn, write)) return HUGE_NONE;
+    if (!thpEligible(mm, v, vpn) || !doHugePmdAnonymousPage(m, mm, v, vpn, write)) return HUGE_NONE;
     m.counters.faults++;
     leaf = mm.tables.hugeLeaf(vpn)!;
   }
