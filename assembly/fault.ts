@@ -64,6 +64,8 @@ function doSwapPage(mm: i32, vpn: u32, pte: u32): void {
   // 6.1+ (CVE-2022-3523 fix) takes a page reference under the PTL first; before, none.
   const takeRef = rule(SCHEME_SWAP_FAULT_REF) != SWAP_FAULT_NO_REF;
   if (takeRef) folioGet(pfn, 1, mm, <i32>vpn);
+  // the driver's migrate_to_ram runs migrate_vma_setup over the page: MIGRATE, owner = its pgmap
+  mmuNotifierInvalidate(mm, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, driverOf(pfn));
   migratePageToRam(pfn, takeRef ? 1 : 0, mm, vpn);
   if (takeRef) folioPut(pfn, 1, mm, <i32>vpn);
 }

@@ -87,7 +87,7 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
     pfn = ptePfn(pte);
   }
   if ((flags & FOLL_LONGTERM) != 0 && (pte & PTE_SPECIAL) == 0 && kindOf(pfn) == KIND_DEVICE_COHERENT) {
-    if (!migratePageToRam(pfn, 0, mm, vpn)) return refuse(); // -EBUSY: not longterm pinnable
+    if (!migratePageToRam(pfn, 0, mm, vpn)) return refuse(EBUSY); // migrate_longterm_unpinnable_folios (6.0+): migrate_device_coherent_folio failed
     pte = load<u32>(p);
     pfn = ptePfn(pte);
   }

@@ -4,12 +4,12 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, PG_OWNER_REF, KIND_DEVICE_PRIVATE, SCHEME_COHERENT_PTE, SCHEME_ANON_EXCLUSIVE,
-  ST_MIGRATED, ST_MIGRATE_FAIL, VM_WRITE, SCHEME_MIGRATE_CHECK_DEVICE_REFS,
+  ST_MIGRATED, ST_MIGRATE_FAIL, VM_WRITE, SCHEME_MIGRATE_CHECK_DEVICE_REFS, PG_PAGECACHE, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias, freeAt } from "./scheme";
 import {
-  ref, content, setContent, hasFlag, addFlag, clearFlag, setPageIndex, pageIndex, kindOf, isDevice,
+  ref, mapcount, content, setContent, hasFlag, addFlag, clearFlag, setPageIndex, pageIndex, kindOf, isDevice,
   allocSystemPage, freeSystemFrames,
 } from "./frames";
 import { splitForMigration } from "./thp";
@@ -17,8 +17,18 @@ import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
 import { allocDevicePage, driverKind } from "./device";
 import { ptePtr } from "./pgtable";
 import { ptePfn, mkPte } from "./fault";
-import { rmapWalk, walkAt, walkPtr, walkMm, walkPte } from "./rmap";
-import { findVma, vmaFlags } from "./mm";
+import { rmapWalk, walkAt, walkPtr, walkMm, walkPte, walkVpn } from "./rmap";
+import { findVma, vmaFlags, fileIndex, isAnon } from "./mm";
+import { mmuNotifierInvalidate } from "./mmu_notifier";
+
+let refusedBase: usize = 0; // device pages allocated for sources __migrate_device_pages refused
+let refusedCount: i32 = 0;
+let migrateEnd: u32 = 0;
+let holeNotified = false;
+
+export function initMigrate(devFrames: i32): void {
+  refusedBase = heap.alloc(<usize>max<i32>(devFrames, 1) << 2);
+}
 
 /** Entry bits for a device page of this kind: device-private entry, present PTE, or devmap PTE. */
 function entryBits(kind: i32, writable: bool): u32 {
@@ -46,8 +56,10 @@ function dropAllocRef(pfn: u32, bits: u32): void {
  * migrate_vma_collect_pmd + migrate_device_unmap for page src: take the collect
  * reference, make every mapping a migration entry (rmap -1, ref -1 each). Returns
  * the number of entries, or -1 if an exclusive page may be pinned (restored at once).
+ * The mapping at (mm, vpn) is the migrate_vma's own (its MIGRATE notification came
+ * first); every other one is unmapped by try_to_migrate_one, which notifies CLEAR.
  */
-function collect(src: u32): i32 {
+function collect(src: u32, mm: i32, vpn: u32): i32 {
   folioGet(src, 1, -1, -1);
   if (rule(SCHEME_ANON_EXCLUSIVE) != 0 && hasFlag(src, PG_ANON_EXCLUSIVE) && ref(src) >= pinBias()) {
     folioPut(src, 1, -1, -1); // folio_try_share_anon_rmap_pte failed: maybe pinned
@@ -57,9 +69,11 @@ function collect(src: u32): i32 {
   for (let i = 0; i < n; i++) {
     const p = <usize>walkAt(walkPtr, i);
     const pte = load<u32>(p);
+    const at = <u32>walkAt(walkVpn, i);
+    if (walkAt(walkMm, i) != mm || at != vpn) mmuNotifierInvalidate(walkAt(walkMm, i), at, at + 1, MMU_NOTIFY_CLEAR, -1);
     store<u32>(p, mkPte(src, PTE_MIGRATION | (pte & PTE_WRITE)));
-    rmapRemove(src, walkAt(walkMm, i), <i32>pageIndex(src));
-    folioPut(src, 1, walkAt(walkMm, i), <i32>pageIndex(src));
+    rmapRemove(src, walkAt(walkMm, i), walkAt(walkVpn, i));
+    folioPut(src, 1, walkAt(walkMm, i), walkAt(walkVpn, i));
   }
   return n;
 }
@@ -69,7 +83,7 @@ function restore(src: u32, n: i32): void {
   for (let i = 0; i < n; i++) {
     const p = <usize>walkAt(walkPtr, i);
     store<u32>(p, <u32>walkAt(walkPte, i));
-    folioGet(src, 1, walkAt(walkMm, i), <i32>pageIndex(src));
+    folioGet(src, 1, walkAt(walkMm, i), walkAt(walkVpn, i));
     rmapAdd(src);
   }
   folioPut(src, 1, -1, -1); // migrate_vma_finalize: the collect ref
@@ -85,7 +99,7 @@ function moveTo(src: u32, dst: u32, n: i32, dstKind: i32, wasExclusive: bool): v
   for (let i = 0; i < n; i++) {
     const writable = (<u32>walkAt(walkPte, i) & PTE_WRITE) != 0;
     const bits = dstKind < 0 ? PTE_PRESENT | (writable ? PTE_WRITE : 0) : entryBits(dstKind, writable);
-    installEntry(<usize>walkAt(walkPtr, i), dst, bits, walkAt(walkMm, i), <i32>pageIndex(src));
+    installEntry(<usize>walkAt(walkPtr, i), dst, bits, walkAt(walkMm, i), walkAt(walkVpn, i));
   }
 }
 
@@ -97,16 +111,23 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
   const v = findVma(mm, vpn);
   const writable = (vmaFlags(v) & VM_WRITE) != 0;
   const kind = driverKind(d);
-  const p = ptePtr(mm, vpn, true);
-  const pte = load<u32>(p);
+  const at = ptePtr(mm, vpn, false);
+  const pte = at == 0 ? 0 : load<u32>(at);
   const pfn = ptePfn(pte);
   if (pte == 0 || ((pte & PTE_SPECIAL) != 0 && pfn == 0)) {
-    // a hole or the zero page: migrate_vma_insert_page
+    // a hole or the zero page: migrate_vma_collect_hole and migrate_vma_insert_page
+    // populate only anonymous memory (vma_is_anonymous): elsewhere it is skipped
+    if (!isAnon(v)) return false;
+    if (!holeNotified) { // __migrate_device_pages: one MIGRATE notification from the first hole on
+      holeNotified = true;
+      mmuNotifierInvalidate(mm, vpn, migrateEnd, MMU_NOTIFY_MIGRATE, d);
+    }
+    const p = at != 0 ? at : ptePtr(mm, vpn, true);
     const dst = allocDevicePage(d, b);
     if (dst == 0) { bump(ST_MIGRATE_FAIL); return false; }
     // __page_set_anon_rmap returns early on a page that already looks anon: with a
     // stale mapping (S15) the index is never set, and rmap walks will miss the page.
-    if (!hasFlag(dst, PG_ANON)) setPageIndex(dst, vpn);
+    if (!hasFlag(dst, PG_ANON)) setPageIndex(dst, fileIndex(v, vpn));
     addFlag(dst, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
     const bits = entryBits(kind, writable);
     installEntry(p, dst, bits, mm, <i32>vpn);
@@ -114,10 +135,11 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     bump(ST_MIGRATED);
     return true;
   }
-  if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT || isDevice(pfn) || !hasFlag(pfn, PG_ANON)) return false;
+  if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT || isDevice(pfn)) return false;
+  if (!hasFlag(pfn, PG_ANON)) return refuseFilePage(pfn, d, b);
   if (!splitForMigration(pfn, 0)) { bump(ST_MIGRATE_FAIL); return false; } // a page of a PTE-mapped THP
   const wasExclusive = hasFlag(pfn, PG_ANON_EXCLUSIVE);
-  const n = collect(pfn);
+  const n = collect(pfn, mm, vpn);
   if (n < 0) { bump(ST_MIGRATE_FAIL); return false; }
   clearFlag(pfn, PG_ANON_EXCLUSIVE);
   // migrate_vma_check_page / folio_migrate_mapping: only the collect ref may remain
@@ -135,6 +157,41 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
 }
 
 /**
+ * A page-cache page (a private file mapping's unCOWed page, a shared or shmem
+ * page) in the migrated range: migrate_vma_collect_pmd collects it (it has a
+ * mapping) and, unless something holds it beyond its mappings and the cache
+ * (migrate_vma_check_page), the driver allocates a device page for it; then
+ * __migrate_device_pages refuses it (not folio_test_anon, into device memory) and
+ * migrate_vma_finalize restores its entries and puts that device page. The
+ * entries end as they were; the device page is put when the op finalizes.
+ */
+function refuseFilePage(pfn: u32, d: i32, b: i32): bool {
+  if (!hasFlag(pfn, PG_PAGECACHE)) return false; // truncated: page->mapping is NULL, not collected
+  bump(ST_MIGRATE_FAIL);
+  if (ref(pfn) != mapcount(pfn) + 1) return false; // the check failed before the driver allocated
+  const dst = allocDevicePage(d, b);
+  if (dst != 0) {
+    store<u32>(refusedBase + (<usize>refusedCount << 2), dst);
+    refusedCount++;
+  }
+  return false;
+}
+
+/** The start of a migrate_vma over [.., end): collect's MIGRATE notification, a fresh finalize list. */
+export function migrateBegin(mm: i32, start: u32, end: u32, d: i32): void {
+  mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_MIGRATE, d); // migrate_vma_collect
+  migrateEnd = end;
+  holeNotified = false;
+  refusedCount = 0;
+}
+
+/** migrate_vma_finalize: the device pages allocated for refused sources are put, in order. */
+export function migrateFinalize(): void {
+  for (let i = 0; i < refusedCount; i++) folioPut(load<u32>(refusedBase + (<usize>i << 2)), 1, -1, -1);
+  refusedCount = 0;
+}
+
+/**
  * Move device page src back to system RAM with all its mappings: the driver's
  * migrate_to_ram on a CPU fault, a driver-initiated migrate_vma with
  * SELECT_DEVICE_*, or migrate_device_range by pfn. The caller holds `held` extra
@@ -147,7 +204,7 @@ export function migratePageToRam(src: u32, held: i32, mm: i32, vpn: u32): bool {
     return false;
   }
   const wasExclusive = hasFlag(src, PG_ANON_EXCLUSIVE);
-  const n = collect(src);
+  const n = collect(src, mm, vpn);
   if (n < 0) {
     bump(ST_MIGRATE_FAIL);
     return false;

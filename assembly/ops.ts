@@ -11,9 +11,9 @@ import {
   KIND_FSDAX, KIND_DEVDAX,
   KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS, ST_MIGRATE_FAIL,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
-  VPN_BITS, PT_ENTRIES, VM_HUGEPAGE, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV, ERR_ACCESS,
-  ERR_OVERLAP, ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE,
-  ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOT_ANON, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
+  VPN_BITS, PT_ENTRIES, VM_HUGEPAGE, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV,
+  ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE,
+  ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
 } from "./abi";
 import { countOp, bump } from "./stats";
 import { setCurrentOp, violation } from "./violations";
@@ -36,8 +36,8 @@ import { copyRange, pinnedPagesIn } from "./fork";
 import { handleFault, loadChecked, storeValue, loadPage, storePage, ptePfn } from "./fault";
 import { hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE } from "./thp";
 import { hugeLeaf } from "./pgtable";
-import { migrateOneToDevice, migratePageToRam } from "./migrate";
-import { gup, unpin, handleValid, pinSlotsLeft, dmaWrite } from "./gup";
+import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate";
+import { gup, unpin, handleValid, pinSlotsLeft, dmaWrite, checkVmaFlags, refuse } from "./gup";
 import {
   newFile, fileValid, filePages, fileSlotsLeft, fileCount, fileCap, dropPageCache, fileIsOpen, fileDevice, needsDevicePage,
 } from "./file";
@@ -118,6 +118,18 @@ function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
   const idx = vmaPgoff(v) + (vpn - vmaStart(v));
   if (needsDevicePage(f, idx) && driverFree(fileDevice(f)) < 1) return fail(ERR_NOMEM_DEVICE, 1);
   return 0;
+}
+
+/** A fault on a device-private PMD moves the whole folio back: a THP, or 512 small pages (devicePmdFault). */
+@inline function folioRoom(leaf: u32): i32 {
+  if ((leaf & PTE_DEVICE_PRIVATE) == 0 || freeHugeFolios() > 0 || freeSystemFrames() >= <u32>FOLIO_NR) return 0;
+  return fail(ERR_NOMEM_FRAMES, -1, FOLIO_NR);
+}
+
+/** A file VMA's page past the end of its file (a VMA mremap grew, or a file truncated under it). */
+@inline function beyondEof(v: i32, vpn: u32): bool {
+  const f = vmaFile(v);
+  return f >= 0 && fileIndex(v, vpn) >= filePages(f);
 }
 
 function pteAt(mm: i32, vpn: u32): u32 {
@@ -237,12 +249,13 @@ function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
   if (driverState(d) == DRIVER_GONE) return fail(ERR_BAD_STATE, 3);
   if (b != 0 && (!boLive(b) || boDriverOf(b) != d)) return fail(ERR_BAD_BO, 4);
   if (b == 0 && boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, 4);
-  const v = singleVma(mm, vpn, n);
-  if (v < 0) return v;
-  if (!isAnon(v) || !isCow(v)) return fail(ERR_NOT_ANON, 1); // migrate_vma_setup: anon private only
   const tables = n / PT_ENTRIES + 2;
   if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
+  const v = findVma(mm, <u32>vpn);
+  if (v < 0 || <i64>vpn + <i64>n > <i64>vmaEnd(v)) return kfail(EINVAL); // migrate_vma_setup: start/end outside args->vma
+  if (vmaFile(v) >= 0 && fileDevice(vmaFile(v)) >= 0) return kfail(EINVAL); // vma_is_dax, or VM_MIXEDMAP (p2pmem)
   const bo = b != 0 ? b : createBo(d);
+  migrateBegin(mm, <u32>vpn, <u32>(vpn + n), d);
   if (rule(SCHEME_DEVICE_FOLIOS) != 0 && dk == KIND_DEVICE_PRIVATE) migrateHugeToDevice(mm, <u32>vpn, <u32>(vpn + n), d, bo); // E5: whole THPs
   splitHugeForMigration(mm, <u32>vpn, <u32>(vpn + n)); // migrate_vma_collect_pmd: split_folio, or skip
   for (let i = 0; i < n; i++) {
@@ -254,12 +267,17 @@ function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
     }
     migrateOneToDevice(mm, at, d, bo);
   }
+  migrateFinalize();
   return bo;
 }
 
 function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
   if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
   if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, 2, n);
+  const v = findVma(mm, <u32>vpn);
+  if (v < 0 || <i64>vpn + <i64>n > <i64>vmaEnd(v)) return kfail(EINVAL); // migrate_vma_setup: the range outside the VMA
+  if (vmaFile(v) >= 0 && fileDevice(vmaFile(v)) >= 0) return kfail(EINVAL); // vma_is_dax / VM_SPECIAL
+  mmuNotifierInvalidate(mm, <u32>vpn, <u32>(vpn + n), MMU_NOTIFY_MIGRATE, -1); // migrate_vma_collect
   splitDevicePmdsIn(mm, <u32>vpn, <u32>(vpn + n)); // large device folios mapped here: folio_split first
   let moved = 0;
   for (let i = 0; i < n; i++) {

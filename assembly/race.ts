@@ -109,6 +109,7 @@ export function faultEnd(t: i32): i32 {
   }
   let moved = 0;
   if (rmapWalk(pfn) > 0) {
+    mmuNotifierInvalidate(mm, <u32>vpn, <u32>vpn + 1, MMU_NOTIFY_MIGRATE, driverOf(pfn)); // migrate_to_ram's migrate_vma_setup
     if (migratePageToRam(pfn, held, mm, <u32>vpn)) moved = 1;
     else {
       const others = othersHolding(pfn, t);

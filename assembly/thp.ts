@@ -17,7 +17,7 @@ import {
   setRef, setFlags, noteSplitLarge, isLarge, isDevice,
 } from "./frames";
 import { folioGet, folioPut, frameUsable } from "./refcount";
-import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner } from "./device";
+import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner, driverOf } from "./device";
 import { mmCount, mmValid } from "./mm";
 import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf } from "./pgtable";
 import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex } from "./mm";
@@ -25,6 +25,9 @@ import { ptePfn, mkPte } from "./fault";
 import { tlbRemoveFolio } from "./zap";
 import { detachPins } from "./gup";
 import { violation, currentOp } from "./violations";
+import { pmdAddress, NO_ADDR } from "./rmap";
+import { mmuNotifierInvalidate } from "./mmu_notifier";
+import { migratePageToRam } from "./migrate";
 
 @inline export function blockStart(vpn: u32): u32 { return vpn & ~(FOLIO_NR - 1); }
 
@@ -244,12 +247,7 @@ export function migrateHugeToDevice(mm: i32, start: u32, end: u32, d: i32, b: i3
     if (entireMapcount(src) != 1 || ref(src) != 1) continue; // migrate_vma_check_page: pinned or shared
     const dst = allocDeviceFolio(d, b);
     if (dst == 0) continue;
-    for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
-      setContent(dst + i, content(src + i)); // the driver's copy
-      setPageIndex(dst + i, pageIndex(src + i));
-      addFlag(dst + i, PG_ANON);
-    }
-    if (hasFlag(src, PG_ANON_EXCLUSIVE)) addFlag(dst, PG_ANON_EXCLUSIVE);
+    copyFolio(src, dst);
     store<u32>(hugeLeafPtr(mm, blk), mkPte(dst, PTE_DEVICE_PRIVATE | (leaf & PTE_WRITE))); // remove_migration_pmd
     folioGet(dst, 1, mm, <i32>blk);
     setEntireMapcount(dst, 1);
@@ -329,10 +327,10 @@ export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool)
   }
   let head = ptePfn(leaf);
   if ((leaf & PTE_DEVICE_PRIVATE) != 0) {
-    // do_huge_pmd_device_private: the folio is split (folio_split) and the PTE path's
-    // do_swap_page migrates the touched page back; refused if something else holds it.
-    splitDeviceFolio(head, 0, 0);
-    return HUGE_NONE;
+    bump(ST_FAULTS);
+    if (!devicePmdFault(mm, blockStart(vpn), head)) return HUGE_NONE; // now mapped by PTEs
+    leaf = hugeLeaf(mm, vpn); // a THP mapped by the PMD
+    head = ptePfn(leaf);
   }
   const needsWp = write && (leaf & PTE_WRITE) == 0;
   const needsUnshare = unshare && head != 0 && rule(SCHEME_ANON_EXCLUSIVE) != 0 && !hasFlag(head, PG_ANON_EXCLUSIVE);
@@ -342,6 +340,50 @@ export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool)
     head = ptePfn(hugeLeaf(mm, vpn));
   }
   return head == 0 ? 0 : head + (vpn & (FOLIO_NR - 1));
+}
+
+/**
+ * do_huge_pmd_device_private -> pgmap->ops->migrate_to_ram with vmf->pte == NULL,
+ * as lib/test_hmm.c's dmirror_devmem_fault does it: the whole folio (order 9,
+ * MIGRATE_VMA_SELECT_COMPOUND) goes back into a THP from the pool, and every PMD
+ * that mapped the device folio, in any process, maps the THP
+ * (remove_migration_pmd); the device folio is freed. With no THP free the driver
+ * allocates 512 small pages instead: the folio is split (migrate_vma_split_unmapped_folio)
+ * and every page moves back. A folio also mapped by PTEs somewhere, or held by
+ * anything but its mappings, takes the small-page way. Returns true when a THP
+ * now maps blk. The caller checked room for a THP or 512 pages.
+ */
+export function devicePmdFault(mm: i32, blk: u32, head: u32): bool {
+  mmuNotifierInvalidate(mm, blk, blk + FOLIO_NR, MMU_NOTIFY_MIGRATE, driverOf(head)); // migrate_vma_collect
+  const pmds = entireMapcount(head);
+  const whole = folioMapcount(head) == pmds && ref(head) == pmds; // migrate_vma_check_page, folio_migrate_mapping
+  const dst = whole ? allocHugeFolio() : 0; // vma_alloc_folio(order 9)
+  if (dst == 0) {
+    splitDeviceFolio(head, 0, 0);
+    for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+      const p = ptePtr(mm, blk + i, false);
+      const pte = load<u32>(p);
+      if ((pte & PTE_DEVICE_PRIVATE) != 0) migratePageToRam(ptePfn(pte), 0, mm, blk + i);
+    }
+    return false;
+  }
+  copyFolio(head, dst);
+  for (let m = 0; m < mmCount; m++) {
+    if (!mmValid(m)) continue;
+    const at = pmdAddress(m, head);
+    if (at == NO_ADDR) continue;
+    const lp = hugeLeafPtr(m, at);
+    store<u32>(lp, mkPte(dst, PTE_PRESENT | (load<u32>(lp) & PTE_WRITE))); // remove_migration_pmd
+    folioGet(dst, 1, m, <i32>at);
+    setEntireMapcount(dst, entireMapcount(dst) + 1);
+    setEntireMapcount(head, entireMapcount(head) - 1);
+    bump(ST_ATOMIC_MAP, 2);
+    folioPut(head, 1, m, <i32>at); // the device PMD's reference
+  }
+  bump(ST_THP_ALLOC);
+  bump(ST_MIGRATED, FOLIO_NR);
+  folioPut(dst, 1, -1, -1); // migrate_vma_finalize: the new folio's allocation reference
+  return true;
 }
 
 /**
@@ -363,4 +405,14 @@ export function pinnedHugeIn(parent: i32, start: u32, end: u32): i32 {
     if (head != 0 && largeMaybePinned(head)) n += FOLIO_NR;
   }
   return n;
+}
+
+/** The driver's copy of a whole anonymous folio (folio_copy / copy_highpage per page): data, index, anon, exclusive. */
+function copyFolio(src: u32, dst: u32): void {
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    setContent(dst + i, content(src + i));
+    setPageIndex(dst + i, pageIndex(src + i));
+    addFlag(dst + i, PG_ANON);
+  }
+  if (hasFlag(src, PG_ANON_EXCLUSIVE)) addFlag(dst, PG_ANON_EXCLUSIVE);
 }

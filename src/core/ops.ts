@@ -304,7 +304,7 @@ export const CORE_ERRORS: Record<number, [string, string]> = {
   [abi.ERR_BAD_DRIVER]: ["BAD_DRIVER", "no such driver"],
   [abi.ERR_BAD_BO]: ["BAD_BO", "no such live buffer object of this driver"],
   [abi.ERR_BAD_HANDLE]: ["BAD_HANDLE", "no such live GUP handle"],
-  [abi.ERR_NOT_ANON]: ["NOT_ANON", "migrate_vma_setup needs an anonymous private mapping"],
+  [abi.ERR_NOT_ANON]: ["NOT_ANON", "migrate_vma_setup needs an anonymous private mapping"], // not raised: any VMA migrates
   [abi.ERR_NOMEM_DEVICE]: ["NOMEM_DEVICE", "device frames exhausted (raise capacity.devicePages)"],
   [abi.ERR_BAD_ARG]: ["BAD_ARG", "invalid argument"],
   [abi.ERR_NOMEM_OBJECTS]: ["NOMEM_OBJECTS", "object table full (files, drivers, BOs, GUP handles or in-flight faults; raise capacity)"],

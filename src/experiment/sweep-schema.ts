@@ -523,6 +523,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -571,6 +639,7 @@ export const SWEEP_SCHEMA: JsonSchema = {
             },
             "prot": {
               "enum": [
+                "none",
                 "r",
                 "rw"
               ]
@@ -611,6 +680,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -667,6 +804,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -713,6 +918,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -769,6 +1042,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -804,6 +1145,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -837,6 +1246,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -892,6 +1369,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -938,6 +1483,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -980,6 +1593,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1058,6 +1739,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1116,6 +1865,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1174,6 +1991,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1208,6 +2093,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1230,6 +2183,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1251,6 +2272,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1283,6 +2372,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1319,6 +2476,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1352,6 +2577,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1396,6 +2689,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1430,6 +2791,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1485,6 +2914,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1531,6 +3028,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1587,6 +3152,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1622,6 +3255,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1669,6 +3370,74 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
@@ -1702,11 +3471,369 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "note": {
               "type": "string",
               "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
             }
           },
           "required": [
             "op",
             "bo"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
+              "const": "mprotect"
+            },
+            "mm": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "addr": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "length": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "prot": {
+              "enum": [
+                "none",
+                "r",
+                "rw"
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            }
+          },
+          "required": [
+            "op",
+            "mm",
+            "addr",
+            "length",
+            "prot"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
+              "const": "mremap"
+            },
+            "mm": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "addr": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "length": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "newLength": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "maymove": {
+              "type": "boolean"
+            },
+            "fixed": {
+              "type": "boolean"
+            },
+            "dontunmap": {
+              "type": "boolean"
+            },
+            "newAddr": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            }
+          },
+          "required": [
+            "op",
+            "mm",
+            "addr",
+            "length",
+            "newLength"
           ],
           "additionalProperties": false
         }
@@ -1914,6 +4041,9 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "type": "boolean"
                 },
                 "folioFreePgmapSaved": {
+                  "type": "boolean"
+                },
+                "mprotectWriteUpgrade": {
                   "type": "boolean"
                 }
               },

@@ -115,7 +115,7 @@ export function gup(m: Machine, mm: Mm, v: Vma, vpn: number, flags: number): num
     page = m.frames.all[pte.pfn];
   }
   if ((flags & FOLL_LONGTERM) !== 0 && !pte.special && page.kind === KIND_DEVICE_COHERENT) {
-    if (!migratePageToRam(m, page, 0, mm.id, vpn)) return refuse(m); // -EBUSY: not longterm pinnable
+    if (!migratePageToRam(m, page, 0, mm.id, vpn)) return refuse(m, EBUSY); // migrate_longterm_unpinnable_folios (6.0+): migrate_device_coherent_folio failed
     page = m.frames.all[pte.pfn];
   }
   if (page.pfn === 0 || !page.allocated) return refuse(m);

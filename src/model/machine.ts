@@ -46,6 +46,10 @@ export class Machine {
   opSeq = 0;
   /** Simulated CPUs a cpu op may name (EngineOptions.cpus); the model has no cost layer. */
   cpus = 1;
+  /** The migrate_vma in progress: its end, whether holes were notified, device pages to put at finalize. */
+  readonly migration = { end: 0, holeNotified: false, refused: [] as Frame[] };
+  /** The current op's kernel status: 0, an errno, or STATUS_SIGNAL | signo (errno.ts). */
+  opStatus = 0;
 
   /** Capacities as the core's init() applies them (0 drivers, BOs, files, GUP handles or violation records means none). */
   constructor(cap: Capacity, scheme: Scheme) {

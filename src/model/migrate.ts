@@ -17,8 +17,9 @@
  */
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION,
-  KIND_DEVICE_PRIVATE, VM_WRITE,
+  KIND_DEVICE_PRIVATE, VM_WRITE, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
 } from "../../assembly/abi.ts";
+import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { allocDevicePage, type BufferObject, type Driver } from "./device.ts";
 import { Pte } from "./pgtable.ts";
@@ -56,7 +57,7 @@ function dropAllocRef(m: Machine, page: Frame, bits: number): void {
  * reference, make every mapping a migration entry (rmap -1, ref -1 each). Returns
  * the mappings, or null if an exclusive page may be pinned (nothing changed).
  */
-function collect(m: Machine, src: Frame): Mapping[] | null {
+function collect(m: Machine, src: Frame, mm: number, vpn: number): Mapping[] | null {
   folioGet(m, src, 1, -1, -1); // migrate_vma_collect_pmd: folio_get
   if (m.rules.anonExclusive && src.anonExclusive && src.refcount >= m.rules.pinBias) {
     folioPut(m, src, 1, -1, -1); // folio_try_share_anon_rmap_pte failed: maybe pinned
@@ -64,9 +65,10 @@ function collect(m: Machine, src: Frame): Mapping[] | null {
   }
   const maps = rmapWalk(m, src);
   for (const e of maps) {
+    if (e.mm !== mm || e.vpn !== vpn) mmuNotifierInvalidate(m, e.mm, e.vpn, e.vpn + 1, MMU_NOTIFY_CLEAR, -1); // try_to_migrate_one
     e.pte.bits = PTE_MIGRATION | (e.pte.bits & PTE_WRITE);
-    rmapRemove(m, src, e.mm, src.index); // try_to_migrate_one: folio_remove_rmap_pte
-    folioPut(m, src, 1, e.mm, src.index); // try_to_migrate_one: folio_put (the mapping's reference)
+    rmapRemove(m, src, e.mm, e.vpn); // try_to_migrate_one: folio_remove_rmap_pte
+    folioPut(m, src, 1, e.mm, e.vpn); // try_to_migrate_one: folio_put (the mapping's reference)
   }
   return maps;
 }
@@ -76,7 +78,7 @@ function restore(m: Machine, src: Frame, maps: Mapping[]): void {
   for (const e of maps) {
     e.pte.pfn = src.pfn;
     e.pte.bits = e.bits;
-    folioGet(m, src, 1, e.mm, src.index); // remove_migration_pte: folio_get
+    folioGet(m, src, 1, e.mm, e.vpn); // remove_migration_pte: folio_get
     rmapAdd(m, src); // remove_migration_pte: folio_add_anon_rmap_pte
   }
   folioPut(m, src, 1, -1, -1); // migrate_vma_finalize: the collect ref
@@ -92,7 +94,7 @@ function moveTo(m: Machine, src: Frame, dst: Frame, maps: Mapping[], dstKind: nu
   for (const e of maps) {
     const writable = (e.bits & PTE_WRITE) !== 0;
     const bits = dstKind < 0 ? PTE_PRESENT | (writable ? PTE_WRITE : 0) : entryBits(m, dstKind, writable);
-    installEntry(m, e.pte, dst, bits, e.mm, src.index);
+    installEntry(m, e.pte, dst, bits, e.mm, e.vpn);
   }
 }
 
@@ -103,10 +105,15 @@ function moveTo(m: Machine, src: Frame, dst: Frame, maps: Mapping[], dstKind: nu
 export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, bo: BufferObject): boolean {
   const v = mm.findVma(vpn)!;
   const writable = (v.flags & VM_WRITE) !== 0;
-  const table = mm.tables.ensureTable(m.tablePool, vpn);
-  const pte = table.entries.get(vpn);
+  const pte = mm.tables.get(vpn);
   if (!pte || (pte.special && pte.pfn === 0)) {
-    // a hole or the zero page: migrate_vma_insert_page
+    // a hole or the zero page: only anonymous memory is populated (migrate_vma_collect_hole)
+    if (!v.anon) return false;
+    if (!m.migration.holeNotified) { // __migrate_device_pages: one MIGRATE from the first hole on
+      m.migration.holeNotified = true;
+      mmuNotifierInvalidate(m, mm.id, vpn, m.migration.end, MMU_NOTIFY_MIGRATE, d.id);
+    }
+    const table = mm.tables.ensureTable(m.tablePool, vpn);
     const dst = allocDevicePage(m, d, bo);
     if (!dst) {
       m.counters.migrateFailed++;
@@ -114,7 +121,7 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
     }
     // __page_set_anon_rmap returns early on a page that already looks anon: with a
     // stale mapping (S15) the index is never set, and rmap walks will miss the page.
-    if (!dst.anon) dst.index = vpn;
+    if (!dst.anon) dst.index = v.fileIndex(vpn);
     dst.anon = true;
     if (m.rules.anonExclusive) dst.anonExclusive = true;
     const bits = entryBits(m, d.kind, writable);
@@ -129,13 +136,14 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
     return true;
   }
   const src = m.frames.all[pte.pfn];
-  if (!pte.normalPresent || m.frames.isDevice(src.pfn) || !src.anon) return false;
+  if (!pte.normalPresent || m.frames.isDevice(src.pfn)) return false;
+  if (!src.anon) return refuseFilePage(m, src, d, bo);
   if (!splitForMigration(m, src, 0)) { // a page of a PTE-mapped THP
     m.counters.migrateFailed++;
     return false;
   }
   const wasExclusive = src.anonExclusive;
-  const maps = collect(m, src);
+  const maps = collect(m, src, mm.id, vpn);
   if (!maps) {
     m.counters.migrateFailed++;
     return false;
@@ -156,6 +164,34 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
 }
 
 /**
+ * A page-cache page in the migrated range (as the core's refuseFilePage): collected,
+ * given a device page unless migrate_vma_check_page fails, refused by
+ * __migrate_device_pages, its device page put at finalize.
+ */
+function refuseFilePage(m: Machine, src: Frame, d: Driver, bo: BufferObject): boolean {
+  if (!src.pageCache) return false; // truncated: page->mapping is NULL, not collected
+  m.counters.migrateFailed++;
+  if (src.refcount !== src.mapcount + 1) return false; // the check failed before the driver allocated
+  const dst = allocDevicePage(m, d, bo);
+  if (dst) m.migration.refused.push(dst);
+  return false;
+}
+
+/** The start of a migrate_vma over [start, end): collect's MIGRATE notification, a fresh finalize list. */
+export function migrateBegin(m: Machine, mm: Mm, start: number, end: number, d: number): void {
+  mmuNotifierInvalidate(m, mm.id, start, end, MMU_NOTIFY_MIGRATE, d); // migrate_vma_collect
+  m.migration.end = end;
+  m.migration.holeNotified = false;
+  m.migration.refused.length = 0;
+}
+
+/** migrate_vma_finalize: the device pages allocated for refused sources are put, in order. */
+export function migrateFinalize(m: Machine): void {
+  for (const dst of m.migration.refused) folioPut(m, dst, 1, -1, -1);
+  m.migration.refused.length = 0;
+}
+
+/**
  * Move device page src back to system RAM with all its mappings: the driver's
  * migrate_to_ram on a CPU fault, a driver-initiated migrate_vma with
  * SELECT_DEVICE_*, or migrate_device_range by pfn. The caller holds `held` extra
@@ -168,7 +204,7 @@ export function migratePageToRam(m: Machine, src: Frame, held: number, mm: numbe
     return false;
   }
   const wasExclusive = src.anonExclusive;
-  const maps = collect(m, src);
+  const maps = collect(m, src, mm, vpn);
   if (!maps) {
     m.counters.migrateFailed++;
     return false;

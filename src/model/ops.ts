@@ -26,7 +26,7 @@ import {
   KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, V_LIVELOCK,
   VPN_BITS, PT_ENTRIES, ERR_BAD_OP, ERR_BAD_STATE, ERR_BAD_MM, ERR_SEGV, ERR_RANGE, ERR_NOMEM_FRAMES,
   ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE, ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE,
-  ERR_NOT_ANON, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
+  ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
 } from "../../assembly/abi.ts";
 import { OP_CPU } from "../../assembly/abi.ts"; // simulated CPUs (the cost model is engine-only)
 import type { Mm, Vma } from "./mm.ts";
@@ -43,8 +43,8 @@ import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fau
 import {
   hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE,
 } from "./thp.ts";
-import { migrateOneToDevice, migratePageToRam } from "./migrate.ts";
-import { gup, unpin, dmaWrite } from "./gup.ts";
+import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate.ts";
+import { gup, unpin, dmaWrite, checkVmaFlags, refuse } from "./gup.ts";
 import { dropPageCache, needsDevicePage } from "./file.ts";
 import {
   registerDriver, createBo, memunmapPages, allocatedPagesOf, driverPadding, driverCanAlloc, driverAllocFolio, driverFreeBo, type Driver,
@@ -158,7 +158,7 @@ function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: nu
   return start;
 }
 
-/** migrate_vma_setup/pages/finalize over a range, into a new BO (bo 0) or an existing one. */
+/** A driver's migrate_vma into device memory (as the core's doMigrateToDevice). */
 function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number, b: number): number {
   if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
   const driver = m.devices.driver(d);
@@ -168,13 +168,15 @@ function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number
   const existing = b !== 0 ? m.devices.liveBo(b) : undefined;
   if (b !== 0 && (!existing || existing.driver !== d)) reject(ERR_BAD_BO, 4);
   if (b === 0 && m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, 4);
-  const v = singleVma(mm, vpn, n);
-  if (!v.anon || !v.cow) reject(ERR_NOT_ANON, 1); // migrate_vma_setup: anon private only
   const tables = Math.trunc(n / PT_ENTRIES) + 2;
   if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) {
     reject(ERR_NOMEM_TABLES, 2, tables);
   }
+  const v = mm.findVma(vpn);
+  if (!v || vpn + n > v.end) return kfail(m, EINVAL); // migrate_vma_setup: start/end outside args->vma
+  if (v.file >= 0 && m.files.all[v.file].driver >= 0) return kfail(m, EINVAL); // vma_is_dax, or VM_MIXEDMAP (p2pmem)
   const bo = existing ?? createBo(m, driver);
+  migrateBegin(m, mm, vpn, vpn + n, d);
   if (m.rules.deviceFolios && driver.kind === KIND_DEVICE_PRIVATE) migrateHugeToDevice(m, mm, vpn, vpn + n, driver, bo); // E5: whole THPs
   splitHugeForMigration(m, mm, vpn, vpn + n); // migrate_vma_collect_pmd: split_folio, or skip
   for (let i = 0; i < n; i++) {
@@ -185,6 +187,7 @@ function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number
     }
     migrateOneToDevice(m, mm, vpn + i, driver, bo);
   }
+  migrateFinalize(m);
   return bo.id;
 }
 
@@ -192,6 +195,10 @@ function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number
 function doMigrateToRam(m: Machine, mm: Mm, vpn: number, n: number): number {
   if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
   if (m.frames.freeSystemPages < n) reject(ERR_NOMEM_FRAMES, 2, n);
+  const v = mm.findVma(vpn);
+  if (!v || vpn + n > v.end) return kfail(m, EINVAL);
+  if (v.file >= 0 && m.files.all[v.file].driver >= 0) return kfail(m, EINVAL);
+  mmuNotifierInvalidate(m, mm.id, vpn, vpn + n, MMU_NOTIFY_MIGRATE, -1); // migrate_vma_collect
   splitDevicePmdsIn(m, mm, vpn, vpn + n); // large device folios mapped here: folio_split first
   let moved = 0;
   for (const [at, pte] of mm.tables.entriesIn(vpn, vpn + n)) {

@@ -102,6 +102,7 @@ export function faultEnd(m: Machine, t: number): number {
   }
   let moved = 0;
   if (rmapWalk(m, page).length > 0) {
+    mmuNotifierInvalidate(m, mm, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, page.driver!.id); // migrate_to_ram's migrate_vma_setup
     if (migratePageToRam(m, page, held, mm, vpn)) moved = 1;
     else {
       const others = othersHolding(m, page, tok);

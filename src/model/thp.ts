@@ -22,6 +22,9 @@ import { allocDeviceFolio, pageFree, type Driver, type BufferObject } from "./de
 import { Pte, type PteTable } from "./pgtable.ts";
 import { tlbRemoveFolio } from "./zap.ts";
 import { detachPins } from "./gup.ts";
+import { pmdAddress } from "./rmap.ts";
+import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
+import { migratePageToRam } from "./migrate.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -35,14 +38,7 @@ export function migrateHugeToDevice(m: Machine, mm: Mm, start: number, end: numb
     if (src.entireMapcount !== 1 || src.refcount !== 1) continue; // migrate_vma_check_page: pinned or shared
     const dst = allocDeviceFolio(m, d, bo);
     if (!dst) continue;
-    for (let i = 0; i < FOLIO_NR; i++) {
-      const s = m.frames.all[src.pfn + i];
-      const t = m.frames.all[dst.pfn + i];
-      t.content = s.content; // the driver's copy
-      t.index = s.index;
-      t.anon = true;
-    }
-    if (src.anonExclusive) dst.anonExclusive = true;
+    copyFolio(m, src, dst);
     leaf.pfn = dst.pfn; // remove_migration_pmd
     leaf.bits = PTE_DEVICE_PRIVATE | (leaf.bits & PTE_WRITE);
     folioGet(m, dst, 1, mm.id, blk);
@@ -300,6 +296,43 @@ export function pinnedHugeIn(m: Machine, parent: Mm, start: number, end: number)
  * The PMD part of handle_mm_fault: the page an access at vpn reaches through a
  * PMD (0 for the huge zero page), or HUGE_NONE when the PTE path must handle it.
  */
+/**
+ * do_huge_pmd_device_private -> migrate_to_ram with vmf->pte == NULL, as
+ * dmirror_devmem_fault does it (as the core's devicePmdFault): the whole folio
+ * into a THP mapped by every PMD that mapped it, or 512 small pages after a split.
+ */
+export function devicePmdFault(m: Machine, mm: Mm, blk: number, head: Frame): boolean {
+  mmuNotifierInvalidate(m, mm.id, blk, blk + FOLIO_NR, MMU_NOTIFY_MIGRATE, head.driver!.id); // migrate_vma_collect
+  const pmds = head.entireMapcount;
+  const whole = m.frames.folioMapcount(head) === pmds && head.refcount === pmds;
+  const dst = whole ? m.frames.allocHuge() : undefined;
+  if (!dst) {
+    splitDeviceFolio(m, head, null, 0);
+    for (let i = 0; i < FOLIO_NR; i++) {
+      const pte = mm.tables.get(blk + i);
+      if (pte?.devicePrivate) migratePageToRam(m, m.frames.all[pte.pfn], 0, mm.id, blk + i);
+    }
+    return false;
+  }
+  copyFolio(m, head, dst);
+  for (const space of m.mms.alive) {
+    const at = pmdAddress(space, head);
+    if (at === undefined) continue;
+    const leaf = space.tables.hugeLeaf(at)!;
+    leaf.pfn = dst.pfn; // remove_migration_pmd
+    leaf.bits = PTE_PRESENT | (leaf.bits & PTE_WRITE);
+    folioGet(m, dst, 1, space.id, at);
+    dst.entireMapcount++;
+    head.entireMapcount--;
+    m.counters.atomicMap += 2;
+    folioPut(m, head, 1, space.id, at); // the device PMD's reference
+  }
+  m.counters.thpAllocated++;
+  m.counters.migrated += FOLIO_NR;
+  folioPut(m, dst, 1, -1, -1); // migrate_vma_finalize: the new folio's allocation reference
+  return true;
+}
+
 export function hugeFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean, unshare: boolean): number {
   let leaf = mm.tables.hugeLeaf(vpn);
   if (!leaf) {
@@ -309,8 +342,10 @@ export function hugeFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolea
   }
   let head = leaf.pfn;
   if (leaf.devicePrivate) {
-    splitDeviceFolio(m, m.frames.all[head], null, 0); // do_huge_pmd_device_private: folio_split, then the PTE path
-    return HUGE_NONE;
+    m.counters.faults++;
+    if (!devicePmdFault(m, mm, blockStart(vpn), m.frames.all[head])) return HUGE_NONE; // now mapped by PTEs
+    leaf = mm.tables.hugeLeaf(vpn)!; // a THP mapped by the PMD
+    head = leaf.pfn;
   }
   const needsWp = write && (leaf.bits & PTE_WRITE) === 0;
   const needsUnshare = unshare && head !== 0 && m.rules.anonExclusive && !m.frames.all[head].anonExclusive;
@@ -320,4 +355,16 @@ export function hugeFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolea
     head = mm.tables.hugeLeaf(vpn)!.pfn;
   }
   return head === 0 ? 0 : head + (vpn % FOLIO_NR);
+}
+
+/** The driver's copy of a whole anonymous folio (folio_copy / copy_highpage per page): data, index, anon, exclusive. */
+function copyFolio(m: Machine, src: Frame, dst: Frame): void {
+  for (let i = 0; i < FOLIO_NR; i++) {
+    const s = m.frames.all[src.pfn + i];
+    const t = m.frames.all[dst.pfn + i];
+    t.content = s.content;
+    t.index = s.index;
+    t.anon = true;
+  }
+  if (src.anonExclusive) dst.anonExclusive = true;
 }
