@@ -28,7 +28,7 @@ import { loadTargets, type Factory } from "./targets.ts";
 import { makeCases, SEED, type Case } from "./cases.ts";
 import { marginals, verify, EXPECTED } from "./memory.ts";
 import { runWorkloads, type WorkloadRow } from "./workloads.ts";
-import { render, goals, memoryGoals, type Row, type TargetRun, type Env, type MemoryResult } from "./report.ts";
+import { render, goals, memoryGoals, workloadGoals, type Row, type TargetRun, type Env, type MemoryResult } from "./report.ts";
 import { runDifferentialBench, type DifferentialRow } from "./differential.ts";
 import type { OpTarget } from "../src/workload/target.ts";
 import { BENCH_FLAGS, benchArgs, type BenchArgs } from "../src/cli/bench-args.ts";
@@ -188,7 +188,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
         tsOverWasm: r.wasm.timing && r.model.timing ? r.model.timing.nsPerOp / r.wasm.timing.nsPerOp : null,
       },
     })),
-    goals: [...goals(rows), ...(memory ? memoryGoals(memory) : [])],
+    goals: [...goals(rows), ...workloadGoals(workloads, rows), ...(memory ? memoryGoals(memory) : [])],
     workloads,
     memory,
     differential: differential?.rows,

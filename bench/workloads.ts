@@ -8,15 +8,30 @@ import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Targets, Factory } from "./targets.ts";
 import type { OpTarget } from "../src/workload/target.ts";
+import { OP_WORDS } from "../assembly/abi.ts";
 
 export interface WorkloadRow {
   name: string;
   target: "wasm" | "model";
   ops: number;
+  /** ops/s of the generator run, wall time (median of the measured runs) */
   opsPerSec?: number;
+  /** ops per CPU second of the generator run (process.cpuUsage), median */
+  cpuOpsPerSec?: number;
+  /**
+   * wasm rows: the core's own rate for the same ops: the op stream this generator
+   * produced, recorded and replayed through runEncoded in the same chunks on a fresh
+   * engine, ops per CPU second (median), and the generator's share of it.
+   */
+  coreCpuOpsPerSec?: number;
+  ofCore?: number;
+  /** the same share on wall time */
+  ofCoreWall?: number;
   atomicsPerOp?: number;
   peakFrames?: number;
   violations?: number;
+  /** page faults per CPU second of the generator run */
+  faultsPerCpuSec?: number;
   /** all measured runs' ops/s (the reported one is the median) */
   runs?: number[];
   note?: string;
@@ -24,6 +39,7 @@ export interface WorkloadRow {
 
 interface Summary {
   ops: number;
+  faults?: number;
   opsPerSec: number;
   elapsedMs: number;
   atomicsPerOp: number;
@@ -56,6 +72,22 @@ function findDefs(mod: Record<string, unknown>): Def[] {
   return [];
 }
 
+const cpuNow = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+const median = (xs: number[]): number => { const a = xs.slice().sort((x, y) => x - y); return a[a.length >> 1]; };
+
+/** A target that keeps a copy of every runEncoded call's records (the generator's op stream, in its chunks). */
+function recording(t: OpTarget, chunks: Int32Array[]): OpTarget {
+  return {
+    runEncoded: (w, n) => { chunks.push(w.slice(0, n * OP_WORDS)); return t.runEncoded(w, n); },
+    stats: () => t.stats(),
+    violations: () => t.violations(),
+    ...(t as object),
+    // keep the capacity and CPU count the generators read
+  } as OpTarget;
+}
+
+interface Run { s: Summary; wall: number; cpu: number }
+
 export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: number; log: (s: string) => void }): Promise<WorkloadRow[] | string> {
   if (!existsSync(INDEX)) return "src/workload/index.ts does not exist yet";
   let defs: Def[];
@@ -66,23 +98,48 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
   }
   if (!defs.length) return "src/workload/index.ts exports no registry of { name, run } workloads";
   const budget = o.quick ? 100_000 : 500_000;
-  const repeats = o.quick ? 2 : 3;
+  const repeats = o.quick ? 3 : 5;
   const rows: WorkloadRow[] = [];
   const kinds = ([["wasm", targets.wasm], ["model", targets.model]] as [WorkloadRow["target"], Factory | null][])
     .filter((k): k is [WorkloadRow["target"], Factory] => k[1] !== null);
+  const timed = async (create: Factory, f: (t: OpTarget) => Summary): Promise<Run> => {
+    const t = await create({});
+    const c0 = cpuNow();
+    const w0 = performance.now();
+    const s = f(t);
+    return { s, wall: (performance.now() - w0) / 1000, cpu: cpuNow() - c0 };
+  };
   for (const def of defs) {
-    // The generator's JavaScript is shared by both targets: warm it (and each target) up
-    // first, then alternate the measured runs so neither target gets a warmer generator.
-    const runs = new Map<string, Summary[]>(kinds.map(([k]) => [k, []]));
+    // The WASM rows first: a warm-up run records the generator's op stream (a copy of
+    // every chunk), then measured rounds alternate a generator run and a replay of that
+    // stream through runEncoded in the same chunks on a fresh engine (the core's own
+    // rate for the same ops), each on CPU time. The model's runs come after, so its
+    // garbage is not collected during the WASM rounds.
+    const runs = new Map<string, Run[]>(kinds.map(([k]) => [k, []]));
+    const replays: number[] = [];
+    const wallReplays: number[] = [];
     const errors = new Map<string, string>();
-    for (let round = -1; round < repeats; round++) {
-      for (const [kind, create] of kinds) {
-        if (errors.has(kind)) continue;
+    for (const [kind, create] of kinds) {
+      let stream: Int32Array[] = [];
+      for (let round = -1; round < repeats; round++) {
         try {
-          const s = def.run(await create({}), undefined, o.seed, round < 0 ? Math.min(budget, 100_000) : budget);
-          if (round >= 0) runs.get(kind)!.push(s);
+          const chunks: Int32Array[] = [];
+          const record = kind === "wasm" && round < 0;
+          const r = await timed(create, (t) => def.run(record ? recording(t, chunks) : t, undefined, o.seed, kind === "model" && round < 0 ? Math.min(budget, 100_000) : budget));
+          if (record) stream = chunks;
+          if (round < 0) continue;
+          runs.get(kind)!.push(r);
+          if (kind === "wasm") {
+            const rep = await timed(targets.wasm, (t) => {
+              for (const w of stream) t.runEncoded(w, w.length / OP_WORDS);
+              return r.s;
+            });
+            replays.push(rep.cpu);
+            wallReplays.push(rep.wall);
+          }
         } catch (e) {
           errors.set(kind, (e as Error).message.split("\n")[0]);
+          break;
         }
       }
     }
@@ -97,13 +154,24 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
         o.log(`workload ${def.name} ${kind}: ERROR ${err}`);
         continue;
       }
-      const list = runs.get(kind)!.slice().sort((a, b) => a.opsPerSec - b.opsPerSec);
-      const s = list[list.length >> 1];
-      rows.push({
-        name: def.name, target: kind, ops: s.ops, opsPerSec: s.opsPerSec, atomicsPerOp: s.atomicsPerOp,
-        peakFrames: s.peakFrames, violations: s.violations?.total, runs: runs.get(kind)!.map((r) => r.opsPerSec), note: s.note,
-      });
-      o.log(`workload ${def.name} ${kind}: ${(s.opsPerSec / 1e6).toFixed(2)} M ops/s, ${s.atomicsPerOp.toFixed(2)} atomics/op, ${s.violations?.total ?? "?"} violations`);
+      const measured = runs.get(kind)!;
+      const s = measured[0].s;
+      const ops = s.ops;
+      const cpuOps = median(measured.map((r) => ops / r.cpu));
+      const row: WorkloadRow = {
+        name: def.name, target: kind, ops, opsPerSec: median(measured.map((r) => ops / r.wall)), cpuOpsPerSec: cpuOps,
+        atomicsPerOp: s.atomicsPerOp, peakFrames: s.peakFrames, violations: s.violations?.total,
+        faultsPerCpuSec: s.faults !== undefined ? median(measured.map((r) => r.s.faults! / r.cpu)) : undefined,
+        runs: measured.map((r) => ops / r.wall), note: s.note,
+      };
+      if (kind === "wasm" && replays.length) {
+        row.coreCpuOpsPerSec = median(replays.map((c) => ops / c));
+        // the generator's share of the core's rate, round by round (the median of the ratios)
+        row.ofCore = median(measured.map((r, i) => replays[i] / r.cpu));
+        row.ofCoreWall = median(measured.map((r, i) => wallReplays[i] / r.wall));
+      }
+      rows.push(row);
+      o.log(`workload ${def.name} ${kind}: ${(cpuOps / 1e6).toFixed(2)} M ops per CPU s${row.ofCore ? ` (${(row.ofCore * 100).toFixed(0)}% of the core's ${(row.coreCpuOpsPerSec! / 1e6).toFixed(2)} M for the same ops; wall ${((row.ofCoreWall ?? 0) * 100).toFixed(0)}%)` : ""}, ${s.atomicsPerOp.toFixed(2)} atomics/op, ${s.violations?.total ?? "?"} violations`);
     }
   }
   return rows;
