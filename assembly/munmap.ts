@@ -19,8 +19,10 @@ export function splitsVma(mm: i32, start: u32, end: u32): bool {
 
 /** munmap's vma surgery: zap [start, end) and trim, split or drop each vma it touches. */
 export function unmapRange(mm: i32, start: u32, end: u32): void {
-  // unmap_vmas: one mmu-notifier UNMAP over the range, when there is something to unmap
-  if (overlaps(mm, start, end)) mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_UNMAP, -1);
+  // do_vmi_munmap does nothing (no notifier, no table freed) when no vma is in the range
+  if (!overlaps(mm, start, end)) return;
+  // unmap_vmas: one mmu-notifier UNMAP over the range
+  mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_UNMAP, -1);
   let prev = -1;
   let v = firstVma(mm);
   while (v >= 0) {
@@ -48,7 +50,25 @@ export function unmapRange(mm: i32, start: u32, end: u32): void {
     }
     v = next;
   }
-  freeTablesIn(mm, start, end);
+  freeTablesIn(mm, max<u32>(start & ~511, prevEnd(mm, start)), min<u32>((end + 511) & ~511, nextStart(mm, end)));
+}
+
+/**
+ * unmap_region -> free_pgtables(floor = prev->vm_end, ceiling = next->vm_start) ->
+ * free_pgd_range (6.1 mm/memory.c; the same in 7.0): a PTE table of the unmapped
+ * range is freed when its 2 MiB lies wholly between the neighbouring vmas, so a
+ * later fault there finds pmd_none. These give the floor and ceiling after the surgery.
+ */
+function prevEnd(mm: i32, start: u32): u32 {
+  let floor: u32 = 0; // FIRST_USER_ADDRESS
+  for (let v = firstVma(mm); v >= 0 && vmaEnd(v) <= start; v = vmaNext(v)) floor = vmaEnd(v);
+  return floor;
+}
+
+function nextStart(mm: i32, end: u32): u32 {
+  let v = firstVma(mm);
+  while (v >= 0 && vmaStart(v) < end) v = vmaNext(v);
+  return v >= 0 ? vmaStart(v) : <u32>1 << VPN_BITS; // USER_PGTABLES_CEILING: the top
 }
 
 /**

@@ -151,6 +151,35 @@ test("munmap of part of a THP splits the PMD; the rest stays mapped by PTEs; unm
   clean(e, "after the full munmap");
 });
 
+test("free_pgtables: munmap frees a PTE table whose 2 MiB no neighbouring vma shares, so a THP vma mapped there again gets a THP (with the last vma of the block, whichever munmap that is)", async () => {
+  // 6.1 mm/mmap.c unmap_region -> free_pgtables(prev->vm_end, next->vm_start) -> free_pgd_range
+  const capacity = { systemPages: 4096, hugePages: 4 };
+  for (const t of [await Engine.create({ scheme: "E2", capacity }), Model.create({ scheme: "E2", capacity })]) {
+    const mm = t.mmNew();
+    t.mmap(mm, { addr: BASE, length: M2, huge: true });
+    t.write(mm, BASE + PAGE, 11); // a THP
+    t.munmap(mm, BASE + 100 * PAGE, 100 * PAGE); // splits the PMD: the block has a PTE table now
+    t.munmap(mm, BASE, 100 * PAGE); // the vma [BASE + 200 pages, ...) still shares the block: the table stays
+    t.munmap(mm, BASE + 200 * PAGE, M2 - 200 * PAGE); // no vma is left in the block: the table goes
+    t.mmap(mm, { addr: BASE, length: M2, huge: true });
+    t.write(mm, BASE + 3 * PAGE, 5);
+    const p = t.page(mm, BASE + 3 * PAGE)!;
+    assert.equal([p.pmd, p.large, p.entireMapcount], [true, true, 1], "pmd_none again: create_huge_pmd maps a THP");
+    // a small vma below the block's end keeps the table when the rest of the block is unmapped
+    const b = BASE + 2 * M2;
+    t.mmap(mm, { addr: b, length: PAGE });
+    t.mmap(mm, { addr: b + PAGE, length: M2 - PAGE, huge: true });
+    t.write(mm, b, 1);
+    t.munmap(mm, b + PAGE, M2 - PAGE);
+    t.munmap(mm, b, PAGE); // now the block is free of vmas: freed here, not left behind
+    t.mmap(mm, { addr: b, length: M2, huge: true });
+    t.write(mm, b, 2);
+    assert.ok(t.page(mm, b)!.pmd, "the table went with the last vma of the block");
+    t.check();
+    assert.equal(t.violations(), []);
+  }
+});
+
 test("zap_huge_pmd: munmap of the whole 2 MiB drops one reference and one entire mapping; teardown frees everything", async () => {
   const { e, mm, a } = await withThp();
   const child = e.fork(mm);

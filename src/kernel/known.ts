@@ -43,14 +43,6 @@ export const KNOWN: readonly Known[] = [
     matches: (after, rows) => after.code === abi.OP_TRUNCATE && !after.toEof && kernelMore(rows),
   },
   {
-    id: "munmap-frees-page-tables",
-    kernel: "munmap frees the page tables of the range no other vma uses (6.1 mm/mmap.c unmap_region -> free_pgtables), so a later fault in a THP vma finds pmd_none and maps a THP (__handle_mm_fault -> create_huge_pmd); refsim keeps the emptied PTE table and falls back to a 4 KiB page",
-    status: "refsim difference, in /work/wt/signals/kernel-notes.md (core + model: free empty PTE tables at munmap)",
-    matches: (after, rows) => (after.code === abi.OP_WRITE || after.code === abi.OP_READ || after.code === abi.OP_GUP)
-      && rows.every((r) => ["mapped", "refcount", "mapcount", "entireMapcount", "large", "pmd", "zero"].includes(r.field))
-      && rows.some((r) => r.field === "pmd" && r.kernel === true && r.refsim === false),
-  },
-  {
     id: "dax-break-layouts-whole-file",
     kernel: "an ext4 (and xfs) DAX truncate or hole punch breaks layouts over the whole file, not the range, and before it frees anything: 6.1 fs/ext4/inode.c ext4_break_layouts -> dax_layout_busy_page(inode->i_mapping) (range 0..LLONG_MAX) unmaps every mapping of the file and waits for a busy page anywhere in it; only then do ext4_punch_hole/ext4_setattr free blocks, so while it waits every block still holds its data (refsim frees the idle ones at once)",
     status: "6.1's filesystems against refsim's range model (truncateRange); in /work/wt/signals/kernel-notes.md",

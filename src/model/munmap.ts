@@ -12,7 +12,7 @@
  * console.log(m.machine.mms.all[mm].vmas.length); // 2
  * ```
  */
-import { MMU_NOTIFY_UNMAP, MMU_NOTIFY_RELEASE, VPN_BITS } from "../../assembly/abi.ts";
+import { MMU_NOTIFY_UNMAP, MMU_NOTIFY_RELEASE, VPN_BITS, PT_ENTRIES } from "../../assembly/abi.ts";
 import { setVmaRange, type Mm } from "./mm.ts";
 import { zapRange } from "./zap.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
@@ -26,7 +26,8 @@ export function splitsVma(mm: Mm, start: number, end: number): boolean {
 
 /** munmap's vma surgery: zap [start, end) and trim, split or drop each vma it touches. */
 export function unmapRange(m: Machine, mm: Mm, start: number, end: number): void {
-  if (mm.overlaps(start, end)) mmuNotifierInvalidate(m, mm.id, start, end, MMU_NOTIFY_UNMAP, -1); // unmap_vmas
+  if (!mm.overlaps(start, end)) return; // do_vmi_munmap: nothing to unmap, no table freed
+  mmuNotifierInvalidate(m, mm.id, start, end, MMU_NOTIFY_UNMAP, -1); // unmap_vmas
   for (const v of [...mm.vmas]) {
     const s = v.start;
     const e = v.end;
@@ -48,7 +49,14 @@ export function unmapRange(m: Machine, mm: Mm, start: number, end: number): void
       break;
     }
   }
-  mm.tables.freeTablesIn(m.tablePool, start, end);
+  // unmap_region -> free_pgtables(prev->vm_end, next->vm_start) -> free_pgd_range:
+  // the range's PTE tables lying wholly between the neighbouring vmas go (as the core)
+  let floor = 0; // FIRST_USER_ADDRESS
+  for (const v of mm.vmas) if (v.end <= start) floor = v.end;
+  const ceiling = mm.vmas.find((v) => v.start >= end)?.start ?? 2 ** VPN_BITS; // USER_PGTABLES_CEILING: the top
+  const lo = start - (start % PT_ENTRIES);
+  const hi = Math.ceil(end / PT_ENTRIES) * PT_ENTRIES;
+  mm.tables.freeTablesIn(m.tablePool, Math.max(lo, floor), Math.min(hi, ceiling));
 }
 
 /** exit_mmap: mmu_notifier_release, unmap_vmas over everything, free the vmas and the page tables. */
