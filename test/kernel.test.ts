@@ -36,6 +36,34 @@ test("translator: fork, COW and a pin become guest lines, and refsim's E2 counts
   assert.is(b.notComparable, null);
 });
 
+test("translator: mprotect (PROT_NONE too), mremap in place and moved, and shared anonymous memory become guest lines", async () => {
+  const e = await Engine.create({ scheme: "E2" });
+  const b = new ProgramBuilder("m", e);
+  const mm = b.run({ op: "mm_new" });
+  b.run({ op: "mmap", mm, addr: 0x10000000, length: 4 * 4096 });
+  b.run({ op: "mmap", mm, addr: 0x20000000, length: 4096, prot: "none" });
+  b.run({ op: "mmap", mm, addr: 0x30000000, length: 4096, shared: true });
+  b.run({ op: "write", mm, addr: 0x10000000, value: 7 });
+  b.run({ op: "mprotect", mm, addr: 0x10001000, length: 4096, prot: "r" });
+  b.run({ op: "mprotect", mm, addr: 0x10002000, length: 4096, prot: "none" });
+  b.run({ op: "mremap", mm, addr: 0x10003000, length: 4096, newLength: 4096 }); // in place: nothing to do
+  const to = b.run({ op: "mremap", mm, addr: 0x10000000, length: 4096, newLength: 2 * 4096, maymove: true, fixed: true, newAddr: 0x40000000 });
+  b.snapAll("after");
+  assert.is(to, 0x40000);
+  assert.equal(b.lines.slice(1), [
+    `mmap ${mm} 10000000 4 rw a 0 0 0`, `mmap ${mm} 20000000 1 none a 0 0 0`, `mmap ${mm} 30000000 1 rw s 0 0 0`,
+    `write ${mm} 10000000 7`, `mprotect ${mm} 10001000 1 r`, `mprotect ${mm} 10002000 1 none`,
+    `mremap ${mm} 10003000 1 10003000 1`, `mremap ${mm} 10000000 1 40000000 2`,
+    "snap 10000000 4 20000000 1 30000000 1 40000000 2",
+  ]);
+  const snap = b.points.find((p) => p.kind === "pages");
+  assert.ok(snap && snap.kind === "pages");
+  assert.is(snap.refsim.get(`${mm}:${0x40000}`)?.refcount, 1, "the written page moved with the mapping");
+  assert.is(b.notComparable, null);
+  b.run({ op: "mremap", mm, addr: 0x40000000, length: 4096, newLength: 4096, maymove: true, dontunmap: true });
+  assert.match(b.notComparable ?? "", /DONTUNMAP/);
+});
+
 test("translator: what the guest cannot do is not comparable, with the reason", async () => {
   const l = parseScenario(JSON.stringify({ name: "dp", steps: [
     { op: "driver_new", kind: "device-private", pages: 4, as: "d" }] }), "dp.json");

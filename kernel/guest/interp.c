@@ -9,11 +9,11 @@
  *   fork W C                   W forks; the child is process C
  *   exit W                     W exits; returns once it is reaped (exit_mmap done)
  *   file F NPAGES DAX          file F of NPAGES pages on tmpfs (DAX 0) or on ext4 -o dax on pmem (DAX 1)
- *   mmap W ADDR NPAGES PROT KIND F PGOFF HUGE   PROT r|rw, KIND a (anon private) s (anon shared)
+ *   mmap W ADDR NPAGES PROT KIND F PGOFF HUGE   PROT none|r|rw, KIND a (anon private) s (anon shared)
  *                              p (file private) S (file shared); HUGE 1: MADV_HUGEPAGE
  *   munmap|dontneed W ADDR NPAGES
  *   mprotect W ADDR NPAGES PROT
- *   mremap W ADDR NPAGES NEWADDR NEWNPAGES
+ *   mremap W ADDR NPAGES NEWADDR NEWNPAGES   in place when NEWADDR is ADDR, else MREMAP_MAYMOVE|MREMAP_FIXED
  *   read W ADDR                prints the 32-bit word at ADDR
  *   write W ADDR VALUE
  *   gup W H ADDR g|p           handle H: g FOLL_GET via vmsplice into a pipe, p FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE
@@ -213,6 +213,14 @@ static void snap(char *args)
 	flush_run(&run);
 }
 
+/* PROT none, r or rw (the translator's words) as mmap/mprotect protection bits */
+static int guest_prot(const char *s)
+{
+	if (!strcmp(s, "none"))
+		return PROT_NONE;
+	return PROT_READ | (strchr(s, 'w') ? PROT_WRITE : 0);
+}
+
 static void worker_loop(int cmdfd);
 
 static void worker_cmd(char *line)
@@ -244,7 +252,7 @@ static void worker_cmd(char *line)
 	}
 	if (!strcmp(op, "mmap")) {
 		sscanf(rest, "%lx %lu %7s %7s %lu %lu %lu", &a, &b, s1, s2, &c, &d, &e);
-		int prot = PROT_READ | (strchr(s1, 'w') ? PROT_WRITE : 0);
+		int prot = guest_prot(s1);
 		int flags = MAP_FIXED_NOREPLACE;
 		int fd = -1;
 		switch (s2[0]) {
@@ -266,7 +274,7 @@ static void worker_cmd(char *line)
 		r = madvise((void *)a, b * PAGE, MADV_DONTNEED) ? errno : 0;
 	} else if (!strcmp(op, "mprotect")) {
 		sscanf(rest, "%lx %lu %7s", &a, &b, s1);
-		r = mprotect((void *)a, b * PAGE, PROT_READ | (strchr(s1, 'w') ? PROT_WRITE : 0)) ? errno : 0;
+		r = mprotect((void *)a, b * PAGE, guest_prot(s1)) ? errno : 0;
 	} else if (!strcmp(op, "mremap")) {
 		sscanf(rest, "%lx %lu %lx %lu", &a, &b, &c, &d);
 		void *p = c == a ? mremap((void *)a, b * PAGE, d * PAGE, 0)

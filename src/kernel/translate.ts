@@ -83,7 +83,8 @@ export const pageKey = (mm: number, vpn: number): string => `${mm}:${vpn}`;
 /** The guest's handle slot for GUPs refsim refused (the interpreter has 256). */
 const REFUSED_SLOT = 255;
 
-const RW = (flags: number) => ((flags & abi.VM_WRITE) !== 0 ? "rw" : "r");
+/** The guest's PROT word for VM_READ / VM_WRITE bits (calc_vm_prot_bits backwards): none, r or rw. */
+const RW = (flags: number) => ((flags & abi.VM_WRITE) !== 0 ? "rw" : (flags & abi.VM_READ) !== 0 ? "r" : "none");
 const hex = (vpn: number) => (vpn * PAGE_SIZE).toString(16);
 
 /** A driver kind the guest has: fsdax on emulated pmem. Debian's 6.1 has no DEVICE_PRIVATE, no coherent device, no p2pdma. */
@@ -168,6 +169,16 @@ export class ProgramBuilder {
         return;
       }
       case abi.OP_MUNMAP: emit(`munmap ${a(0)} ${hex(a(1))} ${a(2)}`); return;
+      case abi.OP_MPROTECT: emit(`mprotect ${a(0)} ${hex(a(1))} ${a(2)} ${RW(a(3))}`); return;
+      case abi.OP_MREMAP: {
+        // the guest resizes in place (flags 0) or moves with MREMAP_MAYMOVE|MREMAP_FIXED to where refsim moved it
+        if ((a(4) & abi.MREMAP_DONTUNMAP) !== 0) return this.#cannot("mremap with MREMAP_DONTUNMAP: the guest has no such mremap");
+        emit(`mremap ${a(0)} ${hex(a(1))} ${a(2)} ${hex(result)} ${a(3)}`);
+        const from = this.#maps.filter((m) => m.mm === a(0) && a(1) >= m.start && a(1) < m.start + m.n).pop(); // the latest
+        this.#maps.push({ mm: a(0), start: result, n: a(3), file: from?.file ?? -1 });
+        this.#addRange(result, a(3));
+        return;
+      }
       case abi.OP_MADV_DONTNEED: emit(`dontneed ${a(0)} ${hex(a(1))} ${a(2)}`); return;
       case abi.OP_READ: {
         const i = emit(`read ${a(0)} ${hex(a(1))}`);
