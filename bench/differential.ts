@@ -6,7 +6,7 @@
  * (test/differential-harness.ts; the test command runs the same at 100 k ops).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { runDifferentialBench } from "./differential.ts";
  * const d = await runDifferentialBench({ quick: true, log: console.log });
  * console.log(d.ok, d.markdown);

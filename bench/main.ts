@@ -14,7 +14,7 @@
  * then:              node --import tsx bench/profile.ts tmp/prof/<file>.cpuprofile
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { runBench } from "./main.ts";
  * const exitCode = await runBench({ quick: true, only: ["churn-small"] });
  * ```

@@ -8,7 +8,8 @@
  * import { BENCH_FLAGS, benchArgs } from "./bench-args.ts";
  * import { parseFlags } from "./flags.ts";
  * const { values } = parseFlags("bench", ["--quick", "--only", "churn-small", "--rounds", "3"], BENCH_FLAGS);
- * console.log(benchArgs(values)); // { quick: true, only: [ 'churn-small' ], rounds: 3, ... }
+ * const args = benchArgs(values);
+ * console.log(args.quick, args.only, args.rounds); // true [ 'churn-small' ] 3
  * ```
  */
 import type { FlagSet, FlagValues } from "./flags.ts";

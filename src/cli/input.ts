@@ -6,8 +6,17 @@
  *
  * @example
  * ```ts
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { readJsonFile } from "./input.ts";
- * const spec = readJsonFile("sweep.json", "sweep"); // RefsimError naming the file, line and key on bad input
+ * const file = join(mkdtempSync(join(tmpdir(), "refsim-")), "sweep.json");
+ * writeFileSync(file, '{ "seeds": [1] }');
+ * console.log(readJsonFile(file, "sweep")); // { seeds: [ 1 ] }
+ * writeFileSync(file, '{ "seeds": [1],\n  "seeds": [2] }');
+ * let error: unknown;
+ * try { readJsonFile(file, "sweep"); } catch (e) { error = e; }
+ * console.log((error as Error).name); // RefsimError (naming the file, line and key)
  * ```
  */
 import { readFileSync } from "node:fs";

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { colourOn, paint } from "./style.ts";
- * console.log(paint("FAIL", "red", colourOn({ isTTY: false }))); // FAIL (no escape codes off a terminal)
+ * console.log(JSON.stringify(paint("FAIL", "red", colourOn({ isTTY: false }, {})))); // "FAIL" (no escape codes off a terminal)
  * ```
  */
 import { styleText } from "node:util";

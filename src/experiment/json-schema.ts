@@ -10,7 +10,7 @@
  * ```ts
  * import { firstProblem } from "./json-schema.ts";
  * const schema = { type: "object", properties: { seeds: { type: "array", items: { type: "number" } } }, additionalProperties: false };
- * console.log(firstProblem(schema, { seed: [1] })); // { path: "seed", key: "seed", message: "unknown field 'seed' (fields: seeds)" }
+ * console.log(firstProblem(schema, { seed: [1] })); // { path: "seed", key: "seed", message: "unknown field 'seed' (did you mean 'seeds'? fields: seeds)" }
  * ```
  */
 

@@ -18,7 +18,7 @@
  * ```ts
  * import { explore } from "./explore.ts";
  * const r = await explore({ scheme: "E0-devmap", seed: 1, budgetOps: 200_000 });
- * console.log(r.found?.failure, r.found?.shrunk.n); // { kind: "leak_page", culprit: "munmap" } 7
+ * console.log(r.found?.failure, r.found?.shrunk.n); // { kind: "leak_page", culprit: "munmap" } 6
  * ```
  */
 import type { Capacity } from "../core/engine.ts";

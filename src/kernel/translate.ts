@@ -18,7 +18,7 @@
  * const addr = b.run({ op: "mmap", mm, length: 4096 }) * 4096;
  * b.run({ op: "write", mm, addr, value: 7 });
  * b.snapPage("after write", mm, addr);
- * console.log(b.text().split("\n").slice(0, 4).join(" | ")); // prog tiny | new 1 | mmap 1 10000000 1 rw a 0 0 0 | write 1 10000000 7
+ * console.log(b.text().split("\n").slice(0, 4).join(" | ")); // prog tiny | new 0 | mmap 0 10000000 1 rw a 0 0 0 | write 0 10000000 7
  * ```
  */
 import * as abi from "../../assembly/abi.ts";

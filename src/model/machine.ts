@@ -7,13 +7,13 @@
  * @example
  * ```ts
  * import { Machine } from "./machine.ts";
- * import { DEFAULT_CAPACITY } from "../core/engine.ts";
+ * import { DEFAULT_CAPACITY } from "../core/capacity.ts";
  * import { resolveScheme } from "../scheme/resolve.ts";
  * const m = new Machine({ ...DEFAULT_CAPACITY, systemPages: 16 }, resolveScheme("E1"));
  * console.log(m.frames.freeSystemPages, m.rules.idlePrivate); // 16 1
  * ```
  */
-import type { Capacity } from "../core/engine.ts";
+import type { Capacity } from "../core/capacity.ts";
 import type { Scheme } from "../scheme/presets.ts";
 import { Rules } from "./scheme.ts";
 import { Counters } from "./stats.ts";

@@ -19,7 +19,9 @@
  * ```
  */
 import * as abi from "../../assembly/abi.ts";
-import { resolveCapacity, type Capacity, type EngineOptions, type FrameInfo, type PageInfo, type BoInfo, type PageKind } from "../core/engine.ts";
+// Types only from engine.ts: a value import would load the generated WASM, and the model must load without a build.
+import type { EngineOptions, FrameInfo, PageInfo, BoInfo, PageKind } from "../core/engine.ts";
+import { resolveCapacity, type Capacity } from "../core/capacity.ts";
 import { RefsimError, shown } from "../core/errors.ts";
 import { vmaInfo, type VmaInfo } from "../core/maps.ts";
 import { resolveCounterOptions } from "../cost/options.ts";

@@ -5,8 +5,8 @@
  * @example
  * ```ts
  * import { resolveScheme } from "./resolve.ts";
- * const s = resolveScheme({ name: "E2-no-fault-ref", base: "E2", rules: { swapFaultRef: false } });
- * console.log(s.rules.swapFaultRef); // false
+ * const s = resolveScheme({ name: "E2-no-fault-ref", base: "E2", rules: { swapFaultRef: "none" } });
+ * console.log(s.rules.swapFaultRef); // none
  * ```
  */
 import * as abi from "../../assembly/abi.ts";

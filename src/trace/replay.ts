@@ -13,9 +13,9 @@
  * import { TraceRecorder } from "./record.ts";
  * import { replayTrace } from "./replay.ts";
  * const rec = new TraceRecorder(await Engine.create({ scheme: "E2" }), { source: "workload fork-heavy", seed: 3 });
- * runWorkload("fork-heavy", rec, {}, 3, 4000);
+ * runWorkload("fork-heavy", rec, {}, 3, 10_000);
  * const r = await replayTrace(rec.finish());
- * console.log(r.ops, r.identical); // 4000 true
+ * console.log(r.ops, r.identical); // ... true
  * ```
  */
 import * as abi from "../../assembly/abi.ts";

@@ -33,11 +33,10 @@
  * ```ts
  * import { Engine } from "../core/engine.ts";
  * import { runGpuChurn } from "./gpu-churn.ts";
- * for (const scheme of ["E0-devmap", "E4"]) {
- *   const e = await Engine.create({ scheme });
- *   const s = runGpuChurn(e, { kind: "device-coherent" }, 1, 30_000);
- *   console.log(scheme, s.migrated > 0, s.violations.leak_page > 0); // E0-devmap true true, then E4 true false
- * }
+ * const old = runGpuChurn(await Engine.create({ scheme: "E0-devmap" }), { kind: "device-coherent" }, 1, 30_000);
+ * console.log(old.migrated > 0, old.violations.leak_page > 0); // true true (devmap PTEs hold no reference)
+ * const now = runGpuChurn(await Engine.create({ scheme: "E4" }), { kind: "device-coherent" }, 1, 30_000);
+ * console.log(now.migrated > 0, now.violations.leak_page > 0); // true false
  * ```
  */
 import { VM_READ, VM_WRITE, VM_ANON, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT } from "../../assembly/abi.ts";

@@ -6,7 +6,7 @@
  * ```ts
  * import { Prng } from "./prng.ts";
  * const r = new Prng(42);
- * console.log(r.below(10)); // a whole number 0..9, the same every run
+ * console.log(r.below(10)); // 2 (a whole number 0..9, the same on every runtime)
  * ```
  */
 export class Prng {

@@ -1,0 +1,69 @@
+// The reference model loads without a WASM build (issue 17 item 4): no value import reachable from
+// src/model/ leads to src/core/engine.ts or the generated WASM in src/core/generated/. Type-only imports
+// (`import type`, or braces naming only types) are erased by every TypeScript runtime and do not count.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, resolve, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** The modules `file` imports for their values (relative specifiers only; packages are not ours). */
+function valueImports(file: string): string[] {
+  const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  const out: string[] = [];
+  const re = /^\s*(?:import|export)\s+(type\s+)?([^;]*?)\s*from\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']/gm;
+  for (const m of text.matchAll(re)) {
+    const spec = m[3] ?? m[4];
+    if (m[1] || !spec.startsWith(".")) continue;
+    const braces = /^\{([\s\S]*)\}$/.exec(m[2]?.trim() ?? "");
+    if (braces && braces[1].split(",").map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith("type "))) continue;
+    out.push(resolve(dirname(file), spec));
+  }
+  return out;
+}
+
+/** Every module reachable from `start` through value imports, with the chain that reaches it. */
+function reachable(start: string[]): Map<string, string[]> {
+  const seen = new Map<string, string[]>();
+  const todo = start.map((f) => [f]);
+  while (todo.length) {
+    const chain = todo.pop()!;
+    const f = chain[chain.length - 1];
+    if (seen.has(f)) continue;
+    seen.set(f, chain);
+    if (f.endsWith(".ts")) for (const g of valueImports(f)) todo.push([...chain, g]);
+  }
+  return seen;
+}
+
+const modelFiles = readdirSync(root + "src/model").filter((f) => f.endsWith(".ts")).map((f) => root + "src/model/" + f);
+
+test("type-only imports are told from value imports", () => {
+  const files = valueImports(root + "src/model/model.ts").map((f) => relative(root, f));
+  assert.ok(files.includes("src/core/capacity.ts"), files.join(" "));
+  assert.not.ok(files.includes("src/core/engine.ts"), "model.ts imports only types from engine.ts");
+  // and the walk does find the engine where it is imported for its value
+  assert.ok(reachable([root + "src/explore/explore.ts"]).has(root + "src/core/engine.ts"));
+});
+
+test("no value import from src/model/ reaches the engine or the generated WASM", () => {
+  const bad: string[] = [];
+  for (const [f, chain] of reachable(modelFiles)) {
+    const rel = relative(root, f);
+    if (rel === "src/core/engine.ts" || rel.startsWith("src/core/generated/") || rel.endsWith(".wasm")) {
+      bad.push(chain.map((c) => relative(root, c)).join(" -> "));
+    }
+  }
+  assert.equal(bad, []);
+});
+
+test("the model runs ops (loaded the same way, without the engine)", async () => {
+  const { Model } = await import("../src/model/model.ts");
+  const m = await Model.create({ scheme: "E2" });
+  const mm = m.run([{ op: "mm_new" }]);
+  assert.equal(mm.length, 1);
+});
+
+test.run();
