@@ -27,6 +27,7 @@ import * as abi from "../../assembly/abi.ts";
 import { RefsimError } from "../core/errors.ts";
 import type { Capacity } from "../core/engine.ts";
 import { Prng } from "../workload/prng.ts";
+import { VmaTracker } from "../workload/vmas.ts";
 import { SymTrace } from "./symbolic.ts";
 
 export const PAGE_KINDS = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma", "thp"] as const;
@@ -84,8 +85,10 @@ const KIND_CODE: Record<Exclude<PageKindName, "thp">, number> = {
   fsdax: abi.KIND_FSDAX, "device-dax": abi.KIND_DEVDAX, p2pdma: abi.KIND_P2PDMA,
 };
 
-interface Vma { start: number; end: number; flags: number; file: number; pgoff: number }
-interface Proc { ref: number; vmas: Vma[] }
+/** A VMA as an op picks it (a copy out of the tracker). */
+interface Vma { start: number; end: number; flags: number; file: number }
+/** A process: its mm's op ref and its slot in the VMA tracker. */
+interface Proc { ref: number; slot: number }
 interface FileRec { ref: number; pages: number; kind: number }
 interface DriverRec { ref: number; kind: number; live: boolean }
 
@@ -132,6 +135,7 @@ export class EpisodeGenerator {
   #t = new SymTrace(1024);
   #rng = new Prng(1);
   #procs: Proc[] = [];
+  #vmas: VmaTracker;
   #files: FileRec[] = [];
   #drivers: DriverRec[] = [];
   #bos: { ref: number; driver: number }[] = [];
@@ -160,6 +164,7 @@ export class EpisodeGenerator {
     this.maxMapPages = Math.min(options.maxMapPages ?? 8, this.arenaPages);
     this.maxVmas = options.maxVmas ?? 8;
     this.driverPages = options.driverPages ?? 64;
+    this.#vmas = new VmaTracker(this.maxProcesses, this.maxProcesses * (this.maxVmas + 1));
     this.#migrateKinds = this.kinds.filter((k) => k === "device-private" || k === "device-coherent").map((k) => KIND_CODE[k]);
     this.#fileKinds = this.kinds.filter((k) => k === "fsdax" || k === "device-dax" || k === "p2pdma").map((k) => KIND_CODE[k]);
     this.#thp = this.kinds.includes("thp");
@@ -214,6 +219,7 @@ export class EpisodeGenerator {
     const t = this.#t;
     const from = t.n;
     this.#rng = new Prng(seed);
+    for (const p of this.#procs) this.#vmas.drop(p.slot);
     this.#procs = [];
     this.#files = [];
     this.#bos = [];
@@ -281,7 +287,7 @@ export class EpisodeGenerator {
   // ---- processes
   #mmNew(): boolean {
     if (this.#procs.length >= this.maxProcesses || this.#mmIds >= this.capacity.processes - 1) return false;
-    this.#procs.push({ ref: this.#t.op(abi.OP_MM_NEW, 0), vmas: [] });
+    this.#procs.push({ ref: this.#t.op(abi.OP_MM_NEW, 0), slot: this.#freeSlot() });
     this.#mmIds++;
     return true;
   }
@@ -290,7 +296,9 @@ export class EpisodeGenerator {
     if (this.#procs.length >= this.maxProcesses || this.#mmIds >= this.capacity.processes - 1) return false;
     const p = this.#proc();
     if (!p) return false;
-    this.#procs.push({ ref: this.#t.op(abi.OP_FORK, 1, p.ref), vmas: p.vmas.map((v) => ({ ...v })) });
+    const child: Proc = { ref: this.#t.op(abi.OP_FORK, 1, p.ref), slot: this.#freeSlot() };
+    this.#vmas.copy(p.slot, child.slot);
+    this.#procs.push(child);
     this.#mmIds++;
     return true;
   }
@@ -299,8 +307,37 @@ export class EpisodeGenerator {
     if (this.#procs.length <= 1) return false;
     const i = this.#rng.below(this.#procs.length);
     this.#t.op(abi.OP_EXIT, 1, this.#procs[i].ref);
+    this.#vmas.drop(this.#procs[i].slot);
     this.#procs.splice(i, 1);
     return true;
+  }
+
+  /** The lowest tracker slot no process has. */
+  #freeSlot(): number {
+    let slot = 0;
+    while (this.#procs.some((p) => p.slot === slot)) slot++;
+    return slot;
+  }
+
+  #vmaCount(p: Proc): number {
+    return this.#vmas.count[p.slot];
+  }
+
+  #vmaAt(v: number): Vma {
+    const t = this.#vmas;
+    return { start: t.start[v], end: t.end[v], flags: t.flags[v], file: t.file[v] };
+  }
+
+  /** One of p's VMAs (it has one), each as likely. */
+  #pickVma(p: Proc): Vma {
+    return this.#vmaAt(this.#vmas.pick(p.slot, this.#rng));
+  }
+
+  /** p's VMAs in address order. */
+  #vmasOf(p: Proc): Vma[] {
+    const out: Vma[] = [];
+    for (let v = this.#vmas.head[p.slot]; v >= 0; v = this.#vmas.next[v]) out.push(this.#vmaAt(v));
+    return out;
   }
 
   #proc(): Proc | undefined {
@@ -311,25 +348,24 @@ export class EpisodeGenerator {
   #procWithVma(): Proc | undefined {
     for (let t = 0; t < 4; t++) {
       const p = this.#proc();
-      if (p && p.vmas.length > 0) return p;
+      if (p && this.#vmaCount(p) > 0) return p;
     }
-    return this.#procs.find((p) => p.vmas.length > 0);
+    return this.#procs.find((p) => this.#vmaCount(p) > 0);
   }
 
   // ---- mappings
   #mmap(): boolean {
     const p = this.#proc();
-    if (!p || p.vmas.length >= this.maxVmas) return false;
+    if (!p || this.#vmaCount(p) >= this.maxVmas) return false;
     const rng = this.#rng;
     if (this.#thp && rng.chance(0.3)) {
       // MADV_HUGEPAGE over one or two whole 2 MiB blocks (or a block and a bit), above the arena
       const start = THP_BASE + abi.FOLIO_NR * rng.below(3);
       const n = abi.FOLIO_NR * (1 + rng.below(2)) + (rng.chance(0.25) ? 1 + rng.below(8) : 0);
-      if (p.vmas.some((v) => v.start < start + n && start < v.end)) return false;
+      if (this.#vmas.overlaps(p.slot, start, start + n)) return false;
       const flags = RW | abi.VM_ANON | abi.VM_HUGEPAGE;
       this.#t.op(abi.OP_MMAP, 1, p.ref, start, n, flags, -1, 0);
-      p.vmas.push({ start, end: start + n, flags, file: -1, pgoff: 0 });
-      p.vmas.sort((a, b) => a.start - b.start);
+      this.#vmas.insert(p.slot, start, start + n, flags, -1, 0);
       return true;
     }
     let n = 1 + rng.below(this.maxMapPages);
@@ -349,10 +385,9 @@ export class EpisodeGenerator {
     }
     for (let t = 0; t < 3; t++) {
       const start = MAP_BASE + rng.below(this.arenaPages - n + 1);
-      if (p.vmas.some((v) => v.start < start + n && start < v.end)) continue;
+      if (this.#vmas.overlaps(p.slot, start, start + n)) continue;
       this.#t.op(abi.OP_MMAP, refs, p.ref, start, n, flags, fileRef, pgoff);
-      p.vmas.push({ start, end: start + n, flags, file: fileRef, pgoff });
-      p.vmas.sort((a, b) => a.start - b.start);
+      this.#vmas.insert(p.slot, start, start + n, flags, fileRef, pgoff);
       return true;
     }
     return false;
@@ -361,31 +396,9 @@ export class EpisodeGenerator {
   #munmap(): boolean {
     const p = this.#procWithVma();
     if (!p) return false;
-    const rng = this.#rng;
-    const mode = rng.below(10);
-    let start: number;
-    let end: number;
-    if (mode < 5) {
-      const v = p.vmas[rng.below(p.vmas.length)];
-      start = v.start; end = v.end;
-    } else if (mode < 8) {
-      const v = p.vmas[rng.below(p.vmas.length)];
-      const a = rng.below(v.end - v.start);
-      start = v.start + a;
-      end = start + 1 + rng.below(v.end - start);
-    } else {
-      start = MAP_BASE + rng.below(this.arenaPages);
-      end = Math.min(MAP_BASE + this.arenaPages, start + 1 + rng.below(2 * this.maxMapPages));
-    }
+    const [start, end] = this.#vmas.munmapRange(p.slot, this.#rng, MAP_BASE, this.arenaPages, this.maxMapPages);
     this.#t.op(abi.OP_MUNMAP, 1, p.ref, start, end - start);
-    // the core's unmapRange: trim, split or drop every VMA the range touches
-    const out: Vma[] = [];
-    for (const v of p.vmas) {
-      if (v.end <= start || v.start >= end) { out.push(v); continue; }
-      if (v.start < start) out.push({ ...v, end: start });
-      if (v.end > end) out.push({ ...v, start: end, pgoff: v.file >= 0 ? v.pgoff + (end - v.start) : 0 });
-    }
-    p.vmas = out;
+    this.#vmas.unmapRange(p.slot, start, end);
     return true;
   }
 
@@ -393,7 +406,7 @@ export class EpisodeGenerator {
   #range(code: number, max: number): boolean {
     const p = this.#procWithVma();
     if (!p) return false;
-    const v = p.vmas[this.#rng.below(p.vmas.length)];
+    const v = this.#pickVma(p);
     const [start, n] = this.#sub(v, max);
     this.#t.op(code, 1, p.ref, start, n);
     return true;
@@ -408,7 +421,7 @@ export class EpisodeGenerator {
   #access(write: boolean): boolean {
     const p = this.#procWithVma();
     if (!p) return false;
-    const v = p.vmas[this.#rng.below(p.vmas.length)];
+    const v = this.#pickVma(p);
     const vpn = v.start + this.#rng.below(v.end - v.start);
     if (write && (v.flags & abi.VM_WRITE) !== 0) this.#t.op(abi.OP_WRITE, 1, p.ref, vpn, 1 + this.#rng.below(1000));
     else this.#t.op(abi.OP_READ, 1, p.ref, vpn);
@@ -432,7 +445,7 @@ export class EpisodeGenerator {
     const d = this.#migrateDriver();
     const p = this.#procWithVma();
     if (!d || !p) return false;
-    const anon = p.vmas.filter((v) => (v.flags & abi.VM_ANON) !== 0);
+    const anon = this.#vmasOf(p).filter((v) => (v.flags & abi.VM_ANON) !== 0);
     if (anon.length === 0) return false;
     const v = anon[this.#rng.below(anon.length)];
     const [start, n] = this.#sub(v, this.maxMapPages);
@@ -467,7 +480,7 @@ export class EpisodeGenerator {
   #faultBegin(): boolean {
     const p = this.#procWithVma();
     if (!p || this.#faults.length >= 8) return false;
-    const v = p.vmas[this.#rng.below(p.vmas.length)];
+    const v = this.#pickVma(p);
     this.#faults.push(this.#t.op(abi.OP_FAULT_BEGIN, 1, p.ref, v.start + this.#rng.below(v.end - v.start)));
     return true;
   }
@@ -484,7 +497,7 @@ export class EpisodeGenerator {
   #gup(): boolean {
     const p = this.#procWithVma();
     if (!p || this.#handles.length >= 32) return false;
-    const v = p.vmas[this.#rng.below(p.vmas.length)];
+    const v = this.#pickVma(p);
     let flags = GUP_FLAGS[this.#rng.below(GUP_FLAGS.length)];
     if ((v.flags & abi.VM_WRITE) === 0) flags &= ~abi.FOLL_WRITE;
     if (v.file >= 0 && this.#files.find((f) => f.ref === v.file)?.kind === abi.KIND_P2PDMA) flags |= abi.FOLL_PCI_P2PDMA;

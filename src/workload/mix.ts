@@ -64,6 +64,7 @@ import {
   type Spec, type WorkloadDef, type WorkloadSummary,
 } from "./common.ts";
 import type { OpTarget } from "./target.ts";
+import { VmaTracker } from "./vmas.ts";
 
 export const MIX_KINDS = [
   "mm_new", "mmap", "munmap", "read", "write", "fork", "exit", "madvise_dontneed", "file_new", "driver_new",
@@ -177,115 +178,22 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
   const enc = s.enc;
   const rng = s.rng;
 
-  // ---- address spaces (slots) and their VMAs: a linked list sorted by start, as in the core
+  // ---- address spaces (slots) and their VMAs: a list sorted by start, as in the core (./vmas.ts)
   const slotMm = new Int32Array(maxP).fill(-1);
-  const slotHead = new Int32Array(maxP).fill(-1);
-  const slotVmas = new Int32Array(maxP);
   const liveList = new Int32Array(maxP); // live slots, unordered
   const slotPos = new Int32Array(maxP);
   let nLive = 0;
-  const poolCap = (maxP + 1) * (maxV + 1);
-  const vStart = new Int32Array(poolCap);
-  const vEnd = new Int32Array(poolCap);
-  const vFlags = new Int32Array(poolCap);
-  const vFile = new Int32Array(poolCap);
-  const vPgoff = new Int32Array(poolCap);
-  const vNext = new Int32Array(poolCap);
-  const vFree = new Int32Array(poolCap);
-  let vFreeTop = poolCap;
-  for (let i = 0; i < poolCap; i++) vFree[i] = poolCap - 1 - i;
-
-  const insertVma = (slot: number, start: number, end: number, flags: number, file: number, pgoff: number): void => {
-    const v = vFree[--vFreeTop];
-    vStart[v] = start; vEnd[v] = end; vFlags[v] = flags; vFile[v] = file; vPgoff[v] = pgoff;
-    let prev = -1;
-    let cur = slotHead[slot];
-    while (cur >= 0 && vStart[cur] < start) { prev = cur; cur = vNext[cur]; }
-    vNext[v] = cur;
-    if (prev < 0) slotHead[slot] = v;
-    else vNext[prev] = v;
-    slotVmas[slot]++;
-  };
-  const unlinkVma = (slot: number, v: number, prev: number): void => {
-    if (prev < 0) slotHead[slot] = vNext[v];
-    else vNext[prev] = vNext[v];
-    vFree[vFreeTop++] = v;
-    slotVmas[slot]--;
-  };
-  const setRange = (v: number, start: number, end: number): void => {
-    if (vFile[v] >= 0) vPgoff[v] += start - vStart[v];
-    vStart[v] = start;
-    vEnd[v] = end;
-  };
-  /** The core's unmapRange: trim, split or drop every VMA [start, end) touches. */
-  const unmapRange = (slot: number, start: number, end: number): void => {
-    let prev = -1;
-    let v = slotHead[slot];
-    while (v >= 0) {
-      const next = vNext[v];
-      const vs = vStart[v];
-      const ve = vEnd[v];
-      if (ve <= start) { prev = v; v = next; continue; }
-      if (vs >= end) break;
-      const zs = Math.max(vs, start);
-      const ze = Math.min(ve, end);
-      if (zs === vs && ze === ve) {
-        unlinkVma(slot, v, prev);
-      } else if (zs === vs) {
-        setRange(v, ze, ve);
-        prev = v;
-      } else if (ze === ve) {
-        setRange(v, vs, zs);
-        prev = v;
-      } else {
-        const tailPgoff = vPgoff[v] + (ze - vs);
-        setRange(v, vs, zs);
-        insertVma(slot, ze, ve, vFlags[v], vFile[v], tailPgoff);
-        break;
-      }
-      v = next;
-    }
-  };
-  const overlaps = (slot: number, start: number, end: number): boolean => {
-    for (let v = slotHead[slot]; v >= 0; v = vNext[v]) if (vStart[v] < end && start < vEnd[v]) return true;
-    return false;
-  };
-  /** The core's get_unmapped_area: the lowest gap of n pages at or above MAP_BASE. */
-  const unmappedArea = (slot: number, n: number): number => {
-    let cand = MAP_BASE;
-    for (let v = slotHead[slot]; v >= 0; v = vNext[v]) {
-      if (vEnd[v] > cand) {
-        if (vStart[v] >= cand + n) break;
-        cand = vEnd[v];
-      }
-    }
-    return cand;
-  };
-  const pickVma = (slot: number): number => {
-    let k = rng.below(slotVmas[slot]);
-    let v = slotHead[slot];
-    while (k-- > 0) v = vNext[v];
-    return v;
-  };
+  const vt = new VmaTracker(maxP, (maxP + 1) * (maxV + 1));
   const addSlot = (mm: number): number => {
     let slot = 0;
     while (slotMm[slot] >= 0) slot++;
     slotMm[slot] = mm;
-    slotHead[slot] = -1;
-    slotVmas[slot] = 0;
     slotPos[slot] = nLive;
     liveList[nLive++] = slot;
     return slot;
   };
   const dropSlot = (slot: number): void => {
-    let v = slotHead[slot];
-    while (v >= 0) {
-      const next = vNext[v];
-      vFree[vFreeTop++] = v;
-      v = next;
-    }
-    slotHead[slot] = -1;
-    slotVmas[slot] = 0;
+    vt.drop(slot);
     slotMm[slot] = -1;
     const at = slotPos[slot];
     const last = liveList[--nLive];
@@ -297,9 +205,9 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
   const slotWithVma = (): number => {
     for (let t = 0; t < 4; t++) {
       const slot = randomSlot();
-      if (slot >= 0 && slotVmas[slot] > 0) return slot;
+      if (slot >= 0 && vt.count[slot] > 0) return slot;
     }
-    for (let i = 0; i < nLive; i++) if (slotVmas[liveList[i]] > 0) return liveList[i];
+    for (let i = 0; i < nLive; i++) if (vt.count[liveList[i]] > 0) return liveList[i];
     return -1;
   };
 
@@ -369,7 +277,7 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
   // ---- one op of each kind; false if it cannot be issued right now
   const doMmap = (): boolean => {
     const slot = randomSlot();
-    if (slot < 0 || slotVmas[slot] >= maxV) return false;
+    if (slot < 0 || vt.count[slot] >= maxV) return false;
     let n = 1 + rng.below(p.maxMapPages);
     let flags = rng.chance(p.readOnlyRatio) ? VM_READ : RW;
     let file = -1;
@@ -384,60 +292,44 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
       flags |= VM_ANON;
     }
     if (rng.chance(p.hintRatio)) {
-      const predicted = unmappedArea(slot, n);
+      const predicted = vt.unmappedArea(slot, n, MAP_BASE);
       if (predicted + n > MAP_BASE + span) return false;
       const got = enc.result(enc.mmap(slotMm[slot], -1, n, flags, file, pgoff));
       if (got !== predicted) mismatches++;
-      insertVma(slot, got, got + n, flags, file, pgoff);
+      vt.insert(slot, got, got + n, flags, file, pgoff);
       return true;
     }
     for (let t = 0; t < 3; t++) {
       const start = MAP_BASE + rng.below(p.arenaPages - n + 1);
-      if (overlaps(slot, start, start + n)) continue;
+      if (vt.overlaps(slot, start, start + n)) continue;
       enc.mmap(slotMm[slot], start, n, flags, file, pgoff);
-      insertVma(slot, start, start + n, flags, file, pgoff);
+      vt.insert(slot, start, start + n, flags, file, pgoff);
       return true;
     }
     return false;
   };
   const doMunmap = (): boolean => {
     const slot = slotWithVma();
-    if (slot < 0 || slotVmas[slot] >= maxV) return false; // a split needs a spare VMA
-    const mode = rng.below(10);
-    let start: number;
-    let end: number;
-    if (mode < 5) {
-      const v = pickVma(slot);
-      start = vStart[v];
-      end = vEnd[v];
-    } else if (mode < 8) {
-      const v = pickVma(slot);
-      const len = vEnd[v] - vStart[v];
-      const a = rng.below(len);
-      start = vStart[v] + a;
-      end = start + 1 + rng.below(len - a);
-    } else {
-      start = MAP_BASE + rng.below(span);
-      end = Math.min(MAP_BASE + span, start + 1 + rng.below(2 * p.maxMapPages));
-    }
+    if (slot < 0 || vt.count[slot] >= maxV) return false; // a split needs a spare VMA
+    const [start, end] = vt.munmapRange(slot, rng, MAP_BASE, span, p.maxMapPages);
     enc.munmap(slotMm[slot], start, end - start);
-    unmapRange(slot, start, end);
+    vt.unmapRange(slot, start, end);
     return true;
   };
   /** A random sub-range of at most `max` pages of VMA v: [start, start + n) as rangeStart / rangeLen. */
   let rangeStart = 0;
   let rangeLen = 0;
   const subRange = (v: number, max: number): void => {
-    const len = vEnd[v] - vStart[v];
+    const len = vt.end[v] - vt.start[v];
     rangeLen = 1 + rng.below(Math.min(max, len));
-    rangeStart = vStart[v] + rng.below(len - rangeLen + 1);
+    rangeStart = vt.start[v] + rng.below(len - rangeLen + 1);
   };
   const doAccess = (write: boolean): boolean => {
     const slot = slotWithVma();
     if (slot < 0) return false;
-    const v = pickVma(slot);
-    const vpn = vStart[v] + rng.below(vEnd[v] - vStart[v]);
-    if (write && (vFlags[v] & VM_WRITE) !== 0) {
+    const v = vt.pick(slot, rng);
+    const vpn = vt.start[v] + rng.below(vt.end[v] - vt.start[v]);
+    if (write && (vt.flags[v] & VM_WRITE) !== 0) {
       if (!room(2, 2)) return false;
       enc.write(slotMm[slot], vpn, rng.u32() | 0);
     } else {
@@ -456,7 +348,7 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
     const child = enc.result(enc.fork(slotMm[parent]));
     mmPacer.take();
     const c = addSlot(child);
-    for (let v = slotHead[parent]; v >= 0; v = vNext[v]) insertVma(c, vStart[v], vEnd[v], vFlags[v], vFile[v], vPgoff[v]);
+    vt.copy(parent, c);
     return true;
   };
   const doExit = (): boolean => {
@@ -475,8 +367,8 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
   };
   const anonVma = (slot: number): number => {
     for (let t = 0; t < 4; t++) {
-      const v = pickVma(slot);
-      if ((vFlags[v] & VM_ANON) !== 0) return v;
+      const v = vt.pick(slot, rng);
+      if ((vt.flags[v] & VM_ANON) !== 0) return v;
     }
     return -1;
   };
@@ -511,7 +403,7 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
   const doMigrateToRam = (): boolean => {
     const slot = slotWithVma();
     if (slot < 0) return false;
-    subRange(pickVma(slot), p.maxMigratePages);
+    subRange(vt.pick(slot, rng), p.maxMigratePages);
     if (!room(rangeLen, rangeLen)) return false;
     enc.migrateToRam(slotMm[slot], rangeStart, rangeLen);
     return true;
@@ -519,17 +411,17 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
   const doDontneed = (): boolean => {
     const slot = slotWithVma();
     if (slot < 0) return false;
-    subRange(pickVma(slot), 4 * p.maxMigratePages);
+    subRange(vt.pick(slot, rng), 4 * p.maxMigratePages);
     enc.madviseDontneed(slotMm[slot], rangeStart, rangeLen);
     return true;
   };
   const doGup = (): boolean => {
     const slot = slotWithVma();
     if (slot < 0 || handlesOut() >= p.maxPins) return false;
-    const v = pickVma(slot);
-    const vpn = vStart[v] + rng.below(vEnd[v] - vStart[v]);
+    const v = vt.pick(slot, rng);
+    const vpn = vt.start[v] + rng.below(vt.end[v] - vt.start[v]);
     let flags = GUP_FLAGS[rng.below(GUP_FLAGS.length)];
-    if ((vFlags[v] & VM_WRITE) === 0) flags &= ~FOLL_WRITE;
+    if ((vt.flags[v] & VM_WRITE) === 0) flags &= ~FOLL_WRITE;
     if (!room(3, 3)) return false;
     enc.gup(slotMm[slot], vpn, flags);
     enc.want();
@@ -546,7 +438,7 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
   const doPageout = (): boolean => {
     const slot = slotWithVma();
     if (slot < 0) return false;
-    subRange(pickVma(slot), 4 * p.maxMigratePages);
+    subRange(vt.pick(slot, rng), 4 * p.maxMigratePages);
     enc.madvisePageout(slotMm[slot], rangeStart, rangeLen);
     return true;
   };
