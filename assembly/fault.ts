@@ -12,7 +12,7 @@ import {
 } from "./frames";
 import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
 import { ptePtr, shadowOf } from "./pgtable";
-import { vmaFlags, vmaFile, fileIndex, isAnon } from "./mm";
+import { vmaFlags, vmaFile, fileIndex, isAnon, anonVmaPrepare } from "./mm";
 import { findOrReadPage, diskRead, diskWrite, pageWasNew } from "./file";
 import { migratePageToRam } from "./migrate";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
@@ -26,6 +26,7 @@ import { violation, currentOp } from "./violations";
 
 /** A fresh anonymous page for vpn of vma v: refcount 1 (the PTE's), mapcount 1, exclusive. */
 @inline function newAnonPage(v: i32, vpn: u32, data: u32): u32 {
+  anonVmaPrepare(v); // do_anonymous_page / do_cow_fault / wp_page_copy: anon_vma_prepare (6.1 mm/memory.c)
   const pfn = allocSystemPage();
   setPageIndex(pfn, fileIndex(v, vpn)); // folio_add_new_anon_rmap: linear_page_index
   setContent(pfn, data);

@@ -18,7 +18,7 @@ import { allocDevicePage, driverKind } from "./device";
 import { ptePtr } from "./pgtable";
 import { ptePfn, mkPte } from "./fault";
 import { rmapWalk, walkAt, walkPtr, walkMm, walkPte, walkVpn } from "./rmap";
-import { findVma, vmaFlags, fileIndex, isAnon } from "./mm";
+import { findVma, vmaFlags, fileIndex, isAnon, anonVmaPrepare } from "./mm";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 
 let refusedBase: usize = 0; // device pages allocated for sources __migrate_device_pages refused
@@ -125,6 +125,7 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     const p = at != 0 ? at : ptePtr(mm, vpn, true);
     const dst = allocDevicePage(d, b);
     if (dst == 0) { bump(ST_MIGRATE_FAIL); return false; }
+    anonVmaPrepare(v); // migrate_vma_insert_page (6.1 mm/migrate_device.c)
     // __page_set_anon_rmap returns early on a page that already looks anon: with a
     // stale mapping (S15) the index is never set, and rmap walks will miss the page.
     if (!hasFlag(dst, PG_ANON)) setPageIndex(dst, fileIndex(v, vpn));

@@ -17,6 +17,7 @@ let vmEnd: usize = 0;
 let vmFlags: usize = 0;
 let vmFile: usize = 0;
 let vmPgoff: usize = 0;
+let vmAnonVma: usize = 0; // vma->anon_vma is set (anon_vma_prepare ran for this vma)
 let vmNext: usize = 0;
 let vmaFree: usize = 0;
 let vmaFreeTop: i32 = 0;
@@ -38,6 +39,7 @@ export function initMm(nMm: i32, nVma: i32): void {
   vmFlags = heap.alloc(<usize>nVma << 2);
   vmFile = heap.alloc(<usize>nVma << 2);
   vmPgoff = heap.alloc(<usize>nVma << 2);
+  vmAnonVma = heap.alloc(<usize>nVma << 2);
   vmNext = heap.alloc(<usize>nVma << 2);
   vmaFree = heap.alloc(<usize>nVma << 2);
   for (let i = 0; i < nVma; i++) store<i32>(vmaFree + (<usize>i << 2), nVma - 1 - i);
@@ -73,6 +75,12 @@ export function addPinned(mm: i32, n: i32): void { put(mmPinned, mm, get(mmPinne
 @inline export function vmaFile(v: i32): i32 { return get(vmFile, v); }
 @inline export function vmaPgoff(v: i32): u32 { return <u32>get(vmPgoff, v); }
 @inline export function vmaNext(v: i32): i32 { return get(vmNext, v); }
+/** vma->anon_vma != NULL: some fault, COW or migration put an anonymous page in this vma. */
+@inline export function vmaHasAnonVma(v: i32): bool { return get(vmAnonVma, v) != 0; }
+/** anon_vma_prepare (6.1 mm/rmap.c __anon_vma_prepare): from the first anonymous page on; never cleared while the vma lives. */
+@inline export function anonVmaPrepare(v: i32): void { put(vmAnonVma, v, 1); }
+/** The anon_vma is shared by a copy of the vma (__split_vma, copy_vma, anon_vma_fork). */
+export function copyAnonVma(from: i32, to: i32): void { put(vmAnonVma, to, get(vmAnonVma, from)); }
 /** is_cow_mapping: private and may be written. */
 @inline export function isCow(v: i32): bool { return (vmaFlags(v) & VM_SHARED) == 0; }
 @inline export function isAnon(v: i32): bool { return (vmaFlags(v) & VM_ANON) != 0; }
@@ -134,6 +142,7 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
   put(vmFlags, v, flags);
   put(vmFile, v, file);
   put(vmPgoff, v, <i32>pgoff);
+  put(vmAnonVma, v, 0);
   let prev = -1;
   let cur = get(mmHead, mm);
   while (cur >= 0 && vmaStart(cur) < start) {
@@ -183,7 +192,9 @@ export function splitVma(mm: i32, v: i32, at: u32): i32 {
   const end = vmaEnd(v);
   const pgoff = vmaPgoff(v) + (at - vmaStart(v));
   put(vmEnd, v, <i32>at);
-  return insertVma(mm, at, end, vmaFlags(v), vmaFile(v), pgoff);
+  const w = insertVma(mm, at, end, vmaFlags(v), vmaFile(v), pgoff);
+  copyAnonVma(v, w); // __split_vma: anon_vma_clone
+  return w;
 }
 
 /**
@@ -197,6 +208,7 @@ export function vmaMergeable(a: i32, b: i32): bool {
 /** vma_merge: a absorbs the adjacent b, whose slot is freed. */
 export function mergeVmas(mm: i32, a: i32, b: i32): void {
   put(vmEnd, a, <i32>vmaEnd(b));
+  if (vmaHasAnonVma(b)) anonVmaPrepare(a); // is_mergeable_anon_vma: one of the two may be unset; the merged vma keeps the other's
   unlinkVma(mm, b, a);
 }
 

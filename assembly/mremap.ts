@@ -12,7 +12,7 @@ import {
 import { bump } from "./stats";
 import {
   findVma, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, overlaps, unmappedArea, insertVma, setVmaRange, vmaNext,
-  vmaPrev, vmaMergeable, mergeVmas,
+  vmaPrev, vmaMergeable, mergeVmas, copyAnonVma,
 } from "./mm";
 import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf, pmdNone, moveTable } from "./pgtable";
 import { splitHugePmd } from "./thp";
@@ -95,6 +95,7 @@ function mremapAt(mm: i32, addr: u32, oldN: u32, newN: u32, flags: i32): i32 {
 function moveVma(mm: i32, v: i32, addr: u32, oldN: u32, to: u32, newN: u32, flags: i32): i32 {
   const pgoff = vmaPgoff(v) + (addr - vmaStart(v));
   const nv = insertVma(mm, to, to + newN, vmaFlags(v), vmaFile(v), pgoff);
+  copyAnonVma(v, nv); // copy_vma: anon_vma_clone
   movePageTables(mm, addr, to, oldN);
   movePins(mm, addr, oldN, to);
   // MREMAP_DONTUNMAP leaves the source VMA mapped and empty (dontunmap_complete)

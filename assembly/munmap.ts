@@ -5,7 +5,7 @@
 import { MMU_NOTIFY_UNMAP, MMU_NOTIFY_RELEASE, VPN_BITS } from "./abi";
 import {
   findVma, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, insertVma, unlinkVma, setVmaRange, killMm,
-  overlaps,
+  overlaps, copyAnonVma,
 } from "./mm";
 import { freeTablesIn, freeAllTables } from "./pgtable";
 import { zapRange } from "./zap";
@@ -45,7 +45,7 @@ export function unmapRange(mm: i32, start: u32, end: u32): void {
     } else {
       const tailPgoff = vmaPgoff(v) + (ze - s); // __split_vma
       setVmaRange(v, s, zs);
-      insertVma(mm, ze, e, vmaFlags(v), vmaFile(v), tailPgoff);
+      copyAnonVma(v, insertVma(mm, ze, e, vmaFlags(v), vmaFile(v), tailPgoff));
       break;
     }
     v = next;

@@ -22,7 +22,7 @@ import { freeSystemFrames, freeHugeFolios, isDevice, ref as frameRef, mapcount a
 import {
   mmValid, newMm, killMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, unlinkVma,
   setVmaRange, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, vmaCount, isAnon, isCow, mmCount,
-  fileIndex, findVmaAfter,
+  fileIndex, findVmaAfter, vmaHasAnonVma, copyAnonVma,
 } from "./mm";
 import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTablesIn, freeAllTables } from "./pgtable";
 import { zapRange } from "./zap";
@@ -151,6 +151,17 @@ function evict(d: i32, b: i32): i32 {
   return moved;
 }
 
+/**
+ * vma_needs_copy (7.0 mm/memory.c; the same test inline in 5.15 copy_page_range): copy the
+ * PTEs only of a vma with an anon_vma or VM_PFNMAP/VM_MIXEDMAP (p2pmem: vm_insert_page sets
+ * VM_MIXEDMAP); the child refaults the rest (page cache, fsdax, device-dax, shmem, zero page).
+ */
+function vmaNeedsCopy(v: i32): bool {
+  if (vmaHasAnonVma(v)) return true;
+  const f = vmaFile(v);
+  return f >= 0 && fileDevice(f) >= 0 && driverKind(fileDevice(f)) == KIND_P2PDMA;
+}
+
 function doFork(parent: i32): i32 {
   if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, 0);
   if (vmaSlotsLeft() < vmaCount(parent)) return fail(ERR_NOMEM_VMA, 0, vmaCount(parent));
@@ -161,9 +172,8 @@ function doFork(parent: i32): i32 {
   if (<i32>freeSystemFrames() < copies) return fail(ERR_NOMEM_FRAMES, 0, copies);
   const child = newMm();
   for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) {
-    insertVma(child, vmaStart(v), vmaEnd(v), vmaFlags(v), vmaFile(v), vmaPgoff(v));
-    // vma_needs_copy: shared file mappings are refaulted by the child instead
-    if (isCow(v) || isAnon(v)) {
+    copyAnonVma(v, insertVma(child, vmaStart(v), vmaEnd(v), vmaFlags(v), vmaFile(v), vmaPgoff(v))); // anon_vma_fork
+    if (vmaNeedsCopy(v)) {
       // copy_page_range of a COW mapping write-protects the parent's entries
       if (isCow(v)) mmuNotifierInvalidate(parent, vmaStart(v), vmaEnd(v), MMU_NOTIFY_PROTECTION_PAGE, -1);
       copyRange(parent, child, v, vmaStart(v), vmaEnd(v));

@@ -20,7 +20,7 @@ import { folioGet, folioPut, frameUsable } from "./refcount";
 import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner, driverOf } from "./device";
 import { mmCount, mmValid } from "./mm";
 import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf } from "./pgtable";
-import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex } from "./mm";
+import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex, anonVmaPrepare } from "./mm";
 import { ptePfn, mkPte } from "./fault";
 import { tlbRemoveFolio } from "./zap";
 import { detachPins } from "./gup";
@@ -46,6 +46,7 @@ export function thpEligible(mm: i32, v: i32, vpn: u32): bool {
  */
 export function doHugePmdAnonymousPage(mm: i32, v: i32, vpn: u32, write: bool): bool {
   const s = blockStart(vpn);
+  anonVmaPrepare(v); // 6.1 mm/huge_memory.c: before the huge zero page test, so a read sets it too
   if (!write) {
     setHugeLeaf(mm, s, mkPte(0, PTE_PRESENT | PTE_SPECIAL)); // mm_get_huge_zero_folio
     return true;

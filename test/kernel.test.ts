@@ -101,11 +101,11 @@ test("guest output: runs of pages expand, results and snapshots attach to their 
 });
 
 test("known differences: matched at the op before, later ones at the same address are consequences, others unexplained", () => {
-  const fork = { code: 6 /* OP_FORK */, args: [1, 0, 0, 0, 0, 0, 0], result: 2, fsdax: false, toEof: false, daxTruncateWaiting: false };
-  const write = { ...fork, code: 5 /* OP_WRITE */ };
+  const gup = { code: 13 /* OP_GUP */, args: [1, 0x10000, 0 /* read-only */, 0, 0, 0, 0], result: 1, fsdax: false, toEof: false, daxTruncateWaiting: false };
+  const write = { ...gup, code: 5 /* OP_WRITE */ };
   const row = (page: string, field: string, refsim: unknown, kernel: unknown) => ({ page, field, refsim, kernel, agree: false });
   const pts = [
-    { kind: "value" as const, label: "a", at: 0, step: 0, after: fork, refsim: 0 },
+    { kind: "value" as const, label: "a", at: 0, step: 0, after: gup, refsim: 0 },
     { kind: "value" as const, label: "b", at: 1, step: 1, after: write, refsim: 0 },
     { kind: "value" as const, label: "c", at: 2, step: 2, after: write, refsim: 0 },
   ];
@@ -115,7 +115,7 @@ test("known differences: matched at the op before, later ones at the same addres
     { label: "c", step: 2, at: 2, agree: false, rows: [row("1:0x10005000", "mapcount", 1, 2)] },
   ];
   const c = classify(pts, res);
-  assert.equal(c.map((x) => x.known), ["fork-file-no-anon-vma", "fork-file-no-anon-vma", undefined]);
+  assert.equal(c.map((x) => x.known), ["read-gup-write-fault", "read-gup-write-fault", undefined]);
 });
 
 test("cpio: newc headers, 4-byte alignment and the trailer", () => {

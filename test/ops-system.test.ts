@@ -398,8 +398,9 @@ test("fork does not copy shared file mappings (vma_needs_copy); the child refaul
   const child = e.fork(mm);
   const d = delta(s0, e.stats());
   assert.is(e.page(child, shared), null, "shared file PTEs are not copied");
-  assert.ok(e.page(child, priv), "private file PTEs are copied");
-  assert.is(d.ptesCopied, 1);
+  // 6.1 copy_page_range / 7.0 vma_needs_copy: a private file VMA that never COWed has no anon_vma either
+  assert.is(e.page(child, priv), null, "private file PTEs without an anon_vma are not copied");
+  assert.is(d.ptesCopied, 0);
   const cachePfn = pg(e, mm, shared).pfn;
   assert.equal([e.frame(cachePfn).refcount, e.frame(cachePfn).mapcount], [2, 1]);
   assert.is(e.read(child, shared), 4, "the child refaults and sees the file data");
@@ -412,16 +413,20 @@ test("fork does not copy shared file mappings (vma_needs_copy); the child refaul
   assert.is(e.read(mm, shared), 12, "shared: the child's write is visible to the parent");
 });
 
-test("fork of a private file page (not yet COWed): +1R +1M on the page cache page, both write-protected", async () => {
+test("fork of a private file page (not yet COWed): no PTE copied (no anon_vma); once the VMA COWed a page, +1R +1M and write-protected", async () => {
   const e = await engine("E2");
-  const f = e.fileNew(PAGE);
+  const f = e.fileNew(2 * PAGE);
   const mm = e.mmNew();
-  const priv = e.mmap(mm, { length: PAGE, file: f });
+  const priv = e.mmap(mm, { length: 2 * PAGE, file: f });
   e.read(mm, priv);
   const p = pg(e, mm, priv);
   assert.equal([p.refcount, p.mapcount], [2, 1]);
   const child = e.fork(mm);
-  const c = pg(e, child, priv);
+  assert.is(e.page(child, priv), null, "vma_needs_copy: no anon_vma, the child refaults");
+  assert.equal([e.frame(p.pfn).refcount, e.frame(p.pfn).mapcount], [2, 1], "fork took nothing");
+  e.write(mm, priv + PAGE, 9); // do_cow_fault: anon_vma_prepare gives the VMA its anon_vma
+  const child2 = e.fork(mm);
+  const c = pg(e, child2, priv);
   assert.equal([c.pfn, c.refcount, c.mapcount, c.pageCache, c.pte.write], [p.pfn, 3, 2, true, false]);
 });
 

@@ -25,12 +25,6 @@ const kernelMore = (rows: Row[]) => rows.every((r) => num(r.kernel) > num(r.refs
 
 export const KNOWN: readonly Known[] = [
   {
-    id: "fork-file-no-anon-vma",
-    kernel: "fork copies no PTE of a VMA without an anon_vma (6.1 copy_page_range: the vma_needs_copy test, inline): a file VMA that never COWed, and also an anonymous VMA that was only read (its zero-page PTEs need no anon_vma); the child refaults, so the page gets no ref or mapcount from fork",
-    status: "issue 12 item 1 (engineer divergences)",
-    matches: (after, rows) => after.code === abi.OP_FORK && refsimMore(rows),
-  },
-  {
     id: "read-gup-write-fault",
     kernel: "a read-only GUP faults for reading (6.1 mm/gup.c faultin_page sets FAULT_FLAG_WRITE only for FOLL_WRITE): untouched anonymous memory gets the shared zero page (follow_page_pte zero-pfn branch) or, in a THP vma, the huge zero page; a PMD-mapped THP is returned as it is (follow_trans_huge_pmd, no split). refsim's gup() faults anonymous memory as for a write (assembly/gup.ts: write || isAnon(v))",
     status: "issue 12 item 2 (engineer divergences); the THP case is the same rule",

@@ -30,6 +30,7 @@ import type { Machine } from "./machine.ts";
 
 /** A fresh anonymous page for vpn of vma v: refcount 1 (the PTE's), mapcount 1, exclusive where the era has it. */
 export function newAnonPage(m: Machine, v: Vma, vpn: number, data: number): Frame {
+  v.anonVma = true; // do_anonymous_page / do_cow_fault / wp_page_copy: anon_vma_prepare (6.1 mm/memory.c)
   const page = m.frames.allocSystem();
   page.index = v.fileIndex(vpn); // folio_add_new_anon_rmap: linear_page_index
   page.content = data;

@@ -119,6 +119,7 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
       m.counters.migrateFailed++;
       return false;
     }
+    v.anonVma = true; // migrate_vma_insert_page (6.1 mm/migrate_device.c)
     // __page_set_anon_rmap returns early on a page that already looks anon: with a
     // stale mapping (S15) the index is never set, and rmap walks will miss the page.
     if (!dst.anon) dst.index = v.fileIndex(vpn);

@@ -31,6 +31,9 @@ export class Vma {
     public pgoff: number,
   ) {}
 
+  /** vma->anon_vma != NULL (anon_vma_prepare ran: an anonymous page went into this vma; 6.1 mm/rmap.c). */
+  anonVma = false;
+
   /** is_cow_mapping: private (and so copy-on-write). */
   get cow(): boolean { return (this.flags & VM_SHARED) === 0; }
   get anon(): boolean { return (this.flags & VM_ANON) !== 0; }
@@ -144,7 +147,9 @@ export function setVmaRange(v: Vma, start: number, end: number): void {
 export function splitVma(spaces: AddressSpaces, mm: Mm, v: Vma, at: number): Vma {
   const end = v.end;
   v.end = at;
-  return spaces.insertVma(mm, at, end, v.flags, v.file, v.pgoff + (at - v.start));
+  const w = spaces.insertVma(mm, at, end, v.flags, v.file, v.pgoff + (at - v.start));
+  w.anonVma = v.anonVma; // __split_vma: anon_vma_clone
+  return w;
 }
 
 /** is_mergeable_vma for adjacent a, b (flags compared by the caller): same file, b's pgoff continuing a's. */
@@ -155,6 +160,7 @@ export function vmaMergeable(a: Vma, b: Vma): boolean {
 /** vma_merge: a absorbs the adjacent b. */
 export function mergeVmas(spaces: AddressSpaces, mm: Mm, a: Vma, b: Vma): void {
   a.end = b.end;
+  a.anonVma ||= b.anonVma; // is_mergeable_anon_vma: one may be unset; the merged vma keeps the other's
   spaces.removeVma(mm, b);
 }
 

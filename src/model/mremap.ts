@@ -86,6 +86,7 @@ function mremapAt(m: Machine, mm: Mm, addr: number, oldN: number, newN: number, 
 
 function moveVma(m: Machine, mm: Mm, v: Vma, addr: number, oldN: number, to: number, newN: number, flags: number): number {
   const nv = m.mms.insertVma(mm, to, to + newN, v.flags, v.file, v.pgoff + (addr - v.start));
+  nv.anonVma = v.anonVma; // copy_vma: anon_vma_clone
   movePageTables(m, mm, addr, to, oldN);
   movePins(m, mm.id, addr, oldN, to);
   // MREMAP_DONTUNMAP leaves the source VMA mapped and empty (dontunmap_complete)

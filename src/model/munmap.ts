@@ -45,7 +45,7 @@ export function unmapRange(m: Machine, mm: Mm, start: number, end: number): void
     } else {
       const tailPgoff = v.pgoff + (ze - s); // __split_vma
       setVmaRange(v, s, zs);
-      m.mms.insertVma(mm, ze, e, v.flags, v.file, tailPgoff);
+      m.mms.insertVma(mm, ze, e, v.flags, v.file, tailPgoff).anonVma = v.anonVma;
       break;
     }
   }

@@ -104,6 +104,16 @@ function evict(m: Machine, d: Driver, b: number): number {
   return moved;
 }
 
+/**
+ * vma_needs_copy (7.0 mm/memory.c; inline in 5.15 copy_page_range): only a vma with an
+ * anon_vma, or VM_MIXEDMAP (p2pmem's vm_insert_page), has its PTEs copied at fork.
+ */
+function vmaNeedsCopy(m: Machine, v: Vma): boolean {
+  if (v.anonVma) return true;
+  const f = v.file >= 0 ? m.files.all[v.file] : undefined;
+  return f !== undefined && f.driver >= 0 && m.devices.drivers[f.driver].kind === KIND_P2PDMA;
+}
+
 /** dup_mmap. */
 function doFork(m: Machine, parent: Mm): number {
   if (m.mms.mmSlotsLeft < 1) reject(ERR_NOMEM_MM, 0);
@@ -115,9 +125,8 @@ function doFork(m: Machine, parent: Mm): number {
   if (m.frames.freeSystemPages < copies) reject(ERR_NOMEM_FRAMES, 0, copies);
   const child = m.mms.create();
   for (const v of parent.vmas) {
-    m.mms.insertVma(child, v.start, v.end, v.flags, v.file, v.pgoff);
-    // vma_needs_copy: shared file mappings are refaulted by the child instead
-    if (v.cow || v.anon) {
+    m.mms.insertVma(child, v.start, v.end, v.flags, v.file, v.pgoff).anonVma = v.anonVma; // anon_vma_fork
+    if (vmaNeedsCopy(m, v)) {
       if (v.cow) mmuNotifierInvalidate(m, parent.id, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, -1); // copy_page_range of a COW mapping
       copyRange(m, parent, child, v);
     }

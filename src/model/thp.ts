@@ -110,6 +110,7 @@ export function thpEligible(mm: Mm, v: Vma, vpn: number): boolean {
 /** do_huge_pmd_anonymous_page: the huge zero page on a read, a new THP on a write; false if no THP is free. */
 export function doHugePmdAnonymousPage(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean): boolean {
   const s = blockStart(vpn);
+  v.anonVma = true; // 6.1 mm/huge_memory.c: before the huge zero page test, so a read sets it too
   if (!write) {
     mm.tables.setHugeLeaf(m.tablePool, s, new Pte(0, PTE_PRESENT | PTE_SPECIAL)); // mm_get_huge_zero_folio
     return true;
