@@ -57,3 +57,11 @@ export { registryWorkloads } from "./experiment/registry.ts";
 export { REFSIM_VERSION, RESULTS_FORMAT, runtimeInfo } from "./experiment/meta.ts";
 export { htmlReport, chartSpecs } from "./report/html.ts";
 export { markdownSummary, textSummary, schemeTotals, groups } from "./report/summary.ts";
+// Traces (record, replay, decode, dump) and the explorer; scenarios as C programs for a real kernel.
+export { TraceRecorder, TraceWriter, decodeTrace, replayTrace, recordScenario, finalState, TRACE_FORMAT_VERSION } from "./trace/index.ts";
+export type { TraceMeta, TraceFinal, DecodedTrace, TraceBlock, RecordOptions, ReplayOptions, ReplayResult, RecordedScenario } from "./trace/index.ts";
+export { dumpTrace, pageHistory, formatPageEvent, describeRecord } from "./trace/dump.ts";
+export type { PageEvent, PageHistory } from "./trace/dump.ts";
+export { explore, shrinkTrace, traceToScenario, EXPLORE_OP_NAMES, PAGE_KINDS } from "./explore/index.ts";
+export type { ExploreOptions, ExploreResult, ExploreFound, ExploreProgress } from "./explore/index.ts";
+export { exportC, notExportable } from "./export/c.ts";

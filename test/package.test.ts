@@ -7,10 +7,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { ensureDist, ROOT } from "./helpers/dist.ts";
+import { PLAIN_ENV } from "./helpers/cli.ts";
 
 const TMP = join(ROOT, "tmp", "test-package");
 const APP = join(TMP, "app");
@@ -88,6 +90,49 @@ export const n: number = s.atomics.refcount + doc.runs.length;
     files: ["typed.ts"],
   }));
   run(process.execPath, [tsc, "-p", "tsconfig.json"], APP);
+});
+
+test("installed: trace, explore and export APIs; replay under another scheme; bench and .ts scenarios say what they need", async () => {
+  writeFileSync(join(APP, "trace.mjs"), `
+import { Engine, TraceRecorder, replayTrace, dumpTrace, explore, exportC } from "refsim";
+const rec = new TraceRecorder(await Engine.create({ scheme: "E0" }), { source: "installed" });
+rec.run([{ op: "mm_new" }, { op: "mmap", mm: 0, length: 4096 }, { op: "write", mm: 0, addr: 0x10000000, value: 1 }]);
+const t = rec.finish();
+const again = await replayTrace(t);
+const other = await replayTrace(t, { scheme: "E4" });
+const found = await explore({ scheme: "E0-devmap", budgetOps: 20000, seed: 1 });
+console.log(JSON.stringify({ identical: again.identical, other: other.engine.scheme.name, lines: [...dumpTrace(t)].length, explored: typeof found.ops, c: exportC({ name: "t", steps: [{ op: "mm_new" }] }).includes("int main") }));
+`);
+  // The README's library example, as written (it imports "refsim"), runs against the installed package.
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const example = /## Library\n\n```ts\n([\s\S]*?)```/.exec(readme)![1];
+  assert.match(example, /from "refsim"/);
+  writeFileSync(join(APP, "readme.mjs"), example);
+  assert.match(run(process.execPath, ["readme.mjs"], APP).stdout, /^freed /);
+  const out = JSON.parse(run(process.execPath, ["trace.mjs"], APP).stdout);
+  assert.equal(out, { identical: true, other: "E4", lines: 6, explored: "number", c: true });
+  const bin = join(APP, "node_modules", ".bin", "refsim");
+  const bench = spawnSync(bin, ["bench"], { cwd: APP, encoding: "utf8", env: PLAIN_ENV });
+  assert.is(bench.status, 2);
+  assert.match(bench.stderr, /bench: the benchmarks are not part of the installed package .* npm run bench/);
+  writeFileSync(join(APP, "s.ts"), `export default { name: "ts", schemes: ["E2"], steps: [{ op: "mm_new", as: "p" }] };\n`);
+  // Beside tsx (the repository's, above tmp/), the installed CLI runs a .ts scenario through tsx's tsImport.
+  const ts = spawnSync(bin, ["run", "s.ts"], { cwd: APP, encoding: "utf8", env: PLAIN_ENV });
+  assert.is(ts.status, 0, ts.stderr);
+  assert.match(ts.stdout, /expectations\s+pass/);
+  // Where no TypeScript loader can be found, it says what to do, without a stack trace.
+  const lone = mkdtempSync(join(tmpdir(), "refsim-ts-"));
+  try {
+    writeFileSync(join(lone, "s.ts"), readFileSync(join(APP, "s.ts")));
+    const none = spawnSync(bin, ["run", "s.ts"], { cwd: lone, encoding: "utf8", env: PLAIN_ENV });
+    if (!process.features.typescript && !existsSync(join(tmpdir(), "node_modules")) && !existsSync("/node_modules/tsx")) {
+      assert.is(none.status, 2, none.stdout);
+      assert.match(none.stderr, /s\.ts: a \.ts scenario needs a TypeScript loader, .*npm i -D tsx/);
+      assert.not.match(none.stderr, /\n\s+at /, "no stack trace");
+    }
+  } finally {
+    rmSync(lone, { recursive: true, force: true });
+  }
 });
 
 test("installed: the refsim bin sweeps on worker threads (compiled .js workers), merges shards and writes the report", async () => {

@@ -170,8 +170,29 @@ export const COMMANDS: Command[] = [
     args: "<t.rstrace>",
     summary: "check a trace and replay it bit-identically",
     details: "Exit status 0 when the replay is identical to the recording, 1 when it differs, 2 for a damaged file.",
-    flags: { out: { type: "string", arg: "FILE", doc: "record the replay again" }, json: JSON_OUT },
+    flags: {
+      schemes: { ...SCHEMES, doc: "replay under these schemes instead of the recorded one (record once, compare eras)" },
+      out: { type: "string", arg: "FILE", doc: "record the replay again" }, json: JSON_OUT,
+    },
     run: async (rest, v) => (await import("./trace.ts")).replayCommand(rest, v as never),
+  },
+  {
+    name: "dump",
+    args: "<t.rstrace>",
+    summary: "a trace as text: the header and one line per op record; --page PFN: every op that changed that frame, as page_ref_* tracepoints print it",
+    flags: {
+      page: { type: "string", arg: "PFN", doc: "replay and show this page frame's history (count, mapcount, pincount per op)" },
+      schemes: { ...ONE_SCHEME, doc: "with --page: replay under this scheme instead of the recorded one" }, json: { type: "boolean", doc: "with --page: the history as JSON" },
+    },
+    run: async (rest, v) => (await import("./trace.ts")).dumpCommand(rest, v as never),
+  },
+  {
+    name: "export",
+    args: "<scenario>",
+    summary: "a scenario (an explore result, say) as a C program for a real kernel: syscalls, and lib/test_hmm.c's dmirror ioctls for device memory",
+    details: "Ops with no C counterpart are printed by the program as notes ('not exportable: <reason>'); the program prints what the kernel shows at each expect step beside refsim's values.",
+    flags: { out: { type: "string", arg: "FILE", doc: "the C file to write (default stdout)" } },
+    run: async (rest, v) => (await import("./export.ts")).exportCommand(rest, v as never),
   },
   {
     name: "bench",

@@ -4,6 +4,7 @@
  * scenarios/. Uses the file system, so it is for the CLI, not the engine core.
  */
 import { readFileSync, existsSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { resolve, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { RefsimError } from "../core/errors.ts";
@@ -65,7 +66,8 @@ async function loadModule(path: string, ref: string): Promise<LoadedScenario> {
   try {
     mod = await import(pathToFileURL(path).href);
   } catch (e) {
-    throw new RefsimError(`${ref}: the scenario module failed to load: ${firstLine(e)}`, { code: "BAD_SCENARIO" });
+    if ((e as { code?: string }).code !== "ERR_UNKNOWN_FILE_EXTENSION") throw new RefsimError(`${ref}: the scenario module failed to load: ${firstLine(e)}`, { code: "BAD_SCENARIO" });
+    mod = await importTypeScript(path, ref);
   }
   if (!("default" in mod)) throw new RefsimError(`${ref}: the scenario module has no default export (export default { name, steps })`, { code: "BAD_SCENARIO" });
   try {
@@ -73,5 +75,34 @@ async function loadModule(path: string, ref: string): Promise<LoadedScenario> {
   } catch (e) {
     if (e instanceof RefsimError) throw e;
     throw new RefsimError(`${ref}: the scenario module's default export cannot be read: ${firstLine(e)}`, { code: "BAD_SCENARIO" });
+  }
+}
+
+/**
+ * A .ts scenario where Node runs no TypeScript itself (the installed CLI on Node
+ * 20, without tsx's loader): through tsx's tsImport when tsx is installed beside
+ * the scenario or in the working directory, else an error that says what to do.
+ */
+async function importTypeScript(path: string, ref: string): Promise<{ default?: unknown }> {
+  let tsx: { tsImport(url: string, parent: string): Promise<{ default?: unknown }> } | undefined;
+  for (const from of [resolve(path), join(process.cwd(), "x.ts")]) {
+    let dir: string;
+    try {
+      dir = dirname(createRequire(from).resolve("tsx/package.json"));
+    } catch {
+      continue; // not installed there
+    }
+    // The ES module entry (package.json exports["./esm/api"].import): the CommonJS one cannot tsImport.
+    tsx = await import(pathToFileURL(join(dir, "dist", "esm", "api", "index.mjs")).href);
+    break;
+  }
+  if (!tsx) {
+    throw new RefsimError(`${ref}: a .ts scenario needs a TypeScript loader, which this Node (${process.version}) lacks: `
+      + "install tsx beside it (npm i -D tsx) and refsim uses it, run node --experimental-strip-types (Node 22.6+), or write the scenario as .json", { code: "BAD_SCENARIO" });
+  }
+  try {
+    return await tsx.tsImport(pathToFileURL(path).href, import.meta.url);
+  } catch (e) {
+    throw new RefsimError(`${ref}: the scenario module failed to load: ${firstLine(e)}`, { code: "BAD_SCENARIO" });
   }
 }

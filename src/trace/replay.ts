@@ -33,6 +33,31 @@ export interface ReplayOptions {
   engineVersion?: string;
   /** Record the replay again (its bytes equal the original's when the replay is identical). */
   rerecord?: boolean;
+  /** Replay under this scheme instead of the recorded one ("record once, compare eras"). */
+  scheme?: SchemeInput;
+}
+
+/** The recorded scheme's name, as the header holds it. */
+export function recordedSchemeName(meta: TraceMeta): string {
+  const s = meta.scheme as { name?: unknown } | string;
+  return typeof s === "string" ? s : typeof s?.name === "string" ? s.name : "?";
+}
+
+/** A fresh engine with the trace's capacity and its scheme (or `scheme` instead). */
+export async function traceEngine(meta: TraceMeta, scheme?: SchemeInput): Promise<Engine> {
+  let resolved;
+  try {
+    resolved = resolveScheme(scheme ?? meta.scheme as SchemeInput);
+  } catch (e) {
+    if (scheme !== undefined) throw e;
+    throw new RefsimError(`trace: the header's scheme is not usable: ${(e as Error).message}`, { field: "scheme", code: "BAD_TRACE" });
+  }
+  try {
+    return await Engine.create({ scheme: resolved, capacity: meta.capacity as Partial<Capacity> });
+  } catch (e) {
+    if (!(e instanceof RefsimError)) throw e;
+    throw new RefsimError(`trace: the header's capacity (meta at byte offset ${HEADER_BYTES}) is not usable: ${e.message}`, { field: e.field, index: HEADER_BYTES, code: "BAD_TRACE" });
+  }
 }
 
 export interface ReplayResult {
@@ -56,18 +81,9 @@ export async function replayTrace(bytes: Uint8Array, options: ReplayOptions = {}
   if (options.engineVersion && meta.engineVersion !== options.engineVersion) {
     warnings.push(`recorded by engine ${meta.engineVersion}, replayed by ${options.engineVersion}: the replay may differ`);
   }
-  let scheme;
-  try {
-    scheme = resolveScheme(meta.scheme as SchemeInput);
-  } catch (e) {
-    throw new RefsimError(`trace: the header's scheme is not usable: ${(e as Error).message}`, { field: "scheme", code: "BAD_TRACE" });
-  }
-  let engine: Engine;
-  try {
-    engine = await Engine.create({ scheme, capacity: meta.capacity as Partial<Capacity> });
-  } catch (e) {
-    if (!(e instanceof RefsimError)) throw e;
-    throw new RefsimError(`trace: the header's capacity (meta at byte offset ${HEADER_BYTES}) is not usable: ${e.message}`, { field: e.field, index: HEADER_BYTES, code: "BAD_TRACE" });
+  const engine = await traceEngine(meta, options.scheme);
+  if (options.scheme !== undefined) {
+    warnings.push(`replayed under ${engine.scheme.name}, recorded under ${recordedSchemeName(meta)}: differences are what the schemes do differently`);
   }
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(meta)) if (!["engineVersion", "scheme", "capacity", "seed", "source", "final"].includes(k)) extra[k] = v;
@@ -77,7 +93,8 @@ export async function replayTrace(bytes: Uint8Array, options: ReplayOptions = {}
   const target = rec ?? engine;
   const cap = engine.capacity.batch;
   let h = FNV_OFFSET;
-  for (const block of t.words()) {
+  let stopped: string | undefined;
+  replay: for (const block of t.words()) {
     for (let s = 0; s < block.ops; s += cap) {
       const n = Math.min(cap, block.ops - s);
       let r: Int32Array;
@@ -87,6 +104,11 @@ export async function replayTrace(bytes: Uint8Array, options: ReplayOptions = {}
         if (!(e instanceof RefsimError) || typeof e.index !== "number") throw e;
         const index = block.firstOp + s + e.index;
         const name = OP_NAME_BY_CODE[block.words[(s + e.index) * W]] ?? "?";
+        if (options.scheme !== undefined) {
+          // Under another scheme an op may name what this one never made (a handle a refused GUP did not return).
+          stopped = `stopped at op ${index} (${name}, record at byte offset ${t.offsetOf(index)}), which ${engine.scheme.name} rejects: ${e.message}; ${index} ops ran`;
+          break replay;
+        }
         throw new RefsimError(
           `trace: replay diverged at op ${index} (${name}, record at byte offset ${t.offsetOf(index)}): the engine rejected it: ${e.message}; ${index} ops ran`,
           { op: e.op, field: e.field, index, code: "REPLAY_DIVERGED" },
@@ -95,7 +117,7 @@ export async function replayTrace(bytes: Uint8Array, options: ReplayOptions = {}
       h = fnvWords(r, n, h);
     }
   }
-  const differences: string[] = [];
+  const differences: string[] = stopped ? [stopped] : [];
   const want = meta.final;
   if (!want) {
     warnings.push("the trace records no final state to compare with");
