@@ -202,4 +202,28 @@ test("a recorder must start from a fresh engine and passes rejections through wi
   assert.is(r.ops, 2);
 });
 
+test("format 2: ops with codes of 32 and more (mprotect, mremap) are recorded and replayed; format 1 traces still read", async () => {
+  const rec = new TraceRecorder(await Engine.create({ scheme: "E4" }), { source: "mm ops" });
+  rec.run([
+    { op: "mm_new" }, { op: "mmap", mm: 0, length: 8192 }, { op: "write", mm: 0, addr: 0x10000000, value: 5 },
+    { op: "mprotect", mm: 0, addr: 0x10000000, length: 4096, prot: "r" },
+    { op: "mremap", mm: 0, addr: 0x10000000, length: 8192, newLength: 16384, maymove: true },
+  ]);
+  const bytes = rec.finish();
+  const t = decodeTrace(bytes);
+  assert.is(t.formatVersion, 2);
+  const words = t.words().next().value!.words;
+  assert.equal([words[3 * abi.OP_WORDS], words[4 * abi.OP_WORDS]], [abi.OP_MPROTECT, abi.OP_MREMAP]);
+  assert.ok((await replayTrace(bytes)).identical);
+  // The same ops without escapes, labelled format 1 (header checksum redone), read as before.
+  const old = new TraceRecorder(await Engine.create({ scheme: "E4" }), { source: "v1" });
+  old.run([{ op: "mm_new" }, { op: "mmap", mm: 0, length: 4096 }]);
+  const v1 = old.finish();
+  const dv = new DataView(v1.buffer, v1.byteOffset, v1.byteLength);
+  dv.setUint16(8, 1, true);
+  dv.setUint32(28, crc32(v1, HEADER_BYTES, HEADER_BYTES + dv.getUint32(12, true), crc32(v1, 0, 28)), true);
+  assert.is(decodeTrace(v1).formatVersion, 1);
+  assert.ok((await replayTrace(v1)).identical);
+});
+
 test.run();

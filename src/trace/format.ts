@@ -15,7 +15,8 @@
  *  32+M         blocks, each: u32 payload length L, u32 ops k, u32 CRC-32 of the payload, L bytes of k records
  *
  * A record is one byte `opcode | nargs << 5` (nargs: how many of a0..a6 follow,
- * trailing zeros dropped) and then each argument as a zigzag LEB128 varint, so a
+ * trailing zeros dropped; from format 2 an opcode of 32 or more is written as
+ * 0 in that byte and the opcode in the next) and then each argument as a zigzag LEB128 varint, so a
  * typical op takes 4-8 bytes instead of the core's 32. Every block is checked
  * before anything runs: a truncated or corrupted trace is rejected with a
  * RefsimError naming the byte offset, and nothing of it is replayed.
@@ -37,7 +38,7 @@ import * as abi from "../../assembly/abi.ts";
 import { RefsimError } from "../core/errors.ts";
 
 export const TRACE_MAGIC = new Uint8Array([0x52, 0x53, 0x54, 0x52, 0x41, 0x43, 0x45, 0x00]); // "RSTRACE\0"
-export const TRACE_FORMAT_VERSION = 1;
+export const TRACE_FORMAT_VERSION = 2; // 2: opcodes >= 32 (cpu, mprotect, mremap, ...) after an escape byte; 1 is read too
 /** The engine version written when the caller gives none (package.json's version). */
 export const ENGINE_VERSION = "0.1.0";
 export const HEADER_BYTES = 32;
@@ -151,14 +152,15 @@ export class TraceWriter {
     for (let i = 0; i < count; i++) {
       const o = (from + i) * W;
       const code = words[o];
-      if (code < 0 || code >= 32) throw new RefsimError(`trace: op code ${code} does not fit the record format`, { code: "BAD_TRACE" });
+      if (code < 1 || code > 255) throw new RefsimError(`trace: op code ${code} does not fit the record format`, { code: "BAD_TRACE" });
       let nargs = W - 1;
       while (nargs > 0 && words[o + nargs] === 0) nargs--;
       const blk = this.#block;
-      blk.ensure(1 + nargs * 5);
+      blk.ensure(2 + nargs * 5);
       const b = blk.buf;
       let n = blk.n;
-      b[n++] = code | (nargs << 5);
+      if (code < 32) b[n++] = code | (nargs << 5);
+      else { b[n++] = nargs << 5; b[n++] = code; } // the escape: opcode 0, then the opcode
       for (let k = 1; k <= nargs; k++) {
         const v = words[o + k];
         let z = ((v << 1) ^ (v >> 31)) >>> 0; // zigzag
@@ -236,15 +238,20 @@ export interface DecodedTrace {
 interface BlockRef { offset: number; length: number; ops: number; firstOp: number }
 
 /** Decode records of one block into words; throws naming the byte offset of a bad record. */
-function decodeBlock(bytes: Uint8Array, b: BlockRef, words: Int32Array, offsets?: number[]): void {
+function decodeBlock(bytes: Uint8Array, b: BlockRef, words: Int32Array, version: number, offsets?: number[]): void {
   let p = b.offset;
   const end = b.offset + b.length;
   for (let i = 0; i < b.ops; i++) {
     if (p >= end) bad(`block at byte offset ${b.offset - BLOCK_HEADER} ends after ${i} of its ${b.ops} records (record ${b.firstOp + i} at byte offset ${p})`, p);
     offsets?.push(p);
     const head = bytes[p++];
-    const code = head & 31;
+    let code = head & 31;
     const nargs = head >>> 5;
+    if (code === 0 && version >= 2) {
+      if (p >= end) bad(`record ${b.firstOp + i} runs past the end of its block at byte offset ${p}`, p);
+      code = bytes[p++];
+      if (code < 32) bad(`escaped op code ${code} in record ${b.firstOp + i} at byte offset ${p - 1} (only codes of 32 and more are escaped)`, p - 1);
+    }
     if (code < 1 || code >= abi.OP_COUNT) bad(`bad op code ${code} in record ${b.firstOp + i} at byte offset ${p - 1}`, p - 1);
     const o = i * W;
     words[o] = code;
@@ -278,7 +285,7 @@ export function decodeTrace(bytes: Uint8Array): DecodedTrace {
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint16(8, true);
-  if (version !== TRACE_FORMAT_VERSION) bad(`format version ${version} at byte offset 8 is not supported (this build reads version ${TRACE_FORMAT_VERSION})`, 8);
+  if (version < 1 || version > TRACE_FORMAT_VERSION) bad(`format version ${version} at byte offset 8 is not supported (this build reads versions 1 to ${TRACE_FORMAT_VERSION})`, 8);
   const metaLen = dv.getUint32(12, true);
   const ops = dv.getUint32(16, true);
   const nBlocks = dv.getUint32(20, true);
@@ -325,7 +332,7 @@ export function decodeTrace(bytes: Uint8Array): DecodedTrace {
       bad(`corrupted block ${k} (ops ${firstOp}..${firstOp + n - 1}): checksum mismatch over bytes ${p + BLOCK_HEADER}..${p + BLOCK_HEADER + len - 1} (block at byte offset ${p})`, p + BLOCK_HEADER);
     }
     const b = { offset: p + BLOCK_HEADER, length: len, ops: n, firstOp };
-    decodeBlock(bytes, b, scratch);
+    decodeBlock(bytes, b, scratch, version);
     blocks.push(b);
     firstOp += n;
     p += BLOCK_HEADER + len;
@@ -340,7 +347,7 @@ export function decodeTrace(bytes: Uint8Array): DecodedTrace {
     bytes: bytes.length,
     *words() {
       for (const b of blocks) {
-        decodeBlock(bytes, b, scratch);
+        decodeBlock(bytes, b, scratch, version);
         yield { firstOp: b.firstOp, ops: b.ops, offset: b.offset, words: scratch.subarray(0, b.ops * W) };
       }
     },
@@ -348,7 +355,7 @@ export function decodeTrace(bytes: Uint8Array): DecodedTrace {
       const b = blocks.find((x) => index >= x.firstOp && index < x.firstOp + x.ops);
       if (!b) return -1;
       const offsets: number[] = [];
-      decodeBlock(bytes, b, new Int32Array(b.ops * W), offsets);
+      decodeBlock(bytes, b, new Int32Array(b.ops * W), version, offsets);
       return offsets[index - b.firstOp];
     },
   };
