@@ -124,7 +124,7 @@ ccTest("export: the C programs compile (-Wall -Werror), and one that needs no de
   assert.is(refsim(["export", file, "--out", out]).status, 0);
   const cc = spawnSync(CC!, ["-O1", "-Wall", "-Werror", "-o", join(TMP, "c-run"), out], { encoding: "utf8" });
   assert.is(cc.status, 0, cc.stderr);
-  const run = spawnSync(join(TMP, "c-run"), [], { encoding: "utf8", timeout: 20_000 });
+  const run = spawnSync(join(TMP, "c-run"), [], { encoding: "utf8", timeout: 120_000 });
   assert.is(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /\[mm 1\] step 6: raised a signal; refsim expects signal "SIGSEGV"/);
   assert.match(run.stdout, /\[mm 2\] child's moved page: read 7; refsim expects value 7/);

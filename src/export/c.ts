@@ -225,8 +225,14 @@ static void rs_on_signal(int sig)
 }
 
 /* The step loop: wait for step i's turn, then pass the turn on. */
-static void rs_wait(long i) { while (rs->turn < i) sched_yield(); }
-static void rs_done(long i) { __atomic_store_n(&rs->turn, i + 1, __ATOMIC_SEQ_CST); }
+static void rs_wait(long i)
+{
+	long spins = 0;
+	while (__atomic_load_n(&rs->turn, __ATOMIC_SEQ_CST) < i)
+		if (++spins < 100) sched_yield(); else usleep(50); /* a busy host: sleep rather than spin */
+}
+/* Only step i's turn moves on: a fork's child passes the turn it was born in again, possibly after later steps ran. */
+static void rs_done(long i) { long t = i; __atomic_compare_exchange_n(&rs->turn, &t, i + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); }
 
 static long rs_mmap(long addr, long length, int prot, int fd, long offset, int shared, int huge)
 {
@@ -464,7 +470,7 @@ export function exportC(sc: Scenario, opts: { source?: string } = {}): string {
       }
     }
     // The fork's parent passes the turn only after the child exists; the child starts after it.
-    // A fork's child leaves the block as the child (rs_self set) and passes the turn too: harmless.
+    // A fork's child leaves the block as the child (rs_self set) and passes the turn too: rs_done ignores that.
     body.push(`\tif (rs_self == ${who}) { rs_wait(${i}); ${code} rs_done(${i}); }`);
   });
   const lines = [
