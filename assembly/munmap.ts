@@ -4,8 +4,8 @@
 // of each VMA.
 import { MMU_NOTIFY_UNMAP, MMU_NOTIFY_RELEASE, VPN_BITS } from "./abi";
 import {
-  findVma, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, insertVma, unlinkVma, setVmaRange, killMm,
-  overlaps, copyAnonVma,
+  findVma, firstVma, vmaNext, vmaStart, vmaEnd, unlinkVma, setVmaRange, killMm,
+  overlaps, splitVma,
 } from "./mm";
 import { freeTablesIn, freeAllTables } from "./pgtable";
 import { zapRange } from "./zap";
@@ -43,9 +43,8 @@ export function unmapRange(mm: i32, start: u32, end: u32): void {
       setVmaRange(v, s, zs);
       prev = v;
     } else {
-      const tailPgoff = vmaPgoff(v) + (ze - s); // __split_vma
+      splitVma(mm, v, ze); // __split_vma: the tail keeps the file, pgoff and anon_vma
       setVmaRange(v, s, zs);
-      copyAnonVma(v, insertVma(mm, ze, e, vmaFlags(v), vmaFile(v), tailPgoff));
       break;
     }
     v = next;

@@ -13,7 +13,7 @@
  * ```
  */
 import { MMU_NOTIFY_UNMAP, MMU_NOTIFY_RELEASE, VPN_BITS, PT_ENTRIES } from "../../assembly/abi.ts";
-import { setVmaRange, type Mm } from "./mm.ts";
+import { setVmaRange, splitVma, type Mm } from "./mm.ts";
 import { zapRange } from "./zap.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import type { Machine } from "./machine.ts";
@@ -43,9 +43,8 @@ export function unmapRange(m: Machine, mm: Mm, start: number, end: number): void
     } else if (ze === e) {
       setVmaRange(v, s, zs);
     } else {
-      const tailPgoff = v.pgoff + (ze - s); // __split_vma
+      splitVma(m.mms, mm, v, ze); // __split_vma: the tail keeps the file, pgoff and anon_vma
       setVmaRange(v, s, zs);
-      m.mms.insertVma(mm, ze, e, v.flags, v.file, tailPgoff).anonVma = v.anonVma;
       break;
     }
   }
