@@ -34,7 +34,16 @@ export const OP_DRIVER_ALLOC = 25; //     (driver, order, wait) -> bo    the dri
 export const OP_DRIVER_FREE = 26; //      (bo)                           the driver drops its own folios of bo (folio_put -> folio_free)
 export const OP_MPROTECT = 40; //         (mm, vpn, npages, prot)        do_mprotect_pkey (prot: VM_READ | VM_WRITE bits; 0 is PROT_NONE)
 export const OP_MREMAP = 41; //           (mm, vpn, oldN, newN, flags, newVpn) -> vpn   do_mremap (MREMAP_* flags)
-export const OP_COUNT = 42; // 32 is OP_CPU (end of file); 33-39 divergences, 40-49 mmops, 50-63 dmirror, 64-79 races
+// The test_hmm device (lib/test_hmm.c, "dmirror"): a mirror is one open file of a device, for one mm.
+export const OP_DMIRROR_NEW = 50; //      (kind) -> device                dmirror_device_init (KIND_DEVICE_PRIVATE / _COHERENT)
+export const OP_DMIRROR_OPEN = 51; //     (device, mm) -> mirror          dmirror_fops_open (mmu_interval_notifier_insert on mm)
+export const OP_DMIRROR_CLOSE = 52; //    (mirror)                        dmirror_fops_release
+export const OP_DMIRROR_READ = 53; //     (mirror, vpn, npages) -> cpages HMM_DMIRROR_READ (hmm_range_fault, faulting)
+export const OP_DMIRROR_WRITE = 54; //    (mirror, vpn, npages, value, step) -> cpages  HMM_DMIRROR_WRITE
+export const OP_DMIRROR_SNAPSHOT = 57; // (mirror, vpn, npages) -> cpages HMM_DMIRROR_SNAPSHOT (bytes: Engine.lastSnapshot)
+export const OP_WRITE_RANGE = 62; //      (mm, vpn, npages, value, step)  a user-space store loop, one write per page
+export const OP_READ_RANGE = 63; //       (mm, vpn, npages, value, step, check) -> mismatches  a user-space load loop
+export const OP_COUNT = 64; // 32 is OP_CPU (end of file); 33-39 divergences, 40-49 mmops, 50-63 dmirror, 64-79 races
 
 // mmap flags (vmflags of OP_MMAP)
 export const VM_READ = 1;
@@ -159,7 +168,9 @@ export const ERR_NOMEM_DEVICE = 16;
 export const ERR_BAD_ARG = 17;
 export const ERR_NOMEM_OBJECTS = 18;
 export const ERR_BAD_STATE = 19;
-export const ERR_COUNT = 20;
+export const ERR_BAD_DMIRROR = 30; // no such test_hmm device
+export const ERR_BAD_MIRROR = 31; //  no such open test_hmm file (never opened, or closed)
+export const ERR_COUNT = 32; // 20-23 divergences, 24-29 mmops (unused so far)
 
 // ---- Kernel errnos and signals: a result of the op, not a rejection (assembly/errno.ts) ----
 export const EPERM = 1;
@@ -189,6 +200,28 @@ export const MMU_NOTIFY_SOFT_DIRTY = 4;
 export const MMU_NOTIFY_RELEASE = 5;
 export const MMU_NOTIFY_MIGRATE = 6;
 export const MMU_NOTIFY_EXCLUSIVE = 7;
+
+// ---- test_hmm (lib/test_hmm.c, tools/testing/selftests/mm/test_hmm_uapi.h) ----
+export const MAX_DMIRROR_DEVICES = 16; // test_hmm devices per engine
+export const MAX_MIRRORS = 64; //         open test_hmm files ever (fds are not reused)
+export const MIRROR_ENTRIES = 8192; //    pt entries of all mirrors together
+export const SNAPSHOT_MAX = 8192; //      pages one HMM_DMIRROR_SNAPSHOT may cover here
+export const HMM_CHUNK = 64; //           pfns[64] of dmirror_fault / dmirror_snapshot (lib/test_hmm.c)
+export const DPT_TAG_NONE = 0; //   a read-only pt entry
+export const DPT_TAG_ATOMIC = 1; // DPT_XA_TAG_ATOMIC (dmirror_atomic_map)
+export const DPT_TAG_WRITE = 3; //  DPT_XA_TAG_WRITE
+// enum HMM_DMIRROR_PROT_*: the SNAPSHOT byte of one page (dmirror_mkentry)
+export const HMM_PROT_ERROR = 0xff;
+export const HMM_PROT_NONE = 0x00;
+export const HMM_PROT_READ = 0x01;
+export const HMM_PROT_WRITE = 0x02;
+export const HMM_PROT_PMD = 0x04;
+export const HMM_PROT_PUD = 0x08;
+export const HMM_PROT_ZERO = 0x10;
+export const HMM_PROT_DEV_PRIVATE_LOCAL = 0x20;
+export const HMM_PROT_DEV_PRIVATE_REMOTE = 0x30;
+export const HMM_PROT_DEV_COHERENT_LOCAL = 0x40;
+export const HMM_PROT_DEV_COHERENT_REMOTE = 0x50;
 
 // ---- Violation kinds ----
 export const V_LEAK_PAGE = 0; //     allocated page nothing can reach (no PTE, pin or page cache)
@@ -245,7 +278,13 @@ export const ST_PROT_CHANGED = 12; //   pages change_protection counted (mprotec
 export const ST_KERNEL_ERRNO = 13; //   ops the kernel failed with an errno or a signal
 export const ST_SHMEM_RELEASED = 14; // shmem files freed at their last unmap
 export const ST_VIOLATIONS = 48; // + kind: per-kind counts occupy ST_VIOLATIONS .. +V_KINDS-1
-export const ST_WORDS = 128;
+// test_hmm (dmirror) statistics, 15-19
+export const ST_DMIRROR_FAULTS = 15; //     dmirror_fault rounds (cmd->faults) of READ / WRITE
+export const ST_HMM_FAULT_PAGES = 16; //    pages hmm_do_fault ran handle_mm_fault on
+export const ST_MIRROR_INVALIDATED = 17; // mirror pt entries dmirror_interval_invalidate erased
+export const ST_MIRROR_ENTRIES = 18; //     mirror pt entries now (all mirrors)
+export const ST_DEVICE_PAGES = 19; //       pages the device copied through its pt (dmirror_do_read / _write)
+export const ST_WORDS = 144; // the per-op block ST_OPS + OP_COUNT (64) ends at 143
 
 // ---- Init parameters (i32 words passed to init) ----
 export const CAP_SYS_FRAMES = 0;

@@ -25,6 +25,10 @@ import { initOps, runBatch, opBase, resultBase, errorBase, opSeq, batchDone } fr
 import { initErrno, statusListPtr as statusList, statusCount as failedOps } from "./errno";
 import { initMigrate } from "./migrate";
 import { initRace } from "./race";
+import { initDmirror } from "./dmirror";
+import { initMirrors, mirrorIsOpen, mirrorExists, mirrorCpages, mirrorFaults, mirrorEntryCount, mirrorDevice, mirrorMm } from "./mirror";
+import { initHmm } from "./hmm";
+import { initDmirrorIoctl, snapshotBase, snapshotLength } from "./dmirror_ioctl";
 import { capacityBytes as tableBytes, capacityLargestTable, capacityLimit, TABLE_MAX } from "./sizing";
 import { reserveHeap } from "./heap";
 
@@ -88,6 +92,10 @@ export function init(): i32 {
   initErrno(cap(CAP_BATCH));
   initMigrate(cap(CAP_DEV_FRAMES));
   initRace(cap(CAP_PINS));
+  initDmirror();
+  initMirrors();
+  initHmm();
+  initDmirrorIoctl();
   tablesEnd = <u64>heap.alloc(0) - 4;
   ready = true;
   return 0;
@@ -173,3 +181,16 @@ export {
   counterConfigPtr, counterInit, counterBytes, setCpuLimit, counterDrain, counterNow, counterPendingZeros, counterStateBytes,
   counterCpus, counterClocksPtr, counterCpuStatsPtr, counterDelayHistPtr,
 } from "./counters/layer";
+
+// The test_hmm model (dmirror.ts, mirror.ts, dmirror_ioctl.ts): what the ioctls copy back to the caller.
+/** The bytes of the last HMM_DMIRROR_SNAPSHOT: snapshotLen() of them at snapshotPtr(). */
+export function snapshotPtr(): usize { return snapshotBase; }
+export function snapshotLen(): i32 { return snapshotLength; }
+/** A mirror (open file): -1 if never opened, 0 closed, 1 open. */
+export function mirrorState(m: i32): i32 { return !mirrorExists(m) ? -1 : mirrorIsOpen(m) ? 1 : 0; }
+/** cmd.cpages and cmd.faults of the mirror's last ioctl that returned 0, its pt entries, its device and mm. */
+export function mirrorCpagesOf(m: i32): i32 { return mirrorCpages(m); }
+export function mirrorFaultsOf(m: i32): i32 { return mirrorFaults(m); }
+export function mirrorEntriesOf(m: i32): i32 { return mirrorEntryCount(m); }
+export function mirrorDeviceOf(m: i32): i32 { return mirrorDevice(m); }
+export function mirrorMmOf(m: i32): i32 { return mirrorMm(m); }

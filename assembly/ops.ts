@@ -14,7 +14,13 @@ import {
   VPN_BITS, PT_ENTRIES, VM_HUGEPAGE, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV,
   ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE,
   ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
+  OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE, OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT,
+  OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX, ERR_NONE,
 } from "./abi";
+import { dmirrorValid, dmirrorCount, newDmirror } from "./dmirror";
+import { mirrorIsOpen, mirrorSlotsLeft, mirrorEntriesLeft, mirrorMm, openMirror, closeMirror } from "./mirror";
+import { dmirrorReadWrite, dmirrorSnapshot } from "./dmirror_ioctl";
+import { loopFramesNeeded, loopTablesNeeded } from "./userloop";
 import { countOp, bump } from "./stats";
 import { setCurrentOp, violation } from "./violations";
 import { pageout } from "./lru";
@@ -302,7 +308,88 @@ function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
   return moved;
 }
 
-function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
+/** A range of npages (0 allowed, as the ioctls take) at vpn inside the simulated address space. */
+@inline function ioctlRangeOk(vpn: i32, npages: i32): bool {
+  return vpn >= 0 && npages >= 0 && <i64>vpn + <i64>npages <= VPN_LIMIT;
+}
+
+/** Room for the faults a loop or an hmm_range_fault over [vpn, vpn + n) of mm may take (userloop.ts). */
+function loopRoom(mm: i32, vpn: u32, n: u32, write: bool): i32 {
+  const frames = loopFramesNeeded(mm, vpn, n, write);
+  if (<i64>freeSystemFrames() < frames) return fail(ERR_NOMEM_FRAMES, 2, <i32>min<i64>(frames, 0x7fffffff));
+  const pte = loopTablesNeeded(mm, vpn, n, false);
+  if (pteTablesLeft() < pte) return fail(ERR_NOMEM_TABLES, 2, pte);
+  const pmd = loopTablesNeeded(mm, vpn, n, true);
+  if (pmdTablesLeft() < pmd) return fail(ERR_NOMEM_TABLES, 2, pmd);
+  return 0;
+}
+
+/** The test_hmm ops (OP_DMIRROR_*): validated whole, then the ioctl; its -errno is a kernel result. */
+function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
+  if (op == OP_DMIRROR_NEW) {
+    if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, 0);
+    if (dmirrorCount >= MAX_DMIRROR_DEVICES) return fail(ERR_NOMEM_OBJECTS, -1, MAX_DMIRROR_DEVICES);
+    return newDmirror(a0);
+  }
+  if (op == OP_DMIRROR_OPEN) {
+    if (!dmirrorValid(a0)) return fail(ERR_BAD_DMIRROR, 0);
+    if (!mmValid(a1)) return fail(ERR_BAD_MM, 1);
+    if (mirrorSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
+    return openMirror(a0, a1);
+  }
+  if (!mirrorIsOpen(a0)) return fail(ERR_BAD_MIRROR, 0);
+  if (op == OP_DMIRROR_CLOSE) {
+    closeMirror(a0);
+    return 0;
+  }
+  if (!ioctlRangeOk(a1, a2)) return fail(ERR_RANGE, a1 < 0 ? 1 : 2);
+  const mm = mirrorMm(a0);
+  let r: i32 = 0;
+  if (op == OP_DMIRROR_SNAPSHOT) {
+    if (a2 > SNAPSHOT_MAX) return fail(ERR_BAD_ARG, 2, SNAPSHOT_MAX);
+    r = dmirrorSnapshot(a0, <u32>a1, <u32>a2);
+  } else {
+    const write = op == OP_DMIRROR_WRITE;
+    if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, 2, mirrorEntriesLeft());
+    if (mmValid(mm) && loopRoom(mm, <u32>a1, <u32>a2, write) < 0) return -1;
+    r = dmirrorReadWrite(a0, <u32>a1, <u32>a2, write, <u32>a3, <u32>a4);
+  }
+  if (errCode != ERR_NONE) return -1;
+  return r < 0 ? kfail(-r) : r;
+}
+
+/**
+ * The tests' user-space loops (hmm-tests.c: for (i...) ptr[i] = i, and the loops
+ * that check): one CPU store or load per page, as the write and read ops; page k
+ * gets, or is compared with, value + k * step. A signal ends the loop there (the
+ * process would die of it). read_range with check returns how many pages differ.
+ */
+function doUserLoop(mm: i32, vpn: i32, n: i32, write: bool, value: i32, step: i32, check: bool): i32 {
+  if (!mmValid(mm)) return fail(ERR_BAD_MM, 0);
+  if (!rangeOk(vpn, n)) return fail(ERR_RANGE, vpn < 0 ? 1 : 2);
+  if (loopRoom(mm, <u32>vpn, <u32>n, write) < 0) return -1;
+  let bad = 0;
+  for (let k = 0; k < n; k++) {
+    const want = value + k * step;
+    const got = access(mm, vpn + k, write, want);
+    if (errCode != ERR_NONE) return -1;
+    if (opStatus != 0) return 0;
+    if (!write && check && got != want) bad++;
+  }
+  return bad;
+}
+
+/** handle_mm_fault for hmm_range_fault (hmm.ts): the fault of a CPU access, no load or store; 0, or -1 when rejected. */
+export function faultIn(mm: i32, vpn: u32, write: bool): i32 {
+  const r = access(mm, <i32>vpn, write, 0, false);
+  return errCode != ERR_NONE ? -1 : r;
+}
+
+/**
+ * A CPU load or store at vpn (touch false: only the fault, as handle_mm_fault for
+ * hmm_range_fault's hmm_vma_fault). Returns the load's value, 0, or a signal.
+ */
+function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool = true): i32 {
   if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, 1);
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return ksignal(SIGSEGV); // do_user_addr_fault -> bad_area (SEGV_MAPERR)
@@ -312,6 +399,7 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
   let pte = cur == 0 ? 0 : load<u32>(cur);
   // The common case: the PTE already allows the access; no fault, no allocation.
   if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) {
+    if (!touch) return 0;
     if (!write) return <i32>loadChecked(mm, v, <u32>vpn, cur);
     storeValue(mm, v, <u32>vpn, cur, <u32>value);
     return 0;
@@ -328,6 +416,7 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
       if (folio < 0) return folio;
       const pfn = hugeFault(mm, v, <u32>vpn, write, false);
       if (pfn != HUGE_NONE) {
+        if (!touch) return 0;
         const at = ptePtr(mm, <u32>vpn, false); // the deposited table's shadow holds the expected data
         if (!write) return <i32>loadPage(mm, v, <u32>vpn, at, pfn);
         storePage(mm, v, <u32>vpn, at, pfn, <u32>value);
@@ -348,6 +437,7 @@ function access(mm: i32, vpn: i32, write: bool, value: i32): i32 {
     violation(V_LIVELOCK, pfn, mm, vpn, frameRef(pfn), frameMapcount(pfn), 0);
     return 0;
   }
+  if (!touch) return 0;
   if (!write) return <i32>loadChecked(mm, v, <u32>vpn, p);
   storeValue(mm, v, <u32>vpn, p, <u32>value);
   return 0;
@@ -527,6 +617,11 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
       return doMremap(a0, <u32>a1, <u32>a2, <u32>a3, a4, <u32>a5);
     }
+    case OP_DMIRROR_NEW: case OP_DMIRROR_OPEN: case OP_DMIRROR_CLOSE: case OP_DMIRROR_READ: case OP_DMIRROR_WRITE:
+    case OP_DMIRROR_SNAPSHOT:
+      return doDmirror(op, a0, a1, a2, a3, a4);
+    case OP_WRITE_RANGE: return doUserLoop(a0, a1, a2, true, a3, a4, false);
+    case OP_READ_RANGE: return doUserLoop(a0, a1, a2, false, a3, a4, a5 != 0);
     case OP_CPU: {
       if (a0 < 0 || a0 >= cpuLimit) return fail(ERR_BAD_ARG, 0); // a CPU the engine was created with
       setCpu(a0);

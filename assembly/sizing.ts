@@ -8,8 +8,9 @@
 import {
   CAP_SYS_FRAMES, CAP_DEV_FRAMES, CAP_MMS, CAP_VMAS, CAP_PTE_TABLES, CAP_PMD_TABLES, CAP_FILES, CAP_FILE_PAGES,
   CAP_DRIVERS, CAP_BOS, CAP_PINS, CAP_VIOLATIONS, CAP_BATCH, CAP_HUGE_PAGES, ST_WORDS, SCHEME_WORDS, VIOLATION_WORDS,
-  OP_WORDS, PT_ENTRIES, FOLIO_ORDER, FOLIO_NR,
+  OP_WORDS, PT_ENTRIES, FOLIO_ORDER, FOLIO_NR, MAX_DMIRROR_DEVICES, MAX_MIRRORS, MIRROR_ENTRIES, HMM_CHUNK, SNAPSHOT_MAX,
 } from "./abi";
+import { mirrorSlots } from "./mirror";
 import { MAX_GATHER } from "./zap";
 import { PREFETCH_GROUP } from "./prefetch";
 import { checkScratchFrames } from "./check";
@@ -79,6 +80,12 @@ export function capacityBytes(at: usize): u64 {
   table(c(CAP_BATCH) << 3); // initErrno: [index, status] per failed op of a batch
   table(max<u64>(c(CAP_DEV_FRAMES), 1) << 2); // initMigrate: device pages to put at finalize
   tables(7, (c(CAP_PINS) + 1) << 2); // initRace: in-flight faults, as many as GUP handles
+  table(<u64>MAX_DMIRROR_DEVICES << 2); // initDmirror
+  tables(7, <u64>MAX_MIRRORS << 2); // initMirrors: per mirror, the pt hash table, its scratch
+  tables(3, <u64>mirrorSlots() << 2);
+  table(<u64>MIRROR_ENTRIES << 2);
+  table(<u64>HMM_CHUNK << 2); // initHmm
+  table(<u64>SNAPSHOT_MAX); // initDmirrorIoctl
   return total;
 }
 

@@ -9,7 +9,8 @@
  * splitting vmas, CPU reads/writes (including of device-private entries),
  * madvise, fork (also with pinned pages), exit, GUP get/pin/longterm, unpin,
  * device-private and device-coherent drivers, migration both ways, page-cache
- * drops, check and teardown, plus a little garbage; on a machine with a THP pool,
+ * drops, check and teardown, test_hmm devices and their mirrors (READ, WRITE,
+ * SNAPSHOT through hmm_range_fault) and user-space loops, plus a little garbage; on a machine with a THP pool,
  * huge-page-enabled anonymous mappings too.
  *
  * @example
@@ -35,7 +36,7 @@ type Kind =
   | "read" | "write" | "mmap" | "munmap" | "madvise" | "fork" | "exit" | "mm_new" | "file_new" | "driver_new"
   | "to_device" | "to_ram" | "gup" | "unpin" | "check" | "teardown" | "drop_cache" | "garbage"
   | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout" | "cpu"
-  | "driver_alloc" | "driver_free" | "mprotect" | "mremap";
+  | "driver_alloc" | "driver_free" | "mprotect" | "mremap" | "dmirror" | "user_loop";
 
 const WEIGHTS: Array<[Kind, number]> = [
   ["read", 18], ["write", 18], ["mmap", 5], ["munmap", 3], ["madvise", 3], ["fork", 0.5], ["exit", 0.7],
@@ -43,7 +44,7 @@ const WEIGHTS: Array<[Kind, number]> = [
   ["unpin", 5.5], ["check", 0.2], ["teardown", 0.02], ["drop_cache", 0.3], ["garbage", 0.4],
   ["driver_teardown", 0.025], ["evict_bo", 0.6], ["fault_begin", 0.5], ["fault_end", 0.45], ["truncate", 0.4],
   ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 1], ["driver_alloc", 0.6], ["driver_free", 0.5],
-  ["mprotect", 2], ["mremap", 1.5],
+  ["mprotect", 2], ["mremap", 1.5], ["dmirror", 3], ["user_loop", 0.8],
 ];
 
 const DEVICE_KINDS = [
@@ -290,6 +291,37 @@ export class TraceGen {
         this.#hot.push([mm.id, to, Math.min(n, newN)]);
         if (this.#hot.length > 12) this.#hot.shift();
         return this.#op(w, at, abi.OP_MREMAP, mm.id, start, n, newN, flags, to);
+      }
+      case "dmirror": {
+        const devs = m.dmirrors.count;
+        const open = m.mirrors.all.filter((f) => f.open);
+        const what = this.#below(20);
+        if (devs === 0 || (what === 0 && devs < 4) || this.#chance(0.005)) {
+          const kind = this.#chance(0.02) ? [0, abi.KIND_FSDAX, 9][this.#below(3)] : [abi.KIND_DEVICE_PRIVATE, abi.KIND_DEVICE_COHERENT][this.#below(2)];
+          return this.#op(w, at, abi.OP_DMIRROR_NEW, kind);
+        }
+        if (!open.length || what === 1 || (what === 2 && open.length < 6)) {
+          const dev = this.#chance(0.02) ? this.#below(devs + 3) - 1 : this.#below(devs);
+          return this.#op(w, at, abi.OP_DMIRROR_OPEN, dev, this.#mmId(mm ?? this.#anyMm()));
+        }
+        const fd = this.#chance(0.02) ? this.#below(m.mirrors.all.length + 3) - 1 : open[this.#below(open.length)].id;
+        if (what === 3) return this.#op(w, at, abi.OP_DMIRROR_CLOSE, fd);
+        const file = m.mirrors.all[fd];
+        const fmm = file ? m.mms.all[file.mm] : undefined;
+        const v = fmm && this.#vma(fmm);
+        let start = BASE + this.#below(4096);
+        let n = 1 + this.#below(8);
+        if (v) [start, n] = this.#subRange(v, this.#chance(0.1) ? 600 : 40, 0.1);
+        if (this.#chance(0.02)) n = [0, -1, abi.SNAPSHOT_MAX + 1][this.#below(3)];
+        const op = [abi.OP_DMIRROR_READ, abi.OP_DMIRROR_READ, abi.OP_DMIRROR_WRITE, abi.OP_DMIRROR_WRITE, abi.OP_DMIRROR_SNAPSHOT][this.#below(5)];
+        return this.#op(w, at, op, fd, start, n, this.#r.u32() | 0, this.#below(3));
+      }
+      case "user_loop": {
+        const v = mm && this.#vma(mm);
+        const write = this.#chance(0.5);
+        if (!v) return this.#op(w, at, write ? abi.OP_WRITE_RANGE : abi.OP_READ_RANGE, this.#mmId(mm), BASE + this.#below(4096), 1 + this.#below(8));
+        const [start, n] = this.#subRange(v, this.#chance(0.1) ? 600 : 24, 0.1);
+        return this.#op(w, at, write ? abi.OP_WRITE_RANGE : abi.OP_READ_RANGE, mm.id, start, n, this.#r.u32() | 0, this.#below(3), this.#below(2));
       }
       case "pageout": {
         const v = mm && this.#vma(mm);

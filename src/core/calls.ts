@@ -88,6 +88,26 @@ export abstract class OpCalls {
   mremap(mm: number, addr: number, length: number, newLength: number, o: { maymove?: boolean; fixed?: boolean; dontunmap?: boolean; newAddr?: number } = {}): number {
     return this.#one({ op: "mremap", mm, addr, length, newLength, ...o }) * PAGE_SIZE;
   }
+  /** dmirror_device_init: a test_hmm device of this kind (lib/test_hmm.c); returns its id. */
+  dmirrorNew(kind: "device-private" | "device-coherent"): number { return this.#one({ op: "dmirror_new", kind }); }
+  /** open("/dev/hmm_dmirrorN") from process mm: a mirror (its fd) of mm on the device. */
+  dmirrorOpen(device: number, mm: number): number { return this.#one({ op: "dmirror_open", device, mm }); }
+  /** close(fd): dmirror_fops_release. */
+  dmirrorClose(mirror: number): void { this.#one({ op: "dmirror_close", mirror }); }
+  /** HMM_DMIRROR_READ of npages at addr: cpages (faults: mirror(fd).faults); a kernel errno throws KernelError. */
+  dmirrorRead(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_read", mirror, addr, npages }); }
+  /** HMM_DMIRROR_WRITE: page k gets value + k * step; cpages. */
+  dmirrorWrite(mirror: number, addr: number, npages: number, value = 0, step = 1): number {
+    return this.#one({ op: "dmirror_write", mirror, addr, npages, value, step });
+  }
+  /** HMM_DMIRROR_SNAPSHOT: cpages; the bytes from lastSnapshot(). */
+  dmirrorSnapshot(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_snapshot", mirror, addr, npages }); }
+  /** A user-space store loop: page k of [addr, addr + length) gets value + k * step. */
+  writeRange(mm: number, addr: number, length: number, value = 0, step = 1): void { this.#one({ op: "write_range", mm, addr, length, value, step }); }
+  /** A user-space load loop; with `value`, returns how many pages differ from value + k * step. */
+  readRange(mm: number, addr: number, length: number, value?: number, step = 1): number {
+    return this.#one({ op: "read_range", mm, addr, length, ...(value === undefined ? {} : { value }), step });
+  }
   /** The ops that follow run on simulated CPU `cpu` (0 .. cpus-1). */
   cpu(cpu: number): void { this.#one({ op: "cpu", cpu }); }
 }

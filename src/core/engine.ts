@@ -46,6 +46,18 @@ export interface EngineOptions extends CounterOptions {
 export type PageKind = "system" | "device-private" | "device-coherent" | "fsdax" | "device-dax" | "p2pdma" | "zero";
 const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma"];
 
+/** One test_hmm file (struct dmirror) and what its last successful ioctl copied back. */
+export interface MirrorInfo {
+  open: boolean;
+  device: number;
+  mm: number;
+  /** cmd.cpages and cmd.faults of the last ioctl that returned 0. */
+  cpages: number;
+  faults: number;
+  /** Entries in its device page table (the xarray pt). */
+  entries: number;
+}
+
 /** A page frame's state (struct page), as plain data. */
 export interface FrameInfo {
   pfn: number;
@@ -305,6 +317,20 @@ export class Engine extends OpCalls {
     return last;
   }
 
+
+  /** A test_hmm file opened by dmirror_open. */
+  mirror(fd: number): MirrorInfo {
+    const state = Number.isInteger(fd) ? this.#core.mirrorState(fd) : -1;
+    if (state < 0) throw new RefsimError(`mirror: no test_hmm file ${fd} was opened`, { field: "mirror" });
+    const c = this.#core;
+    return { open: state === 1, device: c.mirrorDeviceOf(fd), mm: c.mirrorMmOf(fd), cpages: c.mirrorCpagesOf(fd), faults: c.mirrorFaultsOf(fd), entries: c.mirrorEntriesOf(fd) };
+  }
+
+  /** The bytes (HMM_DMIRROR_PROT_*) of the last HMM_DMIRROR_SNAPSHOT, one per page. */
+  lastSnapshot(): Uint8Array {
+    if (this.#mem.buffer !== this.#buffer) this.#views();
+    return new Uint8Array(this.#buffer, this.#core.snapshotPtr(), this.#core.snapshotLen()).slice();
+  }
 
   /** Counters since creation, as a plain object. */
   stats(): Stats {

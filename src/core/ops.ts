@@ -46,7 +46,14 @@ export type Op =
   | { op: "driver_alloc"; driver: number; order?: 0 | 9; wait?: boolean }
   | { op: "driver_free"; bo: number }
   | { op: "mprotect"; mm: number; addr: number; length: number; prot: Prot }
-  | { op: "mremap"; mm: number; addr: number; length: number; newLength: number; maymove?: boolean; fixed?: boolean; dontunmap?: boolean; newAddr?: number };
+  | { op: "mremap"; mm: number; addr: number; length: number; newLength: number; maymove?: boolean; fixed?: boolean; dontunmap?: boolean; newAddr?: number }
+  | { op: "dmirror_new"; kind: "device-private" | "device-coherent" }
+  | { op: "dmirror_open"; device: number; mm: number }
+  | { op: "dmirror_close"; mirror: number }
+  | { op: "dmirror_read" | "dmirror_snapshot"; mirror: number; addr: number; npages: number }
+  | { op: "dmirror_write"; mirror: number; addr: number; npages: number; value?: number; step?: number }
+  | { op: "write_range"; mm: number; addr: number; length: number; value?: number; step?: number }
+  | { op: "read_range"; mm: number; addr: number; length: number; value?: number; step?: number };
 
 /** PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE. */
 export type Prot = "none" | "r" | "rw";
@@ -83,6 +90,14 @@ export const OP_CODES: Record<OpName, number> = {
   driver_free: abi.OP_DRIVER_FREE,
   mprotect: abi.OP_MPROTECT,
   mremap: abi.OP_MREMAP,
+  dmirror_new: abi.OP_DMIRROR_NEW,
+  dmirror_open: abi.OP_DMIRROR_OPEN,
+  dmirror_close: abi.OP_DMIRROR_CLOSE,
+  dmirror_read: abi.OP_DMIRROR_READ,
+  dmirror_write: abi.OP_DMIRROR_WRITE,
+  dmirror_snapshot: abi.OP_DMIRROR_SNAPSHOT,
+  write_range: abi.OP_WRITE_RANGE,
+  read_range: abi.OP_READ_RANGE,
 };
 
 export const OP_NAMES = Object.keys(OP_CODES) as OpName[];
@@ -120,6 +135,14 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   driver_free: ["bo"],
   mprotect: ["mm", "addr", "length", "prot"],
   mremap: ["mm", "addr", "length", "newLength", "maymove", "newAddr"], // slot 4: the MREMAP_* flags word
+  dmirror_new: ["kind"],
+  dmirror_open: ["device", "mm"],
+  dmirror_close: ["mirror"],
+  dmirror_read: ["mirror", "addr", "npages"],
+  dmirror_write: ["mirror", "addr", "npages", "value", "step"],
+  dmirror_snapshot: ["mirror", "addr", "npages"],
+  write_range: ["mm", "addr", "length", "value", "step"],
+  read_range: ["mm", "addr", "length", "value", "step"],
 };
 
 const KINDS: Record<DeviceKind, number> = {
@@ -131,6 +154,9 @@ const KINDS: Record<DeviceKind, number> = {
 };
 
 const MAX_ADDR = 2 ** (abi.VPN_BITS + 12);
+
+/** DEVMEM_CHUNK_SIZE (256 MiB) in pages: a test_hmm chunk unless dmirror_new's `chunk` says otherwise. */
+export const DMIRROR_CHUNK_PAGES = 65536;
 
 function bad(op: string, field: string, why: string): never {
   throw new RefsimError(`${op}: field '${field}' ${why}`, { op, field, code: "BAD_FIELD" });
@@ -266,6 +292,27 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       a(5, o.newAddr === undefined ? 0 : vpnOf(name, o, "newAddr"));
       break;
     }
+    case "dmirror_new":
+      if (o.kind !== "device-private" && o.kind !== "device-coherent") bad(name, "kind", `must be "device-private" or "device-coherent", got ${JSON.stringify(o.kind)}`);
+      a(0, KINDS[o.kind as DeviceKind]);
+      break;
+    case "dmirror_open": a(0, int(name, o, "device")); a(1, int(name, o, "mm")); break;
+    case "dmirror_close": a(0, int(name, o, "mirror")); break;
+    case "dmirror_read": case "dmirror_snapshot": case "dmirror_write":
+      a(0, int(name, o, "mirror"));
+      a(1, vpnOf(name, o));
+      a(2, int(name, o, "npages", 0, 2 ** abi.VPN_BITS));
+      if (name === "dmirror_write") {
+        a(3, o.value === undefined ? 0 : int(name, o, "value", -(2 ** 31), 2 ** 32 - 1) | 0);
+        a(4, o.step === undefined ? 1 : int(name, o, "step", -(2 ** 31), 2 ** 32 - 1) | 0);
+      }
+      break;
+    case "write_range": case "read_range":
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, pagesOf(name, o));
+      a(3, o.value === undefined ? 0 : int(name, o, "value", -(2 ** 31), 2 ** 32 - 1) | 0);
+      a(4, o.step === undefined ? 1 : int(name, o, "step", -(2 ** 31), 2 ** 32 - 1) | 0);
+      if (name === "read_range") a(5, o.value === undefined ? 0 : 1);
+      break;
     case "dma_write": a(0, int(name, o, "handle", 1)); a(1, int(name, o, "value", -(2 ** 31), 2 ** 32 - 1) | 0); break;
   }
 }
@@ -309,6 +356,8 @@ export const CORE_ERRORS: Record<number, [string, string]> = {
   [abi.ERR_BAD_ARG]: ["BAD_ARG", "invalid argument"],
   [abi.ERR_NOMEM_OBJECTS]: ["NOMEM_OBJECTS", "object table full (files, drivers, BOs, GUP handles or in-flight faults; raise capacity)"],
   [abi.ERR_BAD_STATE]: ["BAD_STATE", "not possible in this state (no device-private entry there, driver torn down or not live)"],
+  [abi.ERR_BAD_MIRROR]: ["BAD_MIRROR", "no such open dmirror file (mirror ids come from dmirror_open)"],
+  [abi.ERR_BAD_DMIRROR]: ["BAD_DMIRROR", "no such test_hmm device (device ids come from dmirror_new)"],
 };
 
 /** Ops one engine can run: the core numbers them with 32-bit sequence numbers (violations name them). */

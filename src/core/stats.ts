@@ -45,6 +45,8 @@ export interface Stats {
   kernelErrors: number;
   /** Shmem files (shared anonymous mappings) released with their last VMA. */
   shmemReleased: number;
+  /** The test_hmm device model: READ/WRITE fault rounds, pages hmm_range_fault faulted, pages the device copied, pt entries now and erased by invalidations. */
+  dmirror: { faults: number; faultPages: number; devicePages: number; mirrorEntries: number; invalidated: number };
   violations: Record<ViolationKind, number> & { total: number; recorded: number; dropped: number };
 }
 
@@ -84,6 +86,10 @@ export function readStats(c: BigInt64Array, recorded: number): Stats {
     protChanged: n(abi.ST_PROT_CHANGED),
     kernelErrors: n(abi.ST_KERNEL_ERRNO),
     shmemReleased: n(abi.ST_SHMEM_RELEASED),
+    dmirror: {
+      faults: n(abi.ST_DMIRROR_FAULTS), faultPages: n(abi.ST_HMM_FAULT_PAGES), devicePages: n(abi.ST_DEVICE_PAGES),
+      mirrorEntries: n(abi.ST_MIRROR_ENTRIES), invalidated: n(abi.ST_MIRROR_INVALIDATED),
+    },
     violations,
   };
 }

@@ -269,6 +269,107 @@ export const SWEEP_SCHEMA: JsonSchema = {
           "description": "Check the result an earlier op bound with `as` (a fault token, a wait count...), against `value`.",
           "type": "string"
         },
+        "mirror": {
+          "description": "A test_hmm file (dmirror_open's result, or a name bound by `as`): fields cpages, faults (of its last ioctl that returned 0), entries, open.",
+          "anyOf": [
+            {
+              "type": "string"
+            },
+            {
+              "type": "number"
+            },
+            {
+              "type": "boolean"
+            }
+          ]
+        },
+        "cpages": {
+          "anyOf": [
+            {
+              "type": "number"
+            },
+            {
+              "type": "object",
+              "additionalProperties": {
+                "type": "number"
+              }
+            }
+          ]
+        },
+        "faults": {
+          "anyOf": [
+            {
+              "type": "number"
+            },
+            {
+              "type": "object",
+              "additionalProperties": {
+                "type": "number"
+              }
+            }
+          ]
+        },
+        "entries": {
+          "description": "Entries in the file's device page table.",
+          "anyOf": [
+            {
+              "type": "number"
+            },
+            {
+              "type": "object",
+              "additionalProperties": {
+                "type": "number"
+              }
+            }
+          ]
+        },
+        "open": {
+          "anyOf": [
+            {
+              "type": "object",
+              "additionalProperties": {
+                "type": "boolean"
+              }
+            },
+            {
+              "type": "boolean"
+            }
+          ]
+        },
+        "snapshot": {
+          "description": "The bytes of the last dmirror_snapshot, one per page (HMM_DMIRROR_PROT_*): a number, or names joined by \"|\" (ERROR, NONE, READ, WRITE, PMD, PUD, ZERO, DEV_PRIVATE_LOCAL, DEV_PRIVATE_REMOTE, DEV_COHERENT_LOCAL, DEV_COHERENT_REMOTE), \"*N\" for N pages alike.",
+          "anyOf": [
+            {
+              "type": "array",
+              "items": {
+                "anyOf": [
+                  {
+                    "type": "string"
+                  },
+                  {
+                    "type": "number"
+                  }
+                ]
+              }
+            },
+            {
+              "type": "object",
+              "additionalProperties": {
+                "type": "array",
+                "items": {
+                  "anyOf": [
+                    {
+                      "type": "string"
+                    },
+                    {
+                      "type": "number"
+                    }
+                  ]
+                }
+              }
+            }
+          ]
+        },
         "refcount": {
           "description": "folio_ref_count: the folio's count (the head page's, for a page of a large folio).",
           "anyOf": [
@@ -3834,6 +3935,885 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "addr",
             "length",
             "newLength"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
+              "const": "dmirror_new"
+            },
+            "kind": {
+              "enum": [
+                "device-private",
+                "device-coherent"
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            }
+          },
+          "required": [
+            "op",
+            "kind"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
+              "const": "dmirror_open"
+            },
+            "device": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "mm": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            }
+          },
+          "required": [
+            "op",
+            "device",
+            "mm"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
+              "const": "dmirror_close"
+            },
+            "mirror": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            }
+          },
+          "required": [
+            "op",
+            "mirror"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
+              "enum": [
+                "dmirror_read",
+                "dmirror_snapshot"
+              ]
+            },
+            "mirror": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "addr": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "npages": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            }
+          },
+          "required": [
+            "op",
+            "mirror",
+            "addr",
+            "npages"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
+              "const": "dmirror_write"
+            },
+            "mirror": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "addr": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "npages": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "value": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "step": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            }
+          },
+          "required": [
+            "op",
+            "mirror",
+            "addr",
+            "npages"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
+              "const": "write_range"
+            },
+            "mm": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "addr": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "length": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "value": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "step": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            }
+          },
+          "required": [
+            "op",
+            "mm",
+            "addr",
+            "length"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
+              "const": "read_range"
+            },
+            "mm": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "addr": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "length": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "value": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "step": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            }
+          },
+          "required": [
+            "op",
+            "mm",
+            "addr",
+            "length"
           ],
           "additionalProperties": false
         }

@@ -27,6 +27,9 @@ import { Gather } from "./zap.ts";
 import { Pins } from "./gup.ts";
 import { Faults } from "./race.ts";
 import { shmemRelease } from "./shmem.ts";
+import { DmirrorDevices } from "./dmirror.ts";
+import { Mirrors } from "./mirror.ts";
+import { MAX_MIRRORS, MIRROR_ENTRIES } from "../../assembly/abi.ts";
 import type { Frame } from "./frames.ts";
 
 export class Machine {
@@ -50,6 +53,11 @@ export class Machine {
   readonly migration = { end: 0, holeNotified: false, refused: [] as Frame[] };
   /** The current op's kernel status: 0, an errno, or STATUS_SIGNAL | signo (errno.ts). */
   opStatus = 0;
+  /** The test_hmm devices and their open files (dmirror.ts, mirror.ts). */
+  readonly dmirrors = new DmirrorDevices();
+  readonly mirrors = new Mirrors(MAX_MIRRORS, MIRROR_ENTRIES, this.counters.dmirror);
+  /** The bytes of the last HMM_DMIRROR_SNAPSHOT. */
+  snapshot = new Uint8Array(0);
 
   /** Capacities as the core's init() applies them (0 drivers, BOs, files, GUP handles or violation records means none). */
   constructor(cap: Capacity, scheme: Scheme) {

@@ -1,8 +1,9 @@
 /**
  * mmu_notifier_invalidate_range_start: before the core changes mm's page tables
  * over the vpns [start, end) it tells every secondary MMU on that mm, with the
- * event and, for migrations, the owner (range->owner). Twin of
- * assembly/mmu_notifier.ts; every call is counted.
+ * event and, for migrations, the owner (range->owner). Every call is counted; the
+ * only secondary MMUs modelled are the test_hmm mirrors (mirror.ts). Twin of
+ * assembly/mmu_notifier.ts.
  *
  * @example
  * ```ts
@@ -17,6 +18,7 @@
 import type { Machine } from "./machine.ts";
 
 /** owner: the device that started a migration, or -1. */
-export function mmuNotifierInvalidate(m: Machine, _mm: number, _start: number, _end: number, _event: number, _owner: number): void {
+export function mmuNotifierInvalidate(m: Machine, mm: number, start: number, end: number, event: number, owner: number): void {
   m.counters.mmuNotify++;
+  if (m.mirrors.anyOpen) m.mirrors.invalidate(mm, start, end, event, owner);
 }

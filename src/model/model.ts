@@ -20,7 +20,7 @@
  */
 import * as abi from "../../assembly/abi.ts";
 // Types only from engine.ts: a value import would load the generated WASM, and the model must load without a build.
-import type { EngineOptions, FrameInfo, PageInfo, BoInfo, PageKind } from "../core/engine.ts";
+import type { EngineOptions, FrameInfo, MirrorInfo, PageInfo, BoInfo, PageKind } from "../core/engine.ts";
 import { resolveCapacity, type Capacity } from "../core/capacity.ts";
 import { RefsimError, shown } from "../core/errors.ts";
 import { vmaInfo, type VmaInfo } from "../core/maps.ts";
@@ -184,6 +184,18 @@ export class Model extends OpCalls implements OpTarget {
     }
   }
 
+
+  /** A test_hmm file opened by dmirror_open (Engine.mirror() shape). */
+  mirror(fd: number): MirrorInfo {
+    const f = Number.isInteger(fd) && fd >= 0 ? this.machine.mirrors.all[fd] : undefined;
+    if (!f) throw new RefsimError(`mirror: no test_hmm file ${fd} was opened`, { field: "mirror" });
+    return { open: f.open, device: f.device, mm: f.mm, cpages: f.cpages, faults: f.faults, entries: f.pt.size };
+  }
+
+  /** The bytes of the last HMM_DMIRROR_SNAPSHOT (as Engine.lastSnapshot). */
+  lastSnapshot(): Uint8Array {
+    return this.machine.snapshot.slice();
+  }
 
   /** Counters since creation, as a plain object (Engine.stats() shape). */
   stats(): Stats {

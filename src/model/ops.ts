@@ -27,7 +27,11 @@ import {
   VPN_BITS, PT_ENTRIES, ERR_BAD_OP, ERR_BAD_STATE, ERR_BAD_MM, ERR_SEGV, ERR_RANGE, ERR_NOMEM_FRAMES,
   ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE, ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE,
   ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
+  OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE, OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT,
+  OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX,
 } from "../../assembly/abi.ts";
+import { dmirrorReadWrite, dmirrorSnapshot } from "./dmirror_ioctl.ts";
+import { loopFramesNeeded, loopTablesNeeded } from "./userloop.ts";
 import { OP_CPU } from "../../assembly/abi.ts"; // simulated CPUs (the cost model is engine-only)
 import type { Mm, Vma } from "./mm.ts";
 import type { Pte } from "./pgtable.ts";
@@ -252,8 +256,77 @@ function beyondEof(m: Machine, v: Vma, vpn: number): boolean {
   return v.file >= 0 && v.fileIndex(vpn) >= m.files.all[v.file].pages;
 }
 
-/** A CPU load or store at vpn. */
-function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number): number {
+/** handle_mm_fault for hmm_range_fault (hmm.ts): the fault of a CPU access, no load or store. */
+export function faultIn(m: Machine, mm: Mm, vpn: number, write: boolean): number {
+  return access(m, mm, vpn, write, 0, false);
+}
+
+/** A range of npages (0 allowed, as the ioctls take) at vpn inside the simulated address space. */
+function ioctlRangeOk(vpn: number, npages: number): boolean {
+  return vpn >= 0 && npages >= 0 && vpn + npages <= VPN_LIMIT;
+}
+
+/** Room for the faults a loop or an hmm_range_fault over [vpn, vpn + n) of mm may take (userloop.ts). */
+function checkLoopRoom(m: Machine, mm: Mm, vpn: number, n: number, write: boolean): void {
+  const frames = loopFramesNeeded(mm, vpn, n, write);
+  if (m.frames.freeSystemPages < frames) reject(ERR_NOMEM_FRAMES, 2, Math.min(frames, 0x7fffffff));
+  const pte = loopTablesNeeded(mm, vpn, n, false);
+  if (m.tablePool.pteFree < pte) reject(ERR_NOMEM_TABLES, 2, pte);
+  const pmd = loopTablesNeeded(mm, vpn, n, true);
+  if (m.tablePool.pmdFree < pmd) reject(ERR_NOMEM_TABLES, 2, pmd);
+}
+
+/** The test_hmm ops (as the core's doDmirror). */
+function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a3: number, a4: number): number {
+  if (op === OP_DMIRROR_NEW) {
+    if (a0 !== KIND_DEVICE_PRIVATE && a0 !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, 0);
+    if (m.dmirrors.count >= MAX_DMIRROR_DEVICES) reject(ERR_NOMEM_OBJECTS, -1, MAX_DMIRROR_DEVICES);
+    return m.dmirrors.create(a0);
+  }
+  if (op === OP_DMIRROR_OPEN) {
+    if (!m.dmirrors.valid(a0)) reject(ERR_BAD_DMIRROR, 0);
+    if (!m.mms.live(a1)) reject(ERR_BAD_MM, 1);
+    if (m.mirrors.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
+    return m.mirrors.open(a0, a1).id;
+  }
+  const fd = m.mirrors.live(a0);
+  if (!fd) reject(ERR_BAD_MIRROR, 0);
+  if (op === OP_DMIRROR_CLOSE) {
+    m.mirrors.close(fd);
+    return 0;
+  }
+  if (!ioctlRangeOk(a1, a2)) reject(ERR_RANGE, a1 < 0 ? 1 : 2);
+  let r: number;
+  if (op === OP_DMIRROR_SNAPSHOT) {
+    if (a2 > SNAPSHOT_MAX) reject(ERR_BAD_ARG, 2, SNAPSHOT_MAX);
+    r = dmirrorSnapshot(m, fd, a1, a2);
+  } else {
+    const write = op === OP_DMIRROR_WRITE;
+    if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, 2, m.mirrors.entriesLeft);
+    const mm = m.mms.live(fd.mm);
+    if (mm) checkLoopRoom(m, mm, a1, a2, write);
+    r = dmirrorReadWrite(m, fd, a1, a2, write, a3, a4);
+  }
+  return r < 0 ? kfail(m, -r) : r;
+}
+
+/** The tests' user-space loops (as the core's doUserLoop). */
+function doUserLoop(m: Machine, mm: Mm | undefined, vpn: number, n: number, write: boolean, value: number, step: number, check: boolean): number {
+  if (!mm) reject(ERR_BAD_MM, 0);
+  if (!rangeOk(vpn, n)) reject(ERR_RANGE, vpn < 0 ? 1 : 2);
+  checkLoopRoom(m, mm, vpn, n, write);
+  let bad = 0;
+  for (let k = 0; k < n; k++) {
+    const want = (value + Math.imul(k, step)) | 0;
+    const got = access(m, mm, vpn + k, write, want);
+    if (m.opStatus !== 0) return 0;
+    if (!write && check && got !== want) bad++;
+  }
+  return bad;
+}
+
+/** A CPU load or store at vpn (touch false: only the fault, as handle_mm_fault for hmm_range_fault). */
+function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number, touch = true): number {
   if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, 1);
   const v = mm.findVma(vpn);
   if (!v) return ksignal(m, SIGSEGV); // bad_area
@@ -266,6 +339,7 @@ function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number):
       checkFolioRoom(m, leaf);
       const pfn = hugeFault(m, mm, v, vpn, write, false);
       if (pfn !== HUGE_NONE) {
+        if (!touch) return 0;
         const page = m.frames.all[pfn];
         if (!write) return loadPage(m, mm, v, vpn, page);
         storePage(m, mm, v, vpn, page, value);
@@ -284,6 +358,7 @@ function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number):
     m.log.record(V_LIVELOCK, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 0);
     return 0;
   }
+  if (!touch) return 0;
   if (!write) return loadChecked(m, mm, v, vpn, pte);
   storeValue(m, mm, v, vpn, pte, value);
   return 0;
@@ -477,6 +552,13 @@ export function execute(m: Machine, words: Int32Array, at: number): number {
       if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) reject(ERR_NOMEM_TABLES, 2, tables);
       return doMremap(m, mm, a1, a2, a3, a4, a5);
     }
+    case OP_DMIRROR_NEW: case OP_DMIRROR_OPEN: case OP_DMIRROR_CLOSE: case OP_DMIRROR_READ: case OP_DMIRROR_WRITE:
+    case OP_DMIRROR_SNAPSHOT:
+      return doDmirror(m, op, a0, a1, a2, a3, a4);
+    case OP_WRITE_RANGE:
+      return doUserLoop(m, m.mms.live(a0), a1, a2, true, a3, a4, false);
+    case OP_READ_RANGE:
+      return doUserLoop(m, m.mms.live(a0), a1, a2, false, a3, a4, a5 !== 0);
     case OP_CPU:
       if (a0 < 0 || a0 >= m.cpus) reject(ERR_BAD_ARG, 0);
       return 0;

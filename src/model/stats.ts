@@ -11,6 +11,7 @@
  * ```
  */
 import { OP_COUNT, V_KINDS } from "../../assembly/abi.ts";
+import { DmirrorCounters } from "./dmirror.ts";
 import { OP_CODES, type OpName } from "../core/ops.ts";
 import { VIOLATION_KINDS } from "../core/violations.ts";
 import type { Stats } from "../core/stats.ts";
@@ -63,6 +64,8 @@ export class Counters {
   kernelErrors = 0;
   /** Shmem files released with their last VMA. */
   shmemReleased = 0;
+  /** The test_hmm device model's counters. */
+  readonly dmirror = new DmirrorCounters();
   /** Violations found, by V_* kind (stored or not). */
   readonly violations: number[] = new Array<number>(V_KINDS).fill(0);
   violationsDropped = 0;
@@ -116,6 +119,10 @@ export class Counters {
       protChanged: this.protChanged,
       kernelErrors: this.kernelErrors,
       shmemReleased: this.shmemReleased,
+      dmirror: {
+        faults: this.dmirror.faults, faultPages: this.dmirror.faultPages, devicePages: this.dmirror.devicePages,
+        mirrorEntries: this.dmirror.mirrorEntries, invalidated: this.dmirror.mirrorInvalidated,
+      },
       violations,
     };
   }

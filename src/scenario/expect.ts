@@ -12,9 +12,10 @@
  */
 import { VIOLATION_KINDS } from "../core/violations.ts";
 import { shown } from "../core/errors.ts";
+import { parseHmmBytes } from "./hmm_bytes.ts";
 
-type Subject = "page" | "bo" | "read" | "result";
-type ValueType = "integer" | "boolean" | "kind" | "state" | "counts";
+type Subject = "page" | "bo" | "read" | "result" | "mirror";
+type ValueType = "integer" | "boolean" | "kind" | "state" | "counts" | "bytes";
 
 /** Each field: the subjects it can be asked of (none: a total) and its value's type. */
 const FIELDS: Record<string, { subjects: readonly Subject[]; type: ValueType }> = {
@@ -32,11 +33,16 @@ const FIELDS: Record<string, { subjects: readonly Subject[]; type: ValueType }> 
   state: { subjects: ["bo"], type: "state" },
   pages: { subjects: ["bo"], type: "integer" },
   value: { subjects: ["read", "result"], type: "integer" },
+  cpages: { subjects: ["mirror"], type: "integer" },
+  faults: { subjects: ["mirror"], type: "integer" },
+  entries: { subjects: ["mirror"], type: "integer" },
+  open: { subjects: ["mirror"], type: "boolean" },
+  snapshot: { subjects: [], type: "bytes" },
   violations: { subjects: [], type: "counts" },
   stats: { subjects: [], type: "counts" },
 };
 
-export const SUBJECTS: readonly Subject[] = ["page", "bo", "read", "result"];
+export const SUBJECTS: readonly Subject[] = ["page", "bo", "read", "result", "mirror"];
 /** Every key an expect object may have. */
 export const EXPECT_FIELDS: readonly string[] = [...SUBJECTS, ...Object.keys(FIELDS)];
 
@@ -46,6 +52,7 @@ const SUBJECT_TEXT: Record<Subject, string> = {
   bo: '"bo": a buffer object',
   read: '"read": { "mm", "addr" }',
   result: '"result": a name bound by "as"',
+  mirror: '"mirror": a test_hmm file (dmirror_open)',
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -69,6 +76,14 @@ function typeError(type: ValueType, field: string, v: unknown): string | undefin
     case "boolean": return typeof v === "boolean" ? undefined : "true or false";
     case "kind": return typeof v === "string" && PAGE_KINDS.includes(v) ? undefined : `one of ${PAGE_KINDS.join(", ")}`;
     case "state": return v === "live" || v === "freed" ? undefined : '"live" or "freed"';
+    case "bytes": {
+      try {
+        parseHmmBytes(v, "snapshot");
+        return undefined;
+      } catch (e) {
+        return `a list of HMM_DMIRROR_PROT_* bytes or names (${(e as Error).message.replace(/^snapshot: /, "")})`;
+      }
+    }
     case "counts": {
       if (!isObject(v)) return `an object of counts (like { "leak_page": 1 }; {} for none)`;
       for (const [k, n] of Object.entries(v)) {
@@ -97,6 +112,7 @@ export function checkExpectation(e: Record<string, unknown>): { field: string; m
       if (typeof v !== "number" && typeof v !== "string") return { field: `${subject}.${k}`, message: `"${subject}.${k}" must be a number or a name, got ${shown(v)}` };
     }
   }
+  if (subject === "mirror" && typeof e.mirror !== "number" && typeof e.mirror !== "string") return { field: "mirror", message: `"mirror" must be a test_hmm file id or a name, got ${shown(e.mirror)}` };
   if (subject === "bo" && typeof e.bo !== "number" && typeof e.bo !== "string") return { field: "bo", message: `"bo" must be a buffer object id or a name, got ${shown(e.bo)}` };
   if (subject === "result" && typeof e.result !== "string") return { field: "result", message: `"result" must name a value bound by an earlier step's "as", got ${shown(e.result)}` };
   let fields = 0;
@@ -106,8 +122,8 @@ export function checkExpectation(e: Record<string, unknown>): { field: string; m
     fields++;
     if (spec.subjects.length && !spec.subjects.includes(subject as Subject)) {
       const want = spec.subjects.map((s) => SUBJECT_TEXT[s]).join(" or ");
-      const kindOf = spec.subjects[0] === "page" ? "a page field" : spec.subjects[0] === "bo" ? "a buffer-object field" : "the value of a read or a result";
-      return { field: k, message: `"${k}" is ${kindOf}: name the ${spec.subjects[0] === "bo" ? "buffer object" : spec.subjects[0]} with ${want}${subject ? `, not "${subject}"` : ""}` };
+      const kindOf = spec.subjects[0] === "page" ? "a page field" : spec.subjects[0] === "bo" ? "a buffer-object field" : spec.subjects[0] === "mirror" ? "a test_hmm file field" : "the value of a read or a result";
+      return { field: k, message: `"${k}" is ${kindOf}: name the ${spec.subjects[0] === "bo" ? "buffer object" : spec.subjects[0] === "mirror" ? "file" : spec.subjects[0]} with ${want}${subject ? `, not "${subject}"` : ""}` };
     }
     const values = isPerScheme(spec.type === "counts" ? "counts" : "scalar", v) ? Object.entries(v) : [["", v] as [string, unknown]];
     for (const [scheme, x] of values) {

@@ -17,6 +17,7 @@ import { RefsimError } from "../core/errors.ts";
 import { PAGE_SIZE, type Op } from "../core/ops.ts";
 import { outcomeName, type OpOutcome } from "../core/errno.ts";
 import type { Stats } from "../core/stats.ts";
+import { parseHmmBytes, formatHmmBytes } from "./hmm_bytes.ts";
 import { VIOLATION_KINDS, type Violation } from "../core/violations.ts";
 import { PRESET_NAMES } from "../scheme/presets.ts";
 import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
@@ -59,7 +60,7 @@ export interface ScenarioRun {
   stepText: string[];
 }
 
-const FIELD_FIELDS = ["mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages", "fault", "newLength", "newAddr"];
+const FIELD_FIELDS = ["mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages", "fault", "newLength", "newAddr", "device", "mirror", "npages", "step"];
 /** Fields of an op step that say what the kernel should return, not op fields. */
 const OUTCOME_FIELDS = ["errno", "signal"];
 
@@ -95,6 +96,8 @@ function describeExpect(st: ExpectStep): string {
   if (e.bo !== undefined) return `BO ${e.bo}`;
   if (e.read) return `read ${e.read.addr} of ${e.read.mm}`;
   if (e.result !== undefined) return `result of ${e.result}`;
+  if (e.mirror !== undefined) return `test_hmm file ${e.mirror}`;
+  if (e.snapshot !== undefined) return "last snapshot";
   return "totals";
 }
 
@@ -246,6 +249,17 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
         throw new RefsimError(`${stepWhere(loaded, i)}: "result" must name a value bound by an earlier step's "as"`, { field: "result", index: i });
       }
       add("value", e.value, names.get(e.result));
+    }
+    if (e.mirror !== undefined) {
+      const f = engine.mirror(val(e.mirror, i, "mirror") as number);
+      add("cpages", e.cpages, f.cpages);
+      add("faults", e.faults, f.faults);
+      add("entries", e.entries, f.entries);
+      add("open", e.open, f.open);
+    }
+    if (e.snapshot !== undefined) {
+      const got = formatHmmBytes([...engine.lastSnapshot()]).join(" ");
+      add("snapshot", e.snapshot, got, false, (exp) => formatHmmBytes(parseHmmBytes(exp, "snapshot")).join(" ") === got);
     }
     if (e.violations !== undefined) {
       const counts = engine.stats().violations;

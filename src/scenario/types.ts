@@ -51,6 +51,19 @@ export interface Expectation {
   read?: { mm: Value; addr: Value };
   /** Check the result an earlier op bound with `as` (a fault token, a wait count...), against `value`. */
   result?: string;
+  /** A test_hmm file (dmirror_open's result, or a name bound by `as`): fields cpages, faults (of its last ioctl that returned 0), entries, open. */
+  mirror?: Value;
+  cpages?: PerScheme<number>;
+  faults?: PerScheme<number>;
+  /** Entries in the file's device page table. */
+  entries?: PerScheme<number>;
+  open?: PerScheme<boolean>;
+  /**
+   * The bytes of the last dmirror_snapshot, one per page (HMM_DMIRROR_PROT_*): a number, or names joined by "|"
+   * (ERROR, NONE, READ, WRITE, PMD, PUD, ZERO, DEV_PRIVATE_LOCAL, DEV_PRIVATE_REMOTE, DEV_COHERENT_LOCAL,
+   * DEV_COHERENT_REMOTE), "*N" for N pages alike.
+   */
+  snapshot?: PerScheme<Array<number | string>>;
   /** folio_ref_count: the folio's count (the head page's, for a page of a large folio). */
   refcount?: PerScheme<number>;
   /** This page's _mapcount (its PTE mappings). */

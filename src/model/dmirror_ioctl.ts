@@ -1,0 +1,172 @@
+/**
+ * The ioctls of the test_hmm device file (dmirror_fops_unlocked_ioctl): READ and
+ * WRITE through the pt with hmm_range_fault rounds (cmd->faults), SNAPSHOT
+ * (dmirror_mkentry bytes). Only a command that returns 0 updates cpages/faults.
+ * Twin of assembly/dmirror_ioctl.ts.
+ *
+ * @example
+ * ```ts
+ * import { Model } from "./model.ts";
+ * const m = Model.create({ scheme: "E4" });
+ * const mm = m.mmNew();
+ * const addr = m.mmap(mm, { length: 4 * 4096 });
+ * const gpu = m.dmirrorNew("device-private");
+ * const fd = m.dmirrorOpen(gpu, mm);
+ * console.log(m.dmirrorRead(fd, addr, 4), m.mirror(fd).faults); // 4 1
+ * ```
+ */
+import {
+  ENOENT, EFAULT, EINVAL, EBUSY, DPT_TAG_WRITE, DPT_TAG_NONE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, V_UAF,
+  V_LIVELOCK, HMM_PROT_ERROR, HMM_PROT_NONE, HMM_PROT_READ, HMM_PROT_WRITE, HMM_PROT_PMD, HMM_PROT_ZERO,
+  HMM_PROT_DEV_PRIVATE_REMOTE, HMM_PROT_DEV_COHERENT_REMOTE, PT_ENTRIES, HMM_CHUNK,
+} from "../../assembly/abi.ts";
+import { loadPage, storePage } from "./fault.ts";
+import {
+  hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_PMD, HMM_PFN_HUGE_ZERO, HMM_PFN_MASK,
+} from "./hmm.ts";
+import type { Mirror } from "./mirror.ts";
+import type { Mm } from "./mm.ts";
+import type { Machine } from "./machine.ts";
+
+/** bounce.cpages of the command being run. */
+let copied = 0;
+
+/** The pfn mm's page tables map at vpn (PTE, PMD or a non-present entry), or -1. */
+export function mappedPfn(mm: Mm, vpn: number): number {
+  const leaf = mm.tables.hugeLeaf(vpn);
+  if (leaf) return leaf.pfn === 0 ? 0 : leaf.pfn + (vpn % PT_ENTRIES);
+  const pte = mm.tables.get(vpn);
+  return pte ? pte.pfn : -1;
+}
+
+function deviceLoad(m: Machine, mm: Mm, vpn: number, pfn: number): void {
+  m.counters.dmirror.devicePages++;
+  const f = m.frames.all[pfn];
+  if (pfn !== 0 && !f.usable) {
+    m.log.record(V_UAF, pfn, mm.id, vpn, f.refcount, f.mapcount, 15);
+    return;
+  }
+  if (mappedPfn(mm, vpn) !== pfn) return;
+  const v = mm.findVma(vpn);
+  if (v) loadPage(m, mm, v, vpn, f);
+}
+
+function deviceStore(m: Machine, mm: Mm, vpn: number, pfn: number, value: number): void {
+  m.counters.dmirror.devicePages++;
+  const f = m.frames.all[pfn];
+  if (!f.usable) {
+    m.log.record(V_UAF, pfn, mm.id, vpn, f.refcount, f.mapcount, 16);
+    return;
+  }
+  const v = mappedPfn(mm, vpn) === pfn ? mm.findVma(vpn) : undefined;
+  if (v) storePage(m, mm, v, vpn, f, value);
+  else f.content = value;
+}
+
+/** dmirror_do_read: -ENOENT at the first page without an entry. */
+export function doRead(m: Machine, fd: Mirror, start: number, end: number): number {
+  const mm = m.mms.all[fd.mm];
+  for (let vpn = start; vpn < end; vpn++) {
+    const e = fd.pt.get(vpn);
+    if (!e) return -ENOENT;
+    deviceLoad(m, mm, vpn, e.pfn);
+    copied++;
+  }
+  return 0;
+}
+
+function doWrite(m: Machine, fd: Mirror, base: number, start: number, end: number, value: number, step: number): number {
+  const mm = m.mms.all[fd.mm];
+  for (let vpn = start; vpn < end; vpn++) {
+    const e = fd.pt.get(vpn);
+    if (!e || e.tag !== DPT_TAG_WRITE) return -ENOENT;
+    deviceStore(m, mm, vpn, e.pfn, (value + Math.imul(vpn - base, step)) | 0);
+    copied++;
+  }
+  return 0;
+}
+
+/** dmirror_fault: hmm_range_fault in HMM_CHUNK-page chunks, each chunk entered in the pt. */
+function dmirrorFault(m: Machine, fd: Mirror, start: number, end: number, write: boolean): number {
+  const mm = m.mms.all[fd.mm];
+  const out: number[] = [];
+  for (let addr = start; addr < end; ) {
+    const next = Math.min(addr + HMM_CHUNK, end);
+    const r = hmmRangeFault(m, mm, addr, next, true, write, out);
+    if (r < 0) return r;
+    for (let vpn = addr; vpn < next; vpn++) {
+      const w = out[vpn - addr];
+      const writable = (w & HMM_PFN_WRITE) !== 0;
+      if (!writable && write) return -EFAULT;
+      m.mirrors.setEntry(fd, vpn, w % (HMM_PFN_MASK + 1), writable ? DPT_TAG_WRITE : DPT_TAG_NONE);
+    }
+    addr = next;
+  }
+  return 0;
+}
+
+/** HMM_DMIRROR_READ / _WRITE: cpages, or -errno; a mirror whose mm is gone livelocks. */
+export function dmirrorReadWrite(m: Machine, fd: Mirror, vpn: number, n: number, write: boolean, value: number, step: number): number {
+  const end = vpn + n;
+  if (!m.mms.live(fd.mm)) {
+    m.log.record(V_LIVELOCK, 0, fd.mm, vpn, 0, 0, 17);
+    return -EBUSY;
+  }
+  copied = 0;
+  let faults = 0;
+  let start = vpn;
+  let r = 0;
+  for (let round = 0; ; round++) {
+    r = write ? doWrite(m, fd, vpn, start, end, value, step) : doRead(m, fd, start, end);
+    if (r !== -ENOENT) break;
+    if (round > n + 1) { r = -EBUSY; break; }
+    start = vpn + copied;
+    r = dmirrorFault(m, fd, start, end, write);
+    if (r < 0) break;
+    faults++;
+    m.counters.dmirror.faults++;
+  }
+  if (r < 0) return r;
+  fd.cpages = copied;
+  fd.faults = faults;
+  return copied;
+}
+
+/** dmirror_mkentry: a device page is "remote" (a dmirror device has no memory of its own yet). */
+export function mkentry(m: Machine, w: number): number {
+  if ((w & HMM_PFN_ERROR) !== 0) return HMM_PROT_ERROR;
+  if ((w & HMM_PFN_VALID) === 0) return HMM_PROT_NONE;
+  const pfn = w % (HMM_PFN_MASK + 1);
+  const f = m.frames.all[pfn];
+  let perm = HMM_PROT_NONE;
+  if ((w & HMM_PFN_HUGE_ZERO) !== 0) perm = HMM_PROT_NONE;
+  else if (m.frames.isDevice(pfn) && f.kind === KIND_DEVICE_PRIVATE) {
+    perm = HMM_PROT_DEV_PRIVATE_REMOTE;
+  } else if (m.frames.isDevice(pfn) && f.kind === KIND_DEVICE_COHERENT) {
+    perm = HMM_PROT_DEV_COHERENT_REMOTE;
+  } else if (pfn === 0) perm = HMM_PROT_ZERO;
+  perm |= (w & HMM_PFN_WRITE) !== 0 ? HMM_PROT_WRITE : HMM_PROT_READ;
+  if ((w & HMM_PFN_PMD) !== 0) perm |= HMM_PROT_PMD;
+  return perm;
+}
+
+/** HMM_DMIRROR_SNAPSHOT: the bytes go to m.snapshot. */
+export function dmirrorSnapshot(m: Machine, fd: Mirror, vpn: number, n: number): number {
+  const mm = m.mms.live(fd.mm);
+  if (!mm) return -EINVAL;
+  const out: number[] = [];
+  const bytes = new Uint8Array(n);
+  for (let addr = vpn; addr < vpn + n; ) {
+    const next = Math.min(addr + HMM_CHUNK, vpn + n);
+    const r = hmmRangeFault(m, mm, addr, next, false, false, out);
+    if (r < 0) return r;
+    for (let p = addr; p < next; p++) {
+      bytes[p - vpn] = mkentry(m, out[p - addr]);
+    }
+    addr = next;
+  }
+  m.snapshot = bytes;
+  fd.cpages = n;
+  fd.faults = 0;
+  return n;
+}
