@@ -2,12 +2,15 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PT_ENTRIES, PG_ANON, PG_ANON_EXCLUSIVE,
   SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, SCHEME_PTE_BATCH, ST_PTES_COPIED, ST_WP_COPY, V_UAF, PTE_PFN_SHIFT, FOLIO_NR,
+  PG_ALLOCATED, PG_HEAD, PG_TAIL, ST_ATOMIC_REF, ST_ATOMIC_MAP,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
 import {
   allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex, pageIndex, isLarge, folioOf, largeLive,
+  flags, setFlags, setRef, setMapcount,
 } from "./frames";
+import { rangeFastOk, fpNote, FP_COPY_FAST, FP_COPY_FULL, FP_COPY_PTE_FULL } from "./fastpath";
 import { folioGet, rmapAdd, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf } from "./pgtable";
 import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp";
@@ -86,9 +89,62 @@ function copyFolioRun(parent: i32, cow: bool, vpn: u32, src: usize, last: u32, d
   return <i32>nr;
 }
 
+/**
+ * Fast path of copy_pte_range (6.1 mm/memory.c copy_present_pte, page shared): under
+ * rangeFastOk() and with no page of the parent maybe pinned for DMA (no
+ * MMF_HAS_PINNED, or an era without the rule), each present PTE of an allocated
+ * small page gains a reference and a mapping here, its statistics summed over the
+ * range; any other PTE goes through copyOne, as on the full path.
+ */
+function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32): void {
+  const wp: u32 = cow ? ~PTE_WRITE : ~0; // a COW mapping write-protects both entries
+  let copied = 0;
+  let vpn = start;
+  while (vpn < end) {
+    const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
+    const pt = pteTableOf(parent, vpn);
+    if (pt != 0) {
+      const base = pteTableBase(pt);
+      let dstTable: usize = 0; // the child's table, allocated at the first PTE to copy (the caller checked space)
+      for (let x = vpn; x < tableEnd; x++) {
+        const src = base + (<usize>(x & (PT_ENTRIES - 1)) << 2);
+        const pte = load<u32>(src);
+        if (pte == 0) continue;
+        if (dstTable == 0) dstTable = ptePtr(child, x, true) - (<usize>(x & (PT_ENTRIES - 1)) << 2);
+        const dst = dstTable + (<usize>(x & (PT_ENTRIES - 1)) << 2);
+        const pfn = ptePfn(pte);
+        const f = flags(pfn);
+        if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) == PTE_PRESENT && (f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED) {
+          setRef(pfn, ref(pfn) + 1); // folio_get
+          setMapcount(pfn, mapcount(pfn) + 1); // folio_dup_file_rmap_pte / folio_try_dup_anon_rmap_pte
+          if ((f & PG_ANON) != 0) setFlags(pfn, f & ~PG_ANON_EXCLUSIVE);
+          const shared = pte & wp;
+          store<u32>(src, shared);
+          store<u32>(dst, shared);
+          store<u32>(shadowOf(dst), load<u32>(shadowOf(src)));
+          copied++;
+          continue;
+        }
+        fpNote(FP_COPY_PTE_FULL);
+        copyOne(parent, cow, x, src, pte, dst);
+      }
+    }
+    vpn = tableEnd;
+  }
+  bump(ST_PTES_COPIED, copied);
+  bump(ST_ATOMIC_REF, copied);
+  bump(ST_ATOMIC_MAP, copied);
+}
+
 /** copy_pmd_range / copy_pte_range over [start, end) of one vma. */
 export function copyRange(parent: i32, child: i32, v: i32, start: u32, end: u32): void {
   const cow = isCow(v);
+  if (rangeFastOk() && (rule(SCHEME_COW_PINNED) == 0 || pinnedIn(parent) == 0)) {
+    fpNote(FP_COPY_FAST);
+    copyRangeFast(parent, child, cow, start, end);
+    return;
+  }
+  fpNote(FP_COPY_FULL);
   const batching = largeLive > 0 && rule(SCHEME_PTE_BATCH) != 0;
   let vpn = start;
   while (vpn < end) {

@@ -234,6 +234,18 @@ export function splitFolioPages(head: u32): void {
   noteFree();
 }
 
+/** freeSystemPage without its statistics: the caller counts n of them at once with noteFrees(n). */
+@inline export function releaseSystemPage(pfn: u32): void {
+  setFlags(pfn, 0);
+  buddyPush(pfn);
+}
+
+/** noteFree for n pages (a fast path's per-range sum). */
+@inline export function noteFrees(n: i32): void {
+  bump(ST_FRAMES_FREED, n);
+  setStat(ST_LIVE_FRAMES, stat(ST_LIVE_FRAMES) - n);
+}
+
 /** A free system page goes on top of the free list (LIFO, as the per-cpu lists). */
 @inline function buddyPush(pfn: u32): void {
   setPageIndex(pfn, buddyHead);

@@ -31,6 +31,7 @@ import { initHmm } from "./hmm";
 import { initDmirrorIoctl, snapshotBase, snapshotLength } from "./dmirror_ioctl";
 import { capacityBytes as tableBytes, capacityLargestTable, capacityLimit, TABLE_MAX } from "./sizing";
 import { reserveHeap } from "./heap";
+import { fastPathCount } from "./fastpath";
 
 let capsBuf: usize = 0;
 let ready = false;
@@ -116,6 +117,8 @@ export function schemePtr(): usize { return schemeBase; }
 export function violationsPtr(): usize { return violationBase; }
 export function violationsRecorded(): i32 { return violationCount; }
 export function opsExecuted(): i32 { return opSeq; }
+/** How often fast path counter i (fastpath.ts FP_*) ran or fell through; -1 past the last. */
+export function fastPathCounter(i: i32): i32 { return fastPathCount(i); }
 
 export function framesTotal(): u32 { return frameCount; }
 export function systemFrames(): u32 { return sysFrames; }

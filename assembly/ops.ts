@@ -60,6 +60,7 @@ import { OP_CPU } from "./abi";
 import { counterOn, counterOpEnd, cpuLimit } from "./counters/layer";
 import { setCpu } from "./cpus";
 import { prefetchOn, prefetchGroup, PREFETCH_GROUP } from "./prefetch";
+import { fastAccess, fastResult } from "./fastpath";
 
 export let opBase: usize = 0;
 export let resultBase: usize = 0;
@@ -484,8 +485,8 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       unmapRange(a0, <u32>a1, <u32>(a1 + a2));
       return 0;
     }
-    case OP_READ: return access(a0, a1, false, 0);
-    case OP_WRITE: return access(a0, a1, true, a2);
+    case OP_READ: return fastAccess(a0, a1, false, 0) ? fastResult : access(a0, a1, false, 0);
+    case OP_WRITE: return fastAccess(a0, a1, true, a2) ? fastResult : access(a0, a1, true, a2);
     case OP_FORK: return doFork(a0);
     case OP_EXIT: { exitMm(a0); return 0; }
     case OP_MADV_DONTNEED: {

@@ -6,11 +6,15 @@
 import {
   PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH,
   SCHEME_RELEASE_PAGES_DEVMAP, SCHEME_PTE_BATCH, ST_TLB_FLUSH, ST_PTES_ZAPPED, ST_ATOMIC_REF, ST_PINS, V_UAF, PG_PAGECACHE,
-  PTE_PFN_SHIFT, FOLIO_NR,
+  PTE_PFN_SHIFT, FOLIO_NR, PG_ALLOCATED, PG_KIND_SHIFT, PG_HEAD, PG_TAIL, ST_ATOMIC_MAP,
 } from "./abi";
 import { bump, stat } from "./stats";
 import { rule, freeAt } from "./scheme";
-import { ref, setRef, mapcount, setLastOp, isDevice, kindOf, hasFlag, isLarge, folioOf, largeLive } from "./frames";
+import {
+  ref, setRef, mapcount, setMapcount, flags, setLastOp, isDevice, kindOf, hasFlag, isLarge, folioOf, largeLive,
+  releaseSystemPage, noteFrees,
+} from "./frames";
+import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL, FP_FLUSH_FAST, FP_FLUSH_FULL } from "./fastpath";
 import { detachPins } from "./gup";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, shadowOf, hugeLeaf } from "./pgtable";
@@ -20,6 +24,13 @@ import { violation, currentOp } from "./violations";
 import { counterOn, counterUpdate } from "./counters/layer";
 
 export const MAX_GATHER = 4096;
+const KIND_MASK: u32 = 7 << PG_KIND_SHIFT;
+/** Flag bits that leave an ordinary allocated small system page when masked: kind, compound page. */
+const ORDINARY_MASK: u32 = PG_ALLOCATED | KIND_MASK | PG_HEAD | PG_TAIL;
+/** ... and for zap: not in the page cache either (its reference is the cache's). */
+const ZAP_MASK: u32 = ORDINARY_MASK | PG_PAGECACHE;
+/** PTE bits beside PTE_PRESENT that make it no normal page's (vm_normal_page, the non-present entries). */
+const NOT_NORMAL: u32 = PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION;
 let gatherPfn: usize = 0;
 let gatherRefs: usize = 0; // references to drop per gathered entry (nr of a PTE batch)
 let gatherCount: i32 = 0;
@@ -30,14 +41,32 @@ export function initZap(): void {
   gatherRefs = heap.alloc(MAX_GATHER << 2);
 }
 
-/** tlb_flush_mmu: the deferred puts of every gathered page (release_pages). */
+/**
+ * tlb_flush_mmu: the deferred puts of every gathered page (release_pages). Fast
+ * path: an allocated small system page (no device, large folio or counter layer)
+ * whose count does not go below 0 is put here, its statistics summed per flush;
+ * any other entry goes through folioPut.
+ */
 export function tlbFlush(): void {
   if (gatherCount == 0) return;
   bump(ST_TLB_FLUSH);
   const routed = rule(SCHEME_RELEASE_PAGES_DEVMAP) != 0;
+  let fastPuts = 0;
+  let freed = 0;
   for (let i = 0; i < gatherCount; i++) {
     const pfn = load<u32>(gatherPfn + (<usize>i << 2));
     const nr = load<i32>(gatherRefs + (<usize>i << 2));
+    const r = ref(pfn) - nr;
+    if ((flags(pfn) & ORDINARY_MASK) == PG_ALLOCATED && !isDevice(pfn) && r >= 0 && !counterOn) {
+      setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
+      fastPuts++;
+      if (r == 0) {
+        releaseSystemPage(pfn);
+        freed++;
+      }
+      continue;
+    }
+    fpNote(FP_FLUSH_FULL);
     if (!routed && isDevice(pfn)) {
       // Before c5d6c45e90c4 release_pages did put_page_testzero on devmap pages
       // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
@@ -48,6 +77,9 @@ export function tlbFlush(): void {
     }
     folioPut(pfn, nr, gatherMm, -1);
   }
+  bump(ST_ATOMIC_REF, fastPuts);
+  if (freed > 0) noteFrees(freed);
+  fpNote(FP_FLUSH_FAST, fastPuts);
   gatherCount = 0;
 }
 
@@ -134,8 +166,62 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
   return isLarge(pfn) && frameUsable(pfn);
 }
 
+/**
+ * Fast path of zap_pte_range (6.1 mm/memory.c zap_present_pte for a normal page):
+ * under rangeFastOk() (no PMD mapping, no large folio anywhere) each PTE of an
+ * allocated small system page that is not in the page cache and has no more
+ * references than mappings (no pin to detach) loses its PTE, rmap and (gathered)
+ * reference here; its statistics are summed over the range. Any other PTE goes
+ * through zapOne, as on the full path.
+ */
+function zapRangeFast(mm: i32, start: u32, end: u32): void {
+  const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
+  let zapped = 0;
+  let vpn = start;
+  while (vpn < end) {
+    const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
+    const pt = pteTableOf(mm, vpn);
+    if (pt != 0) {
+      const base = pteTableBase(pt);
+      for (let v = vpn; v < tableEnd; v++) {
+        const p = base + (<usize>(v & (PT_ENTRIES - 1)) << 2);
+        const pte = load<u32>(p);
+        if (pte == 0) continue;
+        const pfn = ptePfn(pte);
+        if ((pte & NOT_NORMAL) == PTE_PRESENT && (flags(pfn) & ZAP_MASK) == PG_ALLOCATED && !isDevice(pfn)
+            && mapcount(pfn) > 0 && ref(pfn) <= mapcount(pfn) && batch > 0) {
+          const m = mapcount(pfn);
+          store<u32>(p, 0);
+          store<u32>(shadowOf(p), 0);
+          zapped++;
+          setMapcount(pfn, m - 1); // folio_remove_rmap_pte
+          setLastOp(pfn, currentOp);
+          gatherMm = mm; // __tlb_remove_folio_pages
+          store<u32>(gatherPfn + (<usize>gatherCount << 2), pfn);
+          store<i32>(gatherRefs + (<usize>gatherCount << 2), 1);
+          gatherCount++;
+          if (gatherCount >= batch) tlbFlush();
+          continue;
+        }
+        fpNote(FP_ZAP_PTE_FULL);
+        zapOne(mm, v, p);
+      }
+    }
+    vpn = tableEnd;
+  }
+  bump(ST_PTES_ZAPPED, zapped);
+  bump(ST_ATOMIC_MAP, zapped);
+}
+
 /** zap_pte_range over [start, end) of mm, then tlb_finish_mmu. */
 export function zapRange(mm: i32, start: u32, end: u32): void {
+  if (rangeFastOk()) {
+    fpNote(FP_ZAP_FAST);
+    zapRangeFast(mm, start, end);
+    tlbFlush();
+    return;
+  }
+  fpNote(FP_ZAP_FULL);
   const batching = largeLive > 0 && rule(SCHEME_PTE_BATCH) != 0;
   let vpn = start;
   while (vpn < end) {

@@ -98,6 +98,15 @@ export interface BoInfo {
   driver: number;
 }
 
+/** Engine.fastPaths(): OP_READ/OP_WRITE done fast or sent to the full path; zapRange and copyRange calls by
+ * loop, and the PTEs of fast ranges done by the full per-PTE code; gathered entries put fast or by folioPut. */
+export interface FastPathCounts {
+  accessFast: number; accessFull: number;
+  zapFast: number; zapFull: number; zapPteFull: number;
+  copyFast: number; copyFull: number; copyPteFull: number;
+  flushFast: number; flushFull: number;
+}
+
 export class Engine extends OpCalls {
   readonly scheme: Scheme;
   readonly capacity: Readonly<Capacity>;
@@ -214,6 +223,19 @@ export class Engine extends OpCalls {
   #i32(ptr: number, length: number): Int32Array {
     if (this.#mem.buffer !== this.#buffer) this.#views();
     return new Int32Array(this.#buffer, ptr, length);
+  }
+
+  /**
+   * How often the core's guarded fast paths (assembly/fastpath.ts) ran and how often
+   * their guards sent the work the full way, since creation. Results never depend on
+   * it: a diagnostic for tests and benchmarks.
+   */
+  fastPaths(): FastPathCounts {
+    const c = (i: number) => this.#core.fastPathCounter(i);
+    return {
+      accessFast: c(0), accessFull: c(1), zapFast: c(2), zapFull: c(3), zapPteFull: c(4),
+      copyFast: c(5), copyFull: c(6), copyPteFull: c(7), flushFast: c(8), flushFull: c(9),
+    };
   }
 
   /** Number of ops executed so far: the next op's sequence number. */

@@ -1,0 +1,113 @@
+// Guarded fast paths (issue 14): the common case of a hot op done with exactly the
+// state changes the full path makes for it, and nothing else. Each guard is tested
+// before anything changes; whatever it does not cover (THP, device memory, pins,
+// the page cache, the counter layer, open mirrors, a missing page table, low
+// memory, a page that would raise a violation...) goes the full way, unchanged.
+// Here: the CPU access of an ordinary page of a private anonymous vma. The range
+// fast paths sit beside their full paths: zapRange and tlbFlush (zap.ts),
+// copyRange (fork.ts); they share rangeFastOk() and sum their statistics per range.
+import {
+  VM_READ, VM_WRITE, VM_SHARED, VM_ANON, VM_HUGEPAGE, VPN_BITS, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON,
+  PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, ST_FAULTS,
+} from "./abi";
+import { bump } from "./stats";
+import { rule } from "./scheme";
+import { allocSystemPage, freeSystemFrames, content, setContent, setPageIndex, addFlag, largeLive } from "./frames";
+import { frameUsable, rmapAdd } from "./refcount";
+import { ptePtr, shadowOf, hugeLeaves, pteTablesLeft } from "./pgtable";
+import { findVma, vmaFlags, vmaFile, fileIndex, anonVmaPrepare } from "./mm";
+import { mkPte, ptePfn } from "./fault";
+import { counterOn } from "./counters/layer";
+import { mirrorsOpen } from "./mirror";
+
+// How often each fast path ran and how often its guard sent the work the full way
+// (tests force every fall-through case and read these; FP_* indexes).
+export const FP_ACCESS_FAST = 0; // OP_READ / OP_WRITE done here
+export const FP_ACCESS_FULL = 1; // ... sent to access()
+export const FP_ZAP_FAST = 2; // zapRange calls taking the fast loop
+export const FP_ZAP_FULL = 3; // ... taking the full loop (rangeFastOk() false)
+export const FP_ZAP_PTE_FULL = 4; // PTEs of fast ranges cleared by zapOne
+export const FP_COPY_FAST = 5; // copyRange calls taking the fast loop
+export const FP_COPY_FULL = 6;
+export const FP_COPY_PTE_FULL = 7; // PTEs of fast ranges copied by copyOne
+export const FP_FLUSH_FAST = 8; // gathered entries put here
+export const FP_FLUSH_FULL = 9; // ... put by folioPut
+export const FP_COUNT = 10;
+const fp = new StaticArray<i32>(FP_COUNT);
+
+@inline export function fpNote(i: i32, n: i32 = 1): void { unchecked(fp[i] += n); }
+export function fastPathCount(i: i32): i32 { return i >= 0 && i < FP_COUNT ? unchecked(fp[i]) : -1; }
+
+const VPN_LIMIT: u32 = <u32>1 << VPN_BITS;
+
+/**
+ * The guard every range fast path shares: no PMD mapping and no large folio
+ * anywhere (no THP split, PTE batch or compound head to find), no counter layer
+ * (it sees each refcount change), no mirror to invalidate.
+ */
+@inline export function rangeFastOk(): bool {
+  return hugeLeaves == 0 && largeLive == 0 && !counterOn && mirrorsOpen == 0;
+}
+
+/** Result of the last fastAccess() that returned true. */
+export let fastResult: i32 = 0;
+
+/**
+ * OP_READ / OP_WRITE of a private anonymous, non-THP vma whose PTE table exists:
+ * do_anonymous_page on pte_none (a new exclusive anon page on a write, the shared
+ * zero page on a read; 6.1 mm/memory.c), or the access itself when the PTE already
+ * allows it, with the data check. False, with nothing changed, when the guard does
+ * not hold: the caller runs access().
+ */
+export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): bool {
+  if (counterOn || <u32>vpn >= VPN_LIMIT) return fpFull();
+  const v = findVma(mm, <u32>vpn);
+  if (v < 0) return fpFull();
+  const need = VM_ANON | (write ? VM_WRITE : VM_READ);
+  if ((vmaFlags(v) & (need | VM_SHARED | VM_HUGEPAGE)) != need || vmaFile(v) >= 0) return fpFull();
+  const p = ptePtr(mm, <u32>vpn, false);
+  if (p == 0) return fpFull(); // the full path allocates the tables (and checks there is room)
+  const pte = load<u32>(p);
+  if (pte == 0) {
+    if (freeSystemFrames() < 2 || pteTablesLeft() < 1) return fpFull(); // faultRoomFor rejects the op
+    if (write) {
+      bump(ST_FAULTS);
+      anonVmaPrepare(v); // do_anonymous_page: anon_vma_prepare
+      const pfn = allocSystemPage();
+      setPageIndex(pfn, fileIndex(v, <u32>vpn)); // folio_add_new_anon_rmap: linear_page_index
+      addFlag(pfn, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
+      rmapAdd(pfn);
+      store<u32>(p, mkPte(pfn, PTE_PRESENT | PTE_WRITE));
+      setContent(pfn, <u32>value);
+      store<u32>(shadowOf(p), <u32>value);
+      return fpFast(0);
+    }
+    if (content(0) != load<u32>(shadowOf(p))) return fpFull(); // a corruption to report: the full path does
+    bump(ST_FAULTS);
+    store<u32>(p, mkPte(0, PTE_PRESENT | PTE_SPECIAL)); // the shared zero page: no ref, no rmap
+    return fpFast(<i32>content(0));
+  }
+  // No fault: the PTE allows the access (else do_wp_page, a device entry...: the full path).
+  if ((pte & PTE_PRESENT) == 0 || (write && (pte & PTE_WRITE) == 0)) return fpFull();
+  const pfn = ptePfn(pte);
+  if (pfn != 0 && !frameUsable(pfn)) return fpFull(); // a use after free to report
+  if (write) {
+    setContent(pfn, <u32>value);
+    store<u32>(shadowOf(p), <u32>value);
+    return fpFast(0);
+  }
+  const got = content(pfn);
+  if (got != load<u32>(shadowOf(p))) return fpFull(); // V_CORRUPTION: the full path records it
+  return fpFast(<i32>got);
+}
+
+@inline function fpFull(): bool {
+  fpNote(FP_ACCESS_FULL);
+  return false;
+}
+
+@inline function fpFast(result: i32): bool {
+  fpNote(FP_ACCESS_FAST);
+  fastResult = result;
+  return true;
+}

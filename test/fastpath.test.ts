@@ -1,0 +1,207 @@
+// The core's guarded fast paths (assembly/fastpath.ts; zapRange / tlbFlush in
+// zap.ts, copyRange in fork.ts) against the model, which has none: each case
+// forces one fall-through (THP, device memory, pins, the page cache, the counter
+// layer, open mirrors, in-flight faults, a missing table, low memory, a wp fault,
+// a signal, an unbatched era...), checks through Engine.fastPaths() that the guard
+// did send the work the full way, and that every result, rejection, kernel status,
+// statistic, violation, frame and mapped page is the model's.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import * as abi from "../assembly/abi.ts";
+import { Engine, type FastPathCounts, type Capacity } from "../src/core/engine.ts";
+import { RefsimError } from "../src/core/errors.ts";
+import { PAGE_SIZE } from "../src/core/ops.ts";
+import { Model } from "../src/model/model.ts";
+import type { SchemeInput } from "../src/scheme/resolve.ts";
+import type { CounterName } from "../src/cost/options.ts";
+
+const A = 0x10000; // vpns of the mappings the cases make
+const B = 0x20000;
+const RW = abi.VM_READ | abi.VM_WRITE;
+const ANON = RW | abi.VM_ANON;
+
+interface Case {
+  scheme?: SchemeInput;
+  capacity?: Partial<Capacity>;
+  counter?: CounterName;
+  ops: number[][]; // [opcode, a0, a1, ...]
+}
+
+/** Run the ops one by one on the engine and the model; compare everything; return the engine's fast-path counts. */
+async function differential(c: Case): Promise<FastPathCounts & { violations: number }> {
+  const options = { scheme: c.scheme ?? "E4", capacity: { systemPages: 64, devicePages: 64, hugePages: 2, ...c.capacity } };
+  const engine = await Engine.create({ ...options, counter: c.counter });
+  const model = Model.create(options);
+  const words = new Int32Array(abi.OP_WORDS);
+  c.ops.forEach((op, k) => {
+    words.fill(0);
+    words.set(op);
+    const at = `op ${k} [${op.join(", ")}]`;
+    const re = attempt(() => Array.from(engine.runEncoded(words, 1)));
+    const rm = attempt(() => Array.from(model.runEncoded(words, 1)));
+    if (re instanceof RefsimError || rm instanceof RefsimError) {
+      assert.ok(re instanceof RefsimError && rm instanceof RefsimError, `${at}: engine ${re}, model ${rm}`);
+      assert.is((re as RefsimError).message, (rm as RefsimError).message, at);
+      return;
+    }
+    assert.equal(re, rm, `${at}: result`);
+    assert.equal(Array.from(engine.lastStatuses()), Array.from(model.lastStatuses()), `${at}: kernel status`);
+  });
+  assert.equal(engine.stats(), model.stats(), "stats");
+  assert.equal(engine.violations(), model.violations(), "violations");
+  for (let pfn = 0; pfn < model.machine.frames.all.length; pfn++) assert.equal(engine.frame(pfn), model.frame(pfn), `frame ${pfn}`);
+  for (const mm of model.machine.mms.alive) {
+    for (const [vpn] of mm.tables.entriesIn(0, 2 ** abi.VPN_BITS)) {
+      assert.equal(engine.page(mm.id, vpn * PAGE_SIZE), model.page(mm.id, vpn * PAGE_SIZE), `mm ${mm.id} vpn ${vpn}`);
+    }
+  }
+  return { ...engine.fastPaths(), violations: engine.stats().violations.total };
+}
+
+function attempt<T>(f: () => T): T | RefsimError {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RefsimError) return e;
+    throw e;
+  }
+}
+
+const mmNew = [abi.OP_MM_NEW];
+const mmap = (vpn: number, n: number, flags = ANON, file = -1, pgoff = 0) => [abi.OP_MMAP, 0, vpn, n, flags, file, pgoff];
+const write = (vpn: number, value: number, mm = 0) => [abi.OP_WRITE, mm, vpn, value];
+const read = (vpn: number, mm = 0) => [abi.OP_READ, mm, vpn];
+const dontneed = (vpn: number, n: number, mm = 0) => [abi.OP_MADV_DONTNEED, mm, vpn, n];
+const fork = (mm = 0) => [abi.OP_FORK, mm];
+const exit = (mm: number) => [abi.OP_EXIT, mm];
+const writes = (vpn: number, n: number, mm = 0) => Array.from({ length: n }, (_, i) => write(vpn + i, 100 + i, mm));
+/** Anon pages written, forked, written again in both (COW), zapped in part, the child exited. */
+const churn = (vpn: number, n: number) => [
+  ...writes(vpn, n), read(vpn), fork(), write(vpn, 7), write(vpn + 1, 8, 1), dontneed(vpn, 2), read(vpn + 2, 1), exit(1),
+];
+
+test("the common case takes every fast path, and gives the model's results", async () => {
+  const f = await differential({
+    ops: [
+      mmNew, mmap(A, 40), ...writes(A, 40), read(A), read(A + 1), read(A + 2), read(A + 3), dontneed(A, 20), ...writes(A, 20),
+      fork(), read(A + 5, 1), exit(1), dontneed(A, 40),
+    ],
+  });
+  // only the first write goes the full way: it allocates the PTE table
+  assert.equal([f.accessFast, f.accessFull], [64, 1], JSON.stringify(f));
+  assert.equal([f.zapFast, f.copyFast, f.zapFull, f.copyFull, f.zapPteFull, f.copyPteFull, f.flushFull], [3, 1, 0, 0, 0, 0, 0], JSON.stringify(f));
+  assert.is(f.flushFast, 20 + 40 + 40, "every gathered page put fast: 20, the child's 40, then 40");
+});
+
+test("access falls through: no VMA (SIGSEGV), read-only and PROT_NONE VMAs, no PTE table, a wp fault, the zero page written", async () => {
+  const f = await differential({
+    ops: [
+      mmNew, mmap(A, 4, abi.VM_READ | abi.VM_ANON), mmap(B, 4), mmap(B + 600, 2, abi.VM_ANON),
+      read(A - 1), write(A, 1), read(A), read(B + 600), // SIGSEGV x3, zero page on the read-only vma
+      write(B, 5), // the first touch: no PTE table yet
+      read(B + 1), write(B + 1, 6), // zero page read fast, then written: do_wp_page on a special PTE
+      fork(), write(B, 9), write(B, 10, 1), // COW faults in parent and child
+      [abi.OP_MPROTECT, 0, B, 4, abi.VM_READ], write(B, 11), read(B),
+    ],
+  });
+  assert.ok(f.accessFull >= 8, `accessFull ${f.accessFull}`);
+  assert.ok(f.accessFast >= 2, `accessFast ${f.accessFast}`);
+});
+
+test("access falls through: low memory (the fault's room check rejects), and no PTE table left in the pool", async () => {
+  const f = await differential({
+    capacity: { systemPages: 12, pteTables: 1 },
+    ops: [mmNew, mmap(A, 20), ...writes(A, 12), read(A + 11), write(A + 11, 3)],
+  });
+  assert.ok(f.accessFull >= 2, `accessFull ${f.accessFull}`);
+});
+
+test("shared anonymous (shmem) and private file VMAs: the page cache goes the full way in access, zap and flush", async () => {
+  const f = await differential({
+    ops: [
+      mmNew, [abi.OP_FILE_NEW, 8, 0], mmap(A, 8, abi.VM_READ | abi.VM_FILE, 0), mmap(B, 4, abi.VM_SHARED | ANON),
+      read(A), read(A + 1), write(B, 3), read(B), mmap(B + 512, 4, abi.VM_FILE | RW, 0, 2), write(B + 512, 4),
+      fork(), dontneed(A, 2), dontneed(B, 1), exit(1), dontneed(B + 512, 4),
+    ],
+  });
+  assert.ok(f.accessFull >= 5, `accessFull ${f.accessFull}`);
+  assert.ok(f.zapPteFull >= 3, `zapPteFull ${f.zapPteFull}`);
+});
+
+test("THP: with a PMD mapping or a large folio alive, zap and copy take the full loops", async () => {
+  const f = await differential({
+    capacity: { hugePages: 2, pteTables: 16 },
+    ops: [
+      mmNew, mmap(A, 1024, ANON | abi.VM_HUGEPAGE), mmap(B, 8), write(A, 1), write(A + 3, 2), ...writes(B, 4),
+      fork(), write(A + 5, 3, 1), dontneed(A + 1, 2), dontneed(B, 2), exit(1), dontneed(A, 512), dontneed(B, 8),
+      ...writes(B, 3), fork(), exit(2),
+    ],
+  });
+  assert.ok(f.accessFull >= 3, `accessFull ${f.accessFull}`);
+  assert.ok(f.zapFull >= 3 && f.copyFull >= 1, JSON.stringify(f));
+  assert.ok(f.zapFast >= 1 && f.copyFast >= 1, `after the THP went, the fast loops came back: ${JSON.stringify(f)}`);
+});
+
+test("device memory: device-private entries, an in-flight fault's reference, a coherent page gathered", async () => {
+  const f = await differential({
+    ops: [
+      mmNew, mmap(A, 8), ...writes(A, 8),
+      [abi.OP_DRIVER_NEW, abi.KIND_DEVICE_PRIVATE, 16], [abi.OP_DRIVER_NEW, abi.KIND_DEVICE_COHERENT, 16],
+      [abi.OP_MIGRATE_TO_DEVICE, 0, A, 2, 0, 0], [abi.OP_MIGRATE_TO_DEVICE, 0, A + 2, 2, 1, 0],
+      read(A), // do_swap_page: the full path
+      [abi.OP_MIGRATE_TO_DEVICE, 0, A, 1, 0, 0], [abi.OP_FAULT_BEGIN, 0, A], // a fault holds the device page
+      fork(), write(A + 2, 5), dontneed(A, 4), exit(1), [abi.OP_FAULT_END, 1], dontneed(A, 8),
+    ],
+  });
+  assert.ok(f.accessFull >= 1, `accessFull ${f.accessFull}`);
+  assert.ok(f.zapPteFull >= 2 && f.copyPteFull >= 1 && f.flushFull >= 1, JSON.stringify(f));
+});
+
+test("pins: a pinned page is no fast zap (its pin detached), and a fork with pins copies by the full loop", async () => {
+  const f = await differential({
+    ops: [
+      mmNew, mmap(A, 8), ...writes(A, 8), [abi.OP_GUP, 0, A + 1, abi.FOLL_PIN | abi.FOLL_WRITE], [abi.OP_GUP, 0, A + 2, 0],
+      fork(), write(A + 1, 9), exit(1), dontneed(A, 4), [abi.OP_UNPIN, 1], [abi.OP_UNPIN, 2], fork(), exit(2),
+    ],
+  });
+  assert.ok(f.zapPteFull >= 2, `zapPteFull ${f.zapPteFull}`);
+  assert.ok(f.copyFull >= 2, `copyFull ${f.copyFull}`);
+});
+
+test("open mirrors (test_hmm): zap and copy go the full way while a mirror is open", async () => {
+  const f = await differential({
+    ops: [
+      mmNew, mmap(A, 8), ...writes(A, 8), [abi.OP_DMIRROR_NEW, abi.KIND_DEVICE_PRIVATE], [abi.OP_DMIRROR_OPEN, 0, 0],
+      [abi.OP_DMIRROR_READ, 0, A, 4], fork(), dontneed(A, 2), exit(1), [abi.OP_DMIRROR_CLOSE, 0], dontneed(A + 2, 2),
+    ],
+  });
+  assert.ok(f.zapFull >= 2 && f.copyFull >= 1 && f.zapFast >= 1, JSON.stringify(f));
+});
+
+test("the counter layer sees every refcount change: no fast path runs with it", async () => {
+  const f = await differential({ counter: "percpu", ops: [mmNew, mmap(A, 40), ...churn(A, 40), dontneed(A, 40)] });
+  assert.is(f.accessFast, 0);
+  assert.is(f.zapFast + f.copyFast + f.flushFast, 0, JSON.stringify(f));
+  assert.ok(f.accessFull > 40 && f.zapFull > 1 && f.copyFull >= 1 && f.flushFull > 40, JSON.stringify(f));
+});
+
+test("an era without the mmu_gather batch (tlbBatch 0) puts each page at once: the full per-PTE zap", async () => {
+  const f = await differential({ scheme: { name: "E2-nobatch", base: "E2", rules: { tlbBatch: 0 } }, ops: [mmNew, mmap(A, 8), ...churn(A, 8)] });
+  assert.ok(f.zapFast >= 1 && f.zapPteFull >= 3, JSON.stringify(f));
+});
+
+test("violations come from the full path: a read that sees a DMA write through an unpinned GUP reference after fork's COW", async () => {
+  // E0 (FOLL_GET, no COW for pinned pages at fork): the parent's write copies the page, the device's write through
+  // the GUP reference lands in the page the child still maps, and the child's read sees data it never wrote.
+  const f = await differential({
+    scheme: "E0",
+    ops: [
+      mmNew, mmap(A, 8), ...writes(A, 8), [abi.OP_GUP, 0, A, abi.FOLL_WRITE], fork(), write(A, 5), [abi.OP_DMA_WRITE, 1, 77],
+      read(A, 1), read(A + 1, 1), [abi.OP_UNPIN, 1], exit(1), dontneed(A, 8),
+    ],
+  });
+  assert.ok(f.violations > 0, "the case raises a violation");
+  assert.ok(f.accessFull >= 3 && f.accessFast >= 1, JSON.stringify(f));
+});
+
+test.run();
