@@ -52,20 +52,20 @@ typedef int64_t i64;
 enum { OP_WORDS = 8 };
 enum { OP_MM_NEW = 1, OP_MMAP = 2, OP_MUNMAP = 3, OP_READ = 4, OP_WRITE = 5, OP_FORK = 6, OP_EXIT = 7,
        OP_MADV_DONTNEED = 8, OP_MIGRATE_TO_DEVICE = 11, OP_MIGRATE_TO_RAM = 12, OP_GUP = 13 };
-enum { VM_READ = 1, VM_WRITE = 2, VM_SHARED = 4, VM_ANON = 8, VM_FILE = 16, VM_VALID = 31 };
+enum { VM_READ = 1, VM_WRITE = 2, VM_SHARED = 4, VM_ANON = 8, VM_FILE = 16, VM_HUGEPAGE = 32, VM_VALID = 63 };
 enum { KIND_SYSTEM = 0, KIND_DEVICE_PRIVATE = 1, KIND_DEVICE_COHERENT = 2 };
 enum { SCHEME_IDLE_PRIVATE, SCHEME_FREE_AT_PRIVATE, SCHEME_IDLE_COHERENT, SCHEME_FREE_AT_COHERENT, SCHEME_COHERENT_PTE,
        SCHEME_ANON_EXCLUSIVE, SCHEME_PIN_BIAS, SCHEME_TLB_BATCH, SCHEME_SWAP_FAULT_REF, SCHEME_COW_PINNED, SCHEME_WORDS = 16 };
 enum { PTE_PRESENT = 1, PTE_WRITE = 2, PTE_SPECIAL = 4, PTE_DEVMAP = 8, PTE_DEVICE_PRIVATE = 16, PTE_MIGRATION = 32,
        PTE_PFN_SHIFT = 7 };
 enum { PG_ALLOCATED = 1, PG_ANON = 2, PG_ANON_EXCLUSIVE = 4, PG_OWNER_REF = 8, PG_LEAK_REPORTED = 16, PG_PAGECACHE = 32,
-       PG_KIND_SHIFT = 8 };
+       PG_KIND_SHIFT = 8, PG_HEAD = 32768, PG_TAIL = 65536 };
 enum { ERR_BAD_OP = 1, ERR_BAD_MM = 2, ERR_SEGV = 3, ERR_ACCESS = 4, ERR_RANGE = 6, ERR_NOMEM_FRAMES = 7,
        ERR_NOMEM_TABLES = 8, ERR_NOMEM_MM = 9, ERR_NOMEM_VMA = 10 };
 enum { V_UAF = 2, V_UNDERFLOW = 3 };
 enum { ST_OPS = 0, ST_ATOMIC_REF = 20, ST_ATOMIC_MAP = 21, ST_FRAMES_ALLOC = 22, ST_FRAMES_FREED = 23, ST_FAULTS = 28,
        ST_TLB_FLUSH = 33, ST_PTES_COPIED = 34, ST_PTES_ZAPPED = 35, ST_VIOLATIONS_DROPPED = 36, ST_PEAK_FRAMES = 37,
-       ST_LIVE_FRAMES = 38, ST_VIOLATIONS = 41, ST_WORDS = 64 };
+       ST_LIVE_FRAMES = 38, ST_VIOLATIONS = 41, ST_MMU_NOTIFY = 10, ST_WORDS = 64 };
 enum { PT_ENTRIES = 512, VPN_BITS = 27 };
 #define VPN_LIMIT ((i64)1 << VPN_BITS)
 #define MMAP_BASE 0x10000u
@@ -136,6 +136,15 @@ static i32 batchCap = 4096;
 static i32 errCode, errField, errDetail;
 static u32 gatherPfn[MAX_GATHER];
 static i32 gatherCount, gatherMm = -1;
+static i32 gatherRefs[MAX_GATHER];
+/* State the core's fast-path guards read (assembly/fastpath.ts rangeFastOk): no
+ * THP, large folio, counter layer or mirror exists in the benchmark, but the guards
+ * load them as the core does. */
+static i32 hugeLeaves, largeLive, counterOn, mirrorsOpen;
+static i32 *mmVmaCache, *vmAnonVma; /* find_vma's per-mm cache, vma->anon_vma (mm.ts) */
+static i64 fp[10]; /* the core's fast-path counters (fastpath.ts FP_*) */
+enum { FP_ACCESS_FAST, FP_ACCESS_FULL, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL, FP_COPY_FAST, FP_COPY_FULL,
+       FP_COPY_PTE_FULL, FP_FLUSH_FAST, FP_FLUSH_FULL };
 
 static void init_state(u32 nSys, i32 nMm, i32 nVma, i32 nPmd, i32 nPte) {
   sysFrames = nSys;
@@ -154,10 +163,11 @@ static void init_state(u32 nSys, i32 nMm, i32 nVma, i32 nPmd, i32 nPte) {
   mmCap = nMm; mmCount = 0;
   mmAlive = xalloc((size_t)nMm * 4, 0); mmHead = xalloc((size_t)nMm * 4, 0);
   mmPinned = xalloc((size_t)nMm * 4, 0); mmVmas = xalloc((size_t)nMm * 4, 0);
+  mmVmaCache = xalloc((size_t)nMm * 4, 0xff);
   vmaCap = nVma;
   vmStart = xalloc((size_t)nVma * 4, 0); vmEnd = xalloc((size_t)nVma * 4, 0); vmFlags = xalloc((size_t)nVma * 4, 0);
   vmFile = xalloc((size_t)nVma * 4, 0); vmPgoff = xalloc((size_t)nVma * 4, 0); vmNext = xalloc((size_t)nVma * 4, 0);
-  vmaFree = xalloc((size_t)nVma * 4, 0);
+  vmaFree = xalloc((size_t)nVma * 4, 0); vmAnonVma = xalloc((size_t)nVma * 4, 0);
   for (i32 i = 0; i < nVma; i++) vmaFree[i] = nVma - 1 - i;
   vmaFreeTop = nVma;
   pgd = xalloc((size_t)nMm * PT_ENTRIES * 4, 0);
@@ -470,19 +480,22 @@ static void rmapRemove(u32 pfn, i32 mm, i32 vpn) {
 }
 
 static int mmValid(i32 mm) { return mm >= 0 && mm < mmCount && mmAlive[mm] != 0; }
-static i32 findVma(i32 mm, u32 vpn) {
+static inline i32 findVma(i32 mm, u32 vpn) {
+  i32 c = mmVmaCache[mm];
+  if (c >= 0 && vpn >= (u32)vmStart[c] && vpn < (u32)vmEnd[c]) return c;
   i32 v = mmHead[mm];
   while (v >= 0) {
     if (vpn < (u32)vmStart[v]) return -1;
-    if (vpn < (u32)vmEnd[v]) return v;
+    if (vpn < (u32)vmEnd[v]) { mmVmaCache[mm] = v; return v; }
     v = vmNext[v];
   }
   return -1;
 }
-static i32 newMm(void) { i32 mm = mmCount++; mmAlive[mm] = 1; mmHead[mm] = -1; mmPinned[mm] = 0; mmVmas[mm] = 0; return mm; }
+static i32 newMm(void) { i32 mm = mmCount++; mmAlive[mm] = 1; mmHead[mm] = -1; mmPinned[mm] = 0; mmVmas[mm] = 0; mmVmaCache[mm] = -1; return mm; }
 static i32 insertVma(i32 mm, u32 start, u32 end, i32 fl, i32 file, u32 pgoff) {
   i32 v = vmaFree[--vmaFreeTop];
   vmStart[v] = (i32)start; vmEnd[v] = (i32)end; vmFlags[v] = fl; vmFile[v] = file; vmPgoff[v] = (i32)pgoff;
+  vmAnonVma[v] = 0;
   i32 prev = -1, cur = mmHead[mm];
   while (cur >= 0 && (u32)vmStart[cur] < start) { prev = cur; cur = vmNext[cur]; }
   vmNext[v] = cur;
@@ -491,6 +504,8 @@ static i32 insertVma(i32 mm, u32 start, u32 end, i32 fl, i32 file, u32 pgoff) {
   return v;
 }
 static void unlinkVma(i32 mm, i32 v, i32 prev) {
+  mmVmaCache[mm] = -1; /* vmacache_invalidate */
+  vmAnonVma[v] = 0;
   if (prev < 0) mmHead[mm] = vmNext[v]; else vmNext[prev] = vmNext[v];
   vmaFree[vmaFreeTop++] = v;
   mmVmas[mm] -= 1;
@@ -510,7 +525,8 @@ static i32 faultRoom(i32 mm, u32 vpn) {
   return 0;
 }
 
-static u32 newAnonPage(u32 vpn, u32 data) {
+static u32 newAnonPage(i32 v, u32 vpn, u32 data) {
+  vmAnonVma[v] = 1; /* anon_vma_prepare */
   u32 pfn = allocSystemPage();
   PINDEX(pfn) = vpn;
   CONTENT(pfn) = data;
@@ -527,7 +543,7 @@ static u32 *handleFault(i32 mm, i32 v, u32 vpn, int write) {
   if (pte == 0) {
     if (isAnon(v)) {
       if (!write) { *p = PTE_PRESENT | PTE_SPECIAL; return p; }
-      *p = (newAnonPage(vpn, 0) << PTE_PFN_SHIFT) | PTE_PRESENT | PTE_WRITE;
+      *p = (newAnonPage(v, vpn, 0) << PTE_PFN_SHIFT) | PTE_PRESENT | PTE_WRITE;
       return p;
     }
     fprintf(stderr, "file faults are not in the benchmark\n"); exit(3);
@@ -559,17 +575,90 @@ static i32 access_(i32 mm, i32 vpn, int write, i32 value) {
   return 0;
 }
 
+/* ---- guarded fast paths (assembly/fastpath.ts, zap.ts, fork.ts): the same guards and work ---- */
+
+static NOINLINE void mirrorsInvalidate(void) { fprintf(stderr, "no mirrors in the benchmark\n"); exit(3); }
+/* mmu_notifier_invalidate_range_start (mmu_notifier.ts): counted; mirrors only if open. */
+static inline void mmuNotifierInvalidate(void) { bump(ST_MMU_NOTIFY); if (mirrorsOpen != 0) mirrorsInvalidate(); }
+static inline int rangeFastOk(void) { return hugeLeaves == 0 && largeLive == 0 && !counterOn && mirrorsOpen == 0; }
+static i32 fastResult;
+
+/* fastAccess (fastpath.ts): OP_READ / OP_WRITE of a private anon, non-THP vma with its PTE table. */
+static int fastAccess(i32 mm, i32 vpn, int write, i32 value) {
+  if (counterOn || (u32)vpn >= (u32)VPN_LIMIT) { fp[FP_ACCESS_FULL]++; return 0; }
+  i32 v = findVma(mm, (u32)vpn);
+  if (v < 0) { fp[FP_ACCESS_FULL]++; return 0; }
+  i32 need = VM_ANON | (write ? VM_WRITE : VM_READ);
+  if ((vmFlags[v] & (need | VM_SHARED | VM_HUGEPAGE)) != need || vmFile[v] >= 0) { fp[FP_ACCESS_FULL]++; return 0; }
+  u32 *p = ptePtr(mm, (u32)vpn, 0);
+  if (!p) { fp[FP_ACCESS_FULL]++; return 0; }
+  u32 pte = *p;
+  if (pte == 0) {
+    if (buddyTop < 2 || pteFreeTop < 1) { fp[FP_ACCESS_FULL]++; return 0; }
+    if (write) {
+      bump(ST_FAULTS);
+      vmAnonVma[v] = 1;
+      u32 pfn = allocSystemPage();
+      PINDEX(pfn) = (u32)vmPgoff[v] + ((u32)vpn - (u32)vmStart[v]);
+      FLAGS(pfn) |= rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON;
+      rmapAdd(pfn);
+      *p = (pfn << PTE_PFN_SHIFT) | PTE_PRESENT | PTE_WRITE;
+      CONTENT(pfn) = (u32)value;
+      *shadowOf(p) = (u32)value;
+      fp[FP_ACCESS_FAST]++; fastResult = 0; return 1;
+    }
+    if (CONTENT(0) != *shadowOf(p)) { fp[FP_ACCESS_FULL]++; return 0; }
+    bump(ST_FAULTS);
+    *p = PTE_PRESENT | PTE_SPECIAL;
+    fp[FP_ACCESS_FAST]++; fastResult = (i32)CONTENT(0); return 1;
+  }
+  if ((pte & PTE_PRESENT) == 0 || (write && (pte & PTE_WRITE) == 0)) { fp[FP_ACCESS_FULL]++; return 0; }
+  u32 pfn = pte >> PTE_PFN_SHIFT;
+  if (pfn != 0 && !isAllocated(pfn)) { fp[FP_ACCESS_FULL]++; return 0; }
+  if (write) {
+    CONTENT(pfn) = (u32)value;
+    *shadowOf(p) = (u32)value;
+    fp[FP_ACCESS_FAST]++; fastResult = 0; return 1;
+  }
+  u32 got = CONTENT(pfn);
+  if (got != *shadowOf(p)) { fp[FP_ACCESS_FULL]++; return 0; }
+  fp[FP_ACCESS_FAST]++; fastResult = (i32)got; return 1;
+}
+
+#define KIND_MASK (7u << PG_KIND_SHIFT)
+#define ORDINARY_MASK (PG_ALLOCATED | KIND_MASK | PG_HEAD | PG_TAIL)
+#define ZAP_MASK (ORDINARY_MASK | PG_PAGECACHE)
+#define NOT_NORMAL (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION)
+
+/* tlbFlush (zap.ts) with its fast path: small system pages put here, statistics summed per flush. */
 static void tlbFlush(void) {
   if (gatherCount == 0) return;
   bump(ST_TLB_FLUSH);
-  for (i32 i = 0; i < gatherCount; i++) folioPut(gatherPfn[i], 1, gatherMm, -1);
+  i64 fastPuts = 0, freed = 0;
+  for (i32 i = 0; i < gatherCount; i++) {
+    u32 pfn = gatherPfn[i];
+    i32 nr = gatherRefs[i];
+    i32 r = REF(pfn) - nr;
+    if ((FLAGS(pfn) & ORDINARY_MASK) == PG_ALLOCATED && pfn <= sysFrames && r >= 0 && !counterOn) {
+      REF(pfn) = r;
+      fastPuts++;
+      if (r == 0) { FLAGS(pfn) = 0; buddyPush(pfn); freed++; }
+      continue;
+    }
+    fp[FP_FLUSH_FULL]++;
+    folioPut(pfn, nr, gatherMm, -1);
+  }
+  stats[ST_ATOMIC_REF] += fastPuts;
+  if (freed > 0) { stats[ST_FRAMES_FREED] += freed; stats[ST_LIVE_FRAMES] -= freed; }
+  fp[FP_FLUSH_FAST] += fastPuts;
   gatherCount = 0;
 }
 static void tlbRemovePage(i32 mm, u32 pfn) {
   i32 batch = rule(SCHEME_TLB_BATCH) < MAX_GATHER ? rule(SCHEME_TLB_BATCH) : MAX_GATHER;
   if (batch <= 0) { folioPut(pfn, 1, mm, -1); return; }
   gatherMm = mm;
-  gatherPfn[gatherCount++] = pfn;
+  gatherPfn[gatherCount] = pfn;
+  gatherRefs[gatherCount++] = 1;
   if (gatherCount >= batch) tlbFlush();
 }
 static void zapOne(i32 mm, u32 vpn, u32 *p) {
@@ -586,7 +675,48 @@ static void zapOne(i32 mm, u32 vpn, u32 *p) {
   rmapRemove(pfn, mm, (i32)vpn);
   tlbRemovePage(mm, pfn);
 }
+/* zapRangeFast (zap.ts) */
+static void zapRangeFast(i32 mm, u32 start, u32 end) {
+  i32 batch = rule(SCHEME_TLB_BATCH) < MAX_GATHER ? rule(SCHEME_TLB_BATCH) : MAX_GATHER;
+  i64 zapped = 0;
+  u32 vpn = start;
+  while (vpn < end) {
+    u32 tableEnd = (vpn | (PT_ENTRIES - 1)) + 1;
+    if (tableEnd > end) tableEnd = end;
+    i32 pt = pteTableOf(mm, vpn);
+    if (pt != 0) {
+      u32 *base = &ptePool[(size_t)pt * PT_ENTRIES];
+      for (u32 v = vpn; v < tableEnd; v++) {
+        u32 *p = base + (v & (PT_ENTRIES - 1));
+        u32 pte = *p;
+        if (pte == 0) continue;
+        u32 pfn = pte >> PTE_PFN_SHIFT;
+        if ((pte & NOT_NORMAL) == PTE_PRESENT && (FLAGS(pfn) & ZAP_MASK) == PG_ALLOCATED && pfn <= sysFrames
+            && MAPC(pfn) > 0 && REF(pfn) <= MAPC(pfn) && batch > 0) {
+          i32 m = MAPC(pfn);
+          *p = 0;
+          *shadowOf(p) = 0;
+          zapped++;
+          MAPC(pfn) = m - 1;
+          LASTOP(pfn) = currentOp;
+          gatherMm = mm;
+          gatherPfn[gatherCount] = pfn;
+          gatherRefs[gatherCount++] = 1;
+          if (gatherCount >= batch) tlbFlush();
+          continue;
+        }
+        fp[FP_ZAP_PTE_FULL]++;
+        zapOne(mm, v, p);
+      }
+    }
+    vpn = tableEnd;
+  }
+  stats[ST_PTES_ZAPPED] += zapped;
+  stats[ST_ATOMIC_MAP] += zapped;
+}
 static void zapRange(i32 mm, u32 start, u32 end) {
+  if (rangeFastOk()) { fp[FP_ZAP_FAST]++; zapRangeFast(mm, start, end); tlbFlush(); return; }
+  fp[FP_ZAP_FULL]++;
   u32 vpn = start;
   while (vpn < end) {
     u32 tableEnd = (vpn | (PT_ENTRIES - 1)) + 1;
@@ -621,8 +751,52 @@ static inline void copyOne(i32 parent, int cow, u32 vpn, u32 *src, u32 pte, u32 
   }
   *shadowOf(dst) = data;
 }
+/* copyRangeFast (fork.ts) */
+static void copyRangeFast(i32 parent, i32 child, int cow, u32 start, u32 end) {
+  u32 wp = cow ? ~(u32)PTE_WRITE : ~0u;
+  i64 copied = 0;
+  u32 vpn = start;
+  while (vpn < end) {
+    u32 tableEnd = (vpn | (PT_ENTRIES - 1)) + 1;
+    if (tableEnd > end) tableEnd = end;
+    i32 pt = pteTableOf(parent, vpn);
+    if (pt != 0) {
+      u32 *base = &ptePool[(size_t)pt * PT_ENTRIES];
+      u32 *dstTable = NULL;
+      for (u32 x = vpn; x < tableEnd; x++) {
+        u32 *src = base + (x & (PT_ENTRIES - 1));
+        u32 pte = *src;
+        if (pte == 0) continue;
+        if (!dstTable) dstTable = ptePtr(child, x, 1) - (x & (PT_ENTRIES - 1));
+        u32 *dst = dstTable + (x & (PT_ENTRIES - 1));
+        u32 pfn = pte >> PTE_PFN_SHIFT;
+        u32 f = FLAGS(pfn);
+        if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) == PTE_PRESENT && (f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED) {
+          REF(pfn) += 1;
+          MAPC(pfn) += 1;
+          if (f & PG_ANON) FLAGS(pfn) = f & ~(u32)PG_ANON_EXCLUSIVE;
+          u32 shared = pte & wp;
+          *src = shared; *dst = shared;
+          *shadowOf(dst) = *shadowOf(src);
+          copied++;
+          continue;
+        }
+        fp[FP_COPY_PTE_FULL]++;
+        copyOne(parent, cow, x, src, pte, dst);
+      }
+    }
+    vpn = tableEnd;
+  }
+  stats[ST_PTES_COPIED] += copied;
+  stats[ST_ATOMIC_REF] += copied;
+  stats[ST_ATOMIC_MAP] += copied;
+}
 static void copyRange(i32 parent, i32 child, i32 v, u32 start, u32 end) {
   int cow = isCow(v);
+  if (rangeFastOk() && (rule(SCHEME_COW_PINNED) == 0 || mmPinned[parent] == 0)) {
+    fp[FP_COPY_FAST]++; copyRangeFast(parent, child, cow, start, end); return;
+  }
+  fp[FP_COPY_FULL]++;
   u32 vpn = start;
   while (vpn < end) {
     u32 tableEnd = (vpn | (PT_ENTRIES - 1)) + 1;
@@ -652,13 +826,19 @@ static i32 doFork(i32 parent) {
   if ((i32)buddyTop < copies) return fail(ERR_NOMEM_FRAMES, 0, copies);
   i32 child = newMm();
   for (i32 v = mmHead[parent]; v >= 0; v = vmNext[v]) {
-    insertVma(child, (u32)vmStart[v], (u32)vmEnd[v], vmFlags[v], vmFile[v], (u32)vmPgoff[v]);
-    if (isCow(v) || isAnon(v)) copyRange(parent, child, v, (u32)vmStart[v], (u32)vmEnd[v]);
+    i32 cv = insertVma(child, (u32)vmStart[v], (u32)vmEnd[v], vmFlags[v], vmFile[v], (u32)vmPgoff[v]);
+    vmAnonVma[cv] = vmAnonVma[v]; /* anon_vma_fork */
+    if (vmAnonVma[v]) { /* vma_needs_copy */
+      if (isCow(v)) mmuNotifierInvalidate(); /* copy_page_range: PROTECTION_PAGE */
+      copyRange(parent, child, v, (u32)vmStart[v], (u32)vmEnd[v]);
+    }
   }
   return child;
 }
 static void exitMm(i32 mm) {
+  mmuNotifierInvalidate(); /* exit_mmap: mmu_notifier_release */
   i32 v = mmHead[mm];
+  if (v >= 0) mmuNotifierInvalidate(); /* unmap_vmas: UNMAP */
   while (v >= 0) {
     zapRange(mm, (u32)vmStart[v], (u32)vmEnd[v]);
     i32 next = vmNext[v];
@@ -685,8 +865,8 @@ static i32 execute(const i32 *w) {
   switch (op) {
     case OP_MM_NEW: if (mmCap - mmCount < 1) return fail(ERR_NOMEM_MM, -1, 0); return newMm();
     case OP_MMAP: return doMmap(a0, a1, a2, a3);
-    case OP_READ: return access_(a0, a1, 0, 0);
-    case OP_WRITE: return access_(a0, a1, 1, a2);
+    case OP_READ: return fastAccess(a0, a1, 0, 0) ? fastResult : access_(a0, a1, 0, 0);
+    case OP_WRITE: return fastAccess(a0, a1, 1, a2) ? fastResult : access_(a0, a1, 1, a2);
     case OP_FORK: return doFork(a0);
     case OP_EXIT: exitMm(a0); return 0;
     case OP_MADV_DONTNEED: {
@@ -694,6 +874,7 @@ static i32 execute(const i32 *w) {
       i32 v = findVma(a0, (u32)a1);
       if (v < 0) return fail(ERR_SEGV, 1, 0);
       if ((i64)a1 + (i64)a2 > (i64)(u32)vmEnd[v]) return fail(ERR_SEGV, 2, 0);
+      mmuNotifierInvalidate(); /* zap_page_range_single: CLEAR */
       zapRange(a0, (u32)a1, (u32)(a1 + a2));
       return 0;
     }
