@@ -167,7 +167,7 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
 }
 
 /**
- * Fast path of zap_pte_range (6.1 mm/memory.c zap_present_pte for a normal page):
+ * Fast path of zap_pte_range (6.1 mm/memory.c: its pte_present branch for a normal page):
  * under rangeFastOk() (no PMD mapping, no large folio anywhere) each PTE of an
  * allocated small system page that is not in the page cache and has no more
  * references than mappings (no pin to detach) loses its PTE, rmap and (gathered)
