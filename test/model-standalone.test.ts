@@ -3,26 +3,12 @@
 // (`import type`, or braces naming only types) are erased by every TypeScript runtime and do not count.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync, readdirSync } from "node:fs";
-import { dirname, resolve, relative } from "node:path";
+import { readdirSync } from "node:fs";
+import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { valueImports } from "../scripts/import-cycles.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-
-/** The modules `file` imports for their values (relative specifiers only; packages are not ours). */
-function valueImports(file: string): string[] {
-  const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-  const out: string[] = [];
-  const re = /^\s*(?:import|export)\s+(type\s+)?([^;]*?)\s*from\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']/gm;
-  for (const m of text.matchAll(re)) {
-    const spec = m[3] ?? m[4];
-    if (m[1] || !spec.startsWith(".")) continue;
-    const braces = /^\{([\s\S]*)\}$/.exec(m[2]?.trim() ?? "");
-    if (braces && braces[1].split(",").map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith("type "))) continue;
-    out.push(resolve(dirname(file), spec));
-  }
-  return out;
-}
 
 /** Every module reachable from `start` through value imports, with the chain that reaches it. */
 function reachable(start: string[]): Map<string, string[]> {
@@ -33,7 +19,7 @@ function reachable(start: string[]): Map<string, string[]> {
     const f = chain[chain.length - 1];
     if (seen.has(f)) continue;
     seen.set(f, chain);
-    if (f.endsWith(".ts")) for (const g of valueImports(f)) todo.push([...chain, g]);
+    if (f.endsWith(".ts")) for (const g of valueImports(f)) todo.push([...chain, g.file]);
   }
   return seen;
 }
@@ -41,7 +27,7 @@ function reachable(start: string[]): Map<string, string[]> {
 const modelFiles = readdirSync(root + "src/model").filter((f) => f.endsWith(".ts")).map((f) => root + "src/model/" + f);
 
 test("type-only imports are told from value imports", () => {
-  const files = valueImports(root + "src/model/model.ts").map((f) => relative(root, f));
+  const files = valueImports(root + "src/model/model.ts").map((i) => relative(root, i.file));
   assert.ok(files.includes("src/core/capacity.ts"), files.join(" "));
   assert.not.ok(files.includes("src/core/engine.ts"), "model.ts imports only types from engine.ts");
   // and the walk does find the engine where it is imported for its value
