@@ -17,8 +17,7 @@ import {
 import { frameUsable } from "./refcount";
 import { freeAt, rule } from "./scheme";
 import { mmCount, mmValid } from "./mm";
-import { pgdBase, pmdEntry, pteTableBase, leafOfSlot } from "./pgtable";
-import { ptePfn } from "./fault";
+import { pgdBase, pmdEntry, pteTableBase, leafOfSlot, ptePfn } from "./pgtable";
 import { fileCount, fileIsOpen, filePages, cachedPageAt, cacheHoldsRef } from "./file";
 import { pinHandles, pinAt, handleRefs, handleFlags } from "./gup";
 import { deviceOwner, boCount, boLive, boRefsOf, driverCount, hangingDriver, pgmapRefOf, pgmapKilled } from "./device";

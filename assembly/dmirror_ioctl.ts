@@ -14,8 +14,8 @@ import { bump } from "./stats";
 import { setContent, isDevice, kindOf, ref, mapcount } from "./frames";
 import { frameUsable } from "./refcount";
 import { mmValid, findVma } from "./mm";
-import { hugeLeaf, ptePtr } from "./pgtable";
-import { ptePfn, loadPage, storePage } from "./fault";
+import { hugeLeaf, ptePtr, ptePfn } from "./pgtable";
+import { loadPage, storePage } from "./fault";
 import { violation } from "./violations";
 import { mirrorMm, setMirrorResult, entryAt, setEntry, entryPfn, entryTag, ENTRY_NONE } from "./mirror";
 import {

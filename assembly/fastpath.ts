@@ -14,9 +14,8 @@ import { bump } from "./stats";
 import { rule } from "./scheme";
 import { allocSystemPage, freeSystemFrames, content, setContent, setPageIndex, addFlag, largeLive } from "./frames";
 import { frameUsable, rmapAdd } from "./refcount";
-import { ptePtr, shadowOf, hugeLeaves, pteTablesLeft } from "./pgtable";
+import { ptePtr, shadowOf, hugeLeaves, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
 import { findVma, vmaFlags, vmaFile, fileIndex, anonVmaPrepare } from "./mm";
-import { mkPte, ptePfn } from "./fault";
 import { counterOn } from "./counters/layer";
 import { mirrorsOpen } from "./mirror";
 

@@ -1,7 +1,7 @@
 // CPU page faults (handle_mm_fault) and the CPU's view of memory: what a load
 // returns and what a store changes, with the data check on every load.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_PFN_SHIFT, VM_SHARED, PTE_FORM_DEVMAP,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, VM_SHARED, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
   MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, SWAP_FAULT_NO_REF, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
 } from "./abi";
@@ -11,7 +11,7 @@ import {
   allocSystemPage, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, setLastOp, kindOf, folioRef,
 } from "./frames";
 import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
-import { ptePtr, shadowOf } from "./pgtable";
+import { ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
 import { vmaFlags, vmaFile, fileIndex, isAnon, anonVmaPrepare } from "./mm";
 import { findOrReadPage, diskRead, diskWrite, pageWasNew } from "./file";
 import { migratePageToRam } from "./migrate";
@@ -19,8 +19,6 @@ import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { driverOf } from "./device";
 import { violation, currentOp } from "./violations";
 
-@inline export function ptePfn(pte: u32): u32 { return pte >> PTE_PFN_SHIFT; }
-@inline export function mkPte(pfn: u32, bits: u32): u32 { return (pfn << PTE_PFN_SHIFT) | bits; }
 /** A present PTE that vm_normal_page() resolves to a refcounted page. */
 @inline export function isNormalPresent(pte: u32): bool { return (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT; }
 

@@ -12,10 +12,9 @@ import {
 } from "./frames";
 import { rangeFastOk, fpNote, FP_COPY_FAST, FP_COPY_FULL, FP_COPY_PTE_FULL } from "./fastpath";
 import { folioGet, rmapAdd, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf } from "./pgtable";
+import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf, ptePfn, mkPte } from "./pgtable";
 import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp";
 import { isCow, pinnedIn } from "./mm";
-import { ptePfn, mkPte } from "./fault";
 import { violation } from "./violations";
 
 /** page_needs_cow_for_dma: the mm has pinned pages and this one may be pinned. */

@@ -17,8 +17,7 @@ import {
 } from "./abi";
 import { bump } from "./stats";
 import { findVma, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags } from "./mm";
-import { hugeLeaf, pteTableOf, pteTableBase } from "./pgtable";
-import { ptePfn } from "./fault";
+import { hugeLeaf, pteTableOf, pteTableBase, ptePfn } from "./pgtable";
 import { faultIn } from "./ops";
 
 export const HMM_PFN_VALID: u32 = 1 << 31;

@@ -8,8 +8,7 @@
 import { PTE_PRESENT, PTE_SPECIAL, PT_ENTRIES, SCHEME_LRU_SKIP_DEVICE, V_UAF } from "./abi";
 import { rule } from "./scheme";
 import { isDevice, ref, mapcount, folioOf } from "./frames";
-import { pteTableOf, pteTableBase, hugeLeaf } from "./pgtable";
-import { ptePfn } from "./fault";
+import { pteTableOf, pteTableBase, hugeLeaf, ptePfn } from "./pgtable";
 import { violation } from "./violations";
 
 /** madvise(MADV_PAGEOUT) over [start, end): returns how many pages it isolated. */

@@ -15,8 +15,7 @@ import {
 import { splitForMigration } from "./thp";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
 import { allocDevicePage, driverKind } from "./device";
-import { ptePtr } from "./pgtable";
-import { ptePfn, mkPte } from "./fault";
+import { ptePtr, ptePfn, mkPte } from "./pgtable";
 import { rmapWalk, walkAt, walkPtr, walkMm, walkPte, walkVpn } from "./rmap";
 import { findVma, vmaFlags, fileIndex, isAnon, anonVmaPrepare } from "./mm";
 import { mmuNotifierInvalidate } from "./mmu_notifier";

@@ -14,9 +14,8 @@ import { hasFlag } from "./frames";
 import {
   findVma, vmaStart, vmaEnd, vmaFlags, vmaNext, vmaPrev, splitVma, vmaMergeable, mergeVmas, setVmaFlags, moveVmaBoundary,
 } from "./mm";
-import { pteTableOf, pteTableBase, hugeLeaf, hugeLeafPtr, pudPopulated } from "./pgtable";
+import { pteTableOf, pteTableBase, hugeLeaf, hugeLeafPtr, pudPopulated, ptePfn } from "./pgtable";
 import { splitHugePmd, blockStart } from "./thp";
-import { ptePfn } from "./fault";
 import { kfail } from "./errno";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 

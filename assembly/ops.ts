@@ -30,7 +30,7 @@ import {
   setVmaRange, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, vmaCount, isAnon, isCow, mmCount,
   fileIndex, findVmaAfter, vmaHasAnonVma, copyAnonVma,
 } from "./mm";
-import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTablesIn, freeAllTables } from "./pgtable";
+import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTablesIn, freeAllTables, ptePfn } from "./pgtable";
 import { zapRange } from "./zap";
 import { unmapRange, splitsVma, exitMm } from "./munmap";
 import { doMprotect, mprotectSlots } from "./mprotect";
@@ -39,7 +39,7 @@ import { shmemZeroSetup } from "./shmem";
 import { kfail, ksignal, opStatus, resetStatuses, noteStatus } from "./errno";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { copyRange, pinnedPagesIn } from "./fork";
-import { handleFault, loadChecked, storeValue, loadPage, storePage, ptePfn } from "./fault";
+import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fault";
 import { hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE } from "./thp";
 import { hugeLeaf } from "./pgtable";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate";

@@ -7,7 +7,11 @@
 // for a later split (pgtable_trans_huge_deposit), its PTEs stay none, its shadow
 // words hold the expected data of the 512 subpages, and the PMD entry itself is
 // pmdLeaf[table].
-import { PT_ENTRIES, VPN_BITS, PMD_HUGE } from "./abi";
+import { PT_ENTRIES, VPN_BITS, PMD_HUGE, PTE_PFN_SHIFT } from "./abi";
+
+/** pte_pfn and mk_pte (arch/x86/include/asm/pgtable.h): the frame a PTE word names, and a PTE word for a frame. */
+@inline export function ptePfn(pte: u32): u32 { return pte >> PTE_PFN_SHIFT; }
+@inline export function mkPte(pfn: u32, bits: u32): u32 { return (pfn << PTE_PFN_SHIFT) | bits; }
 
 export let pgdBase: usize = 0; // mmCap * 512 u32: pmd table index per pgd slot
 let pmdPool: usize = 0; // pmd tables: pte table index per slot

@@ -6,8 +6,7 @@
 import { PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION } from "./abi";
 import { pageIndex } from "./frames";
 import { mmCount, mmValid, firstVma, vmaNext, vmaStart, vmaEnd, vmaPgoff, isCow } from "./mm";
-import { ptePtr, hugeLeaf } from "./pgtable";
-import { ptePfn } from "./fault";
+import { ptePtr, hugeLeaf, ptePfn } from "./pgtable";
 
 export let walkPtr: usize = 0; // PTE addresses found
 export let walkMm: usize = 0;

@@ -19,9 +19,8 @@ import {
 import { folioGet, folioPut, frameUsable } from "./refcount";
 import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner, driverOf } from "./device";
 import { mmCount, mmValid } from "./mm";
-import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf } from "./pgtable";
+import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
 import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex, anonVmaPrepare } from "./mm";
-import { ptePfn, mkPte } from "./fault";
 import { tlbRemoveFolio } from "./zap";
 import { detachPins } from "./gup";
 import { violation, currentOp } from "./violations";

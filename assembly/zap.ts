@@ -17,9 +17,8 @@ import {
 import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL, FP_FLUSH_FAST, FP_FLUSH_FULL } from "./fastpath";
 import { detachPins } from "./gup";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, shadowOf, hugeLeaf } from "./pgtable";
+import { pteTableOf, pteTableBase, shadowOf, hugeLeaf, ptePfn } from "./pgtable";
 import { zapHugePmd, splitHugePmd, blockStart, folioPteBatch } from "./thp";
-import { ptePfn } from "./fault";
 import { violation, currentOp } from "./violations";
 import { counterOn, counterUpdate } from "./counters/layer";
 
