@@ -4,7 +4,7 @@
 // the page cache, the counter layer, open mirrors, a missing page table, low
 // memory, a page that would raise a violation...) goes the full way, unchanged.
 // Here: the CPU access of an ordinary page of a private anonymous vma. The range
-// fast paths sit beside their full paths: zapRange and tlbFlush (zap.ts),
+// fast paths sit beside their full paths: zapRange (zap.ts), tlbFlush (mmu_gather.ts),
 // copyRange (fork.ts); they share rangeFastOk() and sum their statistics per range.
 import {
   VM_READ, VM_WRITE, VM_SHARED, VM_ANON, VM_HUGEPAGE, VPN_BITS, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON,

@@ -16,7 +16,7 @@ import { initDevices, boStateOf, boRefsOf, boDriverOf, boCount, driverFree, driv
 import { initPageTables, ptePtr, pteTablesLeft, pmdTablesLeft, hugeLeaf } from "./pgtable";
 import { initMm, mmValid, mmCount, vmaCount, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff } from "./mm";
 import { initFiles, fileIsShmem } from "./file";
-import { initZap } from "./zap";
+import { initMmuGather } from "./mmu_gather";
 import { initRmap } from "./rmap";
 import { initGup, handleValid, handlePfn } from "./gup";
 import { initCheck } from "./check";
@@ -84,7 +84,7 @@ export function init(): i32 {
   initMm(cap(CAP_MMS), cap(CAP_VMAS));
   initPageTables(cap(CAP_MMS), cap(CAP_PMD_TABLES), cap(CAP_PTE_TABLES));
   initFiles(cap(CAP_FILES), <u32>cap(CAP_FILE_PAGES));
-  initZap();
+  initMmuGather();
   initRmap(cap(CAP_MMS));
   initGup(cap(CAP_PINS));
   initCheck(frameCount, cap(CAP_BOS) + 1);

@@ -11,7 +11,7 @@ import {
   OP_WORDS, PT_ENTRIES, FOLIO_ORDER, FOLIO_NR, MAX_DMIRROR_DEVICES, MAX_MIRRORS, MIRROR_ENTRIES, HMM_CHUNK, SNAPSHOT_MAX,
 } from "./abi";
 import { mirrorSlots } from "./mirror";
-import { MAX_GATHER } from "./zap";
+import { MAX_GATHER } from "./mmu_gather";
 import { PREFETCH_GROUP } from "./prefetch";
 import { checkScratchFrames } from "./check";
 
@@ -66,7 +66,7 @@ export function capacityBytes(at: usize): u64 {
   table((c(CAP_PTE_TABLES) + 1) << 2);
   tables(6, c(CAP_FILES) << 2); // initFiles
   tables(2, max<u64>(c(CAP_FILE_PAGES), 1) << 2);
-  tables(2, <u64>MAX_GATHER << 2); // initZap
+  tables(2, <u64>MAX_GATHER << 2); // initMmuGather
   tables(4, c(CAP_MMS) << 2); // initRmap
   tables(7, (c(CAP_PINS) + 1) << 2); // initGup
   tables(2, checkScratchFrames(frames) << 2); // initCheck: scratch for one chunk of frames

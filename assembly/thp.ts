@@ -21,7 +21,7 @@ import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner, driver
 import { mmCount, mmValid } from "./mm";
 import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
 import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex, anonVmaPrepare } from "./mm";
-import { tlbRemoveFolio } from "./zap";
+import { tlbRemoveFolio } from "./mmu_gather";
 import { detachPins } from "./gup";
 import { violation, currentOp } from "./violations";
 import { pmdAddress, NO_ADDR } from "./rmap";

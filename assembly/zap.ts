@@ -1,101 +1,27 @@
-// Unmapping: zap_pte_range with the mmu_gather batch. The rmap is removed when a
-// PTE is cleared, but the PTE's page reference is only dropped after the TLB
-// flush (tlb_flush_mmu -> free_pages_and_swap_cache -> folios_put_refs), in
-// batches of SCHEME_TLB_BATCH pages. Device-private entries are put at once
-// (zap_nonpresent_ptes).
+// Unmapping: zap_pte_range with the mmu_gather batch (mmu_gather.ts). The rmap is
+// removed when a PTE is cleared, but the PTE's page reference is only dropped after
+// the TLB flush. Device-private entries are put at once (zap_nonpresent_ptes).
 import {
-  PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH,
-  SCHEME_RELEASE_PAGES_DEVMAP, SCHEME_PTE_BATCH, ST_TLB_FLUSH, ST_PTES_ZAPPED, ST_ATOMIC_REF, ST_PINS, V_UAF, PG_PAGECACHE,
-  PTE_PFN_SHIFT, FOLIO_NR, PG_ALLOCATED, PG_KIND_SHIFT, PG_HEAD, PG_TAIL, ST_ATOMIC_MAP,
+  PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH, SCHEME_PTE_BATCH,
+  ST_PTES_ZAPPED, ST_PINS, V_UAF, PG_PAGECACHE, PTE_PFN_SHIFT, FOLIO_NR, PG_ALLOCATED, ST_ATOMIC_MAP,
 } from "./abi";
 import { bump, stat } from "./stats";
 import { rule, freeAt } from "./scheme";
 import {
-  ref, setRef, mapcount, setMapcount, flags, setLastOp, isDevice, kindOf, hasFlag, isLarge, folioOf, largeLive,
-  releaseSystemPage, noteFrees,
+  ref, mapcount, setMapcount, flags, setLastOp, isDevice, kindOf, hasFlag, isLarge, folioOf, largeLive,
 } from "./frames";
-import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL, FP_FLUSH_FAST, FP_FLUSH_FULL } from "./fastpath";
+import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL } from "./fastpath";
 import { detachPins } from "./gup";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, shadowOf, hugeLeaf, ptePfn } from "./pgtable";
 import { zapHugePmd, splitHugePmd, blockStart, folioPteBatch } from "./thp";
 import { violation, currentOp } from "./violations";
-import { counterOn, counterUpdate } from "./counters/layer";
+import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbRemoveFolio, tlbGather } from "./mmu_gather";
 
-export const MAX_GATHER = 4096;
-const KIND_MASK: u32 = 7 << PG_KIND_SHIFT;
-/** Flag bits that leave an ordinary allocated small system page when masked: kind, compound page. */
-const ORDINARY_MASK: u32 = PG_ALLOCATED | KIND_MASK | PG_HEAD | PG_TAIL;
 /** ... and for zap: not in the page cache either (its reference is the cache's). */
 const ZAP_MASK: u32 = ORDINARY_MASK | PG_PAGECACHE;
 /** PTE bits beside PTE_PRESENT that make it no normal page's (vm_normal_page, the non-present entries). */
 const NOT_NORMAL: u32 = PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION;
-let gatherPfn: usize = 0;
-let gatherRefs: usize = 0; // references to drop per gathered entry (nr of a PTE batch)
-let gatherCount: i32 = 0;
-let gatherMm: i32 = -1;
-
-export function initZap(): void {
-  gatherPfn = heap.alloc(MAX_GATHER << 2);
-  gatherRefs = heap.alloc(MAX_GATHER << 2);
-}
-
-/**
- * tlb_flush_mmu: the deferred puts of every gathered page (release_pages). Fast
- * path: an allocated small system page (no device, large folio or counter layer)
- * whose count does not go below 0 is put here, its statistics summed per flush;
- * any other entry goes through folioPut.
- */
-export function tlbFlush(): void {
-  if (gatherCount == 0) return;
-  bump(ST_TLB_FLUSH);
-  const routed = rule(SCHEME_RELEASE_PAGES_DEVMAP) != 0;
-  let fastPuts = 0;
-  let freed = 0;
-  for (let i = 0; i < gatherCount; i++) {
-    const pfn = load<u32>(gatherPfn + (<usize>i << 2));
-    const nr = load<i32>(gatherRefs + (<usize>i << 2));
-    const r = ref(pfn) - nr;
-    if ((flags(pfn) & ORDINARY_MASK) == PG_ALLOCATED && !isDevice(pfn) && r >= 0 && !counterOn) {
-      setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
-      fastPuts++;
-      if (r == 0) {
-        releaseSystemPage(pfn);
-        freed++;
-      }
-      continue;
-    }
-    fpNote(FP_FLUSH_FULL);
-    if (!routed && isDevice(pfn)) {
-      // Before c5d6c45e90c4 release_pages did put_page_testzero on devmap pages
-      // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
-      setRef(pfn, ref(pfn) - 1);
-      bump(ST_ATOMIC_REF);
-      if (counterOn) counterUpdate(pfn, -1, ref(pfn));
-      continue;
-    }
-    folioPut(pfn, nr, gatherMm, -1);
-  }
-  bump(ST_ATOMIC_REF, fastPuts);
-  if (freed > 0) noteFrees(freed);
-  fpNote(FP_FLUSH_FAST, fastPuts);
-  gatherCount = 0;
-}
-
-/** __tlb_remove_folio_pages: queue the PTE references (nr of them) of one folio. */
-@inline export function tlbRemoveFolio(mm: i32, pfn: u32, nr: i32): void {
-  const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
-  if (batch <= 0) {
-    folioPut(pfn, nr, mm, -1);
-    return;
-  }
-  gatherMm = mm;
-  store<u32>(gatherPfn + (<usize>gatherCount << 2), pfn);
-  store<i32>(gatherRefs + (<usize>gatherCount << 2), nr);
-  gatherCount++;
-  if (gatherCount >= batch) tlbFlush();
-}
-
 /** Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it. */
 @inline export function zapOne(mm: i32, vpn: u32, p: usize): void {
   const pte = load<u32>(p);
@@ -195,11 +121,7 @@ function zapRangeFast(mm: i32, start: u32, end: u32): void {
           zapped++;
           setMapcount(pfn, m - 1); // folio_remove_rmap_pte
           setLastOp(pfn, currentOp);
-          gatherMm = mm; // __tlb_remove_folio_pages
-          store<u32>(gatherPfn + (<usize>gatherCount << 2), pfn);
-          store<i32>(gatherRefs + (<usize>gatherCount << 2), 1);
-          gatherCount++;
-          if (gatherCount >= batch) tlbFlush();
+          tlbGather(mm, pfn, 1, batch); // __tlb_remove_folio_pages
           continue;
         }
         fpNote(FP_ZAP_PTE_FULL);

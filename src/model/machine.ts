@@ -23,7 +23,7 @@ import { Devices } from "./device.ts";
 import { TablePool } from "./pgtable.ts";
 import { AddressSpaces } from "./mm.ts";
 import { Files } from "./file.ts";
-import { Gather } from "./zap.ts";
+import { Gather } from "./mmu_gather.ts";
 import { Pins } from "./gup.ts";
 import { Faults } from "./race.ts";
 import { shmemRelease } from "./shmem.ts";

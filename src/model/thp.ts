@@ -20,7 +20,7 @@ import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_MIGRATE, PTE_PRESENT, PTE_WRITE, PTE_SPECI
 import { folioGet, folioPut } from "./refcount.ts";
 import { allocDeviceFolio, pageFree, type Driver, type BufferObject } from "./device.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
-import { tlbRemoveFolio } from "./zap.ts";
+import { tlbRemoveFolio } from "./mmu_gather.ts";
 import { detachPins } from "./gup.ts";
 import { pmdAddress } from "./rmap.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";

@@ -1,0 +1,88 @@
+// struct mmu_gather (mm/mmu_gather.c): a zap clears PTEs and removes their rmap at
+// once, but queues the pages' PTE references and drops them only after the TLB
+// flush (tlb_flush_mmu -> free_pages_and_swap_cache -> folios_put_refs), in batches
+// of SCHEME_TLB_BATCH pages. zap.ts and thp.ts's zap_huge_pmd queue into it.
+import {
+  SCHEME_TLB_BATCH, SCHEME_RELEASE_PAGES_DEVMAP, ST_TLB_FLUSH, ST_ATOMIC_REF, PG_ALLOCATED, PG_KIND_SHIFT, PG_HEAD, PG_TAIL,
+} from "./abi";
+import { bump } from "./stats";
+import { rule } from "./scheme";
+import { ref, setRef, flags, isDevice, releaseSystemPage, noteFrees } from "./frames";
+import { folioPut } from "./refcount";
+import { fpNote, FP_FLUSH_FAST, FP_FLUSH_FULL } from "./fastpath";
+import { counterOn, counterUpdate } from "./counters/layer";
+
+export const MAX_GATHER = 4096;
+const KIND_MASK: u32 = 7 << PG_KIND_SHIFT;
+/** Flag bits that leave an ordinary allocated small system page when masked: kind, compound page. */
+export const ORDINARY_MASK: u32 = PG_ALLOCATED | KIND_MASK | PG_HEAD | PG_TAIL;
+let gatherPfn: usize = 0;
+let gatherRefs: usize = 0; // references to drop per gathered entry (nr of a PTE batch)
+let gatherCount: i32 = 0;
+let gatherMm: i32 = -1;
+
+export function initMmuGather(): void {
+  gatherPfn = heap.alloc(MAX_GATHER << 2);
+  gatherRefs = heap.alloc(MAX_GATHER << 2);
+}
+
+/**
+ * tlb_flush_mmu: the deferred puts of every gathered page (release_pages). Fast
+ * path: an allocated small system page (no device, large folio or counter layer)
+ * whose count does not go below 0 is put here, its statistics summed per flush;
+ * any other entry goes through folioPut.
+ */
+export function tlbFlush(): void {
+  if (gatherCount == 0) return;
+  bump(ST_TLB_FLUSH);
+  const routed = rule(SCHEME_RELEASE_PAGES_DEVMAP) != 0;
+  let fastPuts = 0;
+  let freed = 0;
+  for (let i = 0; i < gatherCount; i++) {
+    const pfn = load<u32>(gatherPfn + (<usize>i << 2));
+    const nr = load<i32>(gatherRefs + (<usize>i << 2));
+    const r = ref(pfn) - nr;
+    if ((flags(pfn) & ORDINARY_MASK) == PG_ALLOCATED && !isDevice(pfn) && r >= 0 && !counterOn) {
+      setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
+      fastPuts++;
+      if (r == 0) {
+        releaseSystemPage(pfn);
+        freed++;
+      }
+      continue;
+    }
+    fpNote(FP_FLUSH_FULL);
+    if (!routed && isDevice(pfn)) {
+      // Before c5d6c45e90c4 release_pages did put_page_testzero on devmap pages
+      // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
+      setRef(pfn, ref(pfn) - 1);
+      bump(ST_ATOMIC_REF);
+      if (counterOn) counterUpdate(pfn, -1, ref(pfn));
+      continue;
+    }
+    folioPut(pfn, nr, gatherMm, -1);
+  }
+  bump(ST_ATOMIC_REF, fastPuts);
+  if (freed > 0) noteFrees(freed);
+  fpNote(FP_FLUSH_FAST, fastPuts);
+  gatherCount = 0;
+}
+
+/** __tlb_remove_folio_pages: queue the PTE references (nr of them) of one folio. */
+@inline export function tlbRemoveFolio(mm: i32, pfn: u32, nr: i32): void {
+  const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
+  if (batch <= 0) {
+    folioPut(pfn, nr, mm, -1);
+    return;
+  }
+  tlbGather(mm, pfn, nr, batch);
+}
+
+/** Queue nr references of pfn in a gather of `batch` entries (> 0), flushing it when full. */
+@inline export function tlbGather(mm: i32, pfn: u32, nr: i32, batch: i32): void {
+  gatherMm = mm;
+  store<u32>(gatherPfn + (<usize>gatherCount << 2), pfn);
+  store<i32>(gatherRefs + (<usize>gatherCount << 2), nr);
+  gatherCount++;
+  if (gatherCount >= batch) tlbFlush();
+}
