@@ -19,10 +19,10 @@ import { freeAt, rule } from "./scheme";
 import { mmCount, mmValid } from "./mm";
 import { pgdBase, pmdEntry, pteTableBase, leafOfSlot, ptePfn } from "./pgtable";
 import { fileCount, fileIsOpen, filePages, cachedPageAt, cacheHoldsRef } from "./file";
-import { pinHandles, pinAt, handleRefs, handleFlags } from "./gup";
 import { deviceOwner, boCount, boLive, boRefsOf, driverCount, hangingDriver, pgmapRefOf, pgmapKilled } from "./device";
 import { violation } from "./violations";
 import { faultHolding, faultsStarted } from "./race";
+import { pinHandles, pinAt, handleRefs, handleFlags } from "./pins";
 
 const REACHED: i32 = 1 << 30;
 /**

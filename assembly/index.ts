@@ -18,7 +18,6 @@ import { initMm, mmValid, mmCount, vmaCount, firstVma, vmaNext, vmaStart, vmaEnd
 import { initFiles, fileIsShmem } from "./file";
 import { initMmuGather } from "./mmu_gather";
 import { initRmap } from "./rmap";
-import { initGup, handleValid, handlePfn } from "./gup";
 import { initCheck } from "./check";
 import { initPrefetch } from "./prefetch";
 import { initOps, runBatch, opBase, resultBase, errorBase, opSeq, batchDone } from "./ops";
@@ -32,6 +31,7 @@ import { initDmirrorIoctl, snapshotBase, snapshotLength } from "./dmirror_ioctl"
 import { capacityBytes as tableBytes, capacityLargestTable, capacityLimit, TABLE_MAX } from "./sizing";
 import { reserveHeap } from "./heap";
 import { fastPathCount } from "./fastpath";
+import { initPins, handleValid, handlePfn } from "./pins";
 
 let capsBuf: usize = 0;
 let ready = false;
@@ -86,7 +86,7 @@ export function init(): i32 {
   initFiles(cap(CAP_FILES), <u32>cap(CAP_FILE_PAGES));
   initMmuGather();
   initRmap(cap(CAP_MMS));
-  initGup(cap(CAP_PINS));
+  initPins(cap(CAP_PINS));
   initCheck(frameCount, cap(CAP_BOS) + 1);
   initPrefetch(frameCount);
   initOps(cap(CAP_BATCH), cap(CAP_DEV_FRAMES));

@@ -16,10 +16,10 @@ import {
 } from "./mm";
 import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf, pmdNone, moveTable } from "./pgtable";
 import { splitHugePmd } from "./thp";
-import { movePins } from "./gup";
 import { unmapRange } from "./munmap";
 import { kfail } from "./errno";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
+import { movePins } from "./pins";
 
 const VPN_LIMIT: u32 = <u32>1 << VPN_BITS;
 

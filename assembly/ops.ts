@@ -43,7 +43,7 @@ import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fau
 import { hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE } from "./thp";
 import { hugeLeaf } from "./pgtable";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate";
-import { gup, unpin, handleValid, pinSlotsLeft, dmaWrite, checkVmaFlags, refuse } from "./gup";
+import { gup, unpin, checkVmaFlags, refuse } from "./gup";
 import {
   newFile, fileValid, filePages, fileSlotsLeft, fileCount, fileCap, dropPageCache, fileIsOpen, fileDevice, needsDevicePage,
 } from "./file";
@@ -61,6 +61,7 @@ import { counterOn, counterOpEnd, cpuLimit } from "./counters/layer";
 import { setCpu } from "./cpus";
 import { prefetchOn, prefetchGroup, PREFETCH_GROUP } from "./prefetch";
 import { fastAccess, fastResult } from "./fastpath";
+import { handleValid, pinSlotsLeft, dmaWrite } from "./pins";
 
 export let opBase: usize = 0;
 export let resultBase: usize = 0;

@@ -68,7 +68,7 @@ export function capacityBytes(at: usize): u64 {
   tables(2, max<u64>(c(CAP_FILE_PAGES), 1) << 2);
   tables(2, <u64>MAX_GATHER << 2); // initMmuGather
   tables(4, c(CAP_MMS) << 2); // initRmap
-  tables(7, (c(CAP_PINS) + 1) << 2); // initGup
+  tables(7, (c(CAP_PINS) + 1) << 2); // initPins
   tables(2, checkScratchFrames(frames) << 2); // initCheck: scratch for one chunk of frames
   tables(2, ((frames >> FOLIO_ORDER) + 1 - firstLargeBlock) << 2); // and per large-folio block
   tables(3, (c(CAP_BOS) + 1) << 2);

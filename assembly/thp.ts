@@ -22,11 +22,11 @@ import { mmCount, mmValid } from "./mm";
 import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
 import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex, anonVmaPrepare } from "./mm";
 import { tlbRemoveFolio } from "./mmu_gather";
-import { detachPins } from "./gup";
 import { violation, currentOp } from "./violations";
 import { pmdAddress, NO_ADDR } from "./rmap";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { migratePageToRam } from "./migrate";
+import { detachPins } from "./pins";
 
 @inline export function blockStart(vpn: u32): u32 { return vpn & ~(FOLIO_NR - 1); }
 

@@ -11,12 +11,12 @@ import {
   ref, mapcount, setMapcount, flags, setLastOp, isDevice, kindOf, hasFlag, isLarge, folioOf, largeLive,
 } from "./frames";
 import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL } from "./fastpath";
-import { detachPins } from "./gup";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
 import { pteTableOf, pteTableBase, shadowOf, hugeLeaf, ptePfn } from "./pgtable";
 import { zapHugePmd, splitHugePmd, blockStart, folioPteBatch } from "./thp";
 import { violation, currentOp } from "./violations";
 import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbRemoveFolio, tlbGather } from "./mmu_gather";
+import { detachPins } from "./pins";
 
 /** ... and for zap: not in the page cache either (its reference is the cache's). */
 const ZAP_MASK: u32 = ORDINARY_MASK | PG_PAGECACHE;

@@ -24,12 +24,12 @@ import { TablePool } from "./pgtable.ts";
 import { AddressSpaces } from "./mm.ts";
 import { Files } from "./file.ts";
 import { Gather } from "./mmu_gather.ts";
-import { Pins } from "./gup.ts";
 import { Faults } from "./race.ts";
 import { shmemRelease } from "./shmem.ts";
 import { DmirrorDevices } from "./dmirror.ts";
 import { Mirrors } from "./mirror.ts";
 import { MAX_MIRRORS, MIRROR_ENTRIES } from "../../assembly/abi.ts";
+import { Pins } from "./pins.ts";
 import type { Frame } from "./frames.ts";
 
 export class Machine {

@@ -20,10 +20,10 @@ import {
 } from "../../assembly/abi.ts";
 import { vmaMergeable, mergeVmas, setVmaRange, type Mm, type Vma } from "./mm.ts";
 import { splitHugePmd } from "./thp.ts";
-import { movePins } from "./gup.ts";
 import { unmapRange } from "./munmap.ts";
 import { kfail } from "./errno.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
+import { movePins } from "./pins.ts";
 import type { Machine } from "./machine.ts";
 
 const VPN_LIMIT = 2 ** VPN_BITS;

@@ -48,7 +48,7 @@ import {
   hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE,
 } from "./thp.ts";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate.ts";
-import { gup, unpin, dmaWrite, checkVmaFlags, refuse } from "./gup.ts";
+import { gup, unpin, checkVmaFlags, refuse } from "./gup.ts";
 import { dropPageCache, needsDevicePage } from "./file.ts";
 import {
   registerDriver, createBo, memunmapPages, allocatedPagesOf, driverPadding, driverCanAlloc, driverAllocFolio, driverFreeBo, type Driver,
@@ -57,6 +57,7 @@ import { quiesceCheck } from "./check.ts";
 import { faultBegin, faultEnd } from "./race.ts";
 import { truncateRange } from "./truncate.ts";
 import { pageout } from "./lru.ts";
+import { dmaWrite } from "./pins.ts";
 import type { Machine } from "./machine.ts";
 
 const VPN_LIMIT = 2 ** VPN_BITS;

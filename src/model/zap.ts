@@ -17,13 +17,13 @@
  */
 import { V_UAF, FOLIO_NR, PT_ENTRIES } from "../../assembly/abi.ts";
 import { folioPut, rmapRemove } from "./refcount.ts";
-import { detachPins } from "./gup.ts";
 import { zapHugePmd, splitHugePmd, blockStart, folioPteBatch } from "./thp.ts";
 import type { Frame } from "./frames.ts";
 import type { Pte, PteTable } from "./pgtable.ts";
 import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
 import { tlbFlush, tlbRemoveFolio } from "./mmu_gather.ts";
+import { detachPins } from "./pins.ts";
 
 /** Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it. */
 export function zapOne(m: Machine, mm: Mm, vpn: number, table: PteTable, pte: Pte): void {
