@@ -32,6 +32,8 @@ import { capacityBytes as tableBytes, capacityLargestTable, capacityLimit, TABLE
 import { reserveHeap } from "./heap";
 import { fastPathCount } from "./fastpath";
 import { initPins, handleValid, handlePfn } from "./pins";
+import { initWaitBit } from "./wait_bit";
+import { daxPageIdle } from "./truncate";
 
 let capsBuf: usize = 0;
 let ready = false;
@@ -85,6 +87,7 @@ export function init(): i32 {
   initPageTables(cap(CAP_MMS), cap(CAP_PMD_TABLES), cap(CAP_PTE_TABLES));
   initFiles(cap(CAP_FILES), <u32>cap(CAP_FILE_PAGES));
   initMmuGather();
+  initWaitBit(daxPageIdle); // a truncate waiting in dax_break_layout goes on when the page is idle
   initRmap(cap(CAP_MMS));
   initPins(cap(CAP_PINS));
   initCheck(frameCount, cap(CAP_BOS) + 1);

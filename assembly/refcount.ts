@@ -9,7 +9,7 @@ import { bump } from "./stats";
 import { ref, setRef, mapcount, setMapcount, flags, kindOf, setLastOp, freeSystemPage, folioOf, freeHugeFolio } from "./frames";
 import { freeAt, rule } from "./scheme";
 import { pageFree, pgmapKilled, pgmapPutPage } from "./device";
-import { daxPageIdle } from "./truncate";
+import { wakeUpVar } from "./wait_bit";
 import { violation, currentOp } from "./violations";
 import { counterOn, counterUpdate } from "./counters/layer";
 
@@ -72,7 +72,7 @@ export function releaseFrame(pfn: u32, mm: i32, vpn: i32): void {
     if ((flags(pfn) & PG_HEAD) != 0) freeHugeFolio(pfn);
     else freeSystemPage(pfn);
   }
-  else if (kind == KIND_FSDAX) daxPageIdle(pfn); // wake_up_var(&page->_refcount): truncate may go on
+  else if (kind == KIND_FSDAX) wakeUpVar(pfn); // wake_up_var(&page->_refcount): truncate may go on
   else if (kind != KIND_DEVDAX) pageFree(pfn, mm, vpn); // device-dax is never freed (reset to 1)
 }
 

@@ -30,6 +30,8 @@ import { DmirrorDevices } from "./dmirror.ts";
 import { Mirrors } from "./mirror.ts";
 import { MAX_MIRRORS, MIRROR_ENTRIES } from "../../assembly/abi.ts";
 import { Pins } from "./pins.ts";
+import type { Sleeper } from "./wait_bit.ts";
+import { daxPageIdle } from "./truncate.ts";
 import type { Frame } from "./frames.ts";
 
 export class Machine {
@@ -58,6 +60,8 @@ export class Machine {
   readonly mirrors = new Mirrors(MAX_MIRRORS, MIRROR_ENTRIES, this.counters.dmirror);
   /** The bytes of the last HMM_DMIRROR_SNAPSHOT. */
   snapshot = new Uint8Array(0);
+  /** The sleeper wake_up_var wakes: a truncate waiting in dax_break_layout goes on when the page is idle. */
+  readonly sleeper: Sleeper = daxPageIdle;
 
   /** Capacities as the core's init() applies them (0 drivers, BOs, files, GUP handles or violation records means none). */
   constructor(cap: Capacity, scheme: Scheme) {

@@ -18,7 +18,7 @@ import {
   KIND_SYSTEM, KIND_FSDAX, KIND_DEVDAX, V_UAF, V_UNDERFLOW, PGMAP_REF_PER_PAGE,
 } from "../../assembly/abi.ts";
 import { pageFree, pgmapKilled, pgmapPutPage } from "./device.ts";
-import { daxPageIdle } from "./truncate.ts";
+import { wakeUpVar } from "./wait_bit.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";
 
@@ -72,7 +72,7 @@ export function releaseFrame(m: Machine, f: Frame, mm: number, vpn: number): voi
     if (f.head) m.frames.freeHuge(f); // a THP goes back to the pool
     else m.frames.freeSystem(f); // __folio_put -> free_unref_folios
   }
-  else if (f.kind === KIND_FSDAX) daxPageIdle(m, f); // wake_up_var(&page->_refcount): truncate may go on
+  else if (f.kind === KIND_FSDAX) wakeUpVar(m, f); // wake_up_var(&page->_refcount): truncate may go on
   else if (f.kind !== KIND_DEVDAX) pageFree(m, f, mm, vpn); // free_zone_device_folio; device-dax is never freed
 }
 

@@ -1,0 +1,19 @@
+/**
+ * wait_var_event / wake_up_var (kernel/sched/wait_bit.c): a task sleeps until a
+ * variable changes and whoever changes it wakes the task, which then goes on with
+ * its own work. refsim's one sleeper is a truncate waiting for a busy fsdax page to
+ * go idle (dax_break_layout, fs/dax.c); the final put wakes it
+ * (free_zone_device_folio, 6.15 mm/memremap.c; free_devmap_managed_page in 5.x:
+ * wake_up_var on the page). As in the kernel, the waker does not call into the
+ * sleeper's file: the Machine is given the sleeper's continuation when it is made.
+ */
+import type { Frame } from "./frames.ts";
+import type { Machine } from "./machine.ts";
+
+/** What a woken sleeper does on the page (truncate.ts's daxPageIdle). */
+export type Sleeper = (m: Machine, page: Frame) => void;
+
+/** wake_up_var(&page): the page went idle; a sleeper waiting on it goes on. */
+export function wakeUpVar(m: Machine, page: Frame): void {
+  m.sleeper(m, page);
+}
