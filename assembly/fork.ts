@@ -24,7 +24,7 @@ export function needsCowForDma(mm: i32, pfn: u32): bool {
 }
 
 /** Copy one present or swap PTE of a private or shared vma from parent (at src) to child (at dst). */
-@inline function copyOne(parent: i32, cow: bool, vpn: u32, src: usize, pte: u32, dst: usize): void {
+function copyOne(parent: i32, cow: bool, vpn: u32, src: usize, pte: u32, dst: usize): void {
   const data = load<u32>(shadowOf(src));
   bump(ST_PTES_COPIED);
   const pfn = ptePfn(pte);

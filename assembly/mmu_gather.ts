@@ -26,6 +26,19 @@ export function initMmuGather(): void {
   gatherRefs = heap.alloc(MAX_GATHER << 2);
 }
 
+/** release_pages' put of one gathered entry (nr references of pfn's folio), any kind of page. */
+function putGathered(pfn: u32, nr: i32, routed: bool): void {
+  if (!routed && isDevice(pfn)) {
+    // Before c5d6c45e90c4 release_pages did put_page_testzero on devmap pages
+    // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
+    setRef(pfn, ref(pfn) - 1);
+    bump(ST_ATOMIC_REF);
+    if (counterOn) counterUpdate(pfn, -1, ref(pfn));
+    return;
+  }
+  folioPut(pfn, nr, gatherMm, -1);
+}
+
 /**
  * tlb_flush_mmu: the deferred puts of every gathered page (release_pages). Fast
  * path: an allocated small system page (no device, large folio or counter layer)
@@ -52,15 +65,7 @@ export function tlbFlush(): void {
       continue;
     }
     fpNote(FP_FLUSH_FULL);
-    if (!routed && isDevice(pfn)) {
-      // Before c5d6c45e90c4 release_pages did put_page_testzero on devmap pages
-      // instead of put_devmap_managed_page: the 2->1 page_free never happened (S16).
-      setRef(pfn, ref(pfn) - 1);
-      bump(ST_ATOMIC_REF);
-      if (counterOn) counterUpdate(pfn, -1, ref(pfn));
-      continue;
-    }
-    folioPut(pfn, nr, gatherMm, -1);
+    putGathered(pfn, nr, routed);
   }
   bump(ST_ATOMIC_REF, fastPuts);
   if (freed > 0) noteFrees(freed);

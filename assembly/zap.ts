@@ -23,7 +23,7 @@ const ZAP_MASK: u32 = ORDINARY_MASK | PG_PAGECACHE;
 /** PTE bits beside PTE_PRESENT that make it no normal page's (vm_normal_page, the non-present entries). */
 const NOT_NORMAL: u32 = PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION;
 /** Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it. */
-@inline export function zapOne(mm: i32, vpn: u32, p: usize): void {
+export function zapOne(mm: i32, vpn: u32, p: usize): void {
   const pte = load<u32>(p);
   if (pte == 0) return;
   store<u32>(p, 0);
