@@ -9,7 +9,6 @@ import { allocSystemPage, addFlag, clearFlag, setContent, setPageIndex, setLastO
 import { folioPut } from "./refcount";
 import { allocDaxPage, allocDevicePage, driverKind, deviceOwner, setDeviceOwner } from "./device";
 import { currentOp } from "./violations";
-import { shmemRelease } from "./shmem";
 
 export let fileCap: i32 = 0;
 export let fileCount: i32 = 0;
@@ -150,11 +149,17 @@ export function closeFile(f: i32): void { store<i32>(fileOpen + (<usize>f << 2),
 /** A VMA maps f (get_file). */
 export function fileVmaGet(f: i32): void { store<i32>(fileVmas + (<usize>f << 2), get(fileVmas, f) + 1); }
 
-/** A VMA of f went away (fput): the last one takes a shmem file with it. */
+function noEvict(f: i32): void {}
+
+/** The shmem file's evict_inode (shmem.ts's shmemRelease), given at init: the kernel calls it through sb->s_op. */
+let evictInode: (f: i32) => void = noEvict;
+export function initEvictInode(evict: (f: i32) => void): void { evictInode = evict; }
+
+/** A VMA of f went away (fput): the last one takes a shmem file with it (iput -> evict -> s_op->evict_inode). */
 export function fileVmaPut(f: i32): void {
   const n = get(fileVmas, f) - 1;
   store<i32>(fileVmas + (<usize>f << 2), n);
-  if (n == 0 && fileIsShmem(f)) shmemRelease(f);
+  if (n == 0 && fileIsShmem(f)) evictInode(f);
 }
 /** Does the file's cache hold a reference on its pages (an ordinary page cache)? */
 export function cacheHoldsRef(f: i32): bool { return get(fileDriver, f) < 0; }

@@ -15,7 +15,8 @@ import {
 import { initDevices, boStateOf, boRefsOf, boDriverOf, boCount, driverFree, driverBase, driverSize, driverCount, deviceOwner, driverState, pgmapRefOf } from "./device";
 import { initPageTables, ptePtr, pteTablesLeft, pmdTablesLeft, hugeLeaf } from "./pgtable";
 import { initMm, mmValid, mmCount, vmaCount, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff } from "./mm";
-import { initFiles, fileIsShmem } from "./file";
+import { initFiles, fileIsShmem, initEvictInode } from "./file";
+import { shmemRelease } from "./shmem";
 import { initMmuGather } from "./mmu_gather";
 import { initRmap } from "./rmap";
 import { initCheck } from "./check";
@@ -86,6 +87,7 @@ export function init(): i32 {
   initMm(cap(CAP_MMS), cap(CAP_VMAS));
   initPageTables(cap(CAP_MMS), cap(CAP_PMD_TABLES), cap(CAP_PTE_TABLES));
   initFiles(cap(CAP_FILES), <u32>cap(CAP_FILE_PAGES));
+  initEvictInode(shmemRelease); // shmem_ops.evict_inode = shmem_evict_inode (mm/shmem.c)
   initMmuGather();
   initWaitBit(daxPageIdle); // a truncate waiting in dax_break_layout goes on when the page is idle
   initRmap(cap(CAP_MMS));
