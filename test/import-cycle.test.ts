@@ -4,6 +4,7 @@
 // fails this test: put the helper that closes it where the kernel keeps it instead.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { importGraph, cycles } from "../scripts/import-cycles.ts";
 
@@ -41,5 +42,15 @@ for (const dir of Object.keys(ALLOWED)) {
     assert.equal(unexpected(found, ALLOWED[dir]), [], "run: node --import tsx scripts/import-cycles.ts " + dir);
   });
 }
+
+test("the README's layout section lists exactly the allowed cycles", () => {
+  const readme = readFileSync(root + "README.md", "utf8");
+  const section = readme.slice(readme.indexOf("### Import cycles"));
+  const rows = [...section.matchAll(/^\| ((?:`[a-z_]+` ?)+) \| ([a-z, ]+) \|/gm)];
+  for (const [dir, where] of [["assembly", "core"], ["src/model", "model"]]) {
+    const listed = rows.filter((r) => r[2].includes(where)).map((r) => [...r[1].matchAll(/`([a-z_]+)`/g)].map((m) => m[1]).sort().join(" "));
+    assert.equal(listed.sort(), ALLOWED[dir].map((c) => [...c].sort().join(" ")).sort(), dir);
+  }
+});
 
 test.run();
