@@ -110,7 +110,8 @@ function scanPageTables(mm: i32): void {
         const pfn = ptePfn(pte);
         if (!firstPass && pfn - chunkLo >= chunkHi - chunkLo) continue; // another chunk's frame
         const vpn = (i << 18) | (j << 9) | k;
-        if ((pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0) hold(pfn, 1, 1, mm, vpn, 6);
+        if ((pte & PTE_MIGRATION) != 0) hold(pfn, 0, 0, mm, vpn, 6); // try_to_migrate_one dropped ref and rmap
+        else if ((pte & PTE_DEVICE_PRIVATE) != 0) hold(pfn, 1, 1, mm, vpn, 6);
         else if ((pte & PTE_SPECIAL) == 0) hold(pfn, 1, 1, mm, vpn, 6);
         else if (pfn != 0) hold(pfn, 0, 0, mm, vpn, 6); // devmap: reaches the page, holds nothing
       }

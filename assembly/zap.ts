@@ -30,7 +30,10 @@ export function zapOne(mm: i32, vpn: u32, p: usize): void {
   store<u32>(shadowOf(p), 0);
   bump(ST_PTES_ZAPPED);
   const pfn = ptePfn(pte);
-  if ((pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0) {
+  // A migration entry holds neither rmap nor reference (try_to_migrate_one dropped
+  // both): zap_nonpresent_ptes only lowers the rss counter (5.15-7.0 mm/memory.c).
+  if ((pte & PTE_MIGRATION) != 0) return;
+  if ((pte & PTE_DEVICE_PRIVATE) != 0) {
     if (!frameUsable(pfn)) {
       violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 4);
       return;

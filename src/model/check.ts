@@ -100,7 +100,8 @@ export function quiesceCheck(m: Machine): void {
     for (const [vpn, pte] of mm.tables.entriesIn(0, 1 << 27)) {
       while (next < blocks.length && blocks[next] * PT_ENTRIES < vpn) pmd(blocks[next++]);
       const f = m.frames.all[pte.pfn];
-      if (pte.swapLike || !pte.special) hold(f, 1, 1, mm.id, vpn, 6);
+      if (pte.migration) hold(f, 0, 0, mm.id, vpn, 6); // try_to_migrate_one dropped ref and rmap
+      else if (pte.swapLike || !pte.special) hold(f, 1, 1, mm.id, vpn, 6);
       else if (pte.pfn !== 0) hold(f, 0, 0, mm.id, vpn, 6);
     }
     while (next < blocks.length) pmd(blocks[next++]);

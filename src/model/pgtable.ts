@@ -30,8 +30,10 @@ export class Pte {
   get devmap(): boolean { return (this.bits & PTE_DEVMAP) !== 0; }
   /** Non-present device-private swap entry. */
   get devicePrivate(): boolean { return (this.bits & PTE_DEVICE_PRIVATE) !== 0; }
-  /** A device-private or migration entry: non-present, but refcounted and rmapped. */
+  /** A device-private or migration entry: non-present, found by rmap walks (the device-private one refcounted). */
   get swapLike(): boolean { return (this.bits & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) !== 0; }
+  /** A migration entry: holds no reference and no rmap (try_to_migrate_one dropped them). */
+  get migration(): boolean { return (this.bits & PTE_MIGRATION) !== 0; }
   /** A present PTE that vm_normal_page() resolves to a refcounted page. */
   get normalPresent(): boolean { return (this.bits & (PTE_PRESENT | PTE_SPECIAL)) === PTE_PRESENT; }
 }

@@ -31,6 +31,9 @@ export function zapOne(m: Machine, mm: Mm, vpn: number, table: PteTable, pte: Pt
   table.expected.delete(vpn);
   m.counters.ptesZapped++;
   const page = m.frames.all[pte.pfn];
+  // A migration entry holds neither rmap nor reference (try_to_migrate_one dropped
+  // both): zap_nonpresent_ptes only lowers the rss counter (5.15-7.0 mm/memory.c).
+  if (pte.migration) return;
   if (pte.swapLike) {
     if (!page.usable) {
       m.log.record(V_UAF, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 4);
