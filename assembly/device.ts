@@ -505,5 +505,3 @@ export function driverPagesOfBo(d: i32, b: i32, out: usize, cap: i32): i32 {
   }
   return k;
 }
-
-export { PG_EARLY_FREED, PG_GONE };

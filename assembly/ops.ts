@@ -15,7 +15,7 @@ import {
   ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE,
   ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
   OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE, OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT,
-  OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX, ERR_NONE,
+  OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX, ERR_NONE, OP_CPU,
 } from "./abi";
 import { dmirrorValid, dmirrorCount, newDmirror } from "./dmirror";
 import { mirrorIsOpen, mirrorSlotsLeft, mirrorEntriesLeft, mirrorMm, openMirror, closeMirror } from "./mirror";
@@ -30,7 +30,7 @@ import {
   setVmaRange, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, vmaCount, isAnon, isCow, mmCount,
   fileIndex, findVmaAfter, vmaHasAnonVma, copyAnonVma,
 } from "./mm";
-import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTablesIn, freeAllTables, ptePfn } from "./pgtable";
+import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTablesIn, freeAllTables, ptePfn, hugeLeaf } from "./pgtable";
 import { zapRange } from "./zap";
 import { unmapRange, splitsVma, exitMm } from "./munmap";
 import { doMprotect, mprotectSlots } from "./mprotect";
@@ -41,7 +41,6 @@ import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { copyRange, pinnedPagesIn } from "./fork";
 import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fault";
 import { hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE } from "./thp";
-import { hugeLeaf } from "./pgtable";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate";
 import { gup, unpin, checkVmaFlags, refuse } from "./gup";
 import {
@@ -56,7 +55,6 @@ import { rule } from "./scheme";
 import { faultBegin, faultEnd, faultValid, faultSlotsLeft } from "./race";
 import { truncateRange } from "./truncate";
 import { quiesceCheck } from "./check";
-import { OP_CPU } from "./abi";
 import { counterOn, counterOpEnd, cpuLimit } from "./counters/layer";
 import { setCpu } from "./cpus";
 import { prefetchOn, prefetchGroup, PREFETCH_GROUP } from "./prefetch";

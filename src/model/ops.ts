@@ -29,10 +29,10 @@ import {
   ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
   OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE, OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT,
   OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX,
+  OP_CPU, // simulated CPUs (the cost model is engine-only)
 } from "../../assembly/abi.ts";
 import { dmirrorReadWrite, dmirrorSnapshot } from "./dmirror_ioctl.ts";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop.ts";
-import { OP_CPU } from "../../assembly/abi.ts"; // simulated CPUs (the cost model is engine-only)
 import type { Mm, Vma } from "./mm.ts";
 import type { Pte } from "./pgtable.ts";
 import { zapRange } from "./zap.ts";
