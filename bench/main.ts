@@ -24,7 +24,7 @@ import { resolve } from "node:path";
 import os from "node:os";
 import { timeCase, fmtTiming, fmtNum, writeJson, benchmarkJsVersion, type Timing } from "./harness.ts";
 import { buildC, runC, type CResult } from "./cref.ts";
-import { loadTargets, type Factory } from "./targets.ts";
+import { BENCH_SCHEME, loadTargets, type Factory } from "./targets.ts";
 import { makeCases, SEED, type Case } from "./cases.ts";
 import { marginals, verify, EXPECTED } from "./memory.ts";
 import { runWorkloads, type WorkloadRow } from "./workloads.ts";
@@ -180,7 +180,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
   const record = {
     env,
     cases: rows.map((r) => ({
-      id: r.c.id, title: r.c.title, unit: r.c.unit, opsPerCall: r.c.opsPerCall, capacity: r.c.capacity, note: r.c.note,
+      id: r.c.id, scheme: BENCH_SCHEME, title: r.c.title, unit: r.c.unit, opsPerCall: r.c.opsPerCall, capacity: r.c.capacity, note: r.c.note,
       wasm: r.wasm, model: r.model, cBare: r.cBare, cEngine: r.cEngine, cBareAos16: r.cBareAos, cEngineAos16: r.cEngineAos, cError: r.cError, rounds: r.rounds,
       ratios: {
         wasmOverC: r.wasm.timing && r.cBare ? r.wasm.timing.nsPerOp / r.cBare.nsPerOp : null,
@@ -189,7 +189,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
       },
     })),
     goals: [...goals(rows), ...workloadGoals(workloads, rows), ...(memory ? memoryGoals(memory) : [])],
-    workloads,
+    workloads: Array.isArray(workloads) ? workloads.map((w) => ({ name: w.name, scheme: BENCH_SCHEME, ...w })) : workloads,
     memory,
     differential: differential?.rows,
   };

@@ -9,6 +9,9 @@ import { resolve } from "node:path";
 import type { OpTarget } from "../src/workload/target.ts";
 import type { Capacity } from "../src/core/engine.ts";
 
+/** The scheme every benchmark case and workload runs under (named in each entry of the JSON record). */
+export const BENCH_SCHEME = "E4";
+
 export interface TargetOptions {
   scheme?: string;
   capacity?: Partial<Capacity>;
@@ -36,7 +39,7 @@ type Ctor = { create?: (o: TargetOptions) => unknown; new (o: TargetOptions): Op
 export async function loadTargets(enginePath?: string): Promise<Targets> {
   const engineModule = enginePath ? resolve(enginePath) : DEFAULT_ENGINE;
   const { Engine } = (await import(pathToFileURL(engineModule).href)) as typeof import("../src/core/engine.ts");
-  const wasm: Factory = async (o) => Engine.create({ scheme: o.scheme ?? "E4", capacity: o.capacity });
+  const wasm: Factory = async (o) => Engine.create({ scheme: o.scheme ?? BENCH_SCHEME, capacity: o.capacity });
   let model: Factory | null = null;
   let modelNote = "n/a (model missing)";
   if (existsSync(MODEL)) {
@@ -47,7 +50,7 @@ export async function loadTargets(enginePath?: string): Promise<Targets> {
         modelNote = "n/a (src/model/model.ts has no class Model)";
       } else {
         model = async (o) => {
-          const opts = { scheme: o.scheme ?? "E4", capacity: o.capacity };
+          const opts = { scheme: o.scheme ?? BENCH_SCHEME, capacity: o.capacity };
           const m = typeof M.create === "function" ? await M.create(opts) : new M(opts);
           if (typeof (m as OpTarget).runEncoded !== "function") throw new Error("Model has no runEncoded(words, count)");
           return m as OpTarget;

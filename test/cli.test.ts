@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PLAIN_ENV } from "./helpers/cli.ts";
-import { COMMANDS, commandsMarkdown } from "../src/cli/commands.ts";
+import { COMMANDS, commandsMarkdown, dispatch } from "../src/cli/commands.ts";
+import { RefsimError } from "../src/core/errors.ts";
 import { countArg, parseFlags } from "../src/cli/flags.ts";
 import { Progress, clock } from "../src/cli/progress.ts";
 import { colourOn } from "../src/cli/style.ts";
@@ -41,6 +42,42 @@ test("each command accepts only its own flags: another command's flag is refused
   const u = refsim(["frobnicate"]);
   assert.is(u.status, 2);
   assert.match(u.stderr, /unknown command 'frobnicate' \(commands: run, list/);
+});
+
+/** What dispatch(argv) printed with console.log. */
+async function printed(argv: string[]): Promise<string> {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(" "));
+  try {
+    assert.is(await dispatch(argv), 0, argv.join(" "));
+  } finally {
+    console.log = log;
+  }
+  return lines.join("\n");
+}
+
+test("every command (the default job, kernel-check and any added later) has its own help and refuses any flag not its own", async () => {
+  for (const c of COMMANDS) {
+    const who = c.name || "refsim";
+    const own = Object.entries(c.flags).filter(([, f]) => !f.renamedTo && !f.deprecated).map(([n]) => `--${n}`);
+    const help = await printed([...(c.name ? [c.name] : []), "--help"]);
+    assert.ok(help.startsWith(`usage: refsim${c.name ? ` ${c.name}` : ""}${c.args ? ` ${c.args}` : ""}`), `${who} --help: ${help.split("\n")[0]}`);
+    const listed = [...help.matchAll(/^ {2}(--[\w-]+)/gm)].map((m) => m[1]);
+    assert.equal(listed, c.name ? own : [...own, "--help", "--version"], `${who} --help lists exactly its own flags`);
+    const foreign = ["--kinds", "--workers"].find((f) => !own.includes(f))!;
+    for (const flag of ["--no-such-flag", foreign]) {
+      let err: unknown;
+      try {
+        await dispatch([...(c.name ? [c.name] : []), flag]);
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err instanceof RefsimError, `${who} ${flag}: a RefsimError (exit 2), got ${String(err)}`);
+      const expected = `${c.name ? `${c.name}: ` : ""}unknown option ${flag} (${who} takes ${own.join(", ") || "no options"}; see refsim ${c.name ? `${c.name} ` : ""}--help)`;
+      assert.is((err as Error).message, expected);
+    }
+  }
 });
 
 test("the README's command table is the command list (npm run docs writes it)", () => {
@@ -130,6 +167,12 @@ test("bench: npm run bench and refsim bench read the same flags and refuse the s
   const h = spawnSync(process.execPath, ["--import", "tsx", "bench/main.ts", "--help"], { encoding: "utf8", env: PLAIN_ENV });
   assert.match(h.stdout, /usage: npm run bench --/);
   for (const f of ["--rounds", "--only", "--targets", "--engine", "--json", "--out"]) assert.match(h.stdout, new RegExp(`${f}\\b`));
+  // bench --json names the scheme of every case (the record's shape only; nothing here is timed).
+  const out = join(mkdtempSync(join(tmpdir(), "refsim-bench-")), "b.json");
+  const j = refsim(["bench", "--quick", "--only", "churn-small", "--targets", "wasm", "--rounds", "1", "--json", "--out", out]);
+  assert.is(j.status, 0, j.stderr);
+  const record = JSON.parse(j.stdout) as { cases: { id: string; scheme: string }[] };
+  assert.equal(record.cases.map((c) => [c.id, c.scheme]), [["churn-small", "E4"]]);
 });
 
 test.run();

@@ -14,6 +14,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { RefsimError } from "../core/errors.ts";
+import { REFSIM_VERSION } from "../experiment/meta.ts";
 import type { FlagSet, FlagValues } from "./flags.ts";
 import { optionalCount, opsArg, parseSettings, parseFlags } from "./flags.ts";
 import { schemeList } from "./scheme-arg.ts";
@@ -30,7 +31,7 @@ export interface Command {
   /** More lines for `refsim CMD --help`. */
   details?: string;
   flags: FlagSet;
-  /** The command parses its own argv (its flags here are for help): run gets the raw arguments. */
+  /** The command parses its own argv: run gets the raw arguments, once they passed the check against `flags`. */
   ownParser?: boolean;
   run(positionals: string[], values: FlagValues): Promise<number> | number;
 }
@@ -52,7 +53,9 @@ const settings = (v: FlagValues, k: string) => parseSettings((v[k] as string[] |
 const str = (v: FlagValues, k: string) => v[k] as string | undefined;
 
 function noPositionals(command: string, rest: string[]): void {
-  if (rest.length) throw new RefsimError(`${command}: unexpected argument '${rest[0]}' (see refsim ${command} --help)`, { field: command });
+  if (!rest.length) return;
+  if (command === "refsim") throw new RefsimError(`unexpected argument '${rest[0]}' (see refsim --help)`, { field: "command" });
+  throw new RefsimError(`${command}: unexpected argument '${rest[0]}' (see refsim ${command} --help)`, { field: command });
 }
 
 /** The benchmarks live in the repository's bench/ (TypeScript, a C compiler); the installed package does not ship them. */
@@ -310,18 +313,21 @@ export function synopsis(c: Command): string {
   return [c.name || "(none)", c.args, ...flags].filter(Boolean).join(" ");
 }
 
+/** "  --workers N  worker threads ...": a flag set's visible flags, one a line. */
+function optionLines(set: FlagSet): string[] {
+  const flags = visible(set);
+  const left = flags.map(([n, f]) => `  --${n}${f.type === "string" ? ` ${f.arg ?? "X"}` : ""}`);
+  const w = Math.max(0, ...left.map((l) => l.length)) + 2;
+  return flags.map(([, f], i) => `${left[i].padEnd(w)}${f.doc}`);
+}
+
 /** `refsim CMD --help`. */
 export function commandHelp(c: Command): string {
   const name = c.name ? `refsim ${c.name}` : "refsim";
   const lines = [`usage: ${name}${c.args ? ` ${c.args}` : ""}${Object.keys(c.flags).length ? " [options]" : ""}`, "", c.summary + "."];
   if (c.details) lines.push(c.details);
-  const flags = visible(c.flags);
-  if (flags.length) {
-    lines.push("", "options:");
-    const left = flags.map(([n, f]) => `  --${n}${f.type === "string" ? ` ${f.arg ?? "X"}` : ""}`);
-    const w = Math.max(...left.map((l) => l.length)) + 2;
-    flags.forEach(([, f], i) => lines.push(`${left[i].padEnd(w)}${f.doc}`));
-  }
+  const flags = optionLines(c.flags);
+  if (flags.length) lines.push("", "options:", ...flags);
   lines.push("", "Numbers: 5000, 5_000, 250k, 10M. Colour on a terminal; NO_COLOR turns it off, FORCE_COLOR on.");
   return lines.join("\n");
 }
@@ -335,6 +341,9 @@ export function usage(): string {
     "",
     "commands:",
     ...rows.map(([l, s]) => `${l.padEnd(w)}${s}`),
+    "",
+    "options of the default job (refsim [options], no command):",
+    ...optionLines(COMMANDS[0].flags),
     "",
     "  --help, -h    help (of a command, after its name)",
     "  --version     refsim's version",
@@ -354,3 +363,30 @@ export function parseCommand(c: Command, argv: string[]) {
   return parseFlags(c.name || "refsim", argv, { ...c.flags, help: { type: "boolean", short: "h", doc: "this help" } });
 }
 
+
+/**
+ * Run `refsim ARGV...` (main.ts maps its result and errors to the exit status): the
+ * command comes first; with none, or a flag first, it is the default job. Every
+ * command's flags are checked against its list, also for a command that reads its
+ * argv itself (kernel-check), so an unknown flag is bad input naming the list.
+ */
+export async function dispatch(argv: string[]): Promise<number> {
+  const name = argv[0] !== undefined && !argv[0].startsWith("-") ? argv[0] : "";
+  if (argv[0] === "--version" || argv[0] === "-V") {
+    console.log(`refsim ${REFSIM_VERSION}`);
+    return 0;
+  }
+  if (name === "" && (argv.includes("--help") || argv.includes("-h"))) {
+    console.log(usage());
+    return 0;
+  }
+  const command = name === "" ? COMMANDS[0] : findCommand(name);
+  const rest = name === "" ? argv : argv.slice(1);
+  const { values, positionals } = parseCommand(command, rest);
+  if (values.help) {
+    console.log(commandHelp(command));
+    return 0;
+  }
+  delete values.help;
+  return command.run(command.ownParser ? rest : positionals, values);
+}

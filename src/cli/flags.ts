@@ -48,9 +48,10 @@ export function parseFlags(command: string, argv: string[], flags: FlagSet, warn
     const values = parsed.values as FlagValues;
     for (const [name, spec] of Object.entries(flags)) {
       if (values[name] === undefined) continue;
-      if (spec.deprecated) warn(`refsim ${command}: --${name} is deprecated: ${spec.deprecated}`);
+      const who = command === "refsim" ? "refsim" : `refsim ${command}`;
+      if (spec.deprecated) warn(`${who}: --${name} is deprecated: ${spec.deprecated}`);
       if (!spec.renamedTo) continue;
-      warn(`refsim ${command}: --${name} is now --${spec.renamedTo}`);
+      warn(`${who}: --${name} is now --${spec.renamedTo}`);
       values[spec.renamedTo] ??= values[name];
     }
     return { values, positionals: parsed.positionals };
@@ -59,11 +60,13 @@ export function parseFlags(command: string, argv: string[], flags: FlagSet, warn
     if (!code.startsWith("ERR_PARSE_ARGS")) throw e;
     const known = Object.keys(flags).filter((f) => f !== "help" && !flags[f].renamedTo && !flags[f].deprecated).map((f) => `--${f}`).join(", ");
     const opt = /'(-{1,2}[^'\s]+)/.exec((e as Error).message)?.[1];
+    // The default job ("refsim [--schemes ...]") has no command word of its own.
+    const [who, prefix, help] = command === "refsim" ? ["refsim", "", "refsim --help"] : [command, `${command}: `, `refsim ${command} --help`];
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      throw new RefsimError(`${command}: unknown option ${opt ?? ""} (${command} takes ${known || "no options"}; see refsim ${command} --help)`, { field: opt?.replace(/^-+/, "") ?? "option" });
+      throw new RefsimError(`${prefix}unknown option ${opt ?? ""} (${who} takes ${known || "no options"}; see ${help})`, { field: opt?.replace(/^-+/, "") ?? "option" });
     }
     const bare = (e as Error).message.split("\n")[0].replace(/\.$/, "");
-    throw new RefsimError(`${command}: ${bare} (see refsim ${command} --help)`, { field: opt?.replace(/^-+/, "") ?? "option" });
+    throw new RefsimError(`${prefix}${bare} (see ${help})`, { field: opt?.replace(/^-+/, "") ?? "option" });
   }
 }
 
