@@ -156,6 +156,27 @@ test("progress: done/total, rate and ETA; drawn only on a terminal or when force
   assert.equal([clock(5), clock(65), clock(3725)], ["0:05", "1:05", "1:02:05"]);
 });
 
+test("every long command (workload, explore, sweep, bench, compare) draws done/total and an ETA with --progress", () => {
+  const dir = mkdtempSync(join(tmpdir(), "refsim-progress-"));
+  const sweep = join(dir, "s.json");
+  writeFileSync(sweep, JSON.stringify({ name: "p", schemes: ["E2", "E4"], scenarios: ["seed"] }));
+  const runs: [string, string[], RegExp][] = [
+    ["workload", ["workload", "mix", "--ops", "20k", "--json"], /mix E4 \[[#.]+\] +\d+% \d+\/20000 ops, .* ETA \d+:\d\d/],
+    // explore reports once a second: a 2 s budget reports once.
+    ["explore", ["explore", "--schemes", "E4", "--time", "2s", "--json", "--out", join(dir, "x.json")], /explore E4 \[[#.]+\] +\d+% \d\/2 s, .* ETA \d+:\d\d/],
+    ["sweep", ["sweep", sweep, "--workers", "1", "--out", join(dir, "r.json")], /sweep p \[[#.]+\] +\d+% \d\/2 runs, .* ETA \d+:\d\d/],
+    ["bench", ["bench", "--quick", "--only", "churn-small", "--targets", "wasm", "--rounds", "1", "--out", join(dir, "b.json")], /bench \[[#.]+\] +\d+% \d\/1 cases, .* ETA (\d+:\d\d|\?)/],
+    ["compare", ["compare", "--ops", "2k", "--cpus", "1,2", "--counters", "atomic"], /compare shared-pages \[[#.]+\] +\d+% \d\/2 runs, .* ETA \d+:\d\d/],
+  ];
+  for (const [name, args, line] of runs) {
+    const r = refsim([...args, "--progress"], { ...PLAIN_ENV, REFSIM_PROGRESS_AFTER_MS: "0" });
+    assert.ok(r.status === 0 || r.status === 1, `${name}: exit ${r.status}\n${r.stderr}`);
+    assert.match(r.stderr, line, `${name}'s progress line: ${JSON.stringify(r.stderr.slice(0, 300))}`);
+    const quiet = refsim(args, { ...PLAIN_ENV, REFSIM_PROGRESS_AFTER_MS: "0" });
+    assert.not.match(quiet.stderr, /ETA/, `${name}: no progress line in a pipe without --progress`);
+  }
+});
+
 test("bench: npm run bench and refsim bench read the same flags and refuse the same bad ones", () => {
   for (const args of [["--targets", "gpu"], ["--rounds", "0"], ["--frobnicate"]]) {
     const a = refsim(["bench", ...args]);

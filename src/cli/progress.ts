@@ -1,8 +1,9 @@
 /**
  * Progress on stderr for long commands (workload, explore, sweep, bench, compare):
  * done/total, rate and ETA, redrawn at most ten times a second and only after the
- * first second. Drawn on a terminal only (or when forced with --progress), so
- * piped output and CI logs stay clean.
+ * first second (REFSIM_PROGRESS_AFTER_MS changes that wait; 0 draws at once). Drawn
+ * on a terminal only (or when forced with --progress), so piped output and CI logs
+ * stay clean.
  *
  * @example
  * ```ts
@@ -23,6 +24,12 @@ export function clock(seconds: number): string {
   return (hms[0] ? [hms[0], String(hms[1]).padStart(2, "0")] : [hms[1]]).join(":") + `:${String(hms[2]).padStart(2, "0")}`;
 }
 
+/** How long a command runs before its progress line appears: 1 s, or REFSIM_PROGRESS_AFTER_MS. */
+function afterMs(): number {
+  const v = Number(process.env.REFSIM_PROGRESS_AFTER_MS);
+  return process.env.REFSIM_PROGRESS_AFTER_MS !== undefined && Number.isFinite(v) && v >= 0 ? v : 1000;
+}
+
 export class Progress {
   #label: string;
   #total: number;
@@ -32,6 +39,7 @@ export class Progress {
   #lastDraw = 0;
   #drawn = false;
   #enabled: boolean;
+  #after = afterMs();
   #stream: { write(s: string): unknown; isTTY?: boolean };
 
   constructor(label: string, total: number, unit: string, force = false, stream: { write(s: string): unknown; isTTY?: boolean } = process.stderr) {
@@ -60,7 +68,7 @@ export class Progress {
     this.#done = done;
     if (!this.#enabled) return;
     const now = performance.now();
-    if (now - this.#t0 < 1000 || now - this.#lastDraw < 100) return;
+    if (now - this.#t0 < this.#after || now - this.#lastDraw < 100) return;
     this.#lastDraw = now;
     this.#stream.write(`\r${this.line(now)}\x1b[K`);
     this.#drawn = true;
