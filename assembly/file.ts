@@ -43,6 +43,8 @@ export function initFiles(nFiles: i32, nSlots: u32): void {
 export function fileSlotsLeft(): u32 { return slotCap - slotUsed; }
 export function fileValid(f: i32): bool { return f >= 0 && f < fileCount && get(fileOpen, f) != 0; }
 export function filePages(f: i32): u32 { return <u32>get(fileSize, f); }
+/** truncate_setsize: the file's i_size in pages (its slots stay allocated). */
+export function setFilePages(f: i32, npages: u32): void { store<i32>(fileSize + (<usize>f << 2), <i32>npages); }
 /** The device driver a file lives on, or -1 for an ordinary file. */
 export function fileDevice(f: i32): i32 { return get(fileDriver, f); }
 

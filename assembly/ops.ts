@@ -589,9 +589,14 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       if (!fileValid(a0)) return fail(ERR_BAD_FILE, 0);
       // device-dax and p2pmem are device files: they have no blocks to truncate
       if (fileDevice(a0) >= 0 && driverKind(fileDevice(a0)) != KIND_FSDAX) return fail(ERR_BAD_ARG, 0);
+      if (a3 != 0 && a3 != 1) return fail(ERR_BAD_ARG, 3);
+      if (a3 == 1) { // truncate(2) to a1 pages: no larger than the file
+        if (a1 < 0 || <u32>a1 > filePages(a0)) return fail(ERR_RANGE, 1);
+        return truncateRange(a0, <u32>a1, filePages(a0) - <u32>a1, true);
+      }
       if (a1 < 0 || <u32>a1 >= filePages(a0)) return fail(ERR_RANGE, 1);
       if (a2 <= 0) return fail(ERR_RANGE, 2);
-      return truncateRange(a0, <u32>a1, <u32>min<i32>(a2, <i32>filePages(a0) - a1));
+      return truncateRange(a0, <u32>a1, <u32>min<i32>(a2, <i32>filePages(a0) - a1), false);
     }
     case OP_MADV_PAGEOUT: {
       if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);

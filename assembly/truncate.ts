@@ -17,7 +17,7 @@ import { freeDaxPage, deviceOwner } from "./device";
 import { mmCount, mmValid, firstVma, vmaNext, vmaFile, vmaPgoff, vmaStart, vmaEnd } from "./mm";
 import { zapRange } from "./zap";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { fileDevice, filePages, cachedPageAt, clearSlot, diskWrite } from "./file";
+import { fileDevice, filePages, setFilePages, cachedPageAt, clearSlot, diskWrite } from "./file";
 import { currentOp } from "./violations";
 
 /** Does any vma of any process map file f (mapping_mapped)? */
@@ -29,8 +29,12 @@ export function fileMapped(f: i32): bool {
   return false;
 }
 
-/** unmap_mapping_range over file pages [idx, idx+n) in every process, COWed pages included. */
-export function unmapMappingRange(f: i32, idx: u32, n: u32): void {
+/**
+ * unmap_mapping_range over file pages [idx, idx+n) in every process; private
+ * COWed pages only when evenCows (truncate_pagecache; a hole punch's
+ * truncate_pagecache_range and dax_layout_busy_page_range pass 0: 6.1 mm/truncate.c, fs/dax.c).
+ */
+export function unmapMappingRange(f: i32, idx: u32, n: u32, evenCows: bool): void {
   for (let mm = 0; mm < mmCount; mm++) {
     if (!mmValid(mm)) continue;
     for (let v = firstVma(mm); v >= 0; v = vmaNext(v)) {
@@ -41,7 +45,7 @@ export function unmapMappingRange(f: i32, idx: u32, n: u32): void {
       const s = vmaStart(v) + (lo - vmaPgoff(v));
       const e = vmaStart(v) + (hi - vmaPgoff(v));
       mmuNotifierInvalidate(mm, s, e, MMU_NOTIFY_CLEAR, -1); // zap_page_range_single
-      zapRange(mm, s, e);
+      zapRange(mm, s, e, evenCows);
     }
   }
 }
@@ -59,11 +63,16 @@ function releaseBlock(f: i32, idx: u32, pfn: u32): void {
   freeDaxPage(pfn);
 }
 
-/** Truncate / punch a hole over [idx, idx+n) of file f. Returns how many pages it had to wait for. */
-export function truncateRange(f: i32, idx: u32, n: u32): i32 {
+/**
+ * Punch a hole over [idx, idx+n) of file f, or (shrink) truncate it to idx pages:
+ * truncate_setsize + truncate_pagecache, whose even_cows unmap takes the private
+ * COWed pages too, so a later access there is past i_size (SIGBUS). Returns how
+ * many pages it had to wait for.
+ */
+export function truncateRange(f: i32, idx: u32, n: u32, shrink: bool): i32 {
   const dax = fileDevice(f) >= 0;
   const scan = !dax || fileMapped(f) || rule(SCHEME_DAX_SCAN_UNMAPPED) != 0;
-  unmapMappingRange(f, idx, n);
+  unmapMappingRange(f, idx, n, shrink);
   let waits = 0;
   for (let i = idx; i < idx + n && i < filePages(f); i++) {
     diskWrite(f, i, 0); // the hole reads back as zeroes
@@ -85,6 +94,7 @@ export function truncateRange(f: i32, idx: u32, n: u32): i32 {
     }
     releaseBlock(f, i, pfn);
   }
+  if (shrink) setFilePages(f, idx); // i_size_write
   return waits;
 }
 

@@ -3,7 +3,7 @@
 // the TLB flush. Device-private entries are put at once (zap_nonpresent_ptes).
 import {
   PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH, SCHEME_PTE_BATCH,
-  ST_PTES_ZAPPED, ST_PINS, V_UAF, PG_PAGECACHE, PTE_PFN_SHIFT, FOLIO_NR, PG_ALLOCATED, ST_ATOMIC_MAP,
+  ST_PTES_ZAPPED, ST_PINS, V_UAF, PG_PAGECACHE, PTE_PFN_SHIFT, FOLIO_NR, PG_ALLOCATED, ST_ATOMIC_MAP, PG_ANON,
 } from "./abi";
 import { bump, stat } from "./stats";
 import { rule, freeAt } from "./scheme";
@@ -22,14 +22,20 @@ import { detachPins } from "./pins";
 const ZAP_MASK: u32 = ORDINARY_MASK | PG_PAGECACHE;
 /** PTE bits beside PTE_PRESENT that make it no normal page's (vm_normal_page, the non-present entries). */
 const NOT_NORMAL: u32 = PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION;
-/** Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it. */
-export function zapOne(mm: i32, vpn: u32, p: usize): void {
+/**
+ * Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it.
+ * evenCows is zap_details.even_cows: a hole punch (unmap_mapping_pages(..., 0))
+ * passes false, and should_zap_folio keeps anonymous folios, the private COWed
+ * copies, whether mapped, device-private or migrating (5.15-7.0 mm/memory.c).
+ */
+export function zapOne(mm: i32, vpn: u32, p: usize, evenCows: bool = true): void {
   const pte = load<u32>(p);
   if (pte == 0) return;
+  const pfn = ptePfn(pte);
+  if (!evenCows && (pte & PTE_SPECIAL) == 0 && hasFlag(pfn, PG_ANON)) return;
   store<u32>(p, 0);
   store<u32>(shadowOf(p), 0);
   bump(ST_PTES_ZAPPED);
-  const pfn = ptePfn(pte);
   // A migration entry holds neither rmap nor reference (try_to_migrate_one dropped
   // both): zap_nonpresent_ptes only lowers the rss counter (5.15-7.0 mm/memory.c).
   if ((pte & PTE_MIGRATION) != 0) return;
@@ -137,16 +143,16 @@ function zapRangeFast(mm: i32, start: u32, end: u32): void {
   bump(ST_ATOMIC_MAP, zapped);
 }
 
-/** zap_pte_range over [start, end) of mm, then tlb_finish_mmu. */
-export function zapRange(mm: i32, start: u32, end: u32): void {
-  if (rangeFastOk()) {
+/** zap_pte_range over [start, end) of mm, then tlb_finish_mmu; evenCows as zapOne's. */
+export function zapRange(mm: i32, start: u32, end: u32, evenCows: bool = true): void {
+  if (evenCows && rangeFastOk()) {
     fpNote(FP_ZAP_FAST);
     zapRangeFast(mm, start, end);
     tlbFlush();
     return;
   }
   fpNote(FP_ZAP_FULL);
-  const batching = largeLive > 0 && rule(SCHEME_PTE_BATCH) != 0;
+  const batching = largeLive > 0 && rule(SCHEME_PTE_BATCH) != 0 && evenCows;
   let vpn = start;
   while (vpn < end) {
     const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
@@ -168,7 +174,7 @@ export function zapRange(mm: i32, start: u32, end: u32): void {
         if (batching && batchable(load<u32>(p))) {
           v += zapFolioRun(mm, v, p, tableEnd);
         } else {
-          zapOne(mm, v, p);
+          zapOne(mm, v, p, evenCows);
           v++;
         }
       }

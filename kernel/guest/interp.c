@@ -20,7 +20,7 @@
  *                              via an io_uring fixed buffer
  *   unpin H                    close the pipe / unregister the buffer
  *   dmawrite H VALUE           IORING_OP_READ_FIXED of VALUE into pinned handle H (a device write)
- *   truncate F PGOFF NPAGES    hole punch, or ftruncate down and back when the range reaches EOF
+ *   truncate F PGOFF NPAGES    hole punch (keeps private COWed pages); NPAGES 0: ftruncate to PGOFF
  *   snap ADDR NPAGES ...       every live process reads those ranges through /proc/refsim_page
  *   teardown                   every process exits
  * Output: "= I ok|err ERRNO|val V|busy" per op (I counts ops from 0), and per present
@@ -514,12 +514,14 @@ static int file_truncate(int f, long pgoff, long n)
 		return errno;
 	if (pid == 0) {
 		int r;
-		if (pgoff + n >= fl->pages)
-			r = ftruncate(fl->fd, pgoff * PAGE) || ftruncate(fl->fd, fl->pages * PAGE);
+		if (n == 0) /* refsim's truncate shrink: i_size goes down for good */
+			r = ftruncate(fl->fd, pgoff * PAGE);
 		else
 			r = fallocate(fl->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pgoff * PAGE, n * PAGE);
 		_exit(r ? 1 : 0);
 	}
+	if (n == 0)
+		fl->pages = pgoff;
 	for (int t = 0; t < 400; t++) {
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid)

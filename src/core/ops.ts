@@ -39,7 +39,8 @@ export type Op =
   | { op: "evict_bo"; bo: number }
   | { op: "fault_begin"; mm: number; addr: number }
   | { op: "fault_end"; fault: number }
-  | { op: "truncate"; file: number; offset: number; length: number }
+  /** A hole punch over [offset, offset + length), or with shrink truncate(2) to offset (no length). */
+  | { op: "truncate"; file: number; offset: number; length?: number; shrink?: boolean }
   | { op: "dma_write"; handle: number; value: number }
   | { op: "madvise_pageout"; mm: number; addr: number; length: number }
   | { op: "cpu"; cpu: number }
@@ -127,7 +128,7 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   evict_bo: ["bo"],
   fault_begin: ["mm", "addr"],
   fault_end: ["fault"],
-  truncate: ["file", "offset", "length"],
+  truncate: ["file", "offset", "length", "shrink"],
   dma_write: ["handle", "value"],
   madvise_pageout: ["mm", "addr", "length"],
   cpu: ["cpu"],
@@ -266,7 +267,13 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
     case "evict_bo": a(0, int(name, o, "bo", 1)); break;
     case "fault_begin": a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); break;
     case "fault_end": a(0, int(name, o, "fault", 1)); break;
-    case "truncate": a(0, int(name, o, "file")); a(1, vpnOf(name, o, "offset")); a(2, pagesOf(name, o)); break;
+    case "truncate": {
+      a(0, int(name, o, "file")); a(1, vpnOf(name, o, "offset"));
+      if (!bool(name, o, "shrink")) { a(2, pagesOf(name, o)); break; }
+      if (o.length !== undefined) bad(name, "length", "is not used with shrink: truncate(2) cuts the file at offset");
+      a(3, 1);
+      break;
+    }
     case "cpu": a(0, int(name, o, "cpu", 0, abi.MAX_CPUS - 1)); break;
     case "driver_alloc": {
       a(0, int(name, o, "driver"));

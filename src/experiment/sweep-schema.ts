@@ -3007,6 +3007,9 @@ export const SWEEP_SCHEMA: JsonSchema = {
                 }
               ]
             },
+            "shrink": {
+              "type": "boolean"
+            },
             "as": {
               "type": "string",
               "pattern": "^[A-Za-z_][\\w-]*$",
@@ -3088,8 +3091,7 @@ export const SWEEP_SCHEMA: JsonSchema = {
           "required": [
             "op",
             "file",
-            "offset",
-            "length"
+            "offset"
           ],
           "additionalProperties": false
         },

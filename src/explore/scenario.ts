@@ -158,7 +158,11 @@ export function traceToSteps(t: SymTrace, results: ArrayLike<number>): { steps: 
       case abi.OP_EVICT_BO: s = { op: "evict_bo", bo: ref(i, 0) }; break;
       case abi.OP_FAULT_BEGIN: s = { op: "fault_begin", mm: mm(), addr: addr(i, 1) }; break;
       case abi.OP_FAULT_END: s = { op: "fault_end", fault: ref(i, 0) }; break;
-      case abi.OP_TRUNCATE: s = { op: "truncate", file: ref(i, 0), offset: a(1) === 0 ? 0 : sizeText(a(1)), length: sizeText(a(2)) }; break;
+      case abi.OP_TRUNCATE: {
+        const offset = a(1) === 0 ? 0 : sizeText(a(1));
+        s = a(3) === 1 ? { op: "truncate", file: ref(i, 0), offset, shrink: true } : { op: "truncate", file: ref(i, 0), offset, length: sizeText(a(2)) };
+        break;
+      }
       default: s = { op: `op${code}` };
     }
     if (names[i]) s.as = names[i];

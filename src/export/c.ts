@@ -82,7 +82,12 @@ export const C_OPS: Record<string, OpEmitter> = {
   fork: { runBy: "mm", emit: () => "/* fork: handled by the step loop (rs_fork) */" },
   exit: { runBy: "mm", emit: (c) => `rs_done(${c.index}); _exit(0); /* exit_mmap; the coordinator reaps it */` },
   file_new: { runBy: "main", emit: (c) => `${c.result} = rs_file_new(${c.fileSlot}, ${c.value("length")});` },
-  truncate: { runBy: "main", emit: (c) => `rs_truncate(rs_file_fd(${c.value("file")}), ${c.value("offset")}, ${c.value("length")});` },
+  truncate: {
+    runBy: "main",
+    emit: (c) => c.step.shrink
+      ? `rs_check(ftruncate(rs_file_fd(${c.value("file")}), ${c.value("offset")}), "ftruncate");`
+      : `rs_check(fallocate(rs_file_fd(${c.value("file")}), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, ${c.value("offset")}, ${c.value("length")}), "fallocate(PUNCH_HOLE)");`,
+  },
   drop_cache: { runBy: "main", emit: (c) => `rs_check(posix_fadvise(rs_file_fd(${c.value("file")}), 0, 0, POSIX_FADV_DONTNEED), "posix_fadvise(DONTNEED)");` },
   driver_new: { runBy: "main", emit: (c) => `${c.result} = ${c.device("kind")}; /* ${c.str(String(c.step.kind))}: /dev/hmm_dmirror${c.device("kind")} (test_hmm.c allocates its own device memory) */` },
   migrate_to_device: { runBy: "mm", emit: (c) => `${c.result} = rs_dmirror(${c.value("driver")}, HMM_DMIRROR_MIGRATE_TO_DEV, ${c.value("addr")}, ${c.value("length")}, "HMM_DMIRROR_MIGRATE_TO_DEV");` },
@@ -256,12 +261,6 @@ static long rs_file_new(int slot, long length)
 {
 	rs_check(ftruncate(rs_files[slot], length), "ftruncate");
 	return slot;
-}
-static void rs_truncate(int fd, long offset, long length)
-{
-	off_t size = lseek(fd, 0, SEEK_END);
-	if (offset + length >= size) rs_check(ftruncate(fd, offset), "ftruncate");
-	else rs_check(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length), "fallocate(PUNCH_HOLE)");
 }
 
 /* /dev/hmm_dmirrorN, opened in the process that uses it (the driver mirrors the caller's mm). */

@@ -31,12 +31,6 @@ export const KNOWN: readonly Known[] = [
     matches: (after) => after.code === abi.OP_GUP && (after.args[2] & abi.FOLL_WRITE) === 0,
   },
   {
-    id: "hole-punch-keeps-cow",
-    kernel: "a hole punch keeps private COWed anonymous pages (6.1 truncate_pagecache_range -> unmap_mapping_pages(..., even_cows = 0)); only a truncate past them removes them",
-    status: "issue 12 item 3 (engineer divergences)",
-    matches: (after, rows) => after.code === abi.OP_TRUNCATE && !after.toEof && kernelMore(rows),
-  },
-  {
     id: "dax-break-layouts-whole-file",
     kernel: "an ext4 (and xfs) DAX truncate or hole punch breaks layouts over the whole file, not the range, and before it frees anything: 6.1 fs/ext4/inode.c ext4_break_layouts -> dax_layout_busy_page(inode->i_mapping) (range 0..LLONG_MAX) unmaps every mapping of the file and waits for a busy page anywhere in it; only then do ext4_punch_hole/ext4_setattr free blocks, so while it waits every block still holds its data (refsim frees the idle ones at once)",
     status: "6.1's filesystems against refsim's range model (truncateRange); in /work/wt/signals/kernel-notes.md",

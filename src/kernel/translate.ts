@@ -56,7 +56,7 @@ export interface LastOp {
   result: number;
   /** A GUP or truncate on an fsdax file's pages. */
   fsdax: boolean;
-  /** A truncate whose range reaches the end of the file (a real truncate, not a hole punch). */
+  /** A truncate(2) that shrinks the file (the op's shrink), not a hole punch. */
   toEof: boolean;
   /** A DAX truncate that refsim found busy has not finished yet (it ends at an unpin). */
   daxTruncateWaiting: boolean;
@@ -142,7 +142,7 @@ export class ProgramBuilder {
     if (code !== abi.OP_CHECK && code !== abi.OP_CPU) {
       const args = Array.from({ length: abi.OP_WORDS - 1 }, (_, k) => a(k));
       const fsdax = code === abi.OP_GUP ? this.#daxAt(a(0), a(1)) : code === abi.OP_TRUNCATE ? this.#files.get(a(0))?.dax === true : false;
-      const toEof = code === abi.OP_TRUNCATE && a(1) + a(2) >= (this.#files.get(a(0))?.pages ?? 0);
+      const toEof = code === abi.OP_TRUNCATE && a(3) === 1;
       if (code === abi.OP_TRUNCATE && fsdax && result > 0) this.#daxWaiting = true;
       if (code === abi.OP_UNPIN || code === abi.OP_TEARDOWN) this.#daxWaiting = false;
       this.last = { code, args, result, fsdax, toEof, daxTruncateWaiting: this.#daxWaiting };
@@ -224,8 +224,11 @@ export class ProgramBuilder {
         return;
       }
       case abi.OP_TRUNCATE: {
-        const i = emit(`truncate ${a(0)} ${a(1)} ${a(2)}`);
-        this.points.push({ kind: "result", label: `truncate file ${a(0)} at ${a(1)}+${a(2)}`, at: i, step: this.step, after: this.last, what: "truncate", refsim: result > 0 ? "busy" : "ok" });
+        const shrink = a(3) === 1; // the guest's NPAGES 0: ftruncate to the offset
+        const file = this.#files.get(a(0));
+        if (shrink && file) file.pages = a(1);
+        const i = emit(`truncate ${a(0)} ${a(1)} ${shrink ? 0 : a(2)}`);
+        this.points.push({ kind: "result", label: shrink ? `truncate file ${a(0)} to ${a(1)}` : `truncate file ${a(0)} at ${a(1)}+${a(2)}`, at: i, step: this.step, after: this.last, what: "truncate", refsim: result > 0 ? "busy" : "ok" });
         return;
       }
       case abi.OP_TEARDOWN: emit("teardown"); this.#live.clear(); return;

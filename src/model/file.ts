@@ -35,7 +35,8 @@ export class File {
   vmas = 0;
 
   /** driver: -1 for an ordinary file, else the device driver the file lives on. */
-  constructor(readonly id: number, readonly pages: number, readonly driver: number) {
+  /** pages: i_size in pages (truncate(2) lowers it; the disk array keeps its length). */
+  constructor(readonly id: number, public pages: number, readonly driver: number) {
     this.disk = new Array<number>(pages).fill(0);
   }
 

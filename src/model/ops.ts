@@ -526,9 +526,14 @@ export function execute(m: Machine, words: Int32Array, at: number): number {
       if (!f) reject(ERR_BAD_FILE, 0);
       // device-dax and p2pmem are device files: they have no blocks to truncate
       if (f.driver >= 0 && m.devices.driver(f.driver)!.kind !== KIND_FSDAX) reject(ERR_BAD_ARG, 0);
+      if (a3 !== 0 && a3 !== 1) reject(ERR_BAD_ARG, 3);
+      if (a3 === 1) { // truncate(2) to a1 pages: no larger than the file
+        if (a1 < 0 || a1 > f.pages) reject(ERR_RANGE, 1);
+        return truncateRange(m, f, a1, f.pages - a1, true);
+      }
       if (a1 < 0 || a1 >= f.pages) reject(ERR_RANGE, 1);
       if (a2 <= 0) reject(ERR_RANGE, 2);
-      return truncateRange(m, f, a1, Math.min(a2, f.pages - a1));
+      return truncateRange(m, f, a1, Math.min(a2, f.pages - a1), false);
     }
     case OP_MADV_PAGEOUT:
       if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);

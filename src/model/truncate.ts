@@ -36,8 +36,12 @@ export function fileMapped(m: Machine, f: File): boolean {
   return m.mms.alive.some((mm) => mm.vmas.some((v) => v.file === f.id));
 }
 
-/** unmap_mapping_range over file pages [idx, idx+n) in every process, COWed pages included. */
-export function unmapMappingRange(m: Machine, f: File, idx: number, n: number): void {
+/**
+ * unmap_mapping_range over file pages [idx, idx+n) in every process; private
+ * COWed pages only when evenCows (truncate_pagecache; a hole punch's
+ * truncate_pagecache_range and dax_layout_busy_page_range pass 0: 6.1 mm/truncate.c, fs/dax.c).
+ */
+export function unmapMappingRange(m: Machine, f: File, idx: number, n: number, evenCows: boolean): void {
   for (const mm of m.mms.alive) {
     for (const v of mm.vmas) {
       if (v.file !== f.id) continue;
@@ -47,7 +51,7 @@ export function unmapMappingRange(m: Machine, f: File, idx: number, n: number): 
       const s = v.start + (lo - v.pgoff);
       const e = v.start + (hi - v.pgoff);
       mmuNotifierInvalidate(m, mm.id, s, e, MMU_NOTIFY_CLEAR, -1); // zap_page_range_single
-      zapRange(m, mm, s, e);
+      zapRange(m, mm, s, e, evenCows);
     }
   }
 }
@@ -65,11 +69,16 @@ function releaseBlock(m: Machine, f: File, idx: number, page: Frame): void {
   freeDaxPage(m, page);
 }
 
-/** Truncate / punch a hole over [idx, idx+n) of file f. Returns how many pages it had to wait for. */
-export function truncateRange(m: Machine, f: File, idx: number, n: number): number {
+/**
+ * Punch a hole over [idx, idx+n) of file f, or (shrink) truncate it to idx pages:
+ * truncate_setsize + truncate_pagecache, whose even_cows unmap takes the private
+ * COWed pages too, so a later access there is past i_size (SIGBUS). Returns how
+ * many pages it had to wait for.
+ */
+export function truncateRange(m: Machine, f: File, idx: number, n: number, shrink: boolean): number {
   const dax = f.driver >= 0;
   const scan = !dax || fileMapped(m, f) || m.rules.daxScanUnmapped;
-  unmapMappingRange(m, f, idx, n);
+  unmapMappingRange(m, f, idx, n, shrink);
   let waits = 0;
   for (let i = idx; i < idx + n && i < f.pages; i++) {
     f.disk[i] = 0; // the hole reads back as zeroes
@@ -91,6 +100,7 @@ export function truncateRange(m: Machine, f: File, idx: number, n: number): numb
     }
     releaseBlock(m, f, i, page);
   }
+  if (shrink) f.pages = idx; // i_size_write
   return waits;
 }
 

@@ -25,12 +25,18 @@ import type { Machine } from "./machine.ts";
 import { tlbFlush, tlbRemoveFolio } from "./mmu_gather.ts";
 import { detachPins } from "./pins.ts";
 
-/** Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it. */
-export function zapOne(m: Machine, mm: Mm, vpn: number, table: PteTable, pte: Pte): void {
+/**
+ * Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it.
+ * evenCows is zap_details.even_cows: a hole punch (unmap_mapping_pages(..., 0))
+ * passes false, and should_zap_folio keeps anonymous folios, the private COWed
+ * copies, whether mapped, device-private or migrating (5.15-7.0 mm/memory.c).
+ */
+export function zapOne(m: Machine, mm: Mm, vpn: number, table: PteTable, pte: Pte, evenCows = true): void {
+  const page = m.frames.all[pte.pfn];
+  if (!evenCows && !pte.special && page.anon) return;
   table.entries.delete(vpn);
   table.expected.delete(vpn);
   m.counters.ptesZapped++;
-  const page = m.frames.all[pte.pfn];
   // A migration entry holds neither rmap nor reference (try_to_migrate_one dropped
   // both): zap_nonpresent_ptes only lowers the rss counter (5.15-7.0 mm/memory.c).
   if (pte.migration) return;
@@ -92,11 +98,11 @@ function zapFolioRun(m: Machine, mm: Mm, vpn: number, table: PteTable, pte: Pte,
   return nr;
 }
 
-/** zap_pmd_range / zap_pte_range over [start, end) of mm in vpn order, then tlb_finish_mmu. */
-export function zapRange(m: Machine, mm: Mm, start: number, end: number): void {
-  const batching = m.rules.pteBatch && m.frames.hasLarge;
+/** zap_pmd_range / zap_pte_range over [start, end) of mm in vpn order, then tlb_finish_mmu; evenCows as zapOne's. */
+export function zapRange(m: Machine, mm: Mm, start: number, end: number, evenCows = true): void {
+  const batching = m.rules.pteBatch && m.frames.hasLarge && evenCows;
   if (!batching && !mm.tables.hasHuge) {
-    for (const [vpn, pte] of mm.tables.entriesIn(start, end)) zapOne(m, mm, vpn, mm.tables.table(vpn)!, pte);
+    for (const [vpn, pte] of mm.tables.entriesIn(start, end)) zapOne(m, mm, vpn, mm.tables.table(vpn)!, pte, evenCows);
     tlbFlush(m);
     return;
   }
@@ -118,7 +124,7 @@ export function zapRange(m: Machine, mm: Mm, start: number, end: number): void {
         const [v, pte] = entries[i];
         if (!table.entries.has(v)) continue; // cleared by a batch already
         if (batching && batchable(m, pte)) zapFolioRun(m, mm, v, table, pte, tableEnd);
-        else zapOne(m, mm, v, table, pte);
+        else zapOne(m, mm, v, table, pte, evenCows);
       }
     }
     vpn = tableEnd;
