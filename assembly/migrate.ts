@@ -212,14 +212,23 @@ export function migratePageToRam(src: u32, held: i32, mm: i32, vpn: u32): bool {
   clearFlag(src, PG_ANON_EXCLUSIVE);
   // migrate_vma_check_page / folio_migrate_mapping: only the era's base count, the
   // collect ref and the caller's refs may remain; anything else is a pin or a user.
-  // Before ffa65753c431 device-private pages skipped the test (S17).
+  const exact = ref(src) == freeAt(kindOf(src)) + 1 + held;
+  // Before ffa65753c431 migrate_vma_check_page passed device-private pages whatever
+  // their count, but migrate_page_move_mapping (5.15 mm/migrate.c, expected_page_refs)
+  // still wants the exact count: the driver's new page is allocated, then put (S17).
   const checked = kindOf(src) != KIND_DEVICE_PRIVATE || rule(SCHEME_MIGRATE_CHECK_DEVICE_REFS) != 0;
-  if ((checked && ref(src) != freeAt(kindOf(src)) + 1 + held) || freeSystemFrames() == 0) {
+  if ((checked && !exact) || freeSystemFrames() == 0) {
     restore(src, n);
     if (wasExclusive) addFlag(src, PG_ANON_EXCLUSIVE);
     return false;
   }
   const dst = allocSystemPage(); // refcount 1: the allocation ref, dropped at finalize
+  if (!exact) {
+    folioPut(dst, 1, mm, <i32>vpn); // migrate_vma_finalize: the unused new page
+    restore(src, n);
+    if (wasExclusive) addFlag(src, PG_ANON_EXCLUSIVE);
+    return false;
+  }
   moveTo(src, dst, n, -1, wasExclusive);
   folioPut(dst, 1, mm, <i32>vpn);
   folioPut(src, 1, mm, <i32>vpn); // migrate_vma_finalize: the collect ref

@@ -213,14 +213,23 @@ export function migratePageToRam(m: Machine, src: Frame, held: number, mm: numbe
   src.anonExclusive = false;
   // migrate_vma_check_page / folio_migrate_mapping: only the era's base count, the
   // collect ref and the caller's refs may remain; anything else is a pin or a user.
-  // Before ffa65753c431 device-private pages skipped the test (S17).
+  const exact = src.refcount === m.rules.freeAt(src.kind) + 1 + held;
+  // Before ffa65753c431 migrate_vma_check_page passed device-private pages whatever
+  // their count, but migrate_page_move_mapping (5.15 mm/migrate.c, expected_page_refs)
+  // still wants the exact count: the driver's new page is allocated, then put (S17).
   const checked = src.kind !== KIND_DEVICE_PRIVATE || m.rules.migrateCheckDeviceRefs;
-  if ((checked && src.refcount !== m.rules.freeAt(src.kind) + 1 + held) || m.frames.freeSystemPages === 0) {
+  if ((checked && !exact) || m.frames.freeSystemPages === 0) {
     restore(m, src, maps);
     if (wasExclusive) src.anonExclusive = true;
     return false;
   }
   const dst = m.frames.allocSystem(); // refcount 1: the allocation ref, dropped at finalize
+  if (!exact) {
+    folioPut(m, dst, 1, mm, vpn); // migrate_vma_finalize: the unused new page
+    restore(m, src, maps);
+    if (wasExclusive) src.anonExclusive = true;
+    return false;
+  }
   moveTo(m, src, dst, maps, -1, wasExclusive);
   folioPut(m, dst, 1, mm, vpn); // migrate_vma_finalize: the new page's allocation ref
   folioPut(m, src, 1, mm, vpn); // migrate_vma_finalize: the collect ref
