@@ -95,6 +95,16 @@ test("item 12: --ops N runs N ops (mix used to stop one short)", () => {
   assert.match(t.stdout, /recorded 20,000 ops/);
 });
 
+test("item 12: merge refuses the same shard twice (its runs and meta would count twice)", () => {
+  const sweep = join(TMP, "s2.json");
+  writeFileSync(sweep, JSON.stringify({ name: "s2", schemes: ["E0", "E2"], scenarios: ["seed"], seeds: [1] }));
+  const out = join(TMP, "shard0.json");
+  const r = refsim("sweep", sweep, "--shard", "0/2", "--workers", "1", "--quiet", "--out", out);
+  assert.is(r.status, 0, r.stderr);
+  expectExit2(["merge", out, out, "--partial", "--out", join(TMP, "twice.json")], /merge: run 0 \(.*\) is in input 1 and input 2 \(the same shard given twice\?\); give each shard once/);
+  assert.not.ok(existsSync(join(TMP, "twice.json")), "nothing written");
+});
+
 test("JSON input files: strict UTF-8, line and column of a syntax error, no key twice", () => {
   const bad = (name: string, text: string | Uint8Array, want: RegExp) => {
     const p = join(TMP, name);

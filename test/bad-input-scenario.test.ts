@@ -83,6 +83,22 @@ test("item 12: \"schemes\": [] and bad scheme entries are refused, naming the fi
   rejects(() => parseScenario(scenario([P], { title: 5 }), "t.json"), /"title" must be a string/);
 });
 
+test("item 2: step lines come from one linear pass: 200 000 steps, each on its own line, blank lines and strings with brackets between", () => {
+  const N = 200_000;
+  const body = Array.from({ length: N }, (_, i) => (i % 7 === 3 ? `\n  {"op": "check", "note": "a ] , { \\" [ note"}` : `  {"op":"check"}`)).join(",\n");
+  const text = `{"name": "big", "title": "[not the steps]",\n "steps": [\n${body}\n]}`;
+  const l = parseScenario(text, "big.json");
+  assert.is(l.lines.length, N);
+  const want: number[] = [];
+  let line = 3;
+  for (let i = 0; i < N; i++) {
+    if (i % 7 === 3) line++; // the blank line before it
+    want.push(line);
+    line++;
+  }
+  assert.equal(l.lines, want);
+});
+
 test("item 12: a key written twice is refused with its line (JSON.parse would keep the last silently)", () => {
   const text = `{"name": "t", "schemes": ["E2"],\n "steps": [\n  {"op": "mm_new", "as": "p"},\n  {"op": "mm_new", "as": "q", "as": "r"}\n ]}`;
   const e = rejects(() => parseScenario(text, "t.json"), /t\.json step 2 \(line 4\): key "as" appears twice in steps\[1\]/);

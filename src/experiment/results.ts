@@ -146,6 +146,7 @@ export function mergeResults(docs: ResultsDoc[], opts: { allowPartial?: boolean 
   if (!docs.length) throw new RefsimError("merge: no results to merge", { field: "inputs" });
   const first = docs[0];
   const byIndex = new Map<number, RunResult>();
+  const inputOf = new Map<number, number>(); // run index -> the input it came from
   const meta: ResultsMeta = {
     refsim: REFSIM_VERSION,
     runtime: runtimeInfo(),
@@ -162,8 +163,13 @@ export function mergeResults(docs: ResultsDoc[], opts: { allowPartial?: boolean 
     }
     for (const r of d.runs) {
       const had = byIndex.get(r.index);
-      if (had && JSON.stringify(had) !== JSON.stringify(r)) throw new RefsimError(`merge: run ${r.index} (${r.id}) differs between inputs`, { field: "runs" });
+      if (had) {
+        // One run in two inputs: the same shard given twice (its meta would count twice), or shards that overlap.
+        const same = JSON.stringify(had) === JSON.stringify(r);
+        throw new RefsimError(`merge: run ${r.index} (${r.id}) is in input ${inputOf.get(r.index)! + 1} and input ${i + 1}${same ? " (the same shard given twice?)" : ", with different results"}; give each shard once`, { field: "runs" });
+      }
       byIndex.set(r.index, r);
+      inputOf.set(r.index, i);
     }
     const m = d.meta;
     if (m) {
