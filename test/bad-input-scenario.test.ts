@@ -75,6 +75,18 @@ test("item 12: a per-scheme value for a scheme the run does not know is refused 
   assert.is(r.stats.ops.write, 1, "the steps before it ran and are reported");
 });
 
+test("a read expectation the kernel answers with SIGSEGV is a failed check showing the signal, not a crash; the run goes on", async () => {
+  const l = parseScenario(scenario([P, { expect: { read: { mm: "p", addr: "0x10000000" }, value: 1 } },
+    { op: "mmap", mm: "p", length: "4K", as: "b" }, { op: "write", mm: "p", addr: "b", value: 7 }, { expect: { read: { mm: "p", addr: "b" }, value: 7 } }]), "t.json");
+  const r = await runScenario(l, "E2", ["E2"]);
+  assert.is(r.error, undefined);
+  assert.equal(r.checks.map((c) => [c.step, c.observed, c.pass]), [[1, "SIGSEGV", false], [4, 7, true]]);
+  assert.is(r.stats.ops.read, 2, "the faulting read ran (the kernel raised SIGSEGV) and counts");
+  const out = refsim("run", file("rd.json", scenario([P, { expect: { read: { mm: "p", addr: "0x10000000" }, value: 1 } }])));
+  assert.is(out.status, 1, out.stderr);
+  assert.match(out.stdout, /value\s+SIGSEGV FAIL \(want 1\)/);
+});
+
 test("item 12: \"schemes\": [] and bad scheme entries are refused, naming the file and the entry", () => {
   rejects(() => parseScenario(scenario([P], { schemes: [] }), "t.json"), /t\.json: "schemes" must be a non-empty array/);
   rejects(() => parseScenario(scenario([P], { schemes: ["E2", "toString"] }), "t.json"), /t\.json: "schemes"\[1\]: unknown scheme 'toString'/);

@@ -19,7 +19,7 @@ import * as abi from "../../assembly/abi.ts";
 import { instantiateCore, type CoreExports } from "./wasm.ts";
 import { RefsimError, shown } from "./errors.ts";
 import {
-  encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, type Op, type OpName,
+  encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, idArg, type Op, type OpName,
 } from "./ops.ts";
 import { checkEngineOptions } from "./options.ts";
 import { statusOutcome, type OpOutcome } from "./errno.ts";
@@ -207,6 +207,9 @@ export class Engine extends OpCalls {
    * `epochs` epochs / grace periods. Changes no ownership state. Returns the run's time (ns).
    */
   drainCounters(epochs = 16): number {
+    if (typeof epochs !== "number" || !Number.isInteger(epochs) || epochs < 0 || epochs > 1 << 20) {
+      throw new RefsimError(`drainCounters: epochs must be a whole number 0..${1 << 20}, got ${shown(epochs)}`, { field: "epochs", code: "BAD_ARG" });
+    }
     const r = this.counter;
     if (r.counter === null) return 0;
     return this.#core.counterDrain(epochs * Math.max(r.cost.epochNs, r.cost.graceNs));
@@ -369,7 +372,7 @@ export class Engine extends OpCalls {
   /** struct page of frame pfn. */
   frame(pfn: number): FrameInfo {
     const total = this.#core.framesTotal();
-    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= total) throw new RefsimError(`frame: pfn must be 0..${total - 1}, got ${pfn}`, { field: "pfn" });
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= total) throw new RefsimError(`frame: pfn must be 0..${total - 1}, got ${shown(pfn)}`, { field: "pfn" });
     const at = (ptr: number, p = pfn) => this.#i32(ptr + p * 4, 1)[0];
     const flags = at(this.#core.flagsPtr());
     const head = this.#core.folioHead(pfn);
@@ -394,7 +397,8 @@ export class Engine extends OpCalls {
 
   /** What addr maps to in mm, or null for pte_none. Reads only; never faults. */
   page(mm: number, addr: number): PageInfo | null {
-    if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0) throw new RefsimError(`page: addr must be a page-aligned address, got ${addr}`, { field: "addr" });
+    idArg("page", "mm", mm);
+    if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0) throw new RefsimError(`page: addr must be a page-aligned address, got ${shown(addr)}`, { field: "addr" });
     const vpn = addr / PAGE_SIZE;
     let pte = this.#core.pteAt(mm, vpn);
     if (pte === -1) throw new RefsimError(`page: mm ${mm} is not a live address space`, { field: "mm", code: "BAD_MM" });
@@ -430,6 +434,7 @@ export class Engine extends OpCalls {
 
   /** A buffer object's state. */
   bo(id: number): BoInfo {
+    idArg("bo", "bo", id);
     const state = this.#core.boState(id);
     if (state !== 1 && state !== 2) throw new RefsimError(`bo: no buffer object ${id}`, { field: "bo", code: "BAD_BO" });
     return { id, state: state === 1 ? "live" : "freed", pages: this.#core.boPages(id), driver: this.#core.boDriver(id) };
@@ -440,6 +445,7 @@ export class Engine extends OpCalls {
 
   /** A driver's pgmap: state and reference count. */
   driver(d: number): { state: "live" | "dying" | "gone"; pgmapRef: number; freePages: number; pages: number } {
+    idArg("driver", "driver", d);
     const st = this.#core.driverStateOf(d);
     if (st < 0) throw new RefsimError(`driver: no driver ${d}`, { field: "driver", code: "BAD_DRIVER" });
     return { state: (["live", "dying", "gone"] as const)[st], pgmapRef: this.#core.driverPgmapRef(d), freePages: this.#core.driverFreePages(d), pages: this.#core.driverPages(d) };
@@ -447,6 +453,7 @@ export class Engine extends OpCalls {
 
   /** Free pages on driver d's free list. */
   driverFreePages(d: number): number {
+    idArg("driver", "driver", d);
     const n = this.#core.driverFreePages(d);
     if (n < 0) throw new RefsimError(`driver: no driver ${d}`, { field: "driver", code: "BAD_DRIVER" });
     return n;

@@ -401,3 +401,11 @@ export function opsThatFit(executed: number, n: number): number {
 export function opsExhausted(index: number): RefsimError {
   return new RefsimError(`op ${index}: this engine has run ${MAX_OPS} ops, the most its 32-bit op sequence numbers can count; start a fresh engine`, { index, code: "OPS_EXHAUSTED" });
 }
+
+/** An id argument of an inspection call (mm, pfn, bo, driver): a whole number 0..2^31-1, else RefsimError. */
+export function idArg(who: string, field: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1) {
+    throw new RefsimError(`${who}: ${field} must be a whole number 0..${2 ** 31 - 1}, got ${shown(v)}`, { field, code: "BAD_ARG" });
+  }
+  return v;
+}

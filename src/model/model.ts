@@ -26,7 +26,7 @@ import { RefsimError, shown } from "../core/errors.ts";
 import { vmaInfo, type VmaInfo } from "../core/maps.ts";
 import { resolveCounterOptions } from "../cost/options.ts";
 import {
-  encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, type Op, type OpName,
+  encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, idArg, type Op, type OpName,
 } from "../core/ops.ts";
 import { checkEngineOptions } from "../core/options.ts";
 import { resolveScheme } from "../scheme/resolve.ts";
@@ -210,7 +210,7 @@ export class Model extends OpCalls implements OpTarget {
   /** struct page of frame pfn (Engine.frame() shape). */
   frame(pfn: number): FrameInfo {
     const total = this.machine.frames.all.length;
-    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= total) throw new RefsimError(`frame: pfn must be 0..${total - 1}, got ${pfn}`, { field: "pfn" });
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= total) throw new RefsimError(`frame: pfn must be 0..${total - 1}, got ${shown(pfn)}`, { field: "pfn" });
     const f = this.machine.frames.all[pfn];
     return {
       pfn,
@@ -233,7 +233,8 @@ export class Model extends OpCalls implements OpTarget {
 
   /** What addr maps to in mm, or null for pte_none. Reads only; never faults. */
   page(mm: number, addr: number): PageInfo | null {
-    if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0) throw new RefsimError(`page: addr must be a page-aligned address, got ${addr}`, { field: "addr" });
+    idArg("page", "mm", mm);
+    if (!Number.isInteger(addr) || addr < 0 || addr % PAGE_SIZE !== 0) throw new RefsimError(`page: addr must be a page-aligned address, got ${shown(addr)}`, { field: "addr" });
     const space = this.machine.mms.live(mm);
     const vpn = addr / PAGE_SIZE;
     if (!space || vpn >= 2 ** abi.VPN_BITS) throw new RefsimError(`page: mm ${mm} is not a live address space`, { field: "mm", code: "BAD_MM" });
@@ -261,6 +262,7 @@ export class Model extends OpCalls implements OpTarget {
 
   /** A buffer object's state. */
   bo(id: number): BoInfo {
+    idArg("bo", "bo", id);
     const b = Number.isInteger(id) ? this.machine.devices.bo(id) : undefined;
     if (!b) throw new RefsimError(`bo: no buffer object ${id}`, { field: "bo", code: "BAD_BO" });
     return { id, state: b.state, pages: b.pages, driver: b.driver };
@@ -271,6 +273,7 @@ export class Model extends OpCalls implements OpTarget {
 
   /** A driver's pgmap: state and reference count. */
   driver(d: number): { state: "live" | "dying" | "gone"; pgmapRef: number; freePages: number; pages: number } {
+    idArg("driver", "driver", d);
     const drv = this.machine.devices.driver(d);
     if (!drv) throw new RefsimError(`driver: no driver ${d}`, { field: "driver", code: "BAD_DRIVER" });
     return { state: drv.state, pgmapRef: drv.pgmapRef, freePages: drv.free.length, pages: drv.size };
@@ -278,6 +281,7 @@ export class Model extends OpCalls implements OpTarget {
 
   /** Free pages on driver d's free list. */
   driverFreePages(d: number): number {
+    idArg("driver", "driver", d);
     const drv = this.machine.devices.driver(d);
     if (!drv) throw new RefsimError(`driver: no driver ${d}`, { field: "driver", code: "BAD_DRIVER" });
     return drv.free.length;

@@ -85,7 +85,7 @@ function typeError(type: ValueType, field: string, v: unknown): string | undefin
       }
     }
     case "counts": {
-      if (!isObject(v)) return `an object of counts (like { "leak_page": 1 }; {} for none)`;
+      if (!isObject(v)) return field === "stats" ? `an object of counts (like { "ops.mmap": 1 })` : `an object of counts (like { "leak_page": 1 }; {} for none)`;
       for (const [k, n] of Object.entries(v)) {
         if (field === "violations" && !(VIOLATION_KINDS as readonly string[]).includes(k)) return `violation counts by kind, and '${k}' is not a kind (kinds: ${VIOLATION_KINDS.join(", ")})`;
         if (typeof n !== "number" || !Number.isInteger(n)) return `whole-number counts, and '${k}' is ${shown(n)}`;

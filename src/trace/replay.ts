@@ -50,7 +50,7 @@ export async function traceEngine(meta: TraceMeta, scheme?: SchemeInput): Promis
     resolved = resolveScheme(scheme ?? meta.scheme as SchemeInput);
   } catch (e) {
     if (scheme !== undefined) throw e;
-    throw new RefsimError(`trace: the header's scheme is not usable: ${(e as Error).message}`, { field: "scheme", code: "BAD_TRACE" });
+    throw new RefsimError(`trace: the header's scheme (meta at byte offset ${HEADER_BYTES}) is not usable: ${(e as Error).message}`, { field: "scheme", code: "BAD_TRACE" });
   }
   try {
     return await Engine.create({ scheme: resolved, capacity: meta.capacity as Partial<Capacity> });
