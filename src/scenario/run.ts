@@ -153,6 +153,9 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
         if (k === "as" || k === "note" || OUTCOME_FIELDS.includes(k)) continue;
         op[k] = FIELD_FIELDS.includes(k) ? val(v, i, k) : v;
       }
+      // a refusable "errno" / "signal" (a per-scheme key naming no scheme) is refused before the op runs, so a rejected step changes nothing
+      forScheme(o.errno, scheme.name, known, false, `${stepWhere(loaded, i)}: "errno" `);
+      forScheme(o.signal, scheme.name, known, false, `${stepWhere(loaded, i)}: "signal" `);
       const seq = engine.opsExecuted;
       let outcome: OpOutcome;
       try {
