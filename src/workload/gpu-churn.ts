@@ -149,6 +149,17 @@ export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, 
   const weights = TURNS.map((k) => p.weights[k]);
   need(weights.some((w) => w > 0), NAME, "weights", "at least one weight must be above 0");
 
+  // Each driver's ranges in migration order (stamp order), for "evict the oldest": a range
+  // leaves its driver by eviction, zap or remap without being removed here, so an entry
+  // counts only while the range is still on that driver with the stamp it was queued with.
+  // Finds the same victim as scanning every range for the smallest stamp, without the scan.
+  const queue = Array.from({ length: nDrv }, () => new StampQueue(nChunks));
+  const oldest = (d: number): number => {
+    const q = queue[d];
+    while (q.size > 0 && (where[q.id()] !== d + 1 || stamp[q.id()] !== q.stamp())) q.drop();
+    return q.size > 0 ? q.id() : -1;
+  };
+
   const evict = (id: number): void => {
     const proc = (id / cpp) | 0;
     enc.migrateToRam(mm[proc], MAP_BASE + (id - proc * cpp) * chunk, chunk);
@@ -172,8 +183,7 @@ export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, 
         if (where[id] !== 0 || !bos.allow(s.done)) break;
         const d = nDrv === 1 ? 0 : rng.below(nDrv);
         if (resident[d] + chunk > drvPages[d] && rng.chance(p.evictFirst)) {
-          let victim = -1;
-          for (let c = 0; c < nChunks; c++) if (where[c] === d + 1 && (victim < 0 || stamp[c] < stamp[victim])) victim = c;
+          const victim = oldest(d);
           if (victim >= 0) evict(victim);
         }
         enc.migrateToDevice(mm[proc], vpn, chunk, drvId[d], 0);
@@ -181,6 +191,7 @@ export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, 
         where[id] = d + 1;
         resident[d] += chunk;
         stamp[id] = ++clock;
+        queue[d].push(id, clock);
         break;
       }
       case "evict":
@@ -216,6 +227,42 @@ export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, 
   for (let i = 0; i < P; i++) enc.exit(mm[i]);
   enc.check();
   return s.finish();
+}
+
+/** A FIFO of (range id, stamp) pairs; compacts in place when the dropped head outgrows the live part. */
+class StampQueue {
+  private ids: Int32Array;
+  private stamps: Float64Array;
+  private head = 0;
+  private tail = 0;
+  constructor(n: number) {
+    this.ids = new Int32Array(Math.max(16, n * 2));
+    this.stamps = new Float64Array(this.ids.length);
+  }
+  get size(): number { return this.tail - this.head; }
+  id(): number { return this.ids[this.head]; }
+  stamp(): number { return this.stamps[this.head]; }
+  drop(): void { this.head++; }
+  push(id: number, stamp: number): void {
+    if (this.tail === this.ids.length) {
+      const live = this.tail - this.head;
+      if (live * 2 > this.ids.length) {
+        const ids = new Int32Array(this.ids.length * 2);
+        const stamps = new Float64Array(ids.length);
+        ids.set(this.ids.subarray(this.head, this.tail));
+        stamps.set(this.stamps.subarray(this.head, this.tail));
+        this.ids = ids;
+        this.stamps = stamps;
+      } else {
+        this.ids.copyWithin(0, this.head, this.tail);
+        this.stamps.copyWithin(0, this.head, this.tail);
+      }
+      this.head = 0;
+      this.tail = live;
+    }
+    this.ids[this.tail] = id;
+    this.stamps[this.tail++] = stamp;
+  }
 }
 
 export const gpuChurn: WorkloadDef<GpuChurnParams> = {
