@@ -113,6 +113,12 @@ export class Engine extends OpCalls {
   /** Counter implementation, simulated CPUs and cost model (counter null: layer off). */
   readonly counter: Readonly<ResolvedCounter>;
   #core: CoreExports;
+  // The two exports every batch calls, held by the engine itself: reached through
+  // #core (the bindings' object, whose prototype is each instance's own exports
+  // object) they sent V8 into a deoptimization loop once a process had made a few
+  // engines (OpEncoder.flush deoptimized ~600 times a run: bench rounds, sweeps).
+  #runBatch: (n: number) => number;
+  #opsExecuted: () => number;
   #mem!: WebAssembly.Memory;
   #ops!: Int32Array;
   #results!: Int32Array;
@@ -122,6 +128,8 @@ export class Engine extends OpCalls {
   private constructor(core: CoreExports, scheme: Scheme, capacity: Capacity, counter: ResolvedCounter) {
     super();
     this.#core = core;
+    this.#runBatch = core.runBatch;
+    this.#opsExecuted = core.opsExecuted;
     this.counter = Object.freeze(counter);
     this.scheme = scheme;
     this.capacity = Object.freeze(capacity);
@@ -243,7 +251,7 @@ export class Engine extends OpCalls {
 
   /** Number of ops executed so far: the next op's sequence number. */
   get opsExecuted(): number {
-    return this.#core.opsExecuted();
+    return this.#opsExecuted();
   }
 
   /**
@@ -290,7 +298,7 @@ export class Engine extends OpCalls {
 
   #runEncoded(n: number, start: number, statuses: number[] | null): number[] {
     const fit = opsThatFit(this.opsExecuted, n);
-    const done = this.#core.runBatch(fit);
+    const done = this.#runBatch(fit);
     const results = Array.from(this.#results.subarray(0, done));
     if (statuses) statuses.push(...this.lastStatuses().subarray(0, done));
     if (done < fit) throw this.#rejected(start);
@@ -335,7 +343,7 @@ export class Engine extends OpCalls {
       const fit = opsThatFit(this.opsExecuted, n);
       if (this.#mem.buffer !== this.#buffer) this.#views();
       this.#ops.set(words.subarray(start * abi.OP_WORDS, (start + fit) * abi.OP_WORDS));
-      if (this.#core.runBatch(fit) < fit) throw this.#rejected(start);
+      if (this.#runBatch(fit) < fit) throw this.#rejected(start);
       if (fit < n) throw opsExhausted(start + fit);
       last = this.#results.subarray(0, n);
     }
