@@ -44,6 +44,7 @@ import {
   Session, Pacer, resolveParams, defaultsOf, need, pteTablesFor, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
   type Spec, type WorkloadDef, type WorkloadSummary,
 } from "./common.ts";
+import { Weights } from "./prng.ts";
 import type { OpTarget } from "./target.ts";
 
 export type GpuKind = "device-private" | "device-coherent" | "both";
@@ -148,6 +149,7 @@ export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, 
   const respawns = new Pacer(cap.processes - s.usage.mms - P, budget);
   const weights = TURNS.map((k) => p.weights[k]);
   need(weights.some((w) => w > 0), NAME, "weights", "at least one weight must be above 0");
+  const draws = new Weights(weights);
 
   // Each driver's ranges in migration order (stamp order), for "evict the oldest": a range
   // leaves its driver by eviction, zap or remap without being removed here, so an entry
@@ -174,7 +176,7 @@ export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, 
   };
 
   while (s.fits(stepMax, reserve)) {
-    const turn = TURNS[rng.weighted(weights)];
+    const turn = TURNS[rng.draw(draws)];
     const id = rng.below(nChunks);
     const proc = (id / cpp) | 0;
     const vpn = MAP_BASE + (id - proc * cpp) * chunk;

@@ -65,6 +65,7 @@ import {
 } from "./common.ts";
 import type { OpTarget } from "./target.ts";
 import { VmaTracker } from "./vmas.ts";
+import { Weights } from "./prng.ts";
 
 export const MIX_KINDS = [
   "mm_new", "mmap", "munmap", "read", "write", "fork", "exit", "madvise_dontneed", "file_new", "driver_new",
@@ -175,6 +176,8 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
   let freeingWeights = ratioKeys.map((k, i) => (FREEING.includes(k) ? weights[i] : 0));
   if (!freeingWeights.some((w) => w > 0)) freeingWeights = ratioKeys.map((k) => (FREEING.includes(k) ? 1 : 0));
 
+  const weightsDraw = new Weights(weights);
+  const freeingDraw = new Weights(freeingWeights);
   const enc = s.enc;
   const rng = s.rng;
 
@@ -520,7 +523,7 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
     if (pressure) {
       // free memory until the counters show room again
       let freed = false;
-      for (let t = 0; t < 8 && !freed; t++) freed = issue(rng.weighted(freeingWeights));
+      for (let t = 0; t < 8 && !freed; t++) freed = issue(rng.draw(freeingDraw));
       if (!freed) {
         s.note = "stopped early: system frames are exhausted and nothing is left to free";
         break;
@@ -530,7 +533,7 @@ export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEF
       continue;
     }
     let ok = false;
-    for (let t = 0; t < 8 && !ok; t++) ok = issue(rng.weighted(weights));
+    for (let t = 0; t < 8 && !ok; t++) ok = issue(rng.draw(weightsDraw));
     if (!ok && !pressure) ok = doMmNew() || doMmap() || doAccess(false);
     if (!ok && !pressure) {
       s.note = "stopped early: no op could be issued (no address space left: mm ids used up?)";

@@ -64,4 +64,42 @@ export class Prng {
     }
     return weights.length - 1;
   }
+
+  /**
+   * weighted() for weights summed once ({@link Weights}): the same index for the same
+   * state and weights, without re-adding them on every draw (a third of mix's JavaScript time).
+   */
+  draw(w: Weights): number {
+    const ws = w.values;
+    let x = (this.u32() / 4294967296) * w.total;
+    for (let i = 0; i < ws.length; i++) {
+      x -= ws[i];
+      if (x < 0) return i;
+    }
+    return ws.length - 1;
+  }
+}
+
+/**
+ * Relative weights and their sum, added in index order as weighted() adds them, so
+ * draw() and weighted() pick alike.
+ *
+ * @example
+ * ```ts
+ * import { Prng, Weights } from "./prng.ts";
+ * const w = [1, 0, 3];
+ * const a = new Prng(9), b = new Prng(9);
+ * const same = Array.from({ length: 1000 }, () => a.weighted(w) === b.draw(new Weights(w))).every(Boolean);
+ * console.log(same); // true
+ * ```
+ */
+export class Weights {
+  readonly values: Float64Array;
+  readonly total: number;
+  constructor(weights: readonly number[]) {
+    this.values = Float64Array.from(weights);
+    let total = 0;
+    for (let i = 0; i < weights.length; i++) total += weights[i];
+    this.total = total;
+  }
 }

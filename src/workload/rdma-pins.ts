@@ -39,6 +39,7 @@ import {
   Session, Pacer, resolveParams, defaultsOf, need, pteTablesFor, kindCode, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
   type Spec, type WorkloadDef, type WorkloadSummary,
 } from "./common.ts";
+import { Weights } from "./prng.ts";
 import type { OpTarget } from "./target.ts";
 
 export type RdmaPinsTurn = "register" | "deregister" | "migrate" | "evict" | "fork" | "read" | "write" | "dontneed";
@@ -182,10 +183,11 @@ export function runRdmaPins(target: OpTarget, params?: Partial<RdmaPinsParams>, 
   const forks = new Pacer(cap.processes - s.usage.mms - P, budget);
   const weights = TURNS.map((k) => p.weights[k]);
   need(weights.some((w) => w > 0), NAME, "weights", "at least one weight must be above 0");
+  const draws = new Weights(weights);
 
   while (s.fits(stepMax + mrPages, reserve())) {
     collect();
-    const turn = TURNS[rng.weighted(weights)];
+    const turn = TURNS[rng.draw(draws)];
     const proc = rng.below(P);
     switch (turn) {
       case "register": {
