@@ -14,7 +14,7 @@
  */
 import { Engine, type PageInfo } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
-import { PAGE_SIZE, type Op } from "../core/ops.ts";
+import type { Op } from "../core/ops.ts";
 import { outcomeName, type OpOutcome } from "../core/errno.ts";
 import type { Stats } from "../core/stats.ts";
 import { parseHmmBytes, formatHmmBytes } from "./hmm_bytes.ts";
@@ -25,6 +25,7 @@ import type { Expectation, ExpectStep, OpStep } from "./types.ts";
 import { stepWhere, type LoadedScenario } from "./parse.ts";
 import { resolveValue } from "./values.ts";
 import { isPerScheme } from "./expect.ts";
+import { stepOp, boundValue } from "./step-op.ts";
 
 export interface Check {
   step: number;
@@ -59,10 +60,6 @@ export interface ScenarioRun {
   /** Text of each step, for reports. */
   stepText: string[];
 }
-
-const FIELD_FIELDS = ["mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages", "fault", "newLength", "newAddr", "device", "mirror", "npages", "step"];
-/** Fields of an op step that say what the kernel should return, not op fields. */
-const OUTCOME_FIELDS = ["errno", "signal"];
 
 /**
  * The value of a per-scheme expectation for this scheme, if it has one. With `known`
@@ -148,11 +145,7 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
         continue;
       }
       const o = st as OpStep;
-      const op: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(o)) {
-        if (k === "as" || k === "note" || OUTCOME_FIELDS.includes(k)) continue;
-        op[k] = FIELD_FIELDS.includes(k) ? val(v, i, k) : v;
-      }
+      const op = stepOp(o, (v, k) => val(v, i, k));
       // a refusable "errno" / "signal" (a per-scheme key naming no scheme) is refused before the op runs, so a rejected step changes nothing
       forScheme(o.errno, scheme.name, known, false, `${stepWhere(loaded, i)}: "errno" `);
       forScheme(o.signal, scheme.name, known, false, `${stepWhere(loaded, i)}: "signal" `);
@@ -168,10 +161,8 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
       }
       stepOfSeq[seq] = i;
       if (!checkOutcome(o, i, outcome)) break;
-      if (outcome.errno || outcome.signal) continue; // a failed syscall binds no name
-      let result = outcome.result;
-      if (o.op === "mmap" || o.op === "mremap") result *= PAGE_SIZE;
-      if (o.op === "read") result >>>= 0;
+      const result = boundValue(o.op, outcome.result, outcome);
+      if (result === undefined) continue; // a failed syscall binds no name
       if (o.as) {
         names.set(o.as, result);
         if (o.op === "migrate_to_device") bos.set(o.as, result);

@@ -15,18 +15,18 @@
  */
 import { Engine, type Capacity } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
-import { PAGE_SIZE, type Op } from "../core/ops.ts";
+import type { Op } from "../core/ops.ts";
 import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
 import { stepWhere, type LoadedScenario } from "../scenario/parse.ts";
 import type { ExpectStep, OpStep } from "../scenario/types.ts";
 import { resolveValue } from "../scenario/values.ts";
+import { stepOp, boundValue } from "../scenario/step-op.ts";
+import { statusOutcome } from "../core/errno.ts";
 import { TraceRecorder } from "./record.ts";
 
 /** The capacity src/scenario/run.ts gives a scenario engine (kept in step with it). */
 export const SCENARIO_CAPACITY: Partial<Capacity> = { systemPages: 4096, devicePages: 1024, pteTables: 512, pmdTables: 128, filePages: 4096 };
 
-// as in src/scenario/run.ts: the fields whose values may be names
-const FIELD_FIELDS = ["mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages"];
 
 export interface RecordedScenario {
   bytes: Uint8Array;
@@ -58,15 +58,9 @@ export async function recordScenario(loaded: LoadedScenario, scheme: SchemeInput
         continue;
       }
       const o = st as OpStep;
-      const op: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(o)) {
-        if (k === "as" || k === "note") continue;
-        op[k] = FIELD_FIELDS.includes(k) ? val(v, i, k) : v;
-      }
-      let result = rec.run([op as unknown as Op])[0];
-      if (o.op === "mmap") result *= PAGE_SIZE;
-      if (o.op === "read") result >>>= 0;
-      if (o.as) names.set(o.as, result);
+      const op = stepOp(o, (v, k) => val(v, i, k));
+      const result = boundValue(o.op, rec.run([op as unknown as Op])[0], statusOutcome(engine.lastStatuses()[0]));
+      if (o.as && result !== undefined) names.set(o.as, result);
     } catch (e) {
       if (!(e instanceof RefsimError)) throw e;
       error = { step: i, message: `${stepWhere(loaded, i)}: ${e.message.replace(/^op 0:? ?/, "")}` };
