@@ -1,4 +1,4 @@
-// Every `@example` in src/ and bench/ runs, and every value it claims in a `console.log(...); // VALUE`
+// Every `@example` in src/, bench/ and scripts/ runs, and every value it claims in a `console.log(...); // VALUE`
 // comment is the value it logs (issue 17 item 1). One test per example, named by file and line.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { examplesOf, sourceFiles, runExample, claimHolds } from "./helpers/doc-examples.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const examples = ["src", "bench"].flatMap((d) => sourceFiles(root + d)).flatMap((f) => examplesOf(root, f));
+const examples = ["src", "bench", "scripts"].flatMap((d) => sourceFiles(root + d)).flatMap((f) => examplesOf(root, f));
 
 test("the doc examples are found", () => {
   assert.ok(examples.length >= 100, `found ${examples.length} @example blocks`);
