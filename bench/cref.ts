@@ -3,8 +3,9 @@
  * into tmp/bench/ when the bench starts, and run as a child process per case.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, statSync, existsSync, readFileSync } from "node:fs";
+import { mkdirSync, statSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { cAbiHeader } from "./c-abi.ts";
 
 const SRC = fileURLToPath(new URL("./c/refkernel.c", import.meta.url));
 const OUT_DIR = fileURLToPath(new URL("../tmp/bench/", import.meta.url));
@@ -26,6 +27,8 @@ export interface CResult {
   freeFrames: number;
   checksum: number;
   setupMs: number;
+  /** ops (churn) or fork+zap cycles (fork) run in the timed samples */
+  opsDone: number;
   /** The child's CPU time (user + system) over its wall time, whole run (setup included); see childCpuMs. */
   cpuShare?: number;
 }
@@ -45,10 +48,15 @@ export function buildC(): CBuild {
     return { ok: false, compiler: "none", error: `gcc not found (${(e as Error).message})` };
   }
   mkdirSync(OUT_DIR, { recursive: true });
+  // the constants come from assembly/abi.ts: a changed header rebuilds both binaries
+  const header = `${OUT_DIR}abi.h`;
+  const text = cAbiHeader();
+  const headerChanged = !existsSync(header) || readFileSync(header, "utf8") !== text;
+  if (headerChanged) writeFileSync(header, text);
   for (const [bin, defs] of [[BIN, []], [BIN_AOS16, ["-DAOS16"]]] as const) {
-    const fresh = existsSync(bin) && statSync(bin).mtimeMs >= statSync(SRC).mtimeMs;
+    const fresh = !headerChanged && existsSync(bin) && statSync(bin).mtimeMs >= statSync(SRC).mtimeMs;
     if (fresh) continue;
-    const r = spawnSync("gcc", [...C_FLAGS, ...defs, "-Wall", "-o", bin, SRC, "-lm"], { encoding: "utf8" });
+    const r = spawnSync("gcc", [...C_FLAGS, ...defs, "-Wall", "-I", OUT_DIR, "-o", bin, SRC, "-lm"], { encoding: "utf8" });
     if (r.status !== 0) return { ok: false, compiler, error: r.stderr || `gcc exited ${r.status}` };
   }
   return { ok: true, compiler: `${compiler} ${C_FLAGS.join(" ")}` };

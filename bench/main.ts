@@ -189,7 +189,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
       },
     })),
     goals: [...goals(rows), ...workloadGoals(workloads, rows), ...(memory ? memoryGoals(memory) : [])],
-    workloads: Array.isArray(workloads) ? workloads.map((w) => ({ name: w.name, scheme: BENCH_SCHEME, ...w })) : workloads,
+    workloads: Array.isArray(workloads) ? workloads.map(({ name, ...w }) => ({ name, scheme: BENCH_SCHEME, ...w })) : workloads,
     memory,
     differential: differential?.rows,
   };
