@@ -150,412 +150,484 @@ const RW = VM_READ | VM_WRITE;
 const GUP_FLAGS = [0, FOLL_WRITE, FOLL_PIN, FOLL_PIN | FOLL_WRITE, FOLL_PIN | FOLL_LONGTERM, FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE];
 const FREEING: readonly MixKind[] = ["munmap", "exit", "madvise_dontneed", "drop_cache", "unpin", "migrate_to_device", "truncate"];
 
-export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
-  const p = resolveParams(NAME, MIX_SPEC, params);
-  const s = new Session(NAME, target, seed, budget);
-  const cap = s.capacity;
-  const maxP = p.maxProcesses;
-  const maxV = p.maxVmas;
-  const span = p.arenaPages + p.maxMapPages; // addresses a mm can use: [MAP_BASE, MAP_BASE + span)
-  const T = Math.ceil(span / 512) + 1;
-  need(p.maxMapPages <= p.arenaPages, NAME, "maxMapPages", `must not exceed arenaPages (${p.arenaPages})`);
-  need(MAP_BASE % (1 << 18) + span <= 1 << 18, NAME, "arenaPages", "the arena must fit one pmd table (2^18 pages)");
-  need(s.usage.mms + 1 <= cap.processes, NAME, "maxProcesses", `no mm id is left (capacity.processes)`);
-  need(maxP * maxV + 1 <= cap.vmas, NAME, "maxVmas", `maxProcesses * maxVmas = ${maxP * maxV} VMAs (+1) exceed capacity.vmas (${cap.vmas})`);
-  need(maxP * T + 3 <= cap.pteTables, NAME, "maxProcesses", `needs ${maxP * T + 3} pte tables, capacity.pteTables is ${cap.pteTables}`);
-  need(maxP + T + 3 <= cap.pmdTables, NAME, "maxProcesses", `needs ${maxP + T + 3} pmd tables, capacity.pmdTables is ${cap.pmdTables}`);
-  need(p.maxPins <= cap.gupHandles - s.usage.gupLive, NAME, "maxPins", `exceeds the ${cap.gupHandles - s.usage.gupLive} free GUP handles (capacity.gupHandles)`);
-  need(p.maxFilePages <= cap.filePages, NAME, "maxFilePages", `exceeds capacity.filePages (${cap.filePages})`);
-  need(p.driverPages <= cap.devicePages, NAME, "driverPages", `exceeds capacity.devicePages (${cap.devicePages})`);
-  const low = Math.max(64, 4 * p.maxMigratePages + 16); // free system frames kept in hand
-  need(cap.systemPages - s.usage.systemLive >= 4 * low, NAME, "maxMigratePages", `too few free system frames (${cap.systemPages - s.usage.systemLive}) for this mix`);
-  const ratioKeys = MIX_KINDS;
-  const weights = ratioKeys.map((k) => p.ratios[k]);
-  need(weights.some((w) => w > 0), NAME, "ratios", "at least one ratio must be above 0");
-  // Under memory pressure only freeing kinds are drawn: by their ratios, or evenly if all of theirs are 0.
-  let freeingWeights = ratioKeys.map((k, i) => (FREEING.includes(k) ? weights[i] : 0));
-  if (!freeingWeights.some((w) => w > 0)) freeingWeights = ratioKeys.map((k) => (FREEING.includes(k) ? 1 : 0));
-
-  const weightsDraw = new Weights(weights);
-  const freeingDraw = new Weights(freeingWeights);
-  const enc = s.enc;
-  const rng = s.rng;
+/**
+ * The generator: one method per op kind, as src/explore/generate.ts has them. A class
+ * rather than closures inside runMix: its methods are compiled once per process, where
+ * closures made anew on every run were re-optimized on every run (V8's --trace-opt:
+ * 37 TurboFan compilations in each later run of a bench round), a cost of about a
+ * quarter of a 500 k-op run's CPU time.
+ */
+class MixGenerator {
+  readonly p: MixParams;
+  readonly s: Session;
+  readonly cap: Session["capacity"];
+  readonly enc: Session["enc"];
+  readonly rng: Session["rng"];
+  readonly maxP: number;
+  readonly maxV: number;
+  /** addresses a mm can use: [MAP_BASE, MAP_BASE + span) */
+  readonly span: number;
+  /** free system frames kept in hand */
+  readonly low: number;
+  readonly weights: Weights;
+  readonly freeingWeights: Weights;
 
   // ---- address spaces (slots) and their VMAs: a list sorted by start, as in the core (./vmas.ts)
-  const slotMm = new Int32Array(maxP).fill(-1);
-  const liveList = new Int32Array(maxP); // live slots, unordered
-  const slotPos = new Int32Array(maxP);
-  let nLive = 0;
-  const vt = new VmaTracker(maxP, (maxP + 1) * (maxV + 1));
-  const addSlot = (mm: number): number => {
-    let slot = 0;
-    while (slotMm[slot] >= 0) slot++;
-    slotMm[slot] = mm;
-    slotPos[slot] = nLive;
-    liveList[nLive++] = slot;
-    return slot;
-  };
-  const dropSlot = (slot: number): void => {
-    vt.drop(slot);
-    slotMm[slot] = -1;
-    const at = slotPos[slot];
-    const last = liveList[--nLive];
-    liveList[at] = last;
-    slotPos[last] = at;
-  };
-  const randomSlot = (): number => (nLive === 0 ? -1 : liveList[rng.below(nLive)]);
-  /** A live slot with at least one VMA (a few tries), or -1. */
-  const slotWithVma = (): number => {
-    for (let t = 0; t < 4; t++) {
-      const slot = randomSlot();
-      if (slot >= 0 && vt.count[slot] > 0) return slot;
-    }
-    for (let i = 0; i < nLive; i++) if (vt.count[liveList[i]] > 0) return liveList[i];
-    return -1;
-  };
+  readonly slotMm: Int32Array;
+  readonly liveList: Int32Array; // live slots, unordered
+  readonly slotPos: Int32Array;
+  nLive = 0;
+  readonly vt: VmaTracker;
 
   // ---- files, drivers, handles
-  const fileId = new Int32Array(p.maxFiles);
-  const fileLen = new Int32Array(p.maxFiles);
-  let nFiles = 0;
-  let filePagesUsed = 0;
-  const drvId = new Int32Array(p.maxDrivers); // live drivers (torn-down ones are removed)
-  let nDrv = 0;
-  let drvCreated = 0;
-  let devicePagesUsed = 0;
-  const handles = new Int32Array(p.maxPins);
-  let nHandles = 0;
-  const collect = (): void => {
-    while (enc.ready > 0) {
-      const h = enc.take();
-      if (h > 0) handles[nHandles++] = h; // 0 pages or -errno: no handle
-    }
-  };
-  const handlesOut = (): number => nHandles + enc.pending + enc.ready;
+  readonly fileId: Int32Array;
+  readonly fileLen: Int32Array;
+  nFiles = 0;
+  filePagesUsed = 0;
+  readonly drvId: Int32Array; // live drivers (torn-down ones are removed)
+  nDrv = 0;
+  drvCreated = 0;
+  devicePagesUsed = 0;
+  readonly handles: Int32Array;
+  nHandles = 0;
 
   // ---- system frames: an upper bound on use, re-read from the counters when near capacity
-  let sysUsed = s.usage.systemLive;
-  let pressure = false;
-  let mismatches = 0;
-  const resync = (): void => {
-    sysUsed = usageOf(enc.stats()).systemLive;
-  };
+  sysUsed: number;
+  pressure = false;
+  mismatches = 0;
+
+  readonly mmPacer: Pacer;
+  readonly filePacer: Pacer;
+  readonly drvPacer: Pacer;
+  readonly boPacer: Pacer;
+
+  /** The last subRange(): [rangeStart, rangeStart + rangeLen). */
+  rangeStart = 0;
+  rangeLen = 0;
+
+  constructor(target: OpTarget, params: Partial<MixParams> | undefined, seed: number, budget: number) {
+    const p = (this.p = resolveParams(NAME, MIX_SPEC, params));
+    const s = (this.s = new Session(NAME, target, seed, budget));
+    const cap = (this.cap = s.capacity);
+    const maxP = (this.maxP = p.maxProcesses);
+    const maxV = (this.maxV = p.maxVmas);
+    const span = (this.span = p.arenaPages + p.maxMapPages);
+    const T = Math.ceil(span / 512) + 1;
+    need(p.maxMapPages <= p.arenaPages, NAME, "maxMapPages", `must not exceed arenaPages (${p.arenaPages})`);
+    need(MAP_BASE % (1 << 18) + span <= 1 << 18, NAME, "arenaPages", "the arena must fit one pmd table (2^18 pages)");
+    need(s.usage.mms + 1 <= cap.processes, NAME, "maxProcesses", `no mm id is left (capacity.processes)`);
+    need(maxP * maxV + 1 <= cap.vmas, NAME, "maxVmas", `maxProcesses * maxVmas = ${maxP * maxV} VMAs (+1) exceed capacity.vmas (${cap.vmas})`);
+    need(maxP * T + 3 <= cap.pteTables, NAME, "maxProcesses", `needs ${maxP * T + 3} pte tables, capacity.pteTables is ${cap.pteTables}`);
+    need(maxP + T + 3 <= cap.pmdTables, NAME, "maxProcesses", `needs ${maxP + T + 3} pmd tables, capacity.pmdTables is ${cap.pmdTables}`);
+    need(p.maxPins <= cap.gupHandles - s.usage.gupLive, NAME, "maxPins", `exceeds the ${cap.gupHandles - s.usage.gupLive} free GUP handles (capacity.gupHandles)`);
+    need(p.maxFilePages <= cap.filePages, NAME, "maxFilePages", `exceeds capacity.filePages (${cap.filePages})`);
+    need(p.driverPages <= cap.devicePages, NAME, "driverPages", `exceeds capacity.devicePages (${cap.devicePages})`);
+    const low = (this.low = Math.max(64, 4 * p.maxMigratePages + 16));
+    need(cap.systemPages - s.usage.systemLive >= 4 * low, NAME, "maxMigratePages", `too few free system frames (${cap.systemPages - s.usage.systemLive}) for this mix`);
+    const weights = MIX_KINDS.map((k) => p.ratios[k]);
+    need(weights.some((w) => w > 0), NAME, "ratios", "at least one ratio must be above 0");
+    // Under memory pressure only freeing kinds are drawn: by their ratios, or evenly if all of theirs are 0.
+    let freeing = MIX_KINDS.map((k, i) => (FREEING.includes(k) ? weights[i] : 0));
+    if (!freeing.some((w) => w > 0)) freeing = MIX_KINDS.map((k) => (FREEING.includes(k) ? 1 : 0));
+    this.weights = new Weights(weights);
+    this.freeingWeights = new Weights(freeing);
+    this.enc = s.enc;
+    this.rng = s.rng;
+
+    this.slotMm = new Int32Array(maxP).fill(-1);
+    this.liveList = new Int32Array(maxP);
+    this.slotPos = new Int32Array(maxP);
+    this.vt = new VmaTracker(maxP, (maxP + 1) * (maxV + 1));
+    this.fileId = new Int32Array(p.maxFiles);
+    this.fileLen = new Int32Array(p.maxFiles);
+    this.drvId = new Int32Array(p.maxDrivers);
+    this.handles = new Int32Array(p.maxPins);
+    this.sysUsed = s.usage.systemLive;
+
+    this.mmPacer = new Pacer(cap.processes - s.usage.mms - 2, budget);
+    this.filePacer = new Pacer(Math.min(p.maxFiles, cap.files - s.usage.files) - 1, budget);
+    this.drvPacer = new Pacer(Math.min(p.maxDrivers, cap.drivers - s.usage.drivers) - 1, budget);
+    this.boPacer = new Pacer(cap.bufferObjects - 1 - s.usage.bos, budget);
+    need(this.filePacer.slots >= 0, NAME, "maxFiles", "no file slot is left (capacity.files)");
+    need(this.drvPacer.slots >= 0, NAME, "maxDrivers", "no driver slot is left (capacity.drivers)");
+  }
+
+  // ---- bookkeeping
+  addSlot(mm: number): number {
+    let slot = 0;
+    while (this.slotMm[slot] >= 0) slot++;
+    this.slotMm[slot] = mm;
+    this.slotPos[slot] = this.nLive;
+    this.liveList[this.nLive++] = slot;
+    return slot;
+  }
+  dropSlot(slot: number): void {
+    this.vt.drop(slot);
+    this.slotMm[slot] = -1;
+    const at = this.slotPos[slot];
+    const last = this.liveList[--this.nLive];
+    this.liveList[at] = last;
+    this.slotPos[last] = at;
+  }
+  randomSlot(): number {
+    return this.nLive === 0 ? -1 : this.liveList[this.rng.below(this.nLive)];
+  }
+  /** A live slot with at least one VMA (a few tries), or -1. */
+  slotWithVma(): number {
+    for (let t = 0; t < 4; t++) {
+      const slot = this.randomSlot();
+      if (slot >= 0 && this.vt.count[slot] > 0) return slot;
+    }
+    for (let i = 0; i < this.nLive; i++) if (this.vt.count[this.liveList[i]] > 0) return this.liveList[i];
+    return -1;
+  }
+  collect(): void {
+    const enc = this.enc;
+    while (enc.ready > 0) {
+      const h = enc.take();
+      if (h > 0) this.handles[this.nHandles++] = h; // 0 pages or -errno: no handle
+    }
+  }
+  handlesOut(): number {
+    return this.nHandles + this.enc.pending + this.enc.ready;
+  }
+  /** Ops the drain needs, kept back from the budget. */
+  reserve(): number {
+    return this.handlesOut() + this.nLive + this.nFiles + 1;
+  }
+  resync(): void {
+    this.sysUsed = usageOf(this.enc.stats()).systemLive;
+  }
   /** Room for an op that needs `needFree` free frames and may allocate `alloc`. */
-  const room = (needFree: number, alloc: number): boolean => {
-    if (cap.systemPages - sysUsed - alloc < Math.max(needFree, low)) {
-      resync();
-      if (cap.systemPages - sysUsed - alloc < Math.max(needFree, low)) {
-        pressure = true;
+  room(needFree: number, alloc: number): boolean {
+    const total = this.cap.systemPages;
+    if (total - this.sysUsed - alloc < Math.max(needFree, this.low)) {
+      this.resync();
+      if (total - this.sysUsed - alloc < Math.max(needFree, this.low)) {
+        this.pressure = true;
         return false;
       }
     }
-    sysUsed += alloc;
+    this.sysUsed += alloc;
     return true;
-  };
-
-  const mmPacer = new Pacer(cap.processes - s.usage.mms - 2, budget);
-  const filePacer = new Pacer(Math.min(p.maxFiles, cap.files - s.usage.files) - 1, budget);
-  const drvPacer = new Pacer(Math.min(p.maxDrivers, cap.drivers - s.usage.drivers) - 1, budget);
-  const boPacer = new Pacer(cap.bufferObjects - 1 - s.usage.bos, budget);
-  need(filePacer.slots >= 0, NAME, "maxFiles", "no file slot is left (capacity.files)");
-  need(drvPacer.slots >= 0, NAME, "maxDrivers", "no driver slot is left (capacity.drivers)");
-
-  const newFile = (): boolean => {
-    const len = 1 + rng.below(p.maxFilePages);
-    if (nFiles === p.maxFiles || filePagesUsed + len > cap.filePages) return false;
-    fileId[nFiles] = enc.result(enc.fileNew(len));
-    fileLen[nFiles++] = len;
-    filePagesUsed += len;
+  }
+  newFile(): boolean {
+    const len = 1 + this.rng.below(this.p.maxFilePages);
+    if (this.nFiles === this.p.maxFiles || this.filePagesUsed + len > this.cap.filePages) return false;
+    this.fileId[this.nFiles] = this.enc.result(this.enc.fileNew(len));
+    this.fileLen[this.nFiles++] = len;
+    this.filePagesUsed += len;
     return true;
-  };
-  const newDriver = (): boolean => {
-    if (drvCreated === p.maxDrivers || devicePagesUsed + p.driverPages > cap.devicePages) return false;
-    const kind = rng.chance(0.5) ? KIND_DEVICE_PRIVATE : KIND_DEVICE_COHERENT;
-    drvId[nDrv++] = enc.result(enc.driverNew(kind, p.driverPages));
-    drvCreated++;
-    devicePagesUsed += p.driverPages;
+  }
+  newDriver(): boolean {
+    if (this.drvCreated === this.p.maxDrivers || this.devicePagesUsed + this.p.driverPages > this.cap.devicePages) return false;
+    const kind = this.rng.chance(0.5) ? KIND_DEVICE_PRIVATE : KIND_DEVICE_COHERENT;
+    this.drvId[this.nDrv++] = this.enc.result(this.enc.driverNew(kind, this.p.driverPages));
+    this.drvCreated++;
+    this.devicePagesUsed += this.p.driverPages;
     return true;
-  };
+  }
+  /** A random sub-range of at most `max` pages of VMA v, as rangeStart / rangeLen. */
+  subRange(v: number, max: number): void {
+    const vt = this.vt;
+    const len = vt.end[v] - vt.start[v];
+    this.rangeLen = 1 + this.rng.below(Math.min(max, len));
+    this.rangeStart = vt.start[v] + this.rng.below(len - this.rangeLen + 1);
+  }
+  anonVma(slot: number): number {
+    for (let t = 0; t < 4; t++) {
+      const v = this.vt.pick(slot, this.rng);
+      if ((this.vt.flags[v] & VM_ANON) !== 0) return v;
+    }
+    return -1;
+  }
 
   // ---- one op of each kind; false if it cannot be issued right now
-  const doMmap = (): boolean => {
-    const slot = randomSlot();
-    if (slot < 0 || vt.count[slot] >= maxV) return false;
+  mmap(): boolean {
+    const { p, rng, vt, enc } = this;
+    const slot = this.randomSlot();
+    if (slot < 0 || vt.count[slot] >= this.maxV) return false;
     let n = 1 + rng.below(p.maxMapPages);
     let flags = rng.chance(p.readOnlyRatio) ? VM_READ : RW;
     let file = -1;
     let pgoff = 0;
-    if (nFiles > 0 && rng.chance(p.fileRatio)) {
-      const f = rng.below(nFiles);
-      if (n > fileLen[f]) n = fileLen[f];
-      file = fileId[f];
-      pgoff = rng.below(fileLen[f] - n + 1);
+    if (this.nFiles > 0 && rng.chance(p.fileRatio)) {
+      const f = rng.below(this.nFiles);
+      if (n > this.fileLen[f]) n = this.fileLen[f];
+      file = this.fileId[f];
+      pgoff = rng.below(this.fileLen[f] - n + 1);
       flags |= VM_FILE | (rng.chance(p.sharedRatio) ? VM_SHARED : 0);
     } else {
       flags |= VM_ANON;
     }
     if (rng.chance(p.hintRatio)) {
       const predicted = vt.unmappedArea(slot, n, MAP_BASE);
-      if (predicted + n > MAP_BASE + span) return false;
-      const got = enc.result(enc.mmap(slotMm[slot], -1, n, flags, file, pgoff));
-      if (got !== predicted) mismatches++;
+      if (predicted + n > MAP_BASE + this.span) return false;
+      const got = enc.result(enc.mmap(this.slotMm[slot], -1, n, flags, file, pgoff));
+      if (got !== predicted) this.mismatches++;
       vt.insert(slot, got, got + n, flags, file, pgoff);
       return true;
     }
     for (let t = 0; t < 3; t++) {
       const start = MAP_BASE + rng.below(p.arenaPages - n + 1);
       if (vt.overlaps(slot, start, start + n)) continue;
-      enc.mmap(slotMm[slot], start, n, flags, file, pgoff);
+      enc.mmap(this.slotMm[slot], start, n, flags, file, pgoff);
       vt.insert(slot, start, start + n, flags, file, pgoff);
       return true;
     }
     return false;
-  };
-  const doMunmap = (): boolean => {
-    const slot = slotWithVma();
-    if (slot < 0 || vt.count[slot] >= maxV) return false; // a split needs a spare VMA
-    const [start, end] = vt.munmapRange(slot, rng, MAP_BASE, span, p.maxMapPages);
-    enc.munmap(slotMm[slot], start, end - start);
-    vt.unmapRange(slot, start, end);
+  }
+  munmap(): boolean {
+    const slot = this.slotWithVma();
+    if (slot < 0 || this.vt.count[slot] >= this.maxV) return false; // a split needs a spare VMA
+    const [start, end] = this.vt.munmapRange(slot, this.rng, MAP_BASE, this.span, this.p.maxMapPages);
+    this.enc.munmap(this.slotMm[slot], start, end - start);
+    this.vt.unmapRange(slot, start, end);
     return true;
-  };
-  /** A random sub-range of at most `max` pages of VMA v: [start, start + n) as rangeStart / rangeLen. */
-  let rangeStart = 0;
-  let rangeLen = 0;
-  const subRange = (v: number, max: number): void => {
-    const len = vt.end[v] - vt.start[v];
-    rangeLen = 1 + rng.below(Math.min(max, len));
-    rangeStart = vt.start[v] + rng.below(len - rangeLen + 1);
-  };
-  const doAccess = (write: boolean): boolean => {
-    const slot = slotWithVma();
+  }
+  access(write: boolean): boolean {
+    const { rng, vt } = this;
+    const slot = this.slotWithVma();
     if (slot < 0) return false;
     const v = vt.pick(slot, rng);
     const vpn = vt.start[v] + rng.below(vt.end[v] - vt.start[v]);
     if (write && (vt.flags[v] & VM_WRITE) !== 0) {
-      if (!room(2, 2)) return false;
-      enc.write(slotMm[slot], vpn, rng.u32() | 0);
+      if (!this.room(2, 2)) return false;
+      this.enc.write(this.slotMm[slot], vpn, rng.u32() | 0);
     } else {
-      if (!room(2, 1)) return false;
-      enc.read(slotMm[slot], vpn);
+      if (!this.room(2, 1)) return false;
+      this.enc.read(this.slotMm[slot], vpn);
     }
     return true;
-  };
-  const doFork = (): boolean => {
-    if (nLive >= maxP || !mmPacer.allow(s.done)) return false;
-    const parent = randomSlot();
+  }
+  fork(): boolean {
+    if (this.nLive >= this.maxP || !this.mmPacer.allow(this.s.done)) return false;
+    const parent = this.randomSlot();
     if (parent < 0) return false;
-    collect();
-    const out = handlesOut();
-    if (!room(out + 2, out)) return false; // copy_present_page for each maybe-pinned page
-    const child = enc.result(enc.fork(slotMm[parent]));
-    mmPacer.take();
-    const c = addSlot(child);
-    vt.copy(parent, c);
+    this.collect();
+    const out = this.handlesOut();
+    if (!this.room(out + 2, out)) return false; // copy_present_page for each maybe-pinned page
+    const child = this.enc.result(this.enc.fork(this.slotMm[parent]));
+    this.mmPacer.take();
+    const c = this.addSlot(child);
+    this.vt.copy(parent, c);
     return true;
-  };
-  const doExit = (): boolean => {
-    const slot = randomSlot();
-    if (slot < 0 || (nLive === 1 && mmPacer.left <= 0)) return false; // keep a process while no new one can come
-    enc.exit(slotMm[slot]);
-    dropSlot(slot);
+  }
+  exit(): boolean {
+    const slot = this.randomSlot();
+    if (slot < 0 || (this.nLive === 1 && this.mmPacer.left <= 0)) return false; // keep a process while no new one can come
+    this.enc.exit(this.slotMm[slot]);
+    this.dropSlot(slot);
     return true;
-  };
-  const doMmNew = (): boolean => {
+  }
+  mmNew(): boolean {
     // paced, except that a machine without processes may always start one while ids remain
-    if (nLive >= maxP || mmPacer.left <= 0 || (nLive > 0 && !mmPacer.allow(s.done))) return false;
-    addSlot(enc.result(enc.mmNew()));
-    mmPacer.take();
+    if (this.nLive >= this.maxP || this.mmPacer.left <= 0 || (this.nLive > 0 && !this.mmPacer.allow(this.s.done))) return false;
+    this.addSlot(this.enc.result(this.enc.mmNew()));
+    this.mmPacer.take();
     return true;
-  };
-  const anonVma = (slot: number): number => {
-    for (let t = 0; t < 4; t++) {
-      const v = vt.pick(slot, rng);
-      if ((vt.flags[v] & VM_ANON) !== 0) return v;
-    }
-    return -1;
-  };
-  const doMigrateToDevice = (evictAtOnce = false): boolean => {
-    if (nDrv === 0 || !boPacer.allow(s.done)) return false;
-    const slot = slotWithVma();
+  }
+  fileNew(): boolean {
+    if (!this.filePacer.allow(this.s.done) || !this.newFile()) return false;
+    this.filePacer.take();
+    return true;
+  }
+  driverNew(): boolean {
+    if (!this.drvPacer.allow(this.s.done) || !this.newDriver()) return false;
+    this.drvPacer.take();
+    return true;
+  }
+  migrateToDevice(evictAtOnce = false): boolean {
+    const { p, rng, enc } = this;
+    if (this.nDrv === 0 || !this.boPacer.allow(this.s.done)) return false;
+    const slot = this.slotWithVma();
     if (slot < 0) return false;
-    const v = anonVma(slot);
+    const v = this.anonVma(slot);
     if (v < 0) return false;
-    const d = drvId[rng.below(nDrv)];
-    subRange(v, p.maxMigratePages);
-    const seq = enc.migrateToDevice(slotMm[slot], rangeStart, rangeLen, d, 0);
-    boPacer.take();
+    const d = this.drvId[rng.below(this.nDrv)];
+    this.subRange(v, p.maxMigratePages);
+    const seq = enc.migrateToDevice(this.slotMm[slot], this.rangeStart, this.rangeLen, d, 0);
+    this.boPacer.take();
     const reuse = rng.chance(p.boReuse);
     if (!reuse && !evictAtOnce) return true;
     // The BO is certainly live only until some op could free its last page: use it at once.
     const bo = enc.result(seq);
     if (reuse) {
-      const slot2 = slotWithVma();
-      const v2 = slot2 < 0 ? -1 : anonVma(slot2);
+      const slot2 = this.slotWithVma();
+      const v2 = slot2 < 0 ? -1 : this.anonVma(slot2);
       if (v2 >= 0) {
-        subRange(v2, p.maxMigratePages);
-        enc.migrateToDevice(slotMm[slot2], rangeStart, rangeLen, d, bo);
+        this.subRange(v2, p.maxMigratePages);
+        enc.migrateToDevice(this.slotMm[slot2], this.rangeStart, this.rangeLen, d, bo);
       }
     }
     if (evictAtOnce) {
-      if (!room(p.driverPages, 2 * p.maxMigratePages)) return true; // migrate_device_range wants room for the whole driver
+      if (!this.room(p.driverPages, 2 * p.maxMigratePages)) return true; // migrate_device_range wants room for the whole driver
       enc.evictBo(bo);
     }
     return true;
-  };
-  const doMigrateToRam = (): boolean => {
-    const slot = slotWithVma();
+  }
+  migrateToRam(): boolean {
+    const slot = this.slotWithVma();
     if (slot < 0) return false;
-    subRange(vt.pick(slot, rng), p.maxMigratePages);
-    if (!room(rangeLen, rangeLen)) return false;
-    enc.migrateToRam(slotMm[slot], rangeStart, rangeLen);
+    this.subRange(this.vt.pick(slot, this.rng), this.p.maxMigratePages);
+    if (!this.room(this.rangeLen, this.rangeLen)) return false;
+    this.enc.migrateToRam(this.slotMm[slot], this.rangeStart, this.rangeLen);
     return true;
-  };
-  const doDontneed = (): boolean => {
-    const slot = slotWithVma();
+  }
+  dontneed(): boolean {
+    const slot = this.slotWithVma();
     if (slot < 0) return false;
-    subRange(vt.pick(slot, rng), 4 * p.maxMigratePages);
-    enc.madviseDontneed(slotMm[slot], rangeStart, rangeLen);
+    this.subRange(this.vt.pick(slot, this.rng), 4 * this.p.maxMigratePages);
+    this.enc.madviseDontneed(this.slotMm[slot], this.rangeStart, this.rangeLen);
     return true;
-  };
-  const doGup = (): boolean => {
-    const slot = slotWithVma();
-    if (slot < 0 || handlesOut() >= p.maxPins) return false;
+  }
+  gup(): boolean {
+    const { rng, vt } = this;
+    const slot = this.slotWithVma();
+    if (slot < 0 || this.handlesOut() >= this.p.maxPins) return false;
     const v = vt.pick(slot, rng);
     const vpn = vt.start[v] + rng.below(vt.end[v] - vt.start[v]);
     let flags = GUP_FLAGS[rng.below(GUP_FLAGS.length)];
     if ((vt.flags[v] & VM_WRITE) === 0) flags &= ~FOLL_WRITE;
-    if (!room(3, 3)) return false;
-    enc.gup(slotMm[slot], vpn, flags);
-    enc.want();
+    if (!this.room(3, 3)) return false;
+    this.enc.gup(this.slotMm[slot], vpn, flags);
+    this.enc.want();
     return true;
-  };
-  const doUnpin = (): boolean => {
-    collect();
-    if (nHandles === 0) return false;
-    const i = rng.below(nHandles);
-    enc.unpin(handles[i]);
-    handles[i] = handles[--nHandles];
+  }
+  unpin(): boolean {
+    this.collect();
+    if (this.nHandles === 0) return false;
+    const i = this.rng.below(this.nHandles);
+    this.enc.unpin(this.handles[i]);
+    this.handles[i] = this.handles[--this.nHandles];
     return true;
-  };
-  const doPageout = (): boolean => {
-    const slot = slotWithVma();
+  }
+  check(): boolean {
+    this.enc.check();
+    return true;
+  }
+  dropCache(): boolean {
+    if (this.nFiles === 0) return false;
+    this.enc.dropCache(this.fileId[this.rng.below(this.nFiles)]);
+    return true;
+  }
+  pageout(): boolean {
+    const slot = this.slotWithVma();
     if (slot < 0) return false;
-    subRange(vt.pick(slot, rng), 4 * p.maxMigratePages);
-    enc.madvisePageout(slotMm[slot], rangeStart, rangeLen);
+    this.subRange(this.vt.pick(slot, this.rng), 4 * this.p.maxMigratePages);
+    this.enc.madvisePageout(this.slotMm[slot], this.rangeStart, this.rangeLen);
     return true;
-  };
-  const doTruncate = (): boolean => {
-    if (nFiles === 0) return false;
-    const f = rng.below(nFiles);
-    const index = rng.below(fileLen[f]);
-    enc.truncate(fileId[f], index, 1 + rng.below(Math.min(p.maxMigratePages, fileLen[f] - index)));
+  }
+  truncate(): boolean {
+    if (this.nFiles === 0) return false;
+    const rng = this.rng;
+    const f = rng.below(this.nFiles);
+    const index = rng.below(this.fileLen[f]);
+    this.enc.truncate(this.fileId[f], index, 1 + rng.below(Math.min(this.p.maxMigratePages, this.fileLen[f] - index)));
     return true;
-  };
-  const doDmaWrite = (): boolean => {
-    collect();
-    if (nHandles === 0) return false;
-    enc.dmaWrite(handles[rng.below(nHandles)], rng.u32() | 0);
+  }
+  dmaWrite(): boolean {
+    this.collect();
+    if (this.nHandles === 0) return false;
+    this.enc.dmaWrite(this.handles[this.rng.below(this.nHandles)], this.rng.u32() | 0);
     return true;
-  };
-  const doDriverTeardown = (): boolean => {
-    if (nDrv === 0) return false;
-    const i = rng.below(nDrv);
-    const evict = rng.chance(0.5);
-    if (evict && !room(p.driverPages, p.driverPages)) return false;
-    enc.driverTeardown(drvId[i], evict);
-    drvId[i] = drvId[--nDrv];
+  }
+  driverTeardown(): boolean {
+    if (this.nDrv === 0) return false;
+    const i = this.rng.below(this.nDrv);
+    const evict = this.rng.chance(0.5);
+    if (evict && !this.room(this.p.driverPages, this.p.driverPages)) return false;
+    this.enc.driverTeardown(this.drvId[i], evict);
+    this.drvId[i] = this.drvId[--this.nDrv];
     return true;
-  };
-  const doTeardown = (): boolean => {
-    if (mmPacer.left <= 0) return false; // the run could not go on without a process
-    enc.teardown();
-    while (nLive > 0) dropSlot(liveList[0]);
+  }
+  teardown(): boolean {
+    if (this.mmPacer.left <= 0) return false; // the run could not go on without a process
+    this.enc.teardown();
+    while (this.nLive > 0) this.dropSlot(this.liveList[0]);
     return true;
-  };
+  }
 
-  const issue = (kind: number): boolean => {
-    switch (kind) { // the index into MIX_KINDS (a number switch: a string one cost a tenth of the run)
-      case K_MM_NEW: return doMmNew();
-      case K_MMAP: return doMmap();
-      case K_MUNMAP: return doMunmap();
-      case K_READ: return doAccess(false);
-      case K_WRITE: return doAccess(true);
-      case K_FORK: return doFork();
-      case K_EXIT: return doExit();
-      case K_MADVISE_DONTNEED: return doDontneed();
-      case K_FILE_NEW:
-        if (!filePacer.allow(s.done) || !newFile()) return false;
-        filePacer.take();
-        return true;
-      case K_DRIVER_NEW:
-        if (!drvPacer.allow(s.done) || !newDriver()) return false;
-        drvPacer.take();
-        return true;
-      case K_MIGRATE_TO_DEVICE: return doMigrateToDevice();
-      case K_MIGRATE_TO_RAM: return doMigrateToRam();
-      case K_GUP: return doGup();
-      case K_UNPIN: return doUnpin();
-      case K_CHECK: enc.check(); return true;
-      case K_DROP_CACHE:
-        if (nFiles === 0) return false;
-        enc.dropCache(fileId[rng.below(nFiles)]);
-        return true;
-      case K_TEARDOWN: return doTeardown();
-      case K_MADVISE_PAGEOUT: return doPageout();
-      case K_TRUNCATE: return doTruncate();
-      case K_DMA_WRITE: return doDmaWrite();
-      case K_EVICT_BO: return doMigrateToDevice(true);
-      case K_DRIVER_TEARDOWN: return doDriverTeardown();
+  /** One op of the kind with this index into MIX_KINDS (a number switch: a string one cost a tenth of the run). */
+  issue(kind: number): boolean {
+    switch (kind) {
+      case K_MM_NEW: return this.mmNew();
+      case K_MMAP: return this.mmap();
+      case K_MUNMAP: return this.munmap();
+      case K_READ: return this.access(false);
+      case K_WRITE: return this.access(true);
+      case K_FORK: return this.fork();
+      case K_EXIT: return this.exit();
+      case K_MADVISE_DONTNEED: return this.dontneed();
+      case K_FILE_NEW: return this.fileNew();
+      case K_DRIVER_NEW: return this.driverNew();
+      case K_MIGRATE_TO_DEVICE: return this.migrateToDevice();
+      case K_MIGRATE_TO_RAM: return this.migrateToRam();
+      case K_GUP: return this.gup();
+      case K_UNPIN: return this.unpin();
+      case K_CHECK: return this.check();
+      case K_DROP_CACHE: return this.dropCache();
+      case K_TEARDOWN: return this.teardown();
+      case K_MADVISE_PAGEOUT: return this.pageout();
+      case K_TRUNCATE: return this.truncate();
+      case K_DMA_WRITE: return this.dmaWrite();
+      case K_EVICT_BO: return this.migrateToDevice(true);
+      case K_DRIVER_TEARDOWN: return this.driverTeardown();
     }
     return false;
-  };
+  }
 
-  // ---- setup: two processes, a file, a driver
-  const reserve = (): number => handlesOut() + nLive + nFiles + 1;
-  s.needBudget(4 + 2 + 2 + 1 + 2);
-  addSlot(enc.result(enc.mmNew()));
-  addSlot(enc.result(enc.mmNew()));
-  newFile();
-  newDriver();
+  /** Setup (two processes, a file, a driver), the random loop, the drain and a quiesce check. */
+  run(): WorkloadSummary {
+    const { s, enc, rng } = this;
+    s.needBudget(4 + 2 + 2 + 1 + 2);
+    this.addSlot(enc.result(enc.mmNew()));
+    this.addSlot(enc.result(enc.mmNew()));
+    this.newFile();
+    this.newDriver();
 
-  while (s.fits(2, reserve())) {
-    if (pressure) {
-      // free memory until the counters show room again
-      let freed = false;
-      for (let t = 0; t < 8 && !freed; t++) freed = issue(rng.draw(freeingDraw));
-      if (!freed) {
-        s.note = "stopped early: system frames are exhausted and nothing is left to free";
+    while (s.fits(2, this.reserve())) {
+      if (this.pressure) {
+        // free memory until the counters show room again
+        let freed = false;
+        for (let t = 0; t < 8 && !freed; t++) freed = this.issue(rng.draw(this.freeingWeights));
+        if (!freed) {
+          s.note = "stopped early: system frames are exhausted and nothing is left to free";
+          break;
+        }
+        this.resync();
+        if (this.cap.systemPages - this.sysUsed >= 2 * this.low) this.pressure = false;
+        continue;
+      }
+      let ok = false;
+      for (let t = 0; t < 8 && !ok; t++) ok = this.issue(rng.draw(this.weights));
+      if (!ok && !this.pressure) ok = this.mmNew() || this.mmap() || this.access(false);
+      if (!ok && !this.pressure) {
+        s.note = "stopped early: no op could be issued (no address space left: mm ids used up?)";
         break;
       }
-      resync();
-      if (cap.systemPages - sysUsed >= 2 * low) pressure = false;
-      continue;
     }
-    let ok = false;
-    for (let t = 0; t < 8 && !ok; t++) ok = issue(rng.draw(weightsDraw));
-    if (!ok && !pressure) ok = doMmNew() || doMmap() || doAccess(false);
-    if (!ok && !pressure) {
-      s.note = "stopped early: no op could be issued (no address space left: mm ids used up?)";
-      break;
+    // A step takes up to 2 ops, so the loop can end with one op of the budget left: a
+    // check (one op, the mix's own) spends it, and the run is exactly the budget.
+    if (!s.note && s.fits(1, this.reserve())) enc.check();
+    // ---- drain
+    enc.flush();
+    this.collect();
+    for (let i = 0; i < this.nHandles; i++) enc.unpin(this.handles[i]);
+    this.nHandles = 0;
+    while (this.nLive > 0) {
+      enc.exit(this.slotMm[this.liveList[0]]);
+      this.dropSlot(this.liveList[0]);
     }
+    for (let f = 0; f < this.nFiles; f++) enc.dropCache(this.fileId[f]);
+    enc.check();
+    if (this.mismatches > 0) s.note = `${s.note ? s.note + "; " : ""}mmap(-1) returned another address than get_unmapped_area predicts ${this.mismatches} times`;
+    return s.finish();
   }
-  // A step takes up to 2 ops, so the loop can end with one op of the budget left: a
-  // check (one op, the mix's own) spends it, and the run is exactly the budget.
-  if (!s.note && s.fits(1, reserve())) enc.check();
-  // ---- drain
-  enc.flush();
-  collect();
-  for (let i = 0; i < nHandles; i++) enc.unpin(handles[i]);
-  nHandles = 0;
-  while (nLive > 0) {
-    enc.exit(slotMm[liveList[0]]);
-    dropSlot(liveList[0]);
-  }
-  for (let f = 0; f < nFiles; f++) enc.dropCache(fileId[f]);
-  enc.check();
-  if (mismatches > 0) s.note = `${s.note ? s.note + "; " : ""}mmap(-1) returned another address than get_unmapped_area predicts ${mismatches} times`;
-  return s.finish();
+}
+
+export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
+  return new MixGenerator(target, params, seed, budget).run();
 }
 
 export const mix: WorkloadDef<MixParams> = {
