@@ -52,7 +52,7 @@ test("do_anonymous_page: a write fault on untouched anon memory maps a fresh pag
   assert.equal(p.pte, { present: true, write: true, special: false, devmap: false, devicePrivate: false });
   assert.is(p.content, 42);
   // The allocation's reference is handed to the PTE: no refcount RMW, one mapcount RMW.
-  assert.equal([d.ref, d.map, d.live, d.allocated], [0, 1, 1, 1]);
+  assert.equal({ ref: d.ref, map: d.map, live: d.live, allocated: d.allocated }, { ref: 0, map: 1, live: 1, allocated: 1 });
   assert.is(e.page(mm, a + PAGE), null, "the neighbouring page is still untouched");
   assert.is(e.read(mm, a), 42);
 });
@@ -63,7 +63,7 @@ test("do_anonymous_page in E0 (no PG_anon_exclusive before 5.19): R1 M1, anon bu
   const a = e.mmap(mm, { length: PAGE });
   e.write(mm, a, 1);
   const p = pg(e, mm, a);
-  assert.equal([p.refcount, p.mapcount, p.anon, p.anonExclusive], [1, 1, true, false]);
+  assert.equal({ refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive }, { refcount: 1, mapcount: 1, anon: true, anonExclusive: false });
 });
 
 test("read fault on untouched anon memory maps the shared zero page: special PTE, no ref, no mapcount, no frame", async () => {
@@ -77,8 +77,8 @@ test("read fault on untouched anon memory maps the shared zero page: special PTE
   assert.is(p.pfn, 0);
   assert.is(p.kind, "zero");
   assert.equal(p.pte, { present: true, write: false, special: true, devmap: false, devicePrivate: false });
-  assert.equal([p.refcount, p.mapcount], [0, 0]);
-  assert.equal([d.ref, d.map, d.live, d.allocated], [0, 0, 0, 0], "mapping the zero page takes no reference and allocates nothing");
+  assert.equal({ refcount: p.refcount, mapcount: p.mapcount }, { refcount: 0, mapcount: 0 });
+  assert.equal({ ref: d.ref, map: d.map, live: d.live, allocated: d.allocated }, { ref: 0, map: 0, live: 0, allocated: 0 }, "mapping the zero page takes no reference and allocates nothing");
 });
 
 test("write after a zero-page read: wp_page_copy into a fresh page; the zero page stays untouched", async () => {
@@ -91,10 +91,10 @@ test("write after a zero-page read: wp_page_copy into a fresh page; the zero pag
   const d = delta(s0, e.stats());
   const p = pg(e, mm, a);
   assert.is.not(p.pfn, 0);
-  assert.equal([p.kind, p.refcount, p.mapcount, p.pte.write, p.pte.special], ["system", 1, 1, true, false]);
-  assert.equal([d.wpCopy, d.live], [1, 1]);
+  assert.equal({ kind: p.kind, refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write, special: p.pte.special }, { kind: "system", refcount: 1, mapcount: 1, write: true, special: false });
+  assert.equal({ wpCopy: d.wpCopy, live: d.live }, { wpCopy: 1, live: 1 });
   const z = e.frame(0);
-  assert.equal([z.kind, z.refcount, z.mapcount], ["zero", 0, 0]);
+  assert.equal({ kind: z.kind, refcount: z.refcount, mapcount: z.mapcount }, { kind: "zero", refcount: 0, mapcount: 0 });
   assert.is(e.read(mm, a), 9);
 });
 
@@ -106,7 +106,7 @@ test("file read fault: page cache ref + PTE ref (R2 M1); a second mapping adds +
   const s0 = e.stats();
   assert.is(e.read(A, a), 0, "a fresh file reads as zeros");
   const p = pg(e, A, a);
-  assert.equal([p.kind, p.refcount, p.mapcount, p.pageCache, p.anon], ["system", 2, 1, true, false]);
+  assert.equal({ kind: p.kind, refcount: p.refcount, mapcount: p.mapcount, pageCache: p.pageCache, anon: p.anon }, { kind: "system", refcount: 2, mapcount: 1, pageCache: true, anon: false });
   assert.equal(p.pte, { present: true, write: false, special: false, devmap: false, devicePrivate: false }, "read fault maps read-only");
   assert.is(delta(s0, e.stats()).live, 1, "one frame: the page cache page");
 
@@ -115,7 +115,7 @@ test("file read fault: page cache ref + PTE ref (R2 M1); a second mapping adds +
   e.read(B, b);
   const q = pg(e, B, b);
   assert.is(q.pfn, p.pfn, "both mappings map the same page cache page");
-  assert.equal([q.refcount, q.mapcount], [3, 2]);
+  assert.equal({ refcount: q.refcount, mapcount: q.mapcount }, { refcount: 3, mapcount: 2 });
   assert.is(delta(s0, e.stats()).live, 1);
 });
 
@@ -126,7 +126,7 @@ test("shared file mapping: writes reach the page cache page and the file; other 
   const a = e.mmap(A, { length: PAGE, file: f, shared: true });
   e.write(A, a, 11);
   const p = pg(e, A, a);
-  assert.equal([p.refcount, p.mapcount, p.pageCache, p.anon, p.pte.write], [2, 1, true, false, true], "do_shared_fault: cache ref + PTE ref, writable");
+  assert.equal({ refcount: p.refcount, mapcount: p.mapcount, pageCache: p.pageCache, anon: p.anon, write: p.pte.write }, { refcount: 2, mapcount: 1, pageCache: true, anon: false, write: true }, "do_shared_fault: cache ref + PTE ref, writable");
   const B = e.mmNew();
   const b = e.mmap(B, { length: PAGE, file: f });
   assert.is(e.read(B, b), 11, "a private mapping sees the shared writer's data before any COW");
@@ -147,8 +147,8 @@ test("private file write fault (do_cow_fault): an anon copy R1 M1; the page cach
   const copy = pg(e, B, priv);
   const cache = pg(e, A, shared);
   assert.is.not(copy.pfn, cache.pfn);
-  assert.equal([copy.refcount, copy.mapcount, copy.anon, copy.anonExclusive, copy.pageCache], [1, 1, true, true, false]);
-  assert.equal([cache.refcount, cache.mapcount], [2, 1], "B's COW fault took no mapping of the page cache page");
+  assert.equal({ refcount: copy.refcount, mapcount: copy.mapcount, anon: copy.anon, anonExclusive: copy.anonExclusive, pageCache: copy.pageCache }, { refcount: 1, mapcount: 1, anon: true, anonExclusive: true, pageCache: false });
+  assert.equal({ refcount: cache.refcount, mapcount: cache.mapcount }, { refcount: 2, mapcount: 1 }, "B's COW fault took no mapping of the page cache page");
   assert.is(delta(s0, e.stats()).live, 1, "one new frame: the anon copy");
   assert.is(e.read(B, priv), 99);
   assert.is(e.read(A, shared), 5, "the private write does not reach the file");
@@ -164,36 +164,36 @@ test("private file: read then write = wp_page_copy; the page cache page loses th
   const priv = e.mmap(B, { length: PAGE, file: f });
   assert.is(e.read(B, priv), 7);
   const before = pg(e, B, priv);
-  assert.equal([before.pfn, before.refcount, before.mapcount, before.pte.write], [pg(e, A, shared).pfn, 3, 2, false]);
+  assert.equal({ pfn: before.pfn, refcount: before.refcount, mapcount: before.mapcount, write: before.pte.write }, { pfn: pg(e, A, shared).pfn, refcount: 3, mapcount: 2, write: false });
   const s0 = e.stats();
   e.write(B, priv, 8);
   const d = delta(s0, e.stats());
   const after = pg(e, B, priv);
   assert.is.not(after.pfn, before.pfn);
-  assert.equal([after.refcount, after.mapcount, after.anon, after.pte.write], [1, 1, true, true]);
+  assert.equal({ refcount: after.refcount, mapcount: after.mapcount, anon: after.anon, write: after.pte.write }, { refcount: 1, mapcount: 1, anon: true, write: true });
   const cache = e.frame(before.pfn);
-  assert.equal([cache.refcount, cache.mapcount], [2, 1]);
-  assert.equal([d.wpCopy, d.wpReuse], [1, 0]);
-  assert.equal([e.read(B, priv), e.read(A, shared)], [8, 7]);
+  assert.equal({ refcount: cache.refcount, mapcount: cache.mapcount }, { refcount: 2, mapcount: 1 });
+  assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse }, { wpCopy: 1, wpReuse: 0 });
+  assert.equal({ privateInB: e.read(B, priv), sharedInA: e.read(A, shared) }, { privateInB: 8, sharedInA: 7 });
 });
 
-test("fork of an anon page: +1R +1M, one page mapped by both, both PTEs write-protected, AnonExclusive cleared", async () => {
-  for (const scheme of ["E0", "E2"]) {
-    const e = await engine(scheme);
-    const mm = e.mmNew();
-    const a = e.mmap(mm, { length: PAGE });
-    e.write(mm, a, 3);
-    const s0 = e.stats();
-    const child = e.fork(mm);
-    const d = delta(s0, e.stats());
-    const p = pg(e, mm, a);
-    const c = pg(e, child, a);
-    assert.is(c.pfn, p.pfn, scheme);
-    assert.equal([p.refcount, p.mapcount, p.anonExclusive], [2, 2, false], scheme);
-    assert.equal([p.pte.write, c.pte.write], [false, false], `${scheme}: both write-protected`);
-    assert.equal([d.ref, d.map, d.ptesCopied, d.live, d.wpCopy], [1, 1, 1, 0, 0], scheme);
-  }
-});
+for (const scheme of ["E0", "E2"]) {
+  test(`${"fork of an anon page: +1R +1M, one page mapped by both, both PTEs write-protected, AnonExclusive cleared"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
+  const e = await engine(scheme);
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: PAGE });
+  e.write(mm, a, 3);
+  const s0 = e.stats();
+  const child = e.fork(mm);
+  const d = delta(s0, e.stats());
+  const p = pg(e, mm, a);
+  const c = pg(e, child, a);
+  assert.is(c.pfn, p.pfn, scheme);
+  assert.equal({ refcount: p.refcount, mapcount: p.mapcount, anonExclusive: p.anonExclusive }, { refcount: 2, mapcount: 2, anonExclusive: false }, scheme);
+  assert.equal({ parentWrite: p.pte.write, childWrite: c.pte.write }, { parentWrite: false, childWrite: false }, `${scheme}: both write-protected`);
+  assert.equal({ ref: d.ref, map: d.map, ptesCopied: d.ptesCopied, live: d.live, wpCopy: d.wpCopy }, { ref: 1, map: 1, ptesCopied: 1, live: 0, wpCopy: 0 }, scheme);
+  });
+}
 
 test("fork of a maybe-pinned anon page (FOLL_PIN in this mm): the child gets a copy, the parent keeps its page", async () => {
   const e = await engine("E2");
@@ -210,14 +210,14 @@ test("fork of a maybe-pinned anon page (FOLL_PIN in this mm): the child gets a c
   const p = pg(e, mm, a);
   const c = pg(e, child, a);
   assert.is.not(c.pfn, p.pfn, "copy_present_page: child has its own page");
-  assert.equal([p.pfn, p.refcount, p.mapcount, p.anonExclusive, p.pte.write], [pinned.pfn, 1025, 1, true, true], "parent page untouched");
-  assert.equal([c.kind, c.refcount, c.mapcount, c.content], ["system", 1, 1, 10]);
+  assert.equal({ pfn: p.pfn, refcount: p.refcount, mapcount: p.mapcount, anonExclusive: p.anonExclusive, write: p.pte.write }, { pfn: pinned.pfn, refcount: 1025, mapcount: 1, anonExclusive: true, write: true }, "parent page untouched");
+  assert.equal({ kind: c.kind, refcount: c.refcount, mapcount: c.mapcount, content: c.content }, { kind: "system", refcount: 1, mapcount: 1, content: 10 });
   // The unpinned page next to it is shared as usual.
   const p2 = pg(e, mm, a + PAGE);
   assert.is(pg(e, child, a + PAGE).pfn, p2.pfn);
-  assert.equal([p2.refcount, p2.mapcount, p2.pte.write], [2, 2, false]);
-  assert.equal([d.wpCopy, d.live], [1, 1]);
-  assert.equal([e.read(child, a), e.read(child, a + PAGE)], [10, 20]);
+  assert.equal({ refcount: p2.refcount, mapcount: p2.mapcount, write: p2.pte.write }, { refcount: 2, mapcount: 2, write: false });
+  assert.equal({ wpCopy: d.wpCopy, live: d.live }, { wpCopy: 1, live: 1 });
+  assert.equal({ page0: e.read(child, a), page1: e.read(child, a + PAGE) }, { page0: 10, page1: 20 });
 });
 
 test("page_needs_cow_for_dma needs an mm with pins: R >= 1024 from FOLL_GETs is shared unless the mm has pinned something", async () => {
@@ -238,75 +238,75 @@ test("page_needs_cow_for_dma needs an mm with pins: R >= 1024 from FOLL_GETs is 
   assert.is(pg(e, mm, a).refcount, 1026, "the copy took no reference on the parent's page");
 });
 
-test("write after fork: the writer copies (wp_page_copy), the last mapper reuses (page_count == 1)", async () => {
-  for (const scheme of ["E0", "E2"]) {
-    const e = await engine(scheme);
-    const mm = e.mmNew();
-    const a = e.mmap(mm, { length: PAGE });
-    e.write(mm, a, 1);
-    const child = e.fork(mm);
-    const old = pg(e, mm, a).pfn;
-    let s0 = e.stats();
-    e.write(mm, a, 2);
-    let d = delta(s0, e.stats());
-    const p = pg(e, mm, a);
-    assert.is.not(p.pfn, old, `${scheme}: parent got a new page`);
-    assert.equal([p.refcount, p.mapcount, p.pte.write, p.anonExclusive], [1, 1, true, scheme === "E2"], scheme);
-    const o = e.frame(old);
-    assert.equal([o.refcount, o.mapcount], [1, 1], `${scheme}: old page lost the parent's mapping`);
-    assert.equal([d.wpCopy, d.wpReuse, d.live], [1, 0, 1], scheme);
+for (const scheme of ["E0", "E2"]) {
+  test(`${"write after fork: the writer copies (wp_page_copy), the last mapper reuses (page_count == 1)"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
+  const e = await engine(scheme);
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: PAGE });
+  e.write(mm, a, 1);
+  const child = e.fork(mm);
+  const old = pg(e, mm, a).pfn;
+  let s0 = e.stats();
+  e.write(mm, a, 2);
+  let d = delta(s0, e.stats());
+  const p = pg(e, mm, a);
+  assert.is.not(p.pfn, old, `${scheme}: parent got a new page`);
+  assert.equal({ refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write, anonExclusive: p.anonExclusive }, { refcount: 1, mapcount: 1, write: true, anonExclusive: scheme === "E2" }, scheme);
+  const o = e.frame(old);
+  assert.equal({ refcount: o.refcount, mapcount: o.mapcount }, { refcount: 1, mapcount: 1 }, `${scheme}: old page lost the parent's mapping`);
+  assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse, live: d.live }, { wpCopy: 1, wpReuse: 0, live: 1 }, scheme);
 
-    s0 = e.stats();
-    e.write(child, a, 3);
-    d = delta(s0, e.stats());
-    const c = pg(e, child, a);
-    assert.is(c.pfn, old, `${scheme}: the child reuses the old page`);
-    assert.equal([c.refcount, c.mapcount, c.pte.write], [1, 1, true], scheme);
-    assert.is(c.anonExclusive, scheme === "E2", `${scheme}: reuse marks the page exclusive again only where the flag exists`);
-    assert.equal([d.wpCopy, d.wpReuse, d.live], [0, 1, 0], scheme);
-    assert.equal([e.read(mm, a), e.read(child, a)], [2, 3], scheme);
-  }
-});
+  s0 = e.stats();
+  e.write(child, a, 3);
+  d = delta(s0, e.stats());
+  const c = pg(e, child, a);
+  assert.is(c.pfn, old, `${scheme}: the child reuses the old page`);
+  assert.equal({ refcount: c.refcount, mapcount: c.mapcount, write: c.pte.write }, { refcount: 1, mapcount: 1, write: true }, scheme);
+  assert.is(c.anonExclusive, scheme === "E2", `${scheme}: reuse marks the page exclusive again only where the flag exists`);
+  assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse, live: d.live }, { wpCopy: 0, wpReuse: 1, live: 0 }, scheme);
+  assert.equal({ parent: e.read(mm, a), child: e.read(child, a) }, { parent: 2, child: 3 }, scheme);
+  });
+}
 
-test("no reuse while another reference exists: a COW page with a FOLL_GET ref is copied on write (E0 and E2)", async () => {
-  for (const scheme of ["E0", "E2"]) {
-    const e = await engine(scheme);
-    const mm = e.mmNew();
-    const a = e.mmap(mm, { length: PAGE });
-    e.write(mm, a, 1);
-    const h = e.gup(mm, a); // FOLL_GET on the exclusive page: +1
-    const child = e.fork(mm);
-    e.exit(child);
-    const p = pg(e, mm, a);
-    assert.equal([p.refcount, p.mapcount, p.pte.write], [2, 1, false], `${scheme}: mapped once, one GUP ref, still write-protected`);
-    const s0 = e.stats();
-    e.write(mm, a, 2);
-    const d = delta(s0, e.stats());
-    assert.is.not(pg(e, mm, a).pfn, p.pfn, `${scheme}: page_count 2 -> copy`);
-    assert.equal([d.wpCopy, d.wpReuse], [1, 0], scheme);
-    e.unpin(h);
-    assert.is(e.frame(p.pfn).allocated, false, `${scheme}: dropping the GUP ref frees the old page`);
-  }
-});
+for (const scheme of ["E0", "E2"]) {
+  test(`${"no reuse while another reference exists: a COW page with a FOLL_GET ref is copied on write (E0 and E2)"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
+  const e = await engine(scheme);
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: PAGE });
+  e.write(mm, a, 1);
+  const h = e.gup(mm, a); // FOLL_GET on the exclusive page: +1
+  const child = e.fork(mm);
+  e.exit(child);
+  const p = pg(e, mm, a);
+  assert.equal({ refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write }, { refcount: 2, mapcount: 1, write: false }, `${scheme}: mapped once, one GUP ref, still write-protected`);
+  const s0 = e.stats();
+  e.write(mm, a, 2);
+  const d = delta(s0, e.stats());
+  assert.is.not(pg(e, mm, a).pfn, p.pfn, `${scheme}: page_count 2 -> copy`);
+  assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse }, { wpCopy: 1, wpReuse: 0 }, scheme);
+  e.unpin(h);
+  assert.is(e.frame(p.pfn).allocated, false, `${scheme}: dropping the GUP ref frees the old page`);
+  });
+}
 
-test("after fork + child exit the page is mapped once again: the write reuses it (no copy)", async () => {
-  for (const scheme of ["E0", "E1", "E2", "E4"]) {
-    const e = await engine(scheme);
-    const mm = e.mmNew();
-    const a = e.mmap(mm, { length: PAGE });
-    e.write(mm, a, 1);
-    const child = e.fork(mm);
-    e.exit(child);
-    const p = pg(e, mm, a);
-    assert.equal([p.refcount, p.mapcount, p.pte.write], [1, 1, false], scheme);
-    const s0 = e.stats();
-    e.write(mm, a, 2);
-    const d = delta(s0, e.stats());
-    const q = pg(e, mm, a);
-    assert.equal([q.pfn, q.pte.write], [p.pfn, true], scheme);
-    assert.equal([d.wpCopy, d.wpReuse, d.live], [0, 1, 0], scheme);
-  }
-});
+for (const scheme of ["E0", "E1", "E2", "E4"]) {
+  test(`${"after fork + child exit the page is mapped once again: the write reuses it (no copy)"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
+  const e = await engine(scheme);
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: PAGE });
+  e.write(mm, a, 1);
+  const child = e.fork(mm);
+  e.exit(child);
+  const p = pg(e, mm, a);
+  assert.equal({ refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write }, { refcount: 1, mapcount: 1, write: false }, scheme);
+  const s0 = e.stats();
+  e.write(mm, a, 2);
+  const d = delta(s0, e.stats());
+  const q = pg(e, mm, a);
+  assert.equal({ pfn: q.pfn, write: q.pte.write }, { pfn: p.pfn, write: true }, scheme);
+  assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse, live: d.live }, { wpCopy: 0, wpReuse: 1, live: 0 }, scheme);
+  });
+}
 
 test("munmap (zap_pte_range): -1R -1M per page, pages back to the buddy, one TLB flush", async () => {
   const e = await engine("E2");
@@ -317,9 +317,9 @@ test("munmap (zap_pte_range): -1R -1M per page, pages back to the buddy, one TLB
   const s0 = e.stats();
   e.munmap(mm, a, 4 * PAGE);
   const d = delta(s0, e.stats());
-  assert.equal([d.ref, d.map, d.ptesZapped, d.tlbFlushes, d.freed, d.live], [3, 3, 3, 1, 3, -3]);
+  assert.equal({ ref: d.ref, map: d.map, ptesZapped: d.ptesZapped, tlbFlushes: d.tlbFlushes, freed: d.freed, live: d.live }, { ref: 3, map: 3, ptesZapped: 3, tlbFlushes: 1, freed: 3, live: -3 });
   assert.is(e.stats().frames.live, 0);
-  for (const pfn of pfns) assert.equal([e.frame(pfn).allocated, e.frame(pfn).refcount, e.frame(pfn).mapcount], [false, 0, 0]);
+  for (const pfn of pfns) assert.equal({ allocated: e.frame(pfn).allocated, refcount: e.frame(pfn).refcount, mapcount: e.frame(pfn).mapcount }, { allocated: false, refcount: 0, mapcount: 0 });
   assert.is(e.page(mm, a), null);
   // A range that only maps the zero page has nothing to put: no flush.
   const z = e.mmap(mm, { length: PAGE });
@@ -327,22 +327,22 @@ test("munmap (zap_pte_range): -1R -1M per page, pages back to the buddy, one TLB
   const s1 = e.stats();
   e.munmap(mm, z, PAGE);
   const d1 = delta(s1, e.stats());
-  assert.equal([d1.ref, d1.map, d1.tlbFlushes, d1.ptesZapped], [0, 0, 0, 1]);
+  assert.equal({ ref: d1.ref, map: d1.map, tlbFlushes: d1.tlbFlushes, ptesZapped: d1.ptesZapped }, { ref: 0, map: 0, tlbFlushes: 0, ptesZapped: 1 });
 });
 
-test("mmu_gather: references are dropped in TLB batches of tlbBatch pages (510 by default; 0 puts at once)", async () => {
-  for (const [scheme, flushes] of [["E2", 2], [{ base: "E2", rules: { tlbBatch: 0 } }, 0], [{ base: "E2", rules: { tlbBatch: 100 } }, 6]] as const) {
-    const e = await Engine.create({ scheme, capacity: { systemPages: 700, devicePages: 0 } });
-    const mm = e.mmNew();
-    const a = e.mmap(mm, { length: 600 * PAGE });
-    e.run(Array.from({ length: 600 }, (_, i) => ({ op: "write" as const, mm, addr: a + i * PAGE, value: i })));
-    const s0 = e.stats();
-    e.munmap(mm, a, 600 * PAGE);
-    const d = delta(s0, e.stats());
-    assert.equal([d.tlbFlushes, d.freed, d.ref, d.map], [flushes, 600, 600, 600], JSON.stringify(scheme));
-    assert.is(e.stats().frames.live, 0);
-  }
-});
+for (const [scheme, flushes] of [["E2", 2], [{ base: "E2", rules: { tlbBatch: 0 } }, 0], [{ base: "E2", rules: { tlbBatch: 100 } }, 6]] as const) {
+  test(`${"mmu_gather: references are dropped in TLB batches of tlbBatch pages (510 by default; 0 puts at once)"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
+  const e = await Engine.create({ scheme, capacity: { systemPages: 700, devicePages: 0 } });
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 600 * PAGE });
+  e.run(Array.from({ length: 600 }, (_, i) => ({ op: "write" as const, mm, addr: a + i * PAGE, value: i })));
+  const s0 = e.stats();
+  e.munmap(mm, a, 600 * PAGE);
+  const d = delta(s0, e.stats());
+  assert.equal({ tlbFlushes: d.tlbFlushes, freed: d.freed, ref: d.ref, map: d.map }, { tlbFlushes: flushes, freed: 600, ref: 600, map: 600 }, JSON.stringify(scheme));
+  assert.is(e.stats().frames.live, 0);
+  });
+}
 
 test("exit: every mapping is zapped; file pages stay in the page cache (R1 M0) until drop_cache frees them", async () => {
   const e = await engine("E2");
@@ -357,7 +357,7 @@ test("exit: every mapping is zapped; file pages stay in the page cache (R1 M0) u
   assert.is(e.stats().frames.live, 3);
   e.exit(mm);
   const fr = e.frame(cache);
-  assert.equal([fr.allocated, fr.refcount, fr.mapcount, fr.pageCache], [true, 1, 0, true]);
+  assert.equal({ allocated: fr.allocated, refcount: fr.refcount, mapcount: fr.mapcount, pageCache: fr.pageCache }, { allocated: true, refcount: 1, mapcount: 0, pageCache: true });
   assert.is(e.stats().frames.live, 1, "only the page cache page is left");
   e.check();
   assert.equal(e.violations(), [], "a cached, unmapped file page is not a leak");
@@ -375,13 +375,13 @@ test("madvise(MADV_DONTNEED): drops the pages but keeps the VMA; the next read s
   const s0 = e.stats();
   e.madviseDontneed(mm, a, PAGE);
   const d = delta(s0, e.stats());
-  assert.equal([d.ref, d.map, d.freed, d.live, d.tlbFlushes], [1, 1, 1, -1, 1]);
+  assert.equal({ ref: d.ref, map: d.map, freed: d.freed, live: d.live, tlbFlushes: d.tlbFlushes }, { ref: 1, map: 1, freed: 1, live: -1, tlbFlushes: 1 });
   assert.is(e.page(mm, a), null);
   assert.is(e.read(mm, a), 0, "anonymous memory reads as zeros after DONTNEED");
   assert.is(pg(e, mm, a).pfn, 0, "and maps the zero page");
   assert.is(e.read(mm, a + PAGE), 6, "the page outside the range is untouched");
   e.write(mm, a, 7);
-  assert.equal([pg(e, mm, a).refcount, e.read(mm, a)], [1, 7]);
+  assert.equal({ refcount: pg(e, mm, a).refcount, value: e.read(mm, a) }, { refcount: 1, value: 7 });
   e.check();
   assert.equal(e.violations(), []);
 });
@@ -402,14 +402,14 @@ test("fork does not copy shared file mappings (vma_needs_copy); the child refaul
   assert.is(e.page(child, priv), null, "private file PTEs without an anon_vma are not copied");
   assert.is(d.ptesCopied, 0);
   const cachePfn = pg(e, mm, shared).pfn;
-  assert.equal([e.frame(cachePfn).refcount, e.frame(cachePfn).mapcount], [2, 1]);
+  assert.equal({ refcount: e.frame(cachePfn).refcount, mapcount: e.frame(cachePfn).mapcount }, { refcount: 2, mapcount: 1 });
   assert.is(e.read(child, shared), 4, "the child refaults and sees the file data");
-  assert.equal([pg(e, child, shared).pfn, e.frame(cachePfn).refcount, e.frame(cachePfn).mapcount], [cachePfn, 3, 2]);
+  assert.equal({ childPfn: pg(e, child, shared).pfn, refcount: e.frame(cachePfn).refcount, mapcount: e.frame(cachePfn).mapcount }, { childPfn: cachePfn, refcount: 3, mapcount: 2 });
   const s1 = e.stats();
   e.write(child, shared, 12);
   const w = pg(e, child, shared);
-  assert.equal([w.pfn, w.pte.write, w.refcount, w.mapcount], [cachePfn, true, 3, 2], "wp_page_shared: made writable in place");
-  assert.equal([delta(s1, e.stats()).wpCopy, delta(s1, e.stats()).live], [0, 0]);
+  assert.equal({ pfn: w.pfn, write: w.pte.write, refcount: w.refcount, mapcount: w.mapcount }, { pfn: cachePfn, write: true, refcount: 3, mapcount: 2 }, "wp_page_shared: made writable in place");
+  assert.equal({ wpCopy: delta(s1, e.stats()).wpCopy, live: delta(s1, e.stats()).live }, { wpCopy: 0, live: 0 });
   assert.is(e.read(mm, shared), 12, "shared: the child's write is visible to the parent");
 });
 
@@ -420,14 +420,14 @@ test("fork of a private file page (not yet COWed): no PTE copied (no anon_vma); 
   const priv = e.mmap(mm, { length: 2 * PAGE, file: f });
   e.read(mm, priv);
   const p = pg(e, mm, priv);
-  assert.equal([p.refcount, p.mapcount], [2, 1]);
+  assert.equal({ refcount: p.refcount, mapcount: p.mapcount }, { refcount: 2, mapcount: 1 });
   const child = e.fork(mm);
   assert.is(e.page(child, priv), null, "vma_needs_copy: no anon_vma, the child refaults");
-  assert.equal([e.frame(p.pfn).refcount, e.frame(p.pfn).mapcount], [2, 1], "fork took nothing");
+  assert.equal({ refcount: e.frame(p.pfn).refcount, mapcount: e.frame(p.pfn).mapcount }, { refcount: 2, mapcount: 1 }, "fork took nothing");
   e.write(mm, priv + PAGE, 9); // do_cow_fault: anon_vma_prepare gives the VMA its anon_vma
   const child2 = e.fork(mm);
   const c = pg(e, child2, priv);
-  assert.equal([c.pfn, c.refcount, c.mapcount, c.pageCache, c.pte.write], [p.pfn, 3, 2, true, false]);
+  assert.equal({ pfn: c.pfn, refcount: c.refcount, mapcount: c.mapcount, pageCache: c.pageCache, write: c.pte.write }, { pfn: p.pfn, refcount: 3, mapcount: 2, pageCache: true, write: false });
 });
 
 test("data: reads return what was written; the child sees pre-fork data; writes after fork do not leak either way", async () => {
@@ -450,7 +450,7 @@ test("data: reads return what was written; the child sees pre-fork data; writes 
   e.check();
   assert.equal(e.violations(), []);
   e.teardown();
-  assert.equal([e.violations().length, e.stats().frames.live], [0, 0]);
+  assert.equal({ violations: e.violations().length, live: e.stats().frames.live }, { violations: 0, live: 0 });
 });
 
 test("munmap in the middle of a VMA splits it; the pieces keep their data and file offsets", async () => {
@@ -465,40 +465,40 @@ test("munmap in the middle of a VMA splits it; the pieces keep their data and fi
   const file = e.mmap(B, { length: 3 * PAGE, file: f });
   e.munmap(B, anon + PAGE, PAGE);
   e.munmap(B, file + PAGE, PAGE);
-  assert.equal([e.read(B, anon), e.read(B, anon + 2 * PAGE)], [60, 62]);
-  assert.equal([e.read(B, file), e.read(B, file + 2 * PAGE)], [50, 52], "the tail VMA still maps file page 2");
+  assert.equal({ head: e.read(B, anon), tail: e.read(B, anon + 2 * PAGE) }, { head: 60, tail: 62 });
+  assert.equal({ head: e.read(B, file), tail: e.read(B, file + 2 * PAGE) }, { head: 50, tail: 52 }, "the tail VMA still maps file page 2");
   assert.throws(() => e.read(B, anon + PAGE), /SIGSEGV/);
   assert.throws(() => e.read(B, file + PAGE), /SIGSEGV/);
   e.check();
   assert.equal(e.violations(), []);
 });
 
-test("quiesce check stays clean (refcount and mapcount equations hold) after a mixed workload in every era", async () => {
-  for (const scheme of ["E0", "E1", "E2", "E3", "E4"]) {
-    const e = await engine(scheme);
-    const f = e.fileNew(4 * PAGE);
-    const mm = e.mmNew();
-    const a = e.mmap(mm, { length: 8 * PAGE });
-    const s = e.mmap(mm, { length: 4 * PAGE, file: f, shared: true });
-    const p = e.mmap(mm, { length: 4 * PAGE, file: f });
-    for (let i = 0; i < 8; i++) e.write(mm, a + i * PAGE, i);
-    e.write(mm, s, 1);
-    e.read(mm, p);
-    e.write(mm, p + PAGE, 2);
-    const h = e.gup(mm, a, { pin: true });
-    const g = e.gup(mm, a + PAGE);
-    const c = e.fork(mm);
-    e.write(c, a + 2 * PAGE, 9);
-    e.write(mm, a + 3 * PAGE, 9);
-    e.madviseDontneed(c, a + 4 * PAGE, 2 * PAGE);
-    e.check();
-    assert.equal(e.violations(), [], `${scheme} mid-run`);
-    e.unpin(h);
-    e.unpin(g);
-    e.teardown();
-    assert.equal(e.violations(), [], `${scheme} after teardown`);
-    assert.is(e.stats().frames.live, 0, scheme);
-  }
-});
+for (const scheme of ["E0", "E1", "E2", "E3", "E4"]) {
+  test(`${"quiesce check stays clean (refcount and mapcount equations hold) after a mixed workload in every era"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
+  const e = await engine(scheme);
+  const f = e.fileNew(4 * PAGE);
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 8 * PAGE });
+  const s = e.mmap(mm, { length: 4 * PAGE, file: f, shared: true });
+  const p = e.mmap(mm, { length: 4 * PAGE, file: f });
+  for (let i = 0; i < 8; i++) e.write(mm, a + i * PAGE, i);
+  e.write(mm, s, 1);
+  e.read(mm, p);
+  e.write(mm, p + PAGE, 2);
+  const h = e.gup(mm, a, { pin: true });
+  const g = e.gup(mm, a + PAGE);
+  const c = e.fork(mm);
+  e.write(c, a + 2 * PAGE, 9);
+  e.write(mm, a + 3 * PAGE, 9);
+  e.madviseDontneed(c, a + 4 * PAGE, 2 * PAGE);
+  e.check();
+  assert.equal(e.violations(), [], `${scheme} mid-run`);
+  e.unpin(h);
+  e.unpin(g);
+  e.teardown();
+  assert.equal(e.violations(), [], `${scheme} after teardown`);
+  assert.is(e.stats().frames.live, 0, scheme);
+  });
+}
 
 test.run();
