@@ -99,6 +99,8 @@ export const SCHEME_MIGRATE_CHECK_DEVICE_REFS = 18; // migrate_vma_check_page co
 export const SCHEME_PTE_BATCH = 19; //        fork/zap batch the PTEs of one large folio: one folio_ref_add/sub of nr (6.9+)
 export const SCHEME_DEVICE_FOLIOS = 20; //    large device-private folios (zone_device_folio_init with an order, E5)
 export const SCHEME_FOLIO_FREE_PGMAP_SAVED = 21; // free_zone_device_folio puts pgmap refs through a pgmap saved before ->folio_free (2026 fix)
+export const SCHEME_PIN_ZERO_PAGE = 22; //     FOLL_PIN takes the pin bias on the shared zero page (before c8070b787519, 6.5)
+export const SCHEME_LONGTERM_UNSHARE_COW = 23; // a R/O FOLL_LONGTERM pin unshares a non-anon page in a COW mapping (84209e87c696, 6.2)
 export const SCHEME_MPROTECT_WRITE_UPGRADE = 28; // change_pte_range makes exclusive anon PTEs writable (can_change_pte_writable, 6.0+)
 export const SCHEME_WORDS = 32;
 

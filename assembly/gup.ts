@@ -4,14 +4,15 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON, PG_ANON_EXCLUSIVE, KIND_SYSTEM, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_P2PDMA,
   FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, SCHEME_ANON_EXCLUSIVE, ST_PINS, ST_GUP_FAILED,
+  SCHEME_PIN_ZERO_PAGE, SCHEME_LONGTERM_UNSHARE_COW, ST_ATOMIC_REF, VM_SHARED,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
-import { hasFlag, kindOf, setLastOp, isAllocated, pageIndex, isLarge, folioRef, folioOf, folioPincount, setFolioPincount } from "./frames";
+import { hasFlag, kindOf, setLastOp, isAllocated, pageIndex, isLarge, folioRef, folioOf, folioPincount, setFolioPincount, ref, setRef } from "./frames";
 import { hugeFault, HUGE_NONE } from "./thp";
 import { folioGet, folioPut } from "./refcount";
 import { handleFault, doWpPage } from "./fault";
-import { addPinned, isAnon, vmaFile, vmaFlags } from "./mm";
+import { addPinned, vmaFile, vmaFlags } from "./mm";
 import { ptePtr, ptePfn } from "./pgtable";
 import { isFilePage, fileDevice } from "./file";
 import { deviceOwner, driverKind } from "./device";
@@ -19,38 +20,48 @@ import { migratePageToRam } from "./migrate";
 import { currentOp } from "./violations";
 import { EBUSY, EOPNOTSUPP, EREMOTEIO, ENOMEM, EFAULT, VM_READ, VM_WRITE } from "./abi";
 import { kfail } from "./errno";
-import { newHandle, releaseHandle, handlePfn, handleRefs, handleFlags, handleMm } from "./pins";
+import { newHandle, releaseHandle, handlePfn, handleRefs, handleFlags, handleMm, PIN_NO_REF } from "./pins";
 
 /**
- * __get_user_pages for one page: fault it in (a write fault for FOLL_WRITE or an
- * unpopulated anon page), unshare a shared anon page before FOLL_PIN (5.19+),
+ * __get_user_pages for one page: fault it in (a write fault for FOLL_WRITE, a read
+ * fault otherwise: untouched anonymous memory gets the shared zero page, or in a THP
+ * vma the huge zero page), unshare what gup_must_unshare names before FOLL_PIN,
  * migrate a coherent page to RAM before FOLL_LONGTERM
  * (check_and_migrate_movable_pages), then try_grab_folio. Returns the handle, 0 if
  * the page could not be pinned.
  */
 export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
-  // follow_pmd_mask: a PMD mapping (or a THP fault) pins the subpage of the THP;
-  // the zero page gets a real one, as a pin must have one.
+  const write = (flags & FOLL_WRITE) != 0;
+  // gup_must_unshare for a page that is not anonymous (6.2+ mm/internal.h): only a
+  // R/O FOLL_LONGTERM pin, and only in a COW mapping (is_cow_mapping: private).
+  const unshareOther = (flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) == (FOLL_PIN | FOLL_LONGTERM)
+    && rule(SCHEME_LONGTERM_UNSHARE_COW) != 0 && (vmaFlags(v) & VM_SHARED) == 0;
+  // follow_pmd_mask -> follow_trans_huge_pmd: a PMD mapping (or a THP fault) is
+  // returned as it is, the subpage of the THP or the huge zero page (no split).
   const p0 = ptePtr(mm, vpn, false);
   if (p0 == 0 || load<u32>(p0) == 0) {
-    const unshare = (flags & FOLL_PIN) != 0;
-    const huge = hugeFault(mm, v, vpn, (flags & FOLL_WRITE) != 0 || isAnon(v), unshare);
-    if (huge != HUGE_NONE && huge != 0) return grab(mm, v, vpn, huge, flags);
+    const huge = hugeFault(mm, v, vpn, write, (flags & FOLL_PIN) != 0, unshareOther);
+    if (huge != HUGE_NONE) return huge != 0 ? grab(mm, v, vpn, huge, flags) : grabZero(mm, vpn, flags, true);
   }
-  // faultin_page: a write fault for FOLL_WRITE; an unpopulated (or zero-page) anon
-  // address also gets a real page, as the pin must have one.
-  const cur = load<u32>(ptePtr(mm, vpn, true));
-  const noPage = cur == 0 || (cur & (PTE_SPECIAL | PTE_PRESENT)) == (PTE_SPECIAL | PTE_PRESENT) && ptePfn(cur) == 0;
-  let p = handleFault(mm, v, vpn, (flags & FOLL_WRITE) != 0 || (isAnon(v) && noPage));
+  // faultin_page: FAULT_FLAG_WRITE only for FOLL_WRITE (6.1 mm/gup.c)
+  const p = handleFault(mm, v, vpn, write);
   let pte = load<u32>(p);
   if ((pte & PTE_PRESENT) == 0) return refuse();
   let pfn = ptePfn(pte);
-  if ((pte & PTE_SPECIAL) == 0 && (flags & FOLL_PIN) != 0 && rule(SCHEME_ANON_EXCLUSIVE) != 0
+  const special = (pte & PTE_SPECIAL) != 0;
+  if (!special && (flags & FOLL_PIN) != 0 && rule(SCHEME_ANON_EXCLUSIVE) != 0
       && hasFlag(pfn, PG_ANON) && !hasFlag(pfn, PG_ANON_EXCLUSIVE)) {
     doWpPage(mm, v, vpn, p, pte, (pte & PTE_WRITE) != 0); // FAULT_FLAG_UNSHARE
     pte = load<u32>(p);
     pfn = ptePfn(pte);
+  } else if (unshareOther && (pte & PTE_WRITE) == 0 && (special ? pfn == 0 : !hasFlag(pfn, PG_ANON))) {
+    // the zero page or a page-cache page: do_wp_page copies it into an exclusive anon page, left R/O
+    doWpPage(mm, v, vpn, p, pte, false); // FAULT_FLAG_UNSHARE (84209e87c696, 6.2)
+    pte = load<u32>(p);
+    pfn = ptePfn(pte);
   }
+  // follow_page_pte: vm_normal_page is NULL, but is_zero_pfn: the zero page is returned
+  if ((pte & PTE_SPECIAL) != 0 && pfn == 0) return grabZero(mm, vpn, flags, false);
   if ((flags & FOLL_LONGTERM) != 0 && (pte & PTE_SPECIAL) == 0 && kindOf(pfn) == KIND_DEVICE_COHERENT) {
     if (!migratePageToRam(pfn, 0, mm, vpn)) return refuse(EBUSY); // migrate_longterm_unpinnable_folios (6.0+): migrate_device_coherent_folio failed
     pte = load<u32>(p);
@@ -60,6 +71,26 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
   const kind = kindOf(pfn);
   if (kind == KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) == 0) return refuse(EREMOTEIO); // try_grab_folio (6.2+): needs FOLL_PCI_P2PDMA
   return grab(mm, v, vpn, pfn, flags);
+}
+
+/**
+ * try_grab_folio on the zero page. Frame 0 stands for the shared zero page and the
+ * huge zero folio; its refcount is the GUP references on them (the kernel's own base
+ * reference not counted), and it is never freed. FOLL_GET takes 1; FOLL_PIN takes the
+ * bias only while pinZeroPage (6.5+ and 6.1.y: nothing, is_zero_page); the huge zero
+ * folio is not is_zero_page, so a pin of it takes 1 (a large folio; _pincount not kept).
+ */
+function grabZero(mm: i32, vpn: u32, flags: i32, huge: bool): i32 {
+  const pin = (flags & FOLL_PIN) != 0;
+  const refs = !pin || huge ? 1 : rule(SCHEME_PIN_ZERO_PAGE) != 0 ? pinBias() : 0;
+  if (refs > 0) {
+    setRef(0, ref(0) + refs);
+    bump(ST_ATOMIC_REF);
+  }
+  const h = newHandle(0, refs > 0 ? refs : PIN_NO_REF, mm, flags, -1, <i32>vpn);
+  if (pin) addPinned(mm, 1); // MMF_HAS_PINNED
+  bump(ST_PINS);
+  return h;
 }
 
 /** try_grab_folio and a handle: FOLL_GET +1; FOLL_PIN +bias on a small folio, +1 and _pincount +1 on a large one. */
@@ -112,6 +143,14 @@ export function unpin(h: i32): void {
   bump(ST_PINS, -1);
   // gup_put_folio: a large folio's _pincount (a split needs no pins, so it is still large)
   if ((handleFlags(h) & FOLL_PIN) != 0 && isLarge(pfn)) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) - 1);
+  if (pfn == 0) {
+    // gup_put_folio on the zero page: what grabZero took (a 6.5+ pin took nothing)
+    if (refs > 0) {
+      setRef(0, ref(0) - refs);
+      bump(ST_ATOMIC_REF);
+    }
+    return;
+  }
   setLastOp(pfn, currentOp);
   folioPut(pfn, refs, handleMm(h), -1);
 }

@@ -20,6 +20,8 @@ let pinFlags: usize = 0;
 let pinVpn: usize = 0; // where the pinner had it mapped, for DMA through the pin
 let pinFile: usize = 0; // -1, or the file whose page it was (then pinVpn is the file index); PIN_DETACHED
 const PIN_DETACHED: i32 = -2; // the pinner unmapped that address: DMA through the pin is not its data any more
+/** pinRefs of a live handle that holds no reference: a FOLL_PIN of the zero page (c8070b787519, 6.5+). */
+export const PIN_NO_REF: i32 = -1;
 let pinFree: usize = 0;
 let pinFreeTop: i32 = 0;
 
@@ -76,7 +78,8 @@ export function handleMm(h: i32): i32 { return get(pinMm, h); }
  */
 export function dmaWrite(h: i32, value: u32): void {
   const pfn = <u32>get(pinPfn, h);
-  if (!frameUsable(pfn)) violation(V_UAF, pfn, get(pinMm, h), get(pinVpn, h), ref(pfn), 0, 10);
+  // the zero page is always there: a device writing into it changes what every mapping of it reads
+  if (pfn != 0 && !frameUsable(pfn)) violation(V_UAF, pfn, get(pinMm, h), get(pinVpn, h), ref(pfn), 0, 10);
   setContent(pfn, value);
   const f = get(pinFile, h);
   const at = <u32>get(pinVpn, h);

@@ -315,10 +315,12 @@ export const HUGE_NONE: u32 = 0xffffffff;
  * The PMD part of handle_mm_fault (create_huge_pmd, do_huge_pmd_wp_page) for an
  * access at vpn: returns the page the access reaches through a PMD mapping
  * (0 for the huge zero page), or HUGE_NONE when the PTE path must handle it (no
- * PMD could be mapped, or it was split). `unshare` is FOLL_PIN's unshare fault.
- * The caller checked room for a fault.
+ * PMD could be mapped, or it was split). `unshare` is FOLL_PIN's unshare fault of
+ * a shared anon THP; `unshareZero` that of the huge zero page (a R/O longterm pin in
+ * a COW mapping, 6.2+), which splits it (do_huge_pmd_wp_page's fallback). The caller
+ * checked room for a fault.
  */
-export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool): u32 {
+export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool, unshareZero: bool = false): u32 {
   let leaf = hugeLeaf(mm, vpn);
   if (leaf == 0) {
     if (!thpEligible(mm, v, vpn) || !doHugePmdAnonymousPage(mm, v, vpn, write)) return HUGE_NONE;
@@ -334,7 +336,7 @@ export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool)
   }
   const needsWp = write && (leaf & PTE_WRITE) == 0;
   const needsUnshare = unshare && head != 0 && rule(SCHEME_ANON_EXCLUSIVE) != 0 && !hasFlag(head, PG_ANON_EXCLUSIVE);
-  if (needsWp || needsUnshare || (unshare && head == 0)) {
+  if (needsWp || needsUnshare || (unshareZero && head == 0)) {
     if (!doHugePmdWpPage(mm, vpn, needsWp)) return HUGE_NONE;
     bump(ST_FAULTS);
     head = ptePfn(hugeLeaf(mm, vpn));

@@ -101,21 +101,21 @@ test("guest output: runs of pages expand, results and snapshots attach to their 
 });
 
 test("known differences: matched at the op before, later ones at the same address are consequences, others unexplained", () => {
-  const gup = { code: 13 /* OP_GUP */, args: [1, 0x10000, 0 /* read-only */, 0, 0, 0, 0], result: 1, fsdax: false, toEof: false, daxTruncateWaiting: false };
-  const write = { ...gup, code: 5 /* OP_WRITE */ };
+  const read = { code: 4 /* OP_READ */, args: [1, 0x10000, 0, 0, 0, 0, 0], result: 0, fsdax: true, toEof: false, daxTruncateWaiting: false };
+  const write = { ...read, code: 5 /* OP_WRITE */ };
   const row = (page: string, field: string, refsim: unknown, kernel: unknown) => ({ page, field, refsim, kernel, agree: false });
   const pts = [
-    { kind: "value" as const, label: "a", at: 0, step: 0, after: gup, refsim: 0 },
+    { kind: "value" as const, label: "a", at: 0, step: 0, after: read, refsim: 0 },
     { kind: "value" as const, label: "b", at: 1, step: 1, after: write, refsim: 0 },
     { kind: "value" as const, label: "c", at: 2, step: 2, after: write, refsim: 0 },
   ];
   const res = [
-    { label: "a", step: 0, at: 0, agree: false, rows: [row("2:0x10000000", "mapped", true, false), row("1:0x10000000", "refcount", 2, 1)] },
+    { label: "a", step: 0, at: 0, agree: false, rows: [{ ...row("2:0x10000000", "zero", false, true), kernelZero: true }, { ...row("1:0x10000000", "mapped", true, true), kernelZero: true }] },
     { label: "b", step: 1, at: 1, agree: false, rows: [row("2:0x10000000", "refcount", 1, 0)] },
     { label: "c", step: 2, at: 2, agree: false, rows: [row("1:0x10005000", "mapcount", 1, 2)] },
   ];
   const c = classify(pts, res);
-  assert.equal(c.map((x) => x.known), ["read-gup-write-fault", "read-gup-write-fault", undefined]);
+  assert.equal(c.map((x) => x.known), ["dax-hole-read-zero-page", "dax-hole-read-zero-page", undefined]);
 });
 
 test("cpio: newc headers, 4-byte alignment and the trailer", () => {

@@ -5027,6 +5027,12 @@ export const SWEEP_SCHEMA: JsonSchema = {
                 },
                 "mprotectWriteUpgrade": {
                   "type": "boolean"
+                },
+                "pinZeroPage": {
+                  "type": "boolean"
+                },
+                "longtermUnshareCow": {
+                  "type": "boolean"
                 }
               },
               "additionalProperties": false

@@ -25,12 +25,6 @@ const kernelMore = (rows: Row[]) => rows.every((r) => num(r.kernel) > num(r.refs
 
 export const KNOWN: readonly Known[] = [
   {
-    id: "read-gup-write-fault",
-    kernel: "a read-only GUP faults for reading (6.1 mm/gup.c faultin_page sets FAULT_FLAG_WRITE only for FOLL_WRITE): untouched anonymous memory gets the shared zero page (follow_page_pte zero-pfn branch) or, in a THP vma, the huge zero page; a PMD-mapped THP is returned as it is (follow_trans_huge_pmd, no split). refsim's gup() faults anonymous memory as for a write (assembly/gup.ts: write || isAnon(v))",
-    status: "issue 12 item 2 (engineer divergences); the THP case is the same rule",
-    matches: (after) => after.code === abi.OP_GUP && (after.args[2] & abi.FOLL_WRITE) === 0,
-  },
-  {
     id: "dax-break-layouts-whole-file",
     kernel: "an ext4 (and xfs) DAX truncate or hole punch breaks layouts over the whole file, not the range, and before it frees anything: 6.1 fs/ext4/inode.c ext4_break_layouts -> dax_layout_busy_page(inode->i_mapping) (range 0..LLONG_MAX) unmaps every mapping of the file and waits for a busy page anywhere in it; only then do ext4_punch_hole/ext4_setattr free blocks, so while it waits every block still holds its data (refsim frees the idle ones at once)",
     status: "6.1's filesystems against refsim's range model (truncateRange); in /work/wt/signals/kernel-notes.md",

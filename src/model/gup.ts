@@ -19,6 +19,7 @@
  */
 import {
   FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, KIND_SYSTEM, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_P2PDMA, EBUSY, EOPNOTSUPP, EREMOTEIO, ENOMEM, EFAULT, VM_READ, VM_WRITE,
+  VM_SHARED,
 } from "../../assembly/abi.ts";
 import { folioGet, folioPut } from "./refcount.ts";
 import { handleFault, doWpPage } from "./fault.ts";
@@ -29,7 +30,7 @@ import { isFilePage } from "./file.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
 import { kfail } from "./errno.ts";
-import { Pin } from "./pins.ts";
+import { Pin, PIN_NO_REF } from "./pins.ts";
 
 /**
  * check_vma_flags (mm/gup.c 6.x, called by __get_user_pages for each VMA before any
@@ -56,29 +57,39 @@ export function refuse(m: Machine, errno = 0): number {
 }
 
 /**
- * __get_user_pages for one page: fault it in (a write fault for FOLL_WRITE or an
- * anon vma), unshare a shared anon page before FOLL_PIN (5.19+), migrate a
- * coherent page to RAM before FOLL_LONGTERM (check_and_migrate_movable_pages),
- * then try_grab_folio. Returns the handle, 0 if the page could not be taken.
+ * __get_user_pages for one page: fault it in (a write fault for FOLL_WRITE, a read
+ * fault otherwise: untouched anonymous memory gets the shared zero page, or in a
+ * THP vma the huge zero page), unshare what gup_must_unshare names before FOLL_PIN,
+ * migrate a coherent page to RAM before FOLL_LONGTERM
+ * (check_and_migrate_movable_pages), then try_grab_folio. Returns the handle, 0 if
+ * the page could not be taken.
  */
 export function gup(m: Machine, mm: Mm, v: Vma, vpn: number, flags: number): number {
-  // follow_pmd_mask: a PMD mapping (or a THP fault) pins the subpage of the THP;
-  // the zero page gets a real one, as a pin must have one.
+  const write = (flags & FOLL_WRITE) !== 0;
+  // gup_must_unshare for a page that is not anonymous (6.2+ mm/internal.h): only a
+  // R/O FOLL_LONGTERM pin, and only in a COW mapping (is_cow_mapping: private).
+  const unshareOther = (flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) === (FOLL_PIN | FOLL_LONGTERM)
+    && m.rules.longtermUnshareCow && (v.flags & VM_SHARED) === 0;
+  // follow_pmd_mask -> follow_trans_huge_pmd: a PMD mapping (or a THP fault) is
+  // returned as it is, the subpage of the THP or the huge zero page (no split).
   if (!mm.tables.get(vpn)) {
-    const huge = hugeFault(m, mm, v, vpn, (flags & FOLL_WRITE) !== 0 || v.anon, (flags & FOLL_PIN) !== 0);
-    if (huge !== HUGE_NONE && huge !== 0) return grab(m, mm, v, vpn, m.frames.all[huge], flags);
+    const huge = hugeFault(m, mm, v, vpn, write, (flags & FOLL_PIN) !== 0, unshareOther);
+    if (huge !== HUGE_NONE) return huge !== 0 ? grab(m, mm, v, vpn, m.frames.all[huge], flags) : grabZero(m, mm, vpn, flags, true);
   }
-  // faultin_page: a write fault for FOLL_WRITE; an unpopulated (or zero-page) anon
-  // address also gets a real page, as the pin must have one.
-  const cur = mm.tables.ensureTable(m.tablePool, vpn).entries.get(vpn);
-  const noPage = !cur || (cur.present && cur.special && cur.pfn === 0);
-  const pte = handleFault(m, mm, v, vpn, (flags & FOLL_WRITE) !== 0 || (v.anon && noPage));
+  // faultin_page: FAULT_FLAG_WRITE only for FOLL_WRITE (6.1 mm/gup.c)
+  const pte = handleFault(m, mm, v, vpn, write);
   if (!pte.present) return refuse(m); // migrate_to_ram failed: no page to take
   let page = m.frames.all[pte.pfn];
   if (!pte.special && (flags & FOLL_PIN) !== 0 && m.rules.anonExclusive && page.anon && !page.anonExclusive) {
     doWpPage(m, mm, v, vpn, pte, pte.writable); // FAULT_FLAG_UNSHARE
     page = m.frames.all[pte.pfn];
+  } else if (unshareOther && !pte.writable && (pte.special ? pte.pfn === 0 : !page.anon)) {
+    // the zero page or a page-cache page: do_wp_page copies it into an exclusive anon page, left R/O
+    doWpPage(m, mm, v, vpn, pte, false); // FAULT_FLAG_UNSHARE (84209e87c696, 6.2)
+    page = m.frames.all[pte.pfn];
   }
+  // follow_page_pte: vm_normal_page is NULL, but is_zero_pfn: the zero page is returned
+  if (pte.special && pte.pfn === 0) return grabZero(m, mm, vpn, flags, false);
   if ((flags & FOLL_LONGTERM) !== 0 && !pte.special && page.kind === KIND_DEVICE_COHERENT) {
     if (!migratePageToRam(m, page, 0, mm.id, vpn)) return refuse(m, EBUSY); // migrate_longterm_unpinnable_folios (6.0+): migrate_device_coherent_folio failed
     page = m.frames.all[pte.pfn];
@@ -86,6 +97,39 @@ export function gup(m: Machine, mm: Mm, v: Vma, vpn: number, flags: number): num
   if (page.pfn === 0 || !page.allocated) return refuse(m);
   if (page.kind === KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) === 0) return refuse(m, EREMOTEIO); // try_grab_folio (6.2+): needs FOLL_PCI_P2PDMA
   return grab(m, mm, v, vpn, page, flags);
+}
+
+/**
+ * try_grab_folio on the zero page. Frame 0 stands for the shared zero page and the
+ * huge zero folio; its refcount is the GUP references on them (the kernel's own
+ * base reference not counted), and it is never freed. FOLL_GET takes 1; FOLL_PIN
+ * takes the bias only while pinZeroPage (6.5+ and 6.1.y: nothing, is_zero_page);
+ * the huge zero folio is not is_zero_page, so a pin of it takes 1 (_pincount not kept).
+ */
+function grabZero(m: Machine, mm: Mm, vpn: number, flags: number, huge: boolean): number {
+  const pin = (flags & FOLL_PIN) !== 0;
+  const refs = !pin || huge ? 1 : m.rules.pinZeroPage ? m.rules.pinBias : 0;
+  if (refs > 0) {
+    m.frames.all[0].refcount += refs;
+    m.counters.atomicRef++;
+  }
+  const h = newHandle(m, new Pin(0, refs > 0 ? refs : PIN_NO_REF, mm.id, flags, -1, vpn));
+  if (pin) mm.pinned++; // MMF_HAS_PINNED
+  m.counters.pins++;
+  return h;
+}
+
+/** A handle number for pin: a released one first (last-in first-out). */
+function newHandle(m: Machine, pin: Pin): number {
+  const pins = m.pins;
+  let h = pins.free.pop();
+  if (h === undefined) {
+    h = pins.handles.length;
+    pins.handles.push(pin);
+  } else {
+    pins.handles[h] = pin;
+  }
+  return h;
 }
 
 /** try_grab_folio and a handle: FOLL_GET +1; FOLL_PIN +bias on a small folio, +1 and _pincount +1 on a large one. */
@@ -98,15 +142,7 @@ function grab(m: Machine, mm: Mm, v: Vma, vpn: number, page: Frame, flags: numbe
   // Remember what the pinner meant: a file block, or an address of its own.
   const filePage = isFilePage(m, page);
   const file = !filePage ? -1 : page.kind === KIND_SYSTEM ? v.file : -page.owner - 1;
-  const pin = new Pin(page.pfn, refs, mm.id, flags, file, filePage ? page.index : vpn);
-  const pins = m.pins;
-  let h = pins.free.pop();
-  if (h === undefined) {
-    h = pins.handles.length;
-    pins.handles.push(pin);
-  } else {
-    pins.handles[h] = pin;
-  }
+  const h = newHandle(m, new Pin(page.pfn, refs, mm.id, flags, file, filePage ? page.index : vpn));
   if ((flags & FOLL_PIN) !== 0) mm.pinned++; // MMF_HAS_PINNED
   m.counters.pins++;
   return h;
@@ -121,6 +157,14 @@ export function unpin(m: Machine, h: number): void {
   // MMF_HAS_PINNED stays set once set: fork keeps copying maybe-pinned pages.
   m.counters.pins--;
   const page = m.frames.all[pin.pfn];
+  if (page.pfn === 0) {
+    // gup_put_folio on the zero page: what grabZero took (a 6.5+ pin took nothing)
+    if (refs > 0) {
+      page.refcount -= refs;
+      m.counters.atomicRef++;
+    }
+    return;
+  }
   // gup_put_folio: a large folio's _pincount (a split needs no pins, so it is still large)
   if ((pin.flags & FOLL_PIN) !== 0 && page.large) m.frames.folioOf(page).pincount--;
   page.lastOp = m.log.currentOp;

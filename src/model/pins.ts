@@ -12,6 +12,8 @@ import type { Machine } from "./machine.ts";
 
 /** Pin.file of a pin whose pinner unmapped that address: DMA through it is not the pinner's data any more. */
 export const PIN_DETACHED = -2;
+/** Pin.refs of a live handle that holds no reference: a FOLL_PIN of the zero page (c8070b787519, 6.5+). */
+export const PIN_NO_REF = -1;
 
 /** One GUP reference or pin: the page, how many references it holds (0 once released), what it pinned. */
 export class Pin {
@@ -54,7 +56,8 @@ export class Pins {
 export function dmaWrite(m: Machine, h: number, value: number): void {
   const pin = m.pins.handles[h]!;
   const page = m.frames.all[pin.pfn];
-  if (!page.usable) m.log.record(V_UAF, page.pfn, pin.mm, pin.at, page.refcount, 0, 10);
+  // the zero page is always there: a device writing into it changes what every mapping of it reads
+  if (page.pfn !== 0 && !page.usable) m.log.record(V_UAF, page.pfn, pin.mm, pin.at, page.refcount, 0, 10);
   page.content = value;
   if (pin.file === PIN_DETACHED) return;
   if (pin.file >= 0) {

@@ -58,6 +58,10 @@ export class Rules {
   readonly folioFreePgmapSaved: boolean;
   /** change_pte_range makes exclusive anonymous PTEs writable again (can_change_pte_writable, 6.0+). */
   readonly mprotectWriteUpgrade: boolean;
+  /** FOLL_PIN takes the pin bias on the shared zero page (before c8070b787519, 6.5). */
+  readonly pinZeroPage: boolean;
+  /** A R/O FOLL_LONGTERM pin unshares a non-anon page in a COW mapping (84209e87c696, 6.2). */
+  readonly longtermUnshareCow: boolean;
 
   constructor(scheme: Scheme) {
     const b = encodeScheme(scheme);
@@ -84,6 +88,8 @@ export class Rules {
     this.deviceFolios = b[abi.SCHEME_DEVICE_FOLIOS] !== 0;
     this.folioFreePgmapSaved = b[abi.SCHEME_FOLIO_FREE_PGMAP_SAVED] !== 0;
     this.mprotectWriteUpgrade = b[abi.SCHEME_MPROTECT_WRITE_UPGRADE] !== 0;
+    this.pinZeroPage = b[abi.SCHEME_PIN_ZERO_PAGE] !== 0;
+    this.longtermUnshareCow = b[abi.SCHEME_LONGTERM_UNSHARE_COW] !== 0;
   }
 
   /** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */

@@ -334,7 +334,7 @@ export function devicePmdFault(m: Machine, mm: Mm, blk: number, head: Frame): bo
   return true;
 }
 
-export function hugeFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean, unshare: boolean): number {
+export function hugeFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean, unshare: boolean, unshareZero = false): number {
   let leaf = mm.tables.hugeLeaf(vpn);
   if (!leaf) {
     if (!thpEligible(mm, v, vpn) || !doHugePmdAnonymousPage(m, mm, v, vpn, write)) return HUGE_NONE;
@@ -350,7 +350,7 @@ export function hugeFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolea
   }
   const needsWp = write && (leaf.bits & PTE_WRITE) === 0;
   const needsUnshare = unshare && head !== 0 && m.rules.anonExclusive && !m.frames.all[head].anonExclusive;
-  if (needsWp || needsUnshare || (unshare && head === 0)) {
+  if (needsWp || needsUnshare || (unshareZero && head === 0)) {
     if (!doHugePmdWpPage(m, mm, vpn, needsWp)) return HUGE_NONE;
     m.counters.faults++;
     head = mm.tables.hugeLeaf(vpn)!.pfn;

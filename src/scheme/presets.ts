@@ -40,6 +40,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
       coherentPte: "normal", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld, mprotectWriteUpgrade: false,
+      pinZeroPage: true, longtermUnshareCow: false,
     },
   },
   "E0-devmap": {
@@ -50,6 +51,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
       coherentPte: "devmap", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld, mprotectWriteUpgrade: false,
+      pinZeroPage: true, longtermUnshareCow: false,
     },
   },
   E1: {
@@ -62,6 +64,7 @@ export const PRESETS: Record<string, Scheme> = {
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "none", pgmapRef: "bulk", lruSkipDevice: true, pteBatch: false,
       ...common, ...daxOld,
       mprotectWriteUpgrade: false, // 64fe24a3e05e came in 6.0, the end of this range: E1 is taken at 5.18-5.19
+      pinZeroPage: true, longtermUnshareCow: false,
     },
   },
   E2: {
@@ -74,6 +77,8 @@ export const PRESETS: Record<string, Scheme> = {
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "get", pgmapRef: "per-alloc", lruSkipDevice: true,
       pteBatch: false, // fork/zap PTE batching came in 6.9, inside this range: E2 is taken at its start
       ...common, ...daxOld, mprotectWriteUpgrade: true,
+      // c8070b787519 (6.5) is in 6.1.y too (6.1.176, the kernel-check kernel, has it); 84209e87c696 came in 6.2: 6.1 does not unshare
+      pinZeroPage: false, longtermUnshareCow: false,
     },
   },
   E3: {
@@ -84,6 +89,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true,
+      pinZeroPage: false, longtermUnshareCow: true,
     },
   },
   E4: {
@@ -94,6 +100,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true,
+      pinZeroPage: false, longtermUnshareCow: true,
     },
   },
   E5: {
@@ -104,6 +111,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true, deviceFolios: true,
+      pinZeroPage: false, longtermUnshareCow: true,
     },
   },
 };

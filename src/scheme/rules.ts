@@ -141,6 +141,16 @@ export const RULES = {
     type: "boolean",
     doc: "mprotect to PROT_WRITE makes the PTEs of exclusive anonymous pages writable at once (change_pte_range -> can_change_pte_writable, 64fe24a3e05e, 6.0); before, every private PTE is left read-only and the next write faults (do_wp_page reuses)",
   },
+  pinZeroPage: {
+    slot: abi.SCHEME_PIN_ZERO_PAGE,
+    type: "boolean",
+    doc: "FOLL_PIN of the shared zero page takes GUP_PIN_COUNTING_BIAS on it and unpin puts it back (try_grab_folio / try_grab_page / gup_put_folio); off: the pin takes nothing (mm: Don't pin ZERO_PAGE in pin_user_pages(), c8070b787519, 6.5, also in 6.1.y: 6.1.176 has it). FOLL_GET takes one reference in every era, and the huge zero folio is not is_zero_page, so it is always pinned",
+  },
+  longtermUnshareCow: {
+    slot: abi.SCHEME_LONGTERM_UNSHARE_COW,
+    type: "boolean",
+    doc: "a read-only FOLL_LONGTERM pin of a page that is not anonymous (page cache, the zero page) in a COW mapping unshares it first: gup_must_unshare -> FAULT_FLAG_UNSHARE -> do_wp_page copies it into an exclusive anon page, which is pinned (mm/gup: reliable R/O long-term pinning in COW mappings, 84209e87c696, 6.2; 6.1 mm.h gup_must_unshare returns false for !PageAnon)",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -169,6 +179,8 @@ export interface SchemeRules {
   deviceFolios: boolean;
   folioFreePgmapSaved: boolean;
   mprotectWriteUpgrade: boolean;
+  pinZeroPage: boolean;
+  longtermUnshareCow: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];
