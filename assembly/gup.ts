@@ -4,7 +4,7 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON, PG_ANON_EXCLUSIVE, KIND_SYSTEM, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_P2PDMA,
   FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, SCHEME_ANON_EXCLUSIVE, ST_PINS, ST_GUP_FAILED,
-  SCHEME_PIN_ZERO_PAGE, SCHEME_LONGTERM_UNSHARE_COW, ST_ATOMIC_REF, VM_SHARED,
+  SCHEME_PIN_ZERO_PAGE, SCHEME_LONGTERM_UNSHARE_COW, SCHEME_LONGTERM_FILE_WRITE_EFAULT, ST_ATOMIC_REF, VM_SHARED,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
@@ -14,7 +14,7 @@ import { folioGet, folioPut } from "./refcount";
 import { handleFault, doWpPage } from "./fault";
 import { addPinned, vmaFile, vmaFlags } from "./mm";
 import { ptePtr, ptePfn } from "./pgtable";
-import { isFilePage, fileDevice } from "./file";
+import { isFilePage, fileDevice, fileIsShmem } from "./file";
 import { deviceOwner, driverKind } from "./device";
 import { migratePageToRam } from "./migrate";
 import { currentOp } from "./violations";
@@ -117,9 +117,23 @@ function grab(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32): i32 {
 export function checkVmaFlags(v: i32, flags: i32): i32 {
   // 5.13+ (before: check_dax_vmas after the pin, the same errno): no longterm pin of fsdax
   if ((flags & FOLL_LONGTERM) != 0 && vmaIsFsdax(v)) return EOPNOTSUPP;
+  // 6.5+ (476c1dfefab8): writable_file_mapping_allowed refuses a longterm write pin that needs dirty tracking
+  if ((flags & (FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM)) == (FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM)
+      && rule(SCHEME_LONGTERM_FILE_WRITE_EFAULT) != 0 && vmaNeedsDirtyTracking(v)) return EFAULT;
   // FOLL_WRITE needs VM_WRITE, a read needs VM_READ
   if ((vmaFlags(v) & ((flags & FOLL_WRITE) != 0 ? VM_WRITE : VM_READ)) == 0) return EFAULT;
   return 0;
+}
+
+/**
+ * vma_needs_dirty_tracking (6.5+ mm/mmap.c, 6.12 mm/vma.c): a shared writable file
+ * mapping whose file can write back (mapping_can_writeback). refsim's plain files are
+ * a disk filesystem's; shmem, device-dax and p2pmem files have no writeback.
+ */
+function vmaNeedsDirtyTracking(v: i32): bool {
+  const f = vmaFile(v);
+  if (f < 0 || (vmaFlags(v) & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE)) return false;
+  return !fileIsShmem(f) && fileDevice(f) < 0;
 }
 
 /** vma_is_fsdax: a file on a DAX filesystem (not device-dax, not p2pmem). */

@@ -5033,6 +5033,9 @@ export const SWEEP_SCHEMA: JsonSchema = {
                 },
                 "longtermUnshareCow": {
                   "type": "boolean"
+                },
+                "longtermFileWriteEfault": {
+                  "type": "boolean"
                 }
               },
               "additionalProperties": false

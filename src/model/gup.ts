@@ -39,9 +39,23 @@ import { Pin, PIN_NO_REF } from "./pins.ts";
 export function checkVmaFlags(m: Machine, v: Vma, flags: number): number {
   // 5.13+ (before: check_dax_vmas after the pin, the same errno): no longterm pin of fsdax
   if ((flags & FOLL_LONGTERM) !== 0 && vmaIsFsdax(m, v)) return EOPNOTSUPP;
+  // 6.5+ (476c1dfefab8): writable_file_mapping_allowed refuses a longterm write pin that needs dirty tracking
+  if ((flags & (FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM)) === (FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM)
+      && m.rules.longtermFileWriteEfault && vmaNeedsDirtyTracking(m, v)) return EFAULT;
   // FOLL_WRITE needs VM_WRITE, a read needs VM_READ
   if ((v.flags & ((flags & FOLL_WRITE) !== 0 ? VM_WRITE : VM_READ)) === 0) return EFAULT;
   return 0;
+}
+
+/**
+ * vma_needs_dirty_tracking (6.5+ mm/mmap.c, 6.12 mm/vma.c): a shared writable file
+ * mapping whose file can write back (mapping_can_writeback). refsim's plain files are
+ * a disk filesystem's; shmem, device-dax and p2pmem files have no writeback.
+ */
+function vmaNeedsDirtyTracking(m: Machine, v: Vma): boolean {
+  if (v.file < 0 || (v.flags & (VM_SHARED | VM_WRITE)) !== (VM_SHARED | VM_WRITE)) return false;
+  const f = m.files.all[v.file];
+  return !f.shmem && f.driver < 0;
 }
 
 /** vma_is_fsdax: a file on a DAX filesystem (not device-dax, not p2pmem). */

@@ -62,6 +62,8 @@ export class Rules {
   readonly pinZeroPage: boolean;
   /** A R/O FOLL_LONGTERM pin unshares a non-anon page in a COW mapping (84209e87c696, 6.2). */
   readonly longtermUnshareCow: boolean;
+  /** check_vma_flags refuses a longterm write pin of a dirty-tracked shared file mapping (476c1dfefab8, 6.5). */
+  readonly longtermFileWriteEfault: boolean;
 
   constructor(scheme: Scheme) {
     const b = encodeScheme(scheme);
@@ -90,6 +92,7 @@ export class Rules {
     this.mprotectWriteUpgrade = b[abi.SCHEME_MPROTECT_WRITE_UPGRADE] !== 0;
     this.pinZeroPage = b[abi.SCHEME_PIN_ZERO_PAGE] !== 0;
     this.longtermUnshareCow = b[abi.SCHEME_LONGTERM_UNSHARE_COW] !== 0;
+    this.longtermFileWriteEfault = b[abi.SCHEME_LONGTERM_FILE_WRITE_EFAULT] !== 0;
   }
 
   /** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */

@@ -40,7 +40,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
       coherentPte: "normal", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld, mprotectWriteUpgrade: false,
-      pinZeroPage: true, longtermUnshareCow: false,
+      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false,
     },
   },
   "E0-devmap": {
@@ -51,7 +51,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
       coherentPte: "devmap", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld, mprotectWriteUpgrade: false,
-      pinZeroPage: true, longtermUnshareCow: false,
+      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false,
     },
   },
   E1: {
@@ -64,7 +64,7 @@ export const PRESETS: Record<string, Scheme> = {
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "none", pgmapRef: "bulk", lruSkipDevice: true, pteBatch: false,
       ...common, ...daxOld,
       mprotectWriteUpgrade: false, // 64fe24a3e05e came in 6.0, the end of this range: E1 is taken at 5.18-5.19
-      pinZeroPage: true, longtermUnshareCow: false,
+      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false,
     },
   },
   E2: {
@@ -77,8 +77,9 @@ export const PRESETS: Record<string, Scheme> = {
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "get", pgmapRef: "per-alloc", lruSkipDevice: true,
       pteBatch: false, // fork/zap PTE batching came in 6.9, inside this range: E2 is taken at its start
       ...common, ...daxOld, mprotectWriteUpgrade: true,
-      // c8070b787519 (6.5) is in 6.1.y too (6.1.176, the kernel-check kernel, has it); 84209e87c696 came in 6.2: 6.1 does not unshare
-      pinZeroPage: false, longtermUnshareCow: false,
+      // c8070b787519 (6.5) is in 6.1.y too (6.1.176, the kernel-check kernel, has it); 84209e87c696 came in 6.2: 6.1 does not
+      // unshare; 476c1dfefab8 (6.5) is not in 6.1.176: a longterm write pin of a shared file mapping is allowed
+      pinZeroPage: false, longtermUnshareCow: false, longtermFileWriteEfault: false,
     },
   },
   E3: {
@@ -89,7 +90,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true,
-      pinZeroPage: false, longtermUnshareCow: true,
+      pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true,
     },
   },
   E4: {
@@ -100,7 +101,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true,
-      pinZeroPage: false, longtermUnshareCow: true,
+      pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true,
     },
   },
   E5: {
@@ -111,7 +112,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true, deviceFolios: true,
-      pinZeroPage: false, longtermUnshareCow: true,
+      pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true,
     },
   },
 };

@@ -151,6 +151,11 @@ export const RULES = {
     type: "boolean",
     doc: "a read-only FOLL_LONGTERM pin of a page that is not anonymous (page cache, the zero page) in a COW mapping unshares it first: gup_must_unshare -> FAULT_FLAG_UNSHARE -> do_wp_page copies it into an exclusive anon page, which is pinned (mm/gup: reliable R/O long-term pinning in COW mappings, 84209e87c696, 6.2; 6.1 mm.h gup_must_unshare returns false for !PageAnon)",
   },
+  longtermFileWriteEfault: {
+    slot: abi.SCHEME_LONGTERM_FILE_WRITE_EFAULT,
+    type: "boolean",
+    doc: "check_vma_flags refuses a FOLL_WRITE|FOLL_PIN|FOLL_LONGTERM GUP of a shared writable file mapping that needs dirty tracking with -EFAULT, before any fault (writable_file_mapping_allowed -> vma_needs_dirty_tracking; mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings, 476c1dfefab8, 6.5). refsim's plain files stand for a disk filesystem's (mapping_can_writeback); shmem (and tmpfs), device-dax and p2pmem cannot write back, private mappings are COW, anonymous memory is not file-backed: none is refused. fsdax is refused earlier with -EOPNOTSUPP (vma_is_fsdax)",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -181,6 +186,7 @@ export interface SchemeRules {
   mprotectWriteUpgrade: boolean;
   pinZeroPage: boolean;
   longtermUnshareCow: boolean;
+  longtermFileWriteEfault: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];
