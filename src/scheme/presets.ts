@@ -56,14 +56,27 @@ export const PRESETS: Record<string, Scheme> = {
   },
   E1: {
     name: "E1",
-    kernels: "5.18 - 6.0",
+    kernels: "5.19 - 6.0",
     description:
-      "mm: remove the extra ZONE_DEVICE struct page refcount (27674ef6c73f): device pages freed on 1->0 by free_zone_device_page, then reset to 1; driver allocation only locks the page; pgmap holds bulk base refs, so memunmap_pages waits for nothing in use; PG_anon_exclusive from 5.19",
+      "mm: remove the extra ZONE_DEVICE struct page refcount (27674ef6c73f): device pages freed on 1->0 by free_zone_device_page, then reset to 1; driver allocation only locks the page; pgmap holds bulk base refs, so memunmap_pages waits for nothing in use; PG_anon_exclusive (6c287605fd56, 5.19); 5.18 is E1-5.18",
     rules: {
       idlePrivate: 1, freeAtPrivate: 0, idleCoherent: 1, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "none", pgmapRef: "bulk", lruSkipDevice: true, pteBatch: false,
       ...common, ...daxOld,
-      mprotectWriteUpgrade: false, // 64fe24a3e05e came in 6.0, the end of this range: E1 is taken at 5.18-5.19
+      mprotectWriteUpgrade: false, // 64fe24a3e05e came in 6.0, the end of this range: E1 is taken at 5.19
+      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false,
+    },
+  },
+  "E1-5.18": {
+    name: "E1-5.18",
+    kernels: "5.18",
+    description:
+      "E1 before PG_anon_exclusive: 27674ef6c73f (5.18) frees device pages on 1->0 and resets them to 1, but 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive' (6c287605fd56) came in 5.19, so do_wp_page reuses an anon page only at page_count == 1 and FOLL_PIN does not unshare; LRU users do not skip ZONE_DEVICE pages yet (3218f8712d6b, 6.0)",
+    rules: {
+      idlePrivate: 1, freeAtPrivate: 0, idleCoherent: 1, freeAtCoherent: 0,
+      coherentPte: "normal", anonExclusive: false, swapFaultRef: "none", pgmapRef: "bulk", lruSkipDevice: false, pteBatch: false,
+      ...common, ...daxOld,
+      mprotectWriteUpgrade: false,
       pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false,
     },
   },
