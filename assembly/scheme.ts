@@ -3,6 +3,7 @@
 import {
   SCHEME_WORDS, SCHEME_IDLE_PRIVATE, SCHEME_FREE_AT_PRIVATE, SCHEME_IDLE_COHERENT, SCHEME_FREE_AT_COHERENT,
   SCHEME_IDLE_FSDAX, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, SCHEME_PIN_BIAS,
+  KIND_P2PDMA, SCHEME_IDLE_P2PDMA,
 } from "./abi";
 
 export let schemeBase: usize = 0;
@@ -22,7 +23,10 @@ export function idleCount(kind: i32): i32 {
   if (kind == KIND_DEVICE_COHERENT) return rule(SCHEME_IDLE_COHERENT);
   if (kind == KIND_FSDAX) return rule(SCHEME_IDLE_FSDAX); // 1 before 6.15, 0 after
   if (kind == KIND_DEVDAX) return 1; // MEMORY_DEVICE_GENERIC idles at 1 in every era
-  return 0; // system RAM, p2pdma
+  // __init_zone_device_page sets 0 for p2pdma only from 6.15; before, free pages sit at 1 and
+  // free_zone_device_folio resets them to 1 (6.1 mm/page_alloc.c, 6.12 mm/mm_init.c, mm/memremap.c)
+  if (kind == KIND_P2PDMA) return rule(SCHEME_IDLE_P2PDMA);
+  return 0; // system RAM
 }
 
 /**

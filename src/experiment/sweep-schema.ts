@@ -5036,6 +5036,9 @@ export const SWEEP_SCHEMA: JsonSchema = {
                 },
                 "longtermFileWriteEfault": {
                   "type": "boolean"
+                },
+                "idleP2pdma": {
+                  "type": "number"
                 }
               },
               "additionalProperties": false

@@ -34,9 +34,10 @@ export const KNOWN: readonly Known[] = [
   },
   {
     id: "dax-hole-read-zero-page",
-    kernel: "a read fault on a hole of a DAX file (a block truncated or punched away) maps the shared zero page (6.1 fs/dax.c dax_iomap_pte_fault -> dax_load_hole -> vmf_insert_mixed of the zero pfn); refsim gives the file a new pmem block",
+    kernel: "a read fault on a hole of a DAX file (a block truncated or punched away) maps the shared zero page (6.1 fs/dax.c dax_iomap_pte_fault -> dax_load_hole -> vmf_insert_mixed of the zero pfn); refsim gives the file a new pmem block. A read-only GUP faults for reading too (faultin_page), so it meets the same hole",
     status: "refsim difference, in /work/wt/signals/kernel-notes.md",
-    matches: (after, rows) => after.code === abi.OP_READ && rows.every((r) => r.kernelZero === true || r.field === "zero"),
+    matches: (after, rows) => (after.code === abi.OP_READ || (after.code === abi.OP_GUP && (after.args[2] & abi.FOLL_WRITE) === 0))
+      && rows.every((r) => r.kernelZero === true || r.field === "zero"),
   },
 ];
 

@@ -64,6 +64,8 @@ export class Rules {
   readonly longtermUnshareCow: boolean;
   /** check_vma_flags refuses a longterm write pin of a dirty-tracked shared file mapping (476c1dfefab8, 6.5). */
   readonly longtermFileWriteEfault: boolean;
+  /** Refcount of a free p2pdma page (1 before 6.15, 0 after). */
+  readonly idleP2pdma: number;
 
   constructor(scheme: Scheme) {
     const b = encodeScheme(scheme);
@@ -93,6 +95,7 @@ export class Rules {
     this.pinZeroPage = b[abi.SCHEME_PIN_ZERO_PAGE] !== 0;
     this.longtermUnshareCow = b[abi.SCHEME_LONGTERM_UNSHARE_COW] !== 0;
     this.longtermFileWriteEfault = b[abi.SCHEME_LONGTERM_FILE_WRITE_EFAULT] !== 0;
+    this.idleP2pdma = b[abi.SCHEME_IDLE_P2PDMA];
   }
 
   /** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */
@@ -101,7 +104,10 @@ export class Rules {
     if (kind === abi.KIND_DEVICE_COHERENT) return this.idleCoherent;
     if (kind === abi.KIND_FSDAX) return this.idleFsdax; // 1 before 6.15, 0 after
     if (kind === abi.KIND_DEVDAX) return 1; // MEMORY_DEVICE_GENERIC idles at 1 in every era
-    return 0; // system RAM, p2pdma
+    // __init_zone_device_page sets 0 for p2pdma only from 6.15; before, free pages sit at 1 and
+    // free_zone_device_folio resets them to 1 (6.1 mm/page_alloc.c, 6.12 mm/mm_init.c, mm/memremap.c)
+    if (kind === abi.KIND_P2PDMA) return this.idleP2pdma;
+    return 0; // system RAM
   }
 
   /** Refcount at which a page of this kind is released (buddy, page_free, DAX idle wakeup). */

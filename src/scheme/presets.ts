@@ -40,7 +40,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
       coherentPte: "normal", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld, mprotectWriteUpgrade: false,
-      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false,
+      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false, idleP2pdma: 1,
     },
   },
   "E0-devmap": {
@@ -51,7 +51,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
       coherentPte: "devmap", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld, mprotectWriteUpgrade: false,
-      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false,
+      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false, idleP2pdma: 1,
     },
   },
   E1: {
@@ -64,7 +64,7 @@ export const PRESETS: Record<string, Scheme> = {
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "none", pgmapRef: "bulk", lruSkipDevice: true, pteBatch: false,
       ...common, ...daxOld,
       mprotectWriteUpgrade: false, // 64fe24a3e05e came in 6.0, the end of this range: E1 is taken at 5.19
-      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false,
+      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false, idleP2pdma: 1,
     },
   },
   "E1-5.18": {
@@ -77,7 +77,7 @@ export const PRESETS: Record<string, Scheme> = {
       coherentPte: "normal", anonExclusive: false, swapFaultRef: "none", pgmapRef: "bulk", lruSkipDevice: false, pteBatch: false,
       ...common, ...daxOld,
       mprotectWriteUpgrade: false,
-      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false,
+      pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false, idleP2pdma: 1,
     },
   },
   E2: {
@@ -92,7 +92,7 @@ export const PRESETS: Record<string, Scheme> = {
       ...common, ...daxOld, mprotectWriteUpgrade: true,
       // c8070b787519 (6.5) is in 6.1.y too (6.1.176, the kernel-check kernel, has it); 84209e87c696 came in 6.2: 6.1 does not
       // unshare; 476c1dfefab8 (6.5) is not in 6.1.176: a longterm write pin of a shared file mapping is allowed
-      pinZeroPage: false, longtermUnshareCow: false, longtermFileWriteEfault: false,
+      pinZeroPage: false, longtermUnshareCow: false, longtermFileWriteEfault: false, idleP2pdma: 1,
     },
   },
   E3: {
@@ -103,7 +103,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true,
-      pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true,
+      pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true, idleP2pdma: 0,
     },
   },
   E4: {
@@ -114,7 +114,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true,
-      pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true,
+      pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true, idleP2pdma: 0,
     },
   },
   E5: {
@@ -125,7 +125,7 @@ export const PRESETS: Record<string, Scheme> = {
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true, deviceFolios: true,
-      pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true,
+      pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true, idleP2pdma: 0,
     },
   },
 };

@@ -90,6 +90,9 @@ export function resolveScheme(input: SchemeInput): Scheme {
       throw new RefsimError(`scheme '${name}': idle${kind} (${r[`idle${kind}`]}) may be at most freeAt${kind} + 1`, { field: `idle${kind}` });
     }
   }
+  if (r.idleP2pdma > 1) {
+    throw new RefsimError(`scheme '${name}': idleP2pdma (${r.idleP2pdma}) may be at most 1 (a p2pdma page is freed on 1->0)`, { field: "idleP2pdma" });
+  }
   return {
     name,
     kernels: `custom, based on ${base.name}`,

@@ -156,6 +156,11 @@ export const RULES = {
     type: "boolean",
     doc: "check_vma_flags refuses a FOLL_WRITE|FOLL_PIN|FOLL_LONGTERM GUP of a shared writable file mapping that needs dirty tracking with -EFAULT, before any fault (writable_file_mapping_allowed -> vma_needs_dirty_tracking; mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings, 476c1dfefab8, 6.5). refsim's plain files stand for a disk filesystem's (mapping_can_writeback); shmem (and tmpfs), device-dax and p2pmem cannot write back, private mappings are COW, anonymous memory is not file-backed: none is refused. fsdax is refused earlier with -EOPNOTSUPP (vma_is_fsdax)",
   },
+  idleP2pdma: {
+    slot: abi.SCHEME_IDLE_P2PDMA,
+    type: "count",
+    doc: "refcount of a free p2pdma page: 1 before 6.15 (__init_zone_device_page sets 0 only for device-private and device-coherent pages, and free_zone_device_folio resets every other kind to 1; 6.1 mm/page_alloc.c, 6.12 mm/mm_init.c, mm/memremap.c), 0 from 6.15 (mm/mm_init: Move p2pdma page refcount initialisation to p2pdma, in the fs/dax refcount series: p2pmem_alloc_mmap sets the count to 1 itself and the free leaves it at 0). A mapped page is at 1 either way (vm_insert_page, then put_page); it is freed on 1->0",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -187,6 +192,7 @@ export interface SchemeRules {
   pinZeroPage: boolean;
   longtermUnshareCow: boolean;
   longtermFileWriteEfault: boolean;
+  idleP2pdma: number;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];
