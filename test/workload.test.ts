@@ -250,7 +250,7 @@ const STREAMS: Record<string, [number, number]> = {
   "fork-heavy": [2638555392, 1238458223],
   "gpu-churn": [995212622, 3137538738],
   "rdma-pins": [2892964944, 233306248],
-  "mix": [3512850975, 1827322042],
+  "mix": [1639418207, 367109994], // issue 12 item 2 (read-only GUP takes the zero page: fewer frames, other pressure decisions)
   "shared-pages": [3776437818, 3776437818],
 };
 
