@@ -339,8 +339,27 @@ function extraFields(name: OpName): string[] {
 /** [code name, message] of a core error on op `op`: CORE_ERRORS, with the cpu op's own wording. */
 export function coreError(op: string, code: number): [string, string] {
   if (op === "cpu" && code === abi.ERR_BAD_ARG) return ["BAD_ARG", "no such simulated CPU (cpu must be below EngineOptions.cpus)"];
+  if (code === abi.ERR_NOMEM_OBJECTS && NOMEM_OBJECTS_BY_OP[op]) return ["NOMEM_OBJECTS", NOMEM_OBJECTS_BY_OP[op]];
   return CORE_ERRORS[code] ?? ["UNKNOWN", `error ${code}`];
 }
+
+/**
+ * ERR_NOMEM_OBJECTS by op: the table that is full and the capacity field that sizes it
+ * (issue 15 items 11, 12: a capacity of 0 is refused naming that field, not "raise capacity").
+ */
+const NOMEM_OBJECTS_BY_OP: Record<string, string> = {
+  driver_new: "driver table full (raise capacity.drivers)",
+  file_new: "file table full (raise capacity.files, or capacity.filePages for its pages)",
+  mmap: "no room for the shared anonymous mapping's shmem file (raise capacity.files, or capacity.filePages for its pages)",
+  migrate_to_device: "buffer-object table full (raise capacity.bufferObjects)",
+  driver_alloc: "buffer-object table full (raise capacity.bufferObjects)",
+  gup: "GUP handles exhausted (raise capacity.gupHandles)",
+  fault_begin: "in-flight fault table full (its size is capacity.gupHandles)",
+  dmirror_new: `test_hmm device table full (at most ${abi.MAX_DMIRROR_DEVICES} devices per engine)`,
+  dmirror_open: `dmirror file table full (at most ${abi.MAX_MIRRORS} opens per engine: mirror ids are not reused)`,
+  dmirror_read: `dmirror page-table entries exhausted (at most ${abi.MIRROR_ENTRIES} over all mirrors)`,
+  dmirror_write: `dmirror page-table entries exhausted (at most ${abi.MIRROR_ENTRIES} over all mirrors)`,
+};
 
 /** Messages for the core's ERR_* codes. */
 export const CORE_ERRORS: Record<number, [string, string]> = {
