@@ -8,6 +8,7 @@ import { Model } from "../src/model/model.ts";
 import { RefsimError } from "../src/core/errors.ts";
 import type { Op } from "../src/core/ops.ts";
 import { TraceRecorder } from "../src/trace/record.ts";
+import { OpEncoder } from "../src/workload/encoder.ts";
 
 async function rejects(fn: () => unknown, field: string | undefined, message: RegExp): Promise<RefsimError> {
   let err: unknown;
@@ -76,6 +77,18 @@ test("item 12: Engine.create(5), unknown option keys and capacity keys from Obje
   await rejects(() => Engine.create({ counter: "atomic", cost: { toString: 1 } } as never), "cost.toString", /cost\.toString is unknown/);
   await rejects(() => Engine.create({ scheme: "constructor" }), "scheme", /unknown scheme 'constructor'/);
   await rejects(() => Engine.create({ scheme: { base: "toString" } as never }), "base", /custom scheme needs "base"/);
+});
+
+test("a BigInt or Symbol kind of dmirror_new, or chunk of the op encoder, is a RefsimError naming it (JSON.stringify threw a TypeError: found by the fuzz suite)", async () => {
+  const e = await Engine.create({ scheme: "E2" });
+  const m = Model.create({ scheme: "E2" });
+  for (const t of [e, m]) {
+    await rejects(() => t.run([{ op: "dmirror_new", kind: 5n }] as never), "kind", /dmirror_new: field 'kind' must be "device-private" or "device-coherent", got 5n \(a BigInt\)/);
+    await rejects(() => t.dmirrorNew(Symbol("k") as never), "kind", /got Symbol\(k\) \(a Symbol\)/);
+    await rejects(() => t.dmirrorNew("gpu" as never), "kind", /got "gpu"/);
+    assert.is(t.opsExecuted, 0);
+  }
+  await rejects(() => new OpEncoder(e, { chunk: 4n as never }), "chunk", /encoder: chunk must be a whole number >= 1, got 4n \(a BigInt\)/);
 });
 
 test("the trace recorder checks runEncoded's and run's arguments the same way, and records nothing of a refused call", async () => {

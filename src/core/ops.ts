@@ -300,7 +300,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       break;
     }
     case "dmirror_new":
-      if (o.kind !== "device-private" && o.kind !== "device-coherent") bad(name, "kind", `must be "device-private" or "device-coherent", got ${JSON.stringify(o.kind)}`);
+      if (o.kind !== "device-private" && o.kind !== "device-coherent") bad(name, "kind", `must be "device-private" or "device-coherent", got ${shown(o.kind)}`);
       a(0, KINDS[o.kind as DeviceKind]);
       break;
     case "dmirror_open": a(0, int(name, o, "device")); a(1, int(name, o, "mm")); break;
