@@ -11,6 +11,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import * as abi from "../assembly/abi.ts";
 import { Engine, CAP_SLOTS } from "../src/core/engine.ts";
+import { OP_NAME_BY_CODE } from "../src/core/ops.ts";
 import { Model } from "../src/model/model.ts";
 import { KernelError, RefsimError } from "../src/core/errors.ts";
 import { parseScenario, checkScenario, type LoadedScenario } from "../src/scenario/parse.ts";
@@ -59,8 +60,8 @@ const CAP_FIELDS = Object.keys(CAP_SLOTS);
 test("scenario files: mutated built-ins are parsed, refused naming the place, or run; a rejected step keeps everything before it", async () => {
   const v = new Values(new Prng(SEED));
   const mut = new Mutator(v);
-  const dir = "scenarios";
-  const sources = readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => readFileSync(join(dir, f), "utf8"));
+  // the built-ins and hmm-tests.c's (scenarios/hmm: dmirror devices and mirrors, shmem, mprotect)
+  const sources = ["scenarios", "scenarios/hmm"].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => readFileSync(join(dir, f), "utf8")));
   let runs = 0;
   for (let n = 0; n < 500 * SCALE; n++) {
     const input = mut.scenario(v.pick(sources));
@@ -116,6 +117,7 @@ test("scenario files: mutated built-ins are parsed, refused naming the place, or
     }
   }
   tried.scenarioRuns = runs;
+  tried.newerSteps = mut.newerSteps;
 });
 
 /** Traces to mutate: scenario runs and workloads under several schemes. */
@@ -164,15 +166,56 @@ function snapshot(e: Engine | Model) {
 
 const SMALL = { systemPages: 96, devicePages: 64, processes: 24, vmas: 32, pteTables: 24, pmdTables: 8, files: 4, filePages: 64, drivers: 4, bufferObjects: 32, gupHandles: 16, violationRecords: 64, batch: 8, hugePages: 1 };
 
-/** A random op record: often a plausible op on small ids, sometimes garbage words. */
+/** Every op code the host knows (OP_CPU, mprotect, mremap, the dmirror ops and whatever is added later). */
+const KNOWN_CODES = OP_NAME_BY_CODE.flatMap((name, code) => (name ? [code] : []));
+/** The newer ops, each with plausible arguments: [a0..a6] makers (mm 0-1, vpns near MMAP_BASE, mirrors 0-2, devices 0-1). */
+const NEWER: Record<number, (v: Values) => number[]> = {
+  [abi.OP_MPROTECT]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(16), v.pick([0, abi.VM_READ, abi.VM_READ | abi.VM_WRITE, abi.VM_WRITE, 7])],
+  [abi.OP_MREMAP]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(8), 1 + v.rng.below(16), v.rng.below(8), v.pick([0, 0x10000 + v.rng.below(96)])],
+  [abi.OP_MMAP]: (v) => [v.rng.below(2), v.pick([0, 0x10000 + v.rng.below(48)]), 1 + v.rng.below(16), abi.VM_READ | abi.VM_WRITE | v.pick([abi.VM_ANON, abi.VM_ANON | abi.VM_SHARED, abi.VM_ANON | abi.VM_HUGEPAGE]), 0, 0], // shmem: shared anon
+  [abi.OP_DMIRROR_NEW]: (v) => [v.pick([abi.KIND_DEVICE_PRIVATE, abi.KIND_DEVICE_COHERENT, 0, 3])],
+  [abi.OP_DMIRROR_OPEN]: (v) => [v.rng.below(3), v.rng.below(3)],
+  [abi.OP_DMIRROR_CLOSE]: (v) => [v.rng.below(4)],
+  [abi.OP_DMIRROR_READ]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), 1 + v.rng.below(16)],
+  [abi.OP_DMIRROR_WRITE]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), 1 + v.rng.below(16), v.rng.below(1000), v.pick([0, 1, -1, 1024])],
+  [abi.OP_DMIRROR_SNAPSHOT]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), 1 + v.rng.below(16)],
+  [abi.OP_WRITE_RANGE]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(16), v.rng.below(1000), v.pick([0, 1, -1])],
+  [abi.OP_READ_RANGE]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(16), v.rng.below(1000), v.pick([0, 1, -1]), v.rng.below(2)],
+};
+const NEWER_CODES = Object.keys(NEWER).map(Number);
+
+/** A random op record: often a plausible op on small ids (the newer ops with their own arguments), sometimes garbage words. */
 function opRecord(v: Values, w: Int32Array, at: number): void {
   const r = v.rng;
   w.fill(0, at, at + abi.OP_WORDS);
   const garbage = r.chance(0.25);
-  w[at] = garbage ? v.pick([0, -1, abi.OP_COUNT, 31, 2 ** 31 - 1, r.u32() | 0, 1 + r.below(abi.OP_COUNT - 1)]) : 1 + r.below(abi.OP_COUNT - 1);
+  if (!garbage && r.chance(0.35)) {
+    const code = v.pick(NEWER_CODES);
+    w[at] = code;
+    NEWER[code](v).forEach((x, k) => { w[at + 1 + k] = r.chance(0.05) ? v.boundaryInt() | 0 : x; });
+    tried.newerOps = (tried.newerOps ?? 0) + 1;
+    return;
+  }
+  w[at] = garbage ? v.pick([0, -1, abi.OP_COUNT, 31, 2 ** 31 - 1, r.u32() | 0, 1 + r.below(abi.OP_COUNT - 1)]) : v.pick(KNOWN_CODES);
   for (let k = 1; k < abi.OP_WORDS; k++) {
     w[at + k] = garbage || r.chance(0.15) ? v.boundaryInt() | 0 : v.pick([0, 0, 1, 2, 3, r.below(8), 0x10000 + r.below(48), 1 + r.below(16), 512, abi.VM_READ | abi.VM_WRITE | abi.VM_ANON, -1]);
   }
+}
+
+/** Two processes with mappings (one shared anonymous: shmem), a device-private and a device-coherent test_hmm device and a mirror of each process, so the mutated dmirror, mprotect and mremap ops reach past their id checks. */
+function setUp(t: Engine | Model): void {
+  const W = abi.OP_WORDS;
+  const rw = abi.VM_READ | abi.VM_WRITE | abi.VM_ANON;
+  const ops = [
+    [abi.OP_MM_NEW], [abi.OP_MM_NEW],
+    [abi.OP_MMAP, 0, 0x10000, 16, rw], [abi.OP_MMAP, 1, 0x10000, 16, rw | abi.VM_SHARED], [abi.OP_MMAP, 0, 0x10020, 8, rw | abi.VM_SHARED],
+    [abi.OP_WRITE_RANGE, 0, 0x10000, 8, 1, 1],
+    [abi.OP_DMIRROR_NEW, abi.KIND_DEVICE_PRIVATE], [abi.OP_DMIRROR_NEW, abi.KIND_DEVICE_COHERENT],
+    [abi.OP_DMIRROR_OPEN, 0, 0], [abi.OP_DMIRROR_OPEN, 1, 1],
+  ];
+  const words = new Int32Array(ops.length * W);
+  ops.forEach((o, i) => words.set(o, i * W));
+  t.runEncoded(words, ops.length);
 }
 
 test("garbage op words: Engine and Model give the same result or the same RefsimError; a rejected op changes nothing", async () => {
@@ -182,6 +225,8 @@ test("garbage op words: Engine and Model give the same result or the same Refsim
     const scheme = v.pick(PRESET_NAMES);
     const e = await Engine.create({ scheme, capacity: SMALL });
     const model = Model.create({ scheme, capacity: SMALL });
+    setUp(e);
+    setUp(model);
     const words = new Int32Array(12 * abi.OP_WORDS);
     for (let n = 0; n < 500; n++) {
       const count = r.chance(0.8) ? 1 : 1 + r.below(12);
@@ -212,17 +257,28 @@ test("garbage API calls: every method with every kind of argument returns or thr
   const v = new Values(new Prng(SEED + 3));
   const e = await Engine.create({ scheme: "E2", capacity: SMALL });
   const model = Model.create({ scheme: "E2", capacity: SMALL });
-  for (const t of [e, model]) { const mm = t.mmNew(); t.write(mm, t.mmap(mm, { length: 8192 }), 5); t.driverNew("device-private", 8); }
+  for (const t of [e, model]) {
+    const mm = t.mmNew();
+    t.write(mm, t.mmap(mm, { length: 8192 }), 5);
+    t.driverNew("device-private", 8);
+    t.writeRange(mm, t.mmap(mm, { length: 16384, shared: true }), 16384, 3); // shmem
+    t.dmirrorOpen(t.dmirrorNew("device-private"), mm);
+  }
   const opMethods = ["mmNew", "mmap", "munmap", "read", "write", "fork", "exit", "madviseDontneed", "madvisePageout", "fileNew", "driverNew", "migrateToDevice",
-    "migrateToRam", "gup", "unpin", "check", "dropCache", "driverTeardown", "evictBo", "faultBegin", "faultEnd", "truncate", "dmaWrite", "driverAlloc", "driverFree", "cpu", "run", "runEncoded"];
-  const inspect = ["frame", "page", "bo", "driver", "driverFreePages", "stats", "violations", "cost", "drainCounters"];
-  const arg = () => (v.rng.chance(0.4) ? v.pick([0, 1, 0x10000000, 4096, "device-private", { length: 4096 }, { pin: true }, [{ op: "mm_new" }]]) : v.anyValue());
+    "migrateToRam", "gup", "unpin", "check", "dropCache", "driverTeardown", "evictBo", "faultBegin", "faultEnd", "truncate", "truncateFile", "dmaWrite", "driverAlloc", "driverFree", "cpu", "run", "runEncoded",
+    "mprotect", "mremap", "dmirrorNew", "dmirrorOpen", "dmirrorClose", "dmirrorRead", "dmirrorWrite", "dmirrorSnapshot", "writeRange", "readRange"];
+  const inspect = ["frame", "page", "bo", "driver", "driverFreePages", "stats", "violations", "cost", "drainCounters", "lastSnapshot", "maps", "lastStatuses"];
+  const plausible = [0, 1, 0x10000000, 0x10002000, 4096, 8192, "device-private", "device-coherent", "r", "rw", "none", { length: 4096 }, { length: 4096, shared: true },
+    { pin: true }, { maymove: true }, { fixed: true, newAddr: 0x10010000 }, { dontunmap: true, maymove: true }, [{ op: "mm_new" }],
+    [{ op: "mprotect", mm: 0, addr: 0x10000000, length: 4096, prot: "r" }], [{ op: "dmirror_read", mirror: 0, addr: 0x10000000, npages: 2 }]];
+  const arg = () => (v.rng.chance(0.4) ? v.pick(plausible) : v.anyValue());
   for (let n = 0; n < 2500 * SCALE; n++) {
     const op = v.rng.chance(0.7);
     const name = op ? v.pick(opMethods) : v.pick(inspect);
     const args = Array.from({ length: v.rng.below(4) }, arg);
     const show = () => `${name}(${args.map((a) => { try { return typeof a === "bigint" ? `${a}n` : typeof a === "symbol" ? "Symbol" : JSON.stringify(a) ?? String(a); } catch { return "<deep>"; } }).join(", ")})`;
     tried.apiCalls = (tried.apiCalls ?? 0) + 1;
+    if (/^(mprotect|mremap|dmirror|writeRange|readRange|mirror|lastSnapshot)/.test(name)) tried.newerCalls = (tried.newerCalls ?? 0) + 1;
     const call = (t: Engine | Model) => {
       const f = (t as unknown as Record<string, (...a: unknown[]) => unknown>)[name];
       if (typeof f !== "function") return { skip: true };
@@ -294,7 +350,8 @@ test("the fuzz suite says how many inputs it tried", () => {
   const total = ["scenarios", "traces", "opRecords", "apiCalls", "capacities"].reduce((n, k) => n + (tried[k] ?? 0), 0);
   console.log(`\n  fuzz (seed ${SEED}, scale ${SCALE}): ${total.toLocaleString("en-US")} inputs in ${((performance.now() - t0) / 1000).toFixed(1)} s: ` +
     `${tried.scenarios} scenario files (${tried.scenarioRuns} ran), ${tried.traces} traces (${tried.tracesReplayed} replayed), ` +
-    `${tried.opRecords} op records, ${tried.apiCalls} API calls, ${tried.capacities} capacities (s: ${Object.values(seconds).map((x) => x.toFixed(1)).join(", ")})`);
+    `${tried.opRecords} op records (${tried.newerOps} of mprotect, mremap, mmap, dmirror and range ops), ${tried.apiCalls} API calls (${tried.newerCalls} of the newer methods), ` +
+    `${tried.newerSteps} newer-op steps in scenarios, ${tried.capacities} capacities (s: ${Object.values(seconds).map((x) => x.toFixed(1)).join(", ")})`);
   assert.ok(total > 5000);
 });
 

@@ -28,8 +28,44 @@ function places(root: unknown, limit = 4000): [Json | unknown[], string | number
   return out;
 }
 
+/** Bound names of the steps (their "as"), by the look of them: the mm, mapping, device and mirror names a new step may use. */
+function boundNames(steps: unknown[]): string[] {
+  const out: string[] = [];
+  for (const x of steps) if (x && typeof x === "object" && typeof (x as Json).as === "string") out.push((x as Json).as as string);
+  return out;
+}
+
 export class Mutator {
+  /** Steps of the newer ops (mprotect, mremap, shared anonymous mmap, dmirror_*, read/write_range) inserted so far. */
+  newerSteps = 0;
   constructor(readonly v: Values) {}
+
+  /** A step of a newer op on the scenario's own names (or a wrong one), with plausible or mangled fields. */
+  newerStep(steps: unknown[]): Json {
+    const v = this.v;
+    const r = v.rng;
+    const names = boundNames(steps);
+    const name = () => (names.length && r.chance(0.85) ? v.pick(names) : v.pick(["p", "nobody", "proc", "gpu", "fd", 0, 1]));
+    const addr = () => v.pick([name(), "0x10000000", "0x10001000", `${names.length ? v.pick(names) : "buf"}+4K`, "0x10000001", 0]);
+    const len = () => v.pick(["4K", "8K", "64K", "2M", "4M", 4096, 0, "-4K", "four K"]);
+    this.newerSteps++;
+    switch (r.below(9)) {
+      case 0: return { op: "mprotect", mm: name(), addr: addr(), length: len(), prot: v.pick(["r", "rw", "none", "w", "x", 3]) };
+      case 1: {
+        const o: Json = { op: "mremap", mm: name(), addr: addr(), length: len(), newLength: len() };
+        for (const k of ["maymove", "fixed", "dontunmap"]) if (r.chance(0.3)) o[k] = r.chance(0.9) ? true : "yes";
+        if (r.chance(0.3)) o.newAddr = v.pick(["0x10100000", "0x10000000", "0x10100001", name()]);
+        return o;
+      }
+      case 2: return { op: "mmap", mm: name(), length: len(), prot: "rw", shared: true, ...(r.chance(0.5) ? { addr: "0x10200000" } : {}), ...(r.chance(0.1) ? { huge: true } : {}), as: `shm${r.below(3)}` };
+      case 3: return { op: "dmirror_new", kind: v.pick(["device-private", "device-coherent", "device-private", "fsdax", 1]), as: `dev${r.below(2)}` };
+      case 4: return { op: "dmirror_open", device: v.pick([name(), "dev0", "dev1"]), mm: name(), as: `fd${r.below(2)}` };
+      case 5: return { op: "dmirror_close", mirror: v.pick([name(), "fd0", "fd1"]) };
+      case 6: return { op: v.pick(["dmirror_read", "dmirror_write", "dmirror_snapshot"]), mirror: v.pick([name(), "fd0", "fd1"]), addr: addr(), npages: v.pick([1, 2, 16, 1024, 0, -1, 4097]), ...(r.chance(0.4) ? { value: r.below(100), step: v.pick([1, -1, 1024]) } : {}) };
+      case 7: return { op: v.pick(["write_range", "read_range"]), mm: name(), addr: addr(), length: len(), value: r.below(100), step: v.pick([0, 1, -1, 1024]) };
+      default: return { expect: v.pick([{ mirror: v.pick([name(), "fd0"]), cpages: r.below(4) }, { mirror: v.pick([name(), "fd0"]), faults: r.below(2) }, { result: name(), value: 0 }]) };
+    }
+  }
 
   /** Structural: change the parsed scenario, then write it back as JSON (one step a line, like the built-ins). */
   structural(text: string): string {
@@ -37,7 +73,11 @@ export class Mutator {
     const r = v.rng;
     const s = JSON.parse(text) as Json;
     const steps = s.steps as unknown[];
-    switch (r.below(9)) {
+    switch (r.below(11)) {
+      case 9: case 10: { // a step of a newer op (mprotect, mremap, shmem, dmirror, ranges) at a random place, on the scenario's names
+        if (Array.isArray(steps)) steps.splice(r.below(steps.length + 1), 0, this.newerStep(steps));
+        break;
+      }
       case 0: case 1: { // replace any value (sometimes with one nested 10 000 deep, spliced in as text below)
         const p = places(s);
         const [c, k] = v.pick(p);
