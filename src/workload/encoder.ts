@@ -42,7 +42,7 @@
  * ```
  */
 import * as abi from "../../assembly/abi.ts";
-import { RefsimError } from "../core/errors.ts";
+import { RefsimError, shown } from "../core/errors.ts";
 import { OP_NAME_BY_CODE, OP_FIELDS, type OpName } from "../core/ops.ts";
 import type { Stats } from "../core/stats.ts";
 import type { OpTarget } from "./target.ts";
@@ -107,7 +107,7 @@ export class OpEncoder {
   constructor(target: OpTarget, options: EncoderOptions = {}) {
     const chunk = options.chunk ?? DEFAULT_CHUNK;
     if (!Number.isInteger(chunk) || chunk < 1) {
-      throw new RefsimError(`encoder: chunk must be a whole number >= 1, got ${JSON.stringify(chunk)}`, { field: "chunk" });
+      throw new RefsimError(`encoder: chunk must be a whole number >= 1, got ${shown(chunk)}`, { field: "chunk" });
     }
     this.target = target;
     this.chunk = chunk;
