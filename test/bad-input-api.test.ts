@@ -91,6 +91,22 @@ test("a BigInt or Symbol kind of dmirror_new, or chunk of the op encoder, is a R
   await rejects(() => new OpEncoder(e, { chunk: 4n as never }), "chunk", /encoder: chunk must be a whole number >= 1, got 4n \(a BigInt\)/);
 });
 
+test("Engine.mirror / Model.mirror with a Symbol inside an array, a BigInt or a string fd is a RefsimError naming 'mirror' (a Symbol was a TypeError)", async () => {
+  const e = await Engine.create({ scheme: "E2" });
+  const m = Model.create({ scheme: "E2" });
+  for (const t of [e, m]) {
+    await rejects(() => t.mirror([1, Symbol("x")] as never), "mirror", /mirror: mirror must be a whole number/);
+    await rejects(() => t.mirror(Symbol("x") as never), "mirror", /got Symbol\(x\) \(a Symbol\)/);
+    await rejects(() => t.mirror(3n as never), "mirror", /got 3n \(a BigInt\)/);
+    await rejects(() => t.mirror(0), "mirror", /no test_hmm file 0 was opened/);
+  }
+});
+
+test("new Engine() / new Model() from plain JavaScript is a RefsimError pointing at create(), not a TypeError inside the constructor", () => {
+  assert.throws(() => new (Engine as unknown as new (o: object) => Engine)({}), (x: unknown) => x instanceof RefsimError && /await Engine\.create\(options\)/.test(x.message));
+  assert.throws(() => new (Model as unknown as new (o: object) => Model)({}), (x: unknown) => x instanceof RefsimError && /Model\.create\(options\)/.test(x.message));
+});
+
 test("the trace recorder checks runEncoded's and run's arguments the same way, and records nothing of a refused call", async () => {
   const rec = new TraceRecorder(await Engine.create({ scheme: "E2" }), { source: "test" });
   await rejects(() => rec.runEncoded(record(abi.OP_MM_NEW), 2), "count", /count 2 needs 16 words/);

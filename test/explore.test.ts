@@ -136,8 +136,16 @@ test("explore: E4 reports no violation on the same kinds (reduced in-test budget
   const r = await explore({ scheme: "E4", seed: 1, budgetOps: 400_000 });
   assert.is(r.found, undefined);
   assert.is(r.stop, "ops");
-  assert.ok(r.ops >= 400_000);
+  assert.is(r.ops, 400_000); // a cap, exactly (issue 15 item 12: 19 999 once, then 20 014 for a budget of 20 000)
   assert.ok(r.episodes > 700);
+});
+
+test("explore: an ops budget is run exactly, whatever the last episode's teardown length; the kept trace is what ran", async () => {
+  for (const budgetOps of [20_000, 16, 1_001]) {
+    const r = await explore({ scheme: "E2", seed: 1, budgetOps, keepTrace: true });
+    assert.is(r.ops, budgetOps, `budget ${budgetOps}`);
+    assert.ok(r.machineTrace && r.machineTrace.n <= budgetOps);
+  }
 });
 
 test("explore: a seconds budget, only one violation kind, and bad options named", async () => {

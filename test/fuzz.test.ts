@@ -267,7 +267,7 @@ test("garbage API calls: every method with every kind of argument returns or thr
   const opMethods = ["mmNew", "mmap", "munmap", "read", "write", "fork", "exit", "madviseDontneed", "madvisePageout", "fileNew", "driverNew", "migrateToDevice",
     "migrateToRam", "gup", "unpin", "check", "dropCache", "driverTeardown", "evictBo", "faultBegin", "faultEnd", "truncate", "truncateFile", "dmaWrite", "driverAlloc", "driverFree", "cpu", "run", "runEncoded",
     "mprotect", "mremap", "dmirrorNew", "dmirrorOpen", "dmirrorClose", "dmirrorRead", "dmirrorWrite", "dmirrorSnapshot", "writeRange", "readRange"];
-  const inspect = ["frame", "page", "bo", "driver", "driverFreePages", "stats", "violations", "cost", "drainCounters", "lastSnapshot", "maps", "lastStatuses"];
+  const inspect = ["frame", "page", "bo", "driver", "driverFreePages", "stats", "violations", "cost", "drainCounters", "lastSnapshot", "maps", "lastStatuses", "mirror"];
   const plausible = [0, 1, 0x10000000, 0x10002000, 4096, 8192, "device-private", "device-coherent", "r", "rw", "none", { length: 4096 }, { length: 4096, shared: true },
     { pin: true }, { maymove: true }, { fixed: true, newAddr: 0x10010000 }, { dontunmap: true, maymove: true }, [{ op: "mm_new" }],
     [{ op: "mprotect", mm: 0, addr: 0x10000000, length: 4096, prot: "r" }], [{ op: "dmirror_read", mirror: 0, addr: 0x10000000, npages: 2 }]];

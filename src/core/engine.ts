@@ -107,6 +107,9 @@ export interface FastPathCounts {
   flushFast: number; flushFull: number;
 }
 
+/** Set only while Engine.create runs the constructor. */
+let creating = false;
+
 export class Engine extends OpCalls {
   readonly scheme: Scheme;
   readonly capacity: Readonly<Capacity>;
@@ -126,6 +129,8 @@ export class Engine extends OpCalls {
   #buffer!: ArrayBuffer;
 
   private constructor(core: CoreExports, scheme: Scheme, capacity: Capacity, counter: ResolvedCounter) {
+    // `private` holds for TypeScript only: plain JavaScript can still say `new Engine()`
+    if (!creating) throw new RefsimError("Engine: make one with `await Engine.create(options)`; `new Engine()` is not the API", { code: "BAD_ARG" });
     super();
     this.#core = core;
     this.#runBatch = core.runBatch;
@@ -155,7 +160,13 @@ export class Engine extends OpCalls {
       throw new RefsimError(`capacity: the runtime could not grow the core's memory to ${(Number(core.capacityBytes()) / 2 ** 30).toFixed(2)} GiB (${(e as Error).message})`, { field: "capacity", code: "NOMEM" });
     }
     if (bad !== 0) throw new RefsimError(`capacity rejected by the core's init (code ${bad}) after the host's checks passed`, { field: "capacity", code: "CAPACITY" });
-    const engine = new Engine(core, scheme, capacity, counter);
+    creating = true;
+    let engine: Engine;
+    try {
+      engine = new Engine(core, scheme, capacity, counter);
+    } finally {
+      creating = false;
+    }
     engine.#startCounters();
     new Int32Array(engine.#mem.buffer, core.schemePtr(), abi.SCHEME_WORDS).set(encodeScheme(scheme));
     return engine;
@@ -353,7 +364,8 @@ export class Engine extends OpCalls {
 
   /** A test_hmm file opened by dmirror_open. */
   mirror(fd: number): MirrorInfo {
-    const state = Number.isInteger(fd) ? this.#core.mirrorState(fd) : -1;
+    idArg("mirror", "mirror", fd);
+    const state = this.#core.mirrorState(fd);
     if (state < 0) throw new RefsimError(`mirror: no test_hmm file ${fd} was opened`, { field: "mirror" });
     const c = this.#core;
     return { open: state === 1, device: c.mirrorDeviceOf(fd), mm: c.mirrorMmOf(fd), cpages: c.mirrorCpagesOf(fd), faults: c.mirrorFaultsOf(fd), entries: c.mirrorEntriesOf(fd) };

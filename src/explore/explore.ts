@@ -128,6 +128,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreResult> {
   let found: ExploreFound | undefined;
   let exploreMs = 0;
   let machine: { exec: SymExecutor; engine: Engine } | undefined;
+  let ranTo = 0; // the last machine's trace ran up to here
   for (;;) {
     const now = performance.now();
     if (ops >= budgetOps) { stop = "ops"; break; }
@@ -142,7 +143,11 @@ export async function explore(options: ExploreOptions): Promise<ExploreResult> {
       machine = { engine, exec: new SymExecutor(engine, { expect: 1 << 15 }) };
     }
     const episodeSeed = master.u32();
-    const { from, to } = gen.episode(episodeSeed, Math.min(episodeOps, Math.max(16, budgetOps - ops)));
+    const episode0 = gen.episode(episodeSeed, Math.min(episodeOps, Math.max(16, budgetOps - ops)));
+    const from = episode0.from;
+    // the budget is a cap: an episode whose teardown would run past it stops at the budget
+    const to = Math.min(episode0.to, from + (budgetOps - ops));
+    ranTo = to;
     machine.exec.run(gen.trace, from, to);
     ops += to - from;
     const episode = episodes++;
@@ -159,7 +164,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreResult> {
     scheme: scheme.name, kinds: gen.kinds, seed, episodes, ops, elapsedMs, exploreMs,
     opsPerSec: exploreMs > 0 ? Math.round((ops * 1000) / exploreMs) : 0, stop, capacity,
     ...(found ? { found } : {}),
-    ...(!found && options.keepTrace && machine ? { machineTrace: gen.trace.clone() } : {}),
+    ...(!found && options.keepTrace && machine ? { machineTrace: gen.trace.prefix(ranTo) } : {}),
   };
 }
 

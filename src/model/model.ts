@@ -41,6 +41,9 @@ import { statusOutcome, type OpOutcome } from "../core/errno.ts";
 
 const KIND_NAMES: PageKind[] = ["system", "device-private", "device-coherent", "fsdax", "device-dax", "p2pdma"];
 
+/** Set only while Model.create runs the constructor. */
+let creating = false;
+
 export class Model extends OpCalls implements OpTarget {
   readonly scheme: Scheme;
   readonly capacity: Readonly<Capacity>;
@@ -53,6 +56,8 @@ export class Model extends OpCalls implements OpTarget {
   #ran = 0;
 
   private constructor(scheme: Scheme, capacity: Capacity) {
+    // `private` holds for TypeScript only: plain JavaScript can still say `new Model()`
+    if (!creating) throw new RefsimError("Model: make one with `Model.create(options)`; `new Model()` is not the API", { code: "BAD_ARG" });
     super();
     this.scheme = scheme;
     this.capacity = Object.freeze(capacity);
@@ -66,7 +71,14 @@ export class Model extends OpCalls implements OpTarget {
     checkEngineOptions(options, "Model.create");
     const scheme = resolveScheme(options.scheme ?? "E4");
     const { cpus } = resolveCounterOptions(options); // same checks as Engine; the model has no cost layer
-    const model = new Model(scheme, resolveCapacity(options.capacity));
+    const capacity = resolveCapacity(options.capacity);
+    creating = true;
+    let model: Model;
+    try {
+      model = new Model(scheme, capacity);
+    } finally {
+      creating = false;
+    }
     model.machine.cpus = cpus;
     return model;
   }
@@ -187,7 +199,8 @@ export class Model extends OpCalls implements OpTarget {
 
   /** A test_hmm file opened by dmirror_open (Engine.mirror() shape). */
   mirror(fd: number): MirrorInfo {
-    const f = Number.isInteger(fd) && fd >= 0 ? this.machine.mirrors.all[fd] : undefined;
+    idArg("mirror", "mirror", fd);
+    const f = this.machine.mirrors.all[fd];
     if (!f) throw new RefsimError(`mirror: no test_hmm file ${fd} was opened`, { field: "mirror" });
     return { open: f.open, device: f.device, mm: f.mm, cpages: f.cpages, faults: f.faults, entries: f.pt.size };
   }
