@@ -15,7 +15,7 @@ const PINNED: Record<string, [number, number]> = {
   "fork-heavy": [2020922938, 2798235548],
   "gpu-churn": [2720749834, 4238070925],
   "rdma-pins": [2720754927, 1927993981],
-  mix: [1544422828, 4030410085], // changed with issue 12 item 2: a read-only GUP of untouched memory takes the zero page, so fewer frames are used and mix's frame-pressure checks (room, resync) choose other ops
+  mix: [4128620112, 2021931538], // changed: dma_write only through FOLL_WRITE handles (a read-only pin of untouched memory is the shared zero page since issue 12 item 2, and DMA into it corrupted every later read of untouched memory)
   "shared-pages": [1428588183, 1428588183], // read-only: the seed picks no data
 };
 

@@ -24,7 +24,7 @@
  *    VMA allows; unpin: a random live handle;
  *  - madvise_pageout: part of one VMA; truncate: a range of a file (unmapped from
  *    every mapping, out of the page cache); dma_write: a device writes through a
- *    live GUP handle;
+ *    live GUP handle taken with FOLL_WRITE (as a driver pins what a device writes);
  *  - evict_bo: a range is migrated into a new BO and the driver evicts that BO at
  *    once (migrate_device_range): later the generator cannot know whether a BO is
  *    still live (it is freed with its last page), so it never names an old one;
@@ -189,6 +189,12 @@ class MixGenerator {
   drvCreated = 0;
   devicePagesUsed = 0;
   readonly handles: Int32Array;
+  /** 1 where handles[i] was taken with FOLL_WRITE: only those are written by a device (dmaWrite). */
+  readonly handleWrites: Uint8Array;
+  /** FOLL_WRITE of each GUP whose handle the encoder has not returned yet, in issue order (a ring of maxPins). */
+  readonly wantWrites: Uint8Array;
+  wantHead = 0;
+  wantCount = 0;
   nHandles = 0;
 
   // ---- system frames: an upper bound on use, re-read from the counters when near capacity
@@ -242,6 +248,8 @@ class MixGenerator {
     this.fileLen = new Int32Array(p.maxFiles);
     this.drvId = new Int32Array(p.maxDrivers);
     this.handles = new Int32Array(p.maxPins);
+    this.handleWrites = new Uint8Array(p.maxPins);
+    this.wantWrites = new Uint8Array(p.maxPins);
     this.sysUsed = s.usage.systemLive;
 
     this.mmPacer = new Pacer(cap.processes - s.usage.mms - 2, budget);
@@ -285,7 +293,13 @@ class MixGenerator {
     const enc = this.enc;
     while (enc.ready > 0) {
       const h = enc.take();
-      if (h > 0) this.handles[this.nHandles++] = h; // 0 pages or -errno: no handle
+      const write = this.wantWrites[this.wantHead];
+      this.wantHead = (this.wantHead + 1) % this.wantWrites.length;
+      this.wantCount--;
+      if (h > 0) { // 0 pages or -errno: no handle
+        this.handleWrites[this.nHandles] = write;
+        this.handles[this.nHandles++] = h;
+      }
     }
   }
   handlesOut(): number {
@@ -492,6 +506,7 @@ class MixGenerator {
     if (!this.room(3, 3)) return false;
     this.enc.gup(this.slotMm[slot], vpn, flags);
     this.enc.want();
+    this.wantWrites[(this.wantHead + this.wantCount++) % this.wantWrites.length] = (flags & FOLL_WRITE) !== 0 ? 1 : 0;
     return true;
   }
   unpin(): boolean {
@@ -500,6 +515,7 @@ class MixGenerator {
     const i = this.rng.below(this.nHandles);
     this.enc.unpin(this.handles[i]);
     this.handles[i] = this.handles[--this.nHandles];
+    this.handleWrites[i] = this.handleWrites[this.nHandles];
     return true;
   }
   check(): boolean {
@@ -529,7 +545,11 @@ class MixGenerator {
   dmaWrite(): boolean {
     this.collect();
     if (this.nHandles === 0) return false;
-    this.enc.dmaWrite(this.handles[this.rng.below(this.nHandles)], this.rng.u32() | 0);
+    // A device writes only where its driver pinned for writing (ib_umem_get adds FOLL_WRITE for a writable
+    // umem, 6.1-7.0): DMA into a read-only pin of untouched memory would write the shared zero page.
+    const i = this.rng.below(this.nHandles);
+    if (this.handleWrites[i] === 0) return false;
+    this.enc.dmaWrite(this.handles[i], this.rng.u32() | 0);
     return true;
   }
   driverTeardown(): boolean {
