@@ -4,13 +4,13 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, PG_OWNER_REF, KIND_DEVICE_PRIVATE, SCHEME_COHERENT_PTE, SCHEME_ANON_EXCLUSIVE,
-  ST_MIGRATED, ST_MIGRATE_FAIL, VM_WRITE, SCHEME_MIGRATE_CHECK_DEVICE_REFS, PG_PAGECACHE, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
+  ST_MIGRATED, ST_MIGRATE_FAIL, VM_WRITE, SCHEME_MIGRATE_CHECK_DEVICE_REFS, SCHEME_MIGRATE_SPLIT_LARGE, PG_PAGECACHE, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias, freeAt } from "./scheme";
 import {
   ref, mapcount, content, setContent, hasFlag, addFlag, clearFlag, setPageIndex, pageIndex, kindOf, isDevice,
-  allocSystemPage, freeSystemFrames,
+  allocSystemPage, freeSystemFrames, isLarge,
 } from "./frames";
 import { splitForMigration } from "./thp";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
@@ -137,7 +137,11 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
   }
   if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT || isDevice(pfn)) return false;
   if (!hasFlag(pfn, PG_ANON)) return refuseFilePage(pfn, d, b);
-  if (!splitForMigration(pfn, 0)) { bump(ST_MIGRATE_FAIL); return false; } // a page of a PTE-mapped THP
+  // A page of a PTE-mapped THP: before the device-private THP series the PTE walk skips it
+  // (PageTransCompound -> mpfn 0; migrate_vma_check_page refuses compound pages: 5.15
+  // mm/migrate.c, 6.1 mm/migrate_device.c); from it, migrate_vma_split_folio splits the folio.
+  if (isLarge(pfn) && rule(SCHEME_MIGRATE_SPLIT_LARGE) == 0) { bump(ST_MIGRATE_FAIL); return false; }
+  if (!splitForMigration(pfn, 0)) { bump(ST_MIGRATE_FAIL); return false; }
   const wasExclusive = hasFlag(pfn, PG_ANON_EXCLUSIVE);
   const n = collect(pfn, mm, vpn);
   if (n < 0) { bump(ST_MIGRATE_FAIL); return false; }

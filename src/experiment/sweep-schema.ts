@@ -5039,6 +5039,9 @@ export const SWEEP_SCHEMA: JsonSchema = {
                 },
                 "idleP2pdma": {
                   "type": "number"
+                },
+                "migrateSplitLarge": {
+                  "type": "boolean"
                 }
               },
               "additionalProperties": false

@@ -139,7 +139,10 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
   const src = m.frames.all[pte.pfn];
   if (!pte.normalPresent || m.frames.isDevice(src.pfn)) return false;
   if (!src.anon) return refuseFilePage(m, src, d, bo);
-  if (!splitForMigration(m, src, 0)) { // a page of a PTE-mapped THP
+  // A page of a PTE-mapped THP: before the device-private THP series the PTE walk skips it
+  // (PageTransCompound -> mpfn 0; migrate_vma_check_page refuses compound pages: 5.15
+  // mm/migrate.c, 6.1 mm/migrate_device.c); from it, migrate_vma_split_folio splits the folio.
+  if ((src.large && !m.rules.migrateSplitLarge) || !splitForMigration(m, src, 0)) {
     m.counters.migrateFailed++;
     return false;
   }

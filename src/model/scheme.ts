@@ -66,6 +66,8 @@ export class Rules {
   readonly longtermFileWriteEfault: boolean;
   /** Refcount of a free p2pdma page (1 before 6.15, 0 after). */
   readonly idleP2pdma: number;
+  /** migrate_vma_collect_pmd splits a PTE-mapped large folio (migrate_vma_split_folio, E5); before, its pages are skipped. */
+  readonly migrateSplitLarge: boolean;
 
   constructor(scheme: Scheme) {
     const b = encodeScheme(scheme);
@@ -96,6 +98,7 @@ export class Rules {
     this.longtermUnshareCow = b[abi.SCHEME_LONGTERM_UNSHARE_COW] !== 0;
     this.longtermFileWriteEfault = b[abi.SCHEME_LONGTERM_FILE_WRITE_EFAULT] !== 0;
     this.idleP2pdma = b[abi.SCHEME_IDLE_P2PDMA];
+    this.migrateSplitLarge = b[abi.SCHEME_MIGRATE_SPLIT_LARGE] !== 0;
   }
 
   /** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */

@@ -161,6 +161,11 @@ export const RULES = {
     type: "count",
     doc: "refcount of a free p2pdma page: 1 before 6.15 (__init_zone_device_page sets 0 only for device-private and device-coherent pages, and free_zone_device_folio resets every other kind to 1; 6.1 mm/page_alloc.c, 6.12 mm/mm_init.c, mm/memremap.c), 0 from 6.15 (mm/mm_init: Move p2pdma page refcount initialisation to p2pdma, in the fs/dax refcount series: p2pmem_alloc_mmap sets the count to 1 itself and the free leaves it at 0). A mapped page is at 1 either way (vm_insert_page, then put_page); it is freed on 1->0",
   },
+  migrateSplitLarge: {
+    slot: abi.SCHEME_MIGRATE_SPLIT_LARGE,
+    type: "boolean",
+    doc: "migrate_vma_collect_pmd splits a PTE-mapped large folio it meets and migrates its pages (migrate_vma_split_folio, from Balbir Singh's device-private THP series: 'mm/migrate_device: handle partially mapped folios during collection'; in 7.0.0, E5). Off: such a page is not collected (the PTE walk's PageTransCompound test sets mpfn 0, and migrate_vma_check_page refuses compound pages: 5.15 mm/migrate.c, 6.1-6.18 mm/migrate_device.c), so it stays a system page and is not migrated; a PMD-mapped THP is split whole (split_huge_page / split_folio) in every era",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -193,6 +198,7 @@ export interface SchemeRules {
   longtermUnshareCow: boolean;
   longtermFileWriteEfault: boolean;
   idleP2pdma: number;
+  migrateSplitLarge: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];
