@@ -30,6 +30,13 @@ export class VmaTracker {
   next: Int32Array;
   #free: Int32Array;
   #freeTop: number;
+  /**
+   * Per slot, its VMAs in list order, rebuilt by pick() after the list changed (#stale): reads
+   * and writes pick a VMA far more often than mmap, munmap, fork and exit change one, and a walk
+   * of the list to the k-th VMA was a dependent load per step.
+   */
+  #order: Int32Array[];
+  #stale: Uint8Array;
 
   constructor(slots: number, vmas: number) {
     this.head = new Int32Array(slots).fill(-1);
@@ -43,6 +50,8 @@ export class VmaTracker {
     this.#free = new Int32Array(vmas);
     this.#freeTop = vmas;
     for (let i = 0; i < vmas; i++) this.#free[i] = vmas - 1 - i;
+    this.#order = Array.from({ length: slots }, () => new Int32Array(8));
+    this.#stale = new Uint8Array(slots);
   }
 
   /** Twice the VMAs: every array copied, the new numbers free (lowest first, as at construction). */
@@ -70,6 +79,7 @@ export class VmaTracker {
     if (prev < 0) this.head[slot] = v;
     else this.next[prev] = v;
     this.count[slot]++;
+    this.#stale[slot] = 1;
   }
 
   #unlink(slot: number, v: number, prev: number): void {
@@ -77,6 +87,7 @@ export class VmaTracker {
     else this.next[prev] = this.next[v];
     this.#free[this.#freeTop++] = v;
     this.count[slot]--;
+    this.#stale[slot] = 1;
   }
 
   /** Trim VMA v to [start, end); a file VMA's offset follows its start. */
@@ -136,10 +147,19 @@ export class VmaTracker {
 
   /** A VMA of `slot` (which has one) chosen by `rng`, each as likely. */
   pick(slot: number, rng: Prng): number {
-    let k = rng.below(this.count[slot]);
-    let v = this.head[slot];
-    while (k-- > 0) v = this.next[v];
-    return v;
+    const k = rng.below(this.count[slot]);
+    if (this.#stale[slot] !== 0) this.#reorder(slot);
+    return this.#order[slot][k];
+  }
+
+  /** #order[slot] from the list: the k-th VMA of the list is #order[slot][k], and -1 ends it (as the list's end). */
+  #reorder(slot: number): void {
+    let o = this.#order[slot];
+    if (o.length <= this.count[slot]) o = this.#order[slot] = new Int32Array(Math.max(2 * o.length, this.count[slot] + 1));
+    let i = 0;
+    for (let v = this.head[slot]; v >= 0; v = this.next[v]) o[i++] = v;
+    o[i] = -1;
+    this.#stale[slot] = 0;
   }
 
   /** Fork: `to` (empty) gets a copy of every VMA of `from`. */
@@ -157,6 +177,7 @@ export class VmaTracker {
     }
     this.head[slot] = -1;
     this.count[slot] = 0;
+    this.#stale[slot] = 1;
   }
 
   /**
