@@ -103,6 +103,7 @@ export const SCHEME_PIN_ZERO_PAGE = 22; //     FOLL_PIN takes the pin bias on th
 export const SCHEME_LONGTERM_UNSHARE_COW = 23; // a R/O FOLL_LONGTERM pin unshares a non-anon page in a COW mapping (84209e87c696, 6.2)
 export const SCHEME_LONGTERM_FILE_WRITE_EFAULT = 24; // FOLL_LONGTERM write pin of a dirty-tracked shared file mapping: -EFAULT (writable_file_mapping_allowed, 6.5)
 export const SCHEME_IDLE_P2PDMA = 25; //      refcount of a free p2pdma page (1 before 6.15, 0 after: __init_zone_device_page)
+export const SCHEME_LARGE_ANON_REUSE = 26; //  do_wp_page reuses an exclusively mapped large anon folio (__wp_can_reuse_large_anon_folio, 1da190f4d0a6, 6.15)
 export const SCHEME_MIGRATE_SPLIT_LARGE = 27; // migrate_vma_collect_pmd splits a PTE-mapped large folio (migrate_vma_split_folio, device-private THP series, E5)
 export const SCHEME_MPROTECT_WRITE_UPGRADE = 28; // change_pte_range makes exclusive anon PTEs writable (can_change_pte_writable, 6.0+)
 export const SCHEME_WORDS = 32;

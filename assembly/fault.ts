@@ -3,13 +3,15 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, VM_SHARED, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
-  MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, SWAP_FAULT_NO_REF, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
+  MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, SWAP_FAULT_NO_REF, SCHEME_LARGE_ANON_REUSE, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
 import {
   allocSystemPage, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, setLastOp, kindOf, folioRef,
+  isLarge, folioOf, folioMapcount,
 } from "./frames";
+import { folioMappingsIn } from "./rmap";
 import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
 import { ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
 import { vmaFlags, vmaFile, fileIndex, isAnon, anonVmaPrepare } from "./mm";
@@ -117,10 +119,9 @@ export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWrit
   }
   const pfn = ptePfn(pte);
   if ((pte & PTE_SPECIAL) == 0 && hasFlag(pfn, PG_ANON)) {
-    // 5.19+: reuse at once if PageAnonExclusive; every era: reuse if page_count == 1
-    // (for a page of a large folio: the folio's count, so only its last mapping reuses).
+    // 5.19+: reuse at once if PageAnonExclusive; otherwise wp_can_reuse_anon_folio decides.
     const exclusive = rule(SCHEME_ANON_EXCLUSIVE) != 0 && hasFlag(pfn, PG_ANON_EXCLUSIVE);
-    if (exclusive || folioRef(pfn) == 1) {
+    if (exclusive || wpCanReuseAnonFolio(mm, pfn)) {
       if (rule(SCHEME_ANON_EXCLUSIVE) != 0) addFlag(pfn, PG_ANON_EXCLUSIVE);
       store<u32>(p, makeWritable ? pte | PTE_WRITE : pte);
       bump(ST_WP_REUSE);
@@ -140,6 +141,23 @@ export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWrit
   } else if (pfn != 0) {
     setLastOp(pfn, currentOp); // a devmap/special mapping goes away without any put
   }
+}
+
+/**
+ * wp_can_reuse_anon_folio for a page that is not PageAnonExclusive. A small folio, or a
+ * large one before 6.15: only when its one reference is this mapping (folio_ref_count
+ * == 1; 5.15 page_count reads the head), so a large folio only at its last mapping. A
+ * large one from 6.15 (__wp_can_reuse_large_anon_folio, 1da190f4d0a6): when more than
+ * one page is mapped, every mapping is this process's (!maybe_mapped_shared) and every
+ * reference is a mapping (folio_large_mapcount == folio_ref_count).
+ */
+function wpCanReuseAnonFolio(mm: i32, pfn: u32): bool {
+  if (!isLarge(pfn) || rule(SCHEME_LARGE_ANON_REUSE) == 0) return folioRef(pfn) == 1;
+  const head = folioOf(pfn);
+  const mapped = folioMapcount(head);
+  if (mapped <= 1) return false; // one page left mapped: copy it and let the large folio go
+  if (ref(head) != mapped) return false; // a GUP reference or a pin besides the mappings
+  return folioMappingsIn(mm, head) == mapped; // no other process maps it
 }
 
 /** The value the CPU sees at a present PTE, checked against what this process expects. */

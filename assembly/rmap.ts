@@ -3,8 +3,8 @@
 // (linear_page_index: vm_pgoff + offset in the VMA), which fork and mremap keep
 // (copy_vma carries vm_pgoff), so in each live mm the page sits where a private
 // VMA's pgoff range holds its index (vma_address); a walk visits each mm there.
-import { PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION } from "./abi";
-import { pageIndex } from "./frames";
+import { PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, FOLIO_NR } from "./abi";
+import { pageIndex, mapcount } from "./frames";
 import { mmCount, mmValid, firstVma, vmaNext, vmaStart, vmaEnd, vmaPgoff, isCow } from "./mm";
 import { ptePtr, hugeLeaf, ptePfn } from "./pgtable";
 
@@ -51,6 +51,21 @@ export function pmdAddress(mm: i32, head: u32): u32 {
     if (ptePfn(hugeLeaf(mm, vpn)) == head) return vpn;
   }
   return NO_ADDR;
+}
+
+/**
+ * How many of large folio head's mappings are in mm: its PMD there, and each page's
+ * PTE at the page's address (an anon page is mapped at most once per mm). Equal to
+ * the folio's mapcount when no other process maps it (what the folio's per-MM
+ * mapcount slots tell folio_test_large_maybe_mapped_shared, 6.15 include/linux/mm.h).
+ */
+export function folioMappingsIn(mm: i32, head: u32): i32 {
+  let n = pmdAddress(mm, head) != NO_ADDR ? 1 : 0;
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+    const pfn = head + i;
+    if (mapcount(pfn) > 0 && anonAddress(mm, pageIndex(pfn), pfn) != NO_ADDR) n++;
+  }
+  return n;
 }
 
 /** Collect the refcounted mappings of anon page pfn; returns how many. */

@@ -120,9 +120,18 @@ test("do_huge_pmd_wp_page after fork: the writer's PMD is split and one 4 KiB pa
   assert.equal([e.stats().thp.splitPmd, e.stats().wpCopy], [1, 1]);
   clean(e, "after the child's write");
   e.exit(mm);
-  e.write(child, a + 4 * PAGE, 4); // a page of a PTE-mapped THP: the folio still has 510 other mappings
-  assert.is(e.stats().wpCopy, 2);
+  // A page of a PTE-mapped THP the child alone maps now (511 mappings, 511 references): from 6.15
+  // __wp_can_reuse_large_anon_folio reuses it (E4 here); 6.1 (E2) copies, folio_ref_count is not 1.
+  e.write(child, a + 4 * PAGE, 4);
+  assert.equal([e.stats().wpCopy, e.stats().wpReuse, pg(e, child, a + 4 * PAGE).large], [1, 1, true]);
   clean(e, "after the parent's exit");
+  const old = await withThp("E2");
+  const oldChild = old.e.fork(old.mm);
+  old.e.write(oldChild, old.a + 2 * PAGE, 99);
+  old.e.exit(old.mm);
+  old.e.write(oldChild, old.a + 4 * PAGE, 4);
+  assert.equal([old.e.stats().wpCopy, old.e.stats().wpReuse, pg(old.e, oldChild, old.a + 4 * PAGE).large], [2, 0, false], "E2 copies");
+  clean(old.e, "E2 after the parent's exit");
 });
 
 test("a THP mapped once reuses its PMD on a write after the other mapping is gone (refcount 1)", async () => {

@@ -5040,6 +5040,9 @@ export const SWEEP_SCHEMA: JsonSchema = {
                 "idleP2pdma": {
                   "type": "number"
                 },
+                "largeAnonReuse": {
+                  "type": "boolean"
+                },
                 "migrateSplitLarge": {
                   "type": "boolean"
                 }

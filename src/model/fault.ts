@@ -24,6 +24,7 @@ import { Pte, type PteTable } from "./pgtable.ts";
 import { findOrReadPage } from "./file.ts";
 import { migratePageToRam } from "./migrate.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
+import { folioMappingsIn } from "./rmap.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -114,10 +115,9 @@ export function doWpPage(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte, make
   }
   const old = m.frames.all[pte.pfn];
   if (!pte.special && old.anon) {
-    // 5.19+: reuse at once if PageAnonExclusive; every era: reuse if page_count == 1
-    // (for a page of a large folio: the folio's count, so only its last mapping reuses).
+    // 5.19+: reuse at once if PageAnonExclusive; otherwise wp_can_reuse_anon_folio decides.
     const exclusive = m.rules.anonExclusive && old.anonExclusive;
-    if (exclusive || m.frames.folioOf(old).refcount === 1) {
+    if (exclusive || wpCanReuseAnonFolio(m, mm, old)) {
       if (m.rules.anonExclusive) old.anonExclusive = true;
       if (makeWritable) pte.bits |= PTE_WRITE;
       m.counters.wpReuse++;
@@ -139,6 +139,23 @@ export function doWpPage(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte, make
   } else if (old.pfn !== 0) {
     old.lastOp = m.log.currentOp; // a devmap/special mapping goes away without any put
   }
+}
+
+/**
+ * wp_can_reuse_anon_folio for a page that is not PageAnonExclusive. A small folio, or a
+ * large one before 6.15: only when its one reference is this mapping (folio_ref_count
+ * == 1; 5.15 page_count reads the head), so a large folio only at its last mapping. A
+ * large one from 6.15 (__wp_can_reuse_large_anon_folio, 1da190f4d0a6): when more than
+ * one page is mapped, every mapping is this process's (!maybe_mapped_shared) and every
+ * reference is a mapping (folio_large_mapcount == folio_ref_count).
+ */
+function wpCanReuseAnonFolio(m: Machine, mm: Mm, page: Frame): boolean {
+  const head = m.frames.folioOf(page);
+  if (!page.large || !m.rules.largeAnonReuse) return head.refcount === 1;
+  const mapped = m.frames.folioMapcount(head);
+  if (mapped <= 1) return false; // one page left mapped: copy it and let the large folio go
+  if (head.refcount !== mapped) return false; // a GUP reference or a pin besides the mappings
+  return folioMappingsIn(m, mm, head) === mapped; // no other process maps it
 }
 
 /** The value the CPU sees at a present PTE, checked against what this process expects. */

@@ -17,6 +17,7 @@
  * console.log(rmapWalk(m.machine, m.machine.frames.all[pfn]).map((e) => e.mm)); // [ 0, 1 ]
  * ```
  */
+import { FOLIO_NR } from "../../assembly/abi.ts";
 import type { Frame } from "./frames.ts";
 import type { Pte } from "./pgtable.ts";
 import type { Mm } from "./mm.ts";
@@ -48,6 +49,21 @@ export function pmdAddress(mm: Mm, head: Frame): number | undefined {
     if (mm.tables.hugeLeaf(vpn)?.pfn === head.pfn) return vpn;
   }
   return undefined;
+}
+
+/**
+ * How many of large folio head's mappings are in mm: its PMD there, and each page's PTE
+ * at the page's address (an anon page is mapped at most once per mm). Equal to the
+ * folio's mapcount when no other process maps it (what the folio's per-MM mapcount
+ * slots tell folio_test_large_maybe_mapped_shared, 6.15 include/linux/mm.h).
+ */
+export function folioMappingsIn(m: Machine, mm: Mm, head: Frame): number {
+  let n = pmdAddress(mm, head) !== undefined ? 1 : 0;
+  for (let i = 0; i < FOLIO_NR; i++) {
+    const page = m.frames.all[head.pfn + i];
+    if (page.mapcount > 0 && anonAddress(mm, page.index, page.pfn) !== undefined) n++;
+  }
+  return n;
 }
 
 /** Collect the refcounted mappings of anon page `page`. */

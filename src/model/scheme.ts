@@ -66,6 +66,8 @@ export class Rules {
   readonly longtermFileWriteEfault: boolean;
   /** Refcount of a free p2pdma page (1 before 6.15, 0 after). */
   readonly idleP2pdma: number;
+  /** do_wp_page reuses an exclusively mapped large anon folio (__wp_can_reuse_large_anon_folio, 1da190f4d0a6, 6.15). */
+  readonly largeAnonReuse: boolean;
   /** migrate_vma_collect_pmd splits a PTE-mapped large folio (migrate_vma_split_folio, E5); before, its pages are skipped. */
   readonly migrateSplitLarge: boolean;
 
@@ -98,6 +100,7 @@ export class Rules {
     this.longtermUnshareCow = b[abi.SCHEME_LONGTERM_UNSHARE_COW] !== 0;
     this.longtermFileWriteEfault = b[abi.SCHEME_LONGTERM_FILE_WRITE_EFAULT] !== 0;
     this.idleP2pdma = b[abi.SCHEME_IDLE_P2PDMA];
+    this.largeAnonReuse = b[abi.SCHEME_LARGE_ANON_REUSE] !== 0;
     this.migrateSplitLarge = b[abi.SCHEME_MIGRATE_SPLIT_LARGE] !== 0;
   }
 

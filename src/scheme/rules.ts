@@ -161,6 +161,11 @@ export const RULES = {
     type: "count",
     doc: "refcount of a free p2pdma page: 1 before 6.15 (__init_zone_device_page sets 0 only for device-private and device-coherent pages, and free_zone_device_folio resets every other kind to 1; 6.1 mm/page_alloc.c, 6.12 mm/mm_init.c, mm/memremap.c), 0 from 6.15 (mm/mm_init: Move p2pdma page refcount initialisation to p2pdma, in the fs/dax refcount series: p2pmem_alloc_mmap sets the count to 1 itself and the free leaves it at 0). A mapped page is at 1 either way (vm_insert_page, then put_page); it is freed on 1->0",
   },
+  largeAnonReuse: {
+    slot: abi.SCHEME_LARGE_ANON_REUSE,
+    type: "boolean",
+    doc: "a write (or unshare) fault on a page of a PTE-mapped large anonymous folio that is not PageAnonExclusive reuses it when the folio is mapped only by this process and every reference is a mapping: wp_can_reuse_anon_folio -> __wp_can_reuse_large_anon_folio (folio_large_mapcount > 1, !folio_test_large_maybe_mapped_shared, folio_large_mapcount == folio_ref_count; mm: Copy-on-Write (COW) reuse support for PTE-mapped THP, 1da190f4d0a6, 6.15), and copies when only one page of it is still mapped (to free the large folio). Off: the 6.1 rule, reuse only at folio_ref_count == 1 (do_wp_page; 5.15 page_count of the head), i.e. when the page is the folio's last mapping. The per-MM slots behind maybe_mapped_shared (two mm ids) are taken as exact: a third process mapping the folio while both slots are held is not modelled",
+  },
   migrateSplitLarge: {
     slot: abi.SCHEME_MIGRATE_SPLIT_LARGE,
     type: "boolean",
@@ -198,6 +203,7 @@ export interface SchemeRules {
   longtermUnshareCow: boolean;
   longtermFileWriteEfault: boolean;
   idleP2pdma: number;
+  largeAnonReuse: boolean;
   migrateSplitLarge: boolean;
 }
 
