@@ -15,7 +15,7 @@ const PINNED: Record<string, [number, number]> = {
   "fork-heavy": [2020922938, 2798235548],
   "gpu-churn": [2720749834, 4238070925],
   "rdma-pins": [2720754927, 1927993981],
-  mix: [4128620112, 2021931538], // changed: dma_write only through FOLL_WRITE handles (a read-only pin of untouched memory is the shared zero page since issue 12 item 2, and DMA into it corrupted every later read of untouched memory)
+  mix: [1714023954, 2938351264], // changed: dma_write only through FOLL_PIN|FOLL_WRITE handles (a read-only pin of untouched memory is the shared zero page since issue 12 item 2; a FOLL_GET reference is the fork hazard of scenarios/gup-get-write-fork.json)
   "shared-pages": [1428588183, 1428588183], // read-only: the seed picks no data
 };
 

@@ -13,7 +13,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import { Engine } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
-import { VIOLATION_KINDS, VIOLATION_TEXT, type Violation } from "../core/violations.ts";
+import { VIOLATION_KINDS, VIOLATION_TEXT, violationCounts, type Violation } from "../core/violations.ts";
 import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
 import { loadScenario } from "../scenario/load.ts";
 import { WORKLOADS, WORKLOAD_NAMES, getWorkload, summaryLine } from "../workload/index.ts";
@@ -135,7 +135,7 @@ export async function replayCommand(args: string[], o: TraceCliOptions): Promise
 
 /** "op 12: leak_page pfn 5 (refcount 1, mapcount 0): <what it means>" (`refsim dump --page` shows that page's history). */
 function violationLine(v: Violation): string {
-  return `op ${v.op}: ${v.kind}${v.pfn ? ` pfn ${v.pfn}` : ""} (refcount ${v.refcount}, mapcount ${v.mapcount}): ${VIOLATION_TEXT[v.kind]}`;
+  return `op ${v.op}: ${v.kind}${v.pfn ? ` pfn ${v.pfn}` : ""} (${violationCounts(v)}): ${VIOLATION_TEXT[v.kind]}`;
 }
 
 export interface DumpCliOptions { page?: string; schemes?: string; json?: boolean }

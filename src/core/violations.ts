@@ -21,7 +21,7 @@ export const VIOLATION_TEXT: Record<ViolationKind, string> = {
   use_after_free: "use after free: a mapping, pin or put reached a frame already handed back",
   underflow: "refcount or mapcount dropped below its floor",
   double_free: "frame handed back twice",
-  corruption: "data corruption: a read did not return what this process last wrote",
+  corruption: "data corruption: a read did not return what this process last wrote or inherited at fork (file pages: what is on disk)",
   early_free: "page freed (page_free / buddy) while still mapped",
   refcount_mismatch: "refcount differs from base + mappings + pins + page cache + owner ref",
   mapcount_mismatch: "mapcount differs from the number of refcounted mappings",
@@ -29,6 +29,23 @@ export const VIOLATION_TEXT: Record<ViolationKind, string> = {
   livelock: "migrate_to_ram cannot make progress: other in-flight faults' references block it",
   counter_zero: "the counter implementation declared zero while the true _refcount was not zero (extra: counter kind)",
 };
+
+/**
+ * What a violation's two count fields hold, as text: a corruption carries the value
+ * read and the value expected there, a BO leak the pages it still holds.
+ *
+ * @example
+ * ```ts
+ * import { violationCounts } from "./violations.ts";
+ * const v = { kind: "corruption", op: 9, pfn: 198, mm: 3, vpn: 65538, refcount: 7, mapcount: 5, extra: 0 } as const;
+ * console.log(violationCounts(v)); // "read 7, expected 5"
+ * ```
+ */
+export function violationCounts(v: Violation): string {
+  if (v.kind === "corruption") return `read ${v.refcount}, expected ${v.mapcount}`;
+  if (v.kind === "leak_bo") return `${v.refcount} page(s) held`;
+  return `refcount ${v.refcount}, mapcount ${v.mapcount}`;
+}
 
 export interface Violation {
   kind: ViolationKind;
@@ -40,7 +57,9 @@ export interface Violation {
   mm: number;
   /** Virtual page number (or file index / page index), or -1. */
   vpn: number;
+  /** The frame's refcount; for a corruption the value read, for a BO leak the pages it holds. */
   refcount: number;
+  /** The frame's mapcount; for a corruption the value expected. */
   mapcount: number;
   /** Kind-specific: expected value for mismatches, BO id for leak_bo, read value... */
   extra: number;

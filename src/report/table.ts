@@ -9,6 +9,7 @@
  * ```
  */
 import type { Check, ScenarioRun } from "../scenario/run.ts";
+import { violationCounts } from "../core/violations.ts";
 
 /** Pad columns to equal width. */
 export function formatTable(header: string[], rows: string[][]): string {
@@ -78,7 +79,7 @@ export function violationDetails(runs: ScenarioRun[]): string {
     for (const v of r.violations) {
       const step = v.step === null ? "before any step" : `step ${v.step + 1} (${r.stepText[v.step]})`;
       const where = v.pfn ? `pfn ${v.pfn}` : v.kind === "leak_bo" ? `BO ${v.extra}` : "";
-      const counts = v.kind === "leak_bo" ? `${v.refcount} page(s) held` : `refcount ${v.refcount}, mapcount ${v.mapcount}`;
+      const counts = violationCounts(v);
       out.push(`  ${r.scheme}: ${v.kind} at ${step}: ${where}${where ? ", " : ""}${counts}`);
     }
     if (r.error) out.push(`  ${r.scheme}: ERROR ${r.error.message}`);

@@ -24,7 +24,7 @@
  *    VMA allows; unpin: a random live handle;
  *  - madvise_pageout: part of one VMA; truncate: a range of a file (unmapped from
  *    every mapping, out of the page cache); dma_write: a device writes through a
- *    live GUP handle taken with FOLL_WRITE (as a driver pins what a device writes);
+ *    live GUP handle taken with FOLL_PIN | FOLL_WRITE (as a driver pins what a device writes);
  *  - evict_bo: a range is migrated into a new BO and the driver evicts that BO at
  *    once (migrate_device_range): later the generator cannot know whether a BO is
  *    still live (it is freed with its last page), so it never names an old one;
@@ -189,9 +189,9 @@ class MixGenerator {
   drvCreated = 0;
   devicePagesUsed = 0;
   readonly handles: Int32Array;
-  /** 1 where handles[i] was taken with FOLL_WRITE: only those are written by a device (dmaWrite). */
+  /** 1 where handles[i] was taken with FOLL_PIN | FOLL_WRITE: only those are written by a device (dmaWrite). */
   readonly handleWrites: Uint8Array;
-  /** FOLL_WRITE of each GUP whose handle the encoder has not returned yet, in issue order (a ring of maxPins). */
+  /** That bit for each GUP whose handle the encoder has not returned yet, in issue order (a ring of maxPins). */
   readonly wantWrites: Uint8Array;
   wantHead = 0;
   wantCount = 0;
@@ -506,7 +506,7 @@ class MixGenerator {
     if (!this.room(3, 3)) return false;
     this.enc.gup(this.slotMm[slot], vpn, flags);
     this.enc.want();
-    this.wantWrites[(this.wantHead + this.wantCount++) % this.wantWrites.length] = (flags & FOLL_WRITE) !== 0 ? 1 : 0;
+    this.wantWrites[(this.wantHead + this.wantCount++) % this.wantWrites.length] = (flags & (FOLL_PIN | FOLL_WRITE)) === (FOLL_PIN | FOLL_WRITE) ? 1 : 0;
     return true;
   }
   unpin(): boolean {
@@ -545,8 +545,10 @@ class MixGenerator {
   dmaWrite(): boolean {
     this.collect();
     if (this.nHandles === 0) return false;
-    // A device writes only where its driver pinned for writing (ib_umem_get adds FOLL_WRITE for a writable
-    // umem, 6.1-7.0): DMA into a read-only pin of untouched memory would write the shared zero page.
+    // A device writes only where its driver pinned for writing: pin_user_pages with FOLL_WRITE, as ib_umem_get
+    // does for a writable umem (6.1-7.0). DMA through a read-only pin of untouched memory would write the shared
+    // zero page, and through a FOLL_GET reference it lands in a page fork shares (pin_user_pages.rst CASE 5;
+    // scenarios/gup-get-write-fork.json shows that hazard on its own).
     const i = this.rng.below(this.nHandles);
     if (this.handleWrites[i] === 0) return false;
     this.enc.dmaWrite(this.handles[i], this.rng.u32() | 0);
