@@ -1,0 +1,197 @@
+/**
+ * Ops as sequences of atomic steps, cut where the kernel lets other CPUs in.
+ * Every op is one step, except a CPU access (read, write) that finds a
+ * device-private entry: do_swap_page drops the page-table lock before it calls
+ * pgmap->ops->migrate_to_ram, so the fault is three steps:
+ *   1. up to the point the PTL is dropped (OP_FAULT_BEGIN; per era, see below),
+ *   2. migrate_to_ram, then unlock and put (OP_FAULT_END),
+ *   3. the access again: the CPU retries it once the fault returns (a plain op, or
+ *      the same three steps if the entry is still device-private).
+ * A 6.15 fault whose trylock_page fails takes only step 1 (it returns to refault),
+ * so its thread loops; the explorer's per-thread bound unrolls that loop.
+ *
+ * The eras' step 1, from mm/memory.c do_swap_page:
+ *   5.15: handle_pte_fault read orig_pte without the PTL; do_swap_page sets
+ *         vmf->page = pfn_swap_entry_to_page(entry) and calls migrate_to_ram holding
+ *         no reference (CVE-2022-3523);
+ *   6.1:  pte_offset_map_lock, pte_same(orig_pte), get_page, pte_unmap_unlock
+ *         (16ce101db85d, "mm/memory.c: fix race when faulting a device private page");
+ *   6.15: the same with trylock_page first; if it fails, pte_unmap_unlock and
+ *         return (the fault is retried).
+ *
+ * @example
+ * ```ts
+ * import { cutPoint } from "./kernel-steps.ts";
+ * console.log(cutPoint("read"), cutPoint("munmap")); // true false
+ * ```
+ */
+import { RefsimError } from "../core/errors.ts";
+import type { Op } from "../core/ops.ts";
+import type { OpOutcome } from "../core/errno.ts";
+import type { PageInfo } from "../core/engine.ts";
+import type { Violation } from "../core/violations.ts";
+import type { Scheme } from "../scheme/rules.ts";
+import type { OpStep, Step } from "../scenario/types.ts";
+import { stepOp, boundValue } from "../scenario/step-op.ts";
+import { resolveValue } from "../scenario/values.ts";
+
+/** What the step runner needs of an Engine or a Model. */
+export interface Host {
+  readonly scheme: Scheme;
+  runDetailed(ops: readonly Op[]): OpOutcome[];
+  page(mm: number, addr: number): PageInfo | null;
+  violations(): Violation[];
+}
+
+/** Ops whose kernel path can be cut into steps (a CPU access may fault on a device-private entry). */
+export function cutPoint(op: string): boolean {
+  return op === "read" || op === "write";
+}
+
+export interface ThreadState {
+  /** Index of the thread's current op. */
+  pc: number;
+  /** Fault token of a do_swap_page between its steps 1 and 2, else 0. */
+  fault: number;
+}
+
+export interface StepResult {
+  label: string;
+  opDone: boolean;
+  /** The kernel's answer, when the step completed an op. */
+  outcome?: OpOutcome;
+}
+
+type SwapFaultRef = "none" | "get" | "trylock";
+
+const BEGIN: Record<SwapFaultRef, string> = {
+  none: "do_swap_page: orig_pte is a device-private entry, vmf->page taken with no reference (5.15-6.0 mm/memory.c)",
+  get: "do_swap_page: pte_offset_map_lock, pte_same, get_page, pte_unmap_unlock (6.1 mm/memory.c)",
+  trylock: "do_swap_page: pte_offset_map_lock, pte_same, trylock_page, get_page, pte_unmap_unlock (6.15 mm/memory.c)",
+};
+const END: Record<SwapFaultRef, string> = {
+  none: "do_swap_page: pgmap->ops->migrate_to_ram, no put (5.15-6.0 mm/memory.c)",
+  get: "do_swap_page: pgmap->ops->migrate_to_ram, put_page (6.1 mm/memory.c)",
+  trylock: "do_swap_page: pgmap->ops->migrate_to_ram, unlock_page, put_page (6.15 mm/memory.c)",
+};
+const REFAULT = "do_swap_page: trylock_page failed, pte_unmap_unlock, return to refault (6.15 mm/memory.c)";
+
+/**
+ * Runs threads of op steps on a host one atomic step at a time, with the names
+ * bound by `as` (shared by all threads, as in a scenario). Thread op lists may
+ * grow (a replay scenario starts each op where the interleaving starts it).
+ */
+export class OpRunner {
+  readonly host: Host;
+  readonly threads: { name: string; ops: OpStep[] }[];
+  names: Map<string, number>;
+  #state: ThreadState[];
+
+  constructor(host: Host, threads: readonly { name: string; ops: readonly OpStep[] }[], names: Map<string, number> = new Map()) {
+    this.host = host;
+    this.threads = threads.map((t) => ({ name: t.name, ops: [...t.ops] }));
+    this.names = names;
+    this.#state = threads.map(() => ({ pc: 0, fault: 0 }));
+  }
+
+  save(): { names: [string, number][]; threads: ThreadState[] } {
+    return { names: [...this.names], threads: this.#state.map((s) => ({ ...s })) };
+  }
+
+  load(s: { names: [string, number][]; threads: ThreadState[] }): void {
+    this.names = new Map(s.names);
+    this.#state = s.threads.map((x) => ({ ...x }));
+  }
+
+  /** Index of the thread called name (added, with no ops, when new). */
+  thread(name: string): number {
+    let i = this.threads.findIndex((t) => t.name === name);
+    if (i < 0) {
+      i = this.threads.push({ name, ops: [] }) - 1;
+      this.#state.push({ pc: 0, fault: 0 });
+    }
+    return i;
+  }
+
+  finished(t: number): boolean { return this.#state[t].pc >= this.threads[t].ops.length; }
+
+  #record(op: OpStep, where: string): Op {
+    return stepOp(op, (v, k) => {
+      try {
+        return resolveValue(v, this.names, `${where} field '${k}'`);
+      } catch (e) {
+        throw new RefsimError((e as Error).message, { field: k, code: "BAD_SCENARIO" });
+      }
+    }) as unknown as Op;
+  }
+
+  #run(rec: Op, where: string): OpOutcome {
+    try {
+      return this.host.runDetailed([rec])[0];
+    } catch (e) {
+      if (e instanceof RefsimError) throw new RefsimError(`${where}: ${e.message.replace(/^op 0:? ?/, "")}`, { op: e.op, field: e.field, code: e.code });
+      throw e;
+    }
+  }
+
+  /** One atomic step of thread t's current op. */
+  step(t: number): StepResult {
+    const th = this.threads[t];
+    const st = this.#state[t];
+    const op = th.ops[st.pc];
+    if (!op) throw new RefsimError(`thread ${th.name} has no op left to step`, { field: "step", code: "BAD_SCENARIO" });
+    const where = `thread ${th.name} op ${st.pc + 1} (${op.op})`;
+    const mode = this.host.scheme.rules.swapFaultRef as SwapFaultRef;
+    if (st.fault !== 0) {
+      this.#run({ op: "fault_end", fault: st.fault } as Op, where);
+      st.fault = 0;
+      return { label: END[mode], opDone: false };
+    }
+    const rec = this.#record(op, where);
+    if (cutPoint(op.op) && this.#devicePrivate(rec)) {
+      const o = this.#run({ op: "fault_begin", mm: (rec as { mm: number }).mm, addr: (rec as { addr: number }).addr } as Op, where);
+      if (o.result === 0) return { label: REFAULT, opDone: false };
+      st.fault = o.result;
+      return { label: BEGIN[mode], opDone: false };
+    }
+    const outcome = this.#run(rec, where);
+    const v = boundValue(op.op, outcome.result, outcome);
+    if (op.as && v !== undefined) this.names.set(op.as, v);
+    st.pc++;
+    return { label: `${op.op}: the whole op, one atomic step`, opDone: true, outcome };
+  }
+
+  /** Run thread t's current op to completion. */
+  finish(t: number): StepResult[] {
+    const out: StepResult[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const r = this.step(t);
+      out.push(r);
+      if (r.opDone) return out;
+    }
+    throw new RefsimError(`thread ${this.threads[t].name}: op ${this.#state[t].pc + 1} did not complete in 1000 steps (a refault loop no other thread breaks)`, { field: "threads", code: "BAD_SCENARIO" });
+  }
+
+  /** Run op steps one after another, each to completion; expect steps are skipped. */
+  runSerial(steps: readonly Step[], what: string): void {
+    steps.forEach((s, i) => {
+      if (!("op" in s)) return;
+      const rec = this.#record(s as OpStep, `${what} step ${i + 1}`);
+      const o = this.#run(rec, `${what} step ${i + 1} (${(s as OpStep).op})`);
+      const v = boundValue((s as OpStep).op, o.result, o);
+      if ((s as OpStep).as && v !== undefined) this.names.set((s as OpStep).as!, v);
+    });
+  }
+
+  #devicePrivate(rec: Op): boolean {
+    const { mm, addr } = rec as { mm?: unknown; addr?: unknown };
+    if (typeof mm !== "number" || typeof addr !== "number") return false;
+    let p: PageInfo | null;
+    try {
+      p = this.host.page(mm, addr - (addr % 4096));
+    } catch {
+      return false; // no such mm: the op itself reports it
+    }
+    return p !== null && p.pte.devicePrivate && p.kind === "device-private";
+  }
+}

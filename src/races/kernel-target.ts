@@ -1,0 +1,142 @@
+/**
+ * The explorer's target over the real kernel model: the threads of a scenario's
+ * concurrent section, each a list of op steps, run on an Engine (the WASM core)
+ * or on the TypeScript Model. An op is one atomic step, unless its kernel path
+ * drops a lock the other CPUs can then get in behind; such an op is cut into
+ * steps where the kernel drops it (./kernel-steps.ts says where).
+ *
+ * State: the section start is saved once; the Engine saves and restores its whole
+ * core (Engine.saveState / loadState) so the explorer backtracks without replay;
+ * the Model has no snapshot, so a reset rebuilds it from the setup steps.
+ *
+ * Footprints: every step is GLOBAL. Steps are whole ops or halves of a fault that
+ * touch the page, the page table, the fault table and the driver's free list, and
+ * refsim does not itemise what an op touched; GLOBAL is the honest answer, and it
+ * makes sleep sets prune nothing (the search is then plain DFS within the bound).
+ *
+ * @example
+ * ```ts
+ * import { kernelTarget } from "./kernel-target.ts";
+ * import { exhaustive } from "./sleepsets.ts";
+ * const setup = [
+ *   { op: "mm_new", as: "p" },
+ *   { op: "mmap", mm: "p", addr: "0x10000000", length: "4K", prot: "rw", as: "buf" },
+ *   { op: "write", mm: "p", addr: "buf", value: 1 },
+ *   { op: "driver_new", kind: "device-private", pages: 4, as: "gpu" },
+ *   { op: "migrate_to_device", mm: "p", addr: "buf", length: "4K", driver: "gpu" },
+ * ];
+ * const threads = [
+ *   { name: "A", ops: [{ op: "read", mm: "p", addr: "buf" }] },
+ *   { name: "B", ops: [{ op: "munmap", mm: "p", addr: "buf", length: "4K" }] },
+ * ];
+ * const t = await kernelTarget({ name: "cve", steps: [] }, { setup, threads, epilogue: [], at: 0 }, "E0");
+ * console.log(exhaustive(t, { bound: 4 }).finding?.schedule); // [ 0, 1, 0 ]
+ * ```
+ */
+import { Engine, type EngineState } from "../core/engine.ts";
+import { Model } from "../model/model.ts";
+import { RefsimError } from "../core/errors.ts";
+import { resolveScheme, type SchemeInput } from "../scheme/resolve.ts";
+import type { Scenario, Step } from "../scenario/types.ts";
+import { GLOBAL, type StepInfo, type StepTarget } from "./target.ts";
+import type { Section } from "./format.ts";
+import { OpRunner, type Host, type ThreadState } from "./kernel-steps.ts";
+
+export type Backend = "engine" | "model";
+
+/** The capacity a race section runs with unless the scenario gives one: small, so a snapshot is cheap. */
+export const RACE_CAPACITY = { systemPages: 256, devicePages: 1024, pteTables: 32, pmdTables: 8, filePages: 64 };
+
+interface Saved {
+  host: EngineState | null;
+  runner: ReturnType<OpRunner["save"]>;
+}
+
+export class KernelTarget implements StepTarget {
+  readonly threads: number;
+  readonly names: string[];
+  readonly section: Section;
+  readonly backend: Backend;
+  #host: Host;
+  #runner: OpRunner;
+  readonly #rebuild: () => Host;
+  #start: Saved;
+  /** Violations recorded before the section started (the setup's). */
+  #base = 0;
+
+  constructor(section: Section, backend: Backend, rebuild: () => Host, host: Host) {
+    this.section = section;
+    this.backend = backend;
+    this.threads = section.threads.length;
+    this.names = section.threads.map((t) => t.name);
+    this.#rebuild = rebuild;
+    this.#host = host;
+    this.#runner = new OpRunner(host, section.threads);
+    this.#runner.runSerial(section.setup, "setup");
+    this.#base = host.violations().length;
+    this.#start = this.#save();
+    if (backend === "engine") {
+      this.save = () => this.#save();
+      this.load = (s) => this.#load(s as Saved);
+    }
+  }
+
+  #save(): Saved {
+    return { host: this.#host instanceof Engine ? this.#host.saveState() : null, runner: this.#runner.save() };
+  }
+
+  #load(s: Saved): void {
+    if (s.host && this.#host instanceof Engine) this.#host.loadState(s.host);
+    this.#runner.load(s.runner);
+  }
+
+  reset(): void {
+    if (this.backend === "engine") { this.#load(this.#start); return; }
+    // The Model has no snapshot: build it again and run the setup.
+    this.#host = this.#rebuild();
+    this.#runner = new OpRunner(this.#host, this.section.threads);
+    this.#runner.runSerial(this.section.setup, "setup");
+  }
+
+  enabled(t: number): boolean { return !this.#runner.finished(t); }
+  finished(t: number): boolean { return this.#runner.finished(t); }
+
+  step(t: number): StepInfo {
+    const r = this.#runner.step(t);
+    return { footprint: [GLOBAL], label: r.label, opDone: r.opDone };
+  }
+
+  violations(): readonly string[] {
+    return this.#host.violations().slice(this.#base).map((v) => v.kind);
+  }
+
+  epilogue(): readonly string[] {
+    const before = this.#host.violations().length;
+    this.#runner.runSerial(this.section.epilogue, "epilogue");
+    return this.#host.violations().slice(before).map((v) => v.kind);
+  }
+
+  /** Each thread's position, for reports. */
+  threadStates(): readonly ThreadState[] { return this.#runner.save().threads; }
+
+  save?: () => Saved;
+  load?: (s: unknown) => void;
+}
+
+/** The engine options a section runs with. */
+export function sectionOptions(sc: Scenario, scheme: SchemeInput) {
+  return { scheme: resolveScheme(scheme), capacity: { ...RACE_CAPACITY, ...sc.capacity } };
+}
+
+/** A target for `section` of `sc` under `scheme` on the Engine (default) or the Model. */
+export async function kernelTarget(sc: Scenario, section: Section, scheme: SchemeInput, backend: Backend = "engine"): Promise<KernelTarget> {
+  const opts = sectionOptions(sc, scheme);
+  if (backend === "model") {
+    const make = () => Model.create(opts) as unknown as Host;
+    return new KernelTarget(section, backend, make, make());
+  }
+  const engine = await Engine.create(opts);
+  return new KernelTarget(section, backend, () => { throw new RefsimError("engine targets reset from a snapshot"); }, engine as unknown as Host);
+}
+
+export type { Step };
