@@ -145,6 +145,7 @@ export function generateSchemas(): FormatSchemas {
       s.properties.note = { type: "string", description: "Shown in reports instead of the op text." };
       s.properties.errno = outcome(ERRNO_NAMES, "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.");
       s.properties.signal = outcome(SIGNAL_NAMES, "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.");
+      s.properties.thread = { type: "string", pattern: "^[A-Za-z][\\w-]{0,15}$", description: "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it." };
       return s;
     });
     return { description: "An op step: the op and its fields.", oneOf: steps };

@@ -56,7 +56,7 @@ function readmeOpRows(): { ops: string[]; fields: Map<string, boolean> }[] {
 test("the README's op table has a row for every op, listing exactly its fields (optional ones with ?) as the schema has them", () => {
   const steps = schema("scenario").$defs.OpStep.oneOf as { properties: Record<string, { const?: string; enum?: string[] }>; required?: string[] }[];
   const byOp = new Map(steps.flatMap((s) => (s.properties.op.enum ?? [s.properties.op.const!]).map((op) => [op, s] as const)));
-  const stepFields = new Set(["op", "as", "note", "errno", "signal"]);
+  const stepFields = new Set(["op", "as", "note", "errno", "signal", "thread"]);
   const rows = readmeOpRows();
   const listed = rows.flatMap((r) => r.ops);
   assert.equal([...listed].sort(), [...byOp.keys()].sort(), "one README row per op, every op in one row");

@@ -158,6 +158,23 @@ export const COMMANDS: Command[] = [
     run: async (rest, v) => (await import("./explore.ts")).exploreCommand(rest, v as never),
   },
   {
+    name: "races",
+    args: "<scenario>",
+    summary: "explore the interleavings of a scenario's \"threads\" step: a violation shrunk to the fewest context switches and written as a scenario replaying it, or \"no violation up to bound k\"",
+    details: "Exit status 0 when every scheme gives what the scenario's \"race.expect\" says (without one: when nothing was found), 1 otherwise; each written scenario is run and must reproduce its violation.",
+    flags: {
+      schemes: { ...SCHEMES, doc: "schemes (default: the scenario's)" },
+      bound: { type: "string", arg: "k", doc: "most steps one thread takes (default: the scenario's race.bound, else 8)" },
+      mode: { type: "string", arg: "M", doc: "exhaustive (sleep sets; default) or pct (randomized, with a bug-depth guarantee)" },
+      runs: { type: "string", arg: "N", doc: "PCT runs (default 1000)" }, depth: { type: "string", arg: "d", doc: "PCT bug depth (default 2)" }, seed: SEED,
+      backend: { type: "string", arg: "B", doc: "engine (the WASM core; default) or model (the TypeScript model)" },
+      out: { type: "string", arg: "FILE", doc: "the replay scenario to write (default races-<scenario>-<scheme>-<kind>.json; -<scheme> added when several schemes write)" },
+      "no-shrink": { type: "boolean", doc: "report the interleaving as found, write nothing" },
+      json: JSON_OUT,
+    },
+    run: async (rest, v) => (await import("./races.ts")).racesCommand(rest, v as never),
+  },
+  {
     name: "record",
     args: "<scenario|workload>",
     summary: "record a scenario's or workload's op stream to a binary trace (--out t.rstrace)",

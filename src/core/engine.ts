@@ -485,11 +485,19 @@ export class Engine extends OpCalls {
   /**
    * The core's whole state: a copy of its linear memory and of every mutable WASM
    * global (the build exports them, scripts/export-globals.mjs). loadState puts
-   * it back, so a search can backtrack without replaying ops (src/races/).
+   * it back, so a search can backtrack without replaying ops (src/races/). With
+   * `into` (an earlier saved state of this engine) the copy goes there.
    */
-  saveState(): EngineState {
+  saveState(into?: EngineState): EngineState {
     const globals = this.#globals();
-    return { memory: new Uint8Array(this.#mem.buffer).slice(), globals: globals.map((g) => g.value as number | bigint) };
+    const mem = new Uint8Array(this.#mem.buffer);
+    // Reuse a state no longer needed (a search's snapshot stack): a 2 MB copy without the allocation.
+    if (into && into.memory.length === mem.length && into.globals.length === globals.length) {
+      into.memory.set(mem);
+      for (let i = 0; i < globals.length; i++) into.globals[i] = globals[i].value as number | bigint;
+      return into;
+    }
+    return { memory: mem.slice(), globals: globals.map((g) => g.value as number | bigint) };
   }
 
   /** Restore a state saved from this engine by saveState. */

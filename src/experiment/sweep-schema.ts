@@ -692,6 +692,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -849,6 +854,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -973,6 +983,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -1087,6 +1102,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -1211,6 +1231,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -1314,6 +1339,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -1415,6 +1445,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -1538,6 +1573,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -1652,6 +1692,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -1762,6 +1807,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -1908,6 +1958,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -2034,6 +2089,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -2160,6 +2220,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -2262,6 +2327,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -2352,6 +2422,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -2441,6 +2516,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -2541,6 +2621,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -2645,6 +2730,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -2746,6 +2836,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -2858,6 +2953,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -2960,6 +3060,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -3086,6 +3191,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -3199,6 +3309,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -3323,6 +3438,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -3426,6 +3546,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -3541,6 +3666,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -3642,6 +3772,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -3772,6 +3907,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -3929,6 +4069,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -4028,6 +4173,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -4140,6 +4290,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -4242,6 +4397,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -4368,6 +4528,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -4515,6 +4680,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -4662,6 +4832,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -4809,6 +4984,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
@@ -4820,6 +5000,47 @@ export const SWEEP_SCHEMA: JsonSchema = {
           "additionalProperties": false
         }
       ]
+    },
+    "RaceSpec": {
+      "type": "object",
+      "properties": {
+        "bound": {
+          "description": "Most steps one thread takes (retry loops unroll this far).",
+          "type": "number"
+        },
+        "expect": {
+          "description": "The violation kind the search must find under each scheme (\"none\": none within the bound), one for all or per scheme.",
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        },
+        "never": {
+          "description": "A statistic (dotted path, as in `expect.stats`) whose growth during the section counts as a violation.",
+          "type": "string"
+        },
+        "pct": {
+          "description": "PCT instead of exhaustive search: runs and bug depth.",
+          "type": "object",
+          "properties": {
+            "runs": {
+              "type": "number"
+            },
+            "depth": {
+              "type": "number"
+            },
+            "seed": {
+              "type": "number"
+            }
+          },
+          "required": [
+            "runs",
+            "depth"
+          ],
+          "additionalProperties": false
+        }
+      },
+      "additionalProperties": false
     },
     "Scenario": {
       "type": "object",
@@ -4900,6 +5121,10 @@ export const SWEEP_SCHEMA: JsonSchema = {
           },
           "additionalProperties": false
         },
+        "race": {
+          "description": "What `refsim races` must find in the \"threads\" step.",
+          "$ref": "#/$defs/RaceSpec"
+        },
         "steps": {
           "type": "array",
           "items": {
@@ -4909,6 +5134,12 @@ export const SWEEP_SCHEMA: JsonSchema = {
               },
               {
                 "$ref": "#/$defs/ExpectStep"
+              },
+              {
+                "$ref": "#/$defs/ThreadsStep"
+              },
+              {
+                "$ref": "#/$defs/StepStep"
               }
             ]
           }
@@ -5056,6 +5287,43 @@ export const SWEEP_SCHEMA: JsonSchema = {
           "additionalProperties": false
         }
       ]
+    },
+    "StepStep": {
+      "type": "object",
+      "properties": {
+        "step": {
+          "type": "string"
+        },
+        "note": {
+          "description": "The kernel code the step models.",
+          "type": "string"
+        }
+      },
+      "required": [
+        "step"
+      ],
+      "additionalProperties": false
+    },
+    "ThreadsStep": {
+      "type": "object",
+      "properties": {
+        "threads": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "array",
+            "items": {
+              "$ref": "#/$defs/OpStep"
+            }
+          }
+        },
+        "label": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "threads"
+      ],
+      "additionalProperties": false
     }
   }
 };

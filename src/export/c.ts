@@ -31,6 +31,7 @@
 import type { Scenario, Step, OpStep, ExpectStep } from "../scenario/types.ts";
 import { parseSize } from "../scenario/values.ts";
 import { RefsimError } from "../core/errors.ts";
+import { isConcurrent } from "../races/format.ts";
 
 /** What an op's emitter gets: the step and helpers that turn scenario values into C expressions. */
 export interface EmitContext {
@@ -370,6 +371,9 @@ function plan(sc: Scenario): Plan {
     return p;
   };
   sc.steps.forEach((s, i) => {
+    if (isConcurrent(s)) {
+      throw new RefsimError(`export: step ${i + 1}: a concurrent step ("threads", "step", or an op with "thread") has no C form here (one process per mm runs its ops in order); refsim races explores it`, { field: "threads", index: i });
+    }
     if (!isOp(s)) {
       const e = (s as ExpectStep).expect;
       const p = e.page ? mmOf(e.page.mm, i) : e.read ? mmOf(e.read.mm, i) : 0;

@@ -25,34 +25,14 @@
  * console.log(s.setup.length, s.threads.map((t) => t.name), s.epilogue.length); // 1 [ 'A', 'B' ] 1
  * ```
  */
-import type { OpStep, Scenario, Step } from "../scenario/types.ts";
+import type { OpStep, RaceSpec, Scenario, Step, StepStep, ThreadsStep } from "../scenario/types.ts";
+
+export type { RaceSpec, StepStep, ThreadsStep };
 
 export const THREAD_NAME = /^[A-Za-z][\w-]{0,15}$/;
 /** Most threads a section may have (the core's continuation slots). */
 export const MAX_SECTION_THREADS = 8;
 export const DEFAULT_BOUND = 8;
-
-export interface ThreadsStep {
-  threads: Record<string, OpStep[]>;
-  label?: string;
-}
-
-/** A replay step: one atomic step of a thread's op. */
-export interface StepStep {
-  step: string;
-  note?: string;
-}
-
-export interface RaceSpec {
-  /** Most steps one thread takes (retry loops unroll this far). */
-  bound?: number;
-  /** The violation kind `refsim races` must find under each scheme ("none": none within the bound). */
-  expect?: Record<string, string>;
-  /** A statistic (dotted path, as in `expect.stats`) whose growth during the section counts as a violation. */
-  never?: string;
-  /** PCT instead of exhaustive search: runs and bug depth. */
-  pct?: { runs: number; depth: number; seed?: number };
-}
 
 export interface Section {
   /** Steps before the threads step. */
@@ -64,12 +44,18 @@ export interface Section {
   at: number;
 }
 
+// An op step may have an op field called "step" (or "threads"): only a step without "op" is one of these.
 export function isThreadsStep(st: unknown): st is ThreadsStep {
-  return typeof st === "object" && st !== null && "threads" in st;
+  return typeof st === "object" && st !== null && "threads" in st && !("op" in st);
 }
 
 export function isStepStep(st: unknown): st is StepStep {
-  return typeof st === "object" && st !== null && "step" in st;
+  return typeof st === "object" && st !== null && "step" in st && !("op" in st);
+}
+
+/** A step of the concurrent forms: a threads step, a step step, or an op started on a thread. */
+export function isConcurrent(st: unknown): boolean {
+  return isThreadsStep(st) || isStepStep(st) || (typeof st === "object" && st !== null && "op" in st && "thread" in st);
 }
 
 /** The scenario around its (single) threads step. */
@@ -92,7 +78,7 @@ export function splitSection(sc: Scenario): Section {
  * throws with the step and field named. Returns true if `st` was one of them.
  */
 export function checkConcurrentStep(st: Record<string, unknown>, bad: (msg: string, field?: string) => never, checkOp: (op: Record<string, unknown>, where: string) => void): boolean {
-  if ("threads" in st) {
+  if (isThreadsStep(st)) {
     for (const k of Object.keys(st)) if (k !== "threads" && k !== "label") bad(`unknown field '${k}' in a threads step (fields: threads, label)`, k);
     const th = st.threads;
     if (th === null || typeof th !== "object" || Array.isArray(th)) bad(`"threads" must be an object of thread names to op lists, like { "A": [ ... ] }`, "threads");
@@ -110,7 +96,7 @@ export function checkConcurrentStep(st: Record<string, unknown>, bad: (msg: stri
     }
     return true;
   }
-  if ("step" in st) {
+  if (isStepStep(st)) {
     for (const k of Object.keys(st)) if (k !== "step" && k !== "note") bad(`unknown field '${k}' in a step step (fields: step, note)`, k);
     if (typeof st.step !== "string" || !THREAD_NAME.test(st.step)) bad(`"step" must name a thread (letters, digits, _ and -)`, "step");
     return true;

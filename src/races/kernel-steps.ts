@@ -30,7 +30,8 @@ import type { Op } from "../core/ops.ts";
 import type { OpOutcome } from "../core/errno.ts";
 import type { PageInfo } from "../core/engine.ts";
 import type { Violation } from "../core/violations.ts";
-import type { Scheme } from "../scheme/rules.ts";
+import type { Stats } from "../core/stats.ts";
+import type { Scheme } from "../scheme/presets.ts";
 import type { OpStep, Step } from "../scenario/types.ts";
 import { stepOp, boundValue } from "../scenario/step-op.ts";
 import { resolveValue } from "../scenario/values.ts";
@@ -41,6 +42,7 @@ export interface Host {
   runDetailed(ops: readonly Op[]): OpOutcome[];
   page(mm: number, addr: number): PageInfo | null;
   violations(): Violation[];
+  stats(): Stats;
 }
 
 /** Ops whose kernel path can be cut into steps (a CPU access may fault on a device-private entry). */

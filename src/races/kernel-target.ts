@@ -45,7 +45,10 @@ import { OpRunner, type Host, type ThreadState } from "./kernel-steps.ts";
 export type Backend = "engine" | "model";
 
 /** The capacity a race section runs with unless the scenario gives one: small, so a snapshot is cheap. */
-export const RACE_CAPACITY = { systemPages: 256, devicePages: 1024, pteTables: 32, pmdTables: 8, filePages: 64 };
+export const RACE_CAPACITY = {
+  systemPages: 256, devicePages: 1024, pteTables: 32, pmdTables: 8, filePages: 64, processes: 8, vmas: 64, files: 8, drivers: 4,
+  bufferObjects: 64, gupHandles: 256, violationRecords: 256, batch: 16,
+}; // 512 KiB of core memory: a snapshot copies 65 us (the default capacity's 2 MiB took 4 times that); devicePages fits E5's 2 MiB-aligned pgmap
 
 interface Saved {
   host: EngineState | null;
@@ -64,7 +67,12 @@ export class KernelTarget implements StepTarget {
   /** Violations recorded before the section started (the setup's). */
   #base = 0;
 
-  constructor(section: Section, backend: Backend, rebuild: () => Host, host: Host) {
+  /** race.never: a statistic whose growth during the section is a violation (`<path> grew`). */
+  readonly never?: string;
+  #neverBase = 0;
+
+  constructor(section: Section, backend: Backend, rebuild: () => Host, host: Host, never?: string) {
+    this.never = never;
     this.section = section;
     this.backend = backend;
     this.threads = section.threads.length;
@@ -74,6 +82,11 @@ export class KernelTarget implements StepTarget {
     this.#runner = new OpRunner(host, section.threads);
     this.#runner.runSerial(section.setup, "setup");
     this.#base = host.violations().length;
+    if (never !== undefined) {
+      const v = statAt(host, never);
+      if (v === undefined) throw new RefsimError(`"race.never": unknown statistic '${never}'`, { field: "race.never", code: "BAD_SCENARIO" });
+      this.#neverBase = v;
+    }
     this.#start = this.#save();
     if (backend === "engine") {
       this.save = () => this.#save();
@@ -81,13 +94,17 @@ export class KernelTarget implements StepTarget {
     }
   }
 
+  /** Engine states a search is done with (it loads each snapshot once, last saved first): reused by the next save. */
+  #pool: EngineState[] = [];
+
   #save(): Saved {
-    return { host: this.#host instanceof Engine ? this.#host.saveState() : null, runner: this.#runner.save() };
+    return { host: this.#host instanceof Engine ? this.#host.saveState(this.#pool.pop()) : null, runner: this.#runner.save() };
   }
 
   #load(s: Saved): void {
     if (s.host && this.#host instanceof Engine) this.#host.loadState(s.host);
     this.#runner.load(s.runner);
+    if (s !== this.#start && s.host) this.#pool.push(s.host);
   }
 
   reset(): void {
@@ -107,7 +124,9 @@ export class KernelTarget implements StepTarget {
   }
 
   violations(): readonly string[] {
-    return this.#host.violations().slice(this.#base).map((v) => v.kind);
+    const kinds: string[] = this.#host.violations().slice(this.#base).map((v) => v.kind);
+    if (this.never !== undefined && statAt(this.#host, this.never)! > this.#neverBase) kinds.push(`${this.never} grew`);
+    return kinds;
   }
 
   epilogue(): readonly string[] {
@@ -123,20 +142,37 @@ export class KernelTarget implements StepTarget {
   load?: (s: unknown) => void;
 }
 
+/** A statistic by dotted path ("migrateFailed", "device.pageFree"), undefined if there is none. */
+function statAt(h: Host, path: string): number | undefined {
+  const v = path.split(".").reduce<unknown>((x, k) => (x && typeof x === "object" ? (x as Record<string, unknown>)[k] : undefined), h.stats());
+  return typeof v === "number" ? v : undefined;
+}
+
 /** The engine options a section runs with. */
 export function sectionOptions(sc: Scenario, scheme: SchemeInput) {
   return { scheme: resolveScheme(scheme), capacity: { ...RACE_CAPACITY, ...sc.capacity } };
 }
 
-/** A target for `section` of `sc` under `scheme` on the Engine (default) or the Model. */
-export async function kernelTarget(sc: Scenario, section: Section, scheme: SchemeInput, backend: Backend = "engine"): Promise<KernelTarget> {
+/**
+ * A maker of targets for sections of `sc` under `scheme`, all on one Engine (reset to
+ * its fresh state for each: a search builds targets one after another) or on new Models.
+ */
+export async function targetFactory(sc: Scenario, scheme: SchemeInput, backend: Backend = "engine", never?: string): Promise<(section: Section) => KernelTarget> {
   const opts = sectionOptions(sc, scheme);
   if (backend === "model") {
     const make = () => Model.create(opts) as unknown as Host;
-    return new KernelTarget(section, backend, make, make());
+    return (section) => new KernelTarget(section, backend, make, make(), never);
   }
   const engine = await Engine.create(opts);
-  return new KernelTarget(section, backend, () => { throw new RefsimError("engine targets reset from a snapshot"); }, engine as unknown as Host);
+  const fresh = engine.saveState();
+  const none = (): Host => { throw new RefsimError("engine targets reset from a snapshot"); };
+  return (section) => {
+    engine.loadState(fresh);
+    return new KernelTarget(section, backend, none, engine as unknown as Host, never);
+  };
 }
 
-export type { Step };
+/** A target for `section` of `sc` under `scheme` on the Engine (default) or the Model. */
+export async function kernelTarget(sc: Scenario, section: Section, scheme: SchemeInput, backend: Backend = "engine"): Promise<KernelTarget> {
+  return (await targetFactory(sc, scheme, backend))(section);
+}

@@ -16,6 +16,7 @@ import type { Scenario } from "./types.ts";
 import { parseJsonText } from "./locate.ts";
 import { checkExpectation } from "./expect.ts";
 import { ERRNO_NAMES, SIGNAL_NAMES } from "../core/errno.ts";
+import { checkConcurrentStep, checkRaceSpec } from "../races/format.ts";
 
 export interface LoadedScenario {
   scenario: Scenario;
@@ -25,9 +26,9 @@ export interface LoadedScenario {
   lines: number[];
 }
 
-const TOP_FIELDS = new Set(["name", "title", "spec", "description", "schemes", "capacity", "steps", "$schema", "notes"]);
+const TOP_FIELDS = new Set(["name", "title", "spec", "description", "schemes", "capacity", "race", "steps", "$schema", "notes"]);
 /** Fields of an op step that are not op fields. */
-const STEP_FIELDS = new Set(["op", "as", "note", "errno", "signal"]);
+const STEP_FIELDS = new Set(["op", "as", "note", "errno", "signal", "thread"]);
 
 /** "file.json step 3 (line 12)" */
 export function stepWhere(l: LoadedScenario, i: number): string {
@@ -72,6 +73,7 @@ export function checkScenario(value: unknown, source: string, lines: number[] = 
       if (typeof v !== "number") fail(`"capacity.${k}" must be a number, got ${shown(v)}`, `capacity.${k}`);
     }
   }
+  if (s.race !== undefined) checkRaceSpec(s.race, (msg, field) => fail(msg, field));
   const loaded: LoadedScenario = { scenario: s as unknown as Scenario, source, lines };
   const steps = s.steps as unknown[];
   for (let i = 0; i < steps.length; i++) {
@@ -90,30 +92,36 @@ export function checkScenario(value: unknown, source: string, lines: number[] = 
       if (step.label !== undefined && typeof step.label !== "string") bad(`"label" must be a string, got ${shown(step.label)}`, "label");
       continue;
     }
-    if (typeof step.op !== "string") bad(`"op" must be one of ${OP_NAMES.join(", ")}, got ${shown(step.op)}`, "op");
-    if (!(OP_NAMES as string[]).includes(step.op as string)) bad(`unknown op ${shown(step.op)} (ops: ${OP_NAMES.join(", ")})`, "op");
-    if (step.as !== undefined && (typeof step.as !== "string" || !/^[A-Za-z_][\w-]*$/.test(step.as))) bad(`"as" must be a name (letters, digits, _ and -), got ${shown(step.as)}`, "as");
-    if (step.note !== undefined && typeof step.note !== "string") bad(`"note" must be a string, got ${shown(step.note)}`, "note");
-    for (const k of ["errno", "signal"] as const) {
-      if (step[k] === undefined) continue;
-      const names = k === "errno" ? ERRNO_NAMES : SIGNAL_NAMES;
-      const values = isObject(step[k]) ? Object.entries(step[k] as object) : [["", step[k]] as [string, unknown]];
-      if (values.length === 0) bad(`"${k}" per scheme needs at least one scheme`, k);
-      for (const [scheme, x] of values) {
-        if (typeof x !== "string" || (x !== "none" && !names.includes(x))) {
-          bad(`"${k}"${scheme ? ` for ${scheme}` : ""} must be one of ${names.join(", ")} or "none", got ${shown(x)}`, k);
-        }
-      }
-    }
-    if (step.errno !== undefined && step.signal !== undefined) bad(`a step expects an errno (a syscall) or a signal (a CPU access), not both`, "signal");
-    for (const [k, v] of Object.entries(step)) {
-      if (STEP_FIELDS.has(k)) continue;
-      if (typeof v !== "number" && typeof v !== "string" && typeof v !== "boolean") {
-        bad(`${step.op}: field '${k}' must be a number, a string (a name, hex, a size) or true/false, got ${shown(v)}`, k);
+    if (checkConcurrentStep(step, bad, (op, where) => checkOpStep(op, (msg, field) => bad(`${where}: ${msg}`, field)))) continue;
+    checkOpStep(step, bad);
+  }
+  return loaded;
+}
+
+/** An op step's fields: the op, its name, note, errno/signal and scalar op fields. */
+function checkOpStep(step: Record<string, unknown>, bad: (msg: string, field?: string) => never): void {
+  if (typeof step.op !== "string") bad(`"op" must be one of ${OP_NAMES.join(", ")}, got ${shown(step.op)}`, "op");
+  if (!(OP_NAMES as string[]).includes(step.op as string)) bad(`unknown op ${shown(step.op)} (ops: ${OP_NAMES.join(", ")})`, "op");
+  if (step.as !== undefined && (typeof step.as !== "string" || !/^[A-Za-z_][\w-]*$/.test(step.as))) bad(`"as" must be a name (letters, digits, _ and -), got ${shown(step.as)}`, "as");
+  if (step.note !== undefined && typeof step.note !== "string") bad(`"note" must be a string, got ${shown(step.note)}`, "note");
+  for (const k of ["errno", "signal"] as const) {
+    if (step[k] === undefined) continue;
+    const names = k === "errno" ? ERRNO_NAMES : SIGNAL_NAMES;
+    const values = isObject(step[k]) ? Object.entries(step[k] as object) : [["", step[k]] as [string, unknown]];
+    if (values.length === 0) bad(`"${k}" per scheme needs at least one scheme`, k);
+    for (const [scheme, x] of values) {
+      if (typeof x !== "string" || (x !== "none" && !names.includes(x))) {
+        bad(`"${k}"${scheme ? ` for ${scheme}` : ""} must be one of ${names.join(", ")} or "none", got ${shown(x)}`, k);
       }
     }
   }
-  return loaded;
+  if (step.errno !== undefined && step.signal !== undefined) bad(`a step expects an errno (a syscall) or a signal (a CPU access), not both`, "signal");
+  for (const [k, v] of Object.entries(step)) {
+    if (STEP_FIELDS.has(k)) continue;
+    if (typeof v !== "number" && typeof v !== "string" && typeof v !== "boolean") {
+      bad(`${step.op}: field '${k}' must be a number, a string (a name, hex, a size) or true/false, got ${shown(v)}`, k);
+    }
+  }
 }
 
 /** Parse scenario JSON text; syntax errors and keys written twice name the line. */

@@ -26,6 +26,8 @@ import { stepWhere, type LoadedScenario } from "./parse.ts";
 import { resolveValue } from "./values.ts";
 import { isPerScheme } from "./expect.ts";
 import { stepOp, boundValue } from "./step-op.ts";
+import { isStepStep, isThreadsStep } from "../races/format.ts";
+import { OpRunner, type Host } from "../races/kernel-steps.ts";
 
 export interface Check {
   step: number;
@@ -117,7 +119,11 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
   const bos = new Map<string, number>();
   const stepOfSeq: number[] = [];
   const checks: Check[] = [];
-  const stepText = sc.steps.map((st) => ("expect" in st ? `expect ${describeExpect(st as ExpectStep)}` : describeOp(st as OpStep)));
+  const stepText = sc.steps.map((st) => ("expect" in st ? `expect ${describeExpect(st as ExpectStep)}`
+    : isThreadsStep(st) ? `threads ${Object.keys(st.threads).join(", ")}, one after another` : isStepStep(st) ? `step of thread ${st.step}${st.note ? `: ${st.note}` : ""}` : describeOp(st as OpStep)));
+  // Threads of a concurrent section (src/races/): their ops run one atomic step at a time.
+  let runner: OpRunner | undefined;
+  const threadRunner = (): OpRunner => (runner ??= new OpRunner(engine as unknown as Host, [], names));
   let error: ScenarioRun["error"];
   let stopped: ScenarioRun["stopped"];
   // What a per-scheme key may name: this run's schemes, the scenario's own, the presets, or "*".
@@ -142,6 +148,15 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
         const seqBefore = engine.opsExecuted;
         checkExpectation(st as ExpectStep, i);
         for (let s = seqBefore; s < engine.opsExecuted; s++) stepOfSeq[s] = i;
+        continue;
+      }
+      if (isThreadsStep(st) || isStepStep(st) || (st as OpStep).thread !== undefined) {
+        const seqBefore = engine.opsExecuted;
+        try {
+          concurrentStep(st, i);
+        } finally {
+          for (let q = seqBefore; q < engine.opsExecuted; q++) stepOfSeq[q] = i;
+        }
         continue;
       }
       const o = st as OpStep;
@@ -171,6 +186,46 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
       if (!(e instanceof RefsimError)) throw e;
       error = { step: i, message: e.message, field: e.field };
     }
+  }
+
+  /**
+   * A threads step runs each thread's ops to completion, in the order listed; an op
+   * step with "thread" starts that op on the thread; a step step runs one atomic
+   * step of the thread's current op (src/races/kernel-steps.ts says where ops are cut).
+   */
+  function concurrentStep(st: unknown, i: number): void {
+    const r = threadRunner();
+    const where = stepWhere(loaded, i);
+    const wrap = (f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        if (!(e instanceof RefsimError) || e.message.startsWith(loaded.source)) throw e;
+        throw new RefsimError(`${where}: ${e.message}`, { op: e.op, field: e.field, index: i, code: e.code });
+      }
+    };
+    if (isThreadsStep(st)) {
+      for (const [name, ops] of Object.entries(st.threads)) {
+        const t = r.thread(name);
+        r.threads[t].ops.push(...ops);
+        wrap(() => { while (!r.finished(t)) r.finish(t); });
+      }
+      return;
+    }
+    if (isStepStep(st)) {
+      const t = r.threads.findIndex((x) => x.name === st.step);
+      if (t < 0 || r.finished(t)) {
+        throw new RefsimError(`${where}: thread ${st.step} has no op in progress to step (an op step with "thread": "${st.step}" starts one)`, { field: "step", index: i, code: "BAD_SCENARIO" });
+      }
+      wrap(() => { r.step(t); });
+      return;
+    }
+    const o = st as OpStep;
+    const t = r.thread(o.thread!);
+    if (!r.finished(t)) {
+      throw new RefsimError(`${where}: thread ${o.thread} is still running its op ${r.threads[t].ops.length} (step it to completion first)`, { field: "thread", index: i, code: "BAD_SCENARIO" });
+    }
+    r.threads[t].ops.push(o);
   }
 
   /**

@@ -22,7 +22,7 @@ export const NAME_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /** Fields of an op step that say what the kernel should return, or name or annotate the step: not op fields. */
-export const NOT_OP_FIELDS: ReadonlySet<string> = new Set(["as", "note", "errno", "signal"]);
+export const NOT_OP_FIELDS: ReadonlySet<string> = new Set(["as", "note", "errno", "signal", "thread"]);
 
 /** The op record of an op step, each name-valued field passed through `resolve(value, field)`. */
 export function stepOp(step: object, resolve: (value: unknown, field: string) => unknown): Record<string, unknown> {

@@ -39,6 +39,8 @@ export interface OpStep {
   errno?: PerScheme<string>;
   /** The signal a CPU access must raise ("SIGSEGV", "SIGBUS"; "none": no signal). */
   signal?: PerScheme<string>;
+  /** In a replay of one interleaving: the thread (simulated CPU) this op starts on; `{ "step": thread }` steps run it. */
+  thread?: string;
   [field: string]: Value | PerScheme<string> | undefined;
 }
 
@@ -96,7 +98,36 @@ export interface ExpectStep {
   label?: string;
 }
 
-export type Step = OpStep | ExpectStep;
+/**
+ * The concurrent section: the ops each thread (simulated CPU) runs in order.
+ * `refsim races` explores its interleavings; `refsim run` runs the threads one
+ * after another, in the order listed.
+ */
+export interface ThreadsStep {
+  threads: Record<string, OpStep[]>;
+  label?: string;
+}
+
+/** In a replay of one interleaving: run one atomic step of the named thread's current op. */
+export interface StepStep {
+  step: string;
+  /** The kernel code the step models. */
+  note?: string;
+}
+
+/** What `refsim races` must find in the scenario's concurrent section. */
+export interface RaceSpec {
+  /** Most steps one thread takes (retry loops unroll this far). */
+  bound?: number;
+  /** The violation kind the search must find under each scheme ("none": none within the bound), one for all or per scheme. */
+  expect?: Record<string, string>;
+  /** A statistic (dotted path, as in `expect.stats`) whose growth during the section counts as a violation. */
+  never?: string;
+  /** PCT instead of exhaustive search: runs and bug depth. */
+  pct?: { runs: number; depth: number; seed?: number };
+}
+
+export type Step = OpStep | ExpectStep | ThreadsStep | StepStep;
 
 export interface Scenario {
   name: string;
@@ -107,5 +138,7 @@ export interface Scenario {
   /** Schemes to run under when none are given on the command line. */
   schemes?: SchemeInput[];
   capacity?: Partial<Capacity>;
+  /** What `refsim races` must find in the "threads" step. */
+  race?: RaceSpec;
   steps: Step[];
 }

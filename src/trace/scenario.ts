@@ -23,6 +23,7 @@ import { resolveValue } from "../scenario/values.ts";
 import { stepOp, boundValue } from "../scenario/step-op.ts";
 import { statusOutcome } from "../core/errno.ts";
 import { TraceRecorder } from "./record.ts";
+import { isConcurrent } from "../races/format.ts";
 
 /** The capacity src/scenario/run.ts gives a scenario engine (kept in step with it). */
 export const SCENARIO_CAPACITY: Partial<Capacity> = { systemPages: 4096, devicePages: 1024, pteTables: 512, pmdTables: 128, filePages: 4096 };
@@ -56,6 +57,9 @@ export async function recordScenario(loaded: LoadedScenario, scheme: SchemeInput
         const r = (st as ExpectStep).expect.read;
         if (r) rec.run([{ op: "read", mm: val(r.mm, i, "read.mm"), addr: val(r.addr, i, "read.addr") } as Op]);
         continue;
+      }
+      if (isConcurrent(st)) {
+        throw new RefsimError("a concurrent step (\"threads\", \"step\", or an op with \"thread\") is not recorded: a trace is one op stream; refsim races explores the interleavings", { field: "threads" });
       }
       const o = st as OpStep;
       const op = stepOp(o, (v, k) => val(v, i, k));
