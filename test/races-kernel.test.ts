@@ -99,3 +99,16 @@ Trylock("PCT with a seed is deterministic and finds the E0 race", async () => {
 
 Cve.run();
 Trylock.run();
+
+const Never = suite("race.never: a statistic's growth is a violation");
+Never("device.pageFree grows when A's migration frees the device page (E2): found as 'device.pageFree grew'; an unknown statistic is refused", async () => {
+  const { targetFactory } = await import("../src/races/kernel-target.ts");
+  const { RefsimError } = await import("../src/core/errors.ts");
+  const make = await targetFactory(sc, "E2", "engine", "device.pageFree");
+  const r = exhaustive(make(readVsMunmap), { bound: BOUND });
+  assert.is(r.finding?.kind, "device.pageFree grew");
+  assert.equal(r.finding!.schedule, [0, 0], "A's fault entry, then its migrate_to_ram and put free the device page");
+  const bad = await targetFactory(sc, "E2", "engine", "device.nope");
+  assert.throws(() => bad(readVsMunmap), (e: unknown) => e instanceof RefsimError && e.field === "race.never");
+});
+Never.run();

@@ -10,6 +10,9 @@
  *      shortest is kept.
  * Both searches are exhaustive within the bound, so the result is minimal in ops
  * (no single op can be removed) and exactly minimal in switches for those ops.
+ * Whether a cut still shows the violation is asked with at most 0, 1, 2 switches
+ * first (iterative context bounding), then without a switch bound: a race needs few
+ * switches, and an unbounded depth-first search can spend long in serial schedules.
  *
  * @example
  * ```ts
@@ -58,6 +61,11 @@ export function shrinkRace<Op>(
     let target: StepTarget;
     try {
       target = make(p);
+      // Few context switches first (iterative context bounding, as CHESS does): a race needs only one or two, and
+      // a depth-first search with no switch bound may run a long way down serial schedules before it switches early.
+      for (let c = 0; c <= 2; c++) {
+        if (exhaustive(target, { bound: o.bound, want, budget, reduction: false, maxSwitches: c }).finding !== null) return true;
+      }
       return exhaustive(target, { bound: o.bound, want, budget }).finding !== null;
     } catch {
       return false; // a cut that breaks the program (a name no op binds any more)
