@@ -75,6 +75,11 @@ test("--mode pct --seed finds the E0 race with a seed; --backend model gives the
   assert.match(m.stdout, /E2: no violation up to bound 6: 4 interleavings, 12 states/);
 });
 
+test("--budget stops an exhaustive search: 'not every interleaving explored', and race.expect none is then not met (exit 1)", async () => {
+  assert.is(await dispatch(["races", "scenarios/races/s21-fault-livelock.json", "--schemes", "E3", "--budget", "1k"]), 1);
+  assert.is(await dispatch(["races", "scenarios/races/s21-fault-livelock.json", "--schemes", "E3"]), 0);
+});
+
 test("a result that is not what race.expect says is exit 1: E2 with swapFaultRef none (the pre-6.1 fault) under '*: none'", () => {
   const scheme = join(dir, "e2-noref.json");
   writeFileSync(scheme, JSON.stringify({ name: "E2-noref", base: "E2", rules: { swapFaultRef: "none" } }));
@@ -92,6 +97,7 @@ test("bad input is exit 2 naming the problem: no threads step, bad flags, a bad 
     [["races", CVE, "--mode", "dfs"], /--mode: 'dfs' is not one of exhaustive, pct/],
     [["races", CVE, "--runs", "5"], /--runs, --depth and --seed are for --mode pct/],
     [["races", CVE, "--backend", "qemu"], /--backend/],
+    [["races", CVE, "--budget", "x"], /--budget must be a whole number/],
     [["races", CVE, "--schemes", "E9"], /E9/],
     [["races", join(dir, "missing.json")], /no scenario file/],
   ];
@@ -101,6 +107,10 @@ test("bad input is exit 2 naming the problem: no threads step, bad flags, a bad 
   const two = join(dir, "two-threads-steps.json");
   writeFileSync(two, JSON.stringify({ name: "b", steps: [{ threads: { A: [{ op: "check" }] } }, { threads: { B: [{ op: "check" }] } }] }));
   cases.push([["races", two], /more than one "threads" step/]);
+  const dep = join(dir, "name-inside.json");
+  writeFileSync(dep, JSON.stringify({ name: "d", schemes: ["E2"], steps: [{ op: "mm_new", as: "p" }, { threads: {
+    A: [{ op: "mmap", mm: "p", length: "4K", prot: "rw", as: "buf" }], B: [{ op: "write", mm: "p", addr: "buf", value: 1 }] } }] }));
+  cases.push([["races", dep], /'buf' is bound by thread A's op inside the section, and in some interleavings this op runs first/]);
   // one through the real command line (a RefsimError is exit 2), the rest in process: the same dispatch
   const r = refsim(cases[0][0]);
   assert.is(r.status, 2, r.stdout + r.stderr);

@@ -168,6 +168,7 @@ export const COMMANDS: Command[] = [
       mode: { type: "string", arg: "M", doc: "exhaustive (sleep sets; default) or pct (randomized, with a bug-depth guarantee)" },
       runs: { type: "string", arg: "N", doc: "PCT runs (default 1000)" }, depth: { type: "string", arg: "d", doc: "PCT bug depth (default 2)" }, seed: SEED,
       backend: { type: "string", arg: "B", doc: "engine (the WASM core; default) or model (the TypeScript model)" },
+      budget: { type: "string", arg: "N", doc: "steps one exhaustive search may run before it stops, like 2M (default 10M)" },
       out: { type: "string", arg: "FILE", doc: "the replay scenario to write (default races-<scenario>-<scheme>-<kind>.json; -<scheme> added when several schemes write)" },
       "no-shrink": { type: "boolean", doc: "report the interleaving as found, write nothing" },
       json: JSON_OUT,

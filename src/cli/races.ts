@@ -1,6 +1,6 @@
 /**
  * `refsim races <scenario> [--schemes A,B] [--bound k] [--mode exhaustive|pct]
- * [--runs N --depth d --seed N] [--backend engine|model] [--out FILE] [--no-shrink] [--json]`:
+ * [--runs N --depth d --seed N] [--backend engine|model] [--budget N] [--out FILE] [--no-shrink] [--json]`:
  * explore the interleavings of the scenario's "threads" step under each scheme,
  * print interleavings and states explored per second, and either the violation
  * found (shrunk to the fewest ops and context switches, written as a scenario
@@ -16,7 +16,7 @@ import { raceScenario, sectionOf, type RaceMode, type RaceResult } from "../race
 import { contextSwitches } from "../races/schedule.ts";
 import type { Backend } from "../races/kernel-target.ts";
 import { OutputFile, writeOutputs } from "./output.ts";
-import { optionalCount } from "./flags.ts";
+import { countArg, optionalCount } from "./flags.ts";
 import { schemeList } from "./scheme-arg.ts";
 import { count, rate, seconds } from "./format.ts";
 import { formatScenario } from "./explore.ts";
@@ -29,6 +29,7 @@ export interface RacesCliOptions {
   depth?: string;
   seed?: string;
   backend?: string;
+  budget?: string;
   out?: string;
   "no-shrink"?: boolean;
   json?: boolean;
@@ -62,6 +63,7 @@ export async function racesCommand(args: string[], o: RacesCliOptions): Promise<
     throw new RefsimError("races: --runs, --depth and --seed are for --mode pct", { field: runs !== undefined ? "runs" : depth !== undefined ? "depth" : "seed" });
   }
   const backend = choice<Backend>(o.backend, "--backend", ["engine", "model"]);
+  const budget = o.budget === undefined ? 10_000_000 : countArg(o.budget, "--budget", 1);
   const outFile = o.out !== undefined ? OutputFile.check(o.out, "--out") : undefined;
   const say = (line: string) => { if (!o.json) process.stdout.write(line + "\n"); };
   const name = loaded.scenario.name;
@@ -69,7 +71,7 @@ export async function racesCommand(args: string[], o: RacesCliOptions): Promise<
 
   const results: RaceResult[] = [];
   for (const s of schemes) {
-    const r = await raceScenario(loaded, s, { bound, mode, runs, depth, seed, backend, shrink: !o["no-shrink"] });
+    const r = await raceScenario(loaded, s, { bound, mode, runs, depth, seed, backend, budget, shrink: !o["no-shrink"] });
     results.push(r);
     const per = (n: number) => (r.stats.ms > 0 ? `${rate((n * 1000) / r.stats.ms)}` : "-");
     const how = r.mode === "pct" ? `PCT ${count(r.pct!.runs)} runs, depth ${r.pct!.depth}, seed ${r.pct!.seed}, bound ${r.bound}` : `exhaustive, bound ${r.bound}`;

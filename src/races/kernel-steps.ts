@@ -122,7 +122,10 @@ export class OpRunner {
       try {
         return resolveValue(v, this.names, `${where} field '${k}'`);
       } catch (e) {
-        throw new RefsimError((e as Error).message, { field: k, code: "BAD_SCENARIO" });
+        const name = /'([A-Za-z_][\w-]*)' is not a name bound/.exec((e as Error).message)?.[1];
+        const by = name === undefined ? undefined : this.threads.find((t) => t.ops.some((x) => x.as === name));
+        const hint = by ? `; '${name}' is bound by thread ${by.name}'s op inside the section, and in some interleavings this op runs first: bind it before the "threads" step` : "";
+        throw new RefsimError((e as Error).message + hint, { field: k, code: "BAD_SCENARIO" });
       }
     }) as unknown as Op;
   }
