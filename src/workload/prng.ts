@@ -9,6 +9,9 @@
  * console.log(r.below(10)); // 2 (a whole number 0..9, the same on every runtime)
  * ```
  */
+/** Weights with more entries than this keep draw()'s float loop (finding the steps is quadratic). */
+const MAX_STEPPED = 256;
+
 /** 2^-32, exact. */
 const INV_2_32 = 1 / 4294967296;
 
@@ -130,7 +133,8 @@ export class Weights {
     for (let i = 0; i < weights.length; i++) total += weights[i];
     this.total = total;
     // (u / 2^32) * total grows with u only for a total >= 0; every later step (x - w, rounded) keeps the order.
-    this.stepped = weights.length > 0 && Number.isFinite(total) && total >= 0;
+    // The steps cost 32 reference draws per weight to find, so long lists keep the loop.
+    this.stepped = weights.length > 0 && weights.length <= MAX_STEPPED && Number.isFinite(total) && total >= 0;
     const n = this.stepped ? weights.length : 1;
     this.thresholds = new Float64Array(n).fill(4294967296);
     this.bucket = new Int32Array(256);
