@@ -35,12 +35,16 @@ export const OP_DRIVER_FREE = 26; //      (bo)                           the dri
 export const OP_MPROTECT = 40; //         (mm, vpn, npages, prot)        do_mprotect_pkey (prot: VM_READ | VM_WRITE bits; 0 is PROT_NONE)
 export const OP_MREMAP = 41; //           (mm, vpn, oldN, newN, flags, newVpn) -> vpn   do_mremap (MREMAP_* flags)
 // The test_hmm device (lib/test_hmm.c, "dmirror"): a mirror is one open file of a device, for one mm.
-export const OP_DMIRROR_NEW = 50; //      (kind) -> device                dmirror_device_init (KIND_DEVICE_PRIVATE / _COHERENT)
+export const OP_DMIRROR_NEW = 50; //      (kind, chunk) -> device         dmirror_device_init (KIND_DEVICE_PRIVATE / _COHERENT; chunk pages, 0: DMIRROR_CHUNK_PAGES)
 export const OP_DMIRROR_OPEN = 51; //     (device, mm) -> mirror          dmirror_fops_open (mmu_interval_notifier_insert on mm)
 export const OP_DMIRROR_CLOSE = 52; //    (mirror)                        dmirror_fops_release
 export const OP_DMIRROR_READ = 53; //     (mirror, vpn, npages) -> cpages HMM_DMIRROR_READ (hmm_range_fault, faulting)
 export const OP_DMIRROR_WRITE = 54; //    (mirror, vpn, npages, value, step) -> cpages  HMM_DMIRROR_WRITE
+export const OP_DMIRROR_MIGRATE_TO_DEV = 55; // (mirror, vpn, npages) -> cpages  HMM_DMIRROR_MIGRATE_TO_DEV (dmirror_migrate_to_device)
+export const OP_DMIRROR_MIGRATE_TO_SYS = 56; // (mirror, vpn, npages) -> cpages  HMM_DMIRROR_MIGRATE_TO_SYS (dmirror_migrate_to_system)
 export const OP_DMIRROR_SNAPSHOT = 57; // (mirror, vpn, npages) -> cpages HMM_DMIRROR_SNAPSHOT (bytes: Engine.lastSnapshot)
+export const OP_DMIRROR_RELEASE = 60; //  (mirror, vpn, npages)           HMM_DMIRROR_RELEASE (dmirror_device_remove_chunks; the range is only checked)
+export const OP_DMIRROR_FLAGS = 61; //    (mirror, vpn, flags)            HMM_DMIRROR_FLAGS (dmirror->flags = cmd.npages)
 export const OP_WRITE_RANGE = 62; //      (mm, vpn, npages, value, step)  a user-space store loop, one write per page
 export const OP_READ_RANGE = 63; //       (mm, vpn, npages, value, step, check) -> mismatches  a user-space load loop
 export const OP_COUNT = 64; // 32 is OP_CPU (end of file); 33-39 divergences, 40-49 mmops, 50-63 dmirror, 64-79 races
@@ -213,6 +217,15 @@ export const MAX_MIRRORS = 64; //         open test_hmm files ever (fds are not 
 export const MIRROR_ENTRIES = 8192; //    pt entries of all mirrors together
 export const SNAPSHOT_MAX = 8192; //      pages one HMM_DMIRROR_SNAPSHOT may cover here
 export const HMM_CHUNK = 64; //           pfns[64] of dmirror_fault / dmirror_snapshot (lib/test_hmm.c)
+// A chunk of device memory (dmirror_allocate_chunk): DEVMEM_CHUNK_SIZE is 256 MiB (65536 pages); refsim's
+// default chunk is 1024 pages (4 MiB, one HMM_BUFFER_SIZE of hmm-tests.c) so the default 16384 device pages hold
+// 16; dmirror_new's chunk sets another (65536 for the kernel's).
+export const DMIRROR_CHUNK_PAGES = 1024;
+export const DMIRROR_CHUNK_MAX = 1 << 20; // the largest chunk dmirror_new takes
+export const HMM_DMIRROR_FLAG_FAIL_ALLOC = 1; // (1ULL << 0): the next device allocation fails, once
+// A pgmap's owner as mmu-notifier ranges and hmm_range_fault see it (pgmap->owner): a driver's own id, or
+// for a test_hmm chunk DMIRROR_OWNER_BASE + its device (pagemap.owner = mdevice, shared by all its chunks).
+export const DMIRROR_OWNER_BASE = 0x10000;
 export const DPT_TAG_NONE = 0; //   a read-only pt entry
 export const DPT_TAG_ATOMIC = 1; // DPT_XA_TAG_ATOMIC (dmirror_atomic_map)
 export const DPT_TAG_WRITE = 3; //  DPT_XA_TAG_WRITE

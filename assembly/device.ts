@@ -41,6 +41,7 @@ let drvPgmapRef: usize = 0; // dev_pagemap.ref (percpu_ref, modelled as one coun
 let drvHangReported: usize = 0;
 let drvPendOrder: usize = 0; // a blocked OP_DRIVER_ALLOC: its order, -1 none
 let drvPendBo: usize = 0; // ... and the BO it allocates for
+let drvOwner: usize = 0; // pgmap->owner: the driver itself, or DMIRROR_OWNER_BASE + a test_hmm device
 let freeStack: usize = 0; // devCap u32: each driver's free pfns in its own slice
 let ownerBase: usize = 0; // zone_device_data: BO id per device frame
 export let boCount: i32 = 0;
@@ -64,6 +65,7 @@ export function initDevices(nDev: u32, nDrivers: i32, nBos: i32): void {
   drvHangReported = heap.alloc(<usize>nDrivers << 2);
   drvPendOrder = heap.alloc(<usize>nDrivers << 2);
   drvPendBo = heap.alloc(<usize>nDrivers << 2);
+  drvOwner = heap.alloc(<usize>nDrivers << 2);
   freeStack = heap.alloc(<usize>max<u32>(nDev, 1) << 2);
   ownerBase = heap.alloc(<usize>max<u32>(nDev, 1) << 2);
   boCap = nBos;
@@ -87,6 +89,9 @@ export function driverBase(d: i32): i32 { return i32At(drvBase, d); }
 export function driverSize(d: i32): i32 { return i32At(drvSize, d); }
 export function driverState(d: i32): i32 { return i32At(drvState, d); }
 export function pgmapRefOf(d: i32): i32 { return i32At(drvPgmapRef, d); }
+/** pgmap->owner of driver d (what migrate_vma's pgmap_owner and hmm_range_fault's dev_private_owner match). */
+export function pgmapOwner(d: i32): i32 { return i32At(drvOwner, d); }
+export function setPgmapOwner(d: i32, owner: i32): void { setI32At(drvOwner, d, owner); }
 export function deviceFramesLeft(): u32 { return devCap - devUsed; }
 export function driverSlotsLeft(): i32 { return driverCap - driverCount; }
 export function boSlotsLeft(): i32 { return boCap - boCount; }
@@ -139,6 +144,7 @@ export function registerDriver(kind: i32, nframes: u32): i32 {
   setI32At(drvState, d, DRIVER_LIVE);
   setI32At(drvHangReported, d, 0);
   setI32At(drvPendOrder, d, -1);
+  setI32At(drvOwner, d, d);
   // percpu_ref_init holds one ref; E0 adds one per struct page, E1 bulk base refs,
   // E2+ none for private/coherent (pagemap_range skips percpu_ref_get_many) but
   // still bulk for the DAX and p2pdma kinds.

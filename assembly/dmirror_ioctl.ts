@@ -9,7 +9,17 @@ import {
   ENOENT, EFAULT, EINVAL, EBUSY, DPT_TAG_WRITE, DPT_TAG_NONE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, V_UAF,
   V_LIVELOCK, ST_DMIRROR_FAULTS, ST_DEVICE_PAGES, HMM_PROT_ERROR, HMM_PROT_NONE, HMM_PROT_READ, HMM_PROT_WRITE,
   HMM_PROT_PMD, HMM_PROT_ZERO, HMM_PROT_DEV_PRIVATE_REMOTE, HMM_PROT_DEV_COHERENT_REMOTE, HMM_CHUNK, SNAPSHOT_MAX,
+  HMM_PROT_DEV_PRIVATE_LOCAL, HMM_PROT_DEV_COHERENT_LOCAL, ENOMEM, VM_READ, HMM_DMIRROR_FLAG_FAIL_ALLOC, PT_ENTRIES, PTE_PRESENT, PTE_SPECIAL,
+  PTE_DEVICE_PRIVATE, PTE_WRITE, MMU_NOTIFY_MIGRATE, ST_MIGRATE_FAIL,
 } from "./abi";
+import { dmirrorKind, dmirrorOwner, dmirrorOfDriver } from "./dmirror";
+import { driverOf } from "./device";
+import { vmaEnd, vmaFlags, vmaFile } from "./mm";
+import { fileDevice } from "./file";
+import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize, setMigrateMirror, lastDst, lastSrcWrite } from "./migrate";
+import { splitHugeForMigration } from "./thp";
+import { mmuNotifierInvalidate } from "./mmu_notifier";
+import { eraseEntry, mirrorDevice } from "./mirror";
 import { bump } from "./stats";
 import { setContent, isDevice, kindOf, ref, mapcount } from "./frames";
 import { frameUsable } from "./refcount";
@@ -17,7 +27,9 @@ import { mmValid, findVma } from "./mm";
 import { hugeLeaf, ptePtr, ptePfn } from "./pgtable";
 import { loadPage, storePage } from "./fault";
 import { violation } from "./violations";
-import { mirrorMm, setMirrorResult, entryAt, setEntry, entryPfn, entryTag, ENTRY_NONE } from "./mirror";
+import {
+  mirrorMm, setMirrorResult, entryAt, setEntry, entryPfn, entryTag, ENTRY_NONE, mirrorFlags, setMirrorFlags,
+} from "./mirror";
 import {
   hmmRangeFault, hmmPfnAt, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_PMD, HMM_PFN_HUGE_ZERO, HMM_PFN_MASK,
 } from "./hmm";
@@ -106,7 +118,7 @@ function dmirrorFault(m: i32, start: u32, end: u32, write: bool): i32 {
   const mm = mirrorMm(m);
   for (let addr = start; addr < end; ) {
     const next = min<u32>(addr + <u32>HMM_CHUNK, end);
-    const r = hmmRangeFault(mm, addr, next, true, write);
+    const r = hmmRangeFault(mm, addr, next, true, write, mirrorDevice(m));
     if (r < 0) return r;
     for (let vpn = addr; vpn < next; vpn++) {
       const w = hmmPfnAt(<i32>(vpn - addr));
@@ -151,11 +163,12 @@ export function dmirrorReadWrite(m: i32, vpn: u32, n: u32, write: bool, value: u
 }
 
 /**
- * dmirror_mkentry: the snapshot byte of one hmm pfn. A device page is "remote":
- * a dmirror device has no memory of its own here yet (dmirror.ts), and
- * hmm_range_fault never reports another device's private page (the owner filter).
+ * dmirror_mkentry: the snapshot byte of one hmm pfn, as device dev sees it. A
+ * device page is "local" when its chunk belongs to dev (dmirror_page_to_device),
+ * else "remote"; hmm_range_fault never reports another device's private page
+ * (the owner filter), so a remote private page shows only through a fault.
  */
-export function mkentry(w: u32): u8 {
+export function mkentry(w: u32, dev: i32): u8 {
   if ((w & HMM_PFN_ERROR) != 0) return <u8>HMM_PROT_ERROR;
   if ((w & HMM_PFN_VALID) == 0) return <u8>HMM_PROT_NONE;
   const pfn = w & HMM_PFN_MASK;
@@ -163,9 +176,9 @@ export function mkentry(w: u32): u8 {
   if ((w & HMM_PFN_HUGE_ZERO) != 0) {
     perm = HMM_PROT_NONE; // the huge zero folio is not is_zero_pfn()
   } else if (isDevice(pfn) && kindOf(pfn) == KIND_DEVICE_PRIVATE) {
-    perm = HMM_PROT_DEV_PRIVATE_REMOTE;
+    perm = dmirrorOfDriver(driverOf(pfn)) == dev ? HMM_PROT_DEV_PRIVATE_LOCAL : HMM_PROT_DEV_PRIVATE_REMOTE;
   } else if (isDevice(pfn) && kindOf(pfn) == KIND_DEVICE_COHERENT) {
-    perm = HMM_PROT_DEV_COHERENT_REMOTE;
+    perm = dmirrorOfDriver(driverOf(pfn)) == dev ? HMM_PROT_DEV_COHERENT_LOCAL : HMM_PROT_DEV_COHERENT_REMOTE;
   } else if (pfn == 0) {
     perm = HMM_PROT_ZERO;
   }
@@ -184,12 +197,122 @@ export function dmirrorSnapshot(m: i32, vpn: u32, n: u32): i32 {
   const end = vpn + n;
   for (let addr = vpn; addr < end; ) {
     const next = min<u32>(addr + <u32>HMM_CHUNK, end);
-    const r = hmmRangeFault(mm, addr, next, false, false);
+    const r = hmmRangeFault(mm, addr, next, false, false, mirrorDevice(m));
     if (r < 0) return r;
-    for (let p = addr; p < next; p++) store<u8>(snapshotBase + <usize>(p - vpn), mkentry(hmmPfnAt(<i32>(p - addr))));
+    for (let p = addr; p < next; p++) store<u8>(snapshotBase + <usize>(p - vpn), mkentry(hmmPfnAt(<i32>(p - addr)), mirrorDevice(m)));
     addr = next;
   }
   snapshotLength = <i32>n;
   setMirrorResult(m, <i32>n, 0);
   return <i32>n;
+}
+
+/** migrate_vma_setup's VMA test: DAX and VM_SPECIAL (p2pmem's VM_MIXEDMAP) VMAs are refused (hugetlb is not modelled). */
+function migrateRefused(v: i32): bool {
+  return vmaFile(v) >= 0 && fileDevice(vmaFile(v)) >= 0;
+}
+
+/**
+ * The end of the next migrate_vma piece from addr (dmirror_migrate_to_device /
+ * _to_system): at most PTRS_PER_PTE pages, not past the VMA; 0 when vma_lookup
+ * finds none, the VMA lacks VM_READ, or migrate_vma_setup refuses it (-EINVAL).
+ */
+function pieceEnd(mm: i32, addr: u32, end: u32): u32 {
+  const v = findVma(mm, addr);
+  if (v < 0 || (vmaFlags(v) & VM_READ) == 0 || migrateRefused(v)) return 0;
+  return min<u32>(min<u32>(end, addr + <u32>PT_ENTRIES), vmaEnd(v));
+}
+
+/**
+ * HMM_DMIRROR_MIGRATE_TO_DEV (dmirror_migrate_to_device, current mm tree; 6.1 the
+ * same loop): piece by piece, migrate_vma_setup with MIGRATE_VMA_SELECT_SYSTEM and
+ * the device as pgmap_owner (its own mirrors skip the MIGRATE notification),
+ * dmirror_migrate_alloc_and_copy (a device page per selected source; FAIL_ALLOC
+ * fails one), migrate_vma_pages, dmirror_migrate_finalize_and_map (a pt entry per
+ * migrated page, WRITE if the source PTE was writable), migrate_vma_finalize. Then
+ * dmirror_do_read over the whole range: -ENOENT if some page has no pt entry (not
+ * migrated and not mirrored before); else cpages. E5's MIGRATE_VMA_SELECT_COMPOUND
+ * (a THP into one large device folio) is not modelled here: a THP is split first.
+ */
+export function dmirrorMigrateToDev(m: i32, vpn: u32, n: u32): i32 {
+  const mm = mirrorMm(m);
+  if (!mmValid(mm)) return -EINVAL; // mmget_not_zero
+  const owner = dmirrorOwner(mirrorDevice(m));
+  const end = vpn + n;
+  for (let addr = vpn; addr < end; ) {
+    const next = pieceEnd(mm, addr, end);
+    if (next == 0) return -EINVAL;
+    migrateBegin(mm, addr, next, owner);
+    setMigrateMirror(m);
+    splitHugeForMigration(mm, addr, next); // migrate_vma_collect_pmd: split_folio, or skip
+    for (let p = addr; p < next; p++) {
+      const leaf = hugeLeaf(mm, p);
+      if (leaf != 0) { // a THP that could not be split stays
+        if ((leaf & PTE_PRESENT) != 0) bump(ST_MIGRATE_FAIL);
+        continue;
+      }
+      if (migrateOneToDevice(mm, p, -1, 0)) setEntry(m, p, lastDst, lastSrcWrite ? DPT_TAG_WRITE : DPT_TAG_NONE);
+    }
+    setMigrateMirror(-1);
+    migrateFinalize();
+    addr = next;
+  }
+  copied = 0;
+  const r = doRead(m, vpn, end); // "Return the migrated data for verification"
+  if (r < 0) return r;
+  setMirrorResult(m, copied, 0);
+  return copied;
+}
+
+/** Is the entry pte a page of device dev's kind and chunks (migrate_vma_collect_pmd with SELECT_DEVICE_* and pgmap_owner)? */
+function ownPage(pte: u32, dev: i32): bool {
+  const pfn = ptePfn(pte);
+  if (dmirrorKind(dev) == KIND_DEVICE_PRIVATE) {
+    if ((pte & PTE_DEVICE_PRIVATE) == 0) return false;
+  } else if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT || !isDevice(pfn) || kindOf(pfn) != KIND_DEVICE_COHERENT) {
+    return false; // vm_normal_page skips a devmap PTE
+  }
+  return dmirrorOfDriver(driverOf(pfn)) == dev;
+}
+
+/**
+ * HMM_DMIRROR_MIGRATE_TO_SYS (dmirror_migrate_to_system, current mm tree): piece by
+ * piece, migrate_vma_setup selecting the device's own pages of its kind, then
+ * dmirror_devmem_fault_alloc_and_copy: a system page per selected page and its pt
+ * entry erased; with FAIL_ALLOC the first selected page gets none, the piece is
+ * finalized untouched and the ioctl fails with -ENOMEM (VM_FAULT_OOM). cpages:
+ * the pages migrate_vma_pages moved (dmirror_successful_migrated_pages).
+ */
+export function dmirrorMigrateToSys(m: i32, vpn: u32, n: u32): i32 {
+  const mm = mirrorMm(m);
+  if (!mmValid(mm)) return -EINVAL; // mmget_not_zero
+  const dev = mirrorDevice(m);
+  const end = vpn + n;
+  let cpages = 0;
+  for (let addr = vpn; addr < end; ) {
+    const next = pieceEnd(mm, addr, end);
+    if (next == 0) return -EINVAL;
+    mmuNotifierInvalidate(mm, addr, next, MMU_NOTIFY_MIGRATE, dmirrorOwner(dev)); // migrate_vma_collect
+    for (let p = addr; p < next; p++) {
+      const at = ptePtr(mm, p, false);
+      const pte = at == 0 ? 0 : load<u32>(at);
+      if (pte == 0 || !ownPage(pte, dev)) continue;
+      const f = mirrorFlags(m);
+      if ((f & HMM_DMIRROR_FLAG_FAIL_ALLOC) != 0) {
+        setMirrorFlags(m, f & ~HMM_DMIRROR_FLAG_FAIL_ALLOC);
+        return -ENOMEM; // the first selected page: nothing of this piece was touched yet
+      }
+      break;
+    }
+    for (let p = addr; p < next; p++) {
+      const at = ptePtr(mm, p, false);
+      const pte = at == 0 ? 0 : load<u32>(at);
+      if (pte == 0 || !ownPage(pte, dev)) continue;
+      eraseEntry(m, p); // xa_erase(&dmirror->pt, addr)
+      if (migratePageToRam(ptePfn(pte), 0, mm, p)) cpages++;
+    }
+    addr = next;
+  }
+  setMirrorResult(m, cpages, 0);
+  return cpages;
 }

@@ -18,7 +18,8 @@ import { vmaFlags, vmaFile, fileIndex, isAnon, anonVmaPrepare } from "./mm";
 import { findOrReadPage, diskRead, diskWrite, pageWasNew } from "./file";
 import { migratePageToRam } from "./migrate";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { driverOf } from "./device";
+import { driverOf, pgmapOwner } from "./device";
+import { dmirrorFaultErase } from "./dmirror";
 import { violation, currentOp } from "./violations";
 
 /** A present PTE that vm_normal_page() resolves to a refcounted page. */
@@ -66,7 +67,8 @@ function doSwapPage(mm: i32, vpn: u32, pte: u32): void {
   const takeRef = rule(SCHEME_SWAP_FAULT_REF) != SWAP_FAULT_NO_REF;
   if (takeRef) folioGet(pfn, 1, mm, <i32>vpn);
   // the driver's migrate_to_ram runs migrate_vma_setup over the page: MIGRATE, owner = its pgmap
-  mmuNotifierInvalidate(mm, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, driverOf(pfn));
+  mmuNotifierInvalidate(mm, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, pgmapOwner(driverOf(pfn)));
+  dmirrorFaultErase(pfn, vpn); // a test_hmm chunk's page: dmirror_devmem_fault
   migratePageToRam(pfn, takeRef ? 1 : 0, mm, vpn);
   if (takeRef) folioPut(pfn, 1, mm, <i32>vpn);
 }

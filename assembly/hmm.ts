@@ -19,6 +19,8 @@ import { bump } from "./stats";
 import { findVma, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags } from "./mm";
 import { hugeLeaf, pteTableOf, pteTableBase, ptePfn } from "./pgtable";
 import { faultIn } from "./ops";
+import { driverOf } from "./device";
+import { dmirrorOfDriver } from "./dmirror";
 
 export const HMM_PFN_VALID: u32 = 1 << 31;
 export const HMM_PFN_WRITE: u32 = 1 << 30;
@@ -56,6 +58,9 @@ const PENDING: i32 = 1;
  * One walk from `from` over [.., end): fills the pfns, or records a fault and
  * returns PENDING, or returns -EFAULT.
  */
+// range->dev_private_owner of the call: the test_hmm device whose own private pages are reported, not faulted
+let rangeOwner: i32 = -1;
+
 function walk(mm: i32, start: u32, from: u32, end: u32, fault: bool, write: bool): i32 {
   let vpn = from;
   while (vpn < end) {
@@ -99,7 +104,7 @@ function walkPmd(mm: i32, start: u32, vpn: u32, pend: u32, fault: bool, write: b
       return 0;
     }
     // hmm_vma_handle_absent_pmd (E5's device-private PMD): never the caller's own here
-    // (a dmirror device has no memory of its own yet), so it is faulted back, or not valid.
+    // (a test_hmm device's migrations move small pages only, dmirror_ioctl.ts), so it is faulted back, or not valid.
     if (fault) return (leaf & PTE_DEVICE_PRIVATE) != 0 ? record(vpn, pend) : -EFAULT;
     fill(start, vpn, pend, HMM_PFN_ERROR);
     return 0;
@@ -129,8 +134,12 @@ function handlePte(start: u32, vpn: u32, pend: u32, pte: u32, fault: bool, write
   }
   const pfn = ptePfn(pte);
   if ((pte & PTE_PRESENT) == 0) {
-    // A device-private page of the caller's own device would be reported as it is; a
-    // dmirror device has no memory of its own yet, so every such page is another's.
+    // A device-private page of the caller's own device is reported as it is (VALID, WRITE if
+    // the entry is writable), never faulted; another's is not valid, or faulted back.
+    if ((pte & PTE_DEVICE_PRIVATE) != 0 && rangeOwner >= 0 && dmirrorOfDriver(driverOf(pfn)) == rangeOwner) {
+      setOut(start, vpn, HMM_PFN_VALID | ((pte & PTE_WRITE) != 0 ? HMM_PFN_WRITE : 0) | pfn);
+      return 0;
+    }
     if (!fault) {
       setOut(start, vpn, 0);
       return 0;
@@ -174,11 +183,13 @@ function doFault(mm: i32, write: bool): i32 {
 }
 
 /**
- * hmm_range_fault over [start, end) (at most HMM_CHUNK pages) of mm. With `fault`, pages are faulted
+ * hmm_range_fault over [start, end) (at most HMM_CHUNK pages) of mm, for test_hmm device `owner` (or -1:
+ * dev_private_owner NULL). With `fault`, pages are faulted
  * in (for writing with `write`); returns 0 with hmmPfns filled, or -errno. A fault
  * that leaves the same page still wanting one is the driver's timeout: -EBUSY.
  */
-export function hmmRangeFault(mm: i32, start: u32, end: u32, fault: bool, write: bool): i32 {
+export function hmmRangeFault(mm: i32, start: u32, end: u32, fault: bool, write: bool, owner: i32 = -1): i32 {
+  rangeOwner = owner;
   let from = start;
   let lastFault: u32 = 0xffffffff;
   while (true) {

@@ -98,7 +98,7 @@ export function init(): i32 {
   initErrno(cap(CAP_BATCH));
   initMigrate(cap(CAP_DEV_FRAMES));
   initRace(cap(CAP_PINS));
-  initDmirror();
+  initDmirror(<u32>cap(CAP_DEV_FRAMES));
   initMirrors();
   initHmm();
   initDmirrorIoctl();

@@ -2,7 +2,7 @@
 // migrate_vma_pages, migrate_vma_finalize, for a range moving into device
 // memory and for single device pages moving back to RAM (migrate_to_ram).
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PTE_FORM_DEVMAP,
+  HMM_DMIRROR_FLAG_FAIL_ALLOC, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, PG_OWNER_REF, KIND_DEVICE_PRIVATE, SCHEME_COHERENT_PTE, SCHEME_ANON_EXCLUSIVE,
   ST_MIGRATED, ST_MIGRATE_FAIL, VM_WRITE, SCHEME_MIGRATE_CHECK_DEVICE_REFS, SCHEME_MIGRATE_SPLIT_LARGE, PG_PAGECACHE, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
 } from "./abi";
@@ -15,6 +15,8 @@ import {
 import { splitForMigration } from "./thp";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
 import { allocDevicePage, driverKind } from "./device";
+import { dmirrorKind, dmirrorAllocPage, setPageMirror } from "./dmirror";
+import { mirrorDevice, mirrorFlags, setMirrorFlags } from "./mirror";
 import { ptePtr, ptePfn, mkPte } from "./pgtable";
 import { rmapWalk, walkAt, walkPtr, walkMm, walkPte, walkVpn } from "./rmap";
 import { findVma, vmaFlags, fileIndex, isAnon, anonVmaPrepare } from "./mm";
@@ -23,7 +25,34 @@ import { mmuNotifierInvalidate } from "./mmu_notifier";
 let refusedBase: usize = 0; // device pages allocated for sources __migrate_device_pages refused
 let refusedCount: i32 = 0;
 let migrateEnd: u32 = 0;
+let migrateOwner: i32 = -1; // args->pgmap_owner: the owner the collect notifications carry
 let holeNotified = false;
+// A test_hmm MIGRATE_TO_DEV: the mirror whose device allocates (dmirror_migrate_alloc_and_copy), or -1
+let toMirror: i32 = -1;
+/** The last page migrateOneToDevice moved: its device page, and whether the source entry was writable (MIGRATE_PFN_WRITE). */
+export let lastDst: u32 = 0;
+export let lastSrcWrite: bool = false;
+
+/** The allocator of the migration being run: a driver's BO, or a test_hmm mirror's device (setMigrateMirror). */
+export function setMigrateMirror(m: i32): void { toMirror = m; }
+
+/**
+ * The destination page for one source page: the driver's allocation for BO b, or
+ * dmirror_migrate_alloc_and_copy's: HMM_DMIRROR_FLAG_FAIL_ALLOC fails it once
+ * (and clears the flag), else dmirror_devmem_alloc_page; the device page records
+ * the mirror (rpage->zone_device_data = dmirror).
+ */
+function allocDst(d: i32, b: i32): u32 {
+  if (toMirror < 0) return allocDevicePage(d, b);
+  const f = mirrorFlags(toMirror);
+  if ((f & HMM_DMIRROR_FLAG_FAIL_ALLOC) != 0) {
+    setMirrorFlags(toMirror, f & ~HMM_DMIRROR_FLAG_FAIL_ALLOC);
+    return 0;
+  }
+  const dst = dmirrorAllocPage(mirrorDevice(toMirror));
+  if (dst != 0) setPageMirror(dst, toMirror);
+  return dst;
+}
 
 export function initMigrate(devFrames: i32): void {
   refusedBase = heap.alloc(<usize>max<i32>(devFrames, 1) << 2);
@@ -109,7 +138,7 @@ function moveTo(src: u32, dst: u32, n: i32, dstKind: i32, wasExclusive: bool): v
 export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
   const v = findVma(mm, vpn);
   const writable = (vmaFlags(v) & VM_WRITE) != 0;
-  const kind = driverKind(d);
+  const kind = toMirror >= 0 ? dmirrorKind(mirrorDevice(toMirror)) : driverKind(d);
   const at = ptePtr(mm, vpn, false);
   const pte = at == 0 ? 0 : load<u32>(at);
   const pfn = ptePfn(pte);
@@ -119,10 +148,10 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     if (!isAnon(v)) return false;
     if (!holeNotified) { // __migrate_device_pages: one MIGRATE notification from the first hole on
       holeNotified = true;
-      mmuNotifierInvalidate(mm, vpn, migrateEnd, MMU_NOTIFY_MIGRATE, d);
+      mmuNotifierInvalidate(mm, vpn, migrateEnd, MMU_NOTIFY_MIGRATE, migrateOwner);
     }
     const p = at != 0 ? at : ptePtr(mm, vpn, true);
-    const dst = allocDevicePage(d, b);
+    const dst = allocDst(d, b);
     if (dst == 0) { bump(ST_MIGRATE_FAIL); return false; }
     anonVmaPrepare(v); // migrate_vma_insert_page (6.1 mm/migrate_device.c)
     // __page_set_anon_rmap returns early on a page that already looks anon: with a
@@ -133,6 +162,8 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     installEntry(p, dst, bits, mm, <i32>vpn);
     dropAllocRef(dst, bits);
     bump(ST_MIGRATED);
+    lastDst = dst;
+    lastSrcWrite = false; // migrate_vma_collect_hole: MIGRATE_PFN_MIGRATE only (the zero page too)
     return true;
   }
   if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT || isDevice(pfn)) return false;
@@ -147,7 +178,7 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
   if (n < 0) { bump(ST_MIGRATE_FAIL); return false; }
   clearFlag(pfn, PG_ANON_EXCLUSIVE);
   // migrate_vma_check_page / folio_migrate_mapping: only the collect ref may remain
-  const dst = ref(pfn) == 1 ? allocDevicePage(d, b) : 0;
+  const dst = ref(pfn) == 1 ? allocDst(d, b) : 0;
   if (dst == 0) {
     restore(pfn, n); // remove_migration_pte restores PageAnonExclusive with the entry
     if (wasExclusive) addFlag(pfn, PG_ANON_EXCLUSIVE);
@@ -157,6 +188,8 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
   dropAllocRef(dst, entryBits(kind, writable));
   folioPut(pfn, 1, mm, <i32>vpn); // the collect ref: the system page goes back to the buddy
   bump(ST_MIGRATED);
+  lastDst = dst;
+  lastSrcWrite = (pte & PTE_WRITE) != 0; // migrate_vma_collect_pmd: pte_write -> MIGRATE_PFN_WRITE
   return true;
 }
 
@@ -173,7 +206,7 @@ function refuseFilePage(pfn: u32, d: i32, b: i32): bool {
   if (!hasFlag(pfn, PG_PAGECACHE)) return false; // truncated: page->mapping is NULL, not collected
   bump(ST_MIGRATE_FAIL);
   if (ref(pfn) != mapcount(pfn) + 1) return false; // the check failed before the driver allocated
-  const dst = allocDevicePage(d, b);
+  const dst = allocDst(d, b);
   if (dst != 0) {
     store<u32>(refusedBase + (<usize>refusedCount << 2), dst);
     refusedCount++;
@@ -182,8 +215,9 @@ function refuseFilePage(pfn: u32, d: i32, b: i32): bool {
 }
 
 /** The start of a migrate_vma over [.., end): collect's MIGRATE notification, a fresh finalize list. */
-export function migrateBegin(mm: i32, start: u32, end: u32, d: i32): void {
-  mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_MIGRATE, d); // migrate_vma_collect
+export function migrateBegin(mm: i32, start: u32, end: u32, owner: i32): void {
+  mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_MIGRATE, owner); // migrate_vma_collect
+  migrateOwner = owner;
   migrateEnd = end;
   holeNotified = false;
   refusedCount = 0;

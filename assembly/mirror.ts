@@ -3,12 +3,12 @@
 // (dmirror_fops_open) and keeps a device page table, the xarray `pt`: vpn -> page,
 // tagged DPT_XA_TAG_WRITE (3) or DPT_XA_TAG_ATOMIC (1). The pt holds no page
 // references: dmirror_interval_invalidate clears entries before the CPU page
-// tables change. (It skips MMU_NOTIFY_MIGRATE events its own device starts; the
-// device's MIGRATE ioctls are not modelled yet, so every event clears.)
+// tables change, except the MMU_NOTIFY_MIGRATE events whose owner is its own device
+// (range->owner == dmirror->mdevice): those migrations update the pt themselves.
 //
 // The pt is one open-addressing hash table over all mirrors, keyed by
 // (mirror, vpn), with backward-shift deletion so its layout never matters.
-import { MAX_MIRRORS, MIRROR_ENTRIES, ST_MIRROR_INVALIDATED, ST_MIRROR_ENTRIES } from "./abi";
+import { MAX_MIRRORS, MIRROR_ENTRIES, ST_MIRROR_INVALIDATED, ST_MIRROR_ENTRIES, MMU_NOTIFY_MIGRATE, DMIRROR_OWNER_BASE } from "./abi";
 import { bump, stat, setStat } from "./stats";
 
 export const ENTRY_NONE: u32 = 0xffffffff;
@@ -218,10 +218,11 @@ function eraseAll(m: i32): void {
  * xa_for_each_range(start >> PAGE_SHIFT, end >> PAGE_SHIFT) takes the last index
  * inclusively, so the page just past the range goes too.
  */
-export function mirrorsInvalidate(mm: i32, start: u32, end: u32, _event: i32, _owner: i32): void {
+export function mirrorsInvalidate(mm: i32, start: u32, end: u32, event: i32, owner: i32): void {
   if (mirrorsOpen == 0 || end <= start) return;
   for (let m = 0; m < mirrorCount; m++) {
     if (get(mirOpen, m) == 0 || get(mirMm, m) != mm) continue;
+    if (event == MMU_NOTIFY_MIGRATE && owner == DMIRROR_OWNER_BASE + get(mirDevice, m)) continue; // its own device's migration (dmirrorOwner)
     eraseRange(m, start, end, true);
   }
 }

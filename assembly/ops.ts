@@ -16,10 +16,15 @@ import {
   ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
   OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE, OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT,
   OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX, ERR_NONE, OP_CPU,
+  OP_DMIRROR_MIGRATE_TO_DEV, OP_DMIRROR_MIGRATE_TO_SYS, OP_DMIRROR_RELEASE, OP_DMIRROR_FLAGS, DMIRROR_CHUNK_PAGES,
+  DMIRROR_CHUNK_MAX,
 } from "./abi";
-import { dmirrorValid, dmirrorCount, newDmirror } from "./dmirror";
-import { mirrorIsOpen, mirrorSlotsLeft, mirrorEntriesLeft, mirrorMm, openMirror, closeMirror } from "./mirror";
-import { dmirrorReadWrite, dmirrorSnapshot } from "./dmirror_ioctl";
+import { dmirrorValid, dmirrorCount, newDmirror, isLiveChunk, resetChunks } from "./dmirror";
+import {
+  mirrorIsOpen, mirrorSlotsLeft, mirrorEntriesLeft, mirrorMm, openMirror, closeMirror, mirrorDevice, setMirrorFlags,
+  setMirrorResult,
+} from "./mirror";
+import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys } from "./dmirror_ioctl";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop";
 import { countOp, bump } from "./stats";
 import { setCurrentOp, violation } from "./violations";
@@ -50,6 +55,7 @@ import {
   driverValid, driverKind, registerDriver, deviceFramesLeft, driverSlotsLeft, boSlotsLeft, boLive, boDriverOf, createBo,
   driverState, driverFree, driverSize, memunmapPages, driverPagesOfBo, DRIVER_LIVE, DRIVER_GONE,
   driverPadding, driverAllocFolio, setPending, pendingOrder, markBoHeld, boIsHeld, driverFreeBo, driverCanAlloc,
+  driverCount,
 } from "./device";
 import { rule } from "./scheme";
 import { faultBegin, faultEnd, faultValid, faultSlotsLeft } from "./race";
@@ -120,7 +126,9 @@ function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
 /** A fault on a file living on a device needs a free device page there (else SIGBUS). */
 @inline function deviceRoom(mm: i32, v: i32, vpn: u32): i32 {
   const f = vmaFile(v);
-  if (f < 0 || pteAt(mm, vpn) != 0) return 0;
+  // past EOF there is no page to look up (the caller's beyondEof check fails the access): reading the
+  // cache slot there was out of bounds (doGup checks the room first; found by the differential trace)
+  if (f < 0 || pteAt(mm, vpn) != 0 || beyondEof(v, vpn)) return 0;
   const idx = vmaPgoff(v) + (vpn - vmaStart(v));
   if (needsDevicePage(f, idx) && driverFree(fileDevice(f)) < 1) return fail(ERR_NOMEM_DEVICE, 1);
   return 0;
@@ -328,8 +336,9 @@ function loopRoom(mm: i32, vpn: u32, n: u32, write: bool): i32 {
 function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
   if (op == OP_DMIRROR_NEW) {
     if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, 0);
+    if (a1 < 0 || a1 > DMIRROR_CHUNK_MAX) return fail(ERR_BAD_ARG, 1, DMIRROR_CHUNK_MAX);
     if (dmirrorCount >= MAX_DMIRROR_DEVICES) return fail(ERR_NOMEM_OBJECTS, -1, MAX_DMIRROR_DEVICES);
-    return newDmirror(a0);
+    return newDmirror(a0, a1 == 0 ? DMIRROR_CHUNK_PAGES : a1);
   }
   if (op == OP_DMIRROR_OPEN) {
     if (!dmirrorValid(a0)) return fail(ERR_BAD_DMIRROR, 0);
@@ -345,7 +354,24 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
   if (!ioctlRangeOk(a1, a2)) return fail(ERR_RANGE, a1 < 0 ? 1 : 2);
   const mm = mirrorMm(a0);
   let r: i32 = 0;
-  if (op == OP_DMIRROR_SNAPSHOT) {
+  if (op == OP_DMIRROR_MIGRATE_TO_DEV) {
+    if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, 2, mirrorEntriesLeft());
+    const tables = a2 / PT_ENTRIES + 2; // migrate_vma_insert_page: tables for the holes
+    if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
+    if (a2 == 0) return kfail(EINVAL); // dmirror_fops_unlocked_ioctl: cmd.addr >= cmd.addr + size
+    r = dmirrorMigrateToDev(a0, <u32>a1, <u32>a2);
+  } else if (op == OP_DMIRROR_MIGRATE_TO_SYS) {
+    if (<i64>freeSystemFrames() < <i64>a2) return fail(ERR_NOMEM_FRAMES, 2, a2);
+    if (a2 == 0) return kfail(EINVAL);
+    r = dmirrorMigrateToSys(a0, <u32>a1, <u32>a2);
+  } else if (op == OP_DMIRROR_RELEASE) {
+    if (a2 == 0) return kfail(EINVAL);
+    r = dmirrorRelease(a0);
+  } else if (op == OP_DMIRROR_FLAGS) {
+    if (a2 == 0) return kfail(EINVAL); // cmd.npages is the flags word: 0 is an empty range
+    setMirrorFlags(a0, a2); // dmirror->flags = cmd.npages
+    setMirrorResult(a0, 0, 0);
+  } else if (op == OP_DMIRROR_SNAPSHOT) {
     if (a2 > SNAPSHOT_MAX) return fail(ERR_BAD_ARG, 2, SNAPSHOT_MAX);
     r = dmirrorSnapshot(a0, <u32>a1, <u32>a2);
   } else {
@@ -356,6 +382,29 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
   }
   if (errCode != ERR_NONE) return -1;
   return r < 0 ? kfail(-r) : r;
+}
+
+/**
+ * HMM_DMIRROR_RELEASE (dmirror_device_remove_chunks, current mm tree): every chunk of
+ * the file's device is marked removed (its freed pages no longer go back to the
+ * allocator), evicted to system memory (dmirror_device_evict_chunk:
+ * migrate_device_range over its pfns) and memunmap_pages'd; devmem_count drops to
+ * 0, so the device makes a new chunk at its next allocation. Validated first: room
+ * in system memory for every page of every chunk.
+ */
+function dmirrorRelease(m: i32): i32 {
+  const dev = mirrorDevice(m);
+  let pages: i64 = 0;
+  for (let d = 0; d < driverCount; d++) if (isLiveChunk(d, dev)) pages += driverSize(d);
+  if (<i64>freeSystemFrames() < pages) return fail(ERR_NOMEM_FRAMES, -1, <i32>pages);
+  for (let d = 0; d < driverCount; d++) {
+    if (!isLiveChunk(d, dev)) continue;
+    evict(d, 0);
+    memunmapPages(d);
+  }
+  resetChunks(dev);
+  setMirrorResult(m, 0, 0);
+  return 0;
 }
 
 /**
@@ -623,7 +672,8 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       return doMremap(a0, <u32>a1, <u32>a2, <u32>a3, a4, <u32>a5);
     }
     case OP_DMIRROR_NEW: case OP_DMIRROR_OPEN: case OP_DMIRROR_CLOSE: case OP_DMIRROR_READ: case OP_DMIRROR_WRITE:
-    case OP_DMIRROR_SNAPSHOT:
+    case OP_DMIRROR_SNAPSHOT: case OP_DMIRROR_MIGRATE_TO_DEV: case OP_DMIRROR_MIGRATE_TO_SYS: case OP_DMIRROR_RELEASE:
+    case OP_DMIRROR_FLAGS:
       return doDmirror(op, a0, a1, a2, a3, a4);
     case OP_WRITE_RANGE: return doUserLoop(a0, a1, a2, true, a3, a4, false);
     case OP_READ_RANGE: return doUserLoop(a0, a1, a2, false, a3, a4, a5 != 0);

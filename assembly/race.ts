@@ -12,7 +12,8 @@ import {
 } from "./abi";
 import { rule } from "./scheme";
 import { ref, mapcount, hasFlag, addFlag, clearFlag, kindOf, pageIndex } from "./frames";
-import { deviceOwner, driverOf } from "./device";
+import { deviceOwner, driverOf, pgmapOwner } from "./device";
+import { dmirrorFaultErase } from "./dmirror";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { folioGet, folioPut, frameUsable } from "./refcount";
 import { migratePageToRam } from "./migrate";
@@ -109,7 +110,8 @@ export function faultEnd(t: i32): i32 {
   }
   let moved = 0;
   if (rmapWalk(pfn) > 0) {
-    mmuNotifierInvalidate(mm, <u32>vpn, <u32>vpn + 1, MMU_NOTIFY_MIGRATE, driverOf(pfn)); // migrate_to_ram's migrate_vma_setup
+    mmuNotifierInvalidate(mm, <u32>vpn, <u32>vpn + 1, MMU_NOTIFY_MIGRATE, pgmapOwner(driverOf(pfn))); // migrate_to_ram's migrate_vma_setup
+    dmirrorFaultErase(pfn, <u32>vpn); // a test_hmm chunk's page: dmirror_devmem_fault
     if (migratePageToRam(pfn, held, mm, <u32>vpn)) moved = 1;
     else {
       const others = othersHolding(pfn, t);

@@ -54,7 +54,7 @@ export function capacityBytes(at: usize): u64 {
   tables(2, ((frames >> FOLIO_ORDER) + 1 - firstLargeBlock) << 2);
   table(max<u64>(nHuge, 1) << 2);
   // initDevices: per driver, per device frame, per BO (id 0 is "none")
-  tables(9, c(CAP_DRIVERS) << 2);
+  tables(10, c(CAP_DRIVERS) << 2);
   tables(2, max<u64>(c(CAP_DEV_FRAMES), 1) << 2);
   tables(4, (c(CAP_BOS) + 1) << 2);
   tables(5, c(CAP_MMS) << 2); // initMm
@@ -80,7 +80,8 @@ export function capacityBytes(at: usize): u64 {
   table(c(CAP_BATCH) << 3); // initErrno: [index, status] per failed op of a batch
   table(max<u64>(c(CAP_DEV_FRAMES), 1) << 2); // initMigrate: device pages to put at finalize
   tables(7, (c(CAP_PINS) + 1) << 2); // initRace: in-flight faults, as many as GUP handles
-  table(<u64>MAX_DMIRROR_DEVICES << 2); // initDmirror
+  tables(3, <u64>MAX_DMIRROR_DEVICES << 2); // initDmirror: kind, chunk count, chunk size
+  table(max<u64>(c(CAP_DEV_FRAMES), 1) << 2); // and the mirror of each device frame
   tables(7, <u64>MAX_MIRRORS << 2); // initMirrors: per mirror, the pt hash table, its scratch
   tables(3, <u64>mirrorSlots() << 2);
   table(<u64>MIRROR_ENTRIES << 2);

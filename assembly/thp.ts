@@ -17,7 +17,7 @@ import {
   setRef, setFlags, noteSplitLarge, isLarge, isDevice,
 } from "./frames";
 import { folioGet, folioPut, frameUsable } from "./refcount";
-import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner, driverOf } from "./device";
+import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner, driverOf, pgmapOwner } from "./device";
 import { mmCount, mmValid } from "./mm";
 import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
 import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex, anonVmaPrepare } from "./mm";
@@ -356,7 +356,7 @@ export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool,
  * now maps blk. The caller checked room for a THP or 512 pages.
  */
 export function devicePmdFault(mm: i32, blk: u32, head: u32): bool {
-  mmuNotifierInvalidate(mm, blk, blk + FOLIO_NR, MMU_NOTIFY_MIGRATE, driverOf(head)); // migrate_vma_collect
+  mmuNotifierInvalidate(mm, blk, blk + FOLIO_NR, MMU_NOTIFY_MIGRATE, pgmapOwner(driverOf(head))); // migrate_vma_collect
   const pmds = entireMapcount(head);
   const whole = folioMapcount(head) == pmds && ref(head) == pmds; // migrate_vma_check_page, folio_migrate_mapping
   const dst = whole ? allocHugeFolio() : 0; // vma_alloc_folio(order 9)

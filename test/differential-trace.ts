@@ -298,7 +298,7 @@ export class TraceGen {
         const what = this.#below(20);
         if (devs === 0 || (what === 0 && devs < 4) || this.#chance(0.005)) {
           const kind = this.#chance(0.02) ? [0, abi.KIND_FSDAX, 9][this.#below(3)] : [abi.KIND_DEVICE_PRIVATE, abi.KIND_DEVICE_COHERENT][this.#below(2)];
-          return this.#op(w, at, abi.OP_DMIRROR_NEW, kind);
+          return this.#op(w, at, abi.OP_DMIRROR_NEW, kind, [16, 64, 0, 512][devs % 4]); // chunk pages (0: the default)
         }
         if (!open.length || what === 1 || (what === 2 && open.length < 6)) {
           const dev = this.#chance(0.02) ? this.#below(devs + 3) - 1 : this.#below(devs);
@@ -313,7 +313,10 @@ export class TraceGen {
         let n = 1 + this.#below(8);
         if (v) [start, n] = this.#subRange(v, this.#chance(0.1) ? 600 : 40, 0.1);
         if (this.#chance(0.02)) n = [0, -1, abi.SNAPSHOT_MAX + 1][this.#below(3)];
-        const op = [abi.OP_DMIRROR_READ, abi.OP_DMIRROR_READ, abi.OP_DMIRROR_WRITE, abi.OP_DMIRROR_WRITE, abi.OP_DMIRROR_SNAPSHOT][this.#below(5)];
+        if (what === 4 && n < 4) return this.#op(w, at, abi.OP_DMIRROR_FLAGS, fd, start, n % 3); // 1: FAIL_ALLOC; 0: -EINVAL
+        if (what === 5 && n < 3) return this.#op(w, at, abi.OP_DMIRROR_RELEASE, fd, start, n);
+        const op = [abi.OP_DMIRROR_READ, abi.OP_DMIRROR_READ, abi.OP_DMIRROR_WRITE, abi.OP_DMIRROR_WRITE, abi.OP_DMIRROR_SNAPSHOT,
+          abi.OP_DMIRROR_MIGRATE_TO_DEV, abi.OP_DMIRROR_MIGRATE_TO_DEV, abi.OP_DMIRROR_MIGRATE_TO_SYS][this.#below(8)];
         return this.#op(w, at, op, fd, start, n, this.#r.u32() | 0, this.#below(3));
       }
       case "user_loop": {

@@ -173,12 +173,16 @@ const NEWER: Record<number, (v: Values) => number[]> = {
   [abi.OP_MPROTECT]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(16), v.pick([0, abi.VM_READ, abi.VM_READ | abi.VM_WRITE, abi.VM_WRITE, 7])],
   [abi.OP_MREMAP]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(8), 1 + v.rng.below(16), v.rng.below(8), v.pick([0, 0x10000 + v.rng.below(96)])],
   [abi.OP_MMAP]: (v) => [v.rng.below(2), v.pick([0, 0x10000 + v.rng.below(48)]), 1 + v.rng.below(16), abi.VM_READ | abi.VM_WRITE | v.pick([abi.VM_ANON, abi.VM_ANON | abi.VM_SHARED, abi.VM_ANON | abi.VM_HUGEPAGE]), 0, 0], // shmem: shared anon
-  [abi.OP_DMIRROR_NEW]: (v) => [v.pick([abi.KIND_DEVICE_PRIVATE, abi.KIND_DEVICE_COHERENT, 0, 3])],
+  [abi.OP_DMIRROR_NEW]: (v) => [v.pick([abi.KIND_DEVICE_PRIVATE, abi.KIND_DEVICE_COHERENT, 0, 3]), v.pick([0, 4, 8, 16, -1])],
   [abi.OP_DMIRROR_OPEN]: (v) => [v.rng.below(3), v.rng.below(3)],
   [abi.OP_DMIRROR_CLOSE]: (v) => [v.rng.below(4)],
   [abi.OP_DMIRROR_READ]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), 1 + v.rng.below(16)],
   [abi.OP_DMIRROR_WRITE]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), 1 + v.rng.below(16), v.rng.below(1000), v.pick([0, 1, -1, 1024])],
   [abi.OP_DMIRROR_SNAPSHOT]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), 1 + v.rng.below(16)],
+  [abi.OP_DMIRROR_MIGRATE_TO_DEV]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), v.rng.below(17)],
+  [abi.OP_DMIRROR_MIGRATE_TO_SYS]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), v.rng.below(17)],
+  [abi.OP_DMIRROR_RELEASE]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), v.rng.below(3)],
+  [abi.OP_DMIRROR_FLAGS]: (v) => [v.rng.below(3), 0x10000, v.pick([0, abi.HMM_DMIRROR_FLAG_FAIL_ALLOC, 2, 3])],
   [abi.OP_WRITE_RANGE]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(16), v.rng.below(1000), v.pick([0, 1, -1])],
   [abi.OP_READ_RANGE]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(16), v.rng.below(1000), v.pick([0, 1, -1]), v.rng.below(2)],
 };
@@ -210,7 +214,7 @@ function setUp(t: Engine | Model): void {
     [abi.OP_MM_NEW], [abi.OP_MM_NEW],
     [abi.OP_MMAP, 0, 0x10000, 16, rw], [abi.OP_MMAP, 1, 0x10000, 16, rw | abi.VM_SHARED], [abi.OP_MMAP, 0, 0x10020, 8, rw | abi.VM_SHARED],
     [abi.OP_WRITE_RANGE, 0, 0x10000, 8, 1, 1],
-    [abi.OP_DMIRROR_NEW, abi.KIND_DEVICE_PRIVATE], [abi.OP_DMIRROR_NEW, abi.KIND_DEVICE_COHERENT],
+    [abi.OP_DMIRROR_NEW, abi.KIND_DEVICE_PRIVATE, 8], [abi.OP_DMIRROR_NEW, abi.KIND_DEVICE_COHERENT, 8], // chunks of 8 pages fit SMALL
     [abi.OP_DMIRROR_OPEN, 0, 0], [abi.OP_DMIRROR_OPEN, 1, 1],
   ];
   const words = new Int32Array(ops.length * W);
@@ -262,13 +266,14 @@ test("garbage API calls: every method with every kind of argument returns or thr
     t.write(mm, t.mmap(mm, { length: 8192 }), 5);
     t.driverNew("device-private", 8);
     t.writeRange(mm, t.mmap(mm, { length: 16384, shared: true }), 16384, 3); // shmem
-    t.dmirrorOpen(t.dmirrorNew("device-private"), mm);
+    t.dmirrorOpen(t.dmirrorNew("device-private", { chunk: 4 }), mm);
   }
   const opMethods = ["mmNew", "mmap", "munmap", "read", "write", "fork", "exit", "madviseDontneed", "madvisePageout", "fileNew", "driverNew", "migrateToDevice",
     "migrateToRam", "gup", "unpin", "check", "dropCache", "driverTeardown", "evictBo", "faultBegin", "faultEnd", "truncate", "truncateFile", "dmaWrite", "driverAlloc", "driverFree", "cpu", "run", "runEncoded",
-    "mprotect", "mremap", "dmirrorNew", "dmirrorOpen", "dmirrorClose", "dmirrorRead", "dmirrorWrite", "dmirrorSnapshot", "writeRange", "readRange"];
+    "mprotect", "mremap", "dmirrorNew", "dmirrorOpen", "dmirrorClose", "dmirrorRead", "dmirrorWrite", "dmirrorSnapshot", "writeRange", "readRange",
+    "dmirrorMigrateToDev", "dmirrorMigrateToSys", "dmirrorRelease", "dmirrorFlags"];
   const inspect = ["frame", "page", "bo", "driver", "driverFreePages", "stats", "violations", "cost", "drainCounters", "lastSnapshot", "maps", "lastStatuses", "mirror"];
-  const plausible = [0, 1, 0x10000000, 0x10002000, 4096, 8192, "device-private", "device-coherent", "r", "rw", "none", { length: 4096 }, { length: 4096, shared: true },
+  const plausible = [0, 1, 0x10000000, 0x10002000, 4096, 8192, "device-private", "device-coherent", "r", "rw", "none", { length: 4096 }, { chunk: 4 }, { length: 4096, shared: true },
     { pin: true }, { maymove: true }, { fixed: true, newAddr: 0x10010000 }, { dontunmap: true, maymove: true }, [{ op: "mm_new" }],
     [{ op: "mprotect", mm: 0, addr: 0x10000000, length: 4096, prot: "r" }], [{ op: "dmirror_read", mirror: 0, addr: 0x10000000, npages: 2 }]];
   const arg = () => (v.rng.chance(0.4) ? v.pick(plausible) : v.anyValue());

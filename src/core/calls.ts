@@ -91,7 +91,7 @@ export abstract class OpCalls {
     return this.#one({ op: "mremap", mm, addr, length, newLength, ...o }) * PAGE_SIZE;
   }
   /** dmirror_device_init: a test_hmm device of this kind (lib/test_hmm.c); returns its id. */
-  dmirrorNew(kind: "device-private" | "device-coherent"): number { return this.#one({ op: "dmirror_new", kind }); }
+  dmirrorNew(kind: "device-private" | "device-coherent", o: { chunk?: number } = {}): number { return this.#one({ op: "dmirror_new", kind, ...o }); }
   /** open("/dev/hmm_dmirrorN") from process mm: a mirror (its fd) of mm on the device. */
   dmirrorOpen(device: number, mm: number): number { return this.#one({ op: "dmirror_open", device, mm }); }
   /** close(fd): dmirror_fops_release. */
@@ -104,6 +104,14 @@ export abstract class OpCalls {
   }
   /** HMM_DMIRROR_SNAPSHOT: cpages; the bytes from lastSnapshot(). */
   dmirrorSnapshot(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_snapshot", mirror, addr, npages }); }
+  /** HMM_DMIRROR_MIGRATE_TO_DEV: migrate npages at addr into the device's memory; cpages (the pages the device then reads). */
+  dmirrorMigrateToDev(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_migrate_to_dev", mirror, addr, npages }); }
+  /** HMM_DMIRROR_MIGRATE_TO_SYS: migrate the device's own pages in the range back to system memory; cpages. */
+  dmirrorMigrateToSys(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_migrate_to_sys", mirror, addr, npages }); }
+  /** HMM_DMIRROR_RELEASE: evict and remove every chunk of the file's device (npages only has to be > 0, as the ioctl checks). */
+  dmirrorRelease(mirror: number, addr = 0, npages = 1): void { this.#one({ op: "dmirror_release", mirror, addr, npages }); }
+  /** HMM_DMIRROR_FLAGS: the file's flags (1: HMM_DMIRROR_FLAG_FAIL_ALLOC, the next device allocation fails once). */
+  dmirrorFlags(mirror: number, flags: number): void { this.#one({ op: "dmirror_flags", mirror, flags }); }
   /** A user-space store loop: page k of [addr, addr + length) gets value + k * step. */
   writeRange(mm: number, addr: number, length: number, value = 0, step = 1): void { this.#one({ op: "write_range", mm, addr, length, value, step }); }
   /** A user-space load loop; with `value`, returns how many pages differ from value + k * step. */

@@ -48,10 +48,13 @@ export type Op =
   | { op: "driver_free"; bo: number }
   | { op: "mprotect"; mm: number; addr: number; length: number; prot: Prot }
   | { op: "mremap"; mm: number; addr: number; length: number; newLength: number; maymove?: boolean; fixed?: boolean; dontunmap?: boolean; newAddr?: number }
-  | { op: "dmirror_new"; kind: "device-private" | "device-coherent" }
+  /** chunk: pages per chunk of device memory (default DMIRROR_CHUNK_PAGES, 1024; the kernel's DEVMEM_CHUNK_SIZE is 65536). */
+  | { op: "dmirror_new"; kind: "device-private" | "device-coherent"; chunk?: number }
   | { op: "dmirror_open"; device: number; mm: number }
   | { op: "dmirror_close"; mirror: number }
-  | { op: "dmirror_read" | "dmirror_snapshot"; mirror: number; addr: number; npages: number }
+  | { op: "dmirror_read" | "dmirror_snapshot" | "dmirror_migrate_to_dev" | "dmirror_migrate_to_sys" | "dmirror_release"; mirror: number; addr: number; npages: number }
+  /** HMM_DMIRROR_FLAGS: dmirror->flags = cmd.npages (1: HMM_DMIRROR_FLAG_FAIL_ALLOC); addr is only checked. */
+  | { op: "dmirror_flags"; mirror: number; addr?: number; flags: number }
   | { op: "dmirror_write"; mirror: number; addr: number; npages: number; value?: number; step?: number }
   | { op: "write_range"; mm: number; addr: number; length: number; value?: number; step?: number }
   | { op: "read_range"; mm: number; addr: number; length: number; value?: number; step?: number };
@@ -97,6 +100,10 @@ export const OP_CODES: Record<OpName, number> = {
   dmirror_read: abi.OP_DMIRROR_READ,
   dmirror_write: abi.OP_DMIRROR_WRITE,
   dmirror_snapshot: abi.OP_DMIRROR_SNAPSHOT,
+  dmirror_migrate_to_dev: abi.OP_DMIRROR_MIGRATE_TO_DEV,
+  dmirror_migrate_to_sys: abi.OP_DMIRROR_MIGRATE_TO_SYS,
+  dmirror_release: abi.OP_DMIRROR_RELEASE,
+  dmirror_flags: abi.OP_DMIRROR_FLAGS,
   write_range: abi.OP_WRITE_RANGE,
   read_range: abi.OP_READ_RANGE,
 };
@@ -136,12 +143,16 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   driver_free: ["bo"],
   mprotect: ["mm", "addr", "length", "prot"],
   mremap: ["mm", "addr", "length", "newLength", "maymove", "newAddr"], // slot 4: the MREMAP_* flags word
-  dmirror_new: ["kind"],
+  dmirror_new: ["kind", "chunk"],
   dmirror_open: ["device", "mm"],
   dmirror_close: ["mirror"],
   dmirror_read: ["mirror", "addr", "npages"],
   dmirror_write: ["mirror", "addr", "npages", "value", "step"],
   dmirror_snapshot: ["mirror", "addr", "npages"],
+  dmirror_migrate_to_dev: ["mirror", "addr", "npages"],
+  dmirror_migrate_to_sys: ["mirror", "addr", "npages"],
+  dmirror_release: ["mirror", "addr", "npages"],
+  dmirror_flags: ["mirror", "addr", "flags"],
   write_range: ["mm", "addr", "length", "value", "step"],
   read_range: ["mm", "addr", "length", "value", "step"],
 };
@@ -156,7 +167,7 @@ const KINDS: Record<DeviceKind, number> = {
 
 const MAX_ADDR = 2 ** (abi.VPN_BITS + 12);
 
-/** DEVMEM_CHUNK_SIZE (256 MiB) in pages: a test_hmm chunk unless dmirror_new's `chunk` says otherwise. */
+/** DEVMEM_CHUNK_SIZE (256 MiB) in pages: the kernel's test_hmm chunk (refsim's default is abi.DMIRROR_CHUNK_PAGES). */
 export const DMIRROR_CHUNK_PAGES = 65536;
 
 function bad(op: string, field: string, why: string): never {
@@ -302,10 +313,17 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
     case "dmirror_new":
       if (o.kind !== "device-private" && o.kind !== "device-coherent") bad(name, "kind", `must be "device-private" or "device-coherent", got ${shown(o.kind)}`);
       a(0, KINDS[o.kind as DeviceKind]);
+      a(1, o.chunk === undefined ? 0 : int(name, o, "chunk", 1, abi.DMIRROR_CHUNK_MAX));
       break;
     case "dmirror_open": a(0, int(name, o, "device")); a(1, int(name, o, "mm")); break;
     case "dmirror_close": a(0, int(name, o, "mirror")); break;
-    case "dmirror_read": case "dmirror_snapshot": case "dmirror_write":
+    case "dmirror_flags":
+      a(0, int(name, o, "mirror"));
+      a(1, o.addr === undefined ? 0 : vpnOf(name, o));
+      a(2, int(name, o, "flags", 0, 2 ** abi.VPN_BITS));
+      break;
+    case "dmirror_read": case "dmirror_snapshot": case "dmirror_write": case "dmirror_migrate_to_dev": case "dmirror_migrate_to_sys":
+    case "dmirror_release":
       a(0, int(name, o, "mirror"));
       a(1, vpnOf(name, o));
       a(2, int(name, o, "npages", 0, 2 ** abi.VPN_BITS));
@@ -359,6 +377,7 @@ const NOMEM_OBJECTS_BY_OP: Record<string, string> = {
   dmirror_open: `dmirror file table full (at most ${abi.MAX_MIRRORS} opens per engine: mirror ids are not reused)`,
   dmirror_read: `dmirror page-table entries exhausted (at most ${abi.MIRROR_ENTRIES} over all mirrors)`,
   dmirror_write: `dmirror page-table entries exhausted (at most ${abi.MIRROR_ENTRIES} over all mirrors)`,
+  dmirror_migrate_to_dev: `dmirror page-table entries exhausted (at most ${abi.MIRROR_ENTRIES} over all mirrors)`,
 };
 
 /** Messages for the core's ERR_* codes. */

@@ -4097,6 +4097,17 @@ export const SWEEP_SCHEMA: JsonSchema = {
                 "device-coherent"
               ]
             },
+            "chunk": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
             "as": {
               "type": "string",
               "pattern": "^[A-Za-z_][\\w-]*$",
@@ -4416,7 +4427,10 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "op": {
               "enum": [
                 "dmirror_read",
-                "dmirror_snapshot"
+                "dmirror_snapshot",
+                "dmirror_migrate_to_dev",
+                "dmirror_migrate_to_sys",
+                "dmirror_release"
               ]
             },
             "mirror": {
@@ -4540,6 +4554,130 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "mirror",
             "addr",
             "npages"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
+              "const": "dmirror_flags"
+            },
+            "mirror": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "addr": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "flags": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            }
+          },
+          "required": [
+            "op",
+            "mirror",
+            "flags"
           ],
           "additionalProperties": false
         },

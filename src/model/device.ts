@@ -36,7 +36,9 @@ export class Driver {
   hangReported = false;
   /** A blocked OP_DRIVER_ALLOC waiting for memory: its order and BO, served by the next free. */
   pending: { order: number; bo: BufferObject } | null = null;
-  constructor(readonly id: number, readonly kind: number, readonly base: number, readonly size: number) {}
+  /** pgmap->owner: the driver's own id, or DMIRROR_OWNER_BASE + the test_hmm device of a chunk. */
+  owner: number;
+  constructor(readonly id: number, readonly kind: number, readonly base: number, readonly size: number) { this.owner = id; }
 }
 
 export class BufferObject {

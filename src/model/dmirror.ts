@@ -1,8 +1,11 @@
 /**
  * The test_hmm devices (struct dmirror_device, lib/test_hmm.c): fake GPUs of one
  * kind each, which mirror processes through their open files (mirror.ts) and read
- * and write their memory through hmm_range_fault. A device's own memory (the
- * MIGRATE ioctls' chunks) is not modelled yet. Twin of assembly/dmirror.ts.
+ * and write their memory through hmm_range_fault. A device's own memory comes in
+ * chunks (dmirror_allocate_chunk): a pgmap of its kind owned by the device, one
+ * driver of DMIRROR_CHUNK_PAGES frames, made at the first allocation that finds
+ * no free page (the module's init chunk is made lazily; the free list is one per
+ * chunk, newest chunk first). Twin of assembly/dmirror.ts.
  *
  * @example
  * ```ts
@@ -12,7 +15,10 @@
  * console.log(d.create(KIND_DEVICE_COHERENT), d.kind(0)); // 0 2
  * ```
  */
-import { MAX_DMIRROR_DEVICES } from "../../assembly/abi.ts";
+import { MAX_DMIRROR_DEVICES, DMIRROR_CHUNK_PAGES, DMIRROR_OWNER_BASE } from "../../assembly/abi.ts";
+import { registerDriver, allocDevicePage, driverPadding, type Driver } from "./device.ts";
+import type { Frame } from "./frames.ts";
+import type { Machine } from "./machine.ts";
 
 /** The device model's counters (ST_DMIRROR_FAULTS, ST_HMM_FAULT_PAGES, ST_MIRROR_*, ST_DEVICE_PAGES). */
 export class DmirrorCounters {
@@ -28,13 +34,59 @@ export class DmirrorCounters {
 
 export class DmirrorDevices {
   readonly kinds: number[] = [];
+  /** devmem_count per device: chunks made since its last RELEASE. */
+  readonly chunks: number[] = [];
+  /** Pages per chunk, per device. */
+  readonly chunkPages: number[] = [];
+  /** The mirror each device page's data was migrated for (rpage->zone_device_data), by pfn. */
+  readonly pageMirror = new Map<number, number>();
   get count(): number { return this.kinds.length; }
   get full(): boolean { return this.kinds.length >= MAX_DMIRROR_DEVICES; }
   valid(dev: number): boolean { return Number.isInteger(dev) && dev >= 0 && dev < this.kinds.length; }
   kind(dev: number): number { return this.kinds[dev]; }
-  /** dmirror_device_init (the caller checked kind and room). */
-  create(kind: number): number {
+  /** dmirror_device_init (the caller checked kind, chunk and room). */
+  create(kind: number, chunk = DMIRROR_CHUNK_PAGES): number {
     this.kinds.push(kind);
+    this.chunks.push(0);
+    this.chunkPages.push(chunk);
     return this.kinds.length - 1;
   }
+}
+
+/** pagemap.owner of device dev's chunks. */
+export function dmirrorOwner(dev: number): number { return DMIRROR_OWNER_BASE + dev; }
+
+/** The test_hmm device a driver is a chunk of, or -1. */
+export function dmirrorOfDriver(d: Driver): number { return d.owner >= DMIRROR_OWNER_BASE ? d.owner - DMIRROR_OWNER_BASE : -1; }
+
+/** A live chunk of dev (not removed by a RELEASE). */
+export function isLiveChunk(d: Driver, dev: number): boolean { return d.owner === dmirrorOwner(dev) && d.state === "live"; }
+
+/** dmirror_allocate_chunk (as the core): false when the machine has no room for one more chunk. */
+function allocateChunk(m: Machine, dev: number): boolean {
+  const kind = m.dmirrors.kind(dev);
+  const pages = m.dmirrors.chunkPages[dev];
+  if (m.devices.driverSlotsLeft < 1 || m.devices.framesLeft < pages + driverPadding(m, kind)) return false;
+  registerDriver(m, kind, pages).owner = dmirrorOwner(dev);
+  m.dmirrors.chunks[dev]++;
+  return true;
+}
+
+/** dmirror_devmem_alloc_page (as the core): a free page of dev's chunks, newest first, else a new chunk's. */
+export function dmirrorAllocPage(m: Machine, dev: number): Frame | null {
+  for (let pass = 0; pass < 2; pass++) {
+    const drivers = m.devices.drivers;
+    for (let i = drivers.length - 1; i >= 0; i--) {
+      if (isLiveChunk(drivers[i], dev) && drivers[i].free.length > 0) return allocDevicePage(m, drivers[i], null);
+    }
+    if (pass === 0 && !allocateChunk(m, dev)) return null;
+  }
+  return null;
+}
+
+/** dmirror_devmem_fault's xa_erase on the mirror the page was migrated for (as the core). */
+export function dmirrorFaultErase(m: Machine, page: Frame, vpn: number): void {
+  if (!page.driver || dmirrorOfDriver(page.driver) < 0) return;
+  const f = m.mirrors.live(m.dmirrors.pageMirror.get(page.pfn) ?? -1);
+  if (f) m.mirrors.erase(f, vpn);
 }

@@ -18,8 +18,14 @@
 import {
   ENOENT, EFAULT, EINVAL, EBUSY, DPT_TAG_WRITE, DPT_TAG_NONE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, V_UAF,
   V_LIVELOCK, HMM_PROT_ERROR, HMM_PROT_NONE, HMM_PROT_READ, HMM_PROT_WRITE, HMM_PROT_PMD, HMM_PROT_ZERO,
-  HMM_PROT_DEV_PRIVATE_REMOTE, HMM_PROT_DEV_COHERENT_REMOTE, PT_ENTRIES, HMM_CHUNK,
+  HMM_PROT_DEV_PRIVATE_REMOTE, HMM_PROT_DEV_COHERENT_REMOTE, PT_ENTRIES, HMM_CHUNK, HMM_PROT_DEV_PRIVATE_LOCAL,
+  HMM_PROT_DEV_COHERENT_LOCAL, ENOMEM, VM_READ, MMU_NOTIFY_MIGRATE, HMM_DMIRROR_FLAG_FAIL_ALLOC,
 } from "../../assembly/abi.ts";
+import { dmirrorOfDriver, dmirrorOwner } from "./dmirror.ts";
+import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate.ts";
+import { splitHugeForMigration } from "./thp.ts";
+import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
+import type { Pte } from "./pgtable.ts";
 import { loadPage, storePage } from "./fault.ts";
 import {
   hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_PMD, HMM_PFN_HUGE_ZERO, HMM_PFN_MASK,
@@ -92,7 +98,7 @@ function dmirrorFault(m: Machine, fd: Mirror, start: number, end: number, write:
   const out: number[] = [];
   for (let addr = start; addr < end; ) {
     const next = Math.min(addr + HMM_CHUNK, end);
-    const r = hmmRangeFault(m, mm, addr, next, true, write, out);
+    const r = hmmRangeFault(m, mm, addr, next, true, write, out, fd.device);
     if (r < 0) return r;
     for (let vpn = addr; vpn < next; vpn++) {
       const w = out[vpn - addr];
@@ -132,8 +138,8 @@ export function dmirrorReadWrite(m: Machine, fd: Mirror, vpn: number, n: number,
   return copied;
 }
 
-/** dmirror_mkentry: a device page is "remote" (a dmirror device has no memory of its own yet). */
-export function mkentry(m: Machine, w: number): number {
+/** dmirror_mkentry as device dev sees it: a device page of its own chunks is "local", any other "remote". */
+export function mkentry(m: Machine, w: number, dev: number): number {
   if ((w & HMM_PFN_ERROR) !== 0) return HMM_PROT_ERROR;
   if ((w & HMM_PFN_VALID) === 0) return HMM_PROT_NONE;
   const pfn = w % (HMM_PFN_MASK + 1);
@@ -141,9 +147,9 @@ export function mkentry(m: Machine, w: number): number {
   let perm = HMM_PROT_NONE;
   if ((w & HMM_PFN_HUGE_ZERO) !== 0) perm = HMM_PROT_NONE;
   else if (m.frames.isDevice(pfn) && f.kind === KIND_DEVICE_PRIVATE) {
-    perm = HMM_PROT_DEV_PRIVATE_REMOTE;
+    perm = f.driver && dmirrorOfDriver(f.driver) === dev ? HMM_PROT_DEV_PRIVATE_LOCAL : HMM_PROT_DEV_PRIVATE_REMOTE;
   } else if (m.frames.isDevice(pfn) && f.kind === KIND_DEVICE_COHERENT) {
-    perm = HMM_PROT_DEV_COHERENT_REMOTE;
+    perm = f.driver && dmirrorOfDriver(f.driver) === dev ? HMM_PROT_DEV_COHERENT_LOCAL : HMM_PROT_DEV_COHERENT_REMOTE;
   } else if (pfn === 0) perm = HMM_PROT_ZERO;
   perm |= (w & HMM_PFN_WRITE) !== 0 ? HMM_PROT_WRITE : HMM_PROT_READ;
   if ((w & HMM_PFN_PMD) !== 0) perm |= HMM_PROT_PMD;
@@ -158,10 +164,10 @@ export function dmirrorSnapshot(m: Machine, fd: Mirror, vpn: number, n: number):
   const bytes = new Uint8Array(n);
   for (let addr = vpn; addr < vpn + n; ) {
     const next = Math.min(addr + HMM_CHUNK, vpn + n);
-    const r = hmmRangeFault(m, mm, addr, next, false, false, out);
+    const r = hmmRangeFault(m, mm, addr, next, false, false, out, fd.device);
     if (r < 0) return r;
     for (let p = addr; p < next; p++) {
-      bytes[p - vpn] = mkentry(m, out[p - addr]);
+      bytes[p - vpn] = mkentry(m, out[p - addr], fd.device);
     }
     addr = next;
   }
@@ -169,4 +175,85 @@ export function dmirrorSnapshot(m: Machine, fd: Mirror, vpn: number, n: number):
   fd.cpages = n;
   fd.faults = 0;
   return n;
+}
+
+/** The end of the next migrate_vma piece from addr, or 0 for -EINVAL (as the core's pieceEnd). */
+function pieceEnd(m: Machine, mm: Mm, addr: number, end: number): number {
+  const v = mm.findVma(addr);
+  if (!v || (v.flags & VM_READ) === 0) return 0;
+  if (v.file >= 0 && m.files.all[v.file].driver >= 0) return 0; // migrate_vma_setup: vma_is_dax / VM_SPECIAL
+  return Math.min(end, addr + PT_ENTRIES, v.end);
+}
+
+/** HMM_DMIRROR_MIGRATE_TO_DEV (as the core's dmirrorMigrateToDev). */
+export function dmirrorMigrateToDev(m: Machine, fd: Mirror, vpn: number, n: number): number {
+  const mm = m.mms.live(fd.mm);
+  if (!mm) return -EINVAL; // mmget_not_zero
+  const owner = dmirrorOwner(fd.device);
+  const end = vpn + n;
+  for (let addr = vpn; addr < end; ) {
+    const next = pieceEnd(m, mm, addr, end);
+    if (next === 0) return -EINVAL;
+    migrateBegin(m, mm, addr, next, owner);
+    m.migration.toMirror = fd;
+    splitHugeForMigration(m, mm, addr, next); // migrate_vma_collect_pmd: split_folio, or skip
+    for (let p = addr; p < next; p++) {
+      const leaf = mm.tables.hugeLeaf(p);
+      if (leaf) { // a THP that could not be split stays
+        if (leaf.present) m.counters.migrateFailed++;
+        continue;
+      }
+      if (migrateOneToDevice(m, mm, p, null, null)) {
+        m.mirrors.setEntry(fd, p, m.migration.lastDst!.pfn, m.migration.lastSrcWrite ? DPT_TAG_WRITE : DPT_TAG_NONE);
+      }
+    }
+    m.migration.toMirror = null;
+    migrateFinalize(m);
+    addr = next;
+  }
+  copied = 0;
+  const r = doRead(m, fd, vpn, end);
+  if (r < 0) return r;
+  fd.cpages = copied;
+  fd.faults = 0;
+  return copied;
+}
+
+/** Is pte a page of device dev's kind and chunks (as the core's ownPage)? */
+function ownPage(m: Machine, pte: Pte, dev: number): boolean {
+  const f = m.frames.all[pte.pfn];
+  if (m.dmirrors.kind(dev) === KIND_DEVICE_PRIVATE) {
+    if (!pte.devicePrivate) return false;
+  } else if (!pte.normalPresent || !m.frames.isDevice(pte.pfn) || f.kind !== KIND_DEVICE_COHERENT) {
+    return false;
+  }
+  return f.driver !== null && dmirrorOfDriver(f.driver) === dev;
+}
+
+/** HMM_DMIRROR_MIGRATE_TO_SYS (as the core's dmirrorMigrateToSys). */
+export function dmirrorMigrateToSys(m: Machine, fd: Mirror, vpn: number, n: number): number {
+  const mm = m.mms.live(fd.mm);
+  if (!mm) return -EINVAL;
+  const dev = fd.device;
+  const end = vpn + n;
+  let cpages = 0;
+  for (let addr = vpn; addr < end; ) {
+    const next = pieceEnd(m, mm, addr, end);
+    if (next === 0) return -EINVAL;
+    mmuNotifierInvalidate(m, mm.id, addr, next, MMU_NOTIFY_MIGRATE, dmirrorOwner(dev)); // migrate_vma_collect
+    const own: [number, Pte][] = [];
+    for (const [p, pte] of mm.tables.entriesIn(addr, next)) if (ownPage(m, pte, dev)) own.push([p, pte]);
+    if (own.length > 0 && (fd.flags & HMM_DMIRROR_FLAG_FAIL_ALLOC) !== 0) {
+      fd.flags &= ~HMM_DMIRROR_FLAG_FAIL_ALLOC;
+      return -ENOMEM; // VM_FAULT_OOM at the first selected page
+    }
+    for (const [p, pte] of own) {
+      m.mirrors.erase(fd, p); // xa_erase(&dmirror->pt, addr)
+      if (migratePageToRam(m, m.frames.all[pte.pfn], 0, mm.id, p)) cpages++;
+    }
+    addr = next;
+  }
+  fd.cpages = cpages;
+  fd.faults = 0;
+  return cpages;
 }

@@ -23,6 +23,7 @@ import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
 import { findOrReadPage } from "./file.ts";
 import { migratePageToRam } from "./migrate.ts";
+import { dmirrorFaultErase } from "./dmirror.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { folioMappingsIn } from "./rmap.ts";
 import type { Frame } from "./frames.ts";
@@ -63,7 +64,8 @@ function doSwapPage(m: Machine, mm: Mm, vpn: number, pte: Pte): void {
   // 6.1+ (CVE-2022-3523 fix) takes a page reference under the PTL first; before, none.
   const takeRef = m.rules.swapFaultRef !== SWAP_FAULT_NO_REF;
   if (takeRef) folioGet(m, page, 1, mm.id, vpn); // do_swap_page: get_page under the PTL (16ce101db85d)
-  mmuNotifierInvalidate(m, mm.id, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, page.driver!.id); // migrate_to_ram's migrate_vma_setup
+  mmuNotifierInvalidate(m, mm.id, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, page.driver!.owner); // migrate_to_ram's migrate_vma_setup
+  dmirrorFaultErase(m, page, vpn); // a test_hmm chunk's page: dmirror_devmem_fault
   migratePageToRam(m, page, takeRef ? 1 : 0, mm.id, vpn);
   if (takeRef) folioPut(m, page, 1, mm.id, vpn); // do_swap_page: put_page after migrate_to_ram
 }

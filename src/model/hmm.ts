@@ -21,6 +21,7 @@
  */
 import { PT_ENTRIES, VM_READ, VM_WRITE, EFAULT, EPERM, EBUSY } from "../../assembly/abi.ts";
 import { faultIn } from "./ops.ts";
+import { dmirrorOfDriver } from "./dmirror.ts";
 import type { Mm } from "./mm.ts";
 import type { Pte } from "./pgtable.ts";
 import type { Machine } from "./machine.ts";
@@ -45,6 +46,8 @@ class Walk {
     readonly fault: boolean,
     readonly write: boolean,
     readonly out: number[],
+    /** range->dev_private_owner: the test_hmm device whose own private pages are reported, or -1. */
+    readonly owner: number,
   ) {}
 
   set(vpn: number, w: number): void { this.out[vpn - this.start] = w; }
@@ -124,7 +127,14 @@ class Walk {
       return 0;
     }
     if (!pte.present) {
-      // a device-private page is never the caller's own here (a dmirror device has no memory yet)
+      // the caller's own device-private page is reported (VALID, WRITE if the entry is writable), never faulted
+      if (pte.devicePrivate && this.owner >= 0) {
+        const d = this.m.frames.all[pte.pfn].driver;
+        if (d && dmirrorOfDriver(d) === this.owner) {
+          this.set(vpn, HMM_PFN_VALID + (pte.writable ? HMM_PFN_WRITE : 0) + pte.pfn);
+          return 0;
+        }
+      }
       if (!this.fault) {
         this.set(vpn, 0);
         return 0;
@@ -160,8 +170,8 @@ class Walk {
  * hmm_range_fault over [start, end) (at most HMM_CHUNK pages) of mm; `out` gets the hmm pfns. Returns 0
  * or -errno (-EBUSY when a fault makes no progress: the driver's timeout).
  */
-export function hmmRangeFault(m: Machine, mm: Mm, start: number, end: number, fault: boolean, write: boolean, out: number[]): number {
-  const w = new Walk(m, mm, start, end, fault, write, out);
+export function hmmRangeFault(m: Machine, mm: Mm, start: number, end: number, fault: boolean, write: boolean, out: number[], owner = -1): number {
+  const w = new Walk(m, mm, start, end, fault, write, out, owner);
   let from = start;
   let lastFault = -1;
   for (;;) {

@@ -27,7 +27,7 @@ import { Gather } from "./mmu_gather.ts";
 import { Faults } from "./race.ts";
 import { shmemRelease } from "./shmem.ts";
 import { DmirrorDevices } from "./dmirror.ts";
-import { Mirrors } from "./mirror.ts";
+import { Mirrors, type Mirror } from "./mirror.ts";
 import { MAX_MIRRORS, MIRROR_ENTRIES } from "../../assembly/abi.ts";
 import { Pins } from "./pins.ts";
 import type { Sleeper } from "./wait_bit.ts";
@@ -52,7 +52,15 @@ export class Machine {
   /** Simulated CPUs a cpu op may name (EngineOptions.cpus); the model has no cost layer. */
   cpus = 1;
   /** The migrate_vma in progress: its end, whether holes were notified, device pages to put at finalize. */
-  readonly migration = { end: 0, holeNotified: false, refused: [] as Frame[] };
+  readonly migration = {
+    end: 0, holeNotified: false, refused: [] as Frame[],
+    /** args->pgmap_owner of the migration being run (its collect notifications carry it). */
+    owner: -1,
+    /** A test_hmm MIGRATE_TO_DEV: the mirror whose device allocates, or null (a driver's BO). */
+    toMirror: null as Mirror | null,
+    /** The last page migrateOneToDevice moved and whether its source PTE was writable (MIGRATE_PFN_WRITE). */
+    lastDst: null as Frame | null, lastSrcWrite: false,
+  };
   /** The current op's kernel status: 0, an errno, or STATUS_SIGNAL | signo (errno.ts). */
   opStatus = 0;
   /** The test_hmm devices and their open files (dmirror.ts, mirror.ts). */

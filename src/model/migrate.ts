@@ -16,18 +16,35 @@
  * ```
  */
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION,
+  HMM_DMIRROR_FLAG_FAIL_ALLOC, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION,
   KIND_DEVICE_PRIVATE, VM_WRITE, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
 } from "../../assembly/abi.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { allocDevicePage, type BufferObject, type Driver } from "./device.ts";
+import { dmirrorAllocPage } from "./dmirror.ts";
 import { Pte } from "./pgtable.ts";
 import { rmapWalk, type Mapping } from "./rmap.ts";
 import { splitForMigration } from "./thp.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
+
+/**
+ * The destination page for one source (as the core's allocDst): the driver's for
+ * BO bo, or dmirror_migrate_alloc_and_copy's, which FAIL_ALLOC fails once.
+ */
+function allocDst(m: Machine, d: Driver | null, bo: BufferObject | null): Frame | null {
+  const f = m.migration.toMirror;
+  if (!f) return allocDevicePage(m, d!, bo);
+  if ((f.flags & HMM_DMIRROR_FLAG_FAIL_ALLOC) !== 0) {
+    f.flags &= ~HMM_DMIRROR_FLAG_FAIL_ALLOC;
+    return null;
+  }
+  const dst = dmirrorAllocPage(m, f.device);
+  if (dst) m.dmirrors.pageMirror.set(dst.pfn, f.id);
+  return dst;
+}
 
 /** Entry bits for a device page of this kind: device-private entry, present PTE, or devmap PTE. */
 function entryBits(m: Machine, kind: number, writable: boolean): number {
@@ -102,19 +119,20 @@ function moveTo(m: Machine, src: Frame, dst: Frame, maps: Mapping[], dstKind: nu
  * Migrate one system anon page (or a hole, or the zero page) at vpn of mm into a
  * page of driver d for BO bo. Returns true if the vpn now maps device memory.
  */
-export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, bo: BufferObject): boolean {
+export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver | null, bo: BufferObject | null): boolean {
   const v = mm.findVma(vpn)!;
   const writable = (v.flags & VM_WRITE) !== 0;
+  const kind = m.migration.toMirror ? m.dmirrors.kind(m.migration.toMirror.device) : d!.kind;
   const pte = mm.tables.get(vpn);
   if (!pte || (pte.special && pte.pfn === 0)) {
     // a hole or the zero page: only anonymous memory is populated (migrate_vma_collect_hole)
     if (!v.anon) return false;
     if (!m.migration.holeNotified) { // __migrate_device_pages: one MIGRATE from the first hole on
       m.migration.holeNotified = true;
-      mmuNotifierInvalidate(m, mm.id, vpn, m.migration.end, MMU_NOTIFY_MIGRATE, d.id);
+      mmuNotifierInvalidate(m, mm.id, vpn, m.migration.end, MMU_NOTIFY_MIGRATE, m.migration.owner);
     }
     const table = mm.tables.ensureTable(m.tablePool, vpn);
-    const dst = allocDevicePage(m, d, bo);
+    const dst = allocDst(m, d, bo);
     if (!dst) {
       m.counters.migrateFailed++;
       return false;
@@ -125,7 +143,7 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
     if (!dst.anon) dst.index = v.fileIndex(vpn);
     dst.anon = true;
     if (m.rules.anonExclusive) dst.anonExclusive = true;
-    const bits = entryBits(m, d.kind, writable);
+    const bits = entryBits(m, kind, writable);
     let entry = pte;
     if (!entry) {
       entry = new Pte(dst.pfn, bits);
@@ -134,6 +152,8 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
     installEntry(m, entry, dst, bits, mm.id, vpn);
     dropAllocRef(m, dst, bits);
     m.counters.migrated++;
+    m.migration.lastDst = dst;
+    m.migration.lastSrcWrite = false; // migrate_vma_collect_hole: MIGRATE_PFN_MIGRATE only
     return true;
   }
   const src = m.frames.all[pte.pfn];
@@ -154,16 +174,19 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
   }
   src.anonExclusive = false;
   // migrate_vma_check_page / folio_migrate_mapping: only the collect ref may remain
-  const dst = src.refcount === 1 ? allocDevicePage(m, d, bo) : null;
+  const srcWrite = (pte.bits & PTE_WRITE) !== 0;
+  const dst = src.refcount === 1 ? allocDst(m, d, bo) : null;
   if (!dst) {
     restore(m, src, maps); // remove_migration_pte restores PageAnonExclusive with the entry
     if (wasExclusive) src.anonExclusive = true;
     return false;
   }
-  moveTo(m, src, dst, maps, d.kind, wasExclusive);
-  dropAllocRef(m, dst, entryBits(m, d.kind, writable));
+  moveTo(m, src, dst, maps, kind, wasExclusive);
+  dropAllocRef(m, dst, entryBits(m, kind, writable));
   folioPut(m, src, 1, mm.id, vpn); // the collect ref: the system page goes back to the buddy
   m.counters.migrated++;
+  m.migration.lastDst = dst;
+  m.migration.lastSrcWrite = srcWrite; // migrate_vma_collect_pmd: pte_write -> MIGRATE_PFN_WRITE
   return true;
 }
 
@@ -172,18 +195,19 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver, b
  * given a device page unless migrate_vma_check_page fails, refused by
  * __migrate_device_pages, its device page put at finalize.
  */
-function refuseFilePage(m: Machine, src: Frame, d: Driver, bo: BufferObject): boolean {
+function refuseFilePage(m: Machine, src: Frame, d: Driver | null, bo: BufferObject | null): boolean {
   if (!src.pageCache) return false; // truncated: page->mapping is NULL, not collected
   m.counters.migrateFailed++;
   if (src.refcount !== src.mapcount + 1) return false; // the check failed before the driver allocated
-  const dst = allocDevicePage(m, d, bo);
+  const dst = allocDst(m, d, bo);
   if (dst) m.migration.refused.push(dst);
   return false;
 }
 
 /** The start of a migrate_vma over [start, end): collect's MIGRATE notification, a fresh finalize list. */
-export function migrateBegin(m: Machine, mm: Mm, start: number, end: number, d: number): void {
-  mmuNotifierInvalidate(m, mm.id, start, end, MMU_NOTIFY_MIGRATE, d); // migrate_vma_collect
+export function migrateBegin(m: Machine, mm: Mm, start: number, end: number, owner: number): void {
+  mmuNotifierInvalidate(m, mm.id, start, end, MMU_NOTIFY_MIGRATE, owner); // migrate_vma_collect
+  m.migration.owner = owner;
   m.migration.end = end;
   m.migration.holeNotified = false;
   m.migration.refused.length = 0;

@@ -3,8 +3,8 @@
  * mirrors one mm and keeps a device page table, the xarray `pt`: vpn -> page,
  * tagged DPT_XA_TAG_WRITE (3) or DPT_XA_TAG_ATOMIC (1). The pt holds no page
  * references; dmirror_interval_invalidate clears entries before the CPU page tables
- * change (it skips MIGRATE events its own device starts; the device's MIGRATE
- * ioctls are not modelled yet). Twin of assembly/mirror.ts.
+ * change, except the MIGRATE events its own device starts (range->owner ==
+ * dmirror->mdevice). Twin of assembly/mirror.ts.
  *
  * @example
  * ```ts
@@ -19,6 +19,7 @@
  * console.log(fd.pt.size); // 0
  * ```
  */
+import { DMIRROR_OWNER_BASE, MMU_NOTIFY_MIGRATE } from "../../assembly/abi.ts";
 import type { DmirrorCounters } from "./dmirror.ts";
 
 export interface MirrorEntry {
@@ -97,10 +98,11 @@ export class Mirrors {
    * dmirror_interval_invalidate of every open mirror of mm for the vpns [start, end):
    * dmirror_do_update's xa_for_each_range takes end >> PAGE_SHIFT inclusively.
    */
-  invalidate(mm: number, start: number, end: number, _event: number, _owner: number): void {
+  invalidate(mm: number, start: number, end: number, event: number, owner: number): void {
     if (this.#openCount === 0 || end <= start) return;
     for (const f of this.all) {
       if (!f.open || f.mm !== mm || f.pt.size === 0) continue;
+      if (event === MMU_NOTIFY_MIGRATE && owner === DMIRROR_OWNER_BASE + f.device) continue; // its own device's migration
       if (end - start < f.pt.size * 4) {
         for (let vpn = start; vpn <= end; vpn++) if (this.erase(f, vpn)) this.counters.mirrorInvalidated++;
       } else {

@@ -29,9 +29,13 @@ import {
   ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
   OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE, OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT,
   OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX,
+  OP_DMIRROR_MIGRATE_TO_DEV, OP_DMIRROR_MIGRATE_TO_SYS, OP_DMIRROR_RELEASE, OP_DMIRROR_FLAGS, DMIRROR_CHUNK_PAGES,
+  DMIRROR_CHUNK_MAX,
   OP_CPU, // simulated CPUs (the cost model is engine-only)
 } from "../../assembly/abi.ts";
-import { dmirrorReadWrite, dmirrorSnapshot } from "./dmirror_ioctl.ts";
+import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys } from "./dmirror_ioctl.ts";
+import { isLiveChunk } from "./dmirror.ts";
+import type { Mirror } from "./mirror.ts";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Pte } from "./pgtable.ts";
@@ -95,7 +99,7 @@ function checkRoomForFault(m: Machine, mm: Mm, vpn: number): void {
 
 /** A fault on a file living on a device needs a free device page there (else SIGBUS). */
 function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number): void {
-  if (v.file < 0 || mm.tables.get(vpn)) return;
+  if (v.file < 0 || mm.tables.get(vpn) || v.fileIndex(vpn) >= m.files.all[v.file].pages) return; // past EOF: no page (as the core)
   const f = m.files.all[v.file];
   if (needsDevicePage(f, v.fileIndex(vpn)) && m.devices.drivers[f.driver].free.length < 1) reject(ERR_NOMEM_DEVICE, 1);
 }
@@ -281,8 +285,9 @@ function checkLoopRoom(m: Machine, mm: Mm, vpn: number, n: number, write: boolea
 function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a3: number, a4: number): number {
   if (op === OP_DMIRROR_NEW) {
     if (a0 !== KIND_DEVICE_PRIVATE && a0 !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, 0);
+    if (a1 < 0 || a1 > DMIRROR_CHUNK_MAX) reject(ERR_BAD_ARG, 1, DMIRROR_CHUNK_MAX);
     if (m.dmirrors.count >= MAX_DMIRROR_DEVICES) reject(ERR_NOMEM_OBJECTS, -1, MAX_DMIRROR_DEVICES);
-    return m.dmirrors.create(a0);
+    return m.dmirrors.create(a0, a1 === 0 ? DMIRROR_CHUNK_PAGES : a1);
   }
   if (op === OP_DMIRROR_OPEN) {
     if (!m.dmirrors.valid(a0)) reject(ERR_BAD_DMIRROR, 0);
@@ -298,7 +303,26 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
   }
   if (!ioctlRangeOk(a1, a2)) reject(ERR_RANGE, a1 < 0 ? 1 : 2);
   let r: number;
-  if (op === OP_DMIRROR_SNAPSHOT) {
+  if (op === OP_DMIRROR_MIGRATE_TO_DEV) {
+    if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, 2, m.mirrors.entriesLeft);
+    const tables = Math.trunc(a2 / PT_ENTRIES) + 2; // migrate_vma_insert_page: tables for the holes
+    if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) reject(ERR_NOMEM_TABLES, 2, tables);
+    if (a2 === 0) return kfail(m, EINVAL); // dmirror_fops_unlocked_ioctl: cmd.addr >= cmd.addr + size
+    r = dmirrorMigrateToDev(m, fd, a1, a2);
+  } else if (op === OP_DMIRROR_MIGRATE_TO_SYS) {
+    if (m.frames.freeSystemPages < a2) reject(ERR_NOMEM_FRAMES, 2, a2);
+    if (a2 === 0) return kfail(m, EINVAL);
+    r = dmirrorMigrateToSys(m, fd, a1, a2);
+  } else if (op === OP_DMIRROR_RELEASE) {
+    if (a2 === 0) return kfail(m, EINVAL);
+    r = dmirrorRelease(m, fd);
+  } else if (op === OP_DMIRROR_FLAGS) {
+    if (a2 === 0) return kfail(m, EINVAL); // cmd.npages is the flags word: 0 is an empty range
+    fd.flags = a2; // dmirror->flags = cmd.npages
+    fd.cpages = 0;
+    fd.faults = 0;
+    r = 0;
+  } else if (op === OP_DMIRROR_SNAPSHOT) {
     if (a2 > SNAPSHOT_MAX) reject(ERR_BAD_ARG, 2, SNAPSHOT_MAX);
     r = dmirrorSnapshot(m, fd, a1, a2);
   } else {
@@ -309,6 +333,21 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
     r = dmirrorReadWrite(m, fd, a1, a2, write, a3, a4);
   }
   return r < 0 ? kfail(m, -r) : r;
+}
+
+/** HMM_DMIRROR_RELEASE (as the core's dmirrorRelease): evict and memunmap every live chunk of the device. */
+function dmirrorRelease(m: Machine, fd: Mirror): number {
+  const chunks = m.devices.drivers.filter((d) => isLiveChunk(d, fd.device));
+  const pages = chunks.reduce((n, d) => n + d.size, 0);
+  if (m.frames.freeSystemPages < pages) reject(ERR_NOMEM_FRAMES, -1, pages);
+  for (const d of chunks) {
+    evict(m, d, 0);
+    memunmapPages(m, d);
+  }
+  m.dmirrors.chunks[fd.device] = 0;
+  fd.cpages = 0;
+  fd.faults = 0;
+  return 0;
 }
 
 /** The tests' user-space loops (as the core's doUserLoop). */
@@ -559,7 +598,8 @@ export function execute(m: Machine, words: Int32Array, at: number): number {
       return doMremap(m, mm, a1, a2, a3, a4, a5);
     }
     case OP_DMIRROR_NEW: case OP_DMIRROR_OPEN: case OP_DMIRROR_CLOSE: case OP_DMIRROR_READ: case OP_DMIRROR_WRITE:
-    case OP_DMIRROR_SNAPSHOT:
+    case OP_DMIRROR_SNAPSHOT: case OP_DMIRROR_MIGRATE_TO_DEV: case OP_DMIRROR_MIGRATE_TO_SYS: case OP_DMIRROR_RELEASE:
+    case OP_DMIRROR_FLAGS:
       return doDmirror(m, op, a0, a1, a2, a3, a4);
     case OP_WRITE_RANGE:
       return doUserLoop(m, m.mms.live(a0), a1, a2, true, a3, a4, false);

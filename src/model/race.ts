@@ -26,6 +26,7 @@
 import { SWAP_FAULT_NO_REF, SWAP_FAULT_TRYLOCK, V_UAF, V_LIVELOCK, MMU_NOTIFY_MIGRATE } from "../../assembly/abi.ts";
 import { folioGet, folioPut } from "./refcount.ts";
 import { migratePageToRam } from "./migrate.ts";
+import { dmirrorFaultErase } from "./dmirror.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { rmapWalk } from "./rmap.ts";
 import type { Frame } from "./frames.ts";
@@ -102,7 +103,8 @@ export function faultEnd(m: Machine, t: number): number {
   }
   let moved = 0;
   if (rmapWalk(m, page).length > 0) {
-    mmuNotifierInvalidate(m, mm, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, page.driver!.id); // migrate_to_ram's migrate_vma_setup
+    mmuNotifierInvalidate(m, mm, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, page.driver!.owner); // migrate_to_ram's migrate_vma_setup
+    dmirrorFaultErase(m, page, vpn); // a test_hmm chunk's page: dmirror_devmem_fault
     if (migratePageToRam(m, page, held, mm, vpn)) moved = 1;
     else {
       const others = othersHolding(m, page, tok);

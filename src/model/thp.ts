@@ -303,7 +303,7 @@ export function pinnedHugeIn(m: Machine, parent: Mm, start: number, end: number)
  * into a THP mapped by every PMD that mapped it, or 512 small pages after a split.
  */
 export function devicePmdFault(m: Machine, mm: Mm, blk: number, head: Frame): boolean {
-  mmuNotifierInvalidate(m, mm.id, blk, blk + FOLIO_NR, MMU_NOTIFY_MIGRATE, head.driver!.id); // migrate_vma_collect
+  mmuNotifierInvalidate(m, mm.id, blk, blk + FOLIO_NR, MMU_NOTIFY_MIGRATE, head.driver!.owner); // migrate_vma_collect
   const pmds = head.entireMapcount;
   const whole = m.frames.folioMapcount(head) === pmds && head.refcount === pmds;
   const dst = whole ? m.frames.allocHuge() : undefined;
