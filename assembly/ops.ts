@@ -373,11 +373,13 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
     setMirrorResult(a0, 0, 0);
   } else if (op == OP_DMIRROR_SNAPSHOT) {
     if (a2 > SNAPSHOT_MAX) return fail(ERR_BAD_ARG, 2, SNAPSHOT_MAX);
+    if (a2 == 0) return kfail(EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorSnapshot(a0, <u32>a1, <u32>a2);
   } else {
     const write = op == OP_DMIRROR_WRITE;
     if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, 2, mirrorEntriesLeft());
     if (mmValid(mm) && loopRoom(mm, <u32>a1, <u32>a2, write) < 0) return -1;
+    if (a2 == 0) return kfail(EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorReadWrite(a0, <u32>a1, <u32>a2, write, <u32>a3, <u32>a4);
   }
   if (errCode != ERR_NONE) return -1;

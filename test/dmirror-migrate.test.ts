@@ -106,6 +106,9 @@ for (const [name, make] of TARGETS) {
     assert.equal([t.page(mm, b)!.kind, t.page(mm, b + PAGE)!.kind], ["system", "device-private"]);
     assert.is(t.dmirrorMigrateToDev(fd, b, 3), 3, "the flag was one-shot; pages already on the device are read as they are");
     assert.is(errnoOf(() => t.dmirrorFlags(fd, 0)), "EINVAL", "cmd.npages 0: an empty range");
+    for (const f of [() => t.dmirrorRead(fd, a, 0), () => t.dmirrorWrite(fd, a, 0), () => t.dmirrorSnapshot(fd, a, 0), () => t.dmirrorMigrateToDev(fd, a, 0), () => t.dmirrorMigrateToSys(fd, a, 0)]) {
+      assert.is(errnoOf(f), "EINVAL", "every ioctl: cmd.addr >= cmd.addr + (npages << PAGE_SHIFT)");
+    }
   });
 
   test(`${name}: another device's private page: not selected (-ENOENT), NONE in a snapshot; a CPU fault on the device's own page erases its pt entry`, async () => {

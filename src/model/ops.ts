@@ -324,12 +324,14 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
     r = 0;
   } else if (op === OP_DMIRROR_SNAPSHOT) {
     if (a2 > SNAPSHOT_MAX) reject(ERR_BAD_ARG, 2, SNAPSHOT_MAX);
+    if (a2 === 0) return kfail(m, EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorSnapshot(m, fd, a1, a2);
   } else {
     const write = op === OP_DMIRROR_WRITE;
     if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, 2, m.mirrors.entriesLeft);
     const mm = m.mms.live(fd.mm);
     if (mm) checkLoopRoom(m, mm, a1, a2, write);
+    if (a2 === 0) return kfail(m, EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorReadWrite(m, fd, a1, a2, write, a3, a4);
   }
   return r < 0 ? kfail(m, -r) : r;
