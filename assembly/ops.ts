@@ -348,7 +348,13 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
   }
   if (!mirrorIsOpen(a0)) return fail(ERR_BAD_MIRROR, 0);
   if (op == OP_DMIRROR_CLOSE) {
-    closeMirror(a0);
+    const dev = mirrorDevice(a0);
+    const pages = chunkPages(dev);
+    if (<i64>freeSystemFrames() < pages) return fail(ERR_NOMEM_FRAMES, -1, <i32>pages);
+    closeMirror(a0); // mmu_interval_notifier_remove first: this file sees none of the eviction's notifications
+    // dmirror_fops_release since 744dd97752ef (2026, not in 6.1.y): every chunk of the device is
+    // evicted before the dmirror is freed (no device page keeps a dangling rpage->zone_device_data)
+    for (let d = 0; d < driverCount; d++) if (isLiveChunk(d, dev)) evict(d, 0);
     return 0;
   }
   if (!ioctlRangeOk(a1, a2)) return fail(ERR_RANGE, a1 < 0 ? 1 : 2);
@@ -394,10 +400,16 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
  * 0, so the device makes a new chunk at its next allocation. Validated first: room
  * in system memory for every page of every chunk.
  */
-function dmirrorRelease(m: i32): i32 {
-  const dev = mirrorDevice(m);
+/** System frames an eviction of all of dev's chunks may need (evict() asks for a chunk's size each). */
+function chunkPages(dev: i32): i64 {
   let pages: i64 = 0;
   for (let d = 0; d < driverCount; d++) if (isLiveChunk(d, dev)) pages += driverSize(d);
+  return pages;
+}
+
+function dmirrorRelease(m: i32): i32 {
+  const dev = mirrorDevice(m);
+  const pages = chunkPages(dev);
   if (<i64>freeSystemFrames() < pages) return fail(ERR_NOMEM_FRAMES, -1, <i32>pages);
   for (let d = 0; d < driverCount; d++) {
     if (!isLiveChunk(d, dev)) continue;

@@ -125,6 +125,22 @@ for (const [name, make] of TARGETS) {
     assert.equal([t.page(mm, a)!.kind, t.mirror(fd).entries], ["system", 1]);
   });
 
+  test(`${name}: closing a file evicts its device's pages to system memory first (dmirror_fops_release since 744dd97752ef); the device's other files see the eviction`, async () => {
+    const t = await make("E4");
+    const { mm, a, dev, fd } = setUp(t, "device-private", 4);
+    const other = t.dmirrorOpen(dev, mm);
+    t.dmirrorMigrateToDev(fd, a, 4);
+    assert.is(t.dmirrorRead(other, a, 4), 4, "the other file's fault round gets the device's own pages as they are");
+    assert.equal([t.mirror(other).faults, t.mirror(other).entries, t.page(mm, a)!.kind], [1, 4, "device-private"]);
+    t.dmirrorClose(fd);
+    const p = t.page(mm, a + 2 * PAGE)!;
+    assert.equal([p.kind, p.refcount, p.mapcount], ["system", 1, 1]);
+    assert.is(t.readRange(mm, a, 4 * PAGE, 100, 1), 0, "the data came back");
+    assert.is(t.mirror(other).entries, 0, "migrate_device_range's unmap notified the other file (MMU_NOTIFY_CLEAR)");
+    assert.is(t.driver(0).state, "live", "the chunk stays (only RELEASE removes chunks)");
+    assert.equal(t.violations(), []);
+  });
+
   test(`${name}: the new ops refuse bad input with a RefsimError naming the field`, async () => {
     const t = await make("E4");
     const { a, fd } = setUp(t, "device-private", 2);

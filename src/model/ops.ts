@@ -298,7 +298,11 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
   const fd = m.mirrors.live(a0);
   if (!fd) reject(ERR_BAD_MIRROR, 0);
   if (op === OP_DMIRROR_CLOSE) {
-    m.mirrors.close(fd);
+    const chunks = m.devices.drivers.filter((d) => isLiveChunk(d, fd.device));
+    const pages = chunks.reduce((n, d) => n + d.size, 0);
+    if (m.frames.freeSystemPages < pages) reject(ERR_NOMEM_FRAMES, -1, pages);
+    m.mirrors.close(fd); // the notifier goes first
+    for (const d of chunks) evict(m, d, 0); // dmirror_fops_release since 744dd97752ef (as the core)
     return 0;
   }
   if (!ioctlRangeOk(a1, a2)) reject(ERR_RANGE, a1 < 0 ? 1 : 2);
