@@ -4672,6 +4672,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "minProperties": 1
                 }
               ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
             }
           },
           "required": [
