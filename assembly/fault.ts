@@ -15,7 +15,8 @@ import { folioMappingsIn } from "./rmap";
 import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
 import { ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
 import { vmaFlags, vmaFile, fileIndex, isAnon, anonVmaPrepare } from "./mm";
-import { findOrReadPage, diskRead, diskWrite, pageWasNew } from "./file";
+import { findOrReadPage, diskRead, diskWrite, pageWasNew, isHole, holeHasZeroEntry, setHoleZeroEntry } from "./file";
+import { unmapMappingRange } from "./truncate";
 import { migratePageToRam } from "./migrate";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { driverOf, pgmapOwner } from "./device";
@@ -85,9 +86,25 @@ function doPteMissing(mm: i32, v: i32, vpn: u32, p: usize, write: bool): void {
   }
   const f = vmaFile(v);
   const idx = fileIndex(v, vpn);
+  const shared = (vmaFlags(v) & VM_SHARED) != 0;
+  if (isHole(f, idx)) {
+    if (!write) {
+      setHoleZeroEntry(f, idx); // dax_load_hole (6.1 fs/dax.c; every era): the zero page, no block allocated
+      store<u32>(p, mkPte(0, PTE_PRESENT | PTE_SPECIAL)); // vmf_insert_mixed of the zero pfn: no ref, no rmap
+      store<u32>(shadowOf(p), 0);
+      return;
+    }
+    if (!shared) {
+      store<u32>(p, mkPte(newAnonPage(v, vpn, 0), PTE_PRESENT | PTE_WRITE)); // do_cow_fault -> dax_fault_cow_page: zeroes
+      store<u32>(shadowOf(p), 0);
+      return;
+    }
+    // A shared write allocates a block (ext4_iomap_begin); dax_insert_entry replacing a
+    // zero-page entry first unmaps the zero page everywhere (unmap_mapping_pages, 6.1 fs/dax.c).
+    if (holeHasZeroEntry(f, idx)) unmapMappingRange(f, idx, 1, false);
+  }
   const page = findOrReadPage(f, idx);
   const fresh = pageWasNew;
-  const shared = (vmaFlags(v) & VM_SHARED) != 0;
   const kind = kindOf(page);
   if (write && !shared) {
     store<u32>(p, mkPte(newAnonPage(v, vpn, content(page)), PTE_PRESENT | PTE_WRITE)); // do_cow_fault
@@ -116,6 +133,11 @@ function doPteMissing(mm: i32, v: i32, vpn: u32, p: usize, write: bool): void {
  */
 export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWritable: bool): void {
   if ((vmaFlags(v) & VM_SHARED) != 0) {
+    if ((pte & PTE_SPECIAL) != 0 && ptePfn(pte) == 0 && vmaFile(v) >= 0) {
+      // a DAX hole's zero page: wp_pfn_shared -> pfn_mkwrite (ext4_dax_fault) -> dax_iomap_pte_fault, a write
+      doPteMissing(mm, v, vpn, p, true);
+      return;
+    }
     store<u32>(p, pte | PTE_WRITE); // wp_page_shared / wp_pfn_shared
     return;
   }

@@ -20,7 +20,11 @@ let fileShmem: usize = 0; // 1: the shmem file of a shared anonymous mapping (sh
 let fileVmas: usize = 0; // VMAs mapping the file (the struct file references they hold)
 let slotCap: u32 = 0;
 let slotUsed: u32 = 0;
-let cacheBase: usize = 0; // pfn per slot, 0 = not cached
+let cacheBase: usize = 0; // pfn per slot, 0 = not cached (an fsdax file: a written block not yet faulted in)
+// An fsdax file's offset with no block (punched or truncated away): an empty DAX entry,
+// or the zero-page entry dax_load_hole stores (6.1 fs/dax.c). Device pfns are far below.
+const SLOT_HOLE: u32 = 0xFFFFFFFF;
+const SLOT_HOLE_ZERO: u32 = 0xFFFFFFFE;
 let diskBase: usize = 0; // data per slot
 
 export function initFiles(nFiles: i32, nSlots: u32): void {
@@ -73,13 +77,39 @@ export function diskWrite(f: i32, idx: u32, v: u32): void { store<u32>(slotPtr(d
 export function cachedPageAt(f: i32, idx: u32): u32 {
   const pfn = load<u32>(slotPtr(cacheBase, f, idx));
   if (pfn == 0 || get(fileDriver, f) < 0) return pfn;
+  if (pfn >= SLOT_HOLE_ZERO) return 0; // a hole
   if ((flags(pfn) & PG_ALLOCATED) == 0 || deviceOwner(pfn) != -(f + 1) || pageIndex(pfn) != idx) return 0;
   return pfn;
 }
 
-/** Would a fault on this file need a device page it cannot get? */
-export function needsDevicePage(f: i32, idx: u32): bool {
-  return get(fileDriver, f) >= 0 && cachedPageAt(f, idx) == 0;
+/**
+ * Would a fault on this file need a device page it cannot get? A hole of an fsdax
+ * file needs a block only for a write through a shared mapping (blockWrite): a read
+ * maps the zero page, a private write copies zeroes (6.1 fs/dax.c dax_fault_iter).
+ */
+export function needsDevicePage(f: i32, idx: u32, blockWrite: bool): bool {
+  if (get(fileDriver, f) < 0 || cachedPageAt(f, idx) != 0) return false;
+  return blockWrite || !isHole(f, idx);
+}
+
+/** An fsdax file's offset whose block was punched or truncated away (ext4 frees it; no block until a write fault). */
+export function isHole(f: i32, idx: u32): bool {
+  return get(fileDriver, f) >= 0 && load<u32>(slotPtr(cacheBase, f, idx)) >= SLOT_HOLE_ZERO;
+}
+
+/** Does the hole's DAX entry hold the zero page (a read fault mapped it: dax_load_hole)? */
+export function holeHasZeroEntry(f: i32, idx: u32): bool {
+  return get(fileDriver, f) >= 0 && load<u32>(slotPtr(cacheBase, f, idx)) == SLOT_HOLE_ZERO;
+}
+
+/** dax_load_hole: dax_insert_entry(DAX_ZERO_PAGE) for a hole (6.1 fs/dax.c). */
+export function setHoleZeroEntry(f: i32, idx: u32): void {
+  store<u32>(slotPtr(cacheBase, f, idx), SLOT_HOLE_ZERO);
+}
+
+/** The filesystem freed the block at idx (ext4_punch_hole / ext4_truncate): a hole, its DAX entry deleted. */
+export function punchHole(f: i32, idx: u32): void {
+  store<u32>(slotPtr(cacheBase, f, idx), SLOT_HOLE);
 }
 
 /**

@@ -124,13 +124,17 @@ function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
 }
 
 /** A fault on a file living on a device needs a free device page there (else SIGBUS). */
-@inline function deviceRoom(mm: i32, v: i32, vpn: u32): i32 {
+@inline function deviceRoom(mm: i32, v: i32, vpn: u32, write: bool): i32 {
   const f = vmaFile(v);
   // past EOF there is no page to look up (the caller's beyondEof check fails the access): reading the
   // cache slot there was out of bounds (doGup checks the room first; found by the differential trace)
-  if (f < 0 || pteAt(mm, vpn) != 0 || beyondEof(v, vpn)) return 0;
+  if (f < 0 || beyondEof(v, vpn)) return 0;
+  const blockWrite = write && (vmaFlags(v) & VM_SHARED) != 0;
+  const pte = pteAt(mm, vpn);
+  // a shared write on a DAX hole's zero page allocates its block (wp_pfn_shared -> pfn_mkwrite)
+  if (pte != 0 && !(blockWrite && (pte & (PTE_PRESENT | PTE_SPECIAL)) == (PTE_PRESENT | PTE_SPECIAL) && ptePfn(pte) == 0)) return 0;
   const idx = vmaPgoff(v) + (vpn - vmaStart(v));
-  if (needsDevicePage(f, idx) && driverFree(fileDevice(f)) < 1) return fail(ERR_NOMEM_DEVICE, 1);
+  if (needsDevicePage(f, idx, blockWrite) && driverFree(fileDevice(f)) < 1) return fail(ERR_NOMEM_DEVICE, 1);
   return 0;
 }
 
@@ -491,7 +495,7 @@ function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool = true):
   if (beyondEof(v, <u32>vpn)) return ksignal(SIGBUS); // filemap_fault / shmem_fault: index >= i_size
   const room = faultRoomFor(mm, <u32>vpn, write, pte, cur != 0);
   if (room < 0) return room;
-  const dev = deviceRoom(mm, v, <u32>vpn);
+  const dev = deviceRoom(mm, v, <u32>vpn, write);
   if (dev < 0) return dev;
   const p = handleFault(mm, v, <u32>vpn, write, cur); // a THP split above keeps the (deposited) table cur points into
   if ((load<u32>(p) & PTE_PRESENT) == 0) {
@@ -519,7 +523,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
   if (room < 0) return room;
   const folio = folioRoom(hugeLeaf(mm, <u32>vpn));
   if (folio < 0) return folio;
-  const dev = deviceRoom(mm, v, <u32>vpn);
+  const dev = deviceRoom(mm, v, <u32>vpn, (fl & FOLL_WRITE) != 0);
   if (dev < 0) return dev;
   if (pteAt(mm, <u32>vpn) == 0 && beyondEof(v, <u32>vpn)) return kfail(EFAULT); // faultin_page: VM_FAULT_SIGBUS -> -EFAULT
   return gup(mm, v, <u32>vpn, fl);

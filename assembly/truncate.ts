@@ -13,11 +13,11 @@ import { bump } from "./stats";
 import { rule, idleCount } from "./scheme";
 import { ref, mapcount, flags, hasFlag, addFlag, clearFlag, kindOf, pageIndex, setLastOp } from "./frames";
 import { folioPut } from "./refcount";
-import { freeDaxPage, deviceOwner } from "./device";
+import { freeDaxPage, deviceOwner, driverKind } from "./device";
 import { mmCount, mmValid, firstVma, vmaNext, vmaFile, vmaPgoff, vmaStart, vmaEnd } from "./mm";
 import { zapRange } from "./zap";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { fileDevice, filePages, setFilePages, cachedPageAt, clearSlot, diskWrite } from "./file";
+import { fileDevice, filePages, setFilePages, cachedPageAt, clearSlot, punchHole, diskWrite } from "./file";
 import { currentOp } from "./violations";
 
 /** Does any vma of any process map file f (mapping_mapped)? */
@@ -57,7 +57,7 @@ function daxBusy(pfn: u32): bool {
 
 /** Free a truncated DAX block: dax_disassociate_entry, then the filesystem frees it. */
 function releaseBlock(f: i32, idx: u32, pfn: u32): void {
-  clearSlot(f, idx);
+  punchHole(f, idx); // a later read fault there maps the zero page (dax_load_hole)
   diskWrite(f, idx, 0); // the hole reads back as zeroes, whatever a DMA wrote while truncate waited
   setLastOp(pfn, currentOp);
   freeDaxPage(pfn);
@@ -71,13 +71,17 @@ function releaseBlock(f: i32, idx: u32, pfn: u32): void {
  */
 export function truncateRange(f: i32, idx: u32, n: u32, shrink: bool): i32 {
   const dax = fileDevice(f) >= 0;
+  const blocks = dax && driverKind(fileDevice(f)) == KIND_FSDAX; // device-dax and p2pmem have no blocks to free
   const scan = !dax || fileMapped(f) || rule(SCHEME_DAX_SCAN_UNMAPPED) != 0;
   unmapMappingRange(f, idx, n, shrink);
   let waits = 0;
   for (let i = idx; i < idx + n && i < filePages(f); i++) {
     diskWrite(f, i, 0); // the hole reads back as zeroes
     const pfn = cachedPageAt(f, i);
-    if (pfn == 0) continue;
+    if (pfn == 0) {
+      if (blocks) punchHole(f, i); // a block never faulted in, or already a hole (its zero-page entry deleted)
+      continue;
+    }
     if (!dax) {
       clearSlot(f, i); // truncate_inode_folio: out of the page cache, its reference dropped
       clearFlag(pfn, PG_PAGECACHE);

@@ -32,13 +32,6 @@ export const KNOWN: readonly Known[] = [
       && rows.every((r) => (r.field === "truncate" && r.refsim === "ok" && r.kernel === "busy") || num(r.refsim) > num(r.kernel)))
       || (after.daxTruncateWaiting && rows.every((r) => r.field === "value" && r.refsim === 0 && r.kernel !== 0)),
   },
-  {
-    id: "dax-hole-read-zero-page",
-    kernel: "a read fault on a hole of a DAX file (a block truncated or punched away) maps the shared zero page (6.1 fs/dax.c dax_iomap_pte_fault -> dax_load_hole -> vmf_insert_mixed of the zero pfn); refsim gives the file a new pmem block. A read-only GUP faults for reading too (faultin_page), so it meets the same hole",
-    status: "refsim difference, in /work/wt/signals/kernel-notes.md",
-    matches: (after, rows) => (after.code === abi.OP_READ || (after.code === abi.OP_GUP && (after.args[2] & abi.FOLL_WRITE) === 0))
-      && rows.every((r) => r.kernelZero === true || r.field === "zero"),
-  },
 ];
 
 export interface Classified extends PointResult {
@@ -47,11 +40,12 @@ export interface Classified extends PointResult {
 }
 
 /**
- * Classify a program's differing points in order (points[i] belongs to results[i]).
+ * Classify a program's differing points in order (points[i] belongs to results[i])
+ * against the known differences (KNOWN unless given).
  * Rows at addresses an earlier known difference touched are its consequences; the
  * rest of a point's differing rows must match one known difference together.
  */
-export function classify(points: Point[], results: PointResult[]): Classified[] {
+export function classify(points: Point[], results: PointResult[], known: readonly Known[] = KNOWN): Classified[] {
   const explained = new Map<string, string>();
   const addr = (r: Row) => r.page.replace(/^\d+:/, "");
   return results.map((r, i) => {
@@ -60,7 +54,7 @@ export function classify(points: Point[], results: PointResult[]): Classified[] 
     const fresh = rows.filter((x) => !x.page || !explained.has(addr(x)));
     if (fresh.length === 0) return { ...r, known: explained.get(addr(rows[0])) };
     const after = points[i].after;
-    const k = after ? KNOWN.find((x) => x.matches(after, fresh)) : undefined;
+    const k = after ? known.find((x) => x.matches(after, fresh)) : undefined;
     if (!k) return r;
     for (const x of fresh) if (x.page) explained.set(addr(x), k.id);
     return { ...r, known: k.id };

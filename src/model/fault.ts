@@ -21,7 +21,8 @@ import {
 } from "../../assembly/abi.ts";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
-import { findOrReadPage } from "./file.ts";
+import { findOrReadPage, isHole } from "./file.ts";
+import { unmapMappingRange } from "./truncate.ts";
 import { migratePageToRam } from "./migrate.ts";
 import { dmirrorFaultErase } from "./dmirror.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
@@ -54,7 +55,10 @@ export function handleFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: bool
   m.counters.faults++;
   if (pte?.devicePrivate) doSwapPage(m, mm, vpn, pte);
   if (!pte) return doPteMissing(m, mm, v, vpn, table, write);
-  if (write && pte.present && !pte.writable) doWpPage(m, mm, v, vpn, pte, true);
+  if (write && pte.present && !pte.writable) {
+    doWpPage(m, mm, v, vpn, pte, true);
+    return table.entries.get(vpn)!; // a DAX hole's zero page gave way to a new entry
+  }
   return pte;
 }
 
@@ -79,8 +83,28 @@ function doPteMissing(m: Machine, mm: Mm, v: Vma, vpn: number, table: PteTable, 
     table.entries.set(vpn, pte);
     return pte;
   }
-  const { page, fresh } = findOrReadPage(m, m.files.all[v.file], v.fileIndex(vpn));
+  const f = m.files.all[v.file];
+  const idx = v.fileIndex(vpn);
   const shared = (v.flags & VM_SHARED) !== 0;
+  if (isHole(f, idx)) {
+    if (!write) {
+      f.holes.set(idx, true); // dax_load_hole (6.1 fs/dax.c; every era): the zero page, no block allocated
+      pte = new Pte(0, PTE_PRESENT | PTE_SPECIAL); // vmf_insert_mixed of the zero pfn: no ref, no rmap
+      table.entries.set(vpn, pte);
+      table.setExpected(vpn, 0);
+      return pte;
+    }
+    if (!shared) {
+      pte = new Pte(newAnonPage(m, v, vpn, 0).pfn, PTE_PRESENT | PTE_WRITE); // do_cow_fault -> dax_fault_cow_page: zeroes
+      table.entries.set(vpn, pte);
+      table.setExpected(vpn, 0);
+      return pte;
+    }
+    // A shared write allocates a block (ext4_iomap_begin); dax_insert_entry replacing a
+    // zero-page entry first unmaps the zero page everywhere (unmap_mapping_pages, 6.1 fs/dax.c).
+    if (f.holes.get(idx)) unmapMappingRange(m, f, idx, 1, false);
+  }
+  const { page, fresh } = findOrReadPage(m, f, idx);
   if (write && !shared) {
     pte = new Pte(newAnonPage(m, v, vpn, page.content).pfn, PTE_PRESENT | PTE_WRITE); // do_cow_fault
     table.entries.set(vpn, pte);
@@ -112,6 +136,11 @@ function doPteMissing(m: Machine, mm: Mm, v: Vma, vpn: number, table: PteTable, 
  */
 export function doWpPage(m: Machine, mm: Mm, v: Vma, vpn: number, pte: Pte, makeWritable: boolean): void {
   if ((v.flags & VM_SHARED) !== 0) {
+    if (pte.special && pte.pfn === 0 && v.file >= 0) {
+      // a DAX hole's zero page: wp_pfn_shared -> pfn_mkwrite (ext4_dax_fault) -> dax_iomap_pte_fault, a write
+      doPteMissing(m, mm, v, vpn, mm.tables.ensureTable(m.tablePool, vpn), true);
+      return;
+    }
     pte.bits |= PTE_WRITE; // wp_page_shared / wp_pfn_shared
     return;
   }

@@ -26,6 +26,11 @@ import type { Machine } from "./machine.ts";
 export class File {
   /** The page cache (or DAX mapping entries): the page in each file slot. */
   readonly cache = new Map<number, Frame>();
+  /**
+   * An fsdax file's offsets with no block (punched or truncated away; the file starts
+   * all written blocks): true once a read fault stored the zero-page entry there (dax_load_hole).
+   */
+  readonly holes = new Map<number, boolean>();
   /** Data on disk per page. */
   readonly disk: number[];
   open = true;
@@ -75,9 +80,25 @@ export function cachedPage(f: File, idx: number): Frame | undefined {
   return page;
 }
 
-/** Would a fault on this file need a device page it may not get? */
-export function needsDevicePage(f: File, idx: number): boolean {
-  return f.driver >= 0 && cachedPage(f, idx) === undefined;
+/**
+ * Would a fault on this file need a device page it may not get? A hole of an fsdax
+ * file needs a block only for a write through a shared mapping (blockWrite): a read
+ * maps the zero page, a private write copies zeroes (6.1 fs/dax.c dax_fault_iter).
+ */
+export function needsDevicePage(f: File, idx: number, blockWrite: boolean): boolean {
+  if (f.driver < 0 || cachedPage(f, idx) !== undefined) return false;
+  return blockWrite || !isHole(f, idx);
+}
+
+/** An fsdax file's offset whose block was punched or truncated away (ext4 frees it; no block until a write fault). */
+export function isHole(f: File, idx: number): boolean {
+  return f.driver >= 0 && f.holes.has(idx);
+}
+
+/** The filesystem freed the block at idx (ext4_punch_hole / ext4_truncate): a hole, its DAX entry deleted. */
+export function punchHole(f: File, idx: number): void {
+  f.cache.delete(idx);
+  f.holes.set(idx, false);
 }
 
 /** Is this a file's page: in a page cache, or a device page associated with a file? */
@@ -108,6 +129,7 @@ export function findOrReadPage(m: Machine, f: File, idx: number): { page: Frame;
   page.index = idx;
   page.content = f.disk[idx];
   f.cache.set(idx, page);
+  f.holes.delete(idx); // a new block fills a hole
   return { page, fresh: true };
 }
 

@@ -98,10 +98,14 @@ function checkRoomForFault(m: Machine, mm: Mm, vpn: number): void {
 }
 
 /** A fault on a file living on a device needs a free device page there (else SIGBUS). */
-function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number): void {
-  if (v.file < 0 || mm.tables.get(vpn) || v.fileIndex(vpn) >= m.files.all[v.file].pages) return; // past EOF: no page (as the core)
+function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean): void {
+  if (v.file < 0 || v.fileIndex(vpn) >= m.files.all[v.file].pages) return; // past EOF: no page (as the core)
+  const blockWrite = write && (v.flags & VM_SHARED) !== 0;
+  const pte = mm.tables.get(vpn);
+  // a shared write on a DAX hole's zero page allocates its block (wp_pfn_shared -> pfn_mkwrite)
+  if (pte && !(blockWrite && pte.present && pte.special && pte.pfn === 0)) return;
   const f = m.files.all[v.file];
-  if (needsDevicePage(f, v.fileIndex(vpn)) && m.devices.drivers[f.driver].free.length < 1) reject(ERR_NOMEM_DEVICE, 1);
+  if (needsDevicePage(f, v.fileIndex(vpn), blockWrite) && m.devices.drivers[f.driver].free.length < 1) reject(ERR_NOMEM_DEVICE, 1);
 }
 
 /** migrate_device_range over a driver's (or one BO's) allocated pages. Returns how many moved. */
@@ -396,7 +400,7 @@ function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number, 
   const cur = mm.tables.get(vpn);
   if (!(cur && cur.present && (!write || cur.writable)) && beyondEof(m, v, vpn)) return ksignal(m, SIGBUS); // filemap_fault
   checkFaultRoom(m, mm, vpn, write);
-  checkDeviceRoom(m, mm, v, vpn);
+  checkDeviceRoom(m, mm, v, vpn, write);
   const pte = handleFault(m, mm, v, vpn, write);
   if (!pte.present) {
     // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
@@ -421,7 +425,7 @@ function doGup(m: Machine, mm: Mm, vpn: number, fl: number): number {
   if (m.frames.freeSystemPages < 3) reject(ERR_NOMEM_FRAMES, -1, 3);
   checkFaultRoom(m, mm, vpn, true);
   checkFolioRoom(m, mm.tables.hugeLeaf(vpn));
-  checkDeviceRoom(m, mm, v, vpn);
+  checkDeviceRoom(m, mm, v, vpn, (fl & FOLL_WRITE) !== 0);
   if (!mm.tables.get(vpn) && beyondEof(m, v, vpn)) return kfail(m, EFAULT); // faultin_page: VM_FAULT_SIGBUS
   return gup(m, mm, v, vpn, fl);
 }

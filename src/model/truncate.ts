@@ -27,7 +27,7 @@ import { folioPut } from "./refcount.ts";
 import { freeDaxPage } from "./device.ts";
 import { zapRange } from "./zap.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
-import { cachedPage, type File } from "./file.ts";
+import { cachedPage, punchHole, type File } from "./file.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";
 
@@ -63,7 +63,7 @@ function daxBusy(m: Machine, page: Frame): boolean {
 
 /** Free a truncated DAX block: dax_disassociate_entry, then the filesystem frees it. */
 function releaseBlock(m: Machine, f: File, idx: number, page: Frame): void {
-  f.cache.delete(idx);
+  punchHole(f, idx); // a later read fault there maps the zero page (dax_load_hole)
   f.disk[idx] = 0; // the hole reads back as zeroes, whatever a DMA wrote while truncate waited
   page.lastOp = m.log.currentOp;
   freeDaxPage(m, page);
@@ -77,13 +77,17 @@ function releaseBlock(m: Machine, f: File, idx: number, page: Frame): void {
  */
 export function truncateRange(m: Machine, f: File, idx: number, n: number, shrink: boolean): number {
   const dax = f.driver >= 0;
+  const blocks = dax && m.devices.drivers[f.driver].kind === KIND_FSDAX; // device-dax and p2pmem have no blocks to free
   const scan = !dax || fileMapped(m, f) || m.rules.daxScanUnmapped;
   unmapMappingRange(m, f, idx, n, shrink);
   let waits = 0;
   for (let i = idx; i < idx + n && i < f.pages; i++) {
     f.disk[i] = 0; // the hole reads back as zeroes
     const page = cachedPage(f, i);
-    if (!page) continue;
+    if (!page) {
+      if (blocks) punchHole(f, i); // a block never faulted in, or already a hole (its zero-page entry deleted)
+      continue;
+    }
     if (!dax) {
       f.cache.delete(i); // truncate_inode_folio: out of the page cache, its reference dropped
       page.pageCache = false;
