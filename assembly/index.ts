@@ -34,7 +34,7 @@ import { reserveHeap } from "./heap";
 import { fastPathCount } from "./fastpath";
 import { initPins, handleValid, handlePfn } from "./pins";
 import { initWaitBit } from "./wait_bit";
-import { daxPageIdle } from "./truncate";
+import { daxPageIdle, initTruncate } from "./truncate";
 
 let capsBuf: usize = 0;
 let ready = false;
@@ -87,6 +87,7 @@ export function init(): i32 {
   initMm(cap(CAP_MMS), cap(CAP_VMAS));
   initPageTables(cap(CAP_MMS), cap(CAP_PMD_TABLES), cap(CAP_PTE_TABLES));
   initFiles(cap(CAP_FILES), <u32>cap(CAP_FILE_PAGES));
+  initTruncate(2 * cap(CAP_FILES), cap(CAP_FILES)); // truncates waiting in ext4_break_layouts (or behind one)
   initEvictInode(shmemRelease); // shmem_ops.evict_inode = shmem_evict_inode (mm/shmem.c)
   initMmuGather();
   initWaitBit(daxPageIdle); // a truncate waiting in dax_break_layout goes on when the page is idle

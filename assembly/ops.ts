@@ -59,7 +59,7 @@ import {
 } from "./device";
 import { rule } from "./scheme";
 import { faultBegin, faultEnd, faultValid, faultSlotsLeft } from "./race";
-import { truncateRange } from "./truncate";
+import { truncateRange, truncateSlotsLeft, resumeWokenTruncates } from "./truncate";
 import { quiesceCheck } from "./check";
 import { counterOn, counterOpEnd, cpuLimit } from "./counters/layer";
 import { setCpu } from "./cpus";
@@ -657,6 +657,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       // device-dax and p2pmem are device files: they have no blocks to truncate
       if (fileDevice(a0) >= 0 && driverKind(fileDevice(a0)) != KIND_FSDAX) return fail(ERR_BAD_ARG, 0);
       if (a3 != 0 && a3 != 1) return fail(ERR_BAD_ARG, 3);
+      if (fileDevice(a0) >= 0 && truncateSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1); // it may have to wait
       if (a3 == 1) { // truncate(2) to a1 pages: no larger than the file
         if (a1 < 0 || <u32>a1 > filePages(a0)) return fail(ERR_RANGE, 1);
         return truncateRange(a0, <u32>a1, filePages(a0) - <u32>a1, true);
@@ -723,6 +724,7 @@ export function runBatch(n: i32): i32 {
     if (prefetchOn && i % PREFETCH_GROUP == 0) prefetchGroup(opBase, i, min<i32>(i + PREFETCH_GROUP, n));
     setCurrentOp(opSeq);
     const r = execute(w);
+    resumeWokenTruncates(); // a truncate the op's wake_up_var woke goes on after it
     if (opStatus != 0) noteStatus(i);
     if (errCode != 0) {
       store<i32>(errorBase, errCode);

@@ -66,6 +66,8 @@ export function capacityBytes(at: usize): u64 {
   table((c(CAP_PTE_TABLES) + 1) << 2);
   tables(6, c(CAP_FILES) << 2); // initFiles
   tables(2, max<u64>(c(CAP_FILE_PAGES), 1) << 2);
+  table(max<u64>(c(CAP_FILES), 1)); // initTruncate: a woken mark per file
+  tables(4, max<u64>(2 * c(CAP_FILES), 1) << 2); // and the waiting truncates
   tables(2, <u64>MAX_GATHER << 2); // initMmuGather
   tables(4, c(CAP_MMS) << 2); // initRmap
   tables(7, (c(CAP_PINS) + 1) << 2); // initPins

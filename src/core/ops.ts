@@ -373,6 +373,7 @@ const NOMEM_OBJECTS_BY_OP: Record<string, string> = {
   driver_alloc: "buffer-object table full (raise capacity.bufferObjects)",
   gup: "GUP handles exhausted (raise capacity.gupHandles)",
   fault_begin: "in-flight fault table full (its size is capacity.gupHandles)",
+  truncate: "waiting-truncate table full (twice capacity.files: fsdax truncates waiting for a busy page, or queued behind one)",
   dmirror_new: `test_hmm device table full (at most ${abi.MAX_DMIRROR_DEVICES} devices per engine)`,
   dmirror_open: `dmirror file table full (at most ${abi.MAX_MIRRORS} opens per engine: mirror ids are not reused)`,
   dmirror_read: `dmirror page-table entries exhausted (at most ${abi.MIRROR_ENTRIES} over all mirrors)`,

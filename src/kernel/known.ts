@@ -5,7 +5,6 @@
  * the shape of the difference; later differences at the same addresses (in any
  * process: a fork carries them on) are its consequences. Anything else is an unexplained difference (exit status 1).
  */
-import * as abi from "../../assembly/abi.ts";
 import type { PointResult, Row } from "./compare.ts";
 import type { LastOp, Point } from "./translate.ts";
 
@@ -18,21 +17,13 @@ export interface Known {
   matches(after: LastOp, diffs: Row[]): boolean;
 }
 
-const num = (v: unknown) => (typeof v === "boolean" ? Number(v) : typeof v === "number" ? v : NaN);
-/** Every differing row shows refsim with more (mapped, counted) than the kernel, or the reverse. */
-const refsimMore = (rows: Row[]) => rows.every((r) => num(r.refsim) > num(r.kernel) || (r.field === "gup" && r.refsim === "ok" && r.kernel === "err"));
-const kernelMore = (rows: Row[]) => rows.every((r) => num(r.kernel) > num(r.refsim));
-
-export const KNOWN: readonly Known[] = [
-  {
-    id: "dax-break-layouts-whole-file",
-    kernel: "an ext4 (and xfs) DAX truncate or hole punch breaks layouts over the whole file, not the range, and before it frees anything: 6.1 fs/ext4/inode.c ext4_break_layouts -> dax_layout_busy_page(inode->i_mapping) (range 0..LLONG_MAX) unmaps every mapping of the file and waits for a busy page anywhere in it; only then do ext4_punch_hole/ext4_setattr free blocks, so while it waits every block still holds its data (refsim frees the idle ones at once)",
-    status: "6.1's filesystems against refsim's range model (truncateRange); in /work/wt/signals/kernel-notes.md",
-    matches: (after, rows) => (after.code === abi.OP_TRUNCATE && after.fsdax
-      && rows.every((r) => (r.field === "truncate" && r.refsim === "ok" && r.kernel === "busy") || num(r.refsim) > num(r.kernel)))
-      || (after.daxTruncateWaiting && rows.every((r) => r.field === "value" && r.refsim === 0 && r.kernel !== 0)),
-  },
-];
+/**
+ * None at present. Fixed since they were found: fork-file-no-anon-vma, read-gup-write-fault,
+ * munmap-frees-page-tables, longterm-pin-fsdax, dax-hole-read-zero-page (a DAX hole's read
+ * maps the zero page: scenarios/dax-hole-zero-page.json) and dax-break-layouts-whole-file
+ * (ext4_break_layouts over the whole file: scenarios/dax-break-layouts-whole-file.json).
+ */
+export const KNOWN: readonly Known[] = [];
 
 export interface Classified extends PointResult {
   /** The known difference it is, or a consequence of; undefined for an unexplained one (or an agreeing point). */

@@ -54,7 +54,18 @@ export class Files {
   /** Pages of all files together, used so far. */
   pagesUsed = 0;
 
+  /**
+   * Truncates of fsdax files waiting in ext4_break_layouts, in arrival order: the first
+   * of a file waits for a busy page, the others for its inode_lock (truncate.ts).
+   */
+  readonly waitingTruncates: { file: number; idx: number; n: number; shrink: boolean }[] = [];
+  /** Files whose waiting truncate a wake_up_var woke during the current op. */
+  readonly wokenTruncates = new Set<number>();
+
   constructor(readonly fileCapacity: number, readonly pageCapacity: number) {}
+
+  /** Room for one more waiting truncate (twice the file capacity). */
+  get truncateSlotsLeft(): number { return 2 * this.fileCapacity - this.waitingTruncates.length; }
 
   get pagesLeft(): number { return this.pageCapacity - this.pagesUsed; }
 

@@ -59,7 +59,7 @@ import {
 } from "./device.ts";
 import { quiesceCheck } from "./check.ts";
 import { faultBegin, faultEnd } from "./race.ts";
-import { truncateRange } from "./truncate.ts";
+import { truncateRange, resumeWokenTruncates } from "./truncate.ts";
 import { pageout } from "./lru.ts";
 import { dmaWrite } from "./pins.ts";
 import type { Machine } from "./machine.ts";
@@ -439,6 +439,12 @@ const OWN_MM = new Set([OP_MPROTECT, OP_MREMAP]);
 
 /** Execute the op record at words[at..]; returns its result or throws a Rejection. */
 export function execute(m: Machine, words: Int32Array, at: number): number {
+  const r = executeOp(m, words, at);
+  resumeWokenTruncates(m); // a truncate the op's wake_up_var woke goes on after it
+  return r;
+}
+
+function executeOp(m: Machine, words: Int32Array, at: number): number {
   const op = words[at];
   const a0 = words[at + 1];
   const a1 = words[at + 2];
@@ -576,6 +582,7 @@ export function execute(m: Machine, words: Int32Array, at: number): number {
       // device-dax and p2pmem are device files: they have no blocks to truncate
       if (f.driver >= 0 && m.devices.driver(f.driver)!.kind !== KIND_FSDAX) reject(ERR_BAD_ARG, 0);
       if (a3 !== 0 && a3 !== 1) reject(ERR_BAD_ARG, 3);
+      if (f.driver >= 0 && m.files.truncateSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1); // it may have to wait
       if (a3 === 1) { // truncate(2) to a1 pages: no larger than the file
         if (a1 < 0 || a1 > f.pages) reject(ERR_RANGE, 1);
         return truncateRange(m, f, a1, f.pages - a1, true);

@@ -1,12 +1,12 @@
 /**
- * Truncate and hole punch (truncate_pagecache_range; for DAX files
- * dax_layout_busy_page_range + dax_break_layout). User mappings of the range are
- * zapped first (unmap_mapping_range, even_cows). An ordinary file then drops its
- * page cache references; pinned pages live on as orphans until unpinned. A DAX
- * file must not free a block a pin still uses: a busy page makes the truncate
- * wait until the page goes idle (wake_up_var), and only then is the block freed.
- * Before 6.15 the busy scan was skipped when no vma mapped the file at all, so a
- * pin taken before munmap was not waited for (spec S12).
+ * Truncate and hole punch (truncate_pagecache_range). User mappings of the range are
+ * zapped (unmap_mapping_range, even_cows for truncate(2)); an ordinary file then drops
+ * its page cache references, and pinned pages live on as orphans until unpinned. An
+ * fsdax file must not free a block a pin still uses: ext4 first breaks layouts over
+ * the whole file (ext4_break_layouts -> dax_layout_busy_page: unmap every mapping,
+ * wait for each busy page to go idle, wake_up_var), and only then unmaps and frees the
+ * range. Before 6.15 the busy scan was skipped when no vma mapped the file at all, so
+ * a pin taken before munmap was not waited for (spec S12).
  *
  * @example
  * ```ts
@@ -70,47 +70,109 @@ function releaseBlock(m: Machine, f: File, idx: number, page: Frame): void {
 }
 
 /**
+ * ext4_break_layouts (6.1 fs/ext4/inode.c; 5.x the same; 6.15+ dax_break_layout_inode,
+ * range 0..LLONG_MAX): dax_layout_busy_page over the whole file, not the truncated
+ * range. It unmaps every mapping of the file (unmap_mapping_pages, even_cows 0) and
+ * returns the first busy page in index order; the truncate waits on that one page
+ * (wait_var_event) and, woken, starts over. Returns whether it must wait.
+ */
+function breakLayouts(m: Machine, f: File): boolean {
+  // before 6.15 dax_layout_busy_page_range returns at once when no vma maps the file
+  if (!fileMapped(m, f) && !m.rules.daxScanUnmapped) return false;
+  unmapMappingRange(m, f, 0, f.pages, false);
+  for (let i = 0; i < f.pages; i++) {
+    const page = cachedPage(f, i);
+    if (!page || page.kind !== KIND_FSDAX || !daxBusy(m, page)) continue;
+    page.truncateWait = true; // wait_var_event until this page is idle
+    m.counters.truncateWaits++;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The truncate proper, once nothing is busy: truncate_pagecache(_range) unmaps the
+ * range (a shrink with even_cows, so its private COWed pages go too), the blocks are
+ * freed (ext4_punch_hole / ext4_truncate) and a shrink lowers i_size (before 6.15 a
+ * busy page of an unmapped file is freed all the same: spec S12).
+ */
+function finishTruncate(m: Machine, f: File, idx: number, n: number, shrink: boolean): void {
+  unmapMappingRange(m, f, idx, n, shrink);
+  for (let i = idx; i < idx + n && i < f.pages; i++) {
+    f.disk[i] = 0; // the hole reads back as zeroes, whatever a DMA wrote while truncate waited
+    const page = cachedPage(f, i);
+    if (page && page.kind === KIND_FSDAX) releaseBlock(m, f, i, page);
+    else punchHole(f, i); // a block never faulted in, or already a hole (its zero-page entry deleted)
+  }
+  if (shrink && idx < f.pages) f.pages = idx; // i_size_write (refsim files never grow)
+}
+
+/**
  * Punch a hole over [idx, idx+n) of file f, or (shrink) truncate it to idx pages:
  * truncate_setsize + truncate_pagecache, whose even_cows unmap takes the private
- * COWed pages too, so a later access there is past i_size (SIGBUS). Returns how
- * many pages it had to wait for.
+ * COWed pages too, so a later access there is past i_size (SIGBUS). An fsdax file
+ * first breaks layouts over the whole file: while a page anywhere in it is busy the
+ * truncate waits and nothing is freed, unmapped or resized in its range (every block
+ * keeps its data; i_size stays). Returns 1 if it waits, else 0.
  */
 export function truncateRange(m: Machine, f: File, idx: number, n: number, shrink: boolean): number {
-  const dax = f.driver >= 0;
-  const blocks = dax && m.devices.drivers[f.driver].kind === KIND_FSDAX; // device-dax and p2pmem have no blocks to free
-  const scan = !dax || fileMapped(m, f) || m.rules.daxScanUnmapped;
+  if (f.driver >= 0) {
+    // a truncate behind a waiting one blocks on its inode_lock; else ext4_break_layouts
+    if (m.files.waitingTruncates.some((t) => t.file === f.id) || breakLayouts(m, f)) {
+      m.files.waitingTruncates.push({ file: f.id, idx, n, shrink });
+      return 1;
+    }
+    finishTruncate(m, f, idx, n, shrink);
+    return 0;
+  }
   unmapMappingRange(m, f, idx, n, shrink);
-  let waits = 0;
   for (let i = idx; i < idx + n && i < f.pages; i++) {
     f.disk[i] = 0; // the hole reads back as zeroes
     const page = cachedPage(f, i);
-    if (!page) {
-      if (blocks) punchHole(f, i); // a block never faulted in, or already a hole (its zero-page entry deleted)
-      continue;
-    }
-    if (!dax) {
-      f.cache.delete(i); // truncate_inode_folio: out of the page cache, its reference dropped
-      page.pageCache = false;
-      page.lastOp = m.log.currentOp;
-      folioPut(m, page, 1, -1, i); // truncate_inode_folio -> filemap_remove_folio: folio_put_refs
-      continue;
-    }
-    if (page.kind !== KIND_FSDAX) continue; // device-dax and p2pmem have no blocks to free
-    if (scan && daxBusy(m, page)) {
-      page.truncateWait = true; // dax_break_layout: wait_var_event until idle
-      m.counters.truncateWaits++;
-      waits++;
-      continue;
-    }
-    releaseBlock(m, f, i, page);
+    if (!page) continue;
+    f.cache.delete(i); // truncate_inode_folio: out of the page cache, its reference dropped
+    page.pageCache = false;
+    page.lastOp = m.log.currentOp;
+    folioPut(m, page, 1, -1, i); // truncate_inode_folio -> filemap_remove_folio: folio_put_refs
   }
   if (shrink) f.pages = idx; // i_size_write
-  return waits;
+  return 0;
 }
 
-/** wake_up_var on an fsdax page that went idle: a waiting truncate frees its block now. */
+/**
+ * wake_up_var on an fsdax page that went idle: the truncate waiting on it is woken.
+ * It runs after the op that woke it (resumeWokenTruncates), as the sleeping task runs
+ * after the waker, never inside the waker's own zap or put.
+ */
 export function daxPageIdle(m: Machine, page: Frame): void {
   if (!page.truncateWait) return;
   page.truncateWait = false;
-  if (page.owner < 0) releaseBlock(m, m.files.all[-page.owner - 1], page.index, page);
+  if (page.owner < 0) m.files.wokenTruncates.add(-page.owner - 1);
+}
+
+/**
+ * The woken truncates go on: each breaks layouts again (unmapping what faulted back
+ * in meanwhile, and waiting again on a page still or newly busy); with nothing busy
+ * it and every truncate queued behind it on the file run in turn, each breaking
+ * layouts first. Called after every op.
+ */
+export function resumeWokenTruncates(m: Machine): void {
+  const woken = m.files.wokenTruncates;
+  while (woken.size > 0) {
+    for (let f = 0; f < m.files.all.length; f++) {
+      if (!woken.delete(f)) continue;
+      resume(m, m.files.all[f]);
+    }
+  }
+}
+
+function resume(m: Machine, f: File): void {
+  const q = m.files.waitingTruncates;
+  for (let i = 0; i < q.length;) {
+    if (q[i].file !== f.id) { i++; continue; }
+    if (breakLayouts(m, f)) return;
+    const { idx, n, shrink } = q[i];
+    q.splice(i, 1);
+    finishTruncate(m, f, idx, n, shrink);
+  }
 }
