@@ -7,7 +7,7 @@ import { Engine } from "../src/core/engine.ts";
 import { parseScenario } from "../src/scenario/parse.ts";
 import { ProgramBuilder } from "../src/kernel/translate.ts";
 import { translateScenario } from "../src/kernel/scenario.ts";
-import { parseGuestOutput } from "../src/kernel/guest.ts";
+import { parseGuestOutput, bootTimeout } from "../src/kernel/guest.ts";
 import { compareProgram } from "../src/kernel/compare.ts";
 import { cpioArchive } from "../src/kernel/cpio.ts";
 import { randomTrace, traceProgram } from "../src/kernel/random.ts";
@@ -119,6 +119,13 @@ test("known differences: matched at the op before, later ones at the same addres
   const c = classify(pts, res, known as never);
   assert.equal(c.map((x) => x.known), ["read-zero", "read-zero", undefined]);
   assert.equal(classify(pts, res, []).map((x) => x.known), [undefined, undefined, undefined], "nothing known: all unexplained");
+});
+
+test("REFSIM_KERNEL_TIMEOUT: unset is 600 s, whole seconds are taken, anything else is refused naming it", () => {
+  assert.is(bootTimeout(undefined), 600);
+  assert.is(bootTimeout(""), 600);
+  assert.is(bootTimeout("2400"), 2400);
+  for (const bad of ["0", "-5", "1.5", "abc", "1e3", "99999999999999999999"]) assert.throws(() => bootTimeout(bad), /REFSIM_KERNEL_TIMEOUT/, bad);
 });
 
 test("cpio: newc headers, 4-byte alignment and the trailer", () => {

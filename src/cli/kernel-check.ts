@@ -20,6 +20,7 @@ import { loadScenario, packageRoot, builtinNames } from "../scenario/load.ts";
 import type { LoadedScenario } from "../scenario/parse.ts";
 import { runKernelCheck, CannotProvision } from "../kernel/check.ts";
 import { provision } from "../kernel/provision.ts";
+import { bootTimeout } from "../kernel/guest.ts";
 import { formatCheck, checkJson } from "../kernel/report.ts";
 import { nodeKernelHost } from "./kernel-host.ts";
 
@@ -70,6 +71,7 @@ export async function kernelCheckCommand(argv: string[]): Promise<number> {
     console.log(JSON.stringify(p.manifest, null, 2));
     return 0;
   }
+  try { bootTimeout(host.env.REFSIM_KERNEL_TIMEOUT); } catch (e) { throw new RefsimError(`kernel-check: ${(e as Error).message}`, { field: "REFSIM_KERNEL_TIMEOUT" }); }
   const traceOps = count(values.ops, "ops", 40);
   if (traceOps < 16) throw new RefsimError(`kernel-check: --ops must be at least 16, got ${traceOps}`, { field: "ops" });
   const options = {

@@ -95,10 +95,18 @@ export function parseGuestOutput(text: string): GuestProgram[] {
 }
 
 export interface BootOptions {
-  /** Seconds before the boot is stopped (default 600). */
+  /** Seconds before the boot is stopped (default: REFSIM_KERNEL_TIMEOUT, else 600; a loaded machine's TCG guest may need more). */
   timeoutSeconds?: number;
   /** Guest memory in MiB (default 2048: 1 GiB RAM below the 128 MiB pmem at 1 GiB, and above it). */
   memoryMiB?: number;
+}
+
+/** REFSIM_KERNEL_TIMEOUT: whole seconds, at least 1; anything else is an error naming it (unset: 600). */
+export function bootTimeout(value: string | undefined): number {
+  if (value === undefined || value === "") return 600;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new Error(`REFSIM_KERNEL_TIMEOUT must be whole seconds (at least 1), got ${JSON.stringify(value)}`);
+  return n;
 }
 
 /** Boot the guest once with these programs (each from ProgramBuilder.text()). */
@@ -116,7 +124,7 @@ export async function bootGuest(host: KernelHost, manifest: Manifest, programs: 
     host.writeFile(initrd, all);
     const outFile = `${dir}/out.txt`;
     const consoleFile = `${dir}/console.txt`;
-    const timeout = options.timeoutSeconds ?? 600;
+    const timeout = options.timeoutSeconds ?? bootTimeout(host.env.REFSIM_KERNEL_TIMEOUT);
     const args = [
       "-n", "10", manifest.qemu,
       "-m", String(options.memoryMiB ?? 2048), "-smp", "1", "-display", "none", "-no-reboot", "-nodefaults",
