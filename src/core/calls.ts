@@ -72,9 +72,9 @@ export abstract class OpCalls {
   /** do_swap_page up to dropping the PTL; returns a fault token, 0 when it must refault. */
   faultBegin(mm: number, addr: number): number { return this.#one({ op: "fault_begin", mm, addr }); }
   faultEnd(fault: number): number { return this.#one({ op: "fault_end", fault }); }
-  /** Punch a hole over [offset, offset + length); returns how many DAX pages it had to wait for. */
+  /** Punch a hole over [offset, offset + length); returns 1 if an fsdax file's truncate waits (a busy page anywhere in the file, or a truncate before it), else 0. */
   truncate(file: number, offset: number, length: number): number { return this.#one({ op: "truncate", file, offset, length }); }
-  /** truncate(2) the file to offset bytes (private COWed pages beyond go too); returns the DAX waits. */
+  /** truncate(2) the file to offset bytes (private COWed pages beyond go too); returns 1 if it waits (fsdax), else 0. */
   truncateFile(file: number, offset: number): number { return this.#one({ op: "truncate", file, offset, shrink: true }); }
   dmaWrite(handle: number, value: number): void { this.#one({ op: "dma_write", handle, value }); }
   /**
