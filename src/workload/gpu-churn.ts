@@ -89,146 +89,228 @@ export const GPU_CHURN_SPEC: Spec<GpuChurnParams> = {
 
 const NAME = "gpu-churn";
 
-export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
-  const p = resolveParams(NAME, GPU_CHURN_SPEC, params);
-  const s = new Session(NAME, target, seed, budget);
-  const { processes: P, pages, chunk, touch } = p;
-  const cap = s.capacity;
-  const nDrv = p.kind === "both" ? 2 : 1;
-  need(pages % chunk === 0, NAME, "chunk", `pages (${pages}) must be a multiple of chunk (${chunk})`);
-  need(p.devicePages >= nDrv, NAME, "devicePages", `needs at least one device page per driver`);
-  need(s.usage.mms + P <= cap.processes, NAME, "processes", `${P} processes need ${P} mm ids, ${cap.processes - s.usage.mms} are left (capacity.processes)`);
-  need(s.usage.drivers + nDrv <= cap.drivers, NAME, "kind", `needs ${nDrv} drivers, ${cap.drivers - s.usage.drivers} are left (capacity.drivers)`);
-  // Device pages registered by earlier driver_new ops are not visible in the counters: a fresh target is assumed.
-  need(p.devicePages <= cap.devicePages, NAME, "devicePages", `exceeds capacity.devicePages (${cap.devicePages})`);
-  need(P * pages + chunk + 3 <= cap.systemPages - s.usage.systemLive, NAME, "pages",
-    `processes * pages + chunk + 3 = ${P * pages + chunk + 3} frames, ${cap.systemPages - s.usage.systemLive} system frames are free`);
-  const T = pteTablesFor(pages) + 1;
-  need(P * T + pteTablesFor(chunk) + 3 <= cap.pteTables, NAME, "pages", `needs ${P * T + pteTablesFor(chunk) + 3} pte tables, capacity.pteTables is ${cap.pteTables}`);
-  need(P * 2 + 3 <= cap.pmdTables, NAME, "processes", `needs ${P * 2 + 3} pmd tables, capacity.pmdTables is ${cap.pmdTables}`);
-  need(P + 1 <= cap.vmas, NAME, "processes", `needs ${P + 1} VMAs, capacity.vmas is ${cap.vmas}`);
-  need(s.usage.bos + 1 < cap.bufferObjects, NAME, "budget", `no buffer object ids are left (capacity.bufferObjects)`);
-  const reserve = P + 1; // exit per process, check
-  const stepMax = Math.max(touch, 3);
-  const populate = Math.round(p.populate * pages);
-  s.needBudget(nDrv + 2 * P + P * populate + reserve + stepMax);
+/**
+ * The generator: one method per turn, as MixGenerator (./mix.ts) has them. A class rather
+ * than closures inside runGpuChurn: its methods are compiled once per process, where
+ * closures made anew on every run were deoptimised and re-optimised on every run
+ * (--trace-deopt: runGpuChurn in most measured bench rounds).
+ */
+class GpuChurnGenerator {
+  readonly p: GpuChurnParams;
+  readonly s: Session;
+  readonly enc: Session["enc"];
+  readonly rng: Session["rng"];
+  readonly P: number;
+  readonly pages: number;
+  readonly chunk: number;
+  readonly touch: number;
+  readonly nDrv: number;
+  readonly reserve: number;
+  readonly stepMax: number;
+  readonly populate: number;
+  readonly flags = VM_READ | VM_WRITE | VM_ANON;
 
-  const enc = s.enc;
-  const rng = s.rng;
-  const flags = VM_READ | VM_WRITE | VM_ANON;
+  readonly drvId: Int32Array;
+  readonly drvPages: Int32Array;
+  /** pages believed on each driver */
+  readonly resident: Int32Array;
+  readonly mm: Int32Array;
+  /** chunks per process */
+  readonly cpp: number;
+  readonly nChunks: number;
+  /** 0: believed in RAM; d+1: believed on driver d */
+  readonly where: Int32Array;
+  /** when it was migrated (for eviction order) */
+  readonly stamp: Float64Array;
+  clock = 0;
+  readonly bos: Pacer;
+  readonly respawns: Pacer;
+  readonly draws: Weights;
+  /**
+   * Each driver's ranges in migration order (stamp order), for "evict the oldest": a range
+   * leaves its driver by eviction, zap or remap without being removed here, so an entry
+   * counts only while the range is still on that driver with the stamp it was queued with.
+   * Finds the same victim as scanning every range for the smallest stamp, without the scan.
+   */
+  readonly queue: StampQueue[];
 
-  // drivers: memremap_pages of the GPU memory
-  const drvId = new Int32Array(nDrv);
-  const drvPages = new Int32Array(nDrv);
-  const resident = new Int32Array(nDrv); // pages believed on each driver
-  for (let d = 0; d < nDrv; d++) {
-    const kind = p.kind === "device-coherent" || (p.kind === "both" && d === 1) ? KIND_DEVICE_COHERENT : KIND_DEVICE_PRIVATE;
-    drvPages[d] = d === 0 ? Math.ceil(p.devicePages / nDrv) : Math.floor(p.devicePages / nDrv);
-    enc.driverNew(kind, drvPages[d]);
-    enc.want();
+  constructor(target: OpTarget, params: Partial<GpuChurnParams> | undefined, seed: number, budget: number) {
+    const p = (this.p = resolveParams(NAME, GPU_CHURN_SPEC, params));
+    const s = (this.s = new Session(NAME, target, seed, budget));
+    const { processes: P, pages, chunk, touch } = p;
+    this.P = P;
+    this.pages = pages;
+    this.chunk = chunk;
+    this.touch = touch;
+    const cap = s.capacity;
+    const nDrv = (this.nDrv = p.kind === "both" ? 2 : 1);
+    need(pages % chunk === 0, NAME, "chunk", `pages (${pages}) must be a multiple of chunk (${chunk})`);
+    need(p.devicePages >= nDrv, NAME, "devicePages", `needs at least one device page per driver`);
+    need(s.usage.mms + P <= cap.processes, NAME, "processes", `${P} processes need ${P} mm ids, ${cap.processes - s.usage.mms} are left (capacity.processes)`);
+    need(s.usage.drivers + nDrv <= cap.drivers, NAME, "kind", `needs ${nDrv} drivers, ${cap.drivers - s.usage.drivers} are left (capacity.drivers)`);
+    // Device pages registered by earlier driver_new ops are not visible in the counters: a fresh target is assumed.
+    need(p.devicePages <= cap.devicePages, NAME, "devicePages", `exceeds capacity.devicePages (${cap.devicePages})`);
+    need(P * pages + chunk + 3 <= cap.systemPages - s.usage.systemLive, NAME, "pages",
+      `processes * pages + chunk + 3 = ${P * pages + chunk + 3} frames, ${cap.systemPages - s.usage.systemLive} system frames are free`);
+    const T = pteTablesFor(pages) + 1;
+    need(P * T + pteTablesFor(chunk) + 3 <= cap.pteTables, NAME, "pages", `needs ${P * T + pteTablesFor(chunk) + 3} pte tables, capacity.pteTables is ${cap.pteTables}`);
+    need(P * 2 + 3 <= cap.pmdTables, NAME, "processes", `needs ${P * 2 + 3} pmd tables, capacity.pmdTables is ${cap.pmdTables}`);
+    need(P + 1 <= cap.vmas, NAME, "processes", `needs ${P + 1} VMAs, capacity.vmas is ${cap.vmas}`);
+    need(s.usage.bos + 1 < cap.bufferObjects, NAME, "budget", `no buffer object ids are left (capacity.bufferObjects)`);
+    this.reserve = P + 1; // exit per process, check
+    this.stepMax = Math.max(touch, 3);
+    this.populate = Math.round(p.populate * pages);
+    s.needBudget(nDrv + 2 * P + P * this.populate + this.reserve + this.stepMax);
+    this.enc = s.enc;
+    this.rng = s.rng;
+
+    this.drvId = new Int32Array(nDrv);
+    this.drvPages = new Int32Array(nDrv);
+    this.resident = new Int32Array(nDrv);
+    this.mm = new Int32Array(P);
+    this.cpp = pages / chunk;
+    this.nChunks = P * this.cpp;
+    this.where = new Int32Array(this.nChunks);
+    this.stamp = new Float64Array(this.nChunks);
+    // Made before setup as before: the Pacers and Weights draw nothing, so the stream is unchanged.
+    this.bos = new Pacer(cap.bufferObjects - 1 - s.usage.bos, budget);
+    this.respawns = new Pacer(cap.processes - s.usage.mms - P, budget);
+    this.queue = Array.from({ length: nDrv }, () => new StampQueue(this.nChunks));
+    const weights = TURNS.map((k) => p.weights[k]);
+    // Checked before any op is issued (it used to be checked after setup had run on the target).
+    need(weights.some((w) => w > 0), NAME, "weights", "at least one weight must be above 0");
+    this.draws = new Weights(weights);
   }
-  const mm = new Int32Array(P);
-  for (let i = 0; i < P; i++) {
-    enc.mmNew();
-    enc.want();
-  }
-  enc.flush();
-  for (let d = 0; d < nDrv; d++) drvId[d] = enc.take();
-  for (let i = 0; i < P; i++) mm[i] = enc.take();
-  for (let i = 0; i < P; i++) {
-    enc.mmap(mm[i], MAP_BASE, pages, flags, -1, 0);
-    for (let k = 0; k < populate; k++) enc.write(mm[i], MAP_BASE + k, rng.u32() | 0);
+
+  /** drivers (memremap_pages of the GPU memory), one mm per process, its buffer mapped and `populate` pages written */
+  setup(): void {
+    const { enc, rng, p, nDrv, P, drvPages, mm } = this;
+    for (let d = 0; d < nDrv; d++) {
+      const kind = p.kind === "device-coherent" || (p.kind === "both" && d === 1) ? KIND_DEVICE_COHERENT : KIND_DEVICE_PRIVATE;
+      drvPages[d] = d === 0 ? Math.ceil(p.devicePages / nDrv) : Math.floor(p.devicePages / nDrv);
+      enc.driverNew(kind, drvPages[d]);
+      enc.want();
+    }
+    for (let i = 0; i < P; i++) {
+      enc.mmNew();
+      enc.want();
+    }
+    enc.flush();
+    for (let d = 0; d < nDrv; d++) this.drvId[d] = enc.take();
+    for (let i = 0; i < P; i++) mm[i] = enc.take();
+    for (let i = 0; i < P; i++) {
+      enc.mmap(mm[i], MAP_BASE, this.pages, this.flags, -1, 0);
+      for (let k = 0; k < this.populate; k++) enc.write(mm[i], MAP_BASE + k, rng.u32() | 0);
+    }
   }
 
-  const cpp = pages / chunk; // chunks per process
-  const nChunks = P * cpp;
-  const where = new Int32Array(nChunks); // 0: believed in RAM; d+1: believed on driver d
-  const stamp = new Float64Array(nChunks); // when it was migrated (for eviction order)
-  let clock = 0;
-  const bos = new Pacer(cap.bufferObjects - 1 - s.usage.bos, budget);
-  const respawns = new Pacer(cap.processes - s.usage.mms - P, budget);
-  const weights = TURNS.map((k) => p.weights[k]);
-  need(weights.some((w) => w > 0), NAME, "weights", "at least one weight must be above 0");
-  const draws = new Weights(weights);
-
-  // Each driver's ranges in migration order (stamp order), for "evict the oldest": a range
-  // leaves its driver by eviction, zap or remap without being removed here, so an entry
-  // counts only while the range is still on that driver with the stamp it was queued with.
-  // Finds the same victim as scanning every range for the smallest stamp, without the scan.
-  const queue = Array.from({ length: nDrv }, () => new StampQueue(nChunks));
-  const oldest = (d: number): number => {
-    const q = queue[d];
+  /** the oldest range still on driver d, or -1 */
+  oldest(d: number): number {
+    const q = this.queue[d];
+    const where = this.where;
+    const stamp = this.stamp;
     while (q.size > 0 && (where[q.id()] !== d + 1 || stamp[q.id()] !== q.stamp())) q.drop();
     return q.size > 0 ? q.id() : -1;
-  };
+  }
 
-  const evict = (id: number): void => {
-    const proc = (id / cpp) | 0;
-    enc.migrateToRam(mm[proc], MAP_BASE + (id - proc * cpp) * chunk, chunk);
-    resident[where[id] - 1] -= chunk;
-    where[id] = 0;
-  };
-  const forget = (proc: number): void => {
-    for (let id = proc * cpp; id < (proc + 1) * cpp; id++) {
-      if (where[id] !== 0) resident[where[id] - 1] -= chunk;
+  /** the driver moves range id back to RAM */
+  evictRange(id: number): void {
+    const proc = (id / this.cpp) | 0;
+    this.enc.migrateToRam(this.mm[proc], MAP_BASE + (id - proc * this.cpp) * this.chunk, this.chunk);
+    this.resident[this.where[id] - 1] -= this.chunk;
+    this.where[id] = 0;
+  }
+
+  /** every range of proc is back in RAM (its buffer was unmapped) */
+  forget(proc: number): void {
+    const where = this.where;
+    for (let id = proc * this.cpp; id < (proc + 1) * this.cpp; id++) {
+      if (where[id] !== 0) this.resident[where[id] - 1] -= this.chunk;
       where[id] = 0;
     }
-  };
-
-  while (s.fits(stepMax, reserve)) {
-    const turn = TURNS[rng.draw(draws)];
-    const id = rng.below(nChunks);
-    const proc = (id / cpp) | 0;
-    const vpn = MAP_BASE + (id - proc * cpp) * chunk;
-    switch (turn) {
-      case "migrate": {
-        if (where[id] !== 0 || !bos.allow(s.done)) break;
-        const d = nDrv === 1 ? 0 : rng.below(nDrv);
-        if (resident[d] + chunk > drvPages[d] && rng.chance(p.evictFirst)) {
-          const victim = oldest(d);
-          if (victim >= 0) evict(victim);
-        }
-        enc.migrateToDevice(mm[proc], vpn, chunk, drvId[d], 0);
-        bos.take();
-        where[id] = d + 1;
-        resident[d] += chunk;
-        stamp[id] = ++clock;
-        queue[d].push(id, clock);
-        break;
-      }
-      case "evict":
-        if (where[id] !== 0) evict(id);
-        else enc.migrateToRam(mm[proc], vpn, chunk); // a range the driver thinks is home: finds little to move
-        break;
-      case "read":
-        for (let k = 0; k < touch; k++) enc.read(mm[proc], vpn + rng.below(chunk));
-        break;
-      case "write":
-        for (let k = 0; k < touch; k++) enc.write(mm[proc], vpn + rng.below(chunk), rng.u32() | 0);
-        break;
-      case "zap":
-        enc.madviseDontneed(mm[proc], vpn, chunk);
-        if (where[id] !== 0) resident[where[id] - 1] -= chunk;
-        where[id] = 0;
-        break;
-      case "remap":
-        enc.munmap(mm[proc], MAP_BASE, pages);
-        enc.mmap(mm[proc], MAP_BASE, pages, flags, -1, 0);
-        forget(proc);
-        break;
-      case "respawn":
-        if (!respawns.allow(s.done)) break;
-        enc.exit(mm[proc]);
-        mm[proc] = enc.result(enc.mmNew());
-        respawns.take();
-        enc.mmap(mm[proc], MAP_BASE, pages, flags, -1, 0);
-        forget(proc);
-        break;
-    }
   }
-  for (let i = 0; i < P; i++) enc.exit(mm[i]);
-  enc.check();
-  return s.finish();
+
+  migrate(id: number, proc: number, vpn: number): void {
+    if (this.where[id] !== 0 || !this.bos.allow(this.s.done)) return;
+    const d = this.nDrv === 1 ? 0 : this.rng.below(this.nDrv);
+    if (this.resident[d] + this.chunk > this.drvPages[d] && this.rng.chance(this.p.evictFirst)) {
+      const victim = this.oldest(d);
+      if (victim >= 0) this.evictRange(victim);
+    }
+    this.enc.migrateToDevice(this.mm[proc], vpn, this.chunk, this.drvId[d], 0);
+    this.bos.take();
+    this.where[id] = d + 1;
+    this.resident[d] += this.chunk;
+    this.stamp[id] = ++this.clock;
+    this.queue[d].push(id, this.clock);
+  }
+
+  evict(id: number, proc: number, vpn: number): void {
+    if (this.where[id] !== 0) this.evictRange(id);
+    else this.enc.migrateToRam(this.mm[proc], vpn, this.chunk); // a range the driver thinks is home: finds little to move
+  }
+
+  read(proc: number, vpn: number): void {
+    const { enc, rng, chunk } = this;
+    const mm = this.mm[proc];
+    for (let k = 0; k < this.touch; k++) enc.read(mm, vpn + rng.below(chunk));
+  }
+
+  write(proc: number, vpn: number): void {
+    const { enc, rng, chunk } = this;
+    const mm = this.mm[proc];
+    for (let k = 0; k < this.touch; k++) enc.write(mm, vpn + rng.below(chunk), rng.u32() | 0);
+  }
+
+  zap(id: number, proc: number, vpn: number): void {
+    this.enc.madviseDontneed(this.mm[proc], vpn, this.chunk);
+    if (this.where[id] !== 0) this.resident[this.where[id] - 1] -= this.chunk;
+    this.where[id] = 0;
+  }
+
+  remap(proc: number): void {
+    this.enc.munmap(this.mm[proc], MAP_BASE, this.pages);
+    this.enc.mmap(this.mm[proc], MAP_BASE, this.pages, this.flags, -1, 0);
+    this.forget(proc);
+  }
+
+  respawn(proc: number): void {
+    if (!this.respawns.allow(this.s.done)) return;
+    const enc = this.enc;
+    enc.exit(this.mm[proc]);
+    this.mm[proc] = enc.result(enc.mmNew());
+    this.respawns.take();
+    enc.mmap(this.mm[proc], MAP_BASE, this.pages, this.flags, -1, 0);
+    this.forget(proc);
+  }
+
+  run(): WorkloadSummary {
+    const { s, rng, draws, nChunks, cpp, chunk } = this;
+    this.setup();
+    while (s.fits(this.stepMax, this.reserve)) {
+      const turn = rng.draw(draws);
+      const id = rng.below(nChunks);
+      const proc = (id / cpp) | 0;
+      const vpn = MAP_BASE + (id - proc * cpp) * chunk;
+      // indices into TURNS
+      switch (turn) {
+        case 0: this.migrate(id, proc, vpn); break;
+        case 1: this.evict(id, proc, vpn); break;
+        case 2: this.read(proc, vpn); break;
+        case 3: this.write(proc, vpn); break;
+        case 4: this.zap(id, proc, vpn); break;
+        case 5: this.remap(proc); break;
+        case 6: this.respawn(proc); break;
+      }
+    }
+    for (let i = 0; i < this.P; i++) this.enc.exit(this.mm[i]);
+    this.enc.check();
+    return s.finish();
+  }
+}
+
+export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
+  return new GpuChurnGenerator(target, params, seed, budget).run();
 }
 
 /** A FIFO of (range id, stamp) pairs; compacts in place when the dropped head outgrows the live part. */
