@@ -80,200 +80,294 @@ export const RDMA_PINS_SPEC: Spec<RdmaPinsParams> = {
 
 const NAME = "rdma-pins";
 
-export function runRdmaPins(target: OpTarget, params?: Partial<RdmaPinsParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
-  const p = resolveParams(NAME, RDMA_PINS_SPEC, params);
-  const s = new Session(NAME, target, seed, budget);
-  const { processes: P, pinners, pages, mrPages, maxPins, chunk, touch, childWrites } = p;
-  const childReads = childWrites >> 2;
-  const cap = s.capacity;
-  need(pinners <= P, NAME, "pinners", `pinners (${pinners}) must not exceed processes (${P})`);
-  need(pages % chunk === 0, NAME, "chunk", `pages (${pages}) must be a multiple of chunk (${chunk})`);
-  need(mrPages <= pages, NAME, "mrPages", `a memory region (${mrPages} pages) must fit a buffer (${pages})`);
-  need(mrPages <= maxPins, NAME, "maxPins", `maxPins (${maxPins}) must hold at least one memory region (${mrPages})`);
-  need(maxPins <= cap.gupHandles - s.usage.gupLive, NAME, "maxPins", `exceeds the ${cap.gupHandles - s.usage.gupLive} free GUP handles (capacity.gupHandles)`);
-  need(s.usage.mms + P <= cap.processes, NAME, "processes", `${P} processes need ${P} mm ids, ${cap.processes - s.usage.mms} are left (capacity.processes)`);
-  need(s.usage.drivers + 1 <= cap.drivers, NAME, "kind", `no driver slot is left (capacity.drivers)`);
-  need(p.devicePages <= cap.devicePages, NAME, "devicePages", `exceeds capacity.devicePages (${cap.devicePages})`);
-  const frames = P * pages + 2 * maxPins + childWrites + chunk + 8;
-  need(frames <= cap.systemPages - s.usage.systemLive, NAME, "pages",
-    `needs ${frames} system frames at worst (processes*pages + 2*maxPins + childWrites + chunk + 8), ${cap.systemPages - s.usage.systemLive} are free`);
-  const T = pteTablesFor(pages) + 1;
-  need((P + 2) * T + 4 <= cap.pteTables, NAME, "pages", `needs ${(P + 2) * T + 4} pte tables, capacity.pteTables is ${cap.pteTables}`);
-  need((P + 1) * 2 + T + 4 <= cap.pmdTables, NAME, "processes", `needs ${(P + 1) * 2 + T + 4} pmd tables, capacity.pmdTables is ${cap.pmdTables}`);
-  need(P + 3 <= cap.vmas, NAME, "processes", `needs ${P + 3} VMAs, capacity.vmas is ${cap.vmas}`);
-  need(s.usage.bos + 1 < cap.bufferObjects, NAME, "budget", `no buffer object ids are left (capacity.bufferObjects)`);
-
-  const maxMrs = Math.floor(maxPins / mrPages);
-  const stepMax = Math.max(mrPages, 2 + childWrites + childReads, touch, 2);
-  const reserve = (): number => liveMrs * mrPages + P + 1; // unpins, exits, check
-  s.needBudget(2 + 2 * P + P * pages + maxPins + P + 1 + stepMax);
-
-  const enc = s.enc;
-  const rng = s.rng;
-  const flags = VM_READ | VM_WRITE | VM_ANON;
-  const pinFlags = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
-
-  enc.driverNew(kindCode(p.kind), p.devicePages);
-  enc.want();
-  const mm = new Int32Array(P);
-  for (let i = 0; i < P; i++) {
-    enc.mmNew();
-    enc.want();
-  }
-  enc.flush();
-  const driver = enc.take();
-  for (let i = 0; i < P; i++) mm[i] = enc.take();
-  for (let i = 0; i < P; i++) {
-    enc.mmap(mm[i], MAP_BASE, pages, flags, -1, 0);
-    for (let k = 0; k < pages; k++) enc.write(mm[i], MAP_BASE + k, rng.u32() | 0);
-  }
+/**
+ * The generator: one method per turn, as MixGenerator (./mix.ts) has them. A class rather
+ * than closures inside runRdmaPins: its methods are compiled once per process, where
+ * closures made anew on every run were deoptimised and re-optimised on every run.
+ */
+class RdmaPinsGenerator {
+  readonly p: RdmaPinsParams;
+  readonly s: Session;
+  readonly enc: Session["enc"];
+  readonly rng: Session["rng"];
+  readonly P: number;
+  readonly pinners: number;
+  readonly pages: number;
+  readonly mrPages: number;
+  readonly chunk: number;
+  readonly touch: number;
+  readonly childWrites: number;
+  readonly childReads: number;
+  readonly maxMrs: number;
+  readonly stepMax: number;
+  readonly flags = VM_READ | VM_WRITE | VM_ANON;
+  readonly pinFlags = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
+  readonly mm: Int32Array;
+  driver = 0;
 
   // memory regions: state, owner, first vpn, GUP results still to collect, handles
-  const mrLive = new Uint8Array(maxMrs);
-  const mrProc = new Int32Array(maxMrs);
-  const mrVpn = new Int32Array(maxMrs);
-  const mrPending = new Int32Array(maxMrs);
-  const handles = new Int32Array(maxMrs * mrPages);
-  let liveMrs = 0;
+  readonly mrLive: Uint8Array;
+  readonly mrProc: Int32Array;
+  readonly mrVpn: Int32Array;
+  readonly mrPending: Int32Array;
+  readonly handles: Int32Array;
+  liveMrs = 0;
   // where each wanted GUP result goes (a ring: at most maxMrs * mrPages are pending)
-  const ringCap = maxMrs * mrPages;
-  const ring = new Int32Array(ringCap);
-  let ringHead = 0;
-  let ringSize = 0;
-  const collect = (): void => {
-    while (enc.ready > 0) {
-      const dst = ring[ringHead];
-      ringHead = ringHead + 1 === ringCap ? 0 : ringHead + 1;
-      ringSize--;
-      handles[dst] = Math.max(enc.take(), 0); // 0 pages or -errno: no handle
-      mrPending[(dst / mrPages) | 0]--;
-    }
-  };
-  const deregister = (m: number): void => {
-    if (mrPending[m] > 0) {
-      enc.flush();
-      collect();
-    }
-    for (let i = m * mrPages; i < (m + 1) * mrPages; i++) if (handles[i] !== 0) enc.unpin(handles[i]);
-    mrLive[m] = 0;
-    liveMrs--;
-  };
-  const randomMr = (): number => {
-    if (liveMrs === 0) return -1;
-    let m = rng.below(maxMrs);
-    while (mrLive[m] === 0) m = m + 1 === maxMrs ? 0 : m + 1;
-    return m;
-  };
+  readonly ringCap: number;
+  readonly ring: Int32Array;
+  ringHead = 0;
+  ringSize = 0;
 
   // device residency as the driver believes it (oldest range evicted first)
-  const cpp = pages / chunk;
-  const nChunks = P * cpp;
-  const onDevice = new Uint8Array(nChunks);
-  const stamp = new Float64Array(nChunks);
-  let clock = 0;
-  let resident = 0;
-  const evict = (id: number): void => {
-    const proc = (id / cpp) | 0;
-    enc.migrateToRam(mm[proc], MAP_BASE + (id - proc * cpp) * chunk, chunk);
-    onDevice[id] = 0;
-    resident -= chunk;
-  };
+  readonly cpp: number;
+  readonly nChunks: number;
+  readonly onDevice: Uint8Array;
+  readonly stamp: Float64Array;
+  clock = 0;
+  resident = 0;
 
-  const bos = new Pacer(cap.bufferObjects - 1 - s.usage.bos, budget);
-  const forks = new Pacer(cap.processes - s.usage.mms - P, budget);
-  const weights = TURNS.map((k) => p.weights[k]);
-  need(weights.some((w) => w > 0), NAME, "weights", "at least one weight must be above 0");
-  const draws = new Weights(weights);
+  readonly bos: Pacer;
+  readonly forks: Pacer;
+  readonly draws: Weights;
 
-  while (s.fits(stepMax + mrPages, reserve())) {
-    collect();
-    const turn = TURNS[rng.draw(draws)];
-    const proc = rng.below(P);
-    switch (turn) {
-      case "register": {
-        if (liveMrs === maxMrs) break;
-        let m = 0;
-        while (mrLive[m] !== 0) m++;
-        const owner = rng.below(pinners);
-        const vpn = MAP_BASE + rng.below(pages - mrPages + 1);
-        mrLive[m] = 1;
-        mrProc[m] = owner;
-        mrVpn[m] = vpn;
-        mrPending[m] = mrPages;
-        liveMrs++;
-        for (let i = 0; i < mrPages; i++) {
-          enc.gup(mm[owner], vpn + i, pinFlags);
-          enc.want();
-          let at = ringHead + ringSize;
-          if (at >= ringCap) at -= ringCap;
-          ring[at] = m * mrPages + i;
-          ringSize++;
-        }
-        break;
-      }
-      case "deregister": {
-        const m = randomMr();
-        if (m >= 0) deregister(m);
-        break;
-      }
-      case "migrate": {
-        const id = proc * cpp + rng.below(cpp);
-        if (onDevice[id] !== 0 || !bos.allow(s.done)) break;
-        if (resident + chunk > p.devicePages) {
-          let victim = -1;
-          for (let c = 0; c < nChunks; c++) if (onDevice[c] !== 0 && (victim < 0 || stamp[c] < stamp[victim])) victim = c;
-          if (victim >= 0) evict(victim);
-        }
-        enc.migrateToDevice(mm[proc], MAP_BASE + (id - proc * cpp) * chunk, chunk, driver, 0);
-        bos.take();
-        onDevice[id] = 1;
-        stamp[id] = ++clock;
-        resident += chunk;
-        break;
-      }
-      case "evict": {
-        const id = proc * cpp + rng.below(cpp);
-        if (onDevice[id] !== 0) evict(id);
-        break;
-      }
-      case "fork": {
-        if (!forks.allow(s.done)) break;
-        const child = enc.result(enc.fork(mm[proc]));
-        forks.take();
-        let w = childWrites;
-        let r = childReads;
-        while (w + r > 0) {
-          const vpn = MAP_BASE + rng.below(pages);
-          if (rng.below(w + r) < w) {
-            enc.write(child, vpn, rng.u32() | 0);
-            w--;
-          } else {
-            enc.read(child, vpn);
-            r--;
-          }
-        }
-        enc.exit(child);
-        break;
-      }
-      case "read":
-        for (let k = 0; k < touch; k++) enc.read(mm[proc], MAP_BASE + rng.below(pages));
-        break;
-      case "write":
-        for (let k = 0; k < touch; k++) enc.write(mm[proc], MAP_BASE + rng.below(pages), rng.u32() | 0);
-        break;
-      case "dontneed": {
-        const m = randomMr();
-        if (m >= 0) enc.madviseDontneed(mm[mrProc[m]], mrVpn[m], mrPages);
-        break;
-      }
+  constructor(target: OpTarget, params: Partial<RdmaPinsParams> | undefined, seed: number, budget: number) {
+    const p = (this.p = resolveParams(NAME, RDMA_PINS_SPEC, params));
+    const s = (this.s = new Session(NAME, target, seed, budget));
+    const { processes: P, pinners, pages, mrPages, maxPins, chunk, touch, childWrites } = p;
+    this.P = P;
+    this.pinners = pinners;
+    this.pages = pages;
+    this.mrPages = mrPages;
+    this.chunk = chunk;
+    this.touch = touch;
+    this.childWrites = childWrites;
+    const childReads = (this.childReads = childWrites >> 2);
+    const cap = s.capacity;
+    need(pinners <= P, NAME, "pinners", `pinners (${pinners}) must not exceed processes (${P})`);
+    need(pages % chunk === 0, NAME, "chunk", `pages (${pages}) must be a multiple of chunk (${chunk})`);
+    need(mrPages <= pages, NAME, "mrPages", `a memory region (${mrPages} pages) must fit a buffer (${pages})`);
+    need(mrPages <= maxPins, NAME, "maxPins", `maxPins (${maxPins}) must hold at least one memory region (${mrPages})`);
+    need(maxPins <= cap.gupHandles - s.usage.gupLive, NAME, "maxPins", `exceeds the ${cap.gupHandles - s.usage.gupLive} free GUP handles (capacity.gupHandles)`);
+    need(s.usage.mms + P <= cap.processes, NAME, "processes", `${P} processes need ${P} mm ids, ${cap.processes - s.usage.mms} are left (capacity.processes)`);
+    need(s.usage.drivers + 1 <= cap.drivers, NAME, "kind", `no driver slot is left (capacity.drivers)`);
+    need(p.devicePages <= cap.devicePages, NAME, "devicePages", `exceeds capacity.devicePages (${cap.devicePages})`);
+    const frames = P * pages + 2 * maxPins + childWrites + chunk + 8;
+    need(frames <= cap.systemPages - s.usage.systemLive, NAME, "pages",
+      `needs ${frames} system frames at worst (processes*pages + 2*maxPins + childWrites + chunk + 8), ${cap.systemPages - s.usage.systemLive} are free`);
+    const T = pteTablesFor(pages) + 1;
+    need((P + 2) * T + 4 <= cap.pteTables, NAME, "pages", `needs ${(P + 2) * T + 4} pte tables, capacity.pteTables is ${cap.pteTables}`);
+    need((P + 1) * 2 + T + 4 <= cap.pmdTables, NAME, "processes", `needs ${(P + 1) * 2 + T + 4} pmd tables, capacity.pmdTables is ${cap.pmdTables}`);
+    need(P + 3 <= cap.vmas, NAME, "processes", `needs ${P + 3} VMAs, capacity.vmas is ${cap.vmas}`);
+    need(s.usage.bos + 1 < cap.bufferObjects, NAME, "budget", `no buffer object ids are left (capacity.bufferObjects)`);
+
+    const maxMrs = (this.maxMrs = Math.floor(maxPins / mrPages));
+    this.stepMax = Math.max(mrPages, 2 + childWrites + childReads, touch, 2);
+    s.needBudget(2 + 2 * P + P * pages + maxPins + P + 1 + this.stepMax);
+    const weights = TURNS.map((k) => p.weights[k]);
+    // Checked before any op is issued (it used to be checked after setup had run on the target).
+    need(weights.some((w) => w > 0), NAME, "weights", "at least one weight must be above 0");
+    this.draws = new Weights(weights);
+
+    this.enc = s.enc;
+    this.rng = s.rng;
+    this.mm = new Int32Array(P);
+    this.mrLive = new Uint8Array(maxMrs);
+    this.mrProc = new Int32Array(maxMrs);
+    this.mrVpn = new Int32Array(maxMrs);
+    this.mrPending = new Int32Array(maxMrs);
+    this.handles = new Int32Array(maxMrs * mrPages);
+    this.ringCap = maxMrs * mrPages;
+    this.ring = new Int32Array(this.ringCap);
+    this.cpp = pages / chunk;
+    this.nChunks = P * this.cpp;
+    this.onDevice = new Uint8Array(this.nChunks);
+    this.stamp = new Float64Array(this.nChunks);
+    // The Pacers draw nothing: made here rather than after setup, the stream is the same.
+    this.bos = new Pacer(cap.bufferObjects - 1 - s.usage.bos, budget);
+    this.forks = new Pacer(cap.processes - s.usage.mms - P, budget);
+  }
+
+  /** the driver, one mm per process, its buffer mapped and every page written */
+  setup(): void {
+    const { enc, rng, P, mm } = this;
+    enc.driverNew(kindCode(this.p.kind), this.p.devicePages);
+    enc.want();
+    for (let i = 0; i < P; i++) {
+      enc.mmNew();
+      enc.want();
+    }
+    enc.flush();
+    this.driver = enc.take();
+    for (let i = 0; i < P; i++) mm[i] = enc.take();
+    for (let i = 0; i < P; i++) {
+      enc.mmap(mm[i], MAP_BASE, this.pages, this.flags, -1, 0);
+      for (let k = 0; k < this.pages; k++) enc.write(mm[i], MAP_BASE + k, rng.u32() | 0);
     }
   }
-  enc.flush();
-  collect();
-  for (let m = 0; m < maxMrs; m++) if (mrLive[m] !== 0) deregister(m);
-  for (let i = 0; i < P; i++) enc.exit(mm[i]);
-  enc.check();
-  return s.finish();
+
+  /** ops still owed at the end: unpins, exits, check */
+  reserve(): number {
+    return this.liveMrs * this.mrPages + this.P + 1;
+  }
+
+  /** stores every GUP result the encoder has back into its memory region's handles */
+  collect(): void {
+    const enc = this.enc;
+    while (enc.ready > 0) {
+      const dst = this.ring[this.ringHead];
+      this.ringHead = this.ringHead + 1 === this.ringCap ? 0 : this.ringHead + 1;
+      this.ringSize--;
+      this.handles[dst] = Math.max(enc.take(), 0); // 0 pages or -errno: no handle
+      this.mrPending[(dst / this.mrPages) | 0]--;
+    }
+  }
+
+  /** ibv_dereg_mr: unpin every page of memory region m that was pinned */
+  deregisterMr(m: number): void {
+    if (this.mrPending[m] > 0) {
+      this.enc.flush();
+      this.collect();
+    }
+    const handles = this.handles;
+    for (let i = m * this.mrPages; i < (m + 1) * this.mrPages; i++) if (handles[i] !== 0) this.enc.unpin(handles[i]);
+    this.mrLive[m] = 0;
+    this.liveMrs--;
+  }
+
+  /** a live memory region picked at random, or -1 */
+  randomMr(): number {
+    if (this.liveMrs === 0) return -1;
+    const maxMrs = this.maxMrs;
+    let m = this.rng.below(maxMrs);
+    while (this.mrLive[m] === 0) m = m + 1 === maxMrs ? 0 : m + 1;
+    return m;
+  }
+
+  /** the driver moves range id back to RAM */
+  evictRange(id: number): void {
+    const proc = (id / this.cpp) | 0;
+    this.enc.migrateToRam(this.mm[proc], MAP_BASE + (id - proc * this.cpp) * this.chunk, this.chunk);
+    this.onDevice[id] = 0;
+    this.resident -= this.chunk;
+  }
+
+  register(): void {
+    if (this.liveMrs === this.maxMrs) return;
+    const { enc, rng, mrPages, ring, ringCap } = this;
+    let m = 0;
+    while (this.mrLive[m] !== 0) m++;
+    const owner = rng.below(this.pinners);
+    const vpn = MAP_BASE + rng.below(this.pages - mrPages + 1);
+    this.mrLive[m] = 1;
+    this.mrProc[m] = owner;
+    this.mrVpn[m] = vpn;
+    this.mrPending[m] = mrPages;
+    this.liveMrs++;
+    const mm = this.mm[owner];
+    for (let i = 0; i < mrPages; i++) {
+      enc.gup(mm, vpn + i, this.pinFlags);
+      enc.want();
+      let at = this.ringHead + this.ringSize;
+      if (at >= ringCap) at -= ringCap;
+      ring[at] = m * mrPages + i;
+      this.ringSize++;
+    }
+  }
+
+  deregister(): void {
+    const m = this.randomMr();
+    if (m >= 0) this.deregisterMr(m);
+  }
+
+  migrate(proc: number): void {
+    const { cpp, chunk, onDevice, stamp } = this;
+    const id = proc * cpp + this.rng.below(cpp);
+    if (onDevice[id] !== 0 || !this.bos.allow(this.s.done)) return;
+    if (this.resident + chunk > this.p.devicePages) {
+      let victim = -1;
+      for (let c = 0; c < this.nChunks; c++) if (onDevice[c] !== 0 && (victim < 0 || stamp[c] < stamp[victim])) victim = c;
+      if (victim >= 0) this.evictRange(victim);
+    }
+    this.enc.migrateToDevice(this.mm[proc], MAP_BASE + (id - proc * cpp) * chunk, chunk, this.driver, 0);
+    this.bos.take();
+    onDevice[id] = 1;
+    stamp[id] = ++this.clock;
+    this.resident += chunk;
+  }
+
+  evict(proc: number): void {
+    const id = proc * this.cpp + this.rng.below(this.cpp);
+    if (this.onDevice[id] !== 0) this.evictRange(id);
+  }
+
+  fork(proc: number): void {
+    if (!this.forks.allow(this.s.done)) return;
+    const { enc, rng, pages } = this;
+    const child = enc.result(enc.fork(this.mm[proc]));
+    this.forks.take();
+    let w = this.childWrites;
+    let r = this.childReads;
+    while (w + r > 0) {
+      const vpn = MAP_BASE + rng.below(pages);
+      if (rng.below(w + r) < w) {
+        enc.write(child, vpn, rng.u32() | 0);
+        w--;
+      } else {
+        enc.read(child, vpn);
+        r--;
+      }
+    }
+    enc.exit(child);
+  }
+
+  read(proc: number): void {
+    const { enc, rng, pages } = this;
+    const mm = this.mm[proc];
+    for (let k = 0; k < this.touch; k++) enc.read(mm, MAP_BASE + rng.below(pages));
+  }
+
+  write(proc: number): void {
+    const { enc, rng, pages } = this;
+    const mm = this.mm[proc];
+    for (let k = 0; k < this.touch; k++) enc.write(mm, MAP_BASE + rng.below(pages), rng.u32() | 0);
+  }
+
+  dontneed(): void {
+    const m = this.randomMr();
+    if (m >= 0) this.enc.madviseDontneed(this.mm[this.mrProc[m]], this.mrVpn[m], this.mrPages);
+  }
+
+  run(): WorkloadSummary {
+    const { s, rng, draws, P } = this;
+    this.setup();
+    const fitStep = this.stepMax + this.mrPages;
+    while (s.fits(fitStep, this.reserve())) {
+      this.collect();
+      const turn = rng.draw(draws);
+      const proc = rng.below(P);
+      // indices into TURNS
+      switch (turn) {
+        case 0: this.register(); break;
+        case 1: this.deregister(); break;
+        case 2: this.migrate(proc); break;
+        case 3: this.evict(proc); break;
+        case 4: this.fork(proc); break;
+        case 5: this.read(proc); break;
+        case 6: this.write(proc); break;
+        case 7: this.dontneed(); break;
+      }
+    }
+    this.enc.flush();
+    this.collect();
+    for (let m = 0; m < this.maxMrs; m++) if (this.mrLive[m] !== 0) this.deregisterMr(m);
+    for (let i = 0; i < P; i++) this.enc.exit(this.mm[i]);
+    this.enc.check();
+    return s.finish();
+  }
+}
+
+export function runRdmaPins(target: OpTarget, params?: Partial<RdmaPinsParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
+  return new RdmaPinsGenerator(target, params, seed, budget).run();
 }
 
 export const rdmaPins: WorkloadDef<RdmaPinsParams> = {
