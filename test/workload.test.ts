@@ -151,6 +151,9 @@ test("parameters are checked: unknown names, bad values and too little capacity 
   fails(() => runWorkload("mix", e, { ratios: { forks: 1 } }), "ratios.forks");
   fails(() => runWorkload("mix", e, {}, -1), "seed");
   fails(() => runWorkload("fork-heavy", e, {}, 1, 100), "budget");
+  // all weights 0: refused before setup issues an op (gpu-churn and rdma-pins used to run their setup first)
+  fails(() => runWorkload("gpu-churn", e, { weights: { migrate: 0, evict: 0, read: 0, write: 0, zap: 0, remap: 0, respawn: 0 } }), "weights");
+  fails(() => runWorkload("rdma-pins", e, { weights: { register: 0, deregister: 0, migrate: 0, evict: 0, fork: 0, read: 0, write: 0, dontneed: 0 } }), "weights");
   assert.is(e.opsExecuted, 0, "nothing ran");
 });
 
