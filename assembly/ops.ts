@@ -18,6 +18,17 @@ import {
   OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX, ERR_NONE, OP_CPU,
   OP_DMIRROR_MIGRATE_TO_DEV, OP_DMIRROR_MIGRATE_TO_SYS, OP_DMIRROR_RELEASE, OP_DMIRROR_FLAGS, DMIRROR_CHUNK_PAGES,
   DMIRROR_CHUNK_MAX,
+  NO_FIELD, F_ACCESS_ADDR, F_CPU_CPU, F_DMA_WRITE_HANDLE, F_DMIRROR_ADDR, F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND,
+  F_DMIRROR_NPAGES, F_DMIRROR_OPEN_DEVICE, F_DMIRROR_OPEN_MM, F_DRIVER_ALLOC_DRIVER, F_DRIVER_ALLOC_ORDER,
+  F_DRIVER_ALLOC_WAIT, F_DRIVER_FREE_BO, F_DRIVER_NEW_KIND, F_DRIVER_NEW_PAGES, F_DRIVER_TEARDOWN_DRIVER,
+  F_DRIVER_TEARDOWN_EVICT, F_DROP_CACHE_FILE, F_EVICT_BO_BO, F_FAULT_BEGIN_ADDR, F_FAULT_END_FAULT,
+  F_FILE_NEW_DRIVER, F_FILE_NEW_LENGTH, F_FORK_MM, F_GUP_ADDR, F_GUP_WRITE, F_LOOP_ADDR, F_LOOP_MM, F_LOOP_PAGES,
+  F_MADVISE_DONTNEED_ADDR, F_MADVISE_PAGEOUT_ADDR, F_MIGRATE_TO_DEVICE_ADDR, F_MIGRATE_TO_DEVICE_BO,
+  F_MIGRATE_TO_DEVICE_DRIVER, F_MIGRATE_TO_DEVICE_LENGTH, F_MIGRATE_TO_RAM_ADDR, F_MIGRATE_TO_RAM_LENGTH, F_MM,
+  F_MMAP_ADDR, F_MMAP_FILE, F_MMAP_LENGTH, F_MMAP_OFFSET, F_MMAP_PROT, F_MPROTECT_ADDR, F_MPROTECT_MM,
+  F_MPROTECT_PROT, F_MREMAP_ADDR, F_MREMAP_LENGTH, F_MREMAP_MAYMOVE, F_MREMAP_MM, F_MREMAP_NEW_ADDR,
+  F_MREMAP_NEW_LENGTH, F_MUNMAP_ADDR, F_TRUNCATE_FILE, F_TRUNCATE_LENGTH, F_TRUNCATE_OFFSET, F_TRUNCATE_SHRINK,
+  F_UNPIN_HANDLE,
 } from "./abi";
 import { dmirrorValid, dmirrorCount, newDmirror, isLiveChunk, resetChunks } from "./dmirror";
 import {
@@ -117,9 +128,9 @@ function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
 
 @inline function faultRoomFor(mm: i32, vpn: u32, write: bool, pte: u32, hasTable: bool = false): i32 {
   if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) return 0; // no fault
-  if (freeSystemFrames() < 2) return fail(ERR_NOMEM_FRAMES, -1, 2);
+  if (freeSystemFrames() < 2) return fail(ERR_NOMEM_FRAMES, NO_FIELD, 2);
   const t = hasTable ? 0 : tablesNeeded(mm, vpn); // the caller may have found the pte table already
-  if (pteTablesLeft() < 1 || (t == 2 && pmdTablesLeft() < 1)) return fail(ERR_NOMEM_TABLES, -1, t);
+  if (pteTablesLeft() < 1 || (t == 2 && pmdTablesLeft() < 1)) return fail(ERR_NOMEM_TABLES, NO_FIELD, t);
   return 0;
 }
 
@@ -134,14 +145,14 @@ function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
   // a shared write on a DAX hole's zero page allocates its block (wp_pfn_shared -> pfn_mkwrite)
   if (pte != 0 && !(blockWrite && (pte & (PTE_PRESENT | PTE_SPECIAL)) == (PTE_PRESENT | PTE_SPECIAL) && ptePfn(pte) == 0)) return 0;
   const idx = vmaPgoff(v) + (vpn - vmaStart(v));
-  if (needsDevicePage(f, idx, blockWrite) && driverFree(fileDevice(f)) < 1) return fail(ERR_NOMEM_DEVICE, 1);
+  if (needsDevicePage(f, idx, blockWrite) && driverFree(fileDevice(f)) < 1) return fail(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
   return 0;
 }
 
 /** A fault on a device-private PMD moves the whole folio back: a THP, or 512 small pages (devicePmdFault). */
 @inline function folioRoom(leaf: u32): i32 {
   if ((leaf & PTE_DEVICE_PRIVATE) == 0 || freeHugeFolios() > 0 || freeSystemFrames() >= <u32>FOLIO_NR) return 0;
-  return fail(ERR_NOMEM_FRAMES, -1, FOLIO_NR);
+  return fail(ERR_NOMEM_FRAMES, NO_FIELD, FOLIO_NR);
 }
 
 /** A file VMA's page past the end of its file (a VMA mremap grew, or a file truncated under it). */
@@ -158,7 +169,7 @@ function pteAt(mm: i32, vpn: u32): u32 {
 /** migrate_device_range over a driver's (or one BO's) allocated pages. Returns how many moved. */
 function evict(d: i32, b: i32): i32 {
   const n = driverSize(d);
-  if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, -1, n);
+  if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, NO_FIELD, n);
   splitDeviceFoliosOf(d, b); // migrate_device_range of large folios: folio_split first
   const k = driverPagesOfBo(d, b, scratchBase, scratchCap);
   let moved = 0;
@@ -181,13 +192,13 @@ function vmaNeedsCopy(v: i32): bool {
 }
 
 function doFork(parent: i32): i32 {
-  if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, 0);
-  if (vmaSlotsLeft() < vmaCount(parent)) return fail(ERR_NOMEM_VMA, 0, vmaCount(parent));
+  if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, F_FORK_MM);
+  if (vmaSlotsLeft() < vmaCount(parent)) return fail(ERR_NOMEM_VMA, F_FORK_MM, vmaCount(parent));
   const tables = tablesOf(parent);
-  if (pteTablesLeft() < tables || pmdTablesLeft() < tables) return fail(ERR_NOMEM_TABLES, 0, tables);
+  if (pteTablesLeft() < tables || pmdTablesLeft() < tables) return fail(ERR_NOMEM_TABLES, F_FORK_MM, tables);
   let copies = 0;
   for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) copies += pinnedPagesIn(parent, vmaStart(v), vmaEnd(v));
-  if (<i32>freeSystemFrames() < copies) return fail(ERR_NOMEM_FRAMES, 0, copies);
+  if (<i32>freeSystemFrames() < copies) return fail(ERR_NOMEM_FRAMES, F_FORK_MM, copies);
   const child = newMm();
   for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) {
     copyAnonVma(v, insertVma(child, vmaStart(v), vmaEnd(v), vmaFlags(v), vmaFile(v), vmaPgoff(v))); // anon_vma_fork
@@ -201,25 +212,25 @@ function doFork(parent: i32): i32 {
 }
 
 function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 {
-  if (n <= 0 || <i64>n > VPN_LIMIT) return fail(ERR_RANGE, 2);
-  if ((fl & ~VM_VALID) != 0) return fail(ERR_BAD_ARG, 3);
-  if ((fl & VM_WRITE) != 0 && (fl & VM_READ) == 0) return fail(ERR_BAD_ARG, 3, 3); // PROT_WRITE alone is not modelled
+  if (n <= 0 || <i64>n > VPN_LIMIT) return fail(ERR_RANGE, F_MMAP_LENGTH);
+  if ((fl & ~VM_VALID) != 0) return fail(ERR_BAD_ARG, F_MMAP_PROT);
+  if ((fl & VM_WRITE) != 0 && (fl & VM_READ) == 0) return fail(ERR_BAD_ARG, F_MMAP_PROT, 3); // PROT_WRITE alone is not modelled
   const anon = (fl & VM_ANON) != 0;
   const shmem = anon && (fl & VM_SHARED) != 0; // MAP_SHARED | MAP_ANONYMOUS
-  if (anon == ((fl & VM_FILE) != 0)) return fail(ERR_BAD_ARG, 3, 1); // exactly one of anon / file
-  if (shmem && (fl & VM_HUGEPAGE) != 0) return fail(ERR_BAD_ARG, 3, 2); // shmem THP is not modelled
+  if (anon == ((fl & VM_FILE) != 0)) return fail(ERR_BAD_ARG, F_MMAP_PROT, 1); // exactly one of anon / file
+  if (shmem && (fl & VM_HUGEPAGE) != 0) return fail(ERR_BAD_ARG, F_MMAP_PROT, 2); // shmem THP is not modelled
   if (!anon) {
-    if (!fileValid(file)) return fail(ERR_BAD_FILE, 4);
-    if (pgoff < 0 || <i64>pgoff + <i64>n > <i64>filePages(file)) return fail(ERR_RANGE, 5);
+    if (!fileValid(file)) return fail(ERR_BAD_FILE, F_MMAP_FILE);
+    if (pgoff < 0 || <i64>pgoff + <i64>n > <i64>filePages(file)) return fail(ERR_RANGE, F_MMAP_OFFSET);
   }
-  if (vmaSlotsLeft() < 1) return fail(ERR_NOMEM_VMA, -1, 1);
-  if (shmem && (fileCount >= fileCap || <i64>n > <i64>fileSlotsLeft())) return fail(ERR_NOMEM_OBJECTS, 2, n); // the shmem file
+  if (vmaSlotsLeft() < 1) return fail(ERR_NOMEM_VMA, NO_FIELD, 1);
+  if (shmem && (fileCount >= fileCap || <i64>n > <i64>fileSlotsLeft())) return fail(ERR_NOMEM_OBJECTS, F_MMAP_LENGTH, n); // the shmem file
   let start: u32;
   if (vpn == -1) {
     start = unmappedArea(mm, <u32>n, <u32>VPN_LIMIT);
     if (start == 0) return kfail(ENOMEM); // get_unmapped_area found no room
   } else {
-    if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
+    if (!rangeOk(vpn, n)) return fail(ERR_RANGE, F_MMAP_ADDR);
     start = <u32>vpn;
     if (overlaps(mm, start, start + <u32>n)) return kfail(EEXIST); // do_mmap: MAP_FIXED_NOREPLACE
   }
@@ -270,15 +281,15 @@ function madvise(mm: i32, start: u32, end: u32, pageoutAdvice: bool): i32 {
  * pages move is migrate_vma_collect_pmd's per-page rule (migrate.ts).
  */
 function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
-  if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
-  if (!driverValid(d)) return fail(ERR_BAD_DRIVER, 3);
+  if (!rangeOk(vpn, n)) return fail(ERR_RANGE, F_MIGRATE_TO_DEVICE_ADDR);
+  if (!driverValid(d)) return fail(ERR_BAD_DRIVER, F_MIGRATE_TO_DEVICE_DRIVER);
   const dk = driverKind(d);
-  if (dk != KIND_DEVICE_PRIVATE && dk != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, 3); // migrate_vma targets
-  if (driverState(d) == DRIVER_GONE) return fail(ERR_BAD_STATE, 3);
-  if (b != 0 && (!boLive(b) || boDriverOf(b) != d)) return fail(ERR_BAD_BO, 4);
-  if (b == 0 && boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, 4);
+  if (dk != KIND_DEVICE_PRIVATE && dk != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, F_MIGRATE_TO_DEVICE_DRIVER); // migrate_vma targets
+  if (driverState(d) == DRIVER_GONE) return fail(ERR_BAD_STATE, F_MIGRATE_TO_DEVICE_DRIVER);
+  if (b != 0 && (!boLive(b) || boDriverOf(b) != d)) return fail(ERR_BAD_BO, F_MIGRATE_TO_DEVICE_BO);
+  if (b == 0 && boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, F_MIGRATE_TO_DEVICE_BO);
   const tables = n / PT_ENTRIES + 2;
-  if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
+  if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, F_MIGRATE_TO_DEVICE_LENGTH, tables);
   const v = findVma(mm, <u32>vpn);
   if (v < 0 || <i64>vpn + <i64>n > <i64>vmaEnd(v)) return kfail(EINVAL); // migrate_vma_setup: start/end outside args->vma
   if (vmaFile(v) >= 0 && fileDevice(vmaFile(v)) >= 0) return kfail(EINVAL); // vma_is_dax, or VM_MIXEDMAP (p2pmem)
@@ -300,8 +311,8 @@ function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
 }
 
 function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
-  if (!rangeOk(vpn, n)) return fail(ERR_RANGE, 1);
-  if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, 2, n);
+  if (!rangeOk(vpn, n)) return fail(ERR_RANGE, F_MIGRATE_TO_RAM_ADDR);
+  if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, F_MIGRATE_TO_RAM_LENGTH, n);
   const v = findVma(mm, <u32>vpn);
   if (v < 0 || <i64>vpn + <i64>n > <i64>vmaEnd(v)) return kfail(EINVAL); // migrate_vma_setup: the range outside the VMA
   if (vmaFile(v) >= 0 && fileDevice(vmaFile(v)) >= 0) return kfail(EINVAL); // vma_is_dax / VM_SPECIAL
@@ -328,50 +339,50 @@ function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
 /** Room for the faults a loop or an hmm_range_fault over [vpn, vpn + n) of mm may take (userloop.ts). */
 function loopRoom(mm: i32, vpn: u32, n: u32, write: bool): i32 {
   const frames = loopFramesNeeded(mm, vpn, n, write);
-  if (<i64>freeSystemFrames() < frames) return fail(ERR_NOMEM_FRAMES, 2, <i32>min<i64>(frames, 0x7fffffff));
+  if (<i64>freeSystemFrames() < frames) return fail(ERR_NOMEM_FRAMES, F_LOOP_PAGES, <i32>min<i64>(frames, 0x7fffffff));
   const pte = loopTablesNeeded(mm, vpn, n, false);
-  if (pteTablesLeft() < pte) return fail(ERR_NOMEM_TABLES, 2, pte);
+  if (pteTablesLeft() < pte) return fail(ERR_NOMEM_TABLES, F_LOOP_PAGES, pte);
   const pmd = loopTablesNeeded(mm, vpn, n, true);
-  if (pmdTablesLeft() < pmd) return fail(ERR_NOMEM_TABLES, 2, pmd);
+  if (pmdTablesLeft() < pmd) return fail(ERR_NOMEM_TABLES, F_LOOP_PAGES, pmd);
   return 0;
 }
 
 /** The test_hmm ops (OP_DMIRROR_*): validated whole, then the ioctl; its -errno is a kernel result. */
 function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
   if (op == OP_DMIRROR_NEW) {
-    if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, 0);
-    if (a1 < 0 || a1 > DMIRROR_CHUNK_MAX) return fail(ERR_BAD_ARG, 1, DMIRROR_CHUNK_MAX);
-    if (dmirrorCount >= MAX_DMIRROR_DEVICES) return fail(ERR_NOMEM_OBJECTS, -1, MAX_DMIRROR_DEVICES);
+    if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, F_DMIRROR_NEW_KIND);
+    if (a1 < 0 || a1 > DMIRROR_CHUNK_MAX) return fail(ERR_BAD_ARG, F_DMIRROR_NEW_CHUNK, DMIRROR_CHUNK_MAX);
+    if (dmirrorCount >= MAX_DMIRROR_DEVICES) return fail(ERR_NOMEM_OBJECTS, NO_FIELD, MAX_DMIRROR_DEVICES);
     return newDmirror(a0, a1 == 0 ? DMIRROR_CHUNK_PAGES : a1);
   }
   if (op == OP_DMIRROR_OPEN) {
-    if (!dmirrorValid(a0)) return fail(ERR_BAD_DMIRROR, 0);
-    if (!mmValid(a1)) return fail(ERR_BAD_MM, 1);
-    if (mirrorSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
+    if (!dmirrorValid(a0)) return fail(ERR_BAD_DMIRROR, F_DMIRROR_OPEN_DEVICE);
+    if (!mmValid(a1)) return fail(ERR_BAD_MM, F_DMIRROR_OPEN_MM);
+    if (mirrorSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
     return openMirror(a0, a1);
   }
-  if (!mirrorIsOpen(a0)) return fail(ERR_BAD_MIRROR, 0);
+  if (!mirrorIsOpen(a0)) return fail(ERR_BAD_MIRROR, F_DMIRROR_OPEN_DEVICE);
   if (op == OP_DMIRROR_CLOSE) {
     const dev = mirrorDevice(a0);
     const pages = chunkPages(dev);
-    if (<i64>freeSystemFrames() < pages) return fail(ERR_NOMEM_FRAMES, -1, <i32>pages);
+    if (<i64>freeSystemFrames() < pages) return fail(ERR_NOMEM_FRAMES, NO_FIELD, <i32>pages);
     closeMirror(a0); // mmu_interval_notifier_remove first: this file sees none of the eviction's notifications
     // dmirror_fops_release since 744dd97752ef (2026, not in 6.1.y): every chunk of the device is
     // evicted before the dmirror is freed (no device page keeps a dangling rpage->zone_device_data)
     for (let d = 0; d < driverCount; d++) if (isLiveChunk(d, dev)) evict(d, 0);
     return 0;
   }
-  if (!ioctlRangeOk(a1, a2)) return fail(ERR_RANGE, a1 < 0 ? 1 : 2);
+  if (!ioctlRangeOk(a1, a2)) return fail(ERR_RANGE, a1 < 0 ? F_DMIRROR_ADDR : F_DMIRROR_NPAGES);
   const mm = mirrorMm(a0);
   let r: i32 = 0;
   if (op == OP_DMIRROR_MIGRATE_TO_DEV) {
-    if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, 2, mirrorEntriesLeft());
+    if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, mirrorEntriesLeft());
     const tables = a2 / PT_ENTRIES + 2; // migrate_vma_insert_page: tables for the holes
-    if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
+    if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, F_DMIRROR_NPAGES, tables);
     if (a2 == 0) return kfail(EINVAL); // dmirror_fops_unlocked_ioctl: cmd.addr >= cmd.addr + size
     r = dmirrorMigrateToDev(a0, <u32>a1, <u32>a2);
   } else if (op == OP_DMIRROR_MIGRATE_TO_SYS) {
-    if (<i64>freeSystemFrames() < <i64>a2) return fail(ERR_NOMEM_FRAMES, 2, a2);
+    if (<i64>freeSystemFrames() < <i64>a2) return fail(ERR_NOMEM_FRAMES, F_DMIRROR_NPAGES, a2);
     if (a2 == 0) return kfail(EINVAL);
     r = dmirrorMigrateToSys(a0, <u32>a1, <u32>a2);
   } else if (op == OP_DMIRROR_RELEASE) {
@@ -382,12 +393,12 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
     setMirrorFlags(a0, a2); // dmirror->flags = cmd.npages
     setMirrorResult(a0, 0, 0);
   } else if (op == OP_DMIRROR_SNAPSHOT) {
-    if (a2 > SNAPSHOT_MAX) return fail(ERR_BAD_ARG, 2, SNAPSHOT_MAX);
+    if (a2 > SNAPSHOT_MAX) return fail(ERR_BAD_ARG, F_DMIRROR_NPAGES, SNAPSHOT_MAX);
     if (a2 == 0) return kfail(EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorSnapshot(a0, <u32>a1, <u32>a2);
   } else {
     const write = op == OP_DMIRROR_WRITE;
-    if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, 2, mirrorEntriesLeft());
+    if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, mirrorEntriesLeft());
     if (mmValid(mm) && loopRoom(mm, <u32>a1, <u32>a2, write) < 0) return -1;
     if (a2 == 0) return kfail(EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorReadWrite(a0, <u32>a1, <u32>a2, write, <u32>a3, <u32>a4);
@@ -414,7 +425,7 @@ function chunkPages(dev: i32): i64 {
 function dmirrorRelease(m: i32): i32 {
   const dev = mirrorDevice(m);
   const pages = chunkPages(dev);
-  if (<i64>freeSystemFrames() < pages) return fail(ERR_NOMEM_FRAMES, -1, <i32>pages);
+  if (<i64>freeSystemFrames() < pages) return fail(ERR_NOMEM_FRAMES, NO_FIELD, <i32>pages);
   for (let d = 0; d < driverCount; d++) {
     if (!isLiveChunk(d, dev)) continue;
     evict(d, 0);
@@ -432,8 +443,8 @@ function dmirrorRelease(m: i32): i32 {
  * process would die of it). read_range with check returns how many pages differ.
  */
 function doUserLoop(mm: i32, vpn: i32, n: i32, write: bool, value: i32, step: i32, check: bool): i32 {
-  if (!mmValid(mm)) return fail(ERR_BAD_MM, 0);
-  if (!rangeOk(vpn, n)) return fail(ERR_RANGE, vpn < 0 ? 1 : 2);
+  if (!mmValid(mm)) return fail(ERR_BAD_MM, F_LOOP_MM);
+  if (!rangeOk(vpn, n)) return fail(ERR_RANGE, vpn < 0 ? F_LOOP_ADDR : F_LOOP_PAGES);
   if (loopRoom(mm, <u32>vpn, <u32>n, write) < 0) return -1;
   let bad = 0;
   for (let k = 0; k < n; k++) {
@@ -457,7 +468,7 @@ export function faultIn(mm: i32, vpn: u32, write: bool): i32 {
  * hmm_range_fault's hmm_vma_fault). Returns the load's value, 0, or a signal.
  */
 function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool = true): i32 {
-  if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, 1);
+  if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, F_ACCESS_ADDR);
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return ksignal(SIGSEGV); // do_user_addr_fault -> bad_area (SEGV_MAPERR)
   // access_error (SEGV_ACCERR): a write needs VM_WRITE, a read an accessible VMA (not PROT_NONE)
@@ -511,14 +522,14 @@ function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool = true):
 }
 
 function doGup(mm: i32, vpn: i32, fl: i32): i32 {
-  if ((fl & ~FOLL_VALID) != 0) return fail(ERR_BAD_ARG, 2);
-  if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, 1);
+  if ((fl & ~FOLL_VALID) != 0) return fail(ERR_BAD_ARG, F_GUP_WRITE);
+  if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, F_GUP_ADDR);
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return refuse(EFAULT); // __get_user_pages: gup_vma_lookup found no VMA
   const bad = checkVmaFlags(v, fl);
   if (bad != 0) return refuse(bad);
-  if (pinSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
-  if (freeSystemFrames() < 3) return fail(ERR_NOMEM_FRAMES, -1, 3);
+  if (pinSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
+  if (freeSystemFrames() < 3) return fail(ERR_NOMEM_FRAMES, NO_FIELD, 3);
   const room = faultRoom(mm, <u32>vpn, true);
   if (room < 0) return room;
   const folio = folioRoom(hugeLeaf(mm, <u32>vpn));
@@ -538,16 +549,16 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
   const a3 = load<i32>(w, 16);
   const a4 = load<i32>(w, 20);
   const a5 = load<i32>(w, 24);
-  if (<u32>op < 32 && ((NEEDS_MM >> <u32>op) & 1) != 0 && !mmValid(a0)) return fail(ERR_BAD_MM, 0);
+  if (<u32>op < 32 && ((NEEDS_MM >> <u32>op) & 1) != 0 && !mmValid(a0)) return fail(ERR_BAD_MM, F_MM);
   switch (op) {
     case OP_MM_NEW: {
-      if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, -1);
+      if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, NO_FIELD);
       return newMm();
     }
     case OP_MMAP: return doMmap(a0, a1, a2, a3, a4, a5);
     case OP_MUNMAP: {
-      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
-      if (vmaSlotsLeft() < 1 && splitsVma(a0, <u32>a1, <u32>(a1 + a2))) return fail(ERR_NOMEM_VMA, -1, 1);
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, F_MUNMAP_ADDR);
+      if (vmaSlotsLeft() < 1 && splitsVma(a0, <u32>a1, <u32>(a1 + a2))) return fail(ERR_NOMEM_VMA, NO_FIELD, 1);
       unmapRange(a0, <u32>a1, <u32>(a1 + a2));
       return 0;
     }
@@ -556,48 +567,48 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     case OP_FORK: return doFork(a0);
     case OP_EXIT: { exitMm(a0); return 0; }
     case OP_MADV_DONTNEED: {
-      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
       return madvise(a0, <u32>a1, <u32>(a1 + a2), false);
     }
     case OP_FILE_NEW: {
-      if (a0 <= 0) return fail(ERR_RANGE, 0);
+      if (a0 <= 0) return fail(ERR_RANGE, F_FILE_NEW_LENGTH);
       const d = a1 - 1; // 0: an ordinary file; d + 1: a file on device driver d
       if (a1 != 0) {
-        if (!driverValid(d)) return fail(ERR_BAD_DRIVER, 1);
+        if (!driverValid(d)) return fail(ERR_BAD_DRIVER, F_FILE_NEW_DRIVER);
         const k = driverKind(d);
-        if (k != KIND_FSDAX && k != KIND_DEVDAX && k != KIND_P2PDMA) return fail(ERR_BAD_ARG, 1); // only these back files
-        if (driverState(d) != DRIVER_LIVE) return fail(ERR_BAD_STATE, 1);
+        if (k != KIND_FSDAX && k != KIND_DEVDAX && k != KIND_P2PDMA) return fail(ERR_BAD_ARG, F_FILE_NEW_DRIVER); // only these back files
+        if (driverState(d) != DRIVER_LIVE) return fail(ERR_BAD_STATE, F_FILE_NEW_DRIVER);
       }
-      if (fileCount >= fileCap) return fail(ERR_NOMEM_OBJECTS, -1);
-      if (<i64>a0 > <i64>fileSlotsLeft()) return fail(ERR_NOMEM_OBJECTS, 0, a0);
+      if (fileCount >= fileCap) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
+      if (<i64>a0 > <i64>fileSlotsLeft()) return fail(ERR_NOMEM_OBJECTS, F_FILE_NEW_LENGTH, a0);
       return newFile(<u32>a0, d);
     }
     case OP_DRIVER_NEW: {
-      if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT && a0 != KIND_FSDAX && a0 != KIND_DEVDAX && a0 != KIND_P2PDMA) return fail(ERR_BAD_ARG, 0);
-      if (a1 <= 0) return fail(ERR_RANGE, 1);
+      if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT && a0 != KIND_FSDAX && a0 != KIND_DEVDAX && a0 != KIND_P2PDMA) return fail(ERR_BAD_ARG, F_DRIVER_NEW_KIND);
+      if (a1 <= 0) return fail(ERR_RANGE, F_DRIVER_NEW_PAGES);
       const need = <i64>a1 + <i64>driverPadding(a0); // E5: a device-private pgmap starts 2 MiB-aligned
-      if (need > <i64>deviceFramesLeft()) return fail(ERR_NOMEM_DEVICE, 1, <i32>deviceFramesLeft());
-      if (driverSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
+      if (need > <i64>deviceFramesLeft()) return fail(ERR_NOMEM_DEVICE, F_DRIVER_NEW_PAGES, <i32>deviceFramesLeft());
+      if (driverSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
       return registerDriver(a0, <u32>a1);
     }
     case OP_DRIVER_ALLOC: {
-      if (!driverValid(a0)) return fail(ERR_BAD_DRIVER, 0);
-      if (driverKind(a0) != KIND_DEVICE_PRIVATE) return fail(ERR_BAD_ARG, 0); // device-private memory only
-      if (driverState(a0) != DRIVER_LIVE) return fail(ERR_BAD_STATE, 0);
-      if (a1 != 0 && (a1 != FOLIO_ORDER || rule(SCHEME_DEVICE_FOLIOS) == 0)) return fail(ERR_BAD_ARG, 1); // order 9 needs E5's large device folios
-      if (a2 != 0 && a2 != 1) return fail(ERR_BAD_ARG, 2);
-      if (boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
-      if (a2 == 0 && !driverCanAlloc(a0, a1)) return fail(ERR_NOMEM_DEVICE, 1);
-      if (a2 == 1 && pendingOrder(a0) >= 0 && !driverCanAlloc(a0, a1)) return fail(ERR_BAD_STATE, 2); // one blocked allocation at a time
+      if (!driverValid(a0)) return fail(ERR_BAD_DRIVER, F_DRIVER_ALLOC_DRIVER);
+      if (driverKind(a0) != KIND_DEVICE_PRIVATE) return fail(ERR_BAD_ARG, F_DRIVER_ALLOC_DRIVER); // device-private memory only
+      if (driverState(a0) != DRIVER_LIVE) return fail(ERR_BAD_STATE, F_DRIVER_ALLOC_DRIVER);
+      if (a1 != 0 && (a1 != FOLIO_ORDER || rule(SCHEME_DEVICE_FOLIOS) == 0)) return fail(ERR_BAD_ARG, F_DRIVER_ALLOC_ORDER); // order 9 needs E5's large device folios
+      if (a2 != 0 && a2 != 1) return fail(ERR_BAD_ARG, F_DRIVER_ALLOC_WAIT);
+      if (boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
+      if (a2 == 0 && !driverCanAlloc(a0, a1)) return fail(ERR_NOMEM_DEVICE, F_DRIVER_ALLOC_ORDER);
+      if (a2 == 1 && pendingOrder(a0) >= 0 && !driverCanAlloc(a0, a1)) return fail(ERR_BAD_STATE, F_DRIVER_ALLOC_WAIT); // one blocked allocation at a time
       const b = createBo(a0);
       markBoHeld(b);
       if (driverAllocFolio(a0, b, a1) == 0) setPending(a0, b, a1); // blocks until a free returns memory
       return b;
     }
     case OP_DRIVER_FREE: {
-      if (!boLive(a0)) return fail(ERR_BAD_BO, 0);
-      if (!boIsHeld(a0)) return fail(ERR_BAD_BO, 0, 1); // only the driver's own allocations
-      if (driverState(boDriverOf(a0)) == DRIVER_GONE) return fail(ERR_BAD_STATE, 0);
+      if (!boLive(a0)) return fail(ERR_BAD_BO, F_DRIVER_FREE_BO);
+      if (!boIsHeld(a0)) return fail(ERR_BAD_BO, F_DRIVER_FREE_BO, 1); // only the driver's own allocations
+      if (driverState(boDriverOf(a0)) == DRIVER_GONE) return fail(ERR_BAD_STATE, F_DRIVER_FREE_BO);
       driverFreeBo(a0);
       return 0;
     }
@@ -605,7 +616,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     case OP_MIGRATE_TO_RAM: return doMigrateToRam(a0, a1, a2);
     case OP_GUP: return doGup(a0, a1, a2);
     case OP_UNPIN: {
-      if (!handleValid(a0)) return fail(ERR_BAD_HANDLE, 0);
+      if (!handleValid(a0)) return fail(ERR_BAD_HANDLE, F_UNPIN_HANDLE);
       unpin(a0);
       return 0;
     }
@@ -617,16 +628,16 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       return 0;
     }
     case OP_DROP_CACHE: {
-      if (!fileValid(a0)) return fail(ERR_BAD_FILE, 0);
+      if (!fileValid(a0)) return fail(ERR_BAD_FILE, F_DROP_CACHE_FILE);
       dropPageCache(a0);
       return 0;
     }
     case OP_DRIVER_TEARDOWN: {
-      if (!driverValid(a0)) return fail(ERR_BAD_DRIVER, 0);
+      if (!driverValid(a0)) return fail(ERR_BAD_DRIVER, F_DRIVER_TEARDOWN_DRIVER);
       const k = driverKind(a0);
-      if (k != KIND_DEVICE_PRIVATE && k != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, 0);
-      if (driverState(a0) != DRIVER_LIVE) return fail(ERR_BAD_STATE, 0);
-      if (a1 != 0 && a1 != 1) return fail(ERR_BAD_ARG, 1);
+      if (k != KIND_DEVICE_PRIVATE && k != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, F_DRIVER_TEARDOWN_DRIVER);
+      if (driverState(a0) != DRIVER_LIVE) return fail(ERR_BAD_STATE, F_DRIVER_TEARDOWN_DRIVER);
+      if (a1 != 0 && a1 != 1) return fail(ERR_BAD_ARG, F_DRIVER_TEARDOWN_EVICT);
       if (a1 == 1) {
         const moved = evict(a0, 0);
         if (moved < 0) return moved;
@@ -635,59 +646,59 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       return memunmapPages(a0);
     }
     case OP_EVICT_BO: {
-      if (!boLive(a0)) return fail(ERR_BAD_BO, 0);
-      if (driverState(boDriverOf(a0)) == DRIVER_GONE) return fail(ERR_BAD_STATE, 0);
+      if (!boLive(a0)) return fail(ERR_BAD_BO, F_EVICT_BO_BO);
+      if (driverState(boDriverOf(a0)) == DRIVER_GONE) return fail(ERR_BAD_STATE, F_EVICT_BO_BO);
       return evict(boDriverOf(a0), a0);
     }
     case OP_FAULT_BEGIN: {
-      if (a1 < 0 || <i64>a1 >= VPN_LIMIT) return fail(ERR_RANGE, 1);
-      if (findVma(a0, <u32>a1) < 0) return fail(ERR_SEGV, 1);
+      if (a1 < 0 || <i64>a1 >= VPN_LIMIT) return fail(ERR_RANGE, F_FAULT_BEGIN_ADDR);
+      if (findVma(a0, <u32>a1) < 0) return fail(ERR_SEGV, F_FAULT_BEGIN_ADDR);
       const pte = pteAt(a0, <u32>a1);
-      if ((pte & PTE_DEVICE_PRIVATE) == 0) return fail(ERR_BAD_STATE, 1); // only device-private entries fault this way
-      if (faultSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1);
+      if ((pte & PTE_DEVICE_PRIVATE) == 0) return fail(ERR_BAD_STATE, F_FAULT_BEGIN_ADDR); // only device-private entries fault this way
+      if (faultSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
       return faultBegin(a0, <u32>a1, ptePfn(pte));
     }
     case OP_FAULT_END: {
-      if (!faultValid(a0)) return fail(ERR_BAD_HANDLE, 0);
-      if (freeSystemFrames() < 1) return fail(ERR_NOMEM_FRAMES, -1, 1);
+      if (!faultValid(a0)) return fail(ERR_BAD_HANDLE, F_FAULT_END_FAULT);
+      if (freeSystemFrames() < 1) return fail(ERR_NOMEM_FRAMES, NO_FIELD, 1);
       return faultEnd(a0);
     }
     case OP_TRUNCATE: {
-      if (!fileValid(a0)) return fail(ERR_BAD_FILE, 0);
+      if (!fileValid(a0)) return fail(ERR_BAD_FILE, F_TRUNCATE_FILE);
       // device-dax and p2pmem are device files: they have no blocks to truncate
-      if (fileDevice(a0) >= 0 && driverKind(fileDevice(a0)) != KIND_FSDAX) return fail(ERR_BAD_ARG, 0);
-      if (a3 != 0 && a3 != 1) return fail(ERR_BAD_ARG, 3);
-      if (fileDevice(a0) >= 0 && truncateSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, -1); // it may have to wait
+      if (fileDevice(a0) >= 0 && driverKind(fileDevice(a0)) != KIND_FSDAX) return fail(ERR_BAD_ARG, F_TRUNCATE_FILE);
+      if (a3 != 0 && a3 != 1) return fail(ERR_BAD_ARG, F_TRUNCATE_SHRINK);
+      if (fileDevice(a0) >= 0 && truncateSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD); // it may have to wait
       if (a3 == 1) { // truncate(2) to a1 pages: no larger than the file
-        if (a1 < 0 || <u32>a1 > filePages(a0)) return fail(ERR_RANGE, 1);
+        if (a1 < 0 || <u32>a1 > filePages(a0)) return fail(ERR_RANGE, F_TRUNCATE_OFFSET);
         return truncateRange(a0, <u32>a1, filePages(a0) - <u32>a1, true);
       }
-      if (a1 < 0 || <u32>a1 >= filePages(a0)) return fail(ERR_RANGE, 1);
-      if (a2 <= 0) return fail(ERR_RANGE, 2);
+      if (a1 < 0 || <u32>a1 >= filePages(a0)) return fail(ERR_RANGE, F_TRUNCATE_OFFSET);
+      if (a2 <= 0) return fail(ERR_RANGE, F_TRUNCATE_LENGTH);
       return truncateRange(a0, <u32>a1, <u32>min<i32>(a2, <i32>filePages(a0) - a1), false);
     }
     case OP_MADV_PAGEOUT: {
-      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, F_MADVISE_PAGEOUT_ADDR);
       return madvise(a0, <u32>a1, <u32>(a1 + a2), true);
     }
     case OP_MPROTECT: {
-      if (!mmValid(a0)) return fail(ERR_BAD_MM, 0);
-      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
-      if (a3 != 0 && a3 != VM_READ && a3 != (VM_READ | VM_WRITE)) return fail(ERR_BAD_ARG, 3); // PROT_NONE, PROT_READ, PROT_READ|PROT_WRITE
+      if (!mmValid(a0)) return fail(ERR_BAD_MM, F_MPROTECT_MM);
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, F_MPROTECT_ADDR);
+      if (a3 != 0 && a3 != VM_READ && a3 != (VM_READ | VM_WRITE)) return fail(ERR_BAD_ARG, F_MPROTECT_PROT); // PROT_NONE, PROT_READ, PROT_READ|PROT_WRITE
       const slots = mprotectSlots(a0, <u32>a1, <u32>(a1 + a2), a3);
-      if (vmaSlotsLeft() < slots) return fail(ERR_NOMEM_VMA, -1, slots);
+      if (vmaSlotsLeft() < slots) return fail(ERR_NOMEM_VMA, NO_FIELD, slots);
       return doMprotect(a0, <u32>a1, <u32>(a1 + a2), a3);
     }
     case OP_MREMAP: {
-      if (!mmValid(a0)) return fail(ERR_BAD_MM, 0);
-      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, 1);
-      if (a3 <= 0 || <i64>a3 > VPN_LIMIT) return fail(ERR_RANGE, 3);
-      if ((a4 & ~MREMAP_VALID) != 0) return fail(ERR_BAD_ARG, 4);
-      if ((a4 & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0 && !rangeOk(a5, a3)) return fail(ERR_RANGE, 5);
+      if (!mmValid(a0)) return fail(ERR_BAD_MM, F_MREMAP_MM);
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, F_MREMAP_ADDR);
+      if (a3 <= 0 || <i64>a3 > VPN_LIMIT) return fail(ERR_RANGE, F_MREMAP_NEW_LENGTH);
+      if ((a4 & ~MREMAP_VALID) != 0) return fail(ERR_BAD_ARG, F_MREMAP_MAYMOVE);
+      if ((a4 & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0 && !rangeOk(a5, a3)) return fail(ERR_RANGE, F_MREMAP_NEW_ADDR);
       const slots = mremapSlots(<u32>a2, <u32>a3, a4);
-      if (vmaSlotsLeft() < slots) return fail(ERR_NOMEM_VMA, -1, slots);
+      if (vmaSlotsLeft() < slots) return fail(ERR_NOMEM_VMA, NO_FIELD, slots);
       const tables = a2 / PT_ENTRIES + 2; // move_page_tables: the destination's tables
-      if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, 2, tables);
+      if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, F_MREMAP_LENGTH, tables);
       return doMremap(a0, <u32>a1, <u32>a2, <u32>a3, a4, <u32>a5);
     }
     case OP_DMIRROR_NEW: case OP_DMIRROR_OPEN: case OP_DMIRROR_CLOSE: case OP_DMIRROR_READ: case OP_DMIRROR_WRITE:
@@ -697,17 +708,17 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     case OP_WRITE_RANGE: return doUserLoop(a0, a1, a2, true, a3, a4, false);
     case OP_READ_RANGE: return doUserLoop(a0, a1, a2, false, a3, a4, a5 != 0);
     case OP_CPU: {
-      if (a0 < 0 || a0 >= cpuLimit) return fail(ERR_BAD_ARG, 0); // a CPU the engine was created with
+      if (a0 < 0 || a0 >= cpuLimit) return fail(ERR_BAD_ARG, F_CPU_CPU); // a CPU the engine was created with
       setCpu(a0);
       return 0;
     }
     case OP_DMA_WRITE: {
-      if (!handleValid(a0)) return fail(ERR_BAD_HANDLE, 0);
+      if (!handleValid(a0)) return fail(ERR_BAD_HANDLE, F_DMA_WRITE_HANDLE);
       dmaWrite(a0, <u32>a1);
       return 0;
     }
   }
-  return fail(ERR_BAD_OP, -1);
+  return fail(ERR_BAD_OP, NO_FIELD);
 }
 
 /**

@@ -32,6 +32,17 @@ import {
   OP_DMIRROR_MIGRATE_TO_DEV, OP_DMIRROR_MIGRATE_TO_SYS, OP_DMIRROR_RELEASE, OP_DMIRROR_FLAGS, DMIRROR_CHUNK_PAGES,
   DMIRROR_CHUNK_MAX,
   OP_CPU, // simulated CPUs (the cost model is engine-only)
+  NO_FIELD, F_ACCESS_ADDR, F_CPU_CPU, F_DMA_WRITE_HANDLE, F_DMIRROR_ADDR, F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND,
+  F_DMIRROR_NPAGES, F_DMIRROR_OPEN_DEVICE, F_DMIRROR_OPEN_MM, F_DRIVER_ALLOC_DRIVER, F_DRIVER_ALLOC_ORDER,
+  F_DRIVER_ALLOC_WAIT, F_DRIVER_FREE_BO, F_DRIVER_NEW_KIND, F_DRIVER_NEW_PAGES, F_DRIVER_TEARDOWN_DRIVER,
+  F_DRIVER_TEARDOWN_EVICT, F_DROP_CACHE_FILE, F_EVICT_BO_BO, F_FAULT_BEGIN_ADDR, F_FAULT_END_FAULT,
+  F_FILE_NEW_DRIVER, F_FILE_NEW_LENGTH, F_FORK_MM, F_GUP_ADDR, F_GUP_WRITE, F_LOOP_ADDR, F_LOOP_MM, F_LOOP_PAGES,
+  F_MADVISE_DONTNEED_ADDR, F_MADVISE_PAGEOUT_ADDR, F_MIGRATE_TO_DEVICE_ADDR, F_MIGRATE_TO_DEVICE_BO,
+  F_MIGRATE_TO_DEVICE_DRIVER, F_MIGRATE_TO_DEVICE_LENGTH, F_MIGRATE_TO_RAM_ADDR, F_MIGRATE_TO_RAM_LENGTH, F_MM,
+  F_MMAP_ADDR, F_MMAP_FILE, F_MMAP_LENGTH, F_MMAP_OFFSET, F_MMAP_PROT, F_MPROTECT_ADDR, F_MPROTECT_MM,
+  F_MPROTECT_PROT, F_MREMAP_ADDR, F_MREMAP_LENGTH, F_MREMAP_MAYMOVE, F_MREMAP_MM, F_MREMAP_NEW_ADDR,
+  F_MREMAP_NEW_LENGTH, F_MUNMAP_ADDR, F_TRUNCATE_FILE, F_TRUNCATE_LENGTH, F_TRUNCATE_OFFSET, F_TRUNCATE_SHRINK,
+  F_UNPIN_HANDLE,
 } from "../../assembly/abi.ts";
 import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys } from "./dmirror_ioctl.ts";
 import { isLiveChunk } from "./dmirror.ts";
@@ -92,9 +103,9 @@ function checkFaultRoom(m: Machine, mm: Mm, vpn: number, write: boolean): void {
 
 /** Two free frames and the page tables a fault at vpn would allocate. */
 function checkRoomForFault(m: Machine, mm: Mm, vpn: number): void {
-  if (m.frames.freeSystemPages < 2) reject(ERR_NOMEM_FRAMES, -1, 2);
+  if (m.frames.freeSystemPages < 2) reject(ERR_NOMEM_FRAMES, NO_FIELD, 2);
   const t = mm.tables.tablesNeeded(vpn);
-  if (m.tablePool.pteFree < 1 || (t === 2 && m.tablePool.pmdFree < 1)) reject(ERR_NOMEM_TABLES, -1, t);
+  if (m.tablePool.pteFree < 1 || (t === 2 && m.tablePool.pmdFree < 1)) reject(ERR_NOMEM_TABLES, NO_FIELD, t);
 }
 
 /** A fault on a file living on a device needs a free device page there (else SIGBUS). */
@@ -105,12 +116,12 @@ function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean
   // a shared write on a DAX hole's zero page allocates its block (wp_pfn_shared -> pfn_mkwrite)
   if (pte && !(blockWrite && pte.present && pte.special && pte.pfn === 0)) return;
   const f = m.files.all[v.file];
-  if (needsDevicePage(f, v.fileIndex(vpn), blockWrite) && m.devices.drivers[f.driver].free.length < 1) reject(ERR_NOMEM_DEVICE, 1);
+  if (needsDevicePage(f, v.fileIndex(vpn), blockWrite) && m.devices.drivers[f.driver].free.length < 1) reject(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
 }
 
 /** migrate_device_range over a driver's (or one BO's) allocated pages. Returns how many moved. */
 function evict(m: Machine, d: Driver, b: number): number {
-  if (m.frames.freeSystemPages < d.size) reject(ERR_NOMEM_FRAMES, -1, d.size);
+  if (m.frames.freeSystemPages < d.size) reject(ERR_NOMEM_FRAMES, NO_FIELD, d.size);
   splitDeviceFoliosOf(m, d, b); // migrate_device_range of large folios: folio_split first
   let moved = 0;
   for (const page of allocatedPagesOf(m, d, b)) if (migratePageToRam(m, page, 0, -1, 0)) moved++;
@@ -129,13 +140,13 @@ function vmaNeedsCopy(m: Machine, v: Vma): boolean {
 
 /** dup_mmap. */
 function doFork(m: Machine, parent: Mm): number {
-  if (m.mms.mmSlotsLeft < 1) reject(ERR_NOMEM_MM, 0);
-  if (m.mms.vmaSlotsLeft < parent.vmas.length) reject(ERR_NOMEM_VMA, 0, parent.vmas.length);
+  if (m.mms.mmSlotsLeft < 1) reject(ERR_NOMEM_MM, F_FORK_MM);
+  if (m.mms.vmaSlotsLeft < parent.vmas.length) reject(ERR_NOMEM_VMA, F_FORK_MM, parent.vmas.length);
   const tables = parent.tables.tableCount;
-  if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < tables) reject(ERR_NOMEM_TABLES, 0, tables);
+  if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < tables) reject(ERR_NOMEM_TABLES, F_FORK_MM, tables);
   let copies = 0;
   for (const v of parent.vmas) copies += pinnedPagesIn(m, parent, v.start, v.end);
-  if (m.frames.freeSystemPages < copies) reject(ERR_NOMEM_FRAMES, 0, copies);
+  if (m.frames.freeSystemPages < copies) reject(ERR_NOMEM_FRAMES, F_FORK_MM, copies);
   const child = m.mms.create();
   for (const v of parent.vmas) {
     m.mms.insertVma(child, v.start, v.end, v.flags, v.file, v.pgoff).anonVma = v.anonVma; // anon_vma_fork
@@ -149,26 +160,26 @@ function doFork(m: Machine, parent: Mm): number {
 
 /** do_mmap (MAP_FIXED_NOREPLACE when an address is given; shared anonymous memory gets a shmem file). */
 function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: number, pgoff: number): number {
-  if (n <= 0 || n > VPN_LIMIT) reject(ERR_RANGE, 2);
-  if ((fl & ~VM_VALID) !== 0) reject(ERR_BAD_ARG, 3);
-  if ((fl & VM_WRITE) !== 0 && (fl & VM_READ) === 0) reject(ERR_BAD_ARG, 3, 3);
+  if (n <= 0 || n > VPN_LIMIT) reject(ERR_RANGE, F_MMAP_LENGTH);
+  if ((fl & ~VM_VALID) !== 0) reject(ERR_BAD_ARG, F_MMAP_PROT);
+  if ((fl & VM_WRITE) !== 0 && (fl & VM_READ) === 0) reject(ERR_BAD_ARG, F_MMAP_PROT, 3);
   const anon = (fl & VM_ANON) !== 0;
   const shmem = anon && (fl & VM_SHARED) !== 0;
-  if (anon === ((fl & VM_FILE) !== 0)) reject(ERR_BAD_ARG, 3, 1); // exactly one of anon / file
-  if (shmem && (fl & VM_HUGEPAGE) !== 0) reject(ERR_BAD_ARG, 3, 2); // shmem THP is not modelled
+  if (anon === ((fl & VM_FILE) !== 0)) reject(ERR_BAD_ARG, F_MMAP_PROT, 1); // exactly one of anon / file
+  if (shmem && (fl & VM_HUGEPAGE) !== 0) reject(ERR_BAD_ARG, F_MMAP_PROT, 2); // shmem THP is not modelled
   if (!anon) {
     const f = m.files.open(file);
-    if (!f) reject(ERR_BAD_FILE, 4);
-    if (pgoff < 0 || pgoff + n > f.pages) reject(ERR_RANGE, 5);
+    if (!f) reject(ERR_BAD_FILE, F_MMAP_FILE);
+    if (pgoff < 0 || pgoff + n > f.pages) reject(ERR_RANGE, F_MMAP_OFFSET);
   }
-  if (m.mms.vmaSlotsLeft < 1) reject(ERR_NOMEM_VMA, -1, 1);
-  if (shmem && (m.files.all.length >= m.files.fileCapacity || n > m.files.pagesLeft)) reject(ERR_NOMEM_OBJECTS, 2, n);
+  if (m.mms.vmaSlotsLeft < 1) reject(ERR_NOMEM_VMA, NO_FIELD, 1);
+  if (shmem && (m.files.all.length >= m.files.fileCapacity || n > m.files.pagesLeft)) reject(ERR_NOMEM_OBJECTS, F_MMAP_LENGTH, n);
   let start: number;
   if (vpn === -1) {
     start = mm.unmappedArea(n, VPN_LIMIT);
     if (start === 0) return kfail(m, ENOMEM); // get_unmapped_area
   } else {
-    if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
+    if (!rangeOk(vpn, n)) reject(ERR_RANGE, F_MMAP_ADDR);
     start = vpn;
     if (mm.overlaps(start, start + n)) return kfail(m, EEXIST); // MAP_FIXED_NOREPLACE
   }
@@ -182,17 +193,17 @@ function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: nu
 
 /** A driver's migrate_vma into device memory (as the core's doMigrateToDevice). */
 function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number, b: number): number {
-  if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
+  if (!rangeOk(vpn, n)) reject(ERR_RANGE, F_MIGRATE_TO_DEVICE_ADDR);
   const driver = m.devices.driver(d);
-  if (!driver) reject(ERR_BAD_DRIVER, 3);
-  if (driver.kind !== KIND_DEVICE_PRIVATE && driver.kind !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, 3); // migrate_vma targets
-  if (driver.state === "gone") reject(ERR_BAD_STATE, 3);
+  if (!driver) reject(ERR_BAD_DRIVER, F_MIGRATE_TO_DEVICE_DRIVER);
+  if (driver.kind !== KIND_DEVICE_PRIVATE && driver.kind !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, F_MIGRATE_TO_DEVICE_DRIVER); // migrate_vma targets
+  if (driver.state === "gone") reject(ERR_BAD_STATE, F_MIGRATE_TO_DEVICE_DRIVER);
   const existing = b !== 0 ? m.devices.liveBo(b) : undefined;
-  if (b !== 0 && (!existing || existing.driver !== d)) reject(ERR_BAD_BO, 4);
-  if (b === 0 && m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, 4);
+  if (b !== 0 && (!existing || existing.driver !== d)) reject(ERR_BAD_BO, F_MIGRATE_TO_DEVICE_BO);
+  if (b === 0 && m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, F_MIGRATE_TO_DEVICE_BO);
   const tables = Math.trunc(n / PT_ENTRIES) + 2;
   if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) {
-    reject(ERR_NOMEM_TABLES, 2, tables);
+    reject(ERR_NOMEM_TABLES, F_MIGRATE_TO_DEVICE_LENGTH, tables);
   }
   const v = mm.findVma(vpn);
   if (!v || vpn + n > v.end) return kfail(m, EINVAL); // migrate_vma_setup: start/end outside args->vma
@@ -215,8 +226,8 @@ function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number
 
 /** Driver-initiated migrate_vma with MIGRATE_VMA_SELECT_DEVICE_PRIVATE / _COHERENT. */
 function doMigrateToRam(m: Machine, mm: Mm, vpn: number, n: number): number {
-  if (!rangeOk(vpn, n)) reject(ERR_RANGE, 1);
-  if (m.frames.freeSystemPages < n) reject(ERR_NOMEM_FRAMES, 2, n);
+  if (!rangeOk(vpn, n)) reject(ERR_RANGE, F_MIGRATE_TO_RAM_ADDR);
+  if (m.frames.freeSystemPages < n) reject(ERR_NOMEM_FRAMES, F_MIGRATE_TO_RAM_LENGTH, n);
   const v = mm.findVma(vpn);
   if (!v || vpn + n > v.end) return kfail(m, EINVAL);
   if (v.file >= 0 && m.files.all[v.file].driver >= 0) return kfail(m, EINVAL);
@@ -257,7 +268,7 @@ function madvise(m: Machine, mm: Mm, start: number, end: number, pageoutAdvice: 
 
 /** A fault on a device-private PMD moves the whole folio back: a THP, or 512 small pages (devicePmdFault). */
 function checkFolioRoom(m: Machine, leaf: Pte | undefined): void {
-  if (leaf?.devicePrivate && m.frames.freeHugeFolios === 0 && m.frames.freeSystemPages < FOLIO_NR) reject(ERR_NOMEM_FRAMES, -1, FOLIO_NR);
+  if (leaf?.devicePrivate && m.frames.freeHugeFolios === 0 && m.frames.freeSystemPages < FOLIO_NR) reject(ERR_NOMEM_FRAMES, NO_FIELD, FOLIO_NR);
 }
 
 /** A file VMA's page past the end of its file. */
@@ -278,47 +289,47 @@ function ioctlRangeOk(vpn: number, npages: number): boolean {
 /** Room for the faults a loop or an hmm_range_fault over [vpn, vpn + n) of mm may take (userloop.ts). */
 function checkLoopRoom(m: Machine, mm: Mm, vpn: number, n: number, write: boolean): void {
   const frames = loopFramesNeeded(mm, vpn, n, write);
-  if (m.frames.freeSystemPages < frames) reject(ERR_NOMEM_FRAMES, 2, Math.min(frames, 0x7fffffff));
+  if (m.frames.freeSystemPages < frames) reject(ERR_NOMEM_FRAMES, F_LOOP_PAGES, Math.min(frames, 0x7fffffff));
   const pte = loopTablesNeeded(mm, vpn, n, false);
-  if (m.tablePool.pteFree < pte) reject(ERR_NOMEM_TABLES, 2, pte);
+  if (m.tablePool.pteFree < pte) reject(ERR_NOMEM_TABLES, F_LOOP_PAGES, pte);
   const pmd = loopTablesNeeded(mm, vpn, n, true);
-  if (m.tablePool.pmdFree < pmd) reject(ERR_NOMEM_TABLES, 2, pmd);
+  if (m.tablePool.pmdFree < pmd) reject(ERR_NOMEM_TABLES, F_LOOP_PAGES, pmd);
 }
 
 /** The test_hmm ops (as the core's doDmirror). */
 function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a3: number, a4: number): number {
   if (op === OP_DMIRROR_NEW) {
-    if (a0 !== KIND_DEVICE_PRIVATE && a0 !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, 0);
-    if (a1 < 0 || a1 > DMIRROR_CHUNK_MAX) reject(ERR_BAD_ARG, 1, DMIRROR_CHUNK_MAX);
-    if (m.dmirrors.count >= MAX_DMIRROR_DEVICES) reject(ERR_NOMEM_OBJECTS, -1, MAX_DMIRROR_DEVICES);
+    if (a0 !== KIND_DEVICE_PRIVATE && a0 !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, F_DMIRROR_NEW_KIND);
+    if (a1 < 0 || a1 > DMIRROR_CHUNK_MAX) reject(ERR_BAD_ARG, F_DMIRROR_NEW_CHUNK, DMIRROR_CHUNK_MAX);
+    if (m.dmirrors.count >= MAX_DMIRROR_DEVICES) reject(ERR_NOMEM_OBJECTS, NO_FIELD, MAX_DMIRROR_DEVICES);
     return m.dmirrors.create(a0, a1 === 0 ? DMIRROR_CHUNK_PAGES : a1);
   }
   if (op === OP_DMIRROR_OPEN) {
-    if (!m.dmirrors.valid(a0)) reject(ERR_BAD_DMIRROR, 0);
-    if (!m.mms.live(a1)) reject(ERR_BAD_MM, 1);
-    if (m.mirrors.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
+    if (!m.dmirrors.valid(a0)) reject(ERR_BAD_DMIRROR, F_DMIRROR_OPEN_DEVICE);
+    if (!m.mms.live(a1)) reject(ERR_BAD_MM, F_DMIRROR_OPEN_MM);
+    if (m.mirrors.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
     return m.mirrors.open(a0, a1).id;
   }
   const fd = m.mirrors.live(a0);
-  if (!fd) reject(ERR_BAD_MIRROR, 0);
+  if (!fd) reject(ERR_BAD_MIRROR, F_DMIRROR_OPEN_DEVICE);
   if (op === OP_DMIRROR_CLOSE) {
     const chunks = m.devices.drivers.filter((d) => isLiveChunk(d, fd.device));
     const pages = chunks.reduce((n, d) => n + d.size, 0);
-    if (m.frames.freeSystemPages < pages) reject(ERR_NOMEM_FRAMES, -1, pages);
+    if (m.frames.freeSystemPages < pages) reject(ERR_NOMEM_FRAMES, NO_FIELD, pages);
     m.mirrors.close(fd); // the notifier goes first
     for (const d of chunks) evict(m, d, 0); // dmirror_fops_release since 744dd97752ef (as the core)
     return 0;
   }
-  if (!ioctlRangeOk(a1, a2)) reject(ERR_RANGE, a1 < 0 ? 1 : 2);
+  if (!ioctlRangeOk(a1, a2)) reject(ERR_RANGE, a1 < 0 ? F_DMIRROR_ADDR : F_DMIRROR_NPAGES);
   let r: number;
   if (op === OP_DMIRROR_MIGRATE_TO_DEV) {
-    if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, 2, m.mirrors.entriesLeft);
+    if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, m.mirrors.entriesLeft);
     const tables = Math.trunc(a2 / PT_ENTRIES) + 2; // migrate_vma_insert_page: tables for the holes
-    if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) reject(ERR_NOMEM_TABLES, 2, tables);
+    if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) reject(ERR_NOMEM_TABLES, F_DMIRROR_NPAGES, tables);
     if (a2 === 0) return kfail(m, EINVAL); // dmirror_fops_unlocked_ioctl: cmd.addr >= cmd.addr + size
     r = dmirrorMigrateToDev(m, fd, a1, a2);
   } else if (op === OP_DMIRROR_MIGRATE_TO_SYS) {
-    if (m.frames.freeSystemPages < a2) reject(ERR_NOMEM_FRAMES, 2, a2);
+    if (m.frames.freeSystemPages < a2) reject(ERR_NOMEM_FRAMES, F_DMIRROR_NPAGES, a2);
     if (a2 === 0) return kfail(m, EINVAL);
     r = dmirrorMigrateToSys(m, fd, a1, a2);
   } else if (op === OP_DMIRROR_RELEASE) {
@@ -331,12 +342,12 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
     fd.faults = 0;
     r = 0;
   } else if (op === OP_DMIRROR_SNAPSHOT) {
-    if (a2 > SNAPSHOT_MAX) reject(ERR_BAD_ARG, 2, SNAPSHOT_MAX);
+    if (a2 > SNAPSHOT_MAX) reject(ERR_BAD_ARG, F_DMIRROR_NPAGES, SNAPSHOT_MAX);
     if (a2 === 0) return kfail(m, EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorSnapshot(m, fd, a1, a2);
   } else {
     const write = op === OP_DMIRROR_WRITE;
-    if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, 2, m.mirrors.entriesLeft);
+    if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, m.mirrors.entriesLeft);
     const mm = m.mms.live(fd.mm);
     if (mm) checkLoopRoom(m, mm, a1, a2, write);
     if (a2 === 0) return kfail(m, EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
@@ -349,7 +360,7 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
 function dmirrorRelease(m: Machine, fd: Mirror): number {
   const chunks = m.devices.drivers.filter((d) => isLiveChunk(d, fd.device));
   const pages = chunks.reduce((n, d) => n + d.size, 0);
-  if (m.frames.freeSystemPages < pages) reject(ERR_NOMEM_FRAMES, -1, pages);
+  if (m.frames.freeSystemPages < pages) reject(ERR_NOMEM_FRAMES, NO_FIELD, pages);
   for (const d of chunks) {
     evict(m, d, 0);
     memunmapPages(m, d);
@@ -362,8 +373,8 @@ function dmirrorRelease(m: Machine, fd: Mirror): number {
 
 /** The tests' user-space loops (as the core's doUserLoop). */
 function doUserLoop(m: Machine, mm: Mm | undefined, vpn: number, n: number, write: boolean, value: number, step: number, check: boolean): number {
-  if (!mm) reject(ERR_BAD_MM, 0);
-  if (!rangeOk(vpn, n)) reject(ERR_RANGE, vpn < 0 ? 1 : 2);
+  if (!mm) reject(ERR_BAD_MM, F_LOOP_MM);
+  if (!rangeOk(vpn, n)) reject(ERR_RANGE, vpn < 0 ? F_LOOP_ADDR : F_LOOP_PAGES);
   checkLoopRoom(m, mm, vpn, n, write);
   let bad = 0;
   for (let k = 0; k < n; k++) {
@@ -377,7 +388,7 @@ function doUserLoop(m: Machine, mm: Mm | undefined, vpn: number, n: number, writ
 
 /** A CPU load or store at vpn (touch false: only the fault, as handle_mm_fault for hmm_range_fault). */
 function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number, touch = true): number {
-  if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, 1);
+  if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, F_ACCESS_ADDR);
   const v = mm.findVma(vpn);
   if (!v) return ksignal(m, SIGSEGV); // bad_area
   if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0) return ksignal(m, SIGSEGV); // access_error
@@ -415,14 +426,14 @@ function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number, 
 }
 
 function doGup(m: Machine, mm: Mm, vpn: number, fl: number): number {
-  if ((fl & ~FOLL_VALID) !== 0) reject(ERR_BAD_ARG, 2);
-  if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, 1);
+  if ((fl & ~FOLL_VALID) !== 0) reject(ERR_BAD_ARG, F_GUP_WRITE);
+  if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, F_GUP_ADDR);
   const v = mm.findVma(vpn);
   if (!v) return refuse(m, EFAULT); // __get_user_pages: gup_vma_lookup found no VMA
   const bad = checkVmaFlags(m, v, fl);
   if (bad !== 0) return refuse(m, bad);
-  if (m.pins.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
-  if (m.frames.freeSystemPages < 3) reject(ERR_NOMEM_FRAMES, -1, 3);
+  if (m.pins.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
+  if (m.frames.freeSystemPages < 3) reject(ERR_NOMEM_FRAMES, NO_FIELD, 3);
   checkFaultRoom(m, mm, vpn, true);
   checkFolioRoom(m, mm.tables.hugeLeaf(vpn));
   checkDeviceRoom(m, mm, v, vpn, (fl & FOLL_WRITE) !== 0);
@@ -456,17 +467,17 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
   if (OWN_MM.has(op)) mm = m.mms.live(a0);
   if (NEEDS_MM.has(op)) {
     mm = m.mms.live(a0);
-    if (!mm) reject(ERR_BAD_MM, 0);
+    if (!mm) reject(ERR_BAD_MM, F_MM);
   }
   switch (op) {
     case OP_MM_NEW:
-      if (m.mms.mmSlotsLeft < 1) reject(ERR_NOMEM_MM, -1);
+      if (m.mms.mmSlotsLeft < 1) reject(ERR_NOMEM_MM, NO_FIELD);
       return m.mms.create().id;
     case OP_MMAP:
       return doMmap(m, mm!, a1, a2, a3, a4, a5);
     case OP_MUNMAP:
-      if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
-      if (m.mms.vmaSlotsLeft < 1 && splitsVma(mm!, a1, a1 + a2)) reject(ERR_NOMEM_VMA, -1, 1);
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, F_MUNMAP_ADDR);
+      if (m.mms.vmaSlotsLeft < 1 && splitsVma(mm!, a1, a1 + a2)) reject(ERR_NOMEM_VMA, NO_FIELD, 1);
       unmapRange(m, mm!, a1, a1 + a2);
       return 0;
     case OP_READ:
@@ -479,37 +490,37 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
       exitMm(m, mm!);
       return 0;
     case OP_MADV_DONTNEED:
-      if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
       return madvise(m, mm!, a1, a1 + a2, false);
     case OP_FILE_NEW: {
-      if (a0 <= 0) reject(ERR_RANGE, 0);
+      if (a0 <= 0) reject(ERR_RANGE, F_FILE_NEW_LENGTH);
       const d = a1 - 1; // a1 0: an ordinary file; d + 1: a file on device driver d
       if (a1 !== 0) {
         const driver = m.devices.driver(d);
-        if (!driver) reject(ERR_BAD_DRIVER, 1);
-        if (driver.kind !== KIND_FSDAX && driver.kind !== KIND_DEVDAX && driver.kind !== KIND_P2PDMA) reject(ERR_BAD_ARG, 1);
-        if (driver.state !== "live") reject(ERR_BAD_STATE, 1);
+        if (!driver) reject(ERR_BAD_DRIVER, F_FILE_NEW_DRIVER);
+        if (driver.kind !== KIND_FSDAX && driver.kind !== KIND_DEVDAX && driver.kind !== KIND_P2PDMA) reject(ERR_BAD_ARG, F_FILE_NEW_DRIVER);
+        if (driver.state !== "live") reject(ERR_BAD_STATE, F_FILE_NEW_DRIVER);
       }
-      if (m.files.all.length >= m.files.fileCapacity) reject(ERR_NOMEM_OBJECTS, -1);
-      if (a0 > m.files.pagesLeft) reject(ERR_NOMEM_OBJECTS, 0, a0);
+      if (m.files.all.length >= m.files.fileCapacity) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
+      if (a0 > m.files.pagesLeft) reject(ERR_NOMEM_OBJECTS, F_FILE_NEW_LENGTH, a0);
       return m.files.create(a0, d).id;
     }
     case OP_DRIVER_NEW:
-      if (a0 < KIND_DEVICE_PRIVATE || a0 > KIND_P2PDMA) reject(ERR_BAD_ARG, 0);
-      if (a1 <= 0) reject(ERR_RANGE, 1);
-      if (a1 + driverPadding(m, a0) > m.devices.framesLeft) reject(ERR_NOMEM_DEVICE, 1, m.devices.framesLeft); // E5: 2 MiB-aligned
-      if (m.devices.driverSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
+      if (a0 < KIND_DEVICE_PRIVATE || a0 > KIND_P2PDMA) reject(ERR_BAD_ARG, F_DRIVER_NEW_KIND);
+      if (a1 <= 0) reject(ERR_RANGE, F_DRIVER_NEW_PAGES);
+      if (a1 + driverPadding(m, a0) > m.devices.framesLeft) reject(ERR_NOMEM_DEVICE, F_DRIVER_NEW_PAGES, m.devices.framesLeft); // E5: 2 MiB-aligned
+      if (m.devices.driverSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
       return registerDriver(m, a0, a1).id;
     case OP_DRIVER_ALLOC: {
       const d = m.devices.driver(a0);
-      if (!d) reject(ERR_BAD_DRIVER, 0);
-      if (d.kind !== KIND_DEVICE_PRIVATE) reject(ERR_BAD_ARG, 0); // device-private memory only
-      if (d.state !== "live") reject(ERR_BAD_STATE, 0);
-      if (a1 !== 0 && (a1 !== FOLIO_ORDER || !m.rules.deviceFolios)) reject(ERR_BAD_ARG, 1); // order 9 needs E5's large device folios
-      if (a2 !== 0 && a2 !== 1) reject(ERR_BAD_ARG, 2);
-      if (m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
-      if (a2 === 0 && !driverCanAlloc(m, d, a1)) reject(ERR_NOMEM_DEVICE, 1);
-      if (a2 === 1 && d.pending && !driverCanAlloc(m, d, a1)) reject(ERR_BAD_STATE, 2); // one blocked allocation at a time
+      if (!d) reject(ERR_BAD_DRIVER, F_DRIVER_ALLOC_DRIVER);
+      if (d.kind !== KIND_DEVICE_PRIVATE) reject(ERR_BAD_ARG, F_DRIVER_ALLOC_DRIVER); // device-private memory only
+      if (d.state !== "live") reject(ERR_BAD_STATE, F_DRIVER_ALLOC_DRIVER);
+      if (a1 !== 0 && (a1 !== FOLIO_ORDER || !m.rules.deviceFolios)) reject(ERR_BAD_ARG, F_DRIVER_ALLOC_ORDER); // order 9 needs E5's large device folios
+      if (a2 !== 0 && a2 !== 1) reject(ERR_BAD_ARG, F_DRIVER_ALLOC_WAIT);
+      if (m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
+      if (a2 === 0 && !driverCanAlloc(m, d, a1)) reject(ERR_NOMEM_DEVICE, F_DRIVER_ALLOC_ORDER);
+      if (a2 === 1 && d.pending && !driverCanAlloc(m, d, a1)) reject(ERR_BAD_STATE, F_DRIVER_ALLOC_WAIT); // one blocked allocation at a time
       const bo = createBo(m, d);
       bo.held = true;
       if (!driverAllocFolio(m, d, bo, a1)) d.pending = { order: a1, bo }; // blocks until a free returns memory
@@ -517,9 +528,9 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
     }
     case OP_DRIVER_FREE: {
       const bo = m.devices.liveBo(a0);
-      if (!bo) reject(ERR_BAD_BO, 0);
-      if (!bo.held) reject(ERR_BAD_BO, 0, 1); // only the driver's own allocations
-      if (m.devices.drivers[bo.driver].state === "gone") reject(ERR_BAD_STATE, 0);
+      if (!bo) reject(ERR_BAD_BO, F_DRIVER_FREE_BO);
+      if (!bo.held) reject(ERR_BAD_BO, F_DRIVER_FREE_BO, 1); // only the driver's own allocations
+      if (m.devices.drivers[bo.driver].state === "gone") reject(ERR_BAD_STATE, F_DRIVER_FREE_BO);
       driverFreeBo(m, bo);
       return 0;
     }
@@ -530,7 +541,7 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
     case OP_GUP:
       return doGup(m, mm!, a1, a2);
     case OP_UNPIN:
-      if (!m.pins.live(a0)) reject(ERR_BAD_HANDLE, 0);
+      if (!m.pins.live(a0)) reject(ERR_BAD_HANDLE, F_UNPIN_HANDLE);
       unpin(m, a0);
       return 0;
     case OP_CHECK:
@@ -543,75 +554,75 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
       return 0;
     case OP_DROP_CACHE: {
       const f = m.files.open(a0);
-      if (!f) reject(ERR_BAD_FILE, 0);
+      if (!f) reject(ERR_BAD_FILE, F_DROP_CACHE_FILE);
       dropPageCache(m, f);
       return 0;
     }
     case OP_DRIVER_TEARDOWN: {
       const d = m.devices.driver(a0);
-      if (!d) reject(ERR_BAD_DRIVER, 0);
-      if (d.kind !== KIND_DEVICE_PRIVATE && d.kind !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, 0);
-      if (d.state !== "live") reject(ERR_BAD_STATE, 0);
-      if (a1 !== 0 && a1 !== 1) reject(ERR_BAD_ARG, 1);
+      if (!d) reject(ERR_BAD_DRIVER, F_DRIVER_TEARDOWN_DRIVER);
+      if (d.kind !== KIND_DEVICE_PRIVATE && d.kind !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, F_DRIVER_TEARDOWN_DRIVER);
+      if (d.state !== "live") reject(ERR_BAD_STATE, F_DRIVER_TEARDOWN_DRIVER);
+      if (a1 !== 0 && a1 !== 1) reject(ERR_BAD_ARG, F_DRIVER_TEARDOWN_EVICT);
       if (a1 === 1) evict(m, d, 0); // migrate_device_range first
       m.counters.driverTeardowns++;
       return memunmapPages(m, d);
     }
     case OP_EVICT_BO: {
       const bo = m.devices.liveBo(a0);
-      if (!bo) reject(ERR_BAD_BO, 0);
+      if (!bo) reject(ERR_BAD_BO, F_EVICT_BO_BO);
       const d = m.devices.drivers[bo.driver];
-      if (d.state === "gone") reject(ERR_BAD_STATE, 0);
+      if (d.state === "gone") reject(ERR_BAD_STATE, F_EVICT_BO_BO);
       return evict(m, d, a0);
     }
     case OP_FAULT_BEGIN: {
-      if (a1 < 0 || a1 >= VPN_LIMIT) reject(ERR_RANGE, 1);
-      if (!mm!.findVma(a1)) reject(ERR_SEGV, 1);
+      if (a1 < 0 || a1 >= VPN_LIMIT) reject(ERR_RANGE, F_FAULT_BEGIN_ADDR);
+      if (!mm!.findVma(a1)) reject(ERR_SEGV, F_FAULT_BEGIN_ADDR);
       const pte = mm!.tables.get(a1);
-      if (!pte?.devicePrivate) reject(ERR_BAD_STATE, 1); // only device-private entries fault this way
-      if (m.faults.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1);
+      if (!pte?.devicePrivate) reject(ERR_BAD_STATE, F_FAULT_BEGIN_ADDR); // only device-private entries fault this way
+      if (m.faults.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
       return faultBegin(m, a0, a1, m.frames.all[pte.pfn]);
     }
     case OP_FAULT_END:
-      if (!m.faults.live(a0)) reject(ERR_BAD_HANDLE, 0);
-      if (m.frames.freeSystemPages < 1) reject(ERR_NOMEM_FRAMES, -1, 1);
+      if (!m.faults.live(a0)) reject(ERR_BAD_HANDLE, F_FAULT_END_FAULT);
+      if (m.frames.freeSystemPages < 1) reject(ERR_NOMEM_FRAMES, NO_FIELD, 1);
       return faultEnd(m, a0);
     case OP_TRUNCATE: {
       const f = m.files.open(a0);
-      if (!f) reject(ERR_BAD_FILE, 0);
+      if (!f) reject(ERR_BAD_FILE, F_TRUNCATE_FILE);
       // device-dax and p2pmem are device files: they have no blocks to truncate
-      if (f.driver >= 0 && m.devices.driver(f.driver)!.kind !== KIND_FSDAX) reject(ERR_BAD_ARG, 0);
-      if (a3 !== 0 && a3 !== 1) reject(ERR_BAD_ARG, 3);
-      if (f.driver >= 0 && m.files.truncateSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, -1); // it may have to wait
+      if (f.driver >= 0 && m.devices.driver(f.driver)!.kind !== KIND_FSDAX) reject(ERR_BAD_ARG, F_TRUNCATE_FILE);
+      if (a3 !== 0 && a3 !== 1) reject(ERR_BAD_ARG, F_TRUNCATE_SHRINK);
+      if (f.driver >= 0 && m.files.truncateSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, NO_FIELD); // it may have to wait
       if (a3 === 1) { // truncate(2) to a1 pages: no larger than the file
-        if (a1 < 0 || a1 > f.pages) reject(ERR_RANGE, 1);
+        if (a1 < 0 || a1 > f.pages) reject(ERR_RANGE, F_TRUNCATE_OFFSET);
         return truncateRange(m, f, a1, f.pages - a1, true);
       }
-      if (a1 < 0 || a1 >= f.pages) reject(ERR_RANGE, 1);
-      if (a2 <= 0) reject(ERR_RANGE, 2);
+      if (a1 < 0 || a1 >= f.pages) reject(ERR_RANGE, F_TRUNCATE_OFFSET);
+      if (a2 <= 0) reject(ERR_RANGE, F_TRUNCATE_LENGTH);
       return truncateRange(m, f, a1, Math.min(a2, f.pages - a1), false);
     }
     case OP_MADV_PAGEOUT:
-      if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, F_MADVISE_PAGEOUT_ADDR);
       return madvise(m, mm!, a1, a1 + a2, true);
     case OP_MPROTECT: {
-      if (!mm) reject(ERR_BAD_MM, 0);
-      if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
-      if (a3 !== 0 && a3 !== VM_READ && a3 !== (VM_READ | VM_WRITE)) reject(ERR_BAD_ARG, 3);
+      if (!mm) reject(ERR_BAD_MM, F_MPROTECT_MM);
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, F_MPROTECT_ADDR);
+      if (a3 !== 0 && a3 !== VM_READ && a3 !== (VM_READ | VM_WRITE)) reject(ERR_BAD_ARG, F_MPROTECT_PROT);
       const slots = mprotectSlots(mm, a1, a1 + a2, a3);
-      if (m.mms.vmaSlotsLeft < slots) reject(ERR_NOMEM_VMA, -1, slots);
+      if (m.mms.vmaSlotsLeft < slots) reject(ERR_NOMEM_VMA, NO_FIELD, slots);
       return doMprotect(m, mm, a1, a1 + a2, a3);
     }
     case OP_MREMAP: {
-      if (!mm) reject(ERR_BAD_MM, 0);
-      if (!rangeOk(a1, a2)) reject(ERR_RANGE, 1);
-      if (a3 <= 0 || a3 > VPN_LIMIT) reject(ERR_RANGE, 3);
-      if ((a4 & ~MREMAP_VALID) !== 0) reject(ERR_BAD_ARG, 4);
-      if ((a4 & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0 && !rangeOk(a5, a3)) reject(ERR_RANGE, 5);
+      if (!mm) reject(ERR_BAD_MM, F_MREMAP_MM);
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, F_MREMAP_ADDR);
+      if (a3 <= 0 || a3 > VPN_LIMIT) reject(ERR_RANGE, F_MREMAP_NEW_LENGTH);
+      if ((a4 & ~MREMAP_VALID) !== 0) reject(ERR_BAD_ARG, F_MREMAP_MAYMOVE);
+      if ((a4 & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0 && !rangeOk(a5, a3)) reject(ERR_RANGE, F_MREMAP_NEW_ADDR);
       const slots = mremapSlots(a2, a3, a4);
-      if (m.mms.vmaSlotsLeft < slots) reject(ERR_NOMEM_VMA, -1, slots);
+      if (m.mms.vmaSlotsLeft < slots) reject(ERR_NOMEM_VMA, NO_FIELD, slots);
       const tables = Math.trunc(a2 / PT_ENTRIES) + 2;
-      if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) reject(ERR_NOMEM_TABLES, 2, tables);
+      if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) reject(ERR_NOMEM_TABLES, F_MREMAP_LENGTH, tables);
       return doMremap(m, mm, a1, a2, a3, a4, a5);
     }
     case OP_DMIRROR_NEW: case OP_DMIRROR_OPEN: case OP_DMIRROR_CLOSE: case OP_DMIRROR_READ: case OP_DMIRROR_WRITE:
@@ -623,12 +634,12 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
     case OP_READ_RANGE:
       return doUserLoop(m, m.mms.live(a0), a1, a2, false, a3, a4, a5 !== 0);
     case OP_CPU:
-      if (a0 < 0 || a0 >= m.cpus) reject(ERR_BAD_ARG, 0);
+      if (a0 < 0 || a0 >= m.cpus) reject(ERR_BAD_ARG, F_CPU_CPU);
       return 0;
     case OP_DMA_WRITE:
-      if (!m.pins.live(a0)) reject(ERR_BAD_HANDLE, 0);
+      if (!m.pins.live(a0)) reject(ERR_BAD_HANDLE, F_DMA_WRITE_HANDLE);
       dmaWrite(m, a0, a1);
       return 0;
   }
-  return reject(ERR_BAD_OP, -1);
+  return reject(ERR_BAD_OP, NO_FIELD);
 }
