@@ -6,26 +6,13 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine } from "../src/core/engine.ts";
 import { Model } from "../src/model/model.ts";
-import { KernelError, RefsimError } from "../src/core/errors.ts";
+import { RefsimError } from "../src/core/errors.ts";
 import * as abi from "../assembly/abi.ts";
+import { targets, type Target, errnoOf } from "./helpers/targets.ts";
 
 const PAGE = 4096;
 const CAP = { systemPages: 4096, devicePages: 256 };
-type Target = Engine | Model;
-const TARGETS: [string, (scheme: string) => Promise<Target>][] = [
-  ["engine", (scheme) => Engine.create({ scheme, capacity: CAP })],
-  ["model", async (scheme) => Model.create({ scheme, capacity: CAP })],
-];
-
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KernelError) return e.errno;
-    throw e;
-  }
-  return undefined;
-}
+const TARGETS = targets(CAP);
 
 /** A process with n written pages (page k holds 100 + k) and a mirror of it on a new device. */
 function setUp(t: Target, kind: "device-private" | "device-coherent", n: number, chunk = 8) {

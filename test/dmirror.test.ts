@@ -6,31 +6,17 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine } from "../src/core/engine.ts";
-import { Model } from "../src/model/model.ts";
-import { KernelError, RefsimError } from "../src/core/errors.ts";
+import { RefsimError } from "../src/core/errors.ts";
 import { formatHmmBytes } from "../src/scenario/hmm_bytes.ts";
 import { readdirSync } from "node:fs";
 import { loadScenario } from "../src/scenario/load.ts";
 import { runScenario } from "../src/scenario/run.ts";
 import { resolveScheme } from "../src/scheme/resolve.ts";
+import { targets, errnoOf } from "./helpers/targets.ts";
 
 const PAGE = 4096;
 const CAP = { systemPages: 4096, devicePages: 64 };
-type Target = Engine | Model;
-const TARGETS: [string, (scheme: string) => Promise<Target>][] = [
-  ["engine", (scheme) => Engine.create({ scheme, capacity: CAP })],
-  ["model", async (scheme) => Model.create({ scheme, capacity: CAP })],
-];
-
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KernelError) return e.errno;
-    throw e;
-  }
-  return undefined;
-}
+const TARGETS = targets(CAP);
 
 for (const [name, make] of TARGETS) {
   test(`${name}: HMM_DMIRROR_READ faults the range in once (cmd->faults 1), copies every page, and takes no page reference`, async () => {

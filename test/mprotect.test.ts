@@ -7,17 +7,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine } from "../src/core/engine.ts";
-import { Model } from "../src/model/model.ts";
 import { KernelError } from "../src/core/errors.ts";
+import { targets, type Target } from "./helpers/targets.ts";
 
 const PAGE = 4096;
 const PMD = 512 * PAGE;
 const CAP = { systemPages: 2048, devicePages: 16, hugePages: 4 };
-type Target = Engine | Model;
-const TARGETS: [string, (scheme: string) => Promise<Target>][] = [
-  ["engine", (scheme) => Engine.create({ scheme, capacity: CAP })],
-  ["model", async (scheme) => Model.create({ scheme, capacity: CAP })],
-];
+const TARGETS = targets(CAP);
 
 /** The VMAs as "first-last prot" in pages from `base`. */
 function layout(t: Target, mm: number, base: number): string[] {
