@@ -16,9 +16,10 @@
 import { MAX_DMIRROR_DEVICES, DMIRROR_OWNER_BASE } from "./abi";
 import { sysFrames } from "./frames";
 import {
-  driverCount, driverState, driverFree, pgmapOwner, setPgmapOwner, registerDriver, allocDevicePage, driverSlotsLeft,
-  deviceFramesLeft, driverPadding, driverOf, DRIVER_LIVE,
-} from "./device";
+  driverCount, driverState, driverFree, pgmapOwner, setPgmapOwner, registerDriver, driverSlotsLeft, deviceFramesLeft,
+  driverPadding, driverOf, DRIVER_LIVE,
+} from "./memremap";
+import { allocDevicePage } from "./driver";
 import { mirrorIsOpen, eraseEntry } from "./mirror";
 
 export let dmirrorCount: i32 = 0;

@@ -13,7 +13,7 @@ import {
   PTE_DEVICE_PRIVATE, PTE_WRITE, MMU_NOTIFY_MIGRATE, ST_MIGRATE_FAIL,
 } from "./abi";
 import { dmirrorKind, dmirrorOwner, dmirrorOfDriver } from "./dmirror";
-import { driverOf } from "./device";
+import { driverOf } from "./memremap";
 import { vmaEnd, vmaFlags, vmaFile } from "./mm";
 import { fileDevice } from "./file";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize, setMigrateMirror, lastDst, lastSrcWrite } from "./migrate";

@@ -19,7 +19,7 @@ import { findOrReadPage, diskRead, diskWrite, pageWasNew, isHole, holeHasZeroEnt
 import { unmapMappingRange } from "./truncate";
 import { migratePageToRam } from "./migrate";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { driverOf, pgmapOwner } from "./device";
+import { driverOf, pgmapOwner } from "./memremap";
 import { dmirrorFaultErase } from "./dmirror";
 import { violation, currentOp } from "./violations";
 

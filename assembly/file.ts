@@ -7,7 +7,8 @@
 import { PG_PAGECACHE, PG_ALLOCATED, KIND_P2PDMA } from "./abi";
 import { allocSystemPage, addFlag, clearFlag, setContent, setPageIndex, setLastOp, flags, pageIndex, sysFrames, ref, mapcount } from "./frames";
 import { folioPut } from "./refcount";
-import { allocDaxPage, allocDevicePage, driverKind, deviceOwner, setDeviceOwner } from "./device";
+import { driverKind, deviceOwner, setDeviceOwner } from "./memremap";
+import { allocDaxPage, allocDevicePage } from "./driver";
 import { currentOp } from "./violations";
 
 export let fileCap: i32 = 0;

@@ -1,6 +1,6 @@
 // Page frames (struct page), struct-of-arrays over linear memory.
 // pfn 0 is the shared zero page; 1..sysFrames are system RAM; device frames
-// (ZONE_DEVICE pgmaps, see device.ts) follow. Per frame:
+// (ZONE_DEVICE pgmaps, see memremap.ts) follow. Per frame:
 //   refcount  i32  _refcount (kernel value, not biased)
 //   mapcount  i32  page_mapcount() (the kernel stores it minus one)
 //   flags     u32  PG_* bits, kind in bits 8..10

@@ -15,7 +15,7 @@ import { handleFault, doWpPage } from "./fault";
 import { addPinned, vmaFile, vmaFlags } from "./mm";
 import { ptePtr, ptePfn } from "./pgtable";
 import { isFilePage, fileDevice, fileIsShmem } from "./file";
-import { deviceOwner, driverKind } from "./device";
+import { deviceOwner, driverKind } from "./memremap";
 import { migratePageToRam } from "./migrate";
 import { currentOp } from "./violations";
 import { EBUSY, EOPNOTSUPP, EREMOTEIO, ENOMEM, EFAULT, VM_READ, VM_WRITE } from "./abi";

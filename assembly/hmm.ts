@@ -19,7 +19,7 @@ import { bump } from "./stats";
 import { findVma, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags } from "./mm";
 import { hugeLeaf, pteTableOf, pteTableBase, ptePfn } from "./pgtable";
 import { faultIn } from "./ops";
-import { driverOf } from "./device";
+import { driverOf } from "./memremap";
 import { dmirrorOfDriver } from "./dmirror";
 
 export const HMM_PFN_VALID: u32 = 1 << 31;

@@ -12,7 +12,8 @@ import {
   initFrames, refBase, mapBase, flagsBase, indexBase, contentBase, lastOpBase, frameCount, sysFrames, freeSystemFrames,
   systemFramesFor, hugeBase, freeHugeFolios, folioOf, entireMapcount, folioPincount, isLarge,
 } from "./frames";
-import { initDevices, boStateOf, boRefsOf, boDriverOf, boCount, driverFree, driverBase, driverSize, driverCount, deviceOwner, driverState, pgmapRefOf } from "./device";
+import { driverFree, driverBase, driverSize, driverCount, deviceOwner, driverState, pgmapRefOf } from "./memremap";
+import { initDevices, boStateOf, boRefsOf, boDriverOf, boCount } from "./driver";
 import { initPageTables, ptePtr, pteTablesLeft, pmdTablesLeft, hugeLeaf } from "./pgtable";
 import { initMm, mmValid, mmCount, vmaCount, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff } from "./mm";
 import { initFiles, fileIsShmem, initEvictInode } from "./file";

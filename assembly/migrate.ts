@@ -14,7 +14,8 @@ import {
 } from "./frames";
 import { splitForMigration } from "./thp";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
-import { allocDevicePage, driverKind } from "./device";
+import { driverKind } from "./memremap";
+import { allocDevicePage } from "./driver";
 import { dmirrorKind, dmirrorAllocPage, setPageMirror } from "./dmirror";
 import { mirrorDevice, mirrorFlags, setMirrorFlags } from "./mirror";
 import { ptePtr, ptePfn, mkPte } from "./pgtable";

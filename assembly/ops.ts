@@ -63,11 +63,13 @@ import {
   newFile, fileValid, filePages, fileSlotsLeft, fileCount, fileCap, dropPageCache, fileIsOpen, fileDevice, needsDevicePage,
 } from "./file";
 import {
-  driverValid, driverKind, registerDriver, deviceFramesLeft, driverSlotsLeft, boSlotsLeft, boLive, boDriverOf, createBo,
-  driverState, driverFree, driverSize, memunmapPages, driverPagesOfBo, DRIVER_LIVE, DRIVER_GONE,
-  driverPadding, driverAllocFolio, setPending, pendingOrder, markBoHeld, boIsHeld, driverFreeBo, driverCanAlloc,
-  driverCount,
-} from "./device";
+  driverValid, driverKind, registerDriver, deviceFramesLeft, driverSlotsLeft, driverState, driverFree, driverSize,
+  memunmapPages, DRIVER_LIVE, DRIVER_GONE, driverPadding, driverCount,
+} from "./memremap";
+import {
+  boSlotsLeft, boLive, boDriverOf, createBo, driverPagesOfBo, driverAllocFolio, setPending, pendingOrder, markBoHeld,
+  boIsHeld, driverFreeBo, driverCanAlloc,
+} from "./driver";
 import { rule } from "./scheme";
 import { faultBegin, faultEnd, faultValid, faultSlotsLeft } from "./race";
 import { truncateRange, truncateSlotsLeft, resumeWokenTruncates } from "./truncate";

@@ -12,7 +12,7 @@ import {
 } from "./abi";
 import { rule } from "./scheme";
 import { ref, mapcount, hasFlag, addFlag, clearFlag, kindOf, pageIndex } from "./frames";
-import { deviceOwner, driverOf, pgmapOwner } from "./device";
+import { deviceOwner, driverOf, pgmapOwner } from "./memremap";
 import { dmirrorFaultErase } from "./dmirror";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { folioGet, folioPut, frameUsable } from "./refcount";

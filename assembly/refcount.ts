@@ -8,7 +8,7 @@ import {
 import { bump } from "./stats";
 import { ref, setRef, mapcount, setMapcount, flags, kindOf, setLastOp, freeSystemPage, folioOf, freeHugeFolio } from "./frames";
 import { freeAt, rule } from "./scheme";
-import { pageFree, pgmapKilled, pgmapPutPage } from "./device";
+import { pageFree, pgmapKilled, pgmapPutPage } from "./memremap";
 import { wakeUpVar } from "./wait_bit";
 import { violation, currentOp } from "./violations";
 import { counterOn, counterUpdate } from "./counters/layer";

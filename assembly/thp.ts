@@ -17,7 +17,8 @@ import {
   setRef, setFlags, noteSplitLarge, isLarge, isDevice,
 } from "./frames";
 import { folioGet, folioPut, frameUsable } from "./refcount";
-import { allocDeviceFolio, pageFree, driverBase, driverSize, deviceOwner, driverOf, pgmapOwner } from "./device";
+import { pageFree, driverBase, driverSize, deviceOwner, driverOf, pgmapOwner } from "./memremap";
+import { allocDeviceFolio } from "./driver";
 import { mmCount, mmValid } from "./mm";
 import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
 import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex, anonVmaPrepare } from "./mm";

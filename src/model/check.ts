@@ -25,7 +25,7 @@
 import {
   V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG, PGMAP_REF_PER_PAGE, FOLL_PIN, FOLIO_NR, PT_ENTRIES,
 } from "../../assembly/abi.ts";
-import { pgmapKilled, hangingDriver } from "./device.ts";
+import { pgmapKilled, hangingDriver } from "./memremap.ts";
 import { cachedPage } from "./file.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";

@@ -16,7 +16,8 @@
  * ```
  */
 import { MAX_DMIRROR_DEVICES, DMIRROR_CHUNK_PAGES, DMIRROR_OWNER_BASE } from "../../assembly/abi.ts";
-import { registerDriver, allocDevicePage, driverPadding, type Driver } from "./device.ts";
+import { registerDriver, driverPadding, type Driver } from "./memremap.ts";
+import { allocDevicePage } from "./driver.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";
 

@@ -19,7 +19,7 @@
  */
 import { KIND_P2PDMA } from "../../assembly/abi.ts";
 import { folioPut } from "./refcount.ts";
-import { allocDaxPage, allocDevicePage } from "./device.ts";
+import { allocDaxPage, allocDevicePage } from "./driver.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";
 

@@ -1,7 +1,7 @@
 /**
  * Page frames (struct page) as objects, and the buddy allocator for system RAM.
  * pfn 0 is the shared zero page; 1..systemPages are system RAM; device frames
- * (ZONE_DEVICE pgmaps, see device.ts) follow. Free system pfns sit on a LIFO
+ * (ZONE_DEVICE pgmaps, see memremap.ts) follow. Free system pfns sit on a LIFO
  * stack that pops in ascending order at first, so pfn numbering matches the core.
  *
  * @example
@@ -17,7 +17,7 @@
  */
 import { KIND_SYSTEM, FOLIO_NR } from "../../assembly/abi.ts";
 import type { Counters } from "./stats.ts";
-import type { Driver } from "./device.ts";
+import type { Driver } from "./memremap.ts";
 
 export class Frame {
   /** The memory type (KIND_*), fixed when the frame's pgmap is registered. */

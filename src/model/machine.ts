@@ -19,7 +19,7 @@ import { Rules } from "./scheme.ts";
 import { Counters } from "./stats.ts";
 import { ViolationLog } from "./violations.ts";
 import { Frames } from "./frames.ts";
-import { Devices } from "./device.ts";
+import { Devices } from "./driver.ts";
 import { TablePool } from "./pgtable.ts";
 import { AddressSpaces } from "./mm.ts";
 import { Files } from "./file.ts";

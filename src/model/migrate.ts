@@ -21,7 +21,8 @@ import {
 } from "../../assembly/abi.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
-import { allocDevicePage, type BufferObject, type Driver } from "./device.ts";
+import type { Driver } from "./memremap.ts";
+import { allocDevicePage, type BufferObject } from "./driver.ts";
 import { dmirrorAllocPage } from "./dmirror.ts";
 import { Pte } from "./pgtable.ts";
 import { rmapWalk, type Mapping } from "./rmap.ts";

@@ -65,9 +65,8 @@ import {
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate.ts";
 import { gup, unpin, checkVmaFlags, refuse } from "./gup.ts";
 import { dropPageCache, needsDevicePage } from "./file.ts";
-import {
-  registerDriver, createBo, memunmapPages, allocatedPagesOf, driverPadding, driverCanAlloc, driverAllocFolio, driverFreeBo, type Driver,
-} from "./device.ts";
+import { registerDriver, memunmapPages, driverPadding, type Driver } from "./memremap.ts";
+import { createBo, allocatedPagesOf, driverCanAlloc, driverAllocFolio, driverFreeBo } from "./driver.ts";
 import { quiesceCheck } from "./check.ts";
 import { faultBegin, faultEnd } from "./race.ts";
 import { truncateRange, resumeWokenTruncates } from "./truncate.ts";

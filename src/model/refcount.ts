@@ -17,7 +17,7 @@
 import {
   KIND_SYSTEM, KIND_FSDAX, KIND_DEVDAX, V_UAF, V_UNDERFLOW, PGMAP_REF_PER_PAGE,
 } from "../../assembly/abi.ts";
-import { pageFree, pgmapKilled, pgmapPutPage } from "./device.ts";
+import { pageFree, pgmapKilled, pgmapPutPage } from "./memremap.ts";
 import { wakeUpVar } from "./wait_bit.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";

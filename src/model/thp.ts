@@ -18,7 +18,8 @@
  */
 import { MMU_NOTIFY_CLEAR, MMU_NOTIFY_MIGRATE, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, FOLIO_NR, VM_HUGEPAGE, V_UAF, V_UNDERFLOW } from "../../assembly/abi.ts";
 import { folioGet, folioPut } from "./refcount.ts";
-import { allocDeviceFolio, pageFree, type Driver, type BufferObject } from "./device.ts";
+import { pageFree, type Driver } from "./memremap.ts";
+import { allocDeviceFolio, type BufferObject } from "./driver.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
 import { tlbRemoveFolio } from "./mmu_gather.ts";
 import { pmdAddress } from "./rmap.ts";

@@ -24,7 +24,7 @@
  */
 import { KIND_FSDAX, MMU_NOTIFY_CLEAR } from "../../assembly/abi.ts";
 import { folioPut } from "./refcount.ts";
-import { freeDaxPage } from "./device.ts";
+import { freeDaxPage } from "./driver.ts";
 import { zapRange } from "./zap.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { cachedPage, punchHole, type File } from "./file.ts";
