@@ -43,6 +43,8 @@ export const OP_DMIRROR_WRITE = 54; //    (mirror, vpn, npages, value, step) -> 
 export const OP_DMIRROR_MIGRATE_TO_DEV = 55; // (mirror, vpn, npages) -> cpages  HMM_DMIRROR_MIGRATE_TO_DEV (dmirror_migrate_to_device)
 export const OP_DMIRROR_MIGRATE_TO_SYS = 56; // (mirror, vpn, npages) -> cpages  HMM_DMIRROR_MIGRATE_TO_SYS (dmirror_migrate_to_system)
 export const OP_DMIRROR_SNAPSHOT = 57; // (mirror, vpn, npages) -> cpages HMM_DMIRROR_SNAPSHOT (bytes: Engine.lastSnapshot)
+export const OP_DMIRROR_EXCLUSIVE = 58; // (mirror, vpn, npages) -> cpages  HMM_DMIRROR_EXCLUSIVE (dmirror_exclusive: make_device_exclusive per page)
+export const OP_DMIRROR_CHECK_EXCLUSIVE = 59; // (mirror, vpn, npages)     HMM_DMIRROR_CHECK_EXCLUSIVE (dmirror_check_atomic: -EPERM while a page is atomic)
 export const OP_DMIRROR_RELEASE = 60; //  (mirror, vpn, npages)           HMM_DMIRROR_RELEASE (dmirror_device_remove_chunks; the range is only checked)
 export const OP_DMIRROR_FLAGS = 61; //    (mirror, vpn, flags)            HMM_DMIRROR_FLAGS (dmirror->flags = cmd.npages)
 export const OP_WRITE_RANGE = 62; //      (mm, vpn, npages, value, step)  a user-space store loop, one write per page
@@ -130,6 +132,7 @@ export const PTE_SPECIAL = 4; // vm_normal_page() returns NULL (zero page, devma
 export const PTE_DEVMAP = 8;
 export const PTE_DEVICE_PRIVATE = 16; // non-present device-private swap entry
 export const PTE_MIGRATION = 32; // non-present migration entry (only inside one op)
+export const PTE_DEVICE_EXCLUSIVE = 64; // non-present device-exclusive entry (make_device_exclusive; one type, SWP_DEVICE_EXCLUSIVE, 6.15)
 export const PTE_PFN_SHIFT = 7;
 export const MAX_FRAMES = 1 << 25;
 
@@ -189,7 +192,7 @@ export const NO_FIELD = -1; // no field: the error is about the engine (out of f
 export const F_ACCESS_ADDR = 1; // field 1 ("addr") of the ops that access a page: read, write, gup, write_range, read_range
 export const F_CPU_CPU = 0;
 export const F_DMA_WRITE_HANDLE = 0;
-export const F_DMIRROR_ADDR = 1; // field 1 ("addr") of the dmirror range ops (read, write, snapshot, migrate_to_dev/sys, release, flags)
+export const F_DMIRROR_ADDR = 1; // field 1 ("addr") of the dmirror range ops (read, write, snapshot, migrate_to_dev/sys, exclusive, check_exclusive, release, flags)
 export const F_DMIRROR_NEW_CHUNK = 1;
 export const F_DMIRROR_NEW_KIND = 0;
 export const F_DMIRROR_NPAGES = 2; // field 2 of the dmirror range ops: "npages" (dmirror_flags names it "flags": cmd.npages is the flags word)

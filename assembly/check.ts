@@ -6,10 +6,11 @@
 //   every allocated frame is reachable from a mapping, a pin or a file (else leak)
 // and every live BO whose remaining pages are all leaked is a BO leak.
 import {
-  PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, PG_ALLOCATED, PG_OWNER_REF, PG_TRUNCATE_WAIT,
+  PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PTE_MIGRATION, PT_ENTRIES, PG_ALLOCATED, PG_OWNER_REF, PG_TRUNCATE_WAIT,
   PG_LEAK_REPORTED, PG_HANG_REPORTED, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE, V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG,
   PMD_HUGE, PG_HEAD, FOLIO_NR, FOLIO_ORDER, FOLL_PIN, PG_DRIVER_HELD,
 } from "./abi";
+import { exclusiveKeepsMapcount } from "./exclusive";
 import {
   frameCount, flags, ref, mapcount, kindOf, setFlags, isDevice, lastOp, pageIndex, entireMapcount, folioPincount, isLarge,
   sysFrames, largeBlockCount, largeSlot,
@@ -113,6 +114,7 @@ function scanPageTables(mm: i32): void {
         const vpn = (i << 18) | (j << 9) | k;
         if ((pte & PTE_MIGRATION) != 0) hold(pfn, 0, 0, mm, vpn, 6); // try_to_migrate_one dropped ref and rmap
         else if ((pte & PTE_DEVICE_PRIVATE) != 0) hold(pfn, 1, 1, mm, vpn, 6);
+        else if ((pte & PTE_DEVICE_EXCLUSIVE) != 0) hold(pfn, 1, exclusiveKeepsMapcount() ? 1 : 0, mm, vpn, 6); // the mapcount by era
         else if ((pte & PTE_SPECIAL) == 0) hold(pfn, 1, 1, mm, vpn, 6);
         else if (pfn != 0) hold(pfn, 0, 0, mm, vpn, 6); // devmap: reaches the page, holds nothing
       }

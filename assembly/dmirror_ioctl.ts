@@ -6,11 +6,12 @@
 // faults missing entries in with hmm_range_fault (dmirror_fault), counting one
 // fault per round (cmd->faults++).
 import {
-  ENOENT, EFAULT, EINVAL, EBUSY, DPT_TAG_WRITE, DPT_TAG_NONE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, V_UAF,
+  ENOENT, EFAULT, EINVAL, EBUSY, EPERM, DPT_TAG_WRITE, DPT_TAG_NONE, DPT_TAG_ATOMIC, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, V_UAF,
   V_LIVELOCK, ST_DMIRROR_FAULTS, ST_DEVICE_PAGES, HMM_PROT_ERROR, HMM_PROT_NONE, HMM_PROT_READ, HMM_PROT_WRITE,
   HMM_PROT_PMD, HMM_PROT_ZERO, HMM_PROT_DEV_PRIVATE_REMOTE, HMM_PROT_DEV_COHERENT_REMOTE, HMM_CHUNK, SNAPSHOT_MAX,
   HMM_PROT_DEV_PRIVATE_LOCAL, HMM_PROT_DEV_COHERENT_LOCAL, ENOMEM, VM_READ, HMM_DMIRROR_FLAG_FAIL_ALLOC, PT_ENTRIES, PTE_PRESENT, PTE_SPECIAL,
-  PTE_DEVICE_PRIVATE, PTE_WRITE, MMU_NOTIFY_MIGRATE, ST_MIGRATE_FAIL,
+  PTE_DEVICE_PRIVATE, PTE_WRITE, MMU_NOTIFY_MIGRATE, ST_MIGRATE_FAIL, PTE_DEVICE_EXCLUSIVE, PG_ANON, FOLL_WRITE,
+  EOPNOTSUPP, MMU_NOTIFY_EXCLUSIVE,
 } from "./abi";
 import { dmirrorKind, dmirrorOwner, dmirrorOfDriver } from "./dmirror";
 import { driverOf } from "./memremap";
@@ -19,7 +20,14 @@ import { fileDevice } from "./file";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize, setMigrateMirror, lastDst, lastSrcWrite } from "./migrate";
 import { splitHugeForMigration } from "./thp";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { eraseEntry, mirrorDevice } from "./mirror";
+import { eraseEntry, mirrorDevice, anyAtomic } from "./mirror";
+import { exclusiveKeepsMapcount } from "./exclusive";
+import { checkVmaFlags } from "./gup";
+import { hugeFault, splitHugePmd } from "./thp";
+import { handleFault } from "./fault";
+import { rmapRemove } from "./refcount";
+import { hasFlag } from "./frames";
+import { mkPte } from "./pgtable";
 import { bump } from "./stats";
 import { setContent, isDevice, kindOf, ref, mapcount } from "./frames";
 import { frameUsable } from "./refcount";
@@ -315,4 +323,70 @@ export function dmirrorMigrateToSys(m: i32, vpn: u32, n: u32): i32 {
   }
   setMirrorResult(m, cpages, 0);
   return cpages;
+}
+
+/**
+ * make_device_exclusive (current mm/rmap.c) for the page at vpn, no owner (test_hmm
+ * passes NULL). First GUP with FOLL_WRITE | FOLL_SPLIT_PMD: no vma, or a vma the
+ * write may not reach (check_vma_flags), is -EFAULT. A THP fault or a PMD mapping is
+ * split into PTEs, and a write fault makes the page writable and exclusive (COW
+ * broken; an exclusive entry restored). Then a page that is not anonymous is
+ * -EOPNOTSUPP. Otherwise MMU_NOTIFY_EXCLUSIVE and the PTE becomes the entry (refcount
+ * kept; mapcount by era). The GUP reference is put by the caller at once
+ * (dmirror_exclusive's folio_put): net nothing. Returns the pfn, or -errno.
+ * The caller checked the frames and tables a write fault needs.
+ */
+function makeDeviceExclusive(mm: i32, vpn: u32): i32 {
+  const v = findVma(mm, vpn);
+  if (v < 0) return -EFAULT;
+  if (checkVmaFlags(v, FOLL_WRITE) != 0) return -EFAULT;
+  // pmd_none: faultin_page may make a THP; a device-private PMD comes back to RAM
+  const leaf0 = hugeLeaf(mm, vpn);
+  const p0 = ptePtr(mm, vpn, false);
+  if (leaf0 != 0 ? (leaf0 & PTE_PRESENT) == 0 : p0 == 0 || load<u32>(p0) == 0) hugeFault(mm, v, vpn, true, false);
+  // follow_pmd_mask with FOLL_SPLIT_PMD: a PMD mapping is split before the PTE-level fault
+  const leaf = hugeLeaf(mm, vpn);
+  if (leaf != 0 && (leaf & PTE_PRESENT) != 0) splitHugePmd(mm, vpn);
+  const p = handleFault(mm, v, vpn, true);
+  const pte = load<u32>(p);
+  if ((pte & PTE_PRESENT) == 0 || (pte & PTE_WRITE) == 0) return -EFAULT;
+  const pfn = ptePfn(pte);
+  if ((pte & PTE_SPECIAL) != 0 || !hasFlag(pfn, PG_ANON)) return -EOPNOTSUPP; // !folio_test_anon
+  mmuNotifierInvalidate(mm, vpn, vpn + 1, MMU_NOTIFY_EXCLUSIVE, -1);
+  store<u32>(p, mkPte(pfn, PTE_DEVICE_EXCLUSIVE));
+  if (!exclusiveKeepsMapcount()) rmapRemove(pfn, mm, <i32>vpn); // page_remove_rmap (<= 6.14)
+  return <i32>pfn;
+}
+
+/**
+ * HMM_DMIRROR_EXCLUSIVE (dmirror_exclusive, current mm tree): page by page,
+ * make_device_exclusive (exclusive.ts) and dmirror_atomic_map (the pt entry tagged
+ * ATOMIC; the conversion's own notification came before it); the first error ends
+ * the ioctl. Then dmirror_do_read over the range, as MIGRATE_TO_DEV: cpages.
+ */
+export function dmirrorExclusive(m: i32, vpn: u32, n: u32): i32 {
+  const mm = mirrorMm(m);
+  if (!mmValid(mm)) return -EINVAL; // mmget_not_zero
+  const end = vpn + n;
+  for (let addr = vpn; addr < end; addr++) {
+    const pfn = makeDeviceExclusive(mm, addr);
+    if (pfn < 0) return pfn;
+    setEntry(m, addr, <u32>pfn, DPT_TAG_ATOMIC);
+  }
+  copied = 0;
+  const r = doRead(m, vpn, end); // "Return the migrated data for verification"
+  if (r < 0) return r;
+  setMirrorResult(m, copied, 0);
+  return copied;
+}
+
+/**
+ * HMM_DMIRROR_CHECK_EXCLUSIVE (dmirror_check_atomic, 5.14 8b2a105c3794 to the
+ * current tree): -EPERM while any page of the range is still mapped ATOMIC in the
+ * pt, 0 once every one was revoked (or never was). A hole is no error.
+ */
+export function dmirrorCheckExclusive(m: i32, vpn: u32, n: u32): i32 {
+  if (anyAtomic(m, vpn, vpn + n, DPT_TAG_ATOMIC)) return -EPERM;
+  setMirrorResult(m, 0, 0);
+  return 0;
 }

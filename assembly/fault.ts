@@ -1,11 +1,12 @@
 // CPU page faults (handle_mm_fault) and the CPU's view of memory: what a load
 // returns and what a store changes, with the data check on every load.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, VM_SHARED, PTE_FORM_DEVMAP,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, VM_SHARED, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
   MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, SWAP_FAULT_NO_REF, SCHEME_LARGE_ANON_REUSE, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
 } from "./abi";
 import { bump } from "./stats";
+import { removeDeviceExclusiveEntry } from "./exclusive";
 import { rule } from "./scheme";
 import {
   allocSystemPage, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, setLastOp, kindOf, folioRef,
@@ -51,6 +52,9 @@ import { violation, currentOp } from "./violations";
   bump(ST_FAULTS);
   if ((pte & PTE_DEVICE_PRIVATE) != 0) {
     doSwapPage(mm, vpn, pte);
+    pte = load<u32>(p);
+  } else if ((pte & PTE_DEVICE_EXCLUSIVE) != 0) {
+    removeDeviceExclusiveEntry(mm, vpn, p); // do_swap_page: the device loses its atomic access
     pte = load<u32>(p);
   }
   if (pte == 0) {

@@ -1,9 +1,10 @@
 // fork: dup_mmap -> copy_page_range -> copy_pte_range for each private vma.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PT_ENTRIES, PG_ANON, PG_ANON_EXCLUSIVE,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PT_ENTRIES, PG_ANON, PG_ANON_EXCLUSIVE,
   SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, SCHEME_PTE_BATCH, ST_PTES_COPIED, ST_WP_COPY, V_UAF, PTE_PFN_SHIFT, FOLIO_NR,
   PG_ALLOCATED, PG_HEAD, PG_TAIL, ST_ATOMIC_REF, ST_ATOMIC_MAP,
 } from "./abi";
+import { restoreExclusivePte } from "./exclusive";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
 import {
@@ -24,11 +25,15 @@ export function needsCowForDma(mm: i32, pfn: u32): bool {
 }
 
 /** Copy one present or swap PTE of a private or shared vma from parent (at src) to child (at dst). */
-function copyOne(parent: i32, cow: bool, vpn: u32, src: usize, pte: u32, dst: usize): void {
+function copyOne(parent: i32, cow: bool, vpn: u32, src: usize, entry: u32, dst: usize): void {
   const data = load<u32>(shadowOf(src));
   bump(ST_PTES_COPIED);
-  const pfn = ptePfn(pte);
+  const pfn = ptePfn(entry);
   if (pfn != 0 && !frameUsable(pfn)) violation(V_UAF, pfn, parent, <i32>vpn, ref(pfn), mapcount(pfn), 5);
+  // copy_nonpresent_pte: a device-exclusive entry is restored in the parent first
+  // (try_restore_exclusive_pte, no notifier), then copied as the present PTE it is again
+  if ((entry & PTE_DEVICE_EXCLUSIVE) != 0) restoreExclusivePte(parent, vpn, src);
+  const pte = load<u32>(src);
   if ((pte & PTE_DEVICE_PRIVATE) != 0) {
     // copy_nonpresent_pte: device-private entry, folio_try_dup_anon_rmap_pte + get
     folioGet(pfn, 1, parent, <i32>vpn);

@@ -12,7 +12,7 @@
 // walk unit (hmm_record_fault); hmm_do_fault then runs handle_mm_fault on every
 // page from there to that end and the walk restarts at the recorded page.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PT_ENTRIES, VM_READ, VM_WRITE, EFAULT, EPERM, EBUSY,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PT_ENTRIES, VM_READ, VM_WRITE, EFAULT, EPERM, EBUSY,
   ST_HMM_FAULT_PAGES, HMM_CHUNK,
 } from "./abi";
 import { bump } from "./stats";
@@ -145,6 +145,7 @@ function handlePte(start: u32, vpn: u32, pend: u32, pte: u32, fault: bool, write
       return 0;
     }
     if ((pte & PTE_DEVICE_PRIVATE) != 0) return record(vpn, pend); // do_swap_page -> migrate_to_ram
+    if ((pte & PTE_DEVICE_EXCLUSIVE) != 0) return record(vpn, pend); // do_swap_page -> remove_device_exclusive_entry
     return -EFAULT; // migration entries only exist inside one op here
   }
   const w = (pte & PTE_WRITE) != 0;

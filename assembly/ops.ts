@@ -17,6 +17,7 @@ import {
   OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE, OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT,
   OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX, ERR_NONE, OP_CPU,
   OP_DMIRROR_MIGRATE_TO_DEV, OP_DMIRROR_MIGRATE_TO_SYS, OP_DMIRROR_RELEASE, OP_DMIRROR_FLAGS, DMIRROR_CHUNK_PAGES,
+  OP_DMIRROR_EXCLUSIVE, OP_DMIRROR_CHECK_EXCLUSIVE,
   DMIRROR_CHUNK_MAX,
   NO_FIELD, F_ACCESS_ADDR, F_CPU_CPU, F_DMA_WRITE_HANDLE, F_DMIRROR_ADDR, F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND,
   F_DMIRROR_NPAGES, F_DMIRROR_OPEN_DEVICE, F_DMIRROR_OPEN_MM, F_DRIVER_ALLOC_DRIVER, F_DRIVER_ALLOC_ORDER,
@@ -35,7 +36,7 @@ import {
   mirrorIsOpen, mirrorSlotsLeft, mirrorEntriesLeft, mirrorMm, openMirror, closeMirror, mirrorDevice, setMirrorFlags,
   setMirrorResult,
 } from "./mirror";
-import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys } from "./dmirror_ioctl";
+import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys, dmirrorExclusive, dmirrorCheckExclusive } from "./dmirror_ioctl";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop";
 import { countOp, bump } from "./stats";
 import { setCurrentOp, violation } from "./violations";
@@ -387,6 +388,14 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
     if (<i64>freeSystemFrames() < <i64>a2) return fail(ERR_NOMEM_FRAMES, F_DMIRROR_NPAGES, a2);
     if (a2 == 0) return kfail(EINVAL);
     r = dmirrorMigrateToSys(a0, <u32>a1, <u32>a2);
+  } else if (op == OP_DMIRROR_EXCLUSIVE) {
+    if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, mirrorEntriesLeft());
+    if (mmValid(mm) && loopRoom(mm, <u32>a1, <u32>a2, true) < 0) return -1; // GUP's write faults
+    if (a2 == 0) return kfail(EINVAL);
+    r = dmirrorExclusive(a0, <u32>a1, <u32>a2);
+  } else if (op == OP_DMIRROR_CHECK_EXCLUSIVE) {
+    if (a2 == 0) return kfail(EINVAL);
+    r = dmirrorCheckExclusive(a0, <u32>a1, <u32>a2);
   } else if (op == OP_DMIRROR_RELEASE) {
     if (a2 == 0) return kfail(EINVAL);
     r = dmirrorRelease(a0);
@@ -705,7 +714,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     }
     case OP_DMIRROR_NEW: case OP_DMIRROR_OPEN: case OP_DMIRROR_CLOSE: case OP_DMIRROR_READ: case OP_DMIRROR_WRITE:
     case OP_DMIRROR_SNAPSHOT: case OP_DMIRROR_MIGRATE_TO_DEV: case OP_DMIRROR_MIGRATE_TO_SYS: case OP_DMIRROR_RELEASE:
-    case OP_DMIRROR_FLAGS:
+    case OP_DMIRROR_FLAGS: case OP_DMIRROR_EXCLUSIVE: case OP_DMIRROR_CHECK_EXCLUSIVE:
       return doDmirror(op, a0, a1, a2, a3, a4);
     case OP_WRITE_RANGE: return doUserLoop(a0, a1, a2, true, a3, a4, false);
     case OP_READ_RANGE: return doUserLoop(a0, a1, a2, false, a3, a4, a5 != 0);

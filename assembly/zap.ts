@@ -2,9 +2,10 @@
 // removed when a PTE is cleared, but the PTE's page reference is only dropped after
 // the TLB flush. Device-private entries are put at once (zap_nonpresent_ptes).
 import {
-  PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH, SCHEME_PTE_BATCH,
+  PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH, SCHEME_PTE_BATCH,
   ST_PTES_ZAPPED, ST_PINS, V_UAF, PG_PAGECACHE, PTE_PFN_SHIFT, FOLIO_NR, PG_ALLOCATED, ST_ATOMIC_MAP, PG_ANON,
 } from "./abi";
+import { exclusiveKeepsMapcount } from "./exclusive";
 import { bump, stat } from "./stats";
 import { rule, freeAt } from "./scheme";
 import {
@@ -45,6 +46,16 @@ export function zapOne(mm: i32, vpn: u32, p: usize, evenCows: bool = true): void
       return;
     }
     rmapRemove(pfn, mm, <i32>vpn); // device-private entry: rmap and put at once
+    folioPut(pfn, 1, mm, <i32>vpn);
+    return;
+  }
+  if ((pte & PTE_DEVICE_EXCLUSIVE) != 0) {
+    if (!frameUsable(pfn)) {
+      violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 4);
+      return;
+    }
+    // zap_nonpresent_ptes: the entry's reference is put; its rmap only where it kept one (6.15+)
+    if (exclusiveKeepsMapcount()) rmapRemove(pfn, mm, <i32>vpn);
     folioPut(pfn, 1, mm, <i32>vpn);
     return;
   }

@@ -315,6 +315,8 @@ export class TraceGen {
         if (this.#chance(0.02)) n = [0, -1, abi.SNAPSHOT_MAX + 1][this.#below(3)];
         if (what === 4 && n < 4) return this.#op(w, at, abi.OP_DMIRROR_FLAGS, fd, start, n % 3); // 1: FAIL_ALLOC; 0: -EINVAL
         if (what === 5 && n < 3) return this.#op(w, at, abi.OP_DMIRROR_RELEASE, fd, start, n);
+        if (what === 6) return this.#op(w, at, abi.OP_DMIRROR_EXCLUSIVE, fd, start, n);
+        if (what === 7) return this.#op(w, at, abi.OP_DMIRROR_CHECK_EXCLUSIVE, fd, start, n);
         const op = [abi.OP_DMIRROR_READ, abi.OP_DMIRROR_READ, abi.OP_DMIRROR_WRITE, abi.OP_DMIRROR_WRITE, abi.OP_DMIRROR_SNAPSHOT,
           abi.OP_DMIRROR_MIGRATE_TO_DEV, abi.OP_DMIRROR_MIGRATE_TO_DEV, abi.OP_DMIRROR_MIGRATE_TO_SYS][this.#below(8)];
         return this.#op(w, at, op, fd, start, n, this.#r.u32() | 0, this.#below(3));

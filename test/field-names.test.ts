@@ -18,13 +18,14 @@ const SHARED: Record<string, [string, string][]> = {
   F_ACCESS_ADDR: ["read", "write", "gup", "write_range", "read_range"].map((op) => [op, "addr"]),
   F_LOOP_MM: [["write_range", "mm"], ["read_range", "mm"]],
   F_LOOP_ADDR: [["write_range", "addr"], ["read_range", "addr"]],
-  F_LOOP_PAGES: [["write_range", "length"], ["read_range", "length"], ["dmirror_read", "npages"], ["dmirror_write", "npages"]],
+  F_LOOP_PAGES: [["write_range", "length"], ["read_range", "length"], ["dmirror_read", "npages"], ["dmirror_write", "npages"],
+    ["dmirror_exclusive", "npages"]],
   F_DMIRROR_MIRROR: ["dmirror_close", "dmirror_read", "dmirror_write", "dmirror_snapshot", "dmirror_migrate_to_dev",
-    "dmirror_migrate_to_sys", "dmirror_release", "dmirror_flags"].map((op) => [op, "mirror"]),
+    "dmirror_migrate_to_sys", "dmirror_release", "dmirror_flags", "dmirror_exclusive", "dmirror_check_exclusive"].map((op) => [op, "mirror"]),
   F_DMIRROR_ADDR: ["dmirror_read", "dmirror_write", "dmirror_snapshot", "dmirror_migrate_to_dev", "dmirror_migrate_to_sys",
-    "dmirror_release", "dmirror_flags"].map((op) => [op, "addr"]),
+    "dmirror_release", "dmirror_flags", "dmirror_exclusive", "dmirror_check_exclusive"].map((op) => [op, "addr"]),
   F_DMIRROR_NPAGES: [...["dmirror_read", "dmirror_write", "dmirror_snapshot", "dmirror_migrate_to_dev", "dmirror_migrate_to_sys",
-    "dmirror_release"].map((op): [string, string] => [op, "npages"]), ["dmirror_flags", "flags"]], // cmd.npages is the flags word
+    "dmirror_release", "dmirror_exclusive", "dmirror_check_exclusive"].map((op): [string, string] => [op, "npages"]), ["dmirror_flags", "flags"]], // cmd.npages is the flags word
 };
 
 const snake = (s: string) => s.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();

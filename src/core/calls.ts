@@ -108,6 +108,10 @@ export abstract class OpCalls {
   dmirrorMigrateToDev(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_migrate_to_dev", mirror, addr, npages }); }
   /** HMM_DMIRROR_MIGRATE_TO_SYS: migrate the device's own pages in the range back to system memory; cpages. */
   dmirrorMigrateToSys(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_migrate_to_sys", mirror, addr, npages }); }
+  /** HMM_DMIRROR_EXCLUSIVE: make npages at addr device-exclusive (make_device_exclusive), the pt entries ATOMIC; cpages. */
+  dmirrorExclusive(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_exclusive", mirror, addr, npages }); }
+  /** HMM_DMIRROR_CHECK_EXCLUSIVE: 0 when no page of the range is still ATOMIC in the mirror; -EPERM throws KernelError. */
+  dmirrorCheckExclusive(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_check_exclusive", mirror, addr, npages }); }
   /** HMM_DMIRROR_RELEASE: evict and remove every chunk of the file's device (npages only has to be > 0, as the ioctl checks). */
   dmirrorRelease(mirror: number, addr = 0, npages = 1): void { this.#one({ op: "dmirror_release", mirror, addr, npages }); }
   /** HMM_DMIRROR_FLAGS: the file's flags (1: HMM_DMIRROR_FLAG_FAIL_ALLOC, the next device allocation fails once). */

@@ -52,7 +52,7 @@ export type Op =
   | { op: "dmirror_new"; kind: "device-private" | "device-coherent"; chunk?: number }
   | { op: "dmirror_open"; device: number; mm: number }
   | { op: "dmirror_close"; mirror: number }
-  | { op: "dmirror_read" | "dmirror_snapshot" | "dmirror_migrate_to_dev" | "dmirror_migrate_to_sys" | "dmirror_release"; mirror: number; addr: number; npages: number }
+  | { op: "dmirror_read" | "dmirror_snapshot" | "dmirror_migrate_to_dev" | "dmirror_migrate_to_sys" | "dmirror_release" | "dmirror_exclusive" | "dmirror_check_exclusive"; mirror: number; addr: number; npages: number }
   /** HMM_DMIRROR_FLAGS: dmirror->flags = cmd.npages (1: HMM_DMIRROR_FLAG_FAIL_ALLOC); addr is only checked. */
   | { op: "dmirror_flags"; mirror: number; addr?: number; flags: number }
   | { op: "dmirror_write"; mirror: number; addr: number; npages: number; value?: number; step?: number }
@@ -102,6 +102,8 @@ export const OP_CODES: Record<OpName, number> = {
   dmirror_snapshot: abi.OP_DMIRROR_SNAPSHOT,
   dmirror_migrate_to_dev: abi.OP_DMIRROR_MIGRATE_TO_DEV,
   dmirror_migrate_to_sys: abi.OP_DMIRROR_MIGRATE_TO_SYS,
+  dmirror_exclusive: abi.OP_DMIRROR_EXCLUSIVE,
+  dmirror_check_exclusive: abi.OP_DMIRROR_CHECK_EXCLUSIVE,
   dmirror_release: abi.OP_DMIRROR_RELEASE,
   dmirror_flags: abi.OP_DMIRROR_FLAGS,
   write_range: abi.OP_WRITE_RANGE,
@@ -151,6 +153,8 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   dmirror_snapshot: ["mirror", "addr", "npages"],
   dmirror_migrate_to_dev: ["mirror", "addr", "npages"],
   dmirror_migrate_to_sys: ["mirror", "addr", "npages"],
+  dmirror_exclusive: ["mirror", "addr", "npages"],
+  dmirror_check_exclusive: ["mirror", "addr", "npages"],
   dmirror_release: ["mirror", "addr", "npages"],
   dmirror_flags: ["mirror", "addr", "flags"],
   write_range: ["mm", "addr", "length", "value", "step"],
@@ -323,7 +327,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       a(2, int(name, o, "flags", 0, 2 ** abi.VPN_BITS));
       break;
     case "dmirror_read": case "dmirror_snapshot": case "dmirror_write": case "dmirror_migrate_to_dev": case "dmirror_migrate_to_sys":
-    case "dmirror_release":
+    case "dmirror_release": case "dmirror_exclusive": case "dmirror_check_exclusive":
       a(0, int(name, o, "mirror"));
       a(1, vpnOf(name, o));
       a(2, int(name, o, "npages", 0, 2 ** abi.VPN_BITS));

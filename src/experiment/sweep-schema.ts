@@ -4430,7 +4430,9 @@ export const SWEEP_SCHEMA: JsonSchema = {
                 "dmirror_snapshot",
                 "dmirror_migrate_to_dev",
                 "dmirror_migrate_to_sys",
-                "dmirror_release"
+                "dmirror_release",
+                "dmirror_exclusive",
+                "dmirror_check_exclusive"
               ]
             },
             "mirror": {

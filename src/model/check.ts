@@ -25,6 +25,7 @@
 import {
   V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG, PGMAP_REF_PER_PAGE, FOLL_PIN, FOLIO_NR, PT_ENTRIES,
 } from "../../assembly/abi.ts";
+import { exclusiveKeepsMapcount } from "./exclusive.ts";
 import { pgmapKilled, hangingDriver } from "./memremap.ts";
 import { cachedPage } from "./file.ts";
 import type { Frame } from "./frames.ts";
@@ -101,6 +102,7 @@ export function quiesceCheck(m: Machine): void {
       while (next < blocks.length && blocks[next] * PT_ENTRIES < vpn) pmd(blocks[next++]);
       const f = m.frames.all[pte.pfn];
       if (pte.migration) hold(f, 0, 0, mm.id, vpn, 6); // try_to_migrate_one dropped ref and rmap
+      else if (pte.deviceExclusive) hold(f, 1, exclusiveKeepsMapcount(m) ? 1 : 0, mm.id, vpn, 6); // the mapcount by era
       else if (pte.swapLike || !pte.special) hold(f, 1, 1, mm.id, vpn, 6);
       else if (pte.pfn !== 0) hold(f, 0, 0, mm.id, vpn, 6);
     }

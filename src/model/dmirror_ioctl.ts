@@ -16,10 +16,11 @@
  * ```
  */
 import {
-  ENOENT, EFAULT, EINVAL, EBUSY, DPT_TAG_WRITE, DPT_TAG_NONE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, V_UAF,
+  ENOENT, EFAULT, EINVAL, EBUSY, EPERM, DPT_TAG_WRITE, DPT_TAG_NONE, DPT_TAG_ATOMIC, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, V_UAF,
   V_LIVELOCK, HMM_PROT_ERROR, HMM_PROT_NONE, HMM_PROT_READ, HMM_PROT_WRITE, HMM_PROT_PMD, HMM_PROT_ZERO,
   HMM_PROT_DEV_PRIVATE_REMOTE, HMM_PROT_DEV_COHERENT_REMOTE, PT_ENTRIES, HMM_CHUNK, HMM_PROT_DEV_PRIVATE_LOCAL,
   HMM_PROT_DEV_COHERENT_LOCAL, ENOMEM, VM_READ, MMU_NOTIFY_MIGRATE, HMM_DMIRROR_FLAG_FAIL_ALLOC,
+  PTE_DEVICE_EXCLUSIVE, FOLL_WRITE, EOPNOTSUPP, MMU_NOTIFY_EXCLUSIVE,
 } from "../../assembly/abi.ts";
 import { dmirrorOfDriver, dmirrorOwner } from "./dmirror.ts";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate.ts";
@@ -27,6 +28,11 @@ import { splitHugeForMigration } from "./thp.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import type { Pte } from "./pgtable.ts";
 import { loadPage, storePage } from "./fault.ts";
+import { exclusiveKeepsMapcount } from "./exclusive.ts";
+import { checkVmaFlags } from "./gup.ts";
+import { hugeFault, splitHugePmd } from "./thp.ts";
+import { handleFault } from "./fault.ts";
+import { rmapRemove } from "./refcount.ts";
 import {
   hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_PMD, HMM_PFN_HUGE_ZERO, HMM_PFN_MASK,
 } from "./hmm.ts";
@@ -256,4 +262,51 @@ export function dmirrorMigrateToSys(m: Machine, fd: Mirror, vpn: number, n: numb
   fd.cpages = cpages;
   fd.faults = 0;
   return cpages;
+}
+
+/** make_device_exclusive for the page at vpn (as the core's makeDeviceExclusive): the pfn, or -errno. */
+function makeDeviceExclusive(m: Machine, mm: Mm, vpn: number): number {
+  const v = mm.findVma(vpn);
+  if (!v) return -EFAULT;
+  if (checkVmaFlags(m, v, FOLL_WRITE) !== 0) return -EFAULT;
+  // pmd_none: faultin_page may make a THP; a device-private PMD comes back to RAM
+  const leaf0 = mm.tables.hugeLeaf(vpn);
+  if (leaf0 ? !leaf0.present : !mm.tables.get(vpn)) hugeFault(m, mm, v, vpn, true, false);
+  // follow_pmd_mask with FOLL_SPLIT_PMD: a PMD mapping is split before the PTE-level fault
+  const leaf = mm.tables.hugeLeaf(vpn);
+  if (leaf && leaf.present) splitHugePmd(m, mm, vpn);
+  const pte = handleFault(m, mm, v, vpn, true);
+  if (!pte.present || !pte.writable) return -EFAULT;
+  const page = m.frames.all[pte.pfn];
+  if (pte.special || !page.anon) return -EOPNOTSUPP; // !folio_test_anon
+  mmuNotifierInvalidate(m, mm.id, vpn, vpn + 1, MMU_NOTIFY_EXCLUSIVE, -1);
+  pte.bits = PTE_DEVICE_EXCLUSIVE;
+  if (!exclusiveKeepsMapcount(m)) rmapRemove(m, page, mm.id, vpn); // page_remove_rmap (<= 6.14)
+  return pte.pfn;
+}
+
+/** HMM_DMIRROR_EXCLUSIVE (as the core's dmirrorExclusive): make_device_exclusive and an ATOMIC pt entry per page, then dmirror_do_read. */
+export function dmirrorExclusive(m: Machine, fd: Mirror, vpn: number, n: number): number {
+  const mm = m.mms.live(fd.mm);
+  if (!mm) return -EINVAL; // mmget_not_zero
+  const end = vpn + n;
+  for (let addr = vpn; addr < end; addr++) {
+    const pfn = makeDeviceExclusive(m, mm, addr);
+    if (pfn < 0) return pfn;
+    m.mirrors.setEntry(fd, addr, pfn, DPT_TAG_ATOMIC); // dmirror_atomic_map
+  }
+  copied = 0;
+  const r = doRead(m, fd, vpn, end); // "Return the migrated data for verification"
+  if (r < 0) return r;
+  fd.cpages = copied;
+  fd.faults = 0;
+  return copied;
+}
+
+/** HMM_DMIRROR_CHECK_EXCLUSIVE (dmirror_check_atomic): -EPERM while a page of the range is still ATOMIC in the pt. */
+export function dmirrorCheckExclusive(fd: Mirror, vpn: number, n: number): number {
+  for (let p = vpn; p < vpn + n; p++) if (fd.pt.get(p)?.tag === DPT_TAG_ATOMIC) return -EPERM;
+  fd.cpages = 0;
+  fd.faults = 0;
+  return 0;
 }

@@ -27,6 +27,7 @@ import { migratePageToRam } from "./migrate.ts";
 import { dmirrorFaultErase } from "./dmirror.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { folioMappingsIn } from "./rmap.ts";
+import { removeDeviceExclusiveEntry } from "./exclusive.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -54,6 +55,7 @@ export function handleFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: bool
   if (pte && pte.present && (!write || pte.writable)) return pte; // no fault: the PTE allows the access
   m.counters.faults++;
   if (pte?.devicePrivate) doSwapPage(m, mm, vpn, pte);
+  else if (pte?.deviceExclusive) removeDeviceExclusiveEntry(m, mm, vpn, pte); // do_swap_page: the device loses its atomic access
   if (!pte) return doPteMissing(m, mm, v, vpn, table, write);
   if (write && pte.present && !pte.writable) {
     doWpPage(m, mm, v, vpn, pte, true);

@@ -15,6 +15,7 @@
  * ```
  */
 import { PTE_PRESENT, PTE_WRITE, V_UAF, PT_ENTRIES } from "../../assembly/abi.ts";
+import { restoreExclusivePte } from "./exclusive.ts";
 import { folioGet, rmapAdd } from "./refcount.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
 import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp.ts";
@@ -34,6 +35,9 @@ function copyOne(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number, s
   m.counters.ptesCopied++;
   const page = m.frames.all[src.pfn];
   if (page.pfn !== 0 && !page.usable) m.log.record(V_UAF, page.pfn, parent.id, vpn, page.refcount, page.mapcount, 5);
+  // copy_nonpresent_pte: a device-exclusive entry is restored in the parent first
+  // (try_restore_exclusive_pte, no notifier), then copied as the present PTE it is again
+  if (src.deviceExclusive) restoreExclusivePte(m, parent, vpn, src);
   let dst: Pte;
   if (src.devicePrivate) {
     // copy_nonpresent_pte: device-private entry, folio_try_dup_anon_rmap_pte + get

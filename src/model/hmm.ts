@@ -140,6 +140,7 @@ class Walk {
         return 0;
       }
       if (pte.devicePrivate) return this.record(vpn, pend); // do_swap_page -> migrate_to_ram
+      if (pte.deviceExclusive) return this.record(vpn, pend); // do_swap_page -> remove_device_exclusive_entry
       return -EFAULT;
     }
     if (this.fault && this.write && !pte.writable) return this.record(vpn, pend);

@@ -30,6 +30,7 @@ import {
   OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE, OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT,
   OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX,
   OP_DMIRROR_MIGRATE_TO_DEV, OP_DMIRROR_MIGRATE_TO_SYS, OP_DMIRROR_RELEASE, OP_DMIRROR_FLAGS, DMIRROR_CHUNK_PAGES,
+  OP_DMIRROR_EXCLUSIVE, OP_DMIRROR_CHECK_EXCLUSIVE,
   DMIRROR_CHUNK_MAX,
   OP_CPU, // simulated CPUs (the cost model is engine-only)
   NO_FIELD, F_ACCESS_ADDR, F_CPU_CPU, F_DMA_WRITE_HANDLE, F_DMIRROR_ADDR, F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND,
@@ -44,7 +45,7 @@ import {
   F_MREMAP_NEW_LENGTH, F_MUNMAP_ADDR, F_TRUNCATE_FILE, F_TRUNCATE_LENGTH, F_TRUNCATE_OFFSET, F_TRUNCATE_SHRINK,
   F_UNPIN_HANDLE,
 } from "../../assembly/abi.ts";
-import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys } from "./dmirror_ioctl.ts";
+import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys, dmirrorExclusive, dmirrorCheckExclusive } from "./dmirror_ioctl.ts";
 import { isLiveChunk } from "./dmirror.ts";
 import type { Mirror } from "./mirror.ts";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop.ts";
@@ -331,6 +332,15 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
     if (m.frames.freeSystemPages < a2) reject(ERR_NOMEM_FRAMES, F_DMIRROR_NPAGES, a2);
     if (a2 === 0) return kfail(m, EINVAL);
     r = dmirrorMigrateToSys(m, fd, a1, a2);
+  } else if (op === OP_DMIRROR_EXCLUSIVE) {
+    if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, m.mirrors.entriesLeft);
+    const mm = m.mms.live(fd.mm);
+    if (mm) checkLoopRoom(m, mm, a1, a2, true); // GUP's write faults
+    if (a2 === 0) return kfail(m, EINVAL);
+    r = dmirrorExclusive(m, fd, a1, a2);
+  } else if (op === OP_DMIRROR_CHECK_EXCLUSIVE) {
+    if (a2 === 0) return kfail(m, EINVAL);
+    r = dmirrorCheckExclusive(fd, a1, a2);
   } else if (op === OP_DMIRROR_RELEASE) {
     if (a2 === 0) return kfail(m, EINVAL);
     r = dmirrorRelease(m, fd);
@@ -626,7 +636,7 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
     }
     case OP_DMIRROR_NEW: case OP_DMIRROR_OPEN: case OP_DMIRROR_CLOSE: case OP_DMIRROR_READ: case OP_DMIRROR_WRITE:
     case OP_DMIRROR_SNAPSHOT: case OP_DMIRROR_MIGRATE_TO_DEV: case OP_DMIRROR_MIGRATE_TO_SYS: case OP_DMIRROR_RELEASE:
-    case OP_DMIRROR_FLAGS:
+    case OP_DMIRROR_FLAGS: case OP_DMIRROR_EXCLUSIVE: case OP_DMIRROR_CHECK_EXCLUSIVE:
       return doDmirror(m, op, a0, a1, a2, a3, a4);
     case OP_WRITE_RANGE:
       return doUserLoop(m, m.mms.live(a0), a1, a2, true, a3, a4, false);

@@ -16,7 +16,7 @@
  * ```
  */
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PT_ENTRIES,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PTE_MIGRATION, PT_ENTRIES,
 } from "../../assembly/abi.ts";
 
 /** One page-table entry: the frame and the PTE_* bits. */
@@ -30,6 +30,8 @@ export class Pte {
   get devmap(): boolean { return (this.bits & PTE_DEVMAP) !== 0; }
   /** Non-present device-private swap entry. */
   get devicePrivate(): boolean { return (this.bits & PTE_DEVICE_PRIVATE) !== 0; }
+  /** Non-present device-exclusive entry (make_device_exclusive). */
+  get deviceExclusive(): boolean { return (this.bits & PTE_DEVICE_EXCLUSIVE) !== 0; }
   /** A device-private or migration entry: non-present, found by rmap walks (the device-private one refcounted). */
   get swapLike(): boolean { return (this.bits & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) !== 0; }
   /** A migration entry: holds no reference and no rmap (try_to_migrate_one dropped them). */

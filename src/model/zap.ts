@@ -24,6 +24,7 @@ import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
 import { tlbFlush, tlbRemoveFolio } from "./mmu_gather.ts";
 import { detachPins } from "./pins.ts";
+import { exclusiveKeepsMapcount } from "./exclusive.ts";
 
 /**
  * Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it.
@@ -47,6 +48,16 @@ export function zapOne(m: Machine, mm: Mm, vpn: number, table: PteTable, pte: Pt
     }
     rmapRemove(m, page, mm.id, vpn); // device-private entry: rmap and put at once
     folioPut(m, page, 1, mm.id, vpn); // zap_nonpresent_ptes: folio_put
+    return;
+  }
+  if (pte.deviceExclusive) {
+    if (!page.usable) {
+      m.log.record(V_UAF, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 4);
+      return;
+    }
+    // zap_nonpresent_ptes: the entry's reference is put; its rmap only where it kept one (6.15+)
+    if (exclusiveKeepsMapcount(m)) rmapRemove(m, page, mm.id, vpn);
+    folioPut(m, page, 1, mm.id, vpn);
     return;
   }
   if (!pte.present) return;

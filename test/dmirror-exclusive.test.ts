@@ -1,0 +1,100 @@
+// HMM_DMIRROR_EXCLUSIVE and HMM_DMIRROR_CHECK_EXCLUSIVE (lib/test_hmm.c dmirror_exclusive,
+// dmirror_check_atomic) over make_device_exclusive (mm/rmap.c): the device-exclusive
+// entry, what each era counts for it, and how a CPU touch, fork and zap undo it.
+// Engine and model alike.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Engine } from "../src/core/engine.ts";
+import { Model } from "../src/model/model.ts";
+import { KernelError } from "../src/core/errors.ts";
+
+const PAGE = 4096;
+const CAP = { systemPages: 4096, devicePages: 256 };
+type Target = Engine | Model;
+const TARGETS: [string, (scheme: string) => Promise<Target>][] = [
+  ["engine", (scheme) => Engine.create({ scheme, capacity: CAP })],
+  ["model", async (scheme) => Model.create({ scheme, capacity: CAP })],
+];
+
+function errnoOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof KernelError) return e.errno;
+    throw e;
+  }
+  return undefined;
+}
+
+/** A process with n written pages (page k holds 100 + k) and a mirror of it. */
+function setUp(t: Target, n: number, shared = false) {
+  const mm = t.mmNew();
+  const a = t.mmap(mm, { length: n * PAGE, ...(shared ? { shared: true } : {}) });
+  t.writeRange(mm, a, n * PAGE, 100, 1);
+  const fd = t.dmirrorOpen(t.dmirrorNew("device-private"), mm);
+  return { mm, a, fd };
+}
+
+for (const [name, make] of TARGETS) {
+  test(`${name}: EXCLUSIVE makes every page a device-exclusive entry (cpages n); the refcount stays, the mapcount by era`, async () => {
+    for (const scheme of ["E0", "E2", "E4"]) {
+      const t = await make(scheme);
+      const { mm, a, fd } = setUp(t, 4);
+      assert.is(t.dmirrorExclusive(fd, a, 4), 4, scheme);
+      assert.is(t.mirror(fd).cpages, 4);
+      const p = t.page(mm, a + PAGE)!;
+      assert.equal([p.pte.present, p.pte.devicePrivate], [false, false], "a non-present entry that is no device-private one");
+      // <= 6.14 page_remove_rmap at conversion; 6.15+ (E3 on) keeps the mapcount (1a3240bc6379)
+      assert.equal([p.refcount, p.mapcount], [1, scheme === "E4" ? 1 : 0], `${scheme} counts`);
+      assert.is(errnoOf(() => t.dmirrorCheckExclusive(fd, a, 4)), "EPERM", "still atomic in the mirror");
+      assert.equal(t.violations(), []);
+    }
+  });
+
+  test(`${name}: a CPU touch restores the PTE and revokes the atomic entry (hmm-tests exclusive); CHECK_EXCLUSIVE is then 0`, async () => {
+    for (const scheme of ["E2", "E4"]) {
+      const t = await make(scheme);
+      const { mm, a, fd } = setUp(t, 4);
+      t.dmirrorExclusive(fd, a, 4);
+      assert.is(t.readRange(mm, a, 4 * PAGE, 100, 1), 0, "the data is the process's");
+      t.writeRange(mm, a, 4 * PAGE, 101, 1);
+      assert.is(t.readRange(mm, a, 4 * PAGE, 101, 1), 0);
+      assert.is(t.dmirrorCheckExclusive(fd, a, 4), 0, scheme);
+      const p = t.page(mm, a)!;
+      assert.equal([p.pte.present, p.pte.write, p.refcount, p.mapcount], [true, true, 1, 1], scheme);
+      assert.equal(t.violations(), []);
+    }
+  });
+
+  test(`${name}: munmap of device-exclusive entries frees the pages (zap_nonpresent_ptes); fork restores them in the parent first`, async () => {
+    for (const scheme of ["E2", "E4"]) {
+      const t = await make(scheme);
+      const { mm, a, fd } = setUp(t, 4);
+      t.dmirrorExclusive(fd, a, 4);
+      const child = t.fork(mm);
+      const p = t.page(mm, a)!;
+      assert.equal([p.pte.present, p.refcount, p.mapcount], [true, 2, 2], `${scheme} fork`);
+      assert.is(t.page(child, a)!.pte.present, true);
+      t.dmirrorExclusive(fd, a + 2 * PAGE, 2); // the parent's write faults break COW first
+      const free = t.stats().freeSystemPages ?? 0;
+      t.munmap(mm, a, 4 * PAGE);
+      t.munmap(child, a, 4 * PAGE);
+      assert.equal(t.violations(), [], scheme);
+      if (free) assert.ok((t.stats().freeSystemPages ?? 0) > free);
+    }
+  });
+
+  test(`${name}: EXCLUSIVE refuses what make_device_exclusive refuses: no vma (EFAULT), read-only (EFAULT), shared (EOPNOTSUPP), empty (EINVAL)`, async () => {
+    const t = await make("E4");
+    const { mm, a, fd } = setUp(t, 2);
+    assert.is(errnoOf(() => t.dmirrorExclusive(fd, a + 16 * PAGE, 1)), "EFAULT");
+    assert.is(errnoOf(() => t.dmirrorExclusive(fd, a, 0)), "EINVAL");
+    const ro = t.mmap(mm, { length: PAGE, prot: "r" });
+    assert.is(errnoOf(() => t.dmirrorExclusive(fd, ro, 1)), "EFAULT");
+    const sh = t.mmap(mm, { length: PAGE, shared: true });
+    assert.is(errnoOf(() => t.dmirrorExclusive(fd, sh, 1)), "EOPNOTSUPP");
+    assert.equal(t.violations(), []);
+  });
+}
+
+test.run();
