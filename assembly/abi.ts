@@ -112,6 +112,7 @@ export const SCHEME_IDLE_P2PDMA = 25; //      refcount of a free p2pdma page (1 
 export const SCHEME_LARGE_ANON_REUSE = 26; //  do_wp_page reuses an exclusively mapped large anon folio (__wp_can_reuse_large_anon_folio, 1da190f4d0a6, 6.15)
 export const SCHEME_MIGRATE_SPLIT_LARGE = 27; // migrate_vma_collect_pmd splits a PTE-mapped large folio (migrate_vma_split_folio, device-private THP series, E5)
 export const SCHEME_MPROTECT_WRITE_UPGRADE = 28; // change_pte_range makes exclusive anon PTEs writable (can_change_pte_writable, 6.0+)
+export const SCHEME_EXCLUSIVE_KEEPS_MAPCOUNT = 29; // a device-exclusive entry keeps its page's mapcount (1a3240bc6379, 6.15); before, make_device_exclusive drops it
 export const SCHEME_WORDS = 32;
 
 export const PGMAP_REF_PER_PAGE = 0; // E0: one per struct page, dropped when its count reaches 0

@@ -7,7 +7,7 @@
 // restore_exclusive_pte added the anon rmap back; from 6.15 the mapcount stays
 // ("mm/rmap: keep mapcount untouched for device-exclusive entries", 1a3240bc6379).
 import {
-  PTE_PRESENT, PTE_WRITE, PG_ANON_EXCLUSIVE, VM_WRITE, MMU_NOTIFY_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, SWAP_FAULT_TRYLOCK,
+  PTE_PRESENT, PTE_WRITE, PG_ANON_EXCLUSIVE, VM_WRITE, MMU_NOTIFY_EXCLUSIVE, SCHEME_EXCLUSIVE_KEEPS_MAPCOUNT,
   SCHEME_ANON_EXCLUSIVE,
 } from "./abi";
 import { rule } from "./scheme";
@@ -19,11 +19,11 @@ import { mmuNotifierInvalidate } from "./mmu_notifier";
 
 /**
  * Does a device-exclusive entry keep its page's mapcount? Yes from 6.15
- * (1a3240bc6379). refsim has no rule of its own for this: swapFaultRef "trylock" is
- * the other 6.15 change, so the eras that have it (E3 on) are the 6.15+ ones.
+ * ("mm/rmap: keep mapcount untouched for device-exclusive entries", 1a3240bc6379;
+ * rule exclusiveKeepsMapcount, E3 on); before, page_make_device_exclusive_one dropped it.
  */
 @inline export function exclusiveKeepsMapcount(): bool {
-  return rule(SCHEME_SWAP_FAULT_REF) == SWAP_FAULT_TRYLOCK;
+  return rule(SCHEME_EXCLUSIVE_KEEPS_MAPCOUNT) != 0;
 }
 
 /**

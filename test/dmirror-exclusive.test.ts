@@ -6,25 +6,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine } from "../src/core/engine.ts";
 import { Model } from "../src/model/model.ts";
-import { KernelError } from "../src/core/errors.ts";
+import { targets, type Target, errnoOf } from "./helpers/targets.ts";
 
 const PAGE = 4096;
 const CAP = { systemPages: 4096, devicePages: 256 };
-type Target = Engine | Model;
-const TARGETS: [string, (scheme: string) => Promise<Target>][] = [
-  ["engine", (scheme) => Engine.create({ scheme, capacity: CAP })],
-  ["model", async (scheme) => Model.create({ scheme, capacity: CAP })],
-];
-
-function errnoOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KernelError) return e.errno;
-    throw e;
-  }
-  return undefined;
-}
+const TARGETS = targets(CAP);
 
 /** A process with n written pages (page k holds 100 + k) and a mirror of it. */
 function setUp(t: Target, n: number, shared = false) {
@@ -34,6 +20,22 @@ function setUp(t: Target, n: number, shared = false) {
   const fd = t.dmirrorOpen(t.dmirrorNew("device-private"), mm);
   return { mm, a, fd };
 }
+
+test("the rule, not the era's other rules, decides the mapcount: E4 with exclusiveKeepsMapcount off counts as 6.14 did, E2 with it on as 6.15", async () => {
+  const E4_OLD = { name: "E4-exclusive-drops-mapcount", base: "E4", rules: { exclusiveKeepsMapcount: false } };
+  const E2_NEW = { name: "E2-exclusive-keeps-mapcount", base: "E2", rules: { exclusiveKeepsMapcount: true } };
+  for (const [scheme, mapcount] of [[E4_OLD, 0], [E2_NEW, 1]] as const) {
+    for (const t of [await Engine.create({ scheme, capacity: CAP }), Model.create({ scheme, capacity: CAP })]) {
+      const { mm, a, fd } = setUp(t, 2);
+      assert.is(t.dmirrorExclusive(fd, a, 2), 2);
+      const p = t.page(mm, a)!;
+      assert.equal([p.refcount, p.mapcount], [1, mapcount], `${scheme.name} counts`);
+      t.munmap(mm, a, 2 * PAGE); // zap: the rmap goes with the entry (on) or went at conversion (off)
+      t.check();
+      assert.equal(t.violations(), [], scheme.name);
+    }
+  }
+});
 
 for (const [name, make] of TARGETS) {
   test(`${name}: EXCLUSIVE makes every page a device-exclusive entry (cpages n); the refcount stays, the mapcount by era`, async () => {

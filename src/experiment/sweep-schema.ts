@@ -5421,6 +5421,9 @@ export const SWEEP_SCHEMA: JsonSchema = {
                 },
                 "migrateSplitLarge": {
                   "type": "boolean"
+                },
+                "exclusiveKeepsMapcount": {
+                  "type": "boolean"
                 }
               },
               "additionalProperties": false

@@ -15,16 +15,16 @@
  * console.log(m.dmirrorExclusive(fd, addr, 2), m.page(mm, addr)!.pte.present); // 2 false
  * ```
  */
-import { PTE_PRESENT, PTE_WRITE, VM_WRITE, MMU_NOTIFY_EXCLUSIVE, SWAP_FAULT_TRYLOCK } from "../../assembly/abi.ts";
+import { PTE_PRESENT, PTE_WRITE, VM_WRITE, MMU_NOTIFY_EXCLUSIVE } from "../../assembly/abi.ts";
 import { rmapAdd } from "./refcount.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import type { Pte } from "./pgtable.ts";
 import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
 
-/** 6.15+ (the eras with swapFaultRef "trylock", the other 6.15 change): the entry keeps the mapcount. */
+/** 6.15+ (1a3240bc6379; rule exclusiveKeepsMapcount): the entry keeps the mapcount; before, it was dropped at conversion. */
 export function exclusiveKeepsMapcount(m: Machine): boolean {
-  return m.rules.swapFaultRef === SWAP_FAULT_TRYLOCK;
+  return m.rules.exclusiveKeepsMapcount;
 }
 
 /** restore_exclusive_pte: present again, writable in a VM_WRITE vma when the anon page is exclusive. */

@@ -70,6 +70,8 @@ export class Rules {
   readonly largeAnonReuse: boolean;
   /** migrate_vma_collect_pmd splits a PTE-mapped large folio (migrate_vma_split_folio, E5); before, its pages are skipped. */
   readonly migrateSplitLarge: boolean;
+  /** A device-exclusive entry keeps its page's mapcount (1a3240bc6379, 6.15); before, it was dropped at conversion. */
+  readonly exclusiveKeepsMapcount: boolean;
 
   constructor(scheme: Scheme) {
     const b = encodeScheme(scheme);
@@ -102,6 +104,7 @@ export class Rules {
     this.idleP2pdma = b[abi.SCHEME_IDLE_P2PDMA];
     this.largeAnonReuse = b[abi.SCHEME_LARGE_ANON_REUSE] !== 0;
     this.migrateSplitLarge = b[abi.SCHEME_MIGRATE_SPLIT_LARGE] !== 0;
+    this.exclusiveKeepsMapcount = b[abi.SCHEME_EXCLUSIVE_KEEPS_MAPCOUNT] !== 0;
   }
 
   /** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */

@@ -171,6 +171,11 @@ export const RULES = {
     type: "boolean",
     doc: "migrate_vma_collect_pmd splits a PTE-mapped large folio it meets and migrates its pages (migrate_vma_split_folio, from Balbir Singh's device-private THP series: 'mm/migrate_device: handle partially mapped folios during collection'; in 7.0.0, E5). Off: such a page is not collected (the PTE walk's PageTransCompound test sets mpfn 0, and migrate_vma_check_page refuses compound pages: 5.15 mm/migrate.c, 6.1-6.18 mm/migrate_device.c), so it stays a system page and is not migrated; a PMD-mapped THP is split whole (split_huge_page / split_folio) in every era",
   },
+  exclusiveKeepsMapcount: {
+    slot: abi.SCHEME_EXCLUSIVE_KEEPS_MAPCOUNT,
+    type: "boolean",
+    doc: "a device-exclusive entry (make_device_exclusive, HMM_DMIRROR_EXCLUSIVE) keeps its page's mapcount and its PTE's reference, zap removes the rmap and puts the reference as for a present page, and restore_exclusive_pte only rewrites the PTE ('mm/rmap: keep mapcount untouched for device-exclusive entries', 1a3240bc6379, 6.15). Off: 5.14-6.14 page_make_device_exclusive_one drops the mapcount at conversion (the reference stays), restore re-adds the anon rmap, and zap only puts the reference",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -205,6 +210,7 @@ export interface SchemeRules {
   idleP2pdma: number;
   largeAnonReuse: boolean;
   migrateSplitLarge: boolean;
+  exclusiveKeepsMapcount: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];
