@@ -15,28 +15,22 @@ import {
 } from "./abi";
 import { dmirrorKind, dmirrorOwner, dmirrorOfDriver } from "./dmirror";
 import { driverOf } from "./memremap";
-import { vmaEnd, vmaFlags, vmaFile } from "./mm";
 import { fileDevice } from "./file";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize, setMigrateMirror, lastDst, lastSrcWrite } from "./migrate";
-import { splitHugeForMigration } from "./thp";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { eraseEntry, mirrorDevice, anyAtomic } from "./mirror";
 import { exclusiveKeepsMapcount } from "./exclusive";
 import { checkVmaFlags } from "./gup";
-import { hugeFault, splitHugePmd } from "./thp";
-import { handleFault } from "./fault";
-import { rmapRemove } from "./refcount";
-import { hasFlag } from "./frames";
-import { mkPte } from "./pgtable";
+import { hugeFault, splitHugePmd, splitHugeForMigration } from "./thp";
 import { bump } from "./stats";
-import { setContent, isDevice, kindOf, ref, mapcount } from "./frames";
-import { frameUsable } from "./refcount";
-import { mmValid, findVma } from "./mm";
-import { hugeLeaf, ptePtr, ptePfn } from "./pgtable";
-import { loadPage, storePage } from "./fault";
+import { setContent, isDevice, kindOf, ref, mapcount, hasFlag } from "./frames";
+import { frameUsable, rmapRemove } from "./refcount";
+import { mmValid, findVma, vmaEnd, vmaFlags, vmaFile } from "./mm";
+import { hugeLeaf, ptePtr, ptePfn, mkPte } from "./pgtable";
+import { loadPage, storePage, handleFault } from "./fault";
 import { violation } from "./violations";
 import {
   mirrorMm, setMirrorResult, entryAt, setEntry, entryPfn, entryTag, ENTRY_NONE, mirrorFlags, setMirrorFlags,
+  eraseEntry, mirrorDevice, anyAtomic,
 } from "./mirror";
 import {
   hmmRangeFault, hmmPfnAt, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_PMD, HMM_PFN_HUGE_ZERO, HMM_PFN_MASK,
@@ -308,14 +302,8 @@ export function dmirrorMigrateToSys(m: i32, vpn: u32, n: u32): i32 {
       const f = mirrorFlags(m);
       if ((f & HMM_DMIRROR_FLAG_FAIL_ALLOC) != 0) {
         setMirrorFlags(m, f & ~HMM_DMIRROR_FLAG_FAIL_ALLOC);
-        return -ENOMEM; // the first selected page: nothing of this piece was touched yet
+        return -ENOMEM; // the first selected page (the flag is one-shot): nothing of this piece was touched yet
       }
-      break;
-    }
-    for (let p = addr; p < next; p++) {
-      const at = ptePtr(mm, p, false);
-      const pte = at == 0 ? 0 : load<u32>(at);
-      if (pte == 0 || !ownPage(pte, dev)) continue;
       eraseEntry(m, p); // xa_erase(&dmirror->pt, addr)
       if (migratePageToRam(ptePfn(pte), 0, mm, p)) cpages++;
     }

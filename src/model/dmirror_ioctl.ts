@@ -24,14 +24,12 @@ import {
 } from "../../assembly/abi.ts";
 import { dmirrorOfDriver, dmirrorOwner } from "./dmirror.ts";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate.ts";
-import { splitHugeForMigration } from "./thp.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import type { Pte } from "./pgtable.ts";
-import { loadPage, storePage } from "./fault.ts";
+import { loadPage, storePage, handleFault } from "./fault.ts";
 import { exclusiveKeepsMapcount } from "./exclusive.ts";
 import { checkVmaFlags } from "./gup.ts";
-import { hugeFault, splitHugePmd } from "./thp.ts";
-import { handleFault } from "./fault.ts";
+import { hugeFault, splitHugePmd, splitHugeForMigration } from "./thp.ts";
 import { rmapRemove } from "./refcount.ts";
 import {
   hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_PMD, HMM_PFN_HUGE_ZERO, HMM_PFN_MASK,
