@@ -2,7 +2,7 @@
 // is a result of the op, not a rejection: the op ran, made exactly the changes the
 // kernel makes before it fails, and the batch goes on. runBatch lists the index
 // and status word of each op that failed this way for the host (refsim's own bad
-// input is fail() in ops.ts, which stops the batch instead).
+// input is fail() in reject.ts, which stops the batch instead).
 import { STATUS_SIGNAL, ST_KERNEL_ERRNO } from "./abi";
 import { bump } from "./stats";
 

@@ -4,25 +4,32 @@ import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, VM_SHARED, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
   MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, SWAP_FAULT_NO_REF, SCHEME_LARGE_ANON_REUSE, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
+  VPN_BITS, VM_READ, VM_WRITE, VM_HUGEPAGE, SIGSEGV, SIGBUS, V_LIVELOCK, FOLIO_NR, NO_FIELD, ERR_NONE, ERR_RANGE,
+  ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_DEVICE, F_ACCESS_ADDR,
 } from "./abi";
 import { bump } from "./stats";
 import { removeDeviceExclusiveEntry } from "./exclusive";
 import { rule } from "./scheme";
 import {
   allocSystemPage, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, setLastOp, kindOf, folioRef,
-  isLarge, folioOf, folioMapcount,
+  isLarge, folioOf, folioMapcount, freeSystemFrames, freeHugeFolios,
 } from "./frames";
 import { folioMappingsIn } from "./rmap";
 import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
-import { ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
-import { vmaFlags, vmaFile, fileIndex, isAnon, anonVmaPrepare } from "./mm";
-import { findOrReadPage, diskRead, diskWrite, pageWasNew, isHole, holeHasZeroEntry, setHoleZeroEntry } from "./file";
+import { ptePtr, shadowOf, ptePfn, mkPte, pteAt, hugeLeaf, tablesNeeded, pteTablesLeft, pmdTablesLeft } from "./pgtable";
+import { findVma, vmaFlags, vmaFile, vmaStart, vmaPgoff, fileIndex, isAnon, anonVmaPrepare } from "./mm";
+import {
+  findOrReadPage, diskRead, diskWrite, pageWasNew, isHole, holeHasZeroEntry, setHoleZeroEntry, filePages, fileDevice, needsDevicePage,
+} from "./file";
 import { unmapMappingRange } from "./truncate";
 import { migratePageToRam } from "./migrate";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { driverOf, pgmapOwner } from "./memremap";
+import { driverOf, pgmapOwner, driverFree } from "./memremap";
 import { dmirrorFaultErase } from "./dmirror";
 import { violation, currentOp } from "./violations";
+import { hugeFault, thpEligible, HUGE_NONE } from "./thp";
+import { ksignal } from "./errno";
+import { fail, errCode } from "./reject";
 
 /** A present PTE that vm_normal_page() resolves to a refcounted page. */
 @inline export function isNormalPresent(pte: u32): bool { return (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT; }
@@ -214,4 +221,114 @@ export function storeValue(mm: i32, v: i32, vpn: u32, p: usize, value: u32): voi
   setContent(pfn, value);
   store<u32>(shadowOf(p), value);
   if (vmaFile(v) >= 0 && !hasFlag(pfn, PG_ANON)) diskWrite(vmaFile(v), fileIndex(v, vpn), value);
+}
+
+// The CPU access itself, do_user_addr_fault (arch/x86/mm/fault.c) into handle_mm_fault (mm/memory.c),
+// with the room checks the dispatcher makes before it (refsim's capacity, a fail() rejection, not a
+// kernel result); here and not in ops.ts because hmm_vma_fault (mm/hmm.c) calls handle_mm_fault too.
+
+const VPN_LIMIT: i64 = <i64>1 << VPN_BITS;
+
+/** Room for a fault, if the access needs one: two frames (a migrate_to_ram and a copy) and its page tables. */
+export function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
+  return faultRoomFor(mm, vpn, write, pteAt(mm, vpn));
+}
+
+@inline function faultRoomFor(mm: i32, vpn: u32, write: bool, pte: u32, hasTable: bool = false): i32 {
+  if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) return 0; // no fault
+  if (freeSystemFrames() < 2) return fail(ERR_NOMEM_FRAMES, NO_FIELD, 2);
+  const t = hasTable ? 0 : tablesNeeded(mm, vpn); // the caller may have found the pte table already
+  if (pteTablesLeft() < 1 || (t == 2 && pmdTablesLeft() < 1)) return fail(ERR_NOMEM_TABLES, NO_FIELD, t);
+  return 0;
+}
+
+/** A fault on a file living on a device needs a free device page there (else SIGBUS). */
+@inline export function deviceRoom(mm: i32, v: i32, vpn: u32, write: bool): i32 {
+  const f = vmaFile(v);
+  // past EOF there is no page to look up (the caller's beyondEof check fails the access): reading the
+  // cache slot there was out of bounds (doGup checks the room first; found by the differential trace)
+  if (f < 0 || beyondEof(v, vpn)) return 0;
+  const blockWrite = write && (vmaFlags(v) & VM_SHARED) != 0;
+  const pte = pteAt(mm, vpn);
+  // a shared write on a DAX hole's zero page allocates its block (wp_pfn_shared -> pfn_mkwrite)
+  if (pte != 0 && !(blockWrite && (pte & (PTE_PRESENT | PTE_SPECIAL)) == (PTE_PRESENT | PTE_SPECIAL) && ptePfn(pte) == 0)) return 0;
+  const idx = vmaPgoff(v) + (vpn - vmaStart(v));
+  if (needsDevicePage(f, idx, blockWrite) && driverFree(fileDevice(f)) < 1) return fail(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
+  return 0;
+}
+
+/** A fault on a device-private PMD moves the whole folio back: a THP, or 512 small pages (devicePmdFault). */
+@inline export function folioRoom(leaf: u32): i32 {
+  if ((leaf & PTE_DEVICE_PRIVATE) == 0 || freeHugeFolios() > 0 || freeSystemFrames() >= <u32>FOLIO_NR) return 0;
+  return fail(ERR_NOMEM_FRAMES, NO_FIELD, FOLIO_NR);
+}
+
+/** A file VMA's page past the end of its file (a VMA mremap grew, or a file truncated under it). */
+@inline export function beyondEof(v: i32, vpn: u32): bool {
+  const f = vmaFile(v);
+  return f >= 0 && fileIndex(v, vpn) >= filePages(f);
+}
+
+/**
+ * A CPU load or store at vpn (touch false: only the fault, as handle_mm_fault for
+ * hmm_range_fault's hmm_vma_fault). Returns the load's value, 0, or a signal.
+ */
+export function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool = true): i32 {
+  if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, F_ACCESS_ADDR);
+  const v = findVma(mm, <u32>vpn);
+  if (v < 0) return ksignal(SIGSEGV); // do_user_addr_fault -> bad_area (SEGV_MAPERR)
+  // access_error (SEGV_ACCERR): a write needs VM_WRITE, a read an accessible VMA (not PROT_NONE)
+  if ((vmaFlags(v) & (write ? VM_WRITE : VM_READ)) == 0) return ksignal(SIGSEGV);
+  const cur = ptePtr(mm, <u32>vpn, false);
+  let pte = cur == 0 ? 0 : load<u32>(cur);
+  // The common case: the PTE already allows the access; no fault, no allocation.
+  if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) {
+    if (!touch) return 0;
+    if (!write) return <i32>loadChecked(mm, v, <u32>vpn, cur);
+    storeValue(mm, v, <u32>vpn, cur, <u32>value);
+    return 0;
+  }
+  if (pte == 0 && (vmaFlags(v) & VM_HUGEPAGE) != 0) {
+    // pte_none in a huge-page vma: a PMD may map the block (a THP or the huge zero page), or a THP fault may map one.
+    const leaf = hugeLeaf(mm, <u32>vpn);
+    if (leaf != 0 || thpEligible(mm, v, <u32>vpn)) {
+      if (leaf == 0 || (leaf & PTE_PRESENT) == 0 || (write && (leaf & PTE_WRITE) == 0)) {
+        const room = faultRoomFor(mm, <u32>vpn, write, 0);
+        if (room < 0) return room;
+      }
+      const folio = folioRoom(leaf);
+      if (folio < 0) return folio;
+      const pfn = hugeFault(mm, v, <u32>vpn, write, false);
+      if (pfn != HUGE_NONE) {
+        if (!touch) return 0;
+        const at = ptePtr(mm, <u32>vpn, false); // the deposited table's shadow holds the expected data
+        if (!write) return <i32>loadPage(mm, v, <u32>vpn, at, pfn);
+        storePage(mm, v, <u32>vpn, at, pfn, <u32>value);
+        return 0;
+      }
+      pte = pteAt(mm, <u32>vpn); // split into PTEs, or no THP was free: the PTE path faults
+    }
+  }
+  if (beyondEof(v, <u32>vpn)) return ksignal(SIGBUS); // filemap_fault / shmem_fault: index >= i_size
+  const room = faultRoomFor(mm, <u32>vpn, write, pte, cur != 0);
+  if (room < 0) return room;
+  const dev = deviceRoom(mm, v, <u32>vpn, write);
+  if (dev < 0) return dev;
+  const p = handleFault(mm, v, <u32>vpn, write, cur); // a THP split above keeps the (deposited) table cur points into
+  if ((load<u32>(p) & PTE_PRESENT) == 0) {
+    // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
+    const pfn = ptePfn(load<u32>(p));
+    violation(V_LIVELOCK, pfn, mm, vpn, ref(pfn), mapcount(pfn), 0);
+    return 0;
+  }
+  if (!touch) return 0;
+  if (!write) return <i32>loadChecked(mm, v, <u32>vpn, p);
+  storeValue(mm, v, <u32>vpn, p, <u32>value);
+  return 0;
+}
+
+/** handle_mm_fault for hmm_range_fault (hmm.ts): the fault of a CPU access, no load or store; 0, or -1 when rejected. */
+export function faultIn(mm: i32, vpn: u32, write: bool): i32 {
+  const r = access(mm, <i32>vpn, write, 0, false);
+  return errCode != ERR_NONE ? -1 : r;
 }

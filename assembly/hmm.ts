@@ -18,7 +18,7 @@ import {
 import { bump } from "./stats";
 import { findVma, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags } from "./mm";
 import { hugeLeaf, pteTableOf, pteTableBase, ptePfn } from "./pgtable";
-import { faultIn } from "./ops";
+import { faultIn } from "./fault";
 import { driverOf } from "./memremap";
 import { dmirrorOfDriver } from "./dmirror";
 

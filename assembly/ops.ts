@@ -4,30 +4,26 @@
 import {
   OP_WORDS, OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
-  OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT, V_LIVELOCK,
-  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, FOLIO_NR, SCHEME_DEVICE_FOLIOS, OP_MPROTECT, OP_MREMAP, MREMAP_VALID, MREMAP_FIXED,
-  MREMAP_DONTUNMAP, VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, SIGSEGV, SIGBUS, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
-  MMU_NOTIFY_PROTECTION_PAGE,
-  KIND_FSDAX, KIND_DEVDAX,
-  KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS, ST_MIGRATE_FAIL,
+  OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT,
+  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, SCHEME_DEVICE_FOLIOS, OP_MPROTECT, OP_MREMAP, MREMAP_VALID,
+  MREMAP_FIXED, MREMAP_DONTUNMAP, VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
+  MMU_NOTIFY_PROTECTION_PAGE, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS, ST_MIGRATE_FAIL,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
-  VPN_BITS, PT_ENTRIES, VM_HUGEPAGE, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV,
-  ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE,
-  ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
-  OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE, OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT,
-  OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX, ERR_NONE, OP_CPU,
-  OP_DMIRROR_MIGRATE_TO_DEV, OP_DMIRROR_MIGRATE_TO_SYS, OP_DMIRROR_RELEASE, OP_DMIRROR_FLAGS, DMIRROR_CHUNK_PAGES,
-  OP_DMIRROR_EXCLUSIVE, OP_DMIRROR_CHECK_EXCLUSIVE,
-  DMIRROR_CHUNK_MAX,
-  NO_FIELD, F_ACCESS_ADDR, F_CPU_CPU, F_DMA_WRITE_HANDLE, F_DMIRROR_ADDR, F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND,
-  F_DMIRROR_NPAGES, F_DMIRROR_OPEN_DEVICE, F_DMIRROR_OPEN_MM, F_DRIVER_ALLOC_DRIVER, F_DRIVER_ALLOC_ORDER,
-  F_DRIVER_ALLOC_WAIT, F_DRIVER_FREE_BO, F_DRIVER_NEW_KIND, F_DRIVER_NEW_PAGES, F_DRIVER_TEARDOWN_DRIVER,
-  F_DRIVER_TEARDOWN_EVICT, F_DROP_CACHE_FILE, F_EVICT_BO_BO, F_FAULT_BEGIN_ADDR, F_FAULT_END_FAULT,
-  F_FILE_NEW_DRIVER, F_FILE_NEW_LENGTH, F_FORK_MM, F_GUP_ADDR, F_GUP_WRITE, F_LOOP_ADDR, F_LOOP_MM, F_LOOP_PAGES,
-  F_MADVISE_DONTNEED_ADDR, F_MADVISE_PAGEOUT_ADDR, F_MIGRATE_TO_DEVICE_ADDR, F_MIGRATE_TO_DEVICE_BO,
-  F_MIGRATE_TO_DEVICE_DRIVER, F_MIGRATE_TO_DEVICE_LENGTH, F_MIGRATE_TO_RAM_ADDR, F_MIGRATE_TO_RAM_LENGTH, F_MM,
-  F_MMAP_ADDR, F_MMAP_FILE, F_MMAP_LENGTH, F_MMAP_OFFSET, F_MMAP_PROT, F_MPROTECT_ADDR, F_MPROTECT_MM,
-  F_MPROTECT_PROT, F_MREMAP_ADDR, F_MREMAP_LENGTH, F_MREMAP_MAYMOVE, F_MREMAP_MM, F_MREMAP_NEW_ADDR,
+  VPN_BITS, PT_ENTRIES, VM_HUGEPAGE, PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV,
+  ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE, ERR_BAD_DRIVER, ERR_BAD_BO,
+  ERR_BAD_HANDLE, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS, OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE,
+  OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT, OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR,
+  ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX, ERR_NONE, OP_CPU, OP_DMIRROR_MIGRATE_TO_DEV,
+  OP_DMIRROR_MIGRATE_TO_SYS, OP_DMIRROR_RELEASE, OP_DMIRROR_FLAGS, DMIRROR_CHUNK_PAGES, OP_DMIRROR_EXCLUSIVE,
+  OP_DMIRROR_CHECK_EXCLUSIVE, DMIRROR_CHUNK_MAX, NO_FIELD, F_CPU_CPU, F_DMA_WRITE_HANDLE, F_DMIRROR_ADDR,
+  F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND, F_DMIRROR_NPAGES, F_DMIRROR_OPEN_DEVICE, F_DMIRROR_OPEN_MM,
+  F_DRIVER_ALLOC_DRIVER, F_DRIVER_ALLOC_ORDER, F_DRIVER_ALLOC_WAIT, F_DRIVER_FREE_BO, F_DRIVER_NEW_KIND,
+  F_DRIVER_NEW_PAGES, F_DRIVER_TEARDOWN_DRIVER, F_DRIVER_TEARDOWN_EVICT, F_DROP_CACHE_FILE, F_EVICT_BO_BO,
+  F_FAULT_BEGIN_ADDR, F_FAULT_END_FAULT, F_FILE_NEW_DRIVER, F_FILE_NEW_LENGTH, F_FORK_MM, F_GUP_ADDR, F_GUP_WRITE,
+  F_LOOP_ADDR, F_LOOP_MM, F_LOOP_PAGES, F_MADVISE_DONTNEED_ADDR, F_MADVISE_PAGEOUT_ADDR, F_MIGRATE_TO_DEVICE_ADDR,
+  F_MIGRATE_TO_DEVICE_BO, F_MIGRATE_TO_DEVICE_DRIVER, F_MIGRATE_TO_DEVICE_LENGTH, F_MIGRATE_TO_RAM_ADDR,
+  F_MIGRATE_TO_RAM_LENGTH, F_MM, F_MMAP_ADDR, F_MMAP_FILE, F_MMAP_LENGTH, F_MMAP_OFFSET, F_MMAP_PROT, F_MPROTECT_ADDR,
+  F_MPROTECT_MM, F_MPROTECT_PROT, F_MREMAP_ADDR, F_MREMAP_LENGTH, F_MREMAP_MAYMOVE, F_MREMAP_MM, F_MREMAP_NEW_ADDR,
   F_MREMAP_NEW_LENGTH, F_MUNMAP_ADDR, F_TRUNCATE_FILE, F_TRUNCATE_LENGTH, F_TRUNCATE_OFFSET, F_TRUNCATE_SHRINK,
   F_UNPIN_HANDLE,
 } from "./abi";
@@ -39,15 +35,14 @@ import {
 import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys, dmirrorExclusive, dmirrorCheckExclusive } from "./dmirror_ioctl";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop";
 import { countOp, bump } from "./stats";
-import { setCurrentOp, violation } from "./violations";
+import { setCurrentOp } from "./violations";
 import { pageout } from "./lru";
-import { freeSystemFrames, freeHugeFolios, isDevice, ref as frameRef, mapcount as frameMapcount } from "./frames";
+import { freeSystemFrames, isDevice } from "./frames";
 import {
-  mmValid, newMm, killMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, unlinkVma,
-  setVmaRange, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, vmaCount, isAnon, isCow, mmCount,
-  fileIndex, findVmaAfter, vmaHasAnonVma, copyAnonVma,
+  mmValid, newMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, firstVma, vmaNext, vmaStart,
+  vmaEnd, vmaFlags, vmaFile, vmaPgoff, vmaCount, isCow, mmCount, findVmaAfter, vmaHasAnonVma, copyAnonVma,
 } from "./mm";
-import { ptePtr, tablesNeeded, tablesOf, pmdTablesLeft, pteTablesLeft, freeTablesIn, freeAllTables, ptePfn, hugeLeaf } from "./pgtable";
+import { ptePtr, tablesOf, pmdTablesLeft, pteTablesLeft, ptePfn, hugeLeaf, pteAt } from "./pgtable";
 import { zapRange } from "./zap";
 import { unmapRange, splitsVma, exitMm } from "./munmap";
 import { doMprotect, mprotectSlots } from "./mprotect";
@@ -56,16 +51,17 @@ import { shmemZeroSetup } from "./shmem";
 import { kfail, ksignal, opStatus, resetStatuses, noteStatus } from "./errno";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { copyRange, pinnedPagesIn } from "./fork";
-import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fault";
-import { hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE } from "./thp";
+import { access, faultRoom, folioRoom, deviceRoom, beyondEof } from "./fault";
+import { fail, errCode, errField, errDetail, clearRejection } from "./reject";
+import { splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf } from "./thp";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate";
 import { gup, unpin, checkVmaFlags, refuse } from "./gup";
 import {
-  newFile, fileValid, filePages, fileSlotsLeft, fileCount, fileCap, dropPageCache, fileIsOpen, fileDevice, needsDevicePage,
+  newFile, fileValid, filePages, fileSlotsLeft, fileCount, fileCap, dropPageCache, fileIsOpen, fileDevice,
 } from "./file";
 import {
-  driverValid, driverKind, registerDriver, deviceFramesLeft, driverSlotsLeft, driverState, driverFree, driverSize,
-  memunmapPages, DRIVER_LIVE, DRIVER_GONE, driverPadding, driverCount,
+  driverValid, driverKind, registerDriver, deviceFramesLeft, driverSlotsLeft, driverState, driverSize, memunmapPages,
+  DRIVER_LIVE, DRIVER_GONE, driverPadding, driverCount,
 } from "./memremap";
 import {
   boSlotsLeft, boLive, boDriverOf, createBo, driverPagesOfBo, driverAllocFolio, setPending, pendingOrder, markBoHeld,
@@ -107,66 +103,9 @@ export function initOps(cap: i32, devFrames: i32): void {
   memory.fill(errorBase, 0, 16);
 }
 
-let errCode: i32 = 0;
-let errField: i32 = -1;
-let errDetail: i32 = 0;
-
-/** Reject the op: remember the error and the field at fault; returns -1. */
-function fail(code: i32, field: i32, detail: i32 = 0): i32 {
-  errCode = code;
-  errField = field;
-  errDetail = detail;
-  return -1;
-}
-
 /** Arguments 1 and 2 as a vpn range inside the simulated address space. */
 @inline function rangeOk(vpn: i32, npages: i32): bool {
   return vpn >= 0 && npages > 0 && <i64>vpn + <i64>npages <= VPN_LIMIT;
-}
-
-/** Room for a fault, if the access needs one: two frames (a migrate_to_ram and a copy) and its page tables. */
-function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
-  return faultRoomFor(mm, vpn, write, pteAt(mm, vpn));
-}
-
-@inline function faultRoomFor(mm: i32, vpn: u32, write: bool, pte: u32, hasTable: bool = false): i32 {
-  if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) return 0; // no fault
-  if (freeSystemFrames() < 2) return fail(ERR_NOMEM_FRAMES, NO_FIELD, 2);
-  const t = hasTable ? 0 : tablesNeeded(mm, vpn); // the caller may have found the pte table already
-  if (pteTablesLeft() < 1 || (t == 2 && pmdTablesLeft() < 1)) return fail(ERR_NOMEM_TABLES, NO_FIELD, t);
-  return 0;
-}
-
-/** A fault on a file living on a device needs a free device page there (else SIGBUS). */
-@inline function deviceRoom(mm: i32, v: i32, vpn: u32, write: bool): i32 {
-  const f = vmaFile(v);
-  // past EOF there is no page to look up (the caller's beyondEof check fails the access): reading the
-  // cache slot there was out of bounds (doGup checks the room first; found by the differential trace)
-  if (f < 0 || beyondEof(v, vpn)) return 0;
-  const blockWrite = write && (vmaFlags(v) & VM_SHARED) != 0;
-  const pte = pteAt(mm, vpn);
-  // a shared write on a DAX hole's zero page allocates its block (wp_pfn_shared -> pfn_mkwrite)
-  if (pte != 0 && !(blockWrite && (pte & (PTE_PRESENT | PTE_SPECIAL)) == (PTE_PRESENT | PTE_SPECIAL) && ptePfn(pte) == 0)) return 0;
-  const idx = vmaPgoff(v) + (vpn - vmaStart(v));
-  if (needsDevicePage(f, idx, blockWrite) && driverFree(fileDevice(f)) < 1) return fail(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
-  return 0;
-}
-
-/** A fault on a device-private PMD moves the whole folio back: a THP, or 512 small pages (devicePmdFault). */
-@inline function folioRoom(leaf: u32): i32 {
-  if ((leaf & PTE_DEVICE_PRIVATE) == 0 || freeHugeFolios() > 0 || freeSystemFrames() >= <u32>FOLIO_NR) return 0;
-  return fail(ERR_NOMEM_FRAMES, NO_FIELD, FOLIO_NR);
-}
-
-/** A file VMA's page past the end of its file (a VMA mremap grew, or a file truncated under it). */
-@inline function beyondEof(v: i32, vpn: u32): bool {
-  const f = vmaFile(v);
-  return f >= 0 && fileIndex(v, vpn) >= filePages(f);
-}
-
-function pteAt(mm: i32, vpn: u32): u32 {
-  const p = ptePtr(mm, vpn, false);
-  return p == 0 ? 0 : load<u32>(p);
 }
 
 /** migrate_device_range over a driver's (or one BO's) allocated pages. Returns how many moved. */
@@ -468,70 +407,6 @@ function doUserLoop(mm: i32, vpn: i32, n: i32, write: bool, value: i32, step: i3
   return bad;
 }
 
-/** handle_mm_fault for hmm_range_fault (hmm.ts): the fault of a CPU access, no load or store; 0, or -1 when rejected. */
-export function faultIn(mm: i32, vpn: u32, write: bool): i32 {
-  const r = access(mm, <i32>vpn, write, 0, false);
-  return errCode != ERR_NONE ? -1 : r;
-}
-
-/**
- * A CPU load or store at vpn (touch false: only the fault, as handle_mm_fault for
- * hmm_range_fault's hmm_vma_fault). Returns the load's value, 0, or a signal.
- */
-function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool = true): i32 {
-  if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, F_ACCESS_ADDR);
-  const v = findVma(mm, <u32>vpn);
-  if (v < 0) return ksignal(SIGSEGV); // do_user_addr_fault -> bad_area (SEGV_MAPERR)
-  // access_error (SEGV_ACCERR): a write needs VM_WRITE, a read an accessible VMA (not PROT_NONE)
-  if ((vmaFlags(v) & (write ? VM_WRITE : VM_READ)) == 0) return ksignal(SIGSEGV);
-  const cur = ptePtr(mm, <u32>vpn, false);
-  let pte = cur == 0 ? 0 : load<u32>(cur);
-  // The common case: the PTE already allows the access; no fault, no allocation.
-  if ((pte & PTE_PRESENT) != 0 && (!write || (pte & PTE_WRITE) != 0)) {
-    if (!touch) return 0;
-    if (!write) return <i32>loadChecked(mm, v, <u32>vpn, cur);
-    storeValue(mm, v, <u32>vpn, cur, <u32>value);
-    return 0;
-  }
-  if (pte == 0 && (vmaFlags(v) & VM_HUGEPAGE) != 0) {
-    // pte_none in a huge-page vma: a PMD may map the block (a THP or the huge zero page), or a THP fault may map one.
-    const leaf = hugeLeaf(mm, <u32>vpn);
-    if (leaf != 0 || thpEligible(mm, v, <u32>vpn)) {
-      if (leaf == 0 || (leaf & PTE_PRESENT) == 0 || (write && (leaf & PTE_WRITE) == 0)) {
-        const room = faultRoomFor(mm, <u32>vpn, write, 0);
-        if (room < 0) return room;
-      }
-      const folio = folioRoom(leaf);
-      if (folio < 0) return folio;
-      const pfn = hugeFault(mm, v, <u32>vpn, write, false);
-      if (pfn != HUGE_NONE) {
-        if (!touch) return 0;
-        const at = ptePtr(mm, <u32>vpn, false); // the deposited table's shadow holds the expected data
-        if (!write) return <i32>loadPage(mm, v, <u32>vpn, at, pfn);
-        storePage(mm, v, <u32>vpn, at, pfn, <u32>value);
-        return 0;
-      }
-      pte = pteAt(mm, <u32>vpn); // split into PTEs, or no THP was free: the PTE path faults
-    }
-  }
-  if (beyondEof(v, <u32>vpn)) return ksignal(SIGBUS); // filemap_fault / shmem_fault: index >= i_size
-  const room = faultRoomFor(mm, <u32>vpn, write, pte, cur != 0);
-  if (room < 0) return room;
-  const dev = deviceRoom(mm, v, <u32>vpn, write);
-  if (dev < 0) return dev;
-  const p = handleFault(mm, v, <u32>vpn, write, cur); // a THP split above keeps the (deposited) table cur points into
-  if ((load<u32>(p) & PTE_PRESENT) == 0) {
-    // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
-    const pfn = ptePfn(load<u32>(p));
-    violation(V_LIVELOCK, pfn, mm, vpn, frameRef(pfn), frameMapcount(pfn), 0);
-    return 0;
-  }
-  if (!touch) return 0;
-  if (!write) return <i32>loadChecked(mm, v, <u32>vpn, p);
-  storeValue(mm, v, <u32>vpn, p, <u32>value);
-  return 0;
-}
-
 function doGup(mm: i32, vpn: i32, fl: i32): i32 {
   if ((fl & ~FOLL_VALID) != 0) return fail(ERR_BAD_ARG, F_GUP_WRITE);
   if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, F_GUP_ADDR);
@@ -738,7 +613,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
  */
 export function runBatch(n: i32): i32 {
   store<i32>(errorBase, 0);
-  errCode = 0; // only fail() sets it (with field and detail), and the batch stops there
+  clearRejection(); // only fail() sets it (with field and detail), and the batch stops there
   resetStatuses(); // kfail()/ksignal() set an op's kernel status; the batch goes on
   batchDone = 0;
   for (let i = 0; i < n; i++) {

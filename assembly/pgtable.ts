@@ -268,3 +268,9 @@ export function freeAllTables(mm: i32): void {
   }
   store<i32>(tablesPerMm + (<usize>mm << 2), 0);
 }
+
+/** The PTE word at vpn, 0 where no pte table maps it (ptep_get on pte_offset_map; no table is allocated). */
+export function pteAt(mm: i32, vpn: u32): u32 {
+  const p = ptePtr(mm, vpn, false);
+  return p == 0 ? 0 : load<u32>(p);
+}

@@ -17,11 +17,15 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, VM_SHARED, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA,
   SWAP_FAULT_NO_REF, V_CORRUPTION, V_UAF,
-  MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
+  MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, VPN_BITS, VM_READ, VM_WRITE, VM_HUGEPAGE, SIGSEGV, SIGBUS, V_LIVELOCK, FOLIO_NR,
+  NO_FIELD, ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_DEVICE, F_ACCESS_ADDR,
 } from "../../assembly/abi.ts";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
-import { findOrReadPage, isHole } from "./file.ts";
+import { findOrReadPage, isHole, needsDevicePage } from "./file.ts";
+import { hugeFault, thpEligible, HUGE_NONE } from "./thp.ts";
+import { ksignal } from "./errno.ts";
+import { reject } from "./reject.ts";
 import { unmapMappingRange } from "./truncate.ts";
 import { migratePageToRam } from "./migrate.ts";
 import { dmirrorFaultErase } from "./dmirror.ts";
@@ -218,4 +222,89 @@ export function storePage(m: Machine, mm: Mm, v: Vma, vpn: number, page: Frame, 
   page.content = value;
   mm.tables.table(vpn)!.setExpected(vpn, value);
   if (v.file >= 0 && !page.anon) m.files.all[v.file].disk[v.fileIndex(vpn)] = value;
+}
+
+// The CPU access itself, do_user_addr_fault (arch/x86/mm/fault.c) into handle_mm_fault (mm/memory.c),
+// with the room checks the dispatcher makes before it (refsim's capacity: a Rejection, not a kernel
+// result); here and not in ops.ts because hmm_vma_fault (mm/hmm.c) calls handle_mm_fault too.
+
+const VPN_LIMIT = 2 ** VPN_BITS;
+
+/** Room for a fault, if the access needs one: two frames (a migrate_to_ram and a copy) and its page tables. */
+export function checkFaultRoom(m: Machine, mm: Mm, vpn: number, write: boolean): void {
+  const pte = mm.tables.get(vpn);
+  if (pte && pte.present && (!write || pte.writable)) return; // no fault
+  checkRoomForFault(m, mm, vpn);
+}
+
+/** Two free frames and the page tables a fault at vpn would allocate. */
+function checkRoomForFault(m: Machine, mm: Mm, vpn: number): void {
+  if (m.frames.freeSystemPages < 2) reject(ERR_NOMEM_FRAMES, NO_FIELD, 2);
+  const t = mm.tables.tablesNeeded(vpn);
+  if (m.tablePool.pteFree < 1 || (t === 2 && m.tablePool.pmdFree < 1)) reject(ERR_NOMEM_TABLES, NO_FIELD, t);
+}
+
+/** A fault on a file living on a device needs a free device page there (else SIGBUS). */
+export function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean): void {
+  if (v.file < 0 || v.fileIndex(vpn) >= m.files.all[v.file].pages) return; // past EOF: no page (as the core)
+  const blockWrite = write && (v.flags & VM_SHARED) !== 0;
+  const pte = mm.tables.get(vpn);
+  // a shared write on a DAX hole's zero page allocates its block (wp_pfn_shared -> pfn_mkwrite)
+  if (pte && !(blockWrite && pte.present && pte.special && pte.pfn === 0)) return;
+  const f = m.files.all[v.file];
+  if (needsDevicePage(f, v.fileIndex(vpn), blockWrite) && m.devices.drivers[f.driver].free.length < 1) reject(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
+}
+
+/** A fault on a device-private PMD moves the whole folio back: a THP, or 512 small pages (devicePmdFault). */
+export function checkFolioRoom(m: Machine, leaf: Pte | undefined): void {
+  if (leaf?.devicePrivate && m.frames.freeHugeFolios === 0 && m.frames.freeSystemPages < FOLIO_NR) reject(ERR_NOMEM_FRAMES, NO_FIELD, FOLIO_NR);
+}
+
+/** A file VMA's page past the end of its file. */
+export function beyondEof(m: Machine, v: Vma, vpn: number): boolean {
+  return v.file >= 0 && v.fileIndex(vpn) >= m.files.all[v.file].pages;
+}
+
+/** handle_mm_fault for hmm_range_fault (hmm.ts): the fault of a CPU access, no load or store. */
+export function faultIn(m: Machine, mm: Mm, vpn: number, write: boolean): number {
+  return access(m, mm, vpn, write, 0, false);
+}
+
+/** A CPU load or store at vpn (touch false: only the fault, as handle_mm_fault for hmm_range_fault). */
+export function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number, touch = true): number {
+  if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, F_ACCESS_ADDR);
+  const v = mm.findVma(vpn);
+  if (!v) return ksignal(m, SIGSEGV); // bad_area
+  if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0) return ksignal(m, SIGSEGV); // access_error
+  if (!mm.tables.get(vpn) && (v.flags & VM_HUGEPAGE) !== 0) {
+    // pte_none in a huge-page vma: a PMD may map the block, or a THP fault may map one.
+    const leaf = mm.tables.hugeLeaf(vpn);
+    if (leaf || thpEligible(mm, v, vpn)) {
+      if (!leaf || !leaf.present || (write && !leaf.writable)) checkRoomForFault(m, mm, vpn);
+      checkFolioRoom(m, leaf);
+      const pfn = hugeFault(m, mm, v, vpn, write, false);
+      if (pfn !== HUGE_NONE) {
+        if (!touch) return 0;
+        const page = m.frames.all[pfn];
+        if (!write) return loadPage(m, mm, v, vpn, page);
+        storePage(m, mm, v, vpn, page, value);
+        return 0;
+      }
+    }
+  }
+  const cur = mm.tables.get(vpn);
+  if (!(cur && cur.present && (!write || cur.writable)) && beyondEof(m, v, vpn)) return ksignal(m, SIGBUS); // filemap_fault
+  checkFaultRoom(m, mm, vpn, write);
+  checkDeviceRoom(m, mm, v, vpn, write);
+  const pte = handleFault(m, mm, v, vpn, write);
+  if (!pte.present) {
+    // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
+    const page = m.frames.all[pte.pfn];
+    m.log.record(V_LIVELOCK, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 0);
+    return 0;
+  }
+  if (!touch) return 0;
+  if (!write) return loadChecked(m, mm, v, vpn, pte);
+  storeValue(m, mm, v, vpn, pte, value);
+  return 0;
 }

@@ -20,7 +20,7 @@
  * ```
  */
 import { PT_ENTRIES, VM_READ, VM_WRITE, EFAULT, EPERM, EBUSY } from "../../assembly/abi.ts";
-import { faultIn } from "./ops.ts";
+import { faultIn } from "./fault.ts";
 import { dmirrorOfDriver } from "./dmirror.ts";
 import type { Mm } from "./mm.ts";
 import type { Pte } from "./pgtable.ts";

@@ -35,7 +35,8 @@ import type { Stats } from "../core/stats.ts";
 import type { Violation } from "../core/violations.ts";
 import type { OpTarget } from "../workload/target.ts";
 import { Machine } from "./machine.ts";
-import { execute, Rejection } from "./ops.ts";
+import { execute } from "./ops.ts";
+import { Rejection } from "./reject.ts";
 import { OpCalls } from "../core/calls.ts";
 import { statusOutcome, type OpOutcome } from "../core/errno.ts";
 

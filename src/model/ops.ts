@@ -6,7 +6,8 @@
  * @example
  * ```ts
  * import { Model } from "./model.ts";
- * import { execute, Rejection } from "./ops.ts";
+ * import { execute } from "./ops.ts";
+ * import { Rejection } from "./reject.ts";
  * import { OP_MM_NEW, OP_READ, ERR_BAD_MM, STATUS_SIGNAL, SIGSEGV } from "../../assembly/abi.ts";
  * const m = Model.create().machine;
  * console.log(execute(m, Int32Array.of(OP_MM_NEW, 0, 0, 0, 0, 0, 0, 0), 0)); // 0
@@ -20,10 +21,10 @@ import {
   OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT,
-  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, FOLIO_NR, OP_MPROTECT, OP_MREMAP, MREMAP_VALID, MREMAP_FIXED, MREMAP_DONTUNMAP,
-  VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, SIGSEGV, SIGBUS, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE,
+  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, OP_MPROTECT, OP_MREMAP, MREMAP_VALID, MREMAP_FIXED, MREMAP_DONTUNMAP,
+  VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, VM_HUGEPAGE, FOLL_VALID, FOLL_WRITE,
-  KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, V_LIVELOCK,
+  KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA,
   VPN_BITS, PT_ENTRIES, ERR_BAD_OP, ERR_BAD_STATE, ERR_BAD_MM, ERR_SEGV, ERR_RANGE, ERR_NOMEM_FRAMES,
   ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE, ERR_BAD_DRIVER, ERR_BAD_BO, ERR_BAD_HANDLE,
   ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS,
@@ -33,7 +34,7 @@ import {
   OP_DMIRROR_EXCLUSIVE, OP_DMIRROR_CHECK_EXCLUSIVE,
   DMIRROR_CHUNK_MAX,
   OP_CPU, // simulated CPUs (the cost model is engine-only)
-  NO_FIELD, F_ACCESS_ADDR, F_CPU_CPU, F_DMA_WRITE_HANDLE, F_DMIRROR_ADDR, F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND,
+  NO_FIELD, F_CPU_CPU, F_DMA_WRITE_HANDLE, F_DMIRROR_ADDR, F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND,
   F_DMIRROR_NPAGES, F_DMIRROR_OPEN_DEVICE, F_DMIRROR_OPEN_MM, F_DRIVER_ALLOC_DRIVER, F_DRIVER_ALLOC_ORDER,
   F_DRIVER_ALLOC_WAIT, F_DRIVER_FREE_BO, F_DRIVER_NEW_KIND, F_DRIVER_NEW_PAGES, F_DRIVER_TEARDOWN_DRIVER,
   F_DRIVER_TEARDOWN_EVICT, F_DROP_CACHE_FILE, F_EVICT_BO_BO, F_FAULT_BEGIN_ADDR, F_FAULT_END_FAULT,
@@ -50,22 +51,20 @@ import { isLiveChunk } from "./dmirror.ts";
 import type { Mirror } from "./mirror.ts";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop.ts";
 import type { Mm, Vma } from "./mm.ts";
-import type { Pte } from "./pgtable.ts";
 import { zapRange } from "./zap.ts";
 import { unmapRange, splitsVma, exitMm } from "./munmap.ts";
 import { doMprotect, mprotectSlots } from "./mprotect.ts";
 import { doMremap, mremapSlots } from "./mremap.ts";
 import { shmemZeroSetup } from "./shmem.ts";
-import { kfail, ksignal } from "./errno.ts";
+import { kfail } from "./errno.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { copyRange, pinnedPagesIn } from "./fork.ts";
-import { handleFault, loadChecked, storeValue, loadPage, storePage } from "./fault.ts";
-import {
-  hugeFault, thpEligible, splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf, HUGE_NONE,
-} from "./thp.ts";
+import { access, checkFaultRoom, checkFolioRoom, checkDeviceRoom, beyondEof } from "./fault.ts";
+import { reject } from "./reject.ts";
+import { splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf } from "./thp.ts";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate.ts";
 import { gup, unpin, checkVmaFlags, refuse } from "./gup.ts";
-import { dropPageCache, needsDevicePage } from "./file.ts";
+import { dropPageCache } from "./file.ts";
 import { registerDriver, memunmapPages, driverPadding, type Driver } from "./memremap.ts";
 import { createBo, allocatedPagesOf, driverCanAlloc, driverAllocFolio, driverFreeBo } from "./driver.ts";
 import { quiesceCheck } from "./check.ts";
@@ -77,46 +76,9 @@ import type { Machine } from "./machine.ts";
 
 const VPN_LIMIT = 2 ** VPN_BITS;
 
-/**
- * An op the core would reject: [code, field, detail] as in the core's error block.
- * Thrown (not an Error, so no stack is captured) and turned into a RefsimError by Model.
- */
-export class Rejection {
-  constructor(readonly code: number, readonly field: number, readonly detail = 0) {}
-}
-
-function reject(code: number, field: number, detail = 0): never {
-  throw new Rejection(code, field, detail);
-}
-
 /** Arguments 1 and 2 as a vpn range inside the simulated address space. */
 function rangeOk(vpn: number, npages: number): boolean {
   return vpn >= 0 && npages > 0 && vpn + npages <= VPN_LIMIT;
-}
-
-/** Room for a fault, if the access needs one: two frames (a migrate_to_ram and a copy) and its page tables. */
-function checkFaultRoom(m: Machine, mm: Mm, vpn: number, write: boolean): void {
-  const pte = mm.tables.get(vpn);
-  if (pte && pte.present && (!write || pte.writable)) return; // no fault
-  checkRoomForFault(m, mm, vpn);
-}
-
-/** Two free frames and the page tables a fault at vpn would allocate. */
-function checkRoomForFault(m: Machine, mm: Mm, vpn: number): void {
-  if (m.frames.freeSystemPages < 2) reject(ERR_NOMEM_FRAMES, NO_FIELD, 2);
-  const t = mm.tables.tablesNeeded(vpn);
-  if (m.tablePool.pteFree < 1 || (t === 2 && m.tablePool.pmdFree < 1)) reject(ERR_NOMEM_TABLES, NO_FIELD, t);
-}
-
-/** A fault on a file living on a device needs a free device page there (else SIGBUS). */
-function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean): void {
-  if (v.file < 0 || v.fileIndex(vpn) >= m.files.all[v.file].pages) return; // past EOF: no page (as the core)
-  const blockWrite = write && (v.flags & VM_SHARED) !== 0;
-  const pte = mm.tables.get(vpn);
-  // a shared write on a DAX hole's zero page allocates its block (wp_pfn_shared -> pfn_mkwrite)
-  if (pte && !(blockWrite && pte.present && pte.special && pte.pfn === 0)) return;
-  const f = m.files.all[v.file];
-  if (needsDevicePage(f, v.fileIndex(vpn), blockWrite) && m.devices.drivers[f.driver].free.length < 1) reject(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
 }
 
 /** migrate_device_range over a driver's (or one BO's) allocated pages. Returns how many moved. */
@@ -266,21 +228,6 @@ function madvise(m: Machine, mm: Mm, start: number, end: number, pageoutAdvice: 
   return hole ? kfail(m, ENOMEM) : isolated;
 }
 
-/** A fault on a device-private PMD moves the whole folio back: a THP, or 512 small pages (devicePmdFault). */
-function checkFolioRoom(m: Machine, leaf: Pte | undefined): void {
-  if (leaf?.devicePrivate && m.frames.freeHugeFolios === 0 && m.frames.freeSystemPages < FOLIO_NR) reject(ERR_NOMEM_FRAMES, NO_FIELD, FOLIO_NR);
-}
-
-/** A file VMA's page past the end of its file. */
-function beyondEof(m: Machine, v: Vma, vpn: number): boolean {
-  return v.file >= 0 && v.fileIndex(vpn) >= m.files.all[v.file].pages;
-}
-
-/** handle_mm_fault for hmm_range_fault (hmm.ts): the fault of a CPU access, no load or store. */
-export function faultIn(m: Machine, mm: Mm, vpn: number, write: boolean): number {
-  return access(m, mm, vpn, write, 0, false);
-}
-
 /** A range of npages (0 allowed, as the ioctls take) at vpn inside the simulated address space. */
 function ioctlRangeOk(vpn: number, npages: number): boolean {
   return vpn >= 0 && npages >= 0 && vpn + npages <= VPN_LIMIT;
@@ -393,45 +340,6 @@ function doUserLoop(m: Machine, mm: Mm | undefined, vpn: number, n: number, writ
     if (!write && check && got !== want) bad++;
   }
   return bad;
-}
-
-/** A CPU load or store at vpn (touch false: only the fault, as handle_mm_fault for hmm_range_fault). */
-function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: number, touch = true): number {
-  if (vpn < 0 || vpn >= VPN_LIMIT) reject(ERR_RANGE, F_ACCESS_ADDR);
-  const v = mm.findVma(vpn);
-  if (!v) return ksignal(m, SIGSEGV); // bad_area
-  if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0) return ksignal(m, SIGSEGV); // access_error
-  if (!mm.tables.get(vpn) && (v.flags & VM_HUGEPAGE) !== 0) {
-    // pte_none in a huge-page vma: a PMD may map the block, or a THP fault may map one.
-    const leaf = mm.tables.hugeLeaf(vpn);
-    if (leaf || thpEligible(mm, v, vpn)) {
-      if (!leaf || !leaf.present || (write && !leaf.writable)) checkRoomForFault(m, mm, vpn);
-      checkFolioRoom(m, leaf);
-      const pfn = hugeFault(m, mm, v, vpn, write, false);
-      if (pfn !== HUGE_NONE) {
-        if (!touch) return 0;
-        const page = m.frames.all[pfn];
-        if (!write) return loadPage(m, mm, v, vpn, page);
-        storePage(m, mm, v, vpn, page, value);
-        return 0;
-      }
-    }
-  }
-  const cur = mm.tables.get(vpn);
-  if (!(cur && cur.present && (!write || cur.writable)) && beyondEof(m, v, vpn)) return ksignal(m, SIGBUS); // filemap_fault
-  checkFaultRoom(m, mm, vpn, write);
-  checkDeviceRoom(m, mm, v, vpn, write);
-  const pte = handleFault(m, mm, v, vpn, write);
-  if (!pte.present) {
-    // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
-    const page = m.frames.all[pte.pfn];
-    m.log.record(V_LIVELOCK, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 0);
-    return 0;
-  }
-  if (!touch) return 0;
-  if (!write) return loadChecked(m, mm, v, vpn, pte);
-  storeValue(m, mm, v, vpn, pte, value);
-  return 0;
 }
 
 function doGup(m: Machine, mm: Mm, vpn: number, fl: number): number {
