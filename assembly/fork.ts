@@ -1,21 +1,29 @@
 // fork: dup_mmap -> copy_page_range -> copy_pte_range for each private vma.
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PT_ENTRIES, PG_ANON, PG_ANON_EXCLUSIVE,
-  SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, SCHEME_PTE_BATCH, ST_PTES_COPIED, ST_WP_COPY, V_UAF, PTE_PFN_SHIFT, FOLIO_NR,
-  PG_ALLOCATED, PG_HEAD, PG_TAIL, ST_ATOMIC_REF, ST_ATOMIC_MAP,
+  SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, SCHEME_PTE_BATCH, ST_PTES_COPIED, ST_WP_COPY, V_UAF, PTE_PFN_SHIFT,
+  PG_ALLOCATED, PG_HEAD, PG_TAIL, ST_ATOMIC_REF, ST_ATOMIC_MAP, KIND_P2PDMA, MMU_NOTIFY_PROTECTION_PAGE, ERR_NOMEM_MM,
+  ERR_NOMEM_VMA, ERR_NOMEM_TABLES, ERR_NOMEM_FRAMES, F_FORK_MM,
 } from "./abi";
 import { restoreExclusivePte } from "./exclusive";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
 import {
   allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex, pageIndex, isLarge, folioOf, largeLive,
-  flags, setFlags, setRef, setMapcount,
+  flags, setFlags, setRef, setMapcount, freeSystemFrames,
 } from "./frames";
 import { rangeFastOk, fpNote, FP_COPY_FAST, FP_COPY_FULL, FP_COPY_PTE_FULL } from "./fastpath";
 import { folioGet, rmapAdd, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf, ptePfn, mkPte } from "./pgtable";
+import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf, ptePfn, mkPte, tablesOf, pteTablesLeft, pmdTablesLeft } from "./pgtable";
 import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp";
-import { isCow, pinnedIn } from "./mm";
+import {
+  isCow, pinnedIn, mmSlotsLeft, vmaSlotsLeft, vmaCount, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, newMm,
+  insertVma, copyAnonVma, vmaHasAnonVma,
+} from "./mm";
+import { fileDevice } from "./file";
+import { driverKind } from "./memremap";
+import { mmuNotifierInvalidate } from "./mmu_notifier";
+import { fail } from "./reject";
 import { violation } from "./violations";
 
 /** page_needs_cow_for_dma: the mm has pinned pages and this one may be pinned. */
@@ -192,4 +200,36 @@ export function pinnedPagesIn(parent: i32, start: u32, end: u32): i32 {
     if ((pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && needsCowForDma(parent, ptePfn(pte))) n++;
   }
   return n;
+}
+
+/**
+ * vma_needs_copy (7.0 mm/memory.c; the same test inline in 5.15 copy_page_range): copy the
+ * PTEs only of a vma with an anon_vma or VM_PFNMAP/VM_MIXEDMAP (p2pmem: vm_insert_page sets
+ * VM_MIXEDMAP); the child refaults the rest (page cache, fsdax, device-dax, shmem, zero page).
+ */
+function vmaNeedsCopy(v: i32): bool {
+  if (vmaHasAnonVma(v)) return true;
+  const f = vmaFile(v);
+  return f >= 0 && fileDevice(f) >= 0 && driverKind(fileDevice(f)) == KIND_P2PDMA;
+}
+
+/** dup_mmap (6.1 kernel/fork.c) after the dispatcher's room checks: the child mm, its VMAs, the PTEs vma_needs_copy keeps. */
+export function doFork(parent: i32): i32 {
+  if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, F_FORK_MM);
+  if (vmaSlotsLeft() < vmaCount(parent)) return fail(ERR_NOMEM_VMA, F_FORK_MM, vmaCount(parent));
+  const tables = tablesOf(parent);
+  if (pteTablesLeft() < tables || pmdTablesLeft() < tables) return fail(ERR_NOMEM_TABLES, F_FORK_MM, tables);
+  let copies = 0;
+  for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) copies += pinnedPagesIn(parent, vmaStart(v), vmaEnd(v));
+  if (<i32>freeSystemFrames() < copies) return fail(ERR_NOMEM_FRAMES, F_FORK_MM, copies);
+  const child = newMm();
+  for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) {
+    copyAnonVma(v, insertVma(child, vmaStart(v), vmaEnd(v), vmaFlags(v), vmaFile(v), vmaPgoff(v))); // anon_vma_fork
+    if (vmaNeedsCopy(v)) {
+      // copy_page_range of a COW mapping write-protects the parent's entries
+      if (isCow(v)) mmuNotifierInvalidate(parent, vmaStart(v), vmaEnd(v), MMU_NOTIFY_PROTECTION_PAGE, -1);
+      copyRange(parent, child, v, vmaStart(v), vmaEnd(v));
+    }
+  }
+  return child;
 }

@@ -7,7 +7,7 @@ import {
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT,
   OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, SCHEME_DEVICE_FOLIOS, OP_MPROTECT, OP_MREMAP, MREMAP_VALID,
   MREMAP_FIXED, MREMAP_DONTUNMAP, VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
-  MMU_NOTIFY_PROTECTION_PAGE, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS, ST_MIGRATE_FAIL,
+  KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS, ST_MIGRATE_FAIL,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
   VPN_BITS, PT_ENTRIES, VM_HUGEPAGE, PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV,
   ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE, ERR_BAD_DRIVER, ERR_BAD_BO,
@@ -19,7 +19,7 @@ import {
   F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND, F_DMIRROR_NPAGES, F_DMIRROR_OPEN_DEVICE, F_DMIRROR_OPEN_MM,
   F_DRIVER_ALLOC_DRIVER, F_DRIVER_ALLOC_ORDER, F_DRIVER_ALLOC_WAIT, F_DRIVER_FREE_BO, F_DRIVER_NEW_KIND,
   F_DRIVER_NEW_PAGES, F_DRIVER_TEARDOWN_DRIVER, F_DRIVER_TEARDOWN_EVICT, F_DROP_CACHE_FILE, F_EVICT_BO_BO,
-  F_FAULT_BEGIN_ADDR, F_FAULT_END_FAULT, F_FILE_NEW_DRIVER, F_FILE_NEW_LENGTH, F_FORK_MM, F_GUP_ADDR, F_GUP_WRITE,
+  F_FAULT_BEGIN_ADDR, F_FAULT_END_FAULT, F_FILE_NEW_DRIVER, F_FILE_NEW_LENGTH, F_GUP_ADDR, F_GUP_WRITE,
   F_LOOP_ADDR, F_LOOP_MM, F_LOOP_PAGES, F_MADVISE_DONTNEED_ADDR, F_MADVISE_PAGEOUT_ADDR, F_MIGRATE_TO_DEVICE_ADDR,
   F_MIGRATE_TO_DEVICE_BO, F_MIGRATE_TO_DEVICE_DRIVER, F_MIGRATE_TO_DEVICE_LENGTH, F_MIGRATE_TO_RAM_ADDR,
   F_MIGRATE_TO_RAM_LENGTH, F_MM, F_MMAP_ADDR, F_MMAP_FILE, F_MMAP_LENGTH, F_MMAP_OFFSET, F_MMAP_PROT, F_MPROTECT_ADDR,
@@ -39,10 +39,10 @@ import { setCurrentOp } from "./violations";
 import { pageout } from "./lru";
 import { freeSystemFrames, isDevice } from "./frames";
 import {
-  mmValid, newMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, firstVma, vmaNext, vmaStart,
-  vmaEnd, vmaFlags, vmaFile, vmaPgoff, vmaCount, isCow, mmCount, findVmaAfter, vmaHasAnonVma, copyAnonVma,
+  mmValid, newMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, vmaStart, vmaEnd, vmaFile, mmCount,
+  findVmaAfter,
 } from "./mm";
-import { ptePtr, tablesOf, pmdTablesLeft, pteTablesLeft, ptePfn, hugeLeaf, pteAt } from "./pgtable";
+import { ptePtr, pmdTablesLeft, pteTablesLeft, ptePfn, hugeLeaf, pteAt } from "./pgtable";
 import { zapRange } from "./zap";
 import { unmapRange, splitsVma, exitMm } from "./munmap";
 import { doMprotect, mprotectSlots } from "./mprotect";
@@ -50,7 +50,7 @@ import { doMremap, mremapSlots } from "./mremap";
 import { shmemZeroSetup } from "./shmem";
 import { kfail, ksignal, opStatus, resetStatuses, noteStatus } from "./errno";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { copyRange, pinnedPagesIn } from "./fork";
+import { doFork } from "./fork";
 import { access, faultRoom, folioRoom, deviceRoom, beyondEof } from "./fault";
 import { fail, errCode, errField, errDetail, clearRejection } from "./reject";
 import { splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf } from "./thp";
@@ -120,37 +120,6 @@ function evict(d: i32, b: i32): i32 {
     if (migratePageToRam(pfn, 0, -1, 0)) moved++;
   }
   return moved;
-}
-
-/**
- * vma_needs_copy (7.0 mm/memory.c; the same test inline in 5.15 copy_page_range): copy the
- * PTEs only of a vma with an anon_vma or VM_PFNMAP/VM_MIXEDMAP (p2pmem: vm_insert_page sets
- * VM_MIXEDMAP); the child refaults the rest (page cache, fsdax, device-dax, shmem, zero page).
- */
-function vmaNeedsCopy(v: i32): bool {
-  if (vmaHasAnonVma(v)) return true;
-  const f = vmaFile(v);
-  return f >= 0 && fileDevice(f) >= 0 && driverKind(fileDevice(f)) == KIND_P2PDMA;
-}
-
-function doFork(parent: i32): i32 {
-  if (mmSlotsLeft() < 1) return fail(ERR_NOMEM_MM, F_FORK_MM);
-  if (vmaSlotsLeft() < vmaCount(parent)) return fail(ERR_NOMEM_VMA, F_FORK_MM, vmaCount(parent));
-  const tables = tablesOf(parent);
-  if (pteTablesLeft() < tables || pmdTablesLeft() < tables) return fail(ERR_NOMEM_TABLES, F_FORK_MM, tables);
-  let copies = 0;
-  for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) copies += pinnedPagesIn(parent, vmaStart(v), vmaEnd(v));
-  if (<i32>freeSystemFrames() < copies) return fail(ERR_NOMEM_FRAMES, F_FORK_MM, copies);
-  const child = newMm();
-  for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) {
-    copyAnonVma(v, insertVma(child, vmaStart(v), vmaEnd(v), vmaFlags(v), vmaFile(v), vmaPgoff(v))); // anon_vma_fork
-    if (vmaNeedsCopy(v)) {
-      // copy_page_range of a COW mapping write-protects the parent's entries
-      if (isCow(v)) mmuNotifierInvalidate(parent, vmaStart(v), vmaEnd(v), MMU_NOTIFY_PROTECTION_PAGE, -1);
-      copyRange(parent, child, v, vmaStart(v), vmaEnd(v));
-    }
-  }
-  return child;
 }
 
 function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 {

@@ -14,11 +14,16 @@
  * console.log(page.refcount, page.mapcount, page.pte.write); // 2 2 false
  * ```
  */
-import { PTE_PRESENT, PTE_WRITE, V_UAF, PT_ENTRIES } from "../../assembly/abi.ts";
+import {
+  PTE_PRESENT, PTE_WRITE, V_UAF, PT_ENTRIES, KIND_P2PDMA, MMU_NOTIFY_PROTECTION_PAGE, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_NOMEM_TABLES,
+  ERR_NOMEM_FRAMES, F_FORK_MM,
+} from "../../assembly/abi.ts";
 import { restoreExclusivePte } from "./exclusive.ts";
 import { folioGet, rmapAdd } from "./refcount.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
 import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp.ts";
+import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
+import { reject } from "./reject.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -133,4 +138,34 @@ export function pinnedPagesIn(m: Machine, parent: Mm, start: number, end: number
     if (pte.normalPresent && needsCowForDma(m, parent, m.frames.all[pte.pfn])) n++;
   }
   return n;
+}
+
+/**
+ * vma_needs_copy (7.0 mm/memory.c; inline in 5.15 copy_page_range): only a vma with an
+ * anon_vma, or VM_MIXEDMAP (p2pmem's vm_insert_page), has its PTEs copied at fork.
+ */
+function vmaNeedsCopy(m: Machine, v: Vma): boolean {
+  if (v.anonVma) return true;
+  const f = v.file >= 0 ? m.files.all[v.file] : undefined;
+  return f !== undefined && f.driver >= 0 && m.devices.drivers[f.driver].kind === KIND_P2PDMA;
+}
+
+/** dup_mmap (6.1 kernel/fork.c) after the dispatcher's room checks (as the core's doFork). */
+export function doFork(m: Machine, parent: Mm): number {
+  if (m.mms.mmSlotsLeft < 1) reject(ERR_NOMEM_MM, F_FORK_MM);
+  if (m.mms.vmaSlotsLeft < parent.vmas.length) reject(ERR_NOMEM_VMA, F_FORK_MM, parent.vmas.length);
+  const tables = parent.tables.tableCount;
+  if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < tables) reject(ERR_NOMEM_TABLES, F_FORK_MM, tables);
+  let copies = 0;
+  for (const v of parent.vmas) copies += pinnedPagesIn(m, parent, v.start, v.end);
+  if (m.frames.freeSystemPages < copies) reject(ERR_NOMEM_FRAMES, F_FORK_MM, copies);
+  const child = m.mms.create();
+  for (const v of parent.vmas) {
+    m.mms.insertVma(child, v.start, v.end, v.flags, v.file, v.pgoff).anonVma = v.anonVma; // anon_vma_fork
+    if (vmaNeedsCopy(m, v)) {
+      if (v.cow) mmuNotifierInvalidate(m, parent.id, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, -1); // copy_page_range of a COW mapping
+      copyRange(m, parent, child, v);
+    }
+  }
+  return child.id;
 }

@@ -22,7 +22,7 @@ import {
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT,
   OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, OP_MPROTECT, OP_MREMAP, MREMAP_VALID, MREMAP_FIXED, MREMAP_DONTUNMAP,
-  VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, MMU_NOTIFY_PROTECTION_PAGE,
+  VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, VM_HUGEPAGE, FOLL_VALID, FOLL_WRITE,
   KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA,
   VPN_BITS, PT_ENTRIES, ERR_BAD_OP, ERR_BAD_STATE, ERR_BAD_MM, ERR_SEGV, ERR_RANGE, ERR_NOMEM_FRAMES,
@@ -38,7 +38,7 @@ import {
   F_DMIRROR_NPAGES, F_DMIRROR_OPEN_DEVICE, F_DMIRROR_OPEN_MM, F_DRIVER_ALLOC_DRIVER, F_DRIVER_ALLOC_ORDER,
   F_DRIVER_ALLOC_WAIT, F_DRIVER_FREE_BO, F_DRIVER_NEW_KIND, F_DRIVER_NEW_PAGES, F_DRIVER_TEARDOWN_DRIVER,
   F_DRIVER_TEARDOWN_EVICT, F_DROP_CACHE_FILE, F_EVICT_BO_BO, F_FAULT_BEGIN_ADDR, F_FAULT_END_FAULT,
-  F_FILE_NEW_DRIVER, F_FILE_NEW_LENGTH, F_FORK_MM, F_GUP_ADDR, F_GUP_WRITE, F_LOOP_ADDR, F_LOOP_MM, F_LOOP_PAGES,
+  F_FILE_NEW_DRIVER, F_FILE_NEW_LENGTH, F_GUP_ADDR, F_GUP_WRITE, F_LOOP_ADDR, F_LOOP_MM, F_LOOP_PAGES,
   F_MADVISE_DONTNEED_ADDR, F_MADVISE_PAGEOUT_ADDR, F_MIGRATE_TO_DEVICE_ADDR, F_MIGRATE_TO_DEVICE_BO,
   F_MIGRATE_TO_DEVICE_DRIVER, F_MIGRATE_TO_DEVICE_LENGTH, F_MIGRATE_TO_RAM_ADDR, F_MIGRATE_TO_RAM_LENGTH, F_MM,
   F_MMAP_ADDR, F_MMAP_FILE, F_MMAP_LENGTH, F_MMAP_OFFSET, F_MMAP_PROT, F_MPROTECT_ADDR, F_MPROTECT_MM,
@@ -50,7 +50,7 @@ import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateT
 import { isLiveChunk } from "./dmirror.ts";
 import type { Mirror } from "./mirror.ts";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop.ts";
-import type { Mm, Vma } from "./mm.ts";
+import type { Mm } from "./mm.ts";
 import { zapRange } from "./zap.ts";
 import { unmapRange, splitsVma, exitMm } from "./munmap.ts";
 import { doMprotect, mprotectSlots } from "./mprotect.ts";
@@ -58,7 +58,7 @@ import { doMremap, mremapSlots } from "./mremap.ts";
 import { shmemZeroSetup } from "./shmem.ts";
 import { kfail } from "./errno.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
-import { copyRange, pinnedPagesIn } from "./fork.ts";
+import { doFork } from "./fork.ts";
 import { access, checkFaultRoom, checkFolioRoom, checkDeviceRoom, beyondEof } from "./fault.ts";
 import { reject } from "./reject.ts";
 import { splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf } from "./thp.ts";
@@ -88,36 +88,6 @@ function evict(m: Machine, d: Driver, b: number): number {
   let moved = 0;
   for (const page of allocatedPagesOf(m, d, b)) if (migratePageToRam(m, page, 0, -1, 0)) moved++;
   return moved;
-}
-
-/**
- * vma_needs_copy (7.0 mm/memory.c; inline in 5.15 copy_page_range): only a vma with an
- * anon_vma, or VM_MIXEDMAP (p2pmem's vm_insert_page), has its PTEs copied at fork.
- */
-function vmaNeedsCopy(m: Machine, v: Vma): boolean {
-  if (v.anonVma) return true;
-  const f = v.file >= 0 ? m.files.all[v.file] : undefined;
-  return f !== undefined && f.driver >= 0 && m.devices.drivers[f.driver].kind === KIND_P2PDMA;
-}
-
-/** dup_mmap. */
-function doFork(m: Machine, parent: Mm): number {
-  if (m.mms.mmSlotsLeft < 1) reject(ERR_NOMEM_MM, F_FORK_MM);
-  if (m.mms.vmaSlotsLeft < parent.vmas.length) reject(ERR_NOMEM_VMA, F_FORK_MM, parent.vmas.length);
-  const tables = parent.tables.tableCount;
-  if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < tables) reject(ERR_NOMEM_TABLES, F_FORK_MM, tables);
-  let copies = 0;
-  for (const v of parent.vmas) copies += pinnedPagesIn(m, parent, v.start, v.end);
-  if (m.frames.freeSystemPages < copies) reject(ERR_NOMEM_FRAMES, F_FORK_MM, copies);
-  const child = m.mms.create();
-  for (const v of parent.vmas) {
-    m.mms.insertVma(child, v.start, v.end, v.flags, v.file, v.pgoff).anonVma = v.anonVma; // anon_vma_fork
-    if (vmaNeedsCopy(m, v)) {
-      if (v.cow) mmuNotifierInvalidate(m, parent.id, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, -1); // copy_page_range of a COW mapping
-      copyRange(m, parent, child, v);
-    }
-  }
-  return child.id;
 }
 
 /** do_mmap (MAP_FIXED_NOREPLACE when an address is given; shared anonymous memory gets a shmem file). */
