@@ -3,8 +3,10 @@
 // (`import type`, or braces naming only types) are erased by every TypeScript runtime and do not count.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readdirSync } from "node:fs";
-import { relative } from "node:path";
+import { readdirSync, mkdtempSync, cpSync, symlinkSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { valueImports } from "../scripts/import-cycles.ts";
 
@@ -50,6 +52,23 @@ test("the model runs ops (loaded the same way, without the engine)", async () =>
   const m = await Model.create({ scheme: "E2" });
   const mm = m.run([{ op: "mm_new" }]);
   assert.equal(mm.length, 1);
+});
+
+test("in a copy of the tree with no WASM build (no build/, no src/core/generated/), every src/model example runs and the model runs ops", () => {
+  const dir = mkdtempSync(join(tmpdir(), "refsim-no-build-"));
+  try {
+    for (const d of ["src", "assembly", "scripts", "test/helpers"]) {
+      cpSync(root + d, join(dir, d), { recursive: true, filter: (p) => !relative(root, p).startsWith(join("src", "core", "generated")) });
+    }
+    for (const f of ["package.json", "tsconfig.json"]) cpSync(root + f, join(dir, f));
+    symlinkSync(root + "node_modules", join(dir, "node_modules"));
+    const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/model-without-build.ts"], { cwd: dir, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const ran = Number(/(\d+) examples of src\/model\/ ran/.exec(r.stdout)?.[1]);
+    assert.ok(ran >= 30, r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
