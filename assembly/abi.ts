@@ -122,6 +122,7 @@ export const PGMAP_REF_PER_ALLOC = 2; // E2+: one per allocated private/coherent
 export const SWAP_FAULT_NO_REF = 0; //  do_swap_page calls migrate_to_ram without a reference (<= 6.0)
 export const SWAP_FAULT_GET = 1; //     get_page under the PTL first (6.1, CVE-2022-3523 fix)
 export const SWAP_FAULT_TRYLOCK = 2; // trylock + get; a contended lock refaults (6.15)
+export const SWAP_FAULT_WAIT = 3; //    trylock + get; a contended lock sleeps until unlock, then refaults (b570f37a2ce4, 7.0)
 
 export const PTE_FORM_NORMAL = 0; // ordinary present PTE, refcounted and rmapped like anon
 export const PTE_FORM_DEVMAP = 1; // pte_devmap|pte_special: no ref, no mapcount; the owner keeps its ref

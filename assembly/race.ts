@@ -1,14 +1,15 @@
 // A CPU fault on a device-private entry split at the point where do_swap_page
 // drops the page-table lock, so other ops can run in between (spec S4, S21):
 //   begin: <= 6.0 takes no reference; 6.1 get_page under the PTL; 6.15 trylock the
-//          page first and, if another fault holds the lock, return to refault.
+//          page first and, if another fault holds the lock, return to refault (7.0:
+//          after sleeping until the lock is released).
 //   end:   pgmap->ops->migrate_to_ram, then unlock and put.
 // Without a reference a concurrent munmap can free the page in between, and
 // migrate_to_ram then runs on a page the driver may already have reused
 // (CVE-2022-3523). With references but no lock, many faulters on one page each
 // hold a ref that blocks every other's migration: a livelock (6.1-6.14, Xe SVM).
 import {
-  MMU_NOTIFY_MIGRATE, SCHEME_SWAP_FAULT_REF, SWAP_FAULT_NO_REF, SWAP_FAULT_TRYLOCK, PG_LOCKED, V_UAF, V_LIVELOCK,
+  MMU_NOTIFY_MIGRATE, SCHEME_SWAP_FAULT_REF, SWAP_FAULT_NO_REF, SWAP_FAULT_TRYLOCK, SWAP_FAULT_WAIT, PG_LOCKED, V_UAF, V_LIVELOCK,
 } from "./abi";
 import { rule } from "./scheme";
 import { ref, mapcount, hasFlag, addFlag, clearFlag, kindOf, pageIndex } from "./frames";
@@ -74,8 +75,10 @@ function othersHolding(pfn: u32, self: i32): i32 {
 export function faultBegin(mm: i32, vpn: u32, pfn: u32): i32 {
   const mode = rule(SCHEME_SWAP_FAULT_REF);
   let st = FAULT_LIVE;
-  if (mode == SWAP_FAULT_TRYLOCK) {
-    if (hasFlag(pfn, PG_LOCKED)) return 0; // folio_trylock failed: back off and refault
+  if (mode == SWAP_FAULT_TRYLOCK || mode == SWAP_FAULT_WAIT) {
+    // folio_trylock failed: 6.15 drops the PTL and refaults at once; 7.0 sleeps until the folio
+    // is unlocked first (softleaf_entry_wait_on_locked, b570f37a2ce4), which the stepper models.
+    if (hasFlag(pfn, PG_LOCKED)) return 0;
     addFlag(pfn, PG_LOCKED);
     st |= FAULT_LOCK;
   }

@@ -88,6 +88,31 @@ Trylock("two readers of one device-private page under E3: the loser's trylock fa
   assert.is(x.finding, null);
   assert.ok(x.stats.cut > 0, "some interleavings spin in the refault loop until the bound");
 });
+for (const backend of ["engine", "model"] as Backend[]) {
+  Trylock(`${backend} E5 (7.0): the loser sleeps on the folio lock instead of spinning, so no interleaving reaches the bound`, async () => {
+    const two = section({ A: [{ op: "read", mm: "p", addr: "buf" }], B: [{ op: "read", mm: "p", addr: "buf" }] });
+    const t = await kernelTarget(sc, two, "E5", backend);
+    const r = runSchedule(t, [0, 1]);
+    assert.match(r.labels[1], /softleaf_entry_wait_on_locked/);
+    t.reset();
+    t.step(0);
+    t.step(1); // B's trylock fails while A holds the lock
+    assert.is(t.enabled(1), false, "B sleeps while A holds the folio lock");
+    t.step(0); // A: migrate_to_ram, unlock_page, put_page
+    assert.is(t.enabled(1), true, "A's unlock wakes B");
+    const x = exhaustive(await kernelTarget(sc, two, "E5", backend), { bound: 4 });
+    assert.is(x.finding, null);
+    assert.ok(x.complete);
+    assert.is(x.stats.cut, 0, "no refault loop to cut");
+    const e4 = exhaustive(await kernelTarget(sc, two, "E4", backend), { bound: 4 });
+    assert.ok(e4.stats.cut > 0, "6.17 (E4) refaults at once: its loops reach the bound");
+  });
+}
+Trylock("a custom scheme with swapFaultRef 'trylock' on E5 spins again: the rule is what matters", async () => {
+  const two = section({ A: [{ op: "read", mm: "p", addr: "buf" }], B: [{ op: "read", mm: "p", addr: "buf" }] });
+  const t = await kernelTarget(sc, two, { name: "E5-spin", base: "E5", rules: { swapFaultRef: "trylock" } });
+  assert.ok(exhaustive(t, { bound: 4 }).stats.cut > 0);
+});
 Trylock("PCT with a seed is deterministic and finds the E0 race", async () => {
   const run = async () => pct(await kernelTarget(sc, readVsMunmap, "E0"), { bound: BOUND, depth: 2, runs: 200, seed: 1 });
   const a = await run();

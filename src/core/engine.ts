@@ -81,6 +81,8 @@ export interface FrameInfo {
   entireMapcount: number;
   /** folio->_pincount: FOLL_PIN pins of a large folio (small pages count pins in refcount). */
   pincount: number;
+  /** PG_locked: held across steps only by a stepped fault (do_swap_page's trylock, 6.15+). */
+  locked: boolean;
 }
 
 /** What a virtual address maps to: the PTE (or PMD) and the frame behind it. */
@@ -412,6 +414,7 @@ export class Engine extends OpCalls {
       folioRefcount: at(this.#core.refcountPtr(), head),
       entireMapcount: this.#core.folioEntireMapcount(pfn),
       pincount: this.#core.folioPins(pfn),
+      locked: (flags & abi.PG_LOCKED) !== 0,
     };
   }
 

@@ -5349,7 +5349,8 @@ export const SWEEP_SCHEMA: JsonSchema = {
                   "enum": [
                     "none",
                     "get",
-                    "trylock"
+                    "trylock",
+                    "wait"
                   ]
                 },
                 "cowPinnedAtFork": {

@@ -242,6 +242,7 @@ export class Model extends OpCalls implements OpTarget {
       folioRefcount: this.machine.frames.folioOf(f).refcount,
       entireMapcount: f.large ? this.machine.frames.folioOf(f).entireMapcount : 0,
       pincount: f.large ? this.machine.frames.folioOf(f).pincount : 0,
+      locked: f.locked,
     };
   }
 

@@ -23,7 +23,7 @@
  * console.log(m.faultEnd(t), m.violations().map((v) => v.kind)); // 0 [ 'use_after_free' ]
  * ```
  */
-import { SWAP_FAULT_NO_REF, SWAP_FAULT_TRYLOCK, V_UAF, V_LIVELOCK, MMU_NOTIFY_MIGRATE } from "../../assembly/abi.ts";
+import { SWAP_FAULT_NO_REF, SWAP_FAULT_TRYLOCK, SWAP_FAULT_WAIT, V_UAF, V_LIVELOCK, MMU_NOTIFY_MIGRATE } from "../../assembly/abi.ts";
 import { folioGet, folioPut } from "./refcount.ts";
 import { migratePageToRam } from "./migrate.ts";
 import { dmirrorFaultErase } from "./dmirror.ts";
@@ -78,8 +78,9 @@ function othersHolding(m: Machine, page: Frame, self: FaultToken): number {
 export function faultBegin(m: Machine, mm: number, vpn: number, page: Frame): number {
   const mode = m.rules.swapFaultRef;
   let lock = false;
-  if (mode === SWAP_FAULT_TRYLOCK) {
-    if (page.locked) return 0; // folio_trylock failed: back off and refault
+  if (mode === SWAP_FAULT_TRYLOCK || mode === SWAP_FAULT_WAIT) {
+    // folio_trylock failed: 6.15 refaults at once; 7.0 sleeps until unlock first (b570f37a2ce4), in the stepper
+    if (page.locked) return 0;
     page.locked = true;
     lock = true;
   }

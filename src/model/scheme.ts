@@ -29,7 +29,7 @@ export class Rules {
   readonly pinBias: number;
   /** mmu_gather batch size; 0 puts at once. */
   readonly tlbBatch: number;
-  /** What do_swap_page holds across migrate_to_ram: SWAP_FAULT_NO_REF / _GET / _TRYLOCK. */
+  /** What do_swap_page holds across migrate_to_ram: SWAP_FAULT_NO_REF / _GET / _TRYLOCK / _WAIT. */
   readonly swapFaultRef: number;
   /** copy_present_page for maybe-pinned anon pages at fork (5.9+). */
   readonly cowPinnedAtFork: boolean;

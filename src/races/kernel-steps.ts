@@ -8,7 +8,9 @@
  *   3. the access again: the CPU retries it once the fault returns (a plain op, or
  *      the same three steps if the entry is still device-private).
  * A 6.15 fault whose trylock_page fails takes only step 1 (it returns to refault),
- * so its thread loops; the explorer's per-thread bound unrolls that loop.
+ * so its thread loops; the explorer's per-thread bound unrolls that loop. From 7.0
+ * (scheme value 'wait') the losing fault sleeps until the folio is unlocked before
+ * it refaults, so its thread is not runnable while the winner holds the lock.
  *
  * The eras' step 1, from mm/memory.c do_swap_page:
  *   5.15: handle_pte_fault read orig_pte without the PTL; do_swap_page sets
@@ -17,7 +19,10 @@
  *   6.1:  pte_offset_map_lock, pte_same(orig_pte), get_page, pte_unmap_unlock
  *         (16ce101db85d, "mm/memory.c: fix race when faulting a device private page");
  *   6.15: the same with trylock_page first; if it fails, pte_unmap_unlock and
- *         return (the fault is retried).
+ *         return (the fault is retried);
+ *   7.0:  if trylock_page fails, softleaf_entry_wait_on_locked sleeps on the folio's
+ *         unlock, then returns (b570f37a2ce4, "mm: Fix a hmm_range_fault() livelock /
+ *         starvation problem"; stable 6.15+).
  *
  * @example
  * ```ts
@@ -28,7 +33,7 @@
 import { RefsimError } from "../core/errors.ts";
 import type { Op } from "../core/ops.ts";
 import type { OpOutcome } from "../core/errno.ts";
-import type { PageInfo } from "../core/engine.ts";
+import type { FrameInfo, PageInfo } from "../core/engine.ts";
 import type { Violation } from "../core/violations.ts";
 import type { Stats } from "../core/stats.ts";
 import type { Scheme } from "../scheme/presets.ts";
@@ -41,6 +46,7 @@ export interface Host {
   readonly scheme: Scheme;
   runDetailed(ops: readonly Op[]): OpOutcome[];
   page(mm: number, addr: number): PageInfo | null;
+  frame(pfn: number): FrameInfo;
   violations(): Violation[];
   stats(): Stats;
 }
@@ -55,6 +61,8 @@ export interface ThreadState {
   pc: number;
   /** Fault token of a do_swap_page between its steps 1 and 2, else 0. */
   fault: number;
+  /** The pfn whose folio lock a 7.0 do_swap_page sleeps on (softleaf_entry_wait_on_locked), else 0. */
+  wait: number;
 }
 
 export interface StepResult {
@@ -64,19 +72,22 @@ export interface StepResult {
   outcome?: OpOutcome;
 }
 
-type SwapFaultRef = "none" | "get" | "trylock";
+type SwapFaultRef = "none" | "get" | "trylock" | "wait";
 
 const BEGIN: Record<SwapFaultRef, string> = {
   none: "do_swap_page: orig_pte is a device-private entry, vmf->page taken with no reference (5.15-6.0 mm/memory.c)",
   get: "do_swap_page: pte_offset_map_lock, pte_same, get_page, pte_unmap_unlock (6.1 mm/memory.c)",
   trylock: "do_swap_page: pte_offset_map_lock, pte_same, trylock_page, get_page, pte_unmap_unlock (6.15 mm/memory.c)",
+  wait: "do_swap_page: pte_offset_map_lock, pte_same, trylock_page, get_page, pte_unmap_unlock (7.0 mm/memory.c)",
 };
 const END: Record<SwapFaultRef, string> = {
   none: "do_swap_page: pgmap->ops->migrate_to_ram, no put (5.15-6.0 mm/memory.c)",
   get: "do_swap_page: pgmap->ops->migrate_to_ram, put_page (6.1 mm/memory.c)",
   trylock: "do_swap_page: pgmap->ops->migrate_to_ram, unlock_page, put_page (6.15 mm/memory.c)",
+  wait: "do_swap_page: pgmap->ops->migrate_to_ram, unlock_page, put_page (7.0 mm/memory.c)",
 };
 const REFAULT = "do_swap_page: trylock_page failed, pte_unmap_unlock, return to refault (6.15 mm/memory.c)";
+const SLEEP = "do_swap_page: trylock_page failed, softleaf_entry_wait_on_locked drops the PTL and sleeps until the folio is unlocked, then the fault is retried (7.0 mm/memory.c, b570f37a2ce4)";
 
 /**
  * Runs threads of op steps on a host one atomic step at a time, with the names
@@ -93,7 +104,7 @@ export class OpRunner {
     this.host = host;
     this.threads = threads.map((t) => ({ name: t.name, ops: [...t.ops] }));
     this.names = names;
-    this.#state = threads.map(() => ({ pc: 0, fault: 0 }));
+    this.#state = threads.map(() => ({ pc: 0, fault: 0, wait: 0 }));
   }
 
   save(): { names: [string, number][]; threads: ThreadState[] } {
@@ -110,12 +121,18 @@ export class OpRunner {
     let i = this.threads.findIndex((t) => t.name === name);
     if (i < 0) {
       i = this.threads.push({ name, ops: [] }) - 1;
-      this.#state.push({ pc: 0, fault: 0 });
+      this.#state.push({ pc: 0, fault: 0, wait: 0 });
     }
     return i;
   }
 
   finished(t: number): boolean { return this.#state[t].pc >= this.threads[t].ops.length; }
+
+  /** Thread t sleeps on a folio lock that is still held (7.0 do_swap_page), so it cannot step. */
+  blocked(t: number): boolean {
+    const pfn = this.#state[t].wait;
+    return pfn !== 0 && this.host.frame(pfn).locked;
+  }
 
   #record(op: OpStep, where: string): Op {
     return stepOp(op, (v, k) => {
@@ -146,6 +163,8 @@ export class OpRunner {
     const op = th.ops[st.pc];
     if (!op) throw new RefsimError(`thread ${th.name} has no op left to step`, { field: "step", code: "BAD_SCENARIO" });
     const where = `thread ${th.name} op ${st.pc + 1} (${op.op})`;
+    if (this.blocked(t)) throw new RefsimError(`${where}: the thread sleeps on pfn ${st.wait}'s folio lock, which no step has released`, { field: "threads", code: "BAD_SCENARIO" });
+    st.wait = 0; // woken: softleaf_entry_wait_on_locked returned, the access is retried
     const mode = this.host.scheme.rules.swapFaultRef as SwapFaultRef;
     if (st.fault !== 0) {
       this.#run({ op: "fault_end", fault: st.fault } as Op, where);
@@ -153,8 +172,13 @@ export class OpRunner {
       return { label: END[mode], opDone: false };
     }
     const rec = this.#record(op, where);
-    if (cutPoint(op.op) && this.#devicePrivate(rec)) {
+    const pfn = cutPoint(op.op) ? this.#devicePrivate(rec) : 0;
+    if (pfn !== 0) {
       const o = this.#run({ op: "fault_begin", mm: (rec as { mm: number }).mm, addr: (rec as { addr: number }).addr } as Op, where);
+      if (o.result === 0 && mode === "wait") {
+        st.wait = pfn;
+        return { label: SLEEP, opDone: false };
+      }
       if (o.result === 0) return { label: REFAULT, opDone: false };
       st.fault = o.result;
       return { label: BEGIN[mode], opDone: false };
@@ -188,15 +212,16 @@ export class OpRunner {
     });
   }
 
-  #devicePrivate(rec: Op): boolean {
+  /** The pfn of the device-private page the access would fault on, else 0. */
+  #devicePrivate(rec: Op): number {
     const { mm, addr } = rec as { mm?: unknown; addr?: unknown };
-    if (typeof mm !== "number" || typeof addr !== "number") return false;
+    if (typeof mm !== "number" || typeof addr !== "number") return 0;
     let p: PageInfo | null;
     try {
       p = this.host.page(mm, addr - (addr % 4096));
     } catch {
-      return false; // no such mm: the op itself reports it
+      return 0; // no such mm: the op itself reports it
     }
-    return p !== null && p.pte.devicePrivate && p.kind === "device-private";
+    return p !== null && p.pte.devicePrivate && p.kind === "device-private" ? p.pfn : 0;
   }
 }

@@ -115,7 +115,7 @@ export class KernelTarget implements StepTarget {
     this.#runner.runSerial(this.section.setup, "setup");
   }
 
-  enabled(t: number): boolean { return !this.#runner.finished(t); }
+  enabled(t: number): boolean { return !this.#runner.finished(t) && !this.#runner.blocked(t); }
   finished(t: number): boolean { return this.#runner.finished(t); }
 
   step(t: number): StepInfo {

@@ -128,10 +128,10 @@ export const PRESETS: Record<string, Scheme> = {
     name: "E5",
     kernels: "about 6.19+ (current mm tree)",
     description:
-      "mm/zone_device: support large zone device private folios: device-private folios of order 9 (zone_device_folio_init takes 512 pgmap refs, one folio_free per folio), device-private pgmaps in 2 MiB blocks; the free path already takes the pgmap before ->folio_free (the 2026 fix 'mm/zone_device: do not touch device folio after calling ->folio_free()', 39928984956037, mainline via mm-hotfixes in April 2026 and backported to 7.0.y stable as 85be0a262e39; 6.19.y and the 7.0 releases before that backport lack it: a custom scheme with folioFreePgmapSaved off)",
+      "mm/zone_device: support large zone device private folios: device-private folios of order 9 (zone_device_folio_init takes 512 pgmap refs, one folio_free per folio), device-private pgmaps in 2 MiB blocks; the free path already takes the pgmap before ->folio_free (the 2026 fix 'mm/zone_device: do not touch device folio after calling ->folio_free()', 39928984956037, mainline via mm-hotfixes in April 2026 and backported to 7.0.y stable as 85be0a262e39; 6.19.y and the 7.0 releases before that backport lack it: a custom scheme with folioFreePgmapSaved off); a CPU fault that finds a device-private folio locked sleeps until it is unlocked and then refaults (do_swap_page -> softleaf_entry_wait_on_locked, b570f37a2ce4 'mm: Fix a hmm_range_fault() livelock / starvation problem', 7.0-rc, stable 6.15+) where 6.15-6.18 refault at once",
     rules: {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
-      coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true, deviceFolios: true,
+      coherentPte: "normal", anonExclusive: true, swapFaultRef: "wait", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true, deviceFolios: true,
       pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true, idleP2pdma: 0,
       largeAnonReuse: true, migrateSplitLarge: true, exclusiveKeepsMapcount: true,
     },

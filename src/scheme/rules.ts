@@ -65,8 +65,8 @@ export const RULES = {
   swapFaultRef: {
     slot: abi.SCHEME_SWAP_FAULT_REF,
     type: "choice",
-    choices: ["none", "get", "trylock"],
-    doc: "what do_swap_page holds on a device-private page across migrate_to_ram: 'none' (<= 6.0), 'get' (get_page under the PTL, the 6.1 CVE-2022-3523 fix), 'trylock' (trylock + get, refault if contended, 6.15)",
+    choices: ["none", "get", "trylock", "wait"],
+    doc: "what do_swap_page holds on a device-private page across migrate_to_ram: 'none' (<= 6.0), 'get' (get_page under the PTL, the 6.1 CVE-2022-3523 fix), 'trylock' (trylock + get, refault at once if contended, 6.15), 'wait' (the same, but a contended fault sleeps until the folio is unlocked before it refaults: softleaf_entry_wait_on_locked, b570f37a2ce4, 7.0, stable 6.15+)",
   },
   cowPinnedAtFork: {
     slot: abi.SCHEME_COW_PINNED,
@@ -189,7 +189,7 @@ export interface SchemeRules {
   anonExclusive: boolean;
   pinBias: number;
   tlbBatch: number;
-  swapFaultRef: "none" | "get" | "trylock";
+  swapFaultRef: "none" | "get" | "trylock" | "wait";
   cowPinnedAtFork: boolean;
   pgmapRef: "per-page" | "bulk" | "per-alloc";
   fsdaxPte: "normal" | "devmap";
