@@ -4,7 +4,7 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON, PG_ANON_EXCLUSIVE, KIND_SYSTEM, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_P2PDMA,
   FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, SCHEME_ANON_EXCLUSIVE, ST_PINS, ST_GUP_FAILED,
-  SCHEME_PIN_ZERO_PAGE, SCHEME_LONGTERM_UNSHARE_COW, SCHEME_LONGTERM_FILE_WRITE_EFAULT, ST_ATOMIC_REF, VM_SHARED,
+  SCHEME_PIN_ZERO_PAGE, SCHEME_LONGTERM_UNSHARE_COW, SCHEME_LONGTERM_FILE_WRITE_EFAULT, ST_ATOMIC_REF, VM_SHARED, MMU_NOTIFY_CLEAR,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
@@ -18,6 +18,7 @@ import { isFilePage, fileDevice, fileIsShmem } from "./file";
 import { deviceOwner, driverKind } from "./memremap";
 import { migratePageToRam } from "./migrate";
 import { currentOp } from "./violations";
+import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { EBUSY, EOPNOTSUPP, EREMOTEIO, ENOMEM, EFAULT, VM_READ, VM_WRITE } from "./abi";
 import { kfail } from "./errno";
 import { newHandle, releaseHandle, handlePfn, handleRefs, handleFlags, handleMm, PIN_NO_REF } from "./pins";
@@ -63,6 +64,8 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
   // follow_page_pte: vm_normal_page is NULL, but is_zero_pfn: the zero page is returned
   if ((pte & PTE_SPECIAL) != 0 && pfn == 0) return grabZero(mm, vpn, flags, false);
   if ((flags & FOLL_LONGTERM) != 0 && (pte & PTE_SPECIAL) == 0 && kindOf(pfn) == KIND_DEVICE_COHERENT) {
+    // migrate_device_coherent_folio has no migrate_vma: try_to_migrate_one unmaps this mapping too, notifying CLEAR (6.x mm/rmap.c)
+    mmuNotifierInvalidate(mm, vpn, vpn + 1, MMU_NOTIFY_CLEAR, -1);
     if (!migratePageToRam(pfn, 0, mm, vpn)) return refuse(EBUSY); // migrate_longterm_unpinnable_folios (6.0+): migrate_device_coherent_folio failed
     pte = load<u32>(p);
     pfn = ptePfn(pte);

@@ -19,11 +19,12 @@
  */
 import {
   FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, KIND_SYSTEM, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_P2PDMA, EBUSY, EOPNOTSUPP, EREMOTEIO, ENOMEM, EFAULT, VM_READ, VM_WRITE,
-  VM_SHARED,
+  VM_SHARED, MMU_NOTIFY_CLEAR,
 } from "../../assembly/abi.ts";
 import { folioGet, folioPut } from "./refcount.ts";
 import { handleFault, doWpPage } from "./fault.ts";
 import { migratePageToRam } from "./migrate.ts";
+import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { hugeFault, HUGE_NONE } from "./thp.ts";
 import type { Frame } from "./frames.ts";
 import { isFilePage } from "./file.ts";
@@ -105,6 +106,8 @@ export function gup(m: Machine, mm: Mm, v: Vma, vpn: number, flags: number): num
   // follow_page_pte: vm_normal_page is NULL, but is_zero_pfn: the zero page is returned
   if (pte.special && pte.pfn === 0) return grabZero(m, mm, vpn, flags, false);
   if ((flags & FOLL_LONGTERM) !== 0 && !pte.special && page.kind === KIND_DEVICE_COHERENT) {
+    // migrate_device_coherent_folio has no migrate_vma: try_to_migrate_one unmaps this mapping too, notifying CLEAR (6.x mm/rmap.c)
+    mmuNotifierInvalidate(m, mm.id, vpn, vpn + 1, MMU_NOTIFY_CLEAR, -1);
     if (!migratePageToRam(m, page, 0, mm.id, vpn)) return refuse(m, EBUSY); // migrate_longterm_unpinnable_folios (6.0+): migrate_device_coherent_folio failed
     page = m.frames.all[pte.pfn];
   }
