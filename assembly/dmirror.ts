@@ -13,22 +13,33 @@
 // allocation (a device that never migrates takes no device frames); and the
 // kernel's one LIFO list over all chunks is one list per chunk here, newest chunk
 // first, so which free page comes next may differ.
-import { MAX_DMIRROR_DEVICES, DMIRROR_OWNER_BASE } from "./abi";
+//
+// E5's large device folios (the 2025 device-private THP series, lib/test_hmm.c
+// dmirror_allocate_chunk(is_large) / dmirror_devmem_alloc_page(is_large)): a chunk
+// made for a large allocation hands out its PMD-aligned blocks as folios
+// (mdevice->free_folios), one made for a small one its pages (free_pages); the
+// module's init chunk is a small one. Here small allocations never use a large
+// chunk, and the pages of a large folio split and freed one by one go back to their
+// large chunk (the kernel puts them on free_pages), where a block whose pages are all
+// free again is a folio once more.
+import { MAX_DMIRROR_DEVICES, DMIRROR_OWNER_BASE, HMM_DMIRROR_FLAG_FAIL_ALLOC } from "./abi";
 import { sysFrames } from "./frames";
 import {
   driverCount, driverState, driverFree, pgmapOwner, setPgmapOwner, registerDriver, driverSlotsLeft, deviceFramesLeft,
   driverPadding, driverOf, DRIVER_LIVE,
 } from "./memremap";
-import { allocDevicePage } from "./driver";
-import { mirrorIsOpen, eraseEntry } from "./mirror";
+import { allocDevicePage, allocDeviceFolio } from "./driver";
+import { mirrorIsOpen, eraseEntry, mirrorFlags, setMirrorFlags } from "./mirror";
 
 export let dmirrorCount: i32 = 0;
 let devKind: usize = 0;
 let devChunks: usize = 0; // devmem_count: chunks made since the last RELEASE
 let devChunkPages: usize = 0; // pages per chunk (DEVMEM_CHUNK_SIZE >> PAGE_SHIFT, scaled)
 let pageMirror: usize = 0; // per device frame: the mirror whose migration put data there (rpage->zone_device_data)
+let chunkLarge: usize = 0; // per driver: 1 for a chunk made for a large allocation (its blocks are free_folios)
 
-export function initDmirror(nDev: u32): void {
+export function initDmirror(nDev: u32, nDrivers: i32): void {
+  chunkLarge = heap.alloc(<usize>max<i32>(nDrivers, 1));
   dmirrorCount = 0;
   devKind = heap.alloc(<usize>MAX_DMIRROR_DEVICES << 2);
   devChunks = heap.alloc(<usize>MAX_DMIRROR_DEVICES << 2);
@@ -71,12 +82,13 @@ export function setPageMirror(pfn: u32, m: i32): void { store<i32>(pageMirror + 
  * the simulated machine has no room for it (request_free_mem_region or
  * memremap_pages failing): the allocation then fails as the driver's would.
  */
-function allocateChunk(dev: i32): bool {
+function allocateChunk(dev: i32, large: bool): bool {
   const kind = dmirrorKind(dev);
   const pages = <u32>dmirrorChunkPages(dev);
   if (driverSlotsLeft() < 1 || deviceFramesLeft() < pages + driverPadding(kind)) return false;
   const d = registerDriver(kind, pages);
   setPgmapOwner(d, dmirrorOwner(dev));
+  store<u8>(chunkLarge + <usize>d, large ? 1 : 0);
   store<i32>(devChunks + (<usize>dev << 2), dmirrorChunks(dev) + 1);
   return true;
 }
@@ -89,11 +101,46 @@ function allocateChunk(dev: i32): bool {
 export function dmirrorAllocPage(dev: i32): u32 {
   for (let pass = 0; pass < 2; pass++) {
     for (let d = driverCount - 1; d >= 0; d--) {
-      if (isLiveChunk(d, dev) && driverFree(d) > 0) return allocDevicePage(d, 0);
+      if (isLiveChunk(d, dev) && !isLargeChunk(d) && driverFree(d) > 0) return allocDevicePage(d, 0);
     }
-    if (pass == 0 && !allocateChunk(dev)) return 0;
+    if (pass == 0 && !allocateChunk(dev, false)) return 0;
   }
   return 0;
+}
+
+/** Was driver d made as a large chunk (dmirror_allocate_chunk with is_large)? */
+@inline function isLargeChunk(d: i32): bool { return load<u8>(chunkLarge + <usize>d) != 0; }
+
+/**
+ * dmirror_devmem_alloc_page(is_large) (E5): a free folio of dev's large chunks
+ * (zone_device_folio_init, order 9), else a new large chunk's; 0 when even that
+ * has no aligned block or no room (the caller falls back to small pages).
+ */
+export function dmirrorAllocFolio(dev: i32): u32 {
+  for (let pass = 0; pass < 2; pass++) {
+    for (let d = driverCount - 1; d >= 0; d--) {
+      if (!isLiveChunk(d, dev) || !isLargeChunk(d)) continue;
+      const head = allocDeviceFolio(d, 0);
+      if (head != 0) return head;
+    }
+    if (pass == 0 && !allocateChunk(dev, true)) return 0;
+  }
+  return 0;
+}
+
+/**
+ * dmirror_devmem_fault_alloc_and_copy's one-shot HMM_DMIRROR_FLAG_FAIL_ALLOC for a
+ * large device page: the flag of the mirror the page was migrated for, cleared.
+ * True when it was set (the folio then moves back as small pages).
+ */
+export function dmirrorTakeFailAlloc(pfn: u32): bool {
+  if (dmirrorOfDriver(driverOf(pfn)) < 0) return false;
+  const m = pageMirrorOf(pfn);
+  if (!mirrorIsOpen(m)) return false;
+  const f = mirrorFlags(m);
+  if ((f & HMM_DMIRROR_FLAG_FAIL_ALLOC) == 0) return false;
+  setMirrorFlags(m, f & ~HMM_DMIRROR_FLAG_FAIL_ALLOC);
+  return true;
 }
 
 /** dmirror_device_remove_chunks is done with every chunk: devmem_count = 0, the next allocation makes one. */

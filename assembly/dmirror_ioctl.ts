@@ -11,21 +11,24 @@ import {
   HMM_PROT_PMD, HMM_PROT_ZERO, HMM_PROT_DEV_PRIVATE_REMOTE, HMM_PROT_DEV_COHERENT_REMOTE, HMM_CHUNK, SNAPSHOT_MAX,
   HMM_PROT_DEV_PRIVATE_LOCAL, HMM_PROT_DEV_COHERENT_LOCAL, ENOMEM, VM_READ, HMM_DMIRROR_FLAG_FAIL_ALLOC, PT_ENTRIES, PTE_PRESENT, PTE_SPECIAL,
   PTE_DEVICE_PRIVATE, PTE_WRITE, MMU_NOTIFY_MIGRATE, ST_MIGRATE_FAIL, PTE_DEVICE_EXCLUSIVE, PG_ANON, FOLL_WRITE,
-  EOPNOTSUPP, MMU_NOTIFY_EXCLUSIVE,
+  EOPNOTSUPP, MMU_NOTIFY_EXCLUSIVE, SCHEME_DEVICE_FOLIOS, FOLIO_NR, VM_WRITE,
 } from "./abi";
-import { dmirrorKind, dmirrorOwner, dmirrorOfDriver } from "./dmirror";
+import { dmirrorKind, dmirrorOwner, dmirrorOfDriver, dmirrorAllocFolio, setPageMirror } from "./dmirror";
 import { driverOf } from "./memremap";
-import { fileDevice } from "./file";
-import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize, setMigrateMirror, lastDst, lastSrcWrite } from "./migrate";
+import { fileDevice, filePages } from "./file";
+import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize, setMigrateMirror, lastDst, lastSrcWrite, notifyHole } from "./migrate";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { exclusiveKeepsMapcount } from "./exclusive";
 import { checkVmaFlags } from "./gup";
-import { hugeFault, splitHugePmd, splitHugeForMigration } from "./thp";
+import {
+  hugeFault, splitHugePmd, splitHugeForMigration, wholeThp, mapDeviceFolioPmd, devicePmdFault, splitDeviceFolio, pmdFaultMoved,
+} from "./thp";
+import { rule } from "./scheme";
 import { bump } from "./stats";
 import { setContent, isDevice, kindOf, ref, mapcount, hasFlag } from "./frames";
 import { frameUsable, rmapRemove } from "./refcount";
-import { mmValid, findVma, vmaEnd, vmaFlags, vmaFile } from "./mm";
-import { hugeLeaf, ptePtr, ptePfn, mkPte } from "./pgtable";
+import { mmValid, findVma, vmaEnd, vmaFlags, vmaFile, isAnon, fileIndex } from "./mm";
+import { hugeLeaf, ptePtr, ptePfn, mkPte, pmdNone } from "./pgtable";
 import { loadPage, storePage, handleFault } from "./fault";
 import { violation } from "./violations";
 import {
@@ -233,8 +236,8 @@ function pieceEnd(mm: i32, addr: u32, end: u32): u32 {
  * fails one), migrate_vma_pages, dmirror_migrate_finalize_and_map (a pt entry per
  * migrated page, WRITE if the source PTE was writable), migrate_vma_finalize. Then
  * dmirror_do_read over the whole range: -ENOENT if some page has no pt entry (not
- * migrated and not mirrored before); else cpages. E5's MIGRATE_VMA_SELECT_COMPOUND
- * (a THP into one large device folio) is not modelled here: a THP is split first.
+ * migrated and not mirrored before); else cpages. E5 adds MIGRATE_VMA_SELECT_COMPOUND
+ * for a device-private device (migrateCompound); otherwise a THP is split first.
  */
 export function dmirrorMigrateToDev(m: i32, vpn: u32, n: u32): i32 {
   const mm = mirrorMm(m);
@@ -246,6 +249,7 @@ export function dmirrorMigrateToDev(m: i32, vpn: u32, n: u32): i32 {
     if (next == 0) return -EINVAL;
     migrateBegin(mm, addr, next, owner);
     setMigrateMirror(m);
+    if (rule(SCHEME_DEVICE_FOLIOS) != 0 && dmirrorKind(mirrorDevice(m)) == KIND_DEVICE_PRIVATE) migrateCompound(m, mm, addr, next);
     splitHugeForMigration(mm, addr, next); // migrate_vma_collect_pmd: split_folio, or skip
     for (let p = addr; p < next; p++) {
       const leaf = hugeLeaf(mm, p);
@@ -264,6 +268,76 @@ export function dmirrorMigrateToDev(m: i32, vpn: u32, n: u32): i32 {
   if (r < 0) return r;
   setMirrorResult(m, copied, 0);
   return copied;
+}
+
+/**
+ * E5 (6.19 lib/test_hmm.c and mm/migrate_device.c, the device-private THP series)
+ * for every PMD-aligned block wholly in [start, end): migrate_vma_collect_hole
+ * (pmd_none in an anonymous VMA, or the huge zero page) and
+ * migrate_vma_collect_huge_pmd (a THP only its PMD maps and nothing else holds)
+ * select it as one MIGRATE_PFN_COMPOUND entry; dmirror_migrate_alloc_and_copy asks
+ * for a large device folio (dmirror_devmem_alloc_page(is_large)), and the block
+ * becomes a device-private PMD with 512 pt entries (dmirror_migrate_finalize_and_map:
+ * WRITE when the source PMD was writable; a hole is never). With FAIL_ALLOC (one-shot)
+ * or no large folio free, the driver falls back to 512 small pages: the block is
+ * left to the per-page path, which splits a THP (migrate_vma_split_pages) or the
+ * huge zero PMD (migrate_vma_insert_page) and allocates page by page.
+ * A THP with other holders is refsim's split path as before (the kernel would
+ * migrate a THP shared with another process whole, all its PMDs).
+ */
+function migrateCompound(m: i32, mm: i32, start: u32, end: u32): void {
+  const dev = mirrorDevice(m);
+  for (let blk = (start + <u32>FOLIO_NR - 1) & ~(<u32>FOLIO_NR - 1); blk + <u32>FOLIO_NR <= end; blk += FOLIO_NR) {
+    const v = findVma(mm, blk);
+    const leaf = hugeLeaf(mm, blk);
+    const src = ptePfn(leaf);
+    if (leaf == 0) {
+      if (!pmdNone(mm, blk) || !isAnon(v)) continue; // a pte table: holes page by page; file memory is not populated
+    } else if ((leaf & PTE_PRESENT) == 0 || (src != 0 && !wholeThp(src))) {
+      continue; // a device-private PMD is not system memory; a held THP takes the split path
+    }
+    const f = mirrorFlags(m);
+    if ((f & HMM_DMIRROR_FLAG_FAIL_ALLOC) != 0) {
+      setMirrorFlags(m, f & ~HMM_DMIRROR_FLAG_FAIL_ALLOC); // the large allocation fails once: order 0 from here
+      continue;
+    }
+    const dst = dmirrorAllocFolio(dev);
+    if (dst == 0) continue;
+    if (src == 0) notifyHole(mm, blk); // __migrate_device_pages: a hole's range notification
+    const write = src != 0 && (leaf & PTE_WRITE) != 0; // MIGRATE_PFN_WRITE from pmd_write
+    mapDeviceFolioPmd(mm, v, blk, src, dst, src != 0 ? write : (vmaFlags(v) & VM_WRITE) != 0);
+    for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+      setPageMirror(dst + i, m); // rpage->zone_device_data = dmirror
+      setEntry(m, blk + i, dst + i, write ? DPT_TAG_WRITE : DPT_TAG_NONE);
+    }
+  }
+}
+
+/**
+ * MIGRATE_TO_SYS of the device's own device-private PMDs in [start, end) (E5,
+ * MIGRATE_VMA_SELECT_COMPOUND): a block wholly in the range moves whole through
+ * dmirror_devmem_fault_alloc_and_copy (devicePmdFault: a THP, or 512 small pages with
+ * FAIL_ALLOC, cleared, or no THP free), counting as dmirror_successful_migrated_pages
+ * does: one src entry for the whole folio, one per page after a split. A block the
+ * range only partly covers is split (the folio's fallback split_folio) and left to
+ * the per-page path.
+ */
+function devicePmdsToSys(m: i32, mm: i32, start: u32, end: u32): i32 {
+  const dev = mirrorDevice(m);
+  let moved = 0;
+  for (let b = start & ~(<u32>FOLIO_NR - 1); b < end; b += FOLIO_NR) {
+    const leaf = hugeLeaf(mm, b);
+    if (leaf == 0 || (leaf & PTE_DEVICE_PRIVATE) == 0 || !ownPage(leaf, dev)) continue;
+    const head = ptePfn(leaf);
+    if (b < start || b + <u32>FOLIO_NR > end) {
+      splitDeviceFolio(head, 0, 0);
+      continue;
+    }
+    const f = mirrorFlags(m);
+    if ((f & HMM_DMIRROR_FLAG_FAIL_ALLOC) != 0) setMirrorFlags(m, f & ~HMM_DMIRROR_FLAG_FAIL_ALLOC);
+    moved += devicePmdFault(mm, b, head, (f & HMM_DMIRROR_FLAG_FAIL_ALLOC) != 0) ? 1 : pmdFaultMoved;
+  }
+  return moved;
 }
 
 /** Is the entry pte a page of device dev's kind and chunks (migrate_vma_collect_pmd with SELECT_DEVICE_* and pgmap_owner)? */
@@ -295,6 +369,7 @@ export function dmirrorMigrateToSys(m: i32, vpn: u32, n: u32): i32 {
     const next = pieceEnd(mm, addr, end);
     if (next == 0) return -EINVAL;
     mmuNotifierInvalidate(mm, addr, next, MMU_NOTIFY_MIGRATE, dmirrorOwner(dev)); // migrate_vma_collect
+    cpages += devicePmdsToSys(m, mm, addr, next);
     for (let p = addr; p < next; p++) {
       const at = ptePtr(mm, p, false);
       const pte = at == 0 ? 0 : load<u32>(at);
@@ -331,6 +406,9 @@ function makeDeviceExclusive(mm: i32, vpn: u32): i32 {
   // pmd_none: faultin_page may make a THP; a device-private PMD comes back to RAM
   const leaf0 = hugeLeaf(mm, vpn);
   const p0 = ptePtr(mm, vpn, false);
+  // a file page past EOF: filemap_fault's VM_FAULT_SIGBUS, which faultin_page turns into -EFAULT
+  // (reading the file's slot there was out of bounds; found by the differential trace)
+  if (leaf0 == 0 && (p0 == 0 || load<u32>(p0) == 0) && vmaFile(v) >= 0 && fileIndex(v, vpn) >= filePages(vmaFile(v))) return -EFAULT;
   if (leaf0 != 0 ? (leaf0 & PTE_PRESENT) == 0 : p0 == 0 || load<u32>(p0) == 0) hugeFault(mm, v, vpn, true, false);
   // follow_pmd_mask with FOLL_SPLIT_PMD: a PMD mapping is split before the PTE-level fault
   const leaf = hugeLeaf(mm, vpn);

@@ -103,8 +103,14 @@ function walkPmd(mm: i32, start: u32, vpn: u32, pend: u32, fault: bool, write: b
       for (let p = vpn; p < pend; p++) setOut(start, p, flags | (head == 0 ? 0 : head + (p & (PT_ENTRIES - 1))));
       return 0;
     }
-    // hmm_vma_handle_absent_pmd (E5's device-private PMD): never the caller's own here
-    // (a test_hmm device's migrations move small pages only, dmirror_ioctl.ts), so it is faulted back, or not valid.
+    // hmm_vma_handle_absent_pmd (6.19 mm/hmm.c, E5's device-private PMD): the caller's own
+    // device's folio is reported as it is (VALID, WRITE if writable, order PMD), never faulted;
+    // another's is faulted back, or an error.
+    if ((leaf & PTE_DEVICE_PRIVATE) != 0 && rangeOwner >= 0 && dmirrorOfDriver(driverOf(head)) == rangeOwner) {
+      const flags = HMM_PFN_VALID | HMM_PFN_PMD | ((leaf & PTE_WRITE) != 0 ? HMM_PFN_WRITE : 0);
+      for (let p = vpn; p < pend; p++) setOut(start, p, flags | (head + (p & (PT_ENTRIES - 1))));
+      return 0;
+    }
     if (fault) return (leaf & PTE_DEVICE_PRIVATE) != 0 ? record(vpn, pend) : -EFAULT;
     fill(start, vpn, pend, HMM_PFN_ERROR);
     return 0;

@@ -100,7 +100,7 @@ export function init(): i32 {
   initErrno(cap(CAP_BATCH));
   initMigrate(cap(CAP_DEV_FRAMES));
   initRace(cap(CAP_PINS));
-  initDmirror(<u32>cap(CAP_DEV_FRAMES));
+  initDmirror(<u32>cap(CAP_DEV_FRAMES), cap(CAP_DRIVERS));
   initMirrors();
   initHmm();
   initDmirrorIoctl();

@@ -147,10 +147,7 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     // a hole or the zero page: migrate_vma_collect_hole and migrate_vma_insert_page
     // populate only anonymous memory (vma_is_anonymous): elsewhere it is skipped
     if (!isAnon(v)) return false;
-    if (!holeNotified) { // __migrate_device_pages: one MIGRATE notification from the first hole on
-      holeNotified = true;
-      mmuNotifierInvalidate(mm, vpn, migrateEnd, MMU_NOTIFY_MIGRATE, migrateOwner);
-    }
+    notifyHole(mm, vpn);
     const p = at != 0 ? at : ptePtr(mm, vpn, true);
     const dst = allocDst(d, b);
     if (dst == 0) { bump(ST_MIGRATE_FAIL); return false; }
@@ -216,6 +213,13 @@ function refuseFilePage(pfn: u32, d: i32, b: i32): bool {
 }
 
 /** The start of a migrate_vma over [.., end): collect's MIGRATE notification, a fresh finalize list. */
+/** __migrate_device_pages: one MIGRATE notification, from the first hole the migration populates to its end. */
+export function notifyHole(mm: i32, vpn: u32): void {
+  if (holeNotified) return;
+  holeNotified = true;
+  mmuNotifierInvalidate(mm, vpn, migrateEnd, MMU_NOTIFY_MIGRATE, migrateOwner);
+}
+
 export function migrateBegin(mm: i32, start: u32, end: u32, owner: i32): void {
   mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_MIGRATE, owner); // migrate_vma_collect
   migrateOwner = owner;

@@ -28,6 +28,7 @@ import { pmdAddress, NO_ADDR } from "./rmap";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { migratePageToRam } from "./migrate";
 import { detachPins } from "./pins";
+import { dmirrorFaultErase, dmirrorTakeFailAlloc } from "./dmirror";
 
 @inline export function blockStart(vpn: u32): u32 { return vpn & ~(FOLIO_NR - 1); }
 
@@ -245,19 +246,51 @@ export function migrateHugeToDevice(mm: i32, start: u32, end: u32, d: i32, b: i3
     const leaf = hugeLeaf(mm, blk);
     const src = ptePfn(leaf);
     if (leaf == 0 || src == 0 || (leaf & PTE_PRESENT) == 0) continue;
-    if (entireMapcount(src) != 1 || ref(src) != 1) continue; // migrate_vma_check_page: pinned or shared
+    if (!wholeThp(src)) continue;
     const dst = allocDeviceFolio(d, b);
     if (dst == 0) continue;
-    copyFolio(src, dst);
-    store<u32>(hugeLeafPtr(mm, blk), mkPte(dst, PTE_DEVICE_PRIVATE | (leaf & PTE_WRITE))); // remove_migration_pmd
-    folioGet(dst, 1, mm, <i32>blk);
-    setEntireMapcount(dst, 1);
-    setEntireMapcount(src, 0);
-    bump(ST_ATOMIC_MAP, 2);
-    folioPut(dst, 1, -1, -1); // migrate_vma_finalize: the driver's allocation reference
-    folioPut(src, 1, mm, <i32>blk); // the THP's last reference: back to the pool
-    bump(ST_MIGRATED, FOLIO_NR);
+    mapDeviceFolioPmd(mm, -1, blk, src, dst, (leaf & PTE_WRITE) != 0);
   }
+}
+
+/** migrate_vma_check_page for a PMD-mapped THP: only its one PMD mapping holds it (no pin, no other mapping). */
+export function wholeThp(src: u32): bool { return entireMapcount(src) == 1 && ref(src) == 1; }
+
+/**
+ * E5: block blk of mm maps the large device-private folio dst by a device-private
+ * PMD. From a THP src (remove_migration_pmd after folio_copy): the data and anon
+ * state move and the THP's last reference goes. From a hole or the huge zero page
+ * (src 0, migrate_vma_insert_huge_pmd_page, 6.19 mm/migrate_device.c): a cleared
+ * new anon folio (folio_add_new_anon_rmap, RMAP_EXCLUSIVE) of VMA v, writable when
+ * the VMA is, replacing the huge zero PMD without a reference to drop. Either way
+ * dst ends at one reference (the allocation's put by migrate_vma_finalize) and one
+ * entire mapping. The caller checked table space.
+ */
+export function mapDeviceFolioPmd(mm: i32, v: i32, blk: u32, src: u32, dst: u32, write: bool): void {
+  if (src != 0) {
+    copyFolio(src, dst);
+  } else {
+    anonVmaPrepare(v);
+    for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
+      setContent(dst + i, 0); // clear_highpage
+      setPageIndex(dst + i, fileIndex(v, blk) + i);
+      addFlag(dst + i, PG_ANON);
+    }
+    if (rule(SCHEME_ANON_EXCLUSIVE) != 0) addFlag(dst, PG_ANON_EXCLUSIVE);
+  }
+  const entry = mkPte(dst, PTE_DEVICE_PRIVATE | (write ? PTE_WRITE : 0));
+  if (hugeLeaf(mm, blk) != 0) store<u32>(hugeLeafPtr(mm, blk), entry); // over the THP's or the huge zero page's PMD
+  else setHugeLeaf(mm, blk, entry); // pmd_none: pgtable_trans_huge_deposit + set_pmd_at
+  folioGet(dst, 1, mm, <i32>blk);
+  setEntireMapcount(dst, 1);
+  bump(ST_ATOMIC_MAP);
+  folioPut(dst, 1, -1, -1); // migrate_vma_finalize: the driver's allocation reference
+  if (src != 0) {
+    setEntireMapcount(src, 0);
+    bump(ST_ATOMIC_MAP);
+    folioPut(src, 1, mm, <i32>blk); // the THP's last reference: back to the pool
+  }
+  bump(ST_MIGRATED, FOLIO_NR);
 }
 
 /**
@@ -309,6 +342,9 @@ export function splitDeviceFoliosOf(d: i32, b: i32): void {
   }
 }
 
+/** The small pages devicePmdFault's fallback moved (dmirror_successful_migrated_pages counts them). */
+export let pmdFaultMoved: i32 = 0;
+
 /** hugeFault's answer when the access must go through a PTE instead. */
 export const HUGE_NONE: u32 = 0xffffffff;
 
@@ -331,7 +367,7 @@ export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool,
   let head = ptePfn(leaf);
   if ((leaf & PTE_DEVICE_PRIVATE) != 0) {
     bump(ST_FAULTS);
-    if (!devicePmdFault(mm, blockStart(vpn), head)) return HUGE_NONE; // now mapped by PTEs
+    if (!devicePmdFault(mm, blockStart(vpn), head, dmirrorTakeFailAlloc(head))) return HUGE_NONE; // now mapped by PTEs
     leaf = hugeLeaf(mm, vpn); // a THP mapped by the PMD
     head = ptePfn(leaf);
   }
@@ -356,17 +392,21 @@ export function hugeFault(mm: i32, v: i32, vpn: u32, write: bool, unshare: bool,
  * anything but its mappings, takes the small-page way. Returns true when a THP
  * now maps blk. The caller checked room for a THP or 512 pages.
  */
-export function devicePmdFault(mm: i32, blk: u32, head: u32): bool {
+export function devicePmdFault(mm: i32, blk: u32, head: u32, failAlloc: bool): bool {
   mmuNotifierInvalidate(mm, blk, blk + FOLIO_NR, MMU_NOTIFY_MIGRATE, pgmapOwner(driverOf(head))); // migrate_vma_collect
+  // dmirror_devmem_fault_alloc_and_copy: xa_erase of every page's pt entry (its own notification was skipped)
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) dmirrorFaultErase(head + i, blk + i);
   const pmds = entireMapcount(head);
   const whole = folioMapcount(head) == pmds && ref(head) == pmds; // migrate_vma_check_page, folio_migrate_mapping
-  const dst = whole ? allocHugeFolio() : 0; // vma_alloc_folio(order 9)
+  // vma_alloc_folio(order 9), unless test_hmm's FAIL_ALLOC makes the driver take order 0
+  const dst = whole && !failAlloc ? allocHugeFolio() : 0;
+  pmdFaultMoved = 0;
   if (dst == 0) {
     splitDeviceFolio(head, 0, 0);
     for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
       const p = ptePtr(mm, blk + i, false);
       const pte = load<u32>(p);
-      if ((pte & PTE_DEVICE_PRIVATE) != 0) migratePageToRam(ptePfn(pte), 0, mm, blk + i);
+      if ((pte & PTE_DEVICE_PRIVATE) != 0 && migratePageToRam(ptePfn(pte), 0, mm, blk + i)) pmdFaultMoved++;
     }
     return false;
   }

@@ -5,7 +5,9 @@
  * chunks (dmirror_allocate_chunk): a pgmap of its kind owned by the device, one
  * driver of DMIRROR_CHUNK_PAGES frames, made at the first allocation that finds
  * no free page (the module's init chunk is made lazily; the free list is one per
- * chunk, newest chunk first). Twin of assembly/dmirror.ts.
+ * chunk, newest chunk first). E5's large allocations take PMD-aligned blocks of
+ * chunks made for them (free_folios), small ones pages of the others (free_pages).
+ * Twin of assembly/dmirror.ts.
  *
  * @example
  * ```ts
@@ -15,9 +17,9 @@
  * console.log(d.create(KIND_DEVICE_COHERENT), d.kind(0)); // 0 2
  * ```
  */
-import { MAX_DMIRROR_DEVICES, DMIRROR_CHUNK_PAGES, DMIRROR_OWNER_BASE } from "../../assembly/abi.ts";
+import { MAX_DMIRROR_DEVICES, DMIRROR_CHUNK_PAGES, DMIRROR_OWNER_BASE, HMM_DMIRROR_FLAG_FAIL_ALLOC } from "../../assembly/abi.ts";
 import { registerDriver, driverPadding, type Driver } from "./memremap.ts";
-import { allocDevicePage } from "./driver.ts";
+import { allocDevicePage, allocDeviceFolio } from "./driver.ts";
 import type { Frame } from "./frames.ts";
 import type { Machine } from "./machine.ts";
 
@@ -41,6 +43,8 @@ export class DmirrorDevices {
   readonly chunkPages: number[] = [];
   /** The mirror each device page's data was migrated for (rpage->zone_device_data), by pfn. */
   readonly pageMirror = new Map<number, number>();
+  /** Drivers made as large chunks (dmirror_allocate_chunk with is_large), by id. */
+  readonly largeChunks = new Set<number>();
   get count(): number { return this.kinds.length; }
   get full(): boolean { return this.kinds.length >= MAX_DMIRROR_DEVICES; }
   valid(dev: number): boolean { return Number.isInteger(dev) && dev >= 0 && dev < this.kinds.length; }
@@ -64,11 +68,13 @@ export function dmirrorOfDriver(d: Driver): number { return d.owner >= DMIRROR_O
 export function isLiveChunk(d: Driver, dev: number): boolean { return d.owner === dmirrorOwner(dev) && d.state === "live"; }
 
 /** dmirror_allocate_chunk (as the core): false when the machine has no room for one more chunk. */
-function allocateChunk(m: Machine, dev: number): boolean {
+function allocateChunk(m: Machine, dev: number, large: boolean): boolean {
   const kind = m.dmirrors.kind(dev);
   const pages = m.dmirrors.chunkPages[dev];
   if (m.devices.driverSlotsLeft < 1 || m.devices.framesLeft < pages + driverPadding(m, kind)) return false;
-  registerDriver(m, kind, pages).owner = dmirrorOwner(dev);
+  const d = registerDriver(m, kind, pages);
+  d.owner = dmirrorOwner(dev);
+  if (large) m.dmirrors.largeChunks.add(d.id);
   m.dmirrors.chunks[dev]++;
   return true;
 }
@@ -78,11 +84,36 @@ export function dmirrorAllocPage(m: Machine, dev: number): Frame | null {
   for (let pass = 0; pass < 2; pass++) {
     const drivers = m.devices.drivers;
     for (let i = drivers.length - 1; i >= 0; i--) {
-      if (isLiveChunk(drivers[i], dev) && drivers[i].free.length > 0) return allocDevicePage(m, drivers[i], null);
+      const d = drivers[i];
+      if (isLiveChunk(d, dev) && !m.dmirrors.largeChunks.has(d.id) && d.free.length > 0) return allocDevicePage(m, d, null);
     }
-    if (pass === 0 && !allocateChunk(m, dev)) return null;
+    if (pass === 0 && !allocateChunk(m, dev, false)) return null;
   }
   return null;
+}
+
+/** dmirror_devmem_alloc_page(is_large) (as the core): a free folio of dev's large chunks, else a new large chunk's. */
+export function dmirrorAllocFolio(m: Machine, dev: number): Frame | null {
+  for (let pass = 0; pass < 2; pass++) {
+    const drivers = m.devices.drivers;
+    for (let i = drivers.length - 1; i >= 0; i--) {
+      const d = drivers[i];
+      if (!isLiveChunk(d, dev) || !m.dmirrors.largeChunks.has(d.id)) continue;
+      const head = allocDeviceFolio(m, d, null);
+      if (head) return head;
+    }
+    if (pass === 0 && !allocateChunk(m, dev, true)) return null;
+  }
+  return null;
+}
+
+/** The one-shot FAIL_ALLOC of the mirror a large device page was migrated for, cleared (as the core's dmirrorTakeFailAlloc). */
+export function dmirrorTakeFailAlloc(m: Machine, page: Frame): boolean {
+  if (!page.driver || dmirrorOfDriver(page.driver) < 0) return false;
+  const f = m.mirrors.live(m.dmirrors.pageMirror.get(page.pfn) ?? -1);
+  if (!f || (f.flags & HMM_DMIRROR_FLAG_FAIL_ALLOC) === 0) return false;
+  f.flags &= ~HMM_DMIRROR_FLAG_FAIL_ALLOC;
+  return true;
 }
 
 /** dmirror_devmem_fault's xa_erase on the mirror the page was migrated for (as the core). */

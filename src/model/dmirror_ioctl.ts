@@ -20,16 +20,16 @@ import {
   V_LIVELOCK, HMM_PROT_ERROR, HMM_PROT_NONE, HMM_PROT_READ, HMM_PROT_WRITE, HMM_PROT_PMD, HMM_PROT_ZERO,
   HMM_PROT_DEV_PRIVATE_REMOTE, HMM_PROT_DEV_COHERENT_REMOTE, PT_ENTRIES, HMM_CHUNK, HMM_PROT_DEV_PRIVATE_LOCAL,
   HMM_PROT_DEV_COHERENT_LOCAL, ENOMEM, VM_READ, MMU_NOTIFY_MIGRATE, HMM_DMIRROR_FLAG_FAIL_ALLOC,
-  PTE_DEVICE_EXCLUSIVE, FOLL_WRITE, EOPNOTSUPP, MMU_NOTIFY_EXCLUSIVE,
+  PTE_DEVICE_EXCLUSIVE, FOLL_WRITE, EOPNOTSUPP, MMU_NOTIFY_EXCLUSIVE, FOLIO_NR, VM_WRITE,
 } from "../../assembly/abi.ts";
-import { dmirrorOfDriver, dmirrorOwner } from "./dmirror.ts";
-import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate.ts";
+import { dmirrorOfDriver, dmirrorOwner, dmirrorAllocFolio } from "./dmirror.ts";
+import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize, notifyHole } from "./migrate.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import type { Pte } from "./pgtable.ts";
 import { loadPage, storePage, handleFault } from "./fault.ts";
 import { exclusiveKeepsMapcount } from "./exclusive.ts";
 import { checkVmaFlags } from "./gup.ts";
-import { hugeFault, splitHugePmd, splitHugeForMigration } from "./thp.ts";
+import { hugeFault, splitHugePmd, splitHugeForMigration, wholeThp, mapDeviceFolioPmd, devicePmdFault, splitDeviceFolio } from "./thp.ts";
 import { rmapRemove } from "./refcount.ts";
 import {
   hmmRangeFault, HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, HMM_PFN_PMD, HMM_PFN_HUGE_ZERO, HMM_PFN_MASK,
@@ -200,6 +200,7 @@ export function dmirrorMigrateToDev(m: Machine, fd: Mirror, vpn: number, n: numb
     if (next === 0) return -EINVAL;
     migrateBegin(m, mm, addr, next, owner);
     m.migration.toMirror = fd;
+    if (m.rules.deviceFolios && m.dmirrors.kind(fd.device) === KIND_DEVICE_PRIVATE) migrateCompound(m, fd, mm, addr, next);
     splitHugeForMigration(m, mm, addr, next); // migrate_vma_collect_pmd: split_folio, or skip
     for (let p = addr; p < next; p++) {
       const leaf = mm.tables.hugeLeaf(p);
@@ -221,6 +222,51 @@ export function dmirrorMigrateToDev(m: Machine, fd: Mirror, vpn: number, n: numb
   fd.cpages = copied;
   fd.faults = 0;
   return copied;
+}
+
+/** E5 MIGRATE_VMA_SELECT_COMPOUND of whole blocks into large device folios (as the core's migrateCompound). */
+function migrateCompound(m: Machine, fd: Mirror, mm: Mm, start: number, end: number): void {
+  for (let blk = Math.ceil(start / FOLIO_NR) * FOLIO_NR; blk + FOLIO_NR <= end; blk += FOLIO_NR) {
+    const v = mm.findVma(blk)!;
+    const leaf = mm.tables.hugeLeaf(blk);
+    const src = leaf && leaf.pfn !== 0 ? m.frames.all[leaf.pfn] : null;
+    if (!leaf) {
+      if (!mm.tables.pmdNone(blk) || !v.anon) continue; // holes page by page; file memory is not populated
+    } else if (!leaf.present || (src && !wholeThp(src))) {
+      continue; // a device-private PMD; a held THP takes the split path
+    }
+    if ((fd.flags & HMM_DMIRROR_FLAG_FAIL_ALLOC) !== 0) {
+      fd.flags &= ~HMM_DMIRROR_FLAG_FAIL_ALLOC; // the large allocation fails once: order 0 from here
+      continue;
+    }
+    const dst = dmirrorAllocFolio(m, fd.device);
+    if (!dst) continue;
+    if (!src) notifyHole(m, mm, blk);
+    const write = src !== null && leaf!.writable; // MIGRATE_PFN_WRITE from pmd_write
+    mapDeviceFolioPmd(m, mm, v, blk, src, dst, src ? write : (v.flags & VM_WRITE) !== 0);
+    for (let i = 0; i < FOLIO_NR; i++) {
+      m.dmirrors.pageMirror.set(dst.pfn + i, fd.id); // rpage->zone_device_data = dmirror
+      m.mirrors.setEntry(fd, blk + i, dst.pfn + i, write ? DPT_TAG_WRITE : DPT_TAG_NONE);
+    }
+  }
+}
+
+/** MIGRATE_TO_SYS of the device's own device-private PMDs in [start, end) (as the core's devicePmdsToSys). */
+function devicePmdsToSys(m: Machine, fd: Mirror, mm: Mm, start: number, end: number): number {
+  let moved = 0;
+  for (let b = start - (start % FOLIO_NR); b < end; b += FOLIO_NR) {
+    const leaf = mm.tables.hugeLeaf(b);
+    if (!leaf || !leaf.devicePrivate || !ownPage(m, leaf, fd.device)) continue;
+    const head = m.frames.all[leaf.pfn];
+    if (b < start || b + FOLIO_NR > end) {
+      splitDeviceFolio(m, head, null, 0);
+      continue;
+    }
+    const fail = (fd.flags & HMM_DMIRROR_FLAG_FAIL_ALLOC) !== 0;
+    fd.flags &= ~HMM_DMIRROR_FLAG_FAIL_ALLOC;
+    moved += devicePmdFault(m, mm, b, head, fail) ? 1 : m.migration.pmdFaultMoved;
+  }
+  return moved;
 }
 
 /** Is pte a page of device dev's kind and chunks (as the core's ownPage)? */
@@ -245,6 +291,7 @@ export function dmirrorMigrateToSys(m: Machine, fd: Mirror, vpn: number, n: numb
     const next = pieceEnd(m, mm, addr, end);
     if (next === 0) return -EINVAL;
     mmuNotifierInvalidate(m, mm.id, addr, next, MMU_NOTIFY_MIGRATE, dmirrorOwner(dev)); // migrate_vma_collect
+    cpages += devicePmdsToSys(m, fd, mm, addr, next);
     const own: [number, Pte][] = [];
     for (const [p, pte] of mm.tables.entriesIn(addr, next)) if (ownPage(m, pte, dev)) own.push([p, pte]);
     if (own.length > 0 && (fd.flags & HMM_DMIRROR_FLAG_FAIL_ALLOC) !== 0) {
@@ -269,6 +316,8 @@ function makeDeviceExclusive(m: Machine, mm: Mm, vpn: number): number {
   if (checkVmaFlags(m, v, FOLL_WRITE) !== 0) return -EFAULT;
   // pmd_none: faultin_page may make a THP; a device-private PMD comes back to RAM
   const leaf0 = mm.tables.hugeLeaf(vpn);
+  // a file page past EOF: VM_FAULT_SIGBUS, -EFAULT from faultin_page (as the core)
+  if (!leaf0 && !mm.tables.get(vpn) && v.file >= 0 && v.fileIndex(vpn) >= m.files.all[v.file].pages) return -EFAULT;
   if (leaf0 ? !leaf0.present : !mm.tables.get(vpn)) hugeFault(m, mm, v, vpn, true, false);
   // follow_pmd_mask with FOLL_SPLIT_PMD: a PMD mapping is split before the PTE-level fault
   const leaf = mm.tables.hugeLeaf(vpn);

@@ -142,7 +142,7 @@ export function driverCanAlloc(m: Machine, d: Driver, order: number): boolean {
 }
 
 /** zone_device_folio_init(order 9) for bo: a free aligned block becomes one folio at refcount 1; null if none. */
-export function allocDeviceFolio(m: Machine, d: Driver, bo: BufferObject): Frame | null {
+export function allocDeviceFolio(m: Machine, d: Driver, bo: BufferObject | null): Frame | null {
   const blk = freeBlock(m, d);
   if (blk < 0) return null;
   const kept = d.free.filter((f) => f.pfn < blk || f.pfn >= blk + FOLIO_NR);
@@ -157,7 +157,7 @@ export function allocDeviceFolio(m: Machine, d: Driver, bo: BufferObject): Frame
     f.head = i === 0;
     f.tail = i !== 0;
     f.content = 0;
-    f.owner = bo.id;
+    f.owner = bo ? bo.id : 0;
   }
   const head = m.frames.all[blk];
   head.refcount = m.rules.freeAt(head.kind) + 1;
@@ -167,7 +167,7 @@ export function allocDeviceFolio(m: Machine, d: Driver, bo: BufferObject): Frame
     if (d.state === "live") d.pgmapRef += FOLIO_NR; // percpu_ref_tryget_many
     else head.noPgmapRef = true;
   }
-  bo.pages += FOLIO_NR;
+  if (bo) bo.pages += FOLIO_NR;
   m.counters.deviceAllocated += FOLIO_NR;
   m.frames.noteLargeAlloc(FOLIO_NR);
   return head;

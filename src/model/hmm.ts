@@ -102,7 +102,13 @@ class Walk {
         for (let p = vpn; p < pend; p++) this.set(p, flags + (head === 0 ? 0 : head + (p % PT_ENTRIES)));
         return 0;
       }
-      // hmm_vma_handle_absent_pmd: a device-private PMD is never the caller's own here
+      // hmm_vma_handle_absent_pmd (as the core): the caller's own device's folio is reported, order PMD
+      const d = leaf.devicePrivate && this.owner >= 0 ? this.m.frames.all[head].driver : null;
+      if (d && dmirrorOfDriver(d) === this.owner) {
+        const flags = HMM_PFN_VALID + HMM_PFN_PMD + (leaf.writable ? HMM_PFN_WRITE : 0);
+        for (let p = vpn; p < pend; p++) this.set(p, flags + head + (p % PT_ENTRIES));
+        return 0;
+      }
       if (this.fault) return leaf.devicePrivate ? this.record(vpn, pend) : -EFAULT;
       this.fill(vpn, pend, HMM_PFN_ERROR);
       return 0;

@@ -60,6 +60,8 @@ export class Machine {
     toMirror: null as Mirror | null,
     /** The last page migrateOneToDevice moved and whether its source PTE was writable (MIGRATE_PFN_WRITE). */
     lastDst: null as Frame | null, lastSrcWrite: false,
+    /** The small pages devicePmdFault's fallback moved. */
+    pmdFaultMoved: 0,
   };
   /** The current op's kernel status: 0, an errno, or STATUS_SIGNAL | signo (errno.ts). */
   opStatus = 0;

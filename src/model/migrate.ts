@@ -116,6 +116,13 @@ function moveTo(m: Machine, src: Frame, dst: Frame, maps: Mapping[], dstKind: nu
   }
 }
 
+/** __migrate_device_pages: one MIGRATE notification from the first hole on (as the core). */
+export function notifyHole(m: Machine, mm: Mm, vpn: number): void {
+  if (m.migration.holeNotified) return;
+  m.migration.holeNotified = true;
+  mmuNotifierInvalidate(m, mm.id, vpn, m.migration.end, MMU_NOTIFY_MIGRATE, m.migration.owner);
+}
+
 /**
  * Migrate one system anon page (or a hole, or the zero page) at vpn of mm into a
  * page of driver d for BO bo. Returns true if the vpn now maps device memory.
@@ -128,10 +135,7 @@ export function migrateOneToDevice(m: Machine, mm: Mm, vpn: number, d: Driver | 
   if (!pte || (pte.special && pte.pfn === 0)) {
     // a hole or the zero page: only anonymous memory is populated (migrate_vma_collect_hole)
     if (!v.anon) return false;
-    if (!m.migration.holeNotified) { // __migrate_device_pages: one MIGRATE from the first hole on
-      m.migration.holeNotified = true;
-      mmuNotifierInvalidate(m, mm.id, vpn, m.migration.end, MMU_NOTIFY_MIGRATE, m.migration.owner);
-    }
+    notifyHole(m, mm, vpn);
     const table = mm.tables.ensureTable(m.tablePool, vpn);
     const dst = allocDst(m, d, bo);
     if (!dst) {

@@ -26,6 +26,7 @@ import { pmdAddress } from "./rmap.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { migratePageToRam } from "./migrate.ts";
 import { detachPins } from "./pins.ts";
+import { dmirrorFaultErase, dmirrorTakeFailAlloc } from "./dmirror.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -36,20 +37,52 @@ export function migrateHugeToDevice(m: Machine, mm: Mm, start: number, end: numb
     const leaf = mm.tables.hugeLeaf(blk);
     if (!leaf || leaf.pfn === 0 || !leaf.present) continue;
     const src = m.frames.all[leaf.pfn];
-    if (src.entireMapcount !== 1 || src.refcount !== 1) continue; // migrate_vma_check_page: pinned or shared
+    if (!wholeThp(src)) continue;
     const dst = allocDeviceFolio(m, d, bo);
     if (!dst) continue;
-    copyFolio(m, src, dst);
-    leaf.pfn = dst.pfn; // remove_migration_pmd
-    leaf.bits = PTE_DEVICE_PRIVATE | (leaf.bits & PTE_WRITE);
-    folioGet(m, dst, 1, mm.id, blk);
-    dst.entireMapcount = 1;
-    src.entireMapcount = 0;
-    m.counters.atomicMap += 2;
-    folioPut(m, dst, 1, -1, -1); // migrate_vma_finalize: the driver's allocation reference
-    folioPut(m, src, 1, mm.id, blk); // the THP's last reference: back to the pool
-    m.counters.migrated += FOLIO_NR;
+    mapDeviceFolioPmd(m, mm, null, blk, src, dst, leaf.writable);
   }
+}
+
+/** migrate_vma_check_page for a PMD-mapped THP (as the core): only its one PMD holds it. */
+export function wholeThp(src: Frame): boolean { return src.entireMapcount === 1 && src.refcount === 1; }
+
+/**
+ * E5: block blk maps device folio dst by a device-private PMD (as the core's
+ * mapDeviceFolioPmd): from THP src (remove_migration_pmd), or from a hole or the
+ * huge zero page (src null, migrate_vma_insert_huge_pmd_page) as a cleared anon folio of v.
+ */
+export function mapDeviceFolioPmd(m: Machine, mm: Mm, v: Vma | null, blk: number, src: Frame | null, dst: Frame, write: boolean): void {
+  if (src) {
+    copyFolio(m, src, dst);
+  } else {
+    v!.anonVma = true; // anon_vma_prepare
+    for (let i = 0; i < FOLIO_NR; i++) {
+      const t = m.frames.all[dst.pfn + i];
+      t.content = 0; // clear_highpage
+      t.index = v!.fileIndex(blk) + i;
+      t.anon = true;
+    }
+    if (m.rules.anonExclusive) dst.anonExclusive = true;
+  }
+  const bits = PTE_DEVICE_PRIVATE | (write ? PTE_WRITE : 0);
+  const leaf = mm.tables.hugeLeaf(blk);
+  if (leaf) { // over the THP's or the huge zero page's PMD
+    leaf.pfn = dst.pfn;
+    leaf.bits = bits;
+  } else {
+    mm.tables.setHugeLeaf(m.tablePool, blk, new Pte(dst.pfn, bits)); // pmd_none
+  }
+  folioGet(m, dst, 1, mm.id, blk);
+  dst.entireMapcount = 1;
+  m.counters.atomicMap++;
+  folioPut(m, dst, 1, -1, -1); // migrate_vma_finalize: the driver's allocation reference
+  if (src) {
+    src.entireMapcount = 0;
+    m.counters.atomicMap++;
+    folioPut(m, src, 1, mm.id, blk); // the THP's last reference: back to the pool
+  }
+  m.counters.migrated += FOLIO_NR;
 }
 
 /** folio_split of a large device-private folio: every PMD of it split, then small pages; false if refused. */
@@ -303,16 +336,18 @@ export function pinnedHugeIn(m: Machine, parent: Mm, start: number, end: number)
  * dmirror_devmem_fault does it (as the core's devicePmdFault): the whole folio
  * into a THP mapped by every PMD that mapped it, or 512 small pages after a split.
  */
-export function devicePmdFault(m: Machine, mm: Mm, blk: number, head: Frame): boolean {
+export function devicePmdFault(m: Machine, mm: Mm, blk: number, head: Frame, failAlloc: boolean): boolean {
   mmuNotifierInvalidate(m, mm.id, blk, blk + FOLIO_NR, MMU_NOTIFY_MIGRATE, head.driver!.owner); // migrate_vma_collect
+  for (let i = 0; i < FOLIO_NR; i++) dmirrorFaultErase(m, m.frames.all[head.pfn + i], blk + i); // xa_erase per page
   const pmds = head.entireMapcount;
   const whole = m.frames.folioMapcount(head) === pmds && head.refcount === pmds;
-  const dst = whole ? m.frames.allocHuge() : undefined;
+  const dst = whole && !failAlloc ? m.frames.allocHuge() : undefined;
+  m.migration.pmdFaultMoved = 0;
   if (!dst) {
     splitDeviceFolio(m, head, null, 0);
     for (let i = 0; i < FOLIO_NR; i++) {
       const pte = mm.tables.get(blk + i);
-      if (pte?.devicePrivate) migratePageToRam(m, m.frames.all[pte.pfn], 0, mm.id, blk + i);
+      if (pte?.devicePrivate && migratePageToRam(m, m.frames.all[pte.pfn], 0, mm.id, blk + i)) m.migration.pmdFaultMoved++;
     }
     return false;
   }
@@ -345,7 +380,8 @@ export function hugeFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolea
   let head = leaf.pfn;
   if (leaf.devicePrivate) {
     m.counters.faults++;
-    if (!devicePmdFault(m, mm, blockStart(vpn), m.frames.all[head])) return HUGE_NONE; // now mapped by PTEs
+    const dev = m.frames.all[head];
+    if (!devicePmdFault(m, mm, blockStart(vpn), dev, dmirrorTakeFailAlloc(m, dev))) return HUGE_NONE; // now mapped by PTEs
     leaf = mm.tables.hugeLeaf(vpn)!; // a THP mapped by the PMD
     head = leaf.pfn;
   }
