@@ -82,6 +82,7 @@ export function capacityBytes(at: usize): u64 {
   table(c(CAP_BATCH) << 3); // initErrno: [index, status] per failed op of a batch
   table(max<u64>(c(CAP_DEV_FRAMES), 1) << 2); // initMigrate: device pages to put at finalize
   tables(7, (c(CAP_PINS) + 1) << 2); // initRace: in-flight faults, as many as GUP handles
+  table(max<u64>(c(CAP_DRIVERS), 1)); // initDmirror: per driver, a large chunk or not
   tables(3, <u64>MAX_DMIRROR_DEVICES << 2); // initDmirror: kind, chunk count, chunk size
   table(max<u64>(c(CAP_DEV_FRAMES), 1) << 2); // and the mirror of each device frame
   tables(7, <u64>MAX_MIRRORS << 2); // initMirrors: per mirror, the pt hash table, its scratch
