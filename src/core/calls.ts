@@ -12,7 +12,7 @@
  * console.log(e.read(mm, addr)); // 7
  * ```
  */
-import { PAGE_SIZE, type Op, type DeviceKind, type Prot } from "./ops.ts";
+import { decodeResult, type Op, type DeviceKind, type Prot } from "./ops.ts";
 import { KernelError } from "./errors.ts";
 import type { OpOutcome } from "./errno.ts";
 
@@ -43,9 +43,9 @@ export abstract class OpCalls {
 
   mmNew(): number { return this.#one({ op: "mm_new" }); }
   /** do_mmap; returns the mapped address. */
-  mmap(mm: number, o: MmapOptions): number { return this.#one({ op: "mmap", mm, ...o }) * PAGE_SIZE; }
+  mmap(mm: number, o: MmapOptions): number { return decodeResult("mmap", this.#one({ op: "mmap", mm, ...o })); }
   munmap(mm: number, addr: number, length: number): void { this.#one({ op: "munmap", mm, addr, length }); }
-  read(mm: number, addr: number): number { return this.#one({ op: "read", mm, addr }) >>> 0; }
+  read(mm: number, addr: number): number { return decodeResult("read", this.#one({ op: "read", mm, addr })); }
   write(mm: number, addr: number, value: number): void { this.#one({ op: "write", mm, addr, value }); }
   fork(mm: number): number { return this.#one({ op: "fork", mm }); }
   exit(mm: number): void { this.#one({ op: "exit", mm }); }
@@ -88,7 +88,7 @@ export abstract class OpCalls {
   mprotect(mm: number, addr: number, length: number, prot: Prot): void { this.#one({ op: "mprotect", mm, addr, length, prot }); }
   /** mremap; returns the new address. */
   mremap(mm: number, addr: number, length: number, newLength: number, o: { maymove?: boolean; fixed?: boolean; dontunmap?: boolean; newAddr?: number } = {}): number {
-    return this.#one({ op: "mremap", mm, addr, length, newLength, ...o }) * PAGE_SIZE;
+    return decodeResult("mremap", this.#one({ op: "mremap", mm, addr, length, newLength, ...o }));
   }
   /** dmirror_device_init: a test_hmm device of this kind (lib/test_hmm.c); returns its id. */
   dmirrorNew(kind: "device-private" | "device-coherent", o: { chunk?: number } = {}): number { return this.#one({ op: "dmirror_new", kind, ...o }); }

@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
- * import { encodeOp } from "./ops.ts";
+ * import { encodeOp, decodeResult } from "./ops.ts";
  * const words = new Int32Array(8);
  * encodeOp({ op: "write", mm: 0, addr: 0x10000000, value: 42 }, words, 0);
+ * console.log(decodeResult("mmap", 0x10000), decodeResult("read", -1)); // 268435456 4294967295
  * ```
  */
 import * as abi from "../../assembly/abi.ts";
@@ -209,6 +210,18 @@ function protFlags(op: OpName, prot: unknown): number {
   if (prot === "r") return abi.VM_READ;
   if (prot === "rw") return abi.VM_READ | abi.VM_WRITE;
   return bad(op, "prot", `must be "none", "r" or "rw", got ${shown(prot)}`);
+}
+
+/**
+ * What an op's result word stands for on the host: mmap and mremap return the mapped
+ * address in bytes (the core returns its page number), a read the loaded value as
+ * unsigned; every other op its word as it is. Shared by the op methods (calls.ts) and
+ * what a scenario step binds or checks (scenario/step-op.ts, scenario/run.ts).
+ */
+export function decodeResult(op: string, r: number): number {
+  if (op === "mmap" || op === "mremap") return r * PAGE_SIZE;
+  if (op === "read") return r >>> 0;
+  return r;
 }
 
 /** Encode op into words[at .. at+OP_WORDS); throws RefsimError naming the field. */

@@ -14,7 +14,7 @@
  */
 import { Engine, type PageInfo } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
-import type { Op } from "../core/ops.ts";
+import { decodeResult, type Op } from "../core/ops.ts";
 import { outcomeName, type OpOutcome } from "../core/errno.ts";
 import type { Stats } from "../core/stats.ts";
 import { parseHmmBytes, formatHmmBytes } from "./hmm_bytes.ts";
@@ -322,7 +322,7 @@ export async function runScenario(loaded: LoadedScenario, schemeInput: SchemeInp
       const { mm, addr } = addrOf(e.read, i, "read");
       // a read the kernel answers with SIGSEGV (no VMA there, PROT_NONE) is what was observed: a failed check, not a crash
       const [o] = engine.runDetailed([{ op: "read", mm, addr }]);
-      add("value", e.value, o.signal || o.errno ? outcomeName(o) : o.result >>> 0);
+      add("value", e.value, o.signal || o.errno ? outcomeName(o) : decodeResult("read", o.result));
     }
     if (e.result !== undefined) {
       if (typeof e.result !== "string" || !names.has(e.result)) {

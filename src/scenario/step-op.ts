@@ -12,7 +12,7 @@
  * console.log(JSON.stringify(op), boundValue("mmap", 16, {})); // {"op":"mmap","mm":1,"addr":65536,"length":4096} 65536
  * ```
  */
-import { PAGE_SIZE } from "../core/ops.ts";
+import { decodeResult } from "../core/ops.ts";
 import type { KernelOutcome } from "../core/errno.ts";
 
 /** The op-step fields whose values may be names bound by an earlier step's "as" (`"mm": "p"`, `"addr": "buf+4K"`). */
@@ -41,7 +41,5 @@ export function stepOp(step: object, resolve: (value: unknown, field: string) =>
  */
 export function boundValue(op: string, result: number, outcome: KernelOutcome): number | undefined {
   if (outcome.errno || outcome.signal) return undefined;
-  if (op === "mmap" || op === "mremap") return result * PAGE_SIZE;
-  if (op === "read") return result >>> 0;
-  return result;
+  return decodeResult(op, result);
 }
