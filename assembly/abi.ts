@@ -34,6 +34,7 @@ export const OP_DRIVER_ALLOC = 25; //     (driver, order, wait) -> bo    the dri
 export const OP_DRIVER_FREE = 26; //      (bo)                           the driver drops its own folios of bo (folio_put -> folio_free)
 export const OP_MPROTECT = 40; //         (mm, vpn, npages, prot)        do_mprotect_pkey (prot: VM_READ | VM_WRITE bits; 0 is PROT_NONE)
 export const OP_MREMAP = 41; //           (mm, vpn, oldN, newN, flags, newVpn) -> vpn   do_mremap (MREMAP_* flags)
+export const OP_DMIRROR_MMAP = 42; //     (mirror, vpn, npages, prot) -> vpn  mmap of the test_hmm file (dmirror_fops_mmap: VM_MIXEDMAP, vm_insert_page), MAP_PRIVATE
 // The test_hmm device (lib/test_hmm.c, "dmirror"): a mirror is one open file of a device, for one mm.
 export const OP_DMIRROR_NEW = 50; //      (kind, chunk) -> device         dmirror_device_init (KIND_DEVICE_PRIVATE / _COHERENT; chunk pages, 0: DMIRROR_CHUNK_PAGES)
 export const OP_DMIRROR_OPEN = 51; //     (device, mm) -> mirror          dmirror_fops_open (mmu_interval_notifier_insert on mm)
@@ -195,6 +196,8 @@ export const F_ACCESS_ADDR = 1; // field 1 ("addr") of the ops that access a pag
 export const F_CPU_CPU = 0;
 export const F_DMA_WRITE_HANDLE = 0;
 export const F_DMIRROR_ADDR = 1; // field 1 ("addr") of the dmirror range ops (read, write, snapshot, migrate_to_dev/sys, exclusive, check_exclusive, release, flags)
+export const F_DMIRROR_MMAP_LENGTH = 2;
+export const F_DMIRROR_MMAP_PROT = 3;
 export const F_DMIRROR_NEW_CHUNK = 1;
 export const F_DMIRROR_NEW_KIND = 0;
 export const F_DMIRROR_NPAGES = 2; // field 2 of the dmirror range ops: "npages" (dmirror_flags names it "flags": cmd.npages is the flags word)

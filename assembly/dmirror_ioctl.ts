@@ -15,7 +15,7 @@ import {
 } from "./abi";
 import { dmirrorKind, dmirrorOwner, dmirrorOfDriver, dmirrorAllocFolio, setPageMirror } from "./dmirror";
 import { driverOf } from "./memremap";
-import { fileDevice, filePages } from "./file";
+import { fileDevice, filePages, fileRefusesMigrateVma } from "./file";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize, setMigrateMirror, lastDst, lastSrcWrite, notifyHole } from "./migrate";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { exclusiveKeepsMapcount } from "./exclusive";
@@ -212,9 +212,9 @@ export function dmirrorSnapshot(m: i32, vpn: u32, n: u32): i32 {
   return <i32>n;
 }
 
-/** migrate_vma_setup's VMA test: DAX and VM_SPECIAL (p2pmem's VM_MIXEDMAP) VMAs are refused (hugetlb is not modelled). */
+/** migrate_vma_setup's VMA test: DAX and VM_SPECIAL (VM_MIXEDMAP: p2pmem, a test_hmm mapping) VMAs are refused (hugetlb is not modelled). */
 function migrateRefused(v: i32): bool {
-  return vmaFile(v) >= 0 && fileDevice(vmaFile(v)) >= 0;
+  return fileRefusesMigrateVma(vmaFile(v));
 }
 
 /**

@@ -3,7 +3,7 @@
 // kernel makes before it fails, and the batch goes on. runBatch lists the index
 // and status word of each op that failed this way for the host (refsim's own bad
 // input is fail() in reject.ts, which stops the batch instead).
-import { STATUS_SIGNAL, ST_KERNEL_ERRNO } from "./abi";
+import { STATUS_SIGNAL, ST_KERNEL_ERRNO, SIGBUS } from "./abi";
 import { bump } from "./stats";
 
 /** The current op's status: 0, an errno, or STATUS_SIGNAL | signo. */
@@ -27,6 +27,16 @@ export function kfail(errno: i32): i32 {
 export function ksignal(signo: i32): i32 {
   opStatus = STATUS_SIGNAL | signo;
   return 0;
+}
+
+/**
+ * A fault the kernel ran for itself raised SIGBUS (handle_mm_fault returned VM_FAULT_SIGBUS):
+ * no signal reaches the process; the caller turns it into its errno. True if one was taken back.
+ */
+export function takeSigbus(): bool {
+  if (opStatus != (STATUS_SIGNAL | SIGBUS)) return false;
+  opStatus = 0;
+  return true;
 }
 
 /** A new batch: no failed op yet. */

@@ -17,9 +17,10 @@ import {
 import { folioMappingsIn } from "./rmap";
 import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
 import { ptePtr, shadowOf, ptePfn, mkPte, pteAt, hugeLeaf, tablesNeeded, pteTablesLeft, pmdTablesLeft } from "./pgtable";
-import { findVma, vmaFlags, vmaFile, vmaStart, vmaPgoff, fileIndex, isAnon, anonVmaPrepare } from "./mm";
+import { findVma, vmaFlags, vmaFile, vmaStart, vmaPgoff, fileIndex, isAnon, anonVmaPrepare, vmaMm } from "./mm";
 import {
   findOrReadPage, diskRead, diskWrite, pageWasNew, isHole, holeHasZeroEntry, setHoleZeroEntry, filePages, fileDevice, needsDevicePage,
+  fileIsDmirrorMap,
 } from "./file";
 import { unmapMappingRange } from "./truncate";
 import { migratePageToRam } from "./migrate";
@@ -263,9 +264,13 @@ export function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
   return fail(ERR_NOMEM_FRAMES, NO_FIELD, FOLIO_NR);
 }
 
-/** A file VMA's page past the end of its file (a VMA mremap grew, or a file truncated under it). */
+/**
+ * A file VMA's page past the end of its file (a VMA mremap grew, or a file truncated under it),
+ * or an empty PTE of a test_hmm mapping, whose VMA has no ->fault (do_fault: VM_FAULT_SIGBUS).
+ */
 @inline export function beyondEof(v: i32, vpn: u32): bool {
   const f = vmaFile(v);
+  if (fileIsDmirrorMap(f)) return pteAt(vmaMm(v), vpn) == 0;
   return f >= 0 && fileIndex(v, vpn) >= filePages(f);
 }
 

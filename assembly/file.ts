@@ -17,7 +17,7 @@ let fileSize: usize = 0; // pages
 let fileSlot: usize = 0; // first slot in cache/disk arrays
 let fileOpen: usize = 0;
 let fileDriver: usize = 0; // -1: ordinary file; else the device driver backing it
-let fileShmem: usize = 0; // 1: the shmem file of a shared anonymous mapping (shmem_zero_setup)
+let fileShmem: usize = 0; // 1: the shmem file of a shared anonymous mapping (shmem_zero_setup); 2: a test_hmm mapping
 let fileVmas: usize = 0; // VMAs mapping the file (the struct file references they hold)
 let slotCap: u32 = 0;
 let slotUsed: u32 = 0;
@@ -175,8 +175,17 @@ export function dropPageCache(f: i32): void {
 export function fileIsOpen(f: i32): bool { return get(fileOpen, f) != 0; }
 
 /** A shmem file: the page cache is all there is (no disk to refault from, never dropped by drop_caches). */
-export function fileIsShmem(f: i32): bool { return get(fileShmem, f) != 0; }
+export function fileIsShmem(f: i32): bool { return get(fileShmem, f) == 1; }
 export function markShmem(f: i32): void { store<i32>(fileShmem + (<usize>f << 2), 1); }
+/**
+ * The pages of one mmap of a test_hmm file (dmirror_fops_mmap): no page cache, no ->fault
+ * (vma_dummy_vm_ops), VM_MIXEDMAP. refsim gives each such mapping a file of its own (kind 2 of
+ * the word shmem uses) so the VMA's offsets, splits and fork work as for any file mapping.
+ */
+export function fileIsDmirrorMap(f: i32): bool { return f >= 0 && get(fileShmem, f) == 2; }
+export function markDmirrorMap(f: i32): void { store<i32>(fileShmem + (<usize>f << 2), 2); }
+/** migrate_vma_setup refuses a VMA of file f (f < 0: anonymous): vma_is_dax, or VM_SPECIAL (the VM_MIXEDMAP of p2pmem and of a test_hmm mapping). */
+export function fileRefusesMigrateVma(f: i32): bool { return f >= 0 && (get(fileDriver, f) >= 0 || fileIsDmirrorMap(f)); }
 export function closeFile(f: i32): void { store<i32>(fileOpen + (<usize>f << 2), 0); }
 
 /** A VMA maps f (get_file). */
@@ -193,6 +202,7 @@ export function fileVmaPut(f: i32): void {
   const n = get(fileVmas, f) - 1;
   store<i32>(fileVmas + (<usize>f << 2), n);
   if (n == 0 && fileIsShmem(f)) evictInode(f);
+  if (n == 0 && fileIsDmirrorMap(f)) closeFile(f); // the mapping's pages went with its PTEs (zap)
 }
 /** Does the file's cache hold a reference on its pages (an ordinary page cache)? */
 export function cacheHoldsRef(f: i32): bool { return get(fileDriver, f) < 0; }

@@ -20,7 +20,7 @@ import {
   isCow, pinnedIn, mmSlotsLeft, vmaSlotsLeft, vmaCount, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, newMm,
   insertVma, copyAnonVma, vmaHasAnonVma,
 } from "./mm";
-import { fileDevice } from "./file";
+import { fileDevice, fileIsDmirrorMap } from "./file";
 import { driverKind } from "./memremap";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { fail } from "./reject";
@@ -204,12 +204,13 @@ export function pinnedPagesIn(parent: i32, start: u32, end: u32): i32 {
 
 /**
  * vma_needs_copy (7.0 mm/memory.c; the same test inline in 5.15 copy_page_range): copy the
- * PTEs only of a vma with an anon_vma or VM_PFNMAP/VM_MIXEDMAP (p2pmem: vm_insert_page sets
- * VM_MIXEDMAP); the child refaults the rest (page cache, fsdax, device-dax, shmem, zero page).
+ * PTEs only of a vma with an anon_vma or VM_PFNMAP/VM_MIXEDMAP (p2pmem and a test_hmm mapping:
+ * vm_insert_page sets VM_MIXEDMAP); the child refaults the rest (page cache, fsdax, device-dax, shmem, zero page).
  */
 function vmaNeedsCopy(v: i32): bool {
   if (vmaHasAnonVma(v)) return true;
   const f = vmaFile(v);
+  if (fileIsDmirrorMap(f)) return true;
   return f >= 0 && fileDevice(f) >= 0 && driverKind(fileDevice(f)) == KIND_P2PDMA;
 }
 

@@ -5,9 +5,11 @@
 // such code must skip them (mm: handling Non-LRU pages returned by
 // vm_normal_pages, 3218f8712d6b, 6.0). Reclaim itself is not modelled: an isolated
 // system page stays where it is.
-import { PTE_PRESENT, PTE_SPECIAL, PT_ENTRIES, SCHEME_LRU_SKIP_DEVICE, V_UAF } from "./abi";
+import { PTE_PRESENT, PTE_SPECIAL, PT_ENTRIES, SCHEME_LRU_SKIP_DEVICE, V_UAF, PG_ANON } from "./abi";
 import { rule } from "./scheme";
-import { isDevice, ref, mapcount, folioOf } from "./frames";
+import { isDevice, ref, mapcount, folioOf, hasFlag } from "./frames";
+import { findVma, vmaFile } from "./mm";
+import { fileIsDmirrorMap } from "./file";
 import { pteTableOf, pteTableBase, hugeLeaf, ptePfn } from "./pgtable";
 import { violation } from "./violations";
 
@@ -35,6 +37,8 @@ export function pageout(mm: i32, start: u32, end: u32): i32 {
       continue;
     }
     if (folioOf(pfn) == last) continue;
+    // a test_hmm mapping's own page (alloc_page + vm_insert_page) was never put on an LRU: folio_isolate_lru fails
+    if (!hasFlag(pfn, PG_ANON) && fileIsDmirrorMap(vmaFile(findVma(mm, vpn)))) continue;
     last = folioOf(pfn);
     isolated++;
   }

@@ -18,6 +18,7 @@ let vmFlags: usize = 0;
 let vmFile: usize = 0;
 let vmPgoff: usize = 0;
 let vmAnonVma: usize = 0; // vma->anon_vma is set (anon_vma_prepare ran for this vma)
+let vmMm: usize = 0; // vma->vm_mm
 let vmNext: usize = 0;
 let vmaFree: usize = 0;
 let vmaFreeTop: i32 = 0;
@@ -40,6 +41,7 @@ export function initMm(nMm: i32, nVma: i32): void {
   vmFile = heap.alloc(<usize>nVma << 2);
   vmPgoff = heap.alloc(<usize>nVma << 2);
   vmAnonVma = heap.alloc(<usize>nVma << 2);
+  vmMm = heap.alloc(<usize>nVma << 2);
   vmNext = heap.alloc(<usize>nVma << 2);
   vmaFree = heap.alloc(<usize>nVma << 2);
   for (let i = 0; i < nVma; i++) store<i32>(vmaFree + (<usize>i << 2), nVma - 1 - i);
@@ -75,6 +77,8 @@ export function addPinned(mm: i32, n: i32): void { put(mmPinned, mm, get(mmPinne
 @inline export function vmaFile(v: i32): i32 { return get(vmFile, v); }
 @inline export function vmaPgoff(v: i32): u32 { return <u32>get(vmPgoff, v); }
 @inline export function vmaNext(v: i32): i32 { return get(vmNext, v); }
+/** vma->vm_mm: the address space the vma belongs to. */
+@inline export function vmaMm(v: i32): i32 { return get(vmMm, v); }
 /** vma->anon_vma != NULL: some fault, COW or migration put an anonymous page in this vma. */
 @inline export function vmaHasAnonVma(v: i32): bool { return get(vmAnonVma, v) != 0; }
 /** anon_vma_prepare (6.1 mm/rmap.c __anon_vma_prepare): from the first anonymous page on; never cleared while the vma lives. */
@@ -143,6 +147,7 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
   put(vmFile, v, file);
   put(vmPgoff, v, <i32>pgoff);
   put(vmAnonVma, v, 0);
+  put(vmMm, v, mm);
   let prev = -1;
   let cur = get(mmHead, mm);
   while (cur >= 0 && vmaStart(cur) < start) {

@@ -15,6 +15,7 @@ import {
   OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT, OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR,
   ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX, ERR_NONE, OP_CPU, OP_DMIRROR_MIGRATE_TO_DEV,
   OP_DMIRROR_MIGRATE_TO_SYS, OP_DMIRROR_RELEASE, OP_DMIRROR_FLAGS, DMIRROR_CHUNK_PAGES, OP_DMIRROR_EXCLUSIVE,
+  OP_DMIRROR_MMAP, F_DMIRROR_MMAP_LENGTH, F_DMIRROR_MMAP_PROT,
   OP_DMIRROR_CHECK_EXCLUSIVE, DMIRROR_CHUNK_MAX, NO_FIELD, F_CPU_CPU, F_DMA_WRITE_HANDLE, F_DMIRROR_ADDR,
   F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND, F_DMIRROR_NPAGES, F_DMIRROR_OPEN_DEVICE, F_DMIRROR_OPEN_MM,
   F_DRIVER_ALLOC_DRIVER, F_DRIVER_ALLOC_ORDER, F_DRIVER_ALLOC_WAIT, F_DRIVER_FREE_BO, F_DRIVER_NEW_KIND,
@@ -58,7 +59,9 @@ import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } f
 import { gup, unpin, checkVmaFlags, refuse } from "./gup";
 import {
   newFile, fileValid, filePages, fileSlotsLeft, fileCount, fileCap, dropPageCache, fileIsOpen, fileDevice,
+  fileIsDmirrorMap, fileRefusesMigrateVma,
 } from "./file";
+import { dmirrorMmap } from "./dmirror_mmap";
 import {
   driverValid, driverKind, registerDriver, deviceFramesLeft, driverSlotsLeft, driverState, driverSize, memunmapPages,
   DRIVER_LIVE, DRIVER_GONE, driverPadding, driverCount,
@@ -131,7 +134,7 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
   if (anon == ((fl & VM_FILE) != 0)) return fail(ERR_BAD_ARG, F_MMAP_PROT, 1); // exactly one of anon / file
   if (shmem && (fl & VM_HUGEPAGE) != 0) return fail(ERR_BAD_ARG, F_MMAP_PROT, 2); // shmem THP is not modelled
   if (!anon) {
-    if (!fileValid(file)) return fail(ERR_BAD_FILE, F_MMAP_FILE);
+    if (!fileValid(file) || fileIsDmirrorMap(file)) return fail(ERR_BAD_FILE, F_MMAP_FILE); // a test_hmm mapping's pages are no file_new file
     if (pgoff < 0 || <i64>pgoff + <i64>n > <i64>filePages(file)) return fail(ERR_RANGE, F_MMAP_OFFSET);
   }
   if (vmaSlotsLeft() < 1) return fail(ERR_NOMEM_VMA, NO_FIELD, 1);
@@ -203,7 +206,7 @@ function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
   if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, F_MIGRATE_TO_DEVICE_LENGTH, tables);
   const v = findVma(mm, <u32>vpn);
   if (v < 0 || <i64>vpn + <i64>n > <i64>vmaEnd(v)) return kfail(EINVAL); // migrate_vma_setup: start/end outside args->vma
-  if (vmaFile(v) >= 0 && fileDevice(vmaFile(v)) >= 0) return kfail(EINVAL); // vma_is_dax, or VM_MIXEDMAP (p2pmem)
+  if (fileRefusesMigrateVma(vmaFile(v))) return kfail(EINVAL); // vma_is_dax, or VM_MIXEDMAP (p2pmem, a test_hmm mapping)
   const bo = b != 0 ? b : createBo(d);
   migrateBegin(mm, <u32>vpn, <u32>(vpn + n), d);
   if (rule(SCHEME_DEVICE_FOLIOS) != 0 && dk == KIND_DEVICE_PRIVATE) migrateHugeToDevice(mm, <u32>vpn, <u32>(vpn + n), d, bo); // E5: whole THPs
@@ -226,7 +229,7 @@ function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
   if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, F_MIGRATE_TO_RAM_LENGTH, n);
   const v = findVma(mm, <u32>vpn);
   if (v < 0 || <i64>vpn + <i64>n > <i64>vmaEnd(v)) return kfail(EINVAL); // migrate_vma_setup: the range outside the VMA
-  if (vmaFile(v) >= 0 && fileDevice(vmaFile(v)) >= 0) return kfail(EINVAL); // vma_is_dax / VM_SPECIAL
+  if (fileRefusesMigrateVma(vmaFile(v))) return kfail(EINVAL); // vma_is_dax / VM_SPECIAL
   mmuNotifierInvalidate(mm, <u32>vpn, <u32>(vpn + n), MMU_NOTIFY_MIGRATE, -1); // migrate_vma_collect
   splitDevicePmdsIn(mm, <u32>vpn, <u32>(vpn + n)); // large device folios mapped here: folio_split first
   let moved = 0;
@@ -259,6 +262,34 @@ function loopRoom(mm: i32, vpn: u32, n: u32, write: bool): i32 {
 }
 
 /** The test_hmm ops (OP_DMIRROR_*): validated whole, then the ioctl; its -errno is a kernel result. */
+/**
+ * mmap(MAP_PRIVATE) of test_hmm file `mirror` by the process that opened it
+ * (dmirror_fops_mmap, dmirror_mmap.ts), at vpn (MAP_FIXED_NOREPLACE) or, for -1,
+ * where get_unmapped_area finds room. Returns the vpn.
+ */
+function doDmirrorMmap(mirror: i32, vpn: i32, n: i32, prot: i32): i32 {
+  const mm = mirrorMm(mirror);
+  if (!mmValid(mm)) return fail(ERR_BAD_MM, F_DMIRROR_OPEN_DEVICE); // the file's process has exited
+  if (n <= 0 || <i64>n > VPN_LIMIT) return fail(ERR_RANGE, F_DMIRROR_MMAP_LENGTH);
+  if ((prot & ~(VM_READ | VM_WRITE)) != 0 || prot == VM_WRITE) return fail(ERR_BAD_ARG, F_DMIRROR_MMAP_PROT);
+  if (vpn != -1 && !rangeOk(vpn, n)) return fail(ERR_RANGE, F_DMIRROR_ADDR);
+  if (vmaSlotsLeft() < 1) return fail(ERR_NOMEM_VMA, NO_FIELD, 1);
+  if (fileCount >= fileCap || <i64>n > <i64>fileSlotsLeft()) return fail(ERR_NOMEM_OBJECTS, F_DMIRROR_MMAP_LENGTH, n);
+  if (<i64>freeSystemFrames() < <i64>n) return fail(ERR_NOMEM_FRAMES, F_DMIRROR_MMAP_LENGTH, n);
+  const tables = n / PT_ENTRIES + 2; // the PTE tables vm_insert_page fills
+  if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, F_DMIRROR_MMAP_LENGTH, tables);
+  let start: u32;
+  if (vpn == -1) {
+    start = unmappedArea(mm, <u32>n, <u32>VPN_LIMIT);
+    if (start == 0) return kfail(ENOMEM); // get_unmapped_area found no room
+  } else {
+    start = <u32>vpn;
+    if (overlaps(mm, start, start + <u32>n)) return kfail(EEXIST); // do_mmap: MAP_FIXED_NOREPLACE
+  }
+  dmirrorMmap(mm, start, <u32>n, prot);
+  return <i32>start;
+}
+
 function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
   if (op == OP_DMIRROR_NEW) {
     if (a0 != KIND_DEVICE_PRIVATE && a0 != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, F_DMIRROR_NEW_KIND);
@@ -273,6 +304,7 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
     return openMirror(a0, a1);
   }
   if (!mirrorIsOpen(a0)) return fail(ERR_BAD_MIRROR, F_DMIRROR_OPEN_DEVICE);
+  if (op == OP_DMIRROR_MMAP) return doDmirrorMmap(a0, a1, a2, a3);
   if (op == OP_DMIRROR_CLOSE) {
     const dev = mirrorDevice(a0);
     const pages = chunkPages(dev);
@@ -483,7 +515,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       return 0;
     }
     case OP_DROP_CACHE: {
-      if (!fileValid(a0)) return fail(ERR_BAD_FILE, F_DROP_CACHE_FILE);
+      if (!fileValid(a0) || fileIsDmirrorMap(a0)) return fail(ERR_BAD_FILE, F_DROP_CACHE_FILE);
       dropPageCache(a0);
       return 0;
     }
@@ -519,7 +551,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       return faultEnd(a0);
     }
     case OP_TRUNCATE: {
-      if (!fileValid(a0)) return fail(ERR_BAD_FILE, F_TRUNCATE_FILE);
+      if (!fileValid(a0) || fileIsDmirrorMap(a0)) return fail(ERR_BAD_FILE, F_TRUNCATE_FILE);
       // device-dax and p2pmem are device files: they have no blocks to truncate
       if (fileDevice(a0) >= 0 && driverKind(fileDevice(a0)) != KIND_FSDAX) return fail(ERR_BAD_ARG, F_TRUNCATE_FILE);
       if (a3 != 0 && a3 != 1) return fail(ERR_BAD_ARG, F_TRUNCATE_SHRINK);
@@ -558,7 +590,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     }
     case OP_DMIRROR_NEW: case OP_DMIRROR_OPEN: case OP_DMIRROR_CLOSE: case OP_DMIRROR_READ: case OP_DMIRROR_WRITE:
     case OP_DMIRROR_SNAPSHOT: case OP_DMIRROR_MIGRATE_TO_DEV: case OP_DMIRROR_MIGRATE_TO_SYS: case OP_DMIRROR_RELEASE:
-    case OP_DMIRROR_FLAGS: case OP_DMIRROR_EXCLUSIVE: case OP_DMIRROR_CHECK_EXCLUSIVE:
+    case OP_DMIRROR_FLAGS: case OP_DMIRROR_EXCLUSIVE: case OP_DMIRROR_CHECK_EXCLUSIVE: case OP_DMIRROR_MMAP:
       return doDmirror(op, a0, a1, a2, a3, a4);
     case OP_WRITE_RANGE: return doUserLoop(a0, a1, a2, true, a3, a4, false);
     case OP_READ_RANGE: return doUserLoop(a0, a1, a2, false, a3, a4, a5 != 0);

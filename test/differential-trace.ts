@@ -317,6 +317,13 @@ export class TraceGen {
         if (what === 5 && n < 3) return this.#op(w, at, abi.OP_DMIRROR_RELEASE, fd, start, n);
         if (what === 6) return this.#op(w, at, abi.OP_DMIRROR_EXCLUSIVE, fd, start, n);
         if (what === 7) return this.#op(w, at, abi.OP_DMIRROR_CHECK_EXCLUSIVE, fd, start, n);
+        if (what === 8 || what === 9) { // the file's own mmap (dmirror_fops_mmap): anywhere, or at a maybe-taken address; now and then a bad prot
+          const prot = this.#chance(0.03) ? [2, 4, -1][this.#below(3)] : [0, abi.VM_READ, abi.VM_READ | abi.VM_WRITE, abi.VM_READ | abi.VM_WRITE][this.#below(4)];
+          const live = open.filter((f) => m.mms.live(f.mm)); // the file's process must be alive to mmap it
+          if (!live.length && mm && m.mms.live(mm.id)) return this.#op(w, at, abi.OP_DMIRROR_OPEN, this.#below(devs), mm.id);
+          const mfd = live.length && !this.#chance(0.05) ? live[this.#below(live.length)].id : fd;
+          return this.#op(w, at, abi.OP_DMIRROR_MMAP, mfd, this.#chance(0.5) ? -1 : BASE + this.#below(4096), Math.min(n, 1 + this.#below(6)), prot);
+        }
         const op = [abi.OP_DMIRROR_READ, abi.OP_DMIRROR_READ, abi.OP_DMIRROR_WRITE, abi.OP_DMIRROR_WRITE, abi.OP_DMIRROR_SNAPSHOT,
           abi.OP_DMIRROR_MIGRATE_TO_DEV, abi.OP_DMIRROR_MIGRATE_TO_DEV, abi.OP_DMIRROR_MIGRATE_TO_SYS][this.#below(8)];
         return this.#op(w, at, op, fd, start, n, this.#r.u32() | 0, this.#below(3));

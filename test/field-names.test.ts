@@ -21,9 +21,9 @@ const SHARED: Record<string, [string, string][]> = {
   F_LOOP_PAGES: [["write_range", "length"], ["read_range", "length"], ["dmirror_read", "npages"], ["dmirror_write", "npages"],
     ["dmirror_exclusive", "npages"]],
   F_DMIRROR_MIRROR: ["dmirror_close", "dmirror_read", "dmirror_write", "dmirror_snapshot", "dmirror_migrate_to_dev",
-    "dmirror_migrate_to_sys", "dmirror_release", "dmirror_flags", "dmirror_exclusive", "dmirror_check_exclusive"].map((op) => [op, "mirror"]),
+    "dmirror_migrate_to_sys", "dmirror_release", "dmirror_flags", "dmirror_exclusive", "dmirror_check_exclusive", "dmirror_mmap"].map((op) => [op, "mirror"]),
   F_DMIRROR_ADDR: ["dmirror_read", "dmirror_write", "dmirror_snapshot", "dmirror_migrate_to_dev", "dmirror_migrate_to_sys",
-    "dmirror_release", "dmirror_flags", "dmirror_exclusive", "dmirror_check_exclusive"].map((op) => [op, "addr"]),
+    "dmirror_release", "dmirror_flags", "dmirror_exclusive", "dmirror_check_exclusive", "dmirror_mmap"].map((op) => [op, "addr"]),
   F_DMIRROR_NPAGES: [...["dmirror_read", "dmirror_write", "dmirror_snapshot", "dmirror_migrate_to_dev", "dmirror_migrate_to_sys",
     "dmirror_release", "dmirror_exclusive", "dmirror_check_exclusive"].map((op): [string, string] => [op, "npages"]), ["dmirror_flags", "flags"]], // cmd.npages is the flags word
 };

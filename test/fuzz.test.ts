@@ -183,6 +183,7 @@ const NEWER: Record<number, (v: Values) => number[]> = {
   [abi.OP_DMIRROR_MIGRATE_TO_SYS]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), v.rng.below(17)],
   [abi.OP_DMIRROR_EXCLUSIVE]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), v.rng.below(17)],
   [abi.OP_DMIRROR_CHECK_EXCLUSIVE]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), v.rng.below(17)],
+  [abi.OP_DMIRROR_MMAP]: (v) => [v.rng.below(3), v.pick([-1, 0x10000 + v.rng.below(48)]), v.rng.below(9), v.pick([0, 1, 2, 3, 4])],
   [abi.OP_DMIRROR_RELEASE]: (v) => [v.rng.below(3), 0x10000 + v.rng.below(48), v.rng.below(3)],
   [abi.OP_DMIRROR_FLAGS]: (v) => [v.rng.below(3), 0x10000, v.pick([0, abi.HMM_DMIRROR_FLAG_FAIL_ALLOC, 2, 3])],
   [abi.OP_WRITE_RANGE]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(16), v.rng.below(1000), v.pick([0, 1, -1])],
@@ -273,7 +274,7 @@ test("garbage API calls: every method with every kind of argument returns or thr
   const opMethods = ["mmNew", "mmap", "munmap", "read", "write", "fork", "exit", "madviseDontneed", "madvisePageout", "fileNew", "driverNew", "migrateToDevice",
     "migrateToRam", "gup", "unpin", "check", "dropCache", "driverTeardown", "evictBo", "faultBegin", "faultEnd", "truncate", "truncateFile", "dmaWrite", "driverAlloc", "driverFree", "cpu", "run", "runEncoded",
     "mprotect", "mremap", "dmirrorNew", "dmirrorOpen", "dmirrorClose", "dmirrorRead", "dmirrorWrite", "dmirrorSnapshot", "writeRange", "readRange",
-    "dmirrorMigrateToDev", "dmirrorMigrateToSys", "dmirrorRelease", "dmirrorFlags", "dmirrorExclusive", "dmirrorCheckExclusive"];
+    "dmirrorMigrateToDev", "dmirrorMigrateToSys", "dmirrorRelease", "dmirrorFlags", "dmirrorExclusive", "dmirrorCheckExclusive", "dmirrorMmap"];
   const inspect = ["frame", "page", "bo", "driver", "driverFreePages", "stats", "violations", "cost", "drainCounters", "lastSnapshot", "maps", "lastStatuses", "mirror"];
   const plausible = [0, 1, 0x10000000, 0x10002000, 4096, 8192, "device-private", "device-coherent", "r", "rw", "none", { length: 4096 }, { chunk: 4 }, { length: 4096, shared: true },
     { pin: true }, { maymove: true }, { fixed: true, newAddr: 0x10010000 }, { dontunmap: true, maymove: true }, [{ op: "mm_new" }],

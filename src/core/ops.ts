@@ -56,6 +56,8 @@ export type Op =
   | { op: "dmirror_read" | "dmirror_snapshot" | "dmirror_migrate_to_dev" | "dmirror_migrate_to_sys" | "dmirror_release" | "dmirror_exclusive" | "dmirror_check_exclusive"; mirror: number; addr: number; npages: number }
   /** HMM_DMIRROR_FLAGS: dmirror->flags = cmd.npages (1: HMM_DMIRROR_FLAG_FAIL_ALLOC); addr is only checked. */
   | { op: "dmirror_flags"; mirror: number; addr?: number; flags: number }
+  /** mmap(MAP_PRIVATE) of the test_hmm file by its process (dmirror_fops_mmap: zeroed driver pages, vm_insert_page); returns the address. */
+  | { op: "dmirror_mmap"; mirror: number; addr?: number; length: number; prot?: "none" | "r" | "rw" }
   | { op: "dmirror_write"; mirror: number; addr: number; npages: number; value?: number; step?: number }
   | { op: "write_range"; mm: number; addr: number; length: number; value?: number; step?: number }
   | { op: "read_range"; mm: number; addr: number; length: number; value?: number; step?: number };
@@ -107,6 +109,7 @@ export const OP_CODES: Record<OpName, number> = {
   dmirror_check_exclusive: abi.OP_DMIRROR_CHECK_EXCLUSIVE,
   dmirror_release: abi.OP_DMIRROR_RELEASE,
   dmirror_flags: abi.OP_DMIRROR_FLAGS,
+  dmirror_mmap: abi.OP_DMIRROR_MMAP,
   write_range: abi.OP_WRITE_RANGE,
   read_range: abi.OP_READ_RANGE,
 };
@@ -158,6 +161,7 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   dmirror_check_exclusive: ["mirror", "addr", "npages"],
   dmirror_release: ["mirror", "addr", "npages"],
   dmirror_flags: ["mirror", "addr", "flags"],
+  dmirror_mmap: ["mirror", "addr", "length", "prot"],
   write_range: ["mm", "addr", "length", "value", "step"],
   read_range: ["mm", "addr", "length", "value", "step"],
 };
@@ -213,13 +217,13 @@ function protFlags(op: OpName, prot: unknown): number {
 }
 
 /**
- * What an op's result word stands for on the host: mmap and mremap return the mapped
+ * What an op's result word stands for on the host: mmap, mremap and dmirror_mmap return the mapped
  * address in bytes (the core returns its page number), a read the loaded value as
  * unsigned; every other op its word as it is. Shared by the op methods (calls.ts) and
  * what a scenario step binds or checks (scenario/step-op.ts, scenario/run.ts).
  */
 export function decodeResult(op: string, r: number): number {
-  if (op === "mmap" || op === "mremap") return r * PAGE_SIZE;
+  if (op === "mmap" || op === "mremap" || op === "dmirror_mmap") return r * PAGE_SIZE;
   if (op === "read") return r >>> 0;
   return r;
 }
@@ -334,6 +338,12 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       break;
     case "dmirror_open": a(0, int(name, o, "device")); a(1, int(name, o, "mm")); break;
     case "dmirror_close": a(0, int(name, o, "mirror")); break;
+    case "dmirror_mmap":
+      a(0, int(name, o, "mirror"));
+      a(1, o.addr === undefined ? -1 : vpnOf(name, o));
+      a(2, pagesOf(name, o));
+      a(3, protFlags(name, o.prot ?? "rw"));
+      break;
     case "dmirror_flags":
       a(0, int(name, o, "mirror"));
       a(1, o.addr === undefined ? 0 : vpnOf(name, o));
@@ -386,6 +396,7 @@ const NOMEM_OBJECTS_BY_OP: Record<string, string> = {
   driver_new: "driver table full (raise capacity.drivers)",
   file_new: "file table full (raise capacity.files, or capacity.filePages for its pages)",
   mmap: "no room for the shared anonymous mapping's shmem file (raise capacity.files, or capacity.filePages for its pages)",
+  dmirror_mmap: "no room for the test_hmm mapping's page bookkeeping, a file of its own (raise capacity.files, or capacity.filePages for its pages)",
   migrate_to_device: "buffer-object table full (raise capacity.bufferObjects)",
   driver_alloc: "buffer-object table full (raise capacity.bufferObjects)",
   gup: "GUP handles exhausted (raise capacity.gupHandles)",

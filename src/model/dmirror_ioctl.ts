@@ -185,7 +185,7 @@ export function dmirrorSnapshot(m: Machine, fd: Mirror, vpn: number, n: number):
 function pieceEnd(m: Machine, mm: Mm, addr: number, end: number): number {
   const v = mm.findVma(addr);
   if (!v || (v.flags & VM_READ) === 0) return 0;
-  if (v.file >= 0 && m.files.all[v.file].driver >= 0) return 0; // migrate_vma_setup: vma_is_dax / VM_SPECIAL
+  if (v.file >= 0 && (m.files.all[v.file].driver >= 0 || m.files.all[v.file].dmirrorMap)) return 0; // migrate_vma_setup: vma_is_dax / VM_SPECIAL (VM_MIXEDMAP)
   return Math.min(end, addr + PT_ENTRIES, v.end);
 }
 

@@ -12,7 +12,7 @@
  * console.log(kfail(m, EFAULT), m.opStatus); // -14 14
  * ```
  */
-import { STATUS_SIGNAL } from "../../assembly/abi.ts";
+import { STATUS_SIGNAL, SIGBUS } from "../../assembly/abi.ts";
 import type { Machine } from "./machine.ts";
 
 /** The syscall returns -errno (the raw syscall convention), which the op returns. */
@@ -25,4 +25,14 @@ export function kfail(m: Machine, errno: number): number {
 export function ksignal(m: Machine, signo: number): number {
   m.opStatus = STATUS_SIGNAL | signo;
   return 0;
+}
+
+/**
+ * A fault the kernel ran for itself raised SIGBUS (handle_mm_fault returned VM_FAULT_SIGBUS):
+ * no signal reaches the process; the caller turns it into its errno. True if one was taken back.
+ */
+export function takeSigbus(m: Machine): boolean {
+  if (m.opStatus !== (STATUS_SIGNAL | SIGBUS)) return false;
+  m.opStatus = 0;
+  return true;
 }

@@ -262,6 +262,7 @@ export function checkFolioRoom(m: Machine, leaf: Pte | undefined): void {
 
 /** A file VMA's page past the end of its file. */
 export function beyondEof(m: Machine, v: Vma, vpn: number): boolean {
+  if (v.file >= 0 && m.files.all[v.file].dmirrorMap) return m.mms.live(v.mm)!.tables.get(vpn) === undefined; // no ->fault: VM_FAULT_SIGBUS
   return v.file >= 0 && v.fileIndex(vpn) >= m.files.all[v.file].pages;
 }
 

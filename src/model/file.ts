@@ -36,6 +36,8 @@ export class File {
   open = true;
   /** The shmem file of a shared anonymous mapping: never dropped by drop_caches, released with its last VMA. */
   shmem = false;
+  /** The pages of one mmap of a test_hmm file (dmirror_fops_mmap): no page cache, no ->fault, VM_MIXEDMAP. */
+  dmirrorMap = false;
   /** VMAs mapping the file (their struct file references). */
   vmas = 0;
 

@@ -147,6 +147,7 @@ export function pinnedPagesIn(m: Machine, parent: Mm, start: number, end: number
 function vmaNeedsCopy(m: Machine, v: Vma): boolean {
   if (v.anonVma) return true;
   const f = v.file >= 0 ? m.files.all[v.file] : undefined;
+  if (f?.dmirrorMap) return true; // a test_hmm mapping: vm_insert_page set VM_MIXEDMAP
   return f !== undefined && f.driver >= 0 && m.devices.drivers[f.driver].kind === KIND_P2PDMA;
 }
 

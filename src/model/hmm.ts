@@ -21,6 +21,7 @@
  */
 import { PT_ENTRIES, VM_READ, VM_WRITE, EFAULT, EPERM, EBUSY } from "../../assembly/abi.ts";
 import { faultIn } from "./fault.ts";
+import { takeSigbus } from "./errno.ts";
 import { dmirrorOfDriver } from "./dmirror.ts";
 import type { Mm } from "./mm.ts";
 import type { Pte } from "./pgtable.ts";
@@ -167,6 +168,7 @@ class Walk {
     for (let vpn = this.faultFrom; vpn < this.faultTo; vpn++) {
       const r = faultIn(this.m, this.mm, vpn, this.write); // throws when rejected
       if (r < 0) return r;
+      if (takeSigbus(this.m)) return -EFAULT; // hmm_vma_fault: VM_FAULT_ERROR (no ->fault, or past EOF) -> -EFAULT
       this.m.counters.dmirror.faultPages++;
     }
     return 0;

@@ -88,6 +88,7 @@ export class Machine {
       const f = this.files.all[id];
       f.vmas += delta;
       if (f.vmas === 0 && f.shmem) shmemRelease(this, f); // fput of the last VMA: shmem_evict_inode
+      if (f.vmas === 0 && f.dmirrorMap) f.open = false; // the mapping's pages went with its PTEs (zap)
     };
   }
 }

@@ -31,6 +31,9 @@ export class Vma {
     public pgoff: number,
   ) {}
 
+  /** vma->vm_mm: the id of the address space the vma belongs to. */
+  mm = -1;
+
   /** vma->anon_vma != NULL (anon_vma_prepare ran: an anonymous page went into this vma; 6.1 mm/rmap.c). */
   anonVma = false;
 
@@ -120,6 +123,7 @@ export class AddressSpaces {
   /** vma_link: insert a new vma in start order (the caller checked overlap and space). */
   insertVma(mm: Mm, start: number, end: number, flags: number, file: number, pgoff: number): Vma {
     const v = new Vma(start, end, flags, file, pgoff);
+    v.mm = mm.id;
     let i = 0;
     while (i < mm.vmas.length && mm.vmas[i].start < start) i++;
     mm.vmas.splice(i, 0, v);

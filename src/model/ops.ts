@@ -31,7 +31,7 @@ import {
   OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE, OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT,
   OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR, ERR_BAD_MIRROR, MAX_DMIRROR_DEVICES, SNAPSHOT_MAX,
   OP_DMIRROR_MIGRATE_TO_DEV, OP_DMIRROR_MIGRATE_TO_SYS, OP_DMIRROR_RELEASE, OP_DMIRROR_FLAGS, DMIRROR_CHUNK_PAGES,
-  OP_DMIRROR_EXCLUSIVE, OP_DMIRROR_CHECK_EXCLUSIVE,
+  OP_DMIRROR_EXCLUSIVE, OP_DMIRROR_CHECK_EXCLUSIVE, OP_DMIRROR_MMAP, F_DMIRROR_MMAP_LENGTH, F_DMIRROR_MMAP_PROT,
   DMIRROR_CHUNK_MAX,
   OP_CPU, // simulated CPUs (the cost model is engine-only)
   NO_FIELD, F_CPU_CPU, F_DMA_WRITE_HANDLE, F_DMIRROR_ADDR, F_DMIRROR_NEW_CHUNK, F_DMIRROR_NEW_KIND,
@@ -48,9 +48,10 @@ import {
 } from "../../assembly/abi.ts";
 import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys, dmirrorExclusive, dmirrorCheckExclusive } from "./dmirror_ioctl.ts";
 import { isLiveChunk } from "./dmirror.ts";
+import { dmirrorMmap } from "./dmirror_mmap.ts";
 import type { Mirror } from "./mirror.ts";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop.ts";
-import type { Mm } from "./mm.ts";
+import type { Mm, Vma } from "./mm.ts";
 import { zapRange } from "./zap.ts";
 import { unmapRange, splitsVma, exitMm } from "./munmap.ts";
 import { doMprotect, mprotectSlots } from "./mprotect.ts";
@@ -101,7 +102,7 @@ function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: nu
   if (shmem && (fl & VM_HUGEPAGE) !== 0) reject(ERR_BAD_ARG, F_MMAP_PROT, 2); // shmem THP is not modelled
   if (!anon) {
     const f = m.files.open(file);
-    if (!f) reject(ERR_BAD_FILE, F_MMAP_FILE);
+    if (!f || f.dmirrorMap) reject(ERR_BAD_FILE, F_MMAP_FILE); // a test_hmm mapping's pages are no file_new file
     if (pgoff < 0 || pgoff + n > f.pages) reject(ERR_RANGE, F_MMAP_OFFSET);
   }
   if (m.mms.vmaSlotsLeft < 1) reject(ERR_NOMEM_VMA, NO_FIELD, 1);
@@ -139,7 +140,7 @@ function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number
   }
   const v = mm.findVma(vpn);
   if (!v || vpn + n > v.end) return kfail(m, EINVAL); // migrate_vma_setup: start/end outside args->vma
-  if (v.file >= 0 && m.files.all[v.file].driver >= 0) return kfail(m, EINVAL); // vma_is_dax, or VM_MIXEDMAP (p2pmem)
+  if (refusesMigrateVma(m, v)) return kfail(m, EINVAL); // vma_is_dax, or VM_MIXEDMAP (p2pmem, a test_hmm mapping)
   const bo = existing ?? createBo(m, driver);
   migrateBegin(m, mm, vpn, vpn + n, d);
   if (m.rules.deviceFolios && driver.kind === KIND_DEVICE_PRIVATE) migrateHugeToDevice(m, mm, vpn, vpn + n, driver, bo); // E5: whole THPs
@@ -162,7 +163,7 @@ function doMigrateToRam(m: Machine, mm: Mm, vpn: number, n: number): number {
   if (m.frames.freeSystemPages < n) reject(ERR_NOMEM_FRAMES, F_MIGRATE_TO_RAM_LENGTH, n);
   const v = mm.findVma(vpn);
   if (!v || vpn + n > v.end) return kfail(m, EINVAL);
-  if (v.file >= 0 && m.files.all[v.file].driver >= 0) return kfail(m, EINVAL);
+  if (refusesMigrateVma(m, v)) return kfail(m, EINVAL);
   mmuNotifierInvalidate(m, mm.id, vpn, vpn + n, MMU_NOTIFY_MIGRATE, -1); // migrate_vma_collect
   splitDevicePmdsIn(m, mm, vpn, vpn + n); // large device folios mapped here: folio_split first
   let moved = 0;
@@ -214,6 +215,35 @@ function checkLoopRoom(m: Machine, mm: Mm, vpn: number, n: number, write: boolea
 }
 
 /** The test_hmm ops (as the core's doDmirror). */
+/** mmap(MAP_PRIVATE) of test_hmm file fd by the process that opened it (as the core's doDmirrorMmap). */
+function doDmirrorMmap(m: Machine, fd: Mirror, vpn: number, n: number, prot: number): number {
+  const mm = m.mms.live(fd.mm);
+  if (!mm) reject(ERR_BAD_MM, F_DMIRROR_OPEN_DEVICE); // the file's process has exited
+  if (n <= 0 || n > VPN_LIMIT) reject(ERR_RANGE, F_DMIRROR_MMAP_LENGTH);
+  if ((prot & ~(VM_READ | VM_WRITE)) !== 0 || prot === VM_WRITE) reject(ERR_BAD_ARG, F_DMIRROR_MMAP_PROT);
+  if (vpn !== -1 && !rangeOk(vpn, n)) reject(ERR_RANGE, F_DMIRROR_ADDR);
+  if (m.mms.vmaSlotsLeft < 1) reject(ERR_NOMEM_VMA, NO_FIELD, 1);
+  if (m.files.all.length >= m.files.fileCapacity || n > m.files.pagesLeft) reject(ERR_NOMEM_OBJECTS, F_DMIRROR_MMAP_LENGTH, n);
+  if (m.frames.freeSystemPages < n) reject(ERR_NOMEM_FRAMES, F_DMIRROR_MMAP_LENGTH, n);
+  const tables = Math.trunc(n / PT_ENTRIES) + 2; // the PTE tables vm_insert_page fills
+  if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) reject(ERR_NOMEM_TABLES, F_DMIRROR_MMAP_LENGTH, tables);
+  let start: number;
+  if (vpn === -1) {
+    start = mm.unmappedArea(n, VPN_LIMIT);
+    if (start === 0) return kfail(m, ENOMEM); // get_unmapped_area
+  } else {
+    start = vpn;
+    if (mm.overlaps(start, start + n)) return kfail(m, EEXIST); // MAP_FIXED_NOREPLACE
+  }
+  dmirrorMmap(m, mm, start, n, prot);
+  return start;
+}
+
+/** migrate_vma_setup refuses the VMA: vma_is_dax, or VM_SPECIAL (VM_MIXEDMAP: p2pmem, a test_hmm mapping). */
+export function refusesMigrateVma(m: Machine, v: Vma): boolean {
+  return v.file >= 0 && (m.files.all[v.file].driver >= 0 || m.files.all[v.file].dmirrorMap);
+}
+
 function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a3: number, a4: number): number {
   if (op === OP_DMIRROR_NEW) {
     if (a0 !== KIND_DEVICE_PRIVATE && a0 !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, F_DMIRROR_NEW_KIND);
@@ -229,6 +259,7 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
   }
   const fd = m.mirrors.live(a0);
   if (!fd) reject(ERR_BAD_MIRROR, F_DMIRROR_OPEN_DEVICE);
+  if (op === OP_DMIRROR_MMAP) return doDmirrorMmap(m, fd, a1, a2, a3);
   if (op === OP_DMIRROR_CLOSE) {
     const chunks = m.devices.drivers.filter((d) => isLiveChunk(d, fd.device));
     const pages = chunks.reduce((n, d) => n + d.size, 0);
@@ -441,7 +472,7 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
       return 0;
     case OP_DROP_CACHE: {
       const f = m.files.open(a0);
-      if (!f) reject(ERR_BAD_FILE, F_DROP_CACHE_FILE);
+      if (!f || f.dmirrorMap) reject(ERR_BAD_FILE, F_DROP_CACHE_FILE);
       dropPageCache(m, f);
       return 0;
     }
@@ -476,7 +507,7 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
       return faultEnd(m, a0);
     case OP_TRUNCATE: {
       const f = m.files.open(a0);
-      if (!f) reject(ERR_BAD_FILE, F_TRUNCATE_FILE);
+      if (!f || f.dmirrorMap) reject(ERR_BAD_FILE, F_TRUNCATE_FILE);
       // device-dax and p2pmem are device files: they have no blocks to truncate
       if (f.driver >= 0 && m.devices.driver(f.driver)!.kind !== KIND_FSDAX) reject(ERR_BAD_ARG, F_TRUNCATE_FILE);
       if (a3 !== 0 && a3 !== 1) reject(ERR_BAD_ARG, F_TRUNCATE_SHRINK);
@@ -514,7 +545,7 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
     }
     case OP_DMIRROR_NEW: case OP_DMIRROR_OPEN: case OP_DMIRROR_CLOSE: case OP_DMIRROR_READ: case OP_DMIRROR_WRITE:
     case OP_DMIRROR_SNAPSHOT: case OP_DMIRROR_MIGRATE_TO_DEV: case OP_DMIRROR_MIGRATE_TO_SYS: case OP_DMIRROR_RELEASE:
-    case OP_DMIRROR_FLAGS: case OP_DMIRROR_EXCLUSIVE: case OP_DMIRROR_CHECK_EXCLUSIVE:
+    case OP_DMIRROR_FLAGS: case OP_DMIRROR_EXCLUSIVE: case OP_DMIRROR_CHECK_EXCLUSIVE: case OP_DMIRROR_MMAP:
       return doDmirror(m, op, a0, a1, a2, a3, a4);
     case OP_WRITE_RANGE:
       return doUserLoop(m, m.mms.live(a0), a1, a2, true, a3, a4, false);
