@@ -110,7 +110,7 @@ export abstract class OpCalls {
   dmirrorMigrateToSys(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_migrate_to_sys", mirror, addr, npages }); }
   /** HMM_DMIRROR_EXCLUSIVE: make npages at addr device-exclusive (make_device_exclusive), the pt entries ATOMIC; cpages. */
   /** mmap(MAP_PRIVATE) of the test_hmm file (dmirror_fops_mmap: VM_MIXEDMAP, zeroed pages of the driver's, read-only); the address. */
-  dmirrorMmap(mirror: number, o: { addr?: number; length: number; prot?: "none" | "r" | "rw" }): number { return this.#one({ op: "dmirror_mmap", mirror, ...o }) * PAGE_SIZE; }
+  dmirrorMmap(mirror: number, o: { addr?: number; length: number; prot?: "none" | "r" | "rw" }): number { return decodeResult("dmirror_mmap", this.#one({ op: "dmirror_mmap", mirror, ...o })); }
   dmirrorExclusive(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_exclusive", mirror, addr, npages }); }
   /** HMM_DMIRROR_CHECK_EXCLUSIVE: 0 when no page of the range is still ATOMIC in the mirror; -EPERM throws KernelError. */
   dmirrorCheckExclusive(mirror: number, addr: number, npages: number): number { return this.#one({ op: "dmirror_check_exclusive", mirror, addr, npages }); }
