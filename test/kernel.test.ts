@@ -77,6 +77,22 @@ test("translator: what the guest cannot do is not comparable, with the reason", 
   assert.match(b.notComparable ?? "", /FOLL_GET/);
 });
 
+test("translator: a step naming an unbound value is refsim's bad input (a RefsimError, not comparable), not a crash", async () => {
+  const l = parseScenario(JSON.stringify({ name: "bad", steps: [{ op: "mm_new", as: "p" }, { op: "mmap", mm: "q", length: 4096 }] }), "bad.json");
+  const t = await translateScenario(l); // resolveValue threw a plain Error, which kernel-check rethrew (exit 3)
+  assert.match(t.notComparable ?? "", /'q' is not a name bound by an earlier step's "as"/);
+});
+
+test("translator: an mremap step's 'as' binds the new address in bytes, as refsim run binds it (decodeResult)", async () => {
+  const l = parseScenario(JSON.stringify({ name: "mr", steps: [
+    { op: "mm_new", as: "p" }, { op: "mmap", mm: "p", length: 4096, as: "a" },
+    { op: "mremap", mm: "p", addr: "a", length: 4096, newLength: 8192, maymove: true, as: "b" },
+    { op: "write", mm: "p", addr: "b", value: 1 }] }), "mr.json");
+  const t = await translateScenario(l);
+  assert.equal(t.notComparable, null);
+  assert.equal(t.builder.lines.at(-1), "write 0 10000000 1", "the write goes to the page mremap returned (it bound the page number, 0x10000 bytes)");
+});
+
 test("guest output: runs of pages expand, results and snapshots attach to their op, and the comparison finds the field", () => {
   const out = parseGuestOutput([
     "prog t", "= 0 ok", "= 1 ok", "p 1 40000 6600 n 1 1 0 0 1 1 0 1 0 1 9 b0014 3", "= 2 ok", "= 3 val 7", "= 4 err 14", "endprog 99", "",

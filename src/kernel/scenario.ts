@@ -19,7 +19,7 @@
  */
 import { Engine } from "../core/engine.ts";
 import { RefsimError } from "../core/errors.ts";
-import { PAGE_SIZE, type Op } from "../core/ops.ts";
+import { decodeResult, type Op } from "../core/ops.ts";
 import { stepWhere, type LoadedScenario } from "../scenario/parse.ts";
 import type { ExpectStep, OpStep } from "../scenario/types.ts";
 import { resolveValue } from "../scenario/values.ts";
@@ -77,8 +77,7 @@ export async function translateScenario(loaded: LoadedScenario): Promise<Transla
         op[k] = VALUE_FIELDS.has(k) ? val(v, i, k) : v;
       }
       let result = b.run(op as unknown as Op);
-      if (o.op === "mmap") result *= PAGE_SIZE;
-      if (o.op === "read") result >>>= 0;
+      result = decodeResult(o.op, result);
       if (o.as) names.set(o.as, result);
     } catch (e) {
       if (!(e instanceof RefsimError)) throw e;

@@ -11,6 +11,7 @@
  * ```
  */
 import * as abi from "../../assembly/abi.ts";
+import { RefsimError } from "../core/errors.ts";
 
 export const HMM_PROT: Readonly<Record<string, number>> = {
   NONE: abi.HMM_PROT_NONE, READ: abi.HMM_PROT_READ, WRITE: abi.HMM_PROT_WRITE, PMD: abi.HMM_PROT_PMD, PUD: abi.HMM_PROT_PUD,
@@ -20,22 +21,22 @@ export const HMM_PROT: Readonly<Record<string, number>> = {
 
 /** The bytes a list of items stands for; throws Error naming the bad item. */
 export function parseHmmBytes(items: unknown, where: string): number[] {
-  if (!Array.isArray(items)) throw new Error(`${where}: "bytes" must be an array of bytes or HMM_DMIRROR_PROT_* names`);
+  if (!Array.isArray(items)) throw new RefsimError(`${where}: "bytes" must be an array of bytes or HMM_DMIRROR_PROT_* names`, { code: "BAD_SCENARIO" });
   const out: number[] = [];
   for (const item of items) {
     if (typeof item === "number") {
-      if (!Number.isInteger(item) || item < 0 || item > 255) throw new Error(`${where}: byte ${item} is not 0..255`);
+      if (!Number.isInteger(item) || item < 0 || item > 255) throw new RefsimError(`${where}: byte ${item} is not 0..255`, { code: "BAD_SCENARIO" });
       out.push(item);
       continue;
     }
-    if (typeof item !== "string") throw new Error(`${where}: ${JSON.stringify(item)} is not a byte or a name`);
+    if (typeof item !== "string") throw new RefsimError(`${where}: ${JSON.stringify(item)} is not a byte or a name`, { code: "BAD_SCENARIO" });
     const m = /^([A-Z_|]*?)(?:\*(\d+))?$/.exec(item.trim());
-    if (!m) throw new Error(`${where}: cannot read ${JSON.stringify(item)} (e.g. "DEV_PRIVATE_LOCAL|WRITE*512")`);
+    if (!m) throw new RefsimError(`${where}: cannot read ${JSON.stringify(item)} (e.g. "DEV_PRIVATE_LOCAL|WRITE*512")`, { code: "BAD_SCENARIO" });
     let b = 0;
     if (m[1] === "ERROR") b = abi.HMM_PROT_ERROR;
     else {
       for (const name of m[1].split("|").filter((x) => x)) {
-        if (!(name in HMM_PROT)) throw new Error(`${where}: unknown name '${name}' (names: ERROR, ${Object.keys(HMM_PROT).join(", ")})`);
+        if (!(name in HMM_PROT)) throw new RefsimError(`${where}: unknown name '${name}' (names: ERROR, ${Object.keys(HMM_PROT).join(", ")})`, { code: "BAD_SCENARIO" });
         b |= HMM_PROT[name];
       }
     }

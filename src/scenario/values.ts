@@ -8,6 +8,7 @@
  * console.log(parseSize("2M")); // 2097152
  * ```
  */
+import { RefsimError } from "../core/errors.ts";
 const UNITS: Record<string, number> = { "": 1, K: 1 << 10, M: 1 << 20, G: 1 << 30, T: 2 ** 40 };
 
 /** "4K" -> 4096, "0x1000" -> 4096, "12" -> 12; undefined when not a size. */
@@ -28,12 +29,12 @@ export function resolveValue(v: unknown, names: ReadonlyMap<string, number>, whe
   if (m) {
     const base = names.get(m[1]);
     if (base === undefined) {
-      throw new Error(`${where}: '${m[1]}' is not a name bound by an earlier step's "as" (known: ${[...names.keys()].join(", ") || "none"})`);
+      throw new RefsimError(`${where}: '${m[1]}' is not a name bound by an earlier step's "as" (known: ${[...names.keys()].join(", ") || "none"})`, { code: "BAD_SCENARIO" });
     }
     if (!m[2]) return base;
     const off = parseSize(m[3]);
-    if (off === undefined) throw new Error(`${where}: cannot read offset '${m[3]}' in '${v}'`);
+    if (off === undefined) throw new RefsimError(`${where}: cannot read offset '${m[3]}' in '${v}'`, { code: "BAD_SCENARIO" });
     return m[2] === "+" ? base + off : base - off;
   }
-  throw new Error(`${where}: cannot read value '${v}' (a number, a size like "4K", hex like "0x1000", or a bound name)`);
+  throw new RefsimError(`${where}: cannot read value '${v}' (a number, a size like "4K", hex like "0x1000", or a bound name)`, { code: "BAD_SCENARIO" });
 }
