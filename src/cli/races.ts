@@ -20,6 +20,8 @@ import { countArg, optionalCount } from "./flags.ts";
 import { schemeList } from "./scheme-arg.ts";
 import { count, rate, seconds } from "./format.ts";
 import { formatScenario } from "./explore.ts";
+import { readFileSync } from "node:fs";
+import { isProtocolFile, parseProtocol, type ProtocolFile } from "../races/protocol-search.ts";
 
 export interface RacesCliOptions {
   schemes?: string;
@@ -33,6 +35,17 @@ export interface RacesCliOptions {
   out?: string;
   "no-shrink"?: boolean;
   json?: boolean;
+}
+
+/** The protocol scenario at path, or null when the file is anything else (loadScenario then reports it). */
+function protocolFileAt(path: string): ProtocolFile | null {
+  let x: unknown;
+  try {
+    x = JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return null;
+  }
+  return isProtocolFile(x) ? parseProtocol(x, path) : null;
 }
 
 function choice<T extends string>(v: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
@@ -50,6 +63,9 @@ function outName(out: string | undefined, scenario: string, r: RaceResult, sever
 
 export async function racesCommand(args: string[], o: RacesCliOptions): Promise<number> {
   if (args.length !== 1) throw new RefsimError(args.length ? `races: one scenario at a time, got ${args.length}` : "races: name a scenario file with a \"threads\" step", { field: "scenario" });
+  // A protocol scenario (a top-level "protocol": atomic refcount steps, src/races/atomics.ts) has a runner of its own.
+  const proto = protocolFileAt(args[0]);
+  if (proto) return (await import("./races-protocol.ts")).protocolRacesCommand(args[0], proto, o);
   const loaded = await loadScenario(args[0]);
   const section = sectionOf(loaded); // a scenario without a concurrent section is bad input before anything runs
   const schemes: SchemeInput[] = o.schemes !== undefined ? schemeList(o.schemes) : loaded.scenario.schemes ?? ["E4"];
