@@ -95,6 +95,21 @@ Var("locked-bit: a get on a frozen count leaves it LOCKED after the fix-up, and 
   assert.equal(t.violations(), []);
   assert.equal(t.epilogue(), []);
 });
+Var("a scenario file defines its own protocol: a try-get from the add_unless primitive keeps the invariant, one that adds unconditionally does not", () => {
+  const own = (code: object[]) => parseProtocol({
+    name: "own", variants: ["mine"],
+    protocol: {
+      folios: { F: { ref: 1, holders: { B: 1 } } },
+      threads: { A: [{ op: "folio_try_get", folio: "F", as: "got" }, { op: "folio_put", folio: "F", if: "got" }],
+                 B: [{ op: "folio_ref_freeze", folio: "F", expected: 1, as: "f" }, { op: "folio_ref_unfreeze", folio: "F", count: 1, if: "f" }, { op: "folio_put", folio: "F" }] },
+      variants: { mine: { base: "cas-loop", routines: { folio_try_get: code } } },
+    },
+  }, "own.json");
+  const good = own([{ do: "add_unless", cell: "ref:{folio}", n: 1, unless: 0, ok: "ret" }, { do: "if", a: "ret", cmp: "==", b: 0, goto: "out" }, { do: "got", folio: "folio" }, { label: "out" }]);
+  assert.is(raceProtocol(good, "mine").finding, null);
+  const badOwn = own([{ do: "add", cell: "ref:{folio}", n: 1 }, { do: "got", folio: "folio" }, { do: "let", to: "ret", value: 1 }]);
+  assert.is(raceProtocol(badOwn, "mine").finding?.kind, "resurrected");
+});
 Var("every variant has a source line; mutations say so", () => {
   for (const v of Object.values(VARIANTS)) {
     assert.ok(v.source.length > 10, v.name);
