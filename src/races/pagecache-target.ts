@@ -25,7 +25,8 @@
  *
  * Mutations (not kernel code), as protocol variants:
  *   no-recheck   filemap_get_entry without the xas_reload re-check;
- *   freeze-any   (./refcount-protocols.ts) folio_ref_freeze without the expected count.
+ *   freeze-any   (./refcount-protocols.ts) folio_ref_freeze without the expected count;
+ *   locked-bit-split-add  the locked-bit protocol with 6.1's page_ref_add(head, 2) giving the split head back.
  *
  * @example
  * ```ts
@@ -96,7 +97,7 @@ const split: Instr[] = [
   { do: "hold", folio: "tail" },
   { do: "set", cell: "slot:{index}", value: "tail", note: "__split_huge_page: __xa_store(&mapping->i_pages, head[i].index, head + i, 0)" },
   { do: "let", to: "count", value: 2 },
-  { do: "call", routine: "folio_ref_unfreeze" },
+  { do: "call", routine: "split_unfreeze_head" },
   { do: "drop", folio: "folio", as: "cache" },
   { do: "unlock", lock: "xa", note: "__split_huge_page: xa_unlock(&head->mapping->i_pages)" },
   { do: "let", to: "folio", value: "tail" },
@@ -110,6 +111,20 @@ export const PAGECACHE_ROUTINES: Routines = {
   filemap_get_entry: lookup(true),
   folio_migrate_mapping: migrate,
   split_folio: split,
+  // The head's frozen count given back: an unfreeze by default (equal to 6.1's page_ref_add(head, 2) on a count frozen at 0).
+  split_unfreeze_head: [{ do: "call", routine: "folio_ref_unfreeze" }],
+};
+
+// 6.1's literal page_ref_add(head, 2) under the locked-bit protocol: the add leaves PAGEREF_LOCKED_BIT set, and a
+// getter's fix-up then resets the count to LOCKED, losing the split's references. Not a claim about the series'
+// code (its v2 1/2 reworks such set/add sites); it shows that a frozen count must be given back with an unfreeze.
+VARIANTS["locked-bit-split-add"] = {
+  name: "locked-bit-split-add", mutation: true,
+  source: "MUTATION of locked-bit: the split head unfrozen with 6.1's page_ref_add(head, 2) instead of folio_ref_unfreeze",
+  routines: {
+    ...VARIANTS["locked-bit"].routines,
+    split_unfreeze_head: [{ do: "add", cell: "ref:{folio}", n: "count", note: "MUTATION under locked-bit: 6.1 __split_huge_page page_ref_add(head, 2) on the frozen head; the locked bit stays" }],
+  },
 };
 
 // The lookup mutation is a protocol variant like the try-get ones: registered with them.
