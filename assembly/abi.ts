@@ -32,6 +32,10 @@ export const OP_DMA_WRITE = 23; //        (handle, value)                a devic
 export const OP_MADV_PAGEOUT = 24; //     (mm, vpn, npages) -> isolated  madvise_pageout: isolate each normal page from the LRU
 export const OP_DRIVER_ALLOC = 25; //     (driver, order, wait) -> bo    the driver allocates a folio for its own use (zone_device_folio_init); wait: a blocked allocation served at the next free
 export const OP_DRIVER_FREE = 26; //      (bo)                           the driver drops its own folios of bo (folio_put -> folio_free)
+export const OP_ZAP_BEGIN = 27; //        (mm, vpn, npages, order) -> window   madvise(MADV_DONTNEED)'s zap up to tlb_finish_mmu (zap_window.ts)
+export const OP_ZAP_END = 28; //          (window)                       its tlb_finish_mmu: the gathered puts (free_pages_and_swap_cache)
+export const OP_MIGRATE_COLLECT = 37; //  (mm, vpn, driver, bo) -> migration   migrate_vma_collect of one page, up to dropping the PTL (migrate_steps.ts)
+export const OP_MIGRATE_FINISH = 38; //   (migration) -> migrated       migrate_vma_unmap's check, migrate_vma_pages, migrate_vma_finalize
 export const OP_MPROTECT = 40; //         (mm, vpn, npages, prot)        do_mprotect_pkey (prot: VM_READ | VM_WRITE bits; 0 is PROT_NONE)
 export const OP_MREMAP = 41; //           (mm, vpn, oldN, newN, flags, newVpn) -> vpn   do_mremap (MREMAP_* flags)
 export const OP_DMIRROR_MMAP = 42; //     (mirror, vpn, npages, prot) -> vpn  mmap of the test_hmm file (dmirror_fops_mmap: VM_MIXEDMAP, vm_insert_page), MAP_PRIVATE
@@ -51,6 +55,12 @@ export const OP_DMIRROR_FLAGS = 61; //    (mirror, vpn, flags)            HMM_DM
 export const OP_WRITE_RANGE = 62; //      (mm, vpn, npages, value, step)  a user-space store loop, one write per page
 export const OP_READ_RANGE = 63; //       (mm, vpn, npages, value, step, check) -> mismatches  a user-space load loop
 export const OP_COUNT = 64; // 32 is OP_CPU (end of file); 33-39 divergences, 40-49 mmops, 50-63 dmirror, 64-79 races
+
+// The order of a zap_begin window (a3 of OP_ZAP_BEGIN): the kernel's, or a mutation for the explorer to break
+export const ZAP_ORDER_KERNEL = 0; //    PTE and rmap removed under the PTL, the reference put after the TLB flush
+export const ZAP_ORDER_PUT_FIRST = 1; // mutated: the PTE's reference put first, PTE and rmap removed at the end
+export const ZAP_WINDOW_SLOTS = 8; //    zap windows open at once
+export const ZAP_WINDOW_PAGES = 16; //   pages one zap window may cover
 
 // mmap flags (vmflags of OP_MMAP)
 export const VM_READ = 1;
@@ -214,6 +224,10 @@ export const F_DRIVER_TEARDOWN_EVICT = 1;
 export const F_DROP_CACHE_FILE = 0;
 export const F_EVICT_BO_BO = 0;
 export const F_FAULT_BEGIN_ADDR = 1;
+export const F_ZAP_BEGIN_ADDR = 1;
+export const F_ZAP_BEGIN_LENGTH = 2;
+export const F_ZAP_BEGIN_ORDER = 3;
+export const F_ZAP_END_WINDOW = 0;
 export const F_FAULT_END_FAULT = 0;
 export const F_FILE_NEW_DRIVER = 1;
 export const F_FILE_NEW_LENGTH = 0;

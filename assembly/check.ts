@@ -8,7 +8,7 @@
 import {
   PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PTE_MIGRATION, PT_ENTRIES, PG_ALLOCATED, PG_OWNER_REF, PG_TRUNCATE_WAIT,
   PG_LEAK_REPORTED, PG_HANG_REPORTED, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE, V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG,
-  PMD_HUGE, PG_HEAD, FOLIO_NR, FOLIO_ORDER, FOLL_PIN, PG_DRIVER_HELD,
+  PMD_HUGE, PG_HEAD, FOLIO_NR, FOLIO_ORDER, FOLL_PIN, PG_DRIVER_HELD, ZAP_WINDOW_SLOTS,
 } from "./abi";
 import { exclusiveKeepsMapcount } from "./exclusive";
 import {
@@ -24,6 +24,7 @@ import { deviceOwner, driverCount, hangingDriver, pgmapRefOf, pgmapKilled } from
 import { boCount, boLive, boRefsOf } from "./driver";
 import { violation } from "./violations";
 import { faultHolding, faultsStarted } from "./race";
+import { zapWindowQueued, zapWindowPfn, zapWindowRefs } from "./zap_window";
 import { pinHandles, pinAt, handleRefs, handleFlags } from "./pins";
 
 const REACHED: i32 = 1 << 30;
@@ -162,6 +163,11 @@ function collectHolders(): void {
   for (let t = 1; t <= faults; t++) {
     const pfn = faultHolding(t);
     if (pfn != 0) hold(pfn, 1, 0, -1, -1, 9);
+  }
+  // An open zap window (zap_begin without zap_end) holds the references its mmu_gather queued.
+  for (let s = 0; s < ZAP_WINDOW_SLOTS; s++) {
+    const q = zapWindowQueued(s);
+    for (let i = 0; i < q; i++) hold(zapWindowPfn(s, i), zapWindowRefs(s, i), 0, -1, -1, 9);
   }
   // The driver's own folios (OP_DRIVER_ALLOC) hold the driver's reference.
   for (let pfn: u32 = sysFrames + 1; pfn < frameCount; pfn++) if ((flags(pfn) & PG_DRIVER_HELD) != 0) hold(pfn, 1, 0, -1, -1, 12);

@@ -26,6 +26,7 @@ import { initOps, runBatch, opBase, resultBase, errorBase, opSeq, batchDone } fr
 import { initErrno, statusListPtr as statusList, statusCount as failedOps } from "./errno";
 import { initMigrate } from "./migrate";
 import { initRace } from "./race";
+import { initZapWindow } from "./zap_window";
 import { initDmirror } from "./dmirror";
 import { initMirrors, mirrorIsOpen, mirrorExists, mirrorCpages, mirrorFaults, mirrorEntryCount, mirrorDevice, mirrorMm } from "./mirror";
 import { initHmm } from "./hmm";
@@ -100,6 +101,7 @@ export function init(): i32 {
   initErrno(cap(CAP_BATCH));
   initMigrate(cap(CAP_DEV_FRAMES));
   initRace(cap(CAP_PINS));
+  initZapWindow();
   initDmirror(<u32>cap(CAP_DEV_FRAMES), cap(CAP_DRIVERS));
   initMirrors();
   initHmm();

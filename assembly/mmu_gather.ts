@@ -91,3 +91,17 @@ export function tlbFlush(): void {
   gatherCount++;
   if (gatherCount >= batch) tlbFlush();
 }
+
+/** Entries gathered and not yet flushed (zap_window.ts keeps a zap's batch open across other ops). */
+export function gatheredCount(): i32 { return gatherCount; }
+export function gatheredPfn(i: i32): u32 { return load<u32>(gatherPfn + (<usize>i << 2)); }
+export function gatheredRefs(i: i32): i32 { return load<i32>(gatherRefs + (<usize>i << 2)); }
+/** Forget the gathered entries: their owner took them (zap_window.ts). */
+export function gatherForget(): void { gatherCount = 0; }
+/** Put an entry back in the gather of mm, no flush (the owner flushes them with tlbFlush). */
+export function gatherRestore(mm: i32, pfn: u32, nr: i32): void {
+  gatherMm = mm;
+  store<u32>(gatherPfn + (<usize>gatherCount << 2), pfn);
+  store<i32>(gatherRefs + (<usize>gatherCount << 2), nr);
+  gatherCount++;
+}

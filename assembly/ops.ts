@@ -26,7 +26,8 @@ import {
   F_MIGRATE_TO_RAM_LENGTH, F_MM, F_MMAP_ADDR, F_MMAP_FILE, F_MMAP_LENGTH, F_MMAP_OFFSET, F_MMAP_PROT, F_MPROTECT_ADDR,
   F_MPROTECT_MM, F_MPROTECT_PROT, F_MREMAP_ADDR, F_MREMAP_LENGTH, F_MREMAP_MAYMOVE, F_MREMAP_MM, F_MREMAP_NEW_ADDR,
   F_MREMAP_NEW_LENGTH, F_MUNMAP_ADDR, F_TRUNCATE_FILE, F_TRUNCATE_LENGTH, F_TRUNCATE_OFFSET, F_TRUNCATE_SHRINK,
-  F_UNPIN_HANDLE,
+  F_UNPIN_HANDLE, OP_ZAP_BEGIN, OP_ZAP_END, ZAP_WINDOW_PAGES, ZAP_ORDER_PUT_FIRST, F_ZAP_BEGIN_ADDR, F_ZAP_BEGIN_LENGTH,
+  F_ZAP_BEGIN_ORDER, F_ZAP_END_WINDOW,
 } from "./abi";
 import { dmirrorValid, dmirrorCount, newDmirror, isLiveChunk, resetChunks } from "./dmirror";
 import {
@@ -72,6 +73,7 @@ import {
 } from "./driver";
 import { rule } from "./scheme";
 import { faultBegin, faultEnd, faultValid, faultSlotsLeft } from "./race";
+import { zapWindowBegin, zapWindowEnd, zapWindowValid, zapWindowFree } from "./zap_window";
 import { truncateRange, truncateSlotsLeft, resumeWokenTruncates } from "./truncate";
 import { quiesceCheck } from "./check";
 import { counterOn, counterOpEnd, cpuLimit } from "./counters/layer";
@@ -91,7 +93,7 @@ const VPN_LIMIT: i64 = <i64>1 << VPN_BITS;
 /** Ops whose first argument is an mm, as a bit mask by op code. */
 const NEEDS_MM: u32 = (1 << OP_MMAP) | (1 << OP_MUNMAP) | (1 << OP_READ) | (1 << OP_WRITE) | (1 << OP_FORK)
   | (1 << OP_EXIT) | (1 << OP_MADV_DONTNEED) | (1 << OP_MIGRATE_TO_DEVICE) | (1 << OP_MIGRATE_TO_RAM) | (1 << OP_GUP)
-  | (1 << OP_FAULT_BEGIN) | (1 << OP_MADV_PAGEOUT);
+  | (1 << OP_FAULT_BEGIN) | (1 << OP_MADV_PAGEOUT) | (1 << OP_ZAP_BEGIN);
 
 let scratchBase: usize = 0;
 let scratchCap: i32 = 0;
@@ -549,6 +551,20 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       if (!faultValid(a0)) return fail(ERR_BAD_HANDLE, F_FAULT_END_FAULT);
       if (freeSystemFrames() < 1) return fail(ERR_NOMEM_FRAMES, NO_FIELD, 1);
       return faultEnd(a0);
+    }
+    case OP_ZAP_BEGIN: {
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, F_ZAP_BEGIN_ADDR);
+      if (a2 > ZAP_WINDOW_PAGES) return fail(ERR_RANGE, F_ZAP_BEGIN_LENGTH, ZAP_WINDOW_PAGES); // one gather batch's worth
+      const v = findVma(a0, <u32>a1);
+      if (v < 0 || vmaEnd(v) < <u32>(a1 + a2)) return fail(ERR_SEGV, F_ZAP_BEGIN_ADDR); // madvise_dontneed_single_vma: one whole VMA
+      if (a3 != 0 && a3 != ZAP_ORDER_PUT_FIRST) return fail(ERR_BAD_ARG, F_ZAP_BEGIN_ORDER);
+      if (zapWindowFree() < 0) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
+      return zapWindowBegin(a0, <u32>a1, <u32>(a1 + a2), a3);
+    }
+    case OP_ZAP_END: {
+      if (!zapWindowValid(a0)) return fail(ERR_BAD_HANDLE, F_ZAP_END_WINDOW);
+      zapWindowEnd(a0);
+      return 0;
     }
     case OP_TRUNCATE: {
       if (!fileValid(a0) || fileIsDmirrorMap(a0)) return fail(ERR_BAD_FILE, F_TRUNCATE_FILE);

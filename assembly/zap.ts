@@ -154,12 +154,15 @@ function zapRangeFast(mm: i32, start: u32, end: u32): void {
   bump(ST_ATOMIC_MAP, zapped);
 }
 
-/** zap_pte_range over [start, end) of mm, then tlb_finish_mmu; evenCows as zapOne's. */
-export function zapRange(mm: i32, start: u32, end: u32, evenCows: bool = true): void {
+/**
+ * zap_pte_range over [start, end) of mm, then tlb_finish_mmu; evenCows as zapOne's.
+ * finish false leaves the last batch gathered, its puts not yet made (zap_window.ts).
+ */
+export function zapRange(mm: i32, start: u32, end: u32, evenCows: bool = true, finish: bool = true): void {
   if (evenCows && rangeFastOk()) {
     fpNote(FP_ZAP_FAST);
     zapRangeFast(mm, start, end);
-    tlbFlush();
+    if (finish) tlbFlush();
     return;
   }
   fpNote(FP_ZAP_FULL);
@@ -192,5 +195,5 @@ export function zapRange(mm: i32, start: u32, end: u32, evenCows: bool = true): 
     }
     vpn = tableEnd;
   }
-  tlbFlush();
+  if (finish) tlbFlush();
 }

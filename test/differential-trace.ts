@@ -36,7 +36,7 @@ type Kind =
   | "read" | "write" | "mmap" | "munmap" | "madvise" | "fork" | "exit" | "mm_new" | "file_new" | "driver_new"
   | "to_device" | "to_ram" | "gup" | "unpin" | "check" | "teardown" | "drop_cache" | "garbage"
   | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout" | "cpu"
-  | "driver_alloc" | "driver_free" | "mprotect" | "mremap" | "dmirror" | "user_loop";
+  | "driver_alloc" | "driver_free" | "mprotect" | "mremap" | "dmirror" | "user_loop" | "zap_begin" | "zap_end";
 
 const WEIGHTS: Array<[Kind, number]> = [
   ["read", 18], ["write", 18], ["mmap", 5], ["munmap", 3], ["madvise", 3], ["fork", 0.5], ["exit", 0.7],
@@ -44,7 +44,7 @@ const WEIGHTS: Array<[Kind, number]> = [
   ["unpin", 5.5], ["check", 0.2], ["teardown", 0.02], ["drop_cache", 0.3], ["garbage", 0.4],
   ["driver_teardown", 0.025], ["evict_bo", 0.6], ["fault_begin", 0.5], ["fault_end", 0.45], ["truncate", 0.4],
   ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 1], ["driver_alloc", 0.6], ["driver_free", 0.5],
-  ["mprotect", 2], ["mremap", 1.5], ["dmirror", 3], ["user_loop", 0.8],
+  ["mprotect", 2], ["mremap", 1.5], ["dmirror", 3], ["user_loop", 0.8], ["zap_begin", 0.5], ["zap_end", 0.45],
 ];
 
 const DEVICE_KINDS = [
@@ -237,6 +237,19 @@ export class TraceGen {
           if (space && space.tables.get(vpn)?.devicePrivate) return this.#op(w, at, abi.OP_FAULT_BEGIN, hm, vpn);
         }
         return this.#op(w, at, abi.OP_FAULT_BEGIN, this.#mmId(mm), mm ? this.#vpn(mm) : BASE);
+      }
+      case "zap_begin": {
+        const v = mm && this.#vma(mm);
+        const order = this.#chance(0.3) ? abi.ZAP_ORDER_PUT_FIRST : this.#chance(0.02) ? 2 : abi.ZAP_ORDER_KERNEL;
+        if (!v) return this.#op(w, at, abi.OP_ZAP_BEGIN, this.#mmId(mm), BASE, 1, order);
+        const [start, n] = this.#subRange(v, 20);
+        return this.#op(w, at, abi.OP_ZAP_BEGIN, mm.id, start, n, order);
+      }
+      case "zap_end": {
+        const live: number[] = [];
+        m.zapWindows.slots.forEach((x, i) => { if (x) live.push(i + 1); });
+        const t = live.length && this.#chance(0.95) ? live[this.#below(live.length)] : this.#below(abi.ZAP_WINDOW_SLOTS + 2) - 1;
+        return this.#op(w, at, abi.OP_ZAP_END, t);
       }
       case "fault_end": {
         const tokens = m.faults.tokens;

@@ -40,6 +40,9 @@ export type Op =
   | { op: "evict_bo"; bo: number }
   | { op: "fault_begin"; mm: number; addr: number }
   | { op: "fault_end"; fault: number }
+  /** madvise(MADV_DONTNEED) on one VMA held open at its mmu_gather window (order "put-first": a mutation, not a kernel). */
+  | { op: "zap_begin"; mm: number; addr: number; length: number; order?: "kernel" | "put-first" }
+  | { op: "zap_end"; window: number }
   /** A hole punch over [offset, offset + length), or with shrink truncate(2) to offset (no length). */
   | { op: "truncate"; file: number; offset: number; length?: number; shrink?: boolean }
   | { op: "dma_write"; handle: number; value: number }
@@ -89,6 +92,8 @@ export const OP_CODES: Record<OpName, number> = {
   evict_bo: abi.OP_EVICT_BO,
   fault_begin: abi.OP_FAULT_BEGIN,
   fault_end: abi.OP_FAULT_END,
+  zap_begin: abi.OP_ZAP_BEGIN,
+  zap_end: abi.OP_ZAP_END,
   truncate: abi.OP_TRUNCATE,
   dma_write: abi.OP_DMA_WRITE,
   madvise_pageout: abi.OP_MADV_PAGEOUT,
@@ -141,6 +146,8 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   evict_bo: ["bo"],
   fault_begin: ["mm", "addr"],
   fault_end: ["fault"],
+  zap_begin: ["mm", "addr", "length", "order"],
+  zap_end: ["window"],
   truncate: ["file", "offset", "length", "shrink"],
   dma_write: ["handle", "value"],
   madvise_pageout: ["mm", "addr", "length"],
@@ -299,6 +306,14 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
     case "evict_bo": a(0, int(name, o, "bo", 1)); break;
     case "fault_begin": a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); break;
     case "fault_end": a(0, int(name, o, "fault", 1)); break;
+    case "zap_begin": {
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, pagesOf(name, o));
+      const order = o.order ?? "kernel";
+      if (order !== "kernel" && order !== "put-first") bad(name, "order", `must be "kernel" or "put-first", got ${shown(o.order)}`);
+      a(3, order === "put-first" ? abi.ZAP_ORDER_PUT_FIRST : abi.ZAP_ORDER_KERNEL);
+      break;
+    }
+    case "zap_end": a(0, int(name, o, "window", 1)); break;
     case "truncate": {
       a(0, int(name, o, "file")); a(1, vpnOf(name, o, "offset"));
       if (!bool(name, o, "shrink")) { a(2, pagesOf(name, o)); break; }
@@ -401,6 +416,7 @@ const NOMEM_OBJECTS_BY_OP: Record<string, string> = {
   driver_alloc: "buffer-object table full (raise capacity.bufferObjects)",
   gup: "GUP handles exhausted (raise capacity.gupHandles)",
   fault_begin: "in-flight fault table full (its size is capacity.gupHandles)",
+  zap_begin: `zap window table full (at most ${abi.ZAP_WINDOW_SLOTS} open at once)`,
   truncate: "waiting-truncate table full (twice capacity.files: fsdax truncates waiting for a busy page, or queued behind one)",
   dmirror_new: `test_hmm device table full (at most ${abi.MAX_DMIRROR_DEVICES} devices per engine)`,
   dmirror_open: `dmirror file table full (at most ${abi.MAX_MIRRORS} opens per engine: mirror ids are not reused)`,

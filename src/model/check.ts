@@ -26,6 +26,7 @@ import {
   V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG, PGMAP_REF_PER_PAGE, FOLL_PIN, FOLIO_NR, PT_ENTRIES,
 } from "../../assembly/abi.ts";
 import { exclusiveKeepsMapcount } from "./exclusive.ts";
+import { zapWindowQueued } from "./zap_window.ts";
 import { pgmapKilled, hangingDriver } from "./memremap.ts";
 import { cachedPage } from "./file.ts";
 import type { Frame } from "./frames.ts";
@@ -112,6 +113,8 @@ export function quiesceCheck(m: Machine): void {
   for (const tok of m.faults.tokens) {
     if (tok && tok.live && tok.ref) hold(tok.page, 1, 0, -1, -1, 9);
   }
+  // An open zap window (zap_begin without zap_end) holds the references its mmu_gather queued.
+  for (const [page, nr] of zapWindowQueued(m)) hold(page, nr, 0, -1, -1, 9);
   // The driver's own folios (OP_DRIVER_ALLOC) hold the driver's reference.
   for (let pfn = m.frames.systemPages + 1; pfn < m.frames.all.length; pfn++) {
     const f = m.frames.all[pfn];

@@ -25,6 +25,7 @@ import { AddressSpaces } from "./mm.ts";
 import { Files } from "./file.ts";
 import { Gather } from "./mmu_gather.ts";
 import { Faults } from "./race.ts";
+import { ZapWindows } from "./zap_window.ts";
 import { shmemRelease } from "./shmem.ts";
 import { DmirrorDevices } from "./dmirror.ts";
 import { Mirrors, type Mirror } from "./mirror.ts";
@@ -47,6 +48,8 @@ export class Machine {
   readonly pins: Pins;
   /** do_swap_page faults in flight between OP_FAULT_BEGIN and OP_FAULT_END. */
   readonly faults: Faults;
+  /** madvise zaps held open between OP_ZAP_BEGIN and OP_ZAP_END (their mmu_gather window). */
+  readonly zapWindows = new ZapWindows();
   /** Sequence number of the next op (ops rejected do not get one). */
   opSeq = 0;
   /** Simulated CPUs a cpu op may name (EngineOptions.cpus); the model has no cost layer. */

@@ -44,7 +44,8 @@ import {
   F_MMAP_ADDR, F_MMAP_FILE, F_MMAP_LENGTH, F_MMAP_OFFSET, F_MMAP_PROT, F_MPROTECT_ADDR, F_MPROTECT_MM,
   F_MPROTECT_PROT, F_MREMAP_ADDR, F_MREMAP_LENGTH, F_MREMAP_MAYMOVE, F_MREMAP_MM, F_MREMAP_NEW_ADDR,
   F_MREMAP_NEW_LENGTH, F_MUNMAP_ADDR, F_TRUNCATE_FILE, F_TRUNCATE_LENGTH, F_TRUNCATE_OFFSET, F_TRUNCATE_SHRINK,
-  F_UNPIN_HANDLE,
+  F_UNPIN_HANDLE, OP_ZAP_BEGIN, OP_ZAP_END, ZAP_WINDOW_PAGES, ZAP_ORDER_PUT_FIRST, F_ZAP_BEGIN_ADDR, F_ZAP_BEGIN_LENGTH,
+  F_ZAP_BEGIN_ORDER, F_ZAP_END_WINDOW,
 } from "../../assembly/abi.ts";
 import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys, dmirrorExclusive, dmirrorCheckExclusive } from "./dmirror_ioctl.ts";
 import { isLiveChunk } from "./dmirror.ts";
@@ -70,6 +71,7 @@ import { registerDriver, memunmapPages, driverPadding, type Driver } from "./mem
 import { createBo, allocatedPagesOf, driverCanAlloc, driverAllocFolio, driverFreeBo } from "./driver.ts";
 import { quiesceCheck } from "./check.ts";
 import { faultBegin, faultEnd } from "./race.ts";
+import { zapWindowBegin, zapWindowEnd } from "./zap_window.ts";
 import { truncateRange, resumeWokenTruncates } from "./truncate.ts";
 import { pageout } from "./lru.ts";
 import { dmaWrite } from "./pins.ts";
@@ -361,7 +363,7 @@ function doGup(m: Machine, mm: Mm, vpn: number, fl: number): number {
 
 const NEEDS_MM = new Set([
   OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP,
-  OP_FAULT_BEGIN, OP_MADV_PAGEOUT,
+  OP_FAULT_BEGIN, OP_MADV_PAGEOUT, OP_ZAP_BEGIN,
 ]);
 /** Ops with an mm that check it in their own case (codes past the core's 32-bit mask). */
 const OWN_MM = new Set([OP_MPROTECT, OP_MREMAP]);
@@ -505,6 +507,19 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
       if (!m.faults.live(a0)) reject(ERR_BAD_HANDLE, F_FAULT_END_FAULT);
       if (m.frames.freeSystemPages < 1) reject(ERR_NOMEM_FRAMES, NO_FIELD, 1);
       return faultEnd(m, a0);
+    case OP_ZAP_BEGIN: {
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, F_ZAP_BEGIN_ADDR);
+      if (a2 > ZAP_WINDOW_PAGES) reject(ERR_RANGE, F_ZAP_BEGIN_LENGTH, ZAP_WINDOW_PAGES); // one gather batch's worth
+      const v = mm!.findVma(a1);
+      if (!v || v.end < a1 + a2) reject(ERR_SEGV, F_ZAP_BEGIN_ADDR); // madvise_dontneed_single_vma: one whole VMA
+      if (a3 !== 0 && a3 !== ZAP_ORDER_PUT_FIRST) reject(ERR_BAD_ARG, F_ZAP_BEGIN_ORDER);
+      if (m.zapWindows.free() < 0) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
+      return zapWindowBegin(m, mm!, a1, a1 + a2, a3);
+    }
+    case OP_ZAP_END:
+      if (!m.zapWindows.live(a0)) reject(ERR_BAD_HANDLE, F_ZAP_END_WINDOW);
+      zapWindowEnd(m, a0);
+      return 0;
     case OP_TRUNCATE: {
       const f = m.files.open(a0);
       if (!f || f.dmirrorMap) reject(ERR_BAD_FILE, F_TRUNCATE_FILE);

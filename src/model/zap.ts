@@ -109,12 +109,15 @@ function zapFolioRun(m: Machine, mm: Mm, vpn: number, table: PteTable, pte: Pte,
   return nr;
 }
 
-/** zap_pmd_range / zap_pte_range over [start, end) of mm in vpn order, then tlb_finish_mmu; evenCows as zapOne's. */
-export function zapRange(m: Machine, mm: Mm, start: number, end: number, evenCows = true): void {
+/**
+ * zap_pmd_range / zap_pte_range over [start, end) of mm in vpn order, then tlb_finish_mmu; evenCows as zapOne's.
+ * finish false leaves the last batch gathered, its puts not yet made (zap_window.ts).
+ */
+export function zapRange(m: Machine, mm: Mm, start: number, end: number, evenCows = true, finish = true): void {
   const batching = m.rules.pteBatch && m.frames.hasLarge && evenCows;
   if (!batching && !mm.tables.hasHuge) {
     for (const [vpn, pte] of mm.tables.entriesIn(start, end)) zapOne(m, mm, vpn, mm.tables.table(vpn)!, pte, evenCows);
-    tlbFlush(m);
+    if (finish) tlbFlush(m);
     return;
   }
   for (let vpn = start; vpn < end;) {
@@ -140,5 +143,5 @@ export function zapRange(m: Machine, mm: Mm, start: number, end: number, evenCow
     }
     vpn = tableEnd;
   }
-  tlbFlush(m);
+  if (finish) tlbFlush(m);
 }

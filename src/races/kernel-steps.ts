@@ -40,6 +40,8 @@ import type { Scheme } from "../scheme/presets.ts";
 import type { OpStep, Step } from "../scenario/types.ts";
 import { stepOp, boundValue } from "../scenario/step-op.ts";
 import { resolveValue } from "../scenario/values.ts";
+import { zapCut } from "./zap-steps.ts";
+import { migrateCuts } from "./migrate-steps.ts";
 
 /** What the step runner needs of an Engine or a Model. */
 export interface Host {
@@ -63,7 +65,26 @@ export interface ThreadState {
   fault: number;
   /** The pfn whose folio lock a 7.0 do_swap_page sleeps on (softleaf_entry_wait_on_locked), else 0. */
   wait: number;
+  /** A cut op between its steps (CutStep.kind) and its token, else "" and 0. */
+  cut?: string;
+  token?: number;
 }
+
+/**
+ * An op cut into steps in a file of its own (./zap-steps.ts, ./migrate-steps.ts):
+ * begin runs its first step and returns a token (null: not cut, the op runs whole);
+ * resume runs the next step with it; waits says the op cannot start now (it sleeps).
+ */
+export interface CutStep {
+  kind: string;
+  cuts(op: string): boolean;
+  begin(host: Host, rec: Op): { token: number; label: string } | null;
+  resume(host: Host, token: number): { label: string; opDone: boolean; token?: number; outcome?: OpOutcome };
+  waits?(host: Host, rec: Op): boolean;
+}
+
+/** The cut ops, tried in order. */
+export const CUTS: CutStep[] = [zapCut, ...migrateCuts];
 
 export interface StepResult {
   label: string;
@@ -128,12 +149,6 @@ export class OpRunner {
 
   finished(t: number): boolean { return this.#state[t].pc >= this.threads[t].ops.length; }
 
-  /** Thread t sleeps on a folio lock that is still held (7.0 do_swap_page), so it cannot step. */
-  blocked(t: number): boolean {
-    const pfn = this.#state[t].wait;
-    return pfn !== 0 && this.host.frame(pfn).locked;
-  }
-
   #record(op: OpStep, where: string): Op {
     return stepOp(op, (v, k) => {
       try {
@@ -163,7 +178,7 @@ export class OpRunner {
     const op = th.ops[st.pc];
     if (!op) throw new RefsimError(`thread ${th.name} has no op left to step`, { field: "step", code: "BAD_SCENARIO" });
     const where = `thread ${th.name} op ${st.pc + 1} (${op.op})`;
-    if (this.blocked(t)) throw new RefsimError(`${where}: the thread sleeps on pfn ${st.wait}'s folio lock, which no step has released`, { field: "threads", code: "BAD_SCENARIO" });
+    if (st.wait !== 0 && this.host.frame(st.wait).locked) throw new RefsimError(`${where}: the thread sleeps on pfn ${st.wait}'s folio lock, which no step has released`, { field: "threads", code: "BAD_SCENARIO" });
     st.wait = 0; // woken: softleaf_entry_wait_on_locked returned, the access is retried
     const mode = this.host.scheme.rules.swapFaultRef as SwapFaultRef;
     if (st.fault !== 0) {
@@ -171,7 +186,19 @@ export class OpRunner {
       st.fault = 0;
       return { label: END[mode], opDone: false };
     }
+    if (st.cut) {
+      const c = CUTS.find((x) => x.kind === st.cut)!;
+      const r = this.#wrap(() => c.resume(this.host, st.token!), where);
+      if (!r.opDone) { st.token = r.token ?? st.token; return { label: r.label, opDone: false }; }
+      st.cut = ""; st.token = 0;
+      return this.#done(st, op, r.outcome!, r.label);
+    }
     const rec = this.#record(op, where);
+    for (const c of CUTS) {
+      if (!c.cuts(op.op)) continue;
+      const b = this.#wrap(() => c.begin(this.host, rec), where);
+      if (b) { st.cut = c.kind; st.token = b.token; return { label: b.label, opDone: false }; }
+    }
     const pfn = cutPoint(op.op) ? this.#devicePrivate(rec) : 0;
     if (pfn !== 0) {
       const o = this.#run({ op: "fault_begin", mm: (rec as { mm: number }).mm, addr: (rec as { addr: number }).addr } as Op, where);
@@ -183,11 +210,37 @@ export class OpRunner {
       st.fault = o.result;
       return { label: BEGIN[mode], opDone: false };
     }
-    const outcome = this.#run(rec, where);
+    return this.#done(st, op, this.#run(rec, where), `${op.op}: the whole op, one atomic step`);
+  }
+
+  #done(st: ThreadState, op: OpStep, outcome: OpOutcome, label: string): StepResult {
     const v = boundValue(op.op, outcome.result, outcome);
     if (op.as && v !== undefined) this.names.set(op.as, v);
     st.pc++;
-    return { label: `${op.op}: the whole op, one atomic step`, opDone: true, outcome };
+    return { label, opDone: true, outcome };
+  }
+
+  #wrap<T>(f: () => T, where: string): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof RefsimError) throw new RefsimError(`${where}: ${e.message.replace(/^op 0:? ?/, "")}`, { op: e.op, field: e.field, code: e.code });
+      throw e;
+    }
+  }
+
+  /**
+   * Thread t sleeps until another thread acts: on a folio lock still held (a 7.0 do_swap_page,
+   * softleaf_entry_wait_on_locked), or its next op would (a fault on a migration entry: migration_entry_wait).
+   */
+  blocked(t: number): boolean {
+    const st = this.#state[t];
+    if (st.wait !== 0) return this.host.frame(st.wait).locked;
+    const op = this.threads[t].ops[st.pc];
+    if (!op || st.cut || st.fault !== 0) return false;
+    let rec: Op;
+    try { rec = this.#record(op, "wait"); } catch { return false; }
+    return CUTS.some((c) => c.waits?.(this.host, rec) === true);
   }
 
   /** Run thread t's current op to completion. */

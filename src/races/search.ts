@@ -134,10 +134,14 @@ export async function raceScenario(l: LoadedScenario, schemeInput: SchemeInput, 
   const probe = await runScenario(checkScenario(first, `${sc.name} replay`), schemeInput);
   const counts: Record<string, number> = {};
   for (const k of VIOLATION_KINDS) if (probe.stats.violations[k]) counts[k] = probe.stats.violations[k];
-  const replay = replayScenario(w, counts);
+  // A race.never finding ("<path> grew") is replayed as the statistic's value at the end.
+  const grew = spec?.never !== undefined && s.finding.kind === `${spec.never} grew` ? spec.never : undefined;
+  const grown = grew === undefined ? undefined : grew.split(".").reduce<unknown>((x, k) => (x as Record<string, unknown>)?.[k], probe.stats);
+  const nested = grew === undefined ? undefined : grew.split(".").reduceRight<unknown>((x, k) => ({ [k]: x }), grown) as Record<string, unknown>;
+  const replay = replayScenario(w, counts, nested);
   replay.schemes = [schemeInput];
   const check = await runScenario(checkScenario(replay, `${sc.name} replay`), schemeInput);
   result.replay = replay;
-  result.replayPassed = check.passed && (counts[s.finding.kind] ?? 0) > 0;
+  result.replayPassed = check.passed && (grew !== undefined ? typeof grown === "number" && grown > 0 : (counts[s.finding.kind] ?? 0) > 0);
   return result;
 }

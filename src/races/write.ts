@@ -55,8 +55,11 @@ export interface WriteInput {
   how: string;
 }
 
-/** The replay scenario; `expect` (the violations) is filled in by the caller after running it. */
-export function replayScenario(w: WriteInput, violations: Record<string, number>): Scenario {
+/**
+ * The replay scenario; `expect` (the violations, and for a race.never finding the
+ * statistic's value, as nested stats) is filled in by the caller after running it.
+ */
+export function replayScenario(w: WriteInput, violations: Record<string, number>, stats?: Record<string, unknown>): Scenario {
   const { scenario: sc, section, finding: f } = w;
   const threads = w.threads.map((t) => t.name).join(", ");
   return {
@@ -71,7 +74,7 @@ export function replayScenario(w: WriteInput, violations: Record<string, number>
       ...section.setup,
       ...interleavingSteps(w.threads, f),
       ...(f.atEpilogue ? section.epilogue : []),
-      { label: `found by refsim races: ${f.kind}`, expect: { violations: violations } },
+      { label: `found by refsim races: ${f.kind}`, expect: { violations: violations, ...(stats ? { stats } : {}) } },
     ],
   };
 }
