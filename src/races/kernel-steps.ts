@@ -79,7 +79,7 @@ export interface CutStep {
   kind: string;
   cuts(op: string): boolean;
   begin(host: Host, rec: Op): { token: number; label: string } | null;
-  resume(host: Host, token: number): { label: string; opDone: boolean; token?: number; outcome?: OpOutcome };
+  resume(host: Host, token: number, rec: Op): { label: string; opDone: boolean; token?: number; outcome?: OpOutcome };
   waits?(host: Host, rec: Op): boolean;
 }
 
@@ -188,7 +188,8 @@ export class OpRunner {
     }
     if (st.cut) {
       const c = CUTS.find((x) => x.kind === st.cut)!;
-      const r = this.#wrap(() => c.resume(this.host, st.token!), where);
+      const rec = this.#record(op, where);
+      const r = this.#wrap(() => c.resume(this.host, st.token!, rec), where);
       if (!r.opDone) { st.token = r.token ?? st.token; return { label: r.label, opDone: false }; }
       st.cut = ""; st.token = 0;
       return this.#done(st, op, r.outcome!, r.label);

@@ -7,6 +7,8 @@
  * may hold a reference nothing maps: a migration's refcount check sees it.
  * Only a range inside one VMA of at most ZAP_WINDOW_PAGES pages is cut; any other
  * madvise runs as one step (the core refuses the window, the op runs whole).
+ * A thread's zap_begin op is the same zap cut the same way (both steps, so a shrunk
+ * interleaving cannot leave the window open); its order "put-first" is the mutation.
  *
  * @example
  * ```ts
@@ -21,10 +23,17 @@ import type { CutStep } from "./kernel-steps.ts";
 export const ZAP_BEGIN = "zap_pte_range: PTEs cleared, rmap removed, references queued in the mmu_gather; PTL dropped (6.1 mm/memory.c)";
 export const ZAP_END = "tlb_finish_mmu: TLB flush, then free_pages_and_swap_cache puts the queued references (6.1 mm/mmu_gather.c)";
 
+export const ZAP_BEGIN_PUT_FIRST = "mutated zap: each PTE's reference put first, PTE and rmap left in place (not a kernel)";
+export const ZAP_END_PUT_FIRST = "mutated zap: PTEs cleared and rmap removed after the put (not a kernel)";
+
 export const zapCut: CutStep = {
   kind: "zap",
-  cuts: (op) => op === "madvise_dontneed",
+  cuts: (op) => op === "madvise_dontneed" || op === "zap_begin",
   begin(host, rec) {
+    if (rec.op === "zap_begin") {
+      const o = host.runDetailed([rec])[0];
+      return { token: o.result, label: (rec as { order?: string }).order === "put-first" ? ZAP_BEGIN_PUT_FIRST : ZAP_BEGIN };
+    }
     const { mm, addr, length } = rec as { mm: number; addr: number; length: number };
     try {
       const o = host.runDetailed([{ op: "zap_begin", mm, addr, length } as Op])[0];
@@ -34,8 +43,9 @@ export const zapCut: CutStep = {
       throw e;
     }
   },
-  resume(host, token) {
+  resume(host, token, rec) {
     const outcome = host.runDetailed([{ op: "zap_end", window: token } as Op])[0];
-    return { label: ZAP_END, opDone: true, outcome: { ...outcome, result: 0 } };
+    const mutated = rec.op === "zap_begin" && (rec as { order?: string }).order === "put-first";
+    return { label: mutated ? ZAP_END_PUT_FIRST : ZAP_END, opDone: true, outcome: { ...outcome, result: rec.op === "zap_begin" ? token : 0 } };
   },
 };
