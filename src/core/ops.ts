@@ -400,6 +400,8 @@ function extraFields(name: OpName): string[] {
 export function coreError(op: string, code: number): [string, string] {
   if (op === "cpu" && code === abi.ERR_BAD_ARG) return ["BAD_ARG", "no such simulated CPU (cpu must be below EngineOptions.cpus)"];
   if (code === abi.ERR_NOMEM_OBJECTS && NOMEM_OBJECTS_BY_OP[op]) return ["NOMEM_OBJECTS", NOMEM_OBJECTS_BY_OP[op]];
+  if (op === "zap_end" && code === abi.ERR_BAD_HANDLE) return ["BAD_HANDLE", "no such open zap window (zap_begin returns one; zap_end closes it)"];
+  if (op === "zap_begin" && code === abi.ERR_SEGV) return ["SEGV", "the range is not inside one VMA (a zap window is one madvise_dontneed_single_vma)"];
   return CORE_ERRORS[code] ?? ["UNKNOWN", `error ${code}`];
 }
 
