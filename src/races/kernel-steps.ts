@@ -178,7 +178,10 @@ export class OpRunner {
     const op = th.ops[st.pc];
     if (!op) throw new RefsimError(`thread ${th.name} has no op left to step`, { field: "step", code: "BAD_SCENARIO" });
     const where = `thread ${th.name} op ${st.pc + 1} (${op.op})`;
-    if (st.wait !== 0 && this.host.frame(st.wait).locked) throw new RefsimError(`${where}: the thread sleeps on pfn ${st.wait}'s folio lock, which no step has released`, { field: "threads", code: "BAD_SCENARIO" });
+    if (this.blocked(t)) {
+      const why = st.wait !== 0 ? `sleeps on pfn ${st.wait}'s folio lock, which no step has released` : "waits for another thread (its op cannot start now)";
+      throw new RefsimError(`${where}: the thread ${why}`, { field: "threads", code: "BAD_SCENARIO" });
+    }
     st.wait = 0; // woken: softleaf_entry_wait_on_locked returned, the access is retried
     const mode = this.host.scheme.rules.swapFaultRef as SwapFaultRef;
     if (st.fault !== 0) {
