@@ -1,41 +1,14 @@
 // Refcount / mapcount accounting of ordinary (system RAM) anonymous and file
-// pages, spec §4.1: faults, fork, COW, zap, and the data each process sees.
-import { test } from "uvu";
+// pages, spec §4.1: one uvu suite per concept (faults, fork, COW, zap, VMAs, the
+// quiesce check), one test per era where the eras differ or must all hold.
+import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { Engine, type PageInfo } from "../src/core/engine.ts";
-import type { Stats } from "../src/core/stats.ts";
+import { Engine } from "../src/core/engine.ts";
+import { PAGE, engine, pg, anonPage, delta, schemeName } from "./helpers/pages.ts";
 
-const PAGE = 4096;
-const CAP = { systemPages: 256, devicePages: 64 };
+const Anon = suite("anonymous faults: do_anonymous_page and the shared zero page");
 
-async function engine(scheme = "E2", capacity: Partial<typeof CAP> & Record<string, number> = {}): Promise<Engine> {
-  return Engine.create({ scheme, capacity: { ...CAP, ...capacity } });
-}
-
-/** page() that must be mapped. */
-function pg(e: Engine, mm: number, addr: number): PageInfo {
-  const p = e.page(mm, addr);
-  assert.ok(p, `expected a mapping at 0x${addr.toString(16)} in mm ${mm}`);
-  return p!;
-}
-
-/** Counter deltas between two stats snapshots. */
-function delta(a: Stats, b: Stats) {
-  return {
-    ref: b.atomics.refcount - a.atomics.refcount,
-    map: b.atomics.mapcount - a.atomics.mapcount,
-    wpCopy: b.wpCopy - a.wpCopy,
-    wpReuse: b.wpReuse - a.wpReuse,
-    tlbFlushes: b.tlbFlushes - a.tlbFlushes,
-    ptesCopied: b.ptesCopied - a.ptesCopied,
-    ptesZapped: b.ptesZapped - a.ptesZapped,
-    live: b.frames.live - a.frames.live,
-    freed: b.frames.freed - a.frames.freed,
-    allocated: b.frames.allocated - a.frames.allocated,
-  };
-}
-
-test("do_anonymous_page: a write fault on untouched anon memory maps a fresh page at R1 M1, exclusive (E2)", async () => {
+Anon("do_anonymous_page: a write fault on untouched anon memory maps a fresh page at R1 M1, exclusive (E2)", async () => {
   const e = await engine("E2");
   const mm = e.mmNew();
   const a = e.mmap(mm, { length: 2 * PAGE });
@@ -57,16 +30,13 @@ test("do_anonymous_page: a write fault on untouched anon memory maps a fresh pag
   assert.is(e.read(mm, a), 42);
 });
 
-test("do_anonymous_page in E0 (no PG_anon_exclusive before 5.19): R1 M1, anon but not marked exclusive", async () => {
-  const e = await engine("E0");
-  const mm = e.mmNew();
-  const a = e.mmap(mm, { length: PAGE });
-  e.write(mm, a, 1);
+Anon("do_anonymous_page in E0 (no PG_anon_exclusive before 5.19): R1 M1, anon but not marked exclusive", async () => {
+  const { e, mm, a } = await anonPage("E0", 1, 1);
   const p = pg(e, mm, a);
   assert.equal({ refcount: p.refcount, mapcount: p.mapcount, anon: p.anon, anonExclusive: p.anonExclusive }, { refcount: 1, mapcount: 1, anon: true, anonExclusive: false });
 });
 
-test("read fault on untouched anon memory maps the shared zero page: special PTE, no ref, no mapcount, no frame", async () => {
+Anon("read fault on untouched anon memory maps the shared zero page: special PTE, no ref, no mapcount, no frame", async () => {
   const e = await engine("E2");
   const mm = e.mmNew();
   const a = e.mmap(mm, { length: PAGE });
@@ -81,7 +51,7 @@ test("read fault on untouched anon memory maps the shared zero page: special PTE
   assert.equal({ ref: d.ref, map: d.map, live: d.live, allocated: d.allocated }, { ref: 0, map: 0, live: 0, allocated: 0 }, "mapping the zero page takes no reference and allocates nothing");
 });
 
-test("write after a zero-page read: wp_page_copy into a fresh page; the zero page stays untouched", async () => {
+Anon("write after a zero-page read: wp_page_copy into a fresh page; the zero page stays untouched", async () => {
   const e = await engine("E2");
   const mm = e.mmNew();
   const a = e.mmap(mm, { length: PAGE });
@@ -98,7 +68,11 @@ test("write after a zero-page read: wp_page_copy into a fresh page; the zero pag
   assert.is(e.read(mm, a), 9);
 });
 
-test("file read fault: page cache ref + PTE ref (R2 M1); a second mapping adds +1R +1M", async () => {
+Anon.run();
+
+const File = suite("file faults: the page cache page and its mappings (filemap_fault, do_shared_fault, do_cow_fault)");
+
+File("file read fault: page cache ref + PTE ref (R2 M1); a second mapping adds +1R +1M", async () => {
   const e = await engine("E2");
   const f = e.fileNew(2 * PAGE);
   const A = e.mmNew();
@@ -119,7 +93,7 @@ test("file read fault: page cache ref + PTE ref (R2 M1); a second mapping adds +
   assert.is(delta(s0, e.stats()).live, 1);
 });
 
-test("shared file mapping: writes reach the page cache page and the file; other mappers read them", async () => {
+File("shared file mapping: writes reach the page cache page and the file; other mappers read them", async () => {
   const e = await engine("E2");
   const f = e.fileNew(PAGE);
   const A = e.mmNew();
@@ -134,7 +108,7 @@ test("shared file mapping: writes reach the page cache page and the file; other 
   assert.equal(e.violations(), []);
 });
 
-test("private file write fault (do_cow_fault): an anon copy R1 M1; the page cache page keeps only the cache ref", async () => {
+File("private file write fault (do_cow_fault): an anon copy R1 M1; the page cache page keeps only the cache ref", async () => {
   const e = await engine("E2");
   const f = e.fileNew(PAGE);
   const A = e.mmNew();
@@ -154,7 +128,7 @@ test("private file write fault (do_cow_fault): an anon copy R1 M1; the page cach
   assert.is(e.read(A, shared), 5, "the private write does not reach the file");
 });
 
-test("private file: read then write = wp_page_copy; the page cache page loses that mapping (-1R -1M)", async () => {
+File("private file: read then write = wp_page_copy; the page cache page loses that mapping (-1R -1M)", async () => {
   const e = await engine("E2");
   const f = e.fileNew(PAGE);
   const A = e.mmNew();
@@ -177,25 +151,26 @@ test("private file: read then write = wp_page_copy; the page cache page loses th
   assert.equal({ privateInB: e.read(B, priv), sharedInA: e.read(A, shared) }, { privateInB: 8, sharedInA: 7 });
 });
 
+File.run();
+
+const Fork = suite("fork: copy_page_range and vma_needs_copy");
+
 for (const scheme of ["E0", "E2"]) {
-  test(`${"fork of an anon page: +1R +1M, one page mapped by both, both PTEs write-protected, AnonExclusive cleared"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
-  const e = await engine(scheme);
-  const mm = e.mmNew();
-  const a = e.mmap(mm, { length: PAGE });
-  e.write(mm, a, 3);
-  const s0 = e.stats();
-  const child = e.fork(mm);
-  const d = delta(s0, e.stats());
-  const p = pg(e, mm, a);
-  const c = pg(e, child, a);
-  assert.is(c.pfn, p.pfn, scheme);
-  assert.equal({ refcount: p.refcount, mapcount: p.mapcount, anonExclusive: p.anonExclusive }, { refcount: 2, mapcount: 2, anonExclusive: false }, scheme);
-  assert.equal({ parentWrite: p.pte.write, childWrite: c.pte.write }, { parentWrite: false, childWrite: false }, `${scheme}: both write-protected`);
-  assert.equal({ ref: d.ref, map: d.map, ptesCopied: d.ptesCopied, live: d.live, wpCopy: d.wpCopy }, { ref: 1, map: 1, ptesCopied: 1, live: 0, wpCopy: 0 }, scheme);
+  Fork(`fork of an anon page: +1R +1M, one page mapped by both, both PTEs write-protected, AnonExclusive cleared [${schemeName(scheme)}]`, async () => {
+    const { e, mm, a } = await anonPage(scheme, 1, 3);
+    const s0 = e.stats();
+    const child = e.fork(mm);
+    const d = delta(s0, e.stats());
+    const p = pg(e, mm, a);
+    const c = pg(e, child, a);
+    assert.is(c.pfn, p.pfn, scheme);
+    assert.equal({ refcount: p.refcount, mapcount: p.mapcount, anonExclusive: p.anonExclusive }, { refcount: 2, mapcount: 2, anonExclusive: false }, scheme);
+    assert.equal({ parentWrite: p.pte.write, childWrite: c.pte.write }, { parentWrite: false, childWrite: false }, `${scheme}: both write-protected`);
+    assert.equal({ ref: d.ref, map: d.map, ptesCopied: d.ptesCopied, live: d.live, wpCopy: d.wpCopy }, { ref: 1, map: 1, ptesCopied: 1, live: 0, wpCopy: 0 }, scheme);
   });
 }
 
-test("fork of a maybe-pinned anon page (FOLL_PIN in this mm): the child gets a copy, the parent keeps its page", async () => {
+Fork("fork of a maybe-pinned anon page (FOLL_PIN in this mm): the child gets a copy, the parent keeps its page", async () => {
   const e = await engine("E2");
   const mm = e.mmNew();
   const a = e.mmap(mm, { length: 2 * PAGE });
@@ -220,7 +195,7 @@ test("fork of a maybe-pinned anon page (FOLL_PIN in this mm): the child gets a c
   assert.equal({ page0: e.read(child, a), page1: e.read(child, a + PAGE) }, { page0: 10, page1: 20 });
 });
 
-test("page_needs_cow_for_dma needs an mm with pins: R >= 1024 from FOLL_GETs is shared unless the mm has pinned something", async () => {
+Fork("page_needs_cow_for_dma needs an mm with pins: R >= 1024 from FOLL_GETs is shared unless the mm has pinned something", async () => {
   const e = await engine("E2");
   const mm = e.mmNew();
   const a = e.mmap(mm, { length: 2 * PAGE });
@@ -238,155 +213,7 @@ test("page_needs_cow_for_dma needs an mm with pins: R >= 1024 from FOLL_GETs is 
   assert.is(pg(e, mm, a).refcount, 1026, "the copy took no reference on the parent's page");
 });
 
-for (const scheme of ["E0", "E2"]) {
-  test(`${"write after fork: the writer copies (wp_page_copy), the last mapper reuses (page_count == 1)"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
-  const e = await engine(scheme);
-  const mm = e.mmNew();
-  const a = e.mmap(mm, { length: PAGE });
-  e.write(mm, a, 1);
-  const child = e.fork(mm);
-  const old = pg(e, mm, a).pfn;
-  let s0 = e.stats();
-  e.write(mm, a, 2);
-  let d = delta(s0, e.stats());
-  const p = pg(e, mm, a);
-  assert.is.not(p.pfn, old, `${scheme}: parent got a new page`);
-  assert.equal({ refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write, anonExclusive: p.anonExclusive }, { refcount: 1, mapcount: 1, write: true, anonExclusive: scheme === "E2" }, scheme);
-  const o = e.frame(old);
-  assert.equal({ refcount: o.refcount, mapcount: o.mapcount }, { refcount: 1, mapcount: 1 }, `${scheme}: old page lost the parent's mapping`);
-  assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse, live: d.live }, { wpCopy: 1, wpReuse: 0, live: 1 }, scheme);
-
-  s0 = e.stats();
-  e.write(child, a, 3);
-  d = delta(s0, e.stats());
-  const c = pg(e, child, a);
-  assert.is(c.pfn, old, `${scheme}: the child reuses the old page`);
-  assert.equal({ refcount: c.refcount, mapcount: c.mapcount, write: c.pte.write }, { refcount: 1, mapcount: 1, write: true }, scheme);
-  assert.is(c.anonExclusive, scheme === "E2", `${scheme}: reuse marks the page exclusive again only where the flag exists`);
-  assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse, live: d.live }, { wpCopy: 0, wpReuse: 1, live: 0 }, scheme);
-  assert.equal({ parent: e.read(mm, a), child: e.read(child, a) }, { parent: 2, child: 3 }, scheme);
-  });
-}
-
-for (const scheme of ["E0", "E2"]) {
-  test(`${"no reuse while another reference exists: a COW page with a FOLL_GET ref is copied on write (E0 and E2)"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
-  const e = await engine(scheme);
-  const mm = e.mmNew();
-  const a = e.mmap(mm, { length: PAGE });
-  e.write(mm, a, 1);
-  const h = e.gup(mm, a); // FOLL_GET on the exclusive page: +1
-  const child = e.fork(mm);
-  e.exit(child);
-  const p = pg(e, mm, a);
-  assert.equal({ refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write }, { refcount: 2, mapcount: 1, write: false }, `${scheme}: mapped once, one GUP ref, still write-protected`);
-  const s0 = e.stats();
-  e.write(mm, a, 2);
-  const d = delta(s0, e.stats());
-  assert.is.not(pg(e, mm, a).pfn, p.pfn, `${scheme}: page_count 2 -> copy`);
-  assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse }, { wpCopy: 1, wpReuse: 0 }, scheme);
-  e.unpin(h);
-  assert.is(e.frame(p.pfn).allocated, false, `${scheme}: dropping the GUP ref frees the old page`);
-  });
-}
-
-for (const scheme of ["E0", "E1", "E2", "E4"]) {
-  test(`${"after fork + child exit the page is mapped once again: the write reuses it (no copy)"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
-  const e = await engine(scheme);
-  const mm = e.mmNew();
-  const a = e.mmap(mm, { length: PAGE });
-  e.write(mm, a, 1);
-  const child = e.fork(mm);
-  e.exit(child);
-  const p = pg(e, mm, a);
-  assert.equal({ refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write }, { refcount: 1, mapcount: 1, write: false }, scheme);
-  const s0 = e.stats();
-  e.write(mm, a, 2);
-  const d = delta(s0, e.stats());
-  const q = pg(e, mm, a);
-  assert.equal({ pfn: q.pfn, write: q.pte.write }, { pfn: p.pfn, write: true }, scheme);
-  assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse, live: d.live }, { wpCopy: 0, wpReuse: 1, live: 0 }, scheme);
-  });
-}
-
-test("munmap (zap_pte_range): -1R -1M per page, pages back to the buddy, one TLB flush", async () => {
-  const e = await engine("E2");
-  const mm = e.mmNew();
-  const a = e.mmap(mm, { length: 4 * PAGE });
-  for (let i = 0; i < 3; i++) e.write(mm, a + i * PAGE, i + 1);
-  const pfns = [0, 1, 2].map((i) => pg(e, mm, a + i * PAGE).pfn);
-  const s0 = e.stats();
-  e.munmap(mm, a, 4 * PAGE);
-  const d = delta(s0, e.stats());
-  assert.equal({ ref: d.ref, map: d.map, ptesZapped: d.ptesZapped, tlbFlushes: d.tlbFlushes, freed: d.freed, live: d.live }, { ref: 3, map: 3, ptesZapped: 3, tlbFlushes: 1, freed: 3, live: -3 });
-  assert.is(e.stats().frames.live, 0);
-  for (const pfn of pfns) assert.equal({ allocated: e.frame(pfn).allocated, refcount: e.frame(pfn).refcount, mapcount: e.frame(pfn).mapcount }, { allocated: false, refcount: 0, mapcount: 0 });
-  assert.is(e.page(mm, a), null);
-  // A range that only maps the zero page has nothing to put: no flush.
-  const z = e.mmap(mm, { length: PAGE });
-  e.read(mm, z);
-  const s1 = e.stats();
-  e.munmap(mm, z, PAGE);
-  const d1 = delta(s1, e.stats());
-  assert.equal({ ref: d1.ref, map: d1.map, tlbFlushes: d1.tlbFlushes, ptesZapped: d1.ptesZapped }, { ref: 0, map: 0, tlbFlushes: 0, ptesZapped: 1 });
-});
-
-for (const [scheme, flushes] of [["E2", 2], [{ base: "E2", rules: { tlbBatch: 0 } }, 0], [{ base: "E2", rules: { tlbBatch: 100 } }, 6]] as const) {
-  test(`${"mmu_gather: references are dropped in TLB batches of tlbBatch pages (510 by default; 0 puts at once)"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
-  const e = await Engine.create({ scheme, capacity: { systemPages: 700, devicePages: 0 } });
-  const mm = e.mmNew();
-  const a = e.mmap(mm, { length: 600 * PAGE });
-  e.run(Array.from({ length: 600 }, (_, i) => ({ op: "write" as const, mm, addr: a + i * PAGE, value: i })));
-  const s0 = e.stats();
-  e.munmap(mm, a, 600 * PAGE);
-  const d = delta(s0, e.stats());
-  assert.equal({ tlbFlushes: d.tlbFlushes, freed: d.freed, ref: d.ref, map: d.map }, { tlbFlushes: flushes, freed: 600, ref: 600, map: 600 }, JSON.stringify(scheme));
-  assert.is(e.stats().frames.live, 0);
-  });
-}
-
-test("exit: every mapping is zapped; file pages stay in the page cache (R1 M0) until drop_cache frees them", async () => {
-  const e = await engine("E2");
-  const f = e.fileNew(PAGE);
-  const mm = e.mmNew();
-  const anon = e.mmap(mm, { length: 2 * PAGE });
-  const file = e.mmap(mm, { length: PAGE, file: f });
-  e.write(mm, anon, 1);
-  e.write(mm, anon + PAGE, 2);
-  e.read(mm, file);
-  const cache = pg(e, mm, file).pfn;
-  assert.is(e.stats().frames.live, 3);
-  e.exit(mm);
-  const fr = e.frame(cache);
-  assert.equal({ allocated: fr.allocated, refcount: fr.refcount, mapcount: fr.mapcount, pageCache: fr.pageCache }, { allocated: true, refcount: 1, mapcount: 0, pageCache: true });
-  assert.is(e.stats().frames.live, 1, "only the page cache page is left");
-  e.check();
-  assert.equal(e.violations(), [], "a cached, unmapped file page is not a leak");
-  e.dropCache(f);
-  assert.is(e.frame(cache).allocated, false);
-  assert.is(e.stats().frames.live, 0);
-});
-
-test("madvise(MADV_DONTNEED): drops the pages but keeps the VMA; the next read sees zeros, the next write a fresh page", async () => {
-  const e = await engine("E2");
-  const mm = e.mmNew();
-  const a = e.mmap(mm, { length: 2 * PAGE });
-  e.write(mm, a, 5);
-  e.write(mm, a + PAGE, 6);
-  const s0 = e.stats();
-  e.madviseDontneed(mm, a, PAGE);
-  const d = delta(s0, e.stats());
-  assert.equal({ ref: d.ref, map: d.map, freed: d.freed, live: d.live, tlbFlushes: d.tlbFlushes }, { ref: 1, map: 1, freed: 1, live: -1, tlbFlushes: 1 });
-  assert.is(e.page(mm, a), null);
-  assert.is(e.read(mm, a), 0, "anonymous memory reads as zeros after DONTNEED");
-  assert.is(pg(e, mm, a).pfn, 0, "and maps the zero page");
-  assert.is(e.read(mm, a + PAGE), 6, "the page outside the range is untouched");
-  e.write(mm, a, 7);
-  assert.equal({ refcount: pg(e, mm, a).refcount, value: e.read(mm, a) }, { refcount: 1, value: 7 });
-  e.check();
-  assert.equal(e.violations(), []);
-});
-
-test("fork does not copy shared file mappings (vma_needs_copy); the child refaults the same page cache page", async () => {
+Fork("fork does not copy shared file mappings (vma_needs_copy); the child refaults the same page cache page", async () => {
   const e = await engine("E2");
   const f = e.fileNew(2 * PAGE);
   const mm = e.mmNew();
@@ -413,7 +240,7 @@ test("fork does not copy shared file mappings (vma_needs_copy); the child refaul
   assert.is(e.read(mm, shared), 12, "shared: the child's write is visible to the parent");
 });
 
-test("fork of a private file page (not yet COWed): no PTE copied (no anon_vma); once the VMA COWed a page, +1R +1M and write-protected", async () => {
+Fork("fork of a private file page (not yet COWed): no PTE copied (no anon_vma); once the VMA COWed a page, +1R +1M and write-protected", async () => {
   const e = await engine("E2");
   const f = e.fileNew(2 * PAGE);
   const mm = e.mmNew();
@@ -430,7 +257,158 @@ test("fork of a private file page (not yet COWed): no PTE copied (no anon_vma); 
   assert.equal({ pfn: c.pfn, refcount: c.refcount, mapcount: c.mapcount, pageCache: c.pageCache, write: c.pte.write }, { pfn: p.pfn, refcount: 3, mapcount: 2, pageCache: true, write: false });
 });
 
-test("data: reads return what was written; the child sees pre-fork data; writes after fork do not leak either way", async () => {
+Fork.run();
+
+const Cow = suite("write after fork: do_wp_page copies or reuses");
+
+for (const scheme of ["E0", "E2"]) {
+  Cow(`write after fork: the writer copies (wp_page_copy), the last mapper reuses (page_count == 1) [${schemeName(scheme)}]`, async () => {
+    const { e, mm, a } = await anonPage(scheme, 1, 1);
+    const child = e.fork(mm);
+    const old = pg(e, mm, a).pfn;
+    let s0 = e.stats();
+    e.write(mm, a, 2);
+    let d = delta(s0, e.stats());
+    const p = pg(e, mm, a);
+    assert.is.not(p.pfn, old, `${scheme}: parent got a new page`);
+    assert.equal({ refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write, anonExclusive: p.anonExclusive }, { refcount: 1, mapcount: 1, write: true, anonExclusive: scheme === "E2" }, scheme);
+    const o = e.frame(old);
+    assert.equal({ refcount: o.refcount, mapcount: o.mapcount }, { refcount: 1, mapcount: 1 }, `${scheme}: old page lost the parent's mapping`);
+    assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse, live: d.live }, { wpCopy: 1, wpReuse: 0, live: 1 }, scheme);
+
+    s0 = e.stats();
+    e.write(child, a, 3);
+    d = delta(s0, e.stats());
+    const c = pg(e, child, a);
+    assert.is(c.pfn, old, `${scheme}: the child reuses the old page`);
+    assert.equal({ refcount: c.refcount, mapcount: c.mapcount, write: c.pte.write }, { refcount: 1, mapcount: 1, write: true }, scheme);
+    assert.is(c.anonExclusive, scheme === "E2", `${scheme}: reuse marks the page exclusive again only where the flag exists`);
+    assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse, live: d.live }, { wpCopy: 0, wpReuse: 1, live: 0 }, scheme);
+    assert.equal({ parent: e.read(mm, a), child: e.read(child, a) }, { parent: 2, child: 3 }, scheme);
+  });
+}
+
+for (const scheme of ["E0", "E2"]) {
+  Cow(`no reuse while another reference exists: a COW page with a FOLL_GET ref is copied on write (E0 and E2) [${schemeName(scheme)}]`, async () => {
+    const { e, mm, a } = await anonPage(scheme, 1, 1);
+    const h = e.gup(mm, a); // FOLL_GET on the exclusive page: +1
+    const child = e.fork(mm);
+    e.exit(child);
+    const p = pg(e, mm, a);
+    assert.equal({ refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write }, { refcount: 2, mapcount: 1, write: false }, `${scheme}: mapped once, one GUP ref, still write-protected`);
+    const s0 = e.stats();
+    e.write(mm, a, 2);
+    const d = delta(s0, e.stats());
+    assert.is.not(pg(e, mm, a).pfn, p.pfn, `${scheme}: page_count 2 -> copy`);
+    assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse }, { wpCopy: 1, wpReuse: 0 }, scheme);
+    e.unpin(h);
+    assert.is(e.frame(p.pfn).allocated, false, `${scheme}: dropping the GUP ref frees the old page`);
+  });
+}
+
+for (const scheme of ["E0", "E1", "E2", "E4"]) {
+  Cow(`after fork + child exit the page is mapped once again: the write reuses it (no copy) [${schemeName(scheme)}]`, async () => {
+    const { e, mm, a } = await anonPage(scheme, 1, 1);
+    const child = e.fork(mm);
+    e.exit(child);
+    const p = pg(e, mm, a);
+    assert.equal({ refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write }, { refcount: 1, mapcount: 1, write: false }, scheme);
+    const s0 = e.stats();
+    e.write(mm, a, 2);
+    const d = delta(s0, e.stats());
+    const q = pg(e, mm, a);
+    assert.equal({ pfn: q.pfn, write: q.pte.write }, { pfn: p.pfn, write: true }, scheme);
+    assert.equal({ wpCopy: d.wpCopy, wpReuse: d.wpReuse, live: d.live }, { wpCopy: 0, wpReuse: 1, live: 0 }, scheme);
+  });
+}
+
+Cow.run();
+
+const Zap = suite("zap: munmap, the mmu_gather, exit and MADV_DONTNEED");
+
+Zap("munmap (zap_pte_range): -1R -1M per page, pages back to the buddy, one TLB flush", async () => {
+  const e = await engine("E2");
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 4 * PAGE });
+  for (let i = 0; i < 3; i++) e.write(mm, a + i * PAGE, i + 1);
+  const pfns = [0, 1, 2].map((i) => pg(e, mm, a + i * PAGE).pfn);
+  const s0 = e.stats();
+  e.munmap(mm, a, 4 * PAGE);
+  const d = delta(s0, e.stats());
+  assert.equal({ ref: d.ref, map: d.map, ptesZapped: d.ptesZapped, tlbFlushes: d.tlbFlushes, freed: d.freed, live: d.live }, { ref: 3, map: 3, ptesZapped: 3, tlbFlushes: 1, freed: 3, live: -3 });
+  assert.is(e.stats().frames.live, 0);
+  for (const pfn of pfns) assert.equal({ allocated: e.frame(pfn).allocated, refcount: e.frame(pfn).refcount, mapcount: e.frame(pfn).mapcount }, { allocated: false, refcount: 0, mapcount: 0 });
+  assert.is(e.page(mm, a), null);
+  // A range that only maps the zero page has nothing to put: no flush.
+  const z = e.mmap(mm, { length: PAGE });
+  e.read(mm, z);
+  const s1 = e.stats();
+  e.munmap(mm, z, PAGE);
+  const d1 = delta(s1, e.stats());
+  assert.equal({ ref: d1.ref, map: d1.map, tlbFlushes: d1.tlbFlushes, ptesZapped: d1.ptesZapped }, { ref: 0, map: 0, tlbFlushes: 0, ptesZapped: 1 });
+});
+
+for (const [scheme, flushes] of [["E2", 2], [{ base: "E2", rules: { tlbBatch: 0 } }, 0], [{ base: "E2", rules: { tlbBatch: 100 } }, 6]] as const) {
+  Zap(`mmu_gather: references are dropped in TLB batches of tlbBatch pages (510 by default; 0 puts at once) [${schemeName(scheme)}]`, async () => {
+    const e = await Engine.create({ scheme, capacity: { systemPages: 700, devicePages: 0 } });
+    const mm = e.mmNew();
+    const a = e.mmap(mm, { length: 600 * PAGE });
+    e.run(Array.from({ length: 600 }, (_, i) => ({ op: "write" as const, mm, addr: a + i * PAGE, value: i })));
+    const s0 = e.stats();
+    e.munmap(mm, a, 600 * PAGE);
+    const d = delta(s0, e.stats());
+    assert.equal({ tlbFlushes: d.tlbFlushes, freed: d.freed, ref: d.ref, map: d.map }, { tlbFlushes: flushes, freed: 600, ref: 600, map: 600 }, JSON.stringify(scheme));
+    assert.is(e.stats().frames.live, 0);
+  });
+}
+
+Zap("exit: every mapping is zapped; file pages stay in the page cache (R1 M0) until drop_cache frees them", async () => {
+  const e = await engine("E2");
+  const f = e.fileNew(PAGE);
+  const mm = e.mmNew();
+  const anon = e.mmap(mm, { length: 2 * PAGE });
+  const file = e.mmap(mm, { length: PAGE, file: f });
+  e.write(mm, anon, 1);
+  e.write(mm, anon + PAGE, 2);
+  e.read(mm, file);
+  const cache = pg(e, mm, file).pfn;
+  assert.is(e.stats().frames.live, 3);
+  e.exit(mm);
+  const fr = e.frame(cache);
+  assert.equal({ allocated: fr.allocated, refcount: fr.refcount, mapcount: fr.mapcount, pageCache: fr.pageCache }, { allocated: true, refcount: 1, mapcount: 0, pageCache: true });
+  assert.is(e.stats().frames.live, 1, "only the page cache page is left");
+  e.check();
+  assert.equal(e.violations(), [], "a cached, unmapped file page is not a leak");
+  e.dropCache(f);
+  assert.is(e.frame(cache).allocated, false);
+  assert.is(e.stats().frames.live, 0);
+});
+
+Zap("madvise(MADV_DONTNEED): drops the pages but keeps the VMA; the next read sees zeros, the next write a fresh page", async () => {
+  const e = await engine("E2");
+  const mm = e.mmNew();
+  const a = e.mmap(mm, { length: 2 * PAGE });
+  e.write(mm, a, 5);
+  e.write(mm, a + PAGE, 6);
+  const s0 = e.stats();
+  e.madviseDontneed(mm, a, PAGE);
+  const d = delta(s0, e.stats());
+  assert.equal({ ref: d.ref, map: d.map, freed: d.freed, live: d.live, tlbFlushes: d.tlbFlushes }, { ref: 1, map: 1, freed: 1, live: -1, tlbFlushes: 1 });
+  assert.is(e.page(mm, a), null);
+  assert.is(e.read(mm, a), 0, "anonymous memory reads as zeros after DONTNEED");
+  assert.is(pg(e, mm, a).pfn, 0, "and maps the zero page");
+  assert.is(e.read(mm, a + PAGE), 6, "the page outside the range is untouched");
+  e.write(mm, a, 7);
+  assert.equal({ refcount: pg(e, mm, a).refcount, value: e.read(mm, a) }, { refcount: 1, value: 7 });
+  e.check();
+  assert.equal(e.violations(), []);
+});
+
+Zap.run();
+
+const Vmas = suite("data and VMAs: what each process reads, munmap splitting a VMA");
+
+Vmas("data: reads return what was written; the child sees pre-fork data; writes after fork do not leak either way", async () => {
   const e = await engine("E2");
   const mm = e.mmNew();
   const n = 8;
@@ -453,7 +431,7 @@ test("data: reads return what was written; the child sees pre-fork data; writes 
   assert.equal({ violations: e.violations().length, live: e.stats().frames.live }, { violations: 0, live: 0 });
 });
 
-test("munmap in the middle of a VMA splits it; the pieces keep their data and file offsets", async () => {
+Vmas("munmap in the middle of a VMA splits it; the pieces keep their data and file offsets", async () => {
   const e = await engine("E2");
   const f = e.fileNew(3 * PAGE);
   const A = e.mmNew();
@@ -473,32 +451,36 @@ test("munmap in the middle of a VMA splits it; the pieces keep their data and fi
   assert.equal(e.violations(), []);
 });
 
+Vmas.run();
+
+const Quiesce = suite("the quiesce check after a mixed workload");
+
 for (const scheme of ["E0", "E1", "E2", "E3", "E4"]) {
-  test(`${"quiesce check stays clean (refcount and mapcount equations hold) after a mixed workload in every era"} [${typeof scheme === "string" ? scheme : JSON.stringify(scheme)}]`, async () => {
-  const e = await engine(scheme);
-  const f = e.fileNew(4 * PAGE);
-  const mm = e.mmNew();
-  const a = e.mmap(mm, { length: 8 * PAGE });
-  const s = e.mmap(mm, { length: 4 * PAGE, file: f, shared: true });
-  const p = e.mmap(mm, { length: 4 * PAGE, file: f });
-  for (let i = 0; i < 8; i++) e.write(mm, a + i * PAGE, i);
-  e.write(mm, s, 1);
-  e.read(mm, p);
-  e.write(mm, p + PAGE, 2);
-  const h = e.gup(mm, a, { pin: true });
-  const g = e.gup(mm, a + PAGE);
-  const c = e.fork(mm);
-  e.write(c, a + 2 * PAGE, 9);
-  e.write(mm, a + 3 * PAGE, 9);
-  e.madviseDontneed(c, a + 4 * PAGE, 2 * PAGE);
-  e.check();
-  assert.equal(e.violations(), [], `${scheme} mid-run`);
-  e.unpin(h);
-  e.unpin(g);
-  e.teardown();
-  assert.equal(e.violations(), [], `${scheme} after teardown`);
-  assert.is(e.stats().frames.live, 0, scheme);
+  Quiesce(`quiesce check stays clean (refcount and mapcount equations hold) after a mixed workload in every era [${schemeName(scheme)}]`, async () => {
+    const e = await engine(scheme);
+    const f = e.fileNew(4 * PAGE);
+    const mm = e.mmNew();
+    const a = e.mmap(mm, { length: 8 * PAGE });
+    const s = e.mmap(mm, { length: 4 * PAGE, file: f, shared: true });
+    const p = e.mmap(mm, { length: 4 * PAGE, file: f });
+    for (let i = 0; i < 8; i++) e.write(mm, a + i * PAGE, i);
+    e.write(mm, s, 1);
+    e.read(mm, p);
+    e.write(mm, p + PAGE, 2);
+    const h = e.gup(mm, a, { pin: true });
+    const g = e.gup(mm, a + PAGE);
+    const c = e.fork(mm);
+    e.write(c, a + 2 * PAGE, 9);
+    e.write(mm, a + 3 * PAGE, 9);
+    e.madviseDontneed(c, a + 4 * PAGE, 2 * PAGE);
+    e.check();
+    assert.equal(e.violations(), [], `${scheme} mid-run`);
+    e.unpin(h);
+    e.unpin(g);
+    e.teardown();
+    assert.equal(e.violations(), [], `${scheme} after teardown`);
+    assert.is(e.stats().frames.live, 0, scheme);
   });
 }
 
-test.run();
+Quiesce.run();

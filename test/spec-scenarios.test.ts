@@ -4,42 +4,17 @@
 // (S17 and S18 are there only).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { Engine, type PageInfo } from "../src/core/engine.ts";
-import type { SchemeInput } from "../src/scheme/resolve.ts";
+import type { PageInfo } from "../src/core/engine.ts";
+import { PAGE, DEV0, pg, anonPage, cleanEnd } from "./helpers/pages.ts";
 
-const PAGE = 4096;
-const SYS = 256;
-const CAP = { systemPages: SYS, devicePages: 64 };
-const DEV0 = SYS + 1;
 /** Era base value B of device-private/coherent pages while allocated (spec §6 table). */
 const B: Record<string, number> = { E0: 1, E1: 0, E2: 0, E3: 0, E4: 0 };
 const IDLE: Record<string, number> = { E0: 1, E1: 1, E2: 0, E3: 0, E4: 0 };
 /** GUP_PIN_COUNTING_BIAS (include/linux/mm.h): what a FOLL_PIN adds to _refcount. */
 const PIN = 1024;
 
-function pg(e: Engine, mm: number, addr: number): PageInfo {
-  const p = e.page(mm, addr);
-  assert.ok(p, `expected a mapping at 0x${addr.toString(16)} in mm ${mm}`);
-  return p!;
-}
-
 /** The named fields of a page that these scenarios follow. */
 const counts = (p: PageInfo) => ({ kind: p.kind, refcount: p.refcount, mapcount: p.mapcount, write: p.pte.write });
-
-/** A fresh engine and a process with one anonymous private page holding `value` (the setup every scenario starts from). */
-async function anonPage(scheme: SchemeInput, pages = 1, value = 5): Promise<{ e: Engine; mm: number; a: number }> {
-  const e = await Engine.create({ scheme, capacity: CAP });
-  const mm = e.mmNew();
-  const a = e.mmap(mm, { length: pages * PAGE });
-  for (let i = 0; i < pages; i++) e.write(mm, a + i * PAGE, pages === 1 ? value : value + i);
-  return { e, mm, a };
-}
-
-/** Tear down and expect no violation. */
-function cleanEnd(e: Engine): void {
-  e.teardown();
-  assert.equal(e.violations(), []);
-}
 
 const S1 = suite("S1: anon MAP_PRIVATE -> migrate to a coherent page -> munmap: E0-devmap leaks page and BO, E0/E1/E2/E4 ok");
 for (const [scheme, leaks] of [["E0-devmap", true], ["E0", false], ["E1", false], ["E2", false], ["E4", false]] as const) {
