@@ -57,8 +57,8 @@ for (const [name, make] of TARGETS) {
     });
   }
 
-  test(`${name}: E2 wakes the punch at refcount 1 though the page was mapped again; E4 only once its mapping is gone`, async () => {
-    for (const scheme of ["E2", "E4"]) {
+  for (const scheme of ["E2", "E4"]) {
+    test(`${name}: E2 wakes the punch at refcount 1 though the page was mapped again; E4 only once its mapping is gone [${scheme}]`, async () => {
       const t = await make(scheme);
       const pmem = t.driverNew("fsdax", 4);
       const f = t.fileNew(2 * PAGE, pmem);
@@ -79,11 +79,11 @@ for (const [name, make] of TARGETS) {
         t.munmap(p, d, 2 * PAGE);
         assert.is(t.driverFreePages(pmem), 3, "the munmap's put brings page 0 to 0: woken, done");
       }
-    }
-  });
+    });
+  }
 
-  test(`${name}: E2 skips the busy scan of an unmapped file; E4 waits (spec S12)`, async () => {
-    for (const scheme of ["E2", "E4"]) {
+  for (const scheme of ["E2", "E4"]) {
+    test(`${name}: E2 skips the busy scan of an unmapped file; E4 waits (spec S12) [${scheme}]`, async () => {
       const t = await make(scheme);
       const pmem = t.driverNew("fsdax", 4);
       const f = t.fileNew(2 * PAGE, pmem);
@@ -95,8 +95,8 @@ for (const [name, make] of TARGETS) {
       assert.is(t.truncate(f, PAGE, PAGE), scheme === "E2" ? 0 : 1, "a pin outside the range of a file nobody maps");
       t.unpin(h);
       assert.is(t.driverFreePages(pmem), 3);
-    }
-  });
+    });
+  }
 
   test(`${name}: truncates waiting past twice the file capacity are refused, naming the table`, async () => {
     const t = await make("E2", 1);
@@ -120,8 +120,8 @@ for (const [name, make] of TARGETS) {
   });
 }
 
-test("engine and model agree op by op on a mixed fsdax truncate trace", async () => {
-  for (const scheme of ["E0", "E2", "E3", "E4"]) {
+for (const scheme of ["E0", "E2", "E3", "E4"]) {
+  test(`engine and model agree op by op on a mixed fsdax truncate trace [${scheme}]`, async () => {
     const ts = [await TARGETS[0][1](scheme), await TARGETS[1][1](scheme)];
     const seen = ts.map((t) => {
       const out: unknown[] = [];
@@ -145,7 +145,7 @@ test("engine and model agree op by op on a mixed fsdax truncate trace", async ()
       return out;
     });
     assert.equal(seen[0], seen[1], scheme);
-  }
-});
+  });
+}
 
 test.run();

@@ -15,25 +15,33 @@ async function targets(scheme: string | typeof BEFORE_FIX = "E5") {
   return [await Engine.create({ scheme, capacity: CAP }), Model.create({ scheme, capacity: CAP })] as const;
 }
 
-test("zone_device_folio_init(order 9): one folio of 512 pages at refcount 1, 512 pgmap refs, 512 BO refs; folio_free returns it whole", async () => {
-  for (const t of await targets()) {
+const TARGETS = ["Engine", "Model"] as const;
+
+/** A fresh Engine or Model of CAP's size under `scheme`. */
+async function make(target: (typeof TARGETS)[number], scheme: string | typeof BEFORE_FIX = "E5"): Promise<Engine | Model> {
+  return target === "Engine" ? Engine.create({ scheme, capacity: CAP }) : Model.create({ scheme, capacity: CAP });
+}
+
+for (const target of TARGETS) {
+  test(`zone_device_folio_init(order 9): one folio of 512 pages at refcount 1, 512 pgmap refs, 512 BO refs; folio_free returns it whole [${target}]`, async () => {
+    const t = await make(target);
     const gpu = t.driverNew("device-private", 2 * NR);
     const bo = t.driverAlloc(gpu, { order: 9 });
     const d = t.driver(gpu);
-    assert.equal([d.pgmapRef, d.freePages, t.bo(bo).pages], [1 + NR, NR, NR]);
+    assert.equal({ pgmapRef: d.pgmapRef, freePages: d.freePages, pages: t.bo(bo).pages }, { pgmapRef: 1 + NR, freePages: NR, pages: NR });
     assert.is(t.stats().device.allocated, NR, "512 pages initialised");
     const head = findHead(t);
     const h = t.frame(head);
     const tail = t.frame(head + 7);
-    assert.equal([h.large, h.refcount, tail.large, tail.refcount, tail.folioRefcount, tail.head, head % NR], [true, 1, true, 0, 1, head, 0]);
+    assert.equal({ head: { large: h.large, refcount: h.refcount }, tail: { large: tail.large, refcount: tail.refcount, folioRefcount: tail.folioRefcount, head: tail.head }, blockOffset: head % NR }, { head: { large: true, refcount: 1 }, tail: { large: true, refcount: 0, folioRefcount: 1, head }, blockOffset: 0 });
     t.check();
     assert.equal(t.violations(), []);
     t.driverFree(bo);
-    assert.equal([t.driver(gpu).pgmapRef, t.driver(gpu).freePages, t.bo(bo).state, t.stats().device.pageFree], [1, 2 * NR, "freed", 1]);
+    assert.equal({ pgmapRef: t.driver(gpu).pgmapRef, freePages: t.driver(gpu).freePages, state: t.bo(bo).state, pageFree: t.stats().device.pageFree }, { pgmapRef: 1, freePages: 2 * NR, state: "freed", pageFree: 1 });
     assert.is(t.frame(head).allocated, false);
     assert.is(t.driverTeardown(gpu), 2, "memunmap_pages completes: nothing holds the pgmap");
-  }
-});
+  });
+}
 
 /** The first allocated device frame (the head of the one folio allocated). */
 function findHead(t: Engine | Model): number {
@@ -55,13 +63,14 @@ test("E5 lays device-private pgmaps out in 2 MiB blocks; other eras do not, and 
   }
 });
 
-test("a blocked allocation (wait) is served by the free that makes room; without wait it fails; one waiter at a time", async () => {
-  for (const t of await targets()) {
+for (const target of TARGETS) {
+  test(`a blocked allocation (wait) is served by the free that makes room; without wait it fails; one waiter at a time [${target}]`, async () => {
+    const t = await make(target);
     const gpu = t.driverNew("device-private", NR);
     const small = t.driverAlloc(gpu);
     assert.throws(() => t.driverAlloc(gpu, { order: 9 }), (e: unknown) => e instanceof RefsimError && e.code === "NOMEM_DEVICE");
     const big = t.driverAlloc(gpu, { order: 9, wait: true });
-    assert.equal([t.bo(big).pages, t.bo(big).state], [0, "live"]);
+    assert.equal({ pages: t.bo(big).pages, state: t.bo(big).state }, { pages: 0, state: "live" });
     assert.throws(() => t.driverAlloc(gpu, { order: 9, wait: true }), (e: unknown) => e instanceof RefsimError && e.field === "wait");
     t.driverFree(small);
     assert.is(t.bo(big).pages, NR, "folio_free handed the block to the waiter");
@@ -70,12 +79,13 @@ test("a blocked allocation (wait) is served by the free that makes room; without
     const other = t.driverAlloc(gpu, { wait: true });
     t.driverFree(other); // cancels the blocked allocation
     assert.is(t.bo(other).state, "freed");
-  }
-});
+  });
+}
 
-test("S18: the page just freed becomes a tail of the waiter's folio; reading folio->pgmap after ->folio_free puts nothing and memunmap_pages hangs", async () => {
-  for (const [scheme, broken] of [["E5", false], [BEFORE_FIX, true]] as const) {
-    for (const t of await targets(scheme)) {
+for (const [scheme, broken] of [["E5", false], [BEFORE_FIX, true]] as const) {
+  for (const target of TARGETS) {
+    test(`S18: the page just freed becomes a tail of the waiter's folio; reading folio->pgmap after ->folio_free puts nothing and memunmap_pages hangs [${typeof scheme === "string" ? scheme : scheme.name}, ${target}]`, async () => {
+      const t = await make(target, scheme);
       const gpu = t.driverNew("device-private", NR);
       const first = t.driverAlloc(gpu);
       const second = t.driverAlloc(gpu);
@@ -89,12 +99,13 @@ test("S18: the page just freed becomes a tail of the waiter's folio; reading fol
       assert.is(t.driverTeardown(gpu), broken ? 1 : 2);
       t.teardown();
       assert.is(t.stats().violations.hang, broken ? 1 : 0);
-    }
+    });
   }
-});
+}
 
-test("the driver's own folios are not evicted, count as reachable, and only their BOs can be freed with driver_free", async () => {
-  for (const t of await targets("E2")) {
+for (const target of TARGETS) {
+  test(`the driver's own folios are not evicted, count as reachable, and only their BOs can be freed with driver_free [${target}]`, async () => {
+    const t = await make(target, "E2");
     const mm = t.mmNew();
     const a = t.mmap(mm, { length: 4096 });
     t.write(mm, a, 1);
@@ -108,8 +119,8 @@ test("the driver's own folios are not evicted, count as reachable, and only thei
     assert.equal(t.violations().map((x) => x.kind), ["hang"], "no leak: the driver holds its page");
     t.driverFree(own);
     assert.equal(t.driver(gpu).state, "gone");
-  }
-});
+  });
+}
 
 // A CPU fault on a device-private PMD (do_huge_pmd_device_private, vmf->pte == NULL) moves the whole folio
 // back into a THP, as lib/test_hmm.c's dmirror_devmem_fault does (order 9, MIGRATE_VMA_SELECT_COMPOUND);
@@ -127,24 +138,24 @@ test("E5 migrates a whole THP into a device folio mapped by a device-private PMD
     const gpu = t.driverNew("device-private", 2 * NR);
     const bo = t.migrateToDevice(mm, a, 2 * M2, gpu);
     let p = t.page(mm, a + P)!;
-    assert.equal([p.kind, p.pmd, p.large, p.folioRefcount, p.entireMapcount, p.pte.devicePrivate, t.bo(bo).pages], ["device-private", true, true, 1, 1, true, 2 * NR]);
-    assert.equal([t.stats().thp.freed, t.stats().migrated, t.driver(gpu).pgmapRef], [2, 2 * NR, 1 + 2 * NR]);
+    assert.equal({ kind: p.kind, pmd: p.pmd, large: p.large, folioRefcount: p.folioRefcount, entireMapcount: p.entireMapcount, devicePrivate: p.pte.devicePrivate, pages: t.bo(bo).pages }, { kind: "device-private", pmd: true, large: true, folioRefcount: 1, entireMapcount: 1, devicePrivate: true, pages: 2 * NR });
+    assert.equal({ freed: t.stats().thp.freed, migrated: t.stats().migrated, pgmapRef: t.driver(gpu).pgmapRef }, { freed: 2, migrated: 2 * NR, pgmapRef: 1 + 2 * NR });
     const child = t.fork(mm);
     p = t.page(child, a)!;
-    assert.equal([p.pmd, p.folioRefcount, p.entireMapcount, p.pte.write], [true, 2, 2, false], "copy_huge_pmd of a device-private PMD");
+    assert.equal({ pmd: p.pmd, folioRefcount: p.folioRefcount, entireMapcount: p.entireMapcount, write: p.pte.write }, { pmd: true, folioRefcount: 2, entireMapcount: 2, write: false }, "copy_huge_pmd of a device-private PMD");
     assert.is(t.read(mm, a + 64 * P), 65, "do_huge_pmd_device_private -> migrate_to_ram of the whole folio");
     p = t.page(mm, a + 64 * P)!;
-    assert.equal([p.kind, p.large, p.pmd, p.folioRefcount, p.entireMapcount, p.pte.write], ["system", true, true, 2, 2, false], "both processes' PMDs map the new THP");
+    assert.equal({ kind: p.kind, large: p.large, pmd: p.pmd, folioRefcount: p.folioRefcount, entireMapcount: p.entireMapcount, write: p.pte.write }, { kind: "system", large: true, pmd: true, folioRefcount: 2, entireMapcount: 2, write: false }, "both processes' PMDs map the new THP");
     const q = t.page(child, a + 65 * P)!;
-    assert.equal([q.kind, q.pmd, q.head, q.content], ["system", true, p.head, 0], "the child's PMD too (remove_migration_pmd)");
-    assert.equal([t.stats().device.pageFree, t.bo(bo).pages, t.stats().thp.allocated], [1, NR, 3], "one folio_free of the whole device folio");
+    assert.equal({ kind: q.kind, pmd: q.pmd, head: q.head, content: q.content }, { kind: "system", pmd: true, head: p.head, content: 0 }, "the child's PMD too (remove_migration_pmd)");
+    assert.equal({ pageFree: t.stats().device.pageFree, pages: t.bo(bo).pages, allocated: t.stats().thp.allocated }, { pageFree: 1, pages: NR, allocated: 3 }, "one folio_free of the whole device folio");
     t.check();
     assert.equal(t.violations(), []);
     t.munmap(child, a + M2, M2);
     t.munmap(mm, a + M2, M2); // the second device folio: one folio_free
-    assert.equal([t.page(mm, a + M2 + P), t.stats().device.pageFree, t.bo(bo).state], [null, 2, "freed"], "one folio_free for the whole second folio");
+    assert.equal({ page: t.page(mm, a + M2 + P), pageFree: t.stats().device.pageFree, state: t.bo(bo).state }, { page: null, pageFree: 2, state: "freed" }, "one folio_free for the whole second folio");
     t.teardown();
-    assert.equal([t.violations(), t.stats().frames.live, t.driverTeardown(gpu)], [[], 0, 2]);
+    assert.equal({ violations: t.violations(), live: t.stats().frames.live, driverTeardown: t.driverTeardown(gpu) }, { violations: [], live: 0, driverTeardown: 2 });
   }
   assert.equal(m.stats(), e.stats());
 });
@@ -167,10 +178,10 @@ test("E5: a CPU fault on a device-private PMD with no THP free brings the folio 
     assert.is(t.read(mm, a + 128 * P), 129);
     const p = t.page(mm, a + 128 * P)!;
     const far = t.page(mm, a + 500 * P)!;
-    assert.equal([p.kind, p.large, p.pmd, p.refcount, p.mapcount, far.kind, far.large], ["system", false, false, 1, 1, "system", false], "every page moved back");
-    assert.equal([t.stats().device.pageFree, t.stats().migrated, t.driver(gpu).freePages], [NR, 2 * NR, NR]);
+    assert.equal({ page: { kind: p.kind, large: p.large, pmd: p.pmd, refcount: p.refcount, mapcount: p.mapcount }, far: { kind: far.kind, large: far.large } }, { page: { kind: "system", large: false, pmd: false, refcount: 1, mapcount: 1 }, far: { kind: "system", large: false } }, "every page moved back");
+    assert.equal({ pageFree: t.stats().device.pageFree, migrated: t.stats().migrated, freePages: t.driver(gpu).freePages }, { pageFree: NR, migrated: 2 * NR, freePages: NR });
     t.teardown();
-    assert.equal([t.violations(), t.stats().frames.live], [[], 0]);
+    assert.equal({ violations: t.violations(), live: t.stats().frames.live }, { violations: [], live: 0 });
   }
   assert.equal(m.stats(), e.stats());
 });

@@ -88,8 +88,8 @@ test("the common case takes every fast path, and gives the model's results", asy
     ],
   });
   // only the first write goes the full way: it allocates the PTE table
-  assert.equal([f.accessFast, f.accessFull], [64, 1], JSON.stringify(f));
-  assert.equal([f.zapFast, f.copyFast, f.zapFull, f.copyFull, f.zapPteFull, f.copyPteFull, f.flushFull], [3, 1, 0, 0, 0, 0, 0], JSON.stringify(f));
+  assert.equal({ accessFast: f.accessFast, accessFull: f.accessFull }, { accessFast: 64, accessFull: 1 }, JSON.stringify(f));
+  assert.equal({ zapFast: f.zapFast, copyFast: f.copyFast, zapFull: f.zapFull, copyFull: f.copyFull, zapPteFull: f.zapPteFull, copyPteFull: f.copyPteFull, flushFull: f.flushFull }, { zapFast: 3, copyFast: 1, zapFull: 0, copyFull: 0, zapPteFull: 0, copyPteFull: 0, flushFull: 0 }, JSON.stringify(f));
   assert.is(f.flushFast, 20 + 40 + 40, "every gathered page put fast: 20, the child's 40, then 40");
 });
 

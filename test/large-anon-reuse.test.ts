@@ -32,7 +32,7 @@ function aloneAfterFork(t: Target) {
   t.munmap(mm, a + 256 * PAGE, 256 * PAGE);
   t.exit(t.fork(mm));
   const p = t.page(mm, a + 2 * PAGE)!;
-  assert.equal([p.pmd, p.large, p.anonExclusive, p.pte.write, p.mapcount, p.folioRefcount], [false, true, false, false, 1, 256], "PTE-mapped, not exclusive, mapped by the parent only");
+  assert.equal({ pmd: p.pmd, large: p.large, anonExclusive: p.anonExclusive, write: p.pte.write, mapcount: p.mapcount, folioRefcount: p.folioRefcount }, { pmd: false, large: true, anonExclusive: false, write: false, mapcount: 1, folioRefcount: 256 }, "PTE-mapped, not exclusive, mapped by the parent only");
   return { mm, a };
 }
 
@@ -78,7 +78,7 @@ for (const [scheme, reuses] of Object.entries(REUSES)) {
       const { mm, a } = aloneAfterFork(t);
       t.munmap(mm, a, PAGE);
       t.munmap(mm, a + 2 * PAGE, 254 * PAGE);
-      assert.equal([t.page(mm, a + PAGE)!.large, t.page(mm, a + PAGE)!.folioRefcount], [true, 1], "one page of the folio left mapped");
+      assert.equal({ large: t.page(mm, a + PAGE)!.large, folioRefcount: t.page(mm, a + PAGE)!.folioRefcount }, { large: true, folioRefcount: 1 }, "one page of the folio left mapped");
       const r = writeFault(t, mm, a + PAGE, 6);
       assert.equal(r, reuses ? { reused: false, large: false, reuse: 0, copy: 1 } : { reused: true, large: true, reuse: 1, copy: 0 });
       clean(t);

@@ -28,7 +28,7 @@ function pteMappedThp(t: Target) {
   t.write(mm, a + PAGE, 11);
   t.munmap(mm, a + 256 * PAGE, 256 * PAGE);
   const p = t.page(mm, a + PAGE)!;
-  assert.equal([p.pmd, p.large, p.mapcount, p.folioRefcount], [false, true, 1, 256], "a PTE-mapped THP");
+  assert.equal({ pmd: p.pmd, large: p.large, mapcount: p.mapcount, folioRefcount: p.folioRefcount }, { pmd: false, large: true, mapcount: 1, folioRefcount: 256 }, "a PTE-mapped THP");
   return { mm, a };
 }
 
@@ -48,11 +48,11 @@ for (const [scheme, splits] of Object.entries(SPLITS)) {
       const p = t.page(mm, a + PAGE)!;
       if (splits) {
         assert.equal(moved, { migrated: 4, failed: 0, allocated: 4, splitFolio: 1 }, "migrate_vma_split_folio, then four pages move");
-        assert.equal([p.kind, p.large, t.bo(bo).pages], ["device-private", false, 4]);
+        assert.equal({ kind: p.kind, large: p.large, pages: t.bo(bo).pages }, { kind: "device-private", large: false, pages: 4 });
         assert.equal(t.page(mm, a + 4 * PAGE)!.large, false, "the rest of the folio is small pages now");
       } else {
         assert.equal(moved, { migrated: 0, failed: 4, allocated: 0, splitFolio: 0 }, "not collected: no split, no device page");
-        assert.equal([p.kind, p.large, p.mapcount, p.folioRefcount, t.bo(bo).pages], ["system", true, 1, 256, 0], "the THP is as it was");
+        assert.equal({ kind: p.kind, large: p.large, mapcount: p.mapcount, folioRefcount: p.folioRefcount, pages: t.bo(bo).pages }, { kind: "system", large: true, mapcount: 1, folioRefcount: 256, pages: 0 }, "the THP is as it was");
       }
       assert.is(t.read(mm, a + PAGE), 11, "the data is where the process left it");
       t.check();
@@ -61,16 +61,16 @@ for (const [scheme, splits] of Object.entries(SPLITS)) {
   }
 }
 
-test("a PMD-mapped THP is split whole and migrates in E2 and E5 alike (split_huge_page / split_folio in migrate_vma_collect_pmd)", async () => {
-  for (const scheme of ["E2", "E5"]) {
+for (const scheme of ["E2", "E5"]) {
+  test(`a PMD-mapped THP is split whole and migrates in E2 and E5 alike (split_huge_page / split_folio in migrate_vma_collect_pmd) [${scheme}]`, async () => {
     const t = await Engine.create({ scheme, capacity: CAP });
     const mm = t.mmNew();
     const a = t.mmap(mm, { addr: BASE, length: NR * PAGE, huge: true });
     t.write(mm, a + PAGE, 11);
     const gpu = t.driverNew("device-private", 16);
     t.migrateToDevice(mm, a, 4 * PAGE, gpu);
-    assert.equal([t.page(mm, a + PAGE)!.kind, t.stats().migrated, t.stats().thp.splitFolio], ["device-private", 4, 1], scheme);
-  }
-});
+    assert.equal({ kind: t.page(mm, a + PAGE)!.kind, migrated: t.stats().migrated, splitFolio: t.stats().thp.splitFolio }, { kind: "device-private", migrated: 4, splitFolio: 1 }, scheme);
+  });
+}
 
 test.run();

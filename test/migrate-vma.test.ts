@@ -33,8 +33,8 @@ for (const [name, make] of TARGETS) {
     const a = t.mmap(mm, { length: 2 * PAGE });
     t.write(mm, a, 1);
     assert.equal(delta(t, () => t.migrateToDevice(mm, a, 2 * PAGE, d)), { migrated: 2, failed: 0, allocated: 2, freed: 0 });
-    assert.equal([t.page(mm, a)!.kind, t.page(mm, a + PAGE)!.kind], ["device-private", "device-private"]);
-    assert.equal([t.read(mm, a), t.read(mm, a + PAGE)], [1, 0]);
+    assert.equal({ page0: t.page(mm, a)!.kind, page1: t.page(mm, a + PAGE)!.kind }, { page0: "device-private", page1: "device-private" });
+    assert.equal({ page0: t.read(mm, a), page1: t.read(mm, a + PAGE) }, { page0: 1, page1: 0 });
   });
 
   test(`${name}: a private file VMA: the COW copies migrate; the page-cache page is refused after its device page was allocated; holes stay`, async () => {
@@ -50,7 +50,7 @@ for (const [name, make] of TARGETS) {
     assert.equal(t.page(mm, m)!.kind, "device-private");
     assert.equal(delta(t, () => t.migrateToDevice(mm, m + PAGE, 2 * PAGE, d, bo)), { migrated: 0, failed: 1, allocated: 1, freed: 1 });
     const p = t.page(mm, m + PAGE)!;
-    assert.equal([p.pfn, p.kind, p.refcount, p.mapcount, p.pageCache], [cached.pfn, "system", 2, 1, true], "restored as it was (remove_migration_ptes)");
+    assert.equal({ pfn: p.pfn, kind: p.kind, refcount: p.refcount, mapcount: p.mapcount, pageCache: p.pageCache }, { pfn: cached.pfn, kind: "system", refcount: 2, mapcount: 1, pageCache: true }, "restored as it was (remove_migration_ptes)");
     assert.is(t.page(mm, m + 2 * PAGE), null, "no hole filled in a file VMA");
     assert.is(t.read(mm, m), 10, "the COW page comes back on a CPU read");
   });
@@ -65,7 +65,7 @@ for (const [name, make] of TARGETS) {
     const sm = t.mmap(mm, { length: PAGE, shared: true });
     t.write(mm, sm, 4);
     assert.equal(delta(t, () => t.migrateToDevice(mm, sm, PAGE, d)), { migrated: 0, failed: 1, allocated: 1, freed: 1 });
-    assert.equal([t.read(mm, fm), t.read(mm, sm), t.driverFreePages(d)], [3, 4, 8]);
+    assert.equal({ sharedFile: t.read(mm, fm), sharedAnon: t.read(mm, sm), driverFreePages: t.driverFreePages(d) }, { sharedFile: 3, sharedAnon: 4, driverFreePages: 8 });
   });
 
   test(`${name}: DAX, device-dax and p2pmem VMAs: migrate_vma_setup returns -EINVAL (vma_is_dax, VM_MIXEDMAP), nothing changes`, async () => {
@@ -81,7 +81,7 @@ for (const [name, make] of TARGETS) {
         { op: "migrate_to_device", mm, addr: m, length: PAGE, driver: d },
         { op: "migrate_to_ram", mm, addr: m, length: PAGE },
       ]), [{ result: -22, errno: "EINVAL" }, { result: -22, errno: "EINVAL" }], kind);
-      assert.equal([t.page(mm, m), t.stats().device.allocated], [before, allocated], kind);
+      assert.equal({ page: t.page(mm, m), allocated: t.stats().device.allocated }, { page: before, allocated: allocated }, kind);
     }
   });
 }

@@ -38,7 +38,7 @@ for (const [name, make] of TARGETS) {
     assert.equal(t.maps(mm).map((v) => v.offset / PAGE - a / PAGE), [0, 1, 3], "each piece keeps its pgoff (__split_vma)");
     assert.is(t.stats().mmuNotify - n0, 1, "change_pud_range: one PROTECTION_VMA call for the VMA");
     assert.is(t.stats().protChanged, 2);
-    assert.equal([t.page(mm, a + PAGE)!.pte.write, t.page(mm, a)!.pte.write], [false, true]);
+    assert.equal({ page1Write: t.page(mm, a + PAGE)!.pte.write, page0Write: t.page(mm, a)!.pte.write }, { page1Write: false, page0Write: true });
     assert.equal(counts(t, mm, a, 4), before, "change_pte_range changes no refcount or mapcount");
     t.mprotect(mm, a + PAGE, 2 * PAGE, "rw");
     assert.equal(layout(t, mm, a), ["0-4 rw"], "merged with both neighbours");
@@ -67,8 +67,8 @@ for (const [name, make] of TARGETS) {
     assert.is(t.read(mm, a), 7);
   });
 
-  test(`${name}: back to PROT_WRITE: from 6.0 an exclusive anon PTE is writable at once (can_change_pte_writable), before a write fault reuses it`, async () => {
-    for (const [scheme, upgrade] of [["E0", false], ["E1", false], ["E2", true], ["E4", true]] as const) {
+  for (const [scheme, upgrade] of [["E0", false], ["E1", false], ["E2", true], ["E4", true]] as const) {
+    test(`${name}: back to PROT_WRITE: from 6.0 an exclusive anon PTE is writable at once (can_change_pte_writable), before a write fault reuses it [${scheme}]`, async () => {
       const t = await make(scheme);
       const mm = t.mmNew();
       const a = t.mmap(mm, { length: PAGE });
@@ -79,9 +79,9 @@ for (const [name, make] of TARGETS) {
       assert.is(t.page(mm, a)!.pte.write, upgrade, scheme);
       const reuse = t.stats().wpReuse;
       t.write(mm, a, 2);
-      assert.equal([t.page(mm, a)!.pfn, t.stats().wpReuse - reuse], [pfn, upgrade ? 0 : 1], `${scheme}: same page, do_wp_page reuse only without the upgrade`);
-    }
-  });
+      assert.equal({ pfn: t.page(mm, a)!.pfn, wpReuse: t.stats().wpReuse - reuse }, { pfn, wpReuse: upgrade ? 0 : 1 }, `${scheme}: same page, do_wp_page reuse only without the upgrade`);
+    });
+  }
 
   test(`${name}: a COW-shared page is not made writable by mprotect (not exclusive): the write still copies`, async () => {
     const t = await make("E4");
@@ -94,7 +94,7 @@ for (const [name, make] of TARGETS) {
     assert.is(t.page(mm, a)!.pte.write, false);
     const copies = t.stats().wpCopy;
     t.write(mm, a, 2);
-    assert.equal([t.read(mm, a), t.read(child, a), t.stats().wpCopy - copies], [2, 1, 1]);
+    assert.equal({ parent: t.read(mm, a), child: t.read(child, a), wpCopy: t.stats().wpCopy - copies }, { parent: 2, child: 1, wpCopy: 1 });
   });
 
   test(`${name}: a hole in the range: ENOMEM after the VMAs before it were changed (do_mprotect_pkey); a hole at the start changes nothing`, async () => {
@@ -114,14 +114,14 @@ for (const [name, make] of TARGETS) {
     const a = t.mmap(mm, { length: PAGE });
     t.write(mm, a, 5);
     t.migrateToDevice(mm, a, PAGE, t.driverNew("device-private", 4));
-    assert.equal([t.page(mm, a)!.pte.devicePrivate, t.page(mm, a)!.pte.write], [true, true]);
+    assert.equal({ devicePrivate: t.page(mm, a)!.pte.devicePrivate, write: t.page(mm, a)!.pte.write }, { devicePrivate: true, write: true });
     const before = t.page(mm, a)!;
     t.mprotect(mm, a, PAGE, "r"); // change_pte_range: make_readable_device_private_entry
-    assert.equal([t.page(mm, a)!.pte.write, t.page(mm, a)!.refcount, t.page(mm, a)!.mapcount], [false, before.refcount, before.mapcount]);
+    assert.equal({ write: t.page(mm, a)!.pte.write, refcount: t.page(mm, a)!.refcount, mapcount: t.page(mm, a)!.mapcount }, { write: false, refcount: before.refcount, mapcount: before.mapcount });
     t.mprotect(mm, a, PAGE, "rw"); // never made writable again
     assert.is(t.page(mm, a)!.pte.write, false);
     t.write(mm, a, 6);
-    assert.equal([t.page(mm, a)!.kind, t.read(mm, a)], ["system", 6]);
+    assert.equal({ kind: t.page(mm, a)!.kind, read: t.read(mm, a) }, { kind: "system", read: 6 });
   });
 
   test(`${name}: a PMD-mapped THP: the whole block changes as one PMD (change_huge_pmd), a part of it splits the PMD first`, async () => {
@@ -132,9 +132,9 @@ for (const [name, make] of TARGETS) {
     t.write(mm, b, 1);
     assert.ok(t.page(mm, b)!.pmd);
     t.mprotect(mm, b, PMD, "r");
-    assert.equal([t.page(mm, b)!.pmd, t.page(mm, b)!.pte.write, t.stats().thp.splitPmd], [true, false, 0]);
+    assert.equal({ pmd: t.page(mm, b)!.pmd, write: t.page(mm, b)!.pte.write, splitPmd: t.stats().thp.splitPmd }, { pmd: true, write: false, splitPmd: 0 });
     t.mprotect(mm, b + 4 * PAGE, 4 * PAGE, "none");
-    assert.equal([t.page(mm, b)!.pmd, t.page(mm, b)!.large, t.stats().thp.splitPmd], [false, true, 1]);
+    assert.equal({ pmd: t.page(mm, b)!.pmd, large: t.page(mm, b)!.large, splitPmd: t.stats().thp.splitPmd }, { pmd: false, large: true, splitPmd: 1 });
     assert.is(t.read(mm, b), 1);
     assert.equal(t.runDetailed([{ op: "read", mm, addr: b + 4 * PAGE }]), [{ result: 0, signal: "SIGSEGV" }]);
   });
@@ -145,7 +145,7 @@ for (const [name, make] of TARGETS) {
     const a = t.mmap(mm, { length: 8 * PAGE });
     const n0 = t.stats().mmuNotify;
     t.mprotect(mm, a, 8 * PAGE, "r");
-    assert.equal([t.stats().mmuNotify - n0, t.stats().protChanged], [0, 0]);
+    assert.equal({ mmuNotify: t.stats().mmuNotify - n0, protChanged: t.stats().protChanged }, { mmuNotify: 0, protChanged: 0 });
     assert.is(t.read(mm, a), 0, "a read fault of a read-only VMA maps the zero page");
   });
 }

@@ -43,7 +43,7 @@ for (const [name, make] of TARGETS) {
     assert.is(t.stats().ptesMoved, 4);
     assert.ok(t.stats().mmuNotify - n0 >= 1, "move_page_tables: an UNMAP notifier over the old range");
     const v = t.maps(mm).find((x) => x.start === b)!;
-    assert.equal([v.end - v.start, v.offset], [8 * PAGE, a], "copy_vma keeps vm_pgoff, so page->index still finds the pages");
+    assert.equal({ length: v.end - v.start, offset: v.offset }, { length: 8 * PAGE, offset: a }, "copy_vma keeps vm_pgoff, so page->index still finds the pages");
     assert.equal([0, 1, 2, 3, 4].map((i) => t.read(mm, b + i * PAGE)), [1, 2, 3, 4, 0]);
     t.check();
     assert.equal(t.violations(), []);
@@ -65,7 +65,7 @@ for (const [name, make] of TARGETS) {
     const { mm, a } = setup(t);
     const live = t.stats().frames.live;
     assert.is(t.mremap(mm, a, 4 * PAGE, PAGE), a);
-    assert.equal([t.page(mm, a + PAGE), t.stats().frames.live], [null, live - 3]);
+    assert.equal({ page: t.page(mm, a + PAGE), live: t.stats().frames.live }, { page: null, live: live - 3 });
     assert.is(t.mremap(mm, a, PAGE, PAGE), a);
   });
 
@@ -77,7 +77,7 @@ for (const [name, make] of TARGETS) {
     t.write(mm, dst, 99);
     const old = t.page(mm, dst)!.pfn;
     assert.is(t.mremap(mm, a, 2 * PAGE, 2 * PAGE, { maymove: true, fixed: true, newAddr: dst }), dst);
-    assert.equal([t.read(mm, dst), t.read(mm, dst + PAGE)], [1, 2]);
+    assert.equal({ page0: t.read(mm, dst), page1: t.read(mm, dst + PAGE) }, { page0: 1, page1: 2 });
     assert.is(t.frame(old).allocated, false, "the page that was at the destination is gone");
     assert.equal(t.maps(mm).map((v) => (v.start - a) / PAGE), [2, 4, (dst - a) / PAGE], "the source's remaining pages stay where they were");
   });
@@ -88,9 +88,9 @@ for (const [name, make] of TARGETS) {
     const pfn = t.page(mm, a)!.pfn;
     const b = t.mremap(mm, a, 2 * PAGE, 2 * PAGE, { maymove: true, dontunmap: true });
     assert.is.not(b, a);
-    assert.equal([t.page(mm, b)!.pfn, t.page(mm, a)], [pfn, null]);
+    assert.equal({ pfn: t.page(mm, b)!.pfn, page: t.page(mm, a) }, { pfn: pfn, page: null });
     assert.ok(t.maps(mm).some((v) => v.start === a && v.end === a + 2 * PAGE), "the source VMA is kept");
-    assert.equal([t.read(mm, a), t.read(mm, b)], [0, 1]);
+    assert.equal({ atA: t.read(mm, a), atB: t.read(mm, b) }, { atA: 0, atB: 1 });
   });
 
   test(`${name}: a PMD moves whole between aligned addresses (move_huge_pmd); a misaligned destination splits it (the data moves, the folio stays large)`, async () => {
@@ -102,14 +102,14 @@ for (const [name, make] of TARGETS) {
     t.write(mm, s + 5 * PAGE, 8);
     const head = t.page(mm, s)!.head;
     t.mremap(mm, s, PMD, PMD, { maymove: true, fixed: true, newAddr: 0x4000_0000 });
-    assert.equal([t.page(mm, 0x4000_0000)!.pmd, t.page(mm, 0x4000_0000)!.head, t.stats().thp.splitPmd], [true, head, 0]);
+    assert.equal({ pmd: t.page(mm, 0x4000_0000)!.pmd, head: t.page(mm, 0x4000_0000)!.head, splitPmd: t.stats().thp.splitPmd }, { pmd: true, head: head, splitPmd: 0 });
     assert.is(t.stats().ptesMoved, 512);
     const odd = 0x5000_0000 + 3 * PAGE;
     t.mremap(mm, 0x4000_0000, PMD, PMD, { maymove: true, fixed: true, newAddr: odd });
     const p = t.page(mm, odd)!;
-    assert.equal([p.pmd, p.large, p.head, t.stats().thp.splitPmd], [false, true, head, 1]);
-    assert.equal([t.read(mm, odd), t.read(mm, odd + 5 * PAGE)], [7, 8]);
-    assert.equal([p.folioRefcount, p.entireMapcount], [512, 0], "split: one reference and one mapping per PTE, none from the PMD");
+    assert.equal({ pmd: p.pmd, large: p.large, head: p.head, splitPmd: t.stats().thp.splitPmd }, { pmd: false, large: true, head: head, splitPmd: 1 });
+    assert.equal({ page0: t.read(mm, odd), page5: t.read(mm, odd + 5 * PAGE) }, { page0: 7, page5: 8 });
+    assert.equal({ folioRefcount: p.folioRefcount, entireMapcount: p.entireMapcount }, { folioRefcount: 512, entireMapcount: 0 }, "split: one reference and one mapping per PTE, none from the PMD");
     t.check();
     assert.equal(t.violations(), []);
   });
@@ -123,7 +123,7 @@ for (const [name, make] of TARGETS) {
     assert.is(t.read(mm, b + PAGE), 77, "the pin still names the page, now at the new address");
     const child = t.fork(mm);
     t.write(child, b, 50);
-    assert.equal([t.read(mm, b), t.read(child, b)], [1, 50]);
+    assert.equal({ parent: t.read(mm, b), child: t.read(child, b) }, { parent: 1, child: 50 });
     // migration walks the rmap (page->index against the VMA's pgoff) to find the moved page
     t.migrateToDevice(mm, b, PAGE, t.driverNew("device-private", 4));
     assert.is(t.page(mm, b)!.kind, "device-private");

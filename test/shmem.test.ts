@@ -22,16 +22,16 @@ for (const [name, make] of TARGETS) {
     const mm = t.mmNew();
     const s = t.mmap(mm, { length: 2 * PAGE, shared: true });
     const [v] = t.maps(mm);
-    assert.equal([v.shared, v.shmem, v.file, v.offset], [true, true, null, 0]);
+    assert.equal({ shared: v.shared, shmem: v.shmem, file: v.file, offset: v.offset }, { shared: true, shmem: true, file: null, offset: 0 });
     assert.is(t.read(mm, s), 0);
     const p = t.page(mm, s)!;
-    assert.equal([p.pfn === 0, p.pageCache, p.anon, p.refcount, p.mapcount], [false, true, false, 2, 1], "the cache's reference and the mapping's");
+    assert.equal({ zeroPage: p.pfn === 0, pageCache: p.pageCache, anon: p.anon, refcount: p.refcount, mapcount: p.mapcount }, { zeroPage: false, pageCache: true, anon: false, refcount: 2, mapcount: 1 }, "the cache's reference and the mapping's");
     t.write(mm, s, 5);
-    assert.equal([t.page(mm, s)!.pfn, t.stats().wpCopy], [p.pfn, 0], "a write to a shared mapping makes the PTE writable in place");
+    assert.equal({ pfn: t.page(mm, s)!.pfn, wpCopy: t.stats().wpCopy }, { pfn: p.pfn, wpCopy: 0 }, "a write to a shared mapping makes the PTE writable in place");
   });
 
-  test(`${name}: fork shares the pages and copies no PTE (vma_needs_copy); writes are seen by both, never COWed`, async () => {
-    for (const scheme of ["E0", "E2", "E4"]) {
+  for (const scheme of ["E0", "E2", "E4"]) {
+    test(`${name}: fork shares the pages and copies no PTE (vma_needs_copy); writes are seen by both, never COWed [${scheme}]`, async () => {
       const t = await make(scheme);
       const mm = t.mmNew();
       const s = t.mmap(mm, { length: PAGE, shared: true });
@@ -40,13 +40,13 @@ for (const [name, make] of TARGETS) {
       assert.is(t.page(child, s), null, `${scheme}: no PTE copied`);
       assert.is(t.read(child, s), 5);
       const p = t.page(child, s)!;
-      assert.equal([p.pfn, p.refcount, p.mapcount], [t.page(mm, s)!.pfn, 3, 2], scheme);
+      assert.equal({ pfn: p.pfn, refcount: p.refcount, mapcount: p.mapcount }, { pfn: t.page(mm, s)!.pfn, refcount: 3, mapcount: 2 }, scheme);
       t.write(child, s, 9);
-      assert.equal([t.read(mm, s), t.stats().wpCopy], [9, 0], scheme);
+      assert.equal({ read: t.read(mm, s), wpCopy: t.stats().wpCopy }, { read: 9, wpCopy: 0 }, scheme);
       t.exit(child);
-      assert.equal([t.page(mm, s)!.refcount, t.page(mm, s)!.mapcount], [2, 1], scheme);
-    }
-  });
+      assert.equal({ refcount: t.page(mm, s)!.refcount, mapcount: t.page(mm, s)!.mapcount }, { refcount: 2, mapcount: 1 }, scheme);
+    });
+  }
 
   test(`${name}: the last unmap releases the shmem file and its pages; a pinned page lives until unpinned`, async () => {
     const t = await make();
@@ -59,14 +59,14 @@ for (const [name, make] of TARGETS) {
     const h = t.gup(mm, s + PAGE, { pin: true });
     const live = t.stats().frames.live;
     t.munmap(mm, s, 2 * PAGE);
-    assert.equal([t.stats().shmemReleased, t.stats().frames.live], [0, live], "the child still maps the file");
+    assert.equal({ shmemReleased: t.stats().shmemReleased, live: t.stats().frames.live }, { shmemReleased: 0, live: live }, "the child still maps the file");
     assert.is(t.read(child, s), 1);
     t.exit(child);
-    assert.equal([t.stats().shmemReleased, t.stats().frames.live], [1, live - 1], "shmem_evict_inode: the unpinned page is freed");
-    assert.equal([t.frame(pinned).allocated, t.frame(pinned).pageCache, t.frame(pinned).refcount], [true, false, 1024]);
+    assert.equal({ shmemReleased: t.stats().shmemReleased, live: t.stats().frames.live }, { shmemReleased: 1, live: live - 1 }, "shmem_evict_inode: the unpinned page is freed");
+    assert.equal({ allocated: t.frame(pinned).allocated, pageCache: t.frame(pinned).pageCache, refcount: t.frame(pinned).refcount }, { allocated: true, pageCache: false, refcount: 1024 });
     t.dmaWrite(h, 3);
     t.unpin(h);
-    assert.equal([t.frame(pinned).allocated, t.stats().frames.live], [false, live - 2]);
+    assert.equal({ allocated: t.frame(pinned).allocated, live: t.stats().frames.live }, { allocated: false, live: live - 2 });
     t.check();
     assert.equal(t.violations(), []);
   });
@@ -79,7 +79,7 @@ for (const [name, make] of TARGETS) {
     const d = t.driverNew("device-private", 4);
     const m0 = t.stats().migrated;
     t.migrateToDevice(mm, s, 2 * PAGE, d);
-    assert.equal([t.stats().migrated - m0, t.page(mm, s)!.kind, t.page(mm, s + PAGE)], [0, "system", null], "the page stays, the hole is not filled (not vma_is_anonymous)");
+    assert.equal({ migrated: t.stats().migrated - m0, kind: t.page(mm, s)!.kind, hole: t.page(mm, s + PAGE) }, { migrated: 0, kind: "system", hole: null }, "the page stays, the hole is not filled (not vma_is_anonymous)");
     assert.is(t.read(mm, s), 1);
   });
 }

@@ -28,9 +28,9 @@ for (const scheme of ["E0", "E3", "E5"]) {
     pte.bits = PTE_MIGRATION | (pte.bits & PTE_WRITE);
     rmapRemove(m, page, mm, a / PAGE);
     folioPut(m, page, 1, mm, a / PAGE);
-    assert.equal([page.refcount, page.mapcount], [1, 0], "a migration entry: only the collect reference");
+    assert.equal({ refcount: page.refcount, mapcount: page.mapcount }, { refcount: 1, mapcount: 0 }, "a migration entry: only the collect reference");
     t.munmap(mm, a, PAGE);
-    assert.equal([page.refcount, page.mapcount], [1, 0], "the zap left the collect reference and the mapcount alone");
+    assert.equal({ refcount: page.refcount, mapcount: page.mapcount }, { refcount: 1, mapcount: 0 }, "the zap left the collect reference and the mapcount alone");
     assert.equal(t.violations(), []);
     folioPut(m, page, 1, -1, -1); // migrate_vma_finalize: the collect reference
     assert.is(t.frame(pfn).allocated, false, "freed by the migration's own put");
