@@ -9,6 +9,7 @@ import { RefsimError } from "../src/core/errors.ts";
 import type { Op } from "../src/core/ops.ts";
 import { TraceRecorder } from "../src/trace/record.ts";
 import { OpEncoder } from "../src/workload/encoder.ts";
+import { SamplingTarget } from "../src/experiment/sampler.ts";
 
 async function rejects(fn: () => unknown, field: string | undefined, message: RegExp): Promise<RefsimError> {
   let err: unknown;
@@ -122,6 +123,12 @@ test("an unknown op code in a record names the code (the same in Engine and Mode
   for (const t of [e, m]) errs.push(await rejects(() => t.runEncoded(words, 2), undefined, /op 1 \(op code 31\): unknown op code/));
   assert.is(errs[0].message, errs[1].message);
   assert.is(e.opsExecuted, 1, "the op before it ran");
+});
+
+test("SamplingTarget's sampling period: 0, a fraction, NaN or a string is a RefsimError naming 'every' (was a RangeError)", async () => {
+  const e = await Engine.create({ scheme: "E2" });
+  for (const every of [0, -1, 1.5, NaN, "8"]) await rejects(() => new SamplingTarget(e, every as number), "every", /SamplingTarget: the sampling period must be a whole number >= 1/);
+  assert.is(new SamplingTarget(e, 8).series.every, 8, "a whole period is taken");
 });
 
 test.run();

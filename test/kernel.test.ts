@@ -4,6 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine } from "../src/core/engine.ts";
+import { RefsimError } from "../src/core/errors.ts";
 import { parseScenario } from "../src/scenario/parse.ts";
 import { ProgramBuilder } from "../src/kernel/translate.ts";
 import { translateScenario } from "../src/kernel/scenario.ts";
@@ -141,7 +142,10 @@ test("REFSIM_KERNEL_TIMEOUT: unset is 600 s, whole seconds are taken, anything e
   assert.is(bootTimeout(undefined), 600);
   assert.is(bootTimeout(""), 600);
   assert.is(bootTimeout("2400"), 2400);
-  for (const bad of ["0", "-5", "1.5", "abc", "1e3", "99999999999999999999"]) assert.throws(() => bootTimeout(bad), /REFSIM_KERNEL_TIMEOUT/, bad);
+  for (const bad of ["0", "-5", "1.5", "abc", "1e3", "99999999999999999999"]) {
+    assert.throws(() => bootTimeout(bad), /REFSIM_KERNEL_TIMEOUT/, bad);
+    assert.throws(() => bootTimeout(bad), (e: unknown) => e instanceof RefsimError && e.field === "REFSIM_KERNEL_TIMEOUT", `${bad}: a RefsimError naming the variable`);
+  }
 });
 
 test("cpio: newc headers, 4-byte alignment and the trailer", () => {

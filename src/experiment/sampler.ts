@@ -22,6 +22,7 @@
  */
 import * as abi from "../../assembly/abi.ts";
 import type { Engine } from "../core/engine.ts";
+import { RefsimError, shown } from "../core/errors.ts";
 import { encodeOp, type Op } from "../core/ops.ts";
 import type { Stats } from "../core/stats.ts";
 import type { Violation } from "../core/violations.ts";
@@ -71,7 +72,7 @@ export class SamplingTarget implements OpTarget {
   #results: Int32Array;
 
   constructor(engine: Engine, every = 1024) {
-    if (!Number.isInteger(every) || every < 1) throw new RangeError(`sampling period must be a whole number >= 1, got ${every}`);
+    if (!Number.isInteger(every) || every < 1) throw new RefsimError(`SamplingTarget: the sampling period must be a whole number >= 1, got ${shown(every)}`, { field: "every" });
     this.engine = engine;
     this.series = emptySeries(every);
     this.#words = new Int32Array(256 * abi.OP_WORDS);

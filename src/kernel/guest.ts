@@ -12,6 +12,7 @@
  * console.log(out[0].name, out[0].pages.get(1)?.get("1:65536")?.refcount); // t 1
  * ```
  */
+import { RefsimError } from "../core/errors.ts";
 import type { KernelHost } from "./host.ts";
 import type { Manifest } from "./provision.ts";
 import { pageKey, type Reading } from "./translate.ts";
@@ -105,7 +106,7 @@ export interface BootOptions {
 export function bootTimeout(value: string | undefined): number {
   if (value === undefined || value === "") return 600;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new Error(`REFSIM_KERNEL_TIMEOUT must be whole seconds (at least 1), got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new RefsimError(`REFSIM_KERNEL_TIMEOUT must be whole seconds (at least 1), got ${JSON.stringify(value)}`, { field: "REFSIM_KERNEL_TIMEOUT" });
   return n;
 }
 
