@@ -29,7 +29,7 @@ test("the rule, not the era's other rules, decides the mapcount: E4 with exclusi
       const { mm, a, fd } = setUp(t, 2);
       assert.is(t.dmirrorExclusive(fd, a, 2), 2);
       const p = t.page(mm, a)!;
-      assert.equal([p.refcount, p.mapcount], [1, mapcount], `${scheme.name} counts`);
+      assert.equal({ refcount: p.refcount, mapcount: p.mapcount }, { refcount: 1, mapcount: mapcount }, `${scheme.name} counts`);
       t.munmap(mm, a, 2 * PAGE); // zap: the rmap goes with the entry (on) or went at conversion (off)
       t.check();
       assert.equal(t.violations(), [], scheme.name);
@@ -38,23 +38,23 @@ test("the rule, not the era's other rules, decides the mapcount: E4 with exclusi
 });
 
 for (const [name, make] of TARGETS) {
-  test(`${name}: EXCLUSIVE makes every page a device-exclusive entry (cpages n); the refcount stays, the mapcount by era`, async () => {
-    for (const scheme of ["E0", "E2", "E4"]) {
+  for (const scheme of ["E0", "E2", "E4"]) {
+    test(`${name}: EXCLUSIVE makes every page a device-exclusive entry (cpages n); the refcount stays, the mapcount by era [${scheme}]`, async () => {
       const t = await make(scheme);
       const { mm, a, fd } = setUp(t, 4);
       assert.is(t.dmirrorExclusive(fd, a, 4), 4, scheme);
       assert.is(t.mirror(fd).cpages, 4);
       const p = t.page(mm, a + PAGE)!;
-      assert.equal([p.pte.present, p.pte.devicePrivate], [false, false], "a non-present entry that is no device-private one");
+      assert.equal({ present: p.pte.present, devicePrivate: p.pte.devicePrivate }, { present: false, devicePrivate: false }, "a non-present entry that is no device-private one");
       // <= 6.14 page_remove_rmap at conversion; 6.15+ (E3 on) keeps the mapcount (1a3240bc6379)
-      assert.equal([p.refcount, p.mapcount], [1, scheme === "E4" ? 1 : 0], `${scheme} counts`);
+      assert.equal({ refcount: p.refcount, mapcount: p.mapcount }, { refcount: 1, mapcount: scheme === "E4" ? 1 : 0 }, `${scheme} counts`);
       assert.is(errnoOf(() => t.dmirrorCheckExclusive(fd, a, 4)), "EPERM", "still atomic in the mirror");
       assert.equal(t.violations(), []);
-    }
-  });
+    });
+  }
 
-  test(`${name}: a CPU touch restores the PTE and revokes the atomic entry (hmm-tests exclusive); CHECK_EXCLUSIVE is then 0`, async () => {
-    for (const scheme of ["E2", "E4"]) {
+  for (const scheme of ["E2", "E4"]) {
+    test(`${name}: a CPU touch restores the PTE and revokes the atomic entry (hmm-tests exclusive); CHECK_EXCLUSIVE is then 0 [${scheme}]`, async () => {
       const t = await make(scheme);
       const { mm, a, fd } = setUp(t, 4);
       t.dmirrorExclusive(fd, a, 4);
@@ -63,19 +63,19 @@ for (const [name, make] of TARGETS) {
       assert.is(t.readRange(mm, a, 4 * PAGE, 101, 1), 0);
       assert.is(t.dmirrorCheckExclusive(fd, a, 4), 0, scheme);
       const p = t.page(mm, a)!;
-      assert.equal([p.pte.present, p.pte.write, p.refcount, p.mapcount], [true, true, 1, 1], scheme);
+      assert.equal({ present: p.pte.present, write: p.pte.write, refcount: p.refcount, mapcount: p.mapcount }, { present: true, write: true, refcount: 1, mapcount: 1 }, scheme);
       assert.equal(t.violations(), []);
-    }
-  });
+    });
+  }
 
-  test(`${name}: munmap of device-exclusive entries frees the pages (zap_nonpresent_ptes); fork restores them in the parent first`, async () => {
-    for (const scheme of ["E2", "E4"]) {
+  for (const scheme of ["E2", "E4"]) {
+    test(`${name}: munmap of device-exclusive entries frees the pages (zap_nonpresent_ptes); fork restores them in the parent first [${scheme}]`, async () => {
       const t = await make(scheme);
       const { mm, a, fd } = setUp(t, 4);
       t.dmirrorExclusive(fd, a, 4);
       const child = t.fork(mm);
       const p = t.page(mm, a)!;
-      assert.equal([p.pte.present, p.refcount, p.mapcount], [true, 2, 2], `${scheme} fork`);
+      assert.equal({ present: p.pte.present, refcount: p.refcount, mapcount: p.mapcount }, { present: true, refcount: 2, mapcount: 2 }, `${scheme} fork`);
       assert.is(t.page(child, a)!.pte.present, true);
       t.dmirrorExclusive(fd, a + 2 * PAGE, 2); // the parent's write faults break COW first
       const free = t.stats().freeSystemPages ?? 0;
@@ -83,8 +83,8 @@ for (const [name, make] of TARGETS) {
       t.munmap(child, a, 4 * PAGE);
       assert.equal(t.violations(), [], scheme);
       if (free) assert.ok((t.stats().freeSystemPages ?? 0) > free);
-    }
-  });
+    });
+  }
 
   test(`${name}: EXCLUSIVE refuses what make_device_exclusive refuses: no vma (EFAULT), read-only (EFAULT), shared (EOPNOTSUPP), empty (EINVAL)`, async () => {
     const t = await make("E4");

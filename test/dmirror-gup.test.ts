@@ -15,8 +15,8 @@ const TARGETS = targets({ systemPages: 2048, devicePages: 2048 });
 
 for (const [name, make] of TARGETS) {
   for (const kind of ["device-private", "device-coherent"] as const) {
-    test(`${name} ${kind}: hmm_gup_test: GUP and longterm pins of device pages, then where the snapshot finds them`, async () => {
-      for (const scheme of ["E0", "E2", "E4", "E5"]) {
+    for (const scheme of ["E0", "E2", "E4", "E5"]) {
+      test(`${name} ${kind}: hmm_gup_test: GUP and longterm pins of device pages, then where the snapshot finds them [${scheme}]`, async () => {
         const t = await make(scheme);
         const mm = t.mmNew();
         const a = t.mmap(mm, { length: 4 * PAGE });
@@ -29,7 +29,7 @@ for (const [name, make] of TARGETS) {
         for (const k of [0, 1]) {
           const h = t.gup(mm, a + k * PAGE, { write: true });
           const p = t.page(mm, a + k * PAGE)!;
-          assert.equal([p.kind, p.refcount, p.mapcount], [coherent ? kind : "system", 2 + (coherent ? idle : 0), 1], `${scheme} page ${k}`);
+          assert.equal({ kind: p.kind, refcount: p.refcount, mapcount: p.mapcount }, { kind: coherent ? kind : "system", refcount: 2 + (coherent ? idle : 0), mapcount: 1 }, `${scheme} page ${k}`);
           t.unpin(h);
         }
         assert.is(t.mirror(fd).entries, coherent ? 4 : 2, `${scheme}: dmirror_devmem_fault erased what it moved`);
@@ -37,7 +37,7 @@ for (const [name, make] of TARGETS) {
         for (const k of [2, 3]) {
           const h = t.gup(mm, a + k * PAGE, { write: true, pin: true, longterm: true });
           const p = t.page(mm, a + k * PAGE)!;
-          assert.equal([p.kind, p.refcount, p.mapcount], ["system", 1025, 1], `${scheme} page ${k} longterm`);
+          assert.equal({ kind: p.kind, refcount: p.refcount, mapcount: p.mapcount }, { kind: "system", refcount: 1025, mapcount: 1 }, `${scheme} page ${k} longterm`);
           t.unpin(h);
         }
         // the longterm migration of a coherent page notified the mirror (MMU_NOTIFY_CLEAR)
@@ -49,8 +49,8 @@ for (const [name, make] of TARGETS) {
         assert.is(t.readRange(mm, a, 4 * PAGE, 100, 1), 0, "no corrupted data");
         t.munmap(mm, a, 4 * PAGE);
         assert.equal(t.violations(), [], scheme);
-      }
-    });
+      });
+    }
   }
 }
 

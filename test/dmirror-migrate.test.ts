@@ -26,26 +26,26 @@ function setUp(t: Target, kind: "device-private" | "device-coherent", n: number,
 
 for (const [name, make] of TARGETS) {
   for (const kind of ["device-private", "device-coherent"] as const) {
-    test(`${name} ${kind}: MIGRATE_TO_DEV moves every page into the device's own chunks (cpages n, the data read back), snapshot LOCAL|WRITE`, async () => {
-      for (const scheme of ["E0", "E2", "E4"]) {
+    for (const scheme of ["E0", "E2", "E4"]) {
+      test(`${name} ${kind}: MIGRATE_TO_DEV moves every page into the device's own chunks (cpages n, the data read back), snapshot LOCAL|WRITE [${scheme}]`, async () => {
         const t = await make(scheme);
         const { mm, a, fd } = setUp(t, kind, 12);
         assert.is(t.dmirrorMigrateToDev(fd, a, 12), 12, scheme);
-        assert.equal([t.mirror(fd).cpages, t.mirror(fd).entries], [12, 12]);
+        assert.equal({ cpages: t.mirror(fd).cpages, entries: t.mirror(fd).entries }, { cpages: 12, entries: 12 });
         const p = t.page(mm, a + PAGE)!;
         assert.is(p.kind, kind);
         // E0: the idle reference and the mapping's; E2+: the mapping's alone (zone_device_page_init)
-        assert.equal([p.refcount, p.mapcount], [scheme === "E0" ? 2 : 1, 1], `${scheme} counts`);
+        assert.equal({ refcount: p.refcount, mapcount: p.mapcount }, { refcount: scheme === "E0" ? 2 : 1, mapcount: 1 }, `${scheme} counts`);
         // 12 pages in chunks of 8: dmirror_allocate_chunk ran twice (two pgmaps of 8 frames)
-        assert.equal([t.driver(0).pages, t.driver(1).pages], [8, 8]);
+        assert.equal({ chunk0: t.driver(0).pages, chunk1: t.driver(1).pages }, { chunk0: 8, chunk1: 8 });
         assert.equal(t.driver(0).freePages + t.driver(1).freePages, 4);
         t.dmirrorSnapshot(fd, a, 2);
         const local = kind === "device-private" ? abi.HMM_PROT_DEV_PRIVATE_LOCAL : abi.HMM_PROT_DEV_COHERENT_LOCAL;
         assert.equal([...t.lastSnapshot()], [local | abi.HMM_PROT_WRITE, local | abi.HMM_PROT_WRITE]);
         assert.is(t.readRange(mm, a, 12 * PAGE, 100, 1), 0, "the CPU reads what it wrote");
         assert.equal(t.violations(), []);
-      }
-    });
+      });
+    }
 
     test(`${name} ${kind}: MIGRATE_TO_SYS brings the device's pages back (cpages), FAIL_ALLOC makes it -ENOMEM once`, async () => {
       const t = await make("E4");
@@ -58,7 +58,7 @@ for (const [name, make] of TARGETS) {
       assert.is(t.dmirrorMigrateToSys(fd, a, 6), 6, "the flag was one-shot");
       assert.equal(t.mirror(fd).entries, 0, "dmirror_devmem_fault_alloc_and_copy erased each migrated page's entry");
       const p = t.page(mm, a + 5 * PAGE)!;
-      assert.equal([p.kind, p.refcount, p.mapcount], ["system", 1, 1]);
+      assert.equal({ kind: p.kind, refcount: p.refcount, mapcount: p.mapcount }, { kind: "system", refcount: 1, mapcount: 1 });
       assert.is(t.dmirrorMigrateToSys(fd, a, 6), 0, "nothing of the device's is left to select");
       assert.is(t.readRange(mm, a, 6 * PAGE, 100, 1), 0);
     });
@@ -68,7 +68,7 @@ for (const [name, make] of TARGETS) {
       const { mm, a, fd } = setUp(t, kind, 10);
       t.dmirrorMigrateToDev(fd, a, 10);
       t.dmirrorRelease(fd);
-      assert.equal([t.driver(0).state, t.driver(1).state], ["gone", "gone"], "memunmap_pages of both chunks completed");
+      assert.equal({ chunk0: t.driver(0).state, chunk1: t.driver(1).state }, { chunk0: "gone", chunk1: "gone" }, "memunmap_pages of both chunks completed");
       assert.is(t.page(mm, a + 9 * PAGE)!.kind, "system");
       assert.is(t.readRange(mm, a, 10 * PAGE, 100, 1), 0, "dmirror_device_evict_chunk copied the data back");
       assert.is(t.dmirrorMigrateToDev(fd, a, 2), 2);
@@ -90,7 +90,7 @@ for (const [name, make] of TARGETS) {
     t.writeRange(mm, b, 3 * PAGE, 7);
     t.dmirrorFlags(fd, abi.HMM_DMIRROR_FLAG_FAIL_ALLOC);
     assert.is(errnoOf(() => t.dmirrorMigrateToDev(fd, b, 3)), "ENOENT"); // dmirror_do_read finds page 0 unmapped
-    assert.equal([t.page(mm, b)!.kind, t.page(mm, b + PAGE)!.kind], ["system", "device-private"]);
+    assert.equal({ page0: t.page(mm, b)!.kind, page1: t.page(mm, b + PAGE)!.kind }, { page0: "system", page1: "device-private" });
     assert.is(t.dmirrorMigrateToDev(fd, b, 3), 3, "the flag was one-shot; pages already on the device are read as they are");
     assert.is(errnoOf(() => t.dmirrorFlags(fd, 0)), "EINVAL", "cmd.npages 0: an empty range");
     for (const f of [() => t.dmirrorRead(fd, a, 0), () => t.dmirrorWrite(fd, a, 0), () => t.dmirrorSnapshot(fd, a, 0), () => t.dmirrorMigrateToDev(fd, a, 0), () => t.dmirrorMigrateToSys(fd, a, 0)]) {
@@ -109,7 +109,7 @@ for (const [name, make] of TARGETS) {
     assert.is(t.dmirrorMigrateToDev(fd, a, 2), 2);
     assert.is(t.mirror(fd).entries, 2);
     assert.is(t.read(mm, a), 100); // do_swap_page -> dmirror_devmem_fault
-    assert.equal([t.page(mm, a)!.kind, t.mirror(fd).entries], ["system", 1]);
+    assert.equal({ kind: t.page(mm, a)!.kind, entries: t.mirror(fd).entries }, { kind: "system", entries: 1 });
   });
 
   test(`${name}: closing a file evicts its device's pages to system memory first (dmirror_fops_release since 744dd97752ef); the device's other files see the eviction`, async () => {
@@ -118,10 +118,10 @@ for (const [name, make] of TARGETS) {
     const other = t.dmirrorOpen(dev, mm);
     t.dmirrorMigrateToDev(fd, a, 4);
     assert.is(t.dmirrorRead(other, a, 4), 4, "the other file's fault round gets the device's own pages as they are");
-    assert.equal([t.mirror(other).faults, t.mirror(other).entries, t.page(mm, a)!.kind], [1, 4, "device-private"]);
+    assert.equal({ faults: t.mirror(other).faults, entries: t.mirror(other).entries, kind: t.page(mm, a)!.kind }, { faults: 1, entries: 4, kind: "device-private" });
     t.dmirrorClose(fd);
     const p = t.page(mm, a + 2 * PAGE)!;
-    assert.equal([p.kind, p.refcount, p.mapcount], ["system", 1, 1]);
+    assert.equal({ kind: p.kind, refcount: p.refcount, mapcount: p.mapcount }, { kind: "system", refcount: 1, mapcount: 1 });
     assert.is(t.readRange(mm, a, 4 * PAGE, 100, 1), 0, "the data came back");
     assert.is(t.mirror(other).entries, 0, "migrate_device_range's unmap notified the other file (MMU_NOTIFY_CLEAR)");
     assert.is(t.driver(0).state, "live", "the chunk stays (only RELEASE removes chunks)");
@@ -143,8 +143,8 @@ for (const [name, make] of TARGETS) {
   });
 }
 
-test("a GUP past the end of a file on a device (an mremap-grown fsdax mapping) is -EFAULT, not an out-of-bounds read of the file's cache (found by the differential trace)", async () => {
-  for (const [, make] of TARGETS) {
+for (const [name, make] of TARGETS) {
+  test(`a GUP past the end of a file on a device (an mremap-grown fsdax mapping) is -EFAULT, not an out-of-bounds read of the file's cache (found by the differential trace) [${name}]`, async () => {
     const t = await make("E4");
     const mm = t.mmNew();
     const f = t.fileNew(2 * PAGE, t.driverNew("fsdax", 4));
@@ -152,8 +152,8 @@ test("a GUP past the end of a file on a device (an mremap-grown fsdax mapping) i
     t.mremap(mm, a, 2 * PAGE, 64 * PAGE, { maymove: true });
     const b = t.maps(mm)[0].start;
     assert.is(errnoOf(() => t.gup(mm, b + 40 * PAGE)), "EFAULT");
-  }
-});
+  });
+}
 
 test("MIGRATE_TO_DEV on E5 moves a THP whole into one large device folio (MIGRATE_VMA_SELECT_COMPOUND; test/dmirror-thp.test.ts has the rest), same in engine and model", async () => {
   const out = [];

@@ -26,23 +26,23 @@ function setUp(t: Target, prot = "rw", kind: "device-private" | "device-coherent
 }
 
 for (const [name, make] of TARGETS) {
-  test(`${name}: E5 migrates an empty THP block whole (a compound hole): one device-private PMD; E4 512 small device pages`, async () => {
-    for (const scheme of ["E4", "E5"]) {
+  for (const scheme of ["E4", "E5"]) {
+    test(`${name}: E5 migrates an empty THP block whole (a compound hole): one device-private PMD; E4 512 small device pages [${scheme}]`, async () => {
       const t = await make(scheme);
       const { mm, a, fd } = setUp(t, "r");
       assert.is(t.dmirrorMigrateToDev(fd, a, 512), 512, scheme);
       const p = t.page(mm, a + PAGE)!;
       const e5 = scheme === "E5";
-      assert.equal([p.pmd, p.large, p.pte.devicePrivate, p.kind], [e5, e5, true, "device-private"], `${scheme} mapping`);
-      assert.equal([p.folioRefcount, p.entireMapcount, p.mapcount], e5 ? [1, 1, 0] : [1, 0, 1], `${scheme} counts`);
+      assert.equal({ pmd: p.pmd, large: p.large, devicePrivate: p.pte.devicePrivate, kind: p.kind }, { pmd: e5, large: e5, devicePrivate: true, kind: "device-private" }, `${scheme} mapping`);
+      assert.equal({ folioRefcount: p.folioRefcount, entireMapcount: p.entireMapcount, mapcount: p.mapcount }, e5 ? { folioRefcount: 1, entireMapcount: 1, mapcount: 0 } : { folioRefcount: 1, entireMapcount: 0, mapcount: 1 }, `${scheme} counts`);
       assert.is(p.pte.write, false, "a read-only VMA's entry");
       assert.is(t.mirror(fd).entries, 512);
       t.munmap(mm, a, 2 * HUGE); // zap_huge_pmd of a device-private PMD: the folio is freed
       assert.is(t.frame(p.head).allocated, false, `${scheme}: the device memory went back`);
       t.check();
       assert.equal(t.violations(), [], scheme);
-    }
-  });
+    });
+  }
 
   test(`${name}: E5 a written THP moves whole (WRITE pt entries: a device write needs no fault) and faults back whole into a THP`, async () => {
     const t = await make("E5");
@@ -52,13 +52,13 @@ for (const [name, make] of TARGETS) {
     assert.is(t.dmirrorMigrateToDev(fd, a, 512), 512);
     assert.is(t.frame(thp).allocated, false, "the THP went back to the pool");
     const dev = t.page(mm, a + 5 * PAGE)!;
-    assert.equal([dev.pmd, dev.large, dev.pte.devicePrivate, dev.pte.write, dev.folioRefcount, dev.entireMapcount], [true, true, true, true, 1, 1]);
+    assert.equal({ pmd: dev.pmd, large: dev.large, devicePrivate: dev.pte.devicePrivate, write: dev.pte.write, folioRefcount: dev.folioRefcount, entireMapcount: dev.entireMapcount }, { pmd: true, large: true, devicePrivate: true, write: true, folioRefcount: 1, entireMapcount: 1 });
     t.dmirrorWrite(fd, a, 512, 7, 1);
-    assert.equal([t.mirror(fd).cpages, t.mirror(fd).faults], [512, 0], "every entry was tagged WRITE");
+    assert.equal({ cpages: t.mirror(fd).cpages, faults: t.mirror(fd).faults }, { cpages: 512, faults: 0 }, "every entry was tagged WRITE");
     // do_huge_pmd_device_private -> dmirror_devmem_fault: order 9, the pt entries erased
     assert.is(t.readRange(mm, a, HUGE, 7, 1), 0, "the CPU reads what the device wrote");
     const back = t.page(mm, a + 5 * PAGE)!;
-    assert.equal([back.pmd, back.large, back.pte.present, back.kind, back.folioRefcount, back.entireMapcount], [true, true, true, "system", 1, 1]);
+    assert.equal({ pmd: back.pmd, large: back.large, present: back.pte.present, kind: back.kind, folioRefcount: back.folioRefcount, entireMapcount: back.entireMapcount }, { pmd: true, large: true, present: true, kind: "system", folioRefcount: 1, entireMapcount: 1 });
     assert.is(t.frame(dev.head).allocated, false, "the device folio was freed");
     assert.is(t.mirror(fd).entries, 0, "xa_erase of all 512 pages");
     t.check();
@@ -72,9 +72,9 @@ for (const [name, make] of TARGETS) {
     assert.equal(t.page(mm, a)!.pmd, true);
     assert.is(t.dmirrorMigrateToDev(fd, a, 512), 512);
     const p = t.page(mm, a)!;
-    assert.equal([p.pmd, p.pte.devicePrivate, p.pte.write], [true, true, true], "a writable VMA: a writable entry");
+    assert.equal({ pmd: p.pmd, devicePrivate: p.pte.devicePrivate, write: p.pte.write }, { pmd: true, devicePrivate: true, write: true }, "a writable VMA: a writable entry");
     t.dmirrorWrite(fd, a, 512, 3, 0); // the hole's entries are not WRITE: one round of hmm_range_fault
-    assert.equal([t.mirror(fd).cpages, t.mirror(fd).faults], [512, 1]);
+    assert.equal({ cpages: t.mirror(fd).cpages, faults: t.mirror(fd).faults }, { cpages: 512, faults: 1 });
     assert.equal(t.page(mm, a)!.pte.devicePrivate, true, "hmm_vma_handle_absent_pmd: the owner's folio is not faulted back");
     t.dmirrorSnapshot(fd, a, 512);
     const want = 0x20 | 0x02 | 0x04; // DEV_PRIVATE_LOCAL | WRITE | PMD
@@ -91,7 +91,7 @@ for (const [name, make] of TARGETS) {
     t.dmirrorFlags(fd, FAIL_ALLOC);
     assert.is(t.dmirrorMigrateToDev(fd, a, 512), 512);
     const p = t.page(mm, a + 2048 * 4)!;
-    assert.equal([p.pmd, p.large, p.pte.devicePrivate, p.folioRefcount, p.mapcount], [false, false, true, 1, 1]);
+    assert.equal({ pmd: p.pmd, large: p.large, devicePrivate: p.pte.devicePrivate, folioRefcount: p.folioRefcount, mapcount: p.mapcount }, { pmd: false, large: false, devicePrivate: true, folioRefcount: 1, mapcount: 1 });
     assert.is(t.read(mm, a + 2048 * 4), 2, "hmm-tests: ptr[2048] (the page at 8 KiB, refsim value 2) faults one small page back");
     // the flag was one-shot: a second THP block moves whole
     t.writeRange(mm, a + HUGE, HUGE, 0, 1);
@@ -101,8 +101,8 @@ for (const [name, make] of TARGETS) {
     assert.equal(t.violations(), []);
   });
 
-  test(`${name}: E5 MIGRATE_TO_SYS moves a device PMD back whole (cpages counts one src entry), or as 512 small pages with FAIL_ALLOC`, async () => {
-    for (const fail of [false, true]) {
+  for (const fail of [false, true]) {
+    test(`${name}: E5 MIGRATE_TO_SYS moves a device PMD back whole (cpages counts one src entry), or as 512 small pages with FAIL_ALLOC [${fail}]`, async () => {
       const t = await make("E5");
       const { mm, a, fd } = setUp(t);
       t.writeRange(mm, a, HUGE, 0, 1);
@@ -110,13 +110,13 @@ for (const [name, make] of TARGETS) {
       if (fail) t.dmirrorFlags(fd, FAIL_ALLOC);
       assert.is(t.dmirrorMigrateToSys(fd, a, 512), fail ? 512 : 1, `FAIL_ALLOC ${fail}`);
       const p = t.page(mm, a + 2048 * 4)!;
-      assert.equal([p.pte.present, p.kind, p.pmd, p.large], [true, "system", !fail, !fail], `FAIL_ALLOC ${fail}`);
+      assert.equal({ present: p.pte.present, kind: p.kind, pmd: p.pmd, large: p.large }, { present: true, kind: "system", pmd: !fail, large: !fail }, `FAIL_ALLOC ${fail}`);
       assert.is(t.mirror(fd).entries, 0);
       assert.is(t.read(mm, a + 2048 * 4), 2);
       t.check();
       assert.equal(t.violations(), []);
-    }
-  });
+    });
+  }
 
   test(`${name}: a device-coherent device keeps the split path under E5 (no device-coherent PMD is modelled)`, async () => {
     const t = await make("E5");
@@ -124,7 +124,7 @@ for (const [name, make] of TARGETS) {
     t.writeRange(mm, a, HUGE, 0, 1);
     assert.is(t.dmirrorMigrateToDev(fd, a, 512), 512);
     const p = t.page(mm, a)!;
-    assert.equal([p.pmd, p.large, p.kind], [false, false, "device-coherent"]);
+    assert.equal({ pmd: p.pmd, large: p.large, kind: p.kind }, { pmd: false, large: false, kind: "device-coherent" });
     assert.equal(t.violations(), []);
   });
 }

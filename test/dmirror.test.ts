@@ -29,7 +29,7 @@ for (const [name, make] of TARGETS) {
     assert.is(t.dmirrorRead(fd, a, 8), 8);
     assert.equal(t.mirror(fd), { open: true, device: 0, mm, cpages: 8, faults: 1, entries: 8 });
     const after = t.page(mm, a + 2 * PAGE)!;
-    assert.equal([after.refcount, after.mapcount], [before.refcount, before.mapcount], "the pt holds no reference (dmirror_do_update)");
+    assert.equal({ refcount: after.refcount, mapcount: after.mapcount }, { refcount: before.refcount, mapcount: before.mapcount }, "the pt holds no reference (dmirror_do_update)");
     assert.is(t.page(mm, a)!.kind, "zero", "the read fault of a pte_none page maps the zero page");
     assert.is(t.dmirrorRead(fd, a, 8), 8);
     assert.is(t.mirror(fd).faults, 0, "every page already in the pt: no fault round");
@@ -45,7 +45,7 @@ for (const [name, make] of TARGETS) {
     assert.is(errnoOf(() => t.dmirrorRead(fd, a, 4)), "EFAULT"); // hmm_vma_walk_test: no VM_READ
     t.mprotect(mm, a, 4 * PAGE, "r");
     assert.is(errnoOf(() => t.dmirrorWrite(fd, a, 4)), "EPERM"); // hmm_vma_fault: write fault without VM_WRITE
-    assert.equal([t.mirror(fd).cpages, t.mirror(fd).faults], [1, 1], "only an ioctl that returns 0 copies cmd back");
+    assert.equal({ cpages: t.mirror(fd).cpages, faults: t.mirror(fd).faults }, { cpages: 1, faults: 1 }, "only an ioctl that returns 0 copies cmd back");
     t.munmap(mm, a, PAGE);
     assert.is(errnoOf(() => t.dmirrorRead(fd, a, 2)), "EFAULT"); // hmm_vma_walk_hole with no VMA
   });
@@ -77,7 +77,7 @@ for (const [name, make] of TARGETS) {
     t.mprotect(mm, a + 3 * PAGE, PAGE, "r");
     assert.is(t.mirror(fd).entries, 1, "change_protection notifies PROTECTION_VMA");
     t.dmirrorClose(fd);
-    assert.equal([t.mirror(fd).open, t.mirror(fd).entries, t.stats().dmirror.mirrorEntries], [false, 0, 0]);
+    assert.equal({ open: t.mirror(fd).open, entries: t.mirror(fd).entries, mirrorEntries: t.stats().dmirror.mirrorEntries }, { open: false, entries: 0, mirrorEntries: 0 });
   });
 
   test(`${name}: a mirror follows one mm: a child's writes after fork go through its own mirror and COW, the parent keeps its data`, async () => {
@@ -92,7 +92,7 @@ for (const [name, make] of TARGETS) {
     assert.is(t.mirror(parentFd).entries, 0, "fork's copy_page_range write-protects the parent: PROTECTION_PAGE");
     const fd = t.dmirrorOpen(dev, child);
     assert.is(t.dmirrorWrite(fd, a, 2, -1, -1), 2);
-    assert.equal([t.read(child, a), t.read(child, a + PAGE)], [0xffffffff, 0xfffffffe]);
+    assert.equal({ page0: t.read(child, a), page1: t.read(child, a + PAGE) }, { page0: 0xffffffff, page1: 0xfffffffe });
     assert.is(t.readRange(mm, a, 2 * PAGE, 0, 1), 0, "the parent's pages did not change");
     assert.is(t.stats().violations.total, 0);
   });
@@ -115,7 +115,7 @@ for (const [name, make] of TARGETS) {
     const refs = t.page(mm, a + 4 * PAGE)!.refcount;
     assert.is(t.dmirrorSnapshot(fd, a, 8), 8);
     assert.equal(formatHmmBytes([...t.lastSnapshot()]), ["ERROR*2", "ZERO|READ", "READ", "WRITE*2", "NONE", "DEV_COHERENT_REMOTE|WRITE"]);
-    assert.equal([t.mirror(fd).cpages, t.mirror(fd).entries], [8, 0], "a snapshot faults nothing and fills no pt entry");
+    assert.equal({ cpages: t.mirror(fd).cpages, entries: t.mirror(fd).entries }, { cpages: 8, entries: 0 }, "a snapshot faults nothing and fills no pt entry");
     assert.is(t.page(mm, a + 4 * PAGE)!.refcount, refs);
     assert.is(t.page(mm, a + 6 * PAGE)!.pte.devicePrivate, true, "the snapshot did not fault the private page back");
   });
@@ -128,7 +128,7 @@ for (const [name, make] of TARGETS) {
     t.migrateToDevice(mm, a, 2 * PAGE, t.driverNew("device-private", 8));
     const fd = t.dmirrorOpen(t.dmirrorNew("device-private"), mm);
     assert.is(t.dmirrorRead(fd, a, 2), 2);
-    assert.equal([t.page(mm, a)!.kind, t.page(mm, a + PAGE)!.kind], ["system", "system"]);
+    assert.equal({ page0: t.page(mm, a)!.kind, page1: t.page(mm, a + PAGE)!.kind }, { page0: "system", page1: "system" });
     assert.is(t.readRange(mm, a, 2 * PAGE, 40, 1), 0);
     assert.is(t.stats().violations.total, 0);
   });
@@ -165,7 +165,7 @@ for (const file of readdirSync("scenarios/hmm").filter((f) => f.endsWith(".json"
     for (const s of schemes) {
       const run = await runScenario(loaded, s, schemes.map((x) => x.name));
       const failed = run.checks.filter((c) => c.pass === false).map((c) => `${c.label}: ${c.field} want ${JSON.stringify(c.expected)} got ${JSON.stringify(c.observed)}`);
-      assert.equal([run.error?.message, run.stopped?.message], [undefined, undefined], `${file} under ${s.name}`);
+      assert.equal({ error: run.error?.message, stopped: run.stopped?.message }, { error: undefined, stopped: undefined }, `${file} under ${s.name}`);
       assert.equal(failed, [], `${file} under ${s.name}`);
       assert.ok(run.checks.some((c) => c.pass === true), `${file} under ${s.name} checks something`);
     }
