@@ -37,25 +37,25 @@ test("G12a RadixVM page sharing, 1 -> 80 CPUs: shared counter flat, SNZI sub-lin
   assert.ok(at("refcache", 10).zeroDelayEpochs >= 1 && at("refcache", 10).zerosPending === 0);
 });
 
-test("ownership outcomes are identical under every counter: engine with the layer vs the model, every era, 8 CPUs", async () => {
-  for (const [i, scheme] of PRESET_NAMES.entries()) {
+for (const [i, scheme] of PRESET_NAMES.entries()) {
+  test(`ownership outcomes are identical under every counter: engine with the layer vs the model, every era, 8 CPUs [${scheme}]`, async () => {
     for (const counter of COUNTER_NAMES) {
       const r = await runDifferential({ scheme, seed: 0xc0 + i, ops: 4000, cpus: 8, counter, cost: { epochNs: 500, graceNs: 700 } });
       assert.ok((r.kinds.cpu ?? 0) > 0, `${scheme}/${counter}: no cpu op ran`);
       assert.ok(r.resultsCompared > 1000, `${scheme}/${counter}: ${r.resultsCompared} results`);
     }
-  }
-});
+  });
+}
 
-test("with THPs too: every counter keeps ownership outcomes identical and never declares a false zero (E4, 8 CPUs)", async () => {
-  for (const counter of COUNTER_NAMES) {
+for (const counter of COUNTER_NAMES) {
+  test(`with THPs too: every counter keeps ownership outcomes identical and never declares a false zero (E4, 8 CPUs) [${counter}]`, async () => {
     const r = await runDifferential({
       scheme: "E4", seed: 0x7f, ops: 20000, cpus: 8, counter, cost: { epochNs: 500, graceNs: 700 },
       capacity: { ...DIFF_CAPACITY, hugePages: 12, pteTables: 400 },
     });
     assert.ok(r.resultsCompared > 5000, `${counter}: ${r.resultsCompared} results`);
-  }
-});
+  });
+}
 
 test("the invariant can fail: Refcache freeing at the first zero flush (reviewEpochs 0) declares zero too early", async () => {
   const run = async (reviewEpochs: number) => {
@@ -84,8 +84,8 @@ test("the invariant can fail: Refcache freeing at the first zero flush (reviewEp
   assert.ok(safe.cost()!.zero.detected > 0);
 });
 
-test("folio_ref_add(n) is one RMW: a FOLL_PIN of 1024 references costs one atomic (shared counter) or one local delta (Refcache)", async () => {
-  for (const counter of ["atomic", "refcache", "percpu"] as const) {
+for (const counter of ["atomic", "refcache", "percpu"] as const) {
+  test(`folio_ref_add(n) is one RMW: a FOLL_PIN of 1024 references costs one atomic (shared counter) or one local delta (Refcache) [${counter}]`, async () => {
     const e = await Engine.create({ counter, cpus: 2 });
     const mm = e.mmNew();
     const a = e.mmap(mm, { length: 4096 });
@@ -96,8 +96,8 @@ test("folio_ref_add(n) is one RMW: a FOLL_PIN of 1024 references costs one atomi
     assert.is(after.updates - before.updates, 1, counter);
     assert.is(after.rmws - before.rmws, counter === "atomic" ? 1 : 0, counter);
     assert.is(e.frame(e.page(mm, a)!.pfn).refcount, 1025);
-  }
-});
+  });
+}
 
 test("G12b fork of 2 MiB folios costs fewer simulated atomics per PTE than fork of 4 KiB pages (shared counter, 1 CPU)", async () => {
   const PAGE = 4096;

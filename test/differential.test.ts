@@ -38,29 +38,29 @@ test("differential under custom schemes: the historic-bug rules and odd rule mix
   }
 });
 
-test("differential with THPs: PMD mappings, splits, PTE batching, pinned folios at fork, folio splits for migration, E5 device folios", async () => {
-  for (const [i, scheme] of ["E0", "E2", "E4", "E5"].entries()) {
+for (const [i, scheme] of ["E0", "E2", "E4", "E5"].entries()) {
+  test(`differential with THPs: PMD mappings, splits, PTE batching, pinned folios at fork, folio splits for migration, E5 device folios [${scheme}]`, async () => {
     const r = await runDifferential({ scheme, seed: 4242 + i, ops: Math.ceil(OPS / 2), capacity: { ...DIFF_CAPACITY, hugePages: 12, pteTables: 400 } });
     assert.ok(r.resultsCompared > OPS / 8, `${scheme}: only ${r.resultsCompared} results compared`);
-  }
-});
+  });
+}
 
-test("differential on 1 Mi frames, where the core prefetches each group of ops (assembly/prefetch.ts)", async () => {
-  for (const [i, scheme] of ["E4", "E5"].entries()) {
+for (const [i, scheme] of ["E4", "E5"].entries()) {
+  test(`differential on 1 Mi frames, where the core prefetches each group of ops (assembly/prefetch.ts) [${scheme}]`, async () => {
     const thp = scheme === "E5" ? { hugePages: 12, pteTables: 400 } : {}; // E5: THPs and large device folios too
     const r = await runDifferential({ scheme, seed: 0xfe7c + i, ops: 20_000, capacity: { ...DIFF_CAPACITY, systemPages: 1 << 20, ...thp } });
     assert.ok(r.resultsCompared > 10_000, `${scheme}: only ${r.resultsCompared} results compared`);
-  }
-});
+  });
+}
 
-test("differential with tiny capacities: every pool runs out, batches span several core calls", async () => {
-  for (const [i, scheme] of ["E0", "E0-devmap", "E2"].entries()) {
+for (const [i, scheme] of ["E0", "E0-devmap", "E2"].entries()) {
+  test(`differential with tiny capacities: every pool runs out, batches span several core calls [${scheme}]`, async () => {
     const r = await runDifferential({ scheme, seed: 77 + i, ops: 15_000, capacity: TINY_CAPACITY });
     for (const code of ["NOMEM_FRAMES", "NOMEM_TABLES", "NOMEM_MM", "NOMEM_VMA", "NOMEM_OBJECTS"]) {
       assert.ok(Object.keys(r.rejections).some((k) => k.endsWith(`:${code}`)), `${scheme}: no ${code} rejection`);
     }
-  }
-});
+  });
+}
 
 test("every registered workload generator gives the same ops, stats and violations on Engine and Model", async () => {
   // src/workload/ is another module's; skip quietly while it does not exist yet.

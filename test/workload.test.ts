@@ -75,14 +75,14 @@ test("mix under E4: the only violations are DMA writes lost to pages the pinner 
   assert.ok(teardowns.stats.ops.driver_teardown > 0 && teardowns.stats.ops.teardown > 0, summaryLine(teardowns));
 });
 
-test("determinism: same seed and params give the same op stream and the same stats, for every workload", async () => {
-  for (const name of WORKLOAD_NAMES) {
+for (const name of WORKLOAD_NAMES) {
+  test(`determinism: same seed and params give the same op stream and the same stats, for every workload [${name}]`, async () => {
     const a = runWorkload(name, await Engine.create({ scheme: "E2" }), {}, 42, 20_000);
     const b = runWorkload(name, await Engine.create({ scheme: "E2" }), {}, 42, 20_000);
     assert.is(a.streamHash, b.streamHash, `${name} stream`);
     assert.equal(a.stats, b.stats, `${name} stats`);
-  }
-});
+  });
+}
 
 test("determinism: mix with another seed gives other stats; ratios change the mix", async () => {
   const run = async (seed: number, params = {}) => runWorkload("mix", await Engine.create({ scheme: "E4" }), params, seed, 30_000);
@@ -97,8 +97,8 @@ test("determinism: mix with another seed gives other stats; ratios change the mi
   assert.is(none.stats.ops.migrate_to_device, 0);
 });
 
-test("page-fault1 frees everything it allocates under every scheme", async () => {
-  for (const scheme of PRESET_NAMES) {
+for (const scheme of PRESET_NAMES) {
+  test(`page-fault1 frees everything it allocates under every scheme [${scheme}]`, async () => {
     const e = await Engine.create({ scheme });
     const before = e.stats();
     const s = runWorkload("page-fault1", e, { tasks: 3, pages: 3000 }, 9, 30_000);
@@ -108,8 +108,8 @@ test("page-fault1 frees everything it allocates under every scheme", async () =>
     assert.ok(after.frames.allocated > 9000, `${scheme} allocated ${after.frames.allocated}`);
     assert.is(s.violations.total, 0, `${scheme}: ${summaryLine(s)}`);
     assert.is(s.peakFrames, 9000, scheme); // 3 tasks x 3000 pages at once
-  }
-});
+  });
+}
 
 test("gpu-churn with device-coherent memory leaks under E0-devmap and not under E4", async () => {
   const devmap = await Engine.create({ scheme: "E0-devmap" });
