@@ -22,7 +22,7 @@
 // chunk, and the pages of a large folio split and freed one by one go back to their
 // large chunk (the kernel puts them on free_pages), where a block whose pages are all
 // free again is a folio once more.
-import { MAX_DMIRROR_DEVICES, DMIRROR_OWNER_BASE, HMM_DMIRROR_FLAG_FAIL_ALLOC } from "./abi";
+import { MAX_DMIRROR_DEVICES, DMIRROR_OWNER_BASE, HMM_DMIRROR_FLAG_FAIL_ALLOC, KIND_DEVICE_COHERENT } from "./abi";
 import { sysFrames } from "./frames";
 import {
   driverCount, driverState, driverFree, pgmapOwner, setPgmapOwner, registerDriver, driverSlotsLeft, deviceFramesLeft,
@@ -117,6 +117,10 @@ export function dmirrorAllocPage(dev: i32): u32 {
  * has no aligned block or no room (the caller falls back to small pages).
  */
 export function dmirrorAllocFolio(dev: i32): u32 {
+  // A device-coherent device's chunk is its fixed spm range (dmirror_allocate_chunk, linux-mm 05ab5121), already
+  // taken by the small chunk dmirror_device_init made: memremap_pages of it again fails (pagemap_range's
+  // conflict_pgmap, -ENOMEM), so a large allocation never succeeds and the caller falls back to small pages.
+  if (dmirrorKind(dev) == KIND_DEVICE_COHERENT) return 0;
   for (let pass = 0; pass < 2; pass++) {
     for (let d = driverCount - 1; d >= 0; d--) {
       if (!isLiveChunk(d, dev) || !isLargeChunk(d)) continue;

@@ -237,7 +237,8 @@ function pieceEnd(mm: i32, addr: u32, end: u32): u32 {
  * migrated page, WRITE if the source PTE was writable), migrate_vma_finalize. Then
  * dmirror_do_read over the whole range: -ENOENT if some page has no pt entry (not
  * migrated and not mirrored before); else cpages. E5 adds MIGRATE_VMA_SELECT_COMPOUND
- * for a device-private device (migrateCompound); otherwise a THP is split first.
+ * for either kind (migrateCompound: a device-coherent device never has a large folio, so its blocks fall back
+ * to small pages, a THP split, after FAIL_ALLOC was spent on the large allocation); before E5 a THP is split first.
  */
 export function dmirrorMigrateToDev(m: i32, vpn: u32, n: u32): i32 {
   const mm = mirrorMm(m);
@@ -249,7 +250,7 @@ export function dmirrorMigrateToDev(m: i32, vpn: u32, n: u32): i32 {
     if (next == 0) return -EINVAL;
     migrateBegin(mm, addr, next, owner);
     setMigrateMirror(m);
-    if (rule(SCHEME_DEVICE_FOLIOS) != 0 && dmirrorKind(mirrorDevice(m)) == KIND_DEVICE_PRIVATE) migrateCompound(m, mm, addr, next);
+    if (rule(SCHEME_DEVICE_FOLIOS) != 0) migrateCompound(m, mm, addr, next); // either kind: SELECT_COMPOUND is the driver's, not the kind's
     splitHugeForMigration(mm, addr, next); // migrate_vma_collect_pmd: split_folio, or skip
     for (let p = addr; p < next; p++) {
       const leaf = hugeLeaf(mm, p);

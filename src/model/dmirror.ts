@@ -17,7 +17,7 @@
  * console.log(d.create(KIND_DEVICE_COHERENT), d.kind(0)); // 0 2
  * ```
  */
-import { MAX_DMIRROR_DEVICES, DMIRROR_CHUNK_PAGES, DMIRROR_OWNER_BASE, HMM_DMIRROR_FLAG_FAIL_ALLOC } from "../../assembly/abi.ts";
+import { MAX_DMIRROR_DEVICES, DMIRROR_CHUNK_PAGES, DMIRROR_OWNER_BASE, HMM_DMIRROR_FLAG_FAIL_ALLOC, KIND_DEVICE_COHERENT } from "../../assembly/abi.ts";
 import { registerDriver, driverPadding, type Driver } from "./memremap.ts";
 import { allocDevicePage, allocDeviceFolio } from "./driver.ts";
 import type { Frame } from "./frames.ts";
@@ -94,6 +94,8 @@ export function dmirrorAllocPage(m: Machine, dev: number): Frame | null {
 
 /** dmirror_devmem_alloc_page(is_large) (as the core): a free folio of dev's large chunks, else a new large chunk's. */
 export function dmirrorAllocFolio(m: Machine, dev: number): Frame | null {
+  // device-coherent: the spm range is the init chunk's; a second memremap_pages of it fails (as the core)
+  if (m.dmirrors.kind(dev) === KIND_DEVICE_COHERENT) return null;
   for (let pass = 0; pass < 2; pass++) {
     const drivers = m.devices.drivers;
     for (let i = drivers.length - 1; i >= 0; i--) {

@@ -200,7 +200,7 @@ export function dmirrorMigrateToDev(m: Machine, fd: Mirror, vpn: number, n: numb
     if (next === 0) return -EINVAL;
     migrateBegin(m, mm, addr, next, owner);
     m.migration.toMirror = fd;
-    if (m.rules.deviceFolios && m.dmirrors.kind(fd.device) === KIND_DEVICE_PRIVATE) migrateCompound(m, fd, mm, addr, next);
+    if (m.rules.deviceFolios) migrateCompound(m, fd, mm, addr, next); // either kind (as the core)
     splitHugeForMigration(m, mm, addr, next); // migrate_vma_collect_pmd: split_folio, or skip
     for (let p = addr; p < next; p++) {
       const leaf = mm.tables.hugeLeaf(p);
