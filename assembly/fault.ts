@@ -25,7 +25,7 @@ import {
 import { unmapMappingRange } from "./truncate";
 import { migratePageToRam } from "./migrate";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { driverOf, pgmapOwner, driverFree } from "./memremap";
+import { driverOf, pgmapOwner, driverFree, driverCount } from "./memremap";
 import { dmirrorFaultErase } from "./dmirror";
 import { violation, currentOp } from "./violations";
 import { hugeFault, thpEligible, HUGE_NONE } from "./thp";
@@ -243,18 +243,51 @@ export function faultRoom(mm: i32, vpn: u32, write: bool): i32 {
   return 0;
 }
 
-/** A fault on a file living on a device needs a free device page there (else SIGBUS). */
-@inline export function deviceRoom(mm: i32, v: i32, vpn: u32, write: bool): i32 {
+/** Would a fault at vpn of file VMA v take a page from the file's device (a DAX block's page, a p2pmem page)? */
+function needsDeviceFault(mm: i32, v: i32, vpn: u32, write: bool): bool {
   const f = vmaFile(v);
   // past EOF there is no page to look up (the caller's beyondEof check fails the access): reading the
   // cache slot there was out of bounds (doGup checks the room first; found by the differential trace)
-  if (f < 0 || beyondEof(v, vpn)) return 0;
+  if (f < 0 || beyondEof(v, vpn)) return false;
   const blockWrite = write && (vmaFlags(v) & VM_SHARED) != 0;
   const pte = pteAt(mm, vpn);
   // a shared write on a DAX hole's zero page allocates its block (wp_pfn_shared -> pfn_mkwrite)
-  if (pte != 0 && !(blockWrite && (pte & (PTE_PRESENT | PTE_SPECIAL)) == (PTE_PRESENT | PTE_SPECIAL) && ptePfn(pte) == 0)) return 0;
-  const idx = vmaPgoff(v) + (vpn - vmaStart(v));
-  if (needsDevicePage(f, idx, blockWrite) && driverFree(fileDevice(f)) < 1) return fail(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
+  if (pte != 0 && !(blockWrite && (pte & (PTE_PRESENT | PTE_SPECIAL)) == (PTE_PRESENT | PTE_SPECIAL) && ptePfn(pte) == 0)) return false;
+  return needsDevicePage(f, vmaPgoff(v) + (vpn - vmaStart(v)), blockWrite);
+}
+
+/** A fault on a file living on a device needs a free device page there (else SIGBUS). */
+@inline export function deviceRoom(mm: i32, v: i32, vpn: u32, write: bool): i32 {
+  if (needsDeviceFault(mm, v, vpn, write) && driverFree(fileDevice(vmaFile(v))) < 1) return fail(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
+  return 0;
+}
+
+/** The device pages driver d must have for the faults over [vpn, vpn + n), page by page as deviceRoom. */
+function devicePagesNeeded(mm: i32, vpn: u32, n: u32, write: bool, d: i32): i32 {
+  let need = 0;
+  for (let p = vpn; p < vpn + n; p++) {
+    const v = findVma(mm, p);
+    if (v >= 0 && vmaFile(v) >= 0 && fileDevice(vmaFile(v)) == d && needsDeviceFault(mm, v, p, write)) need++;
+  }
+  return need;
+}
+
+/**
+ * deviceRoom for every fault of an ioctl over [vpn, vpn + n) at once (hmm_range_fault's and
+ * make_device_exclusive's GUP faults), checked before any of them runs so a refusal changes
+ * nothing; `field` names the range's length. Drivers are counted only when some page needs one.
+ */
+export function deviceRoomRange(mm: i32, vpn: u32, n: u32, write: bool, field: i32): i32 {
+  let any = false;
+  for (let p = vpn; p < vpn + n && !any; p++) {
+    const v = findVma(mm, p);
+    any = v >= 0 && vmaFile(v) >= 0 && needsDeviceFault(mm, v, p, write);
+  }
+  if (!any) return 0;
+  for (let d = 0; d < driverCount; d++) {
+    const need = devicePagesNeeded(mm, vpn, n, write, d);
+    if (need > 0 && driverFree(d) < need) return fail(ERR_NOMEM_DEVICE, field, need);
+  }
   return 0;
 }
 

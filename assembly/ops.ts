@@ -53,7 +53,7 @@ import { shmemZeroSetup } from "./shmem";
 import { kfail, ksignal, opStatus, resetStatuses, noteStatus } from "./errno";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { doFork } from "./fork";
-import { access, faultRoom, folioRoom, deviceRoom, beyondEof } from "./fault";
+import { access, faultRoom, folioRoom, deviceRoom, deviceRoomRange, beyondEof } from "./fault";
 import { fail, errCode, errField, errDetail, clearRejection } from "./reject";
 import { splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf } from "./thp";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate";
@@ -333,6 +333,7 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
   } else if (op == OP_DMIRROR_EXCLUSIVE) {
     if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, mirrorEntriesLeft());
     if (mmValid(mm) && loopRoom(mm, <u32>a1, <u32>a2, true) < 0) return -1; // GUP's write faults
+    if (mmValid(mm) && deviceRoomRange(mm, <u32>a1, <u32>a2, true, F_DMIRROR_NPAGES) < 0) return -1; // and their DAX / p2pmem pages
     if (a2 == 0) return kfail(EINVAL);
     r = dmirrorExclusive(a0, <u32>a1, <u32>a2);
   } else if (op == OP_DMIRROR_CHECK_EXCLUSIVE) {
@@ -353,6 +354,7 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
     const write = op == OP_DMIRROR_WRITE;
     if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, mirrorEntriesLeft());
     if (mmValid(mm) && loopRoom(mm, <u32>a1, <u32>a2, write) < 0) return -1;
+    if (mmValid(mm) && deviceRoomRange(mm, <u32>a1, <u32>a2, write, F_DMIRROR_NPAGES) < 0) return -1; // hmm_range_fault's faults
     if (a2 == 0) return kfail(EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorReadWrite(a0, <u32>a1, <u32>a2, write, <u32>a3, <u32>a4);
   }

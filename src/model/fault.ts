@@ -244,15 +244,33 @@ function checkRoomForFault(m: Machine, mm: Mm, vpn: number): void {
   if (m.tablePool.pteFree < 1 || (t === 2 && m.tablePool.pmdFree < 1)) reject(ERR_NOMEM_TABLES, NO_FIELD, t);
 }
 
-/** A fault on a file living on a device needs a free device page there (else SIGBUS). */
-export function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean): void {
-  if (v.file < 0 || v.fileIndex(vpn) >= m.files.all[v.file].pages) return; // past EOF: no page (as the core)
+/** Would a fault at vpn of file VMA v take a page from the file's device (as the core's needsDeviceFault)? */
+function needsDeviceFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean): boolean {
+  if (v.file < 0 || v.fileIndex(vpn) >= m.files.all[v.file].pages) return false; // past EOF: no page (as the core)
   const blockWrite = write && (v.flags & VM_SHARED) !== 0;
   const pte = mm.tables.get(vpn);
   // a shared write on a DAX hole's zero page allocates its block (wp_pfn_shared -> pfn_mkwrite)
-  if (pte && !(blockWrite && pte.present && pte.special && pte.pfn === 0)) return;
-  const f = m.files.all[v.file];
-  if (needsDevicePage(f, v.fileIndex(vpn), blockWrite) && m.devices.drivers[f.driver].free.length < 1) reject(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
+  if (pte && !(blockWrite && pte.present && pte.special && pte.pfn === 0)) return false;
+  return needsDevicePage(m.files.all[v.file], v.fileIndex(vpn), blockWrite);
+}
+
+/** A fault on a file living on a device needs a free device page there (else SIGBUS). */
+export function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean): void {
+  if (needsDeviceFault(m, mm, v, vpn, write) && m.devices.drivers[m.files.all[v.file].driver].free.length < 1) reject(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
+}
+
+/** checkDeviceRoom for every fault of an ioctl over [vpn, vpn + n) at once, before any runs (as the core's deviceRoomRange). */
+export function checkDeviceRoomRange(m: Machine, mm: Mm, vpn: number, n: number, write: boolean, field: number): void {
+  const need = new Map<number, number>(); // driver id -> device pages the faults take from it
+  for (let p = vpn; p < vpn + n; p++) {
+    const v = mm.findVma(p);
+    if (!v || v.file < 0 || !needsDeviceFault(m, mm, v, p, write)) continue;
+    const d = m.files.all[v.file].driver;
+    need.set(d, (need.get(d) ?? 0) + 1);
+  }
+  for (const d of [...need.keys()].sort((a, b) => a - b)) { // the core checks drivers in id order
+    if (m.devices.drivers[d].free.length < need.get(d)!) reject(ERR_NOMEM_DEVICE, field, need.get(d)!);
+  }
 }
 
 /** A fault on a device-private PMD moves the whole folio back: a THP, or 512 small pages (devicePmdFault). */

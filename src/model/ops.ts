@@ -61,7 +61,7 @@ import { shmemZeroSetup } from "./shmem.ts";
 import { kfail } from "./errno.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { doFork } from "./fork.ts";
-import { access, checkFaultRoom, checkFolioRoom, checkDeviceRoom, beyondEof } from "./fault.ts";
+import { access, checkFaultRoom, checkFolioRoom, checkDeviceRoom, checkDeviceRoomRange, beyondEof } from "./fault.ts";
 import { reject } from "./reject.ts";
 import { splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf } from "./thp.ts";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate.ts";
@@ -286,6 +286,7 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
     if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, m.mirrors.entriesLeft);
     const mm = m.mms.live(fd.mm);
     if (mm) checkLoopRoom(m, mm, a1, a2, true); // GUP's write faults
+    if (mm) checkDeviceRoomRange(m, mm, a1, a2, true, F_DMIRROR_NPAGES); // and their DAX / p2pmem pages (as the core)
     if (a2 === 0) return kfail(m, EINVAL);
     r = dmirrorExclusive(m, fd, a1, a2);
   } else if (op === OP_DMIRROR_CHECK_EXCLUSIVE) {
@@ -309,6 +310,7 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
     if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, m.mirrors.entriesLeft);
     const mm = m.mms.live(fd.mm);
     if (mm) checkLoopRoom(m, mm, a1, a2, write);
+    if (mm) checkDeviceRoomRange(m, mm, a1, a2, write, F_DMIRROR_NPAGES); // hmm_range_fault's faults (as the core)
     if (a2 === 0) return kfail(m, EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorReadWrite(m, fd, a1, a2, write, a3, a4);
   }
