@@ -29,7 +29,7 @@ import { setContent, isDevice, kindOf, ref, mapcount, hasFlag } from "./frames";
 import { frameUsable, rmapRemove } from "./refcount";
 import { mmValid, findVma, vmaEnd, vmaFlags, vmaFile, isAnon, fileIndex } from "./mm";
 import { hugeLeaf, ptePtr, ptePfn, mkPte, pmdNone } from "./pgtable";
-import { loadPage, storePage, handleFault } from "./fault";
+import { loadPage, storePage, handleFault, takeFaultOom } from "./fault";
 import { violation } from "./violations";
 import {
   mirrorMm, setMirrorResult, entryAt, setEntry, entryPfn, entryTag, ENTRY_NONE, mirrorFlags, setMirrorFlags,
@@ -415,6 +415,7 @@ function makeDeviceExclusive(mm: i32, vpn: u32): i32 {
   const leaf = hugeLeaf(mm, vpn);
   if (leaf != 0 && (leaf & PTE_PRESENT) != 0) splitHugePmd(mm, vpn);
   const p = handleFault(mm, v, vpn, true);
+  if (takeFaultOom()) return -ENOMEM; // get_user_page_vma_remote -> faultin_page: VM_FAULT_OOM is -ENOMEM
   const pte = load<u32>(p);
   if ((pte & PTE_PRESENT) == 0 || (pte & PTE_WRITE) == 0) return -EFAULT;
   const pfn = ptePfn(pte);

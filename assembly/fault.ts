@@ -26,7 +26,7 @@ import { unmapMappingRange } from "./truncate";
 import { migratePageToRam } from "./migrate";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { driverOf, pgmapOwner, driverFree, driverCount } from "./memremap";
-import { dmirrorFaultErase } from "./dmirror";
+import { dmirrorFaultErase, dmirrorTakeFailAlloc } from "./dmirror";
 import { violation, currentOp } from "./violations";
 import { hugeFault, thpEligible, HUGE_NONE } from "./thp";
 import { ksignal } from "./errno";
@@ -53,6 +53,7 @@ import { fail, errCode } from "./reject";
  * allocating tables). Returns the PTE pointer.
  */
 @inline export function handleFault(mm: i32, v: i32, vpn: u32, write: bool, at: usize = 0): usize {
+  faultOom = false;
   const p = at != 0 ? at : ptePtr(mm, vpn, true);
   let pte = load<u32>(p);
   // No fault when the PTE already allows the access.
@@ -73,6 +74,16 @@ import { fail, errCode } from "./reject";
   return p;
 }
 
+// The last handleFault returned VM_FAULT_OOM (test_hmm's migrate_to_ram with FAIL_ALLOC set): nothing changed.
+let faultOom = false;
+
+/** Did the last handleFault end in VM_FAULT_OOM? (Read once: the caller decides what the kernel does with it.) */
+export function takeFaultOom(): bool {
+  const r = faultOom;
+  faultOom = false;
+  return r;
+}
+
 /** do_swap_page on a device-private entry -> pgmap->ops->migrate_to_ram, uncontended. */
 function doSwapPage(mm: i32, vpn: u32, pte: u32): void {
   const pfn = ptePfn(pte);
@@ -81,6 +92,14 @@ function doSwapPage(mm: i32, vpn: u32, pte: u32): void {
   if (takeRef) folioGet(pfn, 1, mm, <i32>vpn);
   // the driver's migrate_to_ram runs migrate_vma_setup over the page: MIGRATE, owner = its pgmap
   mmuNotifierInvalidate(mm, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, pgmapOwner(driverOf(pfn)));
+  // dmirror_devmem_fault_alloc_and_copy (lib/test_hmm.c, linux-mm 05ab5121): with vmf->pte the order is 0, and
+  // the mirror's one-shot FAIL_ALLOC (cleared) leaves it no page: VM_FAULT_OOM before its xa_erase;
+  // migrate_vma_finalize puts the device-private entry back. The caller sees the OOM (takeFaultOom).
+  if (dmirrorTakeFailAlloc(pfn)) {
+    faultOom = true;
+    if (takeRef) folioPut(pfn, 1, mm, <i32>vpn);
+    return;
+  }
   dmirrorFaultErase(pfn, vpn); // a test_hmm chunk's page: dmirror_devmem_fault
   migratePageToRam(pfn, takeRef ? 1 : 0, mm, vpn);
   if (takeRef) folioPut(pfn, 1, mm, <i32>vpn);
@@ -352,7 +371,14 @@ export function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool =
   if (room < 0) return room;
   const dev = deviceRoom(mm, v, <u32>vpn, write);
   if (dev < 0) return dev;
-  const p = handleFault(mm, v, <u32>vpn, write, cur); // a THP split above keeps the (deposited) table cur points into
+  let p = handleFault(mm, v, <u32>vpn, write, cur); // a THP split above keeps the (deposited) table cur points into
+  // VM_FAULT_OOM: the #PF handler's pagefault_out_of_memory (mm/oom_kill.c since 5.16, 60e2793d440a) only
+  // returns, and the instruction faults again (the flag is spent now); hmm_range_fault's fault reports it (hmm.ts)
+  if (faultOom) {
+    if (!touch) return 0; // the flag stays for hmm_vma_fault
+    faultOom = false;
+    p = handleFault(mm, v, <u32>vpn, write, cur);
+  }
   if ((load<u32>(p) & PTE_PRESENT) == 0) {
     // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
     const pfn = ptePfn(load<u32>(p));

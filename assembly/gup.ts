@@ -11,7 +11,7 @@ import { rule, pinBias } from "./scheme";
 import { hasFlag, kindOf, setLastOp, isAllocated, pageIndex, isLarge, folioRef, folioOf, folioPincount, setFolioPincount, ref, setRef } from "./frames";
 import { hugeFault, HUGE_NONE } from "./thp";
 import { folioGet, folioPut } from "./refcount";
-import { handleFault, doWpPage } from "./fault";
+import { handleFault, doWpPage, takeFaultOom } from "./fault";
 import { addPinned, vmaFile, vmaFlags } from "./mm";
 import { ptePtr, ptePfn } from "./pgtable";
 import { isFilePage, fileDevice, fileIsShmem } from "./file";
@@ -46,6 +46,7 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
   }
   // faultin_page: FAULT_FLAG_WRITE only for FOLL_WRITE (6.1 mm/gup.c)
   const p = handleFault(mm, v, vpn, write);
+  if (takeFaultOom()) return refuse(ENOMEM); // faultin_page: vm_fault_to_errno(VM_FAULT_OOM) (mm/gup.c)
   let pte = load<u32>(p);
   if ((pte & PTE_PRESENT) == 0) return refuse();
   let pfn = ptePfn(pte);

@@ -18,7 +18,7 @@ import {
 import { bump } from "./stats";
 import { findVma, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags } from "./mm";
 import { hugeLeaf, pteTableOf, pteTableBase, ptePfn } from "./pgtable";
-import { faultIn } from "./fault";
+import { faultIn, takeFaultOom } from "./fault";
 import { takeSigbus } from "./errno";
 import { driverOf } from "./memremap";
 import { dmirrorOfDriver } from "./dmirror";
@@ -186,6 +186,7 @@ function doFault(mm: i32, write: bool): i32 {
     const r = faultIn(mm, vpn, write);
     if (r < 0) return r; // rejected (a pool ran out): the op stops here, as the model's throw
     if (takeSigbus()) return -EFAULT; // hmm_vma_fault: VM_FAULT_ERROR (no ->fault, or past EOF) -> -EFAULT
+    if (takeFaultOom()) return -EFAULT; // hmm_vma_fault: VM_FAULT_OOM is in VM_FAULT_ERROR too (mm/hmm.c)
     bump(ST_HMM_FAULT_PAGES);
   }
   return 0;

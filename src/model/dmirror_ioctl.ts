@@ -26,7 +26,7 @@ import { dmirrorOfDriver, dmirrorOwner, dmirrorAllocFolio } from "./dmirror.ts";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize, notifyHole } from "./migrate.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import type { Pte } from "./pgtable.ts";
-import { loadPage, storePage, handleFault } from "./fault.ts";
+import { loadPage, storePage, handleFault, takeFaultOom } from "./fault.ts";
 import { exclusiveKeepsMapcount } from "./exclusive.ts";
 import { checkVmaFlags } from "./gup.ts";
 import { hugeFault, splitHugePmd, splitHugeForMigration, wholeThp, mapDeviceFolioPmd, devicePmdFault, splitDeviceFolio } from "./thp.ts";
@@ -323,6 +323,7 @@ function makeDeviceExclusive(m: Machine, mm: Mm, vpn: number): number {
   const leaf = mm.tables.hugeLeaf(vpn);
   if (leaf && leaf.present) splitHugePmd(m, mm, vpn);
   const pte = handleFault(m, mm, v, vpn, true);
+  if (takeFaultOom(m)) return -ENOMEM; // get_user_page_vma_remote: VM_FAULT_OOM is -ENOMEM (as the core)
   if (!pte.present || !pte.writable) return -EFAULT;
   const page = m.frames.all[pte.pfn];
   if (pte.special || !page.anon) return -EOPNOTSUPP; // !folio_test_anon

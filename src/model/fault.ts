@@ -28,7 +28,7 @@ import { ksignal } from "./errno.ts";
 import { reject } from "./reject.ts";
 import { unmapMappingRange } from "./truncate.ts";
 import { migratePageToRam } from "./migrate.ts";
-import { dmirrorFaultErase } from "./dmirror.ts";
+import { dmirrorFaultErase, dmirrorTakeFailAlloc } from "./dmirror.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { folioMappingsIn } from "./rmap.ts";
 import { removeDeviceExclusiveEntry } from "./exclusive.ts";
@@ -54,6 +54,7 @@ export function newAnonPage(m: Machine, v: Vma, vpn: number, data: number): Fram
  * Returns the entry, which is never none afterwards.
  */
 export function handleFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: boolean): Pte {
+  m.faultOom = false;
   const table = mm.tables.ensureTable(m.tablePool, vpn);
   const pte = table.entries.get(vpn);
   if (pte && pte.present && (!write || pte.writable)) return pte; // no fault: the PTE allows the access
@@ -68,6 +69,13 @@ export function handleFault(m: Machine, mm: Mm, v: Vma, vpn: number, write: bool
   return pte;
 }
 
+/** Did the last handleFault end in VM_FAULT_OOM? Read once (as the core's takeFaultOom). */
+export function takeFaultOom(m: Machine): boolean {
+  const r = m.faultOom;
+  m.faultOom = false;
+  return r;
+}
+
 /** do_swap_page on a device-private entry -> pgmap->ops->migrate_to_ram, uncontended. */
 function doSwapPage(m: Machine, mm: Mm, vpn: number, pte: Pte): void {
   const page = m.frames.all[pte.pfn];
@@ -75,6 +83,12 @@ function doSwapPage(m: Machine, mm: Mm, vpn: number, pte: Pte): void {
   const takeRef = m.rules.swapFaultRef !== SWAP_FAULT_NO_REF;
   if (takeRef) folioGet(m, page, 1, mm.id, vpn); // do_swap_page: get_page under the PTL (16ce101db85d)
   mmuNotifierInvalidate(m, mm.id, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, page.driver!.owner); // migrate_to_ram's migrate_vma_setup
+  // dmirror_devmem_fault_alloc_and_copy: order 0 with FAIL_ALLOC (cleared) is VM_FAULT_OOM, nothing moved (as the core)
+  if (dmirrorTakeFailAlloc(m, page)) {
+    m.faultOom = true;
+    if (takeRef) folioPut(m, page, 1, mm.id, vpn);
+    return;
+  }
   dmirrorFaultErase(m, page, vpn); // a test_hmm chunk's page: dmirror_devmem_fault
   migratePageToRam(m, page, takeRef ? 1 : 0, mm.id, vpn);
   if (takeRef) folioPut(m, page, 1, mm.id, vpn); // do_swap_page: put_page after migrate_to_ram
@@ -315,7 +329,13 @@ export function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: n
   if (!(cur && cur.present && (!write || cur.writable)) && beyondEof(m, v, vpn)) return ksignal(m, SIGBUS); // filemap_fault
   checkFaultRoom(m, mm, vpn, write);
   checkDeviceRoom(m, mm, v, vpn, write);
-  const pte = handleFault(m, mm, v, vpn, write);
+  let pte = handleFault(m, mm, v, vpn, write);
+  // VM_FAULT_OOM: pagefault_out_of_memory returns and the instruction faults again (as the core)
+  if (m.faultOom) {
+    if (!touch) return 0; // the flag stays for hmm_vma_fault
+    m.faultOom = false;
+    pte = handleFault(m, mm, v, vpn, write);
+  }
   if (!pte.present) {
     // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
     const page = m.frames.all[pte.pfn];

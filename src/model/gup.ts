@@ -22,7 +22,7 @@ import {
   VM_SHARED, MMU_NOTIFY_CLEAR,
 } from "../../assembly/abi.ts";
 import { folioGet, folioPut } from "./refcount.ts";
-import { handleFault, doWpPage } from "./fault.ts";
+import { handleFault, doWpPage, takeFaultOom } from "./fault.ts";
 import { migratePageToRam } from "./migrate.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { hugeFault, HUGE_NONE } from "./thp.ts";
@@ -93,6 +93,7 @@ export function gup(m: Machine, mm: Mm, v: Vma, vpn: number, flags: number): num
   }
   // faultin_page: FAULT_FLAG_WRITE only for FOLL_WRITE (6.1 mm/gup.c)
   const pte = handleFault(m, mm, v, vpn, write);
+  if (takeFaultOom(m)) return refuse(m, ENOMEM); // faultin_page: vm_fault_to_errno(VM_FAULT_OOM) (as the core)
   if (!pte.present) return refuse(m); // migrate_to_ram failed: no page to take
   let page = m.frames.all[pte.pfn];
   if (!pte.special && (flags & FOLL_PIN) !== 0 && m.rules.anonExclusive && page.anon && !page.anonExclusive) {

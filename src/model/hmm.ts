@@ -20,7 +20,7 @@
  * ```
  */
 import { PT_ENTRIES, VM_READ, VM_WRITE, EFAULT, EPERM, EBUSY } from "../../assembly/abi.ts";
-import { faultIn } from "./fault.ts";
+import { faultIn, takeFaultOom } from "./fault.ts";
 import { takeSigbus } from "./errno.ts";
 import { dmirrorOfDriver } from "./dmirror.ts";
 import type { Mm } from "./mm.ts";
@@ -169,6 +169,7 @@ class Walk {
       const r = faultIn(this.m, this.mm, vpn, this.write); // throws when rejected
       if (r < 0) return r;
       if (takeSigbus(this.m)) return -EFAULT; // hmm_vma_fault: VM_FAULT_ERROR (no ->fault, or past EOF) -> -EFAULT
+      if (takeFaultOom(this.m)) return -EFAULT; // VM_FAULT_OOM is in VM_FAULT_ERROR too (as the core)
       this.m.counters.dmirror.faultPages++;
     }
     return 0;

@@ -68,6 +68,8 @@ export class Machine {
   };
   /** The current op's kernel status: 0, an errno, or STATUS_SIGNAL | signo (errno.ts). */
   opStatus = 0;
+  /** The last handleFault returned VM_FAULT_OOM (test_hmm's FAIL_ALLOC on migrate_to_ram; fault.ts takeFaultOom). */
+  faultOom = false;
   /** The test_hmm devices and their open files (dmirror.ts, mirror.ts). */
   readonly dmirrors = new DmirrorDevices();
   readonly mirrors = new Mirrors(MAX_MIRRORS, MIRROR_ENTRIES, this.counters.dmirror);
