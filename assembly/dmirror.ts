@@ -22,6 +22,14 @@
 // chunk, and the pages of a large folio split and freed one by one go back to their
 // large chunk (the kernel puts them on free_pages), where a block whose pages are all
 // free again is a folio once more.
+//
+// A device-coherent device's chunk is not a free region but its fixed spm range
+// (spm_addr_dev0/1, linux-mm 05ab5121 dmirror_allocate_chunk): while one chunk is
+// mapped there, memremap_pages of another fails (pagemap_range: conflict_pgmap,
+// -ENOMEM). Its init chunk is small, so its large allocations always fail here.
+// Not modelled: after a RELEASE the kernel's next large allocation would map a large
+// coherent chunk (a device-coherent PMD), and once its one 65536-page chunk is full a
+// small allocation fails where refsim makes another chunk (the tests never fill it).
 import { MAX_DMIRROR_DEVICES, DMIRROR_OWNER_BASE, HMM_DMIRROR_FLAG_FAIL_ALLOC, KIND_DEVICE_COHERENT } from "./abi";
 import { sysFrames } from "./frames";
 import {

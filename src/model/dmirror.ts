@@ -7,7 +7,9 @@
  * no free page (the module's init chunk is made lazily; the free list is one per
  * chunk, newest chunk first). E5's large allocations take PMD-aligned blocks of
  * chunks made for them (free_folios), small ones pages of the others (free_pages).
- * Twin of assembly/dmirror.ts.
+ * A device-coherent device never gets a large folio: its chunk is its fixed spm
+ * range, which its small init chunk holds (see the core's header for what that
+ * leaves unmodelled). Twin of assembly/dmirror.ts.
  *
  * @example
  * ```ts
