@@ -54,6 +54,11 @@ export const OP_DMIRROR_RELEASE = 60; //  (mirror, vpn, npages)           HMM_DM
 export const OP_DMIRROR_FLAGS = 61; //    (mirror, vpn, flags)            HMM_DMIRROR_FLAGS (dmirror->flags = cmd.npages)
 export const OP_WRITE_RANGE = 62; //      (mm, vpn, npages, value, step)  a user-space store loop, one write per page
 export const OP_READ_RANGE = 63; //       (mm, vpn, npages, value, step, check) -> mismatches  a user-space load loop
+// GUP-fast and fork cut into steps for the interleaving explorer (src/races/gup-fast-steps.ts; assembly/gup_fast.ts):
+export const OP_GUP_FAST_BEGIN = 33; //   (mm, vpn, gupflags) -> walk     gup_fast: has_pinned, write_protect_seq read, local_irq_save (0: seq odd, fall back)
+export const OP_GUP_FAST_STEP = 34; //    (walk) -> 1 | handle | 0        the walk's next step: lockless PTE read, try_grab_folio, PTE recheck, seq retry (0: bailed)
+export const OP_FORK_BEGIN = 35; //       (mm) -> child mm                dup_mmap -> copy_page_range up to (not including) the parent's write-protect
+export const OP_FORK_END = 36; //         (child)                         ptep_set_wrprotect of the parent's shared entries, raw_write_seqcount_end
 export const OP_COUNT = 64; // 32 is OP_CPU (end of file); 33-39 divergences, 40-49 mmops, 50-63 dmirror, 64-79 races
 
 // The order of a zap_begin window (a3 of OP_ZAP_BEGIN): the kernel's, or a mutation for the explorer to break
@@ -124,6 +129,7 @@ export const SCHEME_LARGE_ANON_REUSE = 26; //  do_wp_page reuses an exclusively 
 export const SCHEME_MIGRATE_SPLIT_LARGE = 27; // migrate_vma_collect_pmd splits a PTE-mapped large folio (migrate_vma_split_folio, device-private THP series, E5)
 export const SCHEME_MPROTECT_WRITE_UPGRADE = 28; // change_pte_range makes exclusive anon PTEs writable (can_change_pte_writable, 6.0+)
 export const SCHEME_EXCLUSIVE_KEEPS_MAPCOUNT = 29; // a device-exclusive entry keeps its page's mapcount (1a3240bc6379, 6.15); before, make_device_exclusive drops it
+export const SCHEME_WRITE_PROTECT_SEQ = 30; // fork holds mm->write_protect_seq over copy_page_range and GUP-fast FOLL_PIN retries on it (57efa1fe5957, 5.11)
 export const SCHEME_WORDS = 32;
 
 export const PGMAP_REF_PER_PAGE = 0; // E0: one per struct page, dropped when its count reaches 0
@@ -232,6 +238,12 @@ export const F_FAULT_END_FAULT = 0;
 export const F_FILE_NEW_DRIVER = 1;
 export const F_FILE_NEW_LENGTH = 0;
 export const F_FORK_MM = 0;
+export const F_GUP_FAST_BEGIN_MM = 0;
+export const F_GUP_FAST_BEGIN_ADDR = 1;
+export const F_GUP_FAST_BEGIN_WRITE = 2; // the flags word, as gup's
+export const F_GUP_FAST_STEP_WALK = 0;
+export const F_FORK_BEGIN_MM = 0;
+export const F_FORK_END_CHILD = 0;
 export const F_GUP_ADDR = 1;
 export const F_GUP_WRITE = 2;
 export const F_LOOP_ADDR = 1; // field 1 ("addr") of write_range and read_range

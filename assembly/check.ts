@@ -25,6 +25,7 @@ import { boCount, boLive, boRefsOf } from "./driver";
 import { violation } from "./violations";
 import { faultHolding, faultsStarted } from "./race";
 import { zapWindowQueued, zapWindowPfn, zapWindowRefs } from "./zap_window";
+import { walkHolding, walkPfn, walksStarted } from "./gup_fast";
 import { pinHandles, pinAt, handleRefs, handleFlags } from "./pins";
 
 const REACHED: i32 = 1 << 30;
@@ -169,6 +170,9 @@ function collectHolders(): void {
     const q = zapWindowQueued(s);
     for (let i = 0; i < q; i++) hold(zapWindowPfn(s, i), zapWindowRefs(s, i), 0, -1, -1, 9);
   }
+  // A GUP-fast walk between try_grab_folio and its end holds what it grabbed.
+  const walks = walksStarted();
+  for (let w = 1; w <= walks; w++) if (walkHolding(w) > 0) hold(walkPfn(w), walkHolding(w), 0, -1, -1, 7);
   // The driver's own folios (OP_DRIVER_ALLOC) hold the driver's reference.
   for (let pfn: u32 = sysFrames + 1; pfn < frameCount; pfn++) if ((flags(pfn) & PG_DRIVER_HELD) != 0) hold(pfn, 1, 0, -1, -1, 12);
   const handles = pinHandles();

@@ -25,6 +25,7 @@ import { driverKind } from "./memremap";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { fail } from "./reject";
 import { violation } from "./violations";
+import { deferParentWp } from "./gup_fast";
 
 /** page_needs_cow_for_dma: the mm has pinned pages and this one may be pinned. */
 export function needsCowForDma(mm: i32, pfn: u32): bool {
@@ -48,12 +49,12 @@ function copyOne(parent: i32, cow: bool, vpn: u32, src: usize, entry: u32, dst: 
     rmapAdd(pfn);
     clearFlag(pfn, PG_ANON_EXCLUSIVE);
     const shared = cow ? pte & ~PTE_WRITE : pte; // writable entries become readable in both
-    store<u32>(src, shared);
+    store<u32>(src, deferParentWp ? pte : shared); // fork_begin: the parent's write-protect waits for fork_end
     store<u32>(dst, shared);
   } else if ((pte & PTE_SPECIAL) != 0) {
     // vm_normal_page() == NULL (zero page, devmap): copy the PTE, no ref, no rmap
     const shared = cow ? pte & ~PTE_WRITE : pte;
-    store<u32>(src, shared);
+    store<u32>(src, deferParentWp ? pte : shared); // fork_begin: the parent's write-protect waits for fork_end
     store<u32>(dst, shared);
   } else if (hasFlag(pfn, PG_ANON) && needsCowForDma(parent, pfn)) {
     // copy_present_page: a maybe-pinned page stays with the parent; the child gets a copy
@@ -70,7 +71,7 @@ function copyOne(parent: i32, cow: bool, vpn: u32, src: usize, entry: u32, dst: 
     rmapAdd(pfn);
     if (hasFlag(pfn, PG_ANON)) clearFlag(pfn, PG_ANON_EXCLUSIVE);
     const shared = cow ? pte & ~PTE_WRITE : pte;
-    store<u32>(src, shared);
+    store<u32>(src, deferParentWp ? pte : shared); // fork_begin: the parent's write-protect waits for fork_end
     store<u32>(dst, shared);
   }
   store<u32>(shadowOf(dst), data);
@@ -93,7 +94,7 @@ function copyFolioRun(parent: i32, cow: bool, vpn: u32, src: usize, last: u32, d
     const dst = dstTable + (<usize>((vpn + i) & (PT_ENTRIES - 1)) << 2);
     rmapAdd(pfn + i);
     clearFlag(pfn + i, PG_ANON_EXCLUSIVE);
-    store<u32>(s, shared + (i << PTE_PFN_SHIFT));
+    store<u32>(s, (deferParentWp ? pte : shared) + (i << PTE_PFN_SHIFT));
     store<u32>(dst, shared + (i << PTE_PFN_SHIFT));
     store<u32>(shadowOf(dst), load<u32>(shadowOf(s)));
   }
@@ -131,7 +132,7 @@ function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32)
           setMapcount(pfn, mapcount(pfn) + 1); // folio_dup_file_rmap_pte / folio_try_dup_anon_rmap_pte
           if ((f & PG_ANON) != 0) setFlags(pfn, f & ~PG_ANON_EXCLUSIVE);
           const shared = pte & wp;
-          store<u32>(src, shared);
+          store<u32>(src, deferParentWp ? pte : shared); // fork_begin: the parent's write-protect waits for fork_end
           store<u32>(dst, shared);
           store<u32>(shadowOf(dst), load<u32>(shadowOf(src)));
           copied++;

@@ -27,6 +27,7 @@ import { initErrno, statusListPtr as statusList, statusCount as failedOps } from
 import { initMigrate } from "./migrate";
 import { initRace } from "./race";
 import { initZapWindow } from "./zap_window";
+import { initGupFast } from "./gup_fast";
 import { initDmirror } from "./dmirror";
 import { initMirrors, mirrorIsOpen, mirrorExists, mirrorCpages, mirrorFaults, mirrorEntryCount, mirrorDevice, mirrorMm } from "./mirror";
 import { initHmm } from "./hmm";
@@ -102,6 +103,7 @@ export function init(): i32 {
   initMigrate(cap(CAP_DEV_FRAMES));
   initRace(cap(CAP_PINS));
   initZapWindow();
+  initGupFast(cap(CAP_PINS), cap(CAP_MMS));
   initDmirror(<u32>cap(CAP_DEV_FRAMES), cap(CAP_DRIVERS));
   initMirrors();
   initHmm();

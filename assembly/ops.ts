@@ -25,6 +25,8 @@ import {
   F_MIGRATE_TO_DEVICE_BO, F_MIGRATE_TO_DEVICE_DRIVER, F_MIGRATE_TO_DEVICE_LENGTH, F_MIGRATE_TO_RAM_ADDR,
   F_MIGRATE_TO_RAM_LENGTH, F_MM, F_MMAP_ADDR, F_MMAP_FILE, F_MMAP_LENGTH, F_MMAP_OFFSET, F_MMAP_PROT, F_MPROTECT_ADDR,
   F_MPROTECT_MM, F_MPROTECT_PROT, F_MREMAP_ADDR, F_MREMAP_LENGTH, F_MREMAP_MAYMOVE, F_MREMAP_MM, F_MREMAP_NEW_ADDR,
+  F_GUP_FAST_BEGIN_MM, F_GUP_FAST_BEGIN_ADDR, F_GUP_FAST_BEGIN_WRITE, F_GUP_FAST_STEP_WALK, F_FORK_BEGIN_MM, F_FORK_END_CHILD,
+  OP_GUP_FAST_BEGIN, OP_GUP_FAST_STEP, OP_FORK_BEGIN, OP_FORK_END,
   F_MREMAP_NEW_LENGTH, F_MUNMAP_ADDR, F_TRUNCATE_FILE, F_TRUNCATE_LENGTH, F_TRUNCATE_OFFSET, F_TRUNCATE_SHRINK,
   F_UNPIN_HANDLE, OP_ZAP_BEGIN, OP_ZAP_END, ZAP_WINDOW_PAGES, ZAP_ORDER_PUT_FIRST, F_ZAP_BEGIN_ADDR, F_ZAP_BEGIN_LENGTH,
   F_ZAP_BEGIN_ORDER, F_ZAP_END_WINDOW,
@@ -81,6 +83,7 @@ import { setCpu } from "./cpus";
 import { prefetchOn, prefetchGroup, PREFETCH_GROUP } from "./prefetch";
 import { fastAccess, fastResult } from "./fastpath";
 import { handleValid, pinSlotsLeft, dmaWrite } from "./pins";
+import { gupFastBegin, gupFastStep, walkValid, walkSlotsLeft, forkBegun, forkEnd, forkInProgress, forkingParent, setDeferParentWp } from "./gup_fast";
 
 export let opBase: usize = 0;
 export let resultBase: usize = 0;
@@ -540,6 +543,32 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       if (!boLive(a0)) return fail(ERR_BAD_BO, F_EVICT_BO_BO);
       if (driverState(boDriverOf(a0)) == DRIVER_GONE) return fail(ERR_BAD_STATE, F_EVICT_BO_BO);
       return evict(boDriverOf(a0), a0);
+    }
+    case OP_GUP_FAST_BEGIN: {
+      if (!mmValid(a0)) return fail(ERR_BAD_MM, F_GUP_FAST_BEGIN_MM);
+      if ((a2 & ~FOLL_VALID) != 0) return fail(ERR_BAD_ARG, F_GUP_FAST_BEGIN_WRITE);
+      if (a1 < 0 || <i64>a1 >= VPN_LIMIT) return fail(ERR_RANGE, F_GUP_FAST_BEGIN_ADDR);
+      if (walkSlotsLeft() < 1 || pinSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
+      return gupFastBegin(a0, <u32>a1, a2);
+    }
+    case OP_GUP_FAST_STEP: {
+      if (!walkValid(a0)) return fail(ERR_BAD_HANDLE, F_GUP_FAST_STEP_WALK);
+      if (pinSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD); // the last step makes a handle
+      return gupFastStep(a0);
+    }
+    case OP_FORK_BEGIN: {
+      if (!mmValid(a0)) return fail(ERR_BAD_MM, F_FORK_BEGIN_MM);
+      if (forkingParent(a0)) return fail(ERR_BAD_STATE, F_FORK_BEGIN_MM); // its mmap_lock is held for write by the other fork
+      setDeferParentWp(true);
+      const child = doFork(a0);
+      setDeferParentWp(false);
+      if (child >= 0) forkBegun(a0, child);
+      return child;
+    }
+    case OP_FORK_END: {
+      if (!mmValid(a0) || !forkInProgress(a0)) return fail(ERR_BAD_MM, F_FORK_END_CHILD);
+      forkEnd(a0);
+      return 0;
     }
     case OP_FAULT_BEGIN: {
       if (a1 < 0 || <i64>a1 >= VPN_LIMIT) return fail(ERR_RANGE, F_FAULT_BEGIN_ADDR);

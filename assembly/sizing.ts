@@ -83,6 +83,8 @@ export function capacityBytes(at: usize): u64 {
   table(max<u64>(c(CAP_DEV_FRAMES), 1) << 2); // initMigrate: device pages to put at finalize
   tables(7, (c(CAP_PINS) + 1) << 2); // initRace: in-flight faults, as many as GUP handles
   table(max<u64>(c(CAP_DRIVERS), 1)); // initDmirror: per driver, a large chunk or not
+  tables(7, (c(CAP_PINS) + 1) << 2); // initGupFast: in-flight GUP-fast walks, as many as GUP handles
+  tables(2, c(CAP_MMS) << 2); // and per mm, write_protect_seq and the parent of a fork in progress
   tables(3, <u64>MAX_DMIRROR_DEVICES << 2); // initDmirror: kind, chunk count, chunk size
   table(max<u64>(c(CAP_DEV_FRAMES), 1) << 2); // and the mirror of each device frame
   tables(7, <u64>MAX_MIRRORS << 2); // initMirrors: per mirror, the pt hash table, its scratch

@@ -36,7 +36,8 @@ type Kind =
   | "read" | "write" | "mmap" | "munmap" | "madvise" | "fork" | "exit" | "mm_new" | "file_new" | "driver_new"
   | "to_device" | "to_ram" | "gup" | "unpin" | "check" | "teardown" | "drop_cache" | "garbage"
   | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout" | "cpu"
-  | "driver_alloc" | "driver_free" | "mprotect" | "mremap" | "dmirror" | "user_loop" | "zap_begin" | "zap_end";
+  | "driver_alloc" | "driver_free" | "mprotect" | "mremap" | "dmirror" | "user_loop" | "zap_begin" | "zap_end"
+  | "gup_fast_begin" | "gup_fast_step" | "fork_begin" | "fork_end";
 
 const WEIGHTS: Array<[Kind, number]> = [
   ["read", 18], ["write", 18], ["mmap", 5], ["munmap", 3], ["madvise", 3], ["fork", 0.5], ["exit", 0.7],
@@ -45,6 +46,7 @@ const WEIGHTS: Array<[Kind, number]> = [
   ["driver_teardown", 0.025], ["evict_bo", 0.6], ["fault_begin", 0.5], ["fault_end", 0.45], ["truncate", 0.4],
   ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 1], ["driver_alloc", 0.6], ["driver_free", 0.5],
   ["mprotect", 2], ["mremap", 1.5], ["dmirror", 3], ["user_loop", 0.8], ["zap_begin", 0.5], ["zap_end", 0.45],
+  ["gup_fast_begin", 0.6], ["gup_fast_step", 2], ["fork_begin", 0.15], ["fork_end", 0.4],
 ];
 
 const DEVICE_KINDS = [
@@ -397,6 +399,25 @@ export class TraceGen {
             abi.FOLL_WRITE | abi.FOLL_PIN | abi.FOLL_LONGTERM, abi.FOLL_LONGTERM][this.#below(7)];
         if (this.#chance(0.3)) flags |= abi.FOLL_PCI_P2PDMA;
         return this.#op(w, at, abi.OP_GUP, this.#mmId(mm), mm ? this.#vpn(mm) : BASE, flags);
+      }
+      case "gup_fast_begin": {
+        const flags = this.#chance(0.02) ? 16 + this.#below(16)
+          : [0, abi.FOLL_WRITE, abi.FOLL_PIN, abi.FOLL_WRITE | abi.FOLL_PIN, abi.FOLL_PIN | abi.FOLL_LONGTERM][this.#below(5)];
+        return this.#op(w, at, abi.OP_GUP_FAST_BEGIN, this.#mmId(mm), mm ? this.#vpn(mm) : BASE, flags);
+      }
+      case "gup_fast_step": {
+        const walks = m.gupFast.walks;
+        const live: number[] = [];
+        for (let x = walks.length - 1; x > 0 && live.length < 8; x--) if (m.gupFast.live(x)) live.push(x);
+        const x = live.length && this.#chance(0.95) ? live[this.#below(live.length)] : this.#below(walks.length + 2) - 1;
+        return this.#op(w, at, abi.OP_GUP_FAST_STEP, x);
+      }
+      case "fork_begin":
+        return this.#op(w, at, abi.OP_FORK_BEGIN, this.#mmId(mm));
+      case "fork_end": {
+        const children = [...m.gupFast.forkParent.keys()];
+        const c = children.length && this.#chance(0.9) ? children[this.#below(children.length)] : this.#below(m.mms.all.length + 2) - 1;
+        return this.#op(w, at, abi.OP_FORK_END, c);
       }
       case "unpin": {
         const pins = m.pins;

@@ -31,7 +31,14 @@ export type Op =
   | { op: "driver_new"; kind: DeviceKind; pages: number }
   | { op: "migrate_to_device"; mm: number; addr: number; length: number; driver: number; bo?: number }
   | { op: "migrate_to_ram"; mm: number; addr: number; length: number }
-  | { op: "gup"; mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean }
+  /** fast: pin_user_pages_fast / get_user_pages_fast; run as one op it is slow GUP (GUP-fast falls back to it), refsim races cuts it into steps. */
+  | { op: "gup"; mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean; fast?: boolean }
+  /** GUP-fast's steps (src/races/gup-fast-steps.ts): begin returns a walk (0: fall back), each step 1, the handle at the end, or 0 (bailed). */
+  | { op: "gup_fast_begin"; mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean }
+  | { op: "gup_fast_step"; walk: number }
+  /** fork cut before the parent's write-protect: fork_begin returns the child, fork_end(child) write-protects the parent. */
+  | { op: "fork_begin"; mm: number }
+  | { op: "fork_end"; child: number }
   | { op: "unpin"; handle: number }
   | { op: "check" }
   | { op: "teardown" }
@@ -94,6 +101,10 @@ export const OP_CODES: Record<OpName, number> = {
   fault_end: abi.OP_FAULT_END,
   zap_begin: abi.OP_ZAP_BEGIN,
   zap_end: abi.OP_ZAP_END,
+  gup_fast_begin: abi.OP_GUP_FAST_BEGIN,
+  gup_fast_step: abi.OP_GUP_FAST_STEP,
+  fork_begin: abi.OP_FORK_BEGIN,
+  fork_end: abi.OP_FORK_END,
   truncate: abi.OP_TRUNCATE,
   dma_write: abi.OP_DMA_WRITE,
   madvise_pageout: abi.OP_MADV_PAGEOUT,
@@ -148,6 +159,10 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   fault_end: ["fault"],
   zap_begin: ["mm", "addr", "length", "order"],
   zap_end: ["window"],
+  gup_fast_begin: ["mm", "addr", "write"], // the flags word, as gup's
+  gup_fast_step: ["walk"],
+  fork_begin: ["mm"],
+  fork_end: ["child"],
   truncate: ["file", "offset", "length", "shrink"],
   dma_write: ["handle", "value"],
   madvise_pageout: ["mm", "addr", "length"],
@@ -298,8 +313,17 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       a(0, int(name, o, "mm")); a(1, vpnOf(name, o));
       a(2, (bool(name, o, "write") ? abi.FOLL_WRITE : 0) | (bool(name, o, "pin") ? abi.FOLL_PIN : 0)
         | (bool(name, o, "longterm") ? abi.FOLL_LONGTERM : 0) | (bool(name, o, "p2pdma") ? abi.FOLL_PCI_P2PDMA : 0));
+      bool(name, o, "fast"); // the same pin as one op: GUP-fast either pins the page or falls back to this
       if (bool(name, o, "longterm") && !bool(name, o, "pin")) bad(name, "longterm", "needs pin: true (FOLL_LONGTERM goes with FOLL_PIN)");
       break;
+    case "gup_fast_begin":
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o));
+      a(2, (bool(name, o, "write") ? abi.FOLL_WRITE : 0) | (bool(name, o, "pin") ? abi.FOLL_PIN : 0) | (bool(name, o, "longterm") ? abi.FOLL_LONGTERM : 0));
+      if (bool(name, o, "longterm") && !bool(name, o, "pin")) bad(name, "longterm", "needs pin: true (FOLL_LONGTERM goes with FOLL_PIN)");
+      break;
+    case "gup_fast_step": a(0, int(name, o, "walk", 1)); break;
+    case "fork_begin": a(0, int(name, o, "mm")); break;
+    case "fork_end": a(0, int(name, o, "child")); break;
     case "unpin": a(0, int(name, o, "handle", 1)); break;
     case "drop_cache": a(0, int(name, o, "file")); break;
     case "driver_teardown": a(0, int(name, o, "driver")); a(1, bool(name, o, "evict") ? 1 : 0); break;
@@ -387,7 +411,8 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
 function extraFields(name: OpName): string[] {
   switch (name) {
     case "mmap": return ["mm", "addr", "length", "prot", "file", "offset", "shared", "huge"];
-    case "gup": return ["mm", "addr", "write", "pin", "longterm", "p2pdma"];
+    case "gup": return ["mm", "addr", "write", "pin", "longterm", "p2pdma", "fast"];
+    case "gup_fast_begin": return ["mm", "addr", "write", "pin", "longterm"];
     case "driver_new": return ["kind", "pages"];
     case "migrate_to_device": return ["mm", "addr", "length", "driver", "bo"];
     case "write": return ["mm", "addr", "value"];
@@ -419,6 +444,8 @@ const NOMEM_OBJECTS_BY_OP: Record<string, string> = {
   gup: "GUP handles exhausted (raise capacity.gupHandles)",
   fault_begin: "in-flight fault table full (its size is capacity.gupHandles)",
   zap_begin: `zap window table full (at most ${abi.ZAP_WINDOW_SLOTS} open at once)`,
+  gup_fast_begin: "GUP-fast walk table or GUP handles exhausted (both sized by capacity.gupHandles)",
+  gup_fast_step: "GUP handles exhausted (raise capacity.gupHandles)",
   truncate: "waiting-truncate table full (twice capacity.files: fsdax truncates waiting for a busy page, or queued behind one)",
   dmirror_new: `test_hmm device table full (at most ${abi.MAX_DMIRROR_DEVICES} devices per engine)`,
   dmirror_open: `dmirror file table full (at most ${abi.MAX_MIRRORS} opens per engine: mirror ids are not reused)`,

@@ -115,6 +115,8 @@ export function quiesceCheck(m: Machine): void {
   }
   // An open zap window (zap_begin without zap_end) holds the references its mmu_gather queued.
   for (const [page, nr] of zapWindowQueued(m)) hold(page, nr, 0, -1, -1, 9);
+  // A GUP-fast walk between try_grab_folio and its end holds what it grabbed.
+  for (const w of m.gupFast.walks) if (w && w.holding > 0) hold(m.frames.all[w.pfn], w.holding, 0, -1, -1, 7);
   // The driver's own folios (OP_DRIVER_ALLOC) hold the driver's reference.
   for (let pfn = m.frames.systemPages + 1; pfn < m.frames.all.length; pfn++) {
     const f = m.frames.all[pfn];

@@ -34,6 +34,11 @@ export function needsCowForDma(m: Machine, mm: Mm, page: Frame): boolean {
   return page.large ? largeMaybePinned(m.frames.folioOf(page)) : page.refcount >= m.rules.pinBias; // folio_maybe_dma_pinned
 }
 
+/** ptep_set_wrprotect of the parent's entry in a COW mapping, unless fork_begin defers it to fork_end (gup_fast.ts). */
+function wrprotectSrc(m: Machine, cow: boolean, src: Pte): void {
+  if (cow && !m.gupFast.deferParentWp) src.bits &= ~PTE_WRITE;
+}
+
 /** Copy one PTE of a private or anon vma from parent to child. */
 function copyOne(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number, src: Pte): void {
   const table = child.tables.ensureTable(m.tablePool, vpn); // the caller checked table space
@@ -49,12 +54,12 @@ function copyOne(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number, s
     folioGet(m, page, 1, parent.id, vpn); // copy_nonpresent_pte: folio_get
     rmapAdd(m, page); // folio_try_dup_anon_rmap_pte
     page.anonExclusive = false;
-    if (cow) src.bits &= ~PTE_WRITE; // writable entries become readable in both
-    dst = new Pte(src.pfn, src.bits);
+    dst = new Pte(src.pfn, cow ? src.bits & ~PTE_WRITE : src.bits); // writable entries become readable in both
+    wrprotectSrc(m, cow, src);
   } else if (src.special) {
     // vm_normal_page() == NULL (zero page, devmap): copy the PTE, no ref, no rmap
-    if (cow) src.bits &= ~PTE_WRITE;
-    dst = new Pte(src.pfn, src.bits);
+    dst = new Pte(src.pfn, cow ? src.bits & ~PTE_WRITE : src.bits);
+    wrprotectSrc(m, cow, src);
   } else if (page.anon && needsCowForDma(m, parent, page)) {
     // copy_present_page: a maybe-pinned page stays with the parent; the child gets a copy
     const copy = m.frames.allocSystem();
@@ -70,8 +75,8 @@ function copyOne(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number, s
     folioGet(m, page, 1, parent.id, vpn); // copy_present_ptes: folio_ref_add
     rmapAdd(m, page); // folio_try_dup_anon_rmap_ptes / folio_dup_file_rmap_ptes
     if (page.anon) page.anonExclusive = false;
-    if (cow) src.bits &= ~PTE_WRITE;
-    dst = new Pte(src.pfn, src.bits);
+    dst = new Pte(src.pfn, cow ? src.bits & ~PTE_WRITE : src.bits);
+    wrprotectSrc(m, cow, src);
   }
   table.entries.set(vpn, dst);
   table.setExpected(vpn, parent.tables.table(vpn)!.expectedAt(vpn));
@@ -91,7 +96,7 @@ function copyFolioRun(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: numb
     const dst = child.tables.ensureTable(m.tablePool, vpn + i);
     rmapAdd(m, page); // folio_try_dup_anon_rmap_ptes: each page's mapping
     page.anonExclusive = false;
-    table.entries.get(vpn + i)!.bits = bits;
+    if (!m.gupFast.deferParentWp) table.entries.get(vpn + i)!.bits = bits; // fork_begin: the parent's write-protect waits for fork_end
     dst.entries.set(vpn + i, new Pte(page.pfn, bits));
     dst.setExpected(vpn + i, table.expectedAt(vpn + i));
   }

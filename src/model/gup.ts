@@ -138,7 +138,7 @@ function grabZero(m: Machine, mm: Mm, vpn: number, flags: number, huge: boolean)
 }
 
 /** A handle number for pin: a released one first (last-in first-out). */
-function newHandle(m: Machine, pin: Pin): number {
+export function newHandle(m: Machine, pin: Pin): number {
   const pins = m.pins;
   let h = pins.free.pop();
   if (h === undefined) {

@@ -26,6 +26,7 @@ import { Files } from "./file.ts";
 import { Gather } from "./mmu_gather.ts";
 import { Faults } from "./race.ts";
 import { ZapWindows } from "./zap_window.ts";
+import { GupFast } from "./gup_fast.ts";
 import { shmemRelease } from "./shmem.ts";
 import { DmirrorDevices } from "./dmirror.ts";
 import { Mirrors, type Mirror } from "./mirror.ts";
@@ -50,6 +51,8 @@ export class Machine {
   readonly faults: Faults;
   /** madvise zaps held open between OP_ZAP_BEGIN and OP_ZAP_END (their mmu_gather window). */
   readonly zapWindows = new ZapWindows();
+  /** GUP-fast walks in flight, mm->write_protect_seq, forks between fork_begin and fork_end. */
+  readonly gupFast: GupFast;
   /** Sequence number of the next op (ops rejected do not get one). */
   opSeq = 0;
   /** Simulated CPUs a cpu op may name (EngineOptions.cpus); the model has no cost layer. */
@@ -89,6 +92,7 @@ export class Machine {
     this.files = new Files(cap.files, cap.filePages);
     this.pins = new Pins(cap.gupHandles);
     this.faults = new Faults(cap.gupHandles);
+    this.gupFast = new GupFast(cap.gupHandles);
     this.mms.fileRef = (id, delta) => {
       const f = this.files.all[id];
       f.vmas += delta;

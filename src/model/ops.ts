@@ -39,6 +39,8 @@ import {
   F_DRIVER_ALLOC_WAIT, F_DRIVER_FREE_BO, F_DRIVER_NEW_KIND, F_DRIVER_NEW_PAGES, F_DRIVER_TEARDOWN_DRIVER,
   F_DRIVER_TEARDOWN_EVICT, F_DROP_CACHE_FILE, F_EVICT_BO_BO, F_FAULT_BEGIN_ADDR, F_FAULT_END_FAULT,
   F_FILE_NEW_DRIVER, F_FILE_NEW_LENGTH, F_GUP_ADDR, F_GUP_WRITE, F_LOOP_ADDR, F_LOOP_MM, F_LOOP_PAGES,
+  F_GUP_FAST_BEGIN_MM, F_GUP_FAST_BEGIN_ADDR, F_GUP_FAST_BEGIN_WRITE, F_GUP_FAST_STEP_WALK, F_FORK_BEGIN_MM, F_FORK_END_CHILD,
+  OP_GUP_FAST_BEGIN, OP_GUP_FAST_STEP, OP_FORK_BEGIN, OP_FORK_END,
   F_MADVISE_DONTNEED_ADDR, F_MADVISE_PAGEOUT_ADDR, F_MIGRATE_TO_DEVICE_ADDR, F_MIGRATE_TO_DEVICE_BO,
   F_MIGRATE_TO_DEVICE_DRIVER, F_MIGRATE_TO_DEVICE_LENGTH, F_MIGRATE_TO_RAM_ADDR, F_MIGRATE_TO_RAM_LENGTH, F_MM,
   F_MMAP_ADDR, F_MMAP_FILE, F_MMAP_LENGTH, F_MMAP_OFFSET, F_MMAP_PROT, F_MPROTECT_ADDR, F_MPROTECT_MM,
@@ -72,6 +74,7 @@ import { createBo, allocatedPagesOf, driverCanAlloc, driverAllocFolio, driverFre
 import { quiesceCheck } from "./check.ts";
 import { faultBegin, faultEnd } from "./race.ts";
 import { zapWindowBegin, zapWindowEnd } from "./zap_window.ts";
+import { gupFastBegin, gupFastStep, forkBegun, forkEnd } from "./gup_fast.ts";
 import { truncateRange, resumeWokenTruncates } from "./truncate.ts";
 import { pageout } from "./lru.ts";
 import { dmaWrite } from "./pins.ts";
@@ -496,6 +499,38 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
       const d = m.devices.drivers[bo.driver];
       if (d.state === "gone") reject(ERR_BAD_STATE, F_EVICT_BO_BO);
       return evict(m, d, a0);
+    }
+    case OP_GUP_FAST_BEGIN: {
+      const x = m.mms.live(a0);
+      if (!x) reject(ERR_BAD_MM, F_GUP_FAST_BEGIN_MM);
+      if ((a2 & ~FOLL_VALID) !== 0) reject(ERR_BAD_ARG, F_GUP_FAST_BEGIN_WRITE);
+      if (a1 < 0 || a1 >= VPN_LIMIT) reject(ERR_RANGE, F_GUP_FAST_BEGIN_ADDR);
+      if (m.gupFast.slotsLeft < 1 || m.pins.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
+      return gupFastBegin(m, x, a1, a2);
+    }
+    case OP_GUP_FAST_STEP:
+      if (!m.gupFast.live(a0)) reject(ERR_BAD_HANDLE, F_GUP_FAST_STEP_WALK);
+      if (m.pins.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, NO_FIELD); // the last step makes a handle
+      return gupFastStep(m, a0);
+    case OP_FORK_BEGIN: {
+      const parent = m.mms.live(a0);
+      if (!parent) reject(ERR_BAD_MM, F_FORK_BEGIN_MM);
+      if (m.gupFast.forking(a0)) reject(ERR_BAD_STATE, F_FORK_BEGIN_MM); // its mmap_lock is held for write by the other fork
+      m.gupFast.deferParentWp = true;
+      let child: number;
+      try {
+        child = doFork(m, parent);
+      } finally {
+        m.gupFast.deferParentWp = false;
+      }
+      forkBegun(m, parent, m.mms.all[child]);
+      return child;
+    }
+    case OP_FORK_END: {
+      const child = m.mms.live(a0);
+      if (!child || !m.gupFast.forkParent.has(a0)) reject(ERR_BAD_MM, F_FORK_END_CHILD);
+      forkEnd(m, child);
+      return 0;
     }
     case OP_FAULT_BEGIN: {
       if (a1 < 0 || a1 >= VPN_LIMIT) reject(ERR_RANGE, F_FAULT_BEGIN_ADDR);

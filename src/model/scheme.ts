@@ -72,6 +72,8 @@ export class Rules {
   readonly migrateSplitLarge: boolean;
   /** A device-exclusive entry keeps its page's mapcount (1a3240bc6379, 6.15); before, it was dropped at conversion. */
   readonly exclusiveKeepsMapcount: boolean;
+  /** fork holds mm->write_protect_seq over copy_page_range and GUP-fast FOLL_PIN retries on it (57efa1fe5957, 5.11). */
+  readonly writeProtectSeq: boolean;
 
   constructor(scheme: Scheme) {
     const b = encodeScheme(scheme);
@@ -105,6 +107,7 @@ export class Rules {
     this.largeAnonReuse = b[abi.SCHEME_LARGE_ANON_REUSE] !== 0;
     this.migrateSplitLarge = b[abi.SCHEME_MIGRATE_SPLIT_LARGE] !== 0;
     this.exclusiveKeepsMapcount = b[abi.SCHEME_EXCLUSIVE_KEEPS_MAPCOUNT] !== 0;
+    this.writeProtectSeq = b[abi.SCHEME_WRITE_PROTECT_SEQ] !== 0;
   }
 
   /** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */

@@ -42,6 +42,10 @@ import { stepOp, boundValue } from "../scenario/step-op.ts";
 import { resolveValue } from "../scenario/values.ts";
 import { zapCut } from "./zap-steps.ts";
 import { migrateCuts } from "./migrate-steps.ts";
+import type { VmaInfo } from "../core/maps.ts";
+import { GLOBAL, type Footprint } from "./target.ts";
+import { cutByGupFast, cutStep, noCut, forking, lockless, type CutState } from "./gup-fast-steps.ts";
+import { zapFootprint } from "./footprints.ts";
 
 /** What the step runner needs of an Engine or a Model. */
 export interface Host {
@@ -51,6 +55,8 @@ export interface Host {
   frame(pfn: number): FrameInfo;
   violations(): Violation[];
   stats(): Stats;
+  /** The mm's VMAs (Engine.maps, Model.maps), for footprints. */
+  maps?(mm: number): VmaInfo[];
 }
 
 /** Ops whose kernel path can be cut into steps (a CPU access may fault on a device-private entry). */
@@ -58,7 +64,7 @@ export function cutPoint(op: string): boolean {
   return op === "read" || op === "write";
 }
 
-export interface ThreadState {
+export interface ThreadState extends CutState {
   /** Index of the thread's current op. */
   pc: number;
   /** Fault token of a do_swap_page between its steps 1 and 2, else 0. */
@@ -91,6 +97,8 @@ export interface StepResult {
   opDone: boolean;
   /** The kernel's answer, when the step completed an op. */
   outcome?: OpOutcome;
+  /** What the step touched (GLOBAL when not itemised). */
+  footprint?: Footprint;
 }
 
 type SwapFaultRef = "none" | "get" | "trylock" | "wait";
@@ -125,7 +133,7 @@ export class OpRunner {
     this.host = host;
     this.threads = threads.map((t) => ({ name: t.name, ops: [...t.ops] }));
     this.names = names;
-    this.#state = threads.map(() => ({ pc: 0, fault: 0, wait: 0 }));
+    this.#state = threads.map(() => ({ pc: 0, fault: 0, wait: 0, ...noCut() }));
   }
 
   save(): { names: [string, number][]; threads: ThreadState[] } {
@@ -142,12 +150,41 @@ export class OpRunner {
     let i = this.threads.findIndex((t) => t.name === name);
     if (i < 0) {
       i = this.threads.push({ name, ops: [] }) - 1;
-      this.#state.push({ pc: 0, fault: 0, wait: 0 });
+      this.#state.push({ pc: 0, fault: 0, wait: 0, ...noCut() });
     }
     return i;
   }
 
   finished(t: number): boolean { return this.#state[t].pc >= this.threads[t].ops.length; }
+
+  /**
+   * Thread t cannot step: it sleeps on a folio lock that is still held (7.0 do_swap_page), or its next
+   * step needs the mmap_lock of an mm another thread is forking (gup-fast-steps.ts), or its next op is a
+   * cut op that waits (a fault on a migration entry: migration_entry_wait).
+   */
+  blocked(t: number): boolean {
+    const st = this.#state[t];
+    if (st.wait !== 0) return this.host.frame(st.wait).locked;
+    const op = this.threads[t].ops[st.pc];
+    if (!op) return false;
+    if (!st.cut && st.fault === 0) {
+      // a cut op that cannot start now (a fault on a migration entry: migration_entry_wait)
+      let rec: Op | undefined;
+      try { rec = this.#record(op, "wait"); } catch { rec = undefined; }
+      if (rec && CUTS.some((c) => c.waits?.(this.host, rec!) === true)) return true;
+    }
+    if (lockless(op, st)) return false;
+    const held = this.#state.map((s, u) => (u === t ? -1 : forking(s))).filter((mm) => mm >= 0);
+    if (held.length === 0) return false;
+    if (op.op === "teardown") return true;
+    let mm: unknown;
+    try {
+      mm = (this.#record(op, "") as { mm?: unknown }).mm;
+    } catch {
+      return false; // the step itself reports the bad name
+    }
+    return typeof mm === "number" && held.includes(mm);
+  }
 
   #record(op: OpStep, where: string): Op {
     return stepOp(op, (v, k) => {
@@ -179,7 +216,7 @@ export class OpRunner {
     if (!op) throw new RefsimError(`thread ${th.name} has no op left to step`, { field: "step", code: "BAD_SCENARIO" });
     const where = `thread ${th.name} op ${st.pc + 1} (${op.op})`;
     if (this.blocked(t)) {
-      const why = st.wait !== 0 ? `sleeps on pfn ${st.wait}'s folio lock, which no step has released` : "waits for another thread (its op cannot start now)";
+      const why = st.wait !== 0 ? `sleeps on pfn ${st.wait}'s folio lock, which no step has released` : "waits for the mmap_lock of an mm another thread is forking";
       throw new RefsimError(`${where}: the thread ${why}`, { field: "threads", code: "BAD_SCENARIO" });
     }
     st.wait = 0; // woken: softleaf_entry_wait_on_locked returned, the access is retried
@@ -196,6 +233,15 @@ export class OpRunner {
       if (!r.opDone) { st.token = r.token ?? st.token; return { label: r.label, opDone: false }; }
       st.cut = ""; st.token = 0;
       return this.#done(st, op, r.outcome!, r.label);
+    }
+    if (cutByGupFast(op)) {
+      const r = cutStep({ host: this.host, record: (o) => this.#record(o, where), run: (x) => this.#run(x, where) }, op, st);
+      if (r.opDone) {
+        const v = boundValue(op.op, r.outcome!.result, r.outcome!);
+        if (op.as && v !== undefined) this.names.set(op.as, v);
+        st.pc++;
+      }
+      return r;
     }
     const rec = this.#record(op, where);
     for (const c of CUTS) {
@@ -214,7 +260,8 @@ export class OpRunner {
       st.fault = o.result;
       return { label: BEGIN[mode], opDone: false };
     }
-    return this.#done(st, op, this.#run(rec, where), `${op.op}: the whole op, one atomic step`);
+    const footprint = this.#footprint(rec);
+    return { ...this.#done(st, op, this.#run(rec, where), `${op.op}: the whole op, one atomic step`), footprint };
   }
 
   #done(st: ThreadState, op: OpStep, outcome: OpOutcome, label: string): StepResult {
@@ -231,20 +278,6 @@ export class OpRunner {
       if (e instanceof RefsimError) throw new RefsimError(`${where}: ${e.message.replace(/^op 0:? ?/, "")}`, { op: e.op, field: e.field, code: e.code });
       throw e;
     }
-  }
-
-  /**
-   * Thread t sleeps until another thread acts: on a folio lock still held (a 7.0 do_swap_page,
-   * softleaf_entry_wait_on_locked), or its next op would (a fault on a migration entry: migration_entry_wait).
-   */
-  blocked(t: number): boolean {
-    const st = this.#state[t];
-    if (st.wait !== 0) return this.host.frame(st.wait).locked;
-    const op = this.threads[t].ops[st.pc];
-    if (!op || st.cut || st.fault !== 0) return false;
-    let rec: Op;
-    try { rec = this.#record(op, "wait"); } catch { return false; }
-    return CUTS.some((c) => c.waits?.(this.host, rec) === true);
   }
 
   /** Run thread t's current op to completion. */
@@ -267,6 +300,15 @@ export class OpRunner {
       const v = boundValue((s as OpStep).op, o.result, o);
       if ((s as OpStep).as && v !== undefined) this.names.set((s as OpStep).as!, v);
     });
+  }
+
+  /** A whole op's footprint, taken before it runs: munmap's is itemised (footprints.ts), the rest GLOBAL. */
+  #footprint(rec: Op): Footprint {
+    const r = rec as { op: string; mm?: unknown; addr?: unknown; length?: unknown };
+    if (r.op === "munmap" && typeof r.mm === "number" && typeof r.addr === "number" && typeof r.length === "number" && r.addr % 4096 === 0) {
+      return zapFootprint(this.host, r.mm, r.addr / 4096, Math.ceil(r.length / 4096));
+    }
+    return [GLOBAL];
   }
 
   /** The pfn of the device-private page the access would fault on, else 0. */

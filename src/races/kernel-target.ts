@@ -120,7 +120,7 @@ export class KernelTarget implements StepTarget {
 
   step(t: number): StepInfo {
     const r = this.#runner.step(t);
-    return { footprint: [GLOBAL], label: r.label, opDone: r.opDone };
+    return { footprint: r.footprint ?? [GLOBAL], label: r.label, opDone: r.opDone };
   }
 
   violations(): readonly string[] {

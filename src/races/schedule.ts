@@ -60,12 +60,14 @@ export function contextSwitches(schedule: readonly number[]): number {
 /** No thread can step: either all finished, or the rest wait forever (a deadlock). */
 export function stuckKind(target: StepTarget, perThread: readonly number[], bound: number): "done" | "cut" | "deadlock" {
   let cut = false;
+  let waiting = false;
   for (let t = 0; t < target.threads; t++) {
     if (target.finished(t)) continue;
     if (perThread[t] >= bound) cut = true;
-    else return "deadlock";
+    else waiting = true;
   }
-  return cut ? "cut" : "done";
+  // A thread waiting behind one stopped at the bound (a fork holding its mmap_lock) is cut with it, not deadlocked.
+  return cut ? "cut" : waiting ? "deadlock" : "done";
 }
 
 /**

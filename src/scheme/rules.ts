@@ -176,6 +176,11 @@ export const RULES = {
     type: "boolean",
     doc: "a device-exclusive entry (make_device_exclusive, HMM_DMIRROR_EXCLUSIVE) keeps its page's mapcount and its PTE's reference, zap removes the rmap and puts the reference as for a present page, and restore_exclusive_pte only rewrites the PTE ('mm/rmap: keep mapcount untouched for device-exclusive entries', 1a3240bc6379, 6.15). Off: 5.14-6.14 page_make_device_exclusive_one drops the mapcount at conversion (the reference stays), restore re-adds the anon rmap, and zap only puts the reference",
   },
+  writeProtectSeq: {
+    slot: abi.SCHEME_WRITE_PROTECT_SEQ,
+    type: "boolean",
+    doc: "fork's copy_page_range holds mm->write_protect_seq (raw_write_seqcount_begin/end) while it write-protects the parent's COW entries, and GUP-fast with FOLL_PIN reads it before the lockless walk (odd: fall back) and unpins and falls back to slow GUP when read_seqcount_retry says a fork ran meanwhile (lockless_pages_from_mm; 'mm/gup: prevent gup_fast from racing with COW during fork', 57efa1fe5957, 5.11; 6.x gup_fast). Off (5.9-5.10): only copy_present_page's page_maybe_dma_pinned check protects a pin, so a GUP-fast pin taken between that check and ptep_set_wrprotect survives on a page the child shares, and the next COW leaves the parent's pin behind",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -211,6 +216,7 @@ export interface SchemeRules {
   largeAnonReuse: boolean;
   migrateSplitLarge: boolean;
   exclusiveKeepsMapcount: boolean;
+  writeProtectSeq: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];

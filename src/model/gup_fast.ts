@@ -1,0 +1,192 @@
+/**
+ * GUP-fast for one page and fork's copy_page_range, each cut where the kernel lets
+ * other CPUs in (the core's assembly/gup_fast.ts; src/races/gup-fast-steps.ts runs
+ * them as steps):
+ *   gupFastBegin: FOLL_PIN sets MMF_HAS_PINNED, reads mm->write_protect_seq (odd: fall
+ *     back at once), local_irq_save (5.11+ mm/gup.c lockless_pages_from_mm, 6.x gup_fast);
+ *   gupFastStep, four times: ptep_get_lockless and its checks; try_grab_folio
+ *     (folio_try_get fails on a count of 0); the PTE re-check (put and bail when the
+ *     PTE changed), local_irq_restore; read_seqcount_retry (unpin and bail), else the
+ *     page is the caller's (gup_pte_range 5.11-6.5, gup_fast_pte_range 6.10+);
+ *   fork_begin (forkBegun after the copy): raw_write_seqcount_begin and the copy
+ *     without the parent's ptep_set_wrprotect; forkEnd: that write-protect and
+ *     raw_write_seqcount_end.
+ * With writeProtectSeq off (before 57efa1fe5957, 5.11) nothing reads the seqcount.
+ * Walks are numbered from 1 and never reused.
+ *
+ * @example
+ * ```ts
+ * import { Model } from "./model.ts";
+ * const m = Model.create({ scheme: "E4" });
+ * const mm = m.mmNew();
+ * const addr = m.mmap(mm, { length: 4096 });
+ * m.write(mm, addr, 1);
+ * const w = m.runDetailed([{ op: "gup_fast_begin", mm, addr, write: true, pin: true }])[0].result;
+ * const r = [1, 2, 3, 4].map(() => m.runDetailed([{ op: "gup_fast_step", walk: w }])[0].result);
+ * console.log(r, m.page(mm, addr)!.refcount); // [ 1, 1, 1, 1 ] 1025
+ * ```
+ */
+import { FOLL_PIN, FOLL_WRITE, FOLL_LONGTERM, KIND_SYSTEM, KIND_DEVICE_COHERENT, PTE_WRITE } from "../../assembly/abi.ts";
+import { folioGet, folioPut } from "./refcount.ts";
+import { isFilePage } from "./file.ts";
+import { newHandle } from "./gup.ts";
+import { Pin } from "./pins.ts";
+import type { Pte } from "./pgtable.ts";
+import type { Mm } from "./mm.ts";
+import type { Machine } from "./machine.ts";
+
+const PHASE_PTE = 1; //    next: ptep_get_lockless
+const PHASE_GRAB = 2; //   next: try_grab_folio
+const PHASE_RECHECK = 3; // next: the PTE re-check
+const PHASE_SEQ = 4; //    next: read_seqcount_retry
+const PHASE_DONE = 0;
+
+/** One GUP-fast walk in flight. */
+export class Walk {
+  phase = PHASE_PTE;
+  /** The PTE value step 1 read (pfn and bits; a Pte object changes in place). */
+  pfn = 0;
+  bits = 0;
+  /** References step 2 took. */
+  refs = 0;
+  constructor(readonly mm: number, readonly vpn: number, readonly flags: number, readonly seq: number) {}
+  /** Between try_grab_folio and the end: it holds what it grabbed. */
+  get holding(): number { return this.phase === PHASE_RECHECK || this.phase === PHASE_SEQ ? this.refs : 0; }
+}
+
+/** The walks and the per-mm seqcount and fork state. */
+export class GupFast {
+  /** Walks by number; 0 means "fell back". */
+  readonly walks: Array<Walk | undefined> = [undefined];
+  /** mm->write_protect_seq by mm id (0 when absent). */
+  readonly seq = new Map<number, number>();
+  /** child mm id -> parent mm id, while a fork is between fork_begin and fork_end. */
+  readonly forkParent = new Map<number, number>();
+  /** fork_begin copies without write-protecting the parent's entries (read by fork.ts). */
+  deferParentWp = false;
+  constructor(readonly capacity: number) {}
+
+  get slotsLeft(): number { return this.capacity - (this.walks.length - 1); }
+  live(w: number): Walk | undefined {
+    const x = w > 0 && w < this.walks.length ? this.walks[w] : undefined;
+    return x && x.phase !== PHASE_DONE ? x : undefined;
+  }
+  seqOf(mm: number): number { return this.seq.get(mm) ?? 0; }
+  /** Some fork of parent is between fork_begin and fork_end: its mmap_lock is held for write. */
+  forking(parent: number): boolean { return [...this.forkParent.values()].includes(parent); }
+}
+
+/** The PTE a lockless walk sees at vpn: none for a PMD-mapped THP (left to slow GUP here). */
+function lockless(mm: Mm, vpn: number): Pte | undefined {
+  return mm.tables.hugeLeaf(vpn) ? undefined : mm.tables.get(vpn);
+}
+
+/** gup_fast up to the walk: has_pinned, the seqcount read, local_irq_save. Returns the walk, or 0 (fall back). */
+export function gupFastBegin(m: Machine, mm: Mm, vpn: number, flags: number): number {
+  if ((flags & FOLL_PIN) !== 0) mm.pinned++; // mm_set_has_pinned_flag (MMF_HAS_PINNED; 5.9-5.x atomic_set(has_pinned)) before the walk
+  let seq = 0;
+  if ((flags & FOLL_PIN) !== 0 && m.rules.writeProtectSeq) {
+    seq = m.gupFast.seqOf(mm.id); // raw_read_seqcount
+    if ((seq & 1) !== 0) return 0; // a fork is write-protecting: gup_fast gives up before it starts
+  }
+  m.gupFast.walks.push(new Walk(mm.id, vpn, flags, seq));
+  return m.gupFast.walks.length - 1;
+}
+
+/** The walk's next step: 1 when it goes on, the GUP handle when it is done, 0 when it bailed (fall back to slow GUP). */
+export function gupFastStep(m: Machine, id: number): number {
+  const w = m.gupFast.walks[id]!;
+  const mm = m.mms.all[w.mm];
+  if (w.phase === PHASE_PTE) {
+    // ptep_get_lockless: no PTL
+    const pte = lockless(mm, w.vpn);
+    // pte_present, pte_access_permitted(pte, FOLL_WRITE), !pte_special (zero page, devmap)
+    if (!pte || !pte.present || pte.special) return bail(w);
+    if ((w.flags & FOLL_WRITE) !== 0 && !pte.writable) return bail(w);
+    // gup_fast_folio_allowed / folio_is_longterm_pinnable: a coherent page is migrated by slow GUP
+    if ((w.flags & FOLL_LONGTERM) !== 0 && m.frames.all[pte.pfn].kind === KIND_DEVICE_COHERENT) return bail(w);
+    w.pfn = pte.pfn;
+    w.bits = pte.bits;
+    w.phase = PHASE_GRAB;
+    return 1;
+  }
+  if (w.phase === PHASE_GRAB) {
+    // try_grab_folio(_fast): folio_try_get (folio_ref_try_add), which never raises a count of 0
+    const page = m.frames.all[w.pfn];
+    if (!page.allocated || m.frames.folioOf(page).refcount === 0) return bail(w);
+    const refs = (w.flags & FOLL_PIN) !== 0 && !page.large ? m.rules.pinBias : 1;
+    folioGet(m, page, refs, w.mm, w.vpn);
+    if ((w.flags & FOLL_PIN) !== 0 && page.large) m.frames.folioOf(page).pincount++;
+    w.refs = refs;
+    w.phase = PHASE_RECHECK;
+    return 1;
+  }
+  if (w.phase === PHASE_RECHECK) {
+    // pte_val(pte) != pte_val(ptep_get(ptep)): zapped, write-protected or replaced meanwhile
+    const now = lockless(mm, w.vpn);
+    if (!now || now.pfn !== w.pfn || now.bits !== w.bits) return putBack(m, w);
+    // !pte_write && gup_must_unshare (5.19+): a R/O pin of a shared anon page needs slow GUP's unshare
+    const page = m.frames.all[w.pfn];
+    if ((w.bits & PTE_WRITE) === 0 && (w.flags & FOLL_PIN) !== 0 && m.rules.anonExclusive && page.anon && !page.anonExclusive) return putBack(m, w);
+    w.phase = PHASE_SEQ; // local_irq_restore
+    return 1;
+  }
+  // PHASE_SEQ: read_seqcount_retry (FOLL_PIN, 5.11+); the page is the caller's otherwise
+  if ((w.flags & FOLL_PIN) !== 0 && m.rules.writeProtectSeq && m.gupFast.seqOf(w.mm) !== w.seq) return putBack(m, w);
+  w.phase = PHASE_DONE;
+  return grabbed(m, mm, w);
+}
+
+/** The walk gave up before taking anything. */
+function bail(w: Walk): number {
+  w.phase = PHASE_DONE;
+  return 0;
+}
+
+/** gup_put_folio / unpin_user_pages_lockless of what the walk took, and bail. */
+function putBack(m: Machine, w: Walk): number {
+  const page = m.frames.all[w.pfn];
+  w.phase = PHASE_DONE;
+  if ((w.flags & FOLL_PIN) !== 0 && page.large) m.frames.folioOf(page).pincount--;
+  folioPut(m, page, w.refs, w.mm, w.vpn);
+  return 0;
+}
+
+/** The page is pinned: a handle for it, as slow GUP's grab makes one. */
+function grabbed(m: Machine, mm: Mm, w: Walk): number {
+  const page = m.frames.all[w.pfn];
+  const filePage = isFilePage(m, page);
+  const v = mm.findVma(w.vpn);
+  const file = !filePage ? -1 : page.kind === KIND_SYSTEM ? (v ? v.file : -1) : -page.owner - 1;
+  const h = newHandle(m, new Pin(page.pfn, w.refs, mm.id, w.flags, file, filePage ? page.index : w.vpn));
+  m.counters.pins++; // MMF_HAS_PINNED was set at gup_fast_begin
+  return h;
+}
+
+/** copy_page_range's raw_write_seqcount_begin, once fork_begin's copy is done; the child remembers its parent. */
+export function forkBegun(m: Machine, parent: Mm, child: Mm): void {
+  if (m.rules.writeProtectSeq) m.gupFast.seq.set(parent.id, m.gupFast.seqOf(parent.id) + 1);
+  m.gupFast.forkParent.set(child.id, parent.id);
+}
+
+/**
+ * The rest of copy_present_pte / copy_nonpresent_pte for the parent: ptep_set_wrprotect
+ * of every writable entry of a COW vma that the child now shares (same page), then
+ * raw_write_seqcount_end. A page the child got a copy of (page_needs_cow_for_dma) keeps
+ * its writable PTE; a THP was write-protected by copy_huge_pmd at once.
+ */
+export function forkEnd(m: Machine, child: Mm): void {
+  const parent = m.mms.all[m.gupFast.forkParent.get(child.id)!];
+  m.gupFast.forkParent.delete(child.id);
+  for (const v of parent.vmas) {
+    if (!v.cow) continue;
+    for (const [vpn, pte] of parent.tables.entriesIn(v.start, v.end)) {
+      if (parent.tables.hugeLeaf(vpn)) continue;
+      if (!pte.writable || !(pte.present || pte.devicePrivate)) continue;
+      const dst = child.tables.get(vpn);
+      if (!dst || dst.pfn !== pte.pfn) continue;
+      pte.bits &= ~PTE_WRITE;
+    }
+  }
+  if (m.rules.writeProtectSeq) m.gupFast.seq.set(parent.id, m.gupFast.seqOf(parent.id) + 1);
+}
