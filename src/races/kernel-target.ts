@@ -9,10 +9,9 @@
  * core (Engine.saveState / loadState) so the explorer backtracks without replay;
  * the Model has no snapshot, so a reset rebuilds it from the setup steps.
  *
- * Footprints: every step is GLOBAL. Steps are whole ops or halves of a fault that
- * touch the page, the page table, the fault table and the driver's free list, and
- * refsim does not itemise what an op touched; GLOBAL is the honest answer, and it
- * makes sleep sets prune nothing (the search is then plain DFS within the bound).
+ * Footprints: the steps of GUP-fast, fork and munmap name what they touched
+ * (./footprints.ts, ./gup-fast-steps.ts), so sleep sets prune among them; every
+ * other step (a whole op, a half of a fault) is GLOBAL: refsim does not itemise it.
  *
  * @example
  * ```ts
