@@ -160,7 +160,8 @@ export class TraceGen {
           fileId = this.#chance(0.02) ? files.length + 3 : file.id;
           pgoff = this.#below(file.pages - n + 1) + (this.#chance(0.03) ? file.pages : 0);
         } else {
-          flags |= abi.VM_ANON | (this.#chance(0.12) ? abi.VM_SHARED : 0); // MAP_SHARED | MAP_ANONYMOUS: shmem
+          // MAP_SHARED | MAP_ANONYMOUS: shmem, once a file_new file exists (each takes a file slot: they must not starve file_new)
+          flags |= abi.VM_ANON | (this.#chance(0.12) && files.some((f) => !f.shmem) ? abi.VM_SHARED : 0);
         }
         if (this.#chance(0.04)) flags &= ~(abi.VM_READ | abi.VM_WRITE); // PROT_NONE
         if (this.#chance(0.02)) flags = [abi.VM_ANON | abi.VM_SHARED, abi.VM_ANON | abi.VM_FILE, 64, abi.VM_READ][this.#below(4)];
