@@ -38,11 +38,14 @@ export function mprotectSlots(mm: i32, start: u32, end: u32, prot: i32): i32 {
     if (end < vmaEnd(first)) return 2;
     if (!joinsNext(first, newFlags(first, prot))) n++;
   }
+  // The cut at end, also when the range starts at first's start and ends inside it
+  // (the head piece joins prev only if prev already has the new flags).
   const last = findVma(mm, end - 1);
-  if (last >= 0 && last != first && end < vmaEnd(last) && newFlags(last, prot) != vmaFlags(last)) {
+  if (last >= 0 && end < vmaEnd(last) && newFlags(last, prot) != vmaFlags(last)) {
     const prev = vmaPrev(mm, last);
+    const prevFlags = prev < 0 ? 0 : last == first ? vmaFlags(prev) : newFlags(prev, prot);
     const joins = prev >= 0 && vmaEnd(prev) == vmaStart(last) && vmaStart(prev) < end
-      && newFlags(prev, prot) == newFlags(last, prot) && vmaMergeable(prev, last);
+      && prevFlags == newFlags(last, prot) && vmaMergeable(prev, last);
     if (!joins) n++;
   }
   return n;

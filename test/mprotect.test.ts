@@ -150,6 +150,26 @@ for (const [name, make] of TARGETS) {
   });
 }
 
+for (const [name, make] of targets({ ...CAP, vmas: 3 })) {
+  test(`${name}: with no VMA slot left, mprotect of a VMA's head (a split at the range's end) is NOMEM_VMA and changes nothing`, async () => {
+    // A regression: the slot count missed the cut at end when the range starts at the
+    // VMA's start, so the core split from an empty VMA pool (corrupting page tables)
+    // and the model went past capacity.vmas.
+    const t = await make("E4");
+    const mm = t.mmNew();
+    const a = t.mmap(mm, { length: 8 * PAGE });
+    t.mmap(mm, { length: PAGE, prot: "r" });
+    t.mmap(mm, { length: PAGE });
+    const before = t.maps(mm);
+    assert.throws(() => t.run([{ op: "mprotect", mm, addr: a, length: PAGE, prot: "r" }]), (x: unknown) => (x as { code?: string }).code === "NOMEM_VMA");
+    assert.equal(t.maps(mm), before);
+    t.mprotect(mm, a, 8 * PAGE, "r"); // the whole VMA needs no slot
+    assert.is(t.maps(mm)[0].prot, "r");
+    t.exit(mm);
+    t.mmNew();
+  });
+}
+
 test("mprotect's fields: bad prot, unaligned addr, zero length and no mm are refsim's errors, naming the field", async () => {
   const e = await Engine.create({ scheme: "E4", capacity: CAP });
   const mm = e.mmNew();

@@ -54,11 +54,14 @@ export function mprotectSlots(mm: Mm, start: number, end: number, prot: number):
     if (end < first.end) return 2;
     if (!joinsNext(mm, first, newFlags(first, prot))) n++;
   }
+  // The cut at end, also when the range starts at first's start and ends inside it
+  // (the head piece joins prev only if prev already has the new flags).
   const last = mm.findVma(end - 1);
-  if (last && last !== first && end < last.end && newFlags(last, prot) !== last.flags) {
+  if (last && end < last.end && newFlags(last, prot) !== last.flags) {
     const prev = prevOf(mm, last);
+    const prevFlags = !prev ? 0 : last === first ? prev.flags : newFlags(prev, prot);
     const joins = prev !== undefined && prev.end === last.start && prev.start < end
-      && newFlags(prev, prot) === newFlags(last, prot) && vmaMergeable(prev, last);
+      && prevFlags === newFlags(last, prot) && vmaMergeable(prev, last);
     if (!joins) n++;
   }
   return n;
