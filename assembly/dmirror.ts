@@ -53,6 +53,7 @@ export function initDmirror(nDev: u32, nDrivers: i32): void {
   devChunks = heap.alloc(<usize>MAX_DMIRROR_DEVICES << 2);
   devChunkPages = heap.alloc(<usize>MAX_DMIRROR_DEVICES << 2);
   pageMirror = heap.alloc(<usize>max<u32>(nDev, 1) << 2);
+  memory.fill(pageMirror, 0xff, <usize>max<u32>(nDev, 1) << 2); // -1: no mirror migrated data there (mirror 0 is a real one)
 }
 
 export function dmirrorValid(dev: i32): bool { return dev >= 0 && dev < dmirrorCount; }

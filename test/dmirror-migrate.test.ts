@@ -169,4 +169,21 @@ test("MIGRATE_TO_DEV on E5 moves a THP whole into one large device folio (MIGRAT
   assert.equal(out[0], [512, "device-private", true, 0]);
 });
 
+for (const [name, make] of TARGETS) {
+  test(`${name}: a CPU fault on a chunk page no mirror migrated data to erases no mirror's entry (dmirror_devmem_fault's rpage->zone_device_data)`, async () => {
+    // A regression: the core's per-page mirror table started at 0, mirror 0's id, so a
+    // fault on such a page in another mm erased mirror 0's entry at the same address.
+    const t = await make("E4");
+    const { a, fd } = setUp(t, "device-private", 1, 8);
+    assert.is(t.dmirrorMigrateToDev(fd, a, 1), 1); // chunk driver 0; its first page is mirror 0's
+    const other = t.mmNew();
+    assert.is(t.mmap(other, { addr: a, length: PAGE }), a);
+    t.write(other, a, 7);
+    t.migrateToDevice(other, a, PAGE, 0); // another page of the same chunk, by the plain driver path
+    assert.is(t.mirror(fd).entries, 1);
+    assert.is(t.read(other, a), 7); // do_swap_page -> the chunk's migrate_to_ram
+    assert.is(t.mirror(fd).entries, 1, "mirror 0 keeps its entry");
+  });
+}
+
 test.run();
