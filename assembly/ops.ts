@@ -459,7 +459,12 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     case OP_READ: return fastAccess(a0, a1, false, 0) ? fastResult : access(a0, a1, false, 0);
     case OP_WRITE: return fastAccess(a0, a1, true, a2) ? fastResult : access(a0, a1, true, a2);
     case OP_FORK: return doFork(a0);
-    case OP_EXIT: { exitMm(a0); return 0; }
+    case OP_EXIT: {
+      // a forking task holds mm_users of the parent, and the child is nobody's until dup_mmap returns (kernel/fork.c)
+      if (forkingParent(a0) || forkInProgress(a0)) return fail(ERR_BAD_STATE, F_MM);
+      exitMm(a0);
+      return 0;
+    }
     case OP_MADV_DONTNEED: {
       if (!rangeOk(a1, a2)) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
       return madvise(a0, <u32>a1, <u32>(a1 + a2), false);

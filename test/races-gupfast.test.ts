@@ -99,6 +99,27 @@ for (const [name, make] of hosts) {
     assert.throws(() => one(m, { op: "fork_end", child }), /child/);
     assert.ok(one(m, { op: "gup_fast_begin", mm, addr, write: true, pin: true }) > 0);
   });
+  Steps(`${name}: exit of either mm of a fork in progress is BAD_STATE naming the mm, and changes nothing; after fork_end both exit`, async () => {
+    const m = await make("E4");
+    const mm = m.mmNew();
+    const addr = m.mmap(mm, { length: 4096 });
+    m.write(mm, addr, 3);
+    const child = one(m, { op: "fork_begin", mm });
+    for (const x of [mm, child]) {
+      assert.throws(() => one(m, { op: "exit", mm: x }), (e: unknown) => {
+        const r = e as { op?: string; field?: string; code?: string; message: string };
+        return r.op === "exit" && r.field === "mm" && r.code === "BAD_STATE" && /fork_begin and fork_end/.test(r.message);
+      });
+    }
+    assert.is(m.page(child, addr)!.pfn, m.page(mm, addr)!.pfn);
+    assert.throws(() => one(m, { op: "fork_end", child: mm }), /no fork in progress with this child/);
+    assert.throws(() => one(m, { op: "gup_fast_step", walk: 99 }), /no such GUP-fast walk in flight/);
+    one(m, { op: "fork_end", child });
+    one(m, { op: "exit", mm: child });
+    one(m, { op: "exit", mm });
+    one(m, { op: "check" });
+    assert.equal(m.violations(), []);
+  });
 }
 
 const forkScenario = await loadScenario("scenarios/races/gup-fast-vs-fork.json");
