@@ -25,7 +25,7 @@ PRESET_NAMES.forEach((scheme, i) => {
 
 test("differential under custom schemes: the historic-bug rules and odd rule mixes", async () => {
   const schemes = [
-    { name: "E0-historic", base: "E0", rules: { clearMappingOnFree: false, releasePagesDevmap: false, migrateCheckDeviceRefs: false, tlbBatch: 3 } },
+    { name: "E0-historic", base: "E0", rules: { clearMappingOnFree: false, releasePagesDevmap: false, migrateCheckDeviceRefs: false, tlbBatch: 3, writeProtectSeq: false } },
     {
       name: "E2-odd", base: "E2",
       rules: { tlbBatch: 0, pinBias: 2, swapFaultRef: "none", cowPinnedAtFork: false, coherentPte: "devmap", fsdaxPte: "devmap", idleFsdax: 1, daxScanUnmapped: false },
