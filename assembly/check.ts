@@ -8,7 +8,7 @@
 import {
   PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PTE_MIGRATION, PT_ENTRIES, PG_ALLOCATED, PG_OWNER_REF, PG_TRUNCATE_WAIT,
   PG_LEAK_REPORTED, PG_HANG_REPORTED, SCHEME_PGMAP_REF, PGMAP_REF_PER_PAGE, V_LEAK_PAGE, V_LEAK_BO, V_UAF, V_REFCOUNT, V_MAPCOUNT, V_HANG,
-  PMD_HUGE, PG_HEAD, FOLIO_NR, FOLIO_ORDER, FOLL_PIN, PG_DRIVER_HELD, ZAP_WINDOW_SLOTS,
+  PMD_HUGE, PG_HEAD, FOLIO_NR, FOLIO_ORDER, FOLL_PIN, PG_DRIVER_HELD, ZAP_WINDOW_SLOTS, MIGRATE_CUT_SLOTS,
 } from "./abi";
 import { exclusiveKeepsMapcount } from "./exclusive";
 import {
@@ -26,6 +26,7 @@ import { violation } from "./violations";
 import { faultHolding, faultsStarted } from "./race";
 import { zapWindowQueued, zapWindowPfn, zapWindowRefs } from "./zap_window";
 import { walkHolding, walkPfn, walksStarted } from "./gup_fast";
+import { migrateCutHolding, migrationWaiterHolding } from "./migrate_steps";
 import { pinHandles, pinAt, handleRefs, handleFlags } from "./pins";
 
 const REACHED: i32 = 1 << 30;
@@ -173,6 +174,13 @@ function collectHolders(): void {
   // A GUP-fast walk between try_grab_folio and its end holds what it grabbed.
   const walks = walksStarted();
   for (let w = 1; w <= walks; w++) if (walkHolding(w) > 0) hold(walkPfn(w), walkHolding(w), 0, -1, -1, 7);
+  // An open migrate_collect cut holds its collect reference; a pre-5.17 migration_wait waiter its own.
+  for (let s = 0; s < MIGRATE_CUT_SLOTS; s++) {
+    const c = migrateCutHolding(s);
+    if (c != 0) hold(c, 1, 0, -1, -1, 9);
+    const w = migrationWaiterHolding(s);
+    if (w != 0) hold(w, 1, 0, -1, -1, 9);
+  }
   // The driver's own folios (OP_DRIVER_ALLOC) hold the driver's reference.
   for (let pfn: u32 = sysFrames + 1; pfn < frameCount; pfn++) if ((flags(pfn) & PG_DRIVER_HELD) != 0) hold(pfn, 1, 0, -1, -1, 12);
   const handles = pinHandles();

@@ -28,6 +28,7 @@ import { initMigrate } from "./migrate";
 import { initRace } from "./race";
 import { initZapWindow } from "./zap_window";
 import { initGupFast } from "./gup_fast";
+import { initMigrateSteps } from "./migrate_steps";
 import { initDmirror } from "./dmirror";
 import { initMirrors, mirrorIsOpen, mirrorExists, mirrorCpages, mirrorFaults, mirrorEntryCount, mirrorDevice, mirrorMm } from "./mirror";
 import { initHmm } from "./hmm";
@@ -104,6 +105,7 @@ export function init(): i32 {
   initRace(cap(CAP_PINS));
   initZapWindow();
   initGupFast(cap(CAP_PINS), cap(CAP_MMS));
+  initMigrateSteps();
   initDmirror(<u32>cap(CAP_DEV_FRAMES), cap(CAP_DRIVERS));
   initMirrors();
   initHmm();

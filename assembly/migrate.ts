@@ -43,7 +43,7 @@ export function setMigrateMirror(m: i32): void { toMirror = m; }
  * (and clears the flag), else dmirror_devmem_alloc_page; the device page records
  * the mirror (rpage->zone_device_data = dmirror).
  */
-function allocDst(d: i32, b: i32): u32 {
+export function allocDst(d: i32, b: i32): u32 {
   if (toMirror < 0) return allocDevicePage(d, b);
   const f = mirrorFlags(toMirror);
   if ((f & HMM_DMIRROR_FLAG_FAIL_ALLOC) != 0) {
@@ -60,7 +60,7 @@ export function initMigrate(devFrames: i32): void {
 }
 
 /** Entry bits for a device page of this kind: device-private entry, present PTE, or devmap PTE. */
-function entryBits(kind: i32, writable: bool): u32 {
+export function entryBits(kind: i32, writable: bool): u32 {
   const w: u32 = writable ? PTE_WRITE : 0;
   if (kind == KIND_DEVICE_PRIVATE) return PTE_DEVICE_PRIVATE | w;
   if (rule(SCHEME_COHERENT_PTE) == PTE_FORM_DEVMAP) return PTE_PRESENT | PTE_SPECIAL | PTE_DEVMAP | w;
@@ -76,7 +76,7 @@ function installEntry(p: usize, pfn: u32, bits: u32, mm: i32, vpn: i32): void {
 }
 
 /** migrate_vma_finalize's unlock + put of the allocation ref; the devmap owner keeps it. */
-function dropAllocRef(pfn: u32, bits: u32): void {
+export function dropAllocRef(pfn: u32, bits: u32): void {
   if ((bits & PTE_DEVMAP) != 0) addFlag(pfn, PG_OWNER_REF);
   else folioPut(pfn, 1, -1, -1);
 }
@@ -120,7 +120,7 @@ function restore(src: u32, n: i32): void {
 }
 
 /** Move src's data, index and anon state to dst and point every entry at dst. */
-function moveTo(src: u32, dst: u32, n: i32, dstKind: i32, wasExclusive: bool): void {
+export function moveTo(src: u32, dst: u32, n: i32, dstKind: i32, wasExclusive: bool): void {
   setContent(dst, content(src)); // the driver's copy
   setPageIndex(dst, pageIndex(src));
   addFlag(dst, PG_ANON); // folio_migrate_mapping copies the anon mapping

@@ -29,7 +29,8 @@ import {
   OP_GUP_FAST_BEGIN, OP_GUP_FAST_STEP, OP_FORK_BEGIN, OP_FORK_END,
   F_MREMAP_NEW_LENGTH, F_MUNMAP_ADDR, F_TRUNCATE_FILE, F_TRUNCATE_LENGTH, F_TRUNCATE_OFFSET, F_TRUNCATE_SHRINK,
   F_UNPIN_HANDLE, OP_ZAP_BEGIN, OP_ZAP_END, ZAP_WINDOW_PAGES, ZAP_ORDER_PUT_FIRST, F_ZAP_BEGIN_ADDR, F_ZAP_BEGIN_LENGTH,
-  F_ZAP_BEGIN_ORDER, F_ZAP_END_WINDOW,
+  F_ZAP_BEGIN_ORDER, F_ZAP_END_WINDOW, OP_MIGRATE_COLLECT, OP_MIGRATE_FINISH, OP_MIGRATION_WAIT, F_MIGRATE_COLLECT_ADDR,
+  F_MIGRATE_COLLECT_DRIVER, F_MIGRATE_COLLECT_BO, F_MIGRATE_FINISH_MIGRATION, F_MIGRATION_WAIT_ADDR, F_MIGRATION_WAIT_WAITER,
 } from "./abi";
 import { dmirrorValid, dmirrorCount, newDmirror, isLiveChunk, resetChunks } from "./dmirror";
 import {
@@ -76,6 +77,10 @@ import {
 import { rule } from "./scheme";
 import { faultBegin, faultEnd, faultValid, faultSlotsLeft } from "./race";
 import { zapWindowBegin, zapWindowEnd, zapWindowValid, zapWindowFree } from "./zap_window";
+import {
+  migrateCutPage, migrateCutFree, migrateCutValid, migrateCollect, migrateFinish, migrationEntryPage, migrationWaiterFree,
+  migrationWaiterValid, migrationWaitBegin, migrationWaitPut,
+} from "./migrate_steps";
 import { truncateRange, truncateSlotsLeft, resumeWokenTruncates } from "./truncate";
 import { quiesceCheck } from "./check";
 import { counterOn, counterOpEnd, cpuLimit } from "./counters/layer";
@@ -596,6 +601,37 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       if (a3 != 0 && a3 != ZAP_ORDER_PUT_FIRST) return fail(ERR_BAD_ARG, F_ZAP_BEGIN_ORDER);
       if (zapWindowFree() < 0) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
       return zapWindowBegin(a0, <u32>a1, <u32>(a1 + a2), a3);
+    }
+    case OP_MIGRATE_COLLECT: {
+      if (!mmValid(a0)) return fail(ERR_BAD_MM, F_MM);
+      if (!rangeOk(a1, 1)) return fail(ERR_RANGE, F_MIGRATE_COLLECT_ADDR);
+      if (!driverValid(a2)) return fail(ERR_BAD_DRIVER, F_MIGRATE_COLLECT_DRIVER);
+      const dk = driverKind(a2);
+      if (dk != KIND_DEVICE_PRIVATE && dk != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, F_MIGRATE_COLLECT_DRIVER); // migrate_vma targets
+      if (driverState(a2) == DRIVER_GONE) return fail(ERR_BAD_STATE, F_MIGRATE_COLLECT_DRIVER);
+      if (a3 != 0 && (!boLive(a3) || boDriverOf(a3) != a2)) return fail(ERR_BAD_BO, F_MIGRATE_COLLECT_BO);
+      if (a3 == 0 && boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, F_MIGRATE_COLLECT_BO);
+      const pfn = migrateCutPage(a0, <u32>a1);
+      if (pfn == 0) return fail(ERR_BAD_STATE, F_MIGRATE_COLLECT_ADDR); // not a page the cut takes: migrate_to_device runs whole
+      if (migrateCutFree() < 0) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
+      return migrateCollect(a0, <u32>a1, pfn, a2, a3);
+    }
+    case OP_MIGRATE_FINISH: {
+      if (!migrateCutValid(a0)) return fail(ERR_BAD_HANDLE, F_MIGRATE_FINISH_MIGRATION);
+      return migrateFinish(a0);
+    }
+    case OP_MIGRATION_WAIT: {
+      if (!mmValid(a0)) return fail(ERR_BAD_MM, F_MM);
+      if (!rangeOk(a1, 1)) return fail(ERR_RANGE, F_MIGRATION_WAIT_ADDR);
+      if (a2 != 0) {
+        if (!migrationWaiterValid(a2)) return fail(ERR_BAD_HANDLE, F_MIGRATION_WAIT_WAITER);
+        migrationWaitPut(a2, a0, <u32>a1);
+        return 0;
+      }
+      const pfn = migrationEntryPage(a0, <u32>a1);
+      if (pfn == 0) return fail(ERR_BAD_STATE, F_MIGRATION_WAIT_ADDR); // no migration entry: nothing to wait on
+      if (migrationWaiterFree() < 0) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
+      return migrationWaitBegin(pfn, a0, <u32>a1);
     }
     case OP_ZAP_END: {
       if (!zapWindowValid(a0)) return fail(ERR_BAD_HANDLE, F_ZAP_END_WINDOW);

@@ -37,7 +37,8 @@ type Kind =
   | "to_device" | "to_ram" | "gup" | "unpin" | "check" | "teardown" | "drop_cache" | "garbage"
   | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout" | "cpu"
   | "driver_alloc" | "driver_free" | "mprotect" | "mremap" | "dmirror" | "user_loop" | "zap_begin" | "zap_end"
-  | "gup_fast_begin" | "gup_fast_step" | "fork_begin" | "fork_end";
+  | "gup_fast_begin" | "gup_fast_step" | "fork_begin" | "fork_end"
+  | "mig_collect" | "mig_finish" | "mig_wait";
 
 const WEIGHTS: Array<[Kind, number]> = [
   ["read", 18], ["write", 18], ["mmap", 5], ["munmap", 3], ["madvise", 3], ["fork", 0.5], ["exit", 0.7],
@@ -47,6 +48,7 @@ const WEIGHTS: Array<[Kind, number]> = [
   ["dma_write", 1.2], ["pageout", 0.8], ["cpu", 1], ["driver_alloc", 0.6], ["driver_free", 0.5],
   ["mprotect", 2], ["mremap", 1.5], ["dmirror", 3], ["user_loop", 0.8], ["zap_begin", 0.5], ["zap_end", 0.45],
   ["gup_fast_begin", 0.6], ["gup_fast_step", 2], ["fork_begin", 0.15], ["fork_end", 0.4],
+  ["mig_collect", 0.6], ["mig_finish", 0.5], ["mig_wait", 0.5],
 ];
 
 const DEVICE_KINDS = [
@@ -247,6 +249,43 @@ export class TraceGen {
         if (!v) return this.#op(w, at, abi.OP_ZAP_BEGIN, this.#mmId(mm), BASE, 1, order);
         const [start, n] = this.#subRange(v, 20);
         return this.#op(w, at, abi.OP_ZAP_BEGIN, mm.id, start, n, order);
+      }
+      case "mig_collect": {
+        // migrate_collect: mostly a present anon page of a vma (the cut's own), sometimes anything
+        const drivers = m.devices.drivers.filter((d) => d.kind <= abi.KIND_DEVICE_COHERENT && d.state === "live");
+        const d = drivers.length && this.#chance(0.95) ? drivers[this.#below(drivers.length)].id : this.#below(m.devices.drivers.length + 2) - 1;
+        let vpn = mm ? this.#vpn(mm) : BASE;
+        const v = mm && this.#vma(mm, true);
+        if (v && this.#chance(0.7)) {
+          const mapped: number[] = [];
+          for (let x = v.start; x < v.end && mapped.length < 64; x++) if (mm.tables.get(x)?.normalPresent) mapped.push(x);
+          if (mapped.length) vpn = mapped[this.#below(mapped.length)];
+        }
+        const bos = m.devices.bos.filter((b) => b.state === "live" && b.driver === d);
+        const bo = bos.length && this.#chance(0.3) ? bos[this.#below(bos.length)].id : this.#chance(0.03) ? this.#below(m.devices.bos.length + 3) - 1 : 0;
+        return this.#op(w, at, abi.OP_MIGRATE_COLLECT, this.#mmId(mm), vpn, d, bo);
+      }
+      case "mig_finish": {
+        const live: number[] = [];
+        m.migrateSteps.cuts.forEach((x, i) => { if (x) live.push(i + 1); });
+        const t = live.length && this.#chance(0.95) ? live[this.#below(live.length)] : this.#below(abi.MIGRATE_CUT_SLOTS + 2) - 1;
+        return this.#op(w, at, abi.OP_MIGRATE_FINISH, t);
+      }
+      case "mig_wait": {
+        // migration_wait on an open cut's entry (begin), or a waiter's put
+        const waiters: number[] = [];
+        m.migrateSteps.waiters.forEach((x, i) => { if (x) waiters.push(i + 1); });
+        const cuts = m.migrateSteps.cuts.filter((c) => c !== undefined);
+        if (waiters.length && this.#chance(0.5)) {
+          const c = cuts.length ? cuts[this.#below(cuts.length)]! : undefined;
+          const wt = this.#chance(0.95) ? waiters[this.#below(waiters.length)] : this.#below(abi.MIGRATE_CUT_SLOTS + 2) - 1;
+          return this.#op(w, at, abi.OP_MIGRATION_WAIT, c ? c.mm.id : this.#mmId(mm), c ? c.vpn : BASE, wt);
+        }
+        if (cuts.length && this.#chance(0.9)) {
+          const c = cuts[this.#below(cuts.length)]!;
+          return this.#op(w, at, abi.OP_MIGRATION_WAIT, c.mm.id, c.vpn, 0);
+        }
+        return this.#op(w, at, abi.OP_MIGRATION_WAIT, this.#mmId(mm), mm ? this.#vpn(mm) : BASE, 0);
       }
       case "zap_end": {
         const live: number[] = [];

@@ -50,6 +50,12 @@ export type Op =
   /** madvise(MADV_DONTNEED) on one VMA held open at its mmu_gather window (order "put-first": a mutation, not a kernel). */
   | { op: "zap_begin"; mm: number; addr: number; length: number; order?: "kernel" | "put-first" }
   | { op: "zap_end"; window: number }
+  /** migrate_to_device of one page up to migrate_vma_collect_pmd dropping the PTL (the folio stays locked); returns the migration. */
+  | { op: "migrate_collect"; mm: number; addr: number; driver: number; bo?: number }
+  /** The collected page's migrate_vma_check_page, migrate_vma_pages and migrate_vma_finalize; returns the BO. */
+  | { op: "migrate_finish"; migration: number }
+  /** migration_entry_wait on the entry at addr (waiter 0: begin, a reference before 5.17; else that waiter's put). */
+  | { op: "migration_wait"; mm: number; addr: number; waiter?: number }
   /** A hole punch over [offset, offset + length), or with shrink truncate(2) to offset (no length). */
   | { op: "truncate"; file: number; offset: number; length?: number; shrink?: boolean }
   | { op: "dma_write"; handle: number; value: number }
@@ -105,6 +111,9 @@ export const OP_CODES: Record<OpName, number> = {
   gup_fast_step: abi.OP_GUP_FAST_STEP,
   fork_begin: abi.OP_FORK_BEGIN,
   fork_end: abi.OP_FORK_END,
+  migrate_collect: abi.OP_MIGRATE_COLLECT,
+  migrate_finish: abi.OP_MIGRATE_FINISH,
+  migration_wait: abi.OP_MIGRATION_WAIT,
   truncate: abi.OP_TRUNCATE,
   dma_write: abi.OP_DMA_WRITE,
   madvise_pageout: abi.OP_MADV_PAGEOUT,
@@ -163,6 +172,9 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   gup_fast_step: ["walk"],
   fork_begin: ["mm"],
   fork_end: ["child"],
+  migrate_collect: ["mm", "addr", "driver", "bo"],
+  migrate_finish: ["migration"],
+  migration_wait: ["mm", "addr", "waiter"],
   truncate: ["file", "offset", "length", "shrink"],
   dma_write: ["handle", "value"],
   madvise_pageout: ["mm", "addr", "length"],
@@ -338,6 +350,12 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       break;
     }
     case "zap_end": a(0, int(name, o, "window", 1)); break;
+    case "migrate_collect":
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, int(name, o, "driver"));
+      a(3, o.bo === undefined ? 0 : int(name, o, "bo", 1));
+      break;
+    case "migrate_finish": a(0, int(name, o, "migration", 1)); break;
+    case "migration_wait": a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, o.waiter === undefined ? 0 : int(name, o, "waiter")); break;
     case "truncate": {
       a(0, int(name, o, "file")); a(1, vpnOf(name, o, "offset"));
       if (!bool(name, o, "shrink")) { a(2, pagesOf(name, o)); break; }
@@ -429,6 +447,10 @@ export function coreError(op: string, code: number): [string, string] {
   if ((op === "fork_begin" || op === "exit") && code === abi.ERR_BAD_STATE) return ["BAD_STATE", "the mm is in a fork between fork_begin and fork_end (the fork holds the parent's mmap_lock; the child is not running yet)"];
   if (op === "fork_end" && code === abi.ERR_BAD_MM) return ["BAD_MM", "no fork in progress with this child (fork_begin returns the child; fork_end ends it once)"];
   if (op === "gup_fast_step" && code === abi.ERR_BAD_HANDLE) return ["BAD_HANDLE", "no such GUP-fast walk in flight (gup_fast_begin returns one; it ends when a step returns 0 or a handle)"];
+  if (op === "migrate_finish" && code === abi.ERR_BAD_HANDLE) return ["BAD_HANDLE", "no such open migration (migrate_collect returns one; migrate_finish closes it)"];
+  if (op === "migrate_collect" && code === abi.ERR_BAD_STATE) return ["BAD_STATE", "not a page the cut takes (a present small anonymous system page mapped once, by a PTE, in a VMA migrate_vma accepts)"];
+  if (op === "migration_wait" && code === abi.ERR_BAD_HANDLE) return ["BAD_HANDLE", "no such migration_wait waiter (migration_wait with waiter 0 returns one, before 5.17)"];
+  if (op === "migration_wait" && code === abi.ERR_BAD_STATE) return ["BAD_STATE", "no migration entry at addr to wait on"];
   if (op === "zap_begin" && code === abi.ERR_SEGV) return ["SEGV", "the range is not inside one VMA (a zap window is one madvise_dontneed_single_vma)"];
   return CORE_ERRORS[code] ?? ["UNKNOWN", `error ${code}`];
 }
@@ -449,6 +471,8 @@ const NOMEM_OBJECTS_BY_OP: Record<string, string> = {
   zap_begin: `zap window table full (at most ${abi.ZAP_WINDOW_SLOTS} open at once)`,
   gup_fast_begin: "GUP-fast walk table or GUP handles exhausted (both sized by capacity.gupHandles)",
   gup_fast_step: "GUP handles exhausted (raise capacity.gupHandles)",
+  migrate_collect: `migration table full (at most ${abi.MIGRATE_CUT_SLOTS} migrate_collect open at once), or the buffer-object table (raise capacity.bufferObjects)`,
+  migration_wait: `migration_wait waiter table full (at most ${abi.MIGRATE_CUT_SLOTS} at once)`,
   truncate: "waiting-truncate table full (twice capacity.files: fsdax truncates waiting for a busy page, or queued behind one)",
   dmirror_new: `test_hmm device table full (at most ${abi.MAX_DMIRROR_DEVICES} devices per engine)`,
   dmirror_open: `dmirror file table full (at most ${abi.MAX_MIRRORS} opens per engine: mirror ids are not reused)`,

@@ -27,6 +27,7 @@ import {
 } from "../../assembly/abi.ts";
 import { exclusiveKeepsMapcount } from "./exclusive.ts";
 import { zapWindowQueued } from "./zap_window.ts";
+import { migrateStepsHolding } from "./migrate_steps.ts";
 import { pgmapKilled, hangingDriver } from "./memremap.ts";
 import { cachedPage } from "./file.ts";
 import type { Frame } from "./frames.ts";
@@ -117,6 +118,8 @@ export function quiesceCheck(m: Machine): void {
   for (const [page, nr] of zapWindowQueued(m)) hold(page, nr, 0, -1, -1, 9);
   // A GUP-fast walk between try_grab_folio and its end holds what it grabbed.
   for (const w of m.gupFast.walks) if (w && w.holding > 0) hold(m.frames.all[w.pfn], w.holding, 0, -1, -1, 7);
+  // An open migrate_collect cut holds its collect reference; a pre-5.17 migration_wait waiter its own.
+  for (const page of migrateStepsHolding(m)) hold(page, 1, 0, -1, -1, 9);
   // The driver's own folios (OP_DRIVER_ALLOC) hold the driver's reference.
   for (let pfn = m.frames.systemPages + 1; pfn < m.frames.all.length; pfn++) {
     const f = m.frames.all[pfn];

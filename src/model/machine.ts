@@ -27,6 +27,7 @@ import { Gather } from "./mmu_gather.ts";
 import { Faults } from "./race.ts";
 import { ZapWindows } from "./zap_window.ts";
 import { GupFast } from "./gup_fast.ts";
+import { MigrateSteps } from "./migrate_steps.ts";
 import { shmemRelease } from "./shmem.ts";
 import { DmirrorDevices } from "./dmirror.ts";
 import { Mirrors, type Mirror } from "./mirror.ts";
@@ -53,6 +54,8 @@ export class Machine {
   readonly zapWindows = new ZapWindows();
   /** GUP-fast walks in flight, mm->write_protect_seq, forks between fork_begin and fork_end. */
   readonly gupFast: GupFast;
+  /** migrate_to_device cut at migrate_vma_collect (OP_MIGRATE_COLLECT / OP_MIGRATE_FINISH) and migration_wait waiters. */
+  readonly migrateSteps = new MigrateSteps();
   /** Sequence number of the next op (ops rejected do not get one). */
   opSeq = 0;
   /** Simulated CPUs a cpu op may name (EngineOptions.cpus); the model has no cost layer. */

@@ -35,7 +35,7 @@ import type { Machine } from "./machine.ts";
  * The destination page for one source (as the core's allocDst): the driver's for
  * BO bo, or dmirror_migrate_alloc_and_copy's, which FAIL_ALLOC fails once.
  */
-function allocDst(m: Machine, d: Driver | null, bo: BufferObject | null): Frame | null {
+export function allocDst(m: Machine, d: Driver | null, bo: BufferObject | null): Frame | null {
   const f = m.migration.toMirror;
   if (!f) return allocDevicePage(m, d!, bo);
   if ((f.flags & HMM_DMIRROR_FLAG_FAIL_ALLOC) !== 0) {
@@ -48,7 +48,7 @@ function allocDst(m: Machine, d: Driver | null, bo: BufferObject | null): Frame 
 }
 
 /** Entry bits for a device page of this kind: device-private entry, present PTE, or devmap PTE. */
-function entryBits(m: Machine, kind: number, writable: boolean): number {
+export function entryBits(m: Machine, kind: number, writable: boolean): number {
   const w = writable ? PTE_WRITE : 0;
   if (kind === KIND_DEVICE_PRIVATE) return PTE_DEVICE_PRIVATE | w;
   if (m.rules.coherentDevmap) return PTE_PRESENT | PTE_SPECIAL | PTE_DEVMAP | w;
@@ -65,7 +65,7 @@ function installEntry(m: Machine, pte: Pte, page: Frame, bits: number, mm: numbe
 }
 
 /** migrate_vma_finalize's unlock + put of the allocation ref; the devmap owner keeps it. */
-function dropAllocRef(m: Machine, page: Frame, bits: number): void {
+export function dropAllocRef(m: Machine, page: Frame, bits: number): void {
   if ((bits & PTE_DEVMAP) !== 0) page.ownerRef = true;
   else folioPut(m, page, 1, -1, -1); // migrate_vma_finalize: folio_unlock + folio_put
 }
@@ -104,7 +104,7 @@ function restore(m: Machine, src: Frame, maps: Mapping[]): void {
 }
 
 /** Move src's data, index and anon state to dst and point every entry at dst (dstKind < 0: system RAM). */
-function moveTo(m: Machine, src: Frame, dst: Frame, maps: Mapping[], dstKind: number, wasExclusive: boolean): void {
+export function moveTo(m: Machine, src: Frame, dst: Frame, maps: Mapping[], dstKind: number, wasExclusive: boolean): void {
   dst.content = src.content; // the driver's copy
   dst.index = src.index;
   dst.anon = true; // folio_migrate_mapping copies the anon mapping

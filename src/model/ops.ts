@@ -47,7 +47,8 @@ import {
   F_MPROTECT_PROT, F_MREMAP_ADDR, F_MREMAP_LENGTH, F_MREMAP_MAYMOVE, F_MREMAP_MM, F_MREMAP_NEW_ADDR,
   F_MREMAP_NEW_LENGTH, F_MUNMAP_ADDR, F_TRUNCATE_FILE, F_TRUNCATE_LENGTH, F_TRUNCATE_OFFSET, F_TRUNCATE_SHRINK,
   F_UNPIN_HANDLE, OP_ZAP_BEGIN, OP_ZAP_END, ZAP_WINDOW_PAGES, ZAP_ORDER_PUT_FIRST, F_ZAP_BEGIN_ADDR, F_ZAP_BEGIN_LENGTH,
-  F_ZAP_BEGIN_ORDER, F_ZAP_END_WINDOW,
+  F_ZAP_BEGIN_ORDER, F_ZAP_END_WINDOW, OP_MIGRATE_COLLECT, OP_MIGRATE_FINISH, OP_MIGRATION_WAIT, F_MIGRATE_COLLECT_ADDR,
+  F_MIGRATE_COLLECT_DRIVER, F_MIGRATE_COLLECT_BO, F_MIGRATE_FINISH_MIGRATION, F_MIGRATION_WAIT_ADDR, F_MIGRATION_WAIT_WAITER,
 } from "../../assembly/abi.ts";
 import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys, dmirrorExclusive, dmirrorCheckExclusive } from "./dmirror_ioctl.ts";
 import { isLiveChunk } from "./dmirror.ts";
@@ -75,6 +76,7 @@ import { quiesceCheck } from "./check.ts";
 import { faultBegin, faultEnd } from "./race.ts";
 import { zapWindowBegin, zapWindowEnd } from "./zap_window.ts";
 import { gupFastBegin, gupFastStep, forkBegun, forkEnd } from "./gup_fast.ts";
+import { migrateCutPage, migrateCollect, migrateFinish, migrationEntryPage, migrationWaitBegin, migrationWaitPut } from "./migrate_steps.ts";
 import { truncateRange, resumeWokenTruncates } from "./truncate.ts";
 import { pageout } from "./lru.ts";
 import { dmaWrite } from "./pins.ts";
@@ -368,7 +370,7 @@ function doGup(m: Machine, mm: Mm, vpn: number, fl: number): number {
 
 const NEEDS_MM = new Set([
   OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP,
-  OP_FAULT_BEGIN, OP_MADV_PAGEOUT, OP_ZAP_BEGIN,
+  OP_FAULT_BEGIN, OP_MADV_PAGEOUT, OP_ZAP_BEGIN, OP_MIGRATE_COLLECT, OP_MIGRATION_WAIT,
 ]);
 /** Ops with an mm that check it in their own case (codes past the core's 32-bit mask). */
 const OWN_MM = new Set([OP_MPROTECT, OP_MREMAP]);
@@ -554,6 +556,35 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
       if (a3 !== 0 && a3 !== ZAP_ORDER_PUT_FIRST) reject(ERR_BAD_ARG, F_ZAP_BEGIN_ORDER);
       if (m.zapWindows.free() < 0) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
       return zapWindowBegin(m, mm!, a1, a1 + a2, a3);
+    }
+    case OP_MIGRATE_COLLECT: {
+      if (!rangeOk(a1, 1)) reject(ERR_RANGE, F_MIGRATE_COLLECT_ADDR);
+      const driver = m.devices.driver(a2);
+      if (!driver) reject(ERR_BAD_DRIVER, F_MIGRATE_COLLECT_DRIVER);
+      if (driver.kind !== KIND_DEVICE_PRIVATE && driver.kind !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, F_MIGRATE_COLLECT_DRIVER); // migrate_vma targets
+      if (driver.state === "gone") reject(ERR_BAD_STATE, F_MIGRATE_COLLECT_DRIVER);
+      const existing = a3 !== 0 ? m.devices.liveBo(a3) : undefined;
+      if (a3 !== 0 && (!existing || existing.driver !== a2)) reject(ERR_BAD_BO, F_MIGRATE_COLLECT_BO);
+      if (a3 === 0 && m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, F_MIGRATE_COLLECT_BO);
+      const page = migrateCutPage(m, mm!, a1);
+      if (!page) reject(ERR_BAD_STATE, F_MIGRATE_COLLECT_ADDR); // not a page the cut takes: migrate_to_device runs whole
+      if (m.migrateSteps.freeCut() < 0) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
+      return migrateCollect(m, mm!, a1, page, driver, existing ?? null);
+    }
+    case OP_MIGRATE_FINISH:
+      if (!m.migrateSteps.cut(a0)) reject(ERR_BAD_HANDLE, F_MIGRATE_FINISH_MIGRATION);
+      return migrateFinish(m, a0);
+    case OP_MIGRATION_WAIT: {
+      if (!rangeOk(a1, 1)) reject(ERR_RANGE, F_MIGRATION_WAIT_ADDR);
+      if (a2 !== 0) {
+        if (!m.migrateSteps.waiter(a2)) reject(ERR_BAD_HANDLE, F_MIGRATION_WAIT_WAITER);
+        migrationWaitPut(m, a2, mm!, a1);
+        return 0;
+      }
+      const page = migrationEntryPage(m, mm!, a1);
+      if (!page) reject(ERR_BAD_STATE, F_MIGRATION_WAIT_ADDR); // no migration entry: nothing to wait on
+      if (m.migrateSteps.freeWaiter() < 0) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
+      return migrationWaitBegin(m, page, mm!, a1);
     }
     case OP_ZAP_END:
       if (!m.zapWindows.live(a0)) reject(ERR_BAD_HANDLE, F_ZAP_END_WINDOW);

@@ -18,7 +18,7 @@ import type { KernelOutcome } from "../core/errno.ts";
 /** The op-step fields whose values may be names bound by an earlier step's "as" (`"mm": "p"`, `"addr": "buf+4K"`). */
 export const NAME_FIELDS: ReadonlySet<string> = new Set([
   "mm", "addr", "length", "file", "offset", "driver", "bo", "handle", "value", "pages", "fault",
-  "newLength", "newAddr", "device", "mirror", "npages", "step", "window", "walk", "child",
+  "newLength", "newAddr", "device", "mirror", "npages", "step", "window", "walk", "child", "migration", "waiter",
 ]);
 
 /** Fields of an op step that say what the kernel should return, or name or annotate the step: not op fields. */
