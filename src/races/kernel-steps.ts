@@ -80,12 +80,14 @@ export interface ThreadState extends CutState {
  * An op cut into steps in a file of its own (./zap-steps.ts, ./migrate-steps.ts):
  * begin runs its first step and returns a token (null: not cut, the op runs whole);
  * resume runs the next step with it; waits says the op cannot start now (it sleeps).
+ * A step that returns sleep (a pfn) ends the cut there: the thread sleeps until that
+ * folio is unlocked, then its op starts again (a fault retried after a wait).
  */
 export interface CutStep {
   kind: string;
   cuts(op: string): boolean;
-  begin(host: Host, rec: Op): { token: number; label: string } | null;
-  resume(host: Host, token: number, rec: Op): { label: string; opDone: boolean; token?: number; outcome?: OpOutcome };
+  begin(host: Host, rec: Op): { token: number; label: string; sleep?: number } | null;
+  resume(host: Host, token: number, rec: Op): { label: string; opDone: boolean; token?: number; outcome?: OpOutcome; sleep?: number };
   waits?(host: Host, rec: Op): boolean;
 }
 
@@ -230,6 +232,7 @@ export class OpRunner {
       const c = CUTS.find((x) => x.kind === st.cut)!;
       const rec = this.#record(op, where);
       const r = this.#wrap(() => c.resume(this.host, st.token!, rec), where);
+      if (!r.opDone && r.sleep !== undefined) { st.cut = ""; st.token = 0; st.wait = r.sleep; return { label: r.label, opDone: false }; }
       if (!r.opDone) { st.token = r.token ?? st.token; return { label: r.label, opDone: false }; }
       st.cut = ""; st.token = 0;
       return this.#done(st, op, r.outcome!, r.label);
@@ -247,6 +250,7 @@ export class OpRunner {
     for (const c of CUTS) {
       if (!c.cuts(op.op)) continue;
       const b = this.#wrap(() => c.begin(this.host, rec), where);
+      if (b && b.sleep !== undefined) { st.wait = b.sleep; return { label: b.label, opDone: false }; }
       if (b) { st.cut = c.kind; st.token = b.token; return { label: b.label, opDone: false }; }
     }
     const pfn = cutPoint(op.op) ? this.#devicePrivate(rec) : 0;

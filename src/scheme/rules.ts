@@ -119,7 +119,7 @@ export const RULES = {
   migrateCheckDeviceRefs: {
     slot: abi.SCHEME_MIGRATE_CHECK_DEVICE_REFS,
     type: "boolean",
-    doc: "migrate_vma_check_page counts extra references on device-private pages (mm/migrate.c: rework migration_entry_wait() to not take a pageref, ffa65753c431, about 5.17); before, it accepted them whatever their count, but migrate_page_move_mapping (5.15 expected_page_refs) still wanted the exact count, so an extra reference failed the migration later, after the driver had allocated its destination page",
+    doc: "migrate_vma_check_page counts extra references on device-private pages (mm/migrate.c: rework migration_entry_wait() to not take a pageref, ffa65753c431, about 5.17); before, it accepted them whatever their count, but migrate_page_move_mapping (5.15 expected_page_refs) still wanted the exact count, so an extra reference failed the migration later, after the driver had allocated its destination page; the same commit made migration_entry_wait wait without a reference (migration_entry_wait_on_locked), where before __migration_entry_wait held get_page_unless_zero's until put_and_wait_on_page_locked's put, which a concurrent migrate_vma_check_page counted (the cut migrate_collect / migration_wait, 5.15 mm/migrate.c)",
   },
   pteBatch: {
     slot: abi.SCHEME_PTE_BATCH,
