@@ -1,6 +1,6 @@
 // fork: dup_mmap -> copy_page_range -> copy_pte_range for each private vma.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PT_ENTRIES, PG_ANON, PG_ANON_EXCLUSIVE,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PTE_MIGRATION, PT_ENTRIES, PG_ANON, PG_ANON_EXCLUSIVE,
   SCHEME_ANON_EXCLUSIVE, SCHEME_COW_PINNED, SCHEME_PTE_BATCH, ST_PTES_COPIED, ST_WP_COPY, V_UAF, PTE_PFN_SHIFT,
   PG_ALLOCATED, PG_HEAD, PG_TAIL, ST_ATOMIC_REF, ST_ATOMIC_MAP, KIND_P2PDMA, MMU_NOTIFY_PROTECTION_PAGE, ERR_NOMEM_MM,
   ERR_NOMEM_VMA, ERR_NOMEM_TABLES, ERR_NOMEM_FRAMES, F_FORK_MM,
@@ -43,7 +43,13 @@ function copyOne(parent: i32, cow: bool, vpn: u32, src: usize, entry: u32, dst: 
   // (try_restore_exclusive_pte, no notifier), then copied as the present PTE it is again
   if ((entry & PTE_DEVICE_EXCLUSIVE) != 0) restoreExclusivePte(parent, vpn, src);
   const pte = load<u32>(src);
-  if ((pte & PTE_DEVICE_PRIVATE) != 0) {
+  if ((pte & PTE_MIGRATION) != 0) {
+    // copy_nonpresent_pte: a migration entry (an open migrate_collect) holds no reference and no
+    // rmap: copied as it is, readable in both if COW (5.15 and newest mm/memory.c)
+    const shared = cow ? pte & ~PTE_WRITE : pte;
+    store<u32>(src, shared);
+    store<u32>(dst, shared);
+  } else if ((pte & PTE_DEVICE_PRIVATE) != 0) {
     // copy_nonpresent_pte: device-private entry, folio_try_dup_anon_rmap_pte + get
     folioGet(pfn, 1, parent, <i32>vpn);
     rmapAdd(pfn);

@@ -22,18 +22,19 @@
 // other (ERR_BAD_STATE on 'addr') and the op then runs whole.
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_MIGRATION, PG_ANON, PG_ANON_EXCLUSIVE, PG_LOCKED, SCHEME_ANON_EXCLUSIVE,
-  SCHEME_MIGRATE_CHECK_DEVICE_REFS, MMU_NOTIFY_MIGRATE, ST_MIGRATED, ST_MIGRATE_FAIL, MIGRATE_CUT_SLOTS,
+  SCHEME_MIGRATE_CHECK_DEVICE_REFS, MMU_NOTIFY_MIGRATE, ST_MIGRATED, ST_MIGRATE_FAIL, MIGRATE_CUT_SLOTS, V_UAF,
 } from "./abi";
+import { violation } from "./violations";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
 import { ref, mapcount, hasFlag, addFlag, clearFlag, isDevice, isLarge } from "./frames";
-import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount";
+import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
 import { ptePtr, ptePfn, mkPte, hugeLeaf } from "./pgtable";
 import { rmapWalk, walkAt, walkPtr, walkMm, walkPte, walkVpn } from "./rmap";
 import { findVma, vmaEnd, vmaFile } from "./mm";
 import { fileRefusesMigrateVma } from "./file";
-import { driverKind } from "./memremap";
-import { createBo } from "./driver";
+import { driverKind, driverState, DRIVER_GONE } from "./memremap";
+import { createBo, boLive } from "./driver";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { allocDst, moveTo, entryBits, dropAllocRef } from "./migrate";
 
@@ -82,7 +83,7 @@ export function migrateCutPage(mm: i32, vpn: u32): u32 {
   if (p == 0) return 0;
   const pte = load<u32>(p);
   const pfn = ptePfn(pte);
-  if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT || pfn == 0 || isDevice(pfn)) return 0;
+  if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT || pfn == 0 || isDevice(pfn) || !frameUsable(pfn)) return 0;
   if (!hasFlag(pfn, PG_ANON) || isLarge(pfn) || mapcount(pfn) != 1) return 0;
   return pfn;
 }
@@ -125,19 +126,28 @@ export function migrateFinish(t: i32): i32 {
   const vpn = <u32>get(cutVpn, s);
   const pfn = <u32>get(cutPfn, s);
   const d = get(cutDriver, s);
-  const excl = (st & CUT_EXCLUSIVE) != 0;
-  // remove_migration_ptes walks the rmap for the migration entries (a zap may have cleared ours)
+  // The collect reference and the folio lock keep the page; if it went (freed, PG_locked cleared) something
+  // dropped a reference it did not hold: a use after free (a mutation; no kernel gets here)
+  if (!frameUsable(pfn) || !hasFlag(pfn, PG_LOCKED)) {
+    violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 9);
+    return bo;
+  }
+  // remove_migration_ptes walks the rmap for the migration entries (a zap may have cleared ours, a fork copied it)
   const n = rmapWalk(pfn);
+  // a fork's copy_nonpresent_pte made an exclusive entry readable: exclusive only while ours is the one mapping
+  const excl = (st & CUT_EXCLUSIVE) != 0 && n == 1;
   // migrate_vma_check_page: extra = 1 (folio_isolate_lru's reference, which replaced the collect one)
   const ok = ref(pfn) - 1 <= mapcount(pfn);
-  const dst = ok ? allocDst(d, bo) : 0;
+  // a BO freed or a driver gone since the collect: the driver allocates nothing (migrate_vma_pages skips the page)
+  const dst = ok && boLive(bo) && driverState(d) != DRIVER_GONE ? allocDst(d, bo) : 0;
   const kind = driverKind(d);
   if (dst == 0) {
     for (let i = 0; i < n; i++) {
       const e = <u32>walkAt(walkPte, i);
       const m = walkAt(walkMm, i);
       const v = <u32>walkAt(walkVpn, i);
-      const orig = m == mm && v == vpn ? <u32>get(cutPte, s) : mkPte(pfn, PTE_PRESENT | (e & PTE_WRITE));
+      // ours as it was (but write-protected if a fork made the entry readable), a fork's copy as a present PTE
+      const orig = m == mm && v == vpn ? (<u32>get(cutPte, s) & ~PTE_WRITE) | (e & PTE_WRITE) : mkPte(pfn, PTE_PRESENT | (e & PTE_WRITE));
       store<u32>(<usize>walkAt(walkPtr, i), orig); // remove_migration_pte
       folioGet(pfn, 1, m, <i32>v);
       rmapAdd(pfn);
@@ -181,5 +191,6 @@ export function migrationWaitBegin(pfn: u32, mm: i32, vpn: u32): i32 {
 export function migrationWaitPut(w: i32, mm: i32, vpn: u32): void {
   const pfn = <u32>get(waitPfn, w - 1);
   set(waitPfn, w - 1, 0);
+  if (!frameUsable(pfn)) { violation(V_UAF, pfn, mm, <i32>vpn, ref(pfn), mapcount(pfn), 9); return; } // its reference was taken from it
   folioPut(pfn, 1, mm, <i32>vpn);
 }

@@ -75,6 +75,28 @@ for (const [name, make] of hosts) {
     assert.equal([now.m.stats().migrated, now.m.stats().migrateFailed], [1, 0]);
   });
 
+  test(`${name}: a fork inside the window copies the migration entry (no reference, no rmap); finish moves or restores both`, async () => {
+    for (const [scheme, waiter] of [["E4", false], [BEFORE, true]] as const) {
+      const { m, mm, addr, gpu, pfn } = await setup(make, scheme);
+      const t = m.runDetailed([{ op: "migrate_collect", mm, addr, driver: gpu }])[0].result;
+      const w = waiter ? m.runDetailed([{ op: "migration_wait", mm, addr }])[0].result : 0;
+      const child = m.fork(mm);
+      assert.equal([m.frame(pfn).refcount, m.frame(pfn).mapcount], [waiter ? 2 : 1, 0], "copy_nonpresent_pte: no reference, no mapcount");
+      assert.is(m.page(child, addr)!.pte.present, false, "the child has the migration entry too");
+      m.runDetailed([{ op: "migrate_finish", migration: t }]);
+      if (w) m.runDetailed([{ op: "migration_wait", mm, addr, waiter: w }]);
+      const [pp, pc] = [m.page(mm, addr)!, m.page(child, addr)!];
+      assert.is(pp.pfn, pc.pfn, "both entries point at the same page");
+      assert.is(pp.kind, waiter ? "system" : "device-private", String(scheme));
+      assert.equal([pp.pte.write, pc.pte.write], [false, false], "COW: both readable");
+      assert.equal([pp.refcount, pp.mapcount], [2, 2], "one reference and one mapcount per entry");
+      m.write(child, addr, 9);
+      assert.equal([m.read(mm, addr), m.read(child, addr)], [7, 9]);
+      m.runDetailed([{ op: "teardown" }]);
+      assert.equal(m.violations(), [], String(scheme));
+    }
+  });
+
   test(`${name}: migrate_collect, migrate_finish and migration_wait refuse bad input naming the field, state intact`, async () => {
     const { m, mm, addr, gpu, pfn } = await setup(make, BEFORE);
     const field = (op: object): string | undefined => {

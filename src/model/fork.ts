@@ -49,7 +49,12 @@ function copyOne(m: Machine, parent: Mm, child: Mm, cow: boolean, vpn: number, s
   // (try_restore_exclusive_pte, no notifier), then copied as the present PTE it is again
   if (src.deviceExclusive) restoreExclusivePte(m, parent, vpn, src);
   let dst: Pte;
-  if (src.devicePrivate) {
+  if (src.migration) {
+    // copy_nonpresent_pte: a migration entry (an open migrate_collect) holds no reference and no
+    // rmap: copied as it is, readable in both if COW (5.15 and newest mm/memory.c)
+    if (cow) src.bits &= ~PTE_WRITE;
+    dst = new Pte(src.pfn, src.bits);
+  } else if (src.devicePrivate) {
     // copy_nonpresent_pte: device-private entry, folio_try_dup_anon_rmap_pte + get
     folioGet(m, page, 1, parent.id, vpn); // copy_nonpresent_pte: folio_get
     rmapAdd(m, page); // folio_try_dup_anon_rmap_pte

@@ -27,7 +27,7 @@
  * console.log(m.page(mm, addr)!.kind, m.read(mm, addr)); // device-private 5
  * ```
  */
-import { MIGRATE_CUT_SLOTS, MMU_NOTIFY_MIGRATE, PTE_MIGRATION, PTE_PRESENT, PTE_WRITE } from "../../assembly/abi.ts";
+import { MIGRATE_CUT_SLOTS, MMU_NOTIFY_MIGRATE, PTE_MIGRATION, PTE_PRESENT, PTE_WRITE, V_UAF } from "../../assembly/abi.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { rmapWalk } from "./rmap.ts";
@@ -71,7 +71,7 @@ export function migrateCutPage(m: Machine, mm: Mm, vpn: number): Frame | undefin
   const pte = mm.tables.get(vpn);
   if (!pte || !pte.normalPresent || pte.pfn === 0 || m.frames.isDevice(pte.pfn)) return undefined;
   const page = m.frames.all[pte.pfn];
-  return page.anon && !page.large && page.mapcount === 1 ? page : undefined;
+  return page.usable && page.anon && !page.large && page.mapcount === 1 ? page : undefined;
 }
 
 /** migrate_vma_setup's collect of page at vpn of mm for driver d, BO bo (null: a new one), up to dropping the PTL. */
@@ -104,24 +104,34 @@ export function migrateFinish(m: Machine, t: number): number {
   m.migrateSteps.cuts[t - 1] = undefined;
   if (cut.skipped) return cut.bo.id;
   const { page, mm, vpn } = cut;
-  const maps = rmapWalk(m, page); // remove_migration_ptes walks the rmap (a zap may have cleared ours)
+  // The collect reference and the folio lock keep the page; if it went (freed, unlocked) something
+  // dropped a reference it did not hold: a use after free (a mutation; no kernel gets here)
+  if (!page.usable || !page.locked) {
+    m.log.record(V_UAF, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 9);
+    return cut.bo.id;
+  }
+  const maps = rmapWalk(m, page); // remove_migration_ptes walks the rmap (a zap may have cleared ours, a fork copied it)
+  // a fork's copy_nonpresent_pte made an exclusive entry readable: exclusive only while ours is the one mapping
+  const exclusive = cut.exclusive && maps.length === 1;
   // migrate_vma_check_page: extra = 1 (folio_isolate_lru's reference, which replaced the collect one)
   const ok = page.refcount - 1 <= page.mapcount;
-  const dst = ok ? allocDst(m, cut.driver, cut.bo) : null;
+  // a BO freed or a driver gone since the collect: the driver allocates nothing (migrate_vma_pages skips the page)
+  const dst = ok && cut.bo.state === "live" && cut.driver.state !== "gone" ? allocDst(m, cut.driver, cut.bo) : null;
   if (!dst) {
     for (const e of maps) {
       e.pte.pfn = page.pfn;
-      e.pte.bits = e.mm === mm.id && e.vpn === vpn ? cut.bits : PTE_PRESENT | (e.bits & PTE_WRITE); // remove_migration_pte
+      // remove_migration_pte: ours as it was (but write-protected if a fork made the entry readable), a fork's copy as a present PTE
+      e.pte.bits = e.mm === mm.id && e.vpn === vpn ? (cut.bits & ~PTE_WRITE) | (e.bits & PTE_WRITE) : PTE_PRESENT | (e.bits & PTE_WRITE);
       folioGet(m, page, 1, e.mm, e.vpn);
       rmapAdd(m, page);
     }
-    if (cut.exclusive) page.anonExclusive = true; // the exclusive migration entry restores it
+    if (exclusive) page.anonExclusive = true; // the exclusive migration entry restores it
     page.locked = false; // folio_unlock
     folioPut(m, page, 1, -1, -1); // the collect (isolation) reference
     m.counters.migrateFailed++;
     return cut.bo.id;
   }
-  moveTo(m, page, dst, maps, cut.driver.kind, cut.exclusive);
+  moveTo(m, page, dst, maps, cut.driver.kind, exclusive);
   dropAllocRef(m, dst, entryBits(m, cut.driver.kind, false)); // only its devmap bit matters here
   page.locked = false; // migrate_vma_finalize: folio_unlock
   folioPut(m, page, 1, mm.id, vpn); // and folio_put: the system page goes back to the buddy
@@ -149,6 +159,7 @@ export function migrationWaitBegin(m: Machine, page: Frame, mm: Mm, vpn: number)
 export function migrationWaitPut(m: Machine, w: number, mm: Mm, vpn: number): void {
   const page = m.migrateSteps.waiter(w)!;
   m.migrateSteps.waiters[w - 1] = undefined;
+  if (!page.usable) { m.log.record(V_UAF, page.pfn, mm.id, vpn, page.refcount, page.mapcount, 9); return; } // its reference was taken from it
   folioPut(m, page, 1, mm.id, vpn);
 }
 
