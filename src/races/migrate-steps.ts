@@ -19,7 +19,8 @@
  *     counts the waiter's reference: the migration fails, spuriously (the commit's
  *     own account of it);
  *   from ffa65753c431: migration_entry_wait_on_locked queues the waiter under the PTL
- *     and sleeps, no reference (one step; 5.17 mm/filemap.c).
+ *     and sleeps, no reference (one step; 5.17 mm/filemap.c; softleaf_entry_wait_on_locked
+ *     from b570f37a2ce4, 7.0).
  * Woken, the fault is retried: the access again, on whatever the PTE is now.
  *
  * @example
