@@ -10,6 +10,8 @@ import { readFileSync } from "node:fs";
 import { parseScenario } from "../src/scenario/parse.ts";
 import { raceScenario } from "../src/races/search.ts";
 import type { SchemeInput } from "../src/scheme/resolve.ts";
+import { spawnSync } from "node:child_process";
+import { PLAIN_ENV } from "./helpers/cli.ts";
 
 type Host = Engine | Model;
 const BEFORE = { name: "E0-before-ffa65753", base: "E0", rules: { migrateCheckDeviceRefs: false } };
@@ -135,5 +137,14 @@ for (const [file, want] of expectations) {
     }
   });
 }
+
+test("refsim races --schemes names the scenario's own custom scheme (E0-before-ffa65753) as well as presets", () => {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "races", "scenarios/races/migrate-collect-vs-fault.json", "--schemes", "E0-before-ffa65753,E4", "--no-shrink"], { encoding: "utf8", env: PLAIN_ENV });
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /E0-before-ffa65753: migrateFailed grew \(exhaustive, bound 4\)/);
+  assert.match(r.stdout, /2  B  do_swap_page -> __migration_entry_wait: .*get_page_unless_zero/);
+  assert.match(r.stdout, /E4: no violation up to bound 4: 3 interleavings/);
+  assert.not.match(r.stdout, /E0: /, "only the schemes named");
+});
 
 test.run();

@@ -163,7 +163,7 @@ export const COMMANDS: Command[] = [
     summary: "explore the interleavings of a scenario's \"threads\" step: a violation shrunk to the fewest context switches and written as a scenario replaying it, or \"no violation up to bound k\"",
     details: "Exit status 0 when every scheme gives what the scenario's \"race.expect\" says (without one: when nothing was found), 1 otherwise; each written scenario is run and must reproduce its violation.",
     flags: {
-      schemes: { ...SCHEMES, doc: "schemes (default: the scenario's)" },
+      schemes: { ...SCHEMES, doc: "schemes: presets, or the scenario's own custom schemes by name (default: the scenario's)" },
       bound: { type: "string", arg: "k", doc: "most steps one thread takes (default: the scenario's race.bound, else 8)" },
       mode: { type: "string", arg: "M", doc: "exhaustive (sleep sets; default) or pct (randomized, with a bug-depth guarantee)" },
       runs: { type: "string", arg: "N", doc: "PCT runs (default 1000)" }, depth: { type: "string", arg: "d", doc: "PCT bug depth (default 2)" }, seed: SEED,

@@ -68,7 +68,10 @@ export async function racesCommand(args: string[], o: RacesCliOptions): Promise<
   if (proto) return (await import("./races-protocol.ts")).protocolRacesCommand(args[0], proto, o);
   const loaded = await loadScenario(args[0]);
   const section = sectionOf(loaded); // a scenario without a concurrent section is bad input before anything runs
-  const schemes: SchemeInput[] = o.schemes !== undefined ? schemeList(o.schemes) : loaded.scenario.schemes ?? ["E4"];
+  // --schemes may name the scenario's own custom schemes (an object in its "schemes" with that name) as well as presets
+  const own = new Map((loaded.scenario.schemes ?? []).flatMap((s) => (typeof s === "object" && typeof s.name === "string" ? [[s.name, s] as const] : [])));
+  const named = (list: string) => list.split(",").map((x) => x.trim()).filter(Boolean).map((x) => own.get(x) ?? schemeList(x)[0]);
+  const schemes: SchemeInput[] = o.schemes !== undefined ? (own.size ? named(o.schemes) : schemeList(o.schemes)) : loaded.scenario.schemes ?? ["E4"];
   schemes.forEach((s) => resolveScheme(s));
   const bound = optionalCount(o.bound, "--bound", 1, 64);
   const mode = choice<RaceMode>(o.mode, "--mode", ["exhaustive", "pct"]);
