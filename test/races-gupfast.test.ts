@@ -162,8 +162,8 @@ Fork("refsim races finds it, shrinks it and writes a replay that reproduces it",
 
 const Zap = suite("GUP-fast vs munmap (zap)");
 for (const backend of ["engine", "model"] as Backend[]) {
-  for (const scheme of ERAS) {
-    Zap(`${backend} ${scheme}: no violation up to bound 6, every interleaving explored`, async () => {
+  for (const scheme of [...ERAS, NO_SEQ]) {
+    Zap(`${backend} ${typeof scheme === "string" ? scheme : scheme.name}: no violation up to bound 6, every interleaving explored`, async () => {
       const t = await kernelTarget(zapScenario.scenario, zapSection, scheme, backend);
       const r = exhaustive(t, { bound: 6, reduction: false });
       assert.is(r.finding, null);
