@@ -117,9 +117,9 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
  * allocated small system page that is not in the page cache and has no more
  * references than mappings (no pin to detach) loses its PTE, rmap and (gathered)
  * reference here; its statistics are summed over the range. Any other PTE goes
- * through zapOne, as on the full path.
+ * through zapOne, as on the full path. Inlined into its one caller: a call less per zap.
  */
-function zapRangeFast(mm: i32, start: u32, end: u32): void {
+@inline function zapRangeFast(mm: i32, start: u32, end: u32): void {
   const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
   let zapped = 0;
   let vpn = start;
