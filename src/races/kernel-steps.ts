@@ -79,7 +79,7 @@ export interface ThreadState extends CutState {
 /**
  * An op cut into steps in a file of its own (./zap-steps.ts, ./migrate-steps.ts):
  * begin runs its first step and returns a token (null: not cut, the op runs whole);
- * resume runs the next step with it; waits says the op cannot start now (it sleeps).
+ * resume runs the next step with it.
  * A step that returns sleep (a pfn) ends the cut there: the thread sleeps until that
  * folio is unlocked, then its op starts again (a fault retried after a wait).
  */
@@ -88,7 +88,6 @@ export interface CutStep {
   cuts(op: string): boolean;
   begin(host: Host, rec: Op): { token: number; label: string; sleep?: number } | null;
   resume(host: Host, token: number, rec: Op): { label: string; opDone: boolean; token?: number; outcome?: OpOutcome; sleep?: number };
-  waits?(host: Host, rec: Op): boolean;
 }
 
 /** The cut ops, tried in order. */
@@ -161,20 +160,14 @@ export class OpRunner {
 
   /**
    * Thread t cannot step: it sleeps on a folio lock that is still held (7.0 do_swap_page), or its next
-   * step needs the mmap_lock of an mm another thread is forking (gup-fast-steps.ts), or its next op is a
-   * cut op that waits (a fault on a migration entry: migration_entry_wait).
+   * step needs the mmap_lock of an mm another thread is forking (gup-fast-steps.ts). (A fault on a
+   * migration entry sleeps through its cut's own sleep result, not here.)
    */
   blocked(t: number): boolean {
     const st = this.#state[t];
     if (st.wait !== 0) return this.host.frame(st.wait).locked;
     const op = this.threads[t].ops[st.pc];
     if (!op) return false;
-    if (!st.cut && st.fault === 0) {
-      // a cut op that cannot start now (a fault on a migration entry: migration_entry_wait)
-      let rec: Op | undefined;
-      try { rec = this.#record(op, "wait"); } catch { rec = undefined; }
-      if (rec && CUTS.some((c) => c.waits?.(this.host, rec!) === true)) return true;
-    }
     if (lockless(op, st)) return false;
     const held = this.#state.map((s, u) => (u === t ? -1 : forking(s))).filter((mm) => mm >= 0);
     if (held.length === 0) return false;
@@ -239,12 +232,7 @@ export class OpRunner {
     }
     if (cutByGupFast(op)) {
       const r = cutStep({ host: this.host, record: (o) => this.#record(o, where), run: (x) => this.#run(x, where) }, op, st);
-      if (r.opDone) {
-        const v = boundValue(op.op, r.outcome!.result, r.outcome!);
-        if (op.as && v !== undefined) this.names.set(op.as, v);
-        st.pc++;
-      }
-      return r;
+      return r.opDone ? { ...this.#done(st, op, r.outcome!, r.label), footprint: r.footprint } : r;
     }
     const rec = this.#record(op, where);
     for (const c of CUTS) {
