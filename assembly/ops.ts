@@ -198,6 +198,21 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
 }
 
 /**
+ * The driver and BO of a migration into device memory are usable (migrate_vma's
+ * targets: a device-private or device-coherent driver not gone; the BO, if given,
+ * live and the driver's; a BO slot for a new one): 0, else the rejection's -1.
+ */
+function migrateTarget(d: i32, b: i32, fDriver: i32, fBo: i32): i32 {
+  if (!driverValid(d)) return fail(ERR_BAD_DRIVER, fDriver);
+  const dk = driverKind(d);
+  if (dk != KIND_DEVICE_PRIVATE && dk != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, fDriver);
+  if (driverState(d) == DRIVER_GONE) return fail(ERR_BAD_STATE, fDriver);
+  if (b != 0 && (!boLive(b) || boDriverOf(b) != d)) return fail(ERR_BAD_BO, fBo);
+  if (b == 0 && boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, fBo);
+  return 0;
+}
+
+/**
  * A driver's migrate_vma into device memory (migrate_vma_setup / _pages /
  * _finalize) over [vpn, vpn+n), for a new BO unless b is given. migrate_vma_setup
  * takes any VMA but hugetlb, VM_SPECIAL (p2pmem's vm_insert_page makes it
@@ -206,12 +221,7 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
  */
 function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
   if (!rangeOk(vpn, n)) return fail(ERR_RANGE, F_MIGRATE_TO_DEVICE_ADDR);
-  if (!driverValid(d)) return fail(ERR_BAD_DRIVER, F_MIGRATE_TO_DEVICE_DRIVER);
-  const dk = driverKind(d);
-  if (dk != KIND_DEVICE_PRIVATE && dk != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, F_MIGRATE_TO_DEVICE_DRIVER); // migrate_vma targets
-  if (driverState(d) == DRIVER_GONE) return fail(ERR_BAD_STATE, F_MIGRATE_TO_DEVICE_DRIVER);
-  if (b != 0 && (!boLive(b) || boDriverOf(b) != d)) return fail(ERR_BAD_BO, F_MIGRATE_TO_DEVICE_BO);
-  if (b == 0 && boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, F_MIGRATE_TO_DEVICE_BO);
+  if (migrateTarget(d, b, F_MIGRATE_TO_DEVICE_DRIVER, F_MIGRATE_TO_DEVICE_BO) < 0) return -1;
   const tables = n / PT_ENTRIES + 2;
   if (pteTablesLeft() < tables || pmdTablesLeft() < tables / PT_ENTRIES + 2) return fail(ERR_NOMEM_TABLES, F_MIGRATE_TO_DEVICE_LENGTH, tables);
   const v = findVma(mm, <u32>vpn);
@@ -219,7 +229,7 @@ function doMigrateToDevice(mm: i32, vpn: i32, n: i32, d: i32, b: i32): i32 {
   if (fileRefusesMigrateVma(vmaFile(v))) return kfail(EINVAL); // vma_is_dax, or VM_MIXEDMAP (p2pmem, a test_hmm mapping)
   const bo = b != 0 ? b : createBo(d);
   migrateBegin(mm, <u32>vpn, <u32>(vpn + n), d);
-  if (rule(SCHEME_DEVICE_FOLIOS) != 0 && dk == KIND_DEVICE_PRIVATE) migrateHugeToDevice(mm, <u32>vpn, <u32>(vpn + n), d, bo); // E5: whole THPs
+  if (rule(SCHEME_DEVICE_FOLIOS) != 0 && driverKind(d) == KIND_DEVICE_PRIVATE) migrateHugeToDevice(mm, <u32>vpn, <u32>(vpn + n), d, bo); // E5: whole THPs
   splitHugeForMigration(mm, <u32>vpn, <u32>(vpn + n)); // migrate_vma_collect_pmd: split_folio, or skip
   for (let i = 0; i < n; i++) {
     const at = <u32>(vpn + i);
@@ -619,12 +629,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     case OP_MIGRATE_COLLECT: {
       if (!mmValid(a0)) return fail(ERR_BAD_MM, F_MM);
       if (!rangeOk(a1, 1)) return fail(ERR_RANGE, F_MIGRATE_COLLECT_ADDR);
-      if (!driverValid(a2)) return fail(ERR_BAD_DRIVER, F_MIGRATE_COLLECT_DRIVER);
-      const dk = driverKind(a2);
-      if (dk != KIND_DEVICE_PRIVATE && dk != KIND_DEVICE_COHERENT) return fail(ERR_BAD_ARG, F_MIGRATE_COLLECT_DRIVER); // migrate_vma targets
-      if (driverState(a2) == DRIVER_GONE) return fail(ERR_BAD_STATE, F_MIGRATE_COLLECT_DRIVER);
-      if (a3 != 0 && (!boLive(a3) || boDriverOf(a3) != a2)) return fail(ERR_BAD_BO, F_MIGRATE_COLLECT_BO);
-      if (a3 == 0 && boSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, F_MIGRATE_COLLECT_BO);
+      if (migrateTarget(a2, a3, F_MIGRATE_COLLECT_DRIVER, F_MIGRATE_COLLECT_BO) < 0) return -1;
       const pfn = migrateCutPage(a0, <u32>a1);
       if (pfn == 0) return fail(ERR_BAD_STATE, F_MIGRATE_COLLECT_ADDR); // not a page the cut takes: migrate_to_device runs whole
       if (migrateCutFree() < 0) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);

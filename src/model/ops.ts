@@ -131,16 +131,26 @@ function doMmap(m: Machine, mm: Mm, vpn: number, n: number, fl: number, file: nu
   return start;
 }
 
+/**
+ * The driver and BO of a migration into device memory (as the core's
+ * migrateTarget): a device-private or device-coherent driver not gone; the BO, if
+ * given, live and the driver's; a BO slot for a new one. Rejects otherwise.
+ */
+function migrateTarget(m: Machine, d: number, b: number, fDriver: number, fBo: number) {
+  const driver = m.devices.driver(d);
+  if (!driver) reject(ERR_BAD_DRIVER, fDriver);
+  if (driver.kind !== KIND_DEVICE_PRIVATE && driver.kind !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, fDriver); // migrate_vma targets
+  if (driver.state === "gone") reject(ERR_BAD_STATE, fDriver);
+  const existing = b !== 0 ? m.devices.liveBo(b) : undefined;
+  if (b !== 0 && (!existing || existing.driver !== d)) reject(ERR_BAD_BO, fBo);
+  if (b === 0 && m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, fBo);
+  return { driver, existing };
+}
+
 /** A driver's migrate_vma into device memory (as the core's doMigrateToDevice). */
 function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number, b: number): number {
   if (!rangeOk(vpn, n)) reject(ERR_RANGE, F_MIGRATE_TO_DEVICE_ADDR);
-  const driver = m.devices.driver(d);
-  if (!driver) reject(ERR_BAD_DRIVER, F_MIGRATE_TO_DEVICE_DRIVER);
-  if (driver.kind !== KIND_DEVICE_PRIVATE && driver.kind !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, F_MIGRATE_TO_DEVICE_DRIVER); // migrate_vma targets
-  if (driver.state === "gone") reject(ERR_BAD_STATE, F_MIGRATE_TO_DEVICE_DRIVER);
-  const existing = b !== 0 ? m.devices.liveBo(b) : undefined;
-  if (b !== 0 && (!existing || existing.driver !== d)) reject(ERR_BAD_BO, F_MIGRATE_TO_DEVICE_BO);
-  if (b === 0 && m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, F_MIGRATE_TO_DEVICE_BO);
+  const { driver, existing } = migrateTarget(m, d, b, F_MIGRATE_TO_DEVICE_DRIVER, F_MIGRATE_TO_DEVICE_BO);
   const tables = Math.trunc(n / PT_ENTRIES) + 2;
   if (m.tablePool.pteFree < tables || m.tablePool.pmdFree < Math.trunc(tables / PT_ENTRIES) + 2) {
     reject(ERR_NOMEM_TABLES, F_MIGRATE_TO_DEVICE_LENGTH, tables);
@@ -559,13 +569,7 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
     }
     case OP_MIGRATE_COLLECT: {
       if (!rangeOk(a1, 1)) reject(ERR_RANGE, F_MIGRATE_COLLECT_ADDR);
-      const driver = m.devices.driver(a2);
-      if (!driver) reject(ERR_BAD_DRIVER, F_MIGRATE_COLLECT_DRIVER);
-      if (driver.kind !== KIND_DEVICE_PRIVATE && driver.kind !== KIND_DEVICE_COHERENT) reject(ERR_BAD_ARG, F_MIGRATE_COLLECT_DRIVER); // migrate_vma targets
-      if (driver.state === "gone") reject(ERR_BAD_STATE, F_MIGRATE_COLLECT_DRIVER);
-      const existing = a3 !== 0 ? m.devices.liveBo(a3) : undefined;
-      if (a3 !== 0 && (!existing || existing.driver !== a2)) reject(ERR_BAD_BO, F_MIGRATE_COLLECT_BO);
-      if (a3 === 0 && m.devices.boSlotsLeft < 1) reject(ERR_NOMEM_OBJECTS, F_MIGRATE_COLLECT_BO);
+      const { driver, existing } = migrateTarget(m, a2, a3, F_MIGRATE_COLLECT_DRIVER, F_MIGRATE_COLLECT_BO);
       const page = migrateCutPage(m, mm!, a1);
       if (!page) reject(ERR_BAD_STATE, F_MIGRATE_COLLECT_ADDR); // not a page the cut takes: migrate_to_device runs whole
       if (m.migrateSteps.freeCut() < 0) reject(ERR_NOMEM_OBJECTS, NO_FIELD);
