@@ -40,6 +40,7 @@ export const OP_MIGRATION_WAIT = 39; //   (mm, vpn, waiter) -> waiter   migratio
 export const OP_MPROTECT = 40; //         (mm, vpn, npages, prot)        do_mprotect_pkey (prot: VM_READ | VM_WRITE bits; 0 is PROT_NONE)
 export const OP_MREMAP = 41; //           (mm, vpn, oldN, newN, flags, newVpn) -> vpn   do_mremap (MREMAP_* flags)
 export const OP_DMIRROR_MMAP = 42; //     (mirror, vpn, npages, prot) -> vpn  mmap of the test_hmm file (dmirror_fops_mmap: VM_MIXEDMAP, vm_insert_page), MAP_PRIVATE
+export const OP_MADV_COLLAPSE = 43; //     (mm, vpn, npages) -> 0 | -errno     madvise(MADV_COLLAPSE): madvise_collapse, private anonymous VMAs
 // The test_hmm device (lib/test_hmm.c, "dmirror"): a mirror is one open file of a device, for one mm.
 export const OP_DMIRROR_NEW = 50; //      (kind, chunk) -> device         dmirror_device_init (KIND_DEVICE_PRIVATE / _COHERENT; chunk pages, 0: DMIRROR_CHUNK_PAGES)
 export const OP_DMIRROR_OPEN = 51; //     (device, mm) -> mirror          dmirror_fops_open (mmu_interval_notifier_insert on mm)
@@ -257,6 +258,8 @@ export const F_GUP_WRITE = 2;
 export const F_LOOP_ADDR = 1; // field 1 ("addr") of write_range and read_range
 export const F_LOOP_MM = 0; // field 0 ("mm") of write_range and read_range
 export const F_LOOP_PAGES = 2; // field 2 of the loops over a range: "length" of write_range/read_range, "npages" of dmirror_read/dmirror_write
+export const F_MADVISE_COLLAPSE_ADDR = 1;
+export const F_MADVISE_COLLAPSE_MM = 0;
 export const F_MADVISE_DONTNEED_ADDR = 1;
 export const F_MADVISE_PAGEOUT_ADDR = 1;
 export const F_MIGRATE_TO_DEVICE_ADDR = 1;

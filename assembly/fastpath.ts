@@ -14,7 +14,7 @@ import { bump } from "./stats";
 import { rule } from "./scheme";
 import { allocSystemPage, freeSystemFrames, content, setContent, setPageIndex, addFlag, largeLive } from "./frames";
 import { frameUsable, rmapAdd } from "./refcount";
-import { ptePtr, shadowOf, hugeLeaves, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
+import { ptePtr, shadowOf, hugeLeaves, hugeLeaf, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
 import { findVma, vmaFlags, vmaFile, fileIndex, anonVmaPrepare } from "./mm";
 import { counterOn } from "./counters/layer";
 import { mirrorsOpen } from "./mirror";
@@ -68,6 +68,7 @@ export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): bool {
   if (p == 0) return fpFull(); // the full path allocates the tables (and checks there is room)
   const pte = load<u32>(p);
   if (pte == 0) {
+    if (hugeLeaves != 0 && hugeLeaf(mm, <u32>vpn) != 0) return fpFull(); // a PMD over the deposited table (MADV_COLLAPSE, any anon vma)
     if (freeSystemFrames() < 2 || pteTablesLeft() < 1) return fpFull(); // faultRoomFor rejects the op
     if (write) {
       bump(ST_FAULTS);

@@ -4,7 +4,7 @@ import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, VM_SHARED, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
   MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, SWAP_FAULT_NO_REF, SCHEME_LARGE_ANON_REUSE, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
-  VPN_BITS, VM_READ, VM_WRITE, VM_HUGEPAGE, SIGSEGV, SIGBUS, V_LIVELOCK, FOLIO_NR, NO_FIELD, ERR_NONE, ERR_RANGE,
+  VPN_BITS, VM_READ, VM_WRITE, SIGSEGV, SIGBUS, V_LIVELOCK, FOLIO_NR, NO_FIELD, ERR_NONE, ERR_RANGE,
   ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_DEVICE, F_ACCESS_ADDR,
 } from "./abi";
 import { bump } from "./stats";
@@ -345,8 +345,9 @@ export function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool =
     storeValue(mm, v, <u32>vpn, cur, <u32>value);
     return 0;
   }
-  if (pte == 0 && (vmaFlags(v) & VM_HUGEPAGE) != 0) {
-    // pte_none in a huge-page vma: a PMD may map the block (a THP or the huge zero page), or a THP fault may map one.
+  if (pte == 0) {
+    // pte_none: a PMD may map the block (a THP or the huge zero page; MADV_COLLAPSE makes one in any anon vma),
+    // or in a huge-page vma a THP fault may map one (thpEligible).
     const leaf = hugeLeaf(mm, <u32>vpn);
     if (leaf != 0 || thpEligible(mm, v, <u32>vpn)) {
       if (leaf == 0 || (leaf & PTE_PRESENT) == 0 || (write && (leaf & PTE_WRITE) == 0)) {

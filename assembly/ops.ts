@@ -5,7 +5,7 @@ import {
   OP_WORDS, OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT,
-  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, SCHEME_DEVICE_FOLIOS, OP_MPROTECT, OP_MREMAP, MREMAP_VALID,
+  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, SCHEME_DEVICE_FOLIOS, OP_MPROTECT, OP_MREMAP, OP_MADV_COLLAPSE, F_MADVISE_COLLAPSE_ADDR, F_MADVISE_COLLAPSE_MM, MREMAP_VALID,
   MREMAP_FIXED, MREMAP_DONTUNMAP, VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
   KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS, ST_MIGRATE_FAIL,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
@@ -51,6 +51,7 @@ import { ptePtr, pmdTablesLeft, pteTablesLeft, ptePfn, hugeLeaf, pteAt } from ".
 import { zapRange } from "./zap";
 import { unmapRange, splitsVma, exitMm } from "./munmap";
 import { doMprotect, mprotectSlots } from "./mprotect";
+import { collapseRange, COLLAPSE_NOT_MODELLED } from "./khugepaged";
 import { doMremap, mremapSlots } from "./mremap";
 import { shmemZeroSetup } from "./shmem";
 import { kfail, ksignal, opStatus, resetStatuses, noteStatus } from "./errno";
@@ -682,6 +683,13 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       const slots = mprotectSlots(a0, <u32>a1, <u32>(a1 + a2), a3);
       if (vmaSlotsLeft() < slots) return fail(ERR_NOMEM_VMA, NO_FIELD, slots);
       return doMprotect(a0, <u32>a1, <u32>(a1 + a2), a3);
+    }
+    case OP_MADV_COLLAPSE: {
+      if (!mmValid(a0)) return fail(ERR_BAD_MM, F_MADVISE_COLLAPSE_MM);
+      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, F_MADVISE_COLLAPSE_ADDR);
+      // what the op would reach that is not modelled (file/shmem VMAs, entries to fault in) is refused first
+      if (collapseRange(a0, <u32>a1, <u32>(a1 + a2), false) == COLLAPSE_NOT_MODELLED) return fail(ERR_BAD_STATE, F_MADVISE_COLLAPSE_ADDR);
+      return collapseRange(a0, <u32>a1, <u32>(a1 + a2), true);
     }
     case OP_MREMAP: {
       if (!mmValid(a0)) return fail(ERR_BAD_MM, F_MREMAP_MM);

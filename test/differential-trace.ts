@@ -38,7 +38,7 @@ type Kind =
   | "driver_teardown" | "evict_bo" | "fault_begin" | "fault_end" | "truncate" | "dma_write" | "pageout" | "cpu"
   | "driver_alloc" | "driver_free" | "mprotect" | "mremap" | "dmirror" | "user_loop" | "zap_begin" | "zap_end"
   | "gup_fast_begin" | "gup_fast_step" | "fork_begin" | "fork_end"
-  | "mig_collect" | "mig_finish" | "mig_wait";
+  | "mig_collect" | "mig_finish" | "mig_wait" | "collapse";
 
 const WEIGHTS: Array<[Kind, number]> = [
   ["read", 18], ["write", 18], ["mmap", 5], ["munmap", 3], ["madvise", 3], ["fork", 0.5], ["exit", 0.7],
@@ -49,6 +49,7 @@ const WEIGHTS: Array<[Kind, number]> = [
   ["mprotect", 2], ["mremap", 1.5], ["dmirror", 3], ["user_loop", 0.8], ["zap_begin", 0.5], ["zap_end", 0.45],
   ["gup_fast_begin", 0.6], ["gup_fast_step", 2], ["fork_begin", 0.15], ["fork_end", 0.4],
   ["mig_collect", 0.6], ["mig_finish", 0.5], ["mig_wait", 0.5],
+  ["collapse", 0.6],
 ];
 
 const DEVICE_KINDS = [
@@ -327,6 +328,17 @@ export class TraceGen {
         if (this.#chance(0.15)) n += this.#below(200); // across the next VMAs, or into a hole
         if (this.#chance(0.01)) n = 0;
         return this.#op(w, at, abi.OP_MPROTECT, mm.id, start, n, prot);
+      }
+      case "collapse": {
+        // MADV_COLLAPSE: mostly a VMA's aligned 2 MiB blocks (or the whole VMA), sometimes a random piece or past its end
+        const v = mm && this.#vma(mm);
+        if (!v) return this.#op(w, at, abi.OP_MADV_COLLAPSE, this.#mmId(mm), BASE + this.#below(4096), 1 + this.#below(1024));
+        const first = Math.ceil(v.start / abi.FOLIO_NR) * abi.FOLIO_NR;
+        const last = Math.floor(v.end / abi.FOLIO_NR) * abi.FOLIO_NR;
+        if (last > first && this.#chance(0.6)) return this.#op(w, at, abi.OP_MADV_COLLAPSE, mm.id, first, last - first);
+        if (this.#chance(0.5)) return this.#op(w, at, abi.OP_MADV_COLLAPSE, mm.id, v.start, v.end - v.start + (this.#chance(0.1) ? this.#below(600) : 0));
+        const [start, n] = this.#subRange(v, v.end - v.start, 0.1);
+        return this.#op(w, at, abi.OP_MADV_COLLAPSE, mm.id, start, n);
       }
       case "mremap": {
         const v = mm && this.#vma(mm);

@@ -171,6 +171,7 @@ const KNOWN_CODES = OP_NAME_BY_CODE.flatMap((name, code) => (name ? [code] : [])
 /** The newer ops, each with plausible arguments: [a0..a6] makers (mm 0-1, vpns near MMAP_BASE, mirrors 0-2, devices 0-1). */
 const NEWER: Record<number, (v: Values) => number[]> = {
   [abi.OP_MPROTECT]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(16), v.pick([0, abi.VM_READ, abi.VM_READ | abi.VM_WRITE, abi.VM_WRITE, 7])],
+  [abi.OP_MADV_COLLAPSE]: (v) => [v.rng.below(2), v.pick([0x10000, 0x10000 + v.rng.below(48)]), v.pick([512, 1024, 1 + v.rng.below(16)])],
   [abi.OP_MREMAP]: (v) => [v.rng.below(2), 0x10000 + v.rng.below(48), 1 + v.rng.below(8), 1 + v.rng.below(16), v.rng.below(8), v.pick([0, 0x10000 + v.rng.below(96)])],
   [abi.OP_MMAP]: (v) => [v.rng.below(2), v.pick([0, 0x10000 + v.rng.below(48)]), 1 + v.rng.below(16), abi.VM_READ | abi.VM_WRITE | v.pick([abi.VM_ANON, abi.VM_ANON | abi.VM_SHARED, abi.VM_ANON | abi.VM_HUGEPAGE]), 0, 0], // shmem: shared anon
   [abi.OP_DMIRROR_NEW]: (v) => [v.pick([abi.KIND_DEVICE_PRIVATE, abi.KIND_DEVICE_COHERENT, 0, 3]), v.pick([0, 4, 8, 16, -1])],
@@ -273,7 +274,7 @@ test("garbage API calls: every method with every kind of argument returns or thr
   }
   const opMethods = ["mmNew", "mmap", "munmap", "read", "write", "fork", "exit", "madviseDontneed", "madvisePageout", "fileNew", "driverNew", "migrateToDevice",
     "migrateToRam", "gup", "unpin", "check", "dropCache", "driverTeardown", "evictBo", "faultBegin", "faultEnd", "truncate", "truncateFile", "dmaWrite", "driverAlloc", "driverFree", "cpu", "run", "runEncoded",
-    "mprotect", "mremap", "dmirrorNew", "dmirrorOpen", "dmirrorClose", "dmirrorRead", "dmirrorWrite", "dmirrorSnapshot", "writeRange", "readRange",
+    "mprotect", "mremap", "madviseCollapse", "dmirrorNew", "dmirrorOpen", "dmirrorClose", "dmirrorRead", "dmirrorWrite", "dmirrorSnapshot", "writeRange", "readRange",
     "dmirrorMigrateToDev", "dmirrorMigrateToSys", "dmirrorRelease", "dmirrorFlags", "dmirrorExclusive", "dmirrorCheckExclusive", "dmirrorMmap"];
   const inspect = ["frame", "page", "bo", "driver", "driverFreePages", "stats", "violations", "cost", "drainCounters", "lastSnapshot", "maps", "lastStatuses", "mirror"];
   const plausible = [0, 1, 0x10000000, 0x10002000, 4096, 8192, "device-private", "device-coherent", "r", "rw", "none", { length: 4096 }, { chunk: 4 }, { length: 4096, shared: true },

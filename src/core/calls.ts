@@ -52,6 +52,8 @@ export abstract class OpCalls {
   madviseDontneed(mm: number, addr: number, length: number): void { this.#one({ op: "madvise_dontneed", mm, addr, length }); }
   /** madvise(MADV_PAGEOUT); returns how many folios were isolated from the LRU. */
   madvisePageout(mm: number, addr: number, length: number): number { return this.#one({ op: "madvise_pageout", mm, addr, length }); }
+  /** madvise(MADV_COLLAPSE): 0, or -errno (EINVAL, EAGAIN, ENOMEM) as madvise_collapse returns it. */
+  madviseCollapse(mm: number, addr: number, length: number): number { return this.#one({ op: "madvise_collapse", mm, addr, length }); }
   /** A file of `length` bytes; on a DAX/p2pmem driver's memory if `driver` is given. */
   fileNew(length: number, driver?: number): number { return this.#one({ op: "file_new", length, ...(driver === undefined ? {} : { driver }) }); }
   driverNew(kind: DeviceKind, pages: number): number { return this.#one({ op: "driver_new", kind, pages }); }

@@ -64,6 +64,8 @@ export type Op =
   | { op: "driver_alloc"; driver: number; order?: 0 | 9; wait?: boolean }
   | { op: "driver_free"; bo: number }
   | { op: "mprotect"; mm: number; addr: number; length: number; prot: Prot }
+  /** madvise(MADV_COLLAPSE): each aligned 2 MiB block of the range in a private anonymous VMA becomes one PMD-mapped THP (madvise_collapse); returns 0 or -errno. */
+  | { op: "madvise_collapse"; mm: number; addr: number; length: number }
   | { op: "mremap"; mm: number; addr: number; length: number; newLength: number; maymove?: boolean; fixed?: boolean; dontunmap?: boolean; newAddr?: number }
   /** chunk: pages per chunk of device memory (default DMIRROR_CHUNK_PAGES, 1024; the kernel's DEVMEM_CHUNK_SIZE is 65536). */
   | { op: "dmirror_new"; kind: "device-private" | "device-coherent"; chunk?: number }
@@ -122,6 +124,7 @@ export const OP_CODES: Record<OpName, number> = {
   driver_free: abi.OP_DRIVER_FREE,
   mprotect: abi.OP_MPROTECT,
   mremap: abi.OP_MREMAP,
+  madvise_collapse: abi.OP_MADV_COLLAPSE,
   dmirror_new: abi.OP_DMIRROR_NEW,
   dmirror_open: abi.OP_DMIRROR_OPEN,
   dmirror_close: abi.OP_DMIRROR_CLOSE,
@@ -182,6 +185,7 @@ export const OP_FIELDS: Record<OpName, string[]> = {
   driver_alloc: ["driver", "order", "wait"],
   driver_free: ["bo"],
   mprotect: ["mm", "addr", "length", "prot"],
+  madvise_collapse: ["mm", "addr", "length"],
   mremap: ["mm", "addr", "length", "newLength", "maymove", "newAddr"], // slot 4: the MREMAP_* flags word
   dmirror_new: ["kind", "chunk"],
   dmirror_open: ["device", "mm"],
@@ -378,6 +382,7 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       if (o.prot === undefined) bad(name, "prot", `is required: "none", "r" or "rw"`);
       a(3, protFlags(name, o.prot));
       break;
+    case "madvise_collapse": a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, pagesOf(name, o)); break;
     case "mremap": {
       a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, pagesOf(name, o)); a(3, pagesOf(name, o, "newLength"));
       const fixed = bool(name, o, "fixed");
@@ -451,6 +456,7 @@ export function coreError(op: string, code: number): [string, string] {
   if (op === "migrate_collect" && code === abi.ERR_BAD_STATE) return ["BAD_STATE", "not a page the cut takes (a present small anonymous system page mapped once, by a PTE, in a VMA migrate_vma accepts)"];
   if (op === "migration_wait" && code === abi.ERR_BAD_HANDLE) return ["BAD_HANDLE", "no such migration_wait waiter (migration_wait with waiter 0 returns one, before 5.17)"];
   if (op === "migration_wait" && code === abi.ERR_BAD_STATE) return ["BAD_STATE", "no migration entry at addr to wait on"];
+  if (op === "madvise_collapse" && code === abi.ERR_BAD_STATE) return ["BAD_STATE", "not modelled: madvise_collapse of a shmem or page-cache file VMA (hpage_collapse_scan_file), or of a block with device-private, device-exclusive or migration entries to fault in (__collapse_huge_page_swapin)"];
   if (op === "zap_begin" && code === abi.ERR_SEGV) return ["SEGV", "the range is not inside one VMA (a zap window is one madvise_dontneed_single_vma)"];
   return CORE_ERRORS[code] ?? ["UNKNOWN", `error ${code}`];
 }

@@ -4993,6 +4993,136 @@ export const SWEEP_SCHEMA: JsonSchema = {
           "type": "object",
           "properties": {
             "op": {
+              "const": "madvise_collapse"
+            },
+            "mm": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "addr": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "length": {
+              "anyOf": [
+                {
+                  "type": "number"
+                },
+                {
+                  "type": "string",
+                  "description": "a name bound by \"as\", hex (\"0x1000\"), a size (\"4K\", \"2M\") or \"name+4K\""
+                }
+              ]
+            },
+            "as": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][\\w-]*$",
+              "description": "Bind the op's result (mm id, address, driver, BO, handle, file, value) to a name."
+            },
+            "note": {
+              "type": "string",
+              "description": "Shown in reports instead of the op text."
+            },
+            "errno": {
+              "description": "The errno the kernel must fail this op with (\"none\": it must succeed), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "EPERM",
+                    "ENOENT",
+                    "EINTR",
+                    "EAGAIN",
+                    "ENOMEM",
+                    "EACCES",
+                    "EFAULT",
+                    "EBUSY",
+                    "EEXIST",
+                    "EINVAL",
+                    "ENOSPC",
+                    "EOPNOTSUPP",
+                    "EREMOTEIO",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "EPERM",
+                      "ENOENT",
+                      "EINTR",
+                      "EAGAIN",
+                      "ENOMEM",
+                      "EACCES",
+                      "EFAULT",
+                      "EBUSY",
+                      "EEXIST",
+                      "EINVAL",
+                      "ENOSPC",
+                      "EOPNOTSUPP",
+                      "EREMOTEIO",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "signal": {
+              "description": "The signal a CPU access must raise (\"none\": no signal), one for all schemes or per scheme.",
+              "anyOf": [
+                {
+                  "enum": [
+                    "SIGBUS",
+                    "SIGSEGV",
+                    "none"
+                  ]
+                },
+                {
+                  "type": "object",
+                  "additionalProperties": {
+                    "enum": [
+                      "SIGBUS",
+                      "SIGSEGV",
+                      "none"
+                    ]
+                  },
+                  "minProperties": 1
+                }
+              ]
+            },
+            "thread": {
+              "type": "string",
+              "pattern": "^[A-Za-z][\\w-]{0,15}$",
+              "description": "In a replay of one interleaving: the thread this op starts on; { \"step\": thread } steps run it."
+            }
+          },
+          "required": [
+            "op",
+            "mm",
+            "addr",
+            "length"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "op": {
               "const": "mremap"
             },
             "mm": {

@@ -78,6 +78,7 @@ export const C_OPS: Record<string, OpEmitter> = {
   munmap: { runBy: "mm", emit: (c) => `rs_check(munmap((void *)${c.value("addr")}, ${c.value("length")}), "munmap");` },
   madvise_dontneed: { runBy: "mm", emit: (c) => `rs_check(madvise((void *)${c.value("addr")}, ${c.value("length")}, MADV_DONTNEED), "madvise(MADV_DONTNEED)");` },
   madvise_pageout: { runBy: "mm", emit: (c) => `rs_check(madvise((void *)${c.value("addr")}, ${c.value("length")}, MADV_PAGEOUT), "madvise(MADV_PAGEOUT)");` },
+  madvise_collapse: { runBy: "mm", emit: (c) => `rs_check(madvise((void *)${c.value("addr")}, ${c.value("length")}, 25 /* MADV_COLLAPSE, 6.1+ */), "madvise(MADV_COLLAPSE)");` },
   write: { runBy: "mm", emit: (c) => `*(volatile long *)${c.value("addr")} = ${c.value("value")};` },
   read: { runBy: "mm", emit: (c) => `${c.result} = *(volatile long *)${c.value("addr")};` },
   fork: { runBy: "mm", emit: () => "/* fork: handled by the step loop (rs_fork) */" },

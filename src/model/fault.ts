@@ -17,7 +17,7 @@
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, VM_SHARED, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA,
   SWAP_FAULT_NO_REF, V_CORRUPTION, V_UAF,
-  MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, VPN_BITS, VM_READ, VM_WRITE, VM_HUGEPAGE, SIGSEGV, SIGBUS, V_LIVELOCK, FOLIO_NR,
+  MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, VPN_BITS, VM_READ, VM_WRITE, SIGSEGV, SIGBUS, V_LIVELOCK, FOLIO_NR,
   NO_FIELD, ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_DEVICE, F_ACCESS_ADDR,
 } from "../../assembly/abi.ts";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
@@ -309,8 +309,8 @@ export function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: n
   const v = mm.findVma(vpn);
   if (!v) return ksignal(m, SIGSEGV); // bad_area
   if ((v.flags & (write ? VM_WRITE : VM_READ)) === 0) return ksignal(m, SIGSEGV); // access_error
-  if (!mm.tables.get(vpn) && (v.flags & VM_HUGEPAGE) !== 0) {
-    // pte_none in a huge-page vma: a PMD may map the block, or a THP fault may map one.
+  if (!mm.tables.get(vpn)) {
+    // pte_none: a PMD may map the block (MADV_COLLAPSE makes one in any anon vma), or in a huge-page vma a THP fault may map one.
     const leaf = mm.tables.hugeLeaf(vpn);
     if (leaf || thpEligible(mm, v, vpn)) {
       if (!leaf || !leaf.present || (write && !leaf.writable)) checkRoomForFault(m, mm, vpn);

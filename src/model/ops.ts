@@ -21,7 +21,7 @@ import {
   OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_FORK, OP_EXIT, OP_MADV_DONTNEED, OP_FILE_NEW,
   OP_DRIVER_NEW, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_GUP, OP_UNPIN, OP_CHECK, OP_TEARDOWN, OP_DROP_CACHE,
   OP_DRIVER_TEARDOWN, OP_EVICT_BO, OP_FAULT_BEGIN, OP_FAULT_END, OP_TRUNCATE, OP_DMA_WRITE, OP_MADV_PAGEOUT,
-  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, OP_MPROTECT, OP_MREMAP, MREMAP_VALID, MREMAP_FIXED, MREMAP_DONTUNMAP,
+  OP_DRIVER_ALLOC, OP_DRIVER_FREE, FOLIO_ORDER, OP_MPROTECT, OP_MREMAP, OP_MADV_COLLAPSE, F_MADVISE_COLLAPSE_ADDR, F_MADVISE_COLLAPSE_MM, MREMAP_VALID, MREMAP_FIXED, MREMAP_DONTUNMAP,
   VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, VM_HUGEPAGE, FOLL_VALID, FOLL_WRITE,
   KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA,
@@ -59,6 +59,7 @@ import type { Mm, Vma } from "./mm.ts";
 import { zapRange } from "./zap.ts";
 import { unmapRange, splitsVma, exitMm } from "./munmap.ts";
 import { doMprotect, mprotectSlots } from "./mprotect.ts";
+import { collapseRange, COLLAPSE_NOT_MODELLED } from "./khugepaged.ts";
 import { doMremap, mremapSlots } from "./mremap.ts";
 import { shmemZeroSetup } from "./shmem.ts";
 import { kfail } from "./errno.ts";
@@ -383,7 +384,7 @@ const NEEDS_MM = new Set([
   OP_FAULT_BEGIN, OP_MADV_PAGEOUT, OP_ZAP_BEGIN, OP_MIGRATE_COLLECT, OP_MIGRATION_WAIT,
 ]);
 /** Ops with an mm that check it in their own case (codes past the core's 32-bit mask). */
-const OWN_MM = new Set([OP_MPROTECT, OP_MREMAP]);
+const OWN_MM = new Set([OP_MPROTECT, OP_MREMAP, OP_MADV_COLLAPSE]);
 
 /** Execute the op record at words[at..]; returns its result or throws a Rejection. */
 export function execute(m: Machine, words: Int32Array, at: number): number {
@@ -619,6 +620,12 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
       const slots = mprotectSlots(mm, a1, a1 + a2, a3);
       if (m.mms.vmaSlotsLeft < slots) reject(ERR_NOMEM_VMA, NO_FIELD, slots);
       return doMprotect(m, mm, a1, a1 + a2, a3);
+    }
+    case OP_MADV_COLLAPSE: {
+      if (!mm) reject(ERR_BAD_MM, F_MADVISE_COLLAPSE_MM);
+      if (!rangeOk(a1, a2)) reject(ERR_RANGE, F_MADVISE_COLLAPSE_ADDR);
+      if (collapseRange(m, mm, a1, a1 + a2, false) === COLLAPSE_NOT_MODELLED) reject(ERR_BAD_STATE, F_MADVISE_COLLAPSE_ADDR);
+      return collapseRange(m, mm, a1, a1 + a2, true);
     }
     case OP_MREMAP: {
       if (!mm) reject(ERR_BAD_MM, F_MREMAP_MM);
