@@ -133,6 +133,7 @@ export const SCHEME_MIGRATE_SPLIT_LARGE = 27; // migrate_vma_collect_pmd splits 
 export const SCHEME_MPROTECT_WRITE_UPGRADE = 28; // change_pte_range makes exclusive anon PTEs writable (can_change_pte_writable, 6.0+)
 export const SCHEME_EXCLUSIVE_KEEPS_MAPCOUNT = 29; // a device-exclusive entry keeps its page's mapcount (1a3240bc6379, 6.15); before, make_device_exclusive drops it
 export const SCHEME_WRITE_PROTECT_SEQ = 30; // fork holds mm->write_protect_seq over copy_page_range and GUP-fast FOLL_PIN retries on it (57efa1fe5957, 5.11)
+export const SCHEME_MADV_COLLAPSE = 31; //     madvise(MADV_COLLAPSE) exists (7d8faaf15545, 6.1); before, madvise_behavior_valid refuses it: -EINVAL
 export const SCHEME_WORDS = 32;
 
 export const PGMAP_REF_PER_PAGE = 0; // E0: one per struct page, dropped when its count reaches 0

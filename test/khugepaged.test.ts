@@ -141,6 +141,20 @@ for (const [name, make] of TARGETS) {
     assert.equal([t.stats().frames.live, t.stats().mmuNotify, t.page(mm, a)!.refcount], before);
     assert.is(t.page(mm, a)!.pmd, false);
   });
+
+  for (const era of ["E0", "E0-devmap", "E1", "E1-5.18"]) {
+    test(`${name}: ${era} (before 6.1) has no MADV_COLLAPSE: madvise_behavior_valid refuses it, -EINVAL, nothing changes`, async () => {
+      const t = await make(era);
+      const mm = t.mmNew();
+      const a = t.mmap(mm, { addr: BASE, length: PMD });
+      for (let i = 0; i < 512; i++) t.write(mm, a + i * PAGE, i + 1);
+      assert.is(collapse(t, mm, a, PMD), "EINVAL");
+      const p = t.page(mm, a + 7 * PAGE)!;
+      assert.equal({ pmd: p.pmd, large: p.large, ref: p.folioRefcount, map: p.mapcount }, { pmd: false, large: false, ref: 1, map: 1 });
+      assert.is(t.stats().thp.allocated, 0);
+      assert.is(t.read(mm, a + 7 * PAGE), 8);
+    });
+  }
 }
 
 test.run();

@@ -6760,6 +6760,9 @@ export const SWEEP_SCHEMA: JsonSchema = {
                 },
                 "writeProtectSeq": {
                   "type": "boolean"
+                },
+                "madvCollapse": {
+                  "type": "boolean"
                 }
               },
               "additionalProperties": false

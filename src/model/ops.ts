@@ -624,6 +624,7 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
     case OP_MADV_COLLAPSE: {
       if (!mm) reject(ERR_BAD_MM, F_MADVISE_COLLAPSE_MM);
       if (!rangeOk(a1, a2)) reject(ERR_RANGE, F_MADVISE_COLLAPSE_ADDR);
+      if (!m.rules.madvCollapse) return kfail(m, EINVAL); // before 6.1 madvise_behavior_valid knows no MADV_COLLAPSE
       if (collapseRange(m, mm, a1, a1 + a2, false) === COLLAPSE_NOT_MODELLED) reject(ERR_BAD_STATE, F_MADVISE_COLLAPSE_ADDR);
       return collapseRange(m, mm, a1, a1 + a2, true);
     }

@@ -74,6 +74,7 @@ export class Rules {
   readonly exclusiveKeepsMapcount: boolean;
   /** fork holds mm->write_protect_seq over copy_page_range and GUP-fast FOLL_PIN retries on it (57efa1fe5957, 5.11). */
   readonly writeProtectSeq: boolean;
+  readonly madvCollapse: boolean;
 
   constructor(scheme: Scheme) {
     const b = encodeScheme(scheme);
@@ -108,6 +109,7 @@ export class Rules {
     this.migrateSplitLarge = b[abi.SCHEME_MIGRATE_SPLIT_LARGE] !== 0;
     this.exclusiveKeepsMapcount = b[abi.SCHEME_EXCLUSIVE_KEEPS_MAPCOUNT] !== 0;
     this.writeProtectSeq = b[abi.SCHEME_WRITE_PROTECT_SEQ] !== 0;
+    this.madvCollapse = b[abi.SCHEME_MADV_COLLAPSE] !== 0;
   }
 
   /** Refcount of a free (or, for DAX, idle) page of this kind: the era's base value. */

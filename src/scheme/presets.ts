@@ -41,7 +41,7 @@ export const PRESETS: Record<string, Scheme> = {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
       coherentPte: "normal", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld, mprotectWriteUpgrade: false,
       pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false, idleP2pdma: 1,
-      largeAnonReuse: false, migrateSplitLarge: false, exclusiveKeepsMapcount: false, writeProtectSeq: true,
+      largeAnonReuse: false, migrateSplitLarge: false, exclusiveKeepsMapcount: false, writeProtectSeq: true, madvCollapse: false,
     },
   },
   "E0-devmap": {
@@ -53,7 +53,7 @@ export const PRESETS: Record<string, Scheme> = {
       idlePrivate: 1, freeAtPrivate: 1, idleCoherent: 1, freeAtCoherent: 1,
       coherentPte: "devmap", anonExclusive: false, swapFaultRef: "none", pgmapRef: "per-page", lruSkipDevice: false, pteBatch: false, ...common, ...daxOld, mprotectWriteUpgrade: false,
       pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false, idleP2pdma: 1,
-      largeAnonReuse: false, migrateSplitLarge: false, exclusiveKeepsMapcount: false, writeProtectSeq: true,
+      largeAnonReuse: false, migrateSplitLarge: false, exclusiveKeepsMapcount: false, writeProtectSeq: true, madvCollapse: false,
     },
   },
   E1: {
@@ -67,7 +67,7 @@ export const PRESETS: Record<string, Scheme> = {
       ...common, ...daxOld,
       mprotectWriteUpgrade: false, // 64fe24a3e05e came in 6.0, the end of this range: E1 is taken at 5.19
       pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false, idleP2pdma: 1,
-      largeAnonReuse: false, migrateSplitLarge: false, exclusiveKeepsMapcount: false, writeProtectSeq: true,
+      largeAnonReuse: false, migrateSplitLarge: false, exclusiveKeepsMapcount: false, writeProtectSeq: true, madvCollapse: false,
     },
   },
   "E1-5.18": {
@@ -81,7 +81,7 @@ export const PRESETS: Record<string, Scheme> = {
       ...common, ...daxOld,
       mprotectWriteUpgrade: false,
       pinZeroPage: true, longtermUnshareCow: false, longtermFileWriteEfault: false, idleP2pdma: 1,
-      largeAnonReuse: false, migrateSplitLarge: false, exclusiveKeepsMapcount: false, writeProtectSeq: true,
+      largeAnonReuse: false, migrateSplitLarge: false, exclusiveKeepsMapcount: false, writeProtectSeq: true, madvCollapse: false,
     },
   },
   E2: {
@@ -97,7 +97,7 @@ export const PRESETS: Record<string, Scheme> = {
       // c8070b787519 (6.5) is in 6.1.y too (6.1.176, the kernel-check kernel, has it); 84209e87c696 came in 6.2: 6.1 does not
       // unshare; 476c1dfefab8 (6.5) is not in 6.1.176: a longterm write pin of a shared file mapping is allowed
       pinZeroPage: false, longtermUnshareCow: false, longtermFileWriteEfault: false, idleP2pdma: 1,
-      largeAnonReuse: false, migrateSplitLarge: false, exclusiveKeepsMapcount: false, writeProtectSeq: true,
+      largeAnonReuse: false, migrateSplitLarge: false, exclusiveKeepsMapcount: false, writeProtectSeq: true, madvCollapse: true,
     },
   },
   E3: {
@@ -109,7 +109,7 @@ export const PRESETS: Record<string, Scheme> = {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true,
       pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true, idleP2pdma: 0,
-      largeAnonReuse: true, migrateSplitLarge: false, exclusiveKeepsMapcount: true, writeProtectSeq: true,
+      largeAnonReuse: true, migrateSplitLarge: false, exclusiveKeepsMapcount: true, writeProtectSeq: true, madvCollapse: true,
     },
   },
   E4: {
@@ -121,7 +121,7 @@ export const PRESETS: Record<string, Scheme> = {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "trylock", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true,
       pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true, idleP2pdma: 0,
-      largeAnonReuse: true, migrateSplitLarge: false, exclusiveKeepsMapcount: true, writeProtectSeq: true,
+      largeAnonReuse: true, migrateSplitLarge: false, exclusiveKeepsMapcount: true, writeProtectSeq: true, madvCollapse: true,
     },
   },
   E5: {
@@ -133,7 +133,7 @@ export const PRESETS: Record<string, Scheme> = {
       idlePrivate: 0, freeAtPrivate: 0, idleCoherent: 0, freeAtCoherent: 0,
       coherentPte: "normal", anonExclusive: true, swapFaultRef: "wait", pgmapRef: "per-alloc", lruSkipDevice: true, pteBatch: true, ...common, ...daxNew, mprotectWriteUpgrade: true, deviceFolios: true,
       pinZeroPage: false, longtermUnshareCow: true, longtermFileWriteEfault: true, idleP2pdma: 0,
-      largeAnonReuse: true, migrateSplitLarge: true, exclusiveKeepsMapcount: true, writeProtectSeq: true,
+      largeAnonReuse: true, migrateSplitLarge: true, exclusiveKeepsMapcount: true, writeProtectSeq: true, madvCollapse: true,
     },
   },
 };

@@ -181,6 +181,11 @@ export const RULES = {
     type: "boolean",
     doc: "fork's copy_page_range holds mm->write_protect_seq (raw_write_seqcount_begin/end) while it write-protects the parent's COW entries, and GUP-fast with FOLL_PIN reads it before the lockless walk (odd: fall back) and unpins and falls back to slow GUP when read_seqcount_retry says a fork ran meanwhile (lockless_pages_from_mm; 'mm/gup: prevent gup_fast from racing with COW during fork', 57efa1fe5957, 5.11; 6.x gup_fast). Off (5.9-5.10): only copy_present_page's page_maybe_dma_pinned check protects a pin, so a GUP-fast pin taken between that check and ptep_set_wrprotect survives on a page the child shares, and the next COW leaves the parent's pin behind",
   },
+  madvCollapse: {
+    slot: abi.SCHEME_MADV_COLLAPSE,
+    type: "boolean",
+    doc: "madvise(MADV_COLLAPSE) collapses private anonymous memory into THPs (madvise_collapse, mm/khugepaged.c; 'mm/madvise: introduce MADV_COLLAPSE sync hugepage collapse', 7d8faaf15545, 6.1). Off (before 6.1): the advice is unknown, madvise_behavior_valid refuses it and madvise returns -EINVAL with nothing changed",
+  },
 } as const satisfies Record<string, RuleSpec>;
 
 export type RuleName = keyof typeof RULES;
@@ -217,6 +222,7 @@ export interface SchemeRules {
   migrateSplitLarge: boolean;
   exclusiveKeepsMapcount: boolean;
   writeProtectSeq: boolean;
+  madvCollapse: boolean;
 }
 
 export const RULE_NAMES = Object.keys(RULES) as RuleName[];
