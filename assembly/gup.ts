@@ -72,8 +72,6 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
     pfn = ptePfn(pte);
   }
   if (pfn == 0 || !isAllocated(pfn)) return refuse();
-  const kind = kindOf(pfn);
-  if (kind == KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) == 0) return refuse(EREMOTEIO); // try_grab_folio (6.2+): needs FOLL_PCI_P2PDMA
   return grab(mm, v, vpn, pfn, flags);
 }
 
@@ -101,10 +99,8 @@ function grabZero(mm: i32, vpn: u32, flags: i32, huge: bool): i32 {
 function grab(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32): i32 {
   const kind = kindOf(pfn);
   if (folioRef(pfn) == 0) return refuse(ENOMEM); // try_grab_folio (6.x): WARN and -ENOMEM on a count-0 folio
-  const large = isLarge(pfn);
-  const refs = (flags & FOLL_PIN) != 0 && !large ? pinBias() : 1;
-  folioGet(pfn, refs, mm, <i32>vpn); // try_grab_folio
-  if ((flags & FOLL_PIN) != 0 && large) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) + 1);
+  const refs = tryGrabFolio(mm, vpn, pfn, flags);
+  if (refs == 0) return refuse(EREMOTEIO); // try_grab_page (6.2+): -EREMOTEIO for a p2pdma page
   // Remember what the pinner meant: a file block, or an address of its own.
   const filePage = isFilePage(pfn);
   const file = !filePage ? -1 : kind == KIND_SYSTEM ? vmaFile(v) : -deviceOwner(pfn) - 1;
@@ -112,6 +108,22 @@ function grab(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32): i32 {
   if ((flags & FOLL_PIN) != 0) addPinned(mm, 1); // MMF_HAS_PINNED
   bump(ST_PINS);
   return h;
+}
+
+/**
+ * try_grab_folio (mm/gup.c), shared by slow GUP's grab and GUP-fast's walk, on a page
+ * whose count the caller found above 0: refuse a p2pdma page without FOLL_PCI_P2PDMA
+ * (6.2+, 4003f107fa2e; no era gate: refsim's p2pdma mmap is the same series), else take
+ * FOLL_GET +1, FOLL_PIN +bias on a small folio, +1 and _pincount +1 on a large one.
+ * Returns the references taken, 0 when it refused (nothing taken).
+ */
+export function tryGrabFolio(mm: i32, vpn: u32, pfn: u32, flags: i32): i32 {
+  if (kindOf(pfn) == KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) == 0) return 0;
+  const large = isLarge(pfn);
+  const refs = (flags & FOLL_PIN) != 0 && !large ? pinBias() : 1;
+  folioGet(pfn, refs, mm, <i32>vpn);
+  if ((flags & FOLL_PIN) != 0 && large) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) + 1);
+  return refs;
 }
 
 /**

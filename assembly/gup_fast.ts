@@ -21,15 +21,16 @@ import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PT_ENTRIES, PG_ANON, PG_ANON_EXCLUSIVE, KIND_SYSTEM, FOLL_WRITE,
   FOLL_PIN, FOLL_LONGTERM, SCHEME_WRITE_PROTECT_SEQ, SCHEME_ANON_EXCLUSIVE, ST_PINS, KIND_DEVICE_COHERENT,
 } from "./abi";
-import { rule, pinBias } from "./scheme";
+import { rule } from "./scheme";
 import { bump } from "./stats";
 import { hasFlag, isLarge, folioOf, folioRef, folioPincount, setFolioPincount, kindOf, pageIndex, isAllocated } from "./frames";
-import { folioGet, folioPut } from "./refcount";
+import { folioPut } from "./refcount";
 import { addPinned, findVma, vmaFile, firstVma, vmaNext, vmaStart, vmaEnd, isCow } from "./mm";
 import { ptePtr, ptePfn, pteTableOf, pteTableBase, hugeLeaf } from "./pgtable";
 import { isFilePage } from "./file";
 import { deviceOwner } from "./memremap";
 import { newHandle } from "./pins";
+import { tryGrabFolio } from "./gup";
 
 const PHASE_PTE: i32 = 1; //    next: ptep_get_lockless
 const PHASE_GRAB: i32 = 2; //   next: try_grab_folio
@@ -134,10 +135,8 @@ export function gupFastStep(w: i32): i32 {
     // try_grab_folio(_fast): folio_try_get (folio_ref_try_add), which never raises a count of 0
     const pfn = ptePfn(<u32>get(wPte, w));
     if (!isAllocated(pfn) || folioRef(pfn) == 0) return bail(w);
-    const large = isLarge(pfn);
-    const refs = (flags & FOLL_PIN) != 0 && !large ? pinBias() : 1;
-    folioGet(pfn, refs, mm, <i32>vpn);
-    if ((flags & FOLL_PIN) != 0 && large) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) + 1);
+    const refs = tryGrabFolio(mm, vpn, pfn, flags); // 0: a p2pdma page without FOLL_PCI_P2PDMA (6.2+), NULL
+    if (refs == 0) return bail(w);
     put(wRefs, w, refs);
     put(wPhase, w, PHASE_RECHECK);
     return 1;

@@ -120,6 +120,24 @@ for (const [name, make] of hosts) {
     one(m, { op: "check" });
     assert.equal(m.violations(), []);
   });
+  Steps(`${name}: a p2pdma page: try_grab_folio refuses it without FOLL_PCI_P2PDMA (6.2+), the walk falls back`, async () => {
+    const m = await make("E4");
+    const mm = m.mmNew();
+    const f = m.fileNew(4096, m.driverNew("p2pdma", 4));
+    const addr = m.mmap(mm, { length: 4096, file: f, shared: true });
+    m.read(mm, addr);
+    const before = m.page(mm, addr)!.refcount;
+    const w = one(m, { op: "gup_fast_begin", mm, addr, pin: true });
+    assert.is(one(m, { op: "gup_fast_step", walk: w }), 1, "the PTE read passes");
+    assert.is(one(m, { op: "gup_fast_step", walk: w }), 0, "try_grab_folio: NULL, fall back");
+    assert.is(m.page(mm, addr)!.refcount, before, "nothing taken");
+    const w2 = one(m, { op: "gup_fast_begin", mm, addr, pin: true, p2pdma: true });
+    const r = [1, 2, 3, 4].map(() => one(m, { op: "gup_fast_step", walk: w2 }));
+    assert.ok(r[3] > 0, "with FOLL_PCI_P2PDMA the walk pins it");
+    one(m, { op: "unpin", handle: r[3] });
+    one(m, { op: "check" });
+    assert.equal(m.violations(), []);
+  });
 }
 
 const forkScenario = await loadScenario("scenarios/races/gup-fast-vs-fork.json");

@@ -34,7 +34,7 @@ export type Op =
   /** fast: pin_user_pages_fast / get_user_pages_fast; run as one op it is slow GUP (GUP-fast falls back to it), refsim races cuts it into steps. */
   | { op: "gup"; mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean; fast?: boolean }
   /** GUP-fast's steps (src/races/gup-fast-steps.ts): begin returns a walk (0: fall back), each step 1, the handle at the end, or 0 (bailed). */
-  | { op: "gup_fast_begin"; mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean }
+  | { op: "gup_fast_begin"; mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean }
   | { op: "gup_fast_step"; walk: number }
   /** fork cut before the parent's write-protect: fork_begin returns the child, fork_end(child) write-protects the parent. */
   | { op: "fork_begin"; mm: number }
@@ -334,7 +334,8 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       break;
     case "gup_fast_begin":
       a(0, int(name, o, "mm")); a(1, vpnOf(name, o));
-      a(2, (bool(name, o, "write") ? abi.FOLL_WRITE : 0) | (bool(name, o, "pin") ? abi.FOLL_PIN : 0) | (bool(name, o, "longterm") ? abi.FOLL_LONGTERM : 0));
+      a(2, (bool(name, o, "write") ? abi.FOLL_WRITE : 0) | (bool(name, o, "pin") ? abi.FOLL_PIN : 0)
+        | (bool(name, o, "longterm") ? abi.FOLL_LONGTERM : 0) | (bool(name, o, "p2pdma") ? abi.FOLL_PCI_P2PDMA : 0));
       if (bool(name, o, "longterm") && !bool(name, o, "pin")) bad(name, "longterm", "needs pin: true (FOLL_LONGTERM goes with FOLL_PIN)");
       break;
     case "gup_fast_step": a(0, int(name, o, "walk", 1)); break;
@@ -435,7 +436,7 @@ function extraFields(name: OpName): string[] {
   switch (name) {
     case "mmap": return ["mm", "addr", "length", "prot", "file", "offset", "shared", "huge"];
     case "gup": return ["mm", "addr", "write", "pin", "longterm", "p2pdma", "fast"];
-    case "gup_fast_begin": return ["mm", "addr", "write", "pin", "longterm"];
+    case "gup_fast_begin": return ["mm", "addr", "write", "pin", "longterm", "p2pdma"];
     case "driver_new": return ["kind", "pages"];
     case "migrate_to_device": return ["mm", "addr", "length", "driver", "bo"];
     case "write": return ["mm", "addr", "value"];

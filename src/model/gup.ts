@@ -113,7 +113,6 @@ export function gup(m: Machine, mm: Mm, v: Vma, vpn: number, flags: number): num
     page = m.frames.all[pte.pfn];
   }
   if (page.pfn === 0 || !page.allocated) return refuse(m);
-  if (page.kind === KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) === 0) return refuse(m, EREMOTEIO); // try_grab_folio (6.2+): needs FOLL_PCI_P2PDMA
   return grab(m, mm, v, vpn, page, flags);
 }
 
@@ -154,9 +153,8 @@ export function newHandle(m: Machine, pin: Pin): number {
 function grab(m: Machine, mm: Mm, v: Vma, vpn: number, page: Frame, flags: number): number {
   const folio = m.frames.folioOf(page);
   if (folio.refcount === 0) return refuse(m, ENOMEM); // try_grab_folio (6.x): WARN and -ENOMEM on a count-0 folio
-  const refs = (flags & FOLL_PIN) !== 0 && !page.large ? m.rules.pinBias : 1;
-  folioGet(m, page, refs, mm.id, vpn); // try_grab_folio
-  if ((flags & FOLL_PIN) !== 0 && page.large) folio.pincount++;
+  const refs = tryGrabFolio(m, mm.id, vpn, page, flags);
+  if (refs === 0) return refuse(m, EREMOTEIO); // try_grab_page (6.2+): -EREMOTEIO for a p2pdma page
   // Remember what the pinner meant: a file block, or an address of its own.
   const filePage = isFilePage(m, page);
   const file = !filePage ? -1 : page.kind === KIND_SYSTEM ? v.file : -page.owner - 1;
@@ -164,6 +162,21 @@ function grab(m: Machine, mm: Mm, v: Vma, vpn: number, page: Frame, flags: numbe
   if ((flags & FOLL_PIN) !== 0) mm.pinned++; // MMF_HAS_PINNED
   m.counters.pins++;
   return h;
+}
+
+/**
+ * try_grab_folio (mm/gup.c), shared by slow GUP's grab and GUP-fast's walk, on a page
+ * whose count the caller found above 0: refuse a p2pdma page without FOLL_PCI_P2PDMA
+ * (6.2+, 4003f107fa2e; no era gate, as the core), else take FOLL_GET +1, FOLL_PIN +bias
+ * on a small folio, +1 and _pincount +1 on a large one. Returns the references taken,
+ * 0 when it refused (nothing taken).
+ */
+export function tryGrabFolio(m: Machine, mm: number, vpn: number, page: Frame, flags: number): number {
+  if (page.kind === KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) === 0) return 0;
+  const refs = (flags & FOLL_PIN) !== 0 && !page.large ? m.rules.pinBias : 1;
+  folioGet(m, page, refs, mm, vpn);
+  if ((flags & FOLL_PIN) !== 0 && page.large) m.frames.folioOf(page).pincount++;
+  return refs;
 }
 
 /** unpin_user_page / put_page for a live handle (gup_put_folio). */

@@ -27,9 +27,9 @@
  * ```
  */
 import { FOLL_PIN, FOLL_WRITE, FOLL_LONGTERM, KIND_SYSTEM, KIND_DEVICE_COHERENT, PTE_WRITE } from "../../assembly/abi.ts";
-import { folioGet, folioPut } from "./refcount.ts";
+import { folioPut } from "./refcount.ts";
 import { isFilePage } from "./file.ts";
-import { newHandle } from "./gup.ts";
+import { newHandle, tryGrabFolio } from "./gup.ts";
 import { Pin } from "./pins.ts";
 import type { Pte } from "./pgtable.ts";
 import type { Mm } from "./mm.ts";
@@ -114,9 +114,8 @@ export function gupFastStep(m: Machine, id: number): number {
     // try_grab_folio(_fast): folio_try_get (folio_ref_try_add), which never raises a count of 0
     const page = m.frames.all[w.pfn];
     if (!page.allocated || m.frames.folioOf(page).refcount === 0) return bail(w);
-    const refs = (w.flags & FOLL_PIN) !== 0 && !page.large ? m.rules.pinBias : 1;
-    folioGet(m, page, refs, w.mm, w.vpn);
-    if ((w.flags & FOLL_PIN) !== 0 && page.large) m.frames.folioOf(page).pincount++;
+    const refs = tryGrabFolio(m, w.mm, w.vpn, page, w.flags); // 0: a p2pdma page without FOLL_PCI_P2PDMA (6.2+), NULL
+    if (refs === 0) return bail(w);
     w.refs = refs;
     w.phase = PHASE_RECHECK;
     return 1;

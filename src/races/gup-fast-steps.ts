@@ -101,7 +101,7 @@ const FORK_END_NOSEQ = "copy_present_pte: ptep_set_wrprotect(src_mm, addr, src_p
 
 /** One step of a cut op (cutByGupFast(op)); the caller binds `as` and moves on when opDone. */
 export function cutStep(h: CutHost, op: OpStep, st: CutState): CutResult {
-  const rec = h.record(op) as unknown as { mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean };
+  const rec = h.record(op) as unknown as { mm: number; addr: number; write?: boolean; pin?: boolean; longterm?: boolean; p2pdma?: boolean };
   const seq = h.host.scheme.rules.writeProtectSeq;
   if (op.op === "fork") return forkStep(h, rec.mm, st, seq);
   const vpn = Math.floor(rec.addr / 4096);
@@ -113,7 +113,7 @@ export function cutStep(h: CutHost, op: OpStep, st: CutState): CutResult {
     return { label: SLOW, opDone: true, outcome, footprint: [GLOBAL] };
   }
   if (st.walk === 0) {
-    const o = h.run({ op: "gup_fast_begin", mm: rec.mm, addr: rec.addr, write: rec.write, pin: rec.pin, longterm: rec.longterm } as Op);
+    const o = h.run({ op: "gup_fast_begin", mm: rec.mm, addr: rec.addr, write: rec.write, pin: rec.pin, longterm: rec.longterm, p2pdma: rec.p2pdma } as Op);
     const fp = [write(`pinned:${rec.mm}`), read(`seq:${rec.mm}`)];
     if (o.result === 0) { st.walk = -1; return { label: BEGIN_ODD, opDone: false, footprint: fp }; }
     st.walk = o.result;
