@@ -39,7 +39,8 @@ const PHASE_SEQ: i32 = 4; //    next: read_seqcount_retry
 const PHASE_DONE: i32 = 0;
 
 let cap: i32 = 0;
-let count: i32 = 0;
+let count: i32 = 0; // slots used so far (the table's high-water mark)
+let live: i32 = 0; //  walks in flight
 let wMm: usize = 0;
 let wVpn: usize = 0;
 let wFlags: usize = 0;
@@ -58,6 +59,7 @@ export let deferParentWp: bool = false;
 export function initGupFast(walks: i32, mms: i32): void {
   cap = walks;
   count = 0;
+  live = 0;
   wMm = heap.alloc(<usize>(walks + 1) << 2);
   wVpn = heap.alloc(<usize>(walks + 1) << 2);
   wFlags = heap.alloc(<usize>(walks + 1) << 2);
@@ -75,14 +77,17 @@ export function initGupFast(walks: i32, mms: i32): void {
 @inline function get(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
 @inline function put(base: usize, i: i32, v: i32): void { store<i32>(base + (<usize>i << 2), v); }
 
-export function walkSlotsLeft(): i32 { return cap - count; }
+export function walkSlotsLeft(): i32 { return cap - live; }
 export function walkValid(w: i32): bool { return w > 0 && w <= count && get(wPhase, w) != PHASE_DONE; }
+/** The walk's next step is its last (read_seqcount_retry), the one that makes a GUP handle. */
+export function walkAtLastStep(w: i32): bool { return get(wPhase, w) == PHASE_SEQ; }
 /** The page and references an in-flight walk holds (between try_grab_folio and its end), for the quiesce check. */
 export function walkHolding(w: i32): i32 {
   const ph = get(wPhase, w);
   return ph == PHASE_RECHECK || ph == PHASE_SEQ ? get(wRefs, w) : 0;
 }
 export function walkPfn(w: i32): u32 { return ptePfn(<u32>get(wPte, w)); }
+/** The walk slots used so far (1..walksStarted()), for the quiesce check's scan. */
 export function walksStarted(): i32 { return count; }
 export function writeProtectSeq(mm: i32): i32 { return get(wpSeq, mm); }
 export function forkInProgress(child: i32): bool { return child >= 0 && child < mmCap && get(forkParent, child) != 0; }
@@ -100,7 +105,11 @@ export function gupFastBegin(mm: i32, vpn: u32, flags: i32): i32 {
     seq = get(wpSeq, mm); // raw_read_seqcount
     if ((seq & 1) != 0) return 0; // a fork is write-protecting: gup_fast gives up before it starts
   }
-  const w = ++count;
+  // the lowest finished slot, else a new one (the caller checked walkSlotsLeft)
+  let w = 1;
+  while (w <= count && get(wPhase, w) != PHASE_DONE) w++;
+  if (w > count) count = w;
+  live++;
   put(wMm, w, mm);
   put(wVpn, w, <i32>vpn);
   put(wFlags, w, flags);
@@ -156,21 +165,27 @@ export function gupFastStep(w: i32): i32 {
   }
   // PHASE_SEQ: read_seqcount_retry (FOLL_PIN, 5.11+); the page is the caller's otherwise
   if ((flags & FOLL_PIN) != 0 && rule(SCHEME_WRITE_PROTECT_SEQ) != 0 && get(wpSeq, mm) != get(wSeq, w)) return putBack(w);
-  put(wPhase, w, PHASE_DONE);
+  done(w);
   return grabbed(mm, vpn, ptePfn(<u32>get(wPte, w)), flags, get(wRefs, w));
 }
 
 /** The walk gave up before taking anything. */
 function bail(w: i32): i32 {
-  put(wPhase, w, PHASE_DONE);
+  done(w);
   return 0;
+}
+
+/** The walk is over: its slot is free for the next gup_fast_begin. */
+function done(w: i32): void {
+  put(wPhase, w, PHASE_DONE);
+  live--;
 }
 
 /** gup_put_folio / unpin_user_pages_lockless of what the walk took, and bail. */
 function putBack(w: i32): i32 {
   const pfn = ptePfn(<u32>get(wPte, w));
   const refs = get(wRefs, w);
-  put(wPhase, w, PHASE_DONE);
+  done(w);
   if ((get(wFlags, w) & FOLL_PIN) != 0 && isLarge(pfn)) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) - 1);
   folioPut(pfn, refs, get(wMm, w), get(wVpn, w));
   return 0;

@@ -89,7 +89,7 @@ import { setCpu } from "./cpus";
 import { prefetchOn, prefetchGroup, PREFETCH_GROUP } from "./prefetch";
 import { fastAccess, fastResult } from "./fastpath";
 import { handleValid, pinSlotsLeft, dmaWrite } from "./pins";
-import { gupFastBegin, gupFastStep, walkValid, walkSlotsLeft, forkBegun, forkEnd, forkInProgress, forkingParent, setDeferParentWp } from "./gup_fast";
+import { gupFastBegin, gupFastStep, walkValid, walkAtLastStep, walkSlotsLeft, forkBegun, forkEnd, forkInProgress, forkingParent, setDeferParentWp } from "./gup_fast";
 
 export let opBase: usize = 0;
 export let resultBase: usize = 0;
@@ -588,7 +588,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     }
     case OP_GUP_FAST_STEP: {
       if (!walkValid(a0)) return fail(ERR_BAD_HANDLE, F_GUP_FAST_STEP_WALK);
-      if (pinSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD); // the last step makes a handle
+      if (walkAtLastStep(a0) && pinSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD); // the last step makes a handle
       return gupFastStep(a0);
     }
     case OP_FORK_BEGIN: {

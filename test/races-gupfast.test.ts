@@ -138,6 +138,45 @@ for (const [name, make] of hosts) {
     one(m, { op: "check" });
     assert.equal(m.violations(), []);
   });
+  const small = async () => name === "engine"
+    ? await Engine.create({ scheme: "E4", capacity: { gupHandles: 2 } }) : Model.create({ scheme: "E4", capacity: { gupHandles: 2 } });
+  Steps(`${name}: a finished walk frees its slot (the lowest is reused): capacity.gupHandles walks at a time, not in total`, async () => {
+    const m = await small();
+    const mm = m.mmNew();
+    const addr = m.mmap(mm, { length: 4096 });
+    m.write(mm, addr, 3);
+    for (let i = 0; i < 5; i++) {
+      const w = one(m, { op: "gup_fast_begin", mm, addr, write: true, pin: true });
+      assert.is(w, 1, `walk ${i}: the lowest finished slot`);
+      const r = [1, 2, 3, 4].map(() => one(m, { op: "gup_fast_step", walk: w }));
+      one(m, { op: "unpin", handle: r[3] });
+    }
+    const a = one(m, { op: "gup_fast_begin", mm, addr, write: true, pin: true });
+    const b = one(m, { op: "gup_fast_begin", mm, addr, write: true, pin: true });
+    assert.equal([a, b], [1, 2]);
+    assert.throws(() => one(m, { op: "gup_fast_begin", mm, addr, write: true, pin: true }), /exhausted/, "two walks in flight fill the table");
+    assert.is(one(m, { op: "gup_fast_step", walk: a }), 1);
+    m.munmap(mm, addr, 4096);
+    assert.is(one(m, { op: "gup_fast_step", walk: a }), 0, "count 0: a falls back");
+    assert.is(one(m, { op: "gup_fast_begin", mm, addr, write: true, pin: true }), 1, "a's slot again, b still in flight");
+    one(m, { op: "check" });
+    assert.equal(m.violations(), []);
+  });
+  Steps(`${name}: only the walk's last step needs a free GUP handle`, async () => {
+    const m = await small();
+    const mm = m.mmNew();
+    const addr = m.mmap(mm, { length: 4096 });
+    m.write(mm, addr, 3);
+    const w = one(m, { op: "gup_fast_begin", mm, addr, write: true, pin: true });
+    const h1 = m.gup(mm, addr, { pin: true });
+    m.gup(mm, addr, { pin: true });
+    assert.equal([1, 2, 3].map(() => one(m, { op: "gup_fast_step", walk: w })), [1, 1, 1], "no handle made yet");
+    assert.throws(() => one(m, { op: "gup_fast_step", walk: w }), /exhausted/, "the last step makes a handle");
+    one(m, { op: "unpin", handle: h1 });
+    assert.ok(one(m, { op: "gup_fast_step", walk: w }) > 0);
+    one(m, { op: "check" });
+    assert.equal(m.violations(), []);
+  });
 }
 
 const forkScenario = await loadScenario("scenarios/races/gup-fast-vs-fork.json");

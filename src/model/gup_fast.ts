@@ -12,7 +12,7 @@
  *     without the parent's ptep_set_wrprotect; forkEnd: that write-protect and
  *     raw_write_seqcount_end.
  * With writeProtectSeq off (before 57efa1fe5957, 5.11) nothing reads the seqcount.
- * Walks are numbered from 1 and never reused.
+ * Walks are numbered from 1; a new walk takes the lowest finished slot (as the core).
  *
  * @example
  * ```ts
@@ -52,6 +52,8 @@ export class Walk {
   constructor(readonly mm: number, readonly vpn: number, readonly flags: number, readonly seq: number) {}
   /** Between try_grab_folio and the end: it holds what it grabbed. */
   get holding(): number { return this.phase === PHASE_RECHECK || this.phase === PHASE_SEQ ? this.refs : 0; }
+  /** The next step is the last (read_seqcount_retry), the one that makes a GUP handle. */
+  get atLastStep(): boolean { return this.phase === PHASE_SEQ; }
 }
 
 /** The walks and the per-mm seqcount and fork state. */
@@ -66,7 +68,7 @@ export class GupFast {
   deferParentWp = false;
   constructor(readonly capacity: number) {}
 
-  get slotsLeft(): number { return this.capacity - (this.walks.length - 1); }
+  get slotsLeft(): number { return this.capacity - this.walks.filter((w) => w && w.phase !== PHASE_DONE).length; }
   live(w: number): Walk | undefined {
     const x = w > 0 && w < this.walks.length ? this.walks[w] : undefined;
     return x && x.phase !== PHASE_DONE ? x : undefined;
@@ -89,8 +91,12 @@ export function gupFastBegin(m: Machine, mm: Mm, vpn: number, flags: number): nu
     seq = m.gupFast.seqOf(mm.id); // raw_read_seqcount
     if ((seq & 1) !== 0) return 0; // a fork is write-protecting: gup_fast gives up before it starts
   }
-  m.gupFast.walks.push(new Walk(mm.id, vpn, flags, seq));
-  return m.gupFast.walks.length - 1;
+  // the lowest finished slot, else a new one (the caller checked slotsLeft)
+  const walks = m.gupFast.walks;
+  let id = 1;
+  while (id < walks.length && walks[id]!.phase !== PHASE_DONE) id++;
+  walks[id] = new Walk(mm.id, vpn, flags, seq);
+  return id;
 }
 
 /** The walk's next step: 1 when it goes on, the GUP handle when it is done, 0 when it bailed (fall back to slow GUP). */

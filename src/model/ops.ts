@@ -525,7 +525,7 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
     }
     case OP_GUP_FAST_STEP:
       if (!m.gupFast.live(a0)) reject(ERR_BAD_HANDLE, F_GUP_FAST_STEP_WALK);
-      if (m.pins.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, NO_FIELD); // the last step makes a handle
+      if (m.gupFast.live(a0)!.atLastStep && m.pins.slotsLeft < 1) reject(ERR_NOMEM_OBJECTS, NO_FIELD); // the last step makes a handle
       return gupFastStep(m, a0);
     case OP_FORK_BEGIN: {
       const parent = m.mms.live(a0);
