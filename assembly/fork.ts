@@ -27,6 +27,13 @@ import { fail } from "./reject";
 import { violation } from "./violations";
 import { deferParentWp } from "./gup_fast";
 
+/**
+ * ptep_set_wrprotect of the parent's entry: the child's value `shared` (write-protected
+ * in a COW mapping), unless fork_begin defers it to fork_end (gup_fast.ts); the model's
+ * wrprotectSrc (src/model/fork.ts).
+ */
+@inline function wrprotectSrc(pte: u32, shared: u32): u32 { return deferParentWp ? pte : shared; }
+
 /** page_needs_cow_for_dma: the mm has pinned pages and this one may be pinned. */
 export function needsCowForDma(mm: i32, pfn: u32): bool {
   if (rule(SCHEME_COW_PINNED) == 0 || pinnedIn(mm) == 0) return false;
@@ -55,12 +62,12 @@ function copyOne(parent: i32, cow: bool, vpn: u32, src: usize, entry: u32, dst: 
     rmapAdd(pfn);
     clearFlag(pfn, PG_ANON_EXCLUSIVE);
     const shared = cow ? pte & ~PTE_WRITE : pte; // writable entries become readable in both
-    store<u32>(src, deferParentWp ? pte : shared); // fork_begin: the parent's write-protect waits for fork_end
+    store<u32>(src, wrprotectSrc(pte, shared));
     store<u32>(dst, shared);
   } else if ((pte & PTE_SPECIAL) != 0) {
     // vm_normal_page() == NULL (zero page, devmap): copy the PTE, no ref, no rmap
     const shared = cow ? pte & ~PTE_WRITE : pte;
-    store<u32>(src, deferParentWp ? pte : shared); // fork_begin: the parent's write-protect waits for fork_end
+    store<u32>(src, wrprotectSrc(pte, shared));
     store<u32>(dst, shared);
   } else if (hasFlag(pfn, PG_ANON) && needsCowForDma(parent, pfn)) {
     // copy_present_page: a maybe-pinned page stays with the parent; the child gets a copy
@@ -77,7 +84,7 @@ function copyOne(parent: i32, cow: bool, vpn: u32, src: usize, entry: u32, dst: 
     rmapAdd(pfn);
     if (hasFlag(pfn, PG_ANON)) clearFlag(pfn, PG_ANON_EXCLUSIVE);
     const shared = cow ? pte & ~PTE_WRITE : pte;
-    store<u32>(src, deferParentWp ? pte : shared); // fork_begin: the parent's write-protect waits for fork_end
+    store<u32>(src, wrprotectSrc(pte, shared));
     store<u32>(dst, shared);
   }
   store<u32>(shadowOf(dst), data);
@@ -100,7 +107,7 @@ function copyFolioRun(parent: i32, cow: bool, vpn: u32, src: usize, last: u32, d
     const dst = dstTable + (<usize>((vpn + i) & (PT_ENTRIES - 1)) << 2);
     rmapAdd(pfn + i);
     clearFlag(pfn + i, PG_ANON_EXCLUSIVE);
-    store<u32>(s, (deferParentWp ? pte : shared) + (i << PTE_PFN_SHIFT));
+    store<u32>(s, wrprotectSrc(pte, shared) + (i << PTE_PFN_SHIFT));
     store<u32>(dst, shared + (i << PTE_PFN_SHIFT));
     store<u32>(shadowOf(dst), load<u32>(shadowOf(s)));
   }
@@ -138,7 +145,7 @@ function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32)
           setMapcount(pfn, mapcount(pfn) + 1); // folio_dup_file_rmap_pte / folio_try_dup_anon_rmap_pte
           if ((f & PG_ANON) != 0) setFlags(pfn, f & ~PG_ANON_EXCLUSIVE);
           const shared = pte & wp;
-          store<u32>(src, deferParentWp ? pte : shared); // fork_begin: the parent's write-protect waits for fork_end
+          store<u32>(src, wrprotectSrc(pte, shared));
           store<u32>(dst, shared);
           store<u32>(shadowOf(dst), load<u32>(shadowOf(src)));
           copied++;
