@@ -5,7 +5,7 @@ import {
   PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
   MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, SWAP_FAULT_NO_REF, SCHEME_LARGE_ANON_REUSE, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
   VPN_BITS, VM_READ, VM_WRITE, SIGSEGV, SIGBUS, V_LIVELOCK, FOLIO_NR, NO_FIELD, ERR_NONE, ERR_RANGE,
-  ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_DEVICE, F_ACCESS_ADDR,
+  ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_DEVICE, F_ACCESS_ADDR, F_LOOP_PAGES,
 } from "./abi";
 import { bump } from "./stats";
 import { removeDeviceExclusiveEntry } from "./exclusive";
@@ -17,7 +17,7 @@ import {
 import { folioMappingsIn } from "./rmap";
 import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
 import { ptePtr, shadowOf, ptePfn, mkPte, pteAt, hugeLeaf, tablesNeeded, pteTablesLeft, pmdTablesLeft } from "./pgtable";
-import { findVma, vmaFlags, vmaFile, vmaStart, vmaPgoff, fileIndex, isAnon, anonVmaPrepare, vmaMm } from "./mm";
+import { findVma, findVmaAfter, vmaNext, vmaFlags, vmaFile, vmaStart, vmaEnd, vmaPgoff, fileIndex, isAnon, anonVmaPrepare, vmaMm } from "./mm";
 import {
   findOrReadPage, diskRead, diskWrite, pageWasNew, isHole, holeHasZeroEntry, setHoleZeroEntry, filePages, fileDevice, needsDevicePage,
   fileIsDmirrorMap,
@@ -25,7 +25,7 @@ import {
 import { unmapMappingRange } from "./truncate";
 import { migratePageToRam } from "./migrate";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { driverOf, pgmapOwner, driverFree, driverCount } from "./memremap";
+import { driverOf, pgmapOwner, driverFree, driverCount, drvNeed, i32At, setI32At } from "./memremap";
 import { dmirrorFaultErase, dmirrorTakeFailAlloc } from "./dmirror";
 import { violation, currentOp } from "./violations";
 import { hugeFault, thpEligible, HUGE_NONE } from "./thp";
@@ -281,31 +281,33 @@ function needsDeviceFault(mm: i32, v: i32, vpn: u32, write: bool): bool {
   return 0;
 }
 
-/** The device pages driver d must have for the faults over [vpn, vpn + n), page by page as deviceRoom. */
-function devicePagesNeeded(mm: i32, vpn: u32, n: u32, write: bool, d: i32): i32 {
-  let need = 0;
-  for (let p = vpn; p < vpn + n; p++) {
-    const v = findVma(mm, p);
-    if (v >= 0 && vmaFile(v) >= 0 && fileDevice(vmaFile(v)) == d && needsDeviceFault(mm, v, p, write)) need++;
-  }
-  return need;
-}
-
 /**
- * deviceRoom for every fault of an ioctl over [vpn, vpn + n) at once (hmm_range_fault's and
- * make_device_exclusive's GUP faults), checked before any of them runs so a refusal changes
- * nothing; `field` names the range's length. Drivers are counted only when some page needs one.
+ * deviceRoom for every fault of a range op over [vpn, vpn + n) at once (the user loops' faults,
+ * hmm_range_fault's and make_device_exclusive's GUP faults), checked before any of them runs so
+ * a refusal changes nothing; the error names the range's length (F_LOOP_PAGES: "length" of
+ * write_range / read_range, "npages" of the dmirror ops). One pass counts each driver's pages; a
+ * VMA without a file is skipped whole (a range over anonymous memory walks its VMAs, no page).
  */
-export function deviceRoomRange(mm: i32, vpn: u32, n: u32, write: bool, field: i32): i32 {
+export function deviceRoomRange(mm: i32, vpn: u32, n: u32, write: bool): i32 {
   let any = false;
-  for (let p = vpn; p < vpn + n && !any; p++) {
-    const v = findVma(mm, p);
-    any = v >= 0 && vmaFile(v) >= 0 && needsDeviceFault(mm, v, p, write);
+  const end = vpn + n;
+  // the VMAs over [vpn, end) in address order, from the first ending above vpn (holes take no page)
+  for (let v = findVmaAfter(mm, vpn); v >= 0 && vmaStart(v) < end; v = vmaNext(v)) {
+    const f = vmaFile(v);
+    if (f < 0) continue; // anonymous memory takes no device page
+    const stop = min<u32>(vmaEnd(v), end);
+    for (let q = max<u32>(vpn, vmaStart(v)); q < stop; q++) {
+      if (!needsDeviceFault(mm, v, q, write)) continue;
+      if (!any) memory.fill(drvNeed, 0, <usize>driverCount << 2);
+      any = true;
+      const d = fileDevice(f);
+      setI32At(drvNeed, d, i32At(drvNeed, d) + 1);
+    }
   }
   if (!any) return 0;
-  for (let d = 0; d < driverCount; d++) {
-    const need = devicePagesNeeded(mm, vpn, n, write, d);
-    if (need > 0 && driverFree(d) < need) return fail(ERR_NOMEM_DEVICE, field, need);
+  for (let d = 0; d < driverCount; d++) { // in driver id order, as the model
+    const need = i32At(drvNeed, d);
+    if (need > 0 && driverFree(d) < need) return fail(ERR_NOMEM_DEVICE, F_LOOP_PAGES, need);
   }
   return 0;
 }

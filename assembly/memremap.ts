@@ -34,6 +34,7 @@ let drvHangReported: usize = 0;
 export let drvPendOrder: usize = 0; // a blocked OP_DRIVER_ALLOC: its order, -1 none
 export let drvPendBo: usize = 0; // ... and the BO it allocates for
 let drvOwner: usize = 0; // pgmap->owner: the driver itself, or DMIRROR_OWNER_BASE + a test_hmm device
+export let drvNeed: usize = 0; // scratch: the device pages a range's faults take from each driver (fault.ts deviceRoomRange)
 export let freeStack: usize = 0; // devCap u32: each driver's free pfns in its own slice
 export let ownerBase: usize = 0; // zone_device_data: BO id per device frame
 
@@ -53,6 +54,7 @@ export function initPgmaps(nDev: u32, nDrivers: i32): void {
   drvPendOrder = heap.alloc(<usize>nDrivers << 2);
   drvPendBo = heap.alloc(<usize>nDrivers << 2);
   drvOwner = heap.alloc(<usize>nDrivers << 2);
+  drvNeed = heap.alloc(<usize>max<i32>(nDrivers, 1) << 2);
   freeStack = heap.alloc(<usize>max<u32>(nDev, 1) << 2);
   ownerBase = heap.alloc(<usize>max<u32>(nDev, 1) << 2);
 }

@@ -271,7 +271,10 @@ function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
   return vpn >= 0 && npages >= 0 && <i64>vpn + <i64>npages <= VPN_LIMIT;
 }
 
-/** Room for the faults a loop or an hmm_range_fault over [vpn, vpn + n) of mm may take (userloop.ts). */
+/**
+ * Room for the faults a loop or an hmm_range_fault over [vpn, vpn + n) of mm may take (userloop.ts):
+ * frames, page tables and device pages, all before the first fault, so a refusal changes nothing.
+ */
 function loopRoom(mm: i32, vpn: u32, n: u32, write: bool): i32 {
   const frames = loopFramesNeeded(mm, vpn, n, write);
   if (<i64>freeSystemFrames() < frames) return fail(ERR_NOMEM_FRAMES, F_LOOP_PAGES, <i32>min<i64>(frames, 0x7fffffff));
@@ -279,7 +282,7 @@ function loopRoom(mm: i32, vpn: u32, n: u32, write: bool): i32 {
   if (pteTablesLeft() < pte) return fail(ERR_NOMEM_TABLES, F_LOOP_PAGES, pte);
   const pmd = loopTablesNeeded(mm, vpn, n, true);
   if (pmdTablesLeft() < pmd) return fail(ERR_NOMEM_TABLES, F_LOOP_PAGES, pmd);
-  return 0;
+  return deviceRoomRange(mm, vpn, n, write); // and the DAX / p2pmem pages the faults take
 }
 
 /** The test_hmm ops (OP_DMIRROR_*): validated whole, then the ioctl; its -errno is a kernel result. */
@@ -352,7 +355,6 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
   } else if (op == OP_DMIRROR_EXCLUSIVE) {
     if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, mirrorEntriesLeft());
     if (mmValid(mm) && loopRoom(mm, <u32>a1, <u32>a2, true) < 0) return -1; // GUP's write faults
-    if (mmValid(mm) && deviceRoomRange(mm, <u32>a1, <u32>a2, true, F_DMIRROR_NPAGES) < 0) return -1; // and their DAX / p2pmem pages
     if (a2 == 0) return kfail(EINVAL);
     r = dmirrorExclusive(a0, <u32>a1, <u32>a2);
   } else if (op == OP_DMIRROR_CHECK_EXCLUSIVE) {
@@ -373,7 +375,6 @@ function doDmirror(op: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): i32 {
     const write = op == OP_DMIRROR_WRITE;
     if (mirrorEntriesLeft() < a2) return fail(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, mirrorEntriesLeft());
     if (mmValid(mm) && loopRoom(mm, <u32>a1, <u32>a2, write) < 0) return -1;
-    if (mmValid(mm) && deviceRoomRange(mm, <u32>a1, <u32>a2, write, F_DMIRROR_NPAGES) < 0) return -1; // hmm_range_fault's faults
     if (a2 == 0) return kfail(EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorReadWrite(a0, <u32>a1, <u32>a2, write, <u32>a3, <u32>a4);
   }

@@ -18,7 +18,7 @@ import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, VM_SHARED, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA,
   SWAP_FAULT_NO_REF, V_CORRUPTION, V_UAF,
   MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, VPN_BITS, VM_READ, VM_WRITE, SIGSEGV, SIGBUS, V_LIVELOCK, FOLIO_NR,
-  NO_FIELD, ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_DEVICE, F_ACCESS_ADDR,
+  NO_FIELD, ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_DEVICE, F_ACCESS_ADDR, F_LOOP_PAGES,
 } from "../../assembly/abi.ts";
 import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
@@ -273,17 +273,24 @@ export function checkDeviceRoom(m: Machine, mm: Mm, v: Vma, vpn: number, write: 
   if (needsDeviceFault(m, mm, v, vpn, write) && m.devices.drivers[m.files.all[v.file].driver].free.length < 1) reject(ERR_NOMEM_DEVICE, F_ACCESS_ADDR);
 }
 
-/** checkDeviceRoom for every fault of an ioctl over [vpn, vpn + n) at once, before any runs (as the core's deviceRoomRange). */
-export function checkDeviceRoomRange(m: Machine, mm: Mm, vpn: number, n: number, write: boolean, field: number): void {
+/**
+ * checkDeviceRoom for every fault of a range op over [vpn, vpn + n) at once, before any runs
+ * (as the core's deviceRoomRange): one pass over the VMAs, skipping those without a file, counts
+ * each driver's pages; the error names the range's length (F_LOOP_PAGES).
+ */
+export function checkDeviceRoomRange(m: Machine, mm: Mm, vpn: number, n: number, write: boolean): void {
   const need = new Map<number, number>(); // driver id -> device pages the faults take from it
-  for (let p = vpn; p < vpn + n; p++) {
-    const v = mm.findVma(p);
-    if (!v || v.file < 0 || !needsDeviceFault(m, mm, v, p, write)) continue;
+  const end = vpn + n;
+  for (const v of mm.vmas) {
+    if (v.end <= vpn || v.file < 0) continue; // anonymous memory takes no device page
+    if (v.start >= end) break;
     const d = m.files.all[v.file].driver;
-    need.set(d, (need.get(d) ?? 0) + 1);
+    for (let p = Math.max(vpn, v.start); p < Math.min(v.end, end); p++) {
+      if (needsDeviceFault(m, mm, v, p, write)) need.set(d, (need.get(d) ?? 0) + 1);
+    }
   }
   for (const d of [...need.keys()].sort((a, b) => a - b)) { // the core checks drivers in id order
-    if (m.devices.drivers[d].free.length < need.get(d)!) reject(ERR_NOMEM_DEVICE, field, need.get(d)!);
+    if (m.devices.drivers[d].free.length < need.get(d)!) reject(ERR_NOMEM_DEVICE, F_LOOP_PAGES, need.get(d)!);
   }
 }
 

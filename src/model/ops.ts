@@ -222,7 +222,7 @@ function ioctlRangeOk(vpn: number, npages: number): boolean {
   return vpn >= 0 && npages >= 0 && vpn + npages <= VPN_LIMIT;
 }
 
-/** Room for the faults a loop or an hmm_range_fault over [vpn, vpn + n) of mm may take (userloop.ts). */
+/** Room for the faults a loop or an hmm_range_fault over [vpn, vpn + n) of mm may take, device pages too (as the core's loopRoom). */
 function checkLoopRoom(m: Machine, mm: Mm, vpn: number, n: number, write: boolean): void {
   const frames = loopFramesNeeded(mm, vpn, n, write);
   if (m.frames.freeSystemPages < frames) reject(ERR_NOMEM_FRAMES, F_LOOP_PAGES, Math.min(frames, 0x7fffffff));
@@ -230,6 +230,7 @@ function checkLoopRoom(m: Machine, mm: Mm, vpn: number, n: number, write: boolea
   if (m.tablePool.pteFree < pte) reject(ERR_NOMEM_TABLES, F_LOOP_PAGES, pte);
   const pmd = loopTablesNeeded(mm, vpn, n, true);
   if (m.tablePool.pmdFree < pmd) reject(ERR_NOMEM_TABLES, F_LOOP_PAGES, pmd);
+  checkDeviceRoomRange(m, mm, vpn, n, write); // and the DAX / p2pmem pages the faults take
 }
 
 /** The test_hmm ops (as the core's doDmirror). */
@@ -302,7 +303,6 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
     if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, m.mirrors.entriesLeft);
     const mm = m.mms.live(fd.mm);
     if (mm) checkLoopRoom(m, mm, a1, a2, true); // GUP's write faults
-    if (mm) checkDeviceRoomRange(m, mm, a1, a2, true, F_DMIRROR_NPAGES); // and their DAX / p2pmem pages (as the core)
     if (a2 === 0) return kfail(m, EINVAL);
     r = dmirrorExclusive(m, fd, a1, a2);
   } else if (op === OP_DMIRROR_CHECK_EXCLUSIVE) {
@@ -326,7 +326,6 @@ function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a
     if (m.mirrors.entriesLeft < a2) reject(ERR_NOMEM_OBJECTS, F_DMIRROR_NPAGES, m.mirrors.entriesLeft);
     const mm = m.mms.live(fd.mm);
     if (mm) checkLoopRoom(m, mm, a1, a2, write);
-    if (mm) checkDeviceRoomRange(m, mm, a1, a2, write, F_DMIRROR_NPAGES); // hmm_range_fault's faults (as the core)
     if (a2 === 0) return kfail(m, EINVAL); // dmirror_fops_unlocked_ioctl: an empty range
     r = dmirrorReadWrite(m, fd, a1, a2, write, a3, a4);
   }
