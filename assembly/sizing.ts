@@ -55,6 +55,7 @@ export function capacityBytes(at: usize): u64 {
   table(max<u64>(nHuge, 1) << 2);
   // initDevices: per driver, per device frame, per BO (id 0 is "none")
   tables(10, c(CAP_DRIVERS) << 2);
+  table(max<u64>(c(CAP_DRIVERS), 1) << 2); // drvNeed: deviceRoomRange's per-driver scratch
   tables(2, max<u64>(c(CAP_DEV_FRAMES), 1) << 2);
   tables(4, (c(CAP_BOS) + 1) << 2);
   tables(5, c(CAP_MMS) << 2); // initMm

@@ -2274,6 +2274,9 @@ export const SWEEP_SCHEMA: JsonSchema = {
             "longterm": {
               "type": "boolean"
             },
+            "p2pdma": {
+              "type": "boolean"
+            },
             "as": {
               "type": "string",
               "pattern": "^[A-Za-z_][\\w-]*$",
