@@ -7,8 +7,8 @@ import { mkdirSync, statSync, existsSync, readFileSync, writeFileSync } from "no
 import { fileURLToPath } from "node:url";
 import { cAbiHeader } from "./c-abi.ts";
 
-const SRC = fileURLToPath(new URL("./c/refkernel.c", import.meta.url));
-const OUT_DIR = fileURLToPath(new URL("../tmp/bench/", import.meta.url));
+export const SRC = fileURLToPath(new URL("./c/refkernel.c", import.meta.url));
+export const OUT_DIR = fileURLToPath(new URL("../tmp/bench/", import.meta.url));
 const BIN = `${OUT_DIR}refkernel`;
 const BIN_AOS16 = `${OUT_DIR}refkernel-aos16`;
 export const C_FLAGS = ["-O2"];
@@ -39,6 +39,19 @@ export interface CBuild {
   error?: string;
 }
 
+/**
+ * Write tmp/bench/abi.h (the constants come from assembly/abi.ts); true if it
+ * changed, which rebuilds every binary made from it.
+ */
+export function writeAbiHeader(): boolean {
+  mkdirSync(OUT_DIR, { recursive: true });
+  const header = `${OUT_DIR}abi.h`;
+  const text = cAbiHeader();
+  const changed = !existsSync(header) || readFileSync(header, "utf8") !== text;
+  if (changed) writeFileSync(header, text);
+  return changed;
+}
+
 /** Compile the kernel (once per source change). */
 export function buildC(): CBuild {
   let compiler = "gcc";
@@ -47,12 +60,7 @@ export function buildC(): CBuild {
   } catch (e) {
     return { ok: false, compiler: "none", error: `gcc not found (${(e as Error).message})` };
   }
-  mkdirSync(OUT_DIR, { recursive: true });
-  // the constants come from assembly/abi.ts: a changed header rebuilds both binaries
-  const header = `${OUT_DIR}abi.h`;
-  const text = cAbiHeader();
-  const headerChanged = !existsSync(header) || readFileSync(header, "utf8") !== text;
-  if (headerChanged) writeFileSync(header, text);
+  const headerChanged = writeAbiHeader();
   for (const [bin, defs] of [[BIN, []], [BIN_AOS16, ["-DAOS16"]]] as const) {
     const fresh = !headerChanged && existsSync(bin) && statSync(bin).mtimeMs >= statSync(SRC).mtimeMs;
     if (fresh) continue;

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the WASM engine vs the plain-TypeScript model vs a C
- * reference on the engine's hot paths, all measured in this one run, printed as
+ * reference on the engine's hot paths (gcc native, and its engine-port also
+ * compiled by clang to wasm32 and run in this process), all measured in this one run, printed as
  * a Markdown table of ns/op and ratios, and written to tmp/bench-results.json.
  *
  *   npm run bench -- [--quick] [--only churn,fork-small,workload,memory,differential]
@@ -24,6 +25,7 @@ import { resolve } from "node:path";
 import os from "node:os";
 import { timeCase, fmtTiming, fmtNum, writeJson, benchmarkJsVersion, type Timing } from "./harness.ts";
 import { buildC, runC, type CResult } from "./cref.ts";
+import { buildCWasm, setupCWasm } from "./cwasm.ts";
 import { BENCH_SCHEME, loadTargets, type Factory } from "./targets.ts";
 import { makeCases, SEED, type Case } from "./cases.ts";
 import { marginals, verify, EXPECTED } from "./memory.ts";
@@ -59,6 +61,8 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
   const targets = await loadTargets(o.engine);
   const cbuild = use.has("c") ? buildC() : { ok: false, compiler: "skipped", error: "not selected" };
   if (!cbuild.ok) log(`C reference unavailable: ${cbuild.error}`);
+  const cwasm = use.has("c") ? buildCWasm() : { ok: false, compiler: "skipped", error: "not selected" };
+  if (use.has("c") && !cwasm.ok) log(`C engine-port (wasm32) unavailable: ${cwasm.error}`);
   log(`model: ${targets.model ? "src/model/model.ts" : targets.modelNote}`);
 
   async function runTarget(c: Case, create: Factory, label: string): Promise<TargetRun> {
@@ -96,7 +100,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
   const cases = makeCases(quick).filter((x) => selected(x.id));
   const progress = new Progress("bench", cases.length, "cases", !!o.progress);
   for (const c of cases) {
-    const row: Row = { c, wasm: {}, model: {}, rounds: { wasm: [], cBare: [], cEngine: [] } };
+    const row: Row = { c, wasm: {}, model: {}, rounds: { wasm: [], cBare: [], cEngine: [], cWasm: [] } };
     for (let round = 0; round < rounds; round++) {
       if (use.has("wasm")) {
         const w = await runTarget(c, targets.wasm, "wasm");
@@ -135,6 +139,29 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
           log(`${c.id} C: ERROR ${row.cError}`);
         }
       }
+      if (cwasm.ok && !row.cWasm?.error) {
+        // the engine-port again, compiled by clang to wasm32 and run here, timed as the WASM engine is
+        try {
+          const k = setupCWasm(cwasm, { kase: c.c.kase, mode: "engine", n: c.c.n, frames: c.c.frames, l: c.c.l, seed: SEED });
+          const work = c.c.kase === "churn" ? 2 * c.c.l! : 2 * c.c.n;
+          log(`${c.id} C-port wasm32: setup ${k.setupMs.toFixed(0)} ms, timing…`);
+          const timing = timeCase(`${c.id}/c-wasm32`, () => k.run(1), {
+            opsPerCall: work, maxTime: c.maxTime, warmupMs: c.large ? 0 : quick ? 150 : 300, warmupCalls: c.large ? 1 : 3,
+          });
+          const maps = c.c.maps?.();
+          // whole cycles and fork + exit units return to the set-up state: the same frames as the gcc build's
+          const problem = maps !== undefined && k.cycleMaps !== maps ? `C wasm32 stream differs: ${k.cycleMaps} maps per cycle, TS ${maps}`
+            : row.cEngine && row.cEngine.checksum !== k.checksum() ? `C wasm32 frame checksum ${k.checksum()} != gcc build's ${row.cEngine.checksum}`
+            : undefined;
+          row.rounds!.cWasm!.push(timing.nsPerOp);
+          if (!row.cWasm?.timing || timing.nsPerOp < row.cWasm.timing.nsPerOp || problem) row.cWasm = { timing, setupMs: k.setupMs, problem };
+          log(`${c.id} C-port wasm32: ${fmtTiming(timing)} ns/${c.unit}${problem ? ` — CHECK FAILED: ${problem}` : ""}`);
+        } catch (e) {
+          row.cWasm = { error: (e as Error).message.split("\n")[0] };
+          log(`${c.id} C-port wasm32: ERROR ${row.cWasm.error}`);
+        }
+        (globalThis as { gc?: () => void }).gc?.();
+      }
     }
     rows.push(row);
     progress.add();
@@ -167,6 +194,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
     v8: process.versions.v8,
     cpu: `${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}`,
     cc: cbuild.compiler,
+    ccWasm: cwasm.ok ? cwasm.compiler : `unavailable: ${cwasm.error}`,
     benchmarkJs: benchmarkJsVersion,
     quick,
     loadavgAtStart: Number(load0[0].toFixed(2)),
@@ -181,11 +209,14 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
     env,
     cases: rows.map((r) => ({
       id: r.c.id, scheme: BENCH_SCHEME, title: r.c.title, unit: r.c.unit, opsPerCall: r.c.opsPerCall, capacity: r.c.capacity, note: r.c.note,
-      wasm: r.wasm, model: r.model, cBare: r.cBare, cEngine: r.cEngine, cBareAos16: r.cBareAos, cEngineAos16: r.cEngineAos, cError: r.cError, rounds: r.rounds,
+      wasm: r.wasm, model: r.model, cBare: r.cBare, cEngine: r.cEngine, cBareAos16: r.cBareAos, cEngineAos16: r.cEngineAos, cWasm32: r.cWasm, cError: r.cError, rounds: r.rounds,
       ratios: {
         wasmOverC: r.wasm.timing && r.cBare ? r.wasm.timing.nsPerOp / r.cBare.nsPerOp : null,
         wasmOverCPort: r.wasm.timing && r.cEngine ? r.wasm.timing.nsPerOp / r.cEngine.nsPerOp : null,
         tsOverWasm: r.wasm.timing && r.model.timing ? r.model.timing.nsPerOp / r.wasm.timing.nsPerOp : null,
+        // AssemblyScript's code (and the core's work beyond the port) vs WebAssembly under V8 for the same C
+        wasmOverCPortWasm32: r.wasm.timing && r.cWasm?.timing ? r.wasm.timing.nsPerOp / r.cWasm.timing.nsPerOp : null,
+        cPortWasm32OverCPort: r.cWasm?.timing && r.cEngine ? r.cWasm.timing.nsPerOp / r.cEngine.nsPerOp : null,
       },
     })),
     goals: [...goals(rows), ...workloadGoals(workloads, rows), ...(memory ? memoryGoals(memory) : [])],
@@ -196,7 +227,7 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
   writeJson(jsonPath, record);
   log(`wrote ${jsonPath}`);
   (o.print ?? console.log)(o.json ? JSON.stringify(record, null, 2) : render(env, rows, workloads, memory) + (differential ? `\n${differential.markdown}` : ""));
-  const failed = rows.some((r) => r.wasm.problem || r.model.problem || r.wasm.error && use.has("wasm") || r.cError)
+  const failed = rows.some((r) => r.wasm.problem || r.model.problem || r.wasm.error && use.has("wasm") || r.cError || r.cWasm?.problem)
     || (memory?.checks.some((k) => !k.consistent) ?? false) || (differential ? !differential.ok : false);
   return failed ? 1 : 0;
 }

@@ -18,9 +18,11 @@ export interface Row {
   cEngine?: CResult;
   cBareAos?: CResult;
   cEngineAos?: CResult;
+  /** The C engine-port compiled by clang to wasm32, run in the bench's process (bench/cwasm.ts). */
+  cWasm?: TargetRun;
   cError?: string;
   /** ns/op of each interleaved round (the table shows the best). */
-  rounds?: { wasm: number[]; cBare: number[]; cEngine: number[] };
+  rounds?: { wasm: number[]; cBare: number[]; cEngine: number[]; cWasm?: number[] };
 }
 
 export interface Env {
@@ -29,6 +31,8 @@ export interface Env {
   v8: string;
   cpu: string;
   cc: string;
+  /** clang's wasm32 build of the engine-port, or why there is none. */
+  ccWasm?: string;
   benchmarkJs: string;
   quick: boolean;
   loadavgAtStart: number;
@@ -168,36 +172,38 @@ export function render(env: Env, rows: Row[], workloads: WorkloadRow[] | string,
   const out: string[] = [];
   out.push(`## refsim bench${env.quick ? " (--quick)" : ""}`, "");
   const busy = Math.max(env.loadavgAtStart, env.loadavgAtEnd) > 1.5 ? " — other processes were competing for the cores: expect noise" : "";
-  out.push(`${env.date} · Node ${env.node} (V8 ${env.v8}) · ${env.cpu} · C: ${env.cc} · benchmark.js ${env.benchmarkJs} · load average (1, 5, 15 min) ${env.loadavg ? `${env.loadavg.start.join(", ")} → ${env.loadavg.end.join(", ")}` : `${env.loadavgAtStart} → ${env.loadavgAtEnd}`}${busy}`, "");
+  out.push(`${env.date} · Node ${env.node} (V8 ${env.v8}) · ${env.cpu} · C: ${env.cc}${env.ccWasm ? `; wasm32: ${env.ccWasm}` : ""} · benchmark.js ${env.benchmarkJs} · load average (1, 5, 15 min) ${env.loadavg ? `${env.loadavg.start.join(", ")} → ${env.loadavg.end.join(", ")}` : `${env.loadavgAtStart} → ${env.loadavgAtEnd}`}${busy}`, "");
   if (rows.length) {
     const nRounds = Math.max(0, ...rows.map((r) => r.rounds?.wasm.length ?? 0));
     out.push(`ns per op (per PTE for the range ops), mean ±rme (95%) after warm-up; all columns measured in this run${nRounds > 1 ? `, the WASM engine and the C builds in ${nRounds} interleaved rounds, each showing its best round (the rounds are listed below the table)` : ""}.`, "");
     const cell = (r: TargetRun) => (r.timing ? fmtTiming(r.timing) + (r.problem ? " ⚠" : "") : r.error ?? "–");
     out.push(markdownTable(
-      ["case", "WASM engine", "TS model", "C bare", "C engine-port", "WASM M/s", "WASM/C", "WASM/C-port", "TS/WASM"],
+      ["case", "WASM engine", "TS model", "C bare", "C engine-port", "C engine-port (wasm32)", "WASM M/s", "WASM/C", "WASM/C-port", "WASM/C-port-wasm32", "C-port-wasm32/C-port", "TS/WASM"],
       rows.map((r) => {
         const w = r.wasm.timing?.nsPerOp;
+        const cw = r.cWasm?.timing?.nsPerOp;
         return [
           `${r.c.id} (${r.c.unit})`, cell(r.wasm), cell(r.model),
-          r.cBare ? fmtTiming(r.cBare) : r.cError ?? "–", r.cEngine ? fmtTiming(r.cEngine) : "–",
-          w ? fmtNum(1e3 / w) : "–", fmtRatio(w, r.cBare?.nsPerOp), fmtRatio(w, r.cEngine?.nsPerOp), fmtRatio(r.model.timing?.nsPerOp, w),
+          r.cBare ? fmtTiming(r.cBare) : r.cError ?? "–", r.cEngine ? fmtTiming(r.cEngine) : "–", r.cWasm ? cell(r.cWasm) : "–",
+          w ? fmtNum(1e3 / w) : "–", fmtRatio(w, r.cBare?.nsPerOp), fmtRatio(w, r.cEngine?.nsPerOp),
+          fmtRatio(w, cw), fmtRatio(cw, r.cEngine?.nsPerOp), fmtRatio(r.model.timing?.nsPerOp, w),
         ];
       }),
     ), "");
     for (const r of rows) {
       const rr = r.rounds;
       const roundNote = rr && rr.wasm.length > 1
-        ? `rounds (WASM / C bare / C engine-port): ${rr.wasm.map((_, i) => [rr.wasm[i], rr.cBare[i], rr.cEngine[i]].map((x) => (x === undefined ? "–" : fmtNum(x))).join(" / ")).join("; ")}`
+        ? `rounds (WASM / C bare / C engine-port / C engine-port wasm32): ${rr.wasm.map((_, i) => [rr.wasm[i], rr.cBare[i], rr.cEngine[i], rr.cWasm?.[i]].map((x) => (x === undefined ? "–" : fmtNum(x))).join(" / ")).join("; ")}`
         : undefined;
       const share = (x?: { cpuShare?: number }) => (x?.cpuShare === undefined ? "–" : `${Math.round(x.cpuShare * 100)}%`);
-      const cpuNote = `CPU time / wall time while timing: WASM ${share(r.wasm.timing)}, TS model ${share(r.model.timing)}, C bare ${share(r.cBare)}, C engine-port ${share(r.cEngine)}`
+      const cpuNote = `CPU time / wall time while timing: WASM ${share(r.wasm.timing)}, TS model ${share(r.model.timing)}, C bare ${share(r.cBare)}, C engine-port ${share(r.cEngine)}, C engine-port wasm32 ${share(r.cWasm?.timing)}`
         + (r.wasm.timing ? ` (WASM CPU ns/op ${fmtNum(r.wasm.timing.cpuNsPerOp)})` : "");
-      const notes = [r.c.note, roundNote, cpuNote, r.wasm.problem && `WASM state check: ${r.wasm.problem}`, r.model.problem && `model state check: ${r.model.problem}`, r.cError].filter(Boolean);
+      const notes = [r.c.note, roundNote, cpuNote, r.wasm.problem && `WASM state check: ${r.wasm.problem}`, r.model.problem && `model state check: ${r.model.problem}`, r.cWasm?.problem && `C wasm32 check: ${r.cWasm.problem}`, r.cError].filter(Boolean);
       out.push(`- **${r.c.id}**: ${r.c.title}; ${notes.join("; ")}`);
     }
     out.push("");
     out.push("CPU time is process.cpuUsage() over the WASM and model timing, and the C child's user + system time over its run; a share well below 100% means the process waited for a core (load on the host).", "");
-    out.push("C bare = the essential work only (walk, frame alloc/free, refcount/mapcount, PTE + shadow); C engine-port = a line-by-line C port of the core's path for the same ops (op records, dispatch, validation, i64 statistics, scheme-rule loads, mmu_gather). WASM/C-port is what AssemblyScript → WASM → V8 costs; C-port/C bare is what the core's design costs.", "");
+    out.push("C bare = the essential work only (walk, frame alloc/free, refcount/mapcount, PTE + shadow); C engine-port = a line-by-line C port of the core's path for the same ops (op records, dispatch, validation, i64 statistics, scheme-rule loads, mmu_gather). WASM/C-port is what AssemblyScript → WASM → V8 costs; C-port/C bare is what the core's design costs. C engine-port (wasm32) = the same C compiled by clang to wasm32 and run in this process under the same harness as the WASM engine: WASM/C-port-wasm32 is AssemblyScript's code generation (and any work the core does beyond the port), C-port-wasm32/C-port what WebAssembly under V8 costs for the same C.", "");
     const aos = rows.filter((r) => r.cBareAos && r.cBare);
     if (aos.length) {
       out.push("Frame layout (C, this run): one array per struct-page field (the core's layout) vs refcount, mapcount, flags and index interleaved in one 16-byte record per frame:", "");

@@ -34,6 +34,31 @@
  * Usage: refkernel churn|fork bare|engine N frames L seed minSamples maxMs
  * Prints one JSON line: ns per op (churn) or per PTE (fork), mean and rme.
  */
+#ifdef REFKERNEL_WASM
+/* -DREFKERNEL_WASM: the same engine port built by clang for wasm32 (bench/cwasm.ts),
+ * freestanding: no libc, so a bump allocator over memory.grow, the compiler's
+ * memset/memcpy (memory.fill / memory.copy with -mbulk-memory), and a failure
+ * reported through the import env.rk_abort(code, message). bench/cwasm.ts
+ * calls rk_setup and rk_run from the bench's own Node process. */
+#include <stdint.h>
+#include <stddef.h>
+#define memset __builtin_memset
+#define memcpy __builtin_memcpy
+__attribute__((import_module("env"), import_name("rk_abort"), noreturn)) void rk_abort(int code, const char *msg);
+#define DIE(code, ...) rk_abort(code, rk_first(__VA_ARGS__, 0))
+#define rk_first(msg, ...) (msg)
+extern unsigned char __heap_base;
+static uintptr_t heapTop = (uintptr_t)&__heap_base;
+static void *malloc(size_t bytes) {
+  uintptr_t p = (heapTop + 15) & ~(uintptr_t)15;
+  uintptr_t end = p + bytes;
+  uintptr_t have = __builtin_wasm_memory_size(0) * 65536u;
+  if (end > have && __builtin_wasm_memory_grow(0, (end - have + 65535) / 65536) == (size_t)-1) return 0;
+  heapTop = end;
+  return (void *)p;
+}
+static void free(void *p) { (void)p; } /* bump allocator: setup only */
+#else
 #define _POSIX_C_SOURCE 199309L
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +66,8 @@
 #include <string.h>
 #include <math.h>
 #include <time.h>
+#define DIE(code, ...) do { fprintf(stderr, __VA_ARGS__); exit(code); } while (0)
+#endif
 
 typedef int32_t i32;
 typedef uint32_t u32;
@@ -58,7 +85,7 @@ typedef int64_t i64;
 
 static void *xalloc(size_t bytes, int fill) {
   void *p = malloc(bytes ? bytes : 16);
-  if (!p) { fprintf(stderr, "refkernel: out of memory (%zu bytes)\n", bytes); exit(2); }
+  if (!p) DIE(2, "refkernel: out of memory (%zu bytes)\n", bytes);
   memset(p, fill, bytes); /* pre-touch, as the core's memory.fill does */
   return p;
 }
@@ -523,16 +550,16 @@ static u32 *handleFault(i32 mm, i32 v, u32 vpn, int write) {
   bump(ST_FAULTS);
   u32 *p = ptePtr(mm, vpn, 1);
   u32 pte = *p;
-  if ((pte & PTE_DEVICE_PRIVATE) != 0) { fprintf(stderr, "unexpected device entry\n"); exit(3); }
+  if ((pte & PTE_DEVICE_PRIVATE) != 0) DIE(3, "unexpected device entry\n");
   if (pte == 0) {
     if (isAnon(v)) {
       if (!write) { *p = PTE_PRESENT | PTE_SPECIAL; return p; }
       *p = (newAnonPage(v, vpn, 0) << PTE_PFN_SHIFT) | PTE_PRESENT | PTE_WRITE;
       return p;
     }
-    fprintf(stderr, "file faults are not in the benchmark\n"); exit(3);
+    DIE(3, "file faults are not in the benchmark\n");
   } else if (write && (pte & PTE_PRESENT) != 0 && (pte & PTE_WRITE) == 0) {
-    fprintf(stderr, "wp faults are not in the benchmark\n"); exit(3);
+    DIE(3, "wp faults are not in the benchmark\n");
   }
   return p;
 }
@@ -542,7 +569,7 @@ static void storeValue(i32 mm, i32 v, u32 vpn, u32 *p, u32 value) {
   if (pfn != 0 && !isAllocated(pfn)) violation(V_UAF, pfn, mm, (i32)vpn, REF(pfn), MAPC(pfn), 3);
   CONTENT(pfn) = value;
   *shadowOf(p) = value;
-  if (hasFlag(pfn, PG_PAGECACHE) && (vmFlags[v] & VM_FILE) != 0) { fprintf(stderr, "file write\n"); exit(3); }
+  if (hasFlag(pfn, PG_PAGECACHE) && (vmFlags[v] & VM_FILE) != 0) DIE(3, "file write\n");
 }
 
 static i32 access_(i32 mm, i32 vpn, int write, i32 value) {
@@ -561,7 +588,7 @@ static i32 access_(i32 mm, i32 vpn, int write, i32 value) {
 
 /* ---- guarded fast paths (assembly/fastpath.ts, zap.ts, fork.ts): the same guards and work ---- */
 
-static NOINLINE void mirrorsInvalidate(void) { fprintf(stderr, "no mirrors in the benchmark\n"); exit(3); }
+static NOINLINE void mirrorsInvalidate(void) { DIE(3, "no mirrors in the benchmark\n"); }
 /* mmu_notifier_invalidate_range_start (mmu_notifier.ts): counted; mirrors only if open. */
 static inline void mmuNotifierInvalidate(void) { bump(ST_MMU_NOTIFY); if (mirrorsOpen != 0) mirrorsInvalidate(); }
 static inline int rangeFastOk(void) { return hugeLeaves == 0 && largeLive == 0 && !counterOn && mirrorsOpen == 0; }
@@ -652,7 +679,7 @@ static void zapOne(i32 mm, u32 vpn, u32 *p) {
   *shadowOf(p) = 0;
   bump(ST_PTES_ZAPPED);
   u32 pfn = pte >> PTE_PFN_SHIFT;
-  if ((pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0) { fprintf(stderr, "device entry\n"); exit(3); }
+  if ((pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0) DIE(3, "device entry\n");
   if ((pte & PTE_PRESENT) == 0) return;
   if ((pte & PTE_SPECIAL) != 0) { if (pfn != 0) LASTOP(pfn) = currentOp; return; }
   if (!isAllocated(pfn)) { violation(V_UAF, pfn, mm, (i32)vpn, REF(pfn), MAPC(pfn), 4); return; }
@@ -720,12 +747,12 @@ static inline void copyOne(i32 parent, int cow, u32 vpn, u32 *src, u32 pte, u32 
   bump(ST_PTES_COPIED);
   u32 pfn = pte >> PTE_PFN_SHIFT;
   if (pfn != 0 && !isAllocated(pfn)) violation(V_UAF, pfn, parent, (i32)vpn, REF(pfn), MAPC(pfn), 5);
-  if ((pte & PTE_DEVICE_PRIVATE) != 0) { fprintf(stderr, "device entry\n"); exit(3); }
+  if ((pte & PTE_DEVICE_PRIVATE) != 0) DIE(3, "device entry\n");
   else if ((pte & PTE_SPECIAL) != 0) {
     u32 shared = cow ? pte & ~(u32)PTE_WRITE : pte;
     *src = shared; *dst = shared;
   } else if (hasFlag(pfn, PG_ANON) && rule(SCHEME_COW_PINNED) != 0 && mmPinned[parent] > 0 && REF(pfn) >= rule(SCHEME_PIN_BIAS)) {
-    fprintf(stderr, "pinned copy\n"); exit(3);
+    DIE(3, "pinned copy\n");
   } else {
     folioGet(pfn, 1, parent, (i32)vpn);
     rmapAdd(pfn);
@@ -892,9 +919,8 @@ static void runEncoded(const i32 *words, i64 count) {
     i32 n = (i32)(count - start < batchCap ? count - start : batchCap);
     memcpy(opBuf, words + start * OP_WORDS, (size_t)n * OP_WORDS * 4);
     if (runBatch(n) < n) {
-      fprintf(stderr, "refkernel: op %lld rejected: error %d field %d detail %d\n",
-              (long long)(start + errorBlock[1]), errorBlock[0], errorBlock[2], errorBlock[3]);
-      exit(4);
+      DIE(4, "refkernel: op %lld rejected: error %d field %d detail %d\n",
+          (long long)(start + errorBlock[1]), errorBlock[0], errorBlock[2], errorBlock[3]);
     }
   }
 }
@@ -909,6 +935,9 @@ static void op1(i32 *w, i32 op, i32 a0, i32 a1, i32 a2, i32 a3, i32 a4) {
 static u32 rng;
 static inline u32 next_u32(void) { rng ^= rng << 13; rng ^= rng >> 17; rng ^= rng << 5; return rng; }
 
+typedef void (*unit_fn)(void);
+
+#ifndef REFKERNEL_WASM
 static double now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -918,8 +947,6 @@ static double now_ns(void) {
 /* benchmark.js's t table (two-sided 95%) for df 1..30, then 1.96 */
 static const double T_TABLE[31] = { 0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
   2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042 };
-
-typedef void (*unit_fn)(void);
 
 /* Calibrate the units per sample to >= 50 ms (benchmark.js's minTime), then take
  * samples until minSamples and maxMs are both reached. Returns ns per unit. */
@@ -951,6 +978,8 @@ static void measure(unit_fn fn, double workPerUnit, int minSamples, double maxMs
   *mean = m; *rme = m > 0 ? sem * t / m * 100 : 0; *nSamples = n; *unitsPerSample = per;
 }
 
+#endif
+
 /* ====================== cases ====================== */
 
 static u32 N, L;
@@ -980,7 +1009,7 @@ static void fork_engine_unit(void) {
   op1(forkWords, OP_FORK, forkParent, 0, 0, 0, 0);
   op1(forkWords + OP_WORDS, OP_EXIT, forkNext, 0, 0, 0, 0);
   runEncoded(forkWords, 2);
-  if (results[0] != forkNext) { fprintf(stderr, "fork returned %d, expected %d\n", results[0], forkNext); exit(4); }
+  if (results[0] != forkNext) DIE(4, "fork returned %d, expected %d\n", results[0], forkNext);
   forkNext++;
   /* The core never reuses mm ids; here a dead child's slot is as clean as a new
    * one (exitMm zeroed its pgd), so recycle the ids to bound the pgd array. */
@@ -988,21 +1017,9 @@ static void fork_engine_unit(void) {
   opsDone += 2;
 }
 
-int main(int argc, char **argv) {
-  if (argc < 9) {
-    fprintf(stderr, "usage: refkernel churn|fork bare|engine N frames L seed minSamples maxMs [mmCap]\n");
-    return 1;
-  }
-  const char *kase = argv[1], *mode = argv[2];
-  N = (u32)strtoul(argv[3], 0, 10);
-  u32 frames = (u32)strtoul(argv[4], 0, 10);
-  L = (u32)strtoul(argv[5], 0, 10);
-  u32 seed = (u32)strtoul(argv[6], 0, 10);
-  int minSamples = atoi(argv[7]);
-  double maxMs = atof(argv[8]);
-  i32 mmCapArg = argc > 9 ? atoi(argv[9]) : 4096;
-  int engine = strcmp(mode, "engine") == 0;
-  int churn = strcmp(kase, "churn") == 0;
+/* Build the case's state (engine: through the op records, as the core's setup
+ * does) and return the unit the timer repeats. N and L are set by the caller. */
+static unit_fn setup_case(int churn, int engine, u32 frames, u32 seed, i32 mmCapArg) {
   rng = seed ? seed : 1;
   /* pool sizes as bench/main.ts gives the engine: doFork wants pteTablesLeft and
    * pmdTablesLeft each >= the parent's pte + pmd tables together */
@@ -1010,10 +1027,6 @@ int main(int argc, char **argv) {
   i32 nPte = churn ? tables + 8 : 2 * tables + 128;
   i32 nPmd = churn ? 64 : tables + 128;
   init_state(frames, engine ? mmCapArg : 4, 64, nPmd, nPte);
-
-  double mean = 0, rme = 0; int ns = 0; long per = 0;
-  double setupMs = 0;
-  double t0 = now_ns();
   if (churn) {
     unsigned char *occ = xalloc(N, 0);
     for (u32 i = 0; i < N; i++) occ[i] = next_u32() & 1;
@@ -1040,33 +1053,74 @@ int main(int argc, char **argv) {
       for (u32 i = 0; i < N; i++) if (occ[i]) bare_map(MMAP_BASE + i, i);
       for (u32 j = 0; j < 2 * L; j++) { u32 s = cycleSlots[j]; if (!occ[s]) cycleMaps++; occ[s] ^= 1; }
     }
-    setupMs = (now_ns() - t0) / 1e6;
-    measure(engine ? churn_engine_cycle : churn_bare_cycle, 2.0 * L, minSamples, maxMs, &mean, &rme, &ns, &per);
-  } else {
-    if (engine) {
-      i32 w[OP_WORDS];
-      op1(w, OP_MM_NEW, 0, 0, 0, 0, 0); runEncoded(w, 1);
-      op1(w, OP_MMAP, 0, -1, (i32)N, VM_READ | VM_WRITE | VM_ANON, -1); runEncoded(w, 1);
-      i32 *setup = xalloc((size_t)4096 * OP_WORDS * 4, 0);
-      for (u32 i = 0; i < N;) {
-        u32 n = 0;
-        for (; n < 4096 && i < N; n++, i++) op1(setup + (size_t)n * OP_WORDS, OP_WRITE, 0, (i32)(MMAP_BASE + i), (i32)i, 0, 0);
-        runEncoded(setup, n);
-      }
-      free(setup);
-    } else {
-      for (u32 i = 0; i < N; i++) bare_map(MMAP_BASE + i, i);
-    }
-    setupMs = (now_ns() - t0) / 1e6;
-    measure(engine ? fork_engine_unit : fork_bare_unit, 2.0 * N, minSamples, maxMs, &mean, &rme, &ns, &per);
+    free(occ);
+    return engine ? churn_engine_cycle : churn_bare_cycle;
   }
-  /* a checksum of the frame state, so both modes can be compared */
+  if (engine) {
+    i32 w[OP_WORDS];
+    op1(w, OP_MM_NEW, 0, 0, 0, 0, 0); runEncoded(w, 1);
+    op1(w, OP_MMAP, 0, -1, (i32)N, VM_READ | VM_WRITE | VM_ANON, -1); runEncoded(w, 1);
+    i32 *setup = xalloc((size_t)4096 * OP_WORDS * 4, 0);
+    for (u32 i = 0; i < N;) {
+      u32 n = 0;
+      for (; n < 4096 && i < N; n++, i++) op1(setup + (size_t)n * OP_WORDS, OP_WRITE, 0, (i32)(MMAP_BASE + i), (i32)i, 0, 0);
+      runEncoded(setup, n);
+    }
+    free(setup);
+  } else {
+    for (u32 i = 0; i < N; i++) bare_map(MMAP_BASE + i, i);
+  }
+  return engine ? fork_engine_unit : fork_bare_unit;
+}
+
+/* a checksum of the frame state, so both modes (and both builds) can be compared */
+static unsigned long long frameChecksum(void) {
   unsigned long long sum = 0;
   for (u32 p = 1; p <= sysFrames; p++) sum += (unsigned long long)(u32)REF(p) * 3 + (u32)MAPC(p);
+  return sum;
+}
+
+#ifdef REFKERNEL_WASM
+/* The wasm32 build's interface (bench/cwasm.ts): set up once, then run units. */
+static unit_fn wasmUnit;
+__attribute__((export_name("rk_setup"))) int rk_setup(int churn, int engine, u32 n, u32 frames, u32 l, u32 seed, i32 mmCap) {
+  N = n; L = l;
+  wasmUnit = setup_case(churn, engine, frames, seed, mmCap);
+  return 0;
+}
+__attribute__((export_name("rk_run"))) void rk_run(i32 units) { for (i32 i = 0; i < units; i++) wasmUnit(); }
+__attribute__((export_name("rk_checksum"))) i64 rk_checksum(void) { return (i64)frameChecksum(); }
+__attribute__((export_name("rk_cycle_maps"))) i64 rk_cycle_maps(void) { return cycleMaps; }
+__attribute__((export_name("rk_free_frames"))) u32 rk_free_frames(void) { return buddyTop; }
+__attribute__((export_name("rk_ops_done"))) i64 rk_ops_done(void) { return opsDone; }
+__attribute__((export_name("rk_atomic_ref"))) i64 rk_atomic_ref(void) { return stats[ST_ATOMIC_REF]; }
+__attribute__((export_name("rk_atomic_map"))) i64 rk_atomic_map(void) { return stats[ST_ATOMIC_MAP]; }
+#else
+int main(int argc, char **argv) {
+  if (argc < 9) {
+    fprintf(stderr, "usage: refkernel churn|fork bare|engine N frames L seed minSamples maxMs [mmCap]\n");
+    return 1;
+  }
+  const char *kase = argv[1], *mode = argv[2];
+  N = (u32)strtoul(argv[3], 0, 10);
+  u32 frames = (u32)strtoul(argv[4], 0, 10);
+  L = (u32)strtoul(argv[5], 0, 10);
+  u32 seed = (u32)strtoul(argv[6], 0, 10);
+  int minSamples = atoi(argv[7]);
+  double maxMs = atof(argv[8]);
+  i32 mmCapArg = argc > 9 ? atoi(argv[9]) : 4096;
+  int engine = strcmp(mode, "engine") == 0;
+  int churn = strcmp(kase, "churn") == 0;
+  double mean = 0, rme = 0; int ns = 0; long per = 0;
+  double t0 = now_ns();
+  unit_fn unit = setup_case(churn, engine, frames, seed, mmCapArg);
+  double setupMs = (now_ns() - t0) / 1e6;
+  measure(unit, churn ? 2.0 * L : 2.0 * N, minSamples, maxMs, &mean, &rme, &ns, &per);
   printf("{\"case\":\"%s\",\"mode\":\"%s\",\"N\":%u,\"frames\":%u,\"L\":%u,\"nsPerOp\":%.4f,\"rme\":%.3f,\"samples\":%d,"
          "\"unitsPerSample\":%ld,\"cycleMaps\":%lld,\"freeFrames\":%u,\"checksum\":%llu,\"setupMs\":%.1f,"
          "\"atomicsRef\":%lld,\"atomicsMap\":%lld,\"opsDone\":%lld}\n",
-         kase, mode, N, frames, L, mean, rme, ns, per, (long long)cycleMaps, buddyTop, sum, setupMs,
+         kase, mode, N, frames, L, mean, rme, ns, per, (long long)cycleMaps, buddyTop, frameChecksum(), setupMs,
          (long long)stats[ST_ATOMIC_REF], (long long)stats[ST_ATOMIC_MAP], (long long)opsDone);
   return 0;
 }
+#endif
