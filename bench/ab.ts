@@ -12,11 +12,8 @@
  * clang wasm32 build (bench/cwasm.ts) runs in the same interleaving as a third
  * column (its ratio is to A). Run A against A for the A/A noise.
  *
- * @example
- * ```sh
- * cp build/refsim.wasm /tmp/a.wasm   # then change assembly/, npm run build
+ * For instance: cp build/refsim.wasm /tmp/a.wasm; change assembly/; npm run build;
  * node --import tsx bench/ab.ts /tmp/a.wasm build/refsim.wasm --cases churn-small --samples 30
- * ```
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -24,12 +21,15 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { makeCases, SEED, type Case } from "./cases.ts";
 import { buildCWasm, setupCWasm } from "./cwasm.ts";
 import type { OpTarget } from "../src/workload/target.ts";
+// @ts-expect-error: a plain .mjs build script without types
+import { exportMutableGlobals } from "../scripts/export-globals.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /** A copy of src/ (and assembly/abi.ts, which src imports) with `wasm` embedded; returns its Engine module path. */
 function treeFor(wasm: string): string {
-  const bytes = readFileSync(wasm);
+  // as scripts/embed-wasm.mjs embeds it: every mutable global exported (saveState reads them)
+  const bytes = Buffer.from((exportMutableGlobals(readFileSync(wasm)) as { bytes: Uint8Array }).bytes);
   const id = createHash("sha256").update(bytes).digest("hex").slice(0, 12);
   const dir = `${ROOT}tmp/ab/${id}/`;
   if (!existsSync(`${dir}src/core/engine.ts`)) {
