@@ -52,6 +52,7 @@ let wRefs: usize = 0; // references step 2 took
 let mmCap: i32 = 0;
 let wpSeq: usize = 0; // mm->write_protect_seq
 let forkParent: usize = 0; // child -> parent + 1 while a fork is between fork_begin and fork_end
+let forksOpen: i32 = 0; // children with forkParent set: forkingParent() scans only when one is (every OP_EXIT asks)
 
 /** fork_begin copies without write-protecting the parent's entries (read by fork.ts). */
 export let deferParentWp: bool = false;
@@ -72,6 +73,7 @@ export function initGupFast(walks: i32, mms: i32): void {
   forkParent = heap.alloc(<usize>mms << 2);
   memory.fill(wpSeq, 0, <usize>mms << 2);
   memory.fill(forkParent, 0, <usize>mms << 2);
+  forksOpen = 0;
 }
 
 @inline function get(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
@@ -93,6 +95,7 @@ export function writeProtectSeq(mm: i32): i32 { return get(wpSeq, mm); }
 export function forkInProgress(child: i32): bool { return child >= 0 && child < mmCap && get(forkParent, child) != 0; }
 /** The parent is being forked (some child between fork_begin and fork_end): its mmap_lock is held for write. */
 export function forkingParent(parent: i32): bool {
+  if (forksOpen == 0) return false;
   for (let c = 0; c < mmCap; c++) if (get(forkParent, c) == parent + 1) return true;
   return false;
 }
@@ -205,6 +208,7 @@ function grabbed(mm: i32, vpn: u32, pfn: u32, flags: i32, refs: i32): i32 {
 export function forkBegun(parent: i32, child: i32): void {
   if (rule(SCHEME_WRITE_PROTECT_SEQ) != 0) put(wpSeq, parent, get(wpSeq, parent) + 1);
   put(forkParent, child, parent + 1);
+  forksOpen++;
 }
 
 export function setDeferParentWp(on: bool): void { deferParentWp = on; }
@@ -218,6 +222,7 @@ export function setDeferParentWp(on: bool): void { deferParentWp = on; }
 export function forkEnd(child: i32): void {
   const parent = get(forkParent, child) - 1;
   put(forkParent, child, 0);
+  forksOpen--;
   for (let v = firstVma(parent); v >= 0; v = vmaNext(v)) {
     if (!isCow(v)) continue;
     for (let vpn = vmaStart(v); vpn < vmaEnd(v); vpn++) {
