@@ -10,11 +10,11 @@ import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
 import {
   allocSystemPage, ref, mapcount, content, setContent, hasFlag, clearFlag, addFlag, setPageIndex, pageIndex, isLarge, folioOf, largeLive,
-  flags, setFlags, setRef, setMapcount, freeSystemFrames,
+  flags, setFlags, setRef, setMapcount, freeSystemFrames, refBase, mapBase, flagsBase,
 } from "./frames";
 import { rangeFastOk, fpNote, FP_COPY_FAST, FP_COPY_FULL, FP_COPY_PTE_FULL } from "./fastpath";
 import { folioGet, rmapAdd, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf, ptePfn, mkPte, tablesOf, pteTablesLeft, pmdTablesLeft } from "./pgtable";
+import { pteTableOf, pteTableBase, ptePtr, shadowOf, shadowDelta, hugeLeaf, ptePfn, mkPte, tablesOf, pteTablesLeft, pmdTablesLeft } from "./pgtable";
 import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp";
 import {
   isCow, pinnedIn, mmSlotsLeft, vmaSlotsLeft, vmaCount, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, newMm,
@@ -124,6 +124,10 @@ function copyFolioRun(parent: i32, cow: bool, vpn: u32, src: usize, last: u32, d
  */
 function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32): void {
   const wp: u32 = cow ? ~PTE_WRITE : ~0; // a COW mapping write-protects both entries
+  // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a copy).
+  const refB = refBase, mapB = mapBase, flB = flagsBase;
+  const shadowD = shadowDelta();
+  const keepSrc = deferParentWp;
   let copied = 0;
   let vpn = start;
   while (vpn < end) {
@@ -139,17 +143,20 @@ function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32)
         if (dstTable == 0) dstTable = ptePtr(child, x, true) - (<usize>(x & (PT_ENTRIES - 1)) << 2);
         const dst = dstTable + (<usize>(x & (PT_ENTRIES - 1)) << 2);
         const pfn = ptePfn(pte);
-        const f = flags(pfn);
-        if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) == PTE_PRESENT && (f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED) {
-          setRef(pfn, ref(pfn) + 1); // folio_get
-          setMapcount(pfn, mapcount(pfn) + 1); // folio_dup_file_rmap_pte / folio_try_dup_anon_rmap_pte
-          if ((f & PG_ANON) != 0) setFlags(pfn, f & ~PG_ANON_EXCLUSIVE);
-          const shared = pte & wp;
-          store<u32>(src, wrprotectSrc(pte, shared));
-          store<u32>(dst, shared);
-          store<u32>(shadowOf(dst), load<u32>(shadowOf(src)));
-          copied++;
-          continue;
+        const at = <usize>pfn << 2;
+        if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) == PTE_PRESENT) {
+          const f = load<u32>(flB + at);
+          if ((f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED) {
+            store<i32>(refB + at, load<i32>(refB + at) + 1); // folio_get
+            store<i32>(mapB + at, load<i32>(mapB + at) + 1); // folio_dup_file_rmap_pte / folio_try_dup_anon_rmap_pte
+            if ((f & PG_ANON) != 0) store<u32>(flB + at, f & ~PG_ANON_EXCLUSIVE);
+            const shared = pte & wp;
+            store<u32>(src, keepSrc ? pte : shared); // wrprotectSrc
+            store<u32>(dst, shared);
+            store<u32>(dst + shadowD, load<u32>(src + shadowD));
+            copied++;
+            continue;
+          }
         }
         fpNote(FP_COPY_PTE_FULL);
         copyOne(parent, cow, x, src, pte, dst);

@@ -7,7 +7,7 @@ import {
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
-import { ref, setRef, flags, isDevice, releaseSystemPage, noteFrees } from "./frames";
+import { ref, setRef, flags, isDevice, releaseSystemPage, noteFrees, refBase, flagsBase, sysFrames } from "./frames";
 import { folioPut } from "./refcount";
 import { fpNote, FP_FLUSH_FAST, FP_FLUSH_FULL } from "./fastpath";
 import { counterOn, counterUpdate } from "./counters/layer";
@@ -51,12 +51,18 @@ export function tlbFlush(): void {
   const routed = rule(SCHEME_RELEASE_PAGES_DEVMAP) != 0;
   let fastPuts = 0;
   let freed = 0;
+  // Loop invariants in locals (V8 reloads a wasm global at each use); a put through
+  // folioPut below changes none of them.
+  const pfns = gatherPfn, refs = gatherRefs;
+  const refB = refBase, flB = flagsBase, sys = sysFrames;
+  const fast = !counterOn;
   for (let i = 0; i < gatherCount; i++) {
-    const pfn = load<u32>(gatherPfn + (<usize>i << 2));
-    const nr = load<i32>(gatherRefs + (<usize>i << 2));
-    const r = ref(pfn) - nr;
-    if ((flags(pfn) & ORDINARY_MASK) == PG_ALLOCATED && !isDevice(pfn) && r >= 0 && !counterOn) {
-      setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
+    const pfn = load<u32>(pfns + (<usize>i << 2));
+    const nr = load<i32>(refs + (<usize>i << 2));
+    const at = <usize>pfn << 2;
+    const r = load<i32>(refB + at) - nr;
+    if (fast && pfn <= sys && (load<u32>(flB + at) & ORDINARY_MASK) == PG_ALLOCATED && r >= 0) { // !isDevice(pfn)
+      store<i32>(refB + at, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
       fastPuts++;
       if (r == 0) {
         releaseSystemPage(pfn);

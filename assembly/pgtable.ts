@@ -228,6 +228,8 @@ export function moveTable(mm: i32, from: u32, to: u32): void {
 
 /** The shadow (expected data) word beside a PTE. */
 @inline export function shadowOf(pte: usize): usize { return pte - ptePool + shadowPool; }
+/** shadowOf(p) == p + shadowDelta(): for loops that keep it in a local (V8 reloads a wasm global at every use). */
+@inline export function shadowDelta(): usize { return shadowPool - ptePool; }
 
 /** free_pgtables: release the pte tables lying wholly inside [start, end). */
 export function freeTablesIn(mm: i32, start: u32, end: u32): void {

@@ -10,10 +10,11 @@ import { bump, stat } from "./stats";
 import { rule, freeAt } from "./scheme";
 import {
   ref, mapcount, setMapcount, flags, setLastOp, isDevice, kindOf, hasFlag, isLarge, folioOf, largeLive,
+  refBase, mapBase, flagsBase, lastOpBase, sysFrames,
 } from "./frames";
 import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL } from "./fastpath";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, shadowOf, hugeLeaf, ptePfn } from "./pgtable";
+import { pteTableOf, pteTableBase, shadowOf, shadowDelta, hugeLeaf, ptePfn } from "./pgtable";
 import { zapHugePmd, splitHugePmd, blockStart, folioPteBatch } from "./thp";
 import { violation, currentOp } from "./violations";
 import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbRemoveFolio, tlbGather } from "./mmu_gather";
@@ -121,6 +122,11 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
  */
 @inline function zapRangeFast(mm: i32, start: u32, end: u32): void {
   const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
+  // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a zap).
+  const refB = refBase, mapB = mapBase, flB = flagsBase, lastB = lastOpBase;
+  const shadowD = shadowDelta();
+  const sys = sysFrames;
+  const op = currentOp;
   let zapped = 0;
   let vpn = start;
   while (vpn < end) {
@@ -133,16 +139,18 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
         const pte = load<u32>(p);
         if (pte == 0) continue;
         const pfn = ptePfn(pte);
-        if ((pte & NOT_NORMAL) == PTE_PRESENT && (flags(pfn) & ZAP_MASK) == PG_ALLOCATED && !isDevice(pfn)
-            && mapcount(pfn) > 0 && ref(pfn) <= mapcount(pfn) && batch > 0) {
-          const m = mapcount(pfn);
-          store<u32>(p, 0);
-          store<u32>(shadowOf(p), 0);
-          zapped++;
-          setMapcount(pfn, m - 1); // folio_remove_rmap_pte
-          setLastOp(pfn, currentOp);
-          tlbGather(mm, pfn, 1, batch); // __tlb_remove_folio_pages
-          continue;
+        const at = <usize>pfn << 2;
+        if ((pte & NOT_NORMAL) == PTE_PRESENT && batch > 0 && pfn <= sys) { // a system page (!isDevice)
+          const m = load<i32>(mapB + at);
+          if ((load<u32>(flB + at) & ZAP_MASK) == PG_ALLOCATED && m > 0 && load<i32>(refB + at) <= m) {
+            store<u32>(p, 0);
+            store<u32>(p + shadowD, 0);
+            zapped++;
+            store<i32>(mapB + at, m - 1); // folio_remove_rmap_pte
+            store<i32>(lastB + at, op);
+            tlbGather(mm, pfn, 1, batch); // __tlb_remove_folio_pages
+            continue;
+          }
         }
         fpNote(FP_ZAP_PTE_FULL);
         zapOne(mm, v, p);
