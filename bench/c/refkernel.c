@@ -151,9 +151,16 @@ static i32 gatherRefs[MAX_GATHER];
 /* State the core's fast-path guards read (assembly/fastpath.ts rangeFastOk): no
  * THP, large folio, counter layer or mirror exists in the benchmark, but the guards
  * load them as the core does. */
-static i32 hugeLeaves, largeLive, counterOn, mirrorsOpen;
+/* Not static: gcc and clang fold a static that nothing writes to its initial 0 and
+ * drop every guard that reads it, where the core loads each global at each use. */
+i32 hugeLeaves, largeLive, counterOn, mirrorsOpen;
+/* fork_begin's deferred parent write-protect (gup_fast.ts deferParentWp, read per PTE
+ * by copyRangeFast) and the forks between fork_begin and fork_end (forksOpen: OP_EXIT
+ * scans for a forking parent only while one is open); neither happens in the benchmark. */
+i32 deferParentWp, forksOpen;
+static NOINLINE int forkingParent(i32 mm) { (void)mm; DIE(3, "no fork_begin in the benchmark\n"); }
 static i32 *mmVmaCache, *vmAnonVma; /* find_vma's per-mm cache, vma->anon_vma (mm.ts) */
-static i64 fp[10]; /* the core's fast-path counters (fastpath.ts FP_*) */
+static i32 fp[10]; /* the core's fast-path counters (fastpath.ts FP_*, i32 there) */
 enum { FP_ACCESS_FAST, FP_ACCESS_FULL, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL, FP_COPY_FAST, FP_COPY_FULL,
        FP_COPY_PTE_FULL, FP_FLUSH_FAST, FP_FLUSH_FULL };
 
@@ -605,6 +612,7 @@ static int fastAccess(i32 mm, i32 vpn, int write, i32 value) {
   if (!p) { fp[FP_ACCESS_FULL]++; return 0; }
   u32 pte = *p;
   if (pte == 0) {
+    if (hugeLeaves != 0) { fp[FP_ACCESS_FULL]++; return 0; } /* the core looks for a PMD over the table then */
     if (buddyTop < 2 || pteFreeTop < 1) { fp[FP_ACCESS_FULL]++; return 0; }
     if (write) {
       bump(ST_FAULTS);
@@ -787,7 +795,7 @@ static void copyRangeFast(i32 parent, i32 child, int cow, u32 start, u32 end) {
           MAPC(pfn) += 1;
           if (f & PG_ANON) FLAGS(pfn) = f & ~(u32)PG_ANON_EXCLUSIVE;
           u32 shared = pte & wp;
-          *src = shared; *dst = shared;
+          *src = deferParentWp ? pte : shared; *dst = shared;
           *shadowOf(dst) = *shadowOf(src);
           copied++;
           continue;
@@ -879,7 +887,9 @@ static i32 execute(const i32 *w) {
     case OP_READ: return fastAccess(a0, a1, 0, 0) ? fastResult : access_(a0, a1, 0, 0);
     case OP_WRITE: return fastAccess(a0, a1, 1, a2) ? fastResult : access_(a0, a1, 1, a2);
     case OP_FORK: return doFork(a0);
-    case OP_EXIT: exitMm(a0); return 0;
+    case OP_EXIT:
+      if (forksOpen != 0 && forkingParent(a0)) return fail(ERR_BAD_STATE, 0, 0);
+      exitMm(a0); return 0;
     case OP_MADV_DONTNEED: {
       if (!(a1 >= 0 && a2 > 0 && (i64)a1 + (i64)a2 <= VPN_LIMIT)) return fail(ERR_RANGE, 1, 0);
       i32 v = findVma(a0, (u32)a1);
