@@ -210,3 +210,6 @@ export function mirrorFaultsOf(m: i32): i32 { return mirrorFaults(m); }
 export function mirrorEntriesOf(m: i32): i32 { return mirrorEntryCount(m); }
 export function mirrorDeviceOf(m: i32): i32 { return mirrorDevice(m); }
 export function mirrorMmOf(m: i32): i32 { return mirrorMm(m); }
+
+// Workload generators inside the core (workload_run.ts): the host starts one, then steps it batch by batch.
+export { workloadPageFault, workloadMmap1, workloadStep, workloadHash } from "./workload_run";

@@ -19,7 +19,7 @@ import * as abi from "../../assembly/abi.ts";
 import { instantiateCore, type CoreExports } from "./wasm.ts";
 import { RefsimError, shown } from "./errors.ts";
 import {
-  encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, idArg, type Op, type OpName,
+  encodeOp, OP_FIELDS, OP_NAME_BY_CODE, coreError, PAGE_SIZE, checkEncoded, checkOpList, opsThatFit, opsExhausted, MAX_OPS, idArg, type Op, type OpName,
 } from "./ops.ts";
 import { checkEngineOptions } from "./options.ts";
 import { statusOutcome, type OpOutcome } from "./errno.ts";
@@ -108,6 +108,15 @@ export interface FastPathCounts {
   copyFast: number; copyFull: number; copyPteFull: number;
   flushFast: number; flushFull: number;
 }
+
+/**
+ * A workload generator the core runs itself (assembly/workload_run.ts; src/workload/ picks it on an
+ * Engine): page_fault1 / page_fault3's loop (file0 -1: anonymous, else task t maps file file0 + t)
+ * or mmap1's, for tasks with mm ids mm0, mm0 + 1, ..., placed at vpn `at` with VM_* `flags`.
+ */
+export type CoreWorkload =
+  | { kind: "page-fault"; tasks: number; pages: number; at: number; flags: number; mm0: number; file0: number; seed: number }
+  | { kind: "mmap1"; tasks: number; pages: number; at: number; flags: number; mm0: number };
 
 /** Set only while Engine.create runs the constructor. */
 let creating = false;
@@ -363,6 +372,32 @@ export class Engine extends OpCalls {
     return last;
   }
 
+
+  /**
+   * Run `ops` ops of a generator inside the core: the core writes each batch's records into its op
+   * buffer and runs them with no JavaScript per op. `hash` is the FNV-1a stream hash so far (the
+   * encoder's); returns it continued over the generator's ops. `onBatch` sees each batch's records
+   * as they ran (a view valid during the call). A rejected op throws RefsimError as runEncoded does,
+   * `index` counting from the generator's first op; the ops before it stay applied.
+   */
+  runCoreWorkload(w: CoreWorkload, ops: number, hash: number, onBatch?: (words: Int32Array, count: number) => void): number {
+    if (!Number.isInteger(ops) || ops < 0) throw new RefsimError(`runCoreWorkload: ops must be a whole number >= 0, got ${shown(ops)}`, { field: "ops", code: "BAD_ARG" });
+    if (opsThatFit(this.opsExecuted, ops) < ops) throw opsExhausted(MAX_OPS - this.opsExecuted);
+    const c = this.#core;
+    const bad = w.kind === "page-fault"
+      ? c.workloadPageFault(w.tasks, w.pages, w.at, w.flags, w.mm0, w.file0, w.seed >>> 0, ops, hash | 0)
+      : c.workloadMmap1(w.tasks, w.pages, w.at, w.flags, w.mm0, ops, hash | 0);
+    if (bad !== 0) throw new RefsimError(`runCoreWorkload: ${w.kind} argument ${bad} is out of range`, { field: "workload", code: "BAD_ARG" });
+    let start = 0;
+    for (let n = c.workloadStep(); n > 0; n = c.workloadStep()) {
+      const ran = c.batchRan();
+      if (this.#mem.buffer !== this.#buffer) this.#views();
+      if (onBatch && ran > 0) onBatch(this.#ops.subarray(0, ran * abi.OP_WORDS), ran);
+      if (ran < n) throw this.#rejected(start);
+      start += n;
+    }
+    return c.workloadHash() >>> 0;
+  }
 
   /** A test_hmm file opened by dmirror_open. */
   mirror(fd: number): MirrorInfo {

@@ -21,7 +21,7 @@
  */
 import * as abi from "../../assembly/abi.ts";
 import { RefsimError, shown } from "../core/errors.ts";
-import { DEFAULT_CAPACITY, type Capacity } from "../core/engine.ts";
+import { DEFAULT_CAPACITY, Engine, type Capacity, type CoreWorkload } from "../core/engine.ts";
 import type { Stats } from "../core/stats.ts";
 import { VIOLATION_KINDS, type ViolationKind } from "../core/violations.ts";
 import { OpEncoder } from "./encoder.ts";
@@ -278,6 +278,36 @@ export class Session {
   }
 }
 
+/** How a run may be made: which generator, and a look at the ops a generator inside the core issues. */
+export interface RunOptions {
+  /**
+   * "auto" (the default): on an Engine, a workload with a generator inside the core (page-fault1,
+   * page-fault3, mmap1) issues its main loop there, with no JavaScript per op; on any other target,
+   * and always with "js", the TypeScript generator issues every op. Both issue the same op stream.
+   */
+  generator?: "auto" | "js";
+  /** Sees each batch of ops the core's generator ran (a view valid during the call); not called for "js". */
+  onCoreBatch?: (words: Int32Array, count: number) => void;
+}
+
+/**
+ * The Engine to run a generator's main loop inside, or null for the TypeScript generator: only a
+ * plain Engine (a wrapper, the model or a SpreadTarget sees every op through runEncoded), only when
+ * the tasks' ids are consecutive (the core's generators number them from the first one).
+ */
+export function coreEngine(target: OpTarget, options: RunOptions | undefined, ...ids: Int32Array[]): Engine | null {
+  if (options?.generator === "js" || !(target instanceof Engine)) return null;
+  for (const a of ids) for (let t = 1; t < a.length; t++) if (a[t] !== a[0] + t) return null;
+  return target;
+}
+
+/** Run `ops` ops of a generator inside the core for session s (flushed first), the stream hash carried on. */
+export function runInCore(s: Session, core: Engine, w: CoreWorkload, ops: number, options: RunOptions | undefined): void {
+  s.enc.flush();
+  const h = core.runCoreWorkload(w, ops, s.enc.streamHash, options?.onCoreBatch);
+  s.enc.ranElsewhere(ops, h);
+}
+
 /** How a registry entry describes and runs a workload. */
 export interface WorkloadDef<P = Record<string, ParamValue>> {
   readonly name: string;
@@ -287,7 +317,7 @@ export interface WorkloadDef<P = Record<string, ParamValue>> {
   readonly needs: string;
   readonly spec: Spec<P>;
   readonly defaults: Readonly<P>;
-  run(target: OpTarget, params?: Partial<P>, seed?: number, budget?: number): WorkloadSummary;
+  run(target: OpTarget, params?: Partial<P>, seed?: number, budget?: number, options?: RunOptions): WorkloadSummary;
 }
 
 export const DEFAULT_SEED = 1;

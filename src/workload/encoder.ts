@@ -125,7 +125,7 @@ class IntQueue {
 }
 
 export interface EncoderOptions {
-  /** Ops per runEncoded call (at most the target's batch size). Default 1024. */
+  /** Ops per runEncoded call (at most the target's batch size). Default 1024, or the target's capacity.batch if smaller. */
   chunk?: number;
 }
 
@@ -145,7 +145,9 @@ export class OpEncoder {
   private holds = 0;
 
   constructor(target: OpTarget, options: EncoderOptions = {}) {
-    const chunk = options.chunk ?? DEFAULT_CHUNK;
+    // no larger than the target's batch (an Engine's capacity.batch), whose runEncoded returns the last batch's results
+    const batch = (target as { capacity?: { batch?: number } }).capacity?.batch;
+    const chunk = options.chunk ?? (typeof batch === "number" && batch >= 1 ? Math.min(DEFAULT_CHUNK, batch) : DEFAULT_CHUNK);
     if (!Number.isInteger(chunk) || chunk < 1) {
       throw new RefsimError(`encoder: chunk must be a whole number >= 1, got ${shown(chunk)}`, { field: "chunk" });
     }
@@ -311,6 +313,18 @@ export class OpEncoder {
   cpu(c: number): number { return this.op3(abi.OP_CPU, c, 0, 0); }
   /** Exit every mm, drop every page cache, then check. */
   teardown(): number { return this.op(abi.OP_TEARDOWN); }
+
+  /**
+   * Account for `count` ops that ran on the target without passing through this encoder (a
+   * generator inside the core, Engine.runCoreWorkload, started from streamHash): they take the next
+   * sequence numbers and `hash` is the stream hash after them. Nothing may be buffered or wanted.
+   */
+  ranElsewhere(count: number, hash: number): void {
+    if (this.n !== 0 || this.wanted.size !== 0) throw new RefsimError("encoder: ranElsewhere() needs every op flushed and no result wanted", { code: "BAD_USE" });
+    this.base += count;
+    this.resFrom = this.resTo = this.base;
+    this.h = hash | 0;
+  }
 
   /** Queue the result of the op just issued for take(). */
   want(): void {

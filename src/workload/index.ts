@@ -19,7 +19,7 @@
  */
 import { RefsimError } from "../core/errors.ts";
 import type { OpTarget } from "./target.ts";
-import type { ParamValue, WorkloadDef, WorkloadSummary } from "./common.ts";
+import type { ParamValue, RunOptions, WorkloadDef, WorkloadSummary } from "./common.ts";
 import { pageFault1 } from "./page-fault1.ts";
 import { pageFault3 } from "./page-fault3.ts";
 import { mmap1 } from "./mmap1.ts";
@@ -52,8 +52,8 @@ export function getWorkload(name: string): WorkloadDef<Record<string, ParamValue
 }
 
 /** Run workload `name` on `target`: params over the defaults, a seed, an op budget. */
-export function runWorkload(name: string, target: OpTarget, params?: Record<string, unknown>, seed?: number, budget?: number): WorkloadSummary {
-  return getWorkload(name).run(target, params as Partial<Record<string, ParamValue>>, seed, budget);
+export function runWorkload(name: string, target: OpTarget, params?: Record<string, unknown>, seed?: number, budget?: number, options?: RunOptions): WorkloadSummary {
+  return getWorkload(name).run(target, params as Partial<Record<string, ParamValue>>, seed, budget, options);
 }
 
 /** One line for a terminal: ops, time, rate, atomics per op, peak frames, violations by kind. */
@@ -69,7 +69,7 @@ export { OpEncoder, DEFAULT_CHUNK } from "./encoder.ts";
 export {
   Pacer, Session, resolveParams, defaultsOf, capacityOf, usageOf, DEFAULT_SEED, DEFAULT_BUDGET, MAP_BASE,
 } from "./common.ts";
-export type { WorkloadDef, WorkloadSummary, ParamSpec, ParamValue, Spec, Usage } from "./common.ts";
+export type { WorkloadDef, WorkloadSummary, ParamSpec, ParamValue, Spec, Usage, RunOptions } from "./common.ts";
 export { runPageFault1, type PageFault1Params } from "./page-fault1.ts";
 export { runPageFault3, type PageFault3Params } from "./page-fault3.ts";
 export { runMmap1, type Mmap1Params } from "./mmap1.ts";

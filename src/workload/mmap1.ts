@@ -23,8 +23,8 @@
  */
 import { VM_READ, VM_WRITE, VM_ANON, VPN_BITS } from "../../assembly/abi.ts";
 import {
-  Session, resolveParams, defaultsOf, need, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
-  type Spec, type WorkloadDef, type WorkloadSummary,
+  Session, resolveParams, defaultsOf, need, coreEngine, runInCore, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
+  type Spec, type WorkloadDef, type WorkloadSummary, type RunOptions,
 } from "./common.ts";
 import type { OpTarget } from "./target.ts";
 
@@ -40,7 +40,7 @@ export const MMAP1_SPEC: Spec<Mmap1Params> = {
 
 const NAME = "mmap1";
 
-export function runMmap1(target: OpTarget, params?: Partial<Mmap1Params>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
+export function runMmap1(target: OpTarget, params?: Partial<Mmap1Params>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET, options?: RunOptions): WorkloadSummary {
   const p = resolveParams(NAME, MMAP1_SPEC, params);
   const s = new Session(NAME, target, seed, budget);
   const { tasks, pages } = p;
@@ -61,7 +61,13 @@ export function runMmap1(target: OpTarget, params?: Partial<Mmap1Params>, seed =
   for (let t = 0; t < tasks; t++) mm[t] = enc.take();
 
   const flags = VM_READ | VM_WRITE | VM_ANON;
-  while (s.fits(2 * tasks, reserve)) {
+  const core = coreEngine(target, options, mm);
+  if (core) {
+    // the loop below inside the core (assembly/workload_mmap1.ts): its rounds of 2 * tasks ops while they fit
+    const ops = Math.max(0, Math.floor((budget - reserve - s.done) / (2 * tasks))) * 2 * tasks;
+    runInCore(s, core, { kind: "mmap1", tasks, pages, at: MAP_BASE, flags, mm0: mm[0] }, ops, options);
+  }
+  while (!core && s.fits(2 * tasks, reserve)) {
     for (let t = 0; t < tasks; t++) enc.mmap(mm[t], MAP_BASE, pages, flags, -1, 0);
     for (let t = 0; t < tasks; t++) enc.munmap(mm[t], MAP_BASE, pages);
   }

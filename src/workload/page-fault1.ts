@@ -27,8 +27,8 @@
  */
 import { VM_READ, VM_WRITE, VM_ANON } from "../../assembly/abi.ts";
 import {
-  Session, resolveParams, defaultsOf, need, pteTablesFor, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
-  type Spec, type WorkloadDef, type WorkloadSummary,
+  Session, resolveParams, defaultsOf, need, pteTablesFor, coreEngine, runInCore, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
+  type Spec, type WorkloadDef, type WorkloadSummary, type RunOptions,
 } from "./common.ts";
 import type { OpTarget } from "./target.ts";
 
@@ -50,7 +50,7 @@ export const PAGE_FAULT1_SPEC: Spec<PageFault1Params> = {
 
 const NAME = "page-fault1";
 
-export function runPageFault1(target: OpTarget, params?: Partial<PageFault1Params>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
+export function runPageFault1(target: OpTarget, params?: Partial<PageFault1Params>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET, options?: RunOptions): WorkloadSummary {
   const p = resolveParams(NAME, PAGE_FAULT1_SPEC, params);
   const s = new Session(NAME, target, seed, budget);
   const { tasks, pages } = p;
@@ -75,9 +75,15 @@ export function runPageFault1(target: OpTarget, params?: Partial<PageFault1Param
   for (let t = 0; t < tasks; t++) mm[t] = enc.take();
 
   const flags = VM_READ | VM_WRITE | VM_ANON;
+  const core = coreEngine(target, options, mm);
+  if (core) {
+    // the loop below inside the core (assembly/workload_page_fault.ts): its rounds of `tasks` ops while they fit
+    const ops = Math.max(0, Math.floor((budget - reserve - s.done) / tasks)) * tasks;
+    runInCore(s, core, { kind: "page-fault", tasks, pages, at: MAP_BASE, flags, mm0: mm[0], file0: -1, seed }, ops, options);
+  }
   let pos = -1; // -1: mmap next; 0..pages-1: write that page; pages: munmap
   let salt = rng.u32() | 0;
-  while (s.fits(tasks, reserve)) {
+  while (!core && s.fits(tasks, reserve)) {
     if (pos < 0) {
       for (let t = 0; t < tasks; t++) enc.mmap(mm[t], MAP_BASE, pages, flags, -1, 0);
     } else if (pos < pages) {

@@ -28,8 +28,8 @@
  */
 import { VM_READ, VM_WRITE, VM_SHARED, VM_FILE } from "../../assembly/abi.ts";
 import {
-  Session, resolveParams, defaultsOf, need, pteTablesFor, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
-  type Spec, type WorkloadDef, type WorkloadSummary,
+  Session, resolveParams, defaultsOf, need, pteTablesFor, coreEngine, runInCore, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
+  type Spec, type WorkloadDef, type WorkloadSummary, type RunOptions,
 } from "./common.ts";
 import type { OpTarget } from "./target.ts";
 
@@ -51,7 +51,7 @@ export const PAGE_FAULT3_SPEC: Spec<PageFault3Params> = {
 
 const NAME = "page-fault3";
 
-export function runPageFault3(target: OpTarget, params?: Partial<PageFault3Params>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
+export function runPageFault3(target: OpTarget, params?: Partial<PageFault3Params>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET, options?: RunOptions): WorkloadSummary {
   const p = resolveParams(NAME, PAGE_FAULT3_SPEC, params);
   const s = new Session(NAME, target, seed, budget);
   const { tasks, pages } = p;
@@ -85,9 +85,15 @@ export function runPageFault3(target: OpTarget, params?: Partial<PageFault3Param
   }
 
   const flags = VM_READ | VM_WRITE | VM_SHARED | VM_FILE;
+  const core = coreEngine(target, options, mm, file);
+  if (core) {
+    // the loop below inside the core (assembly/workload_page_fault.ts): its rounds of `tasks` ops while they fit
+    const ops = Math.max(0, Math.floor((budget - reserve - s.done) / tasks)) * tasks;
+    runInCore(s, core, { kind: "page-fault", tasks, pages, at: MAP_BASE, flags, mm0: mm[0], file0: file[0], seed }, ops, options);
+  }
   let pos = -1; // -1: mmap next; 0..pages-1: write that page; pages: munmap
   let salt = rng.u32() | 0;
-  while (s.fits(tasks, reserve)) {
+  while (!core && s.fits(tasks, reserve)) {
     if (pos < 0) {
       for (let t = 0; t < tasks; t++) enc.mmap(mm[t], MAP_BASE, pages, flags, file[t], 0);
     } else if (pos < pages) {

@@ -1,0 +1,43 @@
+// How a generator inside the core issues ops: it writes op records straight into the op buffer
+// (the one runBatch reads, so every op goes through exactly the per-op path a host's batch takes)
+// and folds each record into the stream's FNV-1a hash, the same hash src/workload/encoder.ts keeps
+// (test/workload-streams.test.ts pins it). No kernel analogue: this is the user program's side.
+import { OP_WORDS } from "./abi";
+
+const FNV_PRIME: i32 = 0x01000193;
+// k zero words hash as one multiply by PRIME^k (h ^ 0 = h): the encoder's shortcut, the same hash
+const P4: i32 = FNV_PRIME * FNV_PRIME * FNV_PRIME * FNV_PRIME;
+
+/** The stream hash so far (the host passes the encoder's hash in and reads it back). */
+export let emitHash: i32 = 0;
+
+export function setEmitHash(h: i32): void { emitHash = h; }
+
+@inline function fnv(h: i32, w: i32): i32 { return (h ^ w) * FNV_PRIME; }
+
+/** Record slot n of the buffer at ops: a record of up to three arguments (the rest 0). */
+@inline export function emit3(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32): void {
+  const w = ops + (<usize>n * OP_WORDS << 2);
+  store<i32>(w, code);
+  store<i32>(w, a0, 4);
+  store<i32>(w, a1, 8);
+  store<i32>(w, a2, 12);
+  store<i64>(w, 0, 16);
+  store<i64>(w, 0, 24);
+  emitHash = fnv(fnv(fnv(fnv(emitHash, code), a0), a1), a2) * P4;
+}
+
+/** Record slot n: a full record of seven arguments. */
+export function emit7(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32, a6: i32): void {
+  const w = ops + (<usize>n * OP_WORDS << 2);
+  store<i32>(w, code);
+  store<i32>(w, a0, 4);
+  store<i32>(w, a1, 8);
+  store<i32>(w, a2, 12);
+  store<i32>(w, a3, 16);
+  store<i32>(w, a4, 20);
+  store<i32>(w, a5, 24);
+  store<i32>(w, a6, 28);
+  let h = fnv(fnv(fnv(fnv(emitHash, code), a0), a1), a2);
+  emitHash = fnv(fnv(fnv(fnv(h, a3), a4), a5), a6);
+}

@@ -1,0 +1,39 @@
+// The workload generators' PRNG inside the core: the same sequence as src/workload/prng.ts's Prng
+// (seeded by splitmix32 into four words, then a small chaotic counter generator), so a generator
+// running here draws exactly what its TypeScript twin draws for the same seed. No kernel analogue:
+// it stands for the user program's choices, not for anything in mm/.
+
+let s0: i32 = 0;
+let s1: i32 = 0;
+let s2: i32 = 0;
+let s3: i32 = 0;
+let seedState: u32 = 0;
+
+@inline function splitmix(): i32 {
+  seedState += 0x9e3779b9;
+  let z = seedState;
+  z = (z ^ (z >>> 16)) * 0x85ebca6b;
+  z = (z ^ (z >>> 13)) * 0xc2b2ae35;
+  return <i32>(z ^ (z >>> 16));
+}
+
+/** Seed the generator as `new Prng(seed)` does (four splitmix32 words, 12 draws thrown away). */
+export function prngSeed(seed: u32): void {
+  seedState = seed;
+  s0 = splitmix();
+  s1 = splitmix();
+  s2 = splitmix();
+  s3 = splitmix();
+  for (let i = 0; i < 12; i++) prngU32();
+}
+
+/** The next 32 random bits, as Prng.u32() (returned as i32: the same bits). */
+export function prngU32(): i32 {
+  const a = s0, b = s1, c = s2, d = s3;
+  const t = a + b + d;
+  s3 = d + 1;
+  s0 = b ^ <i32>(<u32>b >>> 9);
+  s1 = c + (c << 3);
+  s2 = ((c << 21) | <i32>(<u32>c >>> 11)) + t;
+  return t;
+}

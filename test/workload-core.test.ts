@@ -1,0 +1,113 @@
+// The generators inside the core (assembly/workload_*.ts: page-fault1, page-fault3 and mmap1's main
+// loops) issue exactly the op stream of their TypeScript twins: the same records in the same order,
+// the same stream hash, the same results, stats and violations. Each case runs the workload twice on
+// fresh engines, once with the TypeScript generator (generator "js") and once picked transparently
+// (the core's), recording every record the engine ran either way (the encoder's runEncoded calls and
+// the core's batches), and compares; the model, which always runs the TypeScript generator, must
+// agree with both. Small batches and odd budgets put batch ends mid-round and leave partial rounds.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Engine, type EngineOptions } from "../src/core/engine.ts";
+import { Model } from "../src/model/model.ts";
+import { OP_WORDS } from "../assembly/abi.ts";
+import { fnvWords, FNV_OFFSET } from "../src/trace/format.ts";
+import { runWorkload, type RunOptions } from "../src/workload/index.ts";
+
+interface Case { name: string; params: Record<string, unknown>; seed: number; budget: number; engine?: EngineOptions }
+
+const CASES: Case[] = [
+  { name: "page-fault1", params: {}, seed: 1, budget: 50_000 },
+  { name: "page-fault1", params: { tasks: 3, pages: 5 }, seed: 7, budget: 1_003 },
+  { name: "page-fault1", params: { tasks: 1, pages: 1 }, seed: 12345, budget: 999 },
+  { name: "page-fault1", params: { tasks: 2, pages: 700 }, seed: 0xffffffff, budget: 20_011, engine: { scheme: "E0", capacity: { batch: 97 } } },
+  { name: "page-fault1", params: { tasks: 4, pages: 33 }, seed: 3, budget: 13 }, // the smallest budget: setup, one step (the mmaps), drain
+  { name: "page-fault1", params: { tasks: 2, pages: 40 }, seed: 5, budget: 5_000, engine: { scheme: "E4", counter: "refcache", cpus: 4 } },
+  { name: "page-fault3", params: {}, seed: 7, budget: 50_000 },
+  { name: "page-fault3", params: { tasks: 3, pages: 9 }, seed: 2, budget: 2_221, engine: { scheme: "E2", capacity: { batch: 64 } } },
+  { name: "page-fault3", params: { tasks: 1, pages: 1 }, seed: 9, budget: 77 },
+  { name: "mmap1", params: {}, seed: 1, budget: 50_000 },
+  { name: "mmap1", params: { tasks: 3, pages: 1 }, seed: 4, budget: 1_000, engine: { scheme: "E1", capacity: { batch: 5 } } },
+  { name: "mmap1", params: { tasks: 1 }, seed: 4, budget: 5 }, // the smallest budget: setup, one round, drain
+];
+
+/** Every op record `e` runs during f, in order: the encoder's runEncoded calls and the core generator's batches. */
+function recorded(e: Engine, f: (options: RunOptions) => unknown, options: RunOptions): { words: Int32Array; out: unknown } {
+  const parts: Int32Array[] = [];
+  const runEncoded = e.runEncoded.bind(e);
+  // an own property over the prototype's method: the target is still an Engine, so "auto" picks the core
+  e.runEncoded = (w, n) => { parts.push(w.slice(0, n * OP_WORDS)); return runEncoded(w, n); };
+  const out = f({ ...options, onCoreBatch: (w, n) => { parts.push(w.slice(0, n * OP_WORDS)); } });
+  const words = new Int32Array(parts.reduce((k, p) => k + p.length, 0));
+  let at = 0;
+  for (const p of parts) { words.set(p, at); at += p.length; }
+  return { words, out };
+}
+
+for (const c of CASES) {
+  const label = `${c.name} ${JSON.stringify(c.params)} seed ${c.seed} budget ${c.budget}${c.engine ? ` ${JSON.stringify(c.engine)}` : ""}`;
+  test(`in-core generator = TypeScript generator: ${label}`, async () => {
+    const ts = await Engine.create(c.engine ?? { scheme: "E4" });
+    const core = await Engine.create(c.engine ?? { scheme: "E4" });
+    let coreOps = 0;
+    const a = recorded(ts, (o) => runWorkload(c.name, ts, c.params, c.seed, c.budget, o), { generator: "js" });
+    const b = recorded(core, (o) => runWorkload(c.name, core, c.params, c.seed, c.budget, {
+      ...o, onCoreBatch: (w, n) => { coreOps += n; o.onCoreBatch!(w, n); },
+    }), {});
+    const sa = a.out as ReturnType<typeof runWorkload>;
+    const sb = b.out as ReturnType<typeof runWorkload>;
+    // the core ran the whole main loop: every op but the setup and the drain (mm_new / file_new, exit / drop_cache, check)
+    const tasks = (c.params.tasks as number | undefined) ?? 4;
+    assert.is(coreOps, sb.ops - (c.name === "page-fault3" ? 4 * tasks + 1 : 2 * tasks + 1), "ops the core's generator ran");
+    assert.is(b.words.length, a.words.length, "records");
+    const firstDiff = a.words.findIndex((w, i) => w !== b.words[i]);
+    assert.is(firstDiff, -1, firstDiff < 0 ? "" : `first different record: ${Math.floor(firstDiff / OP_WORDS)} ` +
+      `(ts ${a.words.subarray(firstDiff - (firstDiff % OP_WORDS), firstDiff - (firstDiff % OP_WORDS) + OP_WORDS).join(",")}, ` +
+      `core ${b.words.subarray(firstDiff - (firstDiff % OP_WORDS), firstDiff - (firstDiff % OP_WORDS) + OP_WORDS).join(",")})`);
+    assert.is(sb.streamHash, sa.streamHash, "streamHash");
+    assert.is(sb.streamHash, fnvWords(b.words, b.words.length, FNV_OFFSET), "streamHash is FNV-1a of the records run");
+    assert.is(sb.ops, sa.ops, "ops");
+    assert.is(sb.ops * OP_WORDS, b.words.length, "ops = records run");
+    assert.equal(sb.stats, sa.stats, "stats");
+    assert.equal(core.stats(), ts.stats(), "engine stats");
+    assert.equal(core.violations(), ts.violations(), "violations");
+    assert.equal(core.cost(), ts.cost(), "counter layer");
+    assert.equal({ ...sb, elapsedMs: 0, opsPerSec: 0 }, { ...sa, elapsedMs: 0, opsPerSec: 0 }, "summary");
+    // the model runs the TypeScript generator's ops and agrees
+    const m = Model.create(c.engine ?? { scheme: "E4" });
+    const sm = runWorkload(c.name, m, c.params, c.seed, c.budget);
+    assert.is(sm.streamHash, sb.streamHash, "model streamHash");
+    assert.equal(m.stats(), core.stats(), "model stats");
+    assert.equal(m.violations(), core.violations(), "model violations");
+  });
+}
+
+test("the core's generator is chosen only on a plain Engine; a wrapper gets the TypeScript one", async () => {
+  const e = await Engine.create({ scheme: "E4" });
+  let calls = 0;
+  const spy = { runEncoded: (w: Int32Array, n: number) => { calls += n; return e.runEncoded(w, n); }, stats: () => e.stats(), violations: () => e.violations(), capacity: e.capacity };
+  const s = runWorkload("page-fault1", spy, { tasks: 2, pages: 10 }, 1, 500);
+  assert.is(calls, s.ops, "every op through runEncoded");
+  const f = await Engine.create({ scheme: "E4" });
+  let seen = 0;
+  const orig = f.runEncoded.bind(f);
+  f.runEncoded = (w, n) => { seen += n; return orig(w, n); };
+  const t = runWorkload("page-fault1", f, { tasks: 2, pages: 10 }, 1, 500);
+  assert.is(t.streamHash, s.streamHash);
+  assert.is(seen, 2 + 3, "only setup (2 mm_new) and drain (2 exits, check) through runEncoded");
+});
+
+test("a rejected op of the core's generator throws RefsimError naming the op and leaves the ops before it applied", async () => {
+  const e = await Engine.create({ scheme: "E4" });
+  const mm = e.run([{ op: "mm_new" }])[0];
+  // mm + 5 was never made: the generator's first op, an mmap, is rejected (ERR_BAD_MM)
+  assert.throws(() => e.runCoreWorkload({ kind: "page-fault", tasks: 1, pages: 4, at: 0x10000, flags: 11, mm0: mm + 5, file0: -1, seed: 1 }, 12, 0),
+    (err: Error) => err.name === "RefsimError" && /mmap/.test(err.message));
+  assert.is(e.opsExecuted, 1, "nothing of the rejected op ran");
+  assert.throws(() => e.runCoreWorkload({ kind: "mmap1", tasks: 0, pages: 4, at: 0x10000, flags: 11, mm0: mm }, 12, 0),
+    (err: Error) => err.name === "RefsimError" && /argument 1/.test(err.message));
+  assert.throws(() => e.runCoreWorkload({ kind: "mmap1", tasks: 1, pages: 4, at: 0x10000, flags: 11, mm0: mm }, -1, 0),
+    (err: Error) => err.name === "RefsimError" && /ops/.test(err.message));
+  assert.is(e.opsExecuted, 1);
+});
+
+test.run();
