@@ -15,8 +15,12 @@ export function setEmitHash(h: i32): void { emitHash = h; }
 
 @inline function fnv(h: i32, w: i32): i32 { return (h ^ w) * FNV_PRIME; }
 
-/** Record slot n of the buffer at ops: a record of up to three arguments (the rest 0). */
-@inline export function emit3(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32): void {
+/**
+ * Record slot n of the buffer at ops: a record of up to three arguments (the rest 0). Returns the
+ * stream hash h continued over it: a generator keeps the hash in a local through its loop (a global
+ * stored and loaded back every op lengthened the loop's one serial chain, the hash's multiplies).
+ */
+@inline export function emit3(ops: usize, n: i32, h: i32, code: i32, a0: i32, a1: i32, a2: i32): i32 {
   const w = ops + (<usize>n * OP_WORDS << 2);
   store<i32>(w, code);
   store<i32>(w, a0, 4);
@@ -24,11 +28,11 @@ export function setEmitHash(h: i32): void { emitHash = h; }
   store<i32>(w, a2, 12);
   store<i64>(w, 0, 16);
   store<i64>(w, 0, 24);
-  emitHash = fnv(fnv(fnv(fnv(emitHash, code), a0), a1), a2) * P4;
+  return fnv(fnv(fnv(fnv(h, code), a0), a1), a2) * P4;
 }
 
-/** Record slot n: a full record of seven arguments. */
-export function emit7(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32, a6: i32): void {
+/** Record slot n: a full record of seven arguments; returns h continued over it. */
+export function emit7(ops: usize, n: i32, h: i32, code: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32, a6: i32): i32 {
   const w = ops + (<usize>n * OP_WORDS << 2);
   store<i32>(w, code);
   store<i32>(w, a0, 4);
@@ -38,6 +42,6 @@ export function emit7(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32, 
   store<i32>(w, a4, 20);
   store<i32>(w, a5, 24);
   store<i32>(w, a6, 28);
-  let h = fnv(fnv(fnv(fnv(emitHash, code), a0), a1), a2);
-  emitHash = fnv(fnv(fnv(fnv(h, a3), a4), a5), a6);
+  const g = fnv(fnv(fnv(fnv(h, code), a0), a1), a2);
+  return fnv(fnv(fnv(fnv(g, a3), a4), a5), a6);
 }

@@ -6,7 +6,7 @@
 // PRNG draw after each munmap round). The faults themselves are the core's: do_anonymous_page or
 // do_shared_fault through handle_mm_fault (v6.1 mm/memory.c), as for any host's write op.
 import { OP_MMAP, OP_MUNMAP, OP_WRITE } from "./abi";
-import { emit3, emit7 } from "./workload_emit";
+import { emit3, emit7, emitHash, setEmitHash } from "./workload_emit";
 import { prngSeed, prngU32 } from "./workload_prng";
 
 let tasks: i32 = 0;
@@ -43,13 +43,14 @@ export function pageFaultFill(buf: usize, room: i32): i32 {
   const n = min<i32>(room, left);
   let t = task, p = pos;
   const nt = tasks, np = pages, at = base, m0 = mm0;
+  let h = emitHash;
   for (let i = 0; i < n; i++) {
     if (p >= 0 && p < np) {
-      emit3(buf, i, OP_WRITE, m0 + t, at + p, (salt + p) ^ t);
+      h = emit3(buf, i, h, OP_WRITE, m0 + t, at + p, (salt + p) ^ t);
     } else if (p < 0) {
-      emit7(buf, i, OP_MMAP, m0 + t, at, np, vmflags, file0 < 0 ? -1 : file0 + t, 0, 0);
+      h = emit7(buf, i, h, OP_MMAP, m0 + t, at, np, vmflags, file0 < 0 ? -1 : file0 + t, 0, 0);
     } else {
-      emit3(buf, i, OP_MUNMAP, m0 + t, at, np);
+      h = emit3(buf, i, h, OP_MUNMAP, m0 + t, at, np);
     }
     if (++t == nt) { // the round is done: every task has issued this step's op
       t = 0;
@@ -61,6 +62,7 @@ export function pageFaultFill(buf: usize, room: i32): i32 {
       }
     }
   }
+  setEmitHash(h);
   task = t;
   pos = p;
   left -= n;

@@ -2,7 +2,10 @@
  * One bench row per workload generator of src/workload/index.ts (when that file
  * exists): ops/s and atomics/op on the WASM engine and on the TypeScript model.
  * Each measured run gets a fresh target (generators use up mm ids); a short run
- * on a throwaway target warms the code up first.
+ * on a throwaway target warms the code up first. On the engine a workload runs as
+ * a user does (runWorkload picks the generator inside the core where there is one:
+ * page-fault1, page-fault3, mmap1); those rows also time the TypeScript generator
+ * on the engine (RunOptions.generator "js") for comparison.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -27,6 +30,10 @@ export interface WorkloadRow {
   ofCore?: number;
   /** the same share on wall time */
   ofCoreWall?: number;
+  /** wasm rows of a workload with a generator inside the core: which generator ran */
+  generator?: "core" | "js";
+  /** those rows: ops per CPU s of the TypeScript generator on the engine (median), for comparison */
+  jsCpuOpsPerSec?: number;
   atomicsPerOp?: number;
   peakFrames?: number;
   violations?: number;
@@ -48,9 +55,14 @@ interface Summary {
   note?: string;
 }
 
+interface RunOptions {
+  generator?: "auto" | "js";
+  onCoreBatch?: (words: Int32Array, count: number) => void;
+}
+
 interface Def {
   name: string;
-  run(target: OpTarget, params?: unknown, seed?: number, budget?: number): Summary;
+  run(target: OpTarget, params?: unknown, seed?: number, budget?: number, options?: RunOptions): Summary;
 }
 
 const INDEX = fileURLToPath(new URL("../src/workload/index.ts", import.meta.url));
@@ -75,15 +87,15 @@ function findDefs(mod: Record<string, unknown>): Def[] {
 const cpuNow = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const median = (xs: number[]): number => { const a = xs.slice().sort((x, y) => x - y); return a[a.length >> 1]; };
 
-/** A target that keeps a copy of every runEncoded call's records (the generator's op stream, in its chunks). */
-function recording(t: OpTarget, chunks: Int32Array[]): OpTarget {
-  return {
-    runEncoded: (w, n) => { chunks.push(w.slice(0, n * OP_WORDS)); return t.runEncoded(w, n); },
-    stats: () => t.stats(),
-    violations: () => t.violations(),
-    ...(t as object),
-    // keep the capacity and CPU count the generators read
-  } as OpTarget;
+/**
+ * Run def on t keeping a copy of every batch of records t ran, in its chunks: each runEncoded call
+ * (an own property over the method, so an Engine stays an Engine and keeps its generator inside the
+ * core) and each batch the core's generator ran (RunOptions.onCoreBatch). Together: the op stream.
+ */
+function recorded(t: OpTarget, chunks: Int32Array[], run: (t: OpTarget, options: RunOptions) => Summary): Summary {
+  const runEncoded = t.runEncoded.bind(t);
+  t.runEncoded = (w, n) => { chunks.push(w.slice(0, n * OP_WORDS)); return runEncoded(w, n); };
+  return run(t, { onCoreBatch: (w, n) => { chunks.push(w.slice(0, n * OP_WORDS)); } });
 }
 
 interface Run { s: Summary; wall: number; cpu: number }
@@ -119,13 +131,21 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
     const replays: number[] = [];
     const wallReplays: number[] = [];
     const errors = new Map<string, string>();
+    // a generator inside the core issued some ops of the warm-up run (onCoreBatch was called)
+    let inCore = false;
+    const jsRuns: Run[] = [];
     for (const [kind, create] of kinds) {
       let stream: Int32Array[] = [];
       for (let round = -1; round < repeats; round++) {
         try {
           const chunks: Int32Array[] = [];
           const record = kind === "wasm" && round < 0;
-          const r = await timed(create, (t) => def.run(record ? recording(t, chunks) : t, undefined, o.seed, kind === "model" && round < 0 ? Math.min(budget, 100_000) : budget));
+          const b = kind === "model" && round < 0 ? Math.min(budget, 100_000) : budget;
+          const r = await timed(create, (t) => record
+            ? recorded(t, chunks, (tt, opts) => def.run(tt, undefined, o.seed, b, {
+              onCoreBatch: (w, n) => { inCore = true; opts.onCoreBatch!(w, n); },
+            }))
+            : def.run(t, undefined, o.seed, b));
           if (record) stream = chunks;
           if (round < 0) continue;
           runs.get(kind)!.push(r);
@@ -136,6 +156,8 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
             });
             replays.push(rep.cpu);
             wallReplays.push(rep.wall);
+            // the TypeScript generator on the engine, the way every op went before the core had one
+            if (inCore) jsRuns.push(await timed(targets.wasm, (t) => def.run(t, undefined, o.seed, budget, { generator: "js" })));
           }
         } catch (e) {
           errors.set(kind, (e as Error).message.split("\n")[0]);
@@ -169,9 +191,11 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
         // the generator's share of the core's rate, round by round (the median of the ratios)
         row.ofCore = median(measured.map((r, i) => replays[i] / r.cpu));
         row.ofCoreWall = median(measured.map((r, i) => wallReplays[i] / r.wall));
+        row.generator = inCore ? "core" : "js";
+        if (jsRuns.length) row.jsCpuOpsPerSec = median(jsRuns.map((r) => ops / r.cpu));
       }
       rows.push(row);
-      o.log(`workload ${def.name} ${kind}: ${(cpuOps / 1e6).toFixed(2)} M ops per CPU s${row.ofCore ? ` (${(row.ofCore * 100).toFixed(0)}% of the core's ${(row.coreCpuOpsPerSec! / 1e6).toFixed(2)} M for the same ops; wall ${((row.ofCoreWall ?? 0) * 100).toFixed(0)}%)` : ""}, ${s.atomicsPerOp.toFixed(2)} atomics/op, ${s.violations?.total ?? "?"} violations`);
+      o.log(`workload ${def.name} ${kind}: ${(cpuOps / 1e6).toFixed(2)} M ops per CPU s${row.ofCore ? ` (${(row.ofCore * 100).toFixed(0)}% of the core's ${(row.coreCpuOpsPerSec! / 1e6).toFixed(2)} M for the same ops; wall ${((row.ofCoreWall ?? 0) * 100).toFixed(0)}%)` : ""}${row.jsCpuOpsPerSec ? `, generator in the core (the TypeScript one: ${(row.jsCpuOpsPerSec / 1e6).toFixed(2)} M)` : ""}${row.faultsPerCpuSec ? `, ${(row.faultsPerCpuSec / 1e6).toFixed(2)} M faults per CPU s` : ""}, ${s.atomicsPerOp.toFixed(2)} atomics/op, ${s.violations?.total ?? "?"} violations`);
     }
   }
   return rows;
