@@ -12,6 +12,7 @@ import { Model } from "../src/model/model.ts";
 import { OP_WORDS } from "../assembly/abi.ts";
 import { fnvWords, FNV_OFFSET } from "../src/trace/format.ts";
 import { runWorkload, type RunOptions } from "../src/workload/index.ts";
+import { ProgressTarget } from "../src/cli/progress.ts";
 
 interface Case { name: string; params: Record<string, unknown>; seed: number; budget: number; engine?: EngineOptions }
 
@@ -94,6 +95,24 @@ test("the core's generator is chosen only on a plain Engine; a wrapper gets the 
   const t = runWorkload("page-fault1", f, { tasks: 2, pages: 10 }, 1, 500);
   assert.is(t.streamHash, s.streamHash);
   assert.is(seen, 2 + 3, "only setup (2 mm_new) and drain (2 exits, check) through runEncoded");
+});
+
+test("refsim workload's progress line names its Engine: the core's generator runs under it and every op is counted", async () => {
+  const e = await Engine.create({ scheme: "E4" });
+  const line = new ProgressTarget(e, 20_000, "page-fault1", false);
+  let viaEncoder = 0;
+  const orig = e.runEncoded.bind(e);
+  e.runEncoded = (w, n) => { viaEncoder += n; return orig(w, n); };
+  let core = 0;
+  const s = runWorkload("page-fault1", line, { tasks: 2, pages: 300 }, 4, 20_000, { onCoreBatch: (_w, n) => { core += n; } });
+  line.end();
+  assert.is(viaEncoder, 5, "only setup and drain through runEncoded");
+  assert.is(core, s.ops - 5);
+  const ref = runWorkload("page-fault1", await Engine.create({ scheme: "E4" }), { tasks: 2, pages: 300 }, 4, 20_000, { generator: "js" });
+  assert.is(s.streamHash, ref.streamHash);
+  assert.equal(s.stats, ref.stats);
+  // a wrapper of a wrapper: the model has no Engine to name, so the TypeScript generator runs
+  assert.is(new ProgressTarget(Model.create(), 1, "m", false).coreEngine(), null);
 });
 
 test("a rejected op of the core's generator throws RefsimError naming the op and leaves the ops before it applied", async () => {

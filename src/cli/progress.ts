@@ -14,6 +14,7 @@
  * ```
  */
 import type { OpTarget } from "../workload/target.ts";
+import { Engine } from "../core/engine.ts";
 import { rate } from "./format.ts";
 
 /** "1:05", "12:00:07": a time left. */
@@ -101,6 +102,16 @@ export class ProgressTarget implements OpTarget {
 
   stats() { return this.#inner.stats(); }
   violations() { return this.#inner.violations(); }
+  /** The Engine under this line, if every op goes to one unchanged: generators inside the core may run on it. */
+  coreEngine(): Engine | null {
+    const t = this.#inner;
+    return t instanceof Engine ? t : t.coreEngine?.() ?? null;
+  }
+  /** A batch a generator inside the core ran: counted like runEncoded's. */
+  coreRan(words: Int32Array, count: number): void {
+    this.#inner.coreRan?.(words, count);
+    this.#progress.add(count);
+  }
   /** The wrapped target's capacity, for generators that size themselves by it. */
   get capacity(): unknown { return (this.#inner as { capacity?: unknown }).capacity; }
 

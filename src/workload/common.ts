@@ -291,20 +291,27 @@ export interface RunOptions {
 }
 
 /**
- * The Engine to run a generator's main loop inside, or null for the TypeScript generator: only a
- * plain Engine (a wrapper, the model or a SpreadTarget sees every op through runEncoded), only when
- * the tasks' ids are consecutive (the core's generators number them from the first one).
+ * The Engine to run a generator's main loop inside, or null for the TypeScript generator: a plain
+ * Engine, or the one a wrapper names (OpTarget.coreEngine; any other wrapper, the model or a
+ * SpreadTarget sees every op through runEncoded), only when the tasks' ids are consecutive (the
+ * core's generators number them from the first one).
  */
 export function coreEngine(target: OpTarget, options: RunOptions | undefined, ...ids: Int32Array[]): Engine | null {
-  if (options?.generator === "js" || !(target instanceof Engine)) return null;
+  if (options?.generator === "js") return null;
+  const e = target instanceof Engine ? target : target.coreEngine?.() ?? null;
+  if (!(e instanceof Engine)) return null;
   for (const a of ids) for (let t = 1; t < a.length; t++) if (a[t] !== a[0] + t) return null;
-  return target;
+  return e;
 }
 
 /** Run `ops` ops of a generator inside the core for session s (flushed first), the stream hash carried on. */
 export function runInCore(s: Session, core: Engine, w: CoreWorkload, ops: number, options: RunOptions | undefined): void {
   s.enc.flush();
-  const h = core.runCoreWorkload(w, ops, s.enc.streamHash, options?.onCoreBatch);
+  const t = s.target;
+  const seen = options?.onCoreBatch;
+  const told = t !== core && t.coreRan ? t.coreRan.bind(t) : undefined;
+  const onBatch = seen && told ? (words: Int32Array, n: number) => { told(words, n); seen(words, n); } : seen ?? told;
+  const h = core.runCoreWorkload(w, ops, s.enc.streamHash, onBatch);
   s.enc.ranElsewhere(ops, h);
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Stats } from "../core/stats.ts";
 import type { Violation } from "../core/violations.ts";
+import type { Engine } from "../core/engine.ts";
 
 export interface OpTarget {
   /**
@@ -17,4 +18,11 @@ export interface OpTarget {
   lastStatuses?(): Int32Array;
   stats(): Stats;
   violations(): Violation[];
+  /**
+   * A wrapper that hands every op to an Engine unchanged (a progress line, say) may name the Engine
+   * here, so a generator inside the core (page-fault1, page-fault3, mmap1) runs on it; the wrapper
+   * then hears of each batch the core ran through coreRan instead of runEncoded.
+   */
+  coreEngine?(): Engine | null;
+  coreRan?(words: Int32Array, count: number): void;
 }
