@@ -1,7 +1,7 @@
 // will-it-scale's mmap1 main loop inside the core (src/workload/mmap1.ts is its TypeScript twin,
 // whose setup and drain the host runs): each task mmaps `pages` private anonymous pages at MAP_BASE
-// and munmaps them, never touching them (do_mmap, then __do_munmap over empty page tables, v6.1
-// mm/mmap.c); every task's mmap, then every task's munmap, round after round.
+// and munmaps them, never touching them (do_mmap, then do_mas_align_munmap over empty page tables, v6.1
+// mm/mmap.c; __do_munmap before the maple tree); every task's mmap, then every task's munmap, round after round.
 import { OP_MMAP, OP_MUNMAP } from "./abi";
 import { emit3, emit7, emitHash, setEmitHash } from "./workload_emit";
 

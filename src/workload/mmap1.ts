@@ -1,8 +1,8 @@
 /**
  * mmap1: will-it-scale's "Anonymous memory mmap/munmap of 128MB" test. Each task
  * loops mmap of `pages` private anonymous pages and munmap of them, never touching
- * the memory: VMA work only (do_mmap, vma_link, __do_munmap, unmap_region over
- * empty page tables). No frame is allocated, no refcount or mapcount changes, so
+ * the memory: VMA work only (do_mmap, vma_link, __do_munmap (do_mas_align_munmap
+ * since 6.1), unmap_region over empty page tables). No frame is allocated, no refcount or mapcount changes, so
  * the atomics per op are 0 in every scheme.
  *
  * The run: setup (mm_new per task), mmap/munmap pairs round-robin over the tasks
