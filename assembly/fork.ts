@@ -25,7 +25,7 @@ import { driverKind } from "./memremap";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { fail } from "./reject";
 import { violation } from "./violations";
-import { deferParentWp } from "./gup_fast";
+import { deferParentWp, copyCowSeq } from "./gup_fast";
 
 /**
  * ptep_set_wrprotect of the parent's entry: the child's value `shared` (write-protected
@@ -249,7 +249,10 @@ export function doFork(parent: i32): i32 {
     copyAnonVma(v, insertVma(child, vmaStart(v), vmaEnd(v), vmaFlags(v), vmaFile(v), vmaPgoff(v))); // anon_vma_fork
     if (vmaNeedsCopy(v)) {
       // copy_page_range of a COW mapping write-protects the parent's entries
-      if (isCow(v)) mmuNotifierInvalidate(parent, vmaStart(v), vmaEnd(v), MMU_NOTIFY_PROTECTION_PAGE, -1);
+      if (isCow(v)) {
+        mmuNotifierInvalidate(parent, vmaStart(v), vmaEnd(v), MMU_NOTIFY_PROTECTION_PAGE, -1);
+        copyCowSeq(parent); // write_protect_seq, is_cow_mapping only (6.1 copy_page_range)
+      }
       copyRange(parent, child, v, vmaStart(v), vmaEnd(v));
     }
   }

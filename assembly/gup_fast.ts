@@ -9,7 +9,7 @@
 //     re-check (pte_val(pte) != pte_val(ptep_get(ptep)): put and bail), then
 //     local_irq_restore; (4) read_seqcount_retry(write_protect_seq): unpin and bail,
 //     else the page is the caller's (gup_pte_range 5.11-6.5, gup_fast_pte_range 6.10+);
-//   fork_begin: dup_mmap -> copy_page_range with raw_write_seqcount_begin, every
+//   fork_begin: dup_mmap -> copy_page_range with raw_write_seqcount_begin (COW vmas only), every
 //     PTE's page_needs_cow_for_dma check and its reference and rmap, the child's
 //     entries, but not the parent's ptep_set_wrprotect;
 //   fork_end: the parent's ptep_set_wrprotect, raw_write_seqcount_end.
@@ -204,9 +204,19 @@ function grabbed(mm: i32, vpn: u32, pfn: u32, flags: i32, refs: i32): i32 {
   return h;
 }
 
-/** copy_page_range's raw_write_seqcount_begin, once fork_begin's copy is done; the child remembers its parent. */
+/**
+ * copy_page_range of one COW vma (fork.ts): raw_write_seqcount_begin/_end of mm->write_protect_seq,
+ * only when is_cow_mapping (5.11+ 57efa1fe5957; 6.1 mm/memory.c copy_page_range). fork_begin leaves
+ * it odd (its write-protect waits for fork_end), so later COW vmas add 2 and fork_end closes it.
+ */
+export function copyCowSeq(mm: i32): void {
+  if (rule(SCHEME_WRITE_PROTECT_SEQ) == 0) return;
+  const s = get(wpSeq, mm);
+  put(wpSeq, mm, s + (deferParentWp && (s & 1) == 0 ? 1 : 2));
+}
+
+/** fork_begin's copy is done: the child remembers its parent (copyCowSeq left the seqcount odd if it had a COW vma). */
 export function forkBegun(parent: i32, child: i32): void {
-  if (rule(SCHEME_WRITE_PROTECT_SEQ) != 0) put(wpSeq, parent, get(wpSeq, parent) + 1);
   put(forkParent, child, parent + 1);
   forksOpen++;
 }
@@ -236,5 +246,5 @@ export function forkEnd(child: i32): void {
       store<u32>(src, pte & ~PTE_WRITE);
     }
   }
-  if (rule(SCHEME_WRITE_PROTECT_SEQ) != 0) put(wpSeq, parent, get(wpSeq, parent) + 1);
+  if ((get(wpSeq, parent) & 1) != 0) put(wpSeq, parent, get(wpSeq, parent) + 1); // raw_write_seqcount_end (odd only with the rule)
 }

@@ -87,6 +87,47 @@ for (const [name, make] of hosts) {
       assert.is(m.page(child, addr)!.pfn, m.page(mm, addr)!.pfn);
     }
   });
+  Steps(`${name}: a fork of an mm with only shared VMAs leaves write_protect_seq alone: a walk begun before it keeps its pin (copy_page_range, is_cow_mapping)`, async () => {
+    for (const split of [true, false]) {
+      const m = await make("E5");
+      const mm = m.mmNew();
+      const f = m.fileNew(4096);
+      const addr = m.mmap(mm, { length: 4096, file: f, shared: true });
+      m.write(mm, addr, 3);
+      const w = one(m, { op: "gup_fast_begin", mm, addr, write: true, pin: true });
+      assert.equal([1, 2, 3].map(() => one(m, { op: "gup_fast_step", walk: w })), [1, 1, 1]);
+      let child = -1;
+      if (split) {
+        child = one(m, { op: "fork_begin", mm });
+        const w2 = one(m, { op: "gup_fast_begin", mm, addr, pin: true });
+        assert.ok(w2 > 0, "fork_begin: no COW vma, the seqcount stays even");
+        assert.ok([1, 2, 3, 4].map(() => one(m, { op: "gup_fast_step", walk: w2 }))[3] > 0);
+      } else child = m.fork(mm);
+      const h = one(m, { op: "gup_fast_step", walk: w });
+      assert.ok(h > 0, `${split ? "fork_begin" : "fork"}: read_seqcount_retry sees no change, no fall back to slow GUP`);
+      if (split) one(m, { op: "fork_end", child });
+      one(m, { op: "unpin", handle: h });
+      one(m, { op: "check" });
+      assert.equal(m.violations(), []);
+    }
+  });
+  Steps(`${name}: a fork (one op) of an mm with a COW vma between the walk's begin and its last step: read_seqcount_retry falls back (5.11+), also for a walk on its shared vma`, async () => {
+    for (const shared of [false, true]) {
+      const m = await make("E5");
+      const mm = m.mmNew();
+      const cow = m.mmap(mm, { length: 4096 });
+      m.write(mm, cow, 1);
+      const f = m.fileNew(4096);
+      const addr = shared ? m.mmap(mm, { length: 4096, file: f, shared: true }) : cow;
+      m.write(mm, addr, 3);
+      const w = one(m, { op: "gup_fast_begin", mm, addr, write: true, pin: true });
+      assert.equal([1, 2, 3].map(() => one(m, { op: "gup_fast_step", walk: w })), [1, 1, 1]);
+      m.fork(mm);
+      assert.is(one(m, { op: "gup_fast_step", walk: w }), 0, "the seqcount moved: unpin and fall back");
+      one(m, { op: "check" });
+      assert.equal(m.violations(), []);
+    }
+  });
   Steps(`${name}: a fork in progress makes gup_fast_begin give up at once (odd write_protect_seq)`, async () => {
     const m = await make("E2");
     const mm = m.mmNew();

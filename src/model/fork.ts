@@ -23,6 +23,7 @@ import { folioGet, rmapAdd } from "./refcount.ts";
 import { Pte, type PteTable } from "./pgtable.ts";
 import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
+import { copyCowSeq } from "./gup_fast.ts";
 import { reject } from "./reject.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
@@ -174,7 +175,10 @@ export function doFork(m: Machine, parent: Mm): number {
   for (const v of parent.vmas) {
     m.mms.insertVma(child, v.start, v.end, v.flags, v.file, v.pgoff).anonVma = v.anonVma; // anon_vma_fork
     if (vmaNeedsCopy(m, v)) {
-      if (v.cow) mmuNotifierInvalidate(m, parent.id, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, -1); // copy_page_range of a COW mapping
+      if (v.cow) {
+        mmuNotifierInvalidate(m, parent.id, v.start, v.end, MMU_NOTIFY_PROTECTION_PAGE, -1); // copy_page_range of a COW mapping
+        copyCowSeq(m, parent); // write_protect_seq, is_cow_mapping only (6.1 copy_page_range)
+      }
       copyRange(m, parent, child, v);
     }
   }

@@ -8,7 +8,7 @@
  *     (folio_try_get fails on a count of 0); the PTE re-check (put and bail when the
  *     PTE changed), local_irq_restore; read_seqcount_retry (unpin and bail), else the
  *     page is the caller's (gup_pte_range 5.11-6.5, gup_fast_pte_range 6.10+);
- *   fork_begin (forkBegun after the copy): raw_write_seqcount_begin and the copy
+ *   fork_begin (forkBegun after the copy): raw_write_seqcount_begin (COW vmas only) and the copy
  *     without the parent's ptep_set_wrprotect; forkEnd: that write-protect and
  *     raw_write_seqcount_end.
  * With writeProtectSeq off (before 57efa1fe5957, 5.11) nothing reads the seqcount.
@@ -168,9 +168,19 @@ function grabbed(m: Machine, mm: Mm, w: Walk): number {
   return h;
 }
 
-/** copy_page_range's raw_write_seqcount_begin, once fork_begin's copy is done; the child remembers its parent. */
+/**
+ * copy_page_range of one COW vma (fork.ts): raw_write_seqcount_begin/_end of mm->write_protect_seq,
+ * only when is_cow_mapping (5.11+ 57efa1fe5957; 6.1 mm/memory.c copy_page_range). fork_begin leaves
+ * it odd (its write-protect waits for fork_end), so later COW vmas add 2 and fork_end closes it.
+ */
+export function copyCowSeq(m: Machine, mm: Mm): void {
+  if (!m.rules.writeProtectSeq) return;
+  const s = m.gupFast.seqOf(mm.id);
+  m.gupFast.seq.set(mm.id, s + (m.gupFast.deferParentWp && (s & 1) === 0 ? 1 : 2));
+}
+
+/** fork_begin's copy is done: the child remembers its parent (copyCowSeq left the seqcount odd if it had a COW vma). */
 export function forkBegun(m: Machine, parent: Mm, child: Mm): void {
-  if (m.rules.writeProtectSeq) m.gupFast.seq.set(parent.id, m.gupFast.seqOf(parent.id) + 1);
   m.gupFast.forkParent.set(child.id, parent.id);
 }
 
@@ -193,5 +203,6 @@ export function forkEnd(m: Machine, child: Mm): void {
       pte.bits &= ~PTE_WRITE;
     }
   }
-  if (m.rules.writeProtectSeq) m.gupFast.seq.set(parent.id, m.gupFast.seqOf(parent.id) + 1);
+  const s = m.gupFast.seqOf(parent.id);
+  if ((s & 1) !== 0) m.gupFast.seq.set(parent.id, s + 1); // raw_write_seqcount_end (odd only with the rule)
 }
