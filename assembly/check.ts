@@ -25,7 +25,7 @@ import { boCount, boLive, boRefsOf } from "./driver";
 import { violation } from "./violations";
 import { faultHolding, faultsStarted } from "./race";
 import { zapWindowQueued, zapWindowPfn, zapWindowRefs } from "./zap_window";
-import { walkHolding, walkPfn, walksStarted } from "./gup_fast";
+import { walkHolding, walkPfn, walkPins, walksStarted } from "./gup_fast";
 import { migrateCutHolding, migrationWaiterHolding } from "./migrate_steps";
 import { pinHandles, pinAt, handleRefs, handleFlags } from "./pins";
 
@@ -173,7 +173,13 @@ function collectHolders(): void {
   }
   // A GUP-fast walk between try_grab_folio and its end holds what it grabbed.
   const walks = walksStarted();
-  for (let w = 1; w <= walks; w++) if (walkHolding(w) > 0) hold(walkPfn(w), walkHolding(w), 0, -1, -1, 7);
+  for (let w = 1; w <= walks; w++) {
+    const refs = walkHolding(w);
+    if (refs == 0) continue;
+    const pfn = walkPfn(w);
+    hold(pfn, refs, 0, -1, -1, 7);
+    if (firstPass && walkPins(w) && isLarge(pfn)) addAt(expPins, <u32>largeSlot(pfn), 1); // try_grab_folio's _pincount
+  }
   // An open migrate_collect cut holds its collect reference; a pre-5.17 migration_wait waiter its own.
   for (let s = 0; s < MIGRATE_CUT_SLOTS; s++) {
     const c = migrateCutHolding(s);

@@ -4,7 +4,9 @@
 //   gup_fast_begin: FOLL_PIN sets MMF_HAS_PINNED, reads mm->write_protect_seq (odd:
 //     fall back at once), local_irq_save (5.11+ mm/gup.c lockless_pages_from_mm,
 //     6.x gup_fast);
-//   gup_fast_step, four times: (1) ptep_get_lockless and the checks on that value;
+//   gup_fast_step, four times: (1) ptep_get_lockless and the checks on that value
+//     (a PMD leaf: pmdp_get_lockless and gup_huge_pmd's checks, 6.1; gup_fast_pmd_leaf 6.10+,
+//     then steps 2 and 3 on the PMD: the subpage's folio grabbed, the PMD re-checked);
 //     (2) try_grab_folio: folio_try_get, which fails on a count of 0; (3) the PTE
 //     re-check (pte_val(pte) != pte_val(ptep_get(ptep)): put and bail), then
 //     local_irq_restore; (4) read_seqcount_retry(write_protect_seq): unpin and bail,
@@ -18,7 +20,7 @@
 // seqcount: a pin between fork's check and its write-protect survives, and the
 // child's COW leaves the parent's pin on the page the child keeps (S8's race).
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PT_ENTRIES, PG_ANON, PG_ANON_EXCLUSIVE, KIND_SYSTEM, FOLL_WRITE,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PT_ENTRIES, FOLIO_NR, PG_ANON, PG_ANON_EXCLUSIVE, KIND_SYSTEM, FOLL_WRITE,
   FOLL_PIN, FOLL_LONGTERM, SCHEME_WRITE_PROTECT_SEQ, SCHEME_ANON_EXCLUSIVE, ST_PINS, KIND_DEVICE_COHERENT,
 } from "./abi";
 import { rule } from "./scheme";
@@ -37,6 +39,8 @@ const PHASE_GRAB: i32 = 2; //   next: try_grab_folio
 const PHASE_RECHECK: i32 = 3; // next: the PTE re-check
 const PHASE_SEQ: i32 = 4; //    next: read_seqcount_retry
 const PHASE_DONE: i32 = 0;
+const PHASE_MASK: i32 = 7;
+const WALK_PMD: i32 = 8; // with the phase: the walk read a PMD leaf (wPte is the PMD value)
 
 let cap: i32 = 0;
 let count: i32 = 0; // slots used so far (the table's high-water mark)
@@ -82,13 +86,19 @@ export function initGupFast(walks: i32, mms: i32): void {
 export function walkSlotsLeft(): i32 { return cap - live; }
 export function walkValid(w: i32): bool { return w > 0 && w <= count && get(wPhase, w) != PHASE_DONE; }
 /** The walk's next step is its last (read_seqcount_retry), the one that makes a GUP handle. */
-export function walkAtLastStep(w: i32): bool { return get(wPhase, w) == PHASE_SEQ; }
+export function walkAtLastStep(w: i32): bool { return (get(wPhase, w) & PHASE_MASK) == PHASE_SEQ; }
 /** The page and references an in-flight walk holds (between try_grab_folio and its end), for the quiesce check. */
 export function walkHolding(w: i32): i32 {
-  const ph = get(wPhase, w);
+  const ph = get(wPhase, w) & PHASE_MASK;
   return ph == PHASE_RECHECK || ph == PHASE_SEQ ? get(wRefs, w) : 0;
 }
-export function walkPfn(w: i32): u32 { return ptePfn(<u32>get(wPte, w)); }
+/** The page the walk read: the PTE's, or for a PMD leaf its subpage at the walk's address. */
+export function walkPfn(w: i32): u32 {
+  const pfn = ptePfn(<u32>get(wPte, w));
+  return (get(wPhase, w) & WALK_PMD) != 0 ? pfn + (<u32>get(wVpn, w) & (FOLIO_NR - 1)) : pfn;
+}
+/** The walk pins (FOLL_PIN): on a large folio what it holds counts in _pincount too. */
+export function walkPins(w: i32): bool { return (get(wFlags, w) & FOLL_PIN) != 0; }
 /** The walk slots used so far (1..walksStarted()), for the quiesce check's scan. */
 export function walksStarted(): i32 { return count; }
 export function writeProtectSeq(mm: i32): i32 { return get(wpSeq, mm); }
@@ -125,13 +135,16 @@ export function gupFastBegin(mm: i32, vpn: u32, flags: i32): i32 {
 
 /** The walk's next step: 1 when it goes on, the GUP handle when it is done, 0 when it bailed (fall back to slow GUP). */
 export function gupFastStep(w: i32): i32 {
-  const ph = get(wPhase, w);
+  const ph = get(wPhase, w) & PHASE_MASK;
+  const pmd = get(wPhase, w) & WALK_PMD;
   const mm = get(wMm, w);
   const vpn = <u32>get(wVpn, w);
   const flags = get(wFlags, w);
   if (ph == PHASE_PTE) {
-    // ptep_get_lockless: no PTL; a PMD-mapped THP (gup_fast_pmd_leaf) is left to slow GUP here
-    const p: usize = hugeLeaf(mm, vpn) != 0 ? 0 : ptePtr(mm, vpn, false);
+    const leaf = hugeLeaf(mm, vpn);
+    if (leaf != 0) return pmdLeafRead(w, leaf, flags);
+    // ptep_get_lockless: no PTL
+    const p: usize = ptePtr(mm, vpn, false);
     const pte = p == 0 ? 0 : load<u32>(p);
     // pte_present, pte_access_permitted(pte, FOLL_WRITE), !pte_special (zero page, devmap)
     if ((pte & PTE_PRESENT) == 0 || (pte & PTE_SPECIAL) != 0) return bail(w);
@@ -144,13 +157,25 @@ export function gupFastStep(w: i32): i32 {
     return 1;
   }
   if (ph == PHASE_GRAB) {
-    // try_grab_folio(_fast): folio_try_get (folio_ref_try_add), which never raises a count of 0
-    const pfn = ptePfn(<u32>get(wPte, w));
+    // try_grab_folio(_fast): folio_try_get (folio_ref_try_add), which never raises a count of 0;
+    // for a PMD leaf the subpage with the refs of the one page in range (gup_huge_pmd 6.1, gup_fast_pmd_leaf 6.10+)
+    const pfn = walkPfn(w);
     if (!isAllocated(pfn) || folioRef(pfn) == 0) return bail(w);
     const refs = tryGrabFolio(mm, vpn, pfn, flags); // 0: a p2pdma page without FOLL_PCI_P2PDMA (6.2+), NULL
     if (refs == 0) return bail(w);
     put(wRefs, w, refs);
-    put(wPhase, w, PHASE_RECHECK);
+    put(wPhase, w, PHASE_RECHECK | pmd);
+    return 1;
+  }
+  if (ph == PHASE_RECHECK && pmd != 0) {
+    // pmd_val(orig) != pmd_val(*pmdp): zapped, split, write-protected or replaced meanwhile (gup_huge_pmd 6.1, gup_fast_pmd_leaf 6.10+)
+    const leaf = <u32>get(wPte, w);
+    if (hugeLeaf(mm, vpn) != leaf) return putBack(w);
+    // !pmd_write && gup_must_unshare: a R/O pin of a shared anon THP needs slow GUP's unshare (the THP's AnonExclusive is its head's)
+    const head = ptePfn(leaf);
+    if ((leaf & PTE_WRITE) == 0 && (flags & FOLL_PIN) != 0 && rule(SCHEME_ANON_EXCLUSIVE) != 0
+        && hasFlag(head, PG_ANON) && !hasFlag(head, PG_ANON_EXCLUSIVE)) return putBack(w);
+    put(wPhase, w, PHASE_SEQ | WALK_PMD); // local_irq_restore
     return 1;
   }
   if (ph == PHASE_RECHECK) {
@@ -168,8 +193,23 @@ export function gupFastStep(w: i32): i32 {
   }
   // PHASE_SEQ: read_seqcount_retry (FOLL_PIN, 5.11+); the page is the caller's otherwise
   if ((flags & FOLL_PIN) != 0 && rule(SCHEME_WRITE_PROTECT_SEQ) != 0 && get(wpSeq, mm) != get(wSeq, w)) return putBack(w);
+  const pfn = walkPfn(w);
   done(w);
-  return grabbed(mm, vpn, ptePfn(<u32>get(wPte, w)), flags, get(wRefs, w));
+  return grabbed(mm, vpn, pfn, flags, get(wRefs, w));
+}
+
+/**
+ * Step 1 at a PMD leaf: pmdp_get_lockless and gup_huge_pmd's checks on that value (6.1;
+ * gup_fast_pmd_leaf 6.10+): !pmd_present (a device-private or migration PMD entry) and
+ * !pmd_access_permitted fall back, and so does the huge zero page's PMD (pmd_special in the
+ * newest kernels; 6.1 would grab the huge zero folio, which refsim leaves to slow GUP).
+ */
+function pmdLeafRead(w: i32, leaf: u32, flags: i32): i32 {
+  if ((leaf & PTE_PRESENT) == 0 || (leaf & PTE_SPECIAL) != 0) return bail(w);
+  if ((flags & FOLL_WRITE) != 0 && (leaf & PTE_WRITE) == 0) return bail(w);
+  put(wPte, w, <i32>leaf);
+  put(wPhase, w, PHASE_GRAB | WALK_PMD);
+  return 1;
 }
 
 /** The walk gave up before taking anything. */
@@ -186,7 +226,7 @@ function done(w: i32): void {
 
 /** gup_put_folio / unpin_user_pages_lockless of what the walk took, and bail. */
 function putBack(w: i32): i32 {
-  const pfn = ptePfn(<u32>get(wPte, w));
+  const pfn = walkPfn(w);
   const refs = get(wRefs, w);
   done(w);
   if ((get(wFlags, w) & FOLL_PIN) != 0 && isLarge(pfn)) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) - 1);

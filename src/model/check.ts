@@ -117,7 +117,12 @@ export function quiesceCheck(m: Machine): void {
   // An open zap window (zap_begin without zap_end) holds the references its mmu_gather queued.
   for (const [page, nr] of zapWindowQueued(m)) hold(page, nr, 0, -1, -1, 9);
   // A GUP-fast walk between try_grab_folio and its end holds what it grabbed.
-  for (const w of m.gupFast.walks) if (w && w.holding > 0) hold(m.frames.all[w.pfn], w.holding, 0, -1, -1, 7);
+  for (const w of m.gupFast.walks) {
+    if (!w || w.holding === 0) continue;
+    const page = m.frames.all[w.pfn];
+    hold(page, w.holding, 0, -1, -1, 7);
+    if ((w.flags & FOLL_PIN) !== 0 && page.large) bump(pinsOf, m.frames.folioOf(page)); // try_grab_folio's _pincount
+  }
   // An open migrate_collect cut holds its collect reference; a pre-5.17 migration_wait waiter its own.
   for (const page of migrateStepsHolding(m)) hold(page, 1, 0, -1, -1, 9);
   // The driver's own folios (OP_DRIVER_ALLOC) hold the driver's reference.

@@ -4,7 +4,8 @@
  * them as steps):
  *   gupFastBegin: FOLL_PIN sets MMF_HAS_PINNED, reads mm->write_protect_seq (odd: fall
  *     back at once), local_irq_save (5.11+ mm/gup.c lockless_pages_from_mm, 6.x gup_fast);
- *   gupFastStep, four times: ptep_get_lockless and its checks; try_grab_folio
+ *   gupFastStep, four times: ptep_get_lockless and its checks (a PMD leaf: pmdp_get_lockless
+ *     and gup_huge_pmd's checks, 6.1; gup_fast_pmd_leaf 6.10+; then steps 2 and 3 on the PMD); try_grab_folio
  *     (folio_try_get fails on a count of 0); the PTE re-check (put and bail when the
  *     PTE changed), local_irq_restore; read_seqcount_retry (unpin and bail), else the
  *     page is the caller's (gup_pte_range 5.11-6.5, gup_fast_pte_range 6.10+);
@@ -26,7 +27,7 @@
  * console.log(r, m.page(mm, addr)!.refcount); // [ 1, 1, 1, 1 ] 1025
  * ```
  */
-import { FOLL_PIN, FOLL_WRITE, FOLL_LONGTERM, KIND_SYSTEM, KIND_DEVICE_COHERENT, PTE_WRITE } from "../../assembly/abi.ts";
+import { FOLL_PIN, FOLL_WRITE, FOLL_LONGTERM, KIND_SYSTEM, KIND_DEVICE_COHERENT, PTE_WRITE, FOLIO_NR } from "../../assembly/abi.ts";
 import { folioPut } from "./refcount.ts";
 import { isFilePage } from "./file.ts";
 import { newHandle, tryGrabFolio } from "./gup.ts";
@@ -44,9 +45,11 @@ const PHASE_DONE = 0;
 /** One GUP-fast walk in flight. */
 export class Walk {
   phase = PHASE_PTE;
-  /** The PTE value step 1 read (pfn and bits; a Pte object changes in place). */
+  /** The page step 1 read (a PMD leaf's subpage at the walk's address) and the entry's bits (a Pte object changes in place). */
   pfn = 0;
   bits = 0;
+  /** Step 1 read a PMD leaf (gup_huge_pmd 6.1, gup_fast_pmd_leaf 6.10+): steps 2 and 3 are on the PMD. */
+  pmd = false;
   /** References step 2 took. */
   refs = 0;
   constructor(readonly mm: number, readonly vpn: number, readonly flags: number, readonly seq: number) {}
@@ -78,9 +81,25 @@ export class GupFast {
   forking(parent: number): boolean { return [...this.forkParent.values()].includes(parent); }
 }
 
-/** The PTE a lockless walk sees at vpn: none for a PMD-mapped THP (left to slow GUP here). */
+/** The PTE a lockless walk sees at vpn: none under a PMD leaf. */
 function lockless(mm: Mm, vpn: number): Pte | undefined {
   return mm.tables.hugeLeaf(vpn) ? undefined : mm.tables.get(vpn);
+}
+
+/**
+ * Step 1 at a PMD leaf: pmdp_get_lockless and gup_huge_pmd's checks on that value (6.1;
+ * gup_fast_pmd_leaf 6.10+): !pmd_present (a device-private or migration PMD entry) and
+ * !pmd_access_permitted fall back, and so does the huge zero page's PMD (pmd_special in the
+ * newest kernels; 6.1 would grab the huge zero folio, which refsim leaves to slow GUP).
+ */
+function pmdLeafRead(w: Walk, leaf: Pte): number {
+  if (!leaf.present || leaf.special) return bail(w);
+  if ((w.flags & FOLL_WRITE) !== 0 && !leaf.writable) return bail(w);
+  w.pmd = true;
+  w.pfn = leaf.pfn + (w.vpn & (FOLIO_NR - 1));
+  w.bits = leaf.bits;
+  w.phase = PHASE_GRAB;
+  return 1;
 }
 
 /** gup_fast up to the walk: has_pinned, the seqcount read, local_irq_save. Returns the walk, or 0 (fall back). */
@@ -104,6 +123,8 @@ export function gupFastStep(m: Machine, id: number): number {
   const w = m.gupFast.walks[id]!;
   const mm = m.mms.all[w.mm];
   if (w.phase === PHASE_PTE) {
+    const leaf = mm.tables.hugeLeaf(w.vpn);
+    if (leaf) return pmdLeafRead(w, leaf);
     // ptep_get_lockless: no PTL
     const pte = lockless(mm, w.vpn);
     // pte_present, pte_access_permitted(pte, FOLL_WRITE), !pte_special (zero page, devmap)
@@ -117,13 +138,24 @@ export function gupFastStep(m: Machine, id: number): number {
     return 1;
   }
   if (w.phase === PHASE_GRAB) {
-    // try_grab_folio(_fast): folio_try_get (folio_ref_try_add), which never raises a count of 0
+    // try_grab_folio(_fast): folio_try_get (folio_ref_try_add), which never raises a count of 0;
+    // for a PMD leaf the subpage with the refs of the one page in range (gup_huge_pmd 6.1, gup_fast_pmd_leaf 6.10+)
     const page = m.frames.all[w.pfn];
     if (!page.allocated || m.frames.folioOf(page).refcount === 0) return bail(w);
     const refs = tryGrabFolio(m, w.mm, w.vpn, page, w.flags); // 0: a p2pdma page without FOLL_PCI_P2PDMA (6.2+), NULL
     if (refs === 0) return bail(w);
     w.refs = refs;
     w.phase = PHASE_RECHECK;
+    return 1;
+  }
+  if (w.phase === PHASE_RECHECK && w.pmd) {
+    // pmd_val(orig) != pmd_val(*pmdp): zapped, split, write-protected or replaced meanwhile (gup_huge_pmd 6.1, gup_fast_pmd_leaf 6.10+)
+    const now = mm.tables.hugeLeaf(w.vpn);
+    if (!now || now.pfn + (w.vpn & (FOLIO_NR - 1)) !== w.pfn || now.bits !== w.bits) return putBack(m, w);
+    // !pmd_write && gup_must_unshare: a R/O pin of a shared anon THP needs slow GUP's unshare (the THP's AnonExclusive is its head's)
+    const head = m.frames.folioOf(m.frames.all[w.pfn]);
+    if ((w.bits & PTE_WRITE) === 0 && (w.flags & FOLL_PIN) !== 0 && m.rules.anonExclusive && head.anon && !head.anonExclusive) return putBack(m, w);
+    w.phase = PHASE_SEQ; // local_irq_restore
     return 1;
   }
   if (w.phase === PHASE_RECHECK) {
