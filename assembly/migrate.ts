@@ -90,21 +90,37 @@ export function dropAllocRef(pfn: u32, bits: u32): void {
  */
 function collect(src: u32, mm: i32, vpn: u32): i32 {
   folioGet(src, 1, -1, -1);
-  if (rule(SCHEME_ANON_EXCLUSIVE) != 0 && hasFlag(src, PG_ANON_EXCLUSIVE) && ref(src) >= pinBias()) {
-    folioPut(src, 1, -1, -1); // folio_try_share_anon_rmap_pte failed: maybe pinned
+  if (collectMaybePinned(src)) {
+    folioPut(src, 1, -1, -1);
     return -1;
   }
   const n = rmapWalk(src);
   for (let i = 0; i < n; i++) {
-    const p = <usize>walkAt(walkPtr, i);
-    const pte = load<u32>(p);
     const at = <u32>walkAt(walkVpn, i);
     if (walkAt(walkMm, i) != mm || at != vpn) mmuNotifierInvalidate(walkAt(walkMm, i), at, at + 1, MMU_NOTIFY_CLEAR, -1);
-    store<u32>(p, mkPte(src, PTE_MIGRATION | (pte & PTE_WRITE)));
-    rmapRemove(src, walkAt(walkMm, i), walkAt(walkVpn, i));
-    folioPut(src, 1, walkAt(walkMm, i), walkAt(walkVpn, i));
+    setMigrationEntry(<usize>walkAt(walkPtr, i), src, walkAt(walkMm, i), at);
   }
   return n;
+}
+
+/**
+ * migrate_vma_collect_pmd's folio_try_share_anon_rmap_pte fails on an exclusive anon page
+ * that may be pinned (folio_maybe_dma_pinned): the page is not collected (6.1 mm/migrate_device.c;
+ * page_try_share_anon_rmap 5.19-6.6). Shared with migrate_steps.ts's cut collect.
+ */
+export function collectMaybePinned(pfn: u32): bool {
+  return rule(SCHEME_ANON_EXCLUSIVE) != 0 && hasFlag(pfn, PG_ANON_EXCLUSIVE) && ref(pfn) >= pinBias();
+}
+
+/**
+ * The PTE at p maps pfn at (mm, vpn): make_{writable,readable}_migration_entry in its place,
+ * folio_remove_rmap_pte and folio_put of the mapping's reference (migrate_vma_collect_pmd, and
+ * try_to_migrate_one for the page's other mappings; 6.1 mm/migrate_device.c, mm/rmap.c).
+ */
+export function setMigrationEntry(p: usize, pfn: u32, mm: i32, vpn: u32): void {
+  store<u32>(p, mkPte(pfn, PTE_MIGRATION | (load<u32>(p) & PTE_WRITE)));
+  rmapRemove(pfn, mm, <i32>vpn);
+  folioPut(pfn, 1, mm, <i32>vpn);
 }
 
 /** remove_migration_ptes(src, src): a failed migration puts the old entries back. */

@@ -21,14 +21,14 @@
 // Only a small anon system page mapped once, at a PTE, is cut; the core refuses any
 // other (ERR_BAD_STATE on 'addr') and the op then runs whole.
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_MIGRATION, PG_ANON, PG_ANON_EXCLUSIVE, PG_LOCKED, SCHEME_ANON_EXCLUSIVE,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_MIGRATION, PG_ANON, PG_ANON_EXCLUSIVE, PG_LOCKED,
   SCHEME_MIGRATE_CHECK_DEVICE_REFS, MMU_NOTIFY_MIGRATE, ST_MIGRATED, ST_MIGRATE_FAIL, MIGRATE_CUT_SLOTS, V_UAF,
 } from "./abi";
 import { violation } from "./violations";
 import { bump } from "./stats";
-import { rule, pinBias } from "./scheme";
+import { rule } from "./scheme";
 import { ref, mapcount, hasFlag, addFlag, clearFlag, isDevice, isLarge } from "./frames";
-import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
+import { folioGet, folioPut, rmapAdd, frameUsable } from "./refcount";
 import { ptePtr, ptePfn, mkPte, hugeLeaf } from "./pgtable";
 import { rmapWalk, walkAt, walkPtr, walkMm, walkPte, walkVpn } from "./rmap";
 import { findVma, vmaEnd, vmaFile } from "./mm";
@@ -36,7 +36,7 @@ import { fileRefusesMigrateVma } from "./file";
 import { driverKind, driverState, DRIVER_GONE } from "./memremap";
 import { createBo, boLive } from "./driver";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { allocDst, moveTo, entryBits, dropAllocRef } from "./migrate";
+import { allocDst, moveTo, entryBits, dropAllocRef, collectMaybePinned, setMigrationEntry } from "./migrate";
 
 const CUT_LIVE: i32 = 1;
 const CUT_SKIPPED: i32 = 2; // trylock failed or maybe pinned: nothing to finish but the BO
@@ -98,8 +98,7 @@ export function migrateCollect(mm: i32, vpn: u32, pfn: u32, d: i32, b: i32): i32
   set(cutPte, s, <i32>pte);
   mmuNotifierInvalidate(mm, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, d); // migrate_vma_collect
   folioGet(pfn, 1, -1, -1); // migrate_vma_collect_pmd: folio_get, the collect reference
-  const pinned = rule(SCHEME_ANON_EXCLUSIVE) != 0 && hasFlag(pfn, PG_ANON_EXCLUSIVE) && ref(pfn) >= pinBias();
-  if (hasFlag(pfn, PG_LOCKED) || pinned) {
+  if (hasFlag(pfn, PG_LOCKED) || collectMaybePinned(pfn)) {
     folioPut(pfn, 1, -1, -1); // folio_trylock failed, or folio_try_share_anon_rmap_pte (maybe pinned): mpfn 0
     bump(ST_MIGRATE_FAIL);
     set(cutState, s, CUT_LIVE | CUT_SKIPPED);
@@ -108,9 +107,7 @@ export function migrateCollect(mm: i32, vpn: u32, pfn: u32, d: i32, b: i32): i32
   addFlag(pfn, PG_LOCKED);
   const excl = hasFlag(pfn, PG_ANON_EXCLUSIVE);
   clearFlag(pfn, PG_ANON_EXCLUSIVE);
-  store<u32>(p, mkPte(pfn, PTE_MIGRATION | (pte & PTE_WRITE))); // make_{writable,readable}_migration_entry
-  rmapRemove(pfn, mm, <i32>vpn); // folio_remove_rmap_pte
-  folioPut(pfn, 1, mm, <i32>vpn); // the mapping's reference
+  setMigrationEntry(p, pfn, mm, vpn);
   set(cutState, s, CUT_LIVE | (excl ? CUT_EXCLUSIVE : 0));
   return s + 1;
 }

@@ -24,6 +24,7 @@ import {
 } from "../../assembly/abi.ts";
 import { dmirrorOfDriver, dmirrorOwner, dmirrorAllocFolio } from "./dmirror.ts";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize, notifyHole } from "./migrate.ts";
+import { fileRefusesMigrateVma } from "./file.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import type { Pte } from "./pgtable.ts";
 import { loadPage, storePage, handleFault, takeFaultOom } from "./fault.ts";
@@ -185,7 +186,7 @@ export function dmirrorSnapshot(m: Machine, fd: Mirror, vpn: number, n: number):
 function pieceEnd(m: Machine, mm: Mm, addr: number, end: number): number {
   const v = mm.findVma(addr);
   if (!v || (v.flags & VM_READ) === 0) return 0;
-  if (v.file >= 0 && (m.files.all[v.file].driver >= 0 || m.files.all[v.file].dmirrorMap)) return 0; // migrate_vma_setup: vma_is_dax / VM_SPECIAL (VM_MIXEDMAP)
+  if (fileRefusesMigrateVma(m, v.file)) return 0;
   return Math.min(end, addr + PT_ENTRIES, v.end);
 }
 

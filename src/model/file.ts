@@ -114,7 +114,13 @@ export function punchHole(f: File, idx: number): void {
   f.holes.set(idx, false);
 }
 
+/** migrate_vma_setup refuses a VMA of file f (f < 0: anonymous): vma_is_dax, or VM_SPECIAL (the VM_MIXEDMAP of p2pmem and of a test_hmm mapping). */
+export function fileRefusesMigrateVma(m: Machine, f: number): boolean {
+  return f >= 0 && (m.files.all[f].driver >= 0 || m.files.all[f].dmirrorMap);
+}
+
 /** Is this a file's page: in a page cache, or a device page associated with a file? */
+
 export function isFilePage(m: Machine, page: Frame): boolean {
   return page.pageCache || (m.frames.isDevice(page.pfn) && page.owner < 0);
 }

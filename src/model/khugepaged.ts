@@ -25,6 +25,7 @@ import { folioPut, rmapRemove } from "./refcount.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
 import { kfail } from "./errno.ts";
 import { Pte } from "./pgtable.ts";
+import { fileRefusesMigrateVma } from "./file.ts";
 import type { Frame } from "./frames.ts";
 import type { Mm, Vma } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -74,8 +75,8 @@ export function collapseRange(m: Machine, mm: Mm, start: number, end: number, ru
 /** madvise_collapse on v's piece [s, e): 0, an errno, or COLLAPSE_NOT_MODELLED. */
 function vmaCollapse(m: Machine, mm: Mm, v: Vma, s: number, e: number, run: boolean): number {
   if (!v.anon) {
-    const f = m.files.all[v.file];
-    if (f.driver >= 0 || f.dmirrorMap) return EINVAL; // thp_vma_allowable_order: vma_is_dax, VM_NO_KHUGEPAGED
+    // thp_vma_allowable_order: vma_is_dax, and VM_NO_KHUGEPAGED (VM_MIXEDMAP: p2pmem, a test_hmm mapping) -> 0
+    if (fileRefusesMigrateVma(m, v.file)) return EINVAL;
     return COLLAPSE_NOT_MODELLED; // hpage_collapse_scan_file
   }
   // __thp_vma_allowable_orders (!in_pf): thp_vma_suitable_order at vm_end - HPAGE_PMD_SIZE

@@ -77,18 +77,36 @@ export function dropAllocRef(m: Machine, page: Frame, bits: number): void {
  */
 function collect(m: Machine, src: Frame, mm: number, vpn: number): Mapping[] | null {
   folioGet(m, src, 1, -1, -1); // migrate_vma_collect_pmd: folio_get
-  if (m.rules.anonExclusive && src.anonExclusive && src.refcount >= m.rules.pinBias) {
-    folioPut(m, src, 1, -1, -1); // folio_try_share_anon_rmap_pte failed: maybe pinned
+  if (collectMaybePinned(m, src)) {
+    folioPut(m, src, 1, -1, -1);
     return null;
   }
   const maps = rmapWalk(m, src);
   for (const e of maps) {
     if (e.mm !== mm || e.vpn !== vpn) mmuNotifierInvalidate(m, e.mm, e.vpn, e.vpn + 1, MMU_NOTIFY_CLEAR, -1); // try_to_migrate_one
-    e.pte.bits = PTE_MIGRATION | (e.pte.bits & PTE_WRITE);
-    rmapRemove(m, src, e.mm, e.vpn); // try_to_migrate_one: folio_remove_rmap_pte
-    folioPut(m, src, 1, e.mm, e.vpn); // try_to_migrate_one: folio_put (the mapping's reference)
+    setMigrationEntry(m, e.pte, src, e.mm, e.vpn);
   }
   return maps;
+}
+
+/**
+ * migrate_vma_collect_pmd's folio_try_share_anon_rmap_pte fails on an exclusive anon page
+ * that may be pinned (folio_maybe_dma_pinned): the page is not collected (6.1 mm/migrate_device.c;
+ * page_try_share_anon_rmap 5.19-6.6). Shared with migrate_steps.ts's cut collect.
+ */
+export function collectMaybePinned(m: Machine, page: Frame): boolean {
+  return m.rules.anonExclusive && page.anonExclusive && page.refcount >= m.rules.pinBias;
+}
+
+/**
+ * pte maps page at (mm, vpn): make_{writable,readable}_migration_entry in its place,
+ * folio_remove_rmap_pte and folio_put of the mapping's reference (migrate_vma_collect_pmd, and
+ * try_to_migrate_one for the page's other mappings; 6.1 mm/migrate_device.c, mm/rmap.c).
+ */
+export function setMigrationEntry(m: Machine, pte: Pte, page: Frame, mm: number, vpn: number): void {
+  pte.bits = PTE_MIGRATION | (pte.bits & PTE_WRITE);
+  rmapRemove(m, page, mm, vpn);
+  folioPut(m, page, 1, mm, vpn);
 }
 
 /** remove_migration_ptes(src, src): a failed migration puts the old entries back, then finalize's put. */

@@ -27,11 +27,12 @@
  * console.log(m.page(mm, addr)!.kind, m.read(mm, addr)); // device-private 5
  * ```
  */
-import { MIGRATE_CUT_SLOTS, MMU_NOTIFY_MIGRATE, PTE_MIGRATION, PTE_PRESENT, PTE_WRITE, V_UAF } from "../../assembly/abi.ts";
+import { MIGRATE_CUT_SLOTS, MMU_NOTIFY_MIGRATE, PTE_PRESENT, PTE_WRITE, V_UAF } from "../../assembly/abi.ts";
 import { mmuNotifierInvalidate } from "./mmu_notifier.ts";
-import { folioGet, folioPut, rmapAdd, rmapRemove } from "./refcount.ts";
+import { folioGet, folioPut, rmapAdd } from "./refcount.ts";
 import { rmapWalk } from "./rmap.ts";
-import { allocDst, moveTo, entryBits, dropAllocRef } from "./migrate.ts";
+import { allocDst, moveTo, entryBits, dropAllocRef, collectMaybePinned, setMigrationEntry } from "./migrate.ts";
+import { fileRefusesMigrateVma } from "./file.ts";
 import { createBo, type BufferObject } from "./driver.ts";
 import type { Driver } from "./memremap.ts";
 import type { Frame } from "./frames.ts";
@@ -65,8 +66,7 @@ export class MigrateSteps {
 /** The page at vpn of mm if the cut takes it: a present small anon system page mapped once by a PTE. */
 export function migrateCutPage(m: Machine, mm: Mm, vpn: number): Frame | undefined {
   const v = mm.findVma(vpn);
-  // migrate_vma_setup's refusals as ops.ts refusesMigrateVma: vma_is_dax, VM_MIXEDMAP
-  if (!v || vpn >= v.end || (v.file >= 0 && (m.files.all[v.file].driver >= 0 || m.files.all[v.file].dmirrorMap))) return undefined;
+  if (!v || vpn >= v.end || fileRefusesMigrateVma(m, v.file)) return undefined;
   if (mm.tables.hugeLeaf(vpn)) return undefined;
   const pte = mm.tables.get(vpn);
   if (!pte || !pte.normalPresent || pte.pfn === 0 || m.frames.isDevice(pte.pfn)) return undefined;
@@ -82,8 +82,7 @@ export function migrateCollect(m: Machine, mm: Mm, vpn: number, page: Frame, d: 
   m.migrateSteps.cuts[s] = cut;
   mmuNotifierInvalidate(m, mm.id, vpn, vpn + 1, MMU_NOTIFY_MIGRATE, d.id); // migrate_vma_collect
   folioGet(m, page, 1, -1, -1); // migrate_vma_collect_pmd: folio_get, the collect reference
-  const pinned = m.rules.anonExclusive && page.anonExclusive && page.refcount >= m.rules.pinBias;
-  if (page.locked || pinned) {
+  if (page.locked || collectMaybePinned(m, page)) {
     folioPut(m, page, 1, -1, -1); // folio_trylock failed, or folio_try_share_anon_rmap_pte (maybe pinned): mpfn 0
     m.counters.migrateFailed++;
     cut.skipped = true;
@@ -92,9 +91,7 @@ export function migrateCollect(m: Machine, mm: Mm, vpn: number, page: Frame, d: 
   page.locked = true;
   cut.exclusive = page.anonExclusive;
   page.anonExclusive = false;
-  pte.bits = PTE_MIGRATION | (pte.bits & PTE_WRITE); // make_{writable,readable}_migration_entry
-  rmapRemove(m, page, mm.id, vpn); // folio_remove_rmap_pte
-  folioPut(m, page, 1, mm.id, vpn); // the mapping's reference
+  setMigrationEntry(m, pte, page, mm.id, vpn);
   return s + 1;
 }
 

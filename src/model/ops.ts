@@ -55,7 +55,7 @@ import { isLiveChunk } from "./dmirror.ts";
 import { dmirrorMmap } from "./dmirror_mmap.ts";
 import type { Mirror } from "./mirror.ts";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop.ts";
-import type { Mm, Vma } from "./mm.ts";
+import type { Mm } from "./mm.ts";
 import { zapRange } from "./zap.ts";
 import { unmapRange, splitsVma, exitMm } from "./munmap.ts";
 import { doMprotect, mprotectSlots } from "./mprotect.ts";
@@ -70,7 +70,7 @@ import { reject } from "./reject.ts";
 import { splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf } from "./thp.ts";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate.ts";
 import { gup, unpin, checkVmaFlags, refuse } from "./gup.ts";
-import { dropPageCache } from "./file.ts";
+import { dropPageCache, fileRefusesMigrateVma } from "./file.ts";
 import { registerDriver, memunmapPages, driverPadding, type Driver } from "./memremap.ts";
 import { createBo, allocatedPagesOf, driverCanAlloc, driverAllocFolio, driverFreeBo } from "./driver.ts";
 import { quiesceCheck } from "./check.ts";
@@ -158,7 +158,7 @@ function doMigrateToDevice(m: Machine, mm: Mm, vpn: number, n: number, d: number
   }
   const v = mm.findVma(vpn);
   if (!v || vpn + n > v.end) return kfail(m, EINVAL); // migrate_vma_setup: start/end outside args->vma
-  if (refusesMigrateVma(m, v)) return kfail(m, EINVAL); // vma_is_dax, or VM_MIXEDMAP (p2pmem, a test_hmm mapping)
+  if (fileRefusesMigrateVma(m, v.file)) return kfail(m, EINVAL); // vma_is_dax, or VM_MIXEDMAP (p2pmem, a test_hmm mapping)
   const bo = existing ?? createBo(m, driver);
   migrateBegin(m, mm, vpn, vpn + n, d);
   if (m.rules.deviceFolios && driver.kind === KIND_DEVICE_PRIVATE) migrateHugeToDevice(m, mm, vpn, vpn + n, driver, bo); // E5: whole THPs
@@ -181,7 +181,7 @@ function doMigrateToRam(m: Machine, mm: Mm, vpn: number, n: number): number {
   if (m.frames.freeSystemPages < n) reject(ERR_NOMEM_FRAMES, F_MIGRATE_TO_RAM_LENGTH, n);
   const v = mm.findVma(vpn);
   if (!v || vpn + n > v.end) return kfail(m, EINVAL);
-  if (refusesMigrateVma(m, v)) return kfail(m, EINVAL);
+  if (fileRefusesMigrateVma(m, v.file)) return kfail(m, EINVAL);
   mmuNotifierInvalidate(m, mm.id, vpn, vpn + n, MMU_NOTIFY_MIGRATE, -1); // migrate_vma_collect
   splitDevicePmdsIn(m, mm, vpn, vpn + n); // large device folios mapped here: folio_split first
   let moved = 0;
@@ -256,11 +256,6 @@ function doDmirrorMmap(m: Machine, fd: Mirror, vpn: number, n: number, prot: num
   }
   dmirrorMmap(m, mm, start, n, prot);
   return start;
-}
-
-/** migrate_vma_setup refuses the VMA: vma_is_dax, or VM_SPECIAL (VM_MIXEDMAP: p2pmem, a test_hmm mapping). */
-export function refusesMigrateVma(m: Machine, v: Vma): boolean {
-  return v.file >= 0 && (m.files.all[v.file].driver >= 0 || m.files.all[v.file].dmirrorMap);
 }
 
 function doDmirror(m: Machine, op: number, a0: number, a1: number, a2: number, a3: number, a4: number): number {
