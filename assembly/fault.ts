@@ -376,10 +376,9 @@ export function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool =
   if (dev < 0) return dev;
   let p = handleFault(mm, v, <u32>vpn, write, cur); // a THP split above keeps the (deposited) table cur points into
   // VM_FAULT_OOM: the #PF handler's pagefault_out_of_memory (mm/oom_kill.c since 5.16, 60e2793d440a) only
-  // returns, and the instruction faults again (the flag is spent now); hmm_range_fault's fault reports it (hmm.ts)
+  // returns, and the instruction faults again (handleFault clears the spent flag); hmm_range_fault's fault reports it (hmm.ts)
   if (faultOom) {
     if (!touch) return 0; // the flag stays for hmm_vma_fault
-    faultOom = false;
     p = handleFault(mm, v, <u32>vpn, write, cur);
   }
   if ((load<u32>(p) & PTE_PRESENT) == 0) {

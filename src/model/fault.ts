@@ -340,8 +340,7 @@ export function access(m: Machine, mm: Mm, vpn: number, write: boolean, value: n
   // VM_FAULT_OOM: pagefault_out_of_memory returns and the instruction faults again (as the core)
   if (m.faultOom) {
     if (!touch) return 0; // the flag stays for hmm_vma_fault
-    m.faultOom = false;
-    pte = handleFault(m, mm, v, vpn, write);
+    pte = handleFault(m, mm, v, vpn, write); // handleFault clears the spent flag
   }
   if (!pte.present) {
     // migrate_to_ram failed and nothing will change that: the CPU refaults forever.
