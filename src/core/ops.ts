@@ -246,6 +246,14 @@ function bool(op: OpName, o: Record<string, unknown>, field: string): boolean {
   return v;
 }
 
+/** The gup_flags of a gup or gup_fast_begin: write, pin, longterm (only with pin), p2pdma. */
+function gupFlags(op: OpName, o: Record<string, unknown>): number {
+  const f = (bool(op, o, "write") ? abi.FOLL_WRITE : 0) | (bool(op, o, "pin") ? abi.FOLL_PIN : 0)
+    | (bool(op, o, "longterm") ? abi.FOLL_LONGTERM : 0) | (bool(op, o, "p2pdma") ? abi.FOLL_PCI_P2PDMA : 0);
+  if ((f & abi.FOLL_LONGTERM) !== 0 && (f & abi.FOLL_PIN) === 0) bad(op, "longterm", "needs pin: true (FOLL_LONGTERM goes with FOLL_PIN)");
+  return f;
+}
+
 /** calc_vm_prot_bits: the VM_READ / VM_WRITE bits of a "none", "r" or "rw" protection. */
 function protFlags(op: OpName, prot: unknown): number {
   if (prot === "none") return 0;
@@ -326,17 +334,11 @@ export function encodeOp(input: Op, words: Int32Array, at: number): void {
       a(3, int(name, o, "driver")); a(4, o.bo === undefined ? 0 : int(name, o, "bo", 1));
       break;
     case "gup":
-      a(0, int(name, o, "mm")); a(1, vpnOf(name, o));
-      a(2, (bool(name, o, "write") ? abi.FOLL_WRITE : 0) | (bool(name, o, "pin") ? abi.FOLL_PIN : 0)
-        | (bool(name, o, "longterm") ? abi.FOLL_LONGTERM : 0) | (bool(name, o, "p2pdma") ? abi.FOLL_PCI_P2PDMA : 0));
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, gupFlags(name, o));
       bool(name, o, "fast"); // the same pin as one op: GUP-fast either pins the page or falls back to this
-      if (bool(name, o, "longterm") && !bool(name, o, "pin")) bad(name, "longterm", "needs pin: true (FOLL_LONGTERM goes with FOLL_PIN)");
       break;
     case "gup_fast_begin":
-      a(0, int(name, o, "mm")); a(1, vpnOf(name, o));
-      a(2, (bool(name, o, "write") ? abi.FOLL_WRITE : 0) | (bool(name, o, "pin") ? abi.FOLL_PIN : 0)
-        | (bool(name, o, "longterm") ? abi.FOLL_LONGTERM : 0) | (bool(name, o, "p2pdma") ? abi.FOLL_PCI_P2PDMA : 0));
-      if (bool(name, o, "longterm") && !bool(name, o, "pin")) bad(name, "longterm", "needs pin: true (FOLL_LONGTERM goes with FOLL_PIN)");
+      a(0, int(name, o, "mm")); a(1, vpnOf(name, o)); a(2, gupFlags(name, o));
       break;
     case "gup_fast_step": a(0, int(name, o, "walk", 1)); break;
     case "fork_begin": a(0, int(name, o, "mm")); break;
