@@ -126,6 +126,7 @@ test("a rejected op of the core's generator throws RefsimError naming the op and
     (err: Error) => err.name === "RefsimError" && /argument 1/.test(err.message));
   assert.throws(() => e.runCoreWorkload({ kind: "mmap1", tasks: 1, pages: 4, at: 0x10000, flags: 11, mm0: mm }, -1, 0),
     (err: Error) => err.name === "RefsimError" && /ops/.test(err.message));
+  assert.throws(() => e.runCoreWorkload({ kind: "mix" } as never, 12, 0), (err: Error) => err.name === "RefsimError" && /kind/.test(err.message));
   assert.is(e.opsExecuted, 1);
 });
 

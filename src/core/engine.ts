@@ -383,6 +383,7 @@ export class Engine extends OpCalls {
   runCoreWorkload(w: CoreWorkload, ops: number, hash: number, onBatch?: (words: Int32Array, count: number) => void): number {
     if (!Number.isInteger(ops) || ops < 0) throw new RefsimError(`runCoreWorkload: ops must be a whole number >= 0, got ${shown(ops)}`, { field: "ops", code: "BAD_ARG" });
     if (opsThatFit(this.opsExecuted, ops) < ops) throw opsExhausted(MAX_OPS - this.opsExecuted);
+    if (w?.kind !== "page-fault" && w?.kind !== "mmap1") throw new RefsimError(`runCoreWorkload: kind must be "page-fault" or "mmap1", got ${shown((w as { kind?: unknown } | undefined)?.kind)}`, { field: "kind", code: "BAD_ARG" });
     const c = this.#core;
     const bad = w.kind === "page-fault"
       ? c.workloadPageFault(w.tasks, w.pages, w.at, w.flags, w.mm0, w.file0, w.seed >>> 0, ops, hash | 0)
