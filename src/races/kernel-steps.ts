@@ -46,6 +46,7 @@ import type { VmaInfo } from "../core/maps.ts";
 import { GLOBAL, type Footprint } from "./target.ts";
 import { cutByGupFast, cutStep, noCut, forking, lockless, type CutState } from "./gup-fast-steps.ts";
 import { zapFootprint } from "./footprints.ts";
+import { within } from "./run-op.ts";
 
 /** What the step runner needs of an Engine or a Model. */
 export interface Host {
@@ -195,12 +196,7 @@ export class OpRunner {
   }
 
   #run(rec: Op, where: string): OpOutcome {
-    try {
-      return this.host.runDetailed([rec])[0];
-    } catch (e) {
-      if (e instanceof RefsimError) throw new RefsimError(`${where}: ${e.message.replace(/^op 0:? ?/, "")}`, { op: e.op, field: e.field, code: e.code });
-      throw e;
-    }
+    return within(where, () => this.host.runDetailed([rec])[0]);
   }
 
   /** One atomic step of thread t's current op. */
@@ -224,7 +220,7 @@ export class OpRunner {
     if (st.cut) {
       const c = CUTS.find((x) => x.kind === st.cut)!;
       const rec = this.#record(op, where);
-      const r = this.#wrap(() => c.resume(this.host, st.token!, rec), where);
+      const r = within(where, () => c.resume(this.host, st.token!, rec));
       if (!r.opDone && r.sleep !== undefined) { st.cut = ""; st.token = 0; st.wait = r.sleep; return { label: r.label, opDone: false }; }
       if (!r.opDone) { st.token = r.token ?? st.token; return { label: r.label, opDone: false }; }
       st.cut = ""; st.token = 0;
@@ -237,7 +233,7 @@ export class OpRunner {
     const rec = this.#record(op, where);
     for (const c of CUTS) {
       if (!c.cuts(op.op)) continue;
-      const b = this.#wrap(() => c.begin(this.host, rec), where);
+      const b = within(where, () => c.begin(this.host, rec));
       if (b && b.sleep !== undefined) { st.wait = b.sleep; return { label: b.label, opDone: false }; }
       if (b) { st.cut = c.kind; st.token = b.token; return { label: b.label, opDone: false }; }
     }
@@ -261,15 +257,6 @@ export class OpRunner {
     if (op.as && v !== undefined) this.names.set(op.as, v);
     st.pc++;
     return { label, opDone: true, outcome };
-  }
-
-  #wrap<T>(f: () => T, where: string): T {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof RefsimError) throw new RefsimError(`${where}: ${e.message.replace(/^op 0:? ?/, "")}`, { op: e.op, field: e.field, code: e.code });
-      throw e;
-    }
   }
 
   /** Run thread t's current op to completion. */

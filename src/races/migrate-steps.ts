@@ -29,7 +29,7 @@
  * console.log(migrateCut.cuts("migrate_to_device"), migrationWaitCut.cuts("write"), migrateCut.cuts("munmap")); // true true false
  * ```
  */
-import { RefsimError } from "../core/errors.ts";
+import { tryRun } from "./run-op.ts";
 import type { Op } from "../core/ops.ts";
 import type { CutStep, Host } from "./kernel-steps.ts";
 
@@ -46,13 +46,8 @@ export const migrateCut: CutStep = {
   begin(host, rec) {
     const { mm, addr, length, driver, bo } = rec as { mm: number; addr: number; length: number; driver: number; bo?: number };
     if (length !== 4096) return null;
-    try {
-      const o = host.runDetailed([{ op: "migrate_collect", mm, addr, driver, ...(bo === undefined ? {} : { bo }) } as Op])[0];
-      return { token: o.result, label: COLLECT };
-    } catch (e) {
-      if (e instanceof RefsimError) return null; // not a page the cut takes, or bad input: the op runs whole (and says so)
-      throw e;
-    }
+    const o = tryRun(host, { op: "migrate_collect", mm, addr, driver, ...(bo === undefined ? {} : { bo }) } as Op);
+    return o === null ? null : { token: o.result, label: COLLECT }; // null: not a page the cut takes, or bad input: the op runs whole (and says so)
   },
   resume(host, token) {
     const outcome = host.runDetailed([{ op: "migrate_finish", migration: token } as Op])[0];
@@ -85,13 +80,9 @@ export const migrationWaitCut: CutStep = {
     if (pfn === 0) return null;
     const { mm, addr } = rec as { mm: number; addr: number };
     const at = addr - (addr % 4096);
-    let w: number;
-    try {
-      w = host.runDetailed([{ op: "migration_wait", mm, addr: at } as Op])[0].result;
-    } catch (e) {
-      if (e instanceof RefsimError) return null;
-      throw e;
-    }
+    const o = tryRun(host, { op: "migration_wait", mm, addr: at } as Op);
+    if (o === null) return null;
+    const w = o.result;
     if (w === 0) return { token: 0, label: WAIT_LOCKED, sleep: pfn };
     return { token: pfn * WAITER_BITS + w, label: WAIT_GET };
   },

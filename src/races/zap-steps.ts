@@ -16,7 +16,7 @@
  * console.log(zapCut.cuts("madvise_dontneed"), zapCut.cuts("munmap")); // true false
  * ```
  */
-import { RefsimError } from "../core/errors.ts";
+import { tryRun } from "./run-op.ts";
 import type { Op } from "../core/ops.ts";
 import type { CutStep } from "./kernel-steps.ts";
 
@@ -35,13 +35,8 @@ export const zapCut: CutStep = {
       return { token: o.result, label: (rec as { order?: string }).order === "put-first" ? ZAP_BEGIN_PUT_FIRST : ZAP_BEGIN };
     }
     const { mm, addr, length } = rec as { mm: number; addr: number; length: number };
-    try {
-      const o = host.runDetailed([{ op: "zap_begin", mm, addr, length } as Op])[0];
-      return { token: o.result, label: ZAP_BEGIN };
-    } catch (e) {
-      if (e instanceof RefsimError) return null; // not one VMA, or too long: the op runs whole
-      throw e;
-    }
+    const o = tryRun(host, { op: "zap_begin", mm, addr, length } as Op);
+    return o === null ? null : { token: o.result, label: ZAP_BEGIN }; // null: not one VMA, or too long: the op runs whole
   },
   resume(host, token, rec) {
     const outcome = host.runDetailed([{ op: "zap_end", window: token } as Op])[0];
