@@ -5,6 +5,7 @@ import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON, PG_ANON_EXCLUSIVE, KIND_SYSTEM, KIND_DEVICE_COHERENT, KIND_FSDAX, KIND_P2PDMA,
   FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM, FOLL_PCI_P2PDMA, SCHEME_ANON_EXCLUSIVE, ST_PINS, ST_GUP_FAILED,
   SCHEME_PIN_ZERO_PAGE, SCHEME_LONGTERM_UNSHARE_COW, SCHEME_LONGTERM_FILE_WRITE_EFAULT, ST_ATOMIC_REF, VM_SHARED, MMU_NOTIFY_CLEAR,
+  EBUSY, EOPNOTSUPP, EREMOTEIO, ENOMEM, EFAULT, VM_READ, VM_WRITE,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias } from "./scheme";
@@ -19,7 +20,6 @@ import { deviceOwner, driverKind } from "./memremap";
 import { migratePageToRam } from "./migrate";
 import { currentOp } from "./violations";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
-import { EBUSY, EOPNOTSUPP, EREMOTEIO, ENOMEM, EFAULT, VM_READ, VM_WRITE } from "./abi";
 import { kfail } from "./errno";
 import { newHandle, releaseHandle, handlePfn, handleRefs, handleFlags, handleMm, PIN_NO_REF } from "./pins";
 

@@ -7,11 +7,10 @@
 // false), so migrate_vma skips them. The file lives as long as a VMA maps it:
 // the last unmap drops it and shmem_evict_inode truncates its pages
 // (shmem_truncate_range); a page still pinned lives on until unpinned.
-import { ST_SHMEM_RELEASED } from "./abi";
+import { ST_SHMEM_RELEASED, PG_PAGECACHE } from "./abi";
 import { bump } from "./stats";
 import { newFile, markShmem, fileIsShmem, filePages, cachedPageAt, clearSlot, closeFile } from "./file";
 import { clearFlag, setLastOp } from "./frames";
-import { PG_PAGECACHE } from "./abi";
 import { folioPut } from "./refcount";
 import { currentOp } from "./violations";
 

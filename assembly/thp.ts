@@ -19,9 +19,8 @@ import {
 import { folioGet, folioPut, frameUsable } from "./refcount";
 import { pageFree, driverBase, driverSize, deviceOwner, driverOf, pgmapOwner } from "./memremap";
 import { allocDeviceFolio } from "./driver";
-import { mmCount, mmValid } from "./mm";
 import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
-import { vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex, anonVmaPrepare } from "./mm";
+import { mmCount, mmValid, vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex, anonVmaPrepare } from "./mm";
 import { tlbRemoveFolio } from "./mmu_gather";
 import { violation, currentOp } from "./violations";
 import { pmdAddress, NO_ADDR } from "./rmap";
