@@ -233,6 +233,7 @@ export function moveTable(mm: i32, from: u32, to: u32): void {
 
 /** free_pgtables: release the pte tables lying wholly inside [start, end). */
 export function freeTablesIn(mm: i32, start: u32, end: u32): void {
+  if (tablesOf(mm) == 0) return; // no table to free: free_pgd_range's walk of empty slots, skipped
   let v = (start + 511) & ~511;
   while (v + 512 <= end) {
     const pmd = load<i32>(pgdSlot(mm, v));
