@@ -7,8 +7,7 @@
 // the model threw "device page for a file with the driver empty" and the engine used pfn 0.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { RefsimError } from "../src/core/errors.ts";
-import { targets, type Target, errnoOf } from "./helpers/targets.ts";
+import { targets, type Target, errnoOf, refusal } from "./helpers/targets.ts";
 
 const PAGE = 4096;
 const TARGETS = targets({ systemPages: 512, devicePages: 64 });
@@ -22,16 +21,6 @@ function setUp(t: Target, pages: number) {
   t.write(mm, a, 7);
   const fd = t.dmirrorOpen(t.dmirrorNew("device-private"), mm);
   return { mm, a, fd };
-}
-
-function refusal(f: () => unknown): RefsimError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RefsimError) return e;
-    throw e;
-  }
-  throw new Error("the op was not refused");
 }
 
 for (const [name, make] of TARGETS) {

@@ -6,8 +6,7 @@
 // part-way with the first pages already faulted in and written. Engine and Model alike.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { RefsimError } from "../src/core/errors.ts";
-import { targets, type Target } from "./helpers/targets.ts";
+import { targets, type Target, refusal } from "./helpers/targets.ts";
 
 const PAGE = 4096;
 const TARGETS = targets({ systemPages: 512, devicePages: 64 });
@@ -19,16 +18,6 @@ function setUp(t: Target, kind: "fsdax" | "p2pdma", pages: number, shared: boole
   const f = t.fileNew(2 * PAGE, d);
   const a = t.mmap(mm, { length: 2 * PAGE, file: f, shared });
   return { mm, a };
-}
-
-function refusal(f: () => unknown): RefsimError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RefsimError) return e;
-    throw e;
-  }
-  throw new Error("the op was not refused");
 }
 
 function state(t: Target, mm: number, a: number): string {

@@ -1,7 +1,7 @@
 // What tests of one behaviour on both the WASM engine and the TypeScript model share.
 import { Engine } from "../../src/core/engine.ts";
 import { Model } from "../../src/model/model.ts";
-import { KernelError } from "../../src/core/errors.ts";
+import { KernelError, RefsimError } from "../../src/core/errors.ts";
 import type { Capacity } from "../../src/core/capacity.ts";
 
 export type Target = Engine | Model;
@@ -23,4 +23,15 @@ export function errnoOf(f: () => unknown): string | undefined {
     throw e;
   }
   return undefined;
+}
+
+/** The RefsimError f's bad input or impossible op raises; anything else is thrown on, and an accepted op fails the test. */
+export function refusal(f: () => unknown): RefsimError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof RefsimError) return e;
+    throw e;
+  }
+  throw new Error("the op was not refused");
 }
