@@ -110,6 +110,13 @@ export function forkingParent(parent: i32): bool {
   return false;
 }
 
+/** A walk of mm is in flight: its task holds mm_users, so the mm cannot exit (gup_fast walks current->mm, mm/gup.c). */
+export function walkInFlight(mm: i32): bool {
+  if (live == 0) return false;
+  for (let w = 1; w <= count; w++) if (get(wPhase, w) != PHASE_DONE && get(wMm, w) == mm) return true;
+  return false;
+}
+
 /** gup_fast up to the walk: has_pinned, the seqcount read, local_irq_save. Returns the walk, or 0 (fall back). */
 export function gupFastBegin(mm: i32, vpn: u32, flags: i32): i32 {
   if ((flags & FOLL_PIN) != 0) addPinned(mm, 1); // mm_set_has_pinned_flag (MMF_HAS_PINNED; 5.9-5.x atomic_set(has_pinned)) before the walk

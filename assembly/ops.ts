@@ -89,7 +89,7 @@ import { setCpu } from "./cpus";
 import { prefetchOn, prefetchGroup, PREFETCH_GROUP } from "./prefetch";
 import { fastAccess, fastResult } from "./fastpath";
 import { handleValid, pinSlotsLeft, dmaWrite } from "./pins";
-import { gupFastBegin, gupFastStep, walkValid, walkAtLastStep, walkSlotsLeft, forkBegun, forkEnd, forkInProgress, forkingParent, setDeferParentWp } from "./gup_fast";
+import { gupFastBegin, gupFastStep, walkValid, walkAtLastStep, walkSlotsLeft, forkBegun, forkEnd, forkInProgress, forkingParent, walkInFlight, setDeferParentWp } from "./gup_fast";
 
 export let opBase: usize = 0;
 export let resultBase: usize = 0;
@@ -495,8 +495,9 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     }
     case OP_FORK: return doFork(a0);
     case OP_EXIT: {
-      // a forking task holds mm_users of the parent, and the child is nobody's until dup_mmap returns (kernel/fork.c)
-      if (forkingParent(a0) || forkInProgress(a0)) return fail(ERR_BAD_STATE, F_MM);
+      // a forking task holds mm_users of the parent, and the child is nobody's until dup_mmap returns (kernel/fork.c);
+      // a task in gup_fast holds mm_users of its own mm (mm/gup.c walks current->mm): exit_mmap cannot run under either
+      if (forkingParent(a0) || forkInProgress(a0) || walkInFlight(a0)) return fail(ERR_BAD_STATE, F_MM);
       exitMm(a0);
       return 0;
     }

@@ -161,6 +161,27 @@ for (const [name, make] of hosts) {
     one(m, { op: "check" });
     assert.equal(m.violations(), []);
   });
+  Steps(`${name}: exit of an mm with a GUP-fast walk of its own in flight is BAD_STATE naming the mm, and changes nothing; after the walk ends it exits`, async () => {
+    const m = await make("E4");
+    const mm = m.mmNew();
+    const addr = m.mmap(mm, { length: 4096 });
+    m.write(mm, addr, 3);
+    const w = one(m, { op: "gup_fast_begin", mm, addr, write: true, pin: true });
+    for (let step = 0; step < 4; step++) {
+      const before = JSON.stringify([m.stats(), m.page(mm, addr)]);
+      assert.throws(() => one(m, { op: "exit", mm }), (e: unknown) => {
+        const r = e as { op?: string; field?: string; code?: string; message: string };
+        return r.op === "exit" && r.field === "mm" && r.code === "BAD_STATE" && /GUP-fast walk in flight/.test(r.message);
+      }, `exit before step ${step + 1}`);
+      assert.is(JSON.stringify([m.stats(), m.page(mm, addr)]), before, "the refused exit changed nothing");
+      const r = one(m, { op: "gup_fast_step", walk: w });
+      if (step < 3) assert.is(r, 1);
+      else one(m, { op: "unpin", handle: r });
+    }
+    one(m, { op: "exit", mm });
+    one(m, { op: "check" });
+    assert.equal(m.violations(), []);
+  });
   Steps(`${name}: a p2pdma page: try_grab_folio refuses it without FOLL_PCI_P2PDMA (6.2+), the walk falls back`, async () => {
     const m = await make("E4");
     const mm = m.mmNew();

@@ -452,7 +452,8 @@ export function coreError(op: string, code: number): [string, string] {
   if (op === "cpu" && code === abi.ERR_BAD_ARG) return ["BAD_ARG", "no such simulated CPU (cpu must be below EngineOptions.cpus)"];
   if (code === abi.ERR_NOMEM_OBJECTS && NOMEM_OBJECTS_BY_OP[op]) return ["NOMEM_OBJECTS", NOMEM_OBJECTS_BY_OP[op]];
   if (op === "zap_end" && code === abi.ERR_BAD_HANDLE) return ["BAD_HANDLE", "no such open zap window (zap_begin returns one; zap_end closes it)"];
-  if ((op === "fork_begin" || op === "exit") && code === abi.ERR_BAD_STATE) return ["BAD_STATE", "the mm is in a fork between fork_begin and fork_end (the fork holds the parent's mmap_lock; the child is not running yet)"];
+  if (op === "fork_begin" && code === abi.ERR_BAD_STATE) return ["BAD_STATE", "the mm is in a fork between fork_begin and fork_end (the fork holds the parent's mmap_lock; the child is not running yet)"];
+  if (op === "exit" && code === abi.ERR_BAD_STATE) return ["BAD_STATE", "the mm is in a fork between fork_begin and fork_end (the fork holds the parent's mmap_lock; the child is not running yet) or has a GUP-fast walk in flight (the walking task holds mm_users)"];
   if (op === "fork_end" && code === abi.ERR_BAD_MM) return ["BAD_MM", "no fork in progress with this child (fork_begin returns the child; fork_end ends it once)"];
   if (op === "gup_fast_step" && code === abi.ERR_BAD_HANDLE) return ["BAD_HANDLE", "no such GUP-fast walk in flight (gup_fast_begin returns one; it ends when a step returns 0 or a handle)"];
   if (op === "migrate_finish" && code === abi.ERR_BAD_HANDLE) return ["BAD_HANDLE", "no such open migration (migrate_collect returns one; migrate_finish closes it)"];

@@ -79,6 +79,8 @@ export class GupFast {
   seqOf(mm: number): number { return this.seq.get(mm) ?? 0; }
   /** Some fork of parent is between fork_begin and fork_end: its mmap_lock is held for write. */
   forking(parent: number): boolean { return [...this.forkParent.values()].includes(parent); }
+  /** A walk of mm is in flight: its task holds mm_users, so the mm cannot exit (gup_fast walks current->mm, mm/gup.c). */
+  walking(mm: number): boolean { return this.walks.some((w) => w !== undefined && w.phase !== PHASE_DONE && w.mm === mm); }
 }
 
 /** The PTE a lockless walk sees at vpn: none under a PMD leaf. */

@@ -420,7 +420,7 @@ function executeOp(m: Machine, words: Int32Array, at: number): number {
       return doFork(m, mm!);
     case OP_EXIT:
       // a forking task holds mm_users of the parent, and the child is nobody's until dup_mmap returns (kernel/fork.c)
-      if (m.gupFast.forking(a0) || m.gupFast.forkParent.has(a0)) reject(ERR_BAD_STATE, F_MM);
+      if (m.gupFast.forking(a0) || m.gupFast.forkParent.has(a0) || m.gupFast.walking(a0)) reject(ERR_BAD_STATE, F_MM); // the engine's OP_EXIT: no exit_mmap under a fork or a GUP-fast walk
       exitMm(m, mm!);
       return 0;
     case OP_MADV_DONTNEED:
