@@ -14,7 +14,7 @@ import {
 } from "./frames";
 import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL } from "./fastpath";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, shadowOf, shadowDelta, hugeLeaf, ptePfn, tablesOf } from "./pgtable";
+import { pteTableOf, pteTableBase, shadowOf, shadowDelta, hugeLeaf, ptePfn } from "./pgtable";
 import { zapHugePmd, splitHugePmd, blockStart, folioPteBatch } from "./thp";
 import { violation, currentOp } from "./violations";
 import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbRemoveFolio, tlbGather } from "./mmu_gather";
@@ -128,9 +128,7 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
   const sys = sysFrames;
   const op = currentOp;
   let zapped = 0;
-  // An mm with no page table at all (mmap1's never-touched mappings) has nothing to zap: the
-  // kernel's zap_pmd_range walks its pmd_none slots to the same result; refsim skips the walk.
-  let vpn = tablesOf(mm) == 0 ? end : start;
+  let vpn = start;
   while (vpn < end) {
     const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
     const pt = pteTableOf(mm, vpn);
