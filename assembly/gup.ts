@@ -97,15 +97,22 @@ function grabZero(mm: i32, vpn: u32, flags: i32, huge: bool): i32 {
 
 /** try_grab_folio and a handle: FOLL_GET +1; FOLL_PIN +bias on a small folio, +1 and _pincount +1 on a large one. */
 function grab(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32): i32 {
-  const kind = kindOf(pfn);
   if (folioRef(pfn) == 0) return refuse(ENOMEM); // try_grab_folio (6.x): WARN and -ENOMEM on a count-0 folio
   const refs = tryGrabFolio(mm, vpn, pfn, flags);
   if (refs == 0) return refuse(EREMOTEIO); // try_grab_page (6.2+): -EREMOTEIO for a p2pdma page
-  // Remember what the pinner meant: a file block, or an address of its own.
-  const filePage = isFilePage(pfn);
-  const file = !filePage ? -1 : kind == KIND_SYSTEM ? vmaFile(v) : -deviceOwner(pfn) - 1;
-  const h = newHandle(pfn, refs, mm, flags, file, filePage ? <i32>pageIndex(pfn) : <i32>vpn);
   if ((flags & FOLL_PIN) != 0) addPinned(mm, 1); // MMF_HAS_PINNED
+  return grabHandle(mm, v, vpn, pfn, flags, refs);
+}
+
+/**
+ * The handle for what try_grab_folio took (slow GUP's grab and GUP-fast's last step):
+ * it remembers what the pinner meant, a file block or an address of its own (v: the
+ * vma at vpn, -1 when none is left).
+ */
+export function grabHandle(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32, refs: i32): i32 {
+  const filePage = isFilePage(pfn);
+  const file = !filePage ? -1 : kindOf(pfn) == KIND_SYSTEM ? (v >= 0 ? vmaFile(v) : -1) : -deviceOwner(pfn) - 1;
+  const h = newHandle(pfn, refs, mm, flags, file, filePage ? <i32>pageIndex(pfn) : <i32>vpn);
   bump(ST_PINS);
   return h;
 }

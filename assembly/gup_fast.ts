@@ -20,19 +20,15 @@
 // seqcount: a pin between fork's check and its write-protect survives, and the
 // child's COW leaves the parent's pin on the page the child keeps (S8's race).
 import {
-  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PT_ENTRIES, FOLIO_NR, PG_ANON, PG_ANON_EXCLUSIVE, KIND_SYSTEM, FOLL_WRITE,
-  FOLL_PIN, FOLL_LONGTERM, SCHEME_WRITE_PROTECT_SEQ, SCHEME_ANON_EXCLUSIVE, ST_PINS, KIND_DEVICE_COHERENT,
+  PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PT_ENTRIES, FOLIO_NR, PG_ANON, PG_ANON_EXCLUSIVE, FOLL_WRITE,
+  FOLL_PIN, FOLL_LONGTERM, SCHEME_WRITE_PROTECT_SEQ, SCHEME_ANON_EXCLUSIVE, KIND_DEVICE_COHERENT,
 } from "./abi";
 import { rule } from "./scheme";
-import { bump } from "./stats";
-import { hasFlag, isLarge, folioOf, folioRef, folioPincount, setFolioPincount, kindOf, pageIndex, isAllocated } from "./frames";
+import { hasFlag, isLarge, folioOf, folioRef, folioPincount, setFolioPincount, kindOf, isAllocated } from "./frames";
 import { folioPut } from "./refcount";
-import { addPinned, findVma, vmaFile, firstVma, vmaNext, vmaStart, vmaEnd, isCow } from "./mm";
+import { addPinned, findVma, firstVma, vmaNext, vmaStart, vmaEnd, isCow } from "./mm";
 import { ptePtr, ptePfn, pteTableOf, pteTableBase, hugeLeaf } from "./pgtable";
-import { isFilePage } from "./file";
-import { deviceOwner } from "./memremap";
-import { newHandle } from "./pins";
-import { tryGrabFolio } from "./gup";
+import { tryGrabFolio, grabHandle } from "./gup";
 
 const PHASE_PTE: i32 = 1; //    next: ptep_get_lockless
 const PHASE_GRAB: i32 = 2; //   next: try_grab_folio
@@ -202,7 +198,7 @@ export function gupFastStep(w: i32): i32 {
   if ((flags & FOLL_PIN) != 0 && rule(SCHEME_WRITE_PROTECT_SEQ) != 0 && get(wpSeq, mm) != get(wSeq, w)) return putBack(w);
   const pfn = walkPfn(w);
   done(w);
-  return grabbed(mm, vpn, pfn, flags, get(wRefs, w));
+  return grabHandle(mm, findVma(mm, vpn), vpn, pfn, flags, get(wRefs, w)); // MMF_HAS_PINNED was set at gup_fast_begin
 }
 
 /**
@@ -239,16 +235,6 @@ function putBack(w: i32): i32 {
   if ((get(wFlags, w) & FOLL_PIN) != 0 && isLarge(pfn)) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) - 1);
   folioPut(pfn, refs, get(wMm, w), get(wVpn, w));
   return 0;
-}
-
-/** The page is pinned: a handle for it, as slow GUP's grab makes one. */
-function grabbed(mm: i32, vpn: u32, pfn: u32, flags: i32, refs: i32): i32 {
-  const filePage = isFilePage(pfn);
-  const v = findVma(mm, vpn);
-  const file = !filePage ? -1 : kindOf(pfn) == KIND_SYSTEM ? (v >= 0 ? vmaFile(v) : -1) : -deviceOwner(pfn) - 1;
-  const h = newHandle(pfn, refs, mm, flags, file, filePage ? <i32>pageIndex(pfn) : <i32>vpn);
-  bump(ST_PINS); // MMF_HAS_PINNED was set at gup_fast_begin
-  return h;
 }
 
 /**

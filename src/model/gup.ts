@@ -155,11 +155,20 @@ function grab(m: Machine, mm: Mm, v: Vma, vpn: number, page: Frame, flags: numbe
   if (folio.refcount === 0) return refuse(m, ENOMEM); // try_grab_folio (6.x): WARN and -ENOMEM on a count-0 folio
   const refs = tryGrabFolio(m, mm.id, vpn, page, flags);
   if (refs === 0) return refuse(m, EREMOTEIO); // try_grab_page (6.2+): -EREMOTEIO for a p2pdma page
-  // Remember what the pinner meant: a file block, or an address of its own.
-  const filePage = isFilePage(m, page);
-  const file = !filePage ? -1 : page.kind === KIND_SYSTEM ? v.file : -page.owner - 1;
-  const h = newHandle(m, new Pin(page.pfn, refs, mm.id, flags, file, filePage ? page.index : vpn));
+  const h = grabHandle(m, mm, v, vpn, page, flags, refs);
   if ((flags & FOLL_PIN) !== 0) mm.pinned++; // MMF_HAS_PINNED
+  return h;
+}
+
+/**
+ * The handle for what try_grab_folio took (slow GUP's grab and GUP-fast's last step):
+ * it remembers what the pinner meant, a file block or an address of its own (v: the
+ * vma at vpn, undefined when none is left). The engine's grabHandle (assembly/gup.ts).
+ */
+export function grabHandle(m: Machine, mm: Mm, v: Vma | undefined, vpn: number, page: Frame, flags: number, refs: number): number {
+  const filePage = isFilePage(m, page);
+  const file = !filePage ? -1 : page.kind === KIND_SYSTEM ? (v ? v.file : -1) : -page.owner - 1;
+  const h = newHandle(m, new Pin(page.pfn, refs, mm.id, flags, file, filePage ? page.index : vpn));
   m.counters.pins++;
   return h;
 }

@@ -27,11 +27,9 @@
  * console.log(r, m.page(mm, addr)!.refcount); // [ 1, 1, 1, 1 ] 1025
  * ```
  */
-import { FOLL_PIN, FOLL_WRITE, FOLL_LONGTERM, KIND_SYSTEM, KIND_DEVICE_COHERENT, PTE_WRITE, FOLIO_NR } from "../../assembly/abi.ts";
+import { FOLL_PIN, FOLL_WRITE, FOLL_LONGTERM, KIND_DEVICE_COHERENT, PTE_WRITE, FOLIO_NR } from "../../assembly/abi.ts";
 import { folioPut } from "./refcount.ts";
-import { isFilePage } from "./file.ts";
-import { newHandle, tryGrabFolio } from "./gup.ts";
-import { Pin } from "./pins.ts";
+import { grabHandle, tryGrabFolio } from "./gup.ts";
 import type { Pte } from "./pgtable.ts";
 import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -173,7 +171,7 @@ export function gupFastStep(m: Machine, id: number): number {
   // PHASE_SEQ: read_seqcount_retry (FOLL_PIN, 5.11+); the page is the caller's otherwise
   if ((w.flags & FOLL_PIN) !== 0 && m.rules.writeProtectSeq && m.gupFast.seqOf(w.mm) !== w.seq) return putBack(m, w);
   w.phase = PHASE_DONE;
-  return grabbed(m, mm, w);
+  return grabHandle(m, mm, mm.findVma(w.vpn), w.vpn, m.frames.all[w.pfn], w.flags, w.refs); // MMF_HAS_PINNED was set at gup_fast_begin
 }
 
 /** The walk gave up before taking anything. */
@@ -189,17 +187,6 @@ function putBack(m: Machine, w: Walk): number {
   if ((w.flags & FOLL_PIN) !== 0 && page.large) m.frames.folioOf(page).pincount--;
   folioPut(m, page, w.refs, w.mm, w.vpn);
   return 0;
-}
-
-/** The page is pinned: a handle for it, as slow GUP's grab makes one. */
-function grabbed(m: Machine, mm: Mm, w: Walk): number {
-  const page = m.frames.all[w.pfn];
-  const filePage = isFilePage(m, page);
-  const v = mm.findVma(w.vpn);
-  const file = !filePage ? -1 : page.kind === KIND_SYSTEM ? (v ? v.file : -1) : -page.owner - 1;
-  const h = newHandle(m, new Pin(page.pfn, w.refs, mm.id, w.flags, file, filePage ? page.index : w.vpn));
-  m.counters.pins++; // MMF_HAS_PINNED was set at gup_fast_begin
-  return h;
 }
 
 /**
