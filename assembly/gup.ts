@@ -178,8 +178,6 @@ export function unpin(h: i32): void {
   releaseHandle(h);
   // MMF_HAS_PINNED stays set once set: fork keeps copying maybe-pinned pages.
   bump(ST_PINS, -1);
-  // gup_put_folio: a large folio's _pincount (a split needs no pins, so it is still large)
-  if ((handleFlags(h) & FOLL_PIN) != 0 && isLarge(pfn)) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) - 1);
   if (pfn == 0) {
     // gup_put_folio on the zero page: what grabZero took (a 6.5+ pin took nothing)
     if (refs > 0) {
@@ -189,5 +187,15 @@ export function unpin(h: i32): void {
     return;
   }
   setLastOp(pfn, currentOp);
-  folioPut(pfn, refs, handleMm(h), -1);
+  gupPutFolio(pfn, refs, handleFlags(h), handleMm(h), -1);
+}
+
+/**
+ * gup_put_folio (mm/gup.c) of what try_grab_folio took, for unpin and GUP-fast's put-back:
+ * a large folio's _pincount (a split needs no pins, so it is still large), then
+ * folio_put_refs of 1 or the pin bias.
+ */
+export function gupPutFolio(pfn: u32, refs: i32, flags: i32, mm: i32, vpn: i32): void {
+  if ((flags & FOLL_PIN) != 0 && isLarge(pfn)) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) - 1);
+  folioPut(pfn, refs, mm, vpn);
 }

@@ -24,11 +24,10 @@ import {
   FOLL_PIN, FOLL_LONGTERM, SCHEME_WRITE_PROTECT_SEQ, SCHEME_ANON_EXCLUSIVE, KIND_DEVICE_COHERENT,
 } from "./abi";
 import { rule } from "./scheme";
-import { hasFlag, isLarge, folioOf, folioRef, folioPincount, setFolioPincount, kindOf, isAllocated } from "./frames";
-import { folioPut } from "./refcount";
+import { hasFlag, folioRef, kindOf, isAllocated } from "./frames";
 import { addPinned, findVma, firstVma, vmaNext, vmaStart, vmaEnd, isCow } from "./mm";
 import { ptePtr, ptePfn, pteTableOf, pteTableBase, hugeLeaf } from "./pgtable";
-import { tryGrabFolio, grabHandle } from "./gup";
+import { tryGrabFolio, grabHandle, gupPutFolio } from "./gup";
 
 const PHASE_PTE: i32 = 1; //    next: ptep_get_lockless
 const PHASE_GRAB: i32 = 2; //   next: try_grab_folio
@@ -232,8 +231,7 @@ function putBack(w: i32): i32 {
   const pfn = walkPfn(w);
   const refs = get(wRefs, w);
   done(w);
-  if ((get(wFlags, w) & FOLL_PIN) != 0 && isLarge(pfn)) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) - 1);
-  folioPut(pfn, refs, get(wMm, w), get(wVpn, w));
+  gupPutFolio(pfn, refs, get(wFlags, w), get(wMm, w), get(wVpn, w));
   return 0;
 }
 

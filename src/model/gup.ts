@@ -205,8 +205,16 @@ export function unpin(m: Machine, h: number): void {
     }
     return;
   }
-  // gup_put_folio: a large folio's _pincount (a split needs no pins, so it is still large)
-  if ((pin.flags & FOLL_PIN) !== 0 && page.large) m.frames.folioOf(page).pincount--;
   page.lastOp = m.log.currentOp;
-  folioPut(m, page, refs, pin.mm, -1); // gup_put_folio: folio_put_refs of 1 or the pin bias
+  gupPutFolio(m, page, refs, pin.flags, pin.mm, -1);
+}
+
+/**
+ * gup_put_folio (mm/gup.c) of what try_grab_folio took, for unpin and GUP-fast's put-back:
+ * a large folio's _pincount (a split needs no pins, so it is still large), then
+ * folio_put_refs of 1 or the pin bias. The engine's gupPutFolio (assembly/gup.ts).
+ */
+export function gupPutFolio(m: Machine, page: Frame, refs: number, flags: number, mm: number, vpn: number): void {
+  if ((flags & FOLL_PIN) !== 0 && page.large) m.frames.folioOf(page).pincount--;
+  folioPut(m, page, refs, mm, vpn);
 }

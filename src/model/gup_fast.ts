@@ -28,8 +28,7 @@
  * ```
  */
 import { FOLL_PIN, FOLL_WRITE, FOLL_LONGTERM, KIND_DEVICE_COHERENT, PTE_WRITE, FOLIO_NR } from "../../assembly/abi.ts";
-import { folioPut } from "./refcount.ts";
-import { grabHandle, tryGrabFolio } from "./gup.ts";
+import { grabHandle, gupPutFolio, tryGrabFolio } from "./gup.ts";
 import type { Pte } from "./pgtable.ts";
 import type { Mm } from "./mm.ts";
 import type { Machine } from "./machine.ts";
@@ -184,8 +183,7 @@ function bail(w: Walk): number {
 function putBack(m: Machine, w: Walk): number {
   const page = m.frames.all[w.pfn];
   w.phase = PHASE_DONE;
-  if ((w.flags & FOLL_PIN) !== 0 && page.large) m.frames.folioOf(page).pincount--;
-  folioPut(m, page, w.refs, w.mm, w.vpn);
+  gupPutFolio(m, page, w.refs, w.flags, w.mm, w.vpn);
   return 0;
 }
 
