@@ -295,12 +295,12 @@ export function deviceRoomRange(mm: i32, vpn: u32, n: u32, write: bool): i32 {
   for (let v = findVmaAfter(mm, vpn); v >= 0 && vmaStart(v) < end; v = vmaNext(v)) {
     const f = vmaFile(v);
     if (f < 0) continue; // anonymous memory takes no device page
+    const d = fileDevice(f);
     const stop = min<u32>(vmaEnd(v), end);
     for (let q = max<u32>(vpn, vmaStart(v)); q < stop; q++) {
       if (!needsDeviceFault(mm, v, q, write)) continue;
       if (!any) memory.fill(drvNeed, 0, <usize>driverCount << 2);
       any = true;
-      const d = fileDevice(f);
       setI32At(drvNeed, d, i32At(drvNeed, d) + 1);
     }
   }
