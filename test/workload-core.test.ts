@@ -123,7 +123,9 @@ test("a rejected op of the core's generator throws RefsimError naming the op and
     (err: Error) => err.name === "RefsimError" && /mmap/.test(err.message));
   assert.is(e.opsExecuted, 1, "nothing of the rejected op ran");
   assert.throws(() => e.runCoreWorkload({ kind: "mmap1", tasks: 0, pages: 4, at: 0x10000, flags: 11, mm0: mm }, 12, 0),
-    (err: Error) => err.name === "RefsimError" && /argument 1/.test(err.message));
+    (err: Error) => err.name === "RefsimError" && (err as Error & { field?: string }).field === "tasks" && /mmap1 tasks is out of range, got 0/.test(err.message));
+  assert.throws(() => e.runCoreWorkload({ kind: "page-fault", tasks: 1, pages: 0, at: 0x10000, flags: 11, mm0: mm, file0: -1, seed: 1 }, 12, 0),
+    (err: Error) => err.name === "RefsimError" && (err as Error & { field?: string }).field === "pages" && /page-fault pages is out of range, got 0/.test(err.message));
   assert.throws(() => e.runCoreWorkload({ kind: "mmap1", tasks: 1, pages: 4, at: 0x10000, flags: 11, mm0: mm }, -1, 0),
     (err: Error) => err.name === "RefsimError" && /ops/.test(err.message));
   assert.throws(() => e.runCoreWorkload({ kind: "mix" } as never, 12, 0), (err: Error) => err.name === "RefsimError" && /kind/.test(err.message));

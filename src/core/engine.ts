@@ -388,7 +388,10 @@ export class Engine extends OpCalls {
     const bad = w.kind === "page-fault"
       ? c.workloadPageFault(w.tasks, w.pages, w.at, w.flags, w.mm0, w.file0, w.seed >>> 0, ops, hash | 0)
       : c.workloadMmap1(w.tasks, w.pages, w.at, w.flags, w.mm0, ops, hash | 0);
-    if (bad !== 0) throw new RefsimError(`runCoreWorkload: ${w.kind} argument ${bad} is out of range`, { field: "workload", code: "BAD_ARG" });
+    if (bad !== 0) { // workload_run.ts badArgs: the 1-based position of tasks, pages, mm0, ops
+      const field = (["tasks", "pages", "mm0", "ops"] as const)[bad - 1];
+      throw new RefsimError(`runCoreWorkload: ${w.kind} ${field} is out of range, got ${shown(field === "ops" ? ops : w[field])}`, { field, code: "BAD_ARG" });
+    }
     let start = 0;
     for (let n = c.workloadStep(); n > 0; n = c.workloadStep()) {
       const ran = c.batchRan();
