@@ -10,10 +10,14 @@ import { opBase, batchCap, runBatch } from "./ops";
 import { emitHash, setEmitHash } from "./workload_emit";
 import { pageFaultBegin, pageFaultFill } from "./workload_page_fault";
 import { mmap1Begin, mmap1Fill } from "./workload_mmap1";
+import { sharedPagesBegin, sharedPagesFill } from "./workload_shared_pages";
+import { forkHeavyBegin, forkHeavyFill, forkHeavyChild } from "./workload_fork_heavy";
 
 const NONE = 0;
 const PAGE_FAULT = 1;
 const MMAP1 = 2;
+const SHARED_PAGES = 3;
+const FORK_HEAVY = 4;
 let running: i32 = NONE;
 
 /** Arguments the generators cannot work with: 0 if fine, else the 1-based position of the first bad one. */
@@ -49,6 +53,44 @@ export function workloadMmap1(tasks: i32, pages: i32, at: i32, flags: i32, mm0: 
 }
 
 /**
+ * Start shared-pages for `ops` ops (whole steps of 2 * cpus: cpus processes mm0.. on CPUs 0..),
+ * every process mapping file `file`, continuing the stream hash. Returns 0, or the bad argument's position.
+ */
+export function workloadSharedPages(cpus: i32, pages: i32, at: i32, flags: i32, mm0: i32, file: i32, ops: i32, hash: i32): i32 {
+  const bad = badArgs(cpus, pages, mm0, ops);
+  if (bad != 0) return bad;
+  if (file < 0) return 5;
+  sharedPagesBegin(cpus, pages, at, flags, mm0, file, ops);
+  setEmitHash(hash);
+  running = SHARED_PAGES;
+  return 0;
+}
+
+/**
+ * Start fork-heavy for parent mm `parent` (its `pages` pages at `at` mapped, not yet written): up to
+ * `ops` ops, the last step ending by then (workload_fork_heavy.ts), continuing the stream hash.
+ * Returns 0, or the bad argument's position (1 children, 2 pages, 3 parent, 4 ops, 5 burst, 6 slots).
+ */
+export function workloadForkHeavy(children: i32, pages: i32, at: i32, parent: i32, ops: i32, burst: i32, slots: i32,
+  writes: i32, reads: i32, share: f64, budget: f64, before: i32, seed: u32, hash: i32): i32 {
+  const bad = badArgs(children, pages, parent, ops);
+  if (bad != 0) return bad;
+  if (children > MAX_CHILDREN) return 1;
+  if (burst < 1) return 5;
+  if (slots < 0) return 6;
+  forkHeavyBegin(pages, at, parent, children, writes, reads, share, burst, slots, budget, before, seed, ops);
+  setEmitHash(hash);
+  running = FORK_HEAVY;
+  return 0;
+}
+
+/** fork-heavy's child slots are allocated in the core: a bound far above any capacity.vmas allows (children + 2 VMAs). */
+const MAX_CHILDREN = 1 << 16;
+
+/** fork-heavy's child mm id in slot s after its loop (-1: none): the host's drain exits the live ones. */
+export function workloadForkHeavyChild(s: i32): i32 { return forkHeavyChild(s); }
+
+/**
  * Issue and run the running generator's next batch: returns how many ops it issued (0: done).
  * batchRan() < the count means an op was rejected (the error block says which); the generator stops.
  */
@@ -56,6 +98,8 @@ export function workloadStep(): i32 {
   let n = 0;
   if (running == PAGE_FAULT) n = pageFaultFill(opBase, batchCap);
   else if (running == MMAP1) n = mmap1Fill(opBase, batchCap);
+  else if (running == SHARED_PAGES) n = sharedPagesFill(opBase, batchCap);
+  else if (running == FORK_HEAVY) n = forkHeavyFill(opBase, batchCap);
   if (n == 0) {
     running = NONE;
     return 0;

@@ -1,5 +1,5 @@
-// The generators inside the core (assembly/workload_*.ts: page-fault1, page-fault3 and mmap1's main
-// loops) issue exactly the op stream of their TypeScript twins: the same records in the same order,
+// The generators inside the core (assembly/workload_*.ts: page-fault1, page-fault3, mmap1, fork-heavy
+// and shared-pages' main loops) issue exactly the op stream of their TypeScript twins: the same records in the same order,
 // the same stream hash, the same results, stats and violations. Each case runs the workload twice on
 // fresh engines, once with the TypeScript generator (generator "js") and once picked transparently
 // (the core's), recording every record the engine ran either way (the encoder's runEncoded calls and
@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine, type EngineOptions } from "../src/core/engine.ts";
 import { Model } from "../src/model/model.ts";
-import { OP_WORDS } from "../assembly/abi.ts";
+import { OP_WORDS, OP_EXIT } from "../assembly/abi.ts";
 import { fnvWords, FNV_OFFSET } from "../src/trace/format.ts";
 import { runWorkload, type RunOptions } from "../src/workload/index.ts";
 import { ProgressTarget } from "../src/cli/progress.ts";
@@ -29,19 +29,50 @@ const CASES: Case[] = [
   { name: "mmap1", params: {}, seed: 1, budget: 50_000 },
   { name: "mmap1", params: { tasks: 3, pages: 1 }, seed: 4, budget: 1_000, engine: { scheme: "E1", capacity: { batch: 5 } } },
   { name: "mmap1", params: { tasks: 1 }, seed: 4, budget: 5 }, // the smallest budget: setup, one round, drain
+  { name: "fork-heavy", params: {}, seed: 1, budget: 50_000 },
+  { name: "fork-heavy", params: { pages: 300, children: 3, burst: 5 }, seed: 7, budget: 3_001, engine: { scheme: "E2", capacity: { batch: 64 } } },
+  { name: "fork-heavy", params: { pages: 64, children: 1, childWrites: 0, childReads: 0 }, seed: 11, budget: 700, engine: { scheme: "E1", capacity: { batch: 5 } } }, // a child's turn is its exit
+  { name: "fork-heavy", params: { pages: 100, burst: 200, parentShare: 0.5 }, seed: 0xffffffff, budget: 20_011, engine: { scheme: "E0", capacity: { batch: 97 } } }, // a turn spans batches
+  { name: "fork-heavy", params: { pages: 1024, huge: true }, seed: 3, budget: 20_000, engine: { scheme: "E4", capacity: { hugePages: 2 } } }, // THPs: fork shares PMDs, a child write splits one
+  { name: "fork-heavy", params: { pages: 200, children: 2 }, seed: 5, budget: 10_000, engine: { scheme: "E4", capacity: { processes: 4 } } }, // 2 forks, then the parent alone
+  { name: "fork-heavy", params: { pages: 500, parentShare: 1 }, seed: 6, budget: 5_000 },
+  { name: "fork-heavy", params: { pages: 500, parentShare: 0, childWrites: 0.1 }, seed: 8, budget: 5_000, engine: { scheme: "E3", capacity: { batch: 64 } } },
+  { name: "fork-heavy", params: { pages: 400, children: 3 }, seed: 2, budget: 8_000, engine: { scheme: "E4", counter: "refcache", cpus: 4 } },
+  { name: "fork-heavy", params: { pages: 10 }, seed: 9, budget: 81 }, // the smallest budget: setup, one step, drain
+  { name: "shared-pages", params: {}, seed: 1, budget: 50_000, engine: { scheme: "E4", counter: "refcache", cpus: 4 } },
+  { name: "shared-pages", params: {}, seed: 1, budget: 20_000 },
+  { name: "shared-pages", params: { cpus: 3, pages: 7 }, seed: 2, budget: 1_001, engine: { scheme: "E2", counter: "percpu", cpus: 4, capacity: { batch: 5 } } },
+  { name: "shared-pages", params: { cpus: 2, pages: 1 }, seed: 3, budget: 24, engine: { scheme: "E0", cpus: 2 } }, // the smallest budget
 ];
 
+/** Ops a case runs outside the core's generator, before it (setup) and after it (drain); fork-heavy's drain: 2 + its live children. */
+function outside(c: Case, drainChildren: number): number {
+  const tasks = (c.params.tasks as number | undefined) ?? 4;
+  if (c.name === "page-fault3") return 4 * tasks + 1;
+  if (c.name === "fork-heavy") return 2 + drainChildren + 2; // mm_new, mmap; the children's exits, the parent's, check
+  if (c.name === "shared-pages") {
+    const cpus = (c.params.cpus as number | undefined) || (c.engine?.cpus ?? 1);
+    return 2 + 2 * cpus + 2 * cpus + 3; // cpu, file_new, cpu + mm_new each; cpu + exit each, cpu, drop_cache, check
+  }
+  return 2 * tasks + 1;
+}
+
 /** Every op record `e` runs during f, in order: the encoder's runEncoded calls and the core generator's batches. */
-function recorded(e: Engine, f: (options: RunOptions) => unknown, options: RunOptions): { words: Int32Array; out: unknown } {
+function recorded(e: Engine, f: (options: RunOptions) => unknown, options: RunOptions): { words: Int32Array; out: unknown; after: Int32Array } {
   const parts: Int32Array[] = [];
+  let lastCore = -1; // the part of the core's last batch
   const runEncoded = e.runEncoded.bind(e);
   // an own property over the prototype's method: the target is still an Engine, so "auto" picks the core
   e.runEncoded = (w, n) => { parts.push(w.slice(0, n * OP_WORDS)); return runEncoded(w, n); };
-  const out = f({ ...options, onCoreBatch: (w, n) => { parts.push(w.slice(0, n * OP_WORDS)); } });
-  const words = new Int32Array(parts.reduce((k, p) => k + p.length, 0));
-  let at = 0;
-  for (const p of parts) { words.set(p, at); at += p.length; }
-  return { words, out };
+  const out = f({ ...options, onCoreBatch: (w, n) => { lastCore = parts.length; parts.push(w.slice(0, n * OP_WORDS)); } });
+  const join = (ps: Int32Array[]) => {
+    const words = new Int32Array(ps.reduce((k, p) => k + p.length, 0));
+    let at = 0;
+    for (const p of ps) { words.set(p, at); at += p.length; }
+    return words;
+  };
+  // the records after the core's generator (the drain), when it ran
+  return { words: join(parts), out, after: join(lastCore < 0 ? [] : parts.slice(lastCore + 1)) };
 }
 
 for (const c of CASES) {
@@ -57,8 +88,14 @@ for (const c of CASES) {
     const sa = a.out as ReturnType<typeof runWorkload>;
     const sb = b.out as ReturnType<typeof runWorkload>;
     // the core ran the whole main loop: every op but the setup and the drain (mm_new / file_new, exit / drop_cache, check)
-    const tasks = (c.params.tasks as number | undefined) ?? 4;
-    assert.is(coreOps, sb.ops - (c.name === "page-fault3" ? 4 * tasks + 1 : 2 * tasks + 1), "ops the core's generator ran");
+    const drain = b.after.length / OP_WORDS;
+    if (c.name === "fork-heavy") {
+      // its drain: an exit of each live child, the parent's exit, check
+      const children = (c.params.children as number | undefined) ?? 2;
+      assert.ok(drain >= 2 && drain <= children + 2, `fork-heavy drain of ${drain} ops`);
+      for (let i = 0; i < drain - 1; i++) assert.is(b.after[i * OP_WORDS], OP_EXIT, "the drain's exits");
+    }
+    assert.is(coreOps, sb.ops - outside(c, drain - 2), "ops the core's generator ran");
     assert.is(b.words.length, a.words.length, "records");
     const firstDiff = a.words.findIndex((w, i) => w !== b.words[i]);
     assert.is(firstDiff, -1, firstDiff < 0 ? "" : `first different record: ${Math.floor(firstDiff / OP_WORDS)} ` +

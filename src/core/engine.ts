@@ -112,11 +112,24 @@ export interface FastPathCounts {
 /**
  * A workload generator the core runs itself (assembly/workload_run.ts; src/workload/ picks it on an
  * Engine): page_fault1 / page_fault3's loop (file0 -1: anonymous, else task t maps file file0 + t)
- * or mmap1's, for tasks with mm ids mm0, mm0 + 1, ..., placed at vpn `at` with VM_* `flags`.
+ * or mmap1's, for tasks with mm ids mm0, mm0 + 1, ..., placed at vpn `at` with VM_* `flags`;
+ * shared-pages' (process mm0 + c on CPU c, each mapping file `file`); fork-heavy's (parent `mm0`,
+ * whose `pages` pages at `at` are mapped: its first writes, then forks and bursts; `slots` forks
+ * paced over `budget` ops from `before` ops into the run, as src/workload/common.ts's Pacer).
  */
 export type CoreWorkload =
   | { kind: "page-fault"; tasks: number; pages: number; at: number; flags: number; mm0: number; file0: number; seed: number }
-  | { kind: "mmap1"; tasks: number; pages: number; at: number; flags: number; mm0: number };
+  | { kind: "mmap1"; tasks: number; pages: number; at: number; flags: number; mm0: number }
+  | { kind: "shared-pages"; cpus: number; pages: number; at: number; flags: number; mm0: number; file: number }
+  | {
+    kind: "fork-heavy"; children: number; pages: number; at: number; mm0: number; burst: number; slots: number;
+    quotaW: number; quotaR: number; parentShare: number; budget: number; before: number; seed: number;
+  };
+
+/** What a generator inside the core did: its ops, the stream hash after them, fork-heavy's live children by slot (-1: none). */
+export interface CoreWorkloadRun { ops: number; hash: number; children: number[] }
+
+const CORE_WORKLOADS = ["page-fault", "mmap1", "shared-pages", "fork-heavy"] as const;
 
 /** Set only while Engine.create runs the constructor. */
 let creating = false;
@@ -374,23 +387,34 @@ export class Engine extends OpCalls {
 
 
   /**
-   * Run `ops` ops of a generator inside the core: the core writes each batch's records into its op
-   * buffer and runs them with no JavaScript per op. `hash` is the FNV-1a stream hash so far (the
-   * encoder's); returns it continued over the generator's ops. `onBatch` sees each batch's records
-   * as they ran (a view valid during the call). A rejected op throws RefsimError as runEncoded does,
-   * `index` counting from the generator's first op; the ops before it stay applied.
+   * Run a generator inside the core for `ops` ops (fork-heavy: at most `ops`, its last step ending by
+   * then): the core writes each batch's records into its op buffer and runs them with no JavaScript
+   * per op. `hash` is the FNV-1a stream hash so far (the encoder's); the result has it continued over
+   * the generator's ops, and how many ran. `onBatch` sees each batch's records as they ran (a view
+   * valid during the call). A rejected op throws RefsimError as runEncoded does, `index` counting
+   * from the generator's first op; the ops before it stay applied.
    */
-  runCoreWorkload(w: CoreWorkload, ops: number, hash: number, onBatch?: (words: Int32Array, count: number) => void): number {
+  runCoreWorkload(w: CoreWorkload, ops: number, hash: number, onBatch?: (words: Int32Array, count: number) => void): CoreWorkloadRun {
     if (!Number.isInteger(ops) || ops < 0) throw new RefsimError(`runCoreWorkload: ops must be a whole number >= 0, got ${shown(ops)}`, { field: "ops", code: "BAD_ARG" });
     if (opsThatFit(this.opsExecuted, ops) < ops) throw opsExhausted(MAX_OPS - this.opsExecuted);
-    if (w?.kind !== "page-fault" && w?.kind !== "mmap1") throw new RefsimError(`runCoreWorkload: kind must be "page-fault" or "mmap1", got ${shown((w as { kind?: unknown } | undefined)?.kind)}`, { field: "kind", code: "BAD_ARG" });
+    const kind = (w as { kind?: unknown } | undefined)?.kind;
+    if (!CORE_WORKLOADS.includes(kind as never)) throw new RefsimError(`runCoreWorkload: kind must be ${CORE_WORKLOADS.map((k) => `"${k}"`).join(", ")}, got ${shown(kind)}`, { field: "kind", code: "BAD_ARG" });
     const c = this.#core;
-    const bad = w.kind === "page-fault"
-      ? c.workloadPageFault(w.tasks, w.pages, w.at, w.flags, w.mm0, w.file0, w.seed >>> 0, ops, hash | 0)
-      : c.workloadMmap1(w.tasks, w.pages, w.at, w.flags, w.mm0, ops, hash | 0);
-    if (bad !== 0) { // workload_run.ts badArgs: the 1-based position of tasks, pages, mm0, ops
-      const field = (["tasks", "pages", "mm0", "ops"] as const)[bad - 1];
-      throw new RefsimError(`runCoreWorkload: ${w.kind} ${field} is out of range, got ${shown(field === "ops" ? ops : w[field])}`, { field, code: "BAD_ARG" });
+    // the fields in the order of each export's return code (workload_run.ts: the 1-based position of the first bad one)
+    let fields: readonly string[] = ["tasks", "pages", "mm0", "ops"];
+    let bad: number;
+    if (w.kind === "page-fault") bad = c.workloadPageFault(w.tasks, w.pages, w.at, w.flags, w.mm0, w.file0, w.seed >>> 0, ops, hash | 0);
+    else if (w.kind === "mmap1") bad = c.workloadMmap1(w.tasks, w.pages, w.at, w.flags, w.mm0, ops, hash | 0);
+    else if (w.kind === "shared-pages") {
+      fields = ["cpus", "pages", "mm0", "ops", "file"];
+      bad = c.workloadSharedPages(w.cpus, w.pages, w.at, w.flags, w.mm0, w.file, ops, hash | 0);
+    } else {
+      fields = ["children", "pages", "mm0", "ops", "burst", "slots"];
+      bad = c.workloadForkHeavy(w.children, w.pages, w.at, w.mm0, ops, w.burst, w.slots, w.quotaW, w.quotaR, w.parentShare, w.budget, w.before, w.seed >>> 0, hash | 0);
+    }
+    if (bad !== 0) {
+      const field = fields[bad - 1];
+      throw new RefsimError(`runCoreWorkload: ${w.kind} ${field} is out of range, got ${shown(field === "ops" ? ops : (w as unknown as Record<string, unknown>)[field])}`, { field, code: "BAD_ARG" });
     }
     let start = 0;
     for (let n = c.workloadStep(); n > 0; n = c.workloadStep()) {
@@ -400,7 +424,9 @@ export class Engine extends OpCalls {
       if (ran < n) throw this.#rejected(start);
       start += n;
     }
-    return c.workloadHash() >>> 0;
+    const children: number[] = [];
+    if (w.kind === "fork-heavy") for (let s = 0; s < w.children; s++) children.push(c.workloadForkHeavyChild(s));
+    return { ops: start, hash: c.workloadHash() >>> 0, children };
   }
 
   /** A test_hmm file opened by dmirror_open. */

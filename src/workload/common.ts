@@ -21,7 +21,7 @@
  */
 import * as abi from "../../assembly/abi.ts";
 import { RefsimError, shown } from "../core/errors.ts";
-import { DEFAULT_CAPACITY, Engine, type Capacity, type CoreWorkload } from "../core/engine.ts";
+import { DEFAULT_CAPACITY, Engine, type Capacity, type CoreWorkload, type CoreWorkloadRun } from "../core/engine.ts";
 import type { Stats } from "../core/stats.ts";
 import { VIOLATION_KINDS, type ViolationKind } from "../core/violations.ts";
 import { OpEncoder } from "./encoder.ts";
@@ -282,7 +282,7 @@ export class Session {
 export interface RunOptions {
   /**
    * "auto" (the default): on an Engine, a workload with a generator inside the core (page-fault1,
-   * page-fault3, mmap1) issues its main loop there, with no JavaScript per op; on any other target,
+   * page-fault3, mmap1, fork-heavy, shared-pages) issues its main loop there, with no JavaScript per op; on any other target,
    * and always with "js", the TypeScript generator issues every op. Both issue the same op stream.
    */
   generator?: "auto" | "js";
@@ -304,15 +304,19 @@ export function coreEngine(target: OpTarget, options: RunOptions | undefined, ..
   return e;
 }
 
-/** Run `ops` ops of a generator inside the core for session s (flushed first), the stream hash carried on. */
-export function runInCore(s: Session, core: Engine, w: CoreWorkload, ops: number, options: RunOptions | undefined): void {
+/**
+ * Run `ops` ops (fork-heavy: at most) of a generator inside the core for session s (flushed first),
+ * the stream hash carried on; returns what the core reports (fork-heavy's live children).
+ */
+export function runInCore(s: Session, core: Engine, w: CoreWorkload, ops: number, options: RunOptions | undefined): CoreWorkloadRun {
   s.enc.flush();
   const t = s.target;
   const seen = options?.onCoreBatch;
   const told = t !== core && t.coreRan ? t.coreRan.bind(t) : undefined;
   const onBatch = seen && told ? (words: Int32Array, n: number) => { told(words, n); seen(words, n); } : seen ?? told;
-  const h = core.runCoreWorkload(w, ops, s.enc.streamHash, onBatch);
-  s.enc.ranElsewhere(ops, h);
+  const run = core.runCoreWorkload(w, ops, s.enc.streamHash, onBatch);
+  s.enc.ranElsewhere(run.ops, run.hash);
+  return run;
 }
 
 /** How a registry entry describes and runs a workload. */

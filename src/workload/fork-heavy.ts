@@ -31,8 +31,8 @@
  */
 import { VM_READ, VM_WRITE, VM_ANON, VM_HUGEPAGE } from "../../assembly/abi.ts";
 import {
-  Session, Pacer, resolveParams, defaultsOf, need, pteTablesFor, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
-  type Spec, type WorkloadDef, type WorkloadSummary,
+  Session, Pacer, resolveParams, defaultsOf, need, pteTablesFor, coreEngine, runInCore, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
+  type Spec, type WorkloadDef, type WorkloadSummary, type RunOptions,
 } from "./common.ts";
 import type { OpTarget } from "./target.ts";
 
@@ -61,7 +61,7 @@ export const FORK_HEAVY_SPEC: Spec<ForkHeavyParams> = {
 
 const NAME = "fork-heavy";
 
-export function runForkHeavy(target: OpTarget, params?: Partial<ForkHeavyParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
+export function runForkHeavy(target: OpTarget, params?: Partial<ForkHeavyParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET, options?: RunOptions): WorkloadSummary {
   const p = resolveParams(NAME, FORK_HEAVY_SPEC, params);
   const s = new Session(NAME, target, seed, budget);
   const { pages, children, burst } = p;
@@ -84,8 +84,6 @@ export function runForkHeavy(target: OpTarget, params?: Partial<ForkHeavyParams>
   const flags = VM_READ | VM_WRITE | VM_ANON | (p.huge ? VM_HUGEPAGE : 0);
   const parent = enc.result(enc.mmNew());
   enc.mmap(parent, MAP_BASE, pages, flags, -1, 0);
-  for (let i = 0; i < pages; i++) enc.write(parent, MAP_BASE + i, rng.u32() | 0);
-
   const forks = new Pacer(cap.processes - s.usage.mms - 1, budget);
   const childMm = new Int32Array(children).fill(-1);
   const writesLeft = new Int32Array(children);
@@ -94,7 +92,20 @@ export function runForkHeavy(target: OpTarget, params?: Partial<ForkHeavyParams>
   const quotaR = Math.round(p.childReads * pages);
   let live = 0;
 
-  while (s.fits(stepMax, reserve)) {
+  const core = coreEngine(target, options);
+  if (core) {
+    // the parent's first writes and the loop below inside the core (assembly/workload_fork_heavy.ts), the same
+    // PRNG draws from the same seed; it hands back the children still alive for the drain
+    const run = runInCore(s, core, {
+      kind: "fork-heavy", children, pages, at: MAP_BASE, mm0: parent, burst, slots: forks.slots, quotaW, quotaR,
+      parentShare: p.parentShare, budget, before: s.done, seed,
+    }, Math.max(0, budget - reserve - s.done), options);
+    childMm.set(run.children);
+  } else {
+    for (let i = 0; i < pages; i++) enc.write(parent, MAP_BASE + i, rng.u32() | 0);
+  }
+
+  while (!core && s.fits(stepMax, reserve)) {
     if (live < children && forks.allow(s.done)) {
       let slot = 0;
       while (childMm[slot] >= 0) slot++;

@@ -28,8 +28,8 @@
  */
 import { VM_READ, VM_SHARED, VM_FILE, MAX_CPUS } from "../../assembly/abi.ts";
 import {
-  Session, resolveParams, defaultsOf, need, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
-  type Spec, type WorkloadDef, type WorkloadSummary,
+  Session, resolveParams, defaultsOf, need, coreEngine, runInCore, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
+  type Spec, type WorkloadDef, type WorkloadSummary, type RunOptions,
 } from "./common.ts";
 import type { OpTarget } from "./target.ts";
 
@@ -51,7 +51,7 @@ export function cpusOf(target: OpTarget): number {
   return t.counter?.cpus ?? t.machine?.cpus ?? 1;
 }
 
-export function runSharedPages(target: OpTarget, params?: Partial<SharedPagesParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
+export function runSharedPages(target: OpTarget, params?: Partial<SharedPagesParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET, options?: RunOptions): WorkloadSummary {
   const p = resolveParams(NAME, SHARED_PAGES_SPEC, params);
   const s = new Session(NAME, target, seed, budget);
   const offered = cpusOf(target);
@@ -82,8 +82,14 @@ export function runSharedPages(target: OpTarget, params?: Partial<SharedPagesPar
 
   const flags = VM_READ | VM_SHARED | VM_FILE;
   const step = 2 * cpus;
+  const core = coreEngine(target, options, mm);
+  if (core) {
+    // the loop below inside the core (assembly/workload_shared_pages.ts): its steps of 2 * cpus ops while they fit
+    const ops = Math.max(0, Math.floor((budget - reserve - s.done) / step)) * step;
+    runInCore(s, core, { kind: "shared-pages", cpus, pages, at: MAP_BASE, flags, mm0: mm[0], file }, ops, options);
+  }
   let pos = -1; // -1: mmap; 0..pages-1: touch that page; pages: munmap
-  while (s.fits(step, reserve)) {
+  while (!core && s.fits(step, reserve)) {
     for (let c = 0; c < cpus; c++) {
       enc.cpu(c);
       if (pos < 0) enc.mmap(mm[c], MAP_BASE, pages, flags, file, 0);
