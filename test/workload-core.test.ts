@@ -169,4 +169,18 @@ test("a rejected op of the core's generator throws RefsimError naming the op and
   assert.is(e.opsExecuted, 1);
 });
 
+test("the core's fork-heavy and shared-pages refuse arguments they cannot work with, naming the field, before any op", async () => {
+  const e = await Engine.create({ scheme: "E4" });
+  const mm = e.run([{ op: "mm_new" }])[0];
+  const field = (f: string, re: RegExp) => (err: Error) => err.name === "RefsimError" && (err as Error & { field?: string }).field === f && re.test(err.message);
+  const fork = { kind: "fork-heavy", children: 2, pages: 4, at: 0x10000, mm0: mm, burst: 4, slots: 2, quotaW: 1, quotaR: 1, parentShare: 0.5, budget: 100, before: 0, seed: 1 } as const;
+  assert.throws(() => e.runCoreWorkload({ ...fork, burst: 0 }, 12, 0), field("burst", /fork-heavy burst is out of range, got 0/));
+  assert.throws(() => e.runCoreWorkload({ ...fork, slots: -1 }, 12, 0), field("slots", /fork-heavy slots is out of range, got -1/));
+  assert.throws(() => e.runCoreWorkload({ ...fork, children: 0 }, 12, 0), field("children", /fork-heavy children is out of range, got 0/));
+  const shared = { kind: "shared-pages", cpus: 1, pages: 4, at: 0x10000, flags: 11, mm0: mm } as const;
+  assert.throws(() => e.runCoreWorkload({ ...shared, file: -1 }, 12, 0), field("file", /shared-pages file is out of range, got -1/));
+  assert.throws(() => e.runCoreWorkload({ ...shared, cpus: 0, file: 0 }, 12, 0), field("cpus", /shared-pages cpus is out of range, got 0/));
+  assert.is(e.opsExecuted, 1, "no op ran");
+});
+
 test.run();
