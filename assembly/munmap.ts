@@ -7,8 +7,9 @@ import {
   findVma, firstVma, vmaNext, vmaStart, vmaEnd, unlinkVma, setVmaRange, killMm,
   overlaps, splitVma,
 } from "./mm";
-import { freeTablesIn, freeAllTables } from "./pgtable";
+import { freeTablesIn, freeAllTables, tablesOf } from "./pgtable";
 import { zapRange } from "./zap";
+import { gatheredCount } from "./mmu_gather";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 
 /** Would unmapping [start, end) cut a vma in two (and so need a new vma slot)? */
@@ -23,6 +24,10 @@ export function unmapRange(mm: i32, start: u32, end: u32): void {
   if (!overlaps(mm, start, end)) return;
   // unmap_vmas: one mmu-notifier UNMAP over the range
   mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_UNMAP, -1);
+  // An mm that owns no page table, PMD or PTE (every PMD leaf keeps its deposited one), maps nothing: unmap_vmas'
+  // walk of pmd_none slots (zap_pmd_range) would find nothing, so it is skipped, unless a zap window's
+  // gathered pages wait for this zap's tlb_finish_mmu. A shortcut with the same result (performance only).
+  const zapping = tablesOf(mm) != 0 || gatheredCount() != 0;
   let prev = -1;
   let v = firstVma(mm);
   while (v >= 0) {
@@ -33,7 +38,7 @@ export function unmapRange(mm: i32, start: u32, end: u32): void {
     if (s >= end) break;
     const zs = max<u32>(s, start);
     const ze = min<u32>(e, end);
-    zapRange(mm, zs, ze);
+    if (zapping) zapRange(mm, zs, ze);
     if (zs == s && ze == e) {
       unlinkVma(mm, v, prev);
     } else if (zs == s) {

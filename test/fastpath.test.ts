@@ -93,6 +93,19 @@ test("the common case takes every fast path, and gives the model's results", asy
   assert.is(f.flushFast, 20 + 40 + 40, "every gathered page put fast: 20, the child's 40, then 40");
 });
 
+test("munmap of an mm that owns no page table skips the zap walk; with a table it zaps, the model's results either way", async () => {
+  const munmap = (vpn: number, n: number) => [abi.OP_MUNMAP, 0, vpn, n];
+  const f = await differential({
+    ops: [
+      mmNew, mmap(A, 40), mmap(B, 40), munmap(A, 40), munmap(B + 10, 5), // no table: no zap (the second splits the VMA)
+      write(B, 1), munmap(B, 10), // B's table: one fast zap (the table stays: B + 15.. still maps into it)
+      munmap(B + 15, 25), // the rest: a fast zap, the PTE table freed
+      mmap(A, 8), munmap(A, 8), // the mm keeps its PMD table (free_pgtables frees PTE tables only): it zaps
+    ],
+  });
+  assert.equal({ zapFast: f.zapFast, zapFull: f.zapFull }, { zapFast: 3, zapFull: 0 }, JSON.stringify(f));
+});
+
 test("access falls through: no VMA (SIGSEGV), read-only and PROT_NONE VMAs, no PTE table, a wp fault, the zero page written", async () => {
   const f = await differential({
     ops: [
