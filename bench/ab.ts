@@ -14,6 +14,11 @@
  *
  * For instance: cp build/refsim.wasm /tmp/a.wasm; change assembly/; npm run build;
  * node --import tsx bench/ab.ts /tmp/a.wasm build/refsim.wasm --cases churn-small --samples 30
+ *
+ * A case "wl:NAME" (e.g. wl:page-fault1, wl:mmap1) times one run of workload NAME of
+ * src/workload/index.ts (its defaults, --budget ops, 300000 unless told) on a fresh engine
+ * of each build, interleaved the same way: ns per op, the engines made before the clock
+ * starts; the runs' summaries must come out identical.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -51,20 +56,26 @@ async function main() {
   const opt = (k: string, d: string) => { const i = argv.indexOf(k); return i >= 0 ? argv.splice(i, 2)[1] : d; };
   const cases = opt("--cases", "churn-small,fork-small").split(",");
   const samples = Number(opt("--samples", "40"));
+  const budget = Number(opt("--budget", "300000"));
   const ci = argv.indexOf("--cwasm");
   const withC = ci >= 0;
   if (withC) argv.splice(ci, 1);
   const [aPath, bPath] = argv.map((p) => (p === "main" ? `${ROOT}build/refsim.wasm` : p));
   if (!aPath) throw new Error("usage: bench/ab.ts A.wasm [B.wasm] [--cases ...] [--samples N] [--cwasm]");
-  const builds: { name: string; Engine: typeof import("../src/core/engine.ts").Engine }[] = [];
+  const builds: { name: string; Engine: typeof import("../src/core/engine.ts").Engine; dir: string }[] = [];
   for (const [name, p] of [["A", aPath], ["B", bPath]] as const) {
     if (!p) continue;
-    builds.push({ name, Engine: (await import(pathToFileURL(treeFor(p)).href)).Engine });
+    const mod = treeFor(p);
+    builds.push({ name, Engine: (await import(pathToFileURL(mod).href)).Engine, dir: mod.slice(0, -"src/core/engine.ts".length) });
   }
   const cw = withC ? buildCWasm() : undefined;
   if (cw && !cw.ok) throw new Error(`C wasm32: ${cw.error}`);
   const rep = (_k: string, v: unknown) => (typeof v === "bigint" ? String(v) : v);
   for (const id of cases) {
+    if (id.startsWith("wl:")) {
+      await workloadAB(id.slice(3), builds, samples, budget);
+      continue;
+    }
     const mk = (): Case => { const c = makeCases(false).find((x) => x.id === id); if (!c) throw new Error(`no case ${id}`); return c; };
     const ref = mk();
     const cs: Contestant[] = [];
@@ -103,6 +114,37 @@ async function main() {
     const st = cs.filter((c) => c.stats()).map((c) => c.stats());
     console.log(`${id} (ns/${ref.unit}, CPU, ${samples} samples): ${parts.join("; ")}; ${ratios.join(", ")}; ${checks.length ? `CHECK: ${checks.join(" ")}` : "checks ok"}; stats ${st.every((x) => x === st[0]) ? "identical" : "DIFFER"}`);
   }
+}
+
+type WlRun = (t: unknown, params?: unknown, seed?: number, budget?: number) => Record<string, unknown>;
+
+/** Workload `name` on each build: per sample a fresh engine each (made untimed), one run timed on CPU time. */
+async function workloadAB(name: string, builds: { name: string; Engine: typeof import("../src/core/engine.ts").Engine; dir: string }[], samples: number, budget: number) {
+  const defs = await Promise.all(builds.map(async (b) =>
+    ((await import(pathToFileURL(`${b.dir}src/workload/index.ts`).href)) as { WORKLOADS: Record<string, { run: WlRun }> }).WORKLOADS[name]));
+  if (defs.some((d) => !d)) throw new Error(`no workload ${name}`);
+  const t: number[][] = builds.map(() => []);
+  const sums: string[][] = builds.map(() => []);
+  const rep = (k: string, v: unknown) => (k === "elapsedMs" || k === "opsPerSec" ? undefined : typeof v === "bigint" ? String(v) : v);
+  let ops = 0;
+  for (let s = -3; s < samples; s++) {
+    const engines = await Promise.all(builds.map((b) => b.Engine.create({ scheme: "E4" })));
+    const order = s & 1 ? [...builds.keys()].reverse() : [...builds.keys()];
+    for (const i of order) {
+      const u = process.cpuUsage();
+      const sum = defs[i].run(engines[i], undefined, 1, budget);
+      const d = process.cpuUsage(u);
+      ops = sum.ops as number;
+      if (s < 0) continue;
+      t[i].push(((d.user + d.system) * 1000) / ops);
+      sums[i].push(JSON.stringify(sum, rep));
+    }
+  }
+  const med = (x: number[]) => [...x].sort((p, q) => p - q)[x.length >> 1];
+  const parts = builds.map((b, i) => `${b.name} med ${med(t[i]).toFixed(2)} min ${Math.min(...t[i]).toFixed(2)}`);
+  const ratios = builds.slice(1).map((b, j) => `${b.name}/A ${med(t[j + 1].map((x, k) => x / t[0][k])).toFixed(3)}`);
+  const same = sums.every((x) => x.join() === sums[0].join());
+  console.log(`wl:${name} (ns/op, CPU, ${samples} samples of ${ops} ops): ${parts.join("; ")}; ${ratios.join(", ")}; summaries ${same ? "identical" : "DIFFER"}`);
 }
 
 await main();
