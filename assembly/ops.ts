@@ -40,6 +40,7 @@ import {
 import { dmirrorReadWrite, dmirrorSnapshot, dmirrorMigrateToDev, dmirrorMigrateToSys, dmirrorExclusive, dmirrorCheckExclusive } from "./dmirror_ioctl";
 import { loopFramesNeeded, loopTablesNeeded } from "./userloop";
 import { countOp, bump } from "./stats";
+import { hashInRun, emitHash, setEmitHash, foldRecord } from "./workload_emit";
 import { setCurrentOp } from "./violations";
 import { pageout } from "./lru";
 import { freeSystemFrames, isDevice } from "./frames";
@@ -738,10 +739,13 @@ export function runBatch(n: i32): i32 {
   // No op changes these: read once per batch, not per op (performance only)
   const prefetch = prefetchOn, counting = counterOn, ops = opBase, results = resultBase;
   let seq = opSeq;
+  const hashing = hashInRun; // a core generator's batch: its records are folded into the stream hash here
+  let h = emitHash;
   for (let i = 0; i < n; i++) {
     const w = ops + <usize>i * OP_WORDS * 4;
     if (prefetch && i % PREFETCH_GROUP == 0) prefetchGroup(ops, i, min<i32>(i + PREFETCH_GROUP, n));
     setCurrentOp(seq);
+    if (hashing) h = foldRecord(h, w);
     const op = load<i32>(w);
     const r = dispatch(op, w);
     resumeWokenTruncates(); // a truncate the op's wake_up_var woke goes on after it
@@ -751,6 +755,7 @@ export function runBatch(n: i32): i32 {
       store<i32>(errorBase, i, 4);
       store<i32>(errorBase, errField, 8);
       store<i32>(errorBase, errDetail, 12);
+      if (hashing) setEmitHash(h);
       return i;
     }
     countOp(op);
@@ -759,6 +764,7 @@ export function runBatch(n: i32): i32 {
     opSeq = ++seq;
     batchDone = i + 1;
   }
+  if (hashing) setEmitHash(h);
   return n;
 }
 

@@ -13,6 +13,51 @@ export let emitHash: i32 = 0;
 
 export function setEmitHash(h: i32): void { emitHash = h; }
 
+/**
+ * True while runBatch runs a batch of a generator that writes its records with record3 /
+ * record7: runBatch folds each record into emitHash as it reads it (foldRecord). Performance
+ * only: the hash's multiplies are one serial chain; folded in the fill they ran alone, folded
+ * beside each op's own work (which does not depend on them) they overlap it. The same hash.
+ */
+export let hashInRun = false;
+export function setHashInRun(on: bool): void { hashInRun = on; }
+
+/** h continued over the OP_WORDS words of the record at w: what emit3 / emit7 fold for it. */
+@inline export function foldRecord(h: i32, w: usize): i32 {
+  h = fnv(h, load<i32>(w));
+  h = fnv(h, load<i32>(w, 4));
+  h = fnv(h, load<i32>(w, 8));
+  h = fnv(h, load<i32>(w, 12));
+  h = fnv(h, load<i32>(w, 16));
+  h = fnv(h, load<i32>(w, 20));
+  h = fnv(h, load<i32>(w, 24));
+  return fnv(h, load<i32>(w, 28));
+}
+
+/** Record slot n as emit3 does, without the hash (runBatch folds it: hashInRun). */
+@inline export function record3(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32): void {
+  const w = ops + (<usize>n * OP_WORDS << 2);
+  store<i32>(w, code);
+  store<i32>(w, a0, 4);
+  store<i32>(w, a1, 8);
+  store<i32>(w, a2, 12);
+  store<i64>(w, 0, 16);
+  store<i64>(w, 0, 24);
+}
+
+/** Record slot n as emit7 does, without the hash (runBatch folds it: hashInRun). */
+export function record7(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32, a6: i32): void {
+  const w = ops + (<usize>n * OP_WORDS << 2);
+  store<i32>(w, code);
+  store<i32>(w, a0, 4);
+  store<i32>(w, a1, 8);
+  store<i32>(w, a2, 12);
+  store<i32>(w, a3, 16);
+  store<i32>(w, a4, 20);
+  store<i32>(w, a5, 24);
+  store<i32>(w, a6, 28);
+}
+
 @inline function fnv(h: i32, w: i32): i32 { return (h ^ w) * FNV_PRIME; }
 
 /**

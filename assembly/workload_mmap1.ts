@@ -3,7 +3,7 @@
 // and munmaps them, never touching them (do_mmap, then do_mas_align_munmap over empty page tables, v6.1
 // mm/mmap.c; __do_munmap before the maple tree); every task's mmap, then every task's munmap, round after round.
 import { OP_MMAP, OP_MUNMAP } from "./abi";
-import { emit3, emit7, emitHash, setEmitHash } from "./workload_emit";
+import { record3, record7 } from "./workload_emit";
 
 let tasks: i32 = 0;
 let pages: i32 = 0;
@@ -24,18 +24,16 @@ export function mmap1Begin(ntasks: i32, npages: i32, at: i32, flags: i32, firstM
   step = 0;
 }
 
-/** Write up to `room` of the next ops into the op buffer at `buf`; returns how many. */
+/** Write up to `room` of the next ops into the op buffer at `buf`; returns how many. runBatch hashes them (hashInRun). */
 export function mmap1Fill(buf: usize, room: i32): i32 {
   const n = min<i32>(room, left);
   let s = step;
   const nt = tasks;
-  let h = emitHash;
   for (let i = 0; i < n; i++) {
-    if (s < nt) h = emit7(buf, i, h, OP_MMAP, mm0 + s, base, pages, vmflags, -1, 0, 0);
-    else h = emit3(buf, i, h, OP_MUNMAP, mm0 + s - nt, base, pages);
+    if (s < nt) record7(buf, i, OP_MMAP, mm0 + s, base, pages, vmflags, -1, 0, 0);
+    else record3(buf, i, OP_MUNMAP, mm0 + s - nt, base, pages);
     if (++s == 2 * nt) s = 0;
   }
-  setEmitHash(h);
   step = s;
   left -= n;
   return n;

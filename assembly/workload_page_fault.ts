@@ -6,7 +6,7 @@
 // PRNG draw after each munmap round). The faults themselves are the core's: do_anonymous_page or
 // do_shared_fault through handle_mm_fault (v6.1 mm/memory.c), as for any host's write op.
 import { OP_MMAP, OP_MUNMAP, OP_WRITE } from "./abi";
-import { emit3, emit7, emitHash, setEmitHash } from "./workload_emit";
+import { record3, record7 } from "./workload_emit";
 import { prngSeed, prngU32 } from "./workload_prng";
 
 let tasks: i32 = 0;
@@ -38,19 +38,18 @@ export function pageFaultBegin(ntasks: i32, npages: i32, at: i32, flags: i32, fi
   salt = prngU32();
 }
 
-/** Write up to `room` of the next ops into the op buffer at `buf`; returns how many. */
+/** Write up to `room` of the next ops into the op buffer at `buf`; returns how many. runBatch hashes them (hashInRun). */
 export function pageFaultFill(buf: usize, room: i32): i32 {
   const n = min<i32>(room, left);
   let t = task, p = pos;
   const nt = tasks, np = pages, at = base, m0 = mm0;
-  let h = emitHash;
   for (let i = 0; i < n; i++) {
     if (p >= 0 && p < np) {
-      h = emit3(buf, i, h, OP_WRITE, m0 + t, at + p, (salt + p) ^ t);
+      record3(buf, i, OP_WRITE, m0 + t, at + p, (salt + p) ^ t);
     } else if (p < 0) {
-      h = emit7(buf, i, h, OP_MMAP, m0 + t, at, np, vmflags, file0 < 0 ? -1 : file0 + t, 0, 0);
+      record7(buf, i, OP_MMAP, m0 + t, at, np, vmflags, file0 < 0 ? -1 : file0 + t, 0, 0);
     } else {
-      h = emit3(buf, i, h, OP_MUNMAP, m0 + t, at, np);
+      record3(buf, i, OP_MUNMAP, m0 + t, at, np);
     }
     if (++t == nt) { // the round is done: every task has issued this step's op
       t = 0;
@@ -62,7 +61,6 @@ export function pageFaultFill(buf: usize, room: i32): i32 {
       }
     }
   }
-  setEmitHash(h);
   task = t;
   pos = p;
   left -= n;
