@@ -18,7 +18,7 @@ import {
 import { frameUsable } from "./refcount";
 import { freeAt, rule } from "./scheme";
 import { mmCount, mmValid } from "./mm";
-import { pgdBase, pmdEntry, pteTableBase, leafOfSlot, ptePfn } from "./pgtable";
+import { pgdBase, pmdEntry, pteTableBase, pteSlot, leafOfSlot, ptePfn } from "./pgtable";
 import { fileCount, fileIsOpen, filePages, cachedPageAt, cacheHoldsRef } from "./file";
 import { deviceOwner, driverCount, hangingDriver, pgmapRefOf, pgmapKilled } from "./memremap";
 import { boCount, boLive, boRefsOf } from "./driver";
@@ -110,7 +110,7 @@ function scanPageTables(mm: i32): void {
       }
       const base = pteTableBase(pt);
       for (let k = 0; k < PT_ENTRIES; k++) {
-        const pte = load<u32>(base + (<usize>k << 2));
+        const pte = load<u32>(pteSlot(base, <usize>k));
         if (pte == 0) continue;
         const pfn = ptePfn(pte);
         if (!firstPass && pfn - chunkLo >= chunkHi - chunkLo) continue; // another chunk's frame

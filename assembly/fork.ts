@@ -14,7 +14,7 @@ import {
 } from "./frames";
 import { rangeFastOk, fpNote, FP_COPY_FAST, FP_COPY_FULL, FP_COPY_PTE_FULL } from "./fastpath";
 import { folioGet, rmapAdd, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, ptePtr, shadowOf, shadowDelta, hugeLeaf, ptePfn, mkPte, tablesOf, pteTablesLeft, pmdTablesLeft } from "./pgtable";
+import { pteTableOf, pteTableBase, pteSlot, ptePtr, shadowOf, shadowDelta, PTE_SLOT, hugeLeaf, ptePfn, mkPte, tablesOf, pteTablesLeft, pmdTablesLeft } from "./pgtable";
 import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp";
 import {
   isCow, pinnedIn, mmSlotsLeft, vmaSlotsLeft, vmaCount, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, newMm,
@@ -103,8 +103,8 @@ function copyFolioRun(parent: i32, cow: bool, vpn: u32, src: usize, last: u32, d
   folioGet(head, <i32>nr, parent, <i32>vpn);
   const shared = cow ? pte & ~PTE_WRITE : pte;
   for (let i: u32 = 0; i < nr; i++) {
-    const s = src + (<usize>i << 2);
-    const dst = dstTable + (<usize>((vpn + i) & (PT_ENTRIES - 1)) << 2);
+    const s = pteSlot(src, <usize>i);
+    const dst = pteSlot(dstTable, <usize>((vpn + i) & (PT_ENTRIES - 1)));
     rmapAdd(pfn + i);
     clearFlag(pfn + i, PG_ANON_EXCLUSIVE);
     store<u32>(s, wrprotectSrc(pte, shared) + (i << PTE_PFN_SHIFT));
@@ -137,11 +137,11 @@ function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32)
       const base = pteTableBase(pt);
       let dstTable: usize = 0; // the child's table, allocated at the first PTE to copy (the caller checked space)
       for (let x = vpn; x < tableEnd; x++) {
-        const src = base + (<usize>(x & (PT_ENTRIES - 1)) << 2);
+        const src = pteSlot(base, <usize>(x & (PT_ENTRIES - 1)));
         const pte = load<u32>(src);
         if (pte == 0) continue;
-        if (dstTable == 0) dstTable = ptePtr(child, x, true) - (<usize>(x & (PT_ENTRIES - 1)) << 2);
-        const dst = dstTable + (<usize>(x & (PT_ENTRIES - 1)) << 2);
+        if (dstTable == 0) dstTable = ptePtr(child, x, true) - (<usize>(x & (PT_ENTRIES - 1)) * PTE_SLOT);
+        const dst = pteSlot(dstTable, <usize>(x & (PT_ENTRIES - 1)));
         const pfn = ptePfn(pte);
         const at = <usize>pfn << 2;
         if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) == PTE_PRESENT) {
@@ -193,15 +193,15 @@ export function copyRange(parent: i32, child: i32, v: i32, start: u32, end: u32)
       let dstTable: usize = 0; // the child's table, allocated at the first PTE to copy (the caller checked space)
       let x = vpn;
       while (x < tableEnd) {
-        const src = base + (<usize>(x & (PT_ENTRIES - 1)) << 2);
+        const src = pteSlot(base, <usize>(x & (PT_ENTRIES - 1)));
         const pte = load<u32>(src);
         if (pte == 0) { x++; continue; }
-        if (dstTable == 0) dstTable = ptePtr(child, x, true) - (<usize>(x & (PT_ENTRIES - 1)) << 2);
+        if (dstTable == 0) dstTable = ptePtr(child, x, true) - (<usize>(x & (PT_ENTRIES - 1)) * PTE_SLOT);
         if (batching && (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && isLarge(ptePfn(pte))
             && frameUsable(ptePfn(pte)) && !needsCowForDma(parent, ptePfn(pte))) {
           x += copyFolioRun(parent, cow, x, src, tableEnd, dstTable);
         } else {
-          copyOne(parent, cow, x, src, pte, dstTable + (<usize>(x & (PT_ENTRIES - 1)) << 2));
+          copyOne(parent, cow, x, src, pte, pteSlot(dstTable, <usize>(x & (PT_ENTRIES - 1))));
           x++;
         }
       }
@@ -217,7 +217,7 @@ export function pinnedPagesIn(parent: i32, start: u32, end: u32): i32 {
   for (let vpn = start; vpn < end; vpn++) {
     const pt = pteTableOf(parent, vpn);
     if (pt == 0) { vpn |= PT_ENTRIES - 1; continue; }
-    const pte = load<u32>(pteTableBase(pt) + (<usize>(vpn & (PT_ENTRIES - 1)) << 2));
+    const pte = load<u32>(pteSlot(pteTableBase(pt), <usize>(vpn & (PT_ENTRIES - 1))));
     if ((pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && needsCowForDma(parent, ptePfn(pte))) n++;
   }
   return n;

@@ -26,7 +26,7 @@ import {
 import { rule } from "./scheme";
 import { hasFlag, folioRef, kindOf, isAllocated } from "./frames";
 import { addPinned, findVma, firstVma, vmaNext, vmaStart, vmaEnd, isCow } from "./mm";
-import { ptePtr, ptePfn, pteTableOf, pteTableBase, hugeLeaf } from "./pgtable";
+import { ptePtr, ptePfn, pteTableOf, pteTableBase, pteSlot, hugeLeaf } from "./pgtable";
 import { tryGrabFolio, grabHandle, gupPutFolio } from "./gup";
 
 const PHASE_PTE: i32 = 1; //    next: ptep_get_lockless
@@ -269,7 +269,7 @@ export function forkEnd(child: i32): void {
     for (let vpn = vmaStart(v); vpn < vmaEnd(v); vpn++) {
       const pt = hugeLeaf(parent, vpn) != 0 ? 0 : pteTableOf(parent, vpn); // copy_huge_pmd write-protected a THP at once
       if (pt == 0) { vpn |= PT_ENTRIES - 1; continue; }
-      const src = pteTableBase(pt) + (<usize>(vpn & (PT_ENTRIES - 1)) << 2);
+      const src = pteSlot(pteTableBase(pt), <usize>(vpn & (PT_ENTRIES - 1)));
       const pte = load<u32>(src);
       if ((pte & PTE_WRITE) == 0 || (pte & (PTE_PRESENT | PTE_DEVICE_PRIVATE)) == 0) continue;
       const dst = ptePtr(child, vpn, false);

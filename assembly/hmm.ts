@@ -17,7 +17,7 @@ import {
 } from "./abi";
 import { bump } from "./stats";
 import { findVma, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags } from "./mm";
-import { hugeLeaf, pteTableOf, pteTableBase, ptePfn } from "./pgtable";
+import { hugeLeaf, pteTableOf, pteTableBase, pteSlot, ptePfn } from "./pgtable";
 import { faultIn, takeFaultOom } from "./fault";
 import { takeSigbus } from "./errno";
 import { driverOf } from "./memremap";
@@ -125,7 +125,7 @@ function walkPmd(mm: i32, start: u32, vpn: u32, pend: u32, fault: bool, write: b
   }
   const base = pteTableBase(pt);
   for (let p = vpn; p < pend; p++) {
-    const pte = load<u32>(base + (<usize>(p & (PT_ENTRIES - 1)) << 2));
+    const pte = load<u32>(pteSlot(base, <usize>(p & (PT_ENTRIES - 1))));
     const r = handlePte(start, p, pend, pte, fault, write);
     if (r != 0) return r;
   }

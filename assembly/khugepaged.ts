@@ -26,7 +26,7 @@ import {
 import { folioPut, rmapRemove } from "./refcount";
 import { findVmaAfter, vmaStart, vmaEnd, vmaFlags, vmaFile, isAnon, fileIndex } from "./mm";
 import { fileRefusesMigrateVma } from "./file";
-import { pudPopulated, hugeLeaf, pmdNone, pteTableOf, pteTableBase, setHugeLeaf, ptePfn, mkPte } from "./pgtable";
+import { pudPopulated, hugeLeaf, pmdNone, pteTableOf, pteTableBase, pteSlot, setHugeLeaf, ptePfn, mkPte } from "./pgtable";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 import { kfail } from "./errno";
 
@@ -124,7 +124,7 @@ function scanBlock(mm: i32, b: u32): i32 {
   let writable = false;
   let unmapped = 0;
   for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
-    const pte = load<u32>(base + (<usize>i << 2));
+    const pte = load<u32>(pteSlot(base, <usize>i));
     if (pte == 0) continue; // pte_none: max_ptes_none is khugepaged's only
     if ((pte & PTE_PRESENT) == 0) { unmapped++; continue; } // is_swap_pte: max_ptes_swap is khugepaged's only
     const pfn = ptePfn(pte);
@@ -162,7 +162,7 @@ function collapseBlock(mm: i32, v: i32, b: u32): i32 {
   mmuNotifierInvalidate(mm, b, b + FOLIO_NR, MMU_NOTIFY_CLEAR, -1);
   const base = pteTableBase(pteTableOf(mm, b));
   for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
-    const p = base + (<usize>i << 2);
+    const p = pteSlot(base, <usize>i);
     const pte = load<u32>(p);
     const page = head + i;
     setPageIndex(page, fileIndex(v, b) + i);

@@ -10,7 +10,7 @@ import { rule } from "./scheme";
 import { isDevice, ref, mapcount, folioOf, hasFlag } from "./frames";
 import { findVma, vmaFile } from "./mm";
 import { fileIsDmirrorMap } from "./file";
-import { pteTableOf, pteTableBase, hugeLeaf, ptePfn } from "./pgtable";
+import { pteTableOf, pteTableBase, pteSlot, hugeLeaf, ptePfn } from "./pgtable";
 import { violation } from "./violations";
 
 /** madvise(MADV_PAGEOUT) over [start, end): returns how many pages it isolated. */
@@ -27,7 +27,7 @@ export function pageout(mm: i32, start: u32, end: u32): i32 {
     }
     const pt = pteTableOf(mm, vpn);
     if (pt == 0) { vpn |= PT_ENTRIES - 1; continue; }
-    const pte = load<u32>(pteTableBase(pt) + (<usize>(vpn & (PT_ENTRIES - 1)) << 2));
+    const pte = load<u32>(pteSlot(pteTableBase(pt), <usize>(vpn & (PT_ENTRIES - 1))));
     if ((pte & (PTE_PRESENT | PTE_SPECIAL)) != PTE_PRESENT) continue; // vm_normal_page() == NULL
     const pfn = ptePfn(pte);
     if (isDevice(pfn)) {

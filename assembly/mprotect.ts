@@ -14,7 +14,7 @@ import { hasFlag } from "./frames";
 import {
   findVma, vmaStart, vmaEnd, vmaFlags, vmaNext, vmaPrev, splitVma, vmaMergeable, mergeVmas, setVmaFlags, moveVmaBoundary,
 } from "./mm";
-import { pteTableOf, pteTableBase, hugeLeaf, hugeLeafPtr, pudPopulated, ptePfn } from "./pgtable";
+import { pteTableOf, pteTableBase, pteSlot, hugeLeaf, hugeLeafPtr, pudPopulated, ptePfn } from "./pgtable";
 import { splitHugePmd, blockStart } from "./thp";
 import { kfail } from "./errno";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
@@ -159,7 +159,7 @@ function changeProtection(mm: i32, s: u32, e: u32, flags: i32): void {
     if (pt != 0) {
       const base = pteTableBase(pt);
       for (let v = vpn; v < tableEnd; v++) {
-        const p = base + (<usize>(v & (PT_ENTRIES - 1)) << 2);
+        const p = pteSlot(base, <usize>(v & (PT_ENTRIES - 1)));
         const pte = load<u32>(p);
         if (pte == 0) continue;
         const next = newPte(pte, shared, writable, upgrade);

@@ -14,7 +14,7 @@ import {
   findVma, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, overlaps, unmappedArea, insertVma, setVmaRange, vmaNext,
   vmaPrev, vmaMergeable, mergeVmas, copyAnonVma,
 } from "./mm";
-import { pteTableOf, pteTableBase, ptePtr, shadowOf, hugeLeaf, pmdNone, moveTable } from "./pgtable";
+import { pteTableOf, pteTableBase, pteSlot, ptePtr, shadowOf, hugeLeaf, pmdNone, moveTable } from "./pgtable";
 import { splitHugePmd } from "./thp";
 import { unmapRange } from "./munmap";
 import { kfail } from "./errno";
@@ -158,7 +158,7 @@ function movePageTables(mm: i32, from: u32, to: u32, n: u32): void {
 function movePtes(mm: i32, base: usize, o: u32, t: u32, extent: u32): i32 {
   let moved = 0;
   for (let i: u32 = 0; i < extent; i++) {
-    const src = base + (<usize>((o + i) & (PT_ENTRIES - 1)) << 2);
+    const src = pteSlot(base, <usize>((o + i) & (PT_ENTRIES - 1)));
     const pte = load<u32>(src);
     if (pte == 0) continue;
     const dst = ptePtr(mm, t + i, true);
@@ -175,6 +175,6 @@ function movePtes(mm: i32, base: usize, o: u32, t: u32, extent: u32): i32 {
 function countEntries(mm: i32, vpn: u32): i32 {
   const base = pteTableBase(pteTableOf(mm, vpn));
   let n = 0;
-  for (let i = 0; i < PT_ENTRIES; i++) if (load<u32>(base + (<usize>i << 2)) != 0) n++;
+  for (let i = 0; i < PT_ENTRIES; i++) if (load<u32>(pteSlot(base, <usize>i)) != 0) n++;
   return n;
 }

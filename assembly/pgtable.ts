@@ -1,8 +1,9 @@
 // Page tables: three levels of 512 entries, like x86-64's pgd/pmd/pte with the
 // upper levels folded. Each mm owns a pgd; pmd and pte tables come from fixed pools
-// (index 0 = none), so no memory is allocated after init. Each pte table has a
-// shadow table beside it holding, per PTE, the value this process last wrote there
-// (the expected data for corruption checks of anonymous memory).
+// (index 0 = none), so no memory is allocated after init. Each PTE has a shadow word
+// beside it (one 8-byte slot: the PTE, then the value this process last wrote there,
+// the expected data for corruption checks of anonymous memory), so an op that reads
+// both finds them in one cache line; pteSlot(base, i) is entry i of a table.
 // A pmd slot that maps a THP is `table | PMD_HUGE`: the table is the one deposited
 // for a later split (pgtable_trans_huge_deposit), its PTEs stay none, its shadow
 // words hold the expected data of the 512 subpages, and the PMD entry itself is
@@ -13,10 +14,14 @@ import { PT_ENTRIES, VPN_BITS, PMD_HUGE, PTE_PFN_SHIFT } from "./abi";
 @inline export function ptePfn(pte: u32): u32 { return pte >> PTE_PFN_SHIFT; }
 @inline export function mkPte(pfn: u32, bits: u32): u32 { return (pfn << PTE_PFN_SHIFT) | bits; }
 
+/** Bytes per pte table entry: the PTE word, then its shadow (expected data) word. */
+export const PTE_SLOT: usize = 8;
+/** Entry i of the pte table at base (pteTableBase), or the PTE i entries after the one at base. */
+@inline export function pteSlot(base: usize, i: usize): usize { return base + i * PTE_SLOT; }
+
 export let pgdBase: usize = 0; // mmCap * 512 u32: pmd table index per pgd slot
 let pmdPool: usize = 0; // pmd tables: pte table index per slot
-let ptePool: usize = 0; // pte tables: PTE words
-let shadowPool: usize = 0; // expected data per PTE
+let ptePool: usize = 0; // pte tables: PTE_SLOT bytes per entry, the PTE word and its shadow word
 // Free tables link through their first entry (a table is zeroed when it is taken),
 // so the pools' free lists cost no memory of their own. LIFO, like a free stack.
 let pmdFreeHead: i32 = 0;
@@ -34,8 +39,7 @@ export function initPageTables(mmCap: i32, nPmd: i32, nPte: i32): void {
   tablesPerMm = heap.alloc(<usize>mmCap << 2);
   memory.fill(tablesPerMm, 0, <usize>mmCap << 2);
   pmdPool = heap.alloc(<usize>(nPmd + 1) * PT_ENTRIES * 4);
-  ptePool = heap.alloc(<usize>(nPte + 1) * PT_ENTRIES * 4);
-  shadowPool = heap.alloc(<usize>(nPte + 1) * PT_ENTRIES * 4);
+  ptePool = heap.alloc(<usize>(nPte + 1) * PT_ENTRIES * PTE_SLOT);
   pmdLeaf = heap.alloc(<usize>(nPte + 1) << 2);
   memory.fill(pmdLeaf, 0, <usize>(nPte + 1) << 2);
   // Tables are taken in ascending index order, so runs are deterministic and easy to read.
@@ -57,14 +61,14 @@ export function initPageTables(mmCap: i32, nPmd: i32, nPte: i32): void {
 }
 
 @inline function freePteTable(pt: i32): void {
-  store<i32>(ptePool + <usize>pt * PT_ENTRIES * 4, pteFreeHead);
+  store<i32>(pteTableBase(pt), pteFreeHead);
   pteFreeHead = pt;
   pteFreeCount++;
 }
 
 @inline function takePteTable(): i32 {
   const pt = pteFreeHead;
-  pteFreeHead = load<i32>(ptePool + <usize>pt * PT_ENTRIES * 4);
+  pteFreeHead = load<i32>(pteTableBase(pt));
   pteFreeCount--;
   return pt;
 }
@@ -207,12 +211,11 @@ export function moveTable(mm: i32, from: u32, to: u32): void {
   if (pt == 0) {
     if (!alloc || pteFreeCount == 0) return 0;
     pt = takePteTable();
-    memory.fill(ptePool + <usize>pt * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
-    memory.fill(shadowPool + <usize>pt * PT_ENTRIES * 4, 0, PT_ENTRIES * 4);
+    memory.fill(pteTableBase(pt), 0, <usize>PT_ENTRIES * PTE_SLOT); // the PTEs and their shadow words
     store<i32>(m, pt);
     addTables(mm, 1);
   }
-  return ptePool + ((<usize>pt * PT_ENTRIES + <usize>(vpn & 511)) << 2);
+  return pteSlot(pteTableBase(pt), <usize>(vpn & 511));
 }
 
 /** Entry j of pmd table `pmd`: a pte table index or 0, | PMD_HUGE for a THP mapping. */
@@ -224,12 +227,12 @@ export function moveTable(mm: i32, from: u32, to: u32): void {
 @inline export function leafOfSlot(slot: i32): u32 { return load<u32>(pmdLeaf + (<usize>(slot & ~PMD_HUGE) << 2)); }
 
 /** First PTE of pte table `pt`. */
-@inline export function pteTableBase(pt: i32): usize { return ptePool + <usize>pt * PT_ENTRIES * 4; }
+@inline export function pteTableBase(pt: i32): usize { return ptePool + <usize>pt * PT_ENTRIES * PTE_SLOT; }
 
 /** The shadow (expected data) word beside a PTE. */
-@inline export function shadowOf(pte: usize): usize { return pte - ptePool + shadowPool; }
+@inline export function shadowOf(pte: usize): usize { return pte + 4; }
 /** shadowOf(p) == p + shadowDelta(): for loops that keep it in a local (V8 reloads a wasm global at every use). */
-@inline export function shadowDelta(): usize { return shadowPool - ptePool; }
+@inline export function shadowDelta(): usize { return 4; }
 
 /** free_pgtables: release the pte tables lying wholly inside [start, end). */
 export function freeTablesIn(mm: i32, start: u32, end: u32): void {

@@ -7,7 +7,7 @@
 // It only reads: results are the same with it on or off.
 import { OP_WORDS, OP_READ, OP_WRITE, OP_MADV_DONTNEED, VPN_BITS, PT_ENTRIES, PTE_PRESENT, PTE_PFN_SHIFT } from "./abi";
 import { refBase, mapBase, flagsBase, indexBase, contentBase, lastOpBase, frameCount, buddyHead } from "./frames";
-import { pteTableOf, pteTableBase, shadowOf } from "./pgtable";
+import { pteTableOf, pteTableBase, pteSlot } from "./pgtable";
 import { mmCap } from "./mm";
 
 /** Ops per prefetched group: enough misses in flight to fill the memory pipeline. */
@@ -31,16 +31,16 @@ export function initPrefetch(frames: u32): void {
   const vpn = load<i32>(w, 8);
   if (<u32>mm >= <u32>mmCap || <u32>vpn >= <u32>(1 << VPN_BITS)) return 0; // the op itself will reject it
   const pt = pteTableOf(mm, <u32>vpn);
-  return pt == 0 ? 0 : pteTableBase(pt) + (<usize>(<u32>vpn & (PT_ENTRIES - 1)) << 2);
+  return pt == 0 ? 0 : pteSlot(pteTableBase(pt), <usize>(<u32>vpn & (PT_ENTRIES - 1)));
 }
 
-/** Touch the PTEs, shadow words and mapped frames of op records [from, to) of the batch at opBase. */
+/** Touch the PTEs (each beside its shadow word) and mapped frames of op records [from, to) of the batch at opBase. */
 export function prefetchGroup(opBase: usize, from: i32, to: i32): void {
   let s = sink;
   for (let i = from; i < to; i++) {
     const p = pteOfRecord(opBase + <usize>i * OP_WORDS * 4);
     store<usize>(ptes + (<usize>(i - from) << 2), p);
-    if (p != 0) s ^= load<u32>(p) ^ load<u32>(shadowOf(p));
+    if (p != 0) s ^= load<u32>(p); // its shadow word is in the same line
   }
   let faults = 0;
   for (let i = from; i < to; i++) {

@@ -63,7 +63,7 @@ export function capacityBytes(at: usize): u64 {
   table(c(CAP_MMS) * PT_ENTRIES * 4); // initPageTables: a pgd per mm
   table(c(CAP_MMS) << 2);
   table((c(CAP_PMD_TABLES) + 1) * PT_ENTRIES * 4);
-  tables(2, (c(CAP_PTE_TABLES) + 1) * PT_ENTRIES * 4); // PTEs and their shadow data words
+  table((c(CAP_PTE_TABLES) + 1) * PT_ENTRIES * 8); // PTEs, each beside its shadow data word (pgtable.ts PTE_SLOT)
   table((c(CAP_PTE_TABLES) + 1) << 2);
   tables(6, c(CAP_FILES) << 2); // initFiles
   tables(2, max<u64>(c(CAP_FILE_PAGES), 1) << 2);

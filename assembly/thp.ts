@@ -19,7 +19,7 @@ import {
 import { folioGet, folioPut, frameUsable } from "./refcount";
 import { pageFree, driverBase, driverSize, deviceOwner, driverOf, pgmapOwner } from "./memremap";
 import { allocDeviceFolio } from "./driver";
-import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, shadowOf, ptePfn, mkPte } from "./pgtable";
+import { hugeLeaf, pmdNone, setHugeLeaf, clearHugeLeaf, zapHugeLeaf, hugeLeafPtr, ptePtr, pteSlot, shadowOf, ptePfn, mkPte } from "./pgtable";
 import { mmCount, mmValid, vmaFlags, vmaStart, vmaEnd, isAnon, pinnedIn, fileIndex, anonVmaPrepare } from "./mm";
 import { tlbRemoveFolio } from "./mmu_gather";
 import { violation, currentOp } from "./violations";
@@ -82,13 +82,13 @@ export function splitHugePmd(mm: i32, vpn: u32): void {
   const base = ptePtr(mm, s, false);
   if (head == 0) {
     // The huge zero page: every PTE maps the small zero page.
-    for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) store<u32>(base + (<usize>i << 2), mkPte(0, PTE_PRESENT | PTE_SPECIAL));
+    for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) store<u32>(pteSlot(base, <usize>i), mkPte(0, PTE_PRESENT | PTE_SPECIAL));
     return;
   }
   const bits = leaf & (PTE_PRESENT | PTE_WRITE | PTE_DEVICE_PRIVATE); // a device-private PMD splits into device-private entries
   const exclusive = hasFlag(head, PG_ANON_EXCLUSIVE);
   for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
-    store<u32>(base + (<usize>i << 2), mkPte(head + i, bits));
+    store<u32>(pteSlot(base, <usize>i), mkPte(head + i, bits));
     setMapcount(head + i, mapcount(head + i) + 1);
     if (exclusive) addFlag(head + i, PG_ANON_EXCLUSIVE);
   }
@@ -129,7 +129,8 @@ export function splitHugeForMigration(mm: i32, start: u32, end: u32): void {
  */
 export function zapHugePmd(mm: i32, vpn: u32): void {
   const s = blockStart(vpn);
-  memory.fill(shadowOf(ptePtr(mm, s, false)), 0, FOLIO_NR * 4);
+  const t = ptePtr(mm, s, false);
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) store<u32>(shadowOf(pteSlot(t, <usize>i)), 0);
   const leaf = zapHugeLeaf(mm, s); // and zap_deposited_table: the block is pmd_none again
   bump(ST_PTES_ZAPPED);
   const head = ptePfn(leaf);
@@ -157,7 +158,7 @@ export function folioPteBatch(p: usize, vpn: u32, last: u32): u32 {
   const pfn = ptePfn(pte);
   const end = folioOf(pfn) + FOLIO_NR;
   let nr: u32 = 1;
-  while (vpn + nr < last && pfn + nr < end && load<u32>(p + (<usize>nr << 2)) == pte + (nr << PTE_PFN_SHIFT)) nr++;
+  while (vpn + nr < last && pfn + nr < end && load<u32>(pteSlot(p, <usize>nr)) == pte + (nr << PTE_PFN_SHIFT)) nr++;
   return nr;
 }
 
@@ -183,7 +184,8 @@ export function copyHugePmd(parent: i32, child: i32, cow: bool, vpn: u32): bool 
   const shared = cow ? leaf & ~PTE_WRITE : leaf;
   store<u32>(lp, shared);
   setHugeLeaf(child, s, shared);
-  memory.copy(shadowOf(ptePtr(child, s, false)), shadowOf(ptePtr(parent, s, false)), FOLIO_NR * 4);
+  const to = ptePtr(child, s, false), from = ptePtr(parent, s, false);
+  for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) store<u32>(shadowOf(pteSlot(to, <usize>i)), load<u32>(shadowOf(pteSlot(from, <usize>i))));
   bump(ST_PTES_COPIED);
   if (head == 0) return true;
   folioGet(head, 1, parent, <i32>s);

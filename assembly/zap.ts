@@ -14,7 +14,7 @@ import {
 } from "./frames";
 import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL } from "./fastpath";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, shadowOf, shadowDelta, hugeLeaf, ptePfn } from "./pgtable";
+import { pteTableOf, pteTableBase, pteSlot, shadowOf, shadowDelta, hugeLeaf, ptePfn } from "./pgtable";
 import { zapHugePmd, splitHugePmd, blockStart, folioPteBatch } from "./thp";
 import { violation, currentOp } from "./violations";
 import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbRemoveFolio, tlbGather } from "./mmu_gather";
@@ -94,7 +94,7 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
   const head = folioOf(pfn);
   const nr = folioPteBatch(p, vpn, last);
   for (let i: u32 = 0; i < nr; i++) {
-    const q = p + (<usize>i << 2);
+    const q = pteSlot(p, <usize>i);
     store<u32>(q, 0);
     store<u32>(shadowOf(q), 0);
     if (stat(ST_PINS) > 0) detachPins(mm, vpn + i, pfn + i);
@@ -135,7 +135,7 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
     if (pt != 0) {
       const base = pteTableBase(pt);
       for (let v = vpn; v < tableEnd; v++) {
-        const p = base + (<usize>(v & (PT_ENTRIES - 1)) << 2);
+        const p = pteSlot(base, <usize>(v & (PT_ENTRIES - 1)));
         const pte = load<u32>(p);
         if (pte == 0) continue;
         const pfn = ptePfn(pte);
@@ -192,7 +192,7 @@ export function zapRange(mm: i32, start: u32, end: u32, evenCows: bool = true, f
       const base = pteTableBase(pt);
       let v = vpn;
       while (v < tableEnd) {
-        const p = base + (<usize>(v & (PT_ENTRIES - 1)) << 2);
+        const p = pteSlot(base, <usize>(v & (PT_ENTRIES - 1)));
         if (batching && batchable(load<u32>(p))) {
           v += zapFolioRun(mm, v, p, tableEnd);
         } else {

@@ -5,7 +5,7 @@
  * It keeps the core's data layout (assembly/frames.ts, assembly/pgtable.ts):
  * struct-of-arrays frames (refcount, mapcount, flags, index, content, lastOp),
  * a LIFO buddy list linked through page->index that pops ascending pfns, per-mm pgds of 512 entries, and
- * pmd / pte (+ shadow) tables of 512 entries from pools with free stacks. PTEs
+ * pmd / pte tables of 512 entries (each PTE beside its shadow word) from pools with free stacks. PTEs
  * are pfn << 7 | flag bits, as in assembly/abi.ts.
  *
  * Two implementations of every case, run on the same op sequence:
@@ -125,8 +125,9 @@ static inline void buddyPush(u32 pfn) { PINDEX(pfn) = buddyHead; buddyHead = pfn
 static i32 *pgd;        /* mmCap * 512 */
 static i32 *tablesPerMm;
 static i32 *pmdPool;    /* (nPmd+1) * 512 */
-static u32 *ptePool;    /* (nPte+1) * 512 */
-static u32 *shadowPool;
+static u32 *ptePool;    /* (nPte+1) * 512 slots of PTE_SLOT words: the PTE, then its shadow word (pgtable.ts) */
+#define PTE_SLOT 2
+#define SLOT(base, i) ((base) + (size_t)(i) * PTE_SLOT) /* entry i of a table (pgtable.ts pteSlot) */
 static i32 *pmdFree, *pteFree;
 static i32 pmdFreeTop, pteFreeTop;
 
@@ -191,8 +192,7 @@ static void init_state(u32 nSys, i32 nMm, i32 nVma, i32 nPmd, i32 nPte) {
   pgd = xalloc((size_t)nMm * PT_ENTRIES * 4, 0);
   tablesPerMm = xalloc((size_t)nMm * 4, 0);
   pmdPool = xalloc((size_t)(nPmd + 1) * PT_ENTRIES * 4, 0);
-  ptePool = xalloc((size_t)(nPte + 1) * PT_ENTRIES * 4, 0);
-  shadowPool = xalloc((size_t)(nPte + 1) * PT_ENTRIES * 4, 0);
+  ptePool = xalloc((size_t)(nPte + 1) * PT_ENTRIES * 4 * PTE_SLOT, 0);
   pmdFree = xalloc((size_t)nPmd * 4, 0); pteFree = xalloc((size_t)nPte * 4, 0);
   for (i32 i = 0; i < nPmd; i++) pmdFree[i] = nPmd - i;
   for (i32 i = 0; i < nPte; i++) pteFree[i] = nPte - i;
@@ -226,12 +226,11 @@ static inline u32 *ptePtr(i32 mm, u32 vpn, int alloc) {
   if (pt == 0) {
     if (!alloc || pteFreeTop == 0) return NULL;
     pt = pteFree[--pteFreeTop];
-    memset(&ptePool[(size_t)pt * PT_ENTRIES], 0, PT_ENTRIES * 4);
-    memset(&shadowPool[(size_t)pt * PT_ENTRIES], 0, PT_ENTRIES * 4);
+    memset(SLOT(ptePool, (size_t)pt * PT_ENTRIES), 0, PT_ENTRIES * 4 * PTE_SLOT);
     *m = pt;
     tablesPerMm[mm] += 1;
   }
-  return &ptePool[(size_t)pt * PT_ENTRIES + (vpn & 511)];
+  return SLOT(ptePool, (size_t)pt * PT_ENTRIES + (vpn & 511));
 }
 
 static inline i32 pteTableOf(i32 mm, u32 vpn) {
@@ -240,7 +239,7 @@ static inline i32 pteTableOf(i32 mm, u32 vpn) {
   return pmdPool[(size_t)pmd * PT_ENTRIES + ((vpn >> 9) & 511)];
 }
 
-static inline u32 *shadowOf(u32 *p) { return shadowPool + (p - ptePool); }
+static inline u32 *shadowOf(u32 *p) { return p + 1; }
 
 /* freeAllTables (pgtable.ts) */
 static void freeAllTables(i32 mm) {
@@ -273,7 +272,7 @@ static inline u32 *pteOfRecord(const i32 *w) {
   i32 mm = w[1], vpn = w[2];
   if ((u32)mm >= (u32)mmCap || (u32)vpn >= (u32)VPN_LIMIT) return NULL;
   i32 pt = pteTableOf(mm, (u32)vpn);
-  return pt == 0 ? NULL : &ptePool[(size_t)pt * PT_ENTRIES + ((u32)vpn & 511)];
+  return pt == 0 ? NULL : SLOT(ptePool, (size_t)pt * PT_ENTRIES + ((u32)vpn & 511));
 }
 
 /* Touch the PTEs, shadows and frames of records [from, to), then the free list's top. */
@@ -282,7 +281,7 @@ static void prefetchGroup(const i32 *ops, i32 from, i32 to) {
   for (i32 i = from; i < to; i++) {
     u32 *p = pteOfRecord(ops + (size_t)i * OP_WORDS);
     pfPtes[i - from] = p;
-    if (p) s ^= *p ^ *shadowOf(p);
+    if (p) s ^= *p; /* its shadow word is in the same line */
   }
   i32 faults = 0;
   for (i32 i = from; i < to; i++) {
@@ -302,8 +301,8 @@ static void barePrefetch(u32 base, const u32 *slots, u32 n) {
   u32 *ps[PREFETCH_GROUP];
   for (u32 i = 0; i < n; i++) {
     i32 pt = pteTableOf(0, base + slots[i]);
-    ps[i] = pt == 0 ? NULL : &ptePool[(size_t)pt * PT_ENTRIES + ((base + slots[i]) & 511)];
-    if (ps[i]) { __builtin_prefetch(ps[i], 1); __builtin_prefetch(shadowOf(ps[i]), 1); }
+    ps[i] = pt == 0 ? NULL : SLOT(ptePool, (size_t)pt * PT_ENTRIES + ((base + slots[i]) & 511));
+    if (ps[i]) __builtin_prefetch(ps[i], 1); /* and its shadow word, in the same line */
   }
   u32 faults = 0;
   for (u32 i = 0; i < n; i++) {
@@ -368,21 +367,19 @@ static i64 bare_fork(i32 parent, i32 child, u32 start, u32 end) {
     if (tableEnd > end) tableEnd = end;
     i32 pt = pteTableOf(parent, vpn);
     if (pt != 0) {
-      u32 *src = &ptePool[(size_t)pt * PT_ENTRIES];
-      u32 *ssh = &shadowPool[(size_t)pt * PT_ENTRIES];
-      u32 *dst = ptePtr(child, vpn, 1) - (vpn & 511);
-      u32 *dsh = shadowOf(dst);
+      u32 *src = SLOT(ptePool, (size_t)pt * PT_ENTRIES);
+      u32 *dst = ptePtr(child, vpn, 1) - (vpn & 511) * PTE_SLOT;
       for (u32 i = vpn & 511, e = i + (tableEnd - vpn); i < e; i++) {
-        u32 pte = src[i];
+        u32 pte = *SLOT(src, i);
         if (pte == 0) continue;
         u32 pfn = pte >> PTE_PFN_SHIFT;
         REF(pfn) += 1;
         MAPC(pfn) += 1;
         FLAGS(pfn) &= ~(u32)PG_ANON_EXCLUSIVE;
         u32 shared = pte & ~(u32)PTE_WRITE;
-        src[i] = shared;
-        dst[i] = shared;
-        dsh[i] = ssh[i];
+        *SLOT(src, i) = shared;
+        *SLOT(dst, i) = shared;
+        *shadowOf(SLOT(dst, i)) = *shadowOf(SLOT(src, i));
         n++;
       }
     }
@@ -410,13 +407,12 @@ static i64 bare_zap_all(i32 mm, u32 start, u32 end, i32 seq) {
     if (tableEnd > end) tableEnd = end;
     i32 pt = pteTableOf(mm, vpn);
     if (pt != 0) {
-      u32 *t = &ptePool[(size_t)pt * PT_ENTRIES];
-      u32 *sh = &shadowPool[(size_t)pt * PT_ENTRIES];
+      u32 *t = SLOT(ptePool, (size_t)pt * PT_ENTRIES);
       for (u32 i = vpn & 511, e = i + (tableEnd - vpn); i < e; i++) {
-        u32 pte = t[i];
+        u32 pte = *SLOT(t, i);
         if (pte == 0) continue;
-        t[i] = 0;
-        sh[i] = 0;
+        *SLOT(t, i) = 0;
+        *shadowOf(SLOT(t, i)) = 0;
         u32 pfn = pte >> PTE_PFN_SHIFT;
         MAPC(pfn) -= 1;
         LASTOP(pfn) = seq;
@@ -704,9 +700,9 @@ static void zapRangeFast(i32 mm, u32 start, u32 end) {
     if (tableEnd > end) tableEnd = end;
     i32 pt = pteTableOf(mm, vpn);
     if (pt != 0) {
-      u32 *base = &ptePool[(size_t)pt * PT_ENTRIES];
+      u32 *base = SLOT(ptePool, (size_t)pt * PT_ENTRIES);
       for (u32 v = vpn; v < tableEnd; v++) {
-        u32 *p = base + (v & (PT_ENTRIES - 1));
+        u32 *p = SLOT(base, v & (PT_ENTRIES - 1));
         u32 pte = *p;
         if (pte == 0) continue;
         u32 pfn = pte >> PTE_PFN_SHIFT;
@@ -742,8 +738,8 @@ static void zapRange(i32 mm, u32 start, u32 end) {
     if (tableEnd > end) tableEnd = end;
     i32 pt = pteTableOf(mm, vpn);
     if (pt != 0) {
-      u32 *base = &ptePool[(size_t)pt * PT_ENTRIES];
-      for (u32 v = vpn; v < tableEnd; v++) zapOne(mm, v, base + (v & (PT_ENTRIES - 1)));
+      u32 *base = SLOT(ptePool, (size_t)pt * PT_ENTRIES);
+      for (u32 v = vpn; v < tableEnd; v++) zapOne(mm, v, SLOT(base, v & (PT_ENTRIES - 1)));
     }
     vpn = tableEnd;
   }
@@ -780,14 +776,14 @@ static void copyRangeFast(i32 parent, i32 child, int cow, u32 start, u32 end) {
     if (tableEnd > end) tableEnd = end;
     i32 pt = pteTableOf(parent, vpn);
     if (pt != 0) {
-      u32 *base = &ptePool[(size_t)pt * PT_ENTRIES];
+      u32 *base = SLOT(ptePool, (size_t)pt * PT_ENTRIES);
       u32 *dstTable = NULL;
       for (u32 x = vpn; x < tableEnd; x++) {
-        u32 *src = base + (x & (PT_ENTRIES - 1));
+        u32 *src = SLOT(base, x & (PT_ENTRIES - 1));
         u32 pte = *src;
         if (pte == 0) continue;
-        if (!dstTable) dstTable = ptePtr(child, x, 1) - (x & (PT_ENTRIES - 1));
-        u32 *dst = dstTable + (x & (PT_ENTRIES - 1));
+        if (!dstTable) dstTable = ptePtr(child, x, 1) - (x & (PT_ENTRIES - 1)) * PTE_SLOT;
+        u32 *dst = SLOT(dstTable, x & (PT_ENTRIES - 1));
         u32 pfn = pte >> PTE_PFN_SHIFT;
         u32 f = FLAGS(pfn);
         if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) == PTE_PRESENT && (f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED) {
@@ -822,14 +818,14 @@ static void copyRange(i32 parent, i32 child, i32 v, u32 start, u32 end) {
     if (tableEnd > end) tableEnd = end;
     i32 pt = pteTableOf(parent, vpn);
     if (pt != 0) {
-      u32 *base = &ptePool[(size_t)pt * PT_ENTRIES];
+      u32 *base = SLOT(ptePool, (size_t)pt * PT_ENTRIES);
       u32 *dstTable = NULL; /* the child's table, taken at the first PTE to copy */
       for (u32 x = vpn; x < tableEnd; x++) {
-        u32 *src = base + (x & (PT_ENTRIES - 1));
+        u32 *src = SLOT(base, x & (PT_ENTRIES - 1));
         u32 pte = *src;
         if (pte == 0) continue;
-        if (!dstTable) dstTable = ptePtr(child, x, 1) - (x & (PT_ENTRIES - 1));
-        copyOne(parent, cow, x, src, pte, dstTable + (x & (PT_ENTRIES - 1)));
+        if (!dstTable) dstTable = ptePtr(child, x, 1) - (x & (PT_ENTRIES - 1)) * PTE_SLOT;
+        copyOne(parent, cow, x, src, pte, SLOT(dstTable, x & (PT_ENTRIES - 1)));
       }
     }
     vpn = tableEnd;
