@@ -66,27 +66,13 @@ export function record7(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32
  * stored and loaded back every op lengthened the loop's one serial chain, the hash's multiplies).
  */
 @inline export function emit3(ops: usize, n: i32, h: i32, code: i32, a0: i32, a1: i32, a2: i32): i32 {
-  const w = ops + (<usize>n * OP_WORDS << 2);
-  store<i32>(w, code);
-  store<i32>(w, a0, 4);
-  store<i32>(w, a1, 8);
-  store<i32>(w, a2, 12);
-  store<i64>(w, 0, 16);
-  store<i64>(w, 0, 24);
+  record3(ops, n, code, a0, a1, a2);
   return fnv(fnv(fnv(fnv(h, code), a0), a1), a2) * P4;
 }
 
 /** Record slot n: a full record of seven arguments; returns h continued over it. */
 export function emit7(ops: usize, n: i32, h: i32, code: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32, a6: i32): i32 {
-  const w = ops + (<usize>n * OP_WORDS << 2);
-  store<i32>(w, code);
-  store<i32>(w, a0, 4);
-  store<i32>(w, a1, 8);
-  store<i32>(w, a2, 12);
-  store<i32>(w, a3, 16);
-  store<i32>(w, a4, 20);
-  store<i32>(w, a5, 24);
-  store<i32>(w, a6, 28);
+  record7(ops, n, code, a0, a1, a2, a3, a4, a5, a6);
   const g = fnv(fnv(fnv(fnv(h, code), a0), a1), a2);
   return fnv(fnv(fnv(fnv(g, a3), a4), a5), a6);
 }
