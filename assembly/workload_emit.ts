@@ -1,12 +1,10 @@
 // How a generator inside the core issues ops: it writes op records straight into the op buffer
 // (the one runBatch reads, so every op goes through exactly the per-op path a host's batch takes)
-// and folds each record into the stream's FNV-1a hash, the same hash src/workload/encoder.ts keeps
+// and runBatch folds each record into the stream's FNV-1a hash, the same hash src/workload/encoder.ts keeps
 // (test/workload-streams.test.ts pins it). No kernel analogue: this is the user program's side.
 import { OP_WORDS } from "./abi";
 
 const FNV_PRIME: i32 = 0x01000193;
-// k zero words hash as one multiply by PRIME^k (h ^ 0 = h): the encoder's shortcut, the same hash
-const P4: i32 = FNV_PRIME * FNV_PRIME * FNV_PRIME * FNV_PRIME;
 
 /** The stream hash so far (the host passes the encoder's hash in and reads it back). */
 export let emitHash: i32 = 0;
@@ -14,15 +12,15 @@ export let emitHash: i32 = 0;
 export function setEmitHash(h: i32): void { emitHash = h; }
 
 /**
- * True while runBatch runs a batch of a generator that writes its records with record3 /
- * record7: runBatch folds each record into emitHash as it reads it (foldRecord). Performance
+ * True while runBatch runs a batch of a generator inside the core (its records written with
+ * record3 / record7): runBatch folds each record into emitHash as it reads it (foldRecord). Performance
  * only: the hash's multiplies are one serial chain; folded in the fill they ran alone, folded
  * beside each op's own work (which does not depend on them) they overlap it. The same hash.
  */
 export let hashInRun = false;
 export function setHashInRun(on: bool): void { hashInRun = on; }
 
-/** h continued over the OP_WORDS words of the record at w: what emit3 / emit7 fold for it. */
+/** h continued over the OP_WORDS words of the record at w. */
 @inline export function foldRecord(h: i32, w: usize): i32 {
   h = fnv(h, load<i32>(w));
   h = fnv(h, load<i32>(w, 4));
@@ -34,7 +32,7 @@ export function setHashInRun(on: bool): void { hashInRun = on; }
   return fnv(h, load<i32>(w, 28));
 }
 
-/** Record slot n as emit3 does, without the hash (runBatch folds it: hashInRun). */
+/** Record slot n: a record of up to three arguments (the rest 0); runBatch hashes it (hashInRun). */
 @inline export function record3(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32): void {
   const w = ops + (<usize>n * OP_WORDS << 2);
   store<i32>(w, code);
@@ -45,7 +43,7 @@ export function setHashInRun(on: bool): void { hashInRun = on; }
   store<i64>(w, 0, 24);
 }
 
-/** Record slot n as emit7 does, without the hash (runBatch folds it: hashInRun). */
+/** Record slot n: a full record of seven arguments; runBatch hashes it (hashInRun). */
 export function record7(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32, a6: i32): void {
   const w = ops + (<usize>n * OP_WORDS << 2);
   store<i32>(w, code);
@@ -59,20 +57,3 @@ export function record7(ops: usize, n: i32, code: i32, a0: i32, a1: i32, a2: i32
 }
 
 @inline function fnv(h: i32, w: i32): i32 { return (h ^ w) * FNV_PRIME; }
-
-/**
- * Record slot n of the buffer at ops: a record of up to three arguments (the rest 0). Returns the
- * stream hash h continued over it: a generator keeps the hash in a local through its loop (a global
- * stored and loaded back every op lengthened the loop's one serial chain, the hash's multiplies).
- */
-@inline export function emit3(ops: usize, n: i32, h: i32, code: i32, a0: i32, a1: i32, a2: i32): i32 {
-  record3(ops, n, code, a0, a1, a2);
-  return fnv(fnv(fnv(fnv(h, code), a0), a1), a2) * P4;
-}
-
-/** Record slot n: a full record of seven arguments; returns h continued over it. */
-export function emit7(ops: usize, n: i32, h: i32, code: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32, a6: i32): i32 {
-  record7(ops, n, code, a0, a1, a2, a3, a4, a5, a6);
-  const g = fnv(fnv(fnv(fnv(h, code), a0), a1), a2);
-  return fnv(fnv(fnv(fnv(g, a3), a4), a5), a6);
-}

@@ -8,7 +8,7 @@
 // Pacer) spreads them over the budget. No kernel analogue for the loop itself: it is the user program.
 import { OP_EXIT, OP_FORK, OP_READ, OP_WRITE } from "./abi";
 import { resultBase } from "./ops";
-import { emit3, emitHash, setEmitHash } from "./workload_emit";
+import { record3 } from "./workload_emit";
 import { prngSeed, prngU32 } from "./workload_prng";
 
 const NO_TURN = 0;
@@ -106,12 +106,11 @@ export function forkHeavyFill(buf: usize, room: i32): i32 {
     forkSlot = -1;
   }
   if (finished) return 0;
-  let h = emitHash;
   let n = 0;
   const np = pages, b = base;
   while (n < room) {
     if (setupLeft > 0) { // before the loop: the parent writes every page once
-      h = emit3(buf, n++, h, OP_WRITE, parent, b + np - setupLeft, prngU32());
+      record3(buf, n++, OP_WRITE, parent, b + np - setupLeft, prngU32());
       setupLeft--;
       continue;
     }
@@ -126,7 +125,7 @@ export function forkHeavyFill(buf: usize, room: i32): i32 {
         while (load<i32>(at(childMm, s)) >= 0) s++;
         forkSlot = s;
         forkIndex = n;
-        h = emit3(buf, n++, h, OP_FORK, parent, 0, 0);
+        record3(buf, n++, OP_FORK, parent, 0, 0);
         forksUsed++;
         store<i32>(at(writesLeft, s), quotaW);
         store<i32>(at(readsLeft, s), quotaR);
@@ -149,8 +148,8 @@ export function forkHeavyFill(buf: usize, room: i32): i32 {
     }
     if (turn == PARENT) { // mostly writes (a COW copy while shared, reuse after), every fourth op a read
       const vpn = b + below(np);
-      if ((k & 3) == 3) h = emit3(buf, n++, h, OP_READ, parent, vpn, 0);
-      else h = emit3(buf, n++, h, OP_WRITE, parent, vpn, prngU32());
+      if ((k & 3) == 3) record3(buf, n++, OP_READ, parent, vpn, 0);
+      else record3(buf, n++, OP_WRITE, parent, vpn, prngU32());
       if (++k == burst) turn = NO_TURN;
       continue;
     }
@@ -158,10 +157,10 @@ export function forkHeavyFill(buf: usize, room: i32): i32 {
     if (k < burst && w + r > 0) {
       const vpn = b + below(np);
       if (below(w + r) < w) {
-        h = emit3(buf, n++, h, OP_WRITE, mm, vpn, prngU32());
+        record3(buf, n++, OP_WRITE, mm, vpn, prngU32());
         w--;
       } else {
-        h = emit3(buf, n++, h, OP_READ, mm, vpn, 0);
+        record3(buf, n++, OP_READ, mm, vpn, 0);
         r--;
       }
       k++;
@@ -170,13 +169,12 @@ export function forkHeavyFill(buf: usize, room: i32): i32 {
     store<i32>(at(writesLeft, slot), w);
     store<i32>(at(readsLeft, slot), r);
     if (w + r == 0) { // its quota done: the child exits
-      h = emit3(buf, n++, h, OP_EXIT, mm, 0, 0);
+      record3(buf, n++, OP_EXIT, mm, 0, 0);
       store<i32>(at(childMm, slot), -1);
       live--;
     }
     turn = NO_TURN;
   }
-  setEmitHash(h);
   issued += n;
   return n;
 }

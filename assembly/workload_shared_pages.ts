@@ -5,7 +5,7 @@
 // twin's; the faults are the core's (filemap_fault's folio_get per mapping, the zap's put, v6.1
 // mm/filemap.c and mm/memory.c), as for any host's ops. No PRNG: the workload makes no random choice.
 import { OP_CPU, OP_MMAP, OP_MUNMAP, OP_READ } from "./abi";
-import { emit3, emit7, emitHash, setEmitHash } from "./workload_emit";
+import { record3, record7 } from "./workload_emit";
 
 let cpus: i32 = 0;
 let pages: i32 = 0;
@@ -37,23 +37,21 @@ export function sharedPagesFill(buf: usize, room: i32): i32 {
   const n = min<i32>(room, left);
   let c = cpu, p = pos, hf = half;
   const nc = cpus, np = pages, at = base, m0 = mm0;
-  let h = emitHash;
   for (let i = 0; i < n; i++) {
     if (hf == 0) {
-      h = emit3(buf, i, h, OP_CPU, c, 0, 0);
+      record3(buf, i, OP_CPU, c, 0, 0);
       hf = 1;
       continue;
     }
-    if (p >= 0 && p < np) h = emit3(buf, i, h, OP_READ, m0 + c, at + p, 0);
-    else if (p < 0) h = emit7(buf, i, h, OP_MMAP, m0 + c, at, np, vmflags, file, 0, 0);
-    else h = emit3(buf, i, h, OP_MUNMAP, m0 + c, at, np);
+    if (p >= 0 && p < np) record3(buf, i, OP_READ, m0 + c, at + p, 0);
+    else if (p < 0) record7(buf, i, OP_MMAP, m0 + c, at, np, vmflags, file, 0, 0);
+    else record3(buf, i, OP_MUNMAP, m0 + c, at, np);
     hf = 0;
     if (++c == nc) { // the step is done on every CPU
       c = 0;
       p = p < np ? p + 1 : -1;
     }
   }
-  setEmitHash(h);
   cpu = c;
   pos = p;
   half = hf;
