@@ -13,12 +13,14 @@ import { pageFaultBegin, pageFaultFill } from "./workload_page_fault";
 import { mmap1Begin, mmap1Fill } from "./workload_mmap1";
 import { sharedPagesBegin, sharedPagesFill } from "./workload_shared_pages";
 import { forkHeavyBegin, forkHeavyFill, forkHeavyChild } from "./workload_fork_heavy";
+import { gpuChurnBegin, gpuChurnFill, gpuChurnMm } from "./workload_gpu_churn";
 
 const NONE = 0;
 const PAGE_FAULT = 1;
 const MMAP1 = 2;
 const SHARED_PAGES = 3;
 const FORK_HEAVY = 4;
+const GPU_CHURN = 5;
 let running: i32 = NONE;
 
 /** Arguments the generators cannot work with: 0 if fine, else the 1-based position of the first bad one. */
@@ -92,6 +94,51 @@ const MAX_CHILDREN = 1 << 16;
 export function workloadForkHeavyChild(s: i32): i32 { return forkHeavyChild(s); }
 
 /**
+ * Start gpu-churn for processes mm0.. (mm ids made, buffers not mapped yet) and 1 or 2 drivers (drvA,
+ * drvB) sharing devicePages: the setup's mmaps and `populate` writes each, then turns while one fits in
+ * `ops` (workload_gpu_churn.ts), migrations and respawns paced over `budget` from `before` ops into the
+ * run, continuing the stream hash. Returns 0, or the bad argument's position (1 processes, 2 pages, 3 mm0,
+ * 4 ops, 5 chunk, 6 touch, 7 drivers, 8 devicePages, 9 populate, 10 evictFirst, 11 weights, 12 boSlots,
+ * 13 respawnSlots, 14 budget, 15 before).
+ */
+export function workloadGpuChurn(processes: i32, pages: i32, at: i32, flags: i32, mm0: i32, chunk: i32, touch: i32,
+  drivers: i32, drvA: i32, drvB: i32, devicePages: i32, populate: i32, evictFirst: f64,
+  wMigrate: f64, wEvict: f64, wRead: f64, wWrite: f64, wZap: f64, wRemap: f64, wRespawn: f64,
+  boSlots: f64, respawnSlots: f64, budget: f64, before: f64, seed: u32, ops: i32, hash: i32): i32 {
+  const bad = badArgs(processes, pages, mm0, ops);
+  if (bad != 0) return bad;
+  if (processes > MAX_PROCESSES || <i64>processes * pages > MAX_GPU_PAGES) return 1;
+  if (chunk < 1 || pages % chunk != 0) return 5;
+  if (touch < 1) return 6;
+  if (drivers < 1 || drivers > 2 || drvA < 0 || (drivers == 2 && drvB < 0)) return 7;
+  if (devicePages < drivers) return 8;
+  if (populate < 0 || populate > pages) return 9;
+  if (<i64>processes * (1 + populate) > <i64>ops) return 4; // the setup alone must fit
+  if (!(evictFirst >= 0 && evictFirst <= 1)) return 10;
+  if (!weight(wMigrate) || !weight(wEvict) || !weight(wRead) || !weight(wWrite) || !weight(wZap) || !weight(wRemap) || !weight(wRespawn)) return 11;
+  if (wMigrate + wEvict + wRead + wWrite + wZap + wRemap + wRespawn == 0) return 11; // some turn must be drawn
+  if (!(boSlots >= 0 && boSlots < Infinity)) return 12;
+  if (!(respawnSlots >= 0 && respawnSlots < Infinity)) return 13;
+  if (!(budget >= 1 && budget < Infinity)) return 14;
+  if (!(before >= 0 && before < Infinity)) return 15;
+  gpuChurnBegin(processes, pages, at, flags, mm0, chunk, touch, drivers, drvA, drvB, devicePages, populate, evictFirst,
+    wMigrate, wEvict, wRead, wWrite, wZap, wRemap, wRespawn, boSlots, respawnSlots, budget, before, seed, ops);
+  setEmitHash(hash);
+  running = GPU_CHURN;
+  return 0;
+}
+
+/** A turn's relative weight: finite and >= 0. */
+function weight(w: f64): bool { return w >= 0 && w < Infinity; }
+
+/** gpu-churn's per-process and per-range state is allocated in the core: bounds far above any capacity allows. */
+const MAX_PROCESSES = 1 << 16;
+const MAX_GPU_PAGES: i64 = 1 << 28;
+
+/** gpu-churn's mm id of process i after its loop (respawns give new ones): the host's drain exits each. */
+export function workloadGpuChurnMm(i: i32): i32 { return gpuChurnMm(i); }
+
+/**
  * Issue and run the running generator's next batch: returns how many ops it issued (0: done).
  * batchRan() < the count means an op was rejected (the error block says which); the generator stops.
  */
@@ -101,6 +148,7 @@ export function workloadStep(): i32 {
   else if (running == MMAP1) n = mmap1Fill(opBase, batchCap);
   else if (running == SHARED_PAGES) n = sharedPagesFill(opBase, batchCap);
   else if (running == FORK_HEAVY) n = forkHeavyFill(opBase, batchCap);
+  else if (running == GPU_CHURN) n = gpuChurnFill(opBase, batchCap);
   if (n == 0) {
     running = NONE;
     return 0;

@@ -1,5 +1,5 @@
-// The generators inside the core (assembly/workload_*.ts: page-fault1, page-fault3, mmap1, fork-heavy
-// and shared-pages' main loops) issue exactly the op stream of their TypeScript twins: the same records in the same order,
+// The generators inside the core (assembly/workload_*.ts: page-fault1, page-fault3, mmap1, fork-heavy,
+// shared-pages and gpu-churn's main loops) issue exactly the op stream of their TypeScript twins: the same records in the same order,
 // the same stream hash, the same results, stats and violations. Each case runs the workload twice on
 // fresh engines, once with the TypeScript generator (generator "js") and once picked transparently
 // (the core's), recording every record the engine ran either way (the encoder's runEncoded calls and
@@ -43,6 +43,17 @@ const CASES: Case[] = [
   { name: "shared-pages", params: {}, seed: 1, budget: 20_000 },
   { name: "shared-pages", params: { cpus: 3, pages: 7 }, seed: 2, budget: 1_001, engine: { scheme: "E2", counter: "percpu", cpus: 4, capacity: { batch: 5 } } },
   { name: "shared-pages", params: { cpus: 2, pages: 1 }, seed: 3, budget: 24, engine: { scheme: "E0", cpus: 2 } }, // the smallest budget
+  { name: "gpu-churn", params: {}, seed: 1, budget: 50_000 },
+  { name: "gpu-churn", params: { kind: "device-coherent" }, seed: 1, budget: 30_000, engine: { scheme: "E0-devmap" } }, // devmap PTEs leak every device page
+  { name: "gpu-churn", params: { kind: "device-private", processes: 2, pages: 64, chunk: 8, touch: 11 }, seed: 3, budget: 5_001, engine: { scheme: "E1", capacity: { batch: 5 } } }, // a touch turn spans batches
+  { name: "gpu-churn", params: { processes: 3, pages: 96, chunk: 32, devicePages: 40, evictFirst: 0.5 }, seed: 7, budget: 7_777, engine: { scheme: "E2", capacity: { batch: 64 } } }, // full drivers evict or over-commit
+  { name: "gpu-churn", params: { processes: 4, pages: 32, chunk: 16, weights: { respawn: 5 } }, seed: 0xffffffff, budget: 3_000, engine: { scheme: "E3", capacity: { processes: 12, batch: 3 } } }, // respawns paced to 8 mm ids, mm_new mid-batch
+  { name: "gpu-churn", params: { processes: 2, pages: 128, weights: { respawn: 3, remap: 2 } }, seed: 5, budget: 4_000, engine: { scheme: "E4", capacity: { batch: 1 } } }, // a batch per op
+  { name: "gpu-churn", params: { processes: 3, pages: 256 }, seed: 2, budget: 8_000, engine: { scheme: "E4", counter: "refcache", cpus: 4 } },
+  { name: "gpu-churn", params: { processes: 2, pages: 128, chunk: 16 }, seed: 9, budget: 10_000, engine: { scheme: "E4", capacity: { bufferObjects: 10 } } }, // BOs paced: 9 migrations
+  { name: "gpu-churn", params: { devicePages: 16, evictFirst: 0, weights: { read: 0, write: 0, zap: 0, remap: 0, respawn: 0 } }, seed: 4, budget: 6_000, engine: { scheme: "E2" } }, // migrations fail for want of device pages
+  { name: "gpu-churn", params: { populate: 0, processes: 2, pages: 64, weights: { zap: 4, remap: 3 } }, seed: 6, budget: 9_999, engine: { scheme: "E1", capacity: { batch: 97 } } },
+  { name: "gpu-churn", params: { processes: 1, pages: 4, chunk: 2, kind: "device-coherent" }, seed: 8, budget: 15 }, // the smallest budget: setup, one turn, drain
 ];
 
 /** Ops a case runs outside the core's generator, before it (setup) and after it (drain); fork-heavy's drain: 2 + its live children. */
@@ -50,6 +61,10 @@ function outside(c: Case, drainChildren: number): number {
   const tasks = (c.params.tasks as number | undefined) ?? 4;
   if (c.name === "page-fault3") return 4 * tasks + 1;
   if (c.name === "fork-heavy") return 2 + drainChildren + 2; // mm_new, mmap; the children's exits, the parent's, check
+  if (c.name === "gpu-churn") {
+    const procs = (c.params.processes as number | undefined) ?? 8;
+    return (c.params.kind === "both" || c.params.kind === undefined ? 2 : 1) + 2 * procs + 1; // driver_new and mm_new; exit each, check
+  }
   if (c.name === "shared-pages") {
     const cpus = (c.params.cpus as number | undefined) || (c.engine?.cpus ?? 1);
     return 2 + 2 * cpus + 2 * cpus + 3; // cpu, file_new, cpu + mm_new each; cpu + exit each, cpu, drop_cache, check
@@ -181,6 +196,44 @@ test("the core's fork-heavy and shared-pages refuse arguments they cannot work w
   assert.throws(() => e.runCoreWorkload({ ...shared, file: -1 }, 12, 0), field("file", /shared-pages file is out of range, got -1/));
   assert.throws(() => e.runCoreWorkload({ ...shared, cpus: 0, file: 0 }, 12, 0), field("cpus", /shared-pages cpus is out of range, got 0/));
   assert.is(e.opsExecuted, 1, "no op ran");
+});
+
+test("the core's gpu-churn refuses arguments it cannot work with, naming the field, before any op", async () => {
+  const e = await Engine.create({ scheme: "E4" });
+  const mm = e.run([{ op: "mm_new" }])[0];
+  const drv = e.run([{ op: "driver_new", kind: "device-private", pages: 64 }])[0];
+  const field = (f: string, re: RegExp) => (err: Error) => err.name === "RefsimError" && (err as Error & { field?: string }).field === f && re.test(err.message);
+  const gpu = {
+    kind: "gpu-churn", processes: 1, pages: 8, at: 0x10000, flags: 11, mm0: mm, chunk: 4, touch: 2, drivers: [drv], devicePages: 64,
+    populate: 2, evictFirst: 0.5, weights: [1, 1, 1, 1, 1, 1, 1], boSlots: 10, respawnSlots: 0, budget: 100, before: 0, seed: 1,
+  } as const;
+  assert.throws(() => e.runCoreWorkload({ ...gpu, processes: 0 }, 50, 0), field("processes", /gpu-churn processes is out of range, got 0/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, pages: 0 }, 50, 0), field("pages", /gpu-churn pages is out of range, got 0/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, mm0: -1 }, 50, 0), field("mm0", /gpu-churn mm0 is out of range, got -1/));
+  assert.throws(() => e.runCoreWorkload(gpu, 2, 0), field("ops", /gpu-churn ops is out of range, got 2/)); // the setup's 3 ops do not fit
+  assert.throws(() => e.runCoreWorkload({ ...gpu, chunk: 3 }, 50, 0), field("chunk", /gpu-churn chunk is out of range, got 3/)); // 8 pages are no whole number of chunks
+  assert.throws(() => e.runCoreWorkload({ ...gpu, chunk: 0 }, 50, 0), field("chunk", /got 0/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, touch: 0 }, 50, 0), field("touch", /gpu-churn touch is out of range, got 0/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, drivers: [] }, 50, 0), field("drivers", /gpu-churn drivers is out of range, got \[\]/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, drivers: [drv, drv, drv] }, 50, 0), field("drivers", /drivers is out of range/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, drivers: [-1] }, 50, 0), field("drivers", /drivers is out of range/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, drivers: [drv, drv + 1], devicePages: 1 }, 50, 0), field("devicePages", /gpu-churn devicePages is out of range, got 1/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, populate: 9 }, 50, 0), field("populate", /gpu-churn populate is out of range, got 9/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, evictFirst: 1.5 }, 50, 0), field("evictFirst", /gpu-churn evictFirst is out of range, got 1.5/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, evictFirst: NaN }, 50, 0), field("evictFirst", /evictFirst/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, weights: [0, 0, 0, 0, 0, 0, 0] }, 50, 0), field("weights", /gpu-churn weights is out of range/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, weights: [1, 1, 1, -1, 1, 1, 1] }, 50, 0), field("weights", /weights is out of range/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, weights: [1, 1, 1, 1, 1, Infinity, 1] }, 50, 0), field("weights", /weights is out of range/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, weights: [1, 1] }, 50, 0), field("weights", /gpu-churn weights must be 7 numbers/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, boSlots: -1 }, 50, 0), field("boSlots", /gpu-churn boSlots is out of range, got -1/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, respawnSlots: NaN }, 50, 0), field("respawnSlots", /respawnSlots is out of range/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, budget: 0 }, 50, 0), field("budget", /gpu-churn budget is out of range, got 0/));
+  assert.throws(() => e.runCoreWorkload({ ...gpu, before: -3 }, 50, 0), field("before", /gpu-churn before is out of range, got -3/));
+  assert.is(e.opsExecuted, 2, "no op ran");
+  // and the same arguments, fixed, run: the setup (mmap, 2 writes), turns, the mm id handed back
+  const run = e.runCoreWorkload(gpu, 50, 0);
+  assert.ok(run.ops >= 3 && run.ops <= 50, `${run.ops} ops`);
+  assert.equal(run.mms, [mm]);
 });
 
 test.run();

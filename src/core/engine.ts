@@ -115,7 +115,11 @@ export interface FastPathCounts {
  * or mmap1's, for tasks with mm ids mm0, mm0 + 1, ..., placed at vpn `at` with VM_* `flags`;
  * shared-pages' (process mm0 + c on CPU c, each mapping file `file`); fork-heavy's (parent `mm0`,
  * whose `pages` pages at `at` are mapped: its first writes, then forks and bursts; `slots` forks
- * paced over `budget` ops from `before` ops into the run, as src/workload/common.ts's Pacer).
+ * paced over `budget` ops from `before` ops into the run, as src/workload/common.ts's Pacer); gpu-churn's
+ * (processes mm0, mm0 + 1, ... whose buffers of `pages` pages at `at` are not mapped yet, one or two
+ * drivers sharing `devicePages`: the mmaps and `populate` writes each, then turns drawn by `weights` in the
+ * order migrate, evict, read, write, zap, remap, respawn; `boSlots` migrations and `respawnSlots`
+ * respawns paced over `budget` ops from `before` ops into the run).
  */
 export type CoreWorkload =
   | { kind: "page-fault"; tasks: number; pages: number; at: number; flags: number; mm0: number; file0: number; seed: number }
@@ -124,12 +128,26 @@ export type CoreWorkload =
   | {
     kind: "fork-heavy"; children: number; pages: number; at: number; mm0: number; burst: number; slots: number;
     quotaW: number; quotaR: number; parentShare: number; budget: number; before: number; seed: number;
+  }
+  | {
+    kind: "gpu-churn"; processes: number; pages: number; at: number; flags: number; mm0: number; chunk: number; touch: number;
+    drivers: readonly number[]; devicePages: number; populate: number; evictFirst: number; weights: readonly number[];
+    boSlots: number; respawnSlots: number; budget: number; before: number; seed: number;
   };
 
-/** What a generator inside the core did: its ops, the stream hash after them, fork-heavy's live children by slot (-1: none). */
-export interface CoreWorkloadRun { ops: number; hash: number; children: number[] }
+/**
+ * What a generator inside the core did: its ops, the stream hash after them, fork-heavy's live children
+ * by slot (-1: none), gpu-churn's processes' mm ids at the end (respawns give new ones).
+ */
+export interface CoreWorkloadRun { ops: number; hash: number; children: number[]; mms: number[] }
 
-const CORE_WORKLOADS = ["page-fault", "mmap1", "shared-pages", "fork-heavy"] as const;
+const CORE_WORKLOADS = ["page-fault", "mmap1", "shared-pages", "fork-heavy", "gpu-churn"] as const;
+
+/** gpu-churn's bad-argument positions (assembly/workload_run.ts workloadGpuChurn), 1-based. */
+const GPU_CHURN_FIELDS = ["processes", "pages", "mm0", "ops", "chunk", "touch", "drivers", "devicePages", "populate", "evictFirst",
+  "weights", "boSlots", "respawnSlots", "budget", "before"] as const;
+/** gpu-churn's turns, the order of its weights. */
+const GPU_CHURN_TURNS = 7;
 
 /** Set only while Engine.create runs the constructor. */
 let creating = false;
@@ -408,6 +426,14 @@ export class Engine extends OpCalls {
     else if (w.kind === "shared-pages") {
       fields = ["cpus", "pages", "mm0", "ops", "file"];
       bad = c.workloadSharedPages(w.cpus, w.pages, w.at, w.flags, w.mm0, w.file, ops, hash | 0);
+    } else if (w.kind === "gpu-churn") {
+      fields = GPU_CHURN_FIELDS;
+      const d = w.drivers, ws = w.weights;
+      if (!Array.isArray(ws) || ws.length !== GPU_CHURN_TURNS) throw new RefsimError(`runCoreWorkload: gpu-churn weights must be ${GPU_CHURN_TURNS} numbers (migrate, evict, read, write, zap, remap, respawn), got ${shown(ws)}`, { field: "weights", code: "BAD_ARG" });
+      const nd = Array.isArray(d) ? d.length : 0;
+      bad = c.workloadGpuChurn(w.processes, w.pages, w.at, w.flags, w.mm0, w.chunk, w.touch, nd, nd > 0 ? d[0] : -1, nd > 1 ? d[1] : -1,
+        w.devicePages, w.populate, w.evictFirst, ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], w.boSlots, w.respawnSlots, w.budget, w.before,
+        w.seed >>> 0, ops, hash | 0);
     } else {
       fields = ["children", "pages", "mm0", "ops", "burst", "slots"];
       bad = c.workloadForkHeavy(w.children, w.pages, w.at, w.mm0, ops, w.burst, w.slots, w.quotaW, w.quotaR, w.parentShare, w.budget, w.before, w.seed >>> 0, hash | 0);
@@ -426,7 +452,9 @@ export class Engine extends OpCalls {
     }
     const children: number[] = [];
     if (w.kind === "fork-heavy") for (let s = 0; s < w.children; s++) children.push(c.workloadForkHeavyChild(s));
-    return { ops: start, hash: c.workloadHash() >>> 0, children };
+    const mms: number[] = [];
+    if (w.kind === "gpu-churn") for (let i = 0; i < w.processes; i++) mms.push(c.workloadGpuChurnMm(i));
+    return { ops: start, hash: c.workloadHash() >>> 0, children, mms };
   }
 
   /** A test_hmm file opened by dmirror_open. */

@@ -23,7 +23,10 @@
  * run of millions of ops migrates less often; raise capacity.bufferObjects).
  *
  * The run: setup (drivers, mm_new + mmap per process, `populate` of the pages
- * written), the loop, the drain (exit every process) and a quiesce check.
+ * written), the loop, the drain (exit every process) and a quiesce check. On an
+ * Engine the mmaps, the writes and the loop run inside the core
+ * (assembly/workload_gpu_churn.ts: the same PRNG draws, the same op stream); this
+ * class is the reference, and the loop for every other target.
  *
  * Capacity with the defaults (8 processes x 1024 pages, 2048 device pages):
  * 8192 + 67 system frames, 2048 device pages, 2 drivers, about 24 pte tables,
@@ -41,8 +44,8 @@
  */
 import { VM_READ, VM_WRITE, VM_ANON, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT } from "../../assembly/abi.ts";
 import {
-  Session, Pacer, resolveParams, defaultsOf, need, pteTablesFor, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
-  type Spec, type WorkloadDef, type WorkloadSummary,
+  Session, Pacer, resolveParams, defaultsOf, need, pteTablesFor, coreEngine, runInCore, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
+  type Spec, type WorkloadDef, type WorkloadSummary, type RunOptions,
 } from "./common.ts";
 import { Weights } from "./prng.ts";
 import type { OpTarget } from "./target.ts";
@@ -125,6 +128,7 @@ class GpuChurnGenerator {
   clock = 0;
   readonly bos: Pacer;
   readonly respawns: Pacer;
+  readonly weights: number[];
   readonly draws: Weights;
   /**
    * Each driver's ranges in migration order (stamp order), for "evict the oldest": a range
@@ -176,15 +180,15 @@ class GpuChurnGenerator {
     this.bos = new Pacer(cap.bufferObjects - 1 - s.usage.bos, budget);
     this.respawns = new Pacer(cap.processes - s.usage.mms - P, budget);
     this.queue = Array.from({ length: nDrv }, () => new StampQueue(this.nChunks));
-    const weights = TURNS.map((k) => p.weights[k]);
+    const weights = (this.weights = TURNS.map((k) => p.weights[k]));
     // Checked before any op is issued (it used to be checked after setup had run on the target).
     need(weights.some((w) => w > 0), NAME, "weights", "at least one weight must be above 0");
     this.draws = new Weights(weights);
   }
 
-  /** drivers (memremap_pages of the GPU memory), one mm per process, its buffer mapped and `populate` pages written */
-  setup(): void {
-    const { enc, rng, p, nDrv, P, drvPages, mm } = this;
+  /** drivers (memremap_pages of the GPU memory) and one mm per process */
+  setupIds(): void {
+    const { enc, p, nDrv, P, drvPages, mm } = this;
     for (let d = 0; d < nDrv; d++) {
       const kind = p.kind === "device-coherent" || (p.kind === "both" && d === 1) ? KIND_DEVICE_COHERENT : KIND_DEVICE_PRIVATE;
       drvPages[d] = d === 0 ? Math.ceil(p.devicePages / nDrv) : Math.floor(p.devicePages / nDrv);
@@ -198,6 +202,11 @@ class GpuChurnGenerator {
     enc.flush();
     for (let d = 0; d < nDrv; d++) this.drvId[d] = enc.take();
     for (let i = 0; i < P; i++) mm[i] = enc.take();
+  }
+
+  /** each process's buffer mapped and its first `populate` pages written */
+  setupMaps(): void {
+    const { enc, rng, P, mm } = this;
     for (let i = 0; i < P; i++) {
       enc.mmap(mm[i], MAP_BASE, this.pages, this.flags, -1, 0);
       for (let k = 0; k < this.populate; k++) enc.write(mm[i], MAP_BASE + k, rng.u32() | 0);
@@ -284,10 +293,23 @@ class GpuChurnGenerator {
     this.forget(proc);
   }
 
-  run(): WorkloadSummary {
+  run(options: RunOptions | undefined): WorkloadSummary {
     const { s, rng, draws, nChunks, cpp, chunk } = this;
-    this.setup();
-    while (s.fits(this.stepMax, this.reserve)) {
+    this.setupIds();
+    const core = coreEngine(s.target, options, this.mm);
+    if (core) {
+      // the setup's mmaps and writes and the loop below inside the core (assembly/workload_gpu_churn.ts),
+      // the same PRNG draws from the same seed; it hands back each process's mm id for the drain
+      const run = runInCore(s, core, {
+        kind: "gpu-churn", processes: this.P, pages: this.pages, at: MAP_BASE, flags: this.flags, mm0: this.mm[0], chunk, touch: this.touch,
+        drivers: Array.from(this.drvId), devicePages: this.p.devicePages, populate: this.populate, evictFirst: this.p.evictFirst,
+        weights: this.weights, boSlots: this.bos.slots, respawnSlots: this.respawns.slots, budget: s.budget, before: s.done, seed: s.seed,
+      }, Math.max(0, s.budget - this.reserve - s.done), options);
+      this.mm.set(run.mms);
+    } else {
+      this.setupMaps();
+    }
+    while (!core && s.fits(this.stepMax, this.reserve)) {
       const turn = rng.draw(draws);
       const id = rng.below(nChunks);
       const proc = (id / cpp) | 0;
@@ -309,8 +331,8 @@ class GpuChurnGenerator {
   }
 }
 
-export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
-  return new GpuChurnGenerator(target, params, seed, budget).run();
+export function runGpuChurn(target: OpTarget, params?: Partial<GpuChurnParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET, options?: RunOptions): WorkloadSummary {
+  return new GpuChurnGenerator(target, params, seed, budget).run(options);
 }
 
 /** A FIFO of (range id, stamp) pairs; compacts in place when the dropped head outgrows the live part. */
