@@ -13,9 +13,8 @@
 import { OP_EXIT, OP_MADV_DONTNEED, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_WORDS } from "./abi";
 import { resultBase } from "./ops";
 import { record3, record7 } from "./workload_emit";
-import { prngSeed, prngU32 } from "./workload_prng";
+import { prngSeed, prngU32, prngBelow as below, prngChance as chance, prngDraw } from "./workload_prng";
 
-const INV_2_32: f64 = 1.0 / 4294967296.0;
 const TURNS = 7; // migrate, evict, read, write, zap, remap, respawn (the twin's TURNS)
 const STAGE_MAX = 3; // records a turn other than read / write issues at most (evict + migrate; exit + mm_new; mmap)
 const RECORD_BYTES: usize = OP_WORDS << 2;
@@ -77,25 +76,8 @@ let stage: usize = 0;
 
 @inline function at(a: usize, i: i32): usize { return a + (<usize>i << 2); }
 
-/** Prng.below(n): floor(u32 * 2^-32 * n) in doubles, as the twin computes it. */
-@inline function below(n: i32): i32 {
-  return <i32>Math.floor(<f64><u32>prngU32() * INV_2_32 * <f64>n);
-}
-
-/** Prng.chance(p). */
-@inline function chance(p: f64): bool {
-  return <f64><u32>prngU32() < p * 4294967296.0;
-}
-
-/** Prng.draw over the turns' weights: the float loop Weights' steps reproduce (src/workload/prng.ts drawOf). */
-function drawTurn(): i32 {
-  let x = (<f64><u32>prngU32() / 4294967296.0) * weightTotal;
-  for (let i = 0; i < TURNS; i++) {
-    x -= load<f64>(weights + (<usize>i << 3));
-    if (x < 0) return i;
-  }
-  return TURNS - 1;
-}
+/** Prng.draw over the turns' weights. */
+@inline function drawTurn(): i32 { return prngDraw(weights, TURNS, weightTotal); }
 
 /** A pacer's allow(done): use `used` of `slots` once used * budget <= done * slots. */
 @inline function allow(used: f64, slots: f64, done: f64): bool {

@@ -37,3 +37,28 @@ export function prngU32(): i32 {
   s2 = ((c << 21) | <i32>(<u32>c >>> 11)) + t;
   return t;
 }
+
+const INV_2_32: f64 = 1.0 / 4294967296.0;
+
+/** Prng.below(n): floor(u32 * 2^-32 * n) in doubles, as src/workload/prng.ts computes it (exact for every n). */
+@inline export function prngBelow(n: i32): i32 {
+  return <i32>Math.floor(<f64><u32>prngU32() * INV_2_32 * <f64>n);
+}
+
+/** Prng.chance(p). */
+@inline export function prngChance(p: f64): bool {
+  return <f64><u32>prngU32() < p * 4294967296.0;
+}
+
+/**
+ * Prng.draw over `count` relative weights (f64s at `weights`) summing to `total` (added in index order):
+ * the float loop the TypeScript Weights' steps reproduce exactly (src/workload/prng.ts drawOf).
+ */
+export function prngDraw(weights: usize, count: i32, total: f64): i32 {
+  let x = (<f64><u32>prngU32() / 4294967296.0) * total;
+  for (let i = 0; i < count; i++) {
+    x -= load<f64>(weights + (<usize>i << 3));
+    if (x < 0) return i;
+  }
+  return count - 1;
+}

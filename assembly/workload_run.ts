@@ -14,6 +14,7 @@ import { mmap1Begin, mmap1Fill } from "./workload_mmap1";
 import { sharedPagesBegin, sharedPagesFill } from "./workload_shared_pages";
 import { forkHeavyBegin, forkHeavyFill, forkHeavyChild } from "./workload_fork_heavy";
 import { gpuChurnBegin, gpuChurnFill, gpuChurnMm } from "./workload_gpu_churn";
+import { rdmaPinsBegin, rdmaPinsFill } from "./workload_rdma_pins";
 
 const NONE = 0;
 const PAGE_FAULT = 1;
@@ -21,6 +22,7 @@ const MMAP1 = 2;
 const SHARED_PAGES = 3;
 const FORK_HEAVY = 4;
 const GPU_CHURN = 5;
+const RDMA_PINS = 6;
 let running: i32 = NONE;
 
 /** Arguments the generators cannot work with: 0 if fine, else the 1-based position of the first bad one. */
@@ -139,6 +141,48 @@ const MAX_GPU_PAGES: i64 = 1 << 28;
 export function workloadGpuChurnMm(i: i32): i32 { return gpuChurnMm(i); }
 
 /**
+ * Start rdma-pins for processes mm0.. (mm ids made, buffers not mapped yet; the first `pinners` register
+ * regions of mrPages pins, at most maxMrs at once) and driver `driver` with devicePages: the setup's mmaps
+ * and writes, turns while one fits in `ops` with the live regions' unpins, then those unpins
+ * (workload_rdma_pins.ts); migrations and forks paced over `budget` from `before` ops into the run,
+ * continuing the stream hash. Returns 0, or the bad argument's position (1 processes, 2 pages, 3 mm0,
+ * 4 ops, 5 pinners, 6 mrPages, 7 maxMrs, 8 chunk, 9 touch, 10 childWrites, 11 driver, 12 devicePages,
+ * 13 weights, 14 boSlots, 15 forkSlots, 16 budget, 17 before).
+ */
+export function workloadRdmaPins(processes: i32, pinners: i32, pages: i32, at: i32, flags: i32, mm0: i32, mrPages: i32, maxMrs: i32,
+  chunk: i32, touch: i32, childWrites: i32, driver: i32, devicePages: i32,
+  w0: f64, w1: f64, w2: f64, w3: f64, w4: f64, w5: f64, w6: f64, w7: f64,
+  boSlots: f64, forkSlots: f64, budget: f64, before: f64, seed: u32, ops: i32, hash: i32): i32 {
+  const bad = badArgs(processes, pages, mm0, ops);
+  if (bad != 0) return bad;
+  if (processes > MAX_PROCESSES || <i64>processes * pages > MAX_GPU_PAGES) return 1;
+  if (<i64>processes * (1 + <i64>pages) > <i64>ops) return 4; // the setup alone must fit
+  if (pinners < 1 || pinners > processes) return 5;
+  if (mrPages < 1 || mrPages > pages) return 6;
+  if (maxMrs < 1 || <i64>maxMrs * mrPages > MAX_PINS) return 7;
+  if (chunk < 1 || pages % chunk != 0) return 8;
+  if (touch < 1) return 9;
+  if (childWrites < 0 || childWrites > MAX_CHILD_WRITES) return 10;
+  if (driver < 0) return 11;
+  if (devicePages < 1) return 12;
+  if (!weight(w0) || !weight(w1) || !weight(w2) || !weight(w3) || !weight(w4) || !weight(w5) || !weight(w6) || !weight(w7)) return 13;
+  if (w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7 == 0) return 13; // some turn must be drawn
+  if (!(boSlots >= 0 && boSlots < Infinity)) return 14;
+  if (!(forkSlots >= 0 && forkSlots < Infinity)) return 15;
+  if (!(budget >= 1 && budget < Infinity)) return 16;
+  if (!(before >= 0 && before < Infinity)) return 17;
+  rdmaPinsBegin(processes, pinners, pages, at, flags, mm0, mrPages, maxMrs, chunk, touch, childWrites, driver, devicePages,
+    w0, w1, w2, w3, w4, w5, w6, w7, boSlots, forkSlots, budget, before, seed, ops, batchCap);
+  setEmitHash(hash);
+  running = RDMA_PINS;
+  return 0;
+}
+
+/** rdma-pins' handle slots are allocated in the core; a forked child's writes are one turn (its steps are i32s). */
+const MAX_PINS: i64 = 1 << 24;
+const MAX_CHILD_WRITES = 1 << 28;
+
+/**
  * Issue and run the running generator's next batch: returns how many ops it issued (0: done).
  * batchRan() < the count means an op was rejected (the error block says which); the generator stops.
  */
@@ -149,6 +193,7 @@ export function workloadStep(): i32 {
   else if (running == SHARED_PAGES) n = sharedPagesFill(opBase, batchCap);
   else if (running == FORK_HEAVY) n = forkHeavyFill(opBase, batchCap);
   else if (running == GPU_CHURN) n = gpuChurnFill(opBase, batchCap);
+  else if (running == RDMA_PINS) n = rdmaPinsFill(opBase, batchCap);
   if (n == 0) {
     running = NONE;
     return 0;

@@ -1,5 +1,5 @@
 // The generators inside the core (assembly/workload_*.ts: page-fault1, page-fault3, mmap1, fork-heavy,
-// shared-pages and gpu-churn's main loops) issue exactly the op stream of their TypeScript twins: the same records in the same order,
+// shared-pages, gpu-churn and rdma-pins' main loops) issue exactly the op stream of their TypeScript twins: the same records in the same order,
 // the same stream hash, the same results, stats and violations. Each case runs the workload twice on
 // fresh engines, once with the TypeScript generator (generator "js") and once picked transparently
 // (the core's), recording every record the engine ran either way (the encoder's runEncoded calls and
@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine, type EngineOptions } from "../src/core/engine.ts";
 import { Model } from "../src/model/model.ts";
-import { OP_WORDS, OP_EXIT } from "../assembly/abi.ts";
+import { OP_WORDS, OP_EXIT, OP_UNPIN } from "../assembly/abi.ts";
 import { fnvWords, FNV_OFFSET } from "../src/trace/format.ts";
 import { runWorkload, type RunOptions } from "../src/workload/index.ts";
 import { ProgressTarget } from "../src/cli/progress.ts";
@@ -54,6 +54,18 @@ const CASES: Case[] = [
   { name: "gpu-churn", params: { devicePages: 16, evictFirst: 0, weights: { read: 0, write: 0, zap: 0, remap: 0, respawn: 0 } }, seed: 4, budget: 6_000, engine: { scheme: "E2" } }, // migrations fail for want of device pages
   { name: "gpu-churn", params: { populate: 0, processes: 2, pages: 64, weights: { zap: 4, remap: 3 } }, seed: 6, budget: 9_999, engine: { scheme: "E1", capacity: { batch: 97 } } },
   { name: "gpu-churn", params: { processes: 1, pages: 4, chunk: 2, kind: "device-coherent" }, seed: 8, budget: 15 }, // the smallest budget: setup, one turn, drain
+  { name: "rdma-pins", params: {}, seed: 1, budget: 50_000 },
+  { name: "rdma-pins", params: { kind: "device-private" }, seed: 5, budget: 40_000, engine: { scheme: "E0" } },
+  { name: "rdma-pins", params: { processes: 2, pinners: 1, pages: 64, chunk: 8, touch: 11, mrPages: 7, maxPins: 21 }, seed: 3, budget: 5_001, engine: { scheme: "E2", capacity: { batch: 5 } } }, // pins and turns span batches
+  { name: "rdma-pins", params: { processes: 2, pages: 32, chunk: 16, mrPages: 4, maxPins: 8, childWrites: 3 }, seed: 0xffffffff, budget: 3_000, engine: { scheme: "E1", capacity: { batch: 1 } } }, // a batch per op
+  { name: "rdma-pins", params: { processes: 3, pages: 256 }, seed: 2, budget: 8_000, engine: { scheme: "E4", counter: "refcache", cpus: 4 } },
+  { name: "rdma-pins", params: { processes: 3, pages: 128, weights: { fork: 3, migrate: 6 } }, seed: 6, budget: 9_000, engine: { scheme: "E3", capacity: { bufferObjects: 5, processes: 10, batch: 97 } } }, // BOs and forks paced
+  { name: "rdma-pins", params: { mrPages: 16, weights: { register: 5, deregister: 5 } }, seed: 7, budget: 12_000, engine: { scheme: "E5", capacity: { batch: 64 } } }, // deregistrations of pins still in the batch
+  { name: "rdma-pins", params: { kind: "device-private", devicePages: 64, weights: { migrate: 8, register: 4, dontneed: 2 } }, seed: 9, budget: 20_000, engine: { scheme: "E1-5.18" } }, // pins of device-private pages fault them back, some fail
+  { name: "rdma-pins", params: { pages: 512, maxPins: 48, mrPages: 16, childWrites: 0, touch: 3 }, seed: 4, budget: 7_777, engine: { scheme: "E0-devmap", capacity: { batch: 3 } } },
+  { name: "rdma-pins", params: { processes: 1, pinners: 1, pages: 4, chunk: 2, mrPages: 2, maxPins: 2, childWrites: 0, touch: 1 }, seed: 8, budget: 14 }, // the smallest budget
+  { name: "rdma-pins", params: { processes: 2, pages: 64, mrPages: 1, maxPins: 4, weights: { register: 6, deregister: 6 } }, seed: 10, budget: 6_000, engine: { scheme: "E4", capacity: { batch: 64 } } }, // a region's one pin in the batch at its deregistration
+  { name: "rdma-pins", params: { processes: 1, pinners: 1, pages: 64, mrPages: 1, maxPins: 3, touch: 1, childWrites: 0, weights: { register: 9, deregister: 1, read: 1, migrate: 0, evict: 0, fork: 0, write: 0, dontneed: 0 } }, seed: 24, budget: 301, engine: { scheme: "E2", capacity: { batch: 5 } } }, // the loop ends with a pin in the batch
 ];
 
 /** Ops a case runs outside the core's generator, before it (setup) and after it (drain); fork-heavy's drain: 2 + its live children. */
@@ -65,6 +77,7 @@ function outside(c: Case, drainChildren: number): number {
     const procs = (c.params.processes as number | undefined) ?? 8;
     return (c.params.kind === "both" || c.params.kind === undefined ? 2 : 1) + 2 * procs + 1; // driver_new and mm_new; exit each, check
   }
+  if (c.name === "rdma-pins") return 2 + 2 * ((c.params.processes as number | undefined) ?? 6); // driver_new and mm_new; exit each, check
   if (c.name === "shared-pages") {
     const cpus = (c.params.cpus as number | undefined) || (c.engine?.cpus ?? 1);
     return 2 + 2 * cpus + 2 * cpus + 3; // cpu, file_new, cpu + mm_new each; cpu + exit each, cpu, drop_cache, check
@@ -234,6 +247,61 @@ test("the core's gpu-churn refuses arguments it cannot work with, naming the fie
   const run = e.runCoreWorkload(gpu, 50, 0);
   assert.ok(run.ops >= 3 && run.ops <= 50, `${run.ops} ops`);
   assert.equal(run.mms, [mm]);
+});
+
+test("the core's rdma-pins refuses arguments it cannot work with, naming the field, before any op", async () => {
+  const e = await Engine.create({ scheme: "E4" });
+  const [drv, mm] = e.run([{ op: "driver_new", kind: "device-coherent", pages: 64 }, { op: "mm_new" }]);
+  const field = (f: string, re: RegExp) => (err: Error) => err.name === "RefsimError" && (err as Error & { field?: string }).field === f && re.test(err.message);
+  const rdma = {
+    kind: "rdma-pins", processes: 1, pinners: 1, pages: 8, at: 0x10000, flags: 11, mm0: mm, mrPages: 2, maxMrs: 2, chunk: 4, touch: 2,
+    childWrites: 2, driver: drv, devicePages: 64, weights: [1, 1, 1, 1, 1, 1, 1, 1], boSlots: 5, forkSlots: 0, budget: 100, before: 2, seed: 1,
+  } as const;
+  const bad: [Partial<typeof rdma> | { weights: number[] }, string, RegExp][] = [
+    [{ processes: 0 }, "processes", /rdma-pins processes is out of range, got 0/],
+    [{ pages: 0 }, "pages", /rdma-pins pages is out of range, got 0/],
+    [{ mm0: -2 }, "mm0", /rdma-pins mm0 is out of range, got -2/],
+    [{ pinners: 2 }, "pinners", /rdma-pins pinners is out of range, got 2/], // more than the processes
+    [{ pinners: 0 }, "pinners", /got 0/],
+    [{ mrPages: 9 }, "mrPages", /rdma-pins mrPages is out of range, got 9/], // larger than a buffer
+    [{ maxMrs: 0 }, "maxMrs", /rdma-pins maxMrs is out of range, got 0/],
+    [{ chunk: 3 }, "chunk", /rdma-pins chunk is out of range, got 3/],
+    [{ touch: 0 }, "touch", /rdma-pins touch is out of range, got 0/],
+    [{ childWrites: -1 }, "childWrites", /rdma-pins childWrites is out of range, got -1/],
+    [{ driver: -1 }, "driver", /rdma-pins driver is out of range, got -1/],
+    [{ devicePages: 0 }, "devicePages", /rdma-pins devicePages is out of range, got 0/],
+    [{ weights: [0, 0, 0, 0, 0, 0, 0, 0] }, "weights", /rdma-pins weights is out of range/],
+    [{ weights: [1, 1, 1, 1, 1, 1, 1, NaN] }, "weights", /weights is out of range/],
+    [{ weights: [1, 1, 1, 1, 1, 1, 1] }, "weights", /rdma-pins weights must be 8 numbers/],
+    [{ boSlots: -1 }, "boSlots", /rdma-pins boSlots is out of range, got -1/],
+    [{ forkSlots: Infinity }, "forkSlots", /rdma-pins forkSlots is out of range/],
+    [{ budget: 0.5 }, "budget", /rdma-pins budget is out of range, got 0.5/],
+    [{ before: -1 }, "before", /rdma-pins before is out of range, got -1/],
+  ];
+  for (const [change, f, re] of bad) assert.throws(() => e.runCoreWorkload({ ...rdma, ...change } as never, 50, 0), field(f, re), f);
+  assert.throws(() => e.runCoreWorkload(rdma, 8, 0), field("ops", /rdma-pins ops is out of range, got 8/)); // the setup's 9 ops do not fit
+  assert.is(e.opsExecuted, 2, "no op ran");
+});
+
+test("the core's rdma-pins unpins only the pins that took: a region of failed pins (handle 0) is deregistered with no unpin", async () => {
+  // VM_READ | VM_ANON: every FOLL_WRITE pin fails with -EFAULT (check_vma_flags), the setup's writes with SIGSEGV
+  const run = async (flags: number) => {
+    const e = await Engine.create({ scheme: "E4" });
+    const [drv, mm] = e.run([{ op: "driver_new", kind: "device-coherent", pages: 64 }, { op: "mm_new" }]);
+    let unpins = 0;
+    const r = e.runCoreWorkload({
+      kind: "rdma-pins", processes: 1, pinners: 1, pages: 32, at: 0x10000, flags, mm0: mm, mrPages: 4, maxMrs: 2, chunk: 8, touch: 2,
+      childWrites: 2, driver: drv, devicePages: 64, weights: [3, 1, 1, 1, 0, 1, 0, 0], boSlots: 5, forkSlots: 0, budget: 500, before: 2, seed: 1,
+    }, 400, 0, (w, n) => { for (let i = 0; i < n; i++) if (w[i * OP_WORDS] === OP_UNPIN) unpins++; });
+    return { ops: r.ops, gups: e.stats().ops.gup, unpins, live: e.stats().gupLive };
+  };
+  const ro = await run(1 | 8);
+  assert.ok(ro.gups > 20, `${ro.gups} pins`);
+  assert.is(ro.unpins, 0, "no handle, no unpin");
+  assert.is(ro.live, 0);
+  const rw = await run(1 | 2 | 8);
+  assert.is(rw.unpins, rw.gups, "every pin took and is unpinned, the drain's included");
+  assert.is(rw.live, 0);
 });
 
 test.run();

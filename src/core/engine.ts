@@ -119,7 +119,11 @@ export interface FastPathCounts {
  * (processes mm0, mm0 + 1, ... whose buffers of `pages` pages at `at` are not mapped yet, one or two
  * drivers sharing `devicePages`: the mmaps and `populate` writes each, then turns drawn by `weights` in the
  * order migrate, evict, read, write, zap, remap, respawn; `boSlots` migrations and `respawnSlots`
- * respawns paced over `budget` ops from `before` ops into the run).
+ * respawns paced over `budget` ops from `before` ops into the run); rdma-pins' (processes mm0, mm0 + 1,
+ * ... whose buffers are not mapped yet, the first `pinners` registering regions of `mrPages` pins, at most
+ * `maxMrs` at once, driver `driver` with `devicePages`: the mmaps and writes, turns drawn by `weights` in
+ * the order register, deregister, migrate, evict, fork, read, write, dontneed, then the live regions'
+ * unpins; `boSlots` migrations and `forkSlots` forks paced over `budget` ops from `before` ops into the run).
  */
 export type CoreWorkload =
   | { kind: "page-fault"; tasks: number; pages: number; at: number; flags: number; mm0: number; file0: number; seed: number }
@@ -133,6 +137,11 @@ export type CoreWorkload =
     kind: "gpu-churn"; processes: number; pages: number; at: number; flags: number; mm0: number; chunk: number; touch: number;
     drivers: readonly number[]; devicePages: number; populate: number; evictFirst: number; weights: readonly number[];
     boSlots: number; respawnSlots: number; budget: number; before: number; seed: number;
+  }
+  | {
+    kind: "rdma-pins"; processes: number; pinners: number; pages: number; at: number; flags: number; mm0: number; mrPages: number;
+    maxMrs: number; chunk: number; touch: number; childWrites: number; driver: number; devicePages: number; weights: readonly number[];
+    boSlots: number; forkSlots: number; budget: number; before: number; seed: number;
   };
 
 /**
@@ -141,13 +150,17 @@ export type CoreWorkload =
  */
 export interface CoreWorkloadRun { ops: number; hash: number; children: number[]; mms: number[] }
 
-const CORE_WORKLOADS = ["page-fault", "mmap1", "shared-pages", "fork-heavy", "gpu-churn"] as const;
+const CORE_WORKLOADS = ["page-fault", "mmap1", "shared-pages", "fork-heavy", "gpu-churn", "rdma-pins"] as const;
 
 /** gpu-churn's bad-argument positions (assembly/workload_run.ts workloadGpuChurn), 1-based. */
 const GPU_CHURN_FIELDS = ["processes", "pages", "mm0", "ops", "chunk", "touch", "drivers", "devicePages", "populate", "evictFirst",
   "weights", "boSlots", "respawnSlots", "budget", "before"] as const;
 /** gpu-churn's turns, the order of its weights. */
 const GPU_CHURN_TURNS = 7;
+/** rdma-pins' bad-argument positions (assembly/workload_run.ts workloadRdmaPins), 1-based. */
+const RDMA_PINS_FIELDS = ["processes", "pages", "mm0", "ops", "pinners", "mrPages", "maxMrs", "chunk", "touch", "childWrites", "driver",
+  "devicePages", "weights", "boSlots", "forkSlots", "budget", "before"] as const;
+const RDMA_PINS_TURNS = 8;
 
 /** Set only while Engine.create runs the constructor. */
 let creating = false;
@@ -433,6 +446,13 @@ export class Engine extends OpCalls {
       const nd = Array.isArray(d) ? d.length : 0;
       bad = c.workloadGpuChurn(w.processes, w.pages, w.at, w.flags, w.mm0, w.chunk, w.touch, nd, nd > 0 ? d[0] : -1, nd > 1 ? d[1] : -1,
         w.devicePages, w.populate, w.evictFirst, ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], w.boSlots, w.respawnSlots, w.budget, w.before,
+        w.seed >>> 0, ops, hash | 0);
+    } else if (w.kind === "rdma-pins") {
+      fields = RDMA_PINS_FIELDS;
+      const ws = w.weights;
+      if (!Array.isArray(ws) || ws.length !== RDMA_PINS_TURNS) throw new RefsimError(`runCoreWorkload: rdma-pins weights must be ${RDMA_PINS_TURNS} numbers (register, deregister, migrate, evict, fork, read, write, dontneed), got ${shown(ws)}`, { field: "weights", code: "BAD_ARG" });
+      bad = c.workloadRdmaPins(w.processes, w.pinners, w.pages, w.at, w.flags, w.mm0, w.mrPages, w.maxMrs, w.chunk, w.touch, w.childWrites,
+        w.driver, w.devicePages, ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7], w.boSlots, w.forkSlots, w.budget, w.before,
         w.seed >>> 0, ops, hash | 0);
     } else {
       fields = ["children", "pages", "mm0", "ops", "burst", "slots"];

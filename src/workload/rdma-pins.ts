@@ -17,7 +17,10 @@
  * skipped at deregistration).
  *
  * The run: setup (driver, mm_new + mmap + populate per process), the loop, the
- * drain (unpin every live pin, exit every process) and a quiesce check.
+ * drain (unpin every live pin, exit every process) and a quiesce check. On an
+ * Engine the mmaps, the writes, the loop and the unpins run inside the core
+ * (assembly/workload_rdma_pins.ts: the same PRNG draws, the same op stream); this
+ * class is the reference, and the loop for every other target.
  *
  * Capacity with the defaults (6 processes x 1024 pages, at most 512 pins):
  * 6144 + 2*512 + 64 + 32 + 8 = 7272 system frames, 1024 device pages, 1 driver,
@@ -36,8 +39,8 @@ import {
   VM_READ, VM_WRITE, VM_ANON, FOLL_PIN, FOLL_LONGTERM, FOLL_WRITE,
 } from "../../assembly/abi.ts";
 import {
-  Session, Pacer, resolveParams, defaultsOf, need, pteTablesFor, kindCode, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
-  type Spec, type WorkloadDef, type WorkloadSummary,
+  Session, Pacer, resolveParams, defaultsOf, need, pteTablesFor, kindCode, coreEngine, runInCore, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
+  type Spec, type WorkloadDef, type WorkloadSummary, type RunOptions,
 } from "./common.ts";
 import { Weights } from "./prng.ts";
 import type { OpTarget } from "./target.ts";
@@ -128,6 +131,7 @@ class RdmaPinsGenerator {
 
   readonly bos: Pacer;
   readonly forks: Pacer;
+  readonly weights: number[];
   readonly draws: Weights;
 
   constructor(target: OpTarget, params: Partial<RdmaPinsParams> | undefined, seed: number, budget: number) {
@@ -163,7 +167,7 @@ class RdmaPinsGenerator {
     const maxMrs = (this.maxMrs = Math.floor(maxPins / mrPages));
     this.stepMax = Math.max(mrPages, 2 + childWrites + childReads, touch, 2);
     s.needBudget(2 + 2 * P + P * pages + maxPins + P + 1 + this.stepMax);
-    const weights = TURNS.map((k) => p.weights[k]);
+    const weights = (this.weights = TURNS.map((k) => p.weights[k]));
     // Checked before any op is issued (it used to be checked after setup had run on the target).
     need(weights.some((w) => w > 0), NAME, "weights", "at least one weight must be above 0");
     this.draws = new Weights(weights);
@@ -187,9 +191,9 @@ class RdmaPinsGenerator {
     this.forks = new Pacer(cap.processes - s.usage.mms - P, budget);
   }
 
-  /** the driver, one mm per process, its buffer mapped and every page written */
-  setup(): void {
-    const { enc, rng, P, mm } = this;
+  /** the driver and one mm per process */
+  setupIds(): void {
+    const { enc, P, mm } = this;
     enc.driverNew(kindCode(this.p.kind), this.p.devicePages);
     enc.want();
     for (let i = 0; i < P; i++) {
@@ -199,6 +203,11 @@ class RdmaPinsGenerator {
     enc.flush();
     this.driver = enc.take();
     for (let i = 0; i < P; i++) mm[i] = enc.take();
+  }
+
+  /** each process's buffer mapped and every page written */
+  setupMaps(): void {
+    const { enc, rng, P, mm } = this;
     for (let i = 0; i < P; i++) {
       enc.mmap(mm[i], MAP_BASE, this.pages, this.flags, -1, 0);
       for (let k = 0; k < this.pages; k++) enc.write(mm[i], MAP_BASE + k, rng.u32() | 0);
@@ -337,11 +346,24 @@ class RdmaPinsGenerator {
     if (m >= 0) this.enc.madviseDontneed(this.mm[this.mrProc[m]], this.mrVpn[m], this.mrPages);
   }
 
-  run(): WorkloadSummary {
+  run(options: RunOptions | undefined): WorkloadSummary {
     const { s, rng, draws, P } = this;
-    this.setup();
+    this.setupIds();
+    const core = coreEngine(s.target, options, this.mm);
+    if (core) {
+      // the setup's mmaps and writes, the loop below and the drain's unpins inside the core
+      // (assembly/workload_rdma_pins.ts), the same PRNG draws from the same seed
+      runInCore(s, core, {
+        kind: "rdma-pins", processes: P, pinners: this.pinners, pages: this.pages, at: MAP_BASE, flags: this.flags, mm0: this.mm[0],
+        mrPages: this.mrPages, maxMrs: this.maxMrs, chunk: this.chunk, touch: this.touch, childWrites: this.childWrites, driver: this.driver,
+        devicePages: this.p.devicePages, weights: this.weights, boSlots: this.bos.slots, forkSlots: this.forks.slots, budget: s.budget,
+        before: s.done, seed: s.seed,
+      }, Math.max(0, s.budget - (P + 1) - s.done), options);
+    } else {
+      this.setupMaps();
+    }
     const fitStep = this.stepMax + this.mrPages;
-    while (s.fits(fitStep, this.reserve())) {
+    while (!core && s.fits(fitStep, this.reserve())) {
       this.collect();
       const turn = rng.draw(draws);
       const proc = rng.below(P);
@@ -359,15 +381,15 @@ class RdmaPinsGenerator {
     }
     this.enc.flush();
     this.collect();
-    for (let m = 0; m < this.maxMrs; m++) if (this.mrLive[m] !== 0) this.deregisterMr(m);
+    if (!core) for (let m = 0; m < this.maxMrs; m++) if (this.mrLive[m] !== 0) this.deregisterMr(m);
     for (let i = 0; i < P; i++) this.enc.exit(this.mm[i]);
     this.enc.check();
     return s.finish();
   }
 }
 
-export function runRdmaPins(target: OpTarget, params?: Partial<RdmaPinsParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
-  return new RdmaPinsGenerator(target, params, seed, budget).run();
+export function runRdmaPins(target: OpTarget, params?: Partial<RdmaPinsParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET, options?: RunOptions): WorkloadSummary {
+  return new RdmaPinsGenerator(target, params, seed, budget).run(options);
 }
 
 export const rdmaPins: WorkloadDef<RdmaPinsParams> = {
