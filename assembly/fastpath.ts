@@ -8,12 +8,12 @@
 // copyRange (fork.ts); they share rangeFastOk() and sum their statistics per range.
 import {
   VM_READ, VM_WRITE, VM_SHARED, VM_ANON, VM_HUGEPAGE, VPN_BITS, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON,
-  PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, ST_FAULTS,
+  PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, ST_FAULTS, ST_ATOMIC_MAP,
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
-import { allocSystemPage, freeSystemFrames, content, setContent, setPageIndex, addFlag, largeLive } from "./frames";
-import { frameUsable, rmapAdd } from "./refcount";
+import { allocSystemPageAs, freeSystemFrames, content, setContent, largeLive } from "./frames";
+import { frameUsable } from "./refcount";
 import { ptePtr, shadowOf, hugeLeaves, hugeLeaf, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
 import { findVma, vmaFlags, vmaFile, fileIndex, anonVmaPrepare } from "./mm";
 import { counterOn } from "./counters/layer";
@@ -73,12 +73,12 @@ export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): bool {
     if (write) {
       bump(ST_FAULTS);
       anonVmaPrepare(v); // do_anonymous_page: anon_vma_prepare
-      const pfn = allocSystemPage();
-      setPageIndex(pfn, fileIndex(v, <u32>vpn)); // folio_add_new_anon_rmap: linear_page_index
-      addFlag(pfn, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
-      rmapAdd(pfn);
+      // alloc_anon_folio, then folio_add_new_anon_rmap (PG_anon, its index linear_page_index,
+      // mapcount 1: rmapAdd) and the write's data: every field stored once (allocSystemPageAs)
+      const anon = rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON;
+      const pfn = allocSystemPageAs(1, anon, fileIndex(v, <u32>vpn), <u32>value);
+      bump(ST_ATOMIC_MAP); // rmapAdd's atomic
       store<u32>(p, mkPte(pfn, PTE_PRESENT | PTE_WRITE));
-      setContent(pfn, <u32>value);
       store<u32>(shadowOf(p), <u32>value);
       return fpFast(0);
     }

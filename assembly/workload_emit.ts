@@ -20,12 +20,20 @@ export function setEmitHash(h: i32): void { emitHash = h; }
 export let hashInRun = false;
 export function setHashInRun(on: bool): void { hashInRun = on; }
 
-/** h continued over the OP_WORDS words of the record at w. */
+/** FNV_PRIME to the 4th (mod 2^32): four fnv steps over zero words are one multiply by it. */
+const FNV_PRIME4: i32 = FNV_PRIME * FNV_PRIME * FNV_PRIME * FNV_PRIME;
+
+/**
+ * h continued over the OP_WORDS words of the record at w. Most records (record3's) end in
+ * four zero words, and fnv(h, 0) is h * FNV_PRIME: those four steps are one multiply by
+ * FNV_PRIME4, the same hash with a shorter multiply chain (performance only).
+ */
 @inline export function foldRecord(h: i32, w: usize): i32 {
   h = fnv(h, load<i32>(w));
   h = fnv(h, load<i32>(w, 4));
   h = fnv(h, load<i32>(w, 8));
   h = fnv(h, load<i32>(w, 12));
+  if ((load<i64>(w, 16) | load<i64>(w, 24)) == 0) return h * FNV_PRIME4;
   h = fnv(h, load<i32>(w, 16));
   h = fnv(h, load<i32>(w, 20));
   h = fnv(h, load<i32>(w, 24));

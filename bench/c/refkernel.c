@@ -613,12 +613,14 @@ static int fastAccess(i32 mm, i32 vpn, int write, i32 value) {
     if (write) {
       bump(ST_FAULTS);
       vmAnonVma[v] = 1;
-      u32 pfn = allocSystemPage();
-      PINDEX(pfn) = (u32)vmPgoff[v] + ((u32)vpn - (u32)vmStart[v]);
-      FLAGS(pfn) |= rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON;
-      rmapAdd(pfn);
+      /* allocSystemPageAs (frames.ts): every field of the new anon page stored once, in its final value */
+      u32 anon = rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON;
+      u32 pfn = buddyPop();
+      REF(pfn) = 1; MAPC(pfn) = 1; FLAGS(pfn) = PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT) | anon;
+      CONTENT(pfn) = (u32)value; PINDEX(pfn) = (u32)vmPgoff[v] + ((u32)vpn - (u32)vmStart[v]);
+      noteAlloc();
+      bump(ST_ATOMIC_MAP); /* rmapAdd's atomic */
       *p = (pfn << PTE_PFN_SHIFT) | PTE_PRESENT | PTE_WRITE;
-      CONTENT(pfn) = (u32)value;
       *shadowOf(p) = (u32)value;
       fp[FP_ACCESS_FAST]++; fastResult = 0; return 1;
     }
