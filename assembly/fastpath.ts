@@ -8,11 +8,11 @@
 // copyRange (fork.ts); they share rangeFastOk() and sum their statistics per range.
 import {
   VM_READ, VM_WRITE, VM_SHARED, VM_ANON, VM_HUGEPAGE, VPN_BITS, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON,
-  PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, ST_FAULTS, ST_ATOMIC_MAP,
+  PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, ST_FAULTS,
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
-import { allocSystemPageAs, freeSystemFrames, content, setContent, largeLive } from "./frames";
+import { allocSystemPageAs, noteLateFault, freeSystemFrames, content, setContent, largeLive } from "./frames";
 import { frameUsable } from "./refcount";
 import { ptePtr, shadowOf, hugeLeaves, hugeLeaf, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
 import { findVma, vmaFlags, vmaFile, fileIndex, anonVmaPrepare } from "./mm";
@@ -71,13 +71,12 @@ export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): bool {
     if (hugeLeaves != 0 && hugeLeaf(mm, <u32>vpn) != 0) return fpFull(); // a PMD over the deposited table (MADV_COLLAPSE, any anon vma)
     if (freeSystemFrames() < 2 || pteTablesLeft() < 1) return fpFull(); // faultRoomFor rejects the op
     if (write) {
-      bump(ST_FAULTS);
+      noteLateFault(); // its ST_FAULTS, the allocation's statistics and rmapAdd's atomic, summed later
       anonVmaPrepare(v); // do_anonymous_page: anon_vma_prepare
       // alloc_anon_folio, then folio_add_new_anon_rmap (PG_anon, its index linear_page_index,
       // mapcount 1: rmapAdd) and the write's data: every field stored once (allocSystemPageAs)
       const anon = rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON;
       const pfn = allocSystemPageAs(1, anon, fileIndex(v, <u32>vpn), <u32>value);
-      bump(ST_ATOMIC_MAP); // rmapAdd's atomic
       store<u32>(p, mkPte(pfn, PTE_PRESENT | PTE_WRITE));
       store<u32>(shadowOf(p), <u32>value);
       return fpFast(0);

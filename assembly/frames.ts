@@ -11,7 +11,7 @@
 //   lastOp    i32  op that last removed a holder (names the cause of a leak)
 import {
   PG_ALLOCATED, PG_KIND_SHIFT, ST_FRAMES_ALLOC, ST_FRAMES_FREED, ST_LIVE_FRAMES, ST_PEAK_FRAMES, KIND_SYSTEM,
-  PG_HEAD, PG_TAIL, FOLIO_NR, FOLIO_ORDER, ST_THP_FREED,
+  PG_HEAD, PG_TAIL, FOLIO_NR, FOLIO_ORDER, ST_THP_FREED, ST_FAULTS, ST_ATOMIC_MAP,
 } from "./abi";
 import { bump, stat, setStat } from "./stats";
 
@@ -200,8 +200,38 @@ export function splitFolioPages(head: u32): void {
   largeLive--;
 }
 
+/**
+ * do_anonymous_page faults of the fast path (fastpath.ts) whose statistics are not summed
+ * yet: each is ST_FAULTS, an allocation (ST_FRAMES_ALLOC, ST_LIVE_FRAMES, ST_PEAK_FRAMES)
+ * and rmapAdd's ST_ATOMIC_MAP. Summed before anything else changes the live-frame count
+ * (noteAlloc, noteFree, noteFrees) and at the end of every batch (runBatch), so every
+ * statistic, the peak too, is the same as bumped per fault: between two changes of
+ * another kind the live count only rose, one per fault (performance only).
+ */
+let lateFaults: i32 = 0;
+
+/** One fast anon fault, its statistics summed later (sumLateFaults). */
+@inline export function noteLateFault(): void { lateFaults++; }
+
+/** Sum the late faults' statistics; nothing if there are none. */
+@inline export function sumLateFaults(): void {
+  if (lateFaults != 0) addLateFaults();
+}
+
+function addLateFaults(): void {
+  const k = <i64>lateFaults;
+  lateFaults = 0;
+  bump(ST_FAULTS, k);
+  bump(ST_ATOMIC_MAP, k);
+  bump(ST_FRAMES_ALLOC, k);
+  const live = stat(ST_LIVE_FRAMES) + k;
+  setStat(ST_LIVE_FRAMES, live);
+  if (live > stat(ST_PEAK_FRAMES)) setStat(ST_PEAK_FRAMES, live);
+}
+
 /** Live-frame accounting shared by the buddy and the device free lists. */
 @inline export function noteAlloc(): void {
+  sumLateFaults();
   bump(ST_FRAMES_ALLOC);
   const live = stat(ST_LIVE_FRAMES) + 1;
   setStat(ST_LIVE_FRAMES, live);
@@ -209,6 +239,7 @@ export function splitFolioPages(head: u32): void {
 }
 
 @inline export function noteFree(): void {
+  sumLateFaults();
   bump(ST_FRAMES_FREED);
   setStat(ST_LIVE_FRAMES, stat(ST_LIVE_FRAMES) - 1);
 }
@@ -243,8 +274,7 @@ export function splitFolioPages(head: u32): void {
   store<u32>(flagsBase + at, PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT) | extraFlags);
   store<u32>(contentBase + at, data);
   store<u32>(indexBase + at, index);
-  noteAlloc();
-  return pfn;
+  return pfn; // the caller counts the allocation (noteAlloc, or noteLateFault)
 }
 
 /** free_unref_folios: return a system page to the buddy allocator. */
@@ -262,6 +292,7 @@ export function splitFolioPages(head: u32): void {
 
 /** noteFree for n pages (a fast path's per-range sum). */
 @inline export function noteFrees(n: i32): void {
+  sumLateFaults();
   bump(ST_FRAMES_FREED, n);
   setStat(ST_LIVE_FRAMES, stat(ST_LIVE_FRAMES) - n);
 }

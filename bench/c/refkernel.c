@@ -450,13 +450,26 @@ static i32 freeAt(i32 kind) {
   return 0;
 }
 
+/* late faults (frames.ts lateFaults): the fast path's anon faults, their statistics summed
+ * before any other live-frame change and at the end of each batch */
+static i32 lateFaults;
+static NOINLINE void addLateFaults(void) {
+  i64 k = lateFaults;
+  lateFaults = 0;
+  stats[ST_FAULTS] += k; stats[ST_ATOMIC_MAP] += k; stats[ST_FRAMES_ALLOC] += k;
+  i64 live = stats[ST_LIVE_FRAMES] + k;
+  stats[ST_LIVE_FRAMES] = live;
+  if (live > stats[ST_PEAK_FRAMES]) stats[ST_PEAK_FRAMES] = live;
+}
+static inline void sumLateFaults(void) { if (lateFaults != 0) addLateFaults(); }
 static void noteAlloc(void) {
+  sumLateFaults();
   bump(ST_FRAMES_ALLOC);
   i64 live = stats[ST_LIVE_FRAMES] + 1;
   stats[ST_LIVE_FRAMES] = live;
   if (live > stats[ST_PEAK_FRAMES]) stats[ST_PEAK_FRAMES] = live;
 }
-static void noteFree(void) { bump(ST_FRAMES_FREED); stats[ST_LIVE_FRAMES] -= 1; }
+static void noteFree(void) { sumLateFaults(); bump(ST_FRAMES_FREED); stats[ST_LIVE_FRAMES] -= 1; }
 
 static u32 allocSystemPage(void) {
   u32 pfn = buddyPop();
@@ -611,15 +624,13 @@ static int fastAccess(i32 mm, i32 vpn, int write, i32 value) {
     if (hugeLeaves != 0) { fp[FP_ACCESS_FULL]++; return 0; } /* the core looks for a PMD over the table then */
     if (buddyTop < 2 || pteFreeTop < 1) { fp[FP_ACCESS_FULL]++; return 0; }
     if (write) {
-      bump(ST_FAULTS);
+      lateFaults++; /* noteLateFault: its ST_FAULTS, allocation and rmapAdd statistics summed later */
       vmAnonVma[v] = 1;
       /* allocSystemPageAs (frames.ts): every field of the new anon page stored once, in its final value */
       u32 anon = rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON;
       u32 pfn = buddyPop();
       REF(pfn) = 1; MAPC(pfn) = 1; FLAGS(pfn) = PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT) | anon;
       CONTENT(pfn) = (u32)value; PINDEX(pfn) = (u32)vmPgoff[v] + ((u32)vpn - (u32)vmStart[v]);
-      noteAlloc();
-      bump(ST_ATOMIC_MAP); /* rmapAdd's atomic */
       *p = (pfn << PTE_PFN_SHIFT) | PTE_PRESENT | PTE_WRITE;
       *shadowOf(p) = (u32)value;
       fp[FP_ACCESS_FAST]++; fastResult = 0; return 1;
@@ -666,7 +677,7 @@ static void tlbFlush(void) {
     folioPut(pfn, nr, gatherMm, -1);
   }
   stats[ST_ATOMIC_REF] += fastPuts;
-  if (freed > 0) { stats[ST_FRAMES_FREED] += freed; stats[ST_LIVE_FRAMES] -= freed; }
+  if (freed > 0) { sumLateFaults(); stats[ST_FRAMES_FREED] += freed; stats[ST_LIVE_FRAMES] -= freed; }
   fp[FP_FLUSH_FAST] += fastPuts;
   gatherCount = 0;
 }
@@ -912,12 +923,14 @@ static i32 runBatch(i32 n) {
     i32 r = execute(w);
     if (errCode != 0) {
       errorBlock[0] = errCode; errorBlock[1] = i; errorBlock[2] = errField; errorBlock[3] = errDetail;
+      sumLateFaults();
       return i;
     }
     stats[ST_OPS + w[0]] += 1;
     results[i] = r;
     opSeq++;
   }
+  sumLateFaults();
   return n;
 }
 
