@@ -10,6 +10,8 @@ let mmHead: usize = 0; // first vma, -1 none
 let mmPinned: usize = 0; // FOLL_PIN pins ever taken through this mm: MMF_HAS_PINNED, never cleared
 let mmVmas: usize = 0;
 let mmVmaCache: usize = 0; // vmacache: the vma find_vma found last, -1 none
+let mmLive: usize = 0; // the live mm ids in id order (as the model's Mms.alive), so walks skip exited ones
+export let liveMms: i32 = 0;
 
 export let vmaCap: i32 = 0;
 let vmStart: usize = 0;
@@ -34,6 +36,8 @@ export function initMm(nMm: i32, nVma: i32): void {
   mmPinned = heap.alloc(<usize>nMm << 2);
   mmVmas = heap.alloc(<usize>nMm << 2);
   mmVmaCache = heap.alloc(<usize>nMm << 2);
+  mmLive = heap.alloc(<usize>nMm << 2);
+  liveMms = 0;
   vmaCap = nVma;
   vmStart = heap.alloc(<usize>nVma << 2);
   vmEnd = heap.alloc(<usize>nVma << 2);
@@ -62,10 +66,19 @@ export function newMm(): i32 {
   put(mmPinned, mm, 0);
   put(mmVmas, mm, 0);
   put(mmVmaCache, mm, -1);
+  put(mmLive, liveMms++, mm); // ids only grow: appending keeps the list in id order
   return mm;
 }
 
-export function killMm(mm: i32): void { put(mmAlive, mm, 0); }
+export function killMm(mm: i32): void {
+  put(mmAlive, mm, 0);
+  let i = 0;
+  while (get(mmLive, i) != mm) i++;
+  for (liveMms--; i < liveMms; i++) put(mmLive, i, get(mmLive, i + 1));
+}
+
+/** The i-th live mm in id order (i < liveMms). */
+@inline export function liveMm(i: i32): i32 { return get(mmLive, i); }
 export function firstVma(mm: i32): i32 { return get(mmHead, mm); }
 export function vmaCount(mm: i32): i32 { return get(mmVmas, mm); }
 export function pinnedIn(mm: i32): i32 { return get(mmPinned, mm); }

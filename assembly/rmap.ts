@@ -5,7 +5,7 @@
 // VMA's pgoff range holds its index (vma_address); a walk visits each mm there.
 import { PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, FOLIO_NR } from "./abi";
 import { pageIndex, mapcount } from "./frames";
-import { mmCount, mmValid, firstVma, vmaNext, vmaStart, vmaEnd, vmaPgoff, isCow } from "./mm";
+import { liveMms, liveMm, firstVma, vmaNext, vmaStart, vmaEnd, vmaPgoff, isCow } from "./mm";
 import { ptePtr, hugeLeaf, ptePfn } from "./pgtable";
 
 export let walkPtr: usize = 0; // PTE addresses found
@@ -72,8 +72,8 @@ export function folioMappingsIn(mm: i32, head: u32): i32 {
 export function rmapWalk(pfn: u32): i32 {
   const idx = pageIndex(pfn);
   let n = 0;
-  for (let mm = 0; mm < mmCount; mm++) {
-    if (!mmValid(mm)) continue;
+  for (let i = 0; i < liveMms; i++) {
+    const mm = liveMm(i);
     const vpn = anonAddress(mm, idx, pfn);
     if (vpn == NO_ADDR) continue;
     const p = ptePtr(mm, vpn, false);

@@ -1,0 +1,78 @@
+// The rmap walk (rmap_walk_anon, mm/rmap.c) finds every mapping of an anonymous page,
+// wherever exits left holes among the mm ids and whichever fork made the sharer. The
+// core's walk visits only live mms (a list kept in id order) and may stop early; these
+// tests go red if such a shortcut skips a mapping it should have found: a skipped
+// sharer keeps a present PTE to the old page after a migration. Engine and model alike.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Engine } from "../src/core/engine.ts";
+import { Model } from "../src/model/model.ts";
+
+const PAGE = 4096;
+const CAP = { systemPages: 256, devicePages: 64, processes: 32 };
+type Target = Engine | Model;
+const TARGETS: [string, () => Promise<Target>][] = [
+  ["engine", () => Engine.create({ scheme: "E4", capacity: CAP })],
+  ["model", async () => Model.create({ scheme: "E4", capacity: CAP })],
+];
+
+/** Where each mm maps addr: the page's kind and pfn, or null. */
+function where(t: Target, mms: number[], addr: number) {
+  return mms.map((mm) => {
+    const p = t.page(mm, addr);
+    return p ? { kind: p.kind, pfn: p.pfn } : null;
+  });
+}
+
+for (const [name, make] of TARGETS) {
+  test(`${name}: migrate_vma's collect unmaps the page in every live sharer, the first and the last mm id, with exited mms between them`, async () => {
+    const t = await make();
+    const d = t.driverNew("device-private", 8);
+    const gap0 = t.mmNew(); // exits: an id below every sharer
+    const mm = t.mmNew();
+    const a = t.mmap(mm, { length: 2 * PAGE });
+    t.write(mm, a, 7);
+    t.write(mm, a + PAGE, 8);
+    const c1 = t.fork(mm);
+    const gap1 = t.fork(mm); // exits: a hole between sharers
+    const c2 = t.fork(c1); // a grandchild
+    const gap2 = t.mmNew();
+    const c3 = t.fork(mm); // the highest id
+    for (const g of [gap0, gap1, gap2]) t.exit(g);
+    const sharers = [mm, c1, c2, c3];
+    const pfn = t.page(mm, a)!.pfn;
+    assert.equal(where(t, sharers, a).map((w) => w!.pfn), [pfn, pfn, pfn, pfn]);
+    const bo = t.migrateToDevice(c3, a, PAGE, d);
+    assert.ok(bo > 0);
+    const after = where(t, sharers, a);
+    assert.equal(after.map((w) => w!.kind), ["device-private", "device-private", "device-private", "device-private"], "every sharer's PTE became the device-private entry");
+    assert.equal(new Set(after.map((w) => w!.pfn)).size, 1, "all point at the one device page");
+    assert.is(t.frame(pfn).refcount, 0, "the old page is free: no mapping was left behind");
+    // migrate_to_ram from the first sharer: every device-private entry comes back (the walk again)
+    t.migrateToRam(mm, a, PAGE);
+    const back = where(t, sharers, a);
+    assert.equal(back.map((w) => w!.kind), ["system", "system", "system", "system"]);
+    assert.equal(sharers.map((m) => t.read(m, a)), [7, 7, 7, 7]);
+    assert.equal(t.violations(), []);
+  });
+
+  test(`${name}: a child that exits after the fork drops out of the walk; one forked after the exit is found`, async () => {
+    const t = await make();
+    const d = t.driverNew("device-private", 8);
+    const mm = t.mmNew();
+    const a = t.mmap(mm, { length: PAGE });
+    t.write(mm, a, 3);
+    const kids = [t.fork(mm), t.fork(mm), t.fork(mm)];
+    t.exit(kids[1]);
+    const late = t.fork(kids[2]);
+    const sharers = [mm, kids[0], kids[2], late];
+    const pfn = t.page(mm, a)!.pfn;
+    assert.is(t.frame(pfn).mapcount, 4);
+    t.migrateToDevice(kids[0], a, PAGE, d);
+    assert.equal(where(t, sharers, a).map((w) => w!.kind), ["device-private", "device-private", "device-private", "device-private"]);
+    assert.is(t.frame(pfn).refcount, 0);
+    assert.equal(t.violations(), []);
+  });
+}
+
+test.run();
