@@ -1,8 +1,8 @@
 // The rmap walk (rmap_walk_anon, mm/rmap.c) finds every mapping of an anonymous page,
 // wherever exits left holes among the mm ids and whichever fork made the sharer. The
-// core's walk visits only live mms (a list kept in id order) and may stop early; these
-// tests go red if such a shortcut skips a mapping it should have found: a skipped
-// sharer keeps a present PTE to the old page after a migration. Engine and model alike.
+// core's walk visits only live mms (a list kept in id order); these tests go red if such
+// a shortcut skips a mapping it should have found: a skipped sharer keeps a present PTE
+// to the old page after a migration. Engine and model alike.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine } from "../src/core/engine.ts";
@@ -71,6 +71,32 @@ for (const [name, make] of TARGETS) {
     t.migrateToDevice(kids[0], a, PAGE, d);
     assert.equal(where(t, sharers, a).map((w) => w!.kind), ["device-private", "device-private", "device-private", "device-private"]);
     assert.is(t.frame(pfn).refcount, 0);
+    assert.equal(t.violations(), []);
+  });
+}
+
+for (const [name, make] of TARGETS) {
+  test(`${name}: a fork tree whose root exited: a migration from a grandchild finds the root's other descendants; another tree at the same address is left alone`, async () => {
+    const t = await make();
+    const d = t.driverNew("device-private", 8);
+    const root = t.mmNew();
+    const other = t.mmNew(); // its own tree: its buffer has the same address and page index
+    const a = t.mmap(root, { length: PAGE });
+    assert.is(t.mmap(other, { length: PAGE }), a);
+    t.write(root, a, 5);
+    t.write(other, a, 6);
+    const child = t.fork(root);
+    const grand = t.fork(child);
+    const grand2 = t.fork(child);
+    t.exit(root);
+    t.exit(child);
+    const otherPage = t.page(other, a)!;
+    t.migrateToDevice(grand2, a, PAGE, d);
+    assert.equal(where(t, [grand, grand2], a).map((w) => w!.kind), ["device-private", "device-private"]);
+    assert.equal(t.page(other, a), otherPage, "the other tree's page is untouched");
+    t.migrateToRam(grand, a, PAGE);
+    assert.equal(where(t, [grand, grand2], a).map((w) => w!.kind), ["system", "system"]);
+    assert.equal([t.read(grand, a), t.read(grand2, a), t.read(other, a)], [5, 5, 6]);
     assert.equal(t.violations(), []);
   });
 }
