@@ -16,7 +16,8 @@
  * node --import tsx bench/ab.ts /tmp/a.wasm build/refsim.wasm --cases churn-small --samples 30
  *
  * A case "wl:NAME" (e.g. wl:page-fault1, wl:mmap1) times one run of workload NAME of
- * src/workload/index.ts (its defaults, --budget ops, 300000 unless told) on a fresh engine
+ * src/workload/index.ts (its defaults, --budget ops, 3000000 unless told: a run of 300000 ops of a
+ * core generator takes about 10 ms, too near the CPU-time counter's step, A/A 1.44) on a fresh engine
  * of each build, interleaved the same way: ns per op, the engines made before the clock
  * starts; the runs' summaries must come out identical.
  */
@@ -56,7 +57,7 @@ async function main() {
   const opt = (k: string, d: string) => { const i = argv.indexOf(k); return i >= 0 ? argv.splice(i, 2)[1] : d; };
   const cases = opt("--cases", "churn-small,fork-small").split(",");
   const samples = Number(opt("--samples", "40"));
-  const budget = Number(opt("--budget", "300000"));
+  const budget = Number(opt("--budget", "3000000"));
   const ci = argv.indexOf("--cwasm");
   const withC = ci >= 0;
   if (withC) argv.splice(ci, 1);

@@ -84,6 +84,11 @@ function findDefs(mod: Record<string, unknown>): Def[] {
   return [];
 }
 
+/** CPU seconds a measured sample should last at least (full bench; a quarter with --quick). */
+const MIN_SAMPLE_CPU = 0.2;
+/** At most this many runs (fresh targets) in one sample. */
+const MAX_REPS = 16;
+
 const cpuNow = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const median = (xs: number[]): number => { const a = xs.slice().sort((x, y) => x - y); return a[a.length >> 1]; };
 
@@ -114,13 +119,20 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
   const rows: WorkloadRow[] = [];
   const kinds = ([["wasm", targets.wasm], ["model", targets.model]] as [WorkloadRow["target"], Factory | null][])
     .filter((k): k is [WorkloadRow["target"], Factory] => k[1] !== null);
-  const timed = async (create: Factory, f: (t: OpTarget) => Summary): Promise<Run> => {
-    const t = await create({});
+  // A run of a core generator takes 10-20 ms, near the step of the CPU-time counter here (an A/A of
+  // such runs read 1.44): a measured sample is `reps` runs back to back, each on its own fresh target
+  // made before the clock starts, enough for about MIN_SAMPLE_CPU s; times are per run.
+  const timed = async (create: Factory, f: (t: OpTarget) => Summary, reps = 1): Promise<Run> => {
+    const ts: OpTarget[] = [];
+    for (let i = 0; i < reps; i++) ts.push(await create({}));
     const c0 = cpuNow();
     const w0 = performance.now();
-    const s = f(t);
-    return { s, wall: (performance.now() - w0) / 1000, cpu: cpuNow() - c0 };
+    let s!: Summary;
+    for (const t of ts) s = f(t);
+    return { s, wall: (performance.now() - w0) / 1000 / reps, cpu: (cpuNow() - c0) / reps };
   };
+  const minSample = o.quick ? MIN_SAMPLE_CPU / 4 : MIN_SAMPLE_CPU;
+  const repsFor = (cpuPerRun: number): number => Math.max(1, Math.min(MAX_REPS, Math.ceil(minSample / Math.max(cpuPerRun, 1e-4))));
   for (const def of defs) {
     // The WASM rows first: a warm-up run records the generator's op stream (a copy of
     // every chunk), then measured rounds alternate a generator run and a replay of that
@@ -136,6 +148,7 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
     const jsRuns: Run[] = [];
     for (const [kind, create] of kinds) {
       let stream: Int32Array[] = [];
+      let reps = 1;
       for (let round = -1; round < repeats; round++) {
         try {
           const chunks: Int32Array[] = [];
@@ -145,15 +158,16 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
             ? recorded(t, chunks, (tt, opts) => def.run(tt, undefined, o.seed, b, {
               onCoreBatch: (w, n) => { inCore = true; opts.onCoreBatch!(w, n); },
             }))
-            : def.run(t, undefined, o.seed, b));
+            : def.run(t, undefined, o.seed, b), round < 0 ? 1 : reps);
           if (record) stream = chunks;
-          if (round < 0) continue;
+          // the warm-up's time sets the runs per sample (the model's warm-up runs at most 100000 ops)
+          if (round < 0) { reps = repsFor((r.cpu * budget) / b); continue; }
           runs.get(kind)!.push(r);
           if (kind === "wasm") {
             const rep = await timed(targets.wasm, (t) => {
               for (const w of stream) t.runEncoded(w, w.length / OP_WORDS);
               return r.s;
-            });
+            }, reps);
             replays.push(rep.cpu);
             wallReplays.push(rep.wall);
           }
@@ -165,7 +179,7 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
       // the TypeScript generator on the engine, the way every op went before the core had one: after the
       // rounds above, so its garbage is not collected (on CPU time) during them
       if (kind === "wasm" && inCore && !errors.has(kind)) {
-        for (let round = 0; round < repeats; round++) jsRuns.push(await timed(targets.wasm, (t) => def.run(t, undefined, o.seed, budget, { generator: "js" })));
+        for (let round = 0; round < repeats; round++) jsRuns.push(await timed(targets.wasm, (t) => def.run(t, undefined, o.seed, budget, { generator: "js" }), reps));
       }
     }
     for (const [kind] of [["wasm"], ["model"]] as [WorkloadRow["target"]][]) {
