@@ -24,6 +24,11 @@ const PIN_DETACHED: i32 = -2; // the pinner unmapped that address: DMA through t
 export const PIN_NO_REF: i32 = -1;
 let pinFree: usize = 0;
 let pinFreeTop: i32 = 0;
+// The live handles of each pfn bucket (pfn & pinMask), chained through pinNext (0 ends a chain), so a
+// zap's detachPins looks only at handles that may be on its page (performance only: the same handles match)
+let pinBucket: usize = 0;
+let pinNext: usize = 0;
+let pinMask: u32 = 0;
 
 export function initPins(n: i32): void {
   pinCap = n;
@@ -37,7 +42,15 @@ export function initPins(n: i32): void {
   memory.fill(pinRefs, 0, <usize>(n + 1) << 2);
   pinFree = heap.alloc(<usize>(n + 1) << 2);
   pinFreeTop = 0;
+  let nb: u32 = 1;
+  while (nb < <u32>n) nb <<= 1;
+  pinMask = nb - 1;
+  pinBucket = heap.alloc(<usize>nb << 2);
+  memory.fill(pinBucket, 0, <usize>nb << 2);
+  pinNext = heap.alloc(<usize>(n + 1) << 2);
 }
+
+@inline function bucketOf(pfn: u32): usize { return pinBucket + (<usize>(pfn & pinMask) << 2); }
 
 @inline function get(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
 @inline function put(base: usize, i: i32, v: i32): void { store<i32>(base + (<usize>i << 2), v); }
@@ -61,11 +74,17 @@ export function handleMm(h: i32): i32 { return get(pinMm, h); }
   put(pinFlags, h, flags);
   put(pinFile, h, file);
   put(pinVpn, h, at);
+  const b = bucketOf(pfn);
+  put(pinNext, h, load<i32>(b));
+  store<i32>(b, h);
   return h;
 }
 
 /** The handle holds no references any more: its number is free for the next GUP. */
 @inline export function releaseHandle(h: i32): void {
+  let at = bucketOf(<u32>get(pinPfn, h));
+  while (load<i32>(at) != h) at = pinNext + (<usize>load<i32>(at) << 2);
+  store<i32>(at, get(pinNext, h));
   put(pinRefs, h, 0);
   put(pinFree, pinFreeTop++, h);
 }
@@ -100,9 +119,8 @@ export function dmaWrite(h: i32, value: u32): void {
  * A COW replacing the page does not detach: that is the GUP-vs-COW bug (S8).
  */
 export function detachPins(mm: i32, vpn: u32, pfn: u32): void {
-  for (let h = 1; h <= pinCount; h++) {
-    if (get(pinRefs, h) != 0 && <u32>get(pinPfn, h) == pfn && get(pinMm, h) == mm
-        && get(pinVpn, h) == <i32>vpn && get(pinFile, h) == -1) put(pinFile, h, PIN_DETACHED);
+  for (let h = load<i32>(bucketOf(pfn)); h != 0; h = get(pinNext, h)) {
+    if (<u32>get(pinPfn, h) == pfn && get(pinMm, h) == mm && get(pinVpn, h) == <i32>vpn && get(pinFile, h) == -1) put(pinFile, h, PIN_DETACHED);
   }
 }
 

@@ -71,7 +71,10 @@ export function capacityBytes(at: usize): u64 {
   tables(4, max<u64>(2 * c(CAP_FILES), 1) << 2); // and the waiting truncates
   tables(2, <u64>MAX_GATHER << 2); // initMmuGather
   tables(4, c(CAP_MMS) << 2); // initRmap
-  tables(7, (c(CAP_PINS) + 1) << 2); // initPins
+  tables(8, (c(CAP_PINS) + 1) << 2); // initPins (the pfn chains' links too)
+  let buckets: u64 = 1;
+  while (buckets < c(CAP_PINS)) buckets <<= 1;
+  table(buckets << 2); // and the chains' heads, one per pfn bucket
   tables(2, checkScratchFrames(frames) << 2); // initCheck: scratch for one chunk of frames
   tables(2, ((frames >> FOLIO_ORDER) + 1 - firstLargeBlock) << 2); // and per large-folio block
   tables(3, (c(CAP_BOS) + 1) << 2);
