@@ -74,17 +74,25 @@ export function rmapWalk(pfn: u32): i32 {
   let n = 0;
   for (let i = 0; i < liveMms; i++) {
     const mm = liveMm(i);
-    const vpn = anonAddress(mm, idx, pfn);
-    if (vpn == NO_ADDR) continue;
-    const p = ptePtr(mm, vpn, false);
-    const pte = load<u32>(p);
-    const mapped = (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT || (pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0;
-    if (!mapped || n >= walkCap) continue;
-    store<i32>(walkPtr + (<usize>n << 2), <i32>p);
-    store<i32>(walkMm + (<usize>n << 2), mm);
-    store<u32>(walkPte + (<usize>n << 2), pte);
-    store<u32>(walkVpn + (<usize>n << 2), vpn);
-    n++;
+    // anonAddress inlined: the entry it finds is the one the walk reads (no second ptePtr)
+    for (let v = firstVma(mm); v >= 0; v = vmaNext(v)) {
+      const off = vmaPgoff(v);
+      if (!isCow(v) || idx < off || idx - off >= vmaEnd(v) - vmaStart(v)) continue;
+      const vpn = vmaStart(v) + (idx - off);
+      const p = ptePtr(mm, vpn, false);
+      if (p == 0) continue;
+      const pte = load<u32>(p);
+      if (ptePfn(pte) != pfn) continue;
+      const mapped = (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT || (pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0;
+      if (mapped && n < walkCap) {
+        store<i32>(walkPtr + (<usize>n << 2), <i32>p);
+        store<i32>(walkMm + (<usize>n << 2), mm);
+        store<u32>(walkPte + (<usize>n << 2), pte);
+        store<u32>(walkVpn + (<usize>n << 2), vpn);
+        n++;
+      }
+      break; // anonAddress's first match is the mm's one address for the page
+    }
   }
   return n;
 }

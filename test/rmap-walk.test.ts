@@ -75,6 +75,22 @@ for (const [name, make] of TARGETS) {
     assert.is(t.frame(pfn).refcount, 0);
     assert.equal(t.violations(), []);
   });
+  test(`${name}: after mremap(MREMAP_DONTUNMAP) the VMA left behind holds the page's index but maps nothing: the walk goes on to the moved one`, async () => {
+    const t = await make();
+    const d = t.driverNew("device-private", 8);
+    const mm = t.mmNew();
+    const a = t.mmap(mm, { length: PAGE });
+    t.write(mm, a, 9);
+    const child = t.fork(mm);
+    const b = t.mremap(mm, a, PAGE, PAGE, { maymove: true, dontunmap: true });
+    assert.ok(b > a, "the moved VMA comes after the one left behind");
+    assert.is(t.page(mm, a), null);
+    t.migrateToDevice(child, a, PAGE, d);
+    assert.equal([t.page(mm, b)!.kind, t.page(child, a)!.kind], ["device-private", "device-private"], "both mappings found");
+    t.migrateToRam(mm, b, PAGE);
+    assert.equal([t.read(mm, b), t.read(child, a)], [9, 9]);
+    assert.equal(t.violations(), []);
+  });
 }
 
 for (const [name, make] of TARGETS) {
