@@ -13,7 +13,7 @@
 import { OP_EXIT, OP_MADV_DONTNEED, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_WORDS } from "./abi";
 import { resultBase } from "./ops";
 import { record3, record7 } from "./workload_emit";
-import { prngSeed, prngU32, prngBelow as below, prngChance as chance, prngDraw } from "./workload_prng";
+import { prngSeed, prngU32, prngBelow as below, prngChance as chance, prngDraw, setWeights } from "./workload_prng";
 
 const TURNS = 7; // migrate, evict, read, write, zap, remap, respawn (the twin's TURNS)
 const STAGE_MAX = 3; // records a turn other than read / write issues at most (evict + migrate; exit + mm_new; mmap)
@@ -174,16 +174,7 @@ export function gpuChurnBegin(nprocs: i32, npages: i32, atVpn: i32, flags: i32, 
     weights = heap.alloc(TURNS << 3);
     stage = heap.alloc(<usize>STAGE_MAX * RECORD_BYTES);
   }
-  store<f64>(weights, wMigrate);
-  store<f64>(weights, wEvict, 8);
-  store<f64>(weights, wRead, 16);
-  store<f64>(weights, wWrite, 24);
-  store<f64>(weights, wZap, 32);
-  store<f64>(weights, wRemap, 40);
-  store<f64>(weights, wRespawn, 48);
-  let total: f64 = 0;
-  for (let i = 0; i < TURNS; i++) total += load<f64>(weights + (<usize>i << 3));
-  weightTotal = total;
+  weightTotal = setWeights(weights, TURNS, wMigrate, wEvict, wRead, wWrite, wZap, wRemap, wRespawn, 0);
   if (nprocs > procCap) {
     procCap = nprocs;
     mmOf = heap.alloc(<usize>nprocs << 2);

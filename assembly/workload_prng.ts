@@ -62,3 +62,21 @@ export function prngDraw(weights: usize, count: i32, total: f64): i32 {
   }
   return count - 1;
 }
+
+/**
+ * Store a generator's turn weights w0.. (the first `count`, at most 8) into `table` for prngDraw, and
+ * return their sum added in index order (the TypeScript Weights' total).
+ */
+export function setWeights(table: usize, count: i32, w0: f64, w1: f64, w2: f64, w3: f64, w4: f64, w5: f64, w6: f64, w7: f64): f64 {
+  store<f64>(table, w0); // plain stores, no array: the core allocates only through heap.alloc
+  if (count > 1) store<f64>(table, w1, 8);
+  if (count > 2) store<f64>(table, w2, 16);
+  if (count > 3) store<f64>(table, w3, 24);
+  if (count > 4) store<f64>(table, w4, 32);
+  if (count > 5) store<f64>(table, w5, 40);
+  if (count > 6) store<f64>(table, w6, 48);
+  if (count > 7) store<f64>(table, w7, 56);
+  let total: f64 = 0;
+  for (let i = 0; i < count; i++) total += load<f64>(table + (<usize>i << 3));
+  return total;
+}

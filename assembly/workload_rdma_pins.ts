@@ -14,7 +14,7 @@ import { OP_EXIT, OP_FORK, OP_GUP, OP_MADV_DONTNEED, OP_MIGRATE_TO_DEVICE, OP_MI
   OP_WORDS, FOLL_PIN, FOLL_LONGTERM, FOLL_WRITE } from "./abi";
 import { resultBase } from "./ops";
 import { record3, record7 } from "./workload_emit";
-import { prngSeed, prngU32, prngBelow as below, prngDraw } from "./workload_prng";
+import { prngSeed, prngU32, prngBelow as below, prngDraw, setWeights } from "./workload_prng";
 
 const TURNS = 8; // register, deregister, migrate, evict, fork, read, write, dontneed (the twin's TURNS)
 const STAGE_MAX = 2; // records a staged turn issues at most (evict + migrate)
@@ -164,17 +164,7 @@ export function rdmaPinsBegin(nprocs: i32, npinners: i32, npages: i32, atVpn: i3
     weights = heap.alloc(TURNS << 3);
     stage = heap.alloc(<usize>STAGE_MAX * RECORD_BYTES);
   }
-  store<f64>(weights, w0);
-  store<f64>(weights, w1, 8);
-  store<f64>(weights, w2, 16);
-  store<f64>(weights, w3, 24);
-  store<f64>(weights, w4, 32);
-  store<f64>(weights, w5, 40);
-  store<f64>(weights, w6, 48);
-  store<f64>(weights, w7, 56);
-  let total: f64 = 0;
-  for (let i = 0; i < TURNS; i++) total += load<f64>(weights + (<usize>i << 3));
-  weightTotal = total;
+  weightTotal = setWeights(weights, TURNS, w0, w1, w2, w3, w4, w5, w6, w7);
   mmOf = grown(mmOf, procCap, nprocs);
   if (nprocs > procCap) procCap = nprocs;
   for (let i = 0; i < nprocs; i++) set(mmOf, i, mm0 + i);
