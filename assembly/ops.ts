@@ -48,7 +48,7 @@ import {
   mmValid, newMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, vmaStart, vmaEnd, vmaFile, mmCount,
   findVmaAfter,
 } from "./mm";
-import { ptePtr, pmdTablesLeft, pteTablesLeft, ptePfn, hugeLeaf, pteAt } from "./pgtable";
+import { ptePtr, pmdTablesLeft, pteTablesLeft, ptePfn, hugeLeaf, pteAt, pteTableOf, pteTableBase, pteSlot } from "./pgtable";
 import { zapRange } from "./zap";
 import { unmapRange, splitsVma, exitMm } from "./munmap";
 import { doMprotect, mprotectSlots } from "./mprotect";
@@ -255,14 +255,25 @@ function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
   mmuNotifierInvalidate(mm, <u32>vpn, <u32>(vpn + n), MMU_NOTIFY_MIGRATE, -1); // migrate_vma_collect
   splitDevicePmdsIn(mm, <u32>vpn, <u32>(vpn + n)); // large device folios mapped here: folio_split first
   let moved = 0;
-  for (let i = 0; i < n; i++) {
-    const p = ptePtr(mm, <u32>(vpn + i), false);
-    if (p == 0) continue;
-    const pte = load<u32>(p);
-    const pfn = ptePfn(pte);
-    // MIGRATE_VMA_SELECT_DEVICE_PRIVATE / _COHERENT: vm_normal_page skips devmap PTEs
-    const selected = (pte & PTE_DEVICE_PRIVATE) != 0 || ((pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && isDevice(pfn));
-    if (selected && migratePageToRam(pfn, 0, mm, <u32>(vpn + i))) moved++;
+  // migrate_vma_collect_pmd: one pte table per 512 pages, its slots in a row (ptePtr per page before;
+  // performance only). The table is looked up again after each migration, which may change it.
+  const end = <u32>(vpn + n);
+  let at = <u32>vpn;
+  while (at < end) {
+    const tableEnd = min<u32>((at | (PT_ENTRIES - 1)) + 1, end);
+    let pt = pteTableOf(mm, at);
+    while (pt != 0 && at < tableEnd) {
+      const pte = load<u32>(pteSlot(pteTableBase(pt), <usize>(at & (PT_ENTRIES - 1))));
+      const pfn = ptePfn(pte);
+      // MIGRATE_VMA_SELECT_DEVICE_PRIVATE / _COHERENT: vm_normal_page skips devmap PTEs
+      const selected = (pte & PTE_DEVICE_PRIVATE) != 0 || ((pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT && isDevice(pfn));
+      if (selected) {
+        if (migratePageToRam(pfn, 0, mm, at)) moved++;
+        pt = pteTableOf(mm, at);
+      }
+      at++;
+    }
+    at = tableEnd;
   }
   return moved;
 }

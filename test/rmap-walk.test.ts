@@ -135,6 +135,30 @@ for (const [name, make] of TARGETS) {
     assert.equal(pinned.map((i) => t.read(mm, a + i * PAGE)), pinned.map((i) => 200 + i));
     assert.equal(t.violations(), [], "no read is taken for a corruption: every pin was detached");
   });
+  test(`${name}: migrate_to_ram of a range over several pte tables (one of them never allocated, the range starting and ending mid-table) brings back every device-private page`, async () => {
+    // the core scans a migrate_to_ram range table by table (ops.ts doMigrateToRam): a slot it skipped
+    // would leave its device-private entry behind
+    const cap = { ...CAP, systemPages: 2304 }; // migrate_to_ram wants a free frame per page of its range
+    const t = name === "engine" ? await Engine.create({ scheme: "E4", capacity: cap }) : Model.create({ scheme: "E4", capacity: cap });
+    const d = t.driverNew("device-private", 16);
+    const mm = t.mmNew();
+    const len = 2048;
+    const a = t.mmap(mm, { length: len * PAGE });
+    const vpn0 = a / PAGE;
+    const b1 = Math.ceil((vpn0 + 1) / 512) * 512; // the first table boundary inside the VMA
+    const b3 = b1 + 1024; // the table [b1 + 512, b3) stays empty: its pte table is never allocated
+    const start = vpn0 + 1;
+    const end = Math.min(vpn0 + len, b3 + 512) - 1;
+    const vpns = [start, start + 1, b1 - 1, b1, b1 + 1, b1 + 511, b3, b3 + 1, end - 1];
+    vpns.forEach((v, i) => t.write(mm, v * PAGE, 40 + i));
+    for (const v of vpns) assert.ok(t.migrateToDevice(mm, v * PAGE, PAGE, d) > 0);
+    assert.ok(vpns.every((v) => t.page(mm, v * PAGE)!.kind === "device-private"));
+    const moved = t.migrateToRam(mm, start * PAGE, (end - start) * PAGE);
+    assert.is(moved, vpns.length);
+    assert.equal(vpns.map((v) => t.page(mm, v * PAGE)!.kind), vpns.map(() => "system"));
+    assert.equal(vpns.map((v) => t.read(mm, v * PAGE)), vpns.map((_, i) => 40 + i));
+    assert.equal(t.violations(), []);
+  });
 }
 
 test.run();
