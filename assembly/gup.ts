@@ -96,7 +96,7 @@ function grabZero(mm: i32, vpn: u32, flags: i32, huge: bool): i32 {
 }
 
 /** try_grab_folio and a handle: FOLL_GET +1; FOLL_PIN +bias on a small folio, +1 and _pincount +1 on a large one. */
-function grab(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32): i32 {
+@inline function grab(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32): i32 {
   if (folioRef(pfn) == 0) return refuse(ENOMEM); // try_grab_folio (6.x): WARN and -ENOMEM on a count-0 folio
   const refs = tryGrabFolio(mm, vpn, pfn, flags);
   if (refs == 0) return refuse(EREMOTEIO); // try_grab_page (6.2+): -EREMOTEIO for a p2pdma page
@@ -109,7 +109,7 @@ function grab(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32): i32 {
  * it remembers what the pinner meant, a file block or an address of its own (v: the
  * vma at vpn, -1 when none is left).
  */
-export function grabHandle(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32, refs: i32): i32 {
+@inline export function grabHandle(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32, refs: i32): i32 {
   const filePage = isFilePage(pfn);
   const file = !filePage ? -1 : kindOf(pfn) == KIND_SYSTEM ? (v >= 0 ? vmaFile(v) : -1) : -deviceOwner(pfn) - 1;
   const h = newHandle(pfn, refs, mm, flags, file, filePage ? <i32>pageIndex(pfn) : <i32>vpn);
@@ -124,7 +124,7 @@ export function grabHandle(mm: i32, v: i32, vpn: u32, pfn: u32, flags: i32, refs
  * FOLL_GET +1, FOLL_PIN +bias on a small folio, +1 and _pincount +1 on a large one.
  * Returns the references taken, 0 when it refused (nothing taken).
  */
-export function tryGrabFolio(mm: i32, vpn: u32, pfn: u32, flags: i32): i32 {
+@inline export function tryGrabFolio(mm: i32, vpn: u32, pfn: u32, flags: i32): i32 {
   if (kindOf(pfn) == KIND_P2PDMA && (flags & FOLL_PCI_P2PDMA) == 0) return 0;
   const large = isLarge(pfn);
   const refs = (flags & FOLL_PIN) != 0 && !large ? pinBias() : 1;
@@ -137,7 +137,7 @@ export function tryGrabFolio(mm: i32, vpn: u32, pfn: u32, flags: i32): i32 {
  * check_vma_flags (mm/gup.c 6.x, called by __get_user_pages for each VMA before any
  * fault): may this GUP use the VMA at all? 0, or the errno. (refsim has no FOLL_FORCE.)
  */
-export function checkVmaFlags(v: i32, flags: i32): i32 {
+@inline export function checkVmaFlags(v: i32, flags: i32): i32 {
   // 5.13+ (before: check_dax_vmas after the pin, the same errno): no longterm pin of fsdax
   if ((flags & FOLL_LONGTERM) != 0 && vmaIsFsdax(v)) return EOPNOTSUPP;
   // 6.5+ (476c1dfefab8): writable_file_mapping_allowed refuses a longterm write pin that needs dirty tracking
@@ -195,7 +195,7 @@ export function unpin(h: i32): void {
  * a large folio's _pincount (a split needs no pins, so it is still large), then
  * folio_put_refs of 1 or the pin bias.
  */
-export function gupPutFolio(pfn: u32, refs: i32, flags: i32, mm: i32, vpn: i32): void {
+@inline export function gupPutFolio(pfn: u32, refs: i32, flags: i32, mm: i32, vpn: i32): void {
   if ((flags & FOLL_PIN) != 0 && isLarge(pfn)) setFolioPincount(folioOf(pfn), folioPincount(folioOf(pfn)) - 1);
   folioPut(pfn, refs, mm, vpn);
 }
