@@ -212,4 +212,4 @@ export function mirrorDeviceOf(m: i32): i32 { return mirrorDevice(m); }
 export function mirrorMmOf(m: i32): i32 { return mirrorMm(m); }
 
 // Workload generators inside the core (workload_run.ts): the host starts one, then steps it batch by batch.
-export { workloadPageFault, workloadMmap1, workloadSharedPages, workloadForkHeavy, workloadForkHeavyChild, workloadGpuChurn, workloadGpuChurnMm, workloadRdmaPins, workloadStep, workloadHash } from "./workload_run";
+export { workloadPageFault, workloadMmap1, workloadSharedPages, workloadForkHeavy, workloadForkHeavyChild, workloadGpuChurn, workloadGpuChurnMm, workloadRdmaPins, workloadMix, workloadMixWeight, workloadMixStop, workloadMixMismatches, workloadStep, workloadHash } from "./workload_run";

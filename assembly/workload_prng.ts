@@ -80,3 +80,19 @@ export function setWeights(table: usize, count: i32, w0: f64, w1: f64, w2: f64, 
   for (let i = 0; i < count; i++) total += load<f64>(table + (<usize>i << 3));
   return total;
 }
+
+/** The generator's four words into `to` (16 bytes): a generator inside the core goes back to them when a step must wait for its batch. */
+export function prngState(to: usize): void {
+  store<i32>(to, s0);
+  store<i32>(to, s1, 4);
+  store<i32>(to, s2, 8);
+  store<i32>(to, s3, 12);
+}
+
+/** The four words prngState saved. */
+export function prngSetState(from: usize): void {
+  s0 = load<i32>(from);
+  s1 = load<i32>(from, 4);
+  s2 = load<i32>(from, 8);
+  s3 = load<i32>(from, 12);
+}

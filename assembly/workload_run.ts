@@ -15,6 +15,7 @@ import { sharedPagesBegin, sharedPagesFill } from "./workload_shared_pages";
 import { forkHeavyBegin, forkHeavyFill, forkHeavyChild } from "./workload_fork_heavy";
 import { gpuChurnBegin, gpuChurnFill, gpuChurnMm } from "./workload_gpu_churn";
 import { rdmaPinsBegin, rdmaPinsFill } from "./workload_rdma_pins";
+import { MIX_KINDS, mixBegin, mixFill, mixWeight, mixStop, mixMismatches, mixWeightsDrawable } from "./workload_mix";
 
 const NONE = 0;
 const PAGE_FAULT = 1;
@@ -23,6 +24,7 @@ const SHARED_PAGES = 3;
 const FORK_HEAVY = 4;
 const GPU_CHURN = 5;
 const RDMA_PINS = 6;
+const MIX = 7;
 let running: i32 = NONE;
 
 /** Arguments the generators cannot work with: 0 if fine, else the 1-based position of the first bad one. */
@@ -182,6 +184,70 @@ export function workloadRdmaPins(processes: i32, pinners: i32, pages: i32, at: i
 const MAX_PINS: i64 = 1 << 24;
 const MAX_CHILD_WRITES = 1 << 28;
 
+/** mix's weight of op kind k (MIX_KINDS order) and under memory pressure, before workloadMix: 0, or 1 if k or a weight is bad. */
+export function workloadMixWeight(k: i32, w: f64, freeing: f64): i32 {
+  if (k < 0 || k >= MIX_KINDS || !weight(w) || !weight(freeing)) return 1;
+  mixWeight(k, w, freeing);
+  return 0;
+}
+
+/**
+ * Start mix (workload_mix.ts: setup, loop, drain and check, the whole run) over `budget` ops with the
+ * weights workloadMixWeight set, continuing the stream hash. Returns 0, or the bad argument's position
+ * (1 maxProcesses, 2 maxVmas, 3 arenaPages, 4 maxMapPages, 5 hintRatio, 6 fileRatio, 7 sharedRatio,
+ * 8 readOnlyRatio, 9 maxFiles, 10 maxFilePages, 11 maxDrivers, 12 driverPages, 13 maxMigratePages,
+ * 14 boReuse, 15 maxPins, 16 systemPages, 17 filePages, 18 devicePages, 19 systemLive, 20 mmSlots,
+ * 21 fileSlots, 22 driverSlots, 23 boSlots, 24 budget, 25 chunk, 26 weights).
+ */
+export function workloadMix(maxP: i32, maxV: i32, arena: i32, maxMap: i32, hint: f64, file: f64, shared: f64, readOnly: f64,
+  maxFiles: i32, maxFilePages: i32, maxDrivers: i32, driverPages: i32, maxMigrate: i32, boReuse: f64, maxPins: i32,
+  systemPages: f64, filePages: i32, devicePages: i32, systemLive: f64, mmSlots: f64, fileSlots: f64, drvSlots: f64, boSlots: f64,
+  budget: i32, chunk: i32, seed: u32, hash: i32): i32 {
+  if (maxP < 1 || maxP > MIX_MAX) return 1;
+  if (maxV < 2 || <i64>(maxP + 1) * (maxV + 1) > <i64>MIX_MAX) return 2;
+  if (arena < 16 || arena >= MIX_ARENA) return 3;
+  if (maxMap < 1 || maxMap > arena || arena + maxMap > MIX_ARENA) return 4;
+  if (!ratio(hint)) return 5;
+  if (!ratio(file)) return 6;
+  if (!ratio(shared)) return 7;
+  if (!ratio(readOnly)) return 8;
+  if (maxFiles < 1 || maxFiles > MIX_MAX) return 9;
+  if (maxFilePages < 1 || maxFilePages > filePages) return 10;
+  if (maxDrivers < 1 || maxDrivers > MIX_MAX) return 11;
+  if (driverPages < 1 || driverPages > devicePages) return 12;
+  if (maxMigrate < 1 || maxMigrate > MIX_MAX) return 13;
+  if (!ratio(boReuse)) return 14;
+  if (maxPins < 1 || maxPins > MIX_MAX) return 15;
+  if (!(systemPages >= 0 && systemPages < Infinity)) return 16;
+  if (filePages < 1) return 17;
+  if (devicePages < 1) return 18;
+  if (!(systemLive >= 0 && systemLive <= systemPages)) return 19;
+  if (!finite(mmSlots)) return 20;
+  if (!finite(fileSlots)) return 21;
+  if (!finite(drvSlots)) return 22;
+  if (!finite(boSlots)) return 23;
+  if (budget < 11) return 24; // the setup and the drain's last ops
+  if (chunk < 1) return 25;
+  mixBegin(maxP, maxV, arena, maxMap, hint, file, shared, readOnly, maxFiles, maxFilePages, maxDrivers, driverPages, maxMigrate, boReuse,
+    maxPins, systemPages, filePages, devicePages, systemLive, mmSlots, fileSlots, drvSlots, boSlots, budget, chunk, seed, batchCap);
+  if (!mixWeightsDrawable()) return 26;
+  setEmitHash(hash);
+  running = MIX;
+  return 0;
+}
+
+/** mix's per-mm, per-VMA and per-handle state is allocated in the core: a bound far above any capacity allows. */
+const MIX_MAX: i32 = 1 << 20;
+/** An arena and its longest mapping fit one pmd table above MMAP_BASE (src/workload/mix.ts checks the same). */
+const MIX_ARENA: i32 = (1 << 18) - 0x10000;
+function ratio(r: f64): bool { return r >= 0 && r <= 1; }
+function finite(x: f64): bool { return x > -Infinity && x < Infinity; }
+
+/** mix's end: 0, or why its loop stopped early (1 system frames exhausted, 2 no op could be issued). */
+export function workloadMixStop(): i32 { return mixStop(); }
+/** mix's mmap(-1) calls that returned another address than its get_unmapped_area predicted. */
+export function workloadMixMismatches(): i32 { return mixMismatches(); }
+
 /**
  * Issue and run the running generator's next batch: returns how many ops it issued (0: done).
  * batchRan() < the count means an op was rejected (the error block says which); the generator stops.
@@ -194,6 +260,7 @@ export function workloadStep(): i32 {
   else if (running == FORK_HEAVY) n = forkHeavyFill(opBase, batchCap);
   else if (running == GPU_CHURN) n = gpuChurnFill(opBase, batchCap);
   else if (running == RDMA_PINS) n = rdmaPinsFill(opBase, batchCap);
+  else if (running == MIX) n = mixFill(opBase, batchCap);
   if (n == 0) {
     running = NONE;
     return 0;

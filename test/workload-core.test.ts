@@ -1,5 +1,5 @@
 // The generators inside the core (assembly/workload_*.ts: page-fault1, page-fault3, mmap1, fork-heavy,
-// shared-pages, gpu-churn and rdma-pins' main loops) issue exactly the op stream of their TypeScript twins: the same records in the same order,
+// shared-pages, gpu-churn and rdma-pins' main loops, mix's whole run) issue exactly the op stream of their TypeScript twins: the same records in the same order,
 // the same stream hash, the same results, stats and violations. Each case runs the workload twice on
 // fresh engines, once with the TypeScript generator (generator "js") and once picked transparently
 // (the core's), recording every record the engine ran either way (the encoder's runEncoded calls and
@@ -66,10 +66,23 @@ const CASES: Case[] = [
   { name: "rdma-pins", params: { processes: 1, pinners: 1, pages: 4, chunk: 2, mrPages: 2, maxPins: 2, childWrites: 0, touch: 1 }, seed: 8, budget: 14 }, // the smallest budget
   { name: "rdma-pins", params: { processes: 2, pages: 64, mrPages: 1, maxPins: 4, weights: { register: 6, deregister: 6 } }, seed: 10, budget: 6_000, engine: { scheme: "E4", capacity: { batch: 64 } } }, // a region's one pin in the batch at its deregistration
   { name: "rdma-pins", params: { processes: 1, pinners: 1, pages: 64, mrPages: 1, maxPins: 3, touch: 1, childWrites: 0, weights: { register: 9, deregister: 1, read: 1, migrate: 0, evict: 0, fork: 0, write: 0, dontneed: 0 } }, seed: 24, budget: 301, engine: { scheme: "E2", capacity: { batch: 5 } } }, // the loop ends with a pin in the batch
+  // mix: setup, loop, drain and check all in the core; results read back (mm ids, mmap(-1), files, drivers, BOs, GUP handles)
+  { name: "mix", params: {}, seed: 1, budget: 40_000 },
+  { name: "mix", params: { ratios: { fork: 4, gup: 12, unpin: 3, dma_write: 5 } }, seed: 7, budget: 20_000, engine: { scheme: "E2" } }, // fork copies, handles collected
+  { name: "mix", params: { maxMigratePages: 8 }, seed: 3, budget: 20_000, engine: { scheme: "E0", capacity: { systemPages: 2048 } } }, // memory pressure: counters read, freeing kinds only
+  { name: "mix", params: { maxMigratePages: 4, ratios: { unpin: 0, munmap: 0.1, exit: 0, madvise_dontneed: 0.1, drop_cache: 0, migrate_to_device: 0, truncate: 0 } }, seed: 3, budget: 40_000, engine: { scheme: "E1", capacity: { systemPages: 1024 } } }, // stops early: nothing left to free
+  { name: "mix", params: { ratios: { truncate: 5, migrate_to_device: 8, evict_bo: 4, migrate_to_ram: 6, driver_teardown: 0.2, teardown: 0.05 }, boReuse: 0.7 }, seed: 5, budget: 20_000, engine: { scheme: "E1-5.18" } }, // BOs reused and evicted at once
+  { name: "mix", params: { hintRatio: 0.9, fileRatio: 0.6 }, seed: 2, budget: 3_000, engine: { scheme: "E3", capacity: { batch: 1 } } }, // a batch per op
+  { name: "mix", params: { ratios: { gup: 10, dma_write: 6 } }, seed: 2, budget: 5_003, engine: { scheme: "E4", capacity: { batch: 3 } } }, // handles ready before their batch ran
+  { name: "mix", params: { ratios: { fork: 3, mm_new: 2, exit: 2 }, maxProcesses: 5, maxVmas: 3 }, seed: 11, budget: 997, engine: { scheme: "E5", capacity: { batch: 64 } } },
+  { name: "mix", params: { maxPins: 5, arenaPages: 64, maxMapPages: 17 }, seed: 9, budget: 12_345, engine: { scheme: "E0-devmap", capacity: { batch: 97 } } },
+  { name: "mix", params: {}, seed: 4, budget: 11 }, // the smallest budget: setup, check and drain
+  { name: "mix", params: { ratios: { fork: 2, gup: 8 } }, seed: 6, budget: 15_000, engine: { scheme: "E4", counter: "refcache", cpus: 4 } },
 ];
 
 /** Ops a case runs outside the core's generator, before it (setup) and after it (drain); fork-heavy's drain: 2 + its live children. */
 function outside(c: Case, drainChildren: number): number {
+  if (c.name === "mix") return 0; // all of it in the core
   const tasks = (c.params.tasks as number | undefined) ?? 4;
   if (c.name === "page-fault3") return 4 * tasks + 1;
   if (c.name === "fork-heavy") return 2 + drainChildren + 2; // mm_new, mmap; the children's exits, the parent's, check
@@ -193,7 +206,7 @@ test("a rejected op of the core's generator throws RefsimError naming the op and
     (err: Error) => err.name === "RefsimError" && (err as Error & { field?: string }).field === "pages" && /page-fault pages is out of range, got 0/.test(err.message));
   assert.throws(() => e.runCoreWorkload({ kind: "mmap1", tasks: 1, pages: 4, at: 0x10000, flags: 11, mm0: mm }, -1, 0),
     (err: Error) => err.name === "RefsimError" && /ops/.test(err.message));
-  assert.throws(() => e.runCoreWorkload({ kind: "mix" } as never, 12, 0), (err: Error) => err.name === "RefsimError" && /kind/.test(err.message));
+  assert.throws(() => e.runCoreWorkload({ kind: "nope" } as never, 12, 0), (err: Error) => err.name === "RefsimError" && /kind/.test(err.message));
   assert.is(e.opsExecuted, 1);
 });
 
@@ -281,6 +294,54 @@ test("the core's rdma-pins refuses arguments it cannot work with, naming the fie
   for (const [change, f, re] of bad) assert.throws(() => e.runCoreWorkload({ ...rdma, ...change } as never, 50, 0), field(f, re), f);
   assert.throws(() => e.runCoreWorkload(rdma, 8, 0), field("ops", /rdma-pins ops is out of range, got 8/)); // the setup's 9 ops do not fit
   assert.is(e.opsExecuted, 2, "no op ran");
+});
+
+test("the core's mix refuses arguments it cannot work with, naming the field, before any op", async () => {
+  const e = await Engine.create({ scheme: "E2" });
+  const w = (k: number) => Array.from({ length: 22 }, (_, i) => (i === k ? 1 : 0));
+  const mix = {
+    kind: "mix", maxProcesses: 4, maxVmas: 8, arenaPages: 256, maxMapPages: 16, hintRatio: 0.2, fileRatio: 0.3, sharedRatio: 0.5,
+    readOnlyRatio: 0.1, maxFiles: 4, maxFilePages: 16, maxDrivers: 2, driverPages: 64, maxMigratePages: 8, boReuse: 0.3, maxPins: 16,
+    systemPages: 65536, filePages: 4096, devicePages: 4096, systemLive: 0, mmSlots: 50, fileSlots: 3, driverSlots: 1, boSlots: 100,
+    budget: 500, chunk: 64, weights: w(3), freeingWeights: w(2), seed: 1,
+  } as const;
+  const field = (f: string, re: RegExp) => (err: Error) => err.name === "RefsimError" && (err as Error & { field?: string }).field === f && re.test(err.message);
+  const bad: [Record<string, unknown>, string, RegExp][] = [
+    [{ maxProcesses: 0 }, "maxProcesses", /mix maxProcesses is out of range, got 0/],
+    [{ maxVmas: 1 }, "maxVmas", /mix maxVmas is out of range, got 1/],
+    [{ arenaPages: 8 }, "arenaPages", /mix arenaPages is out of range, got 8/],
+    [{ maxMapPages: 257 }, "maxMapPages", /mix maxMapPages is out of range, got 257/], // longer than the arena
+    [{ hintRatio: 1.5 }, "hintRatio", /mix hintRatio is out of range, got 1.5/],
+    [{ fileRatio: NaN }, "fileRatio", /mix fileRatio is out of range/],
+    [{ sharedRatio: -0.1 }, "sharedRatio", /mix sharedRatio is out of range/],
+    [{ readOnlyRatio: 2 }, "readOnlyRatio", /mix readOnlyRatio is out of range, got 2/],
+    [{ maxFiles: 0 }, "maxFiles", /mix maxFiles is out of range, got 0/],
+    [{ maxFilePages: 4097 }, "maxFilePages", /mix maxFilePages is out of range, got 4097/], // more than filePages
+    [{ maxDrivers: 0 }, "maxDrivers", /mix maxDrivers is out of range, got 0/],
+    [{ driverPages: 0 }, "driverPages", /mix driverPages is out of range, got 0/],
+    [{ maxMigratePages: 0 }, "maxMigratePages", /mix maxMigratePages is out of range, got 0/],
+    [{ boReuse: 3 }, "boReuse", /mix boReuse is out of range, got 3/],
+    [{ maxPins: 0 }, "maxPins", /mix maxPins is out of range, got 0/],
+    [{ systemPages: Infinity }, "systemPages", /mix systemPages is out of range/],
+    [{ systemLive: 70000 }, "systemLive", /mix systemLive is out of range, got 70000/],
+    [{ mmSlots: NaN }, "mmSlots", /mix mmSlots is out of range/],
+    [{ boSlots: -Infinity }, "boSlots", /mix boSlots is out of range/],
+    [{ budget: 10, }, "budget", /mix budget is out of range, got 10/],
+    [{ chunk: 0 }, "chunk", /mix chunk is out of range, got 0/],
+    [{ weights: w(-1) }, "weights", /mix weights is out of range/], // nothing to draw
+    [{ freeingWeights: w(-1) }, "weights", /mix weights is out of range/],
+    [{ weights: [1, 2, 3] }, "weights", /mix weights must be 22 numbers/],
+    [{ freeingWeights: "x" }, "freeingWeights", /mix freeingWeights must be 22 numbers/],
+    [{ weights: [...w(3).slice(1), -1] }, "weights", /mix weight 21 must be a finite number >= 0, got -1/],
+  ];
+  for (const [change, f, re] of bad) {
+    const run = { ...mix, ...change };
+    assert.throws(() => e.runCoreWorkload(run as never, run.budget as number, 0), field(f, re), f);
+  }
+  assert.throws(() => e.runCoreWorkload(mix as never, 499, 0), field("ops", /mix runs its whole budget \(500\): ops must equal it, got 499/));
+  assert.is(e.opsExecuted, 0, "no op ran");
+  const ok = e.runCoreWorkload(mix as never, 500, 0); // reads only, once set up
+  assert.ok(ok.ops > 11 && ok.ops <= 500, `${ok.ops} ops`);
 });
 
 test("the core's rdma-pins unpins only the pins that took: a region of failed pins (handle 0) is deregistered with no unpin", async () => {

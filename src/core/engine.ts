@@ -142,15 +142,30 @@ export type CoreWorkload =
     kind: "rdma-pins"; processes: number; pinners: number; pages: number; at: number; flags: number; mm0: number; mrPages: number;
     maxMrs: number; chunk: number; touch: number; childWrites: number; driver: number; devicePages: number; weights: readonly number[];
     boSlots: number; forkSlots: number; budget: number; before: number; seed: number;
+  }
+  | {
+    kind: "mix"; maxProcesses: number; maxVmas: number; arenaPages: number; maxMapPages: number; hintRatio: number; fileRatio: number;
+    sharedRatio: number; readOnlyRatio: number; maxFiles: number; maxFilePages: number; maxDrivers: number; driverPages: number;
+    maxMigratePages: number; boReuse: number; maxPins: number; systemPages: number; filePages: number; devicePages: number;
+    systemLive: number; mmSlots: number; fileSlots: number; driverSlots: number; boSlots: number; budget: number; chunk: number;
+    weights: readonly number[]; freeingWeights: readonly number[]; seed: number;
   };
 
 /**
  * What a generator inside the core did: its ops, the stream hash after them, fork-heavy's live children
- * by slot (-1: none), gpu-churn's processes' mm ids at the end (respawns give new ones).
+ * by slot (-1: none), gpu-churn's processes' mm ids at the end (respawns give new ones), mix's early stop
+ * (0 none, 1 system frames exhausted, 2 no op could be issued) and its mmap(-1) addresses it did not predict.
  */
-export interface CoreWorkloadRun { ops: number; hash: number; children: number[]; mms: number[] }
+export interface CoreWorkloadRun { ops: number; hash: number; children: number[]; mms: number[]; stop: number; mismatches: number }
 
-const CORE_WORKLOADS = ["page-fault", "mmap1", "shared-pages", "fork-heavy", "gpu-churn", "rdma-pins"] as const;
+const CORE_WORKLOADS = ["page-fault", "mmap1", "shared-pages", "fork-heavy", "gpu-churn", "rdma-pins", "mix"] as const;
+
+/** mix's bad-argument positions (assembly/workload_run.ts workloadMix), 1-based. */
+const MIX_FIELDS = ["maxProcesses", "maxVmas", "arenaPages", "maxMapPages", "hintRatio", "fileRatio", "sharedRatio", "readOnlyRatio",
+  "maxFiles", "maxFilePages", "maxDrivers", "driverPages", "maxMigratePages", "boReuse", "maxPins", "systemPages", "filePages",
+  "devicePages", "systemLive", "mmSlots", "fileSlots", "driverSlots", "boSlots", "budget", "chunk", "weights"] as const;
+/** mix's op kinds, the order of its weights (src/workload/mix.ts MIX_KINDS). */
+const MIX_KIND_COUNT = 22;
 
 /** gpu-churn's bad-argument positions (assembly/workload_run.ts workloadGpuChurn), 1-based. */
 const GPU_CHURN_FIELDS = ["processes", "pages", "mm0", "ops", "chunk", "touch", "drivers", "devicePages", "populate", "evictFirst",
@@ -454,6 +469,21 @@ export class Engine extends OpCalls {
       bad = c.workloadRdmaPins(w.processes, w.pinners, w.pages, w.at, w.flags, w.mm0, w.mrPages, w.maxMrs, w.chunk, w.touch, w.childWrites,
         w.driver, w.devicePages, ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7], w.boSlots, w.forkSlots, w.budget, w.before,
         w.seed >>> 0, ops, hash | 0);
+    } else if (w.kind === "mix") {
+      fields = MIX_FIELDS;
+      const ws = w.weights, fs = w.freeingWeights;
+      for (const [name, a] of [["weights", ws], ["freeingWeights", fs]] as const) {
+        if (!Array.isArray(a) || a.length !== MIX_KIND_COUNT) throw new RefsimError(`runCoreWorkload: mix ${name} must be ${MIX_KIND_COUNT} numbers (src/workload/mix.ts MIX_KINDS), got ${shown(a)}`, { field: name, code: "BAD_ARG" });
+      }
+      for (let k = 0; k < MIX_KIND_COUNT; k++) {
+        if (typeof ws[k] !== "number" || typeof fs[k] !== "number" || c.workloadMixWeight(k, ws[k], fs[k]) !== 0) {
+          throw new RefsimError(`runCoreWorkload: mix weight ${k} must be a finite number >= 0, got ${shown(ws[k])} and ${shown(fs[k])}`, { field: "weights", code: "BAD_ARG" });
+        }
+      }
+      if (ops !== w.budget) throw new RefsimError(`runCoreWorkload: mix runs its whole budget (${shown(w.budget)}): ops must equal it, got ${shown(ops)}`, { field: "ops", code: "BAD_ARG" });
+      bad = c.workloadMix(w.maxProcesses, w.maxVmas, w.arenaPages, w.maxMapPages, w.hintRatio, w.fileRatio, w.sharedRatio, w.readOnlyRatio,
+        w.maxFiles, w.maxFilePages, w.maxDrivers, w.driverPages, w.maxMigratePages, w.boReuse, w.maxPins, w.systemPages, w.filePages,
+        w.devicePages, w.systemLive, w.mmSlots, w.fileSlots, w.driverSlots, w.boSlots, w.budget, w.chunk, w.seed >>> 0, hash | 0);
     } else {
       fields = ["children", "pages", "mm0", "ops", "burst", "slots"];
       bad = c.workloadForkHeavy(w.children, w.pages, w.at, w.mm0, ops, w.burst, w.slots, w.quotaW, w.quotaR, w.parentShare, w.budget, w.before, w.seed >>> 0, hash | 0);
@@ -474,7 +504,9 @@ export class Engine extends OpCalls {
     if (w.kind === "fork-heavy") for (let s = 0; s < w.children; s++) children.push(c.workloadForkHeavyChild(s));
     const mms: number[] = [];
     if (w.kind === "gpu-churn") for (let i = 0; i < w.processes; i++) mms.push(c.workloadGpuChurnMm(i));
-    return { ops: start, hash: c.workloadHash() >>> 0, children, mms };
+    const stop = w.kind === "mix" ? c.workloadMixStop() : 0;
+    const mismatches = w.kind === "mix" ? c.workloadMixMismatches() : 0;
+    return { ops: start, hash: c.workloadHash() >>> 0, children, mms, stop, mismatches };
   }
 
   /** A test_hmm file opened by dmirror_open. */

@@ -282,7 +282,7 @@ export class Session {
 export interface RunOptions {
   /**
    * "auto" (the default): on an Engine, a workload with a generator inside the core (page-fault1,
-   * page-fault3, mmap1, fork-heavy, shared-pages, gpu-churn, rdma-pins) issues its main loop there, with no JavaScript per op; on any other target,
+   * page-fault3, mmap1, fork-heavy, shared-pages, gpu-churn, rdma-pins; mix its whole run) issues its main loop there, with no JavaScript per op; on any other target,
    * and always with "js", the TypeScript generator issues every op. Both issue the same op stream.
    */
   generator?: "auto" | "js";

@@ -38,7 +38,11 @@
  * no free page, and per-driver free pages are not visible to it).
  *
  * The run: setup (2 mms, a file, a driver), the random loop, the drain (unpin
- * every handle, exit every mm, drop every page cache) and a quiesce check.
+ * every handle, exit every mm, drop every page cache) and a quiesce check. On an
+ * Engine (RunOptions generator "auto") all of it runs inside the core
+ * (assembly/workload_mix.ts), which reproduces this class's draws, its encoder's
+ * flushes and the results it reads back: the same stream; generator "js" and any
+ * other target run this class.
  *
  * Capacity with the defaults: at most 12 live mms with 24 VMAs each (288 VMAs),
  * 12 * (arena + maxMapPages)/512 + ... = 84 pte tables, up to 16 files of 1..256
@@ -60,9 +64,10 @@ import {
   KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
 } from "../../assembly/abi.ts";
 import {
-  Session, Pacer, resolveParams, defaultsOf, need, usageOf, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
-  type Spec, type WorkloadDef, type WorkloadSummary,
+  Session, Pacer, resolveParams, defaultsOf, need, usageOf, coreEngine, runInCore, MAP_BASE, DEFAULT_SEED, DEFAULT_BUDGET,
+  type Spec, type WorkloadDef, type WorkloadSummary, type RunOptions,
 } from "./common.ts";
+import type { Engine } from "../core/engine.ts";
 import type { OpTarget } from "./target.ts";
 import { VmaTracker } from "./vmas.ts";
 import { Weights } from "./prng.ts";
@@ -599,10 +604,34 @@ class MixGenerator {
     return false;
   }
 
+  /**
+   * The whole run inside the core (assembly/workload_mix.ts): the same draws, ops and results as run()'s,
+   * its encoder's flushes (chunk) reproduced there, so the same stream and the same summary.
+   */
+  runCore(core: Engine, options: RunOptions | undefined): WorkloadSummary {
+    const { s, p, cap } = this;
+    const run = runInCore(s, core, {
+      kind: "mix", maxProcesses: p.maxProcesses, maxVmas: p.maxVmas, arenaPages: p.arenaPages, maxMapPages: p.maxMapPages,
+      hintRatio: p.hintRatio, fileRatio: p.fileRatio, sharedRatio: p.sharedRatio, readOnlyRatio: p.readOnlyRatio, maxFiles: p.maxFiles,
+      maxFilePages: p.maxFilePages, maxDrivers: p.maxDrivers, driverPages: p.driverPages, maxMigratePages: p.maxMigratePages,
+      boReuse: p.boReuse, maxPins: p.maxPins, systemPages: cap.systemPages, filePages: cap.filePages, devicePages: cap.devicePages,
+      systemLive: this.sysUsed, mmSlots: this.mmPacer.slots, fileSlots: this.filePacer.slots, driverSlots: this.drvPacer.slots,
+      boSlots: this.boPacer.slots, budget: s.budget, chunk: this.enc.chunk, weights: Array.from(this.weights.values),
+      freeingWeights: Array.from(this.freeingWeights.values), seed: s.seed,
+    }, s.budget, options);
+    if (run.stop === 1) s.note = "stopped early: system frames are exhausted and nothing is left to free";
+    else if (run.stop === 2) s.note = "stopped early: no op could be issued (no address space left: mm ids used up?)";
+    this.mismatches = run.mismatches;
+    if (this.mismatches > 0) s.note = `${s.note ? s.note + "; " : ""}mmap(-1) returned another address than get_unmapped_area predicts ${this.mismatches} times`;
+    return s.finish();
+  }
+
   /** Setup (two processes, a file, a driver), the random loop, the drain and a quiesce check. */
-  run(): WorkloadSummary {
+  run(options?: RunOptions): WorkloadSummary {
     const { s, enc, rng } = this;
     s.needBudget(4 + 2 + 2 + 1 + 2);
+    const core = coreEngine(s.target, options);
+    if (core) return this.runCore(core, options);
     this.addSlot(enc.result(enc.mmNew()));
     this.addSlot(enc.result(enc.mmNew()));
     this.newFile();
@@ -648,8 +677,8 @@ class MixGenerator {
   }
 }
 
-export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET): WorkloadSummary {
-  return new MixGenerator(target, params, seed, budget).run();
+export function runMix(target: OpTarget, params?: Partial<MixParams>, seed = DEFAULT_SEED, budget = DEFAULT_BUDGET, options?: RunOptions): WorkloadSummary {
+  return new MixGenerator(target, params, seed, budget).run(options);
 }
 
 export const mix: WorkloadDef<MixParams> = {
