@@ -179,9 +179,14 @@ let snapCount: i32 = 0;
 @inline function at(a: usize, i: i32): usize { return a + (<usize>i << 2); }
 @inline function get(a: usize, i: i32): i32 { return load<i32>(at(a, i)); }
 @inline function set(a: usize, i: i32, v: i32): void { store<i32>(at(a, i), v); }
+let block: usize = 0;
+let blockWords: i32 = 0;
+let carved: usize = 0;
+/** The next `count` i32s of the run's block. */
 function words(count: i32): usize {
-  const c: i32 = count > 0 ? count : 1;
-  return heap.alloc(<usize>c << 2);
+  const a = carved;
+  carved += <usize>count << 2;
+  return a;
 }
 
 /** Relative weight of kind k and its weight under memory pressure (before mixBegin). */
@@ -229,11 +234,17 @@ export function mixBegin(nmaxP: i32, nmaxV: i32, narena: i32, nmaxMap: i32, nhin
     weightTotal += load<f64>(weights + (<usize>k << 3));
     freeingTotal += load<f64>(freeing + (<usize>k << 3));
   }
-  // fresh blocks each run (a few KB; the stub runtime frees nothing)
+  // every array carved from one block, taken anew only when a run needs more than the last (the stub runtime frees nothing)
+  const nv = (maxP + 1) * (maxV + 1);
+  const need = 5 * maxP + 7 * nv + 2 * maxFiles + maxDrivers + 4 * maxPins + (room > 0 ? room : 1);
+  if (need > blockWords) {
+    block = heap.alloc(<usize>need << 2);
+    blockWords = need;
+  }
+  carved = block;
   slotMm = words(maxP); liveList = words(maxP); slotPos = words(maxP);
   for (let i = 0; i < maxP; i++) set(slotMm, i, -1);
   nLive = 0;
-  const nv = (maxP + 1) * (maxV + 1);
   vHead = words(maxP); vCount = words(maxP);
   for (let i = 0; i < maxP; i++) { set(vHead, i, -1); set(vCount, i, 0); }
   vStart = words(nv); vEnd = words(nv); vFlags = words(nv); vFile = words(nv); vPgoff = words(nv); vNext = words(nv); vFree = words(nv);
@@ -245,7 +256,7 @@ export function mixBegin(nmaxP: i32, nmaxV: i32, narena: i32, nmaxMap: i32, nhin
   nDrv = 0; drvCreated = 0; devicePagesUsed = 0;
   handles = words(maxPins); handleWrites = words(maxPins); wantWrites = words(maxPins); wantResult = words(maxPins);
   nHandles = 0; wantIssued = wantCount = wantReady = wantRun = 0;
-  gupAt = words(room); batchGups = 0;
+  gupAt = words(room > 0 ? room : 1); batchGups = 0;
   phase = SETUP; setupI = 0; drainI = 0;
   issued = 0; n = 0; endBatch = false; mustRun = false;
   cont = C_NONE; contAfterPressure = false; contResultAt = -1;

@@ -4,7 +4,7 @@
  * Each measured run gets a fresh target (generators use up mm ids); a short run
  * on a throwaway target warms the code up first. On the engine a workload runs as
  * a user does (runWorkload picks the generator inside the core where there is one:
- * page-fault1, page-fault3, mmap1, fork-heavy, shared-pages, gpu-churn, rdma-pins); those rows also time the TypeScript generator
+ * page-fault1, page-fault3, mmap1, fork-heavy, shared-pages, gpu-churn, rdma-pins, mix); those rows also time the TypeScript generator
  * on the engine (RunOptions.generator "js") for comparison.
  */
 import { existsSync } from "node:fs";

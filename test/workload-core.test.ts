@@ -344,6 +344,18 @@ test("the core's mix refuses arguments it cannot work with, naming the field, be
   assert.ok(ok.ops > 11 && ok.ops <= 500, `${ok.ops} ops`);
 });
 
+test("the core's mix run after run on one engine, each larger than the last or smaller, = the TypeScript one's", async () => {
+  const core = await Engine.create({ scheme: "E2" });
+  const ts = await Engine.create({ scheme: "E2" });
+  const runs: [Record<string, unknown>, number][] = [[{ maxProcesses: 2, maxVmas: 3, maxPins: 2 }, 2_000], [{ maxProcesses: 9, maxPins: 300 }, 9_000], [{ maxFiles: 3 }, 3_000]];
+  for (const [params, budget] of runs) {
+    const b = runWorkload("mix", core, params, 5, budget);
+    const a = runWorkload("mix", ts, params, 5, budget, { generator: "js" });
+    assert.is(b.streamHash, a.streamHash, JSON.stringify(params));
+    assert.equal(b.stats, a.stats);
+  }
+});
+
 test("the core's rdma-pins unpins only the pins that took: a region of failed pins (handle 0) is deregistered with no unpin", async () => {
   // VM_READ | VM_ANON: every FOLL_WRITE pin fails with -EFAULT (check_vma_flags), the setup's writes with SIGSEGV
   const run = async (flags: number) => {

@@ -123,7 +123,9 @@ export interface FastPathCounts {
  * ... whose buffers are not mapped yet, the first `pinners` registering regions of `mrPages` pins, at most
  * `maxMrs` at once, driver `driver` with `devicePages`: the mmaps and writes, turns drawn by `weights` in
  * the order register, deregister, migrate, evict, fork, read, write, dontneed, then the live regions'
- * unpins; `boSlots` migrations and `forkSlots` forks paced over `budget` ops from `before` ops into the run).
+ * unpins; `boSlots` migrations and `forkSlots` forks paced over `budget` ops from `before` ops into the run);
+ * mix's whole run (src/workload/mix.ts's parameters, the target's capacity and frames in use, its pacers'
+ * slots, its encoder's `chunk`, `weights` and `freeingWeights` in MIX_KINDS order; ops must be its `budget`).
  */
 export type CoreWorkload =
   | { kind: "page-fault"; tasks: number; pages: number; at: number; flags: number; mm0: number; file0: number; seed: number }

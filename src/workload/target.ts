@@ -20,7 +20,7 @@ export interface OpTarget {
   violations(): Violation[];
   /**
    * A wrapper that hands every op to an Engine unchanged (a progress line, say) may name the Engine
-   * here, so a generator inside the core (page-fault1, page-fault3, mmap1, fork-heavy, shared-pages, gpu-churn, rdma-pins) runs on it; the wrapper
+   * here, so a generator inside the core (page-fault1, page-fault3, mmap1, fork-heavy, shared-pages, gpu-churn, rdma-pins, mix) runs on it; the wrapper
    * then hears of each batch the core ran through coreRan instead of runEncoded.
    */
   coreEngine?(): Engine | null;
