@@ -141,6 +141,9 @@ let vFile: usize = 0;
 let vPgoff: usize = 0;
 let vNext: usize = 0;
 let vFree: usize = 0;
+// per slot its VMAs in list order (maxV + 1 words each), rebuilt by vPick after its list changed (VmaTracker's #order)
+let vOrder: usize = 0;
+let vStale: usize = 0;
 let vFreeTop: i32 = 0;
 // files, drivers, GUP handles
 let fileId: usize = 0;
@@ -236,7 +239,7 @@ export function mixBegin(nmaxP: i32, nmaxV: i32, narena: i32, nmaxMap: i32, nhin
   }
   // every array carved from one block, taken anew only when a run needs more than the last (the stub runtime frees nothing)
   const nv = (maxP + 1) * (maxV + 1);
-  const need = 5 * maxP + 7 * nv + 2 * maxFiles + maxDrivers + 4 * maxPins + (room > 0 ? room : 1);
+  const need = 7 * maxP + maxP * (maxV + 1) + 7 * nv + 2 * maxFiles + maxDrivers + 4 * maxPins + (room > 0 ? room : 1);
   if (need > blockWords) {
     block = heap.alloc(<usize>need << 2);
     blockWords = need;
@@ -246,7 +249,8 @@ export function mixBegin(nmaxP: i32, nmaxV: i32, narena: i32, nmaxMap: i32, nhin
   for (let i = 0; i < maxP; i++) set(slotMm, i, -1);
   nLive = 0;
   vHead = words(maxP); vCount = words(maxP);
-  for (let i = 0; i < maxP; i++) { set(vHead, i, -1); set(vCount, i, 0); }
+  vOrder = words(maxP * (maxV + 1)); vStale = words(maxP);
+  for (let i = 0; i < maxP; i++) { set(vHead, i, -1); set(vCount, i, 0); set(vStale, i, 1); }
   vStart = words(nv); vEnd = words(nv); vFlags = words(nv); vFile = words(nv); vPgoff = words(nv); vNext = words(nv); vFree = words(nv);
   for (let i = 0; i < nv; i++) set(vFree, i, nv - 1 - i);
   vFreeTop = nv;
@@ -334,12 +338,14 @@ function vInsert(s: i32, start: i32, end: i32, flags: i32, file: i32, pgoff: i32
   if (prev < 0) set(vHead, s, v);
   else set(vNext, prev, v);
   set(vCount, s, get(vCount, s) + 1);
+  set(vStale, s, 1);
 }
 function vUnlink(s: i32, v: i32, prev: i32): void {
   if (prev < 0) set(vHead, s, get(vNext, v));
   else set(vNext, prev, get(vNext, v));
   set(vFree, vFreeTop++, v);
   set(vCount, s, get(vCount, s) - 1);
+  set(vStale, s, 1);
 }
 function vSetRange(v: i32, start: i32, end: i32): void {
   if (get(vFile, v) >= 0) set(vPgoff, v, get(vPgoff, v) + start - get(vStart, v));
@@ -387,12 +393,19 @@ function vUnmappedArea(s: i32, len: i32, base: i32): i32 {
   }
   return cand;
 }
-/** VmaTracker.pick: the k-th VMA of the list, k drawn. */
+/**
+ * VmaTracker.pick: the k-th VMA of the list, k drawn; from the slot's order array, rebuilt after the list
+ * changed (reads and writes pick far more often than the lists change; performance only, the same VMA).
+ */
 function vPick(s: i32): i32 {
-  let k = below(get(vCount, s));
-  let v = get(vHead, s);
-  while (k-- > 0) v = get(vNext, v);
-  return v;
+  const k = below(get(vCount, s));
+  const o = vOrder + (<usize>(s * (maxV + 1)) << 2);
+  if (get(vStale, s) != 0) {
+    let i = 0;
+    for (let v = get(vHead, s); v >= 0; v = get(vNext, v)) set(o, i++, v);
+    set(vStale, s, 0);
+  }
+  return get(o, k);
 }
 function vCopy(from: i32, to: i32): void {
   for (let v = get(vHead, from); v >= 0; v = get(vNext, v)) vInsert(to, get(vStart, v), get(vEnd, v), get(vFlags, v), get(vFile, v), get(vPgoff, v));
@@ -406,6 +419,7 @@ function vDrop(s: i32): void {
   }
   set(vHead, s, -1);
   set(vCount, s, 0);
+  set(vStale, s, 1);
 }
 
 // ---- the twin's helpers
