@@ -77,6 +77,7 @@ const CASES: Case[] = [
   { name: "mix", params: { ratios: { fork: 3, mm_new: 2, exit: 2 }, maxProcesses: 5, maxVmas: 3 }, seed: 11, budget: 997, engine: { scheme: "E5", capacity: { batch: 64 } } },
   { name: "mix", params: { maxPins: 5, arenaPages: 64, maxMapPages: 17 }, seed: 9, budget: 12_345, engine: { scheme: "E0-devmap", capacity: { batch: 97 } } },
   { name: "mix", params: {}, seed: 4, budget: 11 }, // the smallest budget: setup, check and drain
+  { name: "mix", params: { hintRatio: 0, ratios: { gup: 12, unpin: 4, dma_write: 6, fork: 0, mm_new: 0, migrate_to_device: 0, evict_bo: 0, file_new: 0, driver_new: 0 } }, seed: 12, budget: 30_000, engine: { scheme: "E2", capacity: { batch: 3000 } } }, // no result ops: the encoder's full 1024-op chunk flushes inside the core's batch, handles ready before their batch ran
   { name: "mix", params: { ratios: { fork: 2, gup: 8 } }, seed: 6, budget: 15_000, engine: { scheme: "E4", counter: "refcache", cpus: 4 } },
 ];
 
