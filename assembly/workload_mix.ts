@@ -13,37 +13,17 @@ import { OP_CHECK, OP_DMA_WRITE, OP_DRIVER_NEW, OP_DRIVER_TEARDOWN, OP_DROP_CACH
   OP_TRUNCATE, OP_UNPIN, OP_WRITE, VM_READ, VM_WRITE, VM_SHARED, VM_ANON, VM_FILE, FOLL_WRITE, FOLL_PIN, FOLL_LONGTERM,
   KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT, ST_LIVE_FRAMES, ST_DEV_ALLOC, ST_DEV_FREED } from "./abi";
 import { resultBase } from "./ops";
+import {
+  K_MM_NEW, K_MMAP, K_MUNMAP, K_READ, K_WRITE, K_FORK, K_EXIT, K_MADVISE_DONTNEED, K_FILE_NEW, K_DRIVER_NEW, K_MIGRATE_TO_DEVICE, K_MIGRATE_TO_RAM, K_GUP, K_UNPIN, K_CHECK, K_DROP_CACHE, K_TEARDOWN, K_MADVISE_PAGEOUT, K_TRUNCATE, K_DMA_WRITE, K_EVICT_BO, K_DRIVER_TEARDOWN, MIX_KIND_COUNT,
+} from "./workload_mix_kinds";
 import { stat } from "./stats";
 import { record3, record7 } from "./workload_emit";
 import { prngSeed, prngU32, prngBelow as below, prngChance as chance, prngDraw, prngState, prngSetState } from "./workload_prng";
 
-export const MIX_KINDS = 22;
+export const MIX_KINDS = MIX_KIND_COUNT;
 const MAP_BASE = 0x10000; // src/workload/common.ts MAP_BASE
 const RW = VM_READ | VM_WRITE;
 
-// the twin's MIX_KINDS indices
-const K_MM_NEW = 0;
-const K_MMAP = 1;
-const K_MUNMAP = 2;
-const K_READ = 3;
-const K_WRITE = 4;
-const K_FORK = 5;
-const K_EXIT = 6;
-const K_MADVISE_DONTNEED = 7;
-const K_FILE_NEW = 8;
-const K_DRIVER_NEW = 9;
-const K_MIGRATE_TO_DEVICE = 10;
-const K_MIGRATE_TO_RAM = 11;
-const K_GUP = 12;
-const K_UNPIN = 13;
-const K_CHECK = 14;
-const K_DROP_CACHE = 15;
-const K_TEARDOWN = 16;
-const K_MADVISE_PAGEOUT = 17;
-const K_TRUNCATE = 18;
-const K_DMA_WRITE = 19;
-const K_EVICT_BO = 20;
-const K_DRIVER_TEARDOWN = 21;
 
 // phases
 const SETUP = 0;

@@ -13,6 +13,8 @@ import { OP_WORDS, OP_EXIT, OP_UNPIN } from "../assembly/abi.ts";
 import { fnvWords, FNV_OFFSET } from "../src/trace/format.ts";
 import { runWorkload, type RunOptions } from "../src/workload/index.ts";
 import { ProgressTarget } from "../src/cli/progress.ts";
+import { MIX_KINDS } from "../src/workload/mix.ts";
+import * as mixKinds from "../assembly/workload_mix_kinds.ts";
 
 interface Case { name: string; params: Record<string, unknown>; seed: number; budget: number; engine?: EngineOptions }
 
@@ -376,6 +378,14 @@ test("the core's rdma-pins unpins only the pins that took: a region of failed pi
   const rw = await run(1 | 2 | 8);
   assert.is(rw.unpins, rw.gups, "every pin took and is unpinned, the drain's included");
   assert.is(rw.live, 0);
+});
+
+test("mix's kind indices (assembly/workload_mix_kinds.ts, both generators') name MIX_KINDS' entries in order", () => {
+  assert.is(mixKinds.MIX_KIND_COUNT, MIX_KINDS.length);
+  for (const [name, index] of Object.entries(mixKinds)) {
+    if (name === "MIX_KIND_COUNT") continue;
+    assert.is(MIX_KINDS[index], name.slice(2).toLowerCase(), name);
+  }
 });
 
 test.run();

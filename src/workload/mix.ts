@@ -71,6 +71,9 @@ import type { Engine } from "../core/engine.ts";
 import type { OpTarget } from "./target.ts";
 import { VmaTracker } from "./vmas.ts";
 import { Weights } from "./prng.ts";
+import {
+  K_MM_NEW, K_MMAP, K_MUNMAP, K_READ, K_WRITE, K_FORK, K_EXIT, K_MADVISE_DONTNEED, K_FILE_NEW, K_DRIVER_NEW, K_MIGRATE_TO_DEVICE, K_MIGRATE_TO_RAM, K_GUP, K_UNPIN, K_CHECK, K_DROP_CACHE, K_TEARDOWN, K_MADVISE_PAGEOUT, K_TRUNCATE, K_DMA_WRITE, K_EVICT_BO, K_DRIVER_TEARDOWN,
+} from "../../assembly/workload_mix_kinds.ts";
 
 export const MIX_KINDS = [
   "mm_new", "mmap", "munmap", "read", "write", "fork", "exit", "madvise_dontneed", "file_new", "driver_new",
@@ -79,30 +82,6 @@ export const MIX_KINDS = [
 ] as const;
 export type MixKind = (typeof MIX_KINDS)[number];
 
-// Each kind's index in MIX_KINDS (the weights are drawn in that order; test/workload.test.ts's
-// pinned streams fail if one is wrong).
-const K_MM_NEW = 0;
-const K_MMAP = 1;
-const K_MUNMAP = 2;
-const K_READ = 3;
-const K_WRITE = 4;
-const K_FORK = 5;
-const K_EXIT = 6;
-const K_MADVISE_DONTNEED = 7;
-const K_FILE_NEW = 8;
-const K_DRIVER_NEW = 9;
-const K_MIGRATE_TO_DEVICE = 10;
-const K_MIGRATE_TO_RAM = 11;
-const K_GUP = 12;
-const K_UNPIN = 13;
-const K_CHECK = 14;
-const K_DROP_CACHE = 15;
-const K_TEARDOWN = 16;
-const K_MADVISE_PAGEOUT = 17;
-const K_TRUNCATE = 18;
-const K_DMA_WRITE = 19;
-const K_EVICT_BO = 20;
-const K_DRIVER_TEARDOWN = 21;
 
 export interface MixParams {
   ratios: Record<MixKind, number>;
