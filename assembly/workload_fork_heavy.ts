@@ -9,6 +9,7 @@
 import { OP_EXIT, OP_FORK, OP_READ, OP_WRITE } from "./abi";
 import { resultBase } from "./ops";
 import { record3 } from "./workload_emit";
+import { pacerAllows } from "./workload_pacer";
 import { prngSeed, prngU32 } from "./workload_prng";
 
 const NO_TURN = 0;
@@ -120,7 +121,7 @@ export function forkHeavyFill(buf: usize, room: i32): i32 {
         break;
       }
       const done = done0 + <f64>(issued + n);
-      if (live < children && forksUsed < forkSlots && forksUsed * forkBudget <= done * forkSlots) { // Pacer.allow
+      if (live < children && pacerAllows(forksUsed, forkSlots, forkBudget, done)) {
         let s = 0;
         while (load<i32>(at(childMm, s)) >= 0) s++;
         forkSlot = s;

@@ -13,6 +13,7 @@
 import { OP_EXIT, OP_MADV_DONTNEED, OP_MIGRATE_TO_DEVICE, OP_MIGRATE_TO_RAM, OP_MM_NEW, OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_WORDS } from "./abi";
 import { resultBase } from "./ops";
 import { record3, record7 } from "./workload_emit";
+import { pacerAllows } from "./workload_pacer";
 import { prngSeed, prngU32, prngBelow as below, prngChance as chance, prngDraw, setWeights } from "./workload_prng";
 
 const TURNS = 7; // migrate, evict, read, write, zap, remap, respawn (the twin's TURNS)
@@ -79,10 +80,8 @@ let stage: usize = 0;
 /** Prng.draw over the turns' weights. */
 @inline function drawTurn(): i32 { return prngDraw(weights, TURNS, weightTotal); }
 
-/** A pacer's allow(done): use `used` of `slots` once used * budget <= done * slots. */
-@inline function allow(used: f64, slots: f64, done: f64): bool {
-  return used < slots && used * pacerBudget <= done * slots;
-}
+/** The twin's Pacer.allow(done) over the run's budget. */
+@inline function allow(used: f64, slots: f64, done: f64): bool { return pacerAllows(used, slots, pacerBudget, done); }
 
 /** Range id joins driver d's list, the newest. */
 function push(d: i32, id: i32): void {

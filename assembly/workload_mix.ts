@@ -18,6 +18,7 @@ import {
 } from "./workload_mix_kinds";
 import { stat } from "./stats";
 import { record3, record7 } from "./workload_emit";
+import { pacerAllows } from "./workload_pacer";
 import { prngSeed, prngU32, prngBelow as below, prngChance as chance, prngDraw, prngState, prngSetState } from "./workload_prng";
 
 export const MIX_KINDS = MIX_KIND_COUNT;
@@ -274,9 +275,7 @@ function wantResultOf(c: i32): void {
   endBatch = true;
 }
 @inline function done(): f64 { return <f64>(issued + n); }
-@inline function allow(used: f64, slots: f64): bool {
-  return used < slots && used * budget <= done() * slots;
-}
+@inline function allow(used: f64, slots: f64): bool { return pacerAllows(used, slots, budget, done()); }
 
 // ---- bookkeeping (the twin's)
 function addSlot(mm: i32): i32 {

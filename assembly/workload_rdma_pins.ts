@@ -14,6 +14,7 @@ import { OP_EXIT, OP_FORK, OP_GUP, OP_MADV_DONTNEED, OP_MIGRATE_TO_DEVICE, OP_MI
   OP_WORDS, FOLL_PIN, FOLL_LONGTERM, FOLL_WRITE } from "./abi";
 import { resultBase } from "./ops";
 import { record3, record7 } from "./workload_emit";
+import { pacerAllows } from "./workload_pacer";
 import { prngSeed, prngU32, prngBelow as below, prngDraw, setWeights } from "./workload_prng";
 
 const TURNS = 8; // register, deregister, migrate, evict, fork, read, write, dontneed (the twin's TURNS)
@@ -100,10 +101,8 @@ let gupDst: usize = 0;
 @inline function get(a: usize, i: i32): i32 { return load<i32>(at(a, i)); }
 @inline function set(a: usize, i: i32, v: i32): void { store<i32>(at(a, i), v); }
 
-/** The twin's Pacer.allow(done). */
-@inline function allow(used: f64, slots: f64, done: f64): bool {
-  return used < slots && used * pacerBudget <= done * slots;
-}
+/** The twin's Pacer.allow(done) over the run's budget. */
+@inline function allow(used: f64, slots: f64, done: f64): bool { return pacerAllows(used, slots, pacerBudget, done); }
 
 /** Room for n i32s at *a (its capacity cap): a fresh block when it is too small. */
 function grown(a: usize, cap: i32, n: i32): usize {
