@@ -82,7 +82,6 @@ export const MIX_KINDS = [
 ] as const;
 export type MixKind = (typeof MIX_KINDS)[number];
 
-
 export interface MixParams {
   ratios: Record<MixKind, number>;
   maxProcesses: number;
