@@ -21,9 +21,12 @@ let gatherRefs: usize = 0; // references to drop per gathered entry (nr of a PTE
 let gatherCount: i32 = 0;
 let gatherMm: i32 = -1;
 
+/** gatherRefs lies this many bytes after gatherPfn: a fast loop stores an entry's pair from one address. */
+export const GATHER_REFS_OFFSET: usize = MAX_GATHER << 2;
+
 export function initMmuGather(): void {
-  gatherPfn = heap.alloc(MAX_GATHER << 2);
-  gatherRefs = heap.alloc(MAX_GATHER << 2);
+  gatherPfn = heap.alloc(2 * GATHER_REFS_OFFSET);
+  gatherRefs = gatherPfn + GATHER_REFS_OFFSET;
 }
 
 /** release_pages' put of one gathered entry (nr references of pfn's folio), any kind of page. */
@@ -56,7 +59,8 @@ export function tlbFlush(): void {
   const pfns = gatherPfn, refs = gatherRefs;
   const refB = refBase, flB = flagsBase, sys = sysFrames;
   const fast = !counterOn;
-  for (let i = 0; i < gatherCount; i++) {
+  let count = gatherCount; // in a local: only a put through putGathered could change it
+  for (let i = 0; i < count; i++) {
     const pfn = load<u32>(pfns + (<usize>i << 2));
     const nr = load<i32>(refs + (<usize>i << 2));
     const at = <usize>pfn << 2;
@@ -72,6 +76,7 @@ export function tlbFlush(): void {
     }
     fpNote(FP_FLUSH_FULL);
     putGathered(pfn, nr, routed);
+    count = gatherCount;
   }
   bump(ST_ATOMIC_REF, fastPuts);
   if (freed > 0) noteFrees(freed);
@@ -97,6 +102,16 @@ export function tlbFlush(): void {
   gatherCount++;
   if (gatherCount >= batch) tlbFlush();
 }
+
+/**
+ * The gather's arrays and count for a fast loop that keeps the count in a local
+ * (zap.ts zapRangeFast): it stores entries itself and hands the count back with
+ * gatherSync before any call that reads or changes the gather.
+ */
+@inline export function gatherPfns(): usize { return gatherPfn; }
+@inline export function gatherSync(n: i32): void { gatherCount = n; }
+/** gatherMm of a fast loop's entries (tlbGather sets it at each entry; the loop once per stretch). */
+@inline export function gatherOwner(mm: i32): void { gatherMm = mm; }
 
 /** Entries gathered and not yet flushed (zap_window.ts keeps a zap's batch open across other ops). */
 export function gatheredCount(): i32 { return gatherCount; }

@@ -14,10 +14,12 @@ import {
 } from "./frames";
 import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL } from "./fastpath";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, pteSlot, shadowOf, shadowDelta, hugeLeaf, ptePfn } from "./pgtable";
+import { pteTableOf, pteTableBase, pteSlot, shadowOf, hugeLeaf, ptePfn, PTE_SLOT } from "./pgtable";
 import { zapHugePmd, splitHugePmd, blockStart, folioPteBatch } from "./thp";
 import { violation, currentOp } from "./violations";
-import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbRemoveFolio, tlbGather } from "./mmu_gather";
+import {
+  MAX_GATHER, ORDINARY_MASK, GATHER_REFS_OFFSET, tlbFlush, tlbRemoveFolio, gatherPfns, gatheredCount, gatherSync, gatherOwner,
+} from "./mmu_gather";
 import { detachPins } from "./pins";
 
 /** ... and for zap: not in the page cache either (its reference is the cache's). */
@@ -122,44 +124,77 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
  */
 @inline function zapRangeFast(mm: i32, start: u32, end: u32): void {
   const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
-  // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a zap).
-  const refB = refBase, mapB = mapBase, flB = flagsBase, lastB = lastOpBase;
-  const shadowD = shadowDelta();
-  const sys = sysFrames;
-  const op = currentOp;
+  const pfns = gatherPfns();
+  const gatherEnd = pfns + (<usize>max<i32>(batch, 0) << 2); // the entry where the gather is full
   let zapped = 0;
   let vpn = start;
   while (vpn < end) {
     const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
     const pt = pteTableOf(mm, vpn);
     if (pt != 0) {
-      const base = pteTableBase(pt);
-      for (let v = vpn; v < tableEnd; v++) {
-        const p = pteSlot(base, <usize>(v & (PT_ENTRIES - 1)));
-        const pte = load<u32>(p);
-        if (pte == 0) continue;
-        const pfn = ptePfn(pte);
-        const at = <usize>pfn << 2;
-        if ((pte & NOT_NORMAL) == PTE_PRESENT && batch > 0 && pfn <= sys) { // a system page (!isDevice)
-          const m = load<i32>(mapB + at);
-          if ((load<u32>(flB + at) & ZAP_MASK) == PG_ALLOCATED && m > 0 && load<i32>(refB + at) <= m) {
-            store<u32>(p, 0);
-            store<u32>(p + shadowD, 0);
-            zapped++;
-            store<i32>(mapB + at, m - 1); // folio_remove_rmap_pte
-            store<i32>(lastB + at, op);
-            tlbGather(mm, pfn, 1, batch); // __tlb_remove_folio_pages
-            continue;
-          }
+      const first = pteSlot(pteTableBase(pt), <usize>(vpn & (PT_ENTRIES - 1)));
+      const last = pteSlot(first, <usize>(tableEnd - vpn));
+      let p = first;
+      while (p < last) {
+        // The fast PTEs from p on, in a function of its own without calls (V8 keeps its values in
+        // registers): it stops at a PTE for zapOne or when the gather is full (after that PTE).
+        const e0 = pfns + (<usize>gatheredCount() << 2);
+        let e = e0;
+        if (batch > 0) {
+          p = zapRunFast(p, last, e0, gatherEnd);
+          e = runGather;
         }
+        if (e != e0) { // tlbGather's gatherMm and count, for the stretch's entries
+          zapped += <i32>((e - e0) >> 2);
+          gatherOwner(mm);
+          gatherSync(<i32>((e - pfns) >> 2));
+          if (e >= gatherEnd) { tlbFlush(); continue; } // the PTE that filled it was zapped
+        }
+        if (p >= last) break;
         fpNote(FP_ZAP_PTE_FULL);
-        zapOne(mm, v, p);
+        zapOne(mm, vpn + <u32>((p - first) / PTE_SLOT), p);
+        p += PTE_SLOT;
       }
     }
     vpn = tableEnd;
   }
   bump(ST_PTES_ZAPPED, zapped);
   bump(ST_ATOMIC_MAP, zapped);
+}
+
+/** Where zapRunFast left the gather: the address of its next entry. */
+let runGather: usize = 0;
+
+/**
+ * zapRangeFast's per-PTE work over the slots [p, last) of one table: each present PTE of an
+ * ordinary small system page with no more references than mappings is cleared, loses its
+ * rmap, and its reference goes into the gather at e (gatherPfn, gatherRefs a fixed distance
+ * on). Stops at the first other non-none PTE (returned) or right after the entry that reaches
+ * gatherEnd (the slot after it returned); leaves the gather's next entry in runGather.
+ */
+function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
+  // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a zap).
+  const refB = refBase, mapB = mapBase, flB = flagsBase, lastB = lastOpBase;
+  const sys = sysFrames;
+  const op = currentOp;
+  for (; p < last; p += PTE_SLOT) {
+    const pte = load<u32>(p);
+    if (pte == 0) continue;
+    const pfn = ptePfn(pte);
+    const at = <usize>pfn << 2;
+    if ((pte & NOT_NORMAL) != PTE_PRESENT || pfn > sys) break; // not a system page (isDevice)
+    const m = load<i32>(mapB + at);
+    if ((load<u32>(flB + at) & ZAP_MASK) != PG_ALLOCATED || m <= 0 || load<i32>(refB + at) > m) break;
+    store<u64>(p, 0); // the PTE and its shadow word after it (pgtable.ts shadowOf)
+    store<i32>(mapB + at, m - 1); // folio_remove_rmap_pte
+    store<i32>(lastB + at, op);
+    store<u32>(e, pfn); // __tlb_remove_folio_pages: the pfn, and 1 reference in gatherRefs
+    store<i32>(e, 1, GATHER_REFS_OFFSET);
+    e += 4;
+    if (e >= gatherEnd) { p += PTE_SLOT; break; }
+  }
+  runGather = e;
+  return p;
 }
 
 /**
