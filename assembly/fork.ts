@@ -14,7 +14,7 @@ import {
 } from "./frames";
 import { rangeFastOk, fpNote, FP_COPY_FAST, FP_COPY_FULL, FP_COPY_PTE_FULL } from "./fastpath";
 import { folioGet, rmapAdd, frameUsable } from "./refcount";
-import { pteTableOf, pteTableBase, pteSlot, ptePtr, shadowOf, shadowDelta, PTE_SLOT, hugeLeaf, ptePfn, mkPte, tablesOf, pteTablesLeft, pmdTablesLeft } from "./pgtable";
+import { pteTableOf, pteTableBase, pteSlot, ptePtr, shadowOf, PTE_SLOT, hugeLeaf, ptePfn, mkPte, tablesOf, pteTablesLeft, pmdTablesLeft } from "./pgtable";
 import { copyHugePmd, largeMaybePinned, pinnedHugeIn, folioPteBatch } from "./thp";
 import {
   isCow, pinnedIn, mmSlotsLeft, vmaSlotsLeft, vmaCount, firstVma, vmaNext, vmaStart, vmaEnd, vmaFlags, vmaFile, vmaPgoff, newMm,
@@ -124,42 +124,32 @@ function copyFolioRun(parent: i32, cow: bool, vpn: u32, src: usize, last: u32, d
  */
 function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32): void {
   const wp: u32 = cow ? ~PTE_WRITE : ~0; // a COW mapping write-protects both entries
-  // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a copy).
-  const refB = refBase, mapB = mapBase, flB = flagsBase;
-  const shadowD = shadowDelta();
-  const keepSrc = deferParentWp;
+  const srcMask: u32 = deferParentWp ? ~0 : wp; // wrprotectSrc: fork_begin leaves the parent's entry as it is
   let copied = 0;
   let vpn = start;
   while (vpn < end) {
     const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
     const pt = pteTableOf(parent, vpn);
     if (pt != 0) {
-      const base = pteTableBase(pt);
-      let dstTable: usize = 0; // the child's table, allocated at the first PTE to copy (the caller checked space)
-      for (let x = vpn; x < tableEnd; x++) {
-        const src = pteSlot(base, <usize>(x & (PT_ENTRIES - 1)));
-        const pte = load<u32>(src);
-        if (pte == 0) continue;
-        if (dstTable == 0) dstTable = ptePtr(child, x, true) - (<usize>(x & (PT_ENTRIES - 1)) * PTE_SLOT);
-        const dst = pteSlot(dstTable, <usize>(x & (PT_ENTRIES - 1)));
-        const pfn = ptePfn(pte);
-        const at = <usize>pfn << 2;
-        if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) == PTE_PRESENT) {
-          const f = load<u32>(flB + at);
-          if ((f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED) {
-            store<i32>(refB + at, load<i32>(refB + at) + 1); // folio_get
-            store<i32>(mapB + at, load<i32>(mapB + at) + 1); // folio_dup_file_rmap_pte / folio_try_dup_anon_rmap_pte
-            if ((f & PG_ANON) != 0) store<u32>(flB + at, f & ~PG_ANON_EXCLUSIVE);
-            const shared = pte & wp;
-            store<u32>(src, keepSrc ? pte : shared); // wrprotectSrc
-            store<u32>(dst, shared);
-            store<u32>(dst + shadowD, load<u32>(src + shadowD));
-            copied++;
-            continue;
-          }
+      const first = pteSlot(pteTableBase(pt), <usize>(vpn & (PT_ENTRIES - 1)));
+      const last = pteSlot(first, <usize>(tableEnd - vpn));
+      let src = first;
+      while (src < last && load<u32>(src) == 0) src += PTE_SLOT; // pte_none: nothing to copy
+      if (src < last) {
+        // the child's table, allocated at the first PTE to copy (the caller checked space);
+        // its slots lie at a fixed distance from the parent's
+        const x = vpn + <u32>((src - first) / PTE_SLOT);
+        const delta = ptePtr(child, x, true) - src;
+        while (src < last) {
+          // The fast PTEs from src on, in a loop without calls (V8 keeps its values in
+          // registers); it stops at a PTE for copyOne.
+          src = copyRunFast(src, last, delta, wp, srcMask);
+          copied += runCopied;
+          if (src >= last) break;
+          fpNote(FP_COPY_PTE_FULL);
+          copyOne(parent, cow, vpn + <u32>((src - first) / PTE_SLOT), src, load<u32>(src), src + delta);
+          src += PTE_SLOT;
         }
-        fpNote(FP_COPY_PTE_FULL);
-        copyOne(parent, cow, x, src, pte, dst);
       }
     }
     vpn = tableEnd;
@@ -167,6 +157,39 @@ function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32)
   bump(ST_PTES_COPIED, copied);
   bump(ST_ATOMIC_REF, copied);
   bump(ST_ATOMIC_MAP, copied);
+}
+
+/** PTEs the last copyRunFast copied. */
+let runCopied: i32 = 0;
+
+/**
+ * copyRangeFast's per-PTE work over the parent's slots [src, last) of one table, the child's
+ * at src + delta: each present PTE of an allocated small page gains a reference and a mapping,
+ * loses PG_ANON_EXCLUSIVE if anon, and is copied with its shadow word (the child's entry
+ * `pte & wp`, the parent's `pte & srcMask`). Returns the first other non-none PTE's slot
+ * (or last); the count copied goes to runCopied.
+ */
+function copyRunFast(src: usize, last: usize, delta: usize, wp: u32, srcMask: u32): usize {
+  // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a copy).
+  const refB = refBase, mapB = mapBase, flB = flagsBase;
+  let n = 0;
+  for (; src < last; src += PTE_SLOT) {
+    const w = load<u64>(src); // the PTE and its shadow word after it (pgtable.ts shadowOf)
+    const pte = <u32>w;
+    if (pte == 0) continue;
+    if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) break;
+    const at = <usize>ptePfn(pte) << 2;
+    const f = load<u32>(flB + at);
+    if ((f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) != PG_ALLOCATED) break;
+    store<i32>(refB + at, load<i32>(refB + at) + 1); // folio_get
+    store<i32>(mapB + at, load<i32>(mapB + at) + 1); // folio_dup_file_rmap_pte / folio_try_dup_anon_rmap_pte
+    if ((f & PG_ANON) != 0) store<u32>(flB + at, f & ~PG_ANON_EXCLUSIVE);
+    store<u32>(src, pte & srcMask); // wrprotectSrc
+    store<u64>(src + delta, (w & 0xFFFFFFFF00000000) | <u64>(pte & wp)); // the child's entry and the shadow word
+    n++;
+  }
+  runCopied = n;
+  return src;
 }
 
 /** copy_pmd_range / copy_pte_range over [start, end) of one vma. */
