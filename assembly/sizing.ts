@@ -69,7 +69,7 @@ export function capacityBytes(at: usize): u64 {
   tables(2, max<u64>(c(CAP_FILE_PAGES), 1) << 2);
   table(max<u64>(c(CAP_FILES), 1)); // initTruncate: a woken mark per file
   tables(4, max<u64>(2 * c(CAP_FILES), 1) << 2); // and the waiting truncates
-  tables(2, <u64>MAX_GATHER << 2); // initMmuGather
+  table(<u64>MAX_GATHER << 3); // initMmuGather: gatherPfn and gatherRefs in one block (mmu_gather.ts GATHER_REFS_OFFSET)
   tables(4, c(CAP_MMS) << 2); // initRmap
   tables(8, (c(CAP_PINS) + 1) << 2); // initPins (the pfn chains' links too)
   let buckets: u64 = 1;
