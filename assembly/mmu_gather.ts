@@ -54,34 +54,59 @@ export function tlbFlush(): void {
   const routed = rule(SCHEME_RELEASE_PAGES_DEVMAP) != 0;
   let fastPuts = 0;
   let freed = 0;
-  // Loop invariants in locals (V8 reloads a wasm global at each use); a put through
-  // folioPut below changes none of them.
-  const pfns = gatherPfn, refs = gatherRefs;
-  const refB = refBase, flB = flagsBase, sys = sysFrames;
   const fast = !counterOn;
-  let count = gatherCount; // in a local: only a put through putGathered could change it
-  for (let i = 0; i < count; i++) {
-    const pfn = load<u32>(pfns + (<usize>i << 2));
-    const nr = load<i32>(refs + (<usize>i << 2));
-    const at = <usize>pfn << 2;
-    const r = load<i32>(refB + at) - nr;
-    if (fast && pfn <= sys && (load<u32>(flB + at) & ORDINARY_MASK) == PG_ALLOCATED && r >= 0) { // !isDevice(pfn)
-      store<i32>(refB + at, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
-      fastPuts++;
-      if (r == 0) {
-        releaseSystemPage(pfn);
-        freed++;
-      }
-      continue;
+  const pfns = gatherPfn;
+  let last = pfns + (<usize>gatherCount << 2);
+  let e = pfns;
+  while (e < last) {
+    if (fast) {
+      // The fast entries from e on, in a loop without calls (V8 keeps its values in registers).
+      e = flushRunFast(e, last);
+      fastPuts += runPuts;
+      freed += runFreed;
+      if (e >= last) break;
     }
     fpNote(FP_FLUSH_FULL);
-    putGathered(pfn, nr, routed);
-    count = gatherCount;
+    putGathered(load<u32>(e), load<i32>(e, GATHER_REFS_OFFSET), routed);
+    last = pfns + (<usize>gatherCount << 2); // only a put through putGathered could change it
+    e += 4;
   }
   bump(ST_ATOMIC_REF, fastPuts);
   if (freed > 0) noteFrees(freed);
   fpNote(FP_FLUSH_FAST, fastPuts);
   gatherCount = 0;
+}
+
+/** Puts and frees of the last flushRunFast. */
+let runPuts: i32 = 0;
+let runFreed: i32 = 0;
+
+/**
+ * tlbFlush's fast path over the gathered entries [e, last): each entry of an allocated small
+ * system page (no device or large folio) whose count does not go below 0 is put here
+ * (folio_put_refs; freed at 0, __folio_put). Returns the first other entry (or last); the puts
+ * and frees go to runPuts and runFreed.
+ */
+function flushRunFast(e: usize, last: usize): usize {
+  // Loop invariants in locals (V8 reloads a wasm global at each use).
+  const refB = refBase, flB = flagsBase, sys = sysFrames;
+  let puts = 0;
+  let freed = 0;
+  for (; e < last; e += 4) {
+    const pfn = load<u32>(e);
+    const at = <usize>pfn << 2;
+    const r = load<i32>(refB + at) - load<i32>(e, GATHER_REFS_OFFSET);
+    if (pfn > sys || (load<u32>(flB + at) & ORDINARY_MASK) != PG_ALLOCATED || r < 0) break; // isDevice(pfn), ...
+    store<i32>(refB + at, r);
+    puts++;
+    if (r == 0) {
+      releaseSystemPage(pfn);
+      freed++;
+    }
+  }
+  runPuts = puts;
+  runFreed = freed;
+  return e;
 }
 
 /** __tlb_remove_folio_pages: queue the PTE references (nr of them) of one folio. */
