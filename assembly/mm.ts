@@ -57,7 +57,7 @@ export function initMm(nMm: i32, nVma: i32): void {
 
 export function mmSlotsLeft(): i32 { return mmCap - mmCount; }
 export function vmaSlotsLeft(): i32 { return vmaFreeTop; }
-export function mmValid(mm: i32): bool { return mm >= 0 && mm < mmCount && get(mmAlive, mm) != 0; }
+export function mmValid(mm: i32): bool { return <u32>mm < <u32>mmCount && get(mmAlive, mm) != 0; } // mmCount >= 0: one unsigned test for both bounds
 
 export function newMm(): i32 {
   const mm = mmCount++;
@@ -119,6 +119,9 @@ export function copyAnonVma(from: i32, to: i32): void { put(vmAnonVma, to, get(v
   }
   return -1;
 }
+
+/** The vma findVma found last for mm (vmacache), -1 none; the caller re-tests its bounds. */
+@inline export function cachedVma(mm: i32): i32 { return get(mmVmaCache, mm); }
 
 /** find_vma proper: the first vma of mm that ends above vpn (it may start above vpn), or -1. */
 export function findVmaAfter(mm: i32, vpn: u32): i32 {

@@ -742,6 +742,32 @@ static void zapRangeFast(i32 mm, u32 start, u32 end) {
   stats[ST_PTES_ZAPPED] += zapped;
   stats[ST_ATOMIC_MAP] += zapped;
 }
+/* zapPageFast (zap.ts): a one-page MADV_DONTNEED that zapRangeFast would zap, without the range loop */
+static int zapPageFast(i32 mm, u32 vpn) {
+  if (!rangeFastOk()) return 0;
+  i32 batch = rule(SCHEME_TLB_BATCH) < MAX_GATHER ? rule(SCHEME_TLB_BATCH) : MAX_GATHER;
+  if (batch <= 0) return 0;
+  i32 pt = pteTableOf(mm, vpn);
+  if (pt == 0) return 0;
+  u32 *p = SLOT(ptePool, (size_t)pt * PT_ENTRIES + (vpn & (PT_ENTRIES - 1)));
+  u32 pte = *p, pfn = pte >> PTE_PFN_SHIFT;
+  if ((pte & NOT_NORMAL) != PTE_PRESENT || pfn > sysFrames) return 0;
+  i32 m = MAPC(pfn);
+  if ((FLAGS(pfn) & ZAP_MASK) != PG_ALLOCATED || m <= 0 || REF(pfn) > m) return 0;
+  fp[FP_ZAP_FAST]++;
+  *p = 0;
+  *shadowOf(p) = 0;
+  MAPC(pfn) = m - 1;
+  LASTOP(pfn) = currentOp;
+  gatherMm = mm;
+  gatherPfn[gatherCount] = pfn;
+  gatherRefs[gatherCount++] = 1;
+  if (gatherCount >= batch) tlbFlush();
+  stats[ST_PTES_ZAPPED] += 1;
+  stats[ST_ATOMIC_MAP] += 1;
+  tlbFlush();
+  return 1;
+}
 static void zapRange(i32 mm, u32 start, u32 end) {
   if (rangeFastOk()) { fp[FP_ZAP_FAST]++; zapRangeFast(mm, start, end); tlbFlush(); return; }
   fp[FP_ZAP_FULL]++;
@@ -905,7 +931,7 @@ static i32 execute(const i32 *w) {
       if (v < 0) return fail(ERR_SEGV, 1, 0);
       if ((i64)a1 + (i64)a2 > (i64)(u32)vmEnd[v]) return fail(ERR_SEGV, 2, 0);
       mmuNotifierInvalidate(); /* zap_page_range_single: CLEAR */
-      zapRange(a0, (u32)a1, (u32)(a1 + a2));
+      if (a2 != 1 || !zapPageFast(a0, (u32)a1)) zapRange(a0, (u32)a1, (u32)(a1 + a2));
       return 0;
     }
   }
