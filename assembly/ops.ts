@@ -501,7 +501,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
 }
 
 /** Execute one op record but READ / WRITE / MADV_DONTNEED (dispatch() has them). */
-@inline function execute(w: usize): i32 {
+function execute(w: usize): i32 { // not inlined: runOps is compiled twice
   const op = load<i32>(w);
   const a0 = load<i32>(w, 4);
   const a1 = load<i32>(w, 8);
@@ -764,11 +764,19 @@ export function runBatch(n: i32): i32 {
   clearRejection(); // only fail() sets it (with field and detail), and the batch stops there
   resetStatuses(); // kfail()/ksignal() set an op's kernel status; the batch goes on
   batchDone = 0;
-  // No op changes these: read once per batch, not per op (performance only)
-  const prefetch = prefetchOn, counting = counterOn, ops = opBase, results = resultBase;
+  // No op changes these: read once per batch, not per op. Without group prefetching and the
+  // counter layer (the common case) the loop is compiled again with them folded away, once for a
+  // host's batch and once for a core generator's (hashed): fewer live values in the hot loop
+  // (performance only).
+  if (!prefetchOn && !counterOn) return hashInRun ? runOps(n, false, true, false) : runOps(n, false, false, false);
+  return runOps(n, prefetchOn, hashInRun, counterOn);
+}
+
+/** runBatch's loop; prefetch, hashing and counting are constants at two of its three call sites. */
+@inline function runOps(n: i32, prefetch: bool, hashing: bool, counting: bool): i32 {
+  const ops = opBase, results = resultBase;
   let seq = opSeq;
-  const hashing = hashInRun; // a core generator's batch: its records are folded into the stream hash here
-  let h = emitHash;
+  let h = emitHash; // a core generator's batch: its records are folded into the stream hash here
   for (let i = 0; i < n; i++) {
     const w = ops + <usize>i * OP_WORDS * 4;
     if (prefetch && i % PREFETCH_GROUP == 0) prefetchGroup(ops, i, min<i32>(i + PREFETCH_GROUP, n));

@@ -208,7 +208,11 @@ export function daxPageIdle(pfn: u32): void {
  * it and every truncate queued behind it on the file run in turn, each breaking
  * layouts first. Called after every op.
  */
-export function resumeWokenTruncates(): void {
+@inline export function resumeWokenTruncates(): void {
+  if (anyWoken) resumeWoken(); // inlined test: after every op, and rarely true (performance only)
+}
+
+function resumeWoken(): void {
   while (anyWoken) {
     anyWoken = false;
     for (let f = 0; f < fileCap; f++) {

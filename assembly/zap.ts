@@ -247,7 +247,7 @@ export function zapRange(mm: i32, start: u32, end: u32, evenCows: bool = true, f
  * flush, in the same order, without the range loop around them (half the churn bench's
  * ops; performance only). False, with nothing changed, otherwise: the caller runs zapRange.
  */
-export function zapPageFast(mm: i32, vpn: u32): bool {
+@inline export function zapPageFast(mm: i32, vpn: u32): bool {
   if (!rangeFastOk()) return false;
   const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
   if (batch <= 0) return false;
