@@ -32,10 +32,14 @@ export const FP_COPY_PTE_FULL = 7; // PTEs of fast ranges copied by copyOne
 export const FP_FLUSH_FAST = 8; // gathered entries put here
 export const FP_FLUSH_FULL = 9; // ... put by folioPut
 export const FP_COUNT = 10;
-const fp = new StaticArray<i32>(FP_COUNT);
+// A static block: its address is a constant in the code, no global to load per count (performance only).
+const fp = memory.data(FP_COUNT * 4);
 
-@inline export function fpNote(i: i32, n: i32 = 1): void { unchecked(fp[i] += n); }
-export function fastPathCount(i: i32): i32 { return i >= 0 && i < FP_COUNT ? unchecked(fp[i]) : -1; }
+@inline export function fpNote(i: i32, n: i32 = 1): void {
+  const p = fp + (<usize>i << 2);
+  store<i32>(p, load<i32>(p) + n);
+}
+export function fastPathCount(i: i32): i32 { return i >= 0 && i < FP_COUNT ? load<i32>(fp + (<usize>i << 2)) : -1; }
 
 const VPN_LIMIT: u32 = <u32>1 << VPN_BITS;
 
@@ -59,17 +63,24 @@ export let fastResult: i32 = 0;
  * not hold: the caller runs access().
  */
 export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): bool {
-  if (counterOn || <u32>vpn >= VPN_LIMIT) return fpFull();
+  // Each test its own if (no && / || chains): V8 then branches on each comparison instead of
+  // materialising booleans from Binaryen's if-results and selects (performance only).
+  if (counterOn) return fpFull();
+  if (<u32>vpn >= VPN_LIMIT) return fpFull();
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return fpFull();
   const need = VM_ANON | (write ? VM_WRITE : VM_READ);
-  if ((vmaFlags(v) & (need | VM_SHARED | VM_HUGEPAGE)) != need || vmaFile(v) >= 0) return fpFull();
+  if ((vmaFlags(v) & (need | VM_SHARED | VM_HUGEPAGE)) != need) return fpFull();
+  if (vmaFile(v) >= 0) return fpFull();
   const p = ptePtr(mm, <u32>vpn, false);
   if (p == 0) return fpFull(); // the full path allocates the tables (and checks there is room)
   const pte = load<u32>(p);
   if (pte == 0) {
-    if (hugeLeaves != 0 && hugeLeaf(mm, <u32>vpn) != 0) return fpFull(); // a PMD over the deposited table (MADV_COLLAPSE, any anon vma)
-    if (freeSystemFrames() < 2 || pteTablesLeft() < 1) return fpFull(); // faultRoomFor rejects the op
+    if (hugeLeaves != 0) {
+      if (hugeLeaf(mm, <u32>vpn) != 0) return fpFull(); // a PMD over the deposited table (MADV_COLLAPSE, any anon vma)
+    }
+    if (freeSystemFrames() < 2) return fpFull(); // faultRoomFor rejects the op
+    if (pteTablesLeft() < 1) return fpFull();
     if (write) {
       noteLateFault(); // its ST_FAULTS, the allocation's statistics and rmapAdd's atomic, summed later
       anonVmaPrepare(v); // do_anonymous_page: anon_vma_prepare
@@ -87,9 +98,14 @@ export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): bool {
     return fpFast(<i32>content(0));
   }
   // No fault: the PTE allows the access (else do_wp_page, a device entry...: the full path).
-  if ((pte & PTE_PRESENT) == 0 || (write && (pte & PTE_WRITE) == 0)) return fpFull();
+  if ((pte & PTE_PRESENT) == 0) return fpFull();
+  if (write) {
+    if ((pte & PTE_WRITE) == 0) return fpFull();
+  }
   const pfn = ptePfn(pte);
-  if (pfn != 0 && !frameUsable(pfn)) return fpFull(); // a use after free to report
+  if (pfn != 0) {
+    if (!frameUsable(pfn)) return fpFull(); // a use after free to report
+  }
   if (write) {
     setContent(pfn, <u32>value);
     store<u32>(shadowOf(p), <u32>value);

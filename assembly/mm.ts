@@ -106,8 +106,19 @@ export function copyAnonVma(from: i32, to: i32): void { put(vmAnonVma, to, get(v
 
 /** find_vma: the vma containing vpn, or -1; the last hit is cached per mm (vmacache, before 6.1). */
 @inline export function findVma(mm: i32, vpn: u32): i32 {
+  // The cache test as nested ifs, the walk out of line: plain branches for V8, no boolean
+  // materialised per test (performance only).
   const c = get(mmVmaCache, mm);
-  if (c >= 0 && vpn >= vmaStart(c) && vpn < vmaEnd(c)) return c;
+  if (c >= 0) {
+    if (vpn >= vmaStart(c)) {
+      if (vpn < vmaEnd(c)) return c;
+    }
+  }
+  return findVmaWalk(mm, vpn);
+}
+
+/** findVma past the cache: walk the sorted list, caching the hit. */
+function findVmaWalk(mm: i32, vpn: u32): i32 {
   let v = get(mmHead, mm);
   while (v >= 0) {
     if (vpn < vmaStart(v)) return -1;
