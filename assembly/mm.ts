@@ -5,7 +5,7 @@ import { fileVmaGet, fileVmaPut } from "./file";
 
 export let mmCap: i32 = 0;
 export let mmCount: i32 = 0; // ids handed out so far (ids are never reused)
-let mmAlive: usize = 0;
+let mmAliveBase: usize = 0;
 let mmHead: usize = 0; // first vma, -1 none
 let mmPinned: usize = 0; // FOLL_PIN pins ever taken through this mm: MMF_HAS_PINNED, never cleared
 let mmVmas: usize = 0;
@@ -31,7 +31,7 @@ export const MMAP_BASE: u32 = 0x10000;
 export function initMm(nMm: i32, nVma: i32): void {
   mmCap = nMm;
   mmCount = 0;
-  mmAlive = heap.alloc(<usize>nMm << 2);
+  mmAliveBase = heap.alloc(<usize>nMm << 2);
   mmHead = heap.alloc(<usize>nMm << 2);
   mmPinned = heap.alloc(<usize>nMm << 2);
   mmVmas = heap.alloc(<usize>nMm << 2);
@@ -57,11 +57,13 @@ export function initMm(nMm: i32, nVma: i32): void {
 
 export function mmSlotsLeft(): i32 { return mmCap - mmCount; }
 export function vmaSlotsLeft(): i32 { return vmaFreeTop; }
-export function mmValid(mm: i32): bool { return <u32>mm < <u32>mmCount && get(mmAlive, mm) != 0; } // mmCount >= 0: one unsigned test for both bounds
+export function mmValid(mm: i32): bool { return <u32>mm < <u32>mmCount && get(mmAliveBase, mm) != 0; } // mmCount >= 0: one unsigned test for both bounds
+/** mmValid's second half, for a caller that tested the id's range itself. */
+@inline export function mmAlive(mm: i32): bool { return get(mmAliveBase, mm) != 0; }
 
 export function newMm(): i32 {
   const mm = mmCount++;
-  put(mmAlive, mm, 1);
+  put(mmAliveBase, mm, 1);
   put(mmHead, mm, -1);
   put(mmPinned, mm, 0);
   put(mmVmas, mm, 0);
@@ -71,7 +73,7 @@ export function newMm(): i32 {
 }
 
 export function killMm(mm: i32): void {
-  put(mmAlive, mm, 0);
+  put(mmAliveBase, mm, 0);
   let i = 0;
   while (get(mmLive, i) != mm) i++;
   for (liveMms--; i < liveMms; i++) put(mmLive, i, get(mmLive, i + 1));

@@ -46,10 +46,11 @@ import { pageout } from "./lru";
 import { freeSystemFrames, isDevice, sumLateFaults } from "./frames";
 import {
   mmValid, newMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, vmaStart, vmaEnd, vmaFile, mmCount,
-  findVmaAfter, cachedVma,
+  findVmaAfter, cachedVma, mmAlive,
 } from "./mm";
 import { ptePtr, pmdTablesLeft, pteTablesLeft, ptePfn, hugeLeaf, pteAt, pteTableOf, pteTableBase, pteSlot } from "./pgtable";
-import { zapRange, zapPageFast } from "./zap";
+import { zapRange } from "./zap";
+import { zapPageFast } from "./zap_page";
 import { unmapRange, splitsVma, exitMm } from "./munmap";
 import { doMprotect, mprotectSlots } from "./mprotect";
 import { collapseRange, COLLAPSE_NOT_MODELLED } from "./khugepaged";
@@ -185,10 +186,14 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
     // The range inside the vma find_vma found last: the walk visits that one vma and finds no
     // hole (what the loop below does for it, without the list walk; performance only).
     const c = cachedVma(mm);
-    if (c >= 0 && start >= vmaStart(c) && end <= vmaEnd(c)) {
-      mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_CLEAR, -1);
-      if (end - start != 1 || !zapPageFast(mm, start)) zapRange(mm, start, end);
-      return 0;
+    if (c >= 0) {
+      if (start >= vmaStart(c)) {
+        if (end <= vmaEnd(c)) {
+          mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_CLEAR, -1);
+          if (end - start != 1 || !zapPageFast(mm, start)) zapRange(mm, start, end);
+          return 0;
+        }
+      }
     }
   }
   let hole = false;
@@ -488,13 +493,17 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     const a0 = load<i32>(w, 4);
     const a1 = load<i32>(w, 8);
     const a2 = load<i32>(w, 12);
-    if (!mmValid(a0)) return fail(ERR_BAD_MM, F_MM);
+    if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM); // !mmValid(a0), a test at a time
+    if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
     if (op != OP_MADV_DONTNEED) {
       const write = op == OP_WRITE;
       const value = write ? a2 : 0; // OP_READ has no value
       return fastAccess(a0, a1, write, value) ? fastResult : access(a0, a1, write, value);
     }
-    if (!rangeOk(a1, a2)) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
+    // !rangeOk(a1, a2), a test at a time
+    if (<u32>a1 >= <u32>VPN_LIMIT) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
+    if (a2 <= 0) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
+    if (<u32>a2 > <u32>VPN_LIMIT - <u32>a1) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
     return madvise(a0, <u32>a1, <u32>(a1 + a2), false);
   }
   return execute(w);

@@ -23,9 +23,9 @@ import {
 import { detachPins } from "./pins";
 
 /** ... and for zap: not in the page cache either (its reference is the cache's). */
-const ZAP_MASK: u32 = ORDINARY_MASK | PG_PAGECACHE;
+export const ZAP_MASK: u32 = ORDINARY_MASK | PG_PAGECACHE;
 /** PTE bits beside PTE_PRESENT that make it no normal page's (vm_normal_page, the non-present entries). */
-const NOT_NORMAL: u32 = PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION;
+export const NOT_NORMAL: u32 = PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION;
 /**
  * Clear one PTE: the zap_present_ptes / zap_nonpresent_ptes accounting for it.
  * evenCows is zap_details.even_cows: a hole punch (unmap_mapping_pages(..., 0))
@@ -239,34 +239,4 @@ export function zapRange(mm: i32, start: u32, end: u32, evenCows: bool = true, f
     vpn = tableEnd;
   }
   if (finish) tlbFlush();
-}
-
-/**
- * MADV_DONTNEED of one page (zap_page_range_single over one PTE, 6.1 mm/memory.c) when
- * zapRange's fast loop would zap that PTE: the same guard, stores, statistics, gather and
- * flush, in the same order, without the range loop around them (half the churn bench's
- * ops; performance only). False, with nothing changed, otherwise: the caller runs zapRange.
- */
-@inline export function zapPageFast(mm: i32, vpn: u32): bool {
-  if (!rangeFastOk()) return false;
-  const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
-  if (batch <= 0) return false;
-  const pt = pteTableOf(mm, vpn);
-  if (pt == 0) return false;
-  const p = pteSlot(pteTableBase(pt), <usize>(vpn & (PT_ENTRIES - 1)));
-  const pte = load<u32>(p);
-  const pfn = ptePfn(pte);
-  if ((pte & NOT_NORMAL) != PTE_PRESENT || pfn > sysFrames) return false; // pte_none too
-  const m = mapcount(pfn);
-  if ((flags(pfn) & ZAP_MASK) != PG_ALLOCATED || m <= 0 || ref(pfn) > m) return false; // maybe pinned: zapOne
-  fpNote(FP_ZAP_FAST);
-  store<u32>(p, 0);
-  store<u32>(shadowOf(p), 0);
-  setMapcount(pfn, m - 1); // folio_remove_rmap_pte
-  setLastOp(pfn, currentOp);
-  tlbGather(mm, pfn, 1, batch); // __tlb_remove_folio_pages
-  bump(ST_PTES_ZAPPED);
-  bump(ST_ATOMIC_MAP);
-  tlbFlush(); // tlb_finish_mmu
-  return true;
 }

@@ -742,7 +742,8 @@ static void zapRangeFast(i32 mm, u32 start, u32 end) {
   stats[ST_PTES_ZAPPED] += zapped;
   stats[ST_ATOMIC_MAP] += zapped;
 }
-/* zapPageFast (zap.ts): a one-page MADV_DONTNEED that zapRangeFast would zap, without the range loop */
+/* zapPageFast (zap_page.ts): a one-page MADV_DONTNEED that zapRangeFast would zap, without the range
+ * loop; the page alone in the gather is put as tlbFlush's fast branch puts it, inline */
 static int zapPageFast(i32 mm, u32 vpn) {
   if (!rangeFastOk()) return 0;
   i32 batch = rule(SCHEME_TLB_BATCH) < MAX_GATHER ? rule(SCHEME_TLB_BATCH) : MAX_GATHER;
@@ -765,6 +766,19 @@ static int zapPageFast(i32 mm, u32 vpn) {
   if (gatherCount >= batch) tlbFlush();
   stats[ST_PTES_ZAPPED] += 1;
   stats[ST_ATOMIC_MAP] += 1;
+  if (gatherCount == 1) {
+    i32 r = REF(pfn) - 1;
+    if (r >= 0) {
+      bump(ST_TLB_FLUSH);
+      REF(pfn) = r;
+      if (r == 0) { FLAGS(pfn) = 0; buddyPush(pfn); }
+      stats[ST_ATOMIC_REF] += 1;
+      if (r == 0) { sumLateFaults(); stats[ST_FRAMES_FREED] += 1; stats[ST_LIVE_FRAMES] -= 1; }
+      fp[FP_FLUSH_FAST] += 1;
+      gatherCount = 0;
+      return 1;
+    }
+  }
   tlbFlush();
   return 1;
 }

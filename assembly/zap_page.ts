@@ -1,0 +1,62 @@
+// MADV_DONTNEED of one page (zap_page_range_single over one PTE, 6.1 mm/memory.c), the commonest
+// zap of the churn bench and the workloads: a guarded fast path (fastpath.ts) beside zapRange
+// (zap.ts). When zapRange's fast loop would zap the PTE, the same guard, stores, statistics,
+// gather and flush, in the same order, without the range loop around them; when the page is the
+// gather's only entry, tlbFlush's fast put of it inline. Performance only.
+import {
+  PTE_PRESENT, PT_ENTRIES, SCHEME_TLB_BATCH, PG_ALLOCATED, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_TLB_FLUSH, ST_ATOMIC_REF,
+} from "./abi";
+import { bump } from "./stats";
+import { rule } from "./scheme";
+import { ref, setRef, mapcount, setMapcount, flags, setLastOp, sysFrames, releaseSystemPage, noteFrees } from "./frames";
+import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_FLUSH_FAST } from "./fastpath";
+import { pteTableOf, pteTableBase, pteSlot, shadowOf, ptePfn } from "./pgtable";
+import { currentOp } from "./violations";
+import { MAX_GATHER, tlbFlush, tlbGather, gatheredCount, gatherForget } from "./mmu_gather";
+import { ZAP_MASK, NOT_NORMAL } from "./zap";
+
+/**
+ * zapRange(mm, vpn, vpn + 1) when its fast loop would zap that PTE; false, with nothing
+ * changed, otherwise (the caller runs zapRange). Each test its own if: plain branches in V8.
+ */
+@inline export function zapPageFast(mm: i32, vpn: u32): bool {
+  if (!rangeFastOk()) return false;
+  const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
+  if (batch <= 0) return false;
+  const pt = pteTableOf(mm, vpn);
+  if (pt == 0) return false;
+  const p = pteSlot(pteTableBase(pt), <usize>(vpn & (PT_ENTRIES - 1)));
+  const pte = load<u32>(p);
+  if ((pte & NOT_NORMAL) != PTE_PRESENT) return false; // pte_none too
+  const pfn = ptePfn(pte);
+  if (pfn > sysFrames) return false;
+  if ((flags(pfn) & ZAP_MASK) != PG_ALLOCATED) return false;
+  const m = mapcount(pfn);
+  if (m <= 0) return false;
+  if (ref(pfn) > m) return false; // maybe pinned: zapOne
+  fpNote(FP_ZAP_FAST);
+  store<u32>(p, 0);
+  store<u32>(shadowOf(p), 0);
+  setMapcount(pfn, m - 1); // folio_remove_rmap_pte
+  setLastOp(pfn, currentOp);
+  tlbGather(mm, pfn, 1, batch); // __tlb_remove_folio_pages
+  bump(ST_PTES_ZAPPED);
+  bump(ST_ATOMIC_MAP);
+  // tlb_finish_mmu. The page alone in the gather: tlbFlush's fast put (the guard above is
+  // its test, with a reference to drop), else tlbFlush itself.
+  if (gatheredCount() == 1) {
+    const r = ref(pfn) - 1;
+    if (r >= 0) {
+      bump(ST_TLB_FLUSH);
+      setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
+      if (r == 0) releaseSystemPage(pfn);
+      bump(ST_ATOMIC_REF);
+      if (r == 0) noteFrees(1);
+      fpNote(FP_FLUSH_FAST);
+      gatherForget();
+      return true;
+    }
+  }
+  tlbFlush();
+  return true;
+}
