@@ -140,15 +140,16 @@ function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32)
         // its slots lie at a fixed distance from the parent's
         const x = vpn + <u32>((src - first) / PTE_SLOT);
         const delta = ptePtr(child, x, true) - src;
+        // The fast PTEs in runs, each a loop without calls in a function of its own (two call
+        // sites keep Binaryen from inlining it: V8 then keeps its values in registers); a run
+        // stops at a PTE for copyOne.
+        src = copyRunFast(src, last, delta, wp, srcMask);
+        copied += runCopied;
         while (src < last) {
-          // The fast PTEs from src on, in a loop without calls (V8 keeps its values in
-          // registers); it stops at a PTE for copyOne.
-          src = copyRunFast(src, last, delta, wp, srcMask);
-          copied += runCopied;
-          if (src >= last) break;
           fpNote(FP_COPY_PTE_FULL);
           copyOne(parent, cow, vpn + <u32>((src - first) / PTE_SLOT), src, load<u32>(src), src + delta);
-          src += PTE_SLOT;
+          src = copyRunFast(src + PTE_SLOT, last, delta, wp, srcMask);
+          copied += runCopied;
         }
       }
     }
