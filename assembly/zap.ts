@@ -182,9 +182,14 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
     if (pte == 0) continue;
     const pfn = ptePfn(pte);
     const at = <usize>pfn << 2;
-    if ((pte & NOT_NORMAL) != PTE_PRESENT || pfn > sys) break; // not a system page (isDevice)
+    // One test a statement: Binaryen folds `a || b` into arithmetic on booleans, V8 then
+    // materializes each (setcc, movzx, or) where separate branches cost a compare each.
+    if ((pte & NOT_NORMAL) != PTE_PRESENT) break;
+    if (pfn > sys) break; // not a system page (isDevice)
+    if ((load<u32>(flB + at) & ZAP_MASK) != PG_ALLOCATED) break;
     const m = load<i32>(mapB + at);
-    if ((load<u32>(flB + at) & ZAP_MASK) != PG_ALLOCATED || m <= 0 || load<i32>(refB + at) > m) break;
+    if (m <= 0) break;
+    if (load<i32>(refB + at) > m) break;
     store<u64>(p, 0); // the PTE and its shadow word after it (pgtable.ts shadowOf)
     store<i32>(mapB + at, m - 1); // folio_remove_rmap_pte
     store<i32>(lastB + at, op);
