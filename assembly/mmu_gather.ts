@@ -96,7 +96,10 @@ function flushRunFast(e: usize, last: usize): usize {
     const pfn = load<u32>(e);
     const at = <usize>pfn << 2;
     const r = load<i32>(refB + at) - load<i32>(e, GATHER_REFS_OFFSET);
-    if (pfn > sys || (load<u32>(flB + at) & ORDINARY_MASK) != PG_ALLOCATED || r < 0) break; // isDevice(pfn), ...
+    // One test a statement (zap.ts zapRunFast says why)
+    if (pfn > sys) break; // isDevice(pfn)
+    if ((load<u32>(flB + at) & ORDINARY_MASK) != PG_ALLOCATED) break;
+    if (r < 0) break;
     store<i32>(refB + at, r);
     puts++;
     if (r == 0) {
