@@ -61,6 +61,7 @@ static void free(void *p) { (void)p; } /* bump allocator: setup only */
 #else
 #define _POSIX_C_SOURCE 199309L
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -658,23 +659,42 @@ static int fastAccess(i32 mm, i32 vpn, int write, i32 value) {
 #define ZAP_MASK (ORDINARY_MASK | PG_PAGECACHE)
 #define NOT_NORMAL (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION)
 
-/* tlbFlush (zap.ts) with its fast path: small system pages put here, statistics summed per flush. */
+/* flushRunFast (mmu_gather.ts): tlbFlush's fast puts over the entries [i, last), a loop
+ * without calls; returns the first other entry (or last), the puts and frees in runPuts/runFreed. */
+static i32 runPuts, runFreed;
+static i32 flushRunFast(i32 i, i32 last) {
+  const u32 sys = sysFrames;
+  i32 puts = 0, freed = 0;
+  for (; i < last; i++) {
+    u32 pfn = gatherPfn[i];
+    i32 r = REF(pfn) - gatherRefs[i];
+    if (pfn > sys) break;
+    if ((FLAGS(pfn) & ORDINARY_MASK) != PG_ALLOCATED) break;
+    if (r < 0) break;
+    REF(pfn) = r;
+    puts++;
+    if (r == 0) { FLAGS(pfn) = 0; buddyPush(pfn); freed++; }
+  }
+  runPuts = puts; runFreed = freed;
+  return i;
+}
+/* tlbFlush (mmu_gather.ts) with its fast path: small system pages put here, statistics summed per flush. */
 static void tlbFlush(void) {
   if (gatherCount == 0) return;
   bump(ST_TLB_FLUSH);
   i64 fastPuts = 0, freed = 0;
-  for (i32 i = 0; i < gatherCount; i++) {
-    u32 pfn = gatherPfn[i];
-    i32 nr = gatherRefs[i];
-    i32 r = REF(pfn) - nr;
-    if ((FLAGS(pfn) & ORDINARY_MASK) == PG_ALLOCATED && pfn <= sysFrames && r >= 0 && !counterOn) {
-      REF(pfn) = r;
-      fastPuts++;
-      if (r == 0) { FLAGS(pfn) = 0; buddyPush(pfn); freed++; }
-      continue;
+  const int fast = !counterOn;
+  i32 last = gatherCount, i = 0;
+  while (i < last) {
+    if (fast) {
+      i = flushRunFast(i, last);
+      fastPuts += runPuts; freed += runFreed;
+      if (i >= last) break;
     }
     fp[FP_FLUSH_FULL]++;
-    folioPut(pfn, nr, gatherMm, -1);
+    folioPut(gatherPfn[i], gatherRefs[i], gatherMm, -1);
+    last = gatherCount; /* only a put through folioPut could change it */
+    i++;
   }
   stats[ST_ATOMIC_REF] += fastPuts;
   if (freed > 0) { sumLateFaults(); stats[ST_FRAMES_FREED] += freed; stats[ST_LIVE_FRAMES] -= freed; }
@@ -703,9 +723,39 @@ static void zapOne(i32 mm, u32 vpn, u32 *p) {
   rmapRemove(pfn, mm, (i32)vpn);
   tlbRemovePage(mm, pfn);
 }
+/* zapRunFast (zap.ts): zapRangeFast's per-PTE work over the slots [p, last) of one table, a
+ * loop without calls; stops at a PTE for zapOne or right after the entry that fills the gather
+ * (n >= batch); the gather's new count in runGather. */
+static i32 runGather;
+static u32 *zapRunFast(u32 *p, u32 *last, i32 n, i32 batch) {
+  const u32 sys = sysFrames;
+  const i32 op = currentOp;
+  for (; p < last; p += PTE_SLOT) {
+    u32 pte = *p;
+    if (pte == 0) continue;
+    u32 pfn = pte >> PTE_PFN_SHIFT;
+    if ((pte & NOT_NORMAL) != PTE_PRESENT) break;
+    if (pfn > sys) break;
+    if ((FLAGS(pfn) & ZAP_MASK) != PG_ALLOCATED) break;
+    i32 m = MAPC(pfn);
+    if (m <= 0) break;
+    if (REF(pfn) > m) break;
+    *p = 0;
+    *shadowOf(p) = 0;
+    MAPC(pfn) = m - 1;
+    LASTOP(pfn) = op;
+    gatherPfn[n] = pfn;
+    gatherRefs[n] = 1;
+    n++;
+    if (n >= batch) { p += PTE_SLOT; break; }
+  }
+  runGather = n;
+  return p;
+}
 /* zapRangeFast (zap.ts) */
 static void zapRangeFast(i32 mm, u32 start, u32 end) {
   i32 batch = rule(SCHEME_TLB_BATCH) < MAX_GATHER ? rule(SCHEME_TLB_BATCH) : MAX_GATHER;
+  i32 gatherEnd = batch > 0 ? batch : 0;
   i64 zapped = 0;
   u32 vpn = start;
   while (vpn < end) {
@@ -713,28 +763,22 @@ static void zapRangeFast(i32 mm, u32 start, u32 end) {
     if (tableEnd > end) tableEnd = end;
     i32 pt = pteTableOf(mm, vpn);
     if (pt != 0) {
-      u32 *base = SLOT(ptePool, (size_t)pt * PT_ENTRIES);
-      for (u32 v = vpn; v < tableEnd; v++) {
-        u32 *p = SLOT(base, v & (PT_ENTRIES - 1));
-        u32 pte = *p;
-        if (pte == 0) continue;
-        u32 pfn = pte >> PTE_PFN_SHIFT;
-        if ((pte & NOT_NORMAL) == PTE_PRESENT && (FLAGS(pfn) & ZAP_MASK) == PG_ALLOCATED && pfn <= sysFrames
-            && MAPC(pfn) > 0 && REF(pfn) <= MAPC(pfn) && batch > 0) {
-          i32 m = MAPC(pfn);
-          *p = 0;
-          *shadowOf(p) = 0;
-          zapped++;
-          MAPC(pfn) = m - 1;
-          LASTOP(pfn) = currentOp;
+      u32 *first = SLOT(ptePool, (size_t)pt * PT_ENTRIES + (vpn & (PT_ENTRIES - 1)));
+      u32 *last = SLOT(first, tableEnd - vpn);
+      u32 *p = first;
+      while (p < last) {
+        i32 n0 = gatherCount, n = n0;
+        if (batch > 0) { p = zapRunFast(p, last, n0, batch); n = runGather; }
+        if (n != n0) { /* tlbGather's gatherMm and count, for the run's entries */
+          zapped += n - n0;
           gatherMm = mm;
-          gatherPfn[gatherCount] = pfn;
-          gatherRefs[gatherCount++] = 1;
-          if (gatherCount >= batch) tlbFlush();
-          continue;
+          gatherCount = n;
+          if (n >= gatherEnd) { tlbFlush(); continue; }
         }
+        if (p >= last) break;
         fp[FP_ZAP_PTE_FULL]++;
-        zapOne(mm, v, p);
+        zapOne(mm, vpn + (u32)((p - first) / PTE_SLOT), p);
+        p += PTE_SLOT;
       }
     }
     vpn = tableEnd;
@@ -819,9 +863,35 @@ static inline void copyOne(i32 parent, int cow, u32 vpn, u32 *src, u32 pte, u32 
   }
   *shadowOf(dst) = data;
 }
+/* copyRunFast (fork.ts): copyRangeFast's per-PTE work over the parent's slots [src, last),
+ * the child's at src + delta, a loop without calls; stops at a PTE for copyOne (returned), the
+ * count copied in runCopied. */
+static i32 runCopied;
+static u32 *copyRunFast(u32 *src, u32 *last, ptrdiff_t delta, u32 wp, u32 srcMask) {
+  i32 n = 0;
+  for (; src < last; src += PTE_SLOT) {
+    u32 pte = *src;
+    if (pte == 0) continue;
+    if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) break;
+    u32 pfn = pte >> PTE_PFN_SHIFT;
+    u32 f = FLAGS(pfn);
+    if ((f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) != PG_ALLOCATED) break;
+    REF(pfn) += 1;
+    MAPC(pfn) += 1;
+    if (f & PG_ANON) FLAGS(pfn) = f & ~(u32)PG_ANON_EXCLUSIVE;
+    u32 *dst = src + delta;
+    *src = pte & srcMask; /* wrprotectSrc */
+    *dst = pte & wp;
+    *shadowOf(dst) = *shadowOf(src);
+    n++;
+  }
+  runCopied = n;
+  return src;
+}
 /* copyRangeFast (fork.ts) */
 static void copyRangeFast(i32 parent, i32 child, int cow, u32 start, u32 end) {
   u32 wp = cow ? ~(u32)PTE_WRITE : ~0u;
+  u32 srcMask = deferParentWp ? ~0u : wp;
   i64 copied = 0;
   u32 vpn = start;
   while (vpn < end) {
@@ -829,28 +899,22 @@ static void copyRangeFast(i32 parent, i32 child, int cow, u32 start, u32 end) {
     if (tableEnd > end) tableEnd = end;
     i32 pt = pteTableOf(parent, vpn);
     if (pt != 0) {
-      u32 *base = SLOT(ptePool, (size_t)pt * PT_ENTRIES);
-      u32 *dstTable = NULL;
-      for (u32 x = vpn; x < tableEnd; x++) {
-        u32 *src = SLOT(base, x & (PT_ENTRIES - 1));
-        u32 pte = *src;
-        if (pte == 0) continue;
-        if (!dstTable) dstTable = ptePtr(child, x, 1) - (x & (PT_ENTRIES - 1)) * PTE_SLOT;
-        u32 *dst = SLOT(dstTable, x & (PT_ENTRIES - 1));
-        u32 pfn = pte >> PTE_PFN_SHIFT;
-        u32 f = FLAGS(pfn);
-        if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) == PTE_PRESENT && (f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED) {
-          REF(pfn) += 1;
-          MAPC(pfn) += 1;
-          if (f & PG_ANON) FLAGS(pfn) = f & ~(u32)PG_ANON_EXCLUSIVE;
-          u32 shared = pte & wp;
-          *src = deferParentWp ? pte : shared; *dst = shared;
-          *shadowOf(dst) = *shadowOf(src);
-          copied++;
-          continue;
+      u32 *first = SLOT(ptePool, (size_t)pt * PT_ENTRIES + (vpn & (PT_ENTRIES - 1)));
+      u32 *last = SLOT(first, tableEnd - vpn);
+      u32 *src = first;
+      while (src < last && *src == 0) src += PTE_SLOT; /* pte_none: nothing to copy */
+      if (src < last) {
+        /* the child's table, taken at the first PTE to copy; its slots at a fixed distance */
+        u32 x = vpn + (u32)((src - first) / PTE_SLOT);
+        ptrdiff_t delta = ptePtr(child, x, 1) - src;
+        src = copyRunFast(src, last, delta, wp, srcMask);
+        copied += runCopied;
+        while (src < last) {
+          fp[FP_COPY_PTE_FULL]++;
+          copyOne(parent, cow, vpn + (u32)((src - first) / PTE_SLOT), src, *src, src + delta);
+          src = copyRunFast(src + PTE_SLOT, last, delta, wp, srcMask);
+          copied += runCopied;
         }
-        fp[FP_COPY_PTE_FULL]++;
-        copyOne(parent, cow, x, src, pte, dst);
       }
     }
     vpn = tableEnd;
