@@ -31,6 +31,7 @@ import { violation, currentOp } from "./violations";
 import { hugeFault, thpEligible, HUGE_NONE } from "./thp";
 import { ksignal } from "./errno";
 import { fail, errCode } from "./reject";
+import { fileFastAccess, fileFastResult, FILE_FULL, FILE_FAULTED } from "./fastpath_file";
 
 /** A present PTE that vm_normal_page() resolves to a refcounted page. */
 @inline export function isNormalPresent(pte: u32): bool { return (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT; }
@@ -338,6 +339,13 @@ export function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool =
   if (v < 0) return ksignal(SIGSEGV); // do_user_addr_fault -> bad_area (SEGV_MAPERR)
   // access_error (SEGV_ACCERR): a write needs VM_WRITE, a read an accessible VMA (not PROT_NONE)
   if ((vmaFlags(v) & (write ? VM_WRITE : VM_READ)) == 0) return ksignal(SIGSEGV);
+  if (touch && vmaFile(v) >= 0) { // an ordinary file's cached page: the same work, guarded (fastpath_file.ts)
+    const how = fileFastAccess(mm, v, <u32>vpn, write, value);
+    if (how != FILE_FULL) {
+      if (how == FILE_FAULTED) faultOom = false; // as handleFault
+      return fileFastResult;
+    }
+  }
   const cur = ptePtr(mm, <u32>vpn, false);
   let pte = cur == 0 ? 0 : load<u32>(cur);
   // The common case: the PTE already allows the access; no fault, no allocation.

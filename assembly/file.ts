@@ -140,6 +140,8 @@ export function findOrReadPage(f: i32, idx: u32): u32 {
 
 /** Whether the last findOrReadPage had to bring in a new page. */
 export let pageWasNew = false;
+/** A fault found its page in the cache without findOrReadPage (fastpath_file.ts): as findOrReadPage would note it. */
+export function notePageCached(): void { pageWasNew = false; }
 
 /** Is pfn a file's page (page cache, or a device page associated with a file)? */
 export function isFilePage(pfn: u32): bool {

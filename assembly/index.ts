@@ -36,6 +36,7 @@ import { initDmirrorIoctl, snapshotBase, snapshotLength } from "./dmirror_ioctl"
 import { capacityBytes as tableBytes, capacityLargestTable, capacityLimit, TABLE_MAX } from "./sizing";
 import { reserveHeap } from "./heap";
 import { fastPathCount } from "./fastpath";
+import { fileFastCount } from "./fastpath_file";
 import { initPins, handleValid, handlePfn } from "./pins";
 import { initWaitBit } from "./wait_bit";
 import { daxPageIdle, initTruncate } from "./truncate";
@@ -132,6 +133,8 @@ export function violationsRecorded(): i32 { return violationCount; }
 export function opsExecuted(): i32 { return opSeq; }
 /** How often fast path counter i (fastpath.ts FP_*) ran or fell through; -1 past the last. */
 export function fastPathCounter(i: i32): i32 { return fastPathCount(i); }
+/** How often the file-VMA access fast path (fastpath_file.ts FF_*) ran or fell through; -1 past the last. */
+export function fileFastPathCounter(i: i32): i32 { return fileFastCount(i); }
 
 export function framesTotal(): u32 { return frameCount; }
 export function systemFrames(): u32 { return sysFrames; }

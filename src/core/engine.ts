@@ -101,9 +101,11 @@ export interface BoInfo {
 }
 
 /** Engine.fastPaths(): OP_READ/OP_WRITE done fast or sent to the full path; zapRange and copyRange calls by
- * loop, and the PTEs of fast ranges done by the full per-PTE code; gathered entries put fast or by folioPut. */
+ * loop, and the PTEs of fast ranges done by the full per-PTE code; gathered entries put fast or by folioPut;
+ * accesses of an ordinary file's VMA that access() did fast (fileFast) or sent on to its full path (fileFull). */
 export interface FastPathCounts {
   accessFast: number; accessFull: number;
+  fileFast: number; fileFull: number;
   zapFast: number; zapFull: number; zapPteFull: number;
   copyFast: number; copyFull: number; copyPteFull: number;
   flushFast: number; flushFull: number;
@@ -327,7 +329,7 @@ export class Engine extends OpCalls {
   fastPaths(): FastPathCounts {
     const c = (i: number) => this.#core.fastPathCounter(i);
     return {
-      accessFast: c(0), accessFull: c(1), zapFast: c(2), zapFull: c(3), zapPteFull: c(4),
+      accessFast: c(0), accessFull: c(1), fileFast: this.#core.fileFastPathCounter(0), fileFull: this.#core.fileFastPathCounter(1), zapFast: c(2), zapFull: c(3), zapPteFull: c(4),
       copyFast: c(5), copyFull: c(6), copyPteFull: c(7), flushFast: c(8), flushFull: c(9),
     };
   }
