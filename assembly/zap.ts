@@ -22,8 +22,6 @@ import {
 } from "./mmu_gather";
 import { detachPins } from "./pins";
 
-/** ... and for zap: not in the page cache either (its reference is the cache's). */
-export const ZAP_MASK: u32 = ORDINARY_MASK | PG_PAGECACHE;
 /** PTE bits beside PTE_PRESENT that make it no normal page's (vm_normal_page, the non-present entries). */
 export const NOT_NORMAL: u32 = PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION;
 /**
@@ -117,8 +115,8 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
 /**
  * Fast path of zap_pte_range (6.1 mm/memory.c: its pte_present branch for a normal page):
  * under rangeFastOk() (no PMD mapping, no large folio anywhere) each PTE of an
- * allocated small system page that is not in the page cache and has no more
- * references than mappings (no pin to detach) loses its PTE, rmap and (gathered)
+ * allocated small system page that has no more references than mappings, and the
+ * page cache's one if it is cached (no pin to detach), loses its PTE, rmap and (gathered)
  * reference here; its statistics are summed over the range. Any other PTE goes
  * through zapOne, as on the full path. Inlined into its one caller: a call less per zap.
  */
@@ -186,10 +184,12 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
     // materializes each (setcc, movzx, or) where separate branches cost a compare each.
     if ((pte & NOT_NORMAL) != PTE_PRESENT) break;
     if (pfn > sys) break; // not a system page (isDevice)
-    if ((load<u32>(flB + at) & ZAP_MASK) != PG_ALLOCATED) break;
+    const fl = load<u32>(flB + at);
+    if ((fl & ORDINARY_MASK) != PG_ALLOCATED) break;
     const m = load<i32>(mapB + at);
     if (m <= 0) break;
-    if (load<i32>(refB + at) > m) break;
+    // no pin to detach: no more references than mappings, and the page cache's own one (zapOne's test)
+    if (load<i32>(refB + at) > m + <i32>((fl & PG_PAGECACHE) != 0)) break;
     store<u64>(p, 0); // the PTE and its shadow word after it (pgtable.ts shadowOf)
     store<i32>(mapB + at, m - 1); // folio_remove_rmap_pte
     store<i32>(lastB + at, op);

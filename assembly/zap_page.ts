@@ -4,7 +4,7 @@
 // gather and flush, in the same order, without the range loop around them; when the page is the
 // gather's only entry, tlbFlush's fast put of it inline. Performance only.
 import {
-  PTE_PRESENT, PT_ENTRIES, SCHEME_TLB_BATCH, PG_ALLOCATED, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_TLB_FLUSH, ST_ATOMIC_REF,
+  PTE_PRESENT, PT_ENTRIES, SCHEME_TLB_BATCH, PG_ALLOCATED, PG_PAGECACHE, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_TLB_FLUSH, ST_ATOMIC_REF,
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
@@ -12,8 +12,8 @@ import { ref, setRef, mapcount, setMapcount, flags, setLastOp, sysFrames, releas
 import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_FLUSH_FAST } from "./fastpath";
 import { pteTableOf, pteTableBase, pteSlot, shadowOf, ptePfn } from "./pgtable";
 import { currentOp } from "./violations";
-import { MAX_GATHER, tlbFlush, tlbGather, gatheredCount, gatherForget } from "./mmu_gather";
-import { ZAP_MASK, NOT_NORMAL } from "./zap";
+import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbGather, gatheredCount, gatherForget } from "./mmu_gather";
+import { NOT_NORMAL } from "./zap";
 
 /**
  * zapRange(mm, vpn, vpn + 1) when its fast loop would zap that PTE; false, with nothing
@@ -30,10 +30,11 @@ import { ZAP_MASK, NOT_NORMAL } from "./zap";
   if ((pte & NOT_NORMAL) != PTE_PRESENT) return false; // pte_none too
   const pfn = ptePfn(pte);
   if (pfn > sysFrames) return false;
-  if ((flags(pfn) & ZAP_MASK) != PG_ALLOCATED) return false;
+  const fl = flags(pfn);
+  if ((fl & ORDINARY_MASK) != PG_ALLOCATED) return false;
   const m = mapcount(pfn);
   if (m <= 0) return false;
-  if (ref(pfn) > m) return false; // maybe pinned: zapOne
+  if (ref(pfn) > m + <i32>((fl & PG_PAGECACHE) != 0)) return false; // maybe pinned (the page cache holds one of its own): zapOne
   fpNote(FP_ZAP_FAST);
   store<u32>(p, 0);
   store<u32>(shadowOf(p), 0);

@@ -1,8 +1,9 @@
 // The guarded fast path of a CPU access to an ordinary file's VMA (assembly/fastpath_file.ts,
-// called from access() in fault.ts) against the model, which has none: the common cases run
-// fast; each case below forces one fall-through (the counter layer, a DAX file, a test_hmm
-// mapping, no PTE table, a PMD mapping, a private write fault, a page past EOF, low memory, a
-// page not cached, a wp fault, a device-private entry, a corruption to report) and checks
+// called from access() in fault.ts), and the zap fast loop's cached pages (zap.ts), against the
+// model, which has neither: the common cases run fast; each case below forces one fall-through
+// (the counter layer, a DAX file, a test_hmm mapping, no PTE table, a PMD mapping, a private
+// write fault, a page past EOF, low memory, a page not cached, a wp fault, a device-private
+// entry, a corruption to report, a cached page with a pin or a GUP reference) and checks
 // through Engine.fastPaths() that the guard sent the work the full way, with every result,
 // rejection, kernel status, statistic, violation, frame and mapped page the model's. The guards
 // no op sequence reaches (a cached page not allocated, faulted in or mapped; one whose data
@@ -92,7 +93,7 @@ test("the common case: read and shared write faults on cached pages and accesses
     ops: [
       mmNew, keeper, fileNew(8), mmap(A, 8, SHARED, 0),
       read(A), read(A + 1), // the first: no PTE table yet; the second: not cached (read in): both the full way
-      munmap(A, 8), mmap(A, 8, SHARED, 0), // the cached pages stay
+      munmap(A, 8), mmap(A, 8, SHARED, 0), // the cached pages stay; the zap took them fast
       read(A), read(A + 1), read(A), // two read faults on cached pages, then a read through the PTE: fast
       write(A + 3, 9), read(A + 3), read(A + 3), // not cached: full; then two fast reads
       munmap(A, 8), mmap(A, 8, SHARED, 0), write(A + 3, 10), write(A + 3, 11), read(A + 3), // a shared write fault, a write and a read: fast
@@ -101,6 +102,7 @@ test("the common case: read and shared write faults on cached pages and accesses
     ],
   });
   assert.equal(fileCounts(f), { fileFast: 9, fileFull: 4 }, JSON.stringify(f));
+  assert.equal({ zapPteFull: f.zapPteFull, flushFull: f.flushFull }, { zapPteFull: 0, flushFull: 0 }, `cached pages zap and flush fast: ${JSON.stringify(f)}`);
 });
 
 test("file access falls through: no PTE table, a page not cached, a private write fault, a wp fault, SIGBUS past EOF", async () => {
@@ -174,6 +176,17 @@ test("file access falls through: a device-private entry of a private file VMA, a
   });
   assert.ok(bad.violations > 0, "the case raises a violation");
   assert.equal(fileCounts(bad), { fileFast: 1, fileFull: 4 }, JSON.stringify(bad)); // the child's read of the corrupted copy among the full ones
+});
+
+test("zap: a pinned cached page is no fast zap (the full loop detaches its pin); the page cache's own reference is", async () => {
+  const f = await differential({
+    ops: [
+      mmNew, fileNew(4), mmap(A, 4, SHARED, 0), ...reads(A, 3), [abi.OP_GUP, 0, A + 1, abi.FOLL_PIN], [abi.OP_GUP, 0, A + 2, 0],
+      [abi.OP_MADV_DONTNEED, 0, A, 4], [abi.OP_UNPIN, 1], [abi.OP_UNPIN, 2], ...reads(A, 3), [abi.OP_MADV_DONTNEED, 0, A, 4],
+    ],
+  });
+  // A + 1 pinned (FOLL_PIN) and A + 2 with a GUP reference (FOLL_GET): zapOne's; A, and all three once unpinned: fast
+  assert.equal({ zapFast: f.zapFast, zapPteFull: f.zapPteFull, flushFull: f.flushFull }, { zapFast: 2, zapPteFull: 2, flushFull: 0 }, JSON.stringify(f));
 });
 
 /**

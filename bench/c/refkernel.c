@@ -656,7 +656,6 @@ static int fastAccess(i32 mm, i32 vpn, int write, i32 value) {
 
 #define KIND_MASK (7u << PG_KIND_SHIFT)
 #define ORDINARY_MASK (PG_ALLOCATED | KIND_MASK | PG_HEAD | PG_TAIL)
-#define ZAP_MASK (ORDINARY_MASK | PG_PAGECACHE)
 #define NOT_NORMAL (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION)
 
 /* flushRunFast (mmu_gather.ts): tlbFlush's fast puts over the entries [i, last), a loop
@@ -736,10 +735,11 @@ static u32 *zapRunFast(u32 *p, u32 *last, i32 n, i32 batch) {
     u32 pfn = pte >> PTE_PFN_SHIFT;
     if ((pte & NOT_NORMAL) != PTE_PRESENT) break;
     if (pfn > sys) break;
-    if ((FLAGS(pfn) & ZAP_MASK) != PG_ALLOCATED) break;
+    u32 fl = FLAGS(pfn);
+    if ((fl & ORDINARY_MASK) != PG_ALLOCATED) break;
     i32 m = MAPC(pfn);
     if (m <= 0) break;
-    if (REF(pfn) > m) break;
+    if (REF(pfn) > m + ((fl & PG_PAGECACHE) != 0)) break; /* the page cache's own reference is no pin */
     *p = 0;
     *shadowOf(p) = 0;
     MAPC(pfn) = m - 1;
@@ -798,7 +798,8 @@ static int zapPageFast(i32 mm, u32 vpn) {
   u32 pte = *p, pfn = pte >> PTE_PFN_SHIFT;
   if ((pte & NOT_NORMAL) != PTE_PRESENT || pfn > sysFrames) return 0;
   i32 m = MAPC(pfn);
-  if ((FLAGS(pfn) & ZAP_MASK) != PG_ALLOCATED || m <= 0 || REF(pfn) > m) return 0;
+  u32 fl = FLAGS(pfn);
+  if ((fl & ORDINARY_MASK) != PG_ALLOCATED || m <= 0 || REF(pfn) > m + ((fl & PG_PAGECACHE) != 0)) return 0;
   fp[FP_ZAP_FAST]++;
   *p = 0;
   *shadowOf(p) = 0;
