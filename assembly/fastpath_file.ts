@@ -1,6 +1,6 @@
 // Guarded fast path (issue 14) of a CPU access to a VMA of an ordinary file (page
 // cache, no device): the read or shared write fault on pte_none of a page the cache
-// already holds, and the access through a PTE that already allows it, each with the
+// already holds (allocating the page tables the walk needs), and the access through a PTE that already allows it, each with the
 // state changes access() makes for it and nothing else. Every guard is tested before
 // anything changes; anything else (a DAX or p2pmem file, a test_hmm mapping, a PMD
 // mapping, a page not cached, a private write fault, a large folio, the counter
@@ -10,7 +10,7 @@ import { VM_SHARED, PTE_PRESENT, PTE_WRITE, PG_ANON, PG_ALLOCATED, ST_FAULTS, ST
 import { bump } from "./stats";
 import { content, setContent, flags, ref, setRef, mapcount, setMapcount, freeSystemFrames } from "./frames";
 import { frameUsable } from "./refcount";
-import { ptePtr, shadowOf, hugeLeaves, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
+import { ptePtr, shadowOf, hugeLeaves, pteTablesLeft, pmdTablesLeft, tablesNeeded, mkPte, ptePfn } from "./pgtable";
 import { vmaFlags, vmaFile, fileIndex } from "./mm";
 import { fileDevice, fileIsDmirrorMap, filePages, cachedPageAt, diskRead, diskWrite, notePageCached } from "./file";
 import { ORDINARY_MASK } from "./mmu_gather";
@@ -39,9 +39,8 @@ export let fileFastResult: i32 = 0;
 export function fileFastAccess(mm: i32, v: i32, vpn: u32, write: bool, value: i32): i32 {
   const f = vmaFile(v);
   if (counterOn || fileDevice(f) >= 0 || fileIsDmirrorMap(f)) return full(); // folioGet's counter update; DAX, p2pmem, test_hmm
-  const p = ptePtr(mm, vpn, false);
-  if (p == 0) return full(); // the full path allocates the tables (and checks there is room)
-  const pte = load<u32>(p);
+  let p = ptePtr(mm, vpn, false); // 0: no PTE table yet (pte_none)
+  const pte = p == 0 ? 0 : load<u32>(p);
   const idx = fileIndex(v, vpn);
   if (pte == 0) {
     // handle_mm_fault -> do_read_fault / do_shared_fault (6.1 mm/memory.c): filemap_fault finds the
@@ -50,12 +49,14 @@ export function fileFastAccess(mm: i32, v: i32, vpn: u32, write: bool, value: i3
     if (hugeLeaves != 0) return full(); // a PMD may map the block
     if (write && (vmaFlags(v) & VM_SHARED) == 0) return full(); // do_cow_fault: a new anon page
     if (idx >= filePages(f)) return full(); // SIGBUS past EOF
-    if (freeSystemFrames() < 2 || pteTablesLeft() < 1) return full(); // faultRoomFor rejects the op
+    const t = p == 0 ? tablesNeeded(mm, vpn) : 0; // the tables the walk must allocate
+    if (freeSystemFrames() < 2 || pteTablesLeft() < 1 || (t == 2 && pmdTablesLeft() < 1)) return full(); // faultRoomFor rejects the op
     const page = cachedPageAt(f, idx);
     if (page == 0) return full(); // read in from disk: a new page
     // a small system page (no compound head: folioOf(page) == page), allocated (no use after free), not anon
     if ((flags(page) & (ORDINARY_MASK | PG_ANON)) != PG_ALLOCATED) return full();
     if (!write && content(page) != diskRead(f, idx)) return full(); // V_CORRUPTION: the full path records it
+    if (p == 0) p = ptePtr(mm, vpn, true); // handleFault's walk: __pte_alloc (and __pmd_alloc), room checked above
     notePageCached(); // findOrReadPage found it
     bump(ST_FAULTS);
     setRef(page, ref(page) + 1); // folio_get

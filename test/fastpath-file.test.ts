@@ -92,25 +92,24 @@ test("the common case: read and shared write faults on cached pages and accesses
   const f = await differential({
     ops: [
       mmNew, keeper, fileNew(8), mmap(A, 8, SHARED, 0),
-      read(A), read(A + 1), // the first: no PTE table yet; the second: not cached (read in): both the full way
+      read(A), read(A + 1), // not cached (read in): the full way
       munmap(A, 8), mmap(A, 8, SHARED, 0), // the cached pages stay; the zap took them fast
       read(A), read(A + 1), read(A), // two read faults on cached pages, then a read through the PTE: fast
       write(A + 3, 9), read(A + 3), read(A + 3), // not cached: full; then two fast reads
       munmap(A, 8), mmap(A, 8, SHARED, 0), write(A + 3, 10), write(A + 3, 11), read(A + 3), // a shared write fault, a write and a read: fast
-      mmNew, mmap(B, 8, abi.VM_READ | abi.VM_FILE, 0, 0, 1), ...reads(B, 2, 1), // a second mm's private read faults (no table, then fast)
+      mmNew, mmap(B, 8, abi.VM_READ | abi.VM_FILE, 0, 0, 1), ...reads(B, 2, 1), // a second mm's private read faults: the first allocates its tables
       munmap(A, 8), exit(1),
     ],
   });
-  assert.equal(fileCounts(f), { fileFast: 9, fileFull: 4 }, JSON.stringify(f));
+  assert.equal(fileCounts(f), { fileFast: 10, fileFull: 3 }, JSON.stringify(f));
   assert.equal({ zapPteFull: f.zapPteFull, flushFull: f.flushFull }, { zapPteFull: 0, flushFull: 0 }, `cached pages zap and flush fast: ${JSON.stringify(f)}`);
 });
 
-test("file access falls through: no PTE table, a page not cached, a private write fault, a wp fault, SIGBUS past EOF", async () => {
+test("file access falls through: a page not cached, a private write fault, a wp fault, SIGBUS past EOF", async () => {
   const f = await differential({
     ops: [
       mmNew, keeper, fileNew(4), mmap(A, 4, PRIVATE, 0),
-      read(A), // no PTE table: full
-      read(A + 1), // not cached: full
+      read(A), read(A + 1), // not cached: full
       munmap(A, 4), mmap(A, 4, PRIVATE, 0),
       write(A, 5), // do_cow_fault of a cached page: full
       read(A), write(A, 6), // the anon copy, read and written through its PTE: fast (the shadow holds what it expects)
@@ -150,12 +149,20 @@ test("file access falls through: a PMD mapping anywhere, low memory, no PTE tabl
     ops: [mmNew, keeper, fileNew(4), mmap(A, 4, SHARED, 0), ...reads(A, 4), munmap(A, 4), write(A + 100, 1), mmap(A, 4, SHARED, 0), ...reads(A, 2)],
   });
   assert.equal(fileCounts(low), { fileFast: 0, fileFull: 6 }, JSON.stringify(low));
-  // one PTE table, A's, in use: a fault, even with the table there, is rejected (faultRoomFor)
+  // one PTE table, A's, in use: a fault, even with the table there, is rejected (faultRoomFor), and so is one
+  // at B that needs a table of its own
   const tables = await differential({
     capacity: { pteTables: 1 },
-    ops: [mmNew, keeper, fileNew(4), mmap(A, 4, SHARED, 0), ...reads(A, 2), munmap(A, 4), mmap(A, 4, SHARED, 0), ...reads(A, 2)],
+    ops: [mmNew, keeper, fileNew(4), mmap(A, 4, SHARED, 0), ...reads(A, 2), munmap(A, 4), mmap(A, 4, SHARED, 0), ...reads(A, 2), mmap(B, 4, SHARED, 0), read(B)],
   });
-  assert.equal(fileCounts(tables), { fileFast: 0, fileFull: 4 }, JSON.stringify(tables));
+  assert.equal(fileCounts(tables), { fileFast: 0, fileFull: 5 }, JSON.stringify(tables));
+  // one PMD table, A's: a cached page's fault at C, under another PGD entry, needs a PMD table too (rejected); with
+  // two, the fast path allocates both
+  const C = 0x40000;
+  for (const [pmdTables, counts] of [[1, { fileFast: 0, fileFull: 2 }], [2, { fileFast: 1, fileFull: 1 }]] as const) {
+    const pmd = await differential({ capacity: { pmdTables }, ops: [mmNew, fileNew(4), mmap(A, 4, SHARED, 0), read(A), mmap(C, 4, SHARED, 0), read(C)] });
+    assert.equal(fileCounts(pmd), counts, `${pmdTables} pmd tables: ${JSON.stringify(pmd)}`);
+  }
 });
 
 test("file access falls through: a device-private entry of a private file VMA, and a corruption the full path reports", async () => {
