@@ -1,11 +1,12 @@
 // Guarded fast path (issue 14) of a CPU access to a VMA of an ordinary file (page
 // cache, no device): the read or shared write fault on pte_none of a page the cache
-// already holds (allocating the page tables the walk needs), and the access through a PTE that already allows it, each with the
-// state changes access() makes for it and nothing else. Every guard is tested before
-// anything changes; anything else (a DAX or p2pmem file, a test_hmm mapping, a PMD
-// mapping, a page not cached, a private write fault, a large folio, the counter
-// layer, low memory, a page past EOF, a page that would raise a violation...) goes
-// on to the full path in access() (fault.ts), unchanged. Performance only.
+// already holds (allocating the page tables the walk needs), and the access through a
+// PTE that already allows it, each with the state changes access() makes for it and
+// nothing else. Every guard is tested before anything changes; anything else (a DAX or
+// p2pmem file, a test_hmm mapping, a PMD mapping, a page not cached, a private write
+// fault, a large folio, the counter layer, low memory, a page past EOF, a page that
+// would raise a violation...) goes on to the full path in access() (fault.ts),
+// unchanged. Performance only.
 import { VM_SHARED, PTE_PRESENT, PTE_WRITE, PG_ANON, PG_ALLOCATED, ST_FAULTS, ST_ATOMIC_REF, ST_ATOMIC_MAP } from "./abi";
 import { bump } from "./stats";
 import { content, setContent, flags, ref, setRef, mapcount, setMapcount, freeSystemFrames } from "./frames";
@@ -44,8 +45,8 @@ export function fileFastAccess(mm: i32, v: i32, vpn: u32, write: bool, value: i3
   const idx = fileIndex(v, vpn);
   if (pte == 0) {
     // handle_mm_fault -> do_read_fault / do_shared_fault (6.1 mm/memory.c): filemap_fault finds the
-    // folio in the page cache and takes a reference (folio_get), finish_fault maps it
-    // (folio_add_file_rmap_pte, set_pte_range); the full path's doPteMissing
+    // folio in the page cache with a reference (filemap_get_folio, 6.1 mm/filemap.c), finish_fault ->
+    // do_set_pte maps it (page_add_file_rmap; 6.8+ set_pte_range, folio_add_file_rmap_pte); doPteMissing's work
     if (hugeLeaves != 0) return full(); // a PMD may map the block
     if (write && (vmaFlags(v) & VM_SHARED) == 0) return full(); // do_cow_fault: a new anon page
     if (idx >= filePages(f)) return full(); // SIGBUS past EOF
@@ -59,9 +60,9 @@ export function fileFastAccess(mm: i32, v: i32, vpn: u32, write: bool, value: i3
     if (p == 0) p = ptePtr(mm, vpn, true); // handleFault's walk: __pte_alloc (and __pmd_alloc), room checked above
     notePageCached(); // findOrReadPage found it
     bump(ST_FAULTS);
-    setRef(page, ref(page) + 1); // folio_get
+    setRef(page, ref(page) + 1); // filemap_fault's reference, kept by the PTE
     bump(ST_ATOMIC_REF);
-    setMapcount(page, mapcount(page) + 1); // folio_add_file_rmap_pte
+    setMapcount(page, mapcount(page) + 1); // page_add_file_rmap
     bump(ST_ATOMIC_MAP);
     store<u32>(p, mkPte(page, write ? PTE_PRESENT | PTE_WRITE : PTE_PRESENT));
     if (write) {
