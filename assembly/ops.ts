@@ -486,7 +486,8 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
  * Execute one op record; returns its result, or sets errCode through fail().
  * OP_READ, OP_WRITE and OP_MADV_DONTNEED are most ops of every workload: they are
  * decoded here, before the NEEDS_MM table and execute()'s 60-way switch, with
- * only the argument words they read (about 5 % of the churn bench's time).
+ * only the argument words they read (about 5 % of the churn bench's time); so is
+ * OP_CPU, half of shared-pages' ops.
  */
 @inline function dispatch(op: i32, w: usize): i32 {
   if (<u32>op < 32 && ((FAST_OPS >> <u32>op) & 1) != 0) { // one test for the three (performance only)
@@ -506,10 +507,16 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     if (<u32>a2 > <u32>VPN_LIMIT - <u32>a1) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
     return madvise(a0, <u32>a1, <u32>(a1 + a2), false);
   }
+  if (op == OP_CPU) { // half of shared-pages' ops: execute()'s case, without its seven loads and 60-way switch
+    const c = load<i32>(w, 4);
+    if (c < 0 || c >= cpuLimit) return fail(ERR_BAD_ARG, F_CPU_CPU); // a CPU the engine was created with
+    setCpu(c);
+    return 0;
+  }
   return execute(w);
 }
 
-/** Execute one op record but READ / WRITE / MADV_DONTNEED (dispatch() has them). */
+/** Execute one op record but READ / WRITE / MADV_DONTNEED / CPU (dispatch() has them). */
 function execute(w: usize): i32 { // not inlined: runOps is compiled twice
   const op = load<i32>(w);
   const a0 = load<i32>(w, 4);
@@ -750,11 +757,6 @@ function execute(w: usize): i32 { // not inlined: runOps is compiled twice
       return doDmirror(op, a0, a1, a2, a3, a4);
     case OP_WRITE_RANGE: return doUserLoop(a0, a1, a2, true, a3, a4, false);
     case OP_READ_RANGE: return doUserLoop(a0, a1, a2, false, a3, a4, a5 != 0);
-    case OP_CPU: {
-      if (a0 < 0 || a0 >= cpuLimit) return fail(ERR_BAD_ARG, F_CPU_CPU); // a CPU the engine was created with
-      setCpu(a0);
-      return 0;
-    }
     case OP_DMA_WRITE: {
       if (!handleValid(a0)) return fail(ERR_BAD_HANDLE, F_DMA_WRITE_HANDLE);
       dmaWrite(a0, <u32>a1);
