@@ -1,9 +1,9 @@
 // Guarded fast paths (issue 14): the common case of a hot op done with exactly the
 // state changes the full path makes for it, and nothing else. Each guard is tested
 // before anything changes; whatever it does not cover (THP, device memory, pins,
-// the page cache, the counter layer, open mirrors, a missing page table, low
-// memory, a page that would raise a violation...) goes the full way, unchanged.
-// Here: the CPU access of an ordinary page of a private anonymous vma. The range
+// the counter layer, open mirrors, a missing page table, low memory, a page that
+// would raise a violation...) goes the full way, unchanged. Here: the CPU access
+// of an ordinary page of a private anonymous vma (a file's: fastpath_file.ts). The range
 // fast paths sit beside their full paths: zapRange (zap.ts), tlbFlush (mmu_gather.ts),
 // copyRange (fork.ts); they share rangeFastOk() and sum their statistics per range.
 import {
