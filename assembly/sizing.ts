@@ -7,7 +7,7 @@
 // what init() really allocates, so a table added without a line here fails there.
 import {
   CAP_SYS_FRAMES, CAP_DEV_FRAMES, CAP_MMS, CAP_VMAS, CAP_PTE_TABLES, CAP_PMD_TABLES, CAP_FILES, CAP_FILE_PAGES,
-  CAP_DRIVERS, CAP_BOS, CAP_PINS, CAP_VIOLATIONS, CAP_BATCH, CAP_HUGE_PAGES, ST_WORDS, SCHEME_WORDS, VIOLATION_WORDS,
+  CAP_DRIVERS, CAP_BOS, CAP_PINS, CAP_VIOLATIONS, CAP_BATCH, CAP_HUGE_PAGES, SCHEME_WORDS, VIOLATION_WORDS,
   OP_WORDS, PT_ENTRIES, FOLIO_ORDER, FOLIO_NR, MAX_DMIRROR_DEVICES, MAX_MIRRORS, MIRROR_ENTRIES, HMM_CHUNK, SNAPSHOT_MAX,
 } from "./abi";
 import { mirrorSlots } from "./mirror";
@@ -41,7 +41,7 @@ export function capacityBytes(at: usize): u64 {
   caps = at;
   total = 0;
   largest = 0;
-  table(ST_WORDS << 3); // initStats
+  // initStats: a static block (stats.ts), no table
   table(SCHEME_WORDS << 2); // initScheme
   table(c(CAP_VIOLATIONS) * VIOLATION_WORDS * 4); // initViolations
   // initFrames: small pages, then the THP pool from the next 2 MiB-aligned pfn, then device frames

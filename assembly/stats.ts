@@ -1,10 +1,11 @@
 // Statistics counters: one i64 per ST_* index, read by the host through a view.
 import { ST_WORDS, ST_OPS } from "./abi";
 
-export let statsBase: usize = 0;
+// A static block, 8-aligned: its address is a constant in the code, so a bump is one load and
+// one store at a fixed address, no global to load first (performance only).
+export const statsBase: usize = memory.data(ST_WORDS << 3, 8);
 
 export function initStats(): void {
-  statsBase = heap.alloc(ST_WORDS << 3);
   memory.fill(statsBase, 0, ST_WORDS << 3);
 }
 
