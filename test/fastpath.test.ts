@@ -8,64 +8,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as abi from "../assembly/abi.ts";
-import { Engine, type FastPathCounts, type Capacity } from "../src/core/engine.ts";
-import { RefsimError } from "../src/core/errors.ts";
-import { PAGE_SIZE } from "../src/core/ops.ts";
-import { Model } from "../src/model/model.ts";
-import type { SchemeInput } from "../src/scheme/resolve.ts";
-import type { CounterName } from "../src/cost/options.ts";
+import { differential } from "./helpers/fastpath-differential.ts";
 
 const A = 0x10000; // vpns of the mappings the cases make
 const B = 0x20000;
 const RW = abi.VM_READ | abi.VM_WRITE;
 const ANON = RW | abi.VM_ANON;
-
-interface Case {
-  scheme?: SchemeInput;
-  capacity?: Partial<Capacity>;
-  counter?: CounterName;
-  ops: number[][]; // [opcode, a0, a1, ...]
-}
-
-/** Run the ops one by one on the engine and the model; compare everything; return the engine's fast-path counts. */
-async function differential(c: Case): Promise<FastPathCounts & { violations: number }> {
-  const options = { scheme: c.scheme ?? "E4", capacity: { systemPages: 64, devicePages: 64, hugePages: 2, ...c.capacity } };
-  const engine = await Engine.create({ ...options, counter: c.counter });
-  const model = Model.create(options);
-  const words = new Int32Array(abi.OP_WORDS);
-  c.ops.forEach((op, k) => {
-    words.fill(0);
-    words.set(op);
-    const at = `op ${k} [${op.join(", ")}]`;
-    const re = attempt(() => Array.from(engine.runEncoded(words, 1)));
-    const rm = attempt(() => Array.from(model.runEncoded(words, 1)));
-    if (re instanceof RefsimError || rm instanceof RefsimError) {
-      assert.ok(re instanceof RefsimError && rm instanceof RefsimError, `${at}: engine ${re}, model ${rm}`);
-      assert.is((re as RefsimError).message, (rm as RefsimError).message, at);
-      return;
-    }
-    assert.equal(re, rm, `${at}: result`);
-    assert.equal(Array.from(engine.lastStatuses()), Array.from(model.lastStatuses()), `${at}: kernel status`);
-  });
-  assert.equal(engine.stats(), model.stats(), "stats");
-  assert.equal(engine.violations(), model.violations(), "violations");
-  for (let pfn = 0; pfn < model.machine.frames.all.length; pfn++) assert.equal(engine.frame(pfn), model.frame(pfn), `frame ${pfn}`);
-  for (const mm of model.machine.mms.alive) {
-    for (const [vpn] of mm.tables.entriesIn(0, 2 ** abi.VPN_BITS)) {
-      assert.equal(engine.page(mm.id, vpn * PAGE_SIZE), model.page(mm.id, vpn * PAGE_SIZE), `mm ${mm.id} vpn ${vpn}`);
-    }
-  }
-  return { ...engine.fastPaths(), violations: engine.stats().violations.total };
-}
-
-function attempt<T>(f: () => T): T | RefsimError {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof RefsimError) return e;
-    throw e;
-  }
-}
 
 const mmNew = [abi.OP_MM_NEW];
 const mmap = (vpn: number, n: number, flags = ANON, file = -1, pgoff = 0) => [abi.OP_MMAP, 0, vpn, n, flags, file, pgoff];
