@@ -125,6 +125,7 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
   const pfns = gatherPfns();
   const gatherEnd = pfns + (<usize>max<i32>(batch, 0) << 2); // the entry where the gather is full
   let zapped = 0;
+  let zeros = 0; // zero-page PTEs zapRunFast cleared
   let vpn = start;
   while (vpn < end) {
     const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
@@ -141,6 +142,7 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
         if (batch > 0) {
           p = zapRunFast(p, last, e0, gatherEnd);
           e = runGather;
+          zeros += runZeros;
         }
         if (e != e0) { // tlbGather's gatherMm and count, for the stretch's entries
           zapped += <i32>((e - e0) >> 2);
@@ -156,25 +158,31 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
     }
     vpn = tableEnd;
   }
-  bump(ST_PTES_ZAPPED, zapped);
+  bump(ST_PTES_ZAPPED, zapped + zeros);
   bump(ST_ATOMIC_MAP, zapped);
 }
 
 /** Where zapRunFast left the gather: the address of its next entry. */
 let runGather: usize = 0;
+/** Zero-page PTEs zapRunFast cleared in its last run. */
+let runZeros: i32 = 0;
+/** The PTE of the shared zero page as a fault maps it (fault.ts, fastpath.ts): mkPte(0, PTE_PRESENT | PTE_SPECIAL). */
+const ZERO_PTE: u32 = PTE_PRESENT | PTE_SPECIAL;
 
 /**
  * zapRangeFast's per-PTE work over the slots [p, last) of one table: each present PTE of an
  * ordinary small system page with no more references than mappings is cleared, loses its
  * rmap, and its reference goes into the gather at e (gatherPfn, gatherRefs a fixed distance
- * on). Stops at the first other non-none PTE (returned) or right after the entry that reaches
- * gatherEnd (the slot after it returned); leaves the gather's next entry in runGather.
+ * on); a zero-page PTE is just cleared. Stops at the first other non-none PTE (returned) or
+ * right after the entry that reaches gatherEnd (the slot after it returned); leaves the
+ * gather's next entry in runGather and the zero-page PTEs it cleared in runZeros.
  */
 function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
   // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a zap).
   const refB = refBase, mapB = mapBase, flB = flagsBase, lastB = lastOpBase;
   const sys = sysFrames;
   const op = currentOp;
+  let zeros = 0;
   for (; p < last; p += PTE_SLOT) {
     const pte = load<u32>(p);
     if (pte == 0) continue;
@@ -182,7 +190,14 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
     const at = <usize>pfn << 2;
     // One test a statement: Binaryen folds `a || b` into arithmetic on booleans, V8 then
     // materializes each (setcc, movzx, or) where separate branches cost a compare each.
-    if ((pte & NOT_NORMAL) != PTE_PRESENT) break;
+    if ((pte & NOT_NORMAL) != PTE_PRESENT) {
+      // zap_pte_range (6.1 mm/memory.c): vm_normal_page() is NULL for the shared zero page, so its
+      // PTE is cleared and nothing is put or unmapped (zapOne's PTE_SPECIAL branch for pfn 0).
+      if (pte != ZERO_PTE) break;
+      store<u64>(p, 0); // the PTE and its shadow word
+      zeros++;
+      continue;
+    }
     if (pfn > sys) break; // not a system page (isDevice)
     const fl = load<u32>(flB + at);
     if ((fl & ORDINARY_MASK) != PG_ALLOCATED) break;
@@ -199,6 +214,7 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
     if (e >= gatherEnd) { p += PTE_SLOT; break; }
   }
   runGather = e;
+  runZeros = zeros;
   return p;
 }
 

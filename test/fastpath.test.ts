@@ -22,6 +22,7 @@ const read = (vpn: number, mm = 0) => [abi.OP_READ, mm, vpn];
 const dontneed = (vpn: number, n: number, mm = 0) => [abi.OP_MADV_DONTNEED, mm, vpn, n];
 const fork = (mm = 0) => [abi.OP_FORK, mm];
 const exit = (mm: number) => [abi.OP_EXIT, mm];
+const munmap = (vpn: number, n: number) => [abi.OP_MUNMAP, 0, vpn, n];
 const writes = (vpn: number, n: number, mm = 0) => Array.from({ length: n }, (_, i) => write(vpn + i, 100 + i, mm));
 /** Anon pages written, forked, written again in both (COW), zapped in part, the child exited. */
 const churn = (vpn: number, n: number) => [
@@ -41,8 +42,22 @@ test("the common case takes every fast path, and gives the model's results", asy
   assert.is(f.flushFast, 20 + 40 + 40, "every gathered page put fast: 20, the child's 40, then 40");
 });
 
+test("zap: the fast loop clears zero-page PTEs itself; a special PTE of another page (a DAX file's) goes to zapOne", async () => {
+  const zero = await differential({
+    ops: [mmNew, mmap(A, 8), read(A), read(A + 1), write(A + 2, 3), read(A + 3), fork(), read(A + 4, 1), exit(1), dontneed(A, 8), read(A + 5), munmap(A, 8)],
+  });
+  assert.equal({ zapFast: zero.zapFast, zapPteFull: zero.zapPteFull }, { zapFast: 3, zapPteFull: 0 }, JSON.stringify(zero));
+  const dax = await differential({
+    scheme: { name: "E4-devmap", base: "E4", rules: { fsdaxPte: "devmap" } }, // an fsdax page mapped pte_devmap | pte_special
+    ops: [
+      mmNew, [abi.OP_DRIVER_NEW, abi.KIND_FSDAX, 16], [abi.OP_FILE_NEW, 4, 1], mmap(B, 4, abi.VM_SHARED | abi.VM_FILE | RW, 0),
+      read(B), write(B + 1, 3), dontneed(B, 4),
+    ],
+  });
+  assert.equal({ zapFast: dax.zapFast, zapPteFull: dax.zapPteFull }, { zapFast: 1, zapPteFull: 2 }, JSON.stringify(dax));
+});
+
 test("munmap of an mm that owns no page table skips the zap walk; with a table it zaps, the model's results either way", async () => {
-  const munmap = (vpn: number, n: number) => [abi.OP_MUNMAP, 0, vpn, n];
   const f = await differential({
     ops: [
       mmNew, mmap(A, 40), mmap(B, 40), munmap(A, 40), munmap(B + 10, 5), // no table: no zap (the second splits the VMA)
