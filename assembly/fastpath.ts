@@ -18,6 +18,7 @@ import { ptePtr, shadowOf, hugeLeaves, hugeLeaf, pteTablesLeft, mkPte, ptePfn } 
 import { findVma, vmaFlags, vmaFile, fileIndex, anonVmaPrepare } from "./mm";
 import { counterOn } from "./counters/layer";
 import { mirrorsOpen } from "./mirror";
+import { access } from "./fault";
 
 // How often each fast path ran and how often its guard sent the work the full way
 // (tests force every fall-through case and read these; FP_* indexes).
@@ -52,35 +53,34 @@ const VPN_LIMIT: u32 = <u32>1 << VPN_BITS;
   return hugeLeaves == 0 && largeLive == 0 && !counterOn && mirrorsOpen == 0;
 }
 
-/** Result of the last fastAccess() that returned true. */
-export let fastResult: i32 = 0;
-
 /**
  * OP_READ / OP_WRITE of a private anonymous, non-THP vma whose PTE table exists:
  * do_anonymous_page on pte_none (a new exclusive anon page on a write, the shared
  * zero page on a read; 6.1 mm/memory.c), or the access itself when the PTE already
- * allows it, with the data check. False, with nothing changed, when the guard does
- * not hold: the caller runs access().
+ * allows it, with the data check. Returns the op's result; when the guard does not
+ * hold, nothing has changed and access() does the op (fullAccess).
+ * Inlined into runBatch's loop, `write` a constant at each call site (performance
+ * only: no call, no result through a global, no test of `write` on the fast path).
  */
-export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): bool {
+@inline export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): i32 {
   // Each test its own if (no && / || chains): V8 then branches on each comparison instead of
   // materialising booleans from Binaryen's if-results and selects (performance only).
-  if (counterOn) return fpFull();
-  if (<u32>vpn >= VPN_LIMIT) return fpFull();
+  if (counterOn) return fullAccess(mm, vpn, write, value);
+  if (<u32>vpn >= VPN_LIMIT) return fullAccess(mm, vpn, write, value);
   const v = findVma(mm, <u32>vpn);
-  if (v < 0) return fpFull();
+  if (v < 0) return fullAccess(mm, vpn, write, value);
   const need = VM_ANON | (write ? VM_WRITE : VM_READ);
-  if ((vmaFlags(v) & (need | VM_SHARED | VM_HUGEPAGE)) != need) return fpFull();
-  if (vmaFile(v) >= 0) return fpFull();
+  if ((vmaFlags(v) & (need | VM_SHARED | VM_HUGEPAGE)) != need) return fullAccess(mm, vpn, write, value);
+  if (vmaFile(v) >= 0) return fullAccess(mm, vpn, write, value);
   const p = ptePtr(mm, <u32>vpn, false);
-  if (p == 0) return fpFull(); // the full path allocates the tables (and checks there is room)
+  if (p == 0) return fullAccess(mm, vpn, write, value); // the full path allocates the tables (and checks there is room)
   const pte = load<u32>(p);
   if (pte == 0) {
     if (hugeLeaves != 0) {
-      if (hugeLeaf(mm, <u32>vpn) != 0) return fpFull(); // a PMD over the deposited table (MADV_COLLAPSE, any anon vma)
+      if (hugeLeaf(mm, <u32>vpn) != 0) return fullAccess(mm, vpn, write, value); // a PMD over the deposited table (MADV_COLLAPSE, any anon vma)
     }
-    if (freeSystemFrames() < 2) return fpFull(); // faultRoomFor rejects the op
-    if (pteTablesLeft() < 1) return fpFull();
+    if (freeSystemFrames() < 2) return fullAccess(mm, vpn, write, value); // faultRoomFor rejects the op
+    if (pteTablesLeft() < 1) return fullAccess(mm, vpn, write, value);
     if (write) {
       noteLateFault(); // its ST_FAULTS, the allocation's statistics and rmapAdd's atomic, summed later
       anonVmaPrepare(v); // do_anonymous_page: anon_vma_prepare
@@ -92,19 +92,19 @@ export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): bool {
       store<u32>(shadowOf(p), <u32>value);
       return fpFast(0);
     }
-    if (content(0) != load<u32>(shadowOf(p))) return fpFull(); // a corruption to report: the full path does
+    if (content(0) != load<u32>(shadowOf(p))) return fullAccess(mm, vpn, write, value); // a corruption to report: the full path does
     bump(ST_FAULTS);
     store<u32>(p, mkPte(0, PTE_PRESENT | PTE_SPECIAL)); // the shared zero page: no ref, no rmap
     return fpFast(<i32>content(0));
   }
   // No fault: the PTE allows the access (else do_wp_page, a device entry...: the full path).
-  if ((pte & PTE_PRESENT) == 0) return fpFull();
+  if ((pte & PTE_PRESENT) == 0) return fullAccess(mm, vpn, write, value);
   if (write) {
-    if ((pte & PTE_WRITE) == 0) return fpFull();
+    if ((pte & PTE_WRITE) == 0) return fullAccess(mm, vpn, write, value);
   }
   const pfn = ptePfn(pte);
   if (pfn != 0) {
-    if (!frameUsable(pfn)) return fpFull(); // a use after free to report
+    if (!frameUsable(pfn)) return fullAccess(mm, vpn, write, value); // a use after free to report
   }
   if (write) {
     setContent(pfn, <u32>value);
@@ -112,17 +112,17 @@ export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): bool {
     return fpFast(0);
   }
   const got = content(pfn);
-  if (got != load<u32>(shadowOf(p))) return fpFull(); // V_CORRUPTION: the full path records it
+  if (got != load<u32>(shadowOf(p))) return fullAccess(mm, vpn, write, value); // V_CORRUPTION: the full path records it
   return fpFast(<i32>got);
 }
 
-@inline function fpFull(): bool {
+/** fastAccess's guard did not hold: the full path, out of line (the fast one is inlined). */
+function fullAccess(mm: i32, vpn: i32, write: bool, value: i32): i32 {
   fpNote(FP_ACCESS_FULL);
-  return false;
+  return access(mm, vpn, write, value);
 }
 
-@inline function fpFast(result: i32): bool {
+@inline function fpFast(result: i32): i32 {
   fpNote(FP_ACCESS_FAST);
-  fastResult = result;
-  return true;
+  return result;
 }

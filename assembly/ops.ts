@@ -89,7 +89,7 @@ import { quiesceCheck } from "./check";
 import { counterOn, counterOpEnd, cpuLimit } from "./counters/layer";
 import { setCpu } from "./cpus";
 import { prefetchOn, prefetchGroup, PREFETCH_GROUP } from "./prefetch";
-import { fastAccess, fastResult } from "./fastpath";
+import { fastAccess } from "./fastpath";
 import { handleValid, pinSlotsLeft, dmaWrite } from "./pins";
 import { gupFastBegin, gupFastStep, walkValid, walkAtLastStep, walkSlotsLeft, forkBegun, forkEnd, forkInProgress, forkingParent, walkInFlight, setDeferParentWp } from "./gup_fast";
 
@@ -496,11 +496,9 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     const a2 = load<i32>(w, 12);
     if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM); // !mmValid(a0), a test at a time
     if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
-    if (op != OP_MADV_DONTNEED) {
-      const write = op == OP_WRITE;
-      const value = write ? a2 : 0; // OP_READ has no value
-      return fastAccess(a0, a1, write, value) ? fastResult : access(a0, a1, write, value);
-    }
+    // fastAccess inlined once per op, its `write` a constant (OP_READ has no value)
+    if (op == OP_WRITE) return fastAccess(a0, a1, true, a2);
+    if (op == OP_READ) return fastAccess(a0, a1, false, 0);
     // !rangeOk(a1, a2), a test at a time
     if (<u32>a1 >= <u32>VPN_LIMIT) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
     if (a2 <= 0) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);

@@ -75,6 +75,7 @@ typedef uint32_t u32;
 typedef int64_t i64;
 
 #define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* The core's constants (op codes, vm_flags, pte and page-flag bits, scheme and stats words),
    generated from assembly/abi.ts by bench/c-abi.ts when the bench builds this file. */
@@ -609,21 +610,23 @@ static NOINLINE void mirrorsInvalidate(void) { DIE(3, "no mirrors in the benchma
 /* mmu_notifier_invalidate_range_start (mmu_notifier.ts): counted; mirrors only if open. */
 static inline void mmuNotifierInvalidate(void) { bump(ST_MMU_NOTIFY); if (mirrorsOpen != 0) mirrorsInvalidate(); }
 static inline int rangeFastOk(void) { return hugeLeaves == 0 && largeLive == 0 && !counterOn && mirrorsOpen == 0; }
-static i32 fastResult;
+/* fastAccess's guard did not hold: the full path, out of line (fastpath.ts fullAccess). */
+static NOINLINE i32 fullAccess(i32 mm, i32 vpn, int write, i32 value) { fp[FP_ACCESS_FULL]++; return access_(mm, vpn, write, value); }
 
-/* fastAccess (fastpath.ts): OP_READ / OP_WRITE of a private anon, non-THP vma with its PTE table. */
-static int fastAccess(i32 mm, i32 vpn, int write, i32 value) {
-  if (counterOn || (u32)vpn >= (u32)VPN_LIMIT) { fp[FP_ACCESS_FULL]++; return 0; }
+/* fastAccess (fastpath.ts): OP_READ / OP_WRITE of a private anon, non-THP vma with its PTE table; its
+ * result, or fullAccess when the guard does not hold. Inlined where execute() calls it, as the core's. */
+static ALWAYS_INLINE i32 fastAccess(i32 mm, i32 vpn, int write, i32 value) {
+  if (counterOn || (u32)vpn >= (u32)VPN_LIMIT) return fullAccess(mm, vpn, write, value);
   i32 v = findVma(mm, (u32)vpn);
-  if (v < 0) { fp[FP_ACCESS_FULL]++; return 0; }
+  if (v < 0) return fullAccess(mm, vpn, write, value);
   i32 need = VM_ANON | (write ? VM_WRITE : VM_READ);
-  if ((vmFlags[v] & (need | VM_SHARED | VM_HUGEPAGE)) != need || vmFile[v] >= 0) { fp[FP_ACCESS_FULL]++; return 0; }
+  if ((vmFlags[v] & (need | VM_SHARED | VM_HUGEPAGE)) != need || vmFile[v] >= 0) return fullAccess(mm, vpn, write, value);
   u32 *p = ptePtr(mm, (u32)vpn, 0);
-  if (!p) { fp[FP_ACCESS_FULL]++; return 0; }
+  if (!p) return fullAccess(mm, vpn, write, value);
   u32 pte = *p;
   if (pte == 0) {
-    if (hugeLeaves != 0) { fp[FP_ACCESS_FULL]++; return 0; } /* the core looks for a PMD over the table then */
-    if (buddyTop < 2 || pteFreeTop < 1) { fp[FP_ACCESS_FULL]++; return 0; }
+    if (hugeLeaves != 0) return fullAccess(mm, vpn, write, value); /* the core looks for a PMD over the table then */
+    if (buddyTop < 2 || pteFreeTop < 1) return fullAccess(mm, vpn, write, value);
     if (write) {
       lateFaults++; /* noteLateFault: its ST_FAULTS, allocation and rmapAdd statistics summed later */
       vmAnonVma[v] = 1;
@@ -634,24 +637,24 @@ static int fastAccess(i32 mm, i32 vpn, int write, i32 value) {
       CONTENT(pfn) = (u32)value; PINDEX(pfn) = (u32)vmPgoff[v] + ((u32)vpn - (u32)vmStart[v]);
       *p = (pfn << PTE_PFN_SHIFT) | PTE_PRESENT | PTE_WRITE;
       *shadowOf(p) = (u32)value;
-      fp[FP_ACCESS_FAST]++; fastResult = 0; return 1;
+      fp[FP_ACCESS_FAST]++; return 0;
     }
-    if (CONTENT(0) != *shadowOf(p)) { fp[FP_ACCESS_FULL]++; return 0; }
+    if (CONTENT(0) != *shadowOf(p)) return fullAccess(mm, vpn, write, value);
     bump(ST_FAULTS);
     *p = PTE_PRESENT | PTE_SPECIAL;
-    fp[FP_ACCESS_FAST]++; fastResult = (i32)CONTENT(0); return 1;
+    fp[FP_ACCESS_FAST]++; return (i32)CONTENT(0);
   }
-  if ((pte & PTE_PRESENT) == 0 || (write && (pte & PTE_WRITE) == 0)) { fp[FP_ACCESS_FULL]++; return 0; }
+  if ((pte & PTE_PRESENT) == 0 || (write && (pte & PTE_WRITE) == 0)) return fullAccess(mm, vpn, write, value);
   u32 pfn = pte >> PTE_PFN_SHIFT;
-  if (pfn != 0 && !isAllocated(pfn)) { fp[FP_ACCESS_FULL]++; return 0; }
+  if (pfn != 0 && !isAllocated(pfn)) return fullAccess(mm, vpn, write, value);
   if (write) {
     CONTENT(pfn) = (u32)value;
     *shadowOf(p) = (u32)value;
-    fp[FP_ACCESS_FAST]++; fastResult = 0; return 1;
+    fp[FP_ACCESS_FAST]++; return 0;
   }
   u32 got = CONTENT(pfn);
-  if (got != *shadowOf(p)) { fp[FP_ACCESS_FULL]++; return 0; }
-  fp[FP_ACCESS_FAST]++; fastResult = (i32)got; return 1;
+  if (got != *shadowOf(p)) return fullAccess(mm, vpn, write, value);
+  fp[FP_ACCESS_FAST]++; return (i32)got;
 }
 
 #define KIND_MASK (7u << PG_KIND_SHIFT)
@@ -1009,8 +1012,8 @@ static i32 execute(const i32 *w) {
   switch (op) {
     case OP_MM_NEW: if (mmCap - mmCount < 1) return fail(ERR_NOMEM_MM, -1, 0); return newMm();
     case OP_MMAP: return doMmap(a0, a1, a2, a3);
-    case OP_READ: return fastAccess(a0, a1, 0, 0) ? fastResult : access_(a0, a1, 0, 0);
-    case OP_WRITE: return fastAccess(a0, a1, 1, a2) ? fastResult : access_(a0, a1, 1, a2);
+    case OP_READ: return fastAccess(a0, a1, 0, 0);
+    case OP_WRITE: return fastAccess(a0, a1, 1, a2);
     case OP_FORK: return doFork(a0);
     case OP_EXIT:
       if (forksOpen != 0 && forkingParent(a0)) return fail(ERR_BAD_STATE, 0, 0);
