@@ -5,7 +5,7 @@
 // The same ops in the same order as the twin's, the same data ((salt + page) ^ task, salt a fresh
 // PRNG draw after each munmap round). The faults themselves are the core's: do_anonymous_page or
 // do_shared_fault through handle_mm_fault (v6.1 mm/memory.c), as for any host's write op.
-import { OP_MMAP, OP_MUNMAP, OP_WRITE } from "./abi";
+import { OP_MMAP, OP_MUNMAP, OP_WRITE, OP_WORDS } from "./abi";
 import { record3, record7 } from "./workload_emit";
 import { prngSeed, prngU32 } from "./workload_prng";
 
@@ -43,14 +43,36 @@ export function pageFaultFill(buf: usize, room: i32): i32 {
   const n = min<i32>(room, left);
   let t = task, p = pos;
   const nt = tasks, np = pages, at = base, m0 = mm0;
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  while (i < n) {
     if (p >= 0 && p < np) {
-      record3(buf, i, OP_WRITE, m0 + t, at + p, (salt + p) ^ t);
-    } else if (p < 0) {
+      // the writes, until the munmap step or the room: a loop of its own without calls, so its
+      // values stay in registers (performance only: the same records as record3's, in order)
+      const s = salt;
+      let w = buf + (<usize>i * OP_WORDS << 2);
+      while (true) {
+        store<i32>(w, OP_WRITE);
+        store<i32>(w, m0 + t, 4);
+        store<i32>(w, at + p, 8);
+        store<i32>(w, (s + p) ^ t, 12);
+        store<i64>(w, 0, 16);
+        store<i64>(w, 0, 24);
+        w += OP_WORDS << 2;
+        i++;
+        if (++t == nt) { // the round is done: every task has written page p
+          t = 0;
+          if (++p == np) break;
+        }
+        if (i == n) break;
+      }
+      continue;
+    }
+    if (p < 0) {
       record7(buf, i, OP_MMAP, m0 + t, at, np, vmflags, file0 < 0 ? -1 : file0 + t, 0, 0);
     } else {
       record3(buf, i, OP_MUNMAP, m0 + t, at, np);
     }
+    i++;
     if (++t == nt) { // the round is done: every task has issued this step's op
       t = 0;
       if (p >= np) {
