@@ -337,6 +337,11 @@ export function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool =
   if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, F_ACCESS_ADDR);
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return ksignal(SIGSEGV); // do_user_addr_fault -> bad_area (SEGV_MAPERR)
+  return accessVma(mm, v, vpn, write, value, touch);
+}
+
+/** access() once find_vma found v for vpn (in range): the rest of do_user_addr_fault and handle_mm_fault. */
+export function accessVma(mm: i32, v: i32, vpn: i32, write: bool, value: i32, touch: bool = true): i32 {
   // access_error (SEGV_ACCERR): a write needs VM_WRITE, a read an accessible VMA (not PROT_NONE)
   if ((vmaFlags(v) & (write ? VM_WRITE : VM_READ)) == 0) return ksignal(SIGSEGV);
   if (touch && vmaFile(v) >= 0) { // an ordinary file's cached page: the same work, guarded (fastpath_file.ts)

@@ -89,7 +89,7 @@ import { quiesceCheck } from "./check";
 import { counterOn, counterOpEnd, cpuLimit } from "./counters/layer";
 import { setCpu } from "./cpus";
 import { prefetchOn, prefetchGroup, PREFETCH_GROUP } from "./prefetch";
-import { fastAccess } from "./fastpath";
+import { fastAccess } from "./fastpath_anon";
 import { handleValid, pinSlotsLeft, dmaWrite } from "./pins";
 import { gupFastBegin, gupFastStep, walkValid, walkAtLastStep, walkSlotsLeft, forkBegun, forkEnd, forkInProgress, forkingParent, walkInFlight, setDeferParentWp } from "./gup_fast";
 
@@ -102,7 +102,7 @@ export let opSeq: i32 = 0; // global sequence number of the next op
 const VPN_LIMIT: i64 = <i64>1 << VPN_BITS;
 
 /** The ops dispatch() decodes itself, as a bit mask by op code. */
-const FAST_OPS: u32 = (1 << OP_READ) | (1 << OP_WRITE) | (1 << OP_MADV_DONTNEED);
+const FAST_OPS: u32 = (1 << OP_READ) | (1 << OP_MADV_DONTNEED); // OP_WRITE is tested before them
 
 /** Ops whose first argument is an mm, as a bit mask by op code. */
 const NEEDS_MM: u32 = (1 << OP_MMAP) | (1 << OP_MUNMAP) | (1 << OP_READ) | (1 << OP_WRITE) | (1 << OP_FORK)
@@ -490,20 +490,28 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
  * OP_CPU, half of shared-pages' ops.
  */
 @inline function dispatch(op: i32, w: usize): i32 {
-  if (<u32>op < 32 && ((FAST_OPS >> <u32>op) & 1) != 0) { // one test for the three (performance only)
+  if (op == OP_WRITE) { // most ops of the fault workloads: tested first, one compare (performance only)
     const a0 = load<i32>(w, 4);
     const a1 = load<i32>(w, 8);
     const a2 = load<i32>(w, 12);
     if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM); // !mmValid(a0), a test at a time
     if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
-    // fastAccess inlined once per op, its `write` a constant (OP_READ has no value)
-    if (op == OP_WRITE) return fastAccess(a0, a1, true, a2);
-    if (op == OP_READ) return fastAccess(a0, a1, false, 0);
-    // !rangeOk(a1, a2), a test at a time
-    if (<u32>a1 >= <u32>VPN_LIMIT) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
-    if (a2 <= 0) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
-    if (<u32>a2 > <u32>VPN_LIMIT - <u32>a1) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
-    return madvise(a0, <u32>a1, <u32>(a1 + a2), false);
+    return fastAccess(a0, a1, true, a2); // inlined, `write` a constant
+  }
+  if (<u32>op < 32) { // one bit test for the other two, a branch per test (performance only)
+    if (((FAST_OPS >> <u32>op) & 1) != 0) {
+      const a0 = load<i32>(w, 4);
+      const a1 = load<i32>(w, 8);
+      const a2 = load<i32>(w, 12);
+      if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM);
+      if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
+      if (op == OP_READ) return fastAccess(a0, a1, false, 0); // OP_READ has no value
+      // !rangeOk(a1, a2), a test at a time
+      if (<u32>a1 >= <u32>VPN_LIMIT) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
+      if (a2 <= 0) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
+      if (<u32>a2 > <u32>VPN_LIMIT - <u32>a1) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
+      return madvise(a0, <u32>a1, <u32>(a1 + a2), false);
+    }
   }
   if (op == OP_CPU) { // half of shared-pages' ops: execute()'s case, without its seven loads and 60-way switch
     const c = load<i32>(w, 4);
