@@ -1,5 +1,9 @@
 // Address spaces (struct mm_struct) and their VMAs (struct vm_area_struct),
 // kept per mm as a list sorted by start. VMA bounds are vpns, end exclusive.
+// Beside the list, each mm's VMAs in the same order as an array (its index), so find_vma
+// is a binary search rather than a walk (the kernel's maple tree since 6.1, mm/mmap.c
+// find_vma: an ordered index of the VMAs by address). The list stays what the rest of
+// the core walks; the index only finds. Performance only: the same VMA as the walk.
 import { VM_SHARED, VM_ANON } from "./abi";
 import { fileVmaGet, fileVmaPut } from "./file";
 
@@ -11,6 +15,8 @@ let mmPinned: usize = 0; // FOLL_PIN pins ever taken through this mm: MMF_HAS_PI
 let mmVmas: usize = 0;
 let mmVmaCache: usize = 0; // vmacache: the vma find_vma found last, -1 none
 let mmLive: usize = 0; // the live mm ids in id order (as the model's Mms.alive), so walks skip exited ones
+let mmIdx: usize = 0; // where the mm's index starts in idxPool (a word offset)
+let mmIdxCap: usize = 0; // the index's room (words); it holds mmVmas entries
 export let liveMms: i32 = 0;
 
 export let vmaCap: i32 = 0;
@@ -24,6 +30,12 @@ let vmMm: usize = 0; // vma->vm_mm
 let vmNext: usize = 0;
 let vmaFree: usize = 0;
 let vmaFreeTop: i32 = 0;
+// The indexes' pool: arrays taken at idxTop, the old one left behind when one grows;
+// when the pool is full every index is rebuilt from its list, packed (idxCompact).
+let idxPool: usize = 0;
+let idxWords: i32 = 0;
+let idxTop: i32 = 0;
+const IDX_MIN: i32 = 8;
 
 /** Where OP_MMAP without an address starts looking (get_unmapped_area), as a vpn. */
 export const MMAP_BASE: u32 = 0x10000;
@@ -37,6 +49,8 @@ export function initMm(nMm: i32, nVma: i32): void {
   mmVmas = heap.alloc(<usize>nMm << 2);
   mmVmaCache = heap.alloc(<usize>nMm << 2);
   mmLive = heap.alloc(<usize>nMm << 2);
+  mmIdx = heap.alloc(<usize>nMm << 2);
+  mmIdxCap = heap.alloc(<usize>nMm << 2);
   liveMms = 0;
   vmaCap = nVma;
   vmStart = heap.alloc(<usize>nVma << 2);
@@ -50,6 +64,10 @@ export function initMm(nMm: i32, nVma: i32): void {
   vmaFree = heap.alloc(<usize>nVma << 2);
   for (let i = 0; i < nVma; i++) store<i32>(vmaFree + (<usize>i << 2), nVma - 1 - i);
   vmaFreeTop = nVma;
+  // packed, the indexes take at most nVma words; one growing to twice its size (at most nVma) fits beside them
+  idxWords = 2 * nVma + IDX_MIN;
+  idxPool = heap.alloc(<usize>idxWords << 2);
+  idxTop = 0;
 }
 
 @inline function get(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
@@ -68,6 +86,8 @@ export function newMm(): i32 {
   put(mmPinned, mm, 0);
   put(mmVmas, mm, 0);
   put(mmVmaCache, mm, -1);
+  put(mmIdx, mm, 0);
+  put(mmIdxCap, mm, 0);
   put(mmLive, liveMms++, mm); // ids only grow: appending keeps the list in id order
   return mm;
 }
@@ -119,28 +139,107 @@ export function copyAnonVma(from: i32, to: i32): void { put(vmAnonVma, to, get(v
   return findVmaWalk(mm, vpn);
 }
 
-/** findVma past the cache: walk the sorted list, caching the hit. */
+/** findVma past the cache: the last VMA starting at or below vpn, from the index; the hit cached. */
 function findVmaWalk(mm: i32, vpn: u32): i32 {
-  let v = get(mmHead, mm);
-  while (v >= 0) {
-    if (vpn < vmaStart(v)) return -1;
-    if (vpn < vmaEnd(v)) {
-      put(mmVmaCache, mm, v);
-      return v;
-    }
-    v = get(vmNext, v);
+  let len = get(mmVmas, mm);
+  if (len == 0) return -1;
+  // Halving without a branch on the comparison (a select): b ends at the last entry whose
+  // start <= vpn, or at the first entry when there is none (the bounds test below fails then).
+  let b = idxAt(mm);
+  while (len > 1) {
+    const half = len >>> 1;
+    const m = b + (<usize>half << 2);
+    b = vmaStart(load<i32>(m)) <= vpn ? m : b;
+    len -= half;
   }
-  return -1;
+  const v = load<i32>(b);
+  if (vpn < vmaStart(v)) return -1;
+  if (vpn >= vmaEnd(v)) return -1;
+  put(mmVmaCache, mm, v);
+  return v;
 }
+
+/** The first word of mm's index. */
+@inline function idxAt(mm: i32): usize { return idxPool + (<usize>get(mmIdx, mm) << 2); }
+
+/** How many of mm's VMAs start below vpn: the index position a VMA starting at vpn has or takes. */
+function idxRank(mm: i32, vpn: u32): i32 {
+  const b = idxAt(mm);
+  let lo = 0;
+  let hi = get(mmVmas, mm);
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (vmaStart(load<i32>(b + (<usize>mid << 2))) < vpn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Room in mm's index for `need` entries: a bigger array at the pool's top, the pool packed first if full. */
+function idxReserve(mm: i32, need: i32): void {
+  const cap = get(mmIdxCap, mm);
+  if (need <= cap) return;
+  let nc = cap < IDX_MIN ? IDX_MIN : cap << 1;
+  if (nc < need) nc = need;
+  if (idxTop + nc > idxWords) {
+    // Packed, the others take at most nVma - cap words and this one cap <= nc <= 2 * cap + IDX_MIN
+    // (need is cap + 1 here), so it fits: idxWords = 2 * nVma + IDX_MIN.
+    idxCompact(mm);
+    const at = get(mmIdx, mm);
+    if (nc > idxWords - at) nc = idxWords - at;
+    put(mmIdxCap, mm, nc);
+    idxTop = at + nc;
+    return;
+  }
+  const to = idxTop;
+  memory.copy(idxPool + (<usize>to << 2), idxAt(mm), <usize>get(mmVmas, mm) << 2);
+  put(mmIdx, mm, to);
+  put(mmIdxCap, mm, nc);
+  idxTop = to + nc;
+}
+
+/** Every live mm's index but `except`'s rebuilt from its list, packed from the pool's start; then except's. */
+function idxCompact(except: i32): void {
+  let top = 0;
+  for (let i = 0; i < liveMms; i++) {
+    const mm = get(mmLive, i);
+    if (mm != except) top = idxFill(mm, top);
+  }
+  idxTop = idxFill(except, top);
+}
+
+/** mm's list written as its index at word `top`, exactly as long as it is; returns the next free word. */
+function idxFill(mm: i32, top: i32): i32 {
+  const n = get(mmVmas, mm);
+  put(mmIdx, mm, top);
+  put(mmIdxCap, mm, n);
+  let p = idxPool + (<usize>top << 2);
+  for (let v = get(mmHead, mm); v >= 0; v = get(vmNext, v)) {
+    store<i32>(p, v);
+    p += 4;
+  }
+  return top + n;
+}
+
+/** The VMA at position i of mm's index (i < vmaCount(mm)): the i-th in start order. */
+export function vmaAt(mm: i32, i: i32): i32 { return load<i32>(idxAt(mm) + (<usize>i << 2)); }
 
 /** The vma findVma found last for mm (vmacache), -1 none; the caller re-tests its bounds. */
 @inline export function cachedVma(mm: i32): i32 { return get(mmVmaCache, mm); }
 
 /** find_vma proper: the first vma of mm that ends above vpn (it may start above vpn), or -1. */
 export function findVmaAfter(mm: i32, vpn: u32): i32 {
-  let v = get(mmHead, mm);
-  while (v >= 0 && vmaEnd(v) <= vpn) v = get(vmNext, v);
-  return v;
+  // the ends are in start order too (the VMAs do not overlap): the first entry whose end > vpn
+  const b = idxAt(mm);
+  const n = get(mmVmas, mm);
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (vmaEnd(load<i32>(b + (<usize>mid << 2))) <= vpn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < n ? load<i32>(b + (<usize>lo << 2)) : -1;
 }
 
 /** True when [start, end) touches any vma of mm. */
@@ -177,16 +276,20 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
   put(vmPgoff, v, <i32>pgoff);
   put(vmAnonVma, v, 0);
   put(vmMm, v, mm);
-  let prev = -1;
-  let cur = get(mmHead, mm);
-  while (cur >= 0 && vmaStart(cur) < start) {
-    prev = cur;
-    cur = get(vmNext, cur);
-  }
+  // its place: after the VMAs starting below start (the list's walk to it, found in the index)
+  const n = get(mmVmas, mm);
+  idxReserve(mm, n + 1);
+  const at = idxRank(mm, start);
+  const b = idxAt(mm);
+  const prev = at > 0 ? load<i32>(b + (<usize>(at - 1) << 2)) : -1;
+  const cur = prev < 0 ? get(mmHead, mm) : get(vmNext, prev);
   put(vmNext, v, cur);
   if (prev < 0) put(mmHead, mm, v);
   else put(vmNext, prev, v);
-  put(mmVmas, mm, get(mmVmas, mm) + 1);
+  const p = b + (<usize>at << 2);
+  memory.copy(p + 4, p, <usize>(n - at) << 2);
+  store<i32>(p, v);
+  put(mmVmas, mm, n + 1);
   if (file >= 0) fileVmaGet(file); // vma_link / __split_vma / dup_mmap: get_file
   return v;
 }
@@ -197,7 +300,17 @@ export function unlinkVma(mm: i32, v: i32, prev: i32): void {
   if (prev < 0) put(mmHead, mm, get(vmNext, v));
   else put(vmNext, prev, get(vmNext, v));
   put(vmaFree, vmaFreeTop++, v);
-  put(mmVmas, mm, get(mmVmas, mm) - 1);
+  const n = get(mmVmas, mm) - 1;
+  if (prev < 0) {
+    // the first VMA (exit_mmap frees them from the first): the index starts one word later
+    put(mmIdx, mm, get(mmIdx, mm) + 1);
+    put(mmIdxCap, mm, get(mmIdxCap, mm) - 1);
+  } else {
+    const at = idxRank(mm, vmaStart(v)); // v still has its bounds: its own position
+    const p = idxAt(mm) + (<usize>at << 2);
+    memory.copy(p, p + 4, <usize>(n - at) << 2);
+  }
+  put(mmVmas, mm, n);
   if (vmaFile(v) >= 0) fileVmaPut(vmaFile(v)); // remove_vma: fput (a shmem file goes with its last VMA)
 }
 
@@ -216,9 +329,8 @@ export function setVmaFlags(v: i32, flags: i32): void { put(vmFlags, v, flags); 
 
 /** The vma before v in mm, or -1. */
 export function vmaPrev(mm: i32, v: i32): i32 {
-  let prev = -1;
-  for (let w = get(mmHead, mm); w >= 0 && w != v; w = get(vmNext, w)) prev = w;
-  return prev;
+  const at = idxRank(mm, vmaStart(v));
+  return at > 0 ? vmaAt(mm, at - 1) : -1;
 }
 
 /** __split_vma: v keeps [start, at), a new VMA takes [at, end) with the same flags and file. Returns it. */

@@ -58,8 +58,9 @@ export function capacityBytes(at: usize): u64 {
   table(max<u64>(c(CAP_DRIVERS), 1) << 2); // drvNeed: deviceRoomRange's per-driver scratch
   tables(2, max<u64>(c(CAP_DEV_FRAMES), 1) << 2);
   tables(4, (c(CAP_BOS) + 1) << 2);
-  tables(6, c(CAP_MMS) << 2); // initMm (the live list too)
+  tables(8, c(CAP_MMS) << 2); // initMm (the live list and each mm's VMA index's place and room too)
   tables(9, c(CAP_VMAS) << 2);
+  table((2 * c(CAP_VMAS) + 8) << 2); // and the VMA indexes' pool (mm.ts idxWords)
   table(c(CAP_MMS) * PT_ENTRIES * 4); // initPageTables: a pgd per mm
   table(c(CAP_MMS) << 2);
   table((c(CAP_PMD_TABLES) + 1) * PT_ENTRIES * 4);
