@@ -1,7 +1,7 @@
 // Address spaces (struct mm_struct) and their VMAs (struct vm_area_struct),
 // kept per mm as a list sorted by start. VMA bounds are vpns, end exclusive.
-// Beside the list, each mm's VMAs in the same order as an array (its index), so find_vma
-// is a binary search rather than a walk (the kernel's maple tree since 6.1, mm/mmap.c
+// Beside the list, each mm's VMAs in the same order as an array of (start, vma) pairs (its
+// index), so find_vma is a binary search over contiguous starts rather than a walk (the kernel's maple tree since 6.1, mm/mmap.c
 // find_vma: an ordered index of the VMAs by address). The list stays what the rest of
 // the core walks; the index only finds. Performance only: the same VMA as the walk.
 import { VM_SHARED, VM_ANON } from "./abi";
@@ -15,8 +15,8 @@ let mmPinned: usize = 0; // FOLL_PIN pins ever taken through this mm: MMF_HAS_PI
 let mmVmas: usize = 0;
 let mmVmaCache: usize = 0; // vmacache: the vma find_vma found last, -1 none
 let mmLive: usize = 0; // the live mm ids in id order (as the model's Mms.alive), so walks skip exited ones
-let mmIdx: usize = 0; // where the mm's index starts in idxPool (a word offset)
-let mmIdxCap: usize = 0; // the index's room (words); it holds mmVmas entries
+let mmIdx: usize = 0; // where the mm's index starts in idxPool (in entries)
+let mmIdxCap: usize = 0; // the index's room (entries); it holds mmVmas of them
 export let liveMms: i32 = 0;
 
 export let vmaCap: i32 = 0;
@@ -30,10 +30,11 @@ let vmMm: usize = 0; // vma->vm_mm
 let vmNext: usize = 0;
 let vmaFree: usize = 0;
 let vmaFreeTop: i32 = 0;
-// The indexes' pool: arrays taken at idxTop, the old one left behind when one grows;
-// when the pool is full every index is rebuilt from its list, packed (idxCompact).
+// The indexes' pool of entries (8 bytes: the vma's start, then the vma): arrays taken at idxTop,
+// the old one left behind when one grows; when the pool is full every index is rebuilt from its
+// list, packed (idxCompact).
 let idxPool: usize = 0;
-let idxWords: i32 = 0;
+let idxEntries: i32 = 0;
 let idxTop: i32 = 0;
 const IDX_MIN: i32 = 8;
 
@@ -64,9 +65,9 @@ export function initMm(nMm: i32, nVma: i32): void {
   vmaFree = heap.alloc(<usize>nVma << 2);
   for (let i = 0; i < nVma; i++) store<i32>(vmaFree + (<usize>i << 2), nVma - 1 - i);
   vmaFreeTop = nVma;
-  // packed, the indexes take at most nVma words; one growing to twice its size (at most nVma) fits beside them
-  idxWords = 2 * nVma + IDX_MIN;
-  idxPool = heap.alloc(<usize>idxWords << 2);
+  // packed, the indexes take at most nVma entries; one growing to twice its size (at most nVma) fits beside them
+  idxEntries = 2 * nVma + IDX_MIN;
+  idxPool = heap.alloc(<usize>idxEntries << 3);
   idxTop = 0;
 }
 
@@ -148,19 +149,19 @@ function findVmaWalk(mm: i32, vpn: u32): i32 {
   let b = idxAt(mm);
   while (len > 1) {
     const half = len >>> 1;
-    const m = b + (<usize>half << 2);
-    b = vmaStart(load<i32>(m)) <= vpn ? m : b;
+    const m = b + (<usize>half << 3);
+    b = load<u32>(m) <= vpn ? m : b;
     len -= half;
   }
-  const v = load<i32>(b);
-  if (vpn < vmaStart(v)) return -1;
+  if (vpn < load<u32>(b)) return -1;
+  const v = load<i32>(b, 4);
   if (vpn >= vmaEnd(v)) return -1;
   put(mmVmaCache, mm, v);
   return v;
 }
 
 /** The first word of mm's index. */
-@inline function idxAt(mm: i32): usize { return idxPool + (<usize>get(mmIdx, mm) << 2); }
+@inline function idxAt(mm: i32): usize { return idxPool + (<usize>get(mmIdx, mm) << 3); }
 
 /** How many of mm's VMAs start below vpn: the index position a VMA starting at vpn has or takes. */
 function idxRank(mm: i32, vpn: u32): i32 {
@@ -169,7 +170,7 @@ function idxRank(mm: i32, vpn: u32): i32 {
   let hi = get(mmVmas, mm);
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (vmaStart(load<i32>(b + (<usize>mid << 2))) < vpn) lo = mid + 1;
+    if (load<u32>(b + (<usize>mid << 3)) < vpn) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -181,18 +182,18 @@ function idxReserve(mm: i32, need: i32): void {
   if (need <= cap) return;
   let nc = cap < IDX_MIN ? IDX_MIN : cap << 1;
   if (nc < need) nc = need;
-  if (idxTop + nc > idxWords) {
+  if (idxTop + nc > idxEntries) {
     // Packed, the others take at most nVma - cap words and this one cap <= nc <= 2 * cap + IDX_MIN
-    // (need is cap + 1 here), so it fits: idxWords = 2 * nVma + IDX_MIN.
+    // (need is cap + 1 here), so it fits: idxEntries = 2 * nVma + IDX_MIN.
     idxCompact(mm);
     const at = get(mmIdx, mm);
-    if (nc > idxWords - at) nc = idxWords - at;
+    if (nc > idxEntries - at) nc = idxEntries - at;
     put(mmIdxCap, mm, nc);
     idxTop = at + nc;
     return;
   }
   const to = idxTop;
-  memory.copy(idxPool + (<usize>to << 2), idxAt(mm), <usize>get(mmVmas, mm) << 2);
+  memory.copy(idxPool + (<usize>to << 3), idxAt(mm), <usize>get(mmVmas, mm) << 3);
   put(mmIdx, mm, to);
   put(mmIdxCap, mm, nc);
   idxTop = to + nc;
@@ -213,33 +214,39 @@ function idxFill(mm: i32, top: i32): i32 {
   const n = get(mmVmas, mm);
   put(mmIdx, mm, top);
   put(mmIdxCap, mm, n);
-  let p = idxPool + (<usize>top << 2);
+  let p = idxPool + (<usize>top << 3);
   for (let v = get(mmHead, mm); v >= 0; v = get(vmNext, v)) {
-    store<i32>(p, v);
-    p += 4;
+    store<u32>(p, vmaStart(v));
+    store<i32>(p, v, 4);
+    p += 8;
   }
   return top + n;
 }
 
 /** The VMA at position i of mm's index (i < vmaCount(mm)): the i-th in start order. */
-export function vmaAt(mm: i32, i: i32): i32 { return load<i32>(idxAt(mm) + (<usize>i << 2)); }
+export function vmaAt(mm: i32, i: i32): i32 { return load<i32>(idxAt(mm) + (<usize>i << 3), 4); }
 
 /** The vma findVma found last for mm (vmacache), -1 none; the caller re-tests its bounds. */
 @inline export function cachedVma(mm: i32): i32 { return get(mmVmaCache, mm); }
 
 /** find_vma proper: the first vma of mm that ends above vpn (it may start above vpn), or -1. */
 export function findVmaAfter(mm: i32, vpn: u32): i32 {
-  // the ends are in start order too (the VMAs do not overlap): the first entry whose end > vpn
-  const b = idxAt(mm);
+  // the last VMA starting at or below vpn if it ends above vpn, else the next one (the VMAs do not overlap)
   const n = get(mmVmas, mm);
+  const b = idxAt(mm);
   let lo = 0;
   let hi = n;
-  while (lo < hi) {
+  while (lo < hi) { // at: how many start at or below vpn
     const mid = (lo + hi) >>> 1;
-    if (vmaEnd(load<i32>(b + (<usize>mid << 2))) <= vpn) lo = mid + 1;
+    if (load<u32>(b + (<usize>mid << 3)) <= vpn) lo = mid + 1;
     else hi = mid;
   }
-  return lo < n ? load<i32>(b + (<usize>lo << 2)) : -1;
+  const at = lo;
+  if (at > 0) {
+    const v = vmaAt(mm, at - 1);
+    if (vmaEnd(v) > vpn) return v;
+  }
+  return at < n ? vmaAt(mm, at) : -1;
 }
 
 /** True when [start, end) touches any vma of mm. */
@@ -281,14 +288,15 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
   idxReserve(mm, n + 1);
   const at = idxRank(mm, start);
   const b = idxAt(mm);
-  const prev = at > 0 ? load<i32>(b + (<usize>(at - 1) << 2)) : -1;
+  const prev = at > 0 ? load<i32>(b + (<usize>(at - 1) << 3), 4) : -1;
   const cur = prev < 0 ? get(mmHead, mm) : get(vmNext, prev);
   put(vmNext, v, cur);
   if (prev < 0) put(mmHead, mm, v);
   else put(vmNext, prev, v);
-  const p = b + (<usize>at << 2);
-  memory.copy(p + 4, p, <usize>(n - at) << 2);
-  store<i32>(p, v);
+  const p = b + (<usize>at << 3);
+  memory.copy(p + 8, p, <usize>(n - at) << 3);
+  store<u32>(p, start);
+  store<i32>(p, v, 4);
   put(mmVmas, mm, n + 1);
   if (file >= 0) fileVmaGet(file); // vma_link / __split_vma / dup_mmap: get_file
   return v;
@@ -307,8 +315,8 @@ export function unlinkVma(mm: i32, v: i32, prev: i32): void {
     put(mmIdxCap, mm, get(mmIdxCap, mm) - 1);
   } else {
     const at = idxRank(mm, vmaStart(v)); // v still has its bounds: its own position
-    const p = idxAt(mm) + (<usize>at << 2);
-    memory.copy(p, p + 4, <usize>(n - at) << 2);
+    const p = idxAt(mm) + (<usize>at << 3);
+    memory.copy(p, p + 8, <usize>(n - at) << 3);
   }
   put(mmVmas, mm, n);
   if (vmaFile(v) >= 0) fileVmaPut(vmaFile(v)); // remove_vma: fput (a shmem file goes with its last VMA)
@@ -320,6 +328,11 @@ export function unlinkVma(mm: i32, v: i32, prev: i32): void {
  * anonymous VMAs alike (linear_page_index). The cache check re-tests bounds.
  */
 export function setVmaRange(v: i32, start: u32, end: u32): void {
+  if (start != vmaStart(v)) {
+    // the index's copy of the start, at v's place (its old start ranks it; the order stays)
+    const mm = vmaMm(v);
+    store<u32>(idxAt(mm) + (<usize>idxRank(mm, vmaStart(v)) << 3), start);
+  }
   put(vmPgoff, v, <i32>(vmaPgoff(v) + (start - vmaStart(v))));
   put(vmStart, v, <i32>start);
   put(vmEnd, v, <i32>end);
