@@ -37,6 +37,13 @@ let idxPool: usize = 0;
 let idxEntries: i32 = 0;
 let idxTop: i32 = 0;
 const IDX_MIN: i32 = 8;
+// A hint per (mm, 32-page bucket of vpns), hashed: the vma findVma found there last (the kernel's
+// per-task vmacache hashed by address, mm/vmacache.c vmacache_find until 6.0). Never invalidated:
+// a hint counts only if that vma is live in mm (a freed vma's vm_mm is -1) and holds the vpn, and
+// then it is the vma the search finds (VMAs do not overlap). Any value in [0, vmaCap) is safe.
+const HINT_BITS = 12;
+const HINT_SHIFT = 5;
+let vmaHint: usize = 0;
 
 /** Where OP_MMAP without an address starts looking (get_unmapped_area), as a vpn. */
 export const MMAP_BASE: u32 = 0x10000;
@@ -63,12 +70,17 @@ export function initMm(nMm: i32, nVma: i32): void {
   vmMm = heap.alloc(<usize>nVma << 2);
   vmNext = heap.alloc(<usize>nVma << 2);
   vmaFree = heap.alloc(<usize>nVma << 2);
-  for (let i = 0; i < nVma; i++) store<i32>(vmaFree + (<usize>i << 2), nVma - 1 - i);
+  for (let i = 0; i < nVma; i++) {
+    store<i32>(vmaFree + (<usize>i << 2), nVma - 1 - i);
+    store<i32>(vmMm + (<usize>i << 2), -1); // no mm: no hint can name it
+  }
   vmaFreeTop = nVma;
   // packed, the indexes take at most nVma entries; one growing to twice its size (at most nVma) fits beside them
   idxEntries = 2 * nVma + IDX_MIN;
   idxPool = heap.alloc(<usize>idxEntries << 3);
   idxTop = 0;
+  vmaHint = heap.alloc(<usize>4 << HINT_BITS);
+  memory.fill(vmaHint, 0, <usize>4 << HINT_BITS);
 }
 
 @inline function get(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
@@ -142,6 +154,16 @@ export function copyAnonVma(from: i32, to: i32): void { put(vmAnonVma, to, get(v
 
 /** findVma past the cache: the last VMA starting at or below vpn, from the index; the hit cached. */
 function findVmaWalk(mm: i32, vpn: u32): i32 {
+  const h = vmaHint + (<usize>(((vpn >>> HINT_SHIFT) + <u32>mm * 0x9e3779b1) & ((1 << HINT_BITS) - 1)) << 2);
+  const hv = load<i32>(h);
+  if (get(vmMm, hv) == mm) {
+    if (vpn >= vmaStart(hv)) {
+      if (vpn < vmaEnd(hv)) {
+        put(mmVmaCache, mm, hv);
+        return hv;
+      }
+    }
+  }
   let len = get(mmVmas, mm);
   if (len == 0) return -1;
   // Halving without a branch on the comparison (a select): b ends at the last entry whose
@@ -157,6 +179,7 @@ function findVmaWalk(mm: i32, vpn: u32): i32 {
   const v = load<i32>(b, 4);
   if (vpn >= vmaEnd(v)) return -1;
   put(mmVmaCache, mm, v);
+  store<i32>(h, v);
   return v;
 }
 
@@ -308,6 +331,7 @@ export function unlinkVma(mm: i32, v: i32, prev: i32): void {
   if (prev < 0) put(mmHead, mm, get(vmNext, v));
   else put(vmNext, prev, get(vmNext, v));
   put(vmaFree, vmaFreeTop++, v);
+  put(vmMm, v, -1); // freed: its hints no longer count
   const n = get(mmVmas, mm) - 1;
   if (prev < 0) {
     // the first VMA (exit_mmap frees them from the first): the index starts one word later

@@ -61,6 +61,7 @@ export function capacityBytes(at: usize): u64 {
   tables(8, c(CAP_MMS) << 2); // initMm (the live list and each mm's VMA index's place and room too)
   tables(9, c(CAP_VMAS) << 2);
   table((2 * c(CAP_VMAS) + 8) << 3); // and the VMA indexes' pool (mm.ts idxEntries, 8 B each)
+  table(4 << 12); // and the find_vma hints (mm.ts vmaHint, 2^HINT_BITS words)
   table(c(CAP_MMS) * PT_ENTRIES * 4); // initPageTables: a pgd per mm
   table(c(CAP_MMS) << 2);
   table((c(CAP_PMD_TABLES) + 1) * PT_ENTRIES * 4);

@@ -1,6 +1,7 @@
-// The core's per-mm VMA index (assembly/mm.ts: a sorted array beside the VMA list, searched
-// by find_vma, vma_prev and insertVma; its pool packed when full) against the model's plain
-// list (src/model/mm.ts): random mmap (fixed and -1), munmap (whole, head, tail, a split),
+// The core's per-mm VMA index (assembly/mm.ts: a sorted array of (start, vma) beside the VMA
+// list, searched by find_vma, vma_prev and insertVma; its pool packed when full) and its find_vma
+// hints (hashed by mm and vpn, never invalidated, counted only for a live vma of that mm holding
+// the vpn) against the model's plain list (src/model/mm.ts): random mmap (fixed and -1), munmap (whole, head, tail, a split),
 // mprotect (splits and merges), mremap (grow in place, move, shrink), fork and exit, with a
 // VMA capacity so small that the pool is packed often. After every op each live mm's maps
 // must be the same, and a read at each VMA's first and last page, just outside each end and
