@@ -31,7 +31,7 @@ import { newHandle, releaseHandle, handlePfn, handleRefs, handleFlags, handleMm,
  * (check_and_migrate_movable_pages), then try_grab_folio. Returns the handle, 0 if
  * the page could not be pinned.
  */
-export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
+export function gup(mm: i32, v: i32, vpn: u32, flags: i32, at: usize = 0): i32 {
   const write = (flags & FOLL_WRITE) != 0;
   // gup_must_unshare for a page that is not anonymous (6.2+ mm/internal.h): only a
   // R/O FOLL_LONGTERM pin, and only in a COW mapping (is_cow_mapping: private).
@@ -39,13 +39,15 @@ export function gup(mm: i32, v: i32, vpn: u32, flags: i32): i32 {
     && rule(SCHEME_LONGTERM_UNSHARE_COW) != 0 && (vmaFlags(v) & VM_SHARED) == 0;
   // follow_pmd_mask -> follow_trans_huge_pmd: a PMD mapping (or a THP fault) is
   // returned as it is, the subpage of the THP or the huge zero page (no split).
-  const p0 = ptePtr(mm, vpn, false);
+  const p0 = at != 0 ? at : ptePtr(mm, vpn, false); // at: the caller's walk to vpn's PTE (performance only)
+  let known: usize = p0; // the PTE's slot, while no huge fault ran (handleFault's own walk finds the same slot)
   if (p0 == 0 || load<u32>(p0) == 0) {
     const huge = hugeFault(mm, v, vpn, write, (flags & FOLL_PIN) != 0, unshareOther);
     if (huge != HUGE_NONE) return huge != 0 ? grab(mm, v, vpn, huge, flags) : grabZero(mm, vpn, flags, true);
+    known = 0;
   }
   // faultin_page: FAULT_FLAG_WRITE only for FOLL_WRITE (6.1 mm/gup.c)
-  const p = handleFault(mm, v, vpn, write);
+  const p = handleFault(mm, v, vpn, write, known);
   if (takeFaultOom()) return refuse(ENOMEM); // faultin_page: vm_fault_to_errno(VM_FAULT_OOM) (mm/gup.c)
   let pte = load<u32>(p);
   if ((pte & PTE_PRESENT) == 0) return refuse();

@@ -9,7 +9,7 @@ import {
   MREMAP_FIXED, MREMAP_DONTUNMAP, VM_READ, EINVAL, EEXIST, ENOMEM, EFAULT, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
   KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ERR_BAD_STATE, ST_TEARDOWNS, ST_MIGRATE_FAIL,
   VM_VALID, VM_ANON, VM_FILE, VM_SHARED, VM_WRITE, FOLL_VALID, FOLL_WRITE, KIND_DEVICE_PRIVATE, KIND_DEVICE_COHERENT,
-  VPN_BITS, PT_ENTRIES, VM_HUGEPAGE, PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV,
+  VPN_BITS, PT_ENTRIES, VM_HUGEPAGE, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVICE_PRIVATE, ERR_BAD_OP, ERR_BAD_MM, ERR_SEGV,
   ERR_RANGE, ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_MM, ERR_NOMEM_VMA, ERR_BAD_FILE, ERR_BAD_DRIVER, ERR_BAD_BO,
   ERR_BAD_HANDLE, ERR_NOMEM_DEVICE, ERR_BAD_ARG, ERR_NOMEM_OBJECTS, OP_DMIRROR_NEW, OP_DMIRROR_OPEN, OP_DMIRROR_CLOSE,
   OP_DMIRROR_READ, OP_DMIRROR_WRITE, OP_DMIRROR_SNAPSHOT, OP_WRITE_RANGE, OP_READ_RANGE, ERR_BAD_DMIRROR,
@@ -472,6 +472,18 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
   if (bad != 0) return refuse(bad);
   if (pinSlotsLeft() < 1) return fail(ERR_NOMEM_OBJECTS, NO_FIELD);
   if (freeSystemFrames() < 3) return fail(ERR_NOMEM_FRAMES, NO_FIELD, 3);
+  // Performance only: an anonymous VMA's present writable PTE (the pin of an ordinary page) passes
+  // every room check below (faultRoom, asked as for a write: no fault; deviceRoom: no file; beyondEof:
+  // a PTE), so one walk serves the checks and gup's fault-in; anything else takes the full checks.
+  const p = ptePtr(mm, <u32>vpn, false);
+  if (p != 0 && vmaFile(v) < 0) {
+    const pte = load<u32>(p);
+    if ((pte & (PTE_PRESENT | PTE_WRITE)) == (PTE_PRESENT | PTE_WRITE)) {
+      const huge = folioRoom(hugeLeaf(mm, <u32>vpn)); // 0 unless a device-private PMD maps vpn's block
+      if (huge < 0) return huge;
+      return gup(mm, v, <u32>vpn, fl, p);
+    }
+  }
   const room = faultRoom(mm, <u32>vpn, true);
   if (room < 0) return room;
   const folio = folioRoom(hugeLeaf(mm, <u32>vpn));
