@@ -4,6 +4,7 @@
 import {
   PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, PTE_MIGRATION, PT_ENTRIES, SCHEME_TLB_BATCH, SCHEME_PTE_BATCH,
   ST_PTES_ZAPPED, ST_PINS, V_UAF, PG_PAGECACHE, PTE_PFN_SHIFT, FOLIO_NR, PG_ALLOCATED, ST_ATOMIC_MAP, PG_ANON,
+  SCHEME_FREE_AT_COHERENT, KIND_DEVICE_COHERENT, PG_KIND_SHIFT,
 } from "./abi";
 import { exclusiveKeepsMapcount } from "./exclusive";
 import { bump, stat } from "./stats";
@@ -168,6 +169,8 @@ let runGather: usize = 0;
 let runZeros: i32 = 0;
 /** The PTE of the shared zero page as a fault maps it (fault.ts, fastpath.ts): mkPte(0, PTE_PRESENT | PTE_SPECIAL). */
 const ZERO_PTE: u32 = PTE_PRESENT | PTE_SPECIAL;
+/** The flags of an allocated small device-coherent page, masked with ORDINARY_MASK. */
+const COHERENT_PAGE: u32 = PG_ALLOCATED | (KIND_DEVICE_COHERENT << PG_KIND_SHIFT);
 
 /**
  * zapRangeFast's per-PTE work over the slots [p, last) of one table: each present PTE of an
@@ -182,6 +185,7 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
   const refB = refBase, mapB = mapBase, flB = flagsBase, lastB = lastOpBase;
   const sys = sysFrames;
   const op = currentOp;
+  const cohIdle = rule(SCHEME_FREE_AT_COHERENT); // freeAt(KIND_DEVICE_COHERENT)
   let zeros = 0;
   for (; p < last; p += PTE_SLOT) {
     const pte = load<u32>(p);
@@ -198,7 +202,24 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
       zeros++;
       continue;
     }
-    if (pfn > sys) break; // not a system page (isDevice)
+    if (pfn > sys) { // isDevice
+      // A device-coherent page (MEMORY_DEVICE_COHERENT, 6.0+): a present PTE vm_normal_page() returns,
+      // zapped like a system page (zap_present_ptes, 6.1 mm/memory.c); its idle references are
+      // freeAt's (zapOne's pin test). Any other device page: zapOne.
+      const fd = load<u32>(flB + at);
+      if ((fd & ORDINARY_MASK) != COHERENT_PAGE) break;
+      const md = load<i32>(mapB + at);
+      if (md <= 0) break;
+      if (load<i32>(refB + at) > md + cohIdle + <i32>((fd & PG_PAGECACHE) != 0)) break;
+      store<u64>(p, 0);
+      store<i32>(mapB + at, md - 1);
+      store<i32>(lastB + at, op);
+      store<u32>(e, pfn);
+      store<i32>(e, 1, GATHER_REFS_OFFSET);
+      e += 4;
+      if (e >= gatherEnd) { p += PTE_SLOT; break; }
+      continue;
+    }
     const fl = load<u32>(flB + at);
     if ((fl & ORDINARY_MASK) != PG_ALLOCATED) break;
     const m = load<i32>(mapB + at);

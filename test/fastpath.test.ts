@@ -134,6 +134,31 @@ test("device memory: device-private entries, an in-flight fault's reference, a c
   assert.ok(f.zapPteFull >= 2 && f.copyPteFull >= 1 && f.flushFull >= 1, JSON.stringify(f));
 });
 
+test("zap: device-coherent pages go the fast loop like system pages; a pinned one, an fsdax page and a device-private entry go to zapOne", async () => {
+  const coherent = await differential({
+    ops: [
+      mmNew, mmap(A, 8), ...writes(A, 8), [abi.OP_DRIVER_NEW, abi.KIND_DEVICE_COHERENT, 16],
+      [abi.OP_MIGRATE_TO_DEVICE, 0, A, 4, 0, 0], dontneed(A, 8),
+    ],
+  });
+  assert.equal({ zapFast: coherent.zapFast, zapPteFull: coherent.zapPteFull, flushFull: coherent.flushFull }, { zapFast: 1, zapPteFull: 0, flushFull: 4 }, JSON.stringify(coherent));
+  const pinned = await differential({
+    ops: [
+      mmNew, mmap(A, 8), ...writes(A, 8), [abi.OP_DRIVER_NEW, abi.KIND_DEVICE_COHERENT, 16],
+      [abi.OP_MIGRATE_TO_DEVICE, 0, A, 4, 0, 0], [abi.OP_GUP, 0, A + 1, abi.FOLL_PIN], dontneed(A, 8), [abi.OP_UNPIN, 0],
+    ],
+  });
+  assert.equal({ zapFast: pinned.zapFast, zapPteFull: pinned.zapPteFull }, { zapFast: 1, zapPteFull: 1 }, JSON.stringify(pinned));
+  const others = await differential({
+    ops: [
+      mmNew, [abi.OP_DRIVER_NEW, abi.KIND_FSDAX, 16], [abi.OP_FILE_NEW, 4, 1], mmap(B, 4, abi.VM_SHARED | abi.VM_FILE | RW, 0),
+      read(B), write(B + 1, 3), dontneed(B, 4), // fsdax pages, mapped by normal PTEs (E4)
+      mmap(A, 8), ...writes(A, 8), [abi.OP_DRIVER_NEW, abi.KIND_DEVICE_PRIVATE, 16], [abi.OP_MIGRATE_TO_DEVICE, 0, A, 2, 1, 0], dontneed(A, 8),
+    ],
+  });
+  assert.equal({ zapFast: others.zapFast, zapPteFull: others.zapPteFull }, { zapFast: 2, zapPteFull: 4 }, JSON.stringify(others));
+});
+
 test("pins: a pinned page is no fast zap (its pin detached), and a fork with pins copies by the full loop", async () => {
   const f = await differential({
     ops: [
