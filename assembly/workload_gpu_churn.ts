@@ -40,6 +40,7 @@ let tail1: i32 = -1;
 let populate: i32 = 0;
 let evictFirst: f64 = 0;
 let cpp: i32 = 0; // chunks per process
+let cppShift: i32 = -1; // log2(cpp) when cpp is a power of two (the defaults' 16), else -1
 let nChunks: i32 = 0;
 let stepMax: i32 = 0;
 let limit: i32 = 0; // the twin's budget - reserve - (ops before the core's first): no turn starts past it
@@ -114,9 +115,12 @@ function leave(id: i32): void {
 
 @inline function vpnOf(id: i32, proc: i32): i32 { return base + (id - proc * cpp) * chunk; }
 
+/** The process owning range id: id / cpp, a shift where cpp is a power of two (an integer division is ~25 cycles). */
+@inline function procOf(id: i32): i32 { return cppShift >= 0 ? id >> cppShift : id / cpp; }
+
 /** The driver moves range id back to RAM (the twin's evictRange). */
 function stageEvict(id: i32): void {
-  const proc = id / cpp;
+  const proc = procOf(id);
   record3(stage, staged++, OP_MIGRATE_TO_RAM, load<i32>(at(mmOf, proc)), vpnOf(id, proc), chunk);
   leave(id);
 }
@@ -153,6 +157,7 @@ export function gpuChurnBegin(nprocs: i32, npages: i32, atVpn: i32, flags: i32, 
   populate = npopulate;
   evictFirst = evict;
   cpp = npages / nchunk;
+  cppShift = cpp > 0 && (cpp & (cpp - 1)) == 0 ? ctz(cpp) : -1;
   nChunks = nprocs * cpp;
   stepMax = ntouch > 3 ? ntouch : 3;
   limit = ops;
@@ -198,7 +203,7 @@ export function gpuChurnMm(i: i32): i32 {
 function turn(done: f64): void {
   const t = drawTurn();
   const id = below(nChunks);
-  const proc = id / cpp;
+  const proc = procOf(id);
   const vpn = vpnOf(id, proc);
   const mm = load<i32>(at(mmOf, proc));
   if (t == 0) { // migrate: a new BO on a driver, evicting its oldest range first if it is full
@@ -264,11 +269,19 @@ export function gpuChurnFill(buf: usize, room: i32): i32 {
       if (stagedOut == staged) staged = stagedOut = 0;
       continue;
     }
-    if (touchLeft > 0) {
-      const vpn = touchVpn + below(chunk);
-      if (touchWrite) record3(buf, n++, OP_WRITE, touchMm, vpn, prngU32());
-      else record3(buf, n++, OP_READ, touchMm, vpn, 0);
-      touchLeft--;
+    if (touchLeft > 0) { // as many of the turn's reads or writes as fit, their values in locals (V8 reloads a global at each use)
+      const k = min<i32>(touchLeft, room - n);
+      const mm = touchMm, v0 = touchVpn, c = chunk;
+      const stop = n + k;
+      if (touchWrite) {
+        while (n < stop) {
+          const vpn = v0 + below(c);
+          record3(buf, n++, OP_WRITE, mm, vpn, prngU32());
+        }
+      } else {
+        while (n < stop) record3(buf, n++, OP_READ, mm, v0 + below(c), 0);
+      }
+      touchLeft -= k;
       continue;
     }
     if (setupProc < procs) { // the setup: each process maps its buffer and writes its first `populate` pages
