@@ -12,7 +12,6 @@ import { allocSystemPageAs, noteLateFault, freeSystemFrames, content, setContent
 import { frameUsable } from "./refcount";
 import { ptePtr, shadowOf, hugeLeaves, hugeLeaf, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
 import { findVma, vmaFlags, vmaFile, fileIndex, anonVmaPrepare } from "./mm";
-import { counterOn } from "./counters/layer";
 import { access, accessVma } from "./fault";
 import { fpNote, FP_ACCESS_FAST, FP_ACCESS_FULL } from "./fastpath";
 
@@ -25,12 +24,14 @@ const VPN_LIMIT: u32 = <u32>1 << VPN_BITS;
  * allows it, with the data check. Returns the op's result; when the guard does not
  * hold, nothing has changed and access() does the op (fullAccess).
  * Inlined into runBatch's loop, `write` a constant at each call site (performance
- * only: no call, no result through a global, no test of `write` on the fast path).
+ * only: no call, no result through a global, no test of `write` on the fast path). `counting`:
+ * counterOn, which only the host changes (counterInit), never an op.
  */
-@inline export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32): i32 {
+@inline export function fastAccess(mm: i32, vpn: i32, write: bool, value: i32, counting: bool): i32 {
   // Each test its own if (no && / || chains): V8 then branches on each comparison instead of
   // materialising booleans from Binaryen's if-results and selects (performance only).
-  if (counterOn) return fullAccess(mm, vpn, write, value);
+  // counterOn as runBatch read it for the batch (no op changes it): a constant false in its common loops
+  if (counting) return fullAccess(mm, vpn, write, value);
   if (<u32>vpn >= VPN_LIMIT) return fullAccess(mm, vpn, write, value);
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return fullAccess(mm, vpn, write, value);

@@ -501,14 +501,14 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
  * only the argument words they read (about 5 % of the churn bench's time); so is
  * OP_CPU, half of shared-pages' ops.
  */
-@inline function dispatch(op: i32, w: usize): i32 {
+@inline function dispatch(op: i32, w: usize, counting: bool): i32 {
   if (op == OP_WRITE) { // most ops of the fault workloads: tested first, one compare (performance only)
     const a0 = load<i32>(w, 4);
     const a1 = load<i32>(w, 8);
     const a2 = load<i32>(w, 12);
     if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM); // !mmValid(a0), a test at a time
     if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
-    return fastAccess(a0, a1, true, a2); // inlined, `write` a constant
+    return fastAccess(a0, a1, true, a2, counting); // inlined, `write` a constant
   }
   if (<u32>op < 32) { // one bit test for the other two, a branch per test (performance only)
     if (((FAST_OPS >> <u32>op) & 1) != 0) {
@@ -517,7 +517,7 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
       const a2 = load<i32>(w, 12);
       if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM);
       if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
-      if (op == OP_READ) return fastAccess(a0, a1, false, 0); // OP_READ has no value
+      if (op == OP_READ) return fastAccess(a0, a1, false, 0, counting); // OP_READ has no value
       // !rangeOk(a1, a2), a test at a time
       if (<u32>a1 >= <u32>VPN_LIMIT) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
       if (a2 <= 0) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
@@ -812,7 +812,7 @@ export function runBatch(n: i32): i32 {
     setCurrentOp(seq);
     if (hashing) h = foldRecord(h, w);
     const op = load<i32>(w);
-    const r = dispatch(op, w);
+    const r = dispatch(op, w, counting);
     resumeWokenTruncates(); // a truncate the op's wake_up_var woke goes on after it
     if (opStatus != 0) noteStatus(i);
     if (errCode != 0) {
