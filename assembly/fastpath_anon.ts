@@ -35,7 +35,10 @@ const VPN_LIMIT: u32 = <u32>1 << VPN_BITS;
   if (<u32>vpn >= VPN_LIMIT) return fullAccess(mm, vpn, write, value);
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return fullAccess(mm, vpn, write, value);
-  if (vmaFile(v) >= 0) return fullAccessVma(mm, v, vpn, write, value); // a file's page: access() without its find_vma
+  if (vmaFile(v) >= 0) { // a file's page: access() without its find_vma, once per access kind
+    if (write) return fullWriteVma(mm, v, vpn, value);
+    return fullReadVma(mm, v, vpn);
+  }
   const need = VM_ANON | (write ? VM_WRITE : VM_READ);
   if ((vmaFlags(v) & (need | VM_SHARED | VM_HUGEPAGE)) != need) return fullAccess(mm, vpn, write, value);
   const p = ptePtr(mm, <u32>vpn, false);
@@ -91,12 +94,18 @@ function fullAccess(mm: i32, vpn: i32, write: bool, value: i32): i32 {
 /**
  * fullAccess once findVma found v for vpn (in range): access()'s own range check and find_vma
  * would find the same (performance only: page_fault3's file faults, fastpath_file.ts, come this way).
+ * One function per access kind, accessVma and the file fast path inlined with `write` a constant.
  */
-function fullAccessVma(mm: i32, v: i32, vpn: i32, write: bool, value: i32): i32 {
+function fullWriteVma(mm: i32, v: i32, vpn: i32, value: i32): i32 {
   fpNote(FP_ACCESS_FULL);
-  return accessVma(mm, v, vpn, write, value);
+  return accessVma(mm, v, vpn, true, value);
 }
 
+/** fullWriteVma for a load. */
+function fullReadVma(mm: i32, v: i32, vpn: i32): i32 {
+  fpNote(FP_ACCESS_FULL);
+  return accessVma(mm, v, vpn, false, 0);
+}
 @inline function fpFast(result: i32): i32 {
   fpNote(FP_ACCESS_FAST);
   return result;

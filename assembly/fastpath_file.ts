@@ -37,9 +37,12 @@ export let fileFastResult: i32 = 0;
  * checked vpn's range and the VMA's permission for the access (touch: a load or a
  * store follows the fault). FILE_FULL, with nothing changed, when a guard fails.
  */
-export function fileFastAccess(mm: i32, v: i32, vpn: u32, write: bool, value: i32): i32 {
+@inline export function fileFastAccess(mm: i32, v: i32, vpn: u32, write: bool, value: i32): i32 {
+  // inlined where accessVma is (fastpath_anon.ts: once per access kind), each test its own if (performance only)
   const f = vmaFile(v);
-  if (counterOn || fileDevice(f) >= 0 || fileIsDmirrorMap(f)) return full(); // folioGet's counter update; DAX, p2pmem, test_hmm
+  if (counterOn) return full(); // folioGet's counter update
+  if (fileDevice(f) >= 0) return full(); // DAX, p2pmem
+  if (fileIsDmirrorMap(f)) return full(); // test_hmm
   let p = ptePtr(mm, vpn, false); // 0: no PTE table yet (pte_none)
   const pte = p == 0 ? 0 : load<u32>(p);
   const idx = fileIndex(v, vpn);

@@ -340,8 +340,11 @@ export function access(mm: i32, vpn: i32, write: bool, value: i32, touch: bool =
   return accessVma(mm, v, vpn, write, value, touch);
 }
 
-/** access() once find_vma found v for vpn (in range): the rest of do_user_addr_fault and handle_mm_fault. */
-export function accessVma(mm: i32, v: i32, vpn: i32, write: bool, value: i32, touch: bool = true): i32 {
+/**
+ * access() once find_vma found v for vpn (in range): the rest of do_user_addr_fault and handle_mm_fault.
+ * Inlined (into access() and fastpath_anon.ts's file-VMA calls, `write` a constant there; performance only).
+ */
+@inline export function accessVma(mm: i32, v: i32, vpn: i32, write: bool, value: i32, touch: bool = true): i32 {
   // access_error (SEGV_ACCERR): a write needs VM_WRITE, a read an accessible VMA (not PROT_NONE)
   if ((vmaFlags(v) & (write ? VM_WRITE : VM_READ)) == 0) return ksignal(SIGSEGV);
   if (touch && vmaFile(v) >= 0) { // an ordinary file's cached page: the same work, guarded (fastpath_file.ts)
@@ -351,6 +354,15 @@ export function accessVma(mm: i32, v: i32, vpn: i32, write: bool, value: i32, to
       return fileFastResult;
     }
   }
+  return accessPte(mm, v, vpn, write, value, touch);
+}
+
+/**
+ * accessVma past its permission check and a file's fast path: the PTE, the fault, the load or
+ * store. A function of its own so that the file fast path's callers do not pay this one's
+ * frame and spills (performance only).
+ */
+function accessPte(mm: i32, v: i32, vpn: i32, write: bool, value: i32, touch: bool): i32 {
   const cur = ptePtr(mm, <u32>vpn, false);
   let pte = cur == 0 ? 0 : load<u32>(cur);
   // The common case: the PTE already allows the access; no fault, no allocation.
