@@ -126,7 +126,6 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
   const pfns = gatherPfns();
   const gatherEnd = pfns + (<usize>max<i32>(batch, 0) << 2); // the entry where the gather is full
   let zapped = 0;
-  let zeros = 0; // zero-page PTEs zapRunFast cleared
   let vpn = start;
   while (vpn < end) {
     const tableEnd = min<u32>((vpn | (PT_ENTRIES - 1)) + 1, end);
@@ -143,7 +142,6 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
         if (batch > 0) {
           p = zapRunFast(p, last, e0, gatherEnd);
           e = runGather;
-          zeros += runZeros;
         }
         if (e != e0) { // tlbGather's gatherMm and count, for the stretch's entries
           zapped += <i32>((e - e0) >> 2);
@@ -159,14 +157,12 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
     }
     vpn = tableEnd;
   }
-  bump(ST_PTES_ZAPPED, zapped + zeros);
+  bump(ST_PTES_ZAPPED, zapped);
   bump(ST_ATOMIC_MAP, zapped);
 }
 
 /** Where zapRunFast left the gather: the address of its next entry. */
 let runGather: usize = 0;
-/** Zero-page PTEs zapRunFast cleared in its last run. */
-let runZeros: i32 = 0;
 /** The PTE of the shared zero page as a fault maps it (fault.ts, fastpath.ts): mkPte(0, PTE_PRESENT | PTE_SPECIAL). */
 const ZERO_PTE: u32 = PTE_PRESENT | PTE_SPECIAL;
 /** The flags of an allocated small device-coherent page, masked with ORDINARY_MASK. */
@@ -178,15 +174,15 @@ const COHERENT_PAGE: u32 = PG_ALLOCATED | (KIND_DEVICE_COHERENT << PG_KIND_SHIFT
  * rmap, and its reference goes into the gather at e (gatherPfn, gatherRefs a fixed distance
  * on); a zero-page PTE is just cleared. Stops at the first other non-none PTE (returned) or
  * right after the entry that reaches gatherEnd (the slot after it returned); leaves the
- * gather's next entry in runGather and the zero-page PTEs it cleared in runZeros.
+ * gather's next entry in runGather. Nothing beyond the original loop's values stays live
+ * across it (a zero-page PTE bumps its statistic in place, the coherent idle count is read
+ * in its branch): more would spill the dense loop's registers (fork-small +8 % instructions).
  */
 function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
   // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a zap).
   const refB = refBase, mapB = mapBase, flB = flagsBase, lastB = lastOpBase;
   const sys = sysFrames;
   const op = currentOp;
-  const cohIdle = rule(SCHEME_FREE_AT_COHERENT); // freeAt(KIND_DEVICE_COHERENT)
-  let zeros = 0;
   for (; p < last; p += PTE_SLOT) {
     const pte = load<u32>(p);
     if (pte == 0) continue;
@@ -199,7 +195,7 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
       // PTE is cleared and nothing is put or unmapped (zapOne's PTE_SPECIAL branch for pfn 0).
       if (pte != ZERO_PTE) break;
       store<u64>(p, 0); // the PTE and its shadow word
-      zeros++;
+      bump(ST_PTES_ZAPPED); // a static word: no register held across the loop for it
       continue;
     }
     if (pfn > sys) { // isDevice
@@ -210,7 +206,7 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
       if ((fd & ORDINARY_MASK) != COHERENT_PAGE) break;
       const md = load<i32>(mapB + at);
       if (md <= 0) break;
-      if (load<i32>(refB + at) > md + cohIdle + <i32>((fd & PG_PAGECACHE) != 0)) break;
+      if (load<i32>(refB + at) > md + rule(SCHEME_FREE_AT_COHERENT) + <i32>((fd & PG_PAGECACHE) != 0)) break;
       store<u64>(p, 0);
       store<i32>(mapB + at, md - 1);
       store<i32>(lastB + at, op);
@@ -235,7 +231,6 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
     if (e >= gatherEnd) { p += PTE_SLOT; break; }
   }
   runGather = e;
-  runZeros = zeros;
   return p;
 }
 

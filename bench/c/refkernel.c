@@ -730,12 +730,10 @@ static void zapOne(i32 mm, u32 vpn, u32 *p) {
  * loop without calls; stops at a PTE for zapOne or right after the entry that fills the gather
  * (n >= batch); the gather's new count in runGather. */
 static i32 runGather;
-static i32 runZeros; /* zero-page PTEs the last run cleared */
 #define ZERO_PTE (PTE_PRESENT | PTE_SPECIAL)
 static u32 *zapRunFast(u32 *p, u32 *last, i32 n, i32 batch) {
   const u32 sys = sysFrames;
   const i32 op = currentOp;
-  i32 zeros = 0;
   for (; p < last; p += PTE_SLOT) {
     u32 pte = *p;
     if (pte == 0) continue;
@@ -745,7 +743,7 @@ static u32 *zapRunFast(u32 *p, u32 *last, i32 n, i32 batch) {
       if (pte != ZERO_PTE) break;
       *p = 0;
       *shadowOf(p) = 0;
-      zeros++;
+      stats[ST_PTES_ZAPPED]++;
       continue;
     }
     if (pfn > sys) break;
@@ -764,14 +762,13 @@ static u32 *zapRunFast(u32 *p, u32 *last, i32 n, i32 batch) {
     if (n >= batch) { p += PTE_SLOT; break; }
   }
   runGather = n;
-  runZeros = zeros;
   return p;
 }
 /* zapRangeFast (zap.ts) */
 static void zapRangeFast(i32 mm, u32 start, u32 end) {
   i32 batch = rule(SCHEME_TLB_BATCH) < MAX_GATHER ? rule(SCHEME_TLB_BATCH) : MAX_GATHER;
   i32 gatherEnd = batch > 0 ? batch : 0;
-  i64 zapped = 0, zeros = 0;
+  i64 zapped = 0;
   u32 vpn = start;
   while (vpn < end) {
     u32 tableEnd = (vpn | (PT_ENTRIES - 1)) + 1;
@@ -783,7 +780,7 @@ static void zapRangeFast(i32 mm, u32 start, u32 end) {
       u32 *p = first;
       while (p < last) {
         i32 n0 = gatherCount, n = n0;
-        if (batch > 0) { p = zapRunFast(p, last, n0, batch); n = runGather; zeros += runZeros; }
+        if (batch > 0) { p = zapRunFast(p, last, n0, batch); n = runGather; }
         if (n != n0) { /* tlbGather's gatherMm and count, for the run's entries */
           zapped += n - n0;
           gatherMm = mm;
@@ -798,7 +795,7 @@ static void zapRangeFast(i32 mm, u32 start, u32 end) {
     }
     vpn = tableEnd;
   }
-  stats[ST_PTES_ZAPPED] += zapped + zeros;
+  stats[ST_PTES_ZAPPED] += zapped;
   stats[ST_ATOMIC_MAP] += zapped;
 }
 /* zapPageFast (zap_page.ts): a one-page MADV_DONTNEED that zapRangeFast would zap, without the range
