@@ -9,6 +9,7 @@
 // no op sequence reaches (a cached page not allocated, faulted in or mapped; one whose data
 // differs from the disk) are forced by editing a saved state.
 import { test } from "uvu";
+import { editSavedWord } from "./helpers/saved-state.ts";
 import * as assert from "uvu/assert";
 import * as abi from "../assembly/abi.ts";
 import { differential, type FastPathRun } from "./helpers/fastpath-differential.ts";
@@ -145,24 +146,6 @@ test("zap: a pinned cached page is no fast zap (the full loop detaches its pin);
   assert.equal({ zapFast: f.zapFast, zapPteFull: f.zapPteFull, flushFull: f.flushFull }, { zapFast: 2, zapPteFull: 2, flushFull: 0 }, JSON.stringify(f));
 });
 
-/**
- * Edit engine e's saved state: the first u32 word holding `from` whose change to `to` makes done() true
- * once loaded (frame()'s view of the word that changed) stays changed; false when none does.
- */
-function poke(e: Engine, from: number, to: number, done: () => boolean): boolean {
-  const s = e.saveState();
-  const w = new Uint32Array(s.memory.buffer, s.memory.byteOffset, s.memory.byteLength >> 2);
-  for (let i = 0; i < w.length; i++) {
-    if (w[i] !== from) continue;
-    w[i] = to;
-    e.loadState(s);
-    if (done()) return true;
-    w[i] = from;
-  }
-  e.loadState(s);
-  return false;
-}
-
 test("file access falls through for states no op sequence makes: a cached page not allocated (faulted in or mapped), one whose data is not the disk's", async () => {
   // forced by editing a saved state: the full path, which raises the violation (V_UAF, V_CORRUPTION), must run
   for (const what of ["flags", "content", "mapped"] as const) {
@@ -181,8 +164,8 @@ test("file access falls through for states no op sequence makes: a cached page n
     const frame = e.frame(pfn);
     assert.ok(frame.pageCache && frame.allocated && frame.mapcount === (what === "mapped" ? 1 : 0), JSON.stringify(frame));
     const edited = what === "content"
-      ? poke(e, 0x5eed1234, 0x5eed1235, () => e.frame(pfn).content === 0x5eed1235)
-      : poke(e, abi.PG_ALLOCATED | abi.PG_PAGECACHE, abi.PG_PAGECACHE, () => !e.frame(pfn).allocated && e.frame(pfn).pageCache);
+      ? editSavedWord(e, 0x5eed1234, 0x5eed1235, () => e.frame(pfn).content === 0x5eed1235)
+      : editSavedWord(e, abi.PG_ALLOCATED | abi.PG_PAGECACHE, abi.PG_PAGECACHE, () => !e.frame(pfn).allocated && e.frame(pfn).pageCache);
     assert.ok(edited, `${what}: the state edited`);
     const before = e.fastPaths();
     run(...read(A + 1));
