@@ -106,6 +106,8 @@ function fullReadVma(mm: i32, v: i32, vpn: i32): i32 {
   fpNote(FP_ACCESS_FULL);
   return accessVma(mm, v, vpn, false, 0);
 }
+
+/** The guard held: count the fast access, hand back its result. */
 @inline function fpFast(result: i32): i32 {
   fpNote(FP_ACCESS_FAST);
   return result;

@@ -200,7 +200,7 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
     }
     if (pfn > sys) { // isDevice
       // A device-coherent page (MEMORY_DEVICE_COHERENT, 6.0+): a present PTE vm_normal_page() returns,
-      // zapped like a system page (zap_present_ptes, 6.1 mm/memory.c); its idle references are
+      // zapped like a system page (zap_pte_range, 6.1 mm/memory.c; zap_present_ptes since 6.9); its idle references are
       // freeAt's (zapOne's pin test). Any other device page: zapOne.
       const fd = load<u32>(flB + at);
       if ((fd & ORDINARY_MASK) != COHERENT_PAGE) break;
