@@ -317,7 +317,7 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
   if (prev < 0) put(mmHead, mm, v);
   else put(vmNext, prev, v);
   const p = b + (<usize>at << 3);
-  memory.copy(p + 8, p, <usize>(n - at) << 3);
+  if (at < n) memory.copy(p + 8, p, <usize>(n - at) << 3);
   store<u32>(p, start);
   store<i32>(p, v, 4);
   put(mmVmas, mm, n + 1);
