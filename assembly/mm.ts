@@ -216,7 +216,8 @@ function idxReserve(mm: i32, need: i32): void {
     return;
   }
   const to = idxTop;
-  memory.copy(idxPool + (<usize>to << 3), idxAt(mm), <usize>get(mmVmas, mm) << 3);
+  const n = get(mmVmas, mm);
+  if (n > 0) memory.copy(idxPool + (<usize>to << 3), idxAt(mm), <usize>n << 3); // V8 calls out even for 0 bytes
   put(mmIdx, mm, to);
   put(mmIdxCap, mm, nc);
   idxTop = to + nc;
@@ -333,7 +334,9 @@ export function unlinkVma(mm: i32, v: i32, prev: i32): void {
   put(vmaFree, vmaFreeTop++, v);
   put(vmMm, v, -1); // freed: its hints no longer count
   const n = get(mmVmas, mm) - 1;
-  if (prev < 0) {
+  if (n == 0) {
+    // the last VMA: the index keeps its room (no shift, so munmap/mmap cycles do not use the pool up)
+  } else if (prev < 0) {
     // the first VMA (exit_mmap frees them from the first): the index starts one word later
     put(mmIdx, mm, get(mmIdx, mm) + 1);
     put(mmIdxCap, mm, get(mmIdxCap, mm) - 1);
