@@ -10,8 +10,8 @@ import { bump } from "./stats";
 import { rule } from "./scheme";
 import { allocSystemPageAs, noteLateFault, freeSystemFrames, content, setContent } from "./frames";
 import { frameUsable } from "./refcount";
-import { ptePtr, shadowOf, hugeLeaves, hugeLeaf, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
-import { findVma, vmaFlags, vmaFile, fileIndex, anonVmaPrepare } from "./mm";
+import { pgdEntry, pmdEntry, pteOfSlot, shadowOf, hugeLeaves, hugeLeaf, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
+import { findVma, cachedVma, vmaStart, vmaEnd, vmaPgoff, vmaFlags, vmaFile, anonVmaPrepare } from "./mm";
 import { access, accessVma } from "./fault";
 import { fpNote, FP_ACCESS_FAST, FP_ACCESS_FULL } from "./fastpath";
 
@@ -33,22 +33,53 @@ const VPN_LIMIT: u32 = <u32>1 << VPN_BITS;
   // counterOn as runBatch read it for the batch (no op changes it): a constant false in its common loops
   if (counting) return fullAccess(mm, vpn, write, value);
   if (<u32>vpn >= VPN_LIMIT) return fullAccess(mm, vpn, write, value);
+  // find_vma's cache hit here, its walk out of line (walkWrite / walkRead): no merge of the two whose
+  // result V8 would test again, and the vma's start stays in a local for linear_page_index
+  // (performance only)
+  const v = cachedVma(mm);
+  if (v < 0) return write ? walkWrite(mm, vpn, value) : walkRead(mm, vpn);
+  const start = vmaStart(v);
+  if (<u32>vpn < start) return write ? walkWrite(mm, vpn, value) : walkRead(mm, vpn);
+  if (<u32>vpn >= vmaEnd(v)) return write ? walkWrite(mm, vpn, value) : walkRead(mm, vpn);
+  return accessIn(mm, v, start, vpn, write, value);
+}
+
+/** fastAccess once find_vma's cache missed: the walk, then the same fast path, out of line. */
+function walkWrite(mm: i32, vpn: i32, value: i32): i32 {
   const v = findVma(mm, <u32>vpn);
-  if (v < 0) return fullAccess(mm, vpn, write, value);
+  if (v < 0) return fullAccess(mm, vpn, true, value);
+  return accessIn(mm, v, vmaStart(v), vpn, true, value);
+}
+
+/** walkWrite for a load. */
+function walkRead(mm: i32, vpn: i32): i32 {
+  const v = findVma(mm, <u32>vpn);
+  if (v < 0) return fullAccess(mm, vpn, false, 0);
+  return accessIn(mm, v, vmaStart(v), vpn, false, 0);
+}
+
+/** fastAccess in vma v (it holds vpn, in range; `start` its first vpn). */
+@inline function accessIn(mm: i32, v: i32, start: u32, vpn: i32, write: bool, value: i32): i32 {
   if (vmaFile(v) >= 0) { // a file's page: access() without its find_vma, once per access kind
     if (write) return fullWriteVma(mm, v, vpn, value);
     return fullReadVma(mm, v, vpn);
   }
   const need = VM_ANON | (write ? VM_WRITE : VM_READ);
   if ((vmaFlags(v) & (need | VM_SHARED | VM_HUGEPAGE)) != need) return fullAccess(mm, vpn, write, value);
-  const p = ptePtr(mm, <u32>vpn, false);
-  if (p == 0) return fullAccess(mm, vpn, write, value); // the full path allocates the tables (and checks there is room)
+  // ptePtr(mm, vpn, false) level by level, each missing table its own exit to the full path
+  // (which allocates the tables and checks there is room): no zero result to test again
+  const pmd = pgdEntry(mm, <u32>vpn);
+  if (pmd == 0) return fullAccess(mm, vpn, write, value);
+  const slot = pmdEntry(pmd, <i32>((<u32>vpn >> 9) & 511));
+  if (slot == 0) return fullAccess(mm, vpn, write, value);
+  const p = pteOfSlot(slot, <u32>vpn);
   const pte = load<u32>(p);
   if (pte == 0) {
     if (hugeLeaves != 0) {
       if (hugeLeaf(mm, <u32>vpn) != 0) return fullAccess(mm, vpn, write, value); // a PMD over the deposited table (MADV_COLLAPSE, any anon vma)
     }
-    if (freeSystemFrames() < 2) return fullAccess(mm, vpn, write, value); // faultRoomFor rejects the op
+    const free = freeSystemFrames();
+    if (free < 2) return fullAccess(mm, vpn, write, value); // faultRoomFor rejects the op
     if (pteTablesLeft() < 1) return fullAccess(mm, vpn, write, value);
     if (write) {
       noteLateFault(); // its ST_FAULTS, the allocation's statistics, rmapAdd's atomic and its FP_ACCESS_FAST, summed later
@@ -56,7 +87,7 @@ const VPN_LIMIT: u32 = <u32>1 << VPN_BITS;
       // alloc_anon_folio, then folio_add_new_anon_rmap (PG_anon, its index linear_page_index,
       // mapcount 1: rmapAdd) and the write's data: every field stored once (allocSystemPageAs)
       const anon = rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON;
-      const pfn = allocSystemPageAs(1, anon, fileIndex(v, <u32>vpn), <u32>value);
+      const pfn = allocSystemPageAs(free, 1, anon, vmaPgoff(v) + (<u32>vpn - start), <u32>value);
       store<u32>(p, mkPte(pfn, PTE_PRESENT | PTE_WRITE));
       store<u32>(shadowOf(p), <u32>value);
       return 0; // its FP_ACCESS_FAST counted with the late fault (frames.ts addLateFaults)

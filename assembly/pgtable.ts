@@ -226,6 +226,18 @@ export function moveTable(mm: i32, from: u32, to: u32): void {
 /** The PMD entry of a huge pmd slot value (see pmdEntry). */
 @inline export function leafOfSlot(slot: i32): u32 { return load<u32>(pmdLeaf + (<usize>(slot & ~PMD_HUGE) << 2)); }
 
+/** The pmd table index in vpn's pgd slot of mm, 0 when none (ptePtr's first level, for walks that exit on a miss). */
+@inline export function pgdEntry(mm: i32, vpn: u32): i32 { return load<i32>(pgdSlot(mm, vpn)); }
+
+/**
+ * The PTE of vpn in pmd slot value `slot` (a pmdEntry, not 0): ptePtr's last level. A THP
+ * slot's PMD_HUGE (bit 30) leaves the 32-bit address in the product by 4096 (PT_ENTRIES *
+ * PTE_SLOT bytes per table), so the deposited table's PTE comes out with no mask (performance only).
+ */
+@inline export function pteOfSlot(slot: i32, vpn: u32): usize {
+  return ptePool + <usize>slot * PT_ENTRIES * PTE_SLOT + <usize>(vpn & (PT_ENTRIES - 1)) * PTE_SLOT;
+}
+
 /** First PTE of pte table `pt`. */
 @inline export function pteTableBase(pt: i32): usize { return ptePool + <usize>pt * PT_ENTRIES * PTE_SLOT; }
 
