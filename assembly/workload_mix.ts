@@ -19,7 +19,7 @@ import {
 import { stat } from "./stats";
 import { record3, record7 } from "./workload_emit";
 import { pacerAllows } from "./workload_pacer";
-import { prngSeed, prngU32, prngBelow as below, prngChance as chance, prngDraw, prngState, prngSetState } from "./workload_prng";
+import { prngSeed, prngU32, prngBelow as below, prngChance as chance, prngDrawStepped, stepWeights, stepsBytes, prngState, prngSetState } from "./workload_prng";
 
 export const MIX_KINDS = MIX_KIND_COUNT;
 const MAP_BASE = 0x10000; // src/workload/common.ts MAP_BASE
@@ -150,6 +150,9 @@ let weights: usize = 0;
 let weightTotal: f64 = 0;
 let freeing: usize = 0;
 let freeingTotal: f64 = 0;
+// both tables' steps for prngDrawStepped (stepWeights, made in mixBegin)
+let weightSteps: usize = 0;
+let freeingSteps: usize = 0;
 
 // the snapshot a step goes back to
 let snapS: usize = 0; // the PRNG's four words
@@ -185,6 +188,8 @@ function ensureWeights(): void {
   snapS = heap.alloc(16);
   weights = heap.alloc(<usize>MIX_KINDS << 3);
   freeing = heap.alloc(<usize>MIX_KINDS << 3);
+  weightSteps = heap.alloc(stepsBytes(MIX_KINDS));
+  freeingSteps = heap.alloc(stepsBytes(MIX_KINDS));
   memory.fill(weights, 0, <usize>MIX_KINDS << 3);
   memory.fill(freeing, 0, <usize>MIX_KINDS << 3);
 }
@@ -217,6 +222,10 @@ export function mixBegin(nmaxP: i32, nmaxV: i32, narena: i32, nmaxMap: i32, nhin
   for (let k = 0; k < MIX_KINDS; k++) {
     weightTotal += load<f64>(weights + (<usize>k << 3));
     freeingTotal += load<f64>(freeing + (<usize>k << 3));
+  }
+  if (mixWeightsDrawable()) { // the steps hold for finite totals (the run does not start otherwise)
+    stepWeights(weights, MIX_KINDS, weightTotal, weightSteps);
+    stepWeights(freeing, MIX_KINDS, freeingTotal, freeingSteps);
   }
   // every array carved from one block, taken anew only when a run needs more than the last (the stub runtime frees nothing)
   const nv = (maxP + 1) * (maxV + 1);
@@ -821,7 +830,7 @@ function step(): bool {
   snap();
   if (pressure) {
     let freed = false;
-    for (let t = 0; t < 8 && !freed && !mustRun; t++) freed = issue(prngDraw(freeing, MIX_KINDS, freeingTotal));
+    for (let t = 0; t < 8 && !freed && !mustRun; t++) freed = issue(prngDrawStepped(freeingSteps, MIX_KINDS));
     if (mustRun) { restore(); return false; }
     if (!freed) {
       stop = 1;
@@ -834,7 +843,7 @@ function step(): bool {
     return continuation();
   }
   let ok = false;
-  for (let t = 0; t < 8 && !ok && !mustRun; t++) ok = issue(prngDraw(weights, MIX_KINDS, weightTotal));
+  for (let t = 0; t < 8 && !ok && !mustRun; t++) ok = issue(prngDrawStepped(weightSteps, MIX_KINDS));
   if (!ok && !pressure && !mustRun) ok = mmNew(true) || mmap() || access(false);
   if (mustRun) { restore(); return false; }
   if (!ok && !pressure) {

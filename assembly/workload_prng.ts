@@ -73,6 +73,54 @@ export function prngDraw(weights: usize, count: i32, total: f64): i32 {
   return count - 1;
 }
 
+/** prngDraw's float loop for the u32 `u` (the draw is this of the next u32). */
+function drawOf(weights: usize, count: i32, total: f64, u: u32): i32 {
+  let x = (<f64>u / 4294967296.0) * total;
+  for (let i = 0; i < count; i++) {
+    x -= load<f64>(weights + (<usize>i << 3));
+    if (x < 0) return i;
+  }
+  return count - 1;
+}
+
+/** Bytes stepWeights writes for `count` weights: count thresholds (u64) and 256 bucket bytes. */
+export function stepsBytes(count: i32): usize { return (<usize>count << 3) + 256; }
+
+/**
+ * Performance only, the same draws: src/workload/prng.ts's Weights steps in the core. For weights >= 0
+ * and a finite total >= 0, drawOf(u) never decreases as u grows (every rounded step keeps the order),
+ * so it is a step function of u: threshold i is the least u32 whose draw is above i (2^32 for the last),
+ * found by binary search with drawOf itself, and bucket b the draw of u = b * 2^24. prngDrawStepped
+ * then takes a bucket lookup and a compare or two instead of a subtraction per weight.
+ */
+export function stepWeights(weights: usize, count: i32, total: f64, steps: usize): void {
+  let lo: u64 = 0;
+  for (let i = 0; i < count - 1; i++) { // the least u with drawOf(u) > i, at least the last threshold
+    let hi: u64 = 1 << 32;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (drawOf(weights, count, total, <u32>mid) > i) hi = mid;
+      else lo = mid + 1;
+    }
+    store<u64>(steps + (<usize>i << 3), lo);
+  }
+  store<u64>(steps + (<usize>(count - 1) << 3), 1 << 32);
+  const bucket = steps + (<usize>count << 3);
+  let i = 0;
+  for (let b = 0; b < 256; b++) {
+    while ((<u64>b << 24) >= load<u64>(steps + (<usize>i << 3))) i++;
+    store<u8>(bucket + <usize>b, <u8>i);
+  }
+}
+
+/** prngDraw(weights, count, total) from the steps stepWeights made of them (count <= 255): the same index. */
+@inline export function prngDrawStepped(steps: usize, count: i32): i32 {
+  const u = <u64><u32>prngU32();
+  let i = <i32>load<u8>(steps + (<usize>count << 3) + <usize>(u >> 24));
+  while (u >= load<u64>(steps + (<usize>i << 3))) i++;
+  return i;
+}
+
 /**
  * Store a generator's turn weights w0.. (the first `count`, at most 8) into `table` for prngDraw, and
  * return their sum added in index order (the TypeScript Weights' total).
