@@ -17,6 +17,9 @@ let mmVmaCache: usize = 0; // vmacache: the vma find_vma found last, -1 none
 let mmLive: usize = 0; // the live mm ids in id order (as the model's Mms.alive), so walks skip exited ones
 let mmIdx: usize = 0; // where the mm's index starts in idxPool (in entries)
 let mmIdxCap: usize = 0; // the index's room (entries); it holds mmVmas of them
+// Private VMAs whose vm_pgoff is not their vm_start (shiftedVma): an mremap'd anon VMA, a private file
+// mapping. With none, a page of index idx can sit in the mm only at vpn idx (rmap.ts's walk).
+let mmShifted: usize = 0;
 export let liveMms: i32 = 0;
 
 export let vmaCap: i32 = 0;
@@ -59,6 +62,7 @@ export function initMm(nMm: i32, nVma: i32): void {
   mmLive = heap.alloc(<usize>nMm << 2);
   mmIdx = heap.alloc(<usize>nMm << 2);
   mmIdxCap = heap.alloc(<usize>nMm << 2);
+  mmShifted = heap.alloc(<usize>nMm << 2);
   liveMms = 0;
   vmaCap = nVma;
   vmStart = heap.alloc(<usize>nVma << 2);
@@ -101,6 +105,7 @@ export function newMm(): i32 {
   put(mmVmaCache, mm, -1);
   put(mmIdx, mm, 0);
   put(mmIdxCap, mm, 0);
+  put(mmShifted, mm, 0);
   put(mmLive, liveMms++, mm); // ids only grow: appending keeps the list in id order
   return mm;
 }
@@ -117,6 +122,14 @@ export function killMm(mm: i32): void {
 export function firstVma(mm: i32): i32 { return get(mmHead, mm); }
 export function vmaCount(mm: i32): i32 { return get(mmVmas, mm); }
 export function pinnedIn(mm: i32): i32 { return get(mmPinned, mm); }
+/**
+ * How many private VMAs of mm have vm_pgoff != vm_start. Kept by insertVma, unlinkVma and
+ * setVmaFlags: every other change (setVmaRange, splitVma's shrink, merges, moveVmaBoundary) moves
+ * vm_pgoff with vm_start, so a VMA's pgoff - start never changes while it lives.
+ */
+@inline export function shiftedVmas(mm: i32): i32 { return get(mmShifted, mm); }
+/** A private VMA whose page indexes are not its vpns (vma_address differs from the index). */
+@inline function shiftedVma(flags: i32, start: u32, pgoff: u32): i32 { return (flags & VM_SHARED) == 0 && pgoff != start ? 1 : 0; }
 export function addPinned(mm: i32, n: i32): void { put(mmPinned, mm, get(mmPinned, mm) + n); }
 
 @inline export function vmaStart(v: i32): u32 { return <u32>get(vmStart, v); }
@@ -307,6 +320,7 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
   put(vmPgoff, v, <i32>pgoff);
   put(vmAnonVma, v, 0);
   put(vmMm, v, mm);
+  put(mmShifted, mm, get(mmShifted, mm) + shiftedVma(flags, start, pgoff));
   // its place: after the VMAs starting below start (the list's walk to it, found in the index)
   const n = get(mmVmas, mm);
   idxReserve(mm, n + 1);
@@ -333,6 +347,7 @@ export function unlinkVma(mm: i32, v: i32, prev: i32): void {
   else put(vmNext, prev, get(vmNext, v));
   put(vmaFree, vmaFreeTop++, v);
   put(vmMm, v, -1); // freed: its hints no longer count
+  put(mmShifted, mm, get(mmShifted, mm) - shiftedVma(vmaFlags(v), vmaStart(v), vmaPgoff(v)));
   const n = get(mmVmas, mm) - 1;
   if (n == 0) {
     // the last VMA: the index keeps its room (no shift, so munmap/mmap cycles do not use the pool up)
@@ -365,7 +380,11 @@ export function setVmaRange(v: i32, start: u32, end: u32): void {
   put(vmEnd, v, <i32>end);
 }
 
-export function setVmaFlags(v: i32, flags: i32): void { put(vmFlags, v, flags); }
+export function setVmaFlags(v: i32, flags: i32): void {
+  const mm = vmaMm(v); // VM_SHARED may not change (mprotect keeps it), but the count follows it if it does
+  put(mmShifted, mm, get(mmShifted, mm) + shiftedVma(flags, vmaStart(v), vmaPgoff(v)) - shiftedVma(vmaFlags(v), vmaStart(v), vmaPgoff(v)));
+  put(vmFlags, v, flags);
+}
 
 /** The vma before v in mm, or -1. */
 export function vmaPrev(mm: i32, v: i32): i32 {

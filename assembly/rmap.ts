@@ -5,8 +5,8 @@
 // VMA's pgoff range holds its index (vma_address); a walk visits each mm there.
 import { PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, FOLIO_NR } from "./abi";
 import { pageIndex, mapcount } from "./frames";
-import { liveMms, liveMm, firstVma, vmaNext, vmaStart, vmaEnd, vmaPgoff, isCow } from "./mm";
-import { ptePtr, hugeLeaf, ptePfn } from "./pgtable";
+import { liveMms, liveMm, firstVma, vmaNext, vmaStart, vmaEnd, vmaPgoff, isCow, shiftedVmas, cachedVma, findVmaAfter } from "./mm";
+import { ptePtr, hugeLeaf, ptePfn, vpnValid } from "./pgtable";
 
 export let walkPtr: usize = 0; // PTE addresses found
 export let walkMm: usize = 0;
@@ -74,25 +74,48 @@ export function rmapWalk(pfn: u32): i32 {
   let n = 0;
   for (let i = 0; i < liveMms; i++) {
     const mm = liveMm(i);
-    // anonAddress inlined: the entry it finds is the one the walk reads (no second ptePtr)
-    for (let v = firstVma(mm); v >= 0; v = vmaNext(v)) {
-      const off = vmaPgoff(v);
-      if (!isCow(v) || idx < off || idx - off >= vmaEnd(v) - vmaStart(v)) continue;
-      const vpn = vmaStart(v) + (idx - off);
-      const p = ptePtr(mm, vpn, false);
-      if (p == 0) continue;
-      const pte = load<u32>(p);
-      if (ptePfn(pte) != pfn) continue;
-      const mapped = (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT || (pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0;
-      if (mapped && n < walkCap) {
-        store<i32>(walkPtr + (<usize>n << 2), <i32>p);
-        store<i32>(walkMm + (<usize>n << 2), mm);
-        store<u32>(walkPte + (<usize>n << 2), pte);
-        store<u32>(walkVpn + (<usize>n << 2), vpn);
-        n++;
+    let vpn = idx;
+    let p: usize = 0;
+    if (shiftedVmas(mm) == 0) {
+      // Every private VMA of mm has vm_pgoff == vm_start: the one whose pgoff range holds idx is the
+      // one containing vpn idx (vma_address is idx), so the entry is read first and the VMA found
+      // only for an entry that maps pfn. The same answer as the walk below, without its VMA loop.
+      if (!vpnValid(<i64>idx)) continue; // no VMA reaches it
+      p = ptePtr(mm, idx, false);
+      if (p == 0 || ptePfn(load<u32>(p)) != pfn || !privateVmaHolds(mm, idx)) continue;
+    } else {
+      // anonAddress inlined: the entry it finds is the one the walk reads (no second ptePtr)
+      for (let v = firstVma(mm); v >= 0; v = vmaNext(v)) {
+        const off = vmaPgoff(v);
+        if (!isCow(v) || idx < off || idx - off >= vmaEnd(v) - vmaStart(v)) continue;
+        const at = vmaStart(v) + (idx - off);
+        const q = ptePtr(mm, at, false);
+        if (q == 0 || ptePfn(load<u32>(q)) != pfn) continue;
+        vpn = at;
+        p = q;
+        break; // anonAddress's first match is the mm's one address for the page
       }
-      break; // anonAddress's first match is the mm's one address for the page
+      if (p == 0) continue;
+    }
+    const pte = load<u32>(p);
+    const mapped = (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT || (pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0;
+    if (mapped && n < walkCap) {
+      store<i32>(walkPtr + (<usize>n << 2), <i32>p);
+      store<i32>(walkMm + (<usize>n << 2), mm);
+      store<u32>(walkPte + (<usize>n << 2), pte);
+      store<u32>(walkVpn + (<usize>n << 2), vpn);
+      n++;
     }
   }
   return n;
+}
+
+/** A private VMA of mm contains vpn (find_vma's answer, but the vmacache left as it was: a walk is no access). */
+function privateVmaHolds(mm: i32, vpn: u32): bool {
+  let v = cachedVma(mm);
+  if (v < 0 || vpn < vmaStart(v) || vpn >= vmaEnd(v)) {
+    v = findVmaAfter(mm, vpn);
+    if (v < 0 || vpn < vmaStart(v)) return false;
+  }
+  return isCow(v);
 }
