@@ -61,8 +61,9 @@ export function tlbFlush(): void {
   while (e < last) {
     if (fast) {
       // The fast entries from e on, in a loop without calls (V8 keeps its values in registers).
+      const e0 = e;
       e = flushRunFast(e, last);
-      fastPuts += runPuts;
+      fastPuts += <i32>((e - e0) >> 2); // each entry it passed was put
       freed += runFreed;
       if (e >= last) break;
     }
@@ -77,20 +78,18 @@ export function tlbFlush(): void {
   gatherCount = 0;
 }
 
-/** Puts and frees of the last flushRunFast. */
-let runPuts: i32 = 0;
+/** Frees of the last flushRunFast. */
 let runFreed: i32 = 0;
 
 /**
  * tlbFlush's fast path over the gathered entries [e, last): each entry of an allocated small
  * system page (no device or large folio) whose count does not go below 0 is put here
- * (folio_put_refs; freed at 0, __folio_put). Returns the first other entry (or last); the puts
- * and frees go to runPuts and runFreed.
+ * (folio_put_refs; freed at 0, __folio_put). Returns the first other entry (or last): every
+ * entry before it was put (no count kept in the loop); the frees go to runFreed.
  */
 function flushRunFast(e: usize, last: usize): usize {
   // Loop invariants in locals (V8 reloads a wasm global at each use).
   const refB = refBase, flB = flagsBase, sys = sysFrames;
-  let puts = 0;
   let freed = 0;
   for (; e < last; e += 4) {
     const pfn = load<u32>(e);
@@ -101,13 +100,11 @@ function flushRunFast(e: usize, last: usize): usize {
     if ((load<u32>(flB + at) & ORDINARY_MASK) != PG_ALLOCATED) break;
     if (r < 0) break;
     store<i32>(refB + at, r);
-    puts++;
     if (r == 0) {
       releaseSystemPage(pfn);
       freed++;
     }
   }
-  runPuts = puts;
   runFreed = freed;
   return e;
 }

@@ -663,11 +663,11 @@ static ALWAYS_INLINE i32 fastAccess(i32 mm, i32 vpn, int write, i32 value) {
 #define NOT_NORMAL (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE | PTE_MIGRATION)
 
 /* flushRunFast (mmu_gather.ts): tlbFlush's fast puts over the entries [i, last), a loop
- * without calls; returns the first other entry (or last), the puts and frees in runPuts/runFreed. */
-static i32 runPuts, runFreed;
+ * without calls; returns the first other entry (or last): every entry before it was put; the frees in runFreed. */
+static i32 runFreed;
 static i32 flushRunFast(i32 i, i32 last) {
   const u32 sys = sysFrames;
-  i32 puts = 0, freed = 0;
+  i32 freed = 0;
   for (; i < last; i++) {
     u32 pfn = gatherPfn[i];
     i32 r = REF(pfn) - gatherRefs[i];
@@ -675,10 +675,9 @@ static i32 flushRunFast(i32 i, i32 last) {
     if ((FLAGS(pfn) & ORDINARY_MASK) != PG_ALLOCATED) break;
     if (r < 0) break;
     REF(pfn) = r;
-    puts++;
     if (r == 0) { FLAGS(pfn) = 0; buddyPush(pfn); freed++; }
   }
-  runPuts = puts; runFreed = freed;
+  runFreed = freed;
   return i;
 }
 /* tlbFlush (mmu_gather.ts) with its fast path: small system pages put here, statistics summed per flush. */
@@ -690,8 +689,9 @@ static void tlbFlush(void) {
   i32 last = gatherCount, i = 0;
   while (i < last) {
     if (fast) {
+      i32 i0 = i;
       i = flushRunFast(i, last);
-      fastPuts += runPuts; freed += runFreed;
+      fastPuts += i - i0; freed += runFreed;
       if (i >= last) break;
     }
     fp[FP_FLUSH_FULL]++;
