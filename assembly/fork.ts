@@ -140,16 +140,18 @@ function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32)
         // its slots lie at a fixed distance from the parent's
         const x = vpn + <u32>((src - first) / PTE_SLOT);
         const delta = ptePtr(child, x, true) - src;
-        // The fast PTEs in runs, each a loop without calls in a function of its own (two call
-        // sites keep Binaryen from inlining it: V8 then keeps its values in registers); a run
-        // stops at a PTE for copyOne.
+        // The fast PTEs in runs, each a loop without calls in a function of its own (V8 then
+        // keeps its values in registers); a run stops at a PTE for copyOne. A run copies every
+        // slot it passes but the pte_none ones it counts in runNone.
+        let from = src;
         src = copyRunFast(src, last, delta, wp, srcMask);
-        copied += runCopied;
+        copied += <i32>((src - from) / PTE_SLOT) - runNone;
         while (src < last) {
           fpNote(FP_COPY_PTE_FULL);
           copyOne(parent, cow, vpn + <u32>((src - first) / PTE_SLOT), src, load<u32>(src), src + delta);
-          src = copyRunFast(src + PTE_SLOT, last, delta, wp, srcMask);
-          copied += runCopied;
+          from = src + PTE_SLOT;
+          src = copyRunFast(from, last, delta, wp, srcMask);
+          copied += <i32>((src - from) / PTE_SLOT) - runNone;
         }
       }
     }
@@ -160,24 +162,40 @@ function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32)
   bump(ST_ATOMIC_MAP, copied);
 }
 
-/** PTEs the last copyRunFast copied. */
-let runCopied: i32 = 0;
+/** pte_none slots the last copyRunFast passed (a static word: no register held across its loop for it). */
+let runNone: i32 = 0;
 
 /**
  * copyRangeFast's per-PTE work over the parent's slots [src, last) of one table, the child's
- * at src + delta: each present PTE of an allocated small page gains a reference and a mapping,
+ * at src + delta (copyRun). The common fork, a COW mapping whose parent entries are write-protected
+ * now (wp == srcMask == ~PTE_WRITE), gets its own copy with the masks constants: two registers
+ * fewer in the loop, whose values then all stay in registers.
+ */
+@inline function copyRunFast(src: usize, last: usize, delta: usize, wp: u32, srcMask: u32): usize {
+  if (wp == ~PTE_WRITE && srcMask == ~PTE_WRITE) return copyRunCow(src, last, delta);
+  return copyRunAny(src, last, delta, wp, srcMask);
+}
+
+function copyRunCow(src: usize, last: usize, delta: usize): usize { return copyRun(src, last, delta, ~PTE_WRITE, ~PTE_WRITE); }
+function copyRunAny(src: usize, last: usize, delta: usize, wp: u32, srcMask: u32): usize { return copyRun(src, last, delta, wp, srcMask); }
+
+/**
+ * Each present PTE of an allocated small page in [src, last) gains a reference and a mapping,
  * loses PG_ANON_EXCLUSIVE if anon, and is copied with its shadow word (the child's entry
  * `pte & wp`, the parent's `pte & srcMask`). Returns the first other non-none PTE's slot
- * (or last); the count copied goes to runCopied.
+ * (or last); the pte_none slots passed go to runNone.
  */
-function copyRunFast(src: usize, last: usize, delta: usize, wp: u32, srcMask: u32): usize {
+@inline function copyRun(src: usize, last: usize, delta: usize, wp: u32, srcMask: u32): usize {
   // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a copy).
   const refB = refBase, mapB = mapBase, flB = flagsBase;
-  let n = 0;
+  runNone = 0;
   for (; src < last; src += PTE_SLOT) {
     const w = load<u64>(src); // the PTE and its shadow word after it (pgtable.ts shadowOf)
     const pte = <u32>w;
-    if (pte == 0) continue;
+    if (pte == 0) {
+      runNone++;
+      continue;
+    }
     if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) break;
     const at = <usize>ptePfn(pte) << 2;
     const f = load<u32>(flB + at);
@@ -187,9 +205,7 @@ function copyRunFast(src: usize, last: usize, delta: usize, wp: u32, srcMask: u3
     if ((f & PG_ANON) != 0) store<u32>(flB + at, f & ~PG_ANON_EXCLUSIVE);
     store<u32>(src, pte & srcMask); // wrprotectSrc
     store<u64>(src + delta, (w & 0xFFFFFFFF00000000) | <u64>(pte & wp)); // the child's entry and the shadow word
-    n++;
   }
-  runCopied = n;
   return src;
 }
 

@@ -876,15 +876,15 @@ static inline void copyOne(i32 parent, int cow, u32 vpn, u32 *src, u32 pte, u32 
   }
   *shadowOf(dst) = data;
 }
-/* copyRunFast (fork.ts): copyRangeFast's per-PTE work over the parent's slots [src, last),
- * the child's at src + delta, a loop without calls; stops at a PTE for copyOne (returned), the
- * count copied in runCopied. */
-static i32 runCopied;
-static u32 *copyRunFast(u32 *src, u32 *last, ptrdiff_t delta, u32 wp, u32 srcMask) {
-  i32 n = 0;
+/* copyRun (fork.ts): copyRangeFast's per-PTE work over the parent's slots [src, last), the child's
+ * at src + delta, a loop without calls; stops at a PTE for copyOne (returned), the pte_none slots
+ * passed in runNone. copyRunCow is the common fork's copy (wp == srcMask == ~PTE_WRITE, constants). */
+static i32 runNone;
+static ALWAYS_INLINE u32 *copyRun(u32 *src, u32 *last, ptrdiff_t delta, u32 wp, u32 srcMask) {
+  runNone = 0;
   for (; src < last; src += PTE_SLOT) {
     u32 pte = *src;
-    if (pte == 0) continue;
+    if (pte == 0) { runNone++; continue; }
     if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) break;
     u32 pfn = pte >> PTE_PFN_SHIFT;
     u32 f = FLAGS(pfn);
@@ -896,10 +896,14 @@ static u32 *copyRunFast(u32 *src, u32 *last, ptrdiff_t delta, u32 wp, u32 srcMas
     *src = pte & srcMask; /* wrprotectSrc */
     *dst = pte & wp;
     *shadowOf(dst) = *shadowOf(src);
-    n++;
   }
-  runCopied = n;
   return src;
+}
+static u32 *copyRunCow(u32 *src, u32 *last, ptrdiff_t delta) { return copyRun(src, last, delta, ~(u32)PTE_WRITE, ~(u32)PTE_WRITE); }
+static u32 *copyRunAny(u32 *src, u32 *last, ptrdiff_t delta, u32 wp, u32 srcMask) { return copyRun(src, last, delta, wp, srcMask); }
+static inline u32 *copyRunFast(u32 *src, u32 *last, ptrdiff_t delta, u32 wp, u32 srcMask) {
+  if (wp == ~(u32)PTE_WRITE && srcMask == ~(u32)PTE_WRITE) return copyRunCow(src, last, delta);
+  return copyRunAny(src, last, delta, wp, srcMask);
 }
 /* copyRangeFast (fork.ts) */
 static void copyRangeFast(i32 parent, i32 child, int cow, u32 start, u32 end) {
@@ -920,13 +924,15 @@ static void copyRangeFast(i32 parent, i32 child, int cow, u32 start, u32 end) {
         /* the child's table, taken at the first PTE to copy; its slots at a fixed distance */
         u32 x = vpn + (u32)((src - first) / PTE_SLOT);
         ptrdiff_t delta = ptePtr(child, x, 1) - src;
+        u32 *from = src;
         src = copyRunFast(src, last, delta, wp, srcMask);
-        copied += runCopied;
+        copied += (src - from) / PTE_SLOT - runNone;
         while (src < last) {
           fp[FP_COPY_PTE_FULL]++;
           copyOne(parent, cow, vpn + (u32)((src - first) / PTE_SLOT), src, *src, src + delta);
-          src = copyRunFast(src + PTE_SLOT, last, delta, wp, srcMask);
-          copied += runCopied;
+          from = src + PTE_SLOT;
+          src = copyRunFast(from, last, delta, wp, srcMask);
+          copied += (src - from) / PTE_SLOT - runNone;
         }
       }
     }
