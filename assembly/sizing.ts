@@ -58,7 +58,7 @@ export function capacityBytes(at: usize): u64 {
   table(max<u64>(c(CAP_DRIVERS), 1) << 2); // drvNeed: deviceRoomRange's per-driver scratch
   tables(2, max<u64>(c(CAP_DEV_FRAMES), 1) << 2);
   tables(4, (c(CAP_BOS) + 1) << 2);
-  tables(8, c(CAP_MMS) << 2); // initMm (the live list and each mm's VMA index's place and room too)
+  tables(9, c(CAP_MMS) << 2); // initMm (the live list, each mm's VMA index's place and room, its shifted-VMA count)
   tables(9, c(CAP_VMAS) << 2);
   table((2 * c(CAP_VMAS) + 8) << 3); // and the VMA indexes' pool (mm.ts idxEntries, 8 B each)
   table(4 << 12); // and the find_vma hints (mm.ts vmaHint, 2^HINT_BITS words)

@@ -61,7 +61,7 @@ export const EXPECTED = {
     check: 0,
   },
   pmdTable: 512 * 4, //    512 entries (a free one links the next through its first); one maps 256 Ki PTEs
-  mm: 512 * 4 + 8 * 4 + 4 + 4 * 4 + 2 * 4, // pgd, mmAlive/Head/Pinned/Vmas/VmaCache, the live-mm list (mm.ts mmLive) and the VMA index's place and room (mmIdx, mmIdxCap), tablesPerMm, rmap walk buffers (ptr, mm, pte, vpn), gup_fast.ts write_protect_seq and fork parent
+  mm: 512 * 4 + 9 * 4 + 4 + 4 * 4 + 2 * 4, // pgd, mmAlive/Head/Pinned/Vmas/VmaCache, the live-mm list (mm.ts mmLive), the VMA index's place and room (mmIdx, mmIdxCap) and the shifted-VMA count (mmShifted), tablesPerMm, rmap walk buffers (ptr, mm, pte, vpn), gup_fast.ts write_protect_seq and fork parent
 } as const;
 
 export interface Marginal {
