@@ -78,8 +78,7 @@ function walkRead(mm: i32, vpn: i32): i32 {
     if (hugeLeaves != 0) {
       if (hugeLeaf(mm, <u32>vpn) != 0) return fullAccess(mm, vpn, write, value); // a PMD over the deposited table (MADV_COLLAPSE, any anon vma)
     }
-    const free = freeSystemFrames();
-    if (free < 2) return fullAccess(mm, vpn, write, value); // faultRoomFor rejects the op
+    if (freeSystemFrames() < 2) return fullAccess(mm, vpn, write, value); // faultRoomFor rejects the op
     if (pteTablesLeft() < 1) return fullAccess(mm, vpn, write, value);
     if (write) {
       noteLateFault(); // its ST_FAULTS, the allocation's statistics, rmapAdd's atomic and its FP_ACCESS_FAST, summed later
@@ -87,7 +86,7 @@ function walkRead(mm: i32, vpn: i32): i32 {
       // alloc_anon_folio, then folio_add_new_anon_rmap (PG_anon, its index linear_page_index,
       // mapcount 1: rmapAdd) and the write's data: every field stored once (allocSystemPageAs)
       const anon = rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON;
-      const pfn = allocSystemPageAs(free, 1, anon, vmaPgoff(v) + (<u32>vpn - start), <u32>value);
+      const pfn = allocSystemPageAs(1, anon, vmaPgoff(v) + (<u32>vpn - start), <u32>value);
       store<u32>(p, mkPte(pfn, PTE_PRESENT | PTE_WRITE));
       store<u32>(shadowOf(p), <u32>value);
       return 0; // its FP_ACCESS_FAST counted with the late fault (frames.ts addLateFaults)

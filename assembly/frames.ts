@@ -271,16 +271,15 @@ function addLateFaults(): void {
  * refcount, mapcount, flags (beside PG_ALLOCATED and the system kind), index and content
  * stored once, in their final values, where allocSystemPage's zeroes would be overwritten
  * (performance only: the same frame as allocSystemPage followed by the caller's stores).
- * `free`: freeSystemFrames() as the caller read it for its room check, and the index word's
- * address is kept from the buddy link's load to the index's store (V8 would load both
- * globals again after the stores between; performance only).
+ * The index word's address is kept from the buddy link's load to the index's store (V8 would
+ * load indexBase again after the stores between; performance only).
  */
-@inline export function allocSystemPageAs(free: u32, map: i32, extraFlags: u32, index: u32, data: u32): u32 {
+@inline export function allocSystemPageAs(map: i32, extraFlags: u32, index: u32, data: u32): u32 {
   const pfn = buddyHead;
   const at = <usize>pfn << 2;
   const indexAt = indexBase + at;
   buddyHead = load<u32>(indexAt);
-  buddyCount = free - 1;
+  buddyCount--;
   store<i32>(refBase + at, 1);
   store<i32>(mapBase + at, map);
   store<u32>(flagsBase + at, PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT) | extraFlags);
