@@ -7,7 +7,7 @@
 // fastpath_anon.ts (inlined into runBatch), a file's fastpath_file.ts. The range
 // fast paths sit beside their full paths: zapRange (zap.ts), tlbFlush (mmu_gather.ts),
 // copyRange (fork.ts); they share rangeFastOk() and sum their statistics per range.
-import { largeLive, fastFaults } from "./frames";
+import { largeLive, fastFaults, fastZaps } from "./frames";
 import { hugeLeaves } from "./pgtable";
 import { counterOn } from "./counters/layer";
 import { mirrorsOpen } from "./mirror";
@@ -35,7 +35,9 @@ const fp = memory.data(FP_COUNT * 4);
 export function fastPathCount(i: i32): i32 {
   if (i < 0 || i >= FP_COUNT) return -1;
   const n = load<i32>(fp + (<usize>i << 2));
-  return i == FP_ACCESS_FAST ? n + fastFaults() : n; // the fast anon faults are counted in frames.ts (its late faults)
+  if (i == FP_ACCESS_FAST) return n + fastFaults(); // the fast anon faults are counted in frames.ts (its late faults)
+  if (i == FP_ZAP_FAST || i == FP_FLUSH_FAST) return n + fastZaps(); // and the one-page zaps put at once (late zaps)
+  return n;
 }
 
 /**

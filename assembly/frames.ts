@@ -11,7 +11,7 @@
 //   lastOp    i32  op that last removed a holder (names the cause of a leak)
 import {
   PG_ALLOCATED, PG_KIND_SHIFT, ST_FRAMES_ALLOC, ST_FRAMES_FREED, ST_LIVE_FRAMES, ST_PEAK_FRAMES, KIND_SYSTEM,
-  PG_HEAD, PG_TAIL, FOLIO_NR, FOLIO_ORDER, ST_THP_FREED, ST_FAULTS, ST_ATOMIC_MAP,
+  PG_HEAD, PG_TAIL, FOLIO_NR, FOLIO_ORDER, ST_THP_FREED, ST_FAULTS, ST_ATOMIC_MAP, ST_PTES_ZAPPED, ST_TLB_FLUSH, ST_ATOMIC_REF,
 } from "./abi";
 import { bump, stat, setStat } from "./stats";
 
@@ -220,9 +220,37 @@ export function fastFaults(): i32 { return lateFaultsSummed + lateFaults; }
 /** One fast anon fault, its statistics summed later (sumLateFaults). */
 @inline export function noteLateFault(): void { lateFaults++; }
 
-/** Sum the late faults' statistics; nothing if there are none. */
+/** Sum the late faults' statistics, and the late zaps' (runBatch, at a batch's end); nothing if there are none. */
 @inline export function sumLateFaults(): void {
   if (lateFaults != 0) addLateFaults();
+  if (lateZaps != 0) addLateZaps();
+}
+
+/** The late faults only: before another change of the live-frame count. */
+@inline function foldLateFaults(): void {
+  if (lateFaults != 0) addLateFaults();
+}
+
+/**
+ * One-page zaps of zap_page.ts whose gathered page was put at once (tlbFlush's fast put), their
+ * pure counters not summed yet: each is ST_PTES_ZAPPED, rmap's ST_ATOMIC_MAP, the flush's
+ * ST_TLB_FLUSH and ST_ATOMIC_REF, and fastpath.ts's FP_ZAP_FAST and FP_FLUSH_FAST. Nothing in the
+ * core reads them during a batch, so they are summed at its end (performance only).
+ */
+let lateZaps: i32 = 0;
+let lateZapsSummed: i32 = 0;
+/** Every late zap so far, summed or not (fastPathCount's share of FP_ZAP_FAST and FP_FLUSH_FAST). */
+export function fastZaps(): i32 { return lateZapsSummed + lateZaps; }
+@inline export function noteLateZap(): void { lateZaps++; }
+
+function addLateZaps(): void {
+  const k = <i64>lateZaps;
+  lateZaps = 0;
+  lateZapsSummed += <i32>k;
+  bump(ST_PTES_ZAPPED, k);
+  bump(ST_ATOMIC_MAP, k);
+  bump(ST_TLB_FLUSH, k);
+  bump(ST_ATOMIC_REF, k);
 }
 
 function addLateFaults(): void {
@@ -239,7 +267,7 @@ function addLateFaults(): void {
 
 /** Live-frame accounting shared by the buddy and the device free lists. */
 @inline export function noteAlloc(): void {
-  sumLateFaults();
+  foldLateFaults();
   bump(ST_FRAMES_ALLOC);
   const live = stat(ST_LIVE_FRAMES) + 1;
   setStat(ST_LIVE_FRAMES, live);
@@ -247,7 +275,7 @@ function addLateFaults(): void {
 }
 
 @inline export function noteFree(): void {
-  sumLateFaults();
+  foldLateFaults();
   bump(ST_FRAMES_FREED);
   setStat(ST_LIVE_FRAMES, stat(ST_LIVE_FRAMES) - 1);
 }
@@ -303,7 +331,7 @@ function addLateFaults(): void {
 
 /** noteFree for n pages (a fast path's per-range sum). */
 @inline export function noteFrees(n: i32): void {
-  sumLateFaults();
+  foldLateFaults();
   bump(ST_FRAMES_FREED, n);
   setStat(ST_LIVE_FRAMES, stat(ST_LIVE_FRAMES) - n);
 }

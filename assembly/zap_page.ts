@@ -2,14 +2,15 @@
 // zap of the churn bench and the workloads: a guarded fast path (fastpath.ts) beside zapRange
 // (zap.ts). When zapRange's fast loop would zap the PTE, the same guard, stores, statistics,
 // gather and flush, in the same order, without the range loop around them; when the page is the
-// gather's only entry, tlbFlush's fast put of it inline. Performance only.
+// gather's only entry, tlbFlush's fast put of it inline, its pure counters summed at the batch's
+// end (frames.ts noteLateZap: no code reads them during a batch). Performance only.
 import {
-  PTE_PRESENT, PT_ENTRIES, SCHEME_TLB_BATCH, PG_ALLOCATED, PG_PAGECACHE, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_TLB_FLUSH, ST_ATOMIC_REF,
+  PTE_PRESENT, PT_ENTRIES, SCHEME_TLB_BATCH, PG_ALLOCATED, PG_PAGECACHE, ST_PTES_ZAPPED, ST_ATOMIC_MAP,
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
-import { ref, setRef, mapcount, setMapcount, flags, setLastOp, sysFrames, releaseSystemPage, noteFrees } from "./frames";
-import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_FLUSH_FAST } from "./fastpath";
+import { ref, setRef, mapcount, setMapcount, flags, setLastOp, sysFrames, releaseSystemPage, noteFrees, noteLateZap } from "./frames";
+import { rangeFastOk, fpNote, FP_ZAP_FAST } from "./fastpath";
 import { pteTableOf, pteTableBase, pteSlot, shadowOf, ptePfn } from "./pgtable";
 import { currentOp } from "./violations";
 import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbGather, gatheredCount, gatherForget } from "./mmu_gather";
@@ -35,29 +36,27 @@ import { NOT_NORMAL } from "./zap";
   const m = mapcount(pfn);
   if (m <= 0) return false;
   if (ref(pfn) > m + <i32>((fl & PG_PAGECACHE) != 0)) return false; // maybe pinned (the page cache holds one of its own): zapOne
-  fpNote(FP_ZAP_FAST);
   store<u32>(p, 0);
   store<u32>(shadowOf(p), 0);
   setMapcount(pfn, m - 1); // folio_remove_rmap_pte
   setLastOp(pfn, currentOp);
   tlbGather(mm, pfn, 1, batch); // __tlb_remove_folio_pages
-  bump(ST_PTES_ZAPPED);
-  bump(ST_ATOMIC_MAP);
   // tlb_finish_mmu. The page alone in the gather: tlbFlush's fast put (the guard above is
   // its test, with a reference to drop), else tlbFlush itself.
   if (gatheredCount() == 1) {
     const r = ref(pfn) - 1;
     if (r >= 0) {
-      bump(ST_TLB_FLUSH);
+      noteLateZap(); // FP_ZAP_FAST, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_TLB_FLUSH, ST_ATOMIC_REF, FP_FLUSH_FAST: summed later
       setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
       if (r == 0) releaseSystemPage(pfn);
-      bump(ST_ATOMIC_REF);
       if (r == 0) noteFrees(1);
-      fpNote(FP_FLUSH_FAST);
       gatherForget();
       return true;
     }
   }
+  fpNote(FP_ZAP_FAST);
+  bump(ST_PTES_ZAPPED);
+  bump(ST_ATOMIC_MAP);
   tlbFlush();
   return true;
 }

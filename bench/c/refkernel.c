@@ -465,6 +465,15 @@ static NOINLINE void addLateFaults(void) {
   if (live > stats[ST_PEAK_FRAMES]) stats[ST_PEAK_FRAMES] = live;
 }
 static inline void sumLateFaults(void) { if (lateFaults != 0) addLateFaults(); }
+/* late zaps (frames.ts lateZaps): zapPageFast's pages put at once, their pure counters summed at the batch's end */
+static i32 lateZaps;
+static NOINLINE void addLateZaps(void) {
+  i64 k = lateZaps;
+  lateZaps = 0;
+  fp[FP_ZAP_FAST] += (i32)k; fp[FP_FLUSH_FAST] += (i32)k;
+  stats[ST_PTES_ZAPPED] += k; stats[ST_ATOMIC_MAP] += k; stats[ST_TLB_FLUSH] += k; stats[ST_ATOMIC_REF] += k;
+}
+static inline void sumLateAll(void) { sumLateFaults(); if (lateZaps != 0) addLateZaps(); }
 static void noteAlloc(void) {
   sumLateFaults();
   bump(ST_FRAMES_ALLOC);
@@ -812,7 +821,6 @@ static int zapPageFast(i32 mm, u32 vpn) {
   i32 m = MAPC(pfn);
   u32 fl = FLAGS(pfn);
   if ((fl & ORDINARY_MASK) != PG_ALLOCATED || m <= 0 || REF(pfn) > m + ((fl & PG_PAGECACHE) != 0)) return 0;
-  fp[FP_ZAP_FAST]++;
   *p = 0;
   *shadowOf(p) = 0;
   MAPC(pfn) = m - 1;
@@ -821,21 +829,20 @@ static int zapPageFast(i32 mm, u32 vpn) {
   gatherPfn[gatherCount] = pfn;
   gatherRefs[gatherCount++] = 1;
   if (gatherCount >= batch) tlbFlush();
-  stats[ST_PTES_ZAPPED] += 1;
-  stats[ST_ATOMIC_MAP] += 1;
   if (gatherCount == 1) {
     i32 r = REF(pfn) - 1;
     if (r >= 0) {
-      bump(ST_TLB_FLUSH);
+      lateZaps++; /* noteLateZap: FP_ZAP_FAST, PTES_ZAPPED, ATOMIC_MAP, TLB_FLUSH, ATOMIC_REF, FP_FLUSH_FAST summed later */
       REF(pfn) = r;
       if (r == 0) { FLAGS(pfn) = 0; buddyPush(pfn); }
-      stats[ST_ATOMIC_REF] += 1;
       if (r == 0) { sumLateFaults(); stats[ST_FRAMES_FREED] += 1; stats[ST_LIVE_FRAMES] -= 1; }
-      fp[FP_FLUSH_FAST] += 1;
       gatherCount = 0;
       return 1;
     }
   }
+  fp[FP_ZAP_FAST]++;
+  stats[ST_PTES_ZAPPED] += 1;
+  stats[ST_ATOMIC_MAP] += 1;
   tlbFlush();
   return 1;
 }
@@ -1046,14 +1053,14 @@ static i32 runBatch(i32 n) {
     i32 r = execute(w);
     if (errCode != 0) {
       errorBlock[0] = errCode; errorBlock[1] = i; errorBlock[2] = errField; errorBlock[3] = errDetail;
-      sumLateFaults();
+      sumLateAll();
       return i;
     }
     stats[ST_OPS + w[0]] += 1;
     results[i] = r;
     opSeq++;
   }
-  sumLateFaults();
+  sumLateAll();
   return n;
 }
 
