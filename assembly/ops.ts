@@ -50,7 +50,7 @@ import {
 } from "./mm";
 import { ptePtr, pmdTablesLeft, pteTablesLeft, ptePfn, hugeLeaf, pteAt, pteTableOf, pteTableBase, pteSlot } from "./pgtable";
 import { zapRange } from "./zap";
-import { zapPageFast } from "./zap_page";
+import { zapPage } from "./zap_page";
 import { unmapRange, splitsVma, exitMm } from "./munmap";
 import { doMprotect, mprotectSlots } from "./mprotect";
 import { collapseRange, COLLAPSE_NOT_MODELLED } from "./khugepaged";
@@ -100,9 +100,6 @@ export let batchCap: i32 = 0;
 export let opSeq: i32 = 0; // global sequence number of the next op
 
 const VPN_LIMIT: i64 = <i64>1 << VPN_BITS;
-
-/** The ops dispatch() decodes itself, as a bit mask by op code. */
-const FAST_OPS: u32 = (1 << OP_READ) | (1 << OP_MADV_DONTNEED); // OP_WRITE is tested before them
 
 /** Ops whose first argument is an mm, as a bit mask by op code. */
 const NEEDS_MM: u32 = (1 << OP_MMAP) | (1 << OP_MUNMAP) | (1 << OP_READ) | (1 << OP_WRITE) | (1 << OP_FORK)
@@ -190,7 +187,8 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
       if (start >= vmaStart(c)) {
         if (end <= vmaEnd(c)) {
           mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_CLEAR, -1);
-          if (end - start != 1 || !zapPageFast(mm, start)) zapRange(mm, start, end);
+          if (end - start == 1) zapPage(mm, start);
+          else zapRange(mm, start, end);
           return 0;
         }
       }
@@ -510,20 +508,25 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
     return fastAccess(a0, a1, true, a2, counting); // inlined, `write` a constant
   }
-  if (<u32>op < 32) { // one bit test for the other two, a branch per test (performance only)
-    if (((FAST_OPS >> <u32>op) & 1) != 0) {
-      const a0 = load<i32>(w, 4);
-      const a1 = load<i32>(w, 8);
-      const a2 = load<i32>(w, 12);
-      if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM);
-      if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
-      if (op == OP_READ) return fastAccess(a0, a1, false, 0, counting); // OP_READ has no value
-      // !rangeOk(a1, a2), a test at a time
-      if (<u32>a1 >= <u32>VPN_LIMIT) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
-      if (a2 <= 0) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
-      if (<u32>a2 > <u32>VPN_LIMIT - <u32>a1) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
-      return madvise(a0, <u32>a1, <u32>(a1 + a2), false);
-    }
+  // then the other two, a plain compare each (V8 turned a bit test of FAST_OPS into booleans; performance only)
+  if (op == OP_MADV_DONTNEED) {
+    const a0 = load<i32>(w, 4);
+    const a1 = load<i32>(w, 8);
+    const a2 = load<i32>(w, 12);
+    if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM);
+    if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
+    // !rangeOk(a1, a2), a test at a time
+    if (<u32>a1 >= <u32>VPN_LIMIT) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
+    if (a2 <= 0) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
+    if (<u32>a2 > <u32>VPN_LIMIT - <u32>a1) return fail(ERR_RANGE, F_MADVISE_DONTNEED_ADDR);
+    return madvise(a0, <u32>a1, <u32>(a1 + a2), false);
+  }
+  if (op == OP_READ) {
+    const a0 = load<i32>(w, 4);
+    const a1 = load<i32>(w, 8);
+    if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM);
+    if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
+    return fastAccess(a0, a1, false, 0, counting); // OP_READ has no value
   }
   if (op == OP_CPU) { // half of shared-pages' ops: execute()'s case, without its seven loads and 60-way switch
     const c = load<i32>(w, 4);

@@ -11,31 +11,36 @@ import { bump } from "./stats";
 import { rule } from "./scheme";
 import { ref, setRef, mapcount, setMapcount, flags, setLastOp, sysFrames, releaseSystemPage, noteFrees, noteLateZap } from "./frames";
 import { rangeFastOk, fpNote, FP_ZAP_FAST } from "./fastpath";
-import { pteTableOf, pteTableBase, pteSlot, shadowOf, ptePfn } from "./pgtable";
+import { pgdEntry, pmdEntry, pteOfSlot, shadowOf, ptePfn } from "./pgtable";
 import { currentOp } from "./violations";
 import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbGather, gatheredCount, gatherForget } from "./mmu_gather";
-import { NOT_NORMAL } from "./zap";
+import { NOT_NORMAL, zapRange } from "./zap";
 
 /**
- * zapRange(mm, vpn, vpn + 1) when its fast loop would zap that PTE; false, with nothing
- * changed, otherwise (the caller runs zapRange). Each test its own if: plain branches in V8.
+ * zapRange(mm, vpn, vpn + 1): here when its fast loop would zap that PTE, else (nothing changed)
+ * zapRange itself, out of line (zapPageFull). Each test its own if: plain branches in V8; no
+ * bool result for the caller to test again (performance only).
  */
-@inline export function zapPageFast(mm: i32, vpn: u32): bool {
-  if (!rangeFastOk()) return false;
+@inline export function zapPage(mm: i32, vpn: u32): void {
+  if (!rangeFastOk()) return zapPageFull(mm, vpn);
   const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
-  if (batch <= 0) return false;
-  const pt = pteTableOf(mm, vpn);
-  if (pt == 0) return false;
-  const p = pteSlot(pteTableBase(pt), <usize>(vpn & (PT_ENTRIES - 1)));
+  if (batch <= 0) return zapPageFull(mm, vpn);
+  // pte_offset_map level by level (pgtable.ts), an exit per missing table: no zero result to test
+  // again; no PMD mapping exists (rangeFastOk), a slot is a pte table
+  const pmd = pgdEntry(mm, vpn);
+  if (pmd == 0) return zapPageFull(mm, vpn);
+  const slot = pmdEntry(pmd, <i32>((vpn >> 9) & (PT_ENTRIES - 1)));
+  if (slot == 0) return zapPageFull(mm, vpn);
+  const p = pteOfSlot(slot, vpn);
   const pte = load<u32>(p);
-  if ((pte & NOT_NORMAL) != PTE_PRESENT) return false; // pte_none too
+  if ((pte & NOT_NORMAL) != PTE_PRESENT) return zapPageFull(mm, vpn); // pte_none too
   const pfn = ptePfn(pte);
-  if (pfn > sysFrames) return false;
+  if (pfn > sysFrames) return zapPageFull(mm, vpn);
   const fl = flags(pfn);
-  if ((fl & ORDINARY_MASK) != PG_ALLOCATED) return false;
+  if ((fl & ORDINARY_MASK) != PG_ALLOCATED) return zapPageFull(mm, vpn);
   const m = mapcount(pfn);
-  if (m <= 0) return false;
-  if (ref(pfn) > m + <i32>((fl & PG_PAGECACHE) != 0)) return false; // maybe pinned (the page cache holds one of its own): zapOne
+  if (m <= 0) return zapPageFull(mm, vpn);
+  if (ref(pfn) > m + <i32>((fl & PG_PAGECACHE) != 0)) return zapPageFull(mm, vpn); // maybe pinned (the page cache holds one of its own): zapOne
   store<u32>(p, 0);
   store<u32>(shadowOf(p), 0);
   setMapcount(pfn, m - 1); // folio_remove_rmap_pte
@@ -48,15 +53,21 @@ import { NOT_NORMAL } from "./zap";
     if (r >= 0) {
       noteLateZap(); // FP_ZAP_FAST, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_TLB_FLUSH, ST_ATOMIC_REF, FP_FLUSH_FAST: summed later
       setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
-      if (r == 0) releaseSystemPage(pfn);
-      if (r == 0) noteFrees(1);
+      if (r == 0) { // one test (V8 kept a second one's boolean)
+        releaseSystemPage(pfn);
+        noteFrees(1);
+      }
       gatherForget();
-      return true;
+      return;
     }
   }
   fpNote(FP_ZAP_FAST);
   bump(ST_PTES_ZAPPED);
   bump(ST_ATOMIC_MAP);
   tlbFlush();
-  return true;
+}
+
+/** zapPage's guard did not hold: the range zap of the one page. */
+function zapPageFull(mm: i32, vpn: u32): void {
+  zapRange(mm, vpn, vpn + 1);
 }

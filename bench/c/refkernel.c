@@ -807,7 +807,7 @@ static void zapRangeFast(i32 mm, u32 start, u32 end) {
   stats[ST_PTES_ZAPPED] += zapped;
   stats[ST_ATOMIC_MAP] += zapped;
 }
-/* zapPageFast (zap_page.ts): a one-page MADV_DONTNEED that zapRangeFast would zap, without the range
+/* zapPage (zap_page.ts; here a bool, the caller runs zapRange on 0): a one-page MADV_DONTNEED that zapRangeFast would zap, without the range
  * loop; the page alone in the gather is put as tlbFlush's fast branch puts it, inline */
 static int zapPageFast(i32 mm, u32 vpn) {
   if (!rangeFastOk()) return 0;
