@@ -136,11 +136,15 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
       let p = first;
       while (p < last) {
         // The fast PTEs from p on, in a function of its own without calls (V8 keeps its values in
-        // registers): it stops at a PTE for zapOne or when the gather is full (after that PTE).
+        // registers): it stops at a PTE for zapOne, or at `stop`, where the gather may be full: a slot
+        // adds at most one entry, so the run stops no later than the slot that fills the gather.
         const e0 = pfns + (<usize>gatheredCount() << 2);
         let e = e0;
+        let stop = last;
         if (batch > 0) {
-          p = zapRunFast(p, last, e0, gatherEnd);
+          const room = max<i32>(batch - gatheredCount(), 1); // 1: a gather found full still takes one entry, as tlbGather
+          stop = p + min<usize>(last - p, <usize>room * PTE_SLOT);
+          p = zapRunFast(p, stop, e0);
           e = runGather;
         }
         if (e != e0) { // tlbGather's gatherMm and count, for the stretch's entries
@@ -149,7 +153,7 @@ function zapFolioRun(mm: i32, vpn: u32, p: usize, last: u32): i32 {
           gatherSync(<i32>((e - pfns) >> 2));
           if (e >= gatherEnd) { tlbFlush(); continue; } // the PTE that filled it was zapped
         }
-        if (p >= last) break;
+        if (p >= stop) continue; // the run reached its stop: no PTE for zapOne there
         fpNote(FP_ZAP_PTE_FULL);
         zapOne(mm, vpn + <u32>((p - first) / PTE_SLOT), p);
         p += PTE_SLOT;
@@ -169,28 +173,28 @@ const ZERO_PTE: u32 = PTE_PRESENT | PTE_SPECIAL;
 const COHERENT_PAGE: u32 = PG_ALLOCATED | (KIND_DEVICE_COHERENT << PG_KIND_SHIFT);
 
 /**
- * zapRangeFast's per-PTE work over the slots [p, last) of one table: each present PTE of an
+ * zapRangeFast's per-PTE work over the slots [p, stop) of one table: each present PTE of an
  * ordinary small system page with no more references than mappings is cleared, loses its
  * rmap, and its reference goes into the gather at e (gatherPfn, gatherRefs a fixed distance
  * on); a zero-page PTE is just cleared. Stops at the first other non-none PTE (returned) or
- * right after the entry that reaches gatherEnd (the slot after it returned); leaves the
- * gather's next entry in runGather. Nothing beyond the original loop's values stays live
+ * at stop, which the caller puts where the gather cannot overflow (no end test per entry);
+ * leaves the gather's next entry in runGather. Nothing beyond the original loop's values stays live
  * across it (a zero-page PTE bumps its statistic in place, the coherent idle count is read
  * in its branch): more would spill the dense loop's registers (fork-small +8 % instructions).
  */
-function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
+function zapRunFast(p: usize, stop: usize, e: usize): usize {
   // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a zap).
   const refB = refBase, mapB = mapBase, flB = flagsBase, lastB = lastOpBase;
   const sys = sysFrames;
   const op = currentOp;
-  for (; p < last; p += PTE_SLOT) {
+  for (; p < stop; p += PTE_SLOT) {
     const pte = load<u32>(p);
-    if (pte == 0) continue;
     const pfn = ptePfn(pte);
     const at = <usize>pfn << 2;
     // One test a statement: Binaryen folds `a || b` into arithmetic on booleans, V8 then
     // materializes each (setcc, movzx, or) where separate branches cost a compare each.
-    if ((pte & NOT_NORMAL) != PTE_PRESENT) {
+    if ((pte & NOT_NORMAL) != PTE_PRESENT) { // pte_none too: tested in here, off the common path
+      if (pte == 0) continue;
       // zap_pte_range (6.1 mm/memory.c): vm_normal_page() is NULL for the shared zero page, so its
       // PTE is cleared and nothing is put or unmapped (zapOne's PTE_SPECIAL branch for pfn 0).
       if (pte != ZERO_PTE) break;
@@ -213,22 +217,25 @@ function zapRunFast(p: usize, last: usize, e: usize, gatherEnd: usize): usize {
       store<u32>(e, pfn);
       store<i32>(e, 1, GATHER_REFS_OFFSET);
       e += 4;
-      if (e >= gatherEnd) { p += PTE_SLOT; break; }
       continue;
     }
     const fl = load<u32>(flB + at);
     if ((fl & ORDINARY_MASK) != PG_ALLOCATED) break;
     const m = load<i32>(mapB + at);
     if (m <= 0) break;
-    // no pin to detach: no more references than mappings, and the page cache's own one (zapOne's test)
-    if (load<i32>(refB + at) > m + <i32>((fl & PG_PAGECACHE) != 0)) break;
+    // no pin to detach: no more references than mappings, and the page cache's own one (zapOne's
+    // test), the cache's tested only when there are more (an anon page's test is one compare)
+    const r = load<i32>(refB + at);
+    if (r > m) {
+      if ((fl & PG_PAGECACHE) == 0) break;
+      if (r > m + 1) break;
+    }
     store<u64>(p, 0); // the PTE and its shadow word after it (pgtable.ts shadowOf)
     store<i32>(mapB + at, m - 1); // folio_remove_rmap_pte
     store<i32>(lastB + at, op);
     store<u32>(e, pfn); // __tlb_remove_folio_pages: the pfn, and 1 reference in gatherRefs
     store<i32>(e, 1, GATHER_REFS_OFFSET);
     e += 4;
-    if (e >= gatherEnd) { p += PTE_SLOT; break; }
   }
   runGather = e;
   return p;

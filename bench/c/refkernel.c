@@ -735,19 +735,19 @@ static void zapOne(i32 mm, u32 vpn, u32 *p) {
   rmapRemove(pfn, mm, (i32)vpn);
   tlbRemovePage(mm, pfn);
 }
-/* zapRunFast (zap.ts): zapRangeFast's per-PTE work over the slots [p, last) of one table, a
- * loop without calls; stops at a PTE for zapOne or right after the entry that fills the gather
- * (n >= batch); the gather's new count in runGather. */
+/* zapRunFast (zap.ts): zapRangeFast's per-PTE work over the slots [p, stop) of one table, a
+ * loop without calls; stops at a PTE for zapOne or at stop, which the caller puts where the
+ * gather cannot overflow (no end test per entry); the gather's new count in runGather. */
 static i32 runGather;
 #define ZERO_PTE (PTE_PRESENT | PTE_SPECIAL)
-static u32 *zapRunFast(u32 *p, u32 *last, i32 n, i32 batch) {
+static u32 *zapRunFast(u32 *p, u32 *stop, i32 n) {
   const u32 sys = sysFrames;
   const i32 op = currentOp;
-  for (; p < last; p += PTE_SLOT) {
+  for (; p < stop; p += PTE_SLOT) {
     u32 pte = *p;
-    if (pte == 0) continue;
     u32 pfn = pte >> PTE_PFN_SHIFT;
-    if ((pte & NOT_NORMAL) != PTE_PRESENT) {
+    if ((pte & NOT_NORMAL) != PTE_PRESENT) { /* pte_none too: tested in here, off the common path */
+      if (pte == 0) continue;
       /* zap_pte_range (6.1): vm_normal_page() is NULL for the zero page: the PTE cleared, nothing put */
       if (pte != ZERO_PTE) break;
       *p = 0;
@@ -760,7 +760,11 @@ static u32 *zapRunFast(u32 *p, u32 *last, i32 n, i32 batch) {
     if ((fl & ORDINARY_MASK) != PG_ALLOCATED) break;
     i32 m = MAPC(pfn);
     if (m <= 0) break;
-    if (REF(pfn) > m + ((fl & PG_PAGECACHE) != 0)) break; /* the page cache's own reference is no pin */
+    i32 r = REF(pfn);
+    if (r > m) { /* the page cache's own reference is no pin; tested only when there are more */
+      if ((fl & PG_PAGECACHE) == 0) break;
+      if (r > m + 1) break;
+    }
     *p = 0;
     *shadowOf(p) = 0;
     MAPC(pfn) = m - 1;
@@ -768,7 +772,6 @@ static u32 *zapRunFast(u32 *p, u32 *last, i32 n, i32 batch) {
     gatherPfn[n] = pfn;
     gatherRefs[n] = 1;
     n++;
-    if (n >= batch) { p += PTE_SLOT; break; }
   }
   runGather = n;
   return p;
@@ -789,14 +792,20 @@ static void zapRangeFast(i32 mm, u32 start, u32 end) {
       u32 *p = first;
       while (p < last) {
         i32 n0 = gatherCount, n = n0;
-        if (batch > 0) { p = zapRunFast(p, last, n0, batch); n = runGather; }
+        u32 *stop = last;
+        if (batch > 0) { /* a slot adds at most one entry: the run stops by the slot that fills the gather */
+          i32 room = batch - n0 > 1 ? batch - n0 : 1;
+          if ((last - p) / PTE_SLOT > room) stop = SLOT(p, room);
+          p = zapRunFast(p, stop, n0);
+          n = runGather;
+        }
         if (n != n0) { /* tlbGather's gatherMm and count, for the run's entries */
           zapped += n - n0;
           gatherMm = mm;
           gatherCount = n;
           if (n >= gatherEnd) { tlbFlush(); continue; }
         }
-        if (p >= last) break;
+        if (p >= stop) continue; /* the run reached its stop: no PTE for zapOne there */
         fp[FP_ZAP_PTE_FULL]++;
         zapOne(mm, vpn + (u32)((p - first) / PTE_SLOT), p);
         p += PTE_SLOT;
