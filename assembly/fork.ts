@@ -192,11 +192,11 @@ function copyRunAny(src: usize, last: usize, delta: usize, wp: u32, srcMask: u32
   for (; src < last; src += PTE_SLOT) {
     const w = load<u64>(src); // the PTE and its shadow word after it (pgtable.ts shadowOf)
     const pte = <u32>w;
-    if (pte == 0) {
+    if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) { // pte_none too: tested in here
+      if (pte != 0) break;
       runNone++;
       continue;
     }
-    if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) break;
     const at = <usize>ptePfn(pte) << 2;
     const f = load<u32>(flB + at);
     if ((f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) != PG_ALLOCATED) break;

@@ -900,8 +900,11 @@ static ALWAYS_INLINE u32 *copyRun(u32 *src, u32 *last, ptrdiff_t delta, u32 wp, 
   runNone = 0;
   for (; src < last; src += PTE_SLOT) {
     u32 pte = *src;
-    if (pte == 0) { runNone++; continue; }
-    if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) break;
+    if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) { /* pte_none too: tested in here */
+      if (pte != 0) break;
+      runNone++;
+      continue;
+    }
     u32 pfn = pte >> PTE_PFN_SHIFT;
     u32 f = FLAGS(pfn);
     if ((f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) != PG_ALLOCATED) break;
