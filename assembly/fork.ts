@@ -142,16 +142,16 @@ function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32)
         const delta = ptePtr(child, x, true) - src;
         // The fast PTEs in runs, each a loop without calls in a function of its own (V8 then
         // keeps its values in registers); a run stops at a PTE for copyOne. A run copies every
-        // slot it passes but the pte_none ones it counts in runNone.
+        // slot it passes but the pte_none ones it counts in RUN_NONE.
         let from = src;
         src = copyRunFast(src, last, delta, wp, srcMask);
-        copied += <i32>((src - from) / PTE_SLOT) - runNone;
+        copied += <i32>((src - from) / PTE_SLOT) - load<i32>(RUN_NONE);
         while (src < last) {
           fpNote(FP_COPY_PTE_FULL);
           copyOne(parent, cow, vpn + <u32>((src - first) / PTE_SLOT), src, load<u32>(src), src + delta);
           from = src + PTE_SLOT;
           src = copyRunFast(from, last, delta, wp, srcMask);
-          copied += <i32>((src - from) / PTE_SLOT) - runNone;
+          copied += <i32>((src - from) / PTE_SLOT) - load<i32>(RUN_NONE);
         }
       }
     }
@@ -162,8 +162,9 @@ function copyRangeFast(parent: i32, child: i32, cow: bool, start: u32, end: u32)
   bump(ST_ATOMIC_MAP, copied);
 }
 
-/** pte_none slots the last copyRunFast passed (a static word: no register held across its loop for it). */
-let runNone: i32 = 0;
+/** pte_none slots the last copyRunFast passed: a static word (memory.data), at a constant address,
+ * so its loop holds no register for it nor for the globals' base (a wasm global would need that). */
+const RUN_NONE = memory.data(4);
 
 /**
  * copyRangeFast's per-PTE work over the parent's slots [src, last) of one table, the child's
@@ -183,18 +184,18 @@ function copyRunAny(src: usize, last: usize, delta: usize, wp: u32, srcMask: u32
  * Each present PTE of an allocated small page in [src, last) gains a reference and a mapping,
  * loses PG_ANON_EXCLUSIVE if anon, and is copied with its shadow word (the child's entry
  * `pte & wp`, the parent's `pte & srcMask`). Returns the first other non-none PTE's slot
- * (or last); the pte_none slots passed go to runNone.
+ * (or last); the pte_none slots passed go to RUN_NONE.
  */
 @inline function copyRun(src: usize, last: usize, delta: usize, wp: u32, srcMask: u32): usize {
   // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a copy).
   const refB = refBase, mapB = mapBase, flB = flagsBase;
-  runNone = 0;
+  store<i32>(RUN_NONE, 0);
   for (; src < last; src += PTE_SLOT) {
     const w = load<u64>(src); // the PTE and its shadow word after it (pgtable.ts shadowOf)
     const pte = <u32>w;
     if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) { // pte_none too: tested in here
       if (pte != 0) break;
-      runNone++;
+      store<i32>(RUN_NONE, load<i32>(RUN_NONE) + 1);
       continue;
     }
     const at = <usize>ptePfn(pte) << 2;
@@ -204,7 +205,7 @@ function copyRunAny(src: usize, last: usize, delta: usize, wp: u32, srcMask: u32
     store<i32>(mapB + at, load<i32>(mapB + at) + 1); // folio_dup_file_rmap_pte / folio_try_dup_anon_rmap_pte
     if ((f & PG_ANON) != 0) store<u32>(flB + at, f & ~PG_ANON_EXCLUSIVE);
     store<u32>(src, pte & srcMask); // wrprotectSrc
-    store<u64>(src + delta, (w & 0xFFFFFFFF00000000) | <u64>(pte & wp)); // the child's entry and the shadow word
+    store<u64>(src + delta, w & (0xFFFFFFFF00000000 | <u64>wp)); // the child's entry (pte & wp) and the shadow word
   }
   return src;
 }
