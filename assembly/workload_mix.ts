@@ -19,7 +19,7 @@ import {
 import { stat } from "./stats";
 import { record3, record7 } from "./workload_emit";
 import { pacerAllows } from "./workload_pacer";
-import { prngSeed, prngU32, prngBelow as below, prngChance as chance, prngDrawStepped, stepWeights, stepsBytes, prngState, prngSetState } from "./workload_prng";
+import { prngSeed, prngU32, prngBelowSmall as below, prngBelow as belowFile, prngChance as chance, prngDrawStepped, stepWeights, stepsBytes, prngState, prngSetState } from "./workload_prng";
 
 export const MIX_KINDS = MIX_KIND_COUNT;
 const MAP_BASE = 0x10000; // src/workload/common.ts MAP_BASE
@@ -162,6 +162,10 @@ let snapEncN: i32 = 0;
 let snapReady: i32 = 0;
 let snapHandles: i32 = 0;
 let snapCount: i32 = 0;
+
+// Every n mix draws below(n) from is at most 2^20 (prngBelowSmall's bound): workloadMix bounds mms, VMAs,
+// files, drivers, pins and migrate lengths by MIX_MAX = 2^20 and the arena (so every VMA's length) by
+// MIX_ARENA < 2^18; only a file's length (up to the capacity's filePages) is not, its draws take belowFile.
 
 @inline function at(a: usize, i: i32): usize { return a + (<usize>i << 2); }
 @inline function get(a: usize, i: i32): i32 { return load<i32>(at(a, i)); }
@@ -456,7 +460,7 @@ function room(needFree: i32, alloc: i32): bool {
   return true;
 }
 function newFile(take: bool): bool {
-  const len = 1 + below(maxFilePages);
+  const len = 1 + belowFile(maxFilePages);
   if (nFiles == maxFiles || filePagesUsed + len > capFilePages) return false;
   const i = slot();
   record3(opBuf, i, OP_FILE_NEW, len, 0, 0);
@@ -504,7 +508,7 @@ function mmap(): bool {
     const fl = get(fileLen, f);
     if (len > fl) len = fl;
     file = get(fileId, f);
-    pgoff = below(fl - len + 1);
+    pgoff = belowFile(fl - len + 1);
     flags |= VM_FILE | (chance(sharedRatio) ? VM_SHARED : 0);
   } else {
     flags |= VM_ANON;
@@ -678,7 +682,7 @@ function truncate(): bool {
   if (nFiles == 0) return false;
   const f = below(nFiles);
   const fl = get(fileLen, f);
-  const index = below(fl);
+  const index = belowFile(fl);
   const rest = fl - index;
   const len = 1 + below(maxMigratePages < rest ? maxMigratePages : rest);
   record3(opBuf, slot(), OP_TRUNCATE, get(fileId, f), index, len);
