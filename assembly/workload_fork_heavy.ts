@@ -10,12 +10,11 @@ import { OP_EXIT, OP_FORK, OP_READ, OP_WRITE } from "./abi";
 import { resultBase } from "./ops";
 import { record3 } from "./workload_emit";
 import { pacerAllows } from "./workload_pacer";
-import { prngSeed, prngU32 } from "./workload_prng";
+import { prngSeed, prngU32, prngBelow as below } from "./workload_prng";
 
 const NO_TURN = 0;
 const PARENT = 1;
 const CHILD = 2;
-const INV_2_32: f64 = 1.0 / 4294967296.0;
 
 let pages: i32 = 0;
 let base: i32 = 0;
@@ -49,11 +48,6 @@ let writesLeft: usize = 0;
 let readsLeft: usize = 0;
 
 @inline function at(a: usize, i: i32): usize { return a + (<usize>i << 2); }
-
-/** Prng.below(n): floor(u32 * 2^-32 * n) in doubles, as the twin computes it (exact for every n). */
-@inline function below(n: i32): i32 {
-  return <i32>Math.floor(<f64><u32>prngU32() * INV_2_32 * <f64>n);
-}
 
 /**
  * Start the loop for parent mm `par` whose `npages` pages at `at` are mapped and not yet written: the

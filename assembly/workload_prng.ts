@@ -52,8 +52,16 @@ const BELOW_EXACT: u32 = 1 << 20;
 @inline export function prngBelow(n: i32): i32 {
   const u = <u32>prngU32();
   if (<u32>n <= BELOW_EXACT) return <i32>((<u64>u * <u64><u32>n) >>> 32);
+  wideBelows++;
   return <i32>Math.floor(<f64>u * INV_2_32 * <f64>n);
 }
+
+/**
+ * prngBelow's draws that took the double product (n above 2^20). Performance only: the count's store gives
+ * that branch an effect, so Binaryen keeps the test of n a branch; with both arms pure it made it a select,
+ * and every draw computed the double product too.
+ */
+export let wideBelows: i32 = 0;
 
 /**
  * prngBelow(n) for a caller that guarantees 0 <= n <= 2^20: its integer product alone, no test of n.
