@@ -714,7 +714,8 @@ function teardown(): bool {
   return true;
 }
 
-function issue(kind: i32): bool {
+// issue and step are inlined into mixFill (performance only, V8's call frames again: one step per op)
+@inline function issue(kind: i32): bool {
   switch (kind) {
     case K_MM_NEW: return mmNew(true);
     case K_MMAP: return mmap();
@@ -832,7 +833,7 @@ function continuation(): bool {
 }
 
 /** One turn of the twin's loop (fits() held); false if the batch must end first. */
-function step(): bool {
+@inline function step(): bool {
   snap();
   if (pressure) {
     let freed = false;

@@ -64,9 +64,8 @@ const BELOW_EXACT: u32 = 1 << 20;
 export let wideBelows: i32 = 0;
 
 /**
- * prngBelow(n) for a caller that guarantees 0 <= n <= 2^20: its integer product alone, no test of n.
- * Performance only, the same number: with both products pure, Binaryen turns prngBelow's test into a
- * select, and every draw computes the double product too.
+ * prngBelow(n) for a caller that guarantees 0 <= n <= 2^20: its integer product alone. Performance only,
+ * the same number, without prngBelow's test of n and its double-product arm inlined at every call.
  */
 @inline export function prngBelowSmall(n: i32): i32 {
   return <i32>((<u64><u32>prngU32() * <u64><u32>n) >>> 32);
