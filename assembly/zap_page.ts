@@ -13,7 +13,7 @@ import { ref, setRef, mapcount, setMapcount, flags, setLastOp, sysFrames, releas
 import { rangeFastOk, fpNote, FP_ZAP_FAST } from "./fastpath";
 import { pgdEntry, pmdEntry, pteOfSlot, shadowOf, ptePfn } from "./pgtable";
 import { currentOp } from "./violations";
-import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbGather, gatheredCount, gatherForget } from "./mmu_gather";
+import { MAX_GATHER, ORDINARY_MASK, tlbFlush, tlbGather, gatheredCount, gatherOwner } from "./mmu_gather";
 import { NOT_NORMAL, zapRange } from "./zap";
 
 /**
@@ -45,22 +45,26 @@ import { NOT_NORMAL, zapRange } from "./zap";
   store<u32>(shadowOf(p), 0);
   setMapcount(pfn, m - 1); // folio_remove_rmap_pte
   setLastOp(pfn, currentOp);
-  tlbGather(mm, pfn, 1, batch); // __tlb_remove_folio_pages
-  // tlb_finish_mmu. The page alone in the gather: tlbFlush's fast put (the guard above is
-  // its test, with a reference to drop), else tlbFlush itself.
-  if (gatheredCount() == 1) {
-    const r = ref(pfn) - 1;
-    if (r >= 0) {
-      noteLateZap(); // FP_ZAP_FAST, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_TLB_FLUSH, ST_ATOMIC_REF, FP_FLUSH_FAST: summed later
-      setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
-      if (r == 0) { // one test (V8 kept a second one's boolean)
-        releaseSystemPage(pfn);
-        noteFrees(1);
+  // __tlb_remove_folio_pages, then tlb_finish_mmu. Into an empty gather with room for more
+  // (no flush at the gather), the page is its only entry and tlbFlush's fast put takes it
+  // (the guard above is its test, with a reference to drop): put here, the entry never
+  // stored (tlbGather's stores, undone by the flush; performance only). Else tlbGather and tlbFlush.
+  if (gatheredCount() == 0) {
+    if (batch > 1) {
+      const r = ref(pfn) - 1;
+      if (r >= 0) {
+        gatherOwner(mm); // tlbGather's
+        noteLateZap(); // FP_ZAP_FAST, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_TLB_FLUSH, ST_ATOMIC_REF, FP_FLUSH_FAST: summed later
+        setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
+        if (r == 0) { // one test (V8 kept a second one's boolean)
+          releaseSystemPage(pfn);
+          noteFrees(1);
+        }
+        return;
       }
-      gatherForget();
-      return;
     }
   }
+  tlbGather(mm, pfn, 1, batch);
   fpNote(FP_ZAP_FAST);
   bump(ST_PTES_ZAPPED);
   bump(ST_ATOMIC_MAP);

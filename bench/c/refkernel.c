@@ -834,21 +834,21 @@ static int zapPageFast(i32 mm, u32 vpn) {
   *shadowOf(p) = 0;
   MAPC(pfn) = m - 1;
   LASTOP(pfn) = currentOp;
+  /* into an empty gather with room for more: the page put at once, the entry never stored (zapPage) */
+  if (gatherCount == 0 && batch > 1) {
+    i32 r = REF(pfn) - 1;
+    if (r >= 0) {
+      gatherMm = mm;
+      lateZaps++; /* noteLateZap: FP_ZAP_FAST, PTES_ZAPPED, ATOMIC_MAP, TLB_FLUSH, ATOMIC_REF, FP_FLUSH_FAST summed later */
+      REF(pfn) = r;
+      if (r == 0) { FLAGS(pfn) = 0; buddyPush(pfn); sumLateFaults(); stats[ST_FRAMES_FREED] += 1; stats[ST_LIVE_FRAMES] -= 1; }
+      return 1;
+    }
+  }
   gatherMm = mm;
   gatherPfn[gatherCount] = pfn;
   gatherRefs[gatherCount++] = 1;
   if (gatherCount >= batch) tlbFlush();
-  if (gatherCount == 1) {
-    i32 r = REF(pfn) - 1;
-    if (r >= 0) {
-      lateZaps++; /* noteLateZap: FP_ZAP_FAST, PTES_ZAPPED, ATOMIC_MAP, TLB_FLUSH, ATOMIC_REF, FP_FLUSH_FAST summed later */
-      REF(pfn) = r;
-      if (r == 0) { FLAGS(pfn) = 0; buddyPush(pfn); }
-      if (r == 0) { sumLateFaults(); stats[ST_FRAMES_FREED] += 1; stats[ST_LIVE_FRAMES] -= 1; }
-      gatherCount = 0;
-      return 1;
-    }
-  }
   fp[FP_ZAP_FAST]++;
   stats[ST_PTES_ZAPPED] += 1;
   stats[ST_ATOMIC_MAP] += 1;
