@@ -40,7 +40,8 @@ import { NOT_NORMAL, zapRange } from "./zap";
   if ((fl & ORDINARY_MASK) != PG_ALLOCATED) return zapPageFull(mm, vpn);
   const m = mapcount(pfn);
   if (m <= 0) return zapPageFull(mm, vpn);
-  if (ref(pfn) > m + <i32>((fl & PG_PAGECACHE) != 0)) return zapPageFull(mm, vpn); // maybe pinned (the page cache holds one of its own): zapOne
+  const refs = ref(pfn);
+  if (refs > m + <i32>((fl & PG_PAGECACHE) != 0)) return zapPageFull(mm, vpn); // maybe pinned (the page cache holds one of its own): zapOne
   store<u32>(p, 0);
   store<u32>(shadowOf(p), 0);
   setMapcount(pfn, m - 1); // folio_remove_rmap_pte
@@ -49,21 +50,22 @@ import { NOT_NORMAL, zapRange } from "./zap";
   // (no flush at the gather), the page is its only entry and tlbFlush's fast put takes it
   // (the guard above is its test, with a reference to drop): put here, the entry never
   // stored (tlbGather's stores, undone by the flush; performance only). Else tlbGather and tlbFlush.
-  if (gatheredCount() == 0) {
-    if (batch > 1) {
-      const r = ref(pfn) - 1;
-      if (r >= 0) {
-        gatherOwner(mm); // tlbGather's
-        noteLateZap(); // FP_ZAP_FAST, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_TLB_FLUSH, ST_ATOMIC_REF, FP_FLUSH_FAST: summed later
-        setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
-        if (r == 0) { // one test (V8 kept a second one's boolean)
-          releaseSystemPage(pfn);
-          noteFrees(1);
-        }
-        return;
-      }
-    }
+  // Each test an exit of its own (Binaryen would join nested ifs into one and of booleans).
+  if (gatheredCount() != 0) return zapPageGathered(mm, pfn, batch);
+  if (batch <= 1) return zapPageGathered(mm, pfn, batch);
+  const r = refs - 1; // nothing above changed the count
+  if (r < 0) return zapPageGathered(mm, pfn, batch);
+  gatherOwner(mm); // tlbGather's
+  noteLateZap(); // FP_ZAP_FAST, ST_PTES_ZAPPED, ST_ATOMIC_MAP, ST_TLB_FLUSH, ST_ATOMIC_REF, FP_FLUSH_FAST: summed later
+  setRef(pfn, r); // folio_put_refs of a small system folio: freed at 0 (__folio_put)
+  if (r == 0) { // one test (V8 kept a second one's boolean)
+    releaseSystemPage(pfn);
+    noteFrees(1);
   }
+}
+
+/** zapPage's PTE cleared, its page not put at once: into the gather, then tlb_finish_mmu's flush. */
+function zapPageGathered(mm: i32, pfn: u32, batch: i32): void {
   tlbGather(mm, pfn, 1, batch);
   fpNote(FP_ZAP_FAST);
   bump(ST_PTES_ZAPPED);
