@@ -98,12 +98,14 @@ function flushRunFast(e: usize, last: usize): usize {
     // One test a statement (zap.ts zapRunFast says why)
     if (pfn > sys) break; // isDevice(pfn)
     if ((load<u32>(flB + at) & ORDINARY_MASK) != PG_ALLOCATED) break;
-    if (r < 0) break;
-    store<i32>(refB + at, r);
-    if (r == 0) {
-      releaseSystemPage(pfn);
+    if (r <= 0) { // one test for a page that stays referenced (a fork's); the rest in here
+      if (r < 0) break;
+      store<i32>(refB + at, 0);
+      releaseSystemPage(pfn); // __folio_put
       freed++;
+      continue;
     }
+    store<i32>(refB + at, r);
   }
   runFreed = freed;
   return e;

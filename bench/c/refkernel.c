@@ -682,9 +682,13 @@ static i32 flushRunFast(i32 i, i32 last) {
     i32 r = REF(pfn) - gatherRefs[i];
     if (pfn > sys) break;
     if ((FLAGS(pfn) & ORDINARY_MASK) != PG_ALLOCATED) break;
-    if (r < 0) break;
+    if (r <= 0) { /* one test for a page that stays referenced (a fork's); the rest in here */
+      if (r < 0) break;
+      REF(pfn) = 0;
+      FLAGS(pfn) = 0; buddyPush(pfn); freed++;
+      continue;
+    }
     REF(pfn) = r;
-    if (r == 0) { FLAGS(pfn) = 0; buddyPush(pfn); freed++; }
   }
   runFreed = freed;
   return i;
