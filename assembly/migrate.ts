@@ -43,8 +43,12 @@ export function setMigrateMirror(m: i32): void { toMirror = m; }
  * (and clears the flag), else dmirror_devmem_alloc_page; the device page records
  * the mirror (rpage->zone_device_data = dmirror).
  */
-export function allocDst(d: i32, b: i32): u32 {
-  if (toMirror < 0) return allocDevicePage(d, b);
+@inline export function allocDst(d: i32, b: i32): u32 {
+  return toMirror < 0 ? allocDevicePage(d, b) : allocMirrorDst();
+}
+
+/** allocDst for a test_hmm mirror's migration. */
+function allocMirrorDst(): u32 {
   const f = mirrorFlags(toMirror);
   if ((f & HMM_DMIRROR_FLAG_FAIL_ALLOC) != 0) {
     setMirrorFlags(toMirror, f & ~HMM_DMIRROR_FLAG_FAIL_ALLOC);
@@ -68,7 +72,7 @@ export function entryBits(kind: i32, writable: bool): u32 {
 }
 
 /** Install a mapping of page `pfn` with entry bits; refcounted forms take a ref and an rmap. */
-function installEntry(p: usize, pfn: u32, bits: u32, mm: i32, vpn: i32): void {
+@inline function installEntry(p: usize, pfn: u32, bits: u32, mm: i32, vpn: i32): void {
   store<u32>(p, mkPte(pfn, bits));
   if ((bits & PTE_SPECIAL) != 0) return; // devmap: the owner's reference covers every mapping
   folioGet(pfn, 1, mm, vpn); // remove_migration_pte / migrate_vma_insert_page
@@ -228,14 +232,17 @@ function refuseFilePage(pfn: u32, d: i32, b: i32): bool {
   return false;
 }
 
-/** The start of a migrate_vma over [.., end): collect's MIGRATE notification, a fresh finalize list. */
 /** __migrate_device_pages: one MIGRATE notification, from the first hole the migration populates to its end. */
-export function notifyHole(mm: i32, vpn: u32): void {
-  if (holeNotified) return;
+@inline export function notifyHole(mm: i32, vpn: u32): void {
+  if (!holeNotified) notifyHoleFirst(mm, vpn); // once per migration: the test inline, the notification out of line
+}
+
+function notifyHoleFirst(mm: i32, vpn: u32): void {
   holeNotified = true;
   mmuNotifierInvalidate(mm, vpn, migrateEnd, MMU_NOTIFY_MIGRATE, migrateOwner);
 }
 
+/** The start of a migrate_vma over [.., end): collect's MIGRATE notification, a fresh finalize list. */
 export function migrateBegin(mm: i32, start: u32, end: u32, owner: i32): void {
   mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_MIGRATE, owner); // migrate_vma_collect
   migrateOwner = owner;
