@@ -268,15 +268,22 @@ export function freeTablesIn(mm: i32, start: u32, end: u32): void {
 
 /** Release every table of an mm (exit_mmap -> free_pgtables over the whole range). */
 export function freeAllTables(mm: i32): void {
+  // The walk ends when it has met every table the mm owns (tablesOf: its pmd and pte tables, a PMD
+  // leaf's deposited one too): the slots after those are all empty (performance only).
+  let left = tablesOf(mm);
   for (let i = 0; i < PT_ENTRIES; i++) {
+    if (left <= 0) break;
     const g = pgdBase + ((<usize>mm * PT_ENTRIES + <usize>i) << 2);
     const pmd = load<i32>(g);
     if (pmd == 0) continue;
+    left--;
     for (let j = 0; j < PT_ENTRIES; j++) {
+      if (left <= 0) break;
       const slot = load<i32>(pmdPool + ((<usize>pmd * PT_ENTRIES + <usize>j) << 2));
       if ((slot & PMD_HUGE) != 0) hugeLeaves--; // exit_mmap zapped it; its table goes too
       const pt = slot & ~PMD_HUGE;
       if (pt != 0) {
+        left--;
         store<u32>(pmdLeaf + (<usize>pt << 2), 0);
         freePteTable(pt);
       }

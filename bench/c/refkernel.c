@@ -245,13 +245,17 @@ static inline u32 *shadowOf(u32 *p) { return p + 1; }
 
 /* freeAllTables (pgtable.ts) */
 static void freeAllTables(i32 mm) {
+  i32 left = tablesPerMm[mm]; /* the walk ends when it has met every table of the mm */
   for (int i = 0; i < PT_ENTRIES; i++) {
+    if (left <= 0) break;
     i32 *g = &pgd[(size_t)mm * PT_ENTRIES + i];
     i32 pmd = *g;
     if (pmd == 0) continue;
+    left--;
     for (int j = 0; j < PT_ENTRIES; j++) {
+      if (left <= 0) break;
       i32 pt = pmdPool[(size_t)pmd * PT_ENTRIES + j];
-      if (pt != 0) pteFree[pteFreeTop++] = pt;
+      if (pt != 0) { left--; pteFree[pteFreeTop++] = pt; }
     }
     pmdFree[pmdFreeTop++] = pmd;
     *g = 0;
