@@ -214,9 +214,13 @@ export function pendingOrder(d: i32): i32 { return i32At(drvPendOrder, d); }
 export function pendingBo(d: i32): i32 { return i32At(drvPendBo, d); }
 
 /** The allocation waiting on driver d's memory runs as soon as a free returns some. */
-export function servePending(d: i32): void {
+@inline export function servePending(d: i32): void {
+  if (i32At(drvPendOrder, d) >= 0) servePendingNow(d); // rarely one: the test inline, the allocation out of line
+}
+
+function servePendingNow(d: i32): void {
   const order = i32At(drvPendOrder, d);
-  if (order < 0 || i32At(drvState, d) != DRIVER_LIVE) return;
+  if (i32At(drvState, d) != DRIVER_LIVE) return;
   if (driverAllocFolio(d, i32At(drvPendBo, d), order) != 0) setI32At(drvPendOrder, d, -1);
 }
 

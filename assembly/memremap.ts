@@ -188,7 +188,7 @@ export function pageFree(pfn: u32, mm: i32, vpn: i32): void {
  * folio afterwards, and a page the driver has meanwhile re-initialised as a tail of
  * a new folio has no pgmap there: the put goes astray (spec S18).
  */
-function pgmapPutAfterFree(pfn: u32, d: i32, nr: i32, mm: i32, vpn: i32): void {
+@inline function pgmapPutAfterFree(pfn: u32, d: i32, nr: i32, mm: i32, vpn: i32): void {
   if (rule(SCHEME_FOLIO_FREE_PGMAP_SAVED) == 0 && (flags(pfn) & PG_TAIL) != 0) {
     violation(V_UAF, pfn, mm, vpn, ref(pfn), mapcount(pfn), 13); // folio->pgmap of a re-initialised page
     return; // the real pgmap keeps nr references: memunmap_pages will wait for them

@@ -92,7 +92,7 @@ export function dropAllocRef(pfn: u32, bits: u32): void {
  * The mapping at (mm, vpn) is the migrate_vma's own (its MIGRATE notification came
  * first); every other one is unmapped by try_to_migrate_one, which notifies CLEAR.
  */
-function collect(src: u32, mm: i32, vpn: u32): i32 {
+@inline function collect(src: u32, mm: i32, vpn: u32): i32 {
   folioGet(src, 1, -1, -1);
   if (collectMaybePinned(src)) {
     folioPut(src, 1, -1, -1);
@@ -140,7 +140,7 @@ function restore(src: u32, n: i32): void {
 }
 
 /** Move src's data, index and anon state to dst and point every entry at dst. */
-export function moveTo(src: u32, dst: u32, n: i32, dstKind: i32, wasExclusive: bool): void {
+@inline export function moveTo(src: u32, dst: u32, n: i32, dstKind: i32, wasExclusive: bool): void {
   setContent(dst, content(src)); // the driver's copy
   setPageIndex(dst, pageIndex(src));
   addFlag(dst, PG_ANON); // folio_migrate_mapping copies the anon mapping
