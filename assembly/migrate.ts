@@ -80,7 +80,7 @@ export function entryBits(kind: i32, writable: bool): u32 {
 }
 
 /** migrate_vma_finalize's unlock + put of the allocation ref; the devmap owner keeps it. */
-export function dropAllocRef(pfn: u32, bits: u32): void {
+@inline export function dropAllocRef(pfn: u32, bits: u32): void {
   if ((bits & PTE_DEVMAP) != 0) addFlag(pfn, PG_OWNER_REF);
   else folioPut(pfn, 1, -1, -1);
 }
@@ -121,7 +121,7 @@ export function collectMaybePinned(pfn: u32): bool {
  * folio_remove_rmap_pte and folio_put of the mapping's reference (migrate_vma_collect_pmd, and
  * try_to_migrate_one for the page's other mappings; 6.1 mm/migrate_device.c, mm/rmap.c).
  */
-export function setMigrationEntry(p: usize, pfn: u32, mm: i32, vpn: u32): void {
+@inline export function setMigrationEntry(p: usize, pfn: u32, mm: i32, vpn: u32): void {
   store<u32>(p, mkPte(pfn, PTE_MIGRATION | (load<u32>(p) & PTE_WRITE)));
   rmapRemove(pfn, mm, <i32>vpn);
   folioPut(pfn, 1, mm, <i32>vpn);
