@@ -8,16 +8,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as abi from "../assembly/abi.ts";
 import { differential } from "./helpers/fastpath-differential.ts";
+import { ANON, mmNew, mmap, write, read, dontneed } from "./helpers/op-records.ts";
 
 const A = 0x10000;
 const B = 0x20000;
-const ANON = abi.VM_READ | abi.VM_WRITE | abi.VM_ANON;
 
-const mmNew = [abi.OP_MM_NEW];
-const mmap = (vpn: number, n: number, flags = ANON) => [abi.OP_MMAP, 0, vpn, n, flags, -1, 0];
-const write = (vpn: number, value: number, mm = 0) => [abi.OP_WRITE, mm, vpn, value];
-const read = (vpn: number, mm = 0) => [abi.OP_READ, mm, vpn];
-const dontneed = (vpn: number, n: number) => [abi.OP_MADV_DONTNEED, 0, vpn, n];
 const collapse = (vpn: number, n: number) => [abi.OP_MADV_COLLAPSE, 0, vpn, n];
 
 test("a VMA cache miss: the walk finds the VMA, the access goes fast; a hole goes the full way", async () => {

@@ -7,16 +7,11 @@
 // from another sharer. Engine and model alike (the model walks every VMA).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Engine } from "../src/core/engine.ts";
-import { Model } from "../src/model/model.ts";
+import { targets, type Target } from "./helpers/targets.ts";
 
 const PAGE = 4096;
 const CAP = { systemPages: 256, devicePages: 64, processes: 32 };
-type Target = Engine | Model;
-const TARGETS: [string, () => Promise<Target>][] = [
-  ["engine", () => Engine.create({ scheme: "E4", capacity: CAP })],
-  ["model", async () => Model.create({ scheme: "E4", capacity: CAP })],
-];
+const TARGETS = targets(CAP).map(([name, make]) => [name, () => make("E4")] as const);
 
 /**
  * mm maps 4 pages at a and writes them (data 10 + i), a child forks (it keeps them at a), and mm moves

@@ -6,15 +6,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as abi from "../assembly/abi.ts";
 import { differential } from "./helpers/fastpath-differential.ts";
+import { ANON, mmNew, mmap, write, read, dontneed } from "./helpers/op-records.ts";
 
 const A = 0x10000;
-const ANON = abi.VM_READ | abi.VM_WRITE | abi.VM_ANON;
 
-const mmNew = [abi.OP_MM_NEW];
-const mmap = (vpn: number, n: number) => [abi.OP_MMAP, 0, vpn, n, ANON, -1, 0];
-const write = (vpn: number, value: number, mm = 0) => [abi.OP_WRITE, mm, vpn, value];
-const read = (vpn: number, mm = 0) => [abi.OP_READ, mm, vpn];
-const dontneed = (vpn: number, n: number, mm = 0) => [abi.OP_MADV_DONTNEED, mm, vpn, n];
 const writes = (n: number) => Array.from({ length: n }, (_, i) => write(A + i, 10 + i));
 
 test("one-page zaps: freed at once, a forked page put to 1, a zero-page PTE and a none PTE to zapRange", async () => {
