@@ -217,18 +217,18 @@ let lateFaultsSummed: i32 = 0;
 /** Every fast anon fault so far, summed or not (fastPathCount's share of FP_ACCESS_FAST). */
 export function fastFaults(): i32 { return lateFaultsSummed + lateFaults; }
 
-/** One fast anon fault, its statistics summed later (sumLateFaults). */
+/** One fast anon fault, its statistics summed later (sumLateAll). */
 @inline export function noteLateFault(): void { lateFaults++; }
 
-/** Sum the late faults' statistics, and the late zaps' (runBatch, at a batch's end); nothing if there are none. */
-@inline export function sumLateFaults(): void {
+/** Sum the late faults' statistics; nothing if there are none (before another change of the live-frame count). */
+@inline function sumLateFaults(): void {
   if (lateFaults != 0) addLateFaults();
-  if (lateZaps != 0) addLateZaps();
 }
 
-/** The late faults only: before another change of the live-frame count. */
-@inline function foldLateFaults(): void {
-  if (lateFaults != 0) addLateFaults();
+/** Sum the late faults' and the late zaps' statistics (runBatch, at a batch's end); the C engine-port's sumLateAll. */
+@inline export function sumLateAll(): void {
+  sumLateFaults();
+  if (lateZaps != 0) addLateZaps();
 }
 
 /**
@@ -267,7 +267,7 @@ function addLateFaults(): void {
 
 /** Live-frame accounting shared by the buddy and the device free lists. */
 @inline export function noteAlloc(): void {
-  foldLateFaults();
+  sumLateFaults();
   bump(ST_FRAMES_ALLOC);
   const live = stat(ST_LIVE_FRAMES) + 1;
   setStat(ST_LIVE_FRAMES, live);
@@ -275,7 +275,7 @@ function addLateFaults(): void {
 }
 
 @inline export function noteFree(): void {
-  foldLateFaults();
+  sumLateFaults();
   bump(ST_FRAMES_FREED);
   setStat(ST_LIVE_FRAMES, stat(ST_LIVE_FRAMES) - 1);
 }
@@ -331,7 +331,7 @@ function addLateFaults(): void {
 
 /** noteFree for n pages (a fast path's per-range sum). */
 @inline export function noteFrees(n: i32): void {
-  foldLateFaults();
+  sumLateFaults();
   bump(ST_FRAMES_FREED, n);
   setStat(ST_LIVE_FRAMES, stat(ST_LIVE_FRAMES) - n);
 }

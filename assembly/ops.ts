@@ -43,7 +43,7 @@ import { countOp, bump } from "./stats";
 import { hashInRun, emitHash, setEmitHash, foldRecord } from "./workload_emit";
 import { setCurrentOp } from "./violations";
 import { pageout } from "./lru";
-import { freeSystemFrames, isDevice, sumLateFaults } from "./frames";
+import { freeSystemFrames, isDevice, sumLateAll } from "./frames";
 import {
   mmValid, newMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, vmaStart, vmaEnd, vmaFile, mmCount,
   findVmaAfter, cachedVma, mmAlive,
@@ -824,7 +824,7 @@ export function runBatch(n: i32): i32 {
       store<i32>(errorBase, errField, 8);
       store<i32>(errorBase, errDetail, 12);
       if (hashing) setEmitHash(h);
-      sumLateFaults();
+      sumLateAll();
       opSeq = seq;
       batchDone = i;
       return i;
@@ -836,7 +836,7 @@ export function runBatch(n: i32): i32 {
   }
   // opSeq and batchDone once per batch: only the host reads them, between batches (performance only)
   if (hashing) setEmitHash(h);
-  sumLateFaults(); // the fast faults' statistics, before the host reads them
+  sumLateAll(); // the fast faults' and one-page zaps' statistics, before the host reads them
   opSeq = seq;
   batchDone = n;
   return n;
