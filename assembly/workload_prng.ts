@@ -81,16 +81,11 @@ export let wideBelows: i32 = 0;
  * the float loop the TypeScript Weights' steps reproduce exactly (src/workload/prng.ts drawOf).
  */
 export function prngDraw(weights: usize, count: i32, total: f64): i32 {
-  let x = (<f64><u32>prngU32() / 4294967296.0) * total;
-  for (let i = 0; i < count; i++) {
-    x -= load<f64>(weights + (<usize>i << 3));
-    if (x < 0) return i;
-  }
-  return count - 1;
+  return drawOf(weights, count, total, <u32>prngU32());
 }
 
 /** prngDraw's float loop for the u32 `u` (the draw is this of the next u32). */
-function drawOf(weights: usize, count: i32, total: f64, u: u32): i32 {
+@inline function drawOf(weights: usize, count: i32, total: f64, u: u32): i32 {
   let x = (<f64>u / 4294967296.0) * total;
   for (let i = 0; i < count; i++) {
     x -= load<f64>(weights + (<usize>i << 3));
