@@ -54,7 +54,9 @@ export function unmapRange(mm: i32, start: u32, end: u32): void {
     }
     v = next;
   }
-  freeTablesIn(mm, max<u32>(start & ~511, prevEnd(mm, start)), min<u32>((end + 511) & ~511, nextStart(mm, end)));
+  // free_pgtables' floor and ceiling walk the list: only for an mm that has a table to free (freeTablesIn's own
+  // first test; performance only)
+  if (tablesOf(mm) != 0) freeTablesIn(mm, max<u32>(start & ~511, prevEnd(mm, start)), min<u32>((end + 511) & ~511, nextStart(mm, end)));
 }
 
 /**

@@ -172,6 +172,14 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
   return <i32>start;
 }
 
+/** munmap (__do_munmap, 6.1 mm/mmap.c): the range checked, then unmapRange's zap and VMA surgery. */
+function doMunmap(mm: i32, vpn: i32, n: i32): i32 {
+  if (!rangeOk(vpn, n)) return fail(ERR_RANGE, F_MUNMAP_ADDR);
+  if (vmaSlotsLeft() < 1 && splitsVma(mm, <u32>vpn, <u32>(vpn + n))) return fail(ERR_NOMEM_VMA, NO_FIELD, 1);
+  unmapRange(mm, <u32>vpn, <u32>(vpn + n));
+  return 0;
+}
+
 /**
  * madvise_walk_vmas for MADV_DONTNEED (zap_page_range_single: an mmu-notifier
  * CLEAR and a zap per VMA piece) or MADV_PAGEOUT (LRU isolation; returns how many
@@ -534,6 +542,18 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
     setCpu(c);
     return 0;
   }
+  if (op == OP_MUNMAP) { // half of mmap1's ops, and OP_MMAP the other half
+    const a0 = load<i32>(w, 4);
+    if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM);
+    if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
+    return doMunmap(a0, load<i32>(w, 8), load<i32>(w, 12));
+  }
+  if (op == OP_MMAP) {
+    const a0 = load<i32>(w, 4);
+    if (<u32>a0 >= <u32>mmCount) return fail(ERR_BAD_MM, F_MM);
+    if (!mmAlive(a0)) return fail(ERR_BAD_MM, F_MM);
+    return doMmap(a0, load<i32>(w, 8), load<i32>(w, 12), load<i32>(w, 16), load<i32>(w, 20), load<i32>(w, 24));
+  }
   return execute(w);
 }
 
@@ -553,12 +573,7 @@ function execute(w: usize): i32 { // not inlined: runOps is compiled twice
       return newMm();
     }
     case OP_MMAP: return doMmap(a0, a1, a2, a3, a4, a5);
-    case OP_MUNMAP: {
-      if (!rangeOk(a1, a2)) return fail(ERR_RANGE, F_MUNMAP_ADDR);
-      if (vmaSlotsLeft() < 1 && splitsVma(a0, <u32>a1, <u32>(a1 + a2))) return fail(ERR_NOMEM_VMA, NO_FIELD, 1);
-      unmapRange(a0, <u32>a1, <u32>(a1 + a2));
-      return 0;
-    }
+    case OP_MUNMAP: return doMunmap(a0, a1, a2);
     case OP_FORK: return doFork(a0);
     case OP_EXIT: {
       // a forking task holds mm_users of the parent, and the child is nobody's until dup_mmap returns (kernel/fork.c);
