@@ -323,9 +323,10 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
   put(mmShifted, mm, get(mmShifted, mm) + shiftedVma(flags, start, pgoff));
   // its place: after the VMAs starting below start (the list's walk to it, found in the index)
   const n = get(mmVmas, mm);
-  idxReserve(mm, n + 1);
-  const at = idxRank(mm, start);
+  if (n >= get(mmIdxCap, mm)) idxReserve(mm, n + 1); // idxReserve's own first test, inline (performance only)
   const b = idxAt(mm);
+  // a VMA after every other (the first of an empty mm, mmap's usual place) ranks last: idxRank's search skipped
+  const at = n == 0 || load<u32>(b + (<usize>(n - 1) << 3)) < start ? n : idxRank(mm, start);
   const prev = at > 0 ? load<i32>(b + (<usize>(at - 1) << 3), 4) : -1;
   const cur = prev < 0 ? get(mmHead, mm) : get(vmNext, prev);
   put(vmNext, v, cur);
