@@ -140,13 +140,17 @@ function evict(d: i32, b: i32): i32 {
 }
 
 function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 {
-  if (n <= 0 || <i64>n > VPN_LIMIT) return fail(ERR_RANGE, F_MMAP_LENGTH);
+  // The checks a test at a time, in their order: plain branches for V8 where Binaryen folds || and && into
+  // selects and materialised booleans (performance only)
+  if (n <= 0) return fail(ERR_RANGE, F_MMAP_LENGTH);
+  if (<i64>n > VPN_LIMIT) return fail(ERR_RANGE, F_MMAP_LENGTH);
   if ((fl & ~VM_VALID) != 0) return fail(ERR_BAD_ARG, F_MMAP_PROT);
-  if ((fl & VM_WRITE) != 0 && (fl & VM_READ) == 0) return fail(ERR_BAD_ARG, F_MMAP_PROT, 3); // PROT_WRITE alone is not modelled
+  if ((fl & (VM_WRITE | VM_READ)) == VM_WRITE) return fail(ERR_BAD_ARG, F_MMAP_PROT, 3); // PROT_WRITE alone is not modelled
   const anon = (fl & VM_ANON) != 0;
-  const shmem = anon && (fl & VM_SHARED) != 0; // MAP_SHARED | MAP_ANONYMOUS
-  if (anon == ((fl & VM_FILE) != 0)) return fail(ERR_BAD_ARG, F_MMAP_PROT, 1); // exactly one of anon / file
-  if (shmem && (fl & VM_HUGEPAGE) != 0) return fail(ERR_BAD_ARG, F_MMAP_PROT, 2); // shmem THP is not modelled
+  if ((fl & (VM_ANON | VM_FILE)) == 0) return fail(ERR_BAD_ARG, F_MMAP_PROT, 1); // exactly one of anon / file
+  if ((fl & (VM_ANON | VM_FILE)) == (VM_ANON | VM_FILE)) return fail(ERR_BAD_ARG, F_MMAP_PROT, 1);
+  const shmem = (fl & (VM_ANON | VM_SHARED)) == (VM_ANON | VM_SHARED); // MAP_SHARED | MAP_ANONYMOUS
+  if ((fl & (VM_ANON | VM_SHARED | VM_HUGEPAGE)) == (VM_ANON | VM_SHARED | VM_HUGEPAGE)) return fail(ERR_BAD_ARG, F_MMAP_PROT, 2); // shmem THP is not modelled
   if (!anon) {
     if (!fileValid(file) || fileIsDmirrorMap(file)) return fail(ERR_BAD_FILE, F_MMAP_FILE); // a test_hmm mapping's pages are no file_new file
     if (pgoff < 0 || <i64>pgoff + <i64>n > <i64>filePages(file)) return fail(ERR_RANGE, F_MMAP_OFFSET);
