@@ -320,7 +320,7 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
   put(vmPgoff, v, <i32>pgoff);
   put(vmAnonVma, v, 0);
   put(vmMm, v, mm);
-  put(mmShifted, mm, get(mmShifted, mm) + shiftedVma(flags, start, pgoff));
+  if (shiftedVma(flags, start, pgoff) != 0) put(mmShifted, mm, get(mmShifted, mm) + 1);
   // its place: after the VMAs starting below start (the list's walk to it, found in the index)
   const n = get(mmVmas, mm);
   if (n >= get(mmIdxCap, mm)) idxReserve(mm, n + 1); // idxReserve's own first test, inline (performance only)
@@ -348,7 +348,7 @@ export function unlinkVma(mm: i32, v: i32, prev: i32): void {
   else put(vmNext, prev, get(vmNext, v));
   put(vmaFree, vmaFreeTop++, v);
   put(vmMm, v, -1); // freed: its hints no longer count
-  put(mmShifted, mm, get(mmShifted, mm) - shiftedVma(vmaFlags(v), vmaStart(v), vmaPgoff(v)));
+  if (shiftedVma(vmaFlags(v), vmaStart(v), vmaPgoff(v)) != 0) put(mmShifted, mm, get(mmShifted, mm) - 1); // a branch, not a load-add-store of 0
   const n = get(mmVmas, mm) - 1;
   if (n == 0) {
     // the last VMA: the index keeps its room (no shift, so munmap/mmap cycles do not use the pool up)
