@@ -74,6 +74,9 @@ export function newFile(npages: u32, driver: i32): i32 {
 export function diskRead(f: i32, idx: u32): u32 { return load<u32>(slotPtr(diskBase, f, idx)); }
 export function diskWrite(f: i32, idx: u32, v: u32): void { store<u32>(slotPtr(diskBase, f, idx), v); }
 
+/** cachedPageAt of a file on no device (fileDevice(f) < 0): the slot's pfn, 0 if not cached. */
+@inline export function cachedSystemPageAt(f: i32, idx: u32): u32 { return load<u32>(slotPtr(cacheBase, f, idx)); }
+
 /** The page in slot idx, if it still belongs there (a p2pmem page freed on its last unmap does not). */
 export function cachedPageAt(f: i32, idx: u32): u32 {
   const pfn = load<u32>(slotPtr(cacheBase, f, idx));

@@ -44,6 +44,7 @@ import { hashInRun, emitHash, setEmitHash, foldRecord } from "./workload_emit";
 import { setCurrentOp } from "./violations";
 import { pageout } from "./lru";
 import { freeSystemFrames, isDevice, sumLateAll } from "./frames";
+import { sumLateFileFaults } from "./fastpath_file";
 import {
   mmValid, newMm, mmSlotsLeft, vmaSlotsLeft, findVma, overlaps, unmappedArea, insertVma, vmaStart, vmaEnd, vmaFile, mmCount,
   findVmaAfter, cachedVma, mmAlive,
@@ -844,6 +845,7 @@ export function runBatch(n: i32): i32 {
       store<i32>(errorBase, errDetail, 12);
       if (hashing) setEmitHash(h);
       sumLateAll();
+      sumLateFileFaults();
       opSeq = seq;
       batchDone = i;
       return i;
@@ -856,6 +858,7 @@ export function runBatch(n: i32): i32 {
   // opSeq and batchDone once per batch: only the host reads them, between batches (performance only)
   if (hashing) setEmitHash(h);
   sumLateAll(); // the fast faults' and one-page zaps' statistics, before the host reads them
+  sumLateFileFaults(); // and the file fast path's faults'
   opSeq = seq;
   batchDone = n;
   return n;
