@@ -86,7 +86,6 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
     } finally {
       c.release();
       t = undefined;
-      (globalThis as { gc?: () => void }).gc?.();
     }
   }
 
@@ -160,7 +159,6 @@ export async function runBench(o: BenchOptions = {}): Promise<number> {
           row.cWasm = { error: (e as Error).message.split("\n")[0] };
           log(`${c.id} C-port wasm32: ERROR ${row.cWasm.error}`);
         }
-        (globalThis as { gc?: () => void }).gc?.();
       }
     }
     rows.push(row);

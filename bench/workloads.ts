@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Targets, Factory } from "./targets.ts";
 import type { OpTarget } from "../src/workload/target.ts";
 import { OP_WORDS } from "../assembly/abi.ts";
+import { collectGarbage } from "./gc.ts";
 
 export interface WorkloadRow {
   name: string;
@@ -122,9 +123,14 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
   // A run of a core generator takes 10-20 ms, near the step of the CPU-time counter here (an A/A of
   // such runs read 1.44): a measured sample is `reps` runs back to back, each on its own fresh target
   // made before the clock starts, enough for about MIN_SAMPLE_CPU s; times are per run.
-  const timed = async (create: Factory, f: (t: OpTarget) => Summary, reps = 1): Promise<Run> => {
+  // An engine's sample starts with the earlier samples' garbage collected (their engines' linear memories,
+  // the model's objects: freeing them cost an engine sample up to several ms, 28.1 against 40.0 M ops per CPU s
+  // on shared-pages, interleaved). The model's samples are not: a forced collection shrinks the heap it has
+  // grown to, and it then ran 28 % slower (page-fault1, interleaved), which would inflate TS/WASM.
+  const timed = async (create: Factory, f: (t: OpTarget) => Summary, reps = 1, collect = false): Promise<Run> => {
     const ts: OpTarget[] = [];
     for (let i = 0; i < reps; i++) ts.push(await create({}));
+    if (collect) collectGarbage(); // bench/gc.ts
     const c0 = cpuNow();
     const w0 = performance.now();
     let s!: Summary;
@@ -158,7 +164,7 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
             ? recorded(t, chunks, (tt, opts) => def.run(tt, undefined, o.seed, b, {
               onCoreBatch: (w, n) => { inCore = true; opts.onCoreBatch!(w, n); },
             }))
-            : def.run(t, undefined, o.seed, b), round < 0 ? 1 : reps);
+            : def.run(t, undefined, o.seed, b), round < 0 ? 1 : reps, kind === "wasm");
           if (record) stream = chunks;
           // the warm-up's time sets the runs per sample (the model's warm-up runs at most 100000 ops)
           if (round < 0) { reps = repsFor((r.cpu * budget) / b); continue; }
@@ -167,7 +173,7 @@ export async function runWorkloads(targets: Targets, o: { quick: boolean; seed: 
             const rep = await timed(targets.wasm, (t) => {
               for (const w of stream) t.runEncoded(w, w.length / OP_WORDS);
               return r.s;
-            }, reps);
+            }, reps, true);
             replays.push(rep.cpu);
             wallReplays.push(rep.wall);
           }
