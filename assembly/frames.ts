@@ -150,10 +150,19 @@ export function noteLargeFree(n: i32): void {
 /** A large folio was split into small ones. */
 export function noteSplitLarge(): void { largeLive--; }
 
+/**
+ * 1 + the highest pfn the buddy (smallHighWater) and the THP pool (hugeHighWater, 0: none yet) ever
+ * handed out: the system frames above both are as initFrames left them, so the quiesce check
+ * (check.ts) stops there. Globals, so a saved engine state keeps them (performance only).
+ */
+export let smallHighWater: u32 = 1;
+export let hugeHighWater: u32 = 0;
+
 /** vma_alloc_folio(order 9): a zeroed THP at refcount 1, or 0 if the pool is empty. */
 export function allocHugeFolio(): u32 {
   if (hugeTop == 0) return 0;
   const head = load<u32>(hugeFree + (<usize>(--hugeTop) << 2)) << FOLIO_ORDER;
+  if (head + FOLIO_NR > hugeHighWater) hugeHighWater = head + FOLIO_NR;
   const sys = PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT);
   for (let i: u32 = 0; i < <u32>FOLIO_NR; i++) {
     setRef(head + i, 0);
@@ -285,6 +294,7 @@ function addLateFaults(): void {
   const pfn = buddyHead;
   buddyHead = pageIndex(pfn);
   buddyCount--;
+  if (pfn >= smallHighWater) smallHighWater = pfn + 1;
   setRef(pfn, 1);
   setMapcount(pfn, 0);
   setFlags(pfn, PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT));
@@ -308,6 +318,7 @@ function addLateFaults(): void {
   const indexAt = indexBase + at;
   buddyHead = load<u32>(indexAt);
   buddyCount--;
+  if (pfn >= smallHighWater) smallHighWater = pfn + 1;
   store<i32>(refBase + at, 1);
   store<i32>(mapBase + at, map);
   store<u32>(flagsBase + at, PG_ALLOCATED | (KIND_SYSTEM << PG_KIND_SHIFT) | extraFlags);
