@@ -7,7 +7,9 @@ import {
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
-import { ref, setRef, flags, isDevice, releaseSystemPage, noteFrees, refBase, flagsBase, sysFrames } from "./frames";
+import {
+  ref, setRef, flags, isDevice, noteFrees, refBase, flagsBase, indexBase, buddyHead, buddyPushed,
+} from "./frames";
 import { folioPut } from "./refcount";
 import { fpNote, FP_FLUSH_FAST, FP_FLUSH_FULL } from "./fastpath";
 import { counterOn, counterUpdate } from "./counters/layer";
@@ -88,25 +90,31 @@ let runFreed: i32 = 0;
  * entry before it was put (no count kept in the loop); the frees go to runFreed.
  */
 function flushRunFast(e: usize, last: usize): usize {
-  // Loop invariants in locals (V8 reloads a wasm global at each use).
-  const refB = refBase, flB = flagsBase, sys = sysFrames;
+  // Loop invariants in locals (V8 reloads a wasm global at each use); the free list's head too:
+  // each freed page is pushed onto it here (releaseSystemPage's buddyPush), the list's head and
+  // count stored once at the end (frames.ts buddyPushed; performance only)
+  const refB = refBase, flB = flagsBase, idxB = indexBase;
+  let head = buddyHead;
   let freed = 0;
   for (; e < last; e += 4) {
     const pfn = load<u32>(e);
     const at = <usize>pfn << 2;
     const r = load<i32>(refB + at) - load<i32>(e, GATHER_REFS_OFFSET);
-    // One test a statement (zap.ts zapRunFast says why)
-    if (pfn > sys) break; // isDevice(pfn)
+    // One test a statement (zap.ts zapRunFast says why). No isDevice(pfn) test: a device frame's
+    // flags always hold its kind (memremap.ts, driver.ts), never KIND_SYSTEM, so this one stops there too
     if ((load<u32>(flB + at) & ORDINARY_MASK) != PG_ALLOCATED) break;
     if (r <= 0) { // one test for a page that stays referenced (a fork's); the rest in here
       if (r < 0) break;
       store<i32>(refB + at, 0);
-      releaseSystemPage(pfn); // __folio_put
+      store<u32>(flB + at, 0); // __folio_put: releaseSystemPage, its buddyPush onto the local head
+      store<u32>(idxB + at, head);
+      head = pfn;
       freed++;
       continue;
     }
     store<i32>(refB + at, r);
   }
+  buddyPushed(head, <u32>freed);
   runFreed = freed;
   return e;
 }
