@@ -11,7 +11,7 @@ import { bump, stat } from "./stats";
 import { rule, freeAt } from "./scheme";
 import {
   ref, mapcount, setMapcount, flags, setLastOp, isDevice, kindOf, hasFlag, isLarge, folioOf, largeLive,
-  refBase, mapBase, flagsBase, lastOpBase, sysFrames,
+  refBase, mapBase, flagsBase, lastOpBase,
 } from "./frames";
 import { rangeFastOk, fpNote, FP_ZAP_FAST, FP_ZAP_FULL, FP_ZAP_PTE_FULL } from "./fastpath";
 import { folioPut, rmapRemove, frameUsable } from "./refcount";
@@ -185,7 +185,6 @@ const COHERENT_PAGE: u32 = PG_ALLOCATED | (KIND_DEVICE_COHERENT << PG_KIND_SHIFT
 function zapRunFast(p: usize, stop: usize, e: usize): usize {
   // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a zap).
   const refB = refBase, mapB = mapBase, flB = flagsBase, lastB = lastOpBase;
-  const sys = sysFrames;
   const op = currentOp;
   for (; p < stop; p += PTE_SLOT) {
     const pte = load<u32>(p);
@@ -202,15 +201,17 @@ function zapRunFast(p: usize, stop: usize, e: usize): usize {
       bump(ST_PTES_ZAPPED); // a static word: no register held across the loop for it
       continue;
     }
-    if (pfn > sys) { // isDevice
-      // A device-coherent page (MEMORY_DEVICE_COHERENT, 6.0+): a present PTE vm_normal_page() returns,
-      // zapped like a system page (zap_pte_range, 6.1 mm/memory.c; zap_present_ptes since 6.9); its idle references are
-      // freeAt's (zapOne's pin test). Any other device page: zapOne.
-      const fd = load<u32>(flB + at);
-      if ((fd & ORDINARY_MASK) != COHERENT_PAGE) break;
+    const fl = load<u32>(flB + at);
+    if ((fl & ORDINARY_MASK) != PG_ALLOCATED) {
+      // Not an ordinary system page. A device-coherent page (MEMORY_DEVICE_COHERENT, 6.0+): a present
+      // PTE vm_normal_page() returns, zapped like a system page (zap_pte_range, 6.1 mm/memory.c;
+      // zap_present_ptes since 6.9); its idle references are freeAt's (zapOne's pin test). Any other
+      // page: zapOne. No isDevice(pfn) test first: a device frame's flags always hold its kind
+      // (memremap.ts, driver.ts), a system frame's never a device kind (performance only).
+      if ((fl & ORDINARY_MASK) != COHERENT_PAGE) break;
       const md = load<i32>(mapB + at);
       if (md <= 0) break;
-      if (load<i32>(refB + at) > md + rule(SCHEME_FREE_AT_COHERENT) + <i32>((fd & PG_PAGECACHE) != 0)) break;
+      if (load<i32>(refB + at) > md + rule(SCHEME_FREE_AT_COHERENT) + <i32>((fl & PG_PAGECACHE) != 0)) break;
       store<u64>(p, 0);
       store<i32>(mapB + at, md - 1);
       store<i32>(lastB + at, op);
@@ -219,8 +220,6 @@ function zapRunFast(p: usize, stop: usize, e: usize): usize {
       e += 4;
       continue;
     }
-    const fl = load<u32>(flB + at);
-    if ((fl & ORDINARY_MASK) != PG_ALLOCATED) break;
     const m = load<i32>(mapB + at);
     if (m <= 0) break;
     // no pin to detach: no more references than mappings, and the page cache's own one (zapOne's

@@ -751,7 +751,6 @@ static void zapOne(i32 mm, u32 vpn, u32 *p) {
 static i32 runGather;
 #define ZERO_PTE (PTE_PRESENT | PTE_SPECIAL)
 static u32 *zapRunFast(u32 *p, u32 *stop, i32 n) {
-  const u32 sys = sysFrames;
   const i32 op = currentOp;
   for (; p < stop; p += PTE_SLOT) {
     u32 pte = *p;
@@ -765,8 +764,7 @@ static u32 *zapRunFast(u32 *p, u32 *stop, i32 n) {
       stats[ST_PTES_ZAPPED]++;
       continue;
     }
-    if (pfn > sys) break;
-    u32 fl = FLAGS(pfn);
+    u32 fl = FLAGS(pfn); /* no pfn > sysFrames test: a device frame's flags hold its kind (zap.ts) */
     if ((fl & ORDINARY_MASK) != PG_ALLOCATED) break;
     i32 m = MAPC(pfn);
     if (m <= 0) break;
