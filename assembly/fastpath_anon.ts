@@ -3,7 +3,7 @@
 // runBatch's loop, once per op, so the common fault and access run without a call; whatever its
 // guard does not cover goes to access() (fault.ts), out of line, before anything changed.
 import {
-  VM_READ, VM_WRITE, VM_SHARED, VM_ANON, VM_HUGEPAGE, VPN_BITS, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON,
+  VM_READ, VM_WRITE, VM_SHARED, VM_ANON, VM_FILE, VM_HUGEPAGE, VPN_BITS, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PG_ANON,
   PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, ST_FAULTS,
 } from "./abi";
 import { bump } from "./stats";
@@ -11,7 +11,7 @@ import { rule } from "./scheme";
 import { allocSystemPageAs, noteLateFault, freeSystemFrames, content, setContent } from "./frames";
 import { frameUsable } from "./refcount";
 import { pgdEntry, pmdEntry, pteOfSlot, shadowOf, hugeLeaves, hugeLeaf, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
-import { findVma, cachedVma, vmaStart, vmaEnd, vmaPgoff, vmaFlags, vmaFile, anonVmaPrepare } from "./mm";
+import { findVma, cachedVma, vmaStart, vmaEnd, vmaPgoff, vmaFlags, anonVmaPrepare } from "./mm";
 import { access, accessVma } from "./fault";
 import { fpNote, FP_ACCESS_FAST, FP_ACCESS_FULL } from "./fastpath";
 
@@ -60,12 +60,16 @@ function walkRead(mm: i32, vpn: i32): i32 {
 
 /** fastAccess in vma v (it holds vpn, in range; `start` its first vpn). */
 @inline function accessIn(mm: i32, v: i32, start: u32, vpn: i32, write: bool, value: i32): i32 {
-  if (vmaFile(v) >= 0) { // a file's page: access() without its find_vma, once per access kind
+  // A file's page: access() without its find_vma, once per access kind. Its test on the vma's flags,
+  // which the anon test reads too: a vma has a file exactly when it is VM_FILE (doMmap: exactly one
+  // of VM_ANON and VM_FILE, shmem made VM_FILE with its file; dmirror_mmap.ts; mprotect keeps both)
+  const fl = vmaFlags(v);
+  if ((fl & VM_FILE) != 0) {
     if (write) return fullWriteVma(mm, v, vpn, value);
     return fullReadVma(mm, v, vpn);
   }
   const need = VM_ANON | (write ? VM_WRITE : VM_READ);
-  if ((vmaFlags(v) & (need | VM_SHARED | VM_HUGEPAGE)) != need) return fullAccess(mm, vpn, write, value);
+  if ((fl & (need | VM_SHARED | VM_HUGEPAGE)) != need) return fullAccess(mm, vpn, write, value);
   // ptePtr(mm, vpn, false) level by level, each missing table its own exit to the full path
   // (which allocates the tables and checks there is room): no zero result to test again
   const pmd = pgdEntry(mm, <u32>vpn);

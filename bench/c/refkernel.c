@@ -634,7 +634,8 @@ static ALWAYS_INLINE i32 fastAccess(i32 mm, i32 vpn, int write, i32 value) {
   i32 v = findVma(mm, (u32)vpn);
   if (v < 0) return fullAccess(mm, vpn, write, value);
   i32 need = VM_ANON | (write ? VM_WRITE : VM_READ);
-  if ((vmFlags[v] & (need | VM_SHARED | VM_HUGEPAGE)) != need || vmFile[v] >= 0) return fullAccess(mm, vpn, write, value);
+  /* no vmFile test: a VM_ANON vma has no file (fastpath_anon.ts tests VM_FILE on the same flags, before this) */
+  if ((vmFlags[v] & (need | VM_SHARED | VM_HUGEPAGE)) != need) return fullAccess(mm, vpn, write, value);
   u32 *p = ptePtr(mm, (u32)vpn, 0);
   if (!p) return fullAccess(mm, vpn, write, value);
   u32 pte = *p;
