@@ -3,10 +3,10 @@
 // (linear_page_index: vm_pgoff + offset in the VMA), which fork and mremap keep
 // (copy_vma carries vm_pgoff), so in each live mm the page sits where a private
 // VMA's pgoff range holds its index (vma_address); a walk visits each mm there.
-import { PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, FOLIO_NR } from "./abi";
+import { PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, FOLIO_NR, PT_ENTRIES } from "./abi";
 import { pageIndex, mapcount } from "./frames";
 import { liveMms, liveMm, firstVma, vmaNext, vmaStart, vmaEnd, vmaPgoff, isCow, shiftedVmas, cachedVma, findVmaAfter } from "./mm";
-import { ptePtr, hugeLeaf, ptePfn, vpnValid } from "./pgtable";
+import { ptePtr, hugeLeaf, ptePfn, vpnValid, pteTableOf, pteTableBase, pteSlot } from "./pgtable";
 
 export let walkPtr: usize = 0; // PTE addresses found
 export let walkMm: usize = 0;
@@ -68,46 +68,70 @@ export function folioMappingsIn(mm: i32, head: u32): i32 {
   return n;
 }
 
-/** Collect the refcounted mappings of anon page pfn; returns how many. */
+/**
+ * Collect the refcounted mappings of anon page pfn; returns how many. Two passes over the live mms
+ * (performance only): the first, with no call, reads the entry at vpn idx of each mm whose VMAs are
+ * all unshifted and keeps as candidates those that map pfn and every mm with a shifted VMA; the
+ * second looks at the candidates, in the same mm order, as the one-pass walk did.
+ */
 export function rmapWalk(pfn: u32): i32 {
   const idx = pageIndex(pfn);
-  let n = 0;
+  const direct = vpnValid(<i64>idx); // else no VMA reaches vpn idx
+  let c = 0; // candidates, in walkMm / walkPtr (ptr 0: a shifted mm, walked in full)
   for (let i = 0; i < liveMms; i++) {
     const mm = liveMm(i);
-    let vpn = idx;
     let p: usize = 0;
     if (shiftedVmas(mm) == 0) {
       // Every private VMA of mm has vm_pgoff == vm_start: the one whose pgoff range holds idx is the
-      // one containing vpn idx (vma_address is idx), so the entry is read first and the VMA found
-      // only for an entry that maps pfn. The same answer as the walk below, without its VMA loop.
-      if (!vpnValid(<i64>idx)) continue; // no VMA reaches it
-      p = ptePtr(mm, idx, false);
-      if (p == 0 || ptePfn(load<u32>(p)) != pfn || !privateVmaHolds(mm, idx)) continue;
-    } else {
-      // anonAddress inlined: the entry it finds is the one the walk reads (no second ptePtr)
-      for (let v = firstVma(mm); v >= 0; v = vmaNext(v)) {
-        const off = vmaPgoff(v);
-        if (!isCow(v) || idx < off || idx - off >= vmaEnd(v) - vmaStart(v)) continue;
-        const at = vmaStart(v) + (idx - off);
-        const q = ptePtr(mm, at, false);
-        if (q == 0 || ptePfn(load<u32>(q)) != pfn) continue;
-        vpn = at;
-        p = q;
-        break; // anonAddress's first match is the mm's one address for the page
-      }
-      if (p == 0) continue;
+      // one containing vpn idx (vma_address is idx), so the entry there is read first and the VMA
+      // looked up only for an entry that maps pfn (recordAt): the same answer as walkShifted.
+      if (!direct) continue;
+      const pt = pteTableOf(mm, idx);
+      if (pt == 0) continue;
+      p = pteSlot(pteTableBase(pt), <usize>(idx & (PT_ENTRIES - 1)));
+      if (ptePfn(load<u32>(p)) != pfn) continue;
     }
-    const pte = load<u32>(p);
-    const mapped = (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT || (pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0;
-    if (mapped && n < walkCap) {
-      store<i32>(walkPtr + (<usize>n << 2), <i32>p);
-      store<i32>(walkMm + (<usize>n << 2), mm);
-      store<u32>(walkPte + (<usize>n << 2), pte);
-      store<u32>(walkVpn + (<usize>n << 2), vpn);
-      n++;
-    }
+    store<i32>(walkMm + (<usize>c << 2), mm);
+    store<i32>(walkPtr + (<usize>c << 2), <i32>p);
+    c++;
+  }
+  let n = 0; // n <= k: record overwrites only candidates already read
+  for (let k = 0; k < c; k++) {
+    const mm = walkAt(walkMm, k);
+    const p = <usize>walkAt(walkPtr, k);
+    n = p == 0 ? walkShifted(mm, idx, pfn, n) : recordAt(mm, idx, p, n);
   }
   return n;
+}
+
+/** rmapWalk in an unshifted mm whose entry at vpn maps the page: record it if a private VMA holds vpn. */
+function recordAt(mm: i32, vpn: u32, p: usize, n: i32): i32 {
+  return privateVmaHolds(mm, vpn) ? record(mm, vpn, p, n) : n;
+}
+
+/** rmapWalk in an mm with a shifted VMA: anonAddress inlined, the entry it finds is the one recorded (no second ptePtr). */
+function walkShifted(mm: i32, idx: u32, pfn: u32, n: i32): i32 {
+  for (let v = firstVma(mm); v >= 0; v = vmaNext(v)) {
+    const off = vmaPgoff(v);
+    if (!isCow(v) || idx < off || idx - off >= vmaEnd(v) - vmaStart(v)) continue;
+    const at = vmaStart(v) + (idx - off);
+    const q = ptePtr(mm, at, false);
+    if (q == 0 || ptePfn(load<u32>(q)) != pfn) continue;
+    return record(mm, at, q, n); // anonAddress's first match is the mm's one address for the page
+  }
+  return n;
+}
+
+/** The walk's n-th mapping: the entry at p maps the page at (mm, vpn); kept if it holds a reference (n < walkCap). */
+@inline function record(mm: i32, vpn: u32, p: usize, n: i32): i32 {
+  const pte = load<u32>(p);
+  const mapped = (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT || (pte & (PTE_DEVICE_PRIVATE | PTE_MIGRATION)) != 0;
+  if (!mapped || n >= walkCap) return n;
+  store<i32>(walkPtr + (<usize>n << 2), <i32>p);
+  store<i32>(walkMm + (<usize>n << 2), mm);
+  store<u32>(walkPte + (<usize>n << 2), pte);
+  store<u32>(walkVpn + (<usize>n << 2), vpn);
+  return n + 1;
 }
 
 /** A private VMA of mm contains vpn (find_vma's answer, but the vmacache left as it was: a walk is no access). */
