@@ -477,7 +477,7 @@ function doUserLoop(mm: i32, vpn: i32, n: i32, write: bool, value: i32, step: i3
 
 function doGup(mm: i32, vpn: i32, fl: i32): i32 {
   if ((fl & ~FOLL_VALID) != 0) return fail(ERR_BAD_ARG, F_GUP_WRITE);
-  if (vpn < 0 || <i64>vpn >= VPN_LIMIT) return fail(ERR_RANGE, F_GUP_ADDR);
+  if (<u32>vpn >= <u32>VPN_LIMIT) return fail(ERR_RANGE, F_GUP_ADDR); // vpn < 0 too: one unsigned test
   const v = findVma(mm, <u32>vpn);
   if (v < 0) return refuse(EFAULT); // __get_user_pages: gup_vma_lookup found no VMA
   const bad = checkVmaFlags(v, fl);
@@ -488,12 +488,14 @@ function doGup(mm: i32, vpn: i32, fl: i32): i32 {
   // every room check below (faultRoom, asked as for a write: no fault; deviceRoom: no file; beyondEof:
   // a PTE), so one walk serves the checks and gup's fault-in; anything else takes the full checks.
   const p = ptePtr(mm, <u32>vpn, false);
-  if (p != 0 && vmaFile(v) < 0) {
-    const pte = load<u32>(p);
-    if ((pte & (PTE_PRESENT | PTE_WRITE)) == (PTE_PRESENT | PTE_WRITE)) {
-      const huge = folioRoom(hugeLeaf(mm, <u32>vpn)); // 0 unless a device-private PMD maps vpn's block
-      if (huge < 0) return huge;
-      return gup(mm, v, <u32>vpn, fl, p);
+  if (p != 0) { // a test at a time: plain branches for V8 (performance only)
+    if (vmaFile(v) < 0) {
+      const pte = load<u32>(p);
+      if ((pte & (PTE_PRESENT | PTE_WRITE)) == (PTE_PRESENT | PTE_WRITE)) {
+        const huge = folioRoom(hugeLeaf(mm, <u32>vpn)); // 0 unless a device-private PMD maps vpn's block
+        if (huge < 0) return huge;
+        return gup(mm, v, <u32>vpn, fl, p);
+      }
     }
   }
   const room = faultRoom(mm, <u32>vpn, true);
