@@ -178,7 +178,7 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
 }
 
 /** munmap (__do_munmap, 6.1 mm/mmap.c): the range checked, then unmapRange's zap and VMA surgery. */
-function doMunmap(mm: i32, vpn: i32, n: i32): i32 {
+@inline function doMunmap(mm: i32, vpn: i32, n: i32): i32 { // inlined: dispatch and execute each have one
   if (!rangeOk(vpn, n)) return fail(ERR_RANGE, F_MUNMAP_ADDR);
   if (vmaSlotsLeft() < 1 && splitsVma(mm, <u32>vpn, <u32>(vpn + n))) return fail(ERR_NOMEM_VMA, NO_FIELD, 1);
   unmapRange(mm, <u32>vpn, <u32>(vpn + n));
