@@ -78,9 +78,16 @@ export function diskWrite(f: i32, idx: u32, v: u32): void { store<u32>(slotPtr(d
 @inline export function cachedSystemPageAt(f: i32, idx: u32): u32 { return load<u32>(slotPtr(cacheBase, f, idx)); }
 
 /** The page in slot idx, if it still belongs there (a p2pmem page freed on its last unmap does not). */
-export function cachedPageAt(f: i32, idx: u32): u32 {
+@inline export function cachedPageAt(f: i32, idx: u32): u32 {
+  // inline up to an ordinary file's answer (the quiesce check asks for every cached page; performance only)
   const pfn = load<u32>(slotPtr(cacheBase, f, idx));
-  if (pfn == 0 || get(fileDriver, f) < 0) return pfn;
+  if (pfn == 0) return 0;
+  if (get(fileDriver, f) < 0) return pfn;
+  return cachedDevicePageAt(f, idx, pfn);
+}
+
+/** cachedPageAt for a file on a device driver: pfn is the slot's word. */
+function cachedDevicePageAt(f: i32, idx: u32, pfn: u32): u32 {
   if (pfn >= SLOT_HOLE_ZERO) return 0; // a hole
   if ((flags(pfn) & PG_ALLOCATED) == 0 || deviceOwner(pfn) != -(f + 1) || pageIndex(pfn) != idx) return 0;
   return pfn;
