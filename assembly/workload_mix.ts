@@ -437,8 +437,14 @@ function collect(): bool {
   return true;
 }
 @inline function handlesOut(): i32 { return nHandles + wantCount; }
-@inline function reserve(): f64 { return <f64>(handlesOut() + nLive + nFiles + 1); }
-@inline function fits(stepOps: f64): bool { return done() + stepOps + reserve() <= budget; }
+@inline function reserve(): i32 { return handlesOut() + nLive + nFiles + 1; }
+/**
+ * The twin's done() + stepOps + reserve() <= budget, the sum taken in integers and converted once (performance
+ * only: each term is an integer, and a double sum of integers below 2^53 is exact, so it is the same number).
+ */
+@inline function fits(stepOps: i32): bool {
+  return <f64>(<i64>(issued + n) + <i64>stepOps + <i64>reserve()) <= budget;
+}
 /** The twin's resync (enc.stats() flushes first); false (mustRun) while the batch has ops not run. */
 function resync(): bool {
   if (n > 0) {
@@ -850,7 +856,16 @@ function continuation(): bool {
     return continuation();
   }
   let ok = false;
-  for (let t = 0; t < 8 && !ok && !mustRun; t++) ok = issue(prngDrawStepped(weightSteps, MIX_KINDS));
+  // up to 8 draws until one issues or the batch must run: the tests as branches after each try, not one
+  // combined test per turn (performance only: the same draws)
+  if (!mustRun) {
+    for (let t = 0; t < 8; t++) {
+      ok = issue(prngDrawStepped(weightSteps, MIX_KINDS));
+      if (ok) break;
+      if (mustRun) break;
+    }
+  }
+  if (ok && !mustRun) return !endBatch; // the common turn: the tests below would all pass (performance only)
   if (!ok && !pressure && !mustRun) ok = mmNew(true) || mmap() || access(false);
   if (mustRun) { restore(); return false; }
   if (!ok && !pressure) {
@@ -876,7 +891,8 @@ export function mixFill(buf: usize, roomOps: i32): i32 {
   n = 0;
   endBatch = false;
   if (phase == OVER) return 0;
-  while (n < roomOps && !endBatch) {
+  while (n < roomOps) {
+    if (endBatch) break; // a test of its own, not and-ed with the first (performance only)
     if (cont != C_NONE) {
       if (!continuation()) break;
       continue;
