@@ -338,10 +338,42 @@ let hugeHi: u32 = 0;
 let devLo: u32 = 0;
 let devHi: u32 = 0;
 
+// What a loaded state (Engine.loadState) raised the marks to: a saved state is outside input and may have been
+// edited, so coverLoadedFrames extends the ranges over every frame of it not as init left it.
+let loadedSmallHi: u32 = 0;
+let loadedHugeHi: u32 = 0;
+let loadedDevHi: u32 = 0;
+
+/** 1 + the highest frame of [lo, hi) whose refcount, mapcount or flags are not init's 0, or 0 if none. */
+function highestTouched(lo: u32, hi: u32): u32 {
+  for (let pfn = hi; pfn > lo; pfn--) {
+    if (flags(pfn - 1) != 0 || ref(pfn - 1) != 0 || mapcount(pfn - 1) != 0) return pfn;
+  }
+  return 0;
+}
+
+/**
+ * After Engine.loadState: raise the live ranges over every frame above them not as init left it (a scan at
+ * load time only), and have the next check clear the whole scratch and every BO's leak count, so an edited
+ * state is checked as without the marks. A frame's index is not looked at: no check reads that of a frame
+ * it passes by, and a free frame's never-allocated index is its buddy link.
+ */
+export function coverLoadedFrames(): void {
+  const poolLo = hugeBase == 0 ? sysFrames + 1 : hugeBase;
+  loadedSmallHi = max<u32>(loadedSmallHi, highestTouched(smallHighWater, poolLo));
+  loadedHugeHi = max<u32>(loadedHugeHi, highestTouched(max<u32>(hugeHighWater, poolLo), sysFrames + 1));
+  loadedDevHi = max<u32>(loadedDevHi, highestTouched(frameCount - deviceFramesLeft(), frameCount));
+  sysDirty = <u32>checkScratchFrames(frameCount);
+  devDirtyLo = 0;
+  devDirtyHi = 0;
+  boLeakLo = 0;
+  boLeakHi = nBos;
+}
+
 function setLiveRanges(): void {
-  smallHi = smallHighWater;
+  smallHi = max<u32>(smallHighWater, loadedSmallHi);
   hugeLo = hugeBase;
-  hugeHi = hugeHighWater;
+  hugeHi = max<u32>(hugeHighWater, loadedHugeHi);
   if (hugeHi == 0) hugeLo = 0;
   else if (smallHi >= hugeLo) { // the buddy handed out pages of a split THP block: one range
     smallHi = max<u32>(smallHi, hugeHi);
@@ -349,7 +381,7 @@ function setLiveRanges(): void {
     hugeHi = 0;
   }
   devLo = sysFrames + 1;
-  devHi = frameCount - deviceFramesLeft();
+  devHi = max<u32>(frameCount - deviceFramesLeft(), loadedDevHi);
   if (devHi == devLo) devLo = devHi = 0;
 }
 

@@ -20,7 +20,7 @@ import { initFiles, fileIsShmem, initEvictInode } from "./file";
 import { shmemRelease } from "./shmem";
 import { initMmuGather } from "./mmu_gather";
 import { initRmap } from "./rmap";
-import { initCheck } from "./check";
+import { initCheck, coverLoadedFrames } from "./check";
 import { initPrefetch } from "./prefetch";
 import { initOps, runBatch, opBase, resultBase, errorBase, opSeq, batchDone } from "./ops";
 import { initErrno, statusListPtr as statusList, statusCount as failedOps } from "./errno";
@@ -117,6 +117,8 @@ export function init(): i32 {
 }
 
 export { runBatch };
+/** After the host loaded a saved state (Engine.loadState): the quiesce check covers every frame it changed. */
+export { coverLoadedFrames };
 
 export function opBufferPtr(): usize { return opBase; }
 export function resultsPtr(): usize { return resultBase; }

@@ -9,6 +9,9 @@ import * as assert from "uvu/assert";
 import { Engine } from "../src/core/engine.ts";
 import { Model } from "../src/model/model.ts";
 import { editSavedWord } from "./helpers/saved-state.ts";
+import * as abi from "../assembly/abi.ts";
+import { instantiateCore } from "../src/core/wasm.ts";
+import { resolveCapacity, writeCapacity } from "../src/core/capacity.ts";
 
 const PAGE = 4096;
 const M2 = 512 * PAGE;
@@ -112,5 +115,46 @@ for (const c of cases) {
     assert.ok(high > 4, "a frame above the first check's marks");
   });
 }
+
+/** Byte offsets of the frame arrays in an engine of `capacity` (the heap is laid out the same for the same capacity). */
+async function frameArrays(): Promise<{ flags: number; refs: number }> {
+  const core = await instantiateCore();
+  const caps = new Int32Array((core as unknown as { memory: WebAssembly.Memory }).memory.buffer, core.capsPtr(), abi.CAP_WORDS);
+  writeCapacity(caps, resolveCapacity(capacity));
+  assert.is(core.init(), 0);
+  return { flags: core.flagsPtr(), refs: core.refcountPtr() };
+}
+
+test("quiesce check past the high-water marks: a loaded state with frames above the marks edited is checked whole", async () => {
+  const e = await Engine.create({ scheme: "E4", capacity });
+  const m = Model.create({ scheme: "E4", capacity });
+  for (const t of [e, m]) {
+    const mm = t.mmNew();
+    t.mmap(mm, { addr: A, length: 16 * PAGE });
+    for (let i = 0; i < 4; i++) t.write(mm, A + i * PAGE, i);
+    t.driverNew("device-coherent", 8);
+    t.check(); // the marks: 5 system frames, one pgmap of 8 device pages
+  }
+  const frames = m.machine.frames.all.length;
+  const sys = 40; // a small page no allocator handed out
+  const dev = frames - 1; // a device frame of no pgmap
+  const at = await frameArrays();
+  const s = e.saveState();
+  const w = new DataView(s.memory.buffer, s.memory.byteOffset, s.memory.byteLength);
+  w.setUint32(at.flags + 4 * sys, abi.PG_ALLOCATED | (abi.KIND_SYSTEM << abi.PG_KIND_SHIFT), true);
+  w.setInt32(at.refs + 4 * sys, 1, true);
+  w.setUint32(at.flags + 4 * dev, abi.PG_ALLOCATED | (abi.KIND_DEVICE_COHERENT << abi.PG_KIND_SHIFT), true);
+  w.setInt32(at.refs + 4 * dev, 5, true);
+  const f = await Engine.create({ scheme: "E4", capacity });
+  f.loadState(s);
+  assert.equal([f.frame(sys).allocated, f.frame(dev).allocated, f.frame(dev).refcount], [true, true, 5], "the edited frames");
+  Object.assign(m.machine.frames.all[sys], { allocated: true, refcount: 1, index: sys + 1 }); // the engine's free page keeps its buddy link there
+  Object.assign(m.machine.frames.all[dev], { kind: abi.KIND_DEVICE_COHERENT, allocated: true, refcount: 5 });
+  f.check();
+  m.check();
+  const v = f.violations();
+  assert.equal(v, m.violations(), "the model's full scan");
+  for (const pfn of [sys, dev]) assert.ok(v.some((x) => x.pfn === pfn), `frame ${pfn} reported: ${JSON.stringify(v)}`);
+});
 
 test.run();

@@ -660,6 +660,7 @@ export class Engine extends OpCalls {
     }
     new Uint8Array(this.#mem.buffer).set(s.memory);
     for (let i = 0; i < globals.length; i++) globals[i].value = s.globals[i];
+    this.#core.coverLoadedFrames(); // a state is outside input: the quiesce check reads every frame it changed
   }
 
   #globalList?: WebAssembly.Global[];
