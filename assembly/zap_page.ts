@@ -9,7 +9,7 @@ import {
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
-import { ref, setRef, mapcount, setMapcount, flags, setLastOp, sysFrames, releaseSystemPage, noteFrees, noteLateZap } from "./frames";
+import { ref, setRef, mapcount, setMapcount, flags, setLastOp, releaseSystemPage, noteFrees, noteLateZap } from "./frames";
 import { rangeFastOk, fpNote, FP_ZAP_FAST } from "./fastpath";
 import { pgdEntry, pmdEntry, pteOfSlot, shadowOf, ptePfn } from "./pgtable";
 import { currentOp } from "./violations";
@@ -23,7 +23,9 @@ import { NOT_NORMAL, zapRange } from "./zap";
  */
 @inline export function zapPage(mm: i32, vpn: u32): void {
   if (!rangeFastOk()) return zapPageFull(mm, vpn);
-  const batch = min<i32>(rule(SCHEME_TLB_BATCH), MAX_GATHER);
+  // The rule itself: its tests here (<= 0, <= 1) say the same as of min(rule, MAX_GATHER), which
+  // zapPageGathered takes (performance only)
+  const batch = rule(SCHEME_TLB_BATCH);
   if (batch <= 0) return zapPageFull(mm, vpn);
   // pte_offset_map level by level (pgtable.ts), an exit per missing table: no zero result to test
   // again; no PMD mapping exists (rangeFastOk), a slot is a pte table
@@ -35,13 +37,16 @@ import { NOT_NORMAL, zapRange } from "./zap";
   const pte = load<u32>(p);
   if ((pte & NOT_NORMAL) != PTE_PRESENT) return zapPageFull(mm, vpn); // pte_none too
   const pfn = ptePfn(pte);
-  if (pfn > sysFrames) return zapPageFull(mm, vpn);
+  // no isDevice(pfn) test: a device frame's flags always hold its device kind (zap.ts zapRunFast)
   const fl = flags(pfn);
   if ((fl & ORDINARY_MASK) != PG_ALLOCATED) return zapPageFull(mm, vpn);
   const m = mapcount(pfn);
   if (m <= 0) return zapPageFull(mm, vpn);
   const refs = ref(pfn);
-  if (refs > m + <i32>((fl & PG_PAGECACHE) != 0)) return zapPageFull(mm, vpn); // maybe pinned (the page cache holds one of its own): zapOne
+  if (refs > m) { // maybe pinned (the page cache holds one of its own): zapOne. The cache's tested only when there are more
+    if ((fl & PG_PAGECACHE) == 0) return zapPageFull(mm, vpn);
+    if (refs > m + 1) return zapPageFull(mm, vpn);
+  }
   store<u32>(p, 0);
   store<u32>(shadowOf(p), 0);
   setMapcount(pfn, m - 1); // folio_remove_rmap_pte
@@ -65,8 +70,8 @@ import { NOT_NORMAL, zapRange } from "./zap";
 }
 
 /** zapPage's PTE cleared, its page not put at once: into the gather, then tlb_finish_mmu's flush. */
-function zapPageGathered(mm: i32, pfn: u32, batch: i32): void {
-  tlbGather(mm, pfn, 1, batch);
+function zapPageGathered(mm: i32, pfn: u32, batchRule: i32): void {
+  tlbGather(mm, pfn, 1, min<i32>(batchRule, MAX_GATHER)); // tlbRemoveFolio's batch
   fpNote(FP_ZAP_FAST);
   bump(ST_PTES_ZAPPED);
   bump(ST_ATOMIC_MAP);

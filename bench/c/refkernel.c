@@ -829,16 +829,17 @@ static void zapRangeFast(i32 mm, u32 start, u32 end) {
  * loop; the page alone in the gather is put as tlbFlush's fast branch puts it, inline */
 static int zapPageFast(i32 mm, u32 vpn) {
   if (!rangeFastOk()) return 0;
-  i32 batch = rule(SCHEME_TLB_BATCH) < MAX_GATHER ? rule(SCHEME_TLB_BATCH) : MAX_GATHER;
+  i32 batch = rule(SCHEME_TLB_BATCH); /* the rule itself: its tests say the same as of min(rule, MAX_GATHER) (zap_page.ts) */
   if (batch <= 0) return 0;
   i32 pt = pteTableOf(mm, vpn);
   if (pt == 0) return 0;
   u32 *p = SLOT(ptePool, (size_t)pt * PT_ENTRIES + (vpn & (PT_ENTRIES - 1)));
   u32 pte = *p, pfn = pte >> PTE_PFN_SHIFT;
-  if ((pte & NOT_NORMAL) != PTE_PRESENT || pfn > sysFrames) return 0;
+  if ((pte & NOT_NORMAL) != PTE_PRESENT) return 0; /* no pfn > sysFrames test: the flags test stops at a device frame (zap.ts) */
   i32 m = MAPC(pfn);
   u32 fl = FLAGS(pfn);
-  if ((fl & ORDINARY_MASK) != PG_ALLOCATED || m <= 0 || REF(pfn) > m + ((fl & PG_PAGECACHE) != 0)) return 0;
+  if ((fl & ORDINARY_MASK) != PG_ALLOCATED || m <= 0) return 0;
+  if (REF(pfn) > m && ((fl & PG_PAGECACHE) == 0 || REF(pfn) > m + 1)) return 0; /* the cache's tested only when there are more */
   *p = 0;
   *shadowOf(p) = 0;
   MAPC(pfn) = m - 1;
@@ -854,6 +855,7 @@ static int zapPageFast(i32 mm, u32 vpn) {
       return 1;
     }
   }
+  if (batch > MAX_GATHER) batch = MAX_GATHER; /* tlbRemoveFolio's batch */
   gatherMm = mm;
   gatherPfn[gatherCount] = pfn;
   gatherRefs[gatherCount++] = 1;
