@@ -353,14 +353,3 @@ function addLateFaults(): void {
   buddyHead = pfn;
   buddyCount++;
 }
-
-/**
- * The free list's new top after a fast loop pushed n pages itself (mmu_gather.ts flushRunFast):
- * each freed page was linked onto a local head that started at buddyHead (its index the head
- * before it, as buddyPush stores), so the list and its count are buddyPush's, n times, in the
- * same LIFO order; the head and count stored once (performance only).
- */
-@inline export function buddyPushed(head: u32, n: u32): void {
-  buddyHead = head;
-  buddyCount += n;
-}

@@ -7,9 +7,7 @@ import {
 } from "./abi";
 import { bump } from "./stats";
 import { rule } from "./scheme";
-import {
-  ref, setRef, flags, isDevice, noteFrees, refBase, flagsBase, indexBase, buddyHead, buddyPushed,
-} from "./frames";
+import { ref, setRef, flags, isDevice, releaseSystemPage, noteFrees, refBase, flagsBase } from "./frames";
 import { folioPut } from "./refcount";
 import { fpNote, FP_FLUSH_FAST, FP_FLUSH_FULL } from "./fastpath";
 import { counterOn, counterUpdate } from "./counters/layer";
@@ -90,11 +88,9 @@ let runFreed: i32 = 0;
  * entry before it was put (no count kept in the loop); the frees go to runFreed.
  */
 function flushRunFast(e: usize, last: usize): usize {
-  // Loop invariants in locals (V8 reloads a wasm global at each use); the free list's head too:
-  // each freed page is pushed onto it here (releaseSystemPage's buddyPush), the list's head and
-  // count stored once at the end (frames.ts buddyPushed; performance only)
-  const refB = refBase, flB = flagsBase, idxB = indexBase;
-  let head = buddyHead;
+  // Loop invariants in locals (V8 reloads a wasm global at each use). Not the free list's head:
+  // two more live values here cost a page that stays referenced (fork+zap) 2.5 instructions
+  const refB = refBase, flB = flagsBase;
   let freed = 0;
   for (; e < last; e += 4) {
     const pfn = load<u32>(e);
@@ -106,15 +102,12 @@ function flushRunFast(e: usize, last: usize): usize {
     if (r <= 0) { // one test for a page that stays referenced (a fork's); the rest in here
       if (r < 0) break;
       store<i32>(refB + at, 0);
-      store<u32>(flB + at, 0); // __folio_put: releaseSystemPage, its buddyPush onto the local head
-      store<u32>(idxB + at, head);
-      head = pfn;
+      releaseSystemPage(pfn); // __folio_put
       freed++;
       continue;
     }
     store<i32>(refB + at, r);
   }
-  buddyPushed(head, <u32>freed);
   runFreed = freed;
   return e;
 }

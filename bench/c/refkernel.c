@@ -680,7 +680,6 @@ static ALWAYS_INLINE i32 fastAccess(i32 mm, i32 vpn, int write, i32 value) {
  * without calls; returns the first other entry (or last): every entry before it was put; the frees in runFreed. */
 static i32 runFreed;
 static i32 flushRunFast(i32 i, i32 last) {
-  u32 head = buddyHead; /* buddyPush onto a local head, the list's head and count stored once (frames.ts buddyPushed) */
   i32 freed = 0;
   for (; i < last; i++) {
     u32 pfn = gatherPfn[i];
@@ -690,13 +689,11 @@ static i32 flushRunFast(i32 i, i32 last) {
     if (r <= 0) { /* one test for a page that stays referenced (a fork's); the rest in here */
       if (r < 0) break;
       REF(pfn) = 0;
-      FLAGS(pfn) = 0; PINDEX(pfn) = head; head = pfn; freed++;
+      FLAGS(pfn) = 0; buddyPush(pfn); freed++;
       continue;
     }
     REF(pfn) = r;
   }
-  buddyHead = head;
-  buddyTop += (u32)freed;
   runFreed = freed;
   return i;
 }
