@@ -14,7 +14,7 @@ import { bump } from "./stats";
 import { sysFrames, setRef, setMapcount, setFlags, flags, kindOf, mapcount, ref, noteFree, noteLargeFree } from "./frames";
 import { idleCount, freeAt, rule } from "./scheme";
 import { violation } from "./violations";
-import { pushFree, boUnref, servePending } from "./driver";
+import { pushFree, pushFreeTo, boUnref, servePending } from "./driver";
 
 export const DRIVER_LIVE: i32 = 0;
 export const DRIVER_DYING: i32 = 1; // memunmap_pages is waiting for pgmap refs
@@ -136,7 +136,8 @@ export function registerDriver(kind: i32, nframes: u32): i32 {
   return d;
 }
 
-function pgmapPut(d: i32, n: i32): void {
+/** percpu_ref_put_many(&pgmap->ref, n): the last one ends a waiting memunmap_pages. */
+@inline function pgmapPut(d: i32, n: i32): void {
   const left = i32At(drvPgmapRef, d) - n;
   setI32At(drvPgmapRef, d, left);
   if (left == 0 && i32At(drvState, d) == DRIVER_DYING) completeTeardown(d);
@@ -158,7 +159,7 @@ export function pageFree(pfn: u32, mm: i32, vpn: i32): void {
     folioFree(pfn, mm, vpn);
     return;
   }
-  const kind = kindOf(pfn);
+  const kind = <i32>((f >> PG_KIND_SHIFT) & 7); // kindOf(pfn), from the flags word read above
   const d = driverOf(pfn);
   // Before 7ab0ad0e74f8 page->mapping survived the free: a reused page still looked anon (S15).
   let keep: u32 = f & PG_GONE;
@@ -170,7 +171,7 @@ export function pageFree(pfn: u32, mm: i32, vpn: i32): void {
   setFlags(pfn, (<u32>kind << PG_KIND_SHIFT) | keep); // mapping, anon, exclusive, owner-ref all cleared
   if (i32At(drvState, d) == DRIVER_LIVE) {
     setRef(pfn, idleCount(kind)); // E1 set_page_count(page, 1); E2+ stays 0
-    pushFree(pfn);
+    pushFreeTo(d, pfn);
   }
   bump(ST_DEV_FREED);
   noteFree();
@@ -212,7 +213,7 @@ function folioFree(head: u32, mm: i32, vpn: i32): void {
     setDeviceOwner(pfn, 0);
     if (live) {
       setRef(pfn, idleCount(kind));
-      pushFree(pfn);
+      pushFreeTo(d, pfn);
     }
   }
   noteLargeFree(FOLIO_NR);
