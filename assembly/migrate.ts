@@ -4,13 +4,13 @@
 import {
   HMM_DMIRROR_FLAG_FAIL_ALLOC, PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_MIGRATION, PTE_FORM_DEVMAP,
   PG_ANON, PG_ANON_EXCLUSIVE, PG_OWNER_REF, KIND_DEVICE_PRIVATE, SCHEME_COHERENT_PTE, SCHEME_ANON_EXCLUSIVE,
-  ST_MIGRATED, ST_MIGRATE_FAIL, ST_ATOMIC_REF, ST_ATOMIC_MAP, PG_ALLOCATED, PG_HEAD, PG_TAIL, VM_WRITE, SCHEME_MIGRATE_CHECK_DEVICE_REFS, SCHEME_MIGRATE_SPLIT_LARGE, PG_PAGECACHE, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
+  ST_MIGRATED, ST_MIGRATE_FAIL, ST_ATOMIC_REF, ST_ATOMIC_MAP, PG_ALLOCATED, PG_HEAD, PG_TAIL, PG_KIND_SHIFT, VM_WRITE, SCHEME_MIGRATE_CHECK_DEVICE_REFS, SCHEME_MIGRATE_SPLIT_LARGE, PG_PAGECACHE, MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR,
 } from "./abi";
 import { bump } from "./stats";
 import { rule, pinBias, freeAt } from "./scheme";
 import {
   ref, mapcount, content, setContent, hasFlag, addFlag, clearFlag, setPageIndex, pageIndex, kindOf, isDevice,
-  allocSystemPage, freeSystemFrames, isLarge, flags, setMapcount, setLastOp,
+  allocSystemPage, allocSystemPageAs, noteAlloc, freeSystemFrames, isLarge, flags, setMapcount, setLastOp, setRef, freeSystemPage,
 } from "./frames";
 import { counterOn } from "./counters/layer";
 import { currentOp } from "./violations";
@@ -189,6 +189,32 @@ function restore(src: u32, n: i32): void {
 }
 
 /**
+ * folio_get then folio_put of one reference on small page pfn cannot report anything nor free it: no
+ * counter layer, the page allocated, its count above its kind's free trigger (so the put's floor, that
+ * trigger or 0 for a drained pgmap, is not crossed). Then the pair's net effect is its two atomics.
+ */
+@inline function getPutQuiet(pfn: u32): bool {
+  const f = flags(pfn);
+  return !counterOn && (f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED && ref(pfn) > freeAt(<i32>((f >> PG_KIND_SHIFT) & 7));
+}
+
+/**
+ * moveTo for the one mapping the walk found (entry 0), of a refcounted form, then dropAllocRef's
+ * folio_put (the caller checked getPutQuiet(dst)): the data, index and anon state, the entry, the
+ * mapping's rmap; the count stays (installEntry's folio_get and the put), two refcount atomics.
+ */
+@inline function moveOneTo(src: u32, dst: u32, dstKind: i32, wasExclusive: bool): void {
+  setContent(dst, content(src)); // the driver's copy
+  setPageIndex(dst, pageIndex(src));
+  addFlag(dst, wasExclusive && rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
+  const writable = (<u32>walkAt(walkPte, 0) & PTE_WRITE) != 0;
+  store<u32>(<usize>walkAt(walkPtr, 0), mkPte(dst, entryBits(dstKind, writable)));
+  setMapcount(dst, mapcount(dst) + 1); // folio_add_anon_rmap_pte
+  bump(ST_ATOMIC_REF, 2);
+  bump(ST_ATOMIC_MAP);
+}
+
+/**
  * Migrate one system anon page (or a hole) at vpn of mm into a page of driver d for
  * BO b. Returns true if the vpn now maps device memory.
  */
@@ -238,9 +264,19 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     if (wasExclusive) addFlag(pfn, PG_ANON_EXCLUSIVE);
     return false;
   }
-  moveTo(pfn, dst, n, kind, wasExclusive);
-  dropAllocRef(dst, entryBits(kind, writable));
-  folioPut(pfn, 1, mm, <i32>vpn); // the collect ref: the system page goes back to the buddy
+  const bits = entryBits(kind, writable);
+  // one mapping of a refcounted form (not devmap): installEntry's folio_get and rmap, then dropAllocRef's put
+  if (n == 1 && (bits & PTE_SPECIAL) == 0 && getPutQuiet(dst)) moveOneTo(pfn, dst, kind, wasExclusive);
+  else {
+    moveTo(pfn, dst, n, kind, wasExclusive);
+    dropAllocRef(dst, bits);
+  }
+  // the collect ref: the system page goes back to the buddy (folio_put -> __folio_put, free_unref_folios)
+  if (!counterOn && (flags(pfn) & (PG_ALLOCATED | PG_HEAD | PG_TAIL | (7 << PG_KIND_SHIFT))) == PG_ALLOCATED && ref(pfn) == 1) {
+    setRef(pfn, 0); // folioPut's checks cannot fire on a small allocated system page at 1 (performance only)
+    bump(ST_ATOMIC_REF);
+    freeSystemPage(pfn);
+  } else folioPut(pfn, 1, mm, <i32>vpn);
   bump(ST_MIGRATED);
   lastDst = dst;
   lastSrcWrite = (pte & PTE_WRITE) != 0; // migrate_vma_collect_pmd: pte_write -> MIGRATE_PFN_WRITE
@@ -324,15 +360,32 @@ export function migratePageToRam(src: u32, held: i32, mm: i32, vpn: u32): bool {
     if (wasExclusive) addFlag(src, PG_ANON_EXCLUSIVE);
     return false;
   }
-  const dst = allocSystemPage(); // refcount 1: the allocation ref, dropped at finalize
-  if (!exact) {
-    folioPut(dst, 1, mm, <i32>vpn); // migrate_vma_finalize: the unused new page
-    restore(src, n);
-    if (wasExclusive) addFlag(src, PG_ANON_EXCLUSIVE);
-    return false;
+  if (exact && n > 0 && !counterOn) {
+    // alloc_page, moveTo's copy and n present entries, each folio_get and rmap, then finalize's put of
+    // the allocation ref: the new page's fields stored once, in their final values (allocSystemPageAs;
+    // no check can fire on a fresh page at count 1 + n). Performance only: the same frame, counts,
+    // entries and statistics (n + 1 refcount atomics, n mapcount atomics; n > 0: the put does not free it).
+    const excl = wasExclusive && rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON_EXCLUSIVE : 0;
+    const dst = allocSystemPageAs(n, PG_ANON | excl, pageIndex(src), content(src));
+    noteAlloc();
+    setRef(dst, n);
+    for (let i = 0; i < n; i++) {
+      const writable = (<u32>walkAt(walkPte, i) & PTE_WRITE) != 0;
+      store<u32>(<usize>walkAt(walkPtr, i), mkPte(dst, PTE_PRESENT | (writable ? PTE_WRITE : 0)));
+    }
+    bump(ST_ATOMIC_REF, n + 1);
+    bump(ST_ATOMIC_MAP, n);
+  } else {
+    const dst = allocSystemPage(); // refcount 1: the allocation ref, dropped at finalize
+    if (!exact) {
+      folioPut(dst, 1, mm, <i32>vpn); // migrate_vma_finalize: the unused new page
+      restore(src, n);
+      if (wasExclusive) addFlag(src, PG_ANON_EXCLUSIVE);
+      return false;
+    }
+    moveTo(src, dst, n, -1, wasExclusive);
+    folioPut(dst, 1, mm, <i32>vpn);
   }
-  moveTo(src, dst, n, -1, wasExclusive);
-  folioPut(dst, 1, mm, <i32>vpn);
   folioPut(src, 1, mm, <i32>vpn); // migrate_vma_finalize: the collect ref
   bump(ST_MIGRATED);
   return true;
