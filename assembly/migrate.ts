@@ -21,7 +21,7 @@ import { allocDevicePage } from "./driver";
 import { dmirrorKind, dmirrorAllocPage, setPageMirror } from "./dmirror";
 import { mirrorDevice, mirrorFlags, setMirrorFlags } from "./mirror";
 import { ptePtr, ptePfn, mkPte } from "./pgtable";
-import { rmapWalk, walkAt, walkPtr, walkMm, walkPte, walkVpn } from "./rmap";
+import { rmapWalk, walkAt, walkPtr, walkMm, walkPte, walkVpn, walkTablesBegin, walkTablesEnd, walkTablesDrop } from "./rmap";
 import { findVma, vmaFlags, fileIndex, isAnon, anonVmaPrepare } from "./mm";
 import { mmuNotifierInvalidate } from "./mmu_notifier";
 
@@ -230,6 +230,7 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     // populate only anonymous memory (vma_is_anonymous): elsewhere it is skipped
     if (!isAnon(v)) return false;
     notifyHole(mm, vpn);
+    if (at == 0) walkTablesDrop(); // the tables the hole needs are allocated: a pgd or pmd slot changes
     const p = at != 0 ? at : ptePtr(mm, vpn, true);
     const dst = allocDst(d, b);
     if (dst == 0) { bump(ST_MIGRATE_FAIL); return false; }
@@ -317,6 +318,7 @@ function notifyHoleFirst(mm: i32, vpn: u32): void {
 /** The start of a migrate_vma over [.., end): collect's MIGRATE notification, a fresh finalize list. */
 export function migrateBegin(mm: i32, start: u32, end: u32, owner: i32): void {
   mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_MIGRATE, owner); // migrate_vma_collect
+  walkTablesBegin();
   migrateOwner = owner;
   migrateEnd = end;
   holeNotified = false;
@@ -325,6 +327,7 @@ export function migrateBegin(mm: i32, start: u32, end: u32, owner: i32): void {
 
 /** migrate_vma_finalize: the device pages allocated for refused sources are put, in order. */
 export function migrateFinalize(): void {
+  walkTablesEnd();
   for (let i = 0; i < refusedCount; i++) folioPut(load<u32>(refusedBase + (<usize>i << 2)), 1, -1, -1);
   refusedCount = 0;
 }
@@ -337,10 +340,12 @@ export function migrateFinalize(): void {
  * Returns true on success.
  */
 export function migratePageToRam(src: u32, held: i32, mm: i32, vpn: u32): bool {
+  const large = isLarge(src);
   if (!splitForMigration(src, held)) { // a page of a large device folio (E5)
     bump(ST_MIGRATE_FAIL);
     return false;
   }
+  if (large) walkTablesDrop(); // the split's split_huge_pmd in each mapper: pmd slots changed
   const wasExclusive = hasFlag(src, PG_ANON_EXCLUSIVE);
   const n = collect(src, mm, vpn);
   if (n < 0) {

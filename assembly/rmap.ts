@@ -6,7 +6,8 @@
 import { PTE_PRESENT, PTE_SPECIAL, PTE_DEVICE_PRIVATE, PTE_MIGRATION, FOLIO_NR, PT_ENTRIES } from "./abi";
 import { pageIndex, mapcount } from "./frames";
 import { liveMms, liveMm, firstVma, vmaNext, vmaStart, vmaEnd, vmaPgoff, isCow, shiftedVmas, cachedVma, findVmaAfter } from "./mm";
-import { ptePtr, hugeLeaf, ptePfn, vpnValid, pteTableOf, pteTableBase, pteSlot } from "./pgtable";
+import { ptePtr, hugeLeaf, ptePfn, vpnValid, pteTableOf, pteTableBase, pteSlot, PTE_SLOT } from "./pgtable";
+import { currentOp } from "./violations";
 
 export let walkPtr: usize = 0; // PTE addresses found
 export let walkMm: usize = 0;
@@ -68,6 +69,50 @@ export function folioMappingsIn(mm: i32, head: u32): i32 {
   return n;
 }
 
+// A migrate_vma's walks (performance only). Between migrateBegin and migrateFinalize of one op no pgd or
+// pmd slot of any mm changes but where the migration populates a hole (migrate.ts drops the tables then):
+// migrate_vma_collect_pmd's pages lie in one 2 MiB block, so the pte table over it is looked up once per
+// live mm (fillTables) and each walk of a page in that block reads one entry per mm.
+const TABLES_MMS = 64; // live mms the tables cover (more: the walk looks each table up, as outside a migration)
+const NO_BLOCK: u32 = 0xffffffff;
+const SHIFTED_MM: u32 = 1; // walkTables' mark of an mm with a shifted VMA (a table base is never 0 or 1)
+const walkTables = memory.data(TABLES_MMS * 4); // per live index: the pte table base over tablesBlock, SHIFTED_MM, or 0 (none)
+let tablesOn = false;
+let tablesOp: i32 = -1; // the op whose migration opened them (setCurrentOp's sequence number)
+let tablesBlock: u32 = NO_BLOCK; // idx >> 9 of the block they cover, NO_BLOCK: to be filled
+
+/** migrateBegin: the walks of this op's migration may keep the tables over their block. */
+export function walkTablesBegin(): void {
+  tablesOn = true;
+  tablesOp = currentOp;
+  tablesBlock = NO_BLOCK;
+}
+
+/** migrateFinalize: the migration is over, walks look every table up again. */
+export function walkTablesEnd(): void {
+  tablesOn = false;
+  tablesBlock = NO_BLOCK;
+}
+
+/** A pgd or pmd slot may have changed (a hole populated): the tables are looked up again at the next walk. */
+export function walkTablesDrop(): void {
+  tablesBlock = NO_BLOCK;
+}
+
+/** The pte table base over block blk of each live mm (pteTableOf), or SHIFTED_MM, or 0. */
+function fillTables(blk: u32): void {
+  tablesBlock = blk;
+  for (let i = 0; i < liveMms; i++) {
+    const mm = liveMm(i);
+    let t: u32 = SHIFTED_MM;
+    if (shiftedVmas(mm) == 0) {
+      const pt = pteTableOf(mm, blk << 9);
+      t = pt == 0 ? 0 : <u32>pteTableBase(pt);
+    }
+    store<u32>(walkTables + (<usize>i << 2), t);
+  }
+}
+
 /**
  * Collect the refcounted mappings of anon page pfn; returns how many. Two passes over the live mms
  * (performance only): the first, with no call, reads the entry at vpn idx of each mm whose VMAs are
@@ -78,6 +123,24 @@ export function rmapWalk(pfn: u32): i32 {
   const idx = pageIndex(pfn);
   const direct = vpnValid(<i64>idx); // else no VMA reaches vpn idx
   let c = 0; // candidates, in walkMm / walkPtr (ptr 0: a shifted mm, walked in full)
+  if (tablesOn && direct && currentOp == tablesOp && liveMms <= TABLES_MMS) {
+    // the same candidates as below, from the tables over idx's block
+    if (idx >> 9 != tablesBlock) fillTables(idx >> 9);
+    const off = <usize>(idx & (PT_ENTRIES - 1)) * PTE_SLOT;
+    for (let i = 0; i < liveMms; i++) {
+      const t = load<u32>(walkTables + (<usize>i << 2));
+      if (t == 0) continue;
+      let p: usize = 0;
+      if (t != SHIFTED_MM) {
+        p = <usize>t + off;
+        if (ptePfn(load<u32>(p)) != pfn) continue;
+      }
+      store<i32>(walkMm + (<usize>c << 2), liveMm(i));
+      store<i32>(walkPtr + (<usize>c << 2), <i32>p);
+      c++;
+    }
+    return recordCandidates(idx, pfn, c);
+  }
   for (let i = 0; i < liveMms; i++) {
     const mm = liveMm(i);
     let p: usize = 0;
@@ -95,6 +158,11 @@ export function rmapWalk(pfn: u32): i32 {
     store<i32>(walkPtr + (<usize>c << 2), <i32>p);
     c++;
   }
+  return recordCandidates(idx, pfn, c);
+}
+
+/** rmapWalk's second pass: the c candidates in mm order, each recorded if it maps the page. */
+@inline function recordCandidates(idx: u32, pfn: u32, c: i32): i32 {
   let n = 0; // n <= k: record overwrites only candidates already read
   for (let k = 0; k < c; k++) {
     const mm = walkAt(walkMm, k);
@@ -105,7 +173,7 @@ export function rmapWalk(pfn: u32): i32 {
 }
 
 /** rmapWalk in an unshifted mm whose entry at vpn maps the page: record it if a private VMA holds vpn. */
-function recordAt(mm: i32, vpn: u32, p: usize, n: i32): i32 {
+@inline function recordAt(mm: i32, vpn: u32, p: usize, n: i32): i32 {
   return privateVmaHolds(mm, vpn) ? record(mm, vpn, p, n) : n;
 }
 
@@ -135,7 +203,7 @@ function walkShifted(mm: i32, idx: u32, pfn: u32, n: i32): i32 {
 }
 
 /** A private VMA of mm contains vpn (find_vma's answer, but the vmacache left as it was: a walk is no access). */
-function privateVmaHolds(mm: i32, vpn: u32): bool {
+@inline function privateVmaHolds(mm: i32, vpn: u32): bool {
   let v = cachedVma(mm);
   if (v < 0 || vpn < vmaStart(v) || vpn >= vmaEnd(v)) {
     v = findVmaAfter(mm, vpn);
