@@ -240,8 +240,16 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     if (!hasFlag(dst, PG_ANON)) setPageIndex(dst, fileIndex(v, vpn));
     addFlag(dst, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
     const bits = entryBits(kind, writable);
-    installEntry(p, dst, bits, mm, <i32>vpn);
-    dropAllocRef(dst, bits);
+    if ((bits & PTE_SPECIAL) == 0 && getPutQuiet(dst)) {
+      // installEntry's folio_get and rmap, then dropAllocRef's folio_put: the count stays (performance only)
+      store<u32>(p, mkPte(dst, bits));
+      setMapcount(dst, mapcount(dst) + 1); // folio_add_new_anon_rmap
+      bump(ST_ATOMIC_REF, 2);
+      bump(ST_ATOMIC_MAP);
+    } else {
+      installEntry(p, dst, bits, mm, <i32>vpn);
+      dropAllocRef(dst, bits);
+    }
     bump(ST_MIGRATED);
     lastDst = dst;
     lastSrcWrite = false; // migrate_vma_collect_hole: MIGRATE_PFN_MIGRATE only (the zero page too)
