@@ -190,24 +190,64 @@ function copyRunAny(src: usize, last: usize, delta: usize, wp: u32, srcMask: u32
   // Loop invariants in locals: V8 reloads a wasm global at each use (none changes in a copy).
   const refB = refBase, mapB = mapBase, flB = flagsBase;
   store<i32>(RUN_NONE, 0);
-  for (; src < last; src += PTE_SLOT) {
-    const w = load<u64>(src); // the PTE and its shadow word after it (pgtable.ts shadowOf)
-    const pte = <u32>w;
-    if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) { // pte_none too: tested in here
-      if (pte != 0) break;
-      store<i32>(RUN_NONE, load<i32>(RUN_NONE) + 1);
-      continue;
+  let pte: u32, at: usize, f: u32;
+  for (;;) {
+    // Eight fast PTEs a turn while eight slots are left: V8's loop head (its stack check, the
+    // reloads of what the body spilled) then costs an eighth per PTE. Any other PTE ends the turn.
+    while (src + 8 * PTE_SLOT <= last) {
+      pte = load<u32>(src); if (!isFastPte(pte)) break;
+      at = frameAt(pte); f = load<u32>(flB + at); if (!isFastFrame(f)) break;
+      copyFastPte(src, delta, pte, at, f, wp, srcMask, refB, mapB, flB); src += PTE_SLOT;
+      pte = load<u32>(src); if (!isFastPte(pte)) break;
+      at = frameAt(pte); f = load<u32>(flB + at); if (!isFastFrame(f)) break;
+      copyFastPte(src, delta, pte, at, f, wp, srcMask, refB, mapB, flB); src += PTE_SLOT;
+      pte = load<u32>(src); if (!isFastPte(pte)) break;
+      at = frameAt(pte); f = load<u32>(flB + at); if (!isFastFrame(f)) break;
+      copyFastPte(src, delta, pte, at, f, wp, srcMask, refB, mapB, flB); src += PTE_SLOT;
+      pte = load<u32>(src); if (!isFastPte(pte)) break;
+      at = frameAt(pte); f = load<u32>(flB + at); if (!isFastFrame(f)) break;
+      copyFastPte(src, delta, pte, at, f, wp, srcMask, refB, mapB, flB); src += PTE_SLOT;
+      pte = load<u32>(src); if (!isFastPte(pte)) break;
+      at = frameAt(pte); f = load<u32>(flB + at); if (!isFastFrame(f)) break;
+      copyFastPte(src, delta, pte, at, f, wp, srcMask, refB, mapB, flB); src += PTE_SLOT;
+      pte = load<u32>(src); if (!isFastPte(pte)) break;
+      at = frameAt(pte); f = load<u32>(flB + at); if (!isFastFrame(f)) break;
+      copyFastPte(src, delta, pte, at, f, wp, srcMask, refB, mapB, flB); src += PTE_SLOT;
+      pte = load<u32>(src); if (!isFastPte(pte)) break;
+      at = frameAt(pte); f = load<u32>(flB + at); if (!isFastFrame(f)) break;
+      copyFastPte(src, delta, pte, at, f, wp, srcMask, refB, mapB, flB); src += PTE_SLOT;
+      pte = load<u32>(src); if (!isFastPte(pte)) break;
+      at = frameAt(pte); f = load<u32>(flB + at); if (!isFastFrame(f)) break;
+      copyFastPte(src, delta, pte, at, f, wp, srcMask, refB, mapB, flB); src += PTE_SLOT;
     }
-    const at = <usize>ptePfn(pte) << 2;
-    const f = load<u32>(flB + at);
-    if ((f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) != PG_ALLOCATED) break;
-    store<i32>(refB + at, load<i32>(refB + at) + 1); // folio_get
-    store<i32>(mapB + at, load<i32>(mapB + at) + 1); // folio_dup_file_rmap_pte / folio_try_dup_anon_rmap_pte
-    if ((f & PG_ANON) != 0) store<u32>(flB + at, f & ~PG_ANON_EXCLUSIVE);
-    store<u32>(src, pte & srcMask); // wrprotectSrc
-    store<u64>(src + delta, w & (0xFFFFFFFF00000000 | <u64>wp)); // the child's entry (pte & wp) and the shadow word
+    // one PTE: a pte_none, a fast PTE of the last few, or the one for copyOne
+    if (src >= last) break;
+    pte = load<u32>(src);
+    if (pte == 0) {
+      store<i32>(RUN_NONE, load<i32>(RUN_NONE) + 1);
+    } else {
+      if (!isFastPte(pte)) break;
+      at = frameAt(pte); f = load<u32>(flB + at); if (!isFastFrame(f)) break;
+      copyFastPte(src, delta, pte, at, f, wp, srcMask, refB, mapB, flB);
+    }
+    src += PTE_SLOT;
   }
   return src;
+}
+
+/** copyRun copies (copyFastPte) a present PTE (not special, not device-private) */
+@inline function isFastPte(pte: u32): bool { return (pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) == PTE_PRESENT; }
+/** of an allocated small page (its flags `f`), */
+@inline function isFastFrame(f: u32): bool { return (f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED; }
+/** whose per-frame words lie at this byte offset from refBase, mapBase, flagsBase. */
+@inline function frameAt(pte: u32): usize { return <usize>ptePfn(pte) << 2; }
+@inline function copyFastPte(src: usize, delta: usize, pte: u32, at: usize, f: u32, wp: u32, srcMask: u32, refB: usize, mapB: usize, flB: usize): void {
+  store<i32>(refB + at, load<i32>(refB + at) + 1); // folio_get
+  store<i32>(mapB + at, load<i32>(mapB + at) + 1); // folio_dup_file_rmap_pte / folio_try_dup_anon_rmap_pte
+  if ((f & PG_ANON) != 0) store<u32>(flB + at, f & ~PG_ANON_EXCLUSIVE);
+  store<u32>(src, pte & srcMask); // wrprotectSrc
+  store<u32>(src + delta, pte & wp); // the child's entry
+  store<u32>(src + delta, load<u32>(src, 4), 4); // and its shadow word (pgtable.ts shadowOf)
 }
 
 /** copy_pmd_range / copy_pte_range over [start, end) of one vma. */

@@ -902,27 +902,40 @@ static inline void copyOne(i32 parent, int cow, u32 vpn, u32 *src, u32 pte, u32 
 }
 /* copyRun (fork.ts): copyRangeFast's per-PTE work over the parent's slots [src, last), the child's
  * at src + delta, a loop without calls; stops at a PTE for copyOne (returned), the pte_none slots
- * passed in runNone. copyRunCow is the common fork's copy (wp == srcMask == ~PTE_WRITE, constants). */
+ * passed in runNone. copyRunCow is the common fork's copy (wp == srcMask == ~PTE_WRITE, constants).
+ * As fork.ts: eight fast PTEs a turn while eight slots are left (any other PTE ends the turn), then one
+ * PTE (a pte_none, a fast PTE of the last few, or the stop). */
 static i32 runNone;
+static ALWAYS_INLINE int isFastPte(u32 pte) { return (pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) == PTE_PRESENT; }
+static ALWAYS_INLINE int isFastFrame(u32 f) { return (f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED; }
+static ALWAYS_INLINE void copyFastPte(u32 *src, ptrdiff_t delta, u32 pte, u32 pfn, u32 f, u32 wp, u32 srcMask) {
+  REF(pfn) += 1;
+  MAPC(pfn) += 1;
+  if (f & PG_ANON) FLAGS(pfn) = f & ~(u32)PG_ANON_EXCLUSIVE;
+  u32 *dst = src + delta;
+  *src = pte & srcMask; /* wrprotectSrc */
+  *dst = pte & wp;
+  *shadowOf(dst) = *shadowOf(src);
+}
+#define COPY_FAST_STEP(brk) { \
+    pte = *src; if (!isFastPte(pte)) brk; \
+    pfn = pte >> PTE_PFN_SHIFT; f = FLAGS(pfn); if (!isFastFrame(f)) brk; \
+    copyFastPte(src, delta, pte, pfn, f, wp, srcMask); src += PTE_SLOT; }
 static ALWAYS_INLINE u32 *copyRun(u32 *src, u32 *last, ptrdiff_t delta, u32 wp, u32 srcMask) {
   runNone = 0;
-  for (; src < last; src += PTE_SLOT) {
-    u32 pte = *src;
-    if ((pte & (PTE_PRESENT | PTE_SPECIAL | PTE_DEVICE_PRIVATE)) != PTE_PRESENT) { /* pte_none too: tested in here */
-      if (pte != 0) break;
-      runNone++;
-      continue;
+  u32 pte, pfn, f;
+  for (;;) {
+    while (src + 8 * PTE_SLOT <= last) {
+      COPY_FAST_STEP(goto one) COPY_FAST_STEP(goto one) COPY_FAST_STEP(goto one) COPY_FAST_STEP(goto one)
+      COPY_FAST_STEP(goto one) COPY_FAST_STEP(goto one) COPY_FAST_STEP(goto one) COPY_FAST_STEP(goto one)
     }
-    u32 pfn = pte >> PTE_PFN_SHIFT;
-    u32 f = FLAGS(pfn);
-    if ((f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) != PG_ALLOCATED) break;
-    REF(pfn) += 1;
-    MAPC(pfn) += 1;
-    if (f & PG_ANON) FLAGS(pfn) = f & ~(u32)PG_ANON_EXCLUSIVE;
-    u32 *dst = src + delta;
-    *src = pte & srcMask; /* wrprotectSrc */
-    *dst = pte & wp;
-    *shadowOf(dst) = *shadowOf(src);
+  one:
+    if (src >= last) break;
+    pte = *src;
+    if (pte == 0) {
+      runNone++;
+      src += PTE_SLOT;
+    } else COPY_FAST_STEP(return src)
   }
   return src;
 }
