@@ -2,7 +2,7 @@
 // returns and what a store changes, with the data check on every load.
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, VM_SHARED, PTE_FORM_DEVMAP,
-  PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
+  PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, ST_ATOMIC_MAP, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
   MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, SWAP_FAULT_NO_REF, SCHEME_LARGE_ANON_REUSE, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
   VPN_BITS, VM_READ, VM_WRITE, SIGSEGV, SIGBUS, V_LIVELOCK, FOLIO_NR, NO_FIELD, ERR_NONE, ERR_RANGE,
   ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_DEVICE, F_ACCESS_ADDR, F_LOOP_PAGES,
@@ -11,7 +11,7 @@ import { bump } from "./stats";
 import { removeDeviceExclusiveEntry } from "./exclusive";
 import { rule } from "./scheme";
 import {
-  allocSystemPage, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, setLastOp, kindOf, folioRef,
+  allocSystemPageAs, noteAlloc, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, setLastOp, kindOf, folioRef,
   isLarge, folioOf, folioMapcount, freeSystemFrames, freeHugeFolios,
 } from "./frames";
 import { folioMappingsIn } from "./rmap";
@@ -39,11 +39,12 @@ import { fileFastAccess, fileFastResult, FILE_FULL, FILE_FAULTED } from "./fastp
 /** A fresh anonymous page for vpn of vma v: refcount 1 (the PTE's), mapcount 1, exclusive. */
 @inline function newAnonPage(v: i32, vpn: u32, data: u32): u32 {
   anonVmaPrepare(v); // do_anonymous_page / do_cow_fault / wp_page_copy: anon_vma_prepare (6.1 mm/memory.c)
-  const pfn = allocSystemPage();
-  setPageIndex(pfn, fileIndex(v, vpn)); // folio_add_new_anon_rmap: linear_page_index
-  setContent(pfn, data);
-  addFlag(pfn, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
-  rmapAdd(pfn); // folio_add_new_anon_rmap
+  // alloc_anon_folio, then folio_add_new_anon_rmap (PG_anon, its index linear_page_index, mapcount 1)
+  // and the data: every field stored once (allocSystemPageAs; performance only)
+  const anon = rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON;
+  const pfn = allocSystemPageAs(1, anon, fileIndex(v, vpn), data);
+  noteAlloc(); // allocSystemPage's
+  bump(ST_ATOMIC_MAP); // rmapAdd's
   return pfn;
 }
 
@@ -372,6 +373,10 @@ function accessPte(mm: i32, v: i32, vpn: i32, write: bool, value: i32, touch: bo
     storeValue(mm, v, <u32>vpn, cur, <u32>value);
     return 0;
   }
+  // A store to a present read-only PTE of a vma without a file (a COW write after fork): wpStore.
+  if (write && touch && (pte & (PTE_PRESENT | PTE_DEVICE_PRIVATE | PTE_DEVICE_EXCLUSIVE)) == PTE_PRESENT && vmaFile(v) < 0) {
+    return wpStore(mm, v, <u32>vpn, cur, pte, <u32>value);
+  }
   if (pte == 0) {
     // pte_none: a PMD may map the block (a THP or the huge zero page; MADV_COLLAPSE makes one in any anon vma),
     // or in a huge-page vma a THP fault may map one (thpEligible).
@@ -415,6 +420,22 @@ function accessPte(mm: i32, v: i32, vpn: i32, write: bool, value: i32, touch: bo
   if (!touch) return 0;
   if (!write) return <i32>loadChecked(mm, v, <u32>vpn, p);
   storeValue(mm, v, <u32>vpn, p, <u32>value);
+  return 0;
+}
+
+/**
+ * accessPte's store to the present read-only PTE `pte` at p of vma v without a file: the same
+ * room check, handleFault's do_wp_page and the store, without the tests that cannot hold for it
+ * on the way (no THP block over a present PTE, no end of file, no device page, no device entry,
+ * no VM_FAULT_OOM: doWpPage leaves a present PTE). Performance only.
+ */
+function wpStore(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, value: u32): i32 {
+  const room = faultRoomFor(mm, vpn, true, pte, true);
+  if (room < 0) return room;
+  faultOom = false; // as handleFault
+  bump(ST_FAULTS);
+  doWpPage(mm, v, vpn, p, pte, true);
+  storePage(mm, v, vpn, p, ptePfn(load<u32>(p)), value);
   return 0;
 }
 
