@@ -12,7 +12,7 @@ import { allocSystemPageAs, noteLateFault, freeSystemFrames, content, setContent
 import { frameUsable } from "./refcount";
 import { pgdEntry, pmdEntry, pteOfSlot, shadowOf, hugeLeaves, hugeLeaf, pteTablesLeft, mkPte, ptePfn } from "./pgtable";
 import { findVma, cachedVma, vmaStart, vmaEnd, vmaPgoff, vmaFlags, anonVmaPrepare } from "./mm";
-import { access, accessVma } from "./fault";
+import { access, accessVma, wpStoreFast } from "./fault";
 import { fpNote, FP_ACCESS_FAST, FP_ACCESS_FULL } from "./fastpath";
 
 const VPN_LIMIT: u32 = <u32>1 << VPN_BITS;
@@ -103,7 +103,7 @@ function walkRead(mm: i32, vpn: i32): i32 {
   // No fault: the PTE allows the access (else do_wp_page, a device entry...: the full path).
   if ((pte & PTE_PRESENT) == 0) return fullAccess(mm, vpn, write, value);
   if (write) {
-    if ((pte & PTE_WRITE) == 0) return fullAccess(mm, vpn, write, value);
+    if ((pte & PTE_WRITE) == 0) return wpStoreFast(mm, v, vpn, p, pte, value); // do_wp_page (fault.ts), out of line
   }
   const pfn = ptePfn(pte);
   if (pfn != 0) {

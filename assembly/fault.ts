@@ -32,6 +32,7 @@ import { hugeFault, thpEligible, HUGE_NONE } from "./thp";
 import { ksignal } from "./errno";
 import { fail, errCode } from "./reject";
 import { fileFastAccess, fileFastResult, FILE_FULL, FILE_FAULTED } from "./fastpath_file";
+import { fpNote, FP_ACCESS_FULL } from "./fastpath";
 
 /** A present PTE that vm_normal_page() resolves to a refcounted page. */
 @inline export function isNormalPresent(pte: u32): bool { return (pte & (PTE_PRESENT | PTE_SPECIAL)) == PTE_PRESENT; }
@@ -437,6 +438,18 @@ function wpStore(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, value: u32): i32
   doWpPage(mm, v, vpn, p, pte, true);
   storePage(mm, v, vpn, p, ptePfn(load<u32>(p)), value);
   return 0;
+}
+
+/**
+ * fastAccess's store (fastpath_anon.ts) to the present read-only PTE `pte` at p of v, a private
+ * anonymous vma without VM_HUGEPAGE that holds vpn (in range) and allows writes: what its fullAccess
+ * would come to, access() finding v and p again, accessVma's checks passing, accessPte's wpStore
+ * (performance only: the same FP_ACCESS_FULL, faults and store).
+ */
+export function wpStoreFast(mm: i32, v: i32, vpn: i32, p: usize, pte: u32, value: i32): i32 {
+  fpNote(FP_ACCESS_FULL);
+  if ((pte & (PTE_DEVICE_PRIVATE | PTE_DEVICE_EXCLUSIVE)) != 0) return access(mm, vpn, true, value);
+  return wpStore(mm, v, <u32>vpn, p, pte, <u32>value);
 }
 
 /** handle_mm_fault for hmm_range_fault (hmm.ts): the fault of a CPU access, no load or store; 0, or -1 when rejected. */
