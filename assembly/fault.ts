@@ -2,7 +2,7 @@
 // returns and what a store changes, with the data check on every load.
 import {
   PTE_PRESENT, PTE_WRITE, PTE_SPECIAL, PTE_DEVMAP, PTE_DEVICE_PRIVATE, PTE_DEVICE_EXCLUSIVE, VM_SHARED, PTE_FORM_DEVMAP,
-  PG_ANON, PG_ANON_EXCLUSIVE, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, ST_ATOMIC_MAP, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
+  PG_ANON, PG_ANON_EXCLUSIVE, PG_HEAD, PG_TAIL, SCHEME_ANON_EXCLUSIVE, SCHEME_SWAP_FAULT_REF, ST_ATOMIC_MAP, SCHEME_FSDAX_PTE, SCHEME_DEVDAX_PTE,
   MMU_NOTIFY_MIGRATE, MMU_NOTIFY_CLEAR, SWAP_FAULT_NO_REF, SCHEME_LARGE_ANON_REUSE, KIND_FSDAX, KIND_DEVDAX, KIND_P2PDMA, ST_FAULTS, ST_WP_COPY, ST_WP_REUSE, V_CORRUPTION, V_UAF,
   VPN_BITS, VM_READ, VM_WRITE, SIGSEGV, SIGBUS, V_LIVELOCK, FOLIO_NR, NO_FIELD, ERR_NONE, ERR_RANGE,
   ERR_NOMEM_FRAMES, ERR_NOMEM_TABLES, ERR_NOMEM_DEVICE, F_ACCESS_ADDR, F_LOOP_PAGES,
@@ -12,7 +12,7 @@ import { removeDeviceExclusiveEntry } from "./exclusive";
 import { rule } from "./scheme";
 import {
   allocSystemPageAs, noteAlloc, ref, mapcount, content, setContent, hasFlag, addFlag, setPageIndex, setLastOp, kindOf, folioRef,
-  isLarge, folioOf, folioMapcount, freeSystemFrames, freeHugeFolios,
+  isLarge, folioOf, folioMapcount, freeSystemFrames, freeHugeFolios, flags,
 } from "./frames";
 import { folioMappingsIn } from "./rmap";
 import { folioGet, folioPut, rmapAdd, rmapRemove, frameUsable } from "./refcount";
@@ -176,10 +176,13 @@ export function doWpPage(mm: i32, v: i32, vpn: u32, p: usize, pte: u32, makeWrit
     return;
   }
   const pfn = ptePfn(pte);
-  if ((pte & PTE_SPECIAL) == 0 && hasFlag(pfn, PG_ANON)) {
-    // 5.19+: reuse at once if PageAnonExclusive; otherwise wp_can_reuse_anon_folio decides.
-    const exclusive = rule(SCHEME_ANON_EXCLUSIVE) != 0 && hasFlag(pfn, PG_ANON_EXCLUSIVE);
-    if (exclusive || wpCanReuseAnonFolio(mm, pfn)) {
+  // the old page's flags read once for the reuse tests (performance only: nothing changes them on the way)
+  const f = (pte & PTE_SPECIAL) == 0 ? flags(pfn) : 0;
+  if ((f & PG_ANON) != 0) {
+    // 5.19+: reuse at once if PageAnonExclusive; otherwise wp_can_reuse_anon_folio decides
+    // (a small folio: its one reference is this mapping, as there).
+    const exclusive = rule(SCHEME_ANON_EXCLUSIVE) != 0 && (f & PG_ANON_EXCLUSIVE) != 0;
+    if (exclusive || ((f & (PG_HEAD | PG_TAIL)) == 0 ? ref(pfn) == 1 : wpCanReuseAnonFolio(mm, pfn))) {
       if (rule(SCHEME_ANON_EXCLUSIVE) != 0) addFlag(pfn, PG_ANON_EXCLUSIVE);
       store<u32>(p, makeWritable ? pte | PTE_WRITE : pte);
       bump(ST_WP_REUSE);
