@@ -64,6 +64,7 @@ import { access, faultRoom, folioRoom, deviceRoom, deviceRoomRange, beyondEof } 
 import { fail, errCode, errField, errDetail, clearRejection } from "./reject";
 import { splitHugeForMigration, migrateHugeToDevice, splitDevicePmdsIn, splitDeviceFoliosOf } from "./thp";
 import { migrateOneToDevice, migratePageToRam, migrateBegin, migrateFinalize } from "./migrate";
+import { walkTablesBegin, walkTablesEnd } from "./rmap";
 import { gup, unpin, checkVmaFlags, refuse } from "./gup";
 import {
   newFile, fileValid, filePages, fileSlotsLeft, fileCount, fileCap, dropPageCache, fileIsOpen, fileDevice,
@@ -289,6 +290,7 @@ function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
   // performance only). The table is looked up again after each migration, which may change it.
   const end = <u32>(vpn + n);
   let at = <u32>vpn;
+  walkTablesBegin(); // this migrate_vma's rmap walks keep the pte tables over their block (rmap.ts)
   while (at < end) {
     const tableEnd = min<u32>((at | (PT_ENTRIES - 1)) + 1, end);
     let pt = pteTableOf(mm, at);
@@ -306,6 +308,7 @@ function doMigrateToRam(mm: i32, vpn: i32, n: i32): i32 {
     }
     at = tableEnd;
   }
+  walkTablesEnd();
   return moved;
 }
 
