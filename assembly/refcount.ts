@@ -54,14 +54,15 @@ import { counterOn, counterUpdate } from "./counters/layer";
   }
   const kind = kindOf(pfn);
   const drained = kind != KIND_SYSTEM && rule(SCHEME_PGMAP_REF) == PGMAP_REF_PER_PAGE && pgmapKilled(pfn);
-  const floor = drained ? 0 : freeAt(kind);
+  const trigger = kind == KIND_SYSTEM ? 0 : freeAt(kind); // freeAt once (system RAM's 0 without its tests; performance only)
+  const floor = drained ? 0 : trigger;
   if (r - n < floor) {
     violation(V_UNDERFLOW, pfn, mm, vpn, r, mapcount(pfn), -n);
     return;
   }
   setRef(pfn, r - n);
   if (counterOn) counterUpdate(pfn, -n, r - n);
-  if (r - n == freeAt(kind)) releaseFrame(pfn, mm, vpn);
+  if (r - n == trigger) releaseFrame(pfn, mm, vpn);
   if (drained && r - n == 0) pgmapPutPage(pfn);
 }
 
