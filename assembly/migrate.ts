@@ -261,7 +261,7 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
   // (PageTransCompound -> mpfn 0; migrate_vma_check_page refuses compound pages: 5.15
   // mm/migrate.c, 6.1 mm/migrate_device.c); from it, migrate_vma_split_folio splits the folio.
   if (isLarge(pfn) && rule(SCHEME_MIGRATE_SPLIT_LARGE) == 0) { bump(ST_MIGRATE_FAIL); return false; }
-  if (!splitForMigration(pfn, 0)) { bump(ST_MIGRATE_FAIL); return false; }
+  if (isLarge(pfn) && !splitForMigration(pfn, 0)) { bump(ST_MIGRATE_FAIL); return false; } // a small page: nothing to split
   const wasExclusive = hasFlag(pfn, PG_ANON_EXCLUSIVE);
   const n = collect(pfn, mm, vpn);
   if (n < 0) { bump(ST_MIGRATE_FAIL); return false; }
@@ -349,7 +349,7 @@ export function migrateFinalize(): void {
  */
 export function migratePageToRam(src: u32, held: i32, mm: i32, vpn: u32): bool {
   const large = isLarge(src);
-  if (!splitForMigration(src, held)) { // a page of a large device folio (E5)
+  if (large && !splitForMigration(src, held)) { // a page of a large device folio (E5); a small page: nothing to split
     bump(ST_MIGRATE_FAIL);
     return false;
   }
