@@ -323,6 +323,18 @@ export function insertVma(mm: i32, start: u32, end: u32, flags: i32, file: i32, 
   if (shiftedVma(flags, start, pgoff) != 0) put(mmShifted, mm, get(mmShifted, mm) + 1);
   // its place: after the VMAs starting below start (the list's walk to it, found in the index)
   const n = get(mmVmas, mm);
+  if (n == 0) {
+    if (get(mmIdxCap, mm) != 0) { // an empty mm's first VMA in the index's kept room (mmap1's cycle): no call on the way
+      put(vmNext, v, get(mmHead, mm));
+      put(mmHead, mm, v);
+      const p = idxAt(mm);
+      store<u32>(p, start);
+      store<i32>(p, v, 4);
+      put(mmVmas, mm, 1);
+      if (file >= 0) fileVmaGet(file);
+      return v;
+    }
+  }
   if (n >= get(mmIdxCap, mm)) idxReserve(mm, n + 1); // idxReserve's own first test, inline (performance only)
   const b = idxAt(mm);
   // a VMA after every other (the first of an empty mm, mmap's usual place) ranks last: idxRank's search skipped
