@@ -20,6 +20,12 @@ export function splitsVma(mm: i32, start: u32, end: u32): bool {
 
 /** munmap's vma surgery: zap [start, end) and trim, split or drop each vma it touches. */
 export function unmapRange(mm: i32, start: u32, end: u32): void {
+  const first = firstVma(mm);
+  if (first >= 0) {
+    if (vmaStart(first) == start) {
+      if (vmaEnd(first) == end) { unmapFirstVma(mm, first); return; }
+    }
+  }
   // do_vmi_munmap does nothing (no notifier, no table freed) when no vma is in the range
   if (!overlaps(mm, start, end)) return;
   // unmap_vmas: one mmu-notifier UNMAP over the range
@@ -56,6 +62,19 @@ export function unmapRange(mm: i32, start: u32, end: u32): void {
   }
   // free_pgtables' floor and ceiling walk the list: only for an mm that has a table to free (freeTablesIn's own
   // first test; performance only)
+  if (tablesOf(mm) != 0) freeTablesIn(mm, max<u32>(start & ~511, prevEnd(mm, start)), min<u32>((end + 511) & ~511, nextStart(mm, end)));
+}
+
+/**
+ * unmapRange of exactly the mm's first VMA (mmap1's munmap): the same steps in the same order as the
+ * general walk takes for it (the next VMA starts at or after its end), without the overlap walk (performance only).
+ */
+function unmapFirstVma(mm: i32, v: i32): void {
+  const start = vmaStart(v);
+  const end = vmaEnd(v);
+  mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_UNMAP, -1);
+  if (tablesOf(mm) != 0 || gatheredCount() != 0) zapRange(mm, start, end);
+  unlinkVma(mm, v, -1);
   if (tablesOf(mm) != 0) freeTablesIn(mm, max<u32>(start & ~511, prevEnd(mm, start)), min<u32>((end + 511) & ~511, nextStart(mm, end)));
 }
 
