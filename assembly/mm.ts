@@ -290,7 +290,9 @@ export function findVmaAfter(mm: i32, vpn: u32): i32 {
 export function overlaps(mm: i32, start: u32, end: u32): bool {
   let v = get(mmHead, mm);
   while (v >= 0) {
-    if (vmaStart(v) < end && start < vmaEnd(v)) return true;
+    if (vmaStart(v) < end) { // a test at a time (performance only)
+      if (start < vmaEnd(v)) return true;
+    }
     v = get(vmNext, v);
   }
   return false;

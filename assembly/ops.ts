@@ -158,13 +158,18 @@ function doMmap(mm: i32, vpn: i32, n: i32, fl: i32, file: i32, pgoff: i32): i32 
     if (pgoff < 0 || <i64>pgoff + <i64>n > <i64>filePages(file)) return fail(ERR_RANGE, F_MMAP_OFFSET);
   }
   if (vmaSlotsLeft() < 1) return fail(ERR_NOMEM_VMA, NO_FIELD, 1);
-  if (shmem && (fileCount >= fileCap || <i64>n > <i64>fileSlotsLeft())) return fail(ERR_NOMEM_OBJECTS, F_MMAP_LENGTH, n); // the shmem file
+  if (shmem) { // the shmem file
+    if (fileCount >= fileCap) return fail(ERR_NOMEM_OBJECTS, F_MMAP_LENGTH, n);
+    if (<i64>n > <i64>fileSlotsLeft()) return fail(ERR_NOMEM_OBJECTS, F_MMAP_LENGTH, n);
+  }
   let start: u32;
   if (vpn == -1) {
     start = unmappedArea(mm, <u32>n, <u32>VPN_LIMIT);
     if (start == 0) return kfail(ENOMEM); // get_unmapped_area found no room
   } else {
-    if (!rangeOk(vpn, n)) return fail(ERR_RANGE, F_MMAP_ADDR);
+    // rangeOk(vpn, n) a test at a time (n > 0 tested first)
+    if (<u32>vpn >= <u32>VPN_LIMIT) return fail(ERR_RANGE, F_MMAP_ADDR);
+    if (<u32>n > <u32>VPN_LIMIT - <u32>vpn) return fail(ERR_RANGE, F_MMAP_ADDR);
     start = <u32>vpn;
     if (overlaps(mm, start, start + <u32>n)) return kfail(EEXIST); // do_mmap: MAP_FIXED_NOREPLACE
   }
