@@ -60,8 +60,13 @@ export function unmapRange(mm: i32, start: u32, end: u32): void {
     }
     v = next;
   }
-  // free_pgtables' floor and ceiling walk the list: only for an mm that has a table to free (freeTablesIn's own
-  // first test; performance only)
+  freeTablesAround(mm, start, end);
+}
+
+/** free_pgtables over [start, end) after the surgery, between the neighbouring VMAs (prevEnd, nextStart below). */
+@inline function freeTablesAround(mm: i32, start: u32, end: u32): void {
+  // the floor and ceiling walk the list: only for an mm that has a table to free (freeTablesIn's own first
+  // test; performance only)
   if (tablesOf(mm) != 0) freeTablesIn(mm, max<u32>(start & ~511, prevEnd(mm, start)), min<u32>((end + 511) & ~511, nextStart(mm, end)));
 }
 
@@ -75,7 +80,7 @@ function unmapFirstVma(mm: i32, v: i32): void {
   mmuNotifierInvalidate(mm, start, end, MMU_NOTIFY_UNMAP, -1);
   if (tablesOf(mm) != 0 || gatheredCount() != 0) zapRange(mm, start, end);
   unlinkVma(mm, v, -1);
-  if (tablesOf(mm) != 0) freeTablesIn(mm, max<u32>(start & ~511, prevEnd(mm, start)), min<u32>((end + 511) & ~511, nextStart(mm, end)));
+  freeTablesAround(mm, start, end);
 }
 
 /**
