@@ -95,16 +95,14 @@ export function entryBits(kind: i32, writable: bool): u32 {
  * first); every other one is unmapped by try_to_migrate_one, which notifies CLEAR.
  */
 @inline function collect(src: u32, mm: i32, vpn: u32): i32 {
-  const f = flags(src);
-  const r = ref(src);
   // A small allocated page, not maybe pinned, no counter layer: folio_get's and the puts' checks
-  // cannot fire (collectOwn), so the walk may come first and one mapping of its own is unmapped in
-  // one step. Performance only: the same counts, entries, statistics and lastOp.
-  if (!counterOn && (f & (PG_ALLOCATED | PG_HEAD | PG_TAIL)) == PG_ALLOCATED && r > freeAt(kindOf(src))
-      && !(rule(SCHEME_ANON_EXCLUSIVE) != 0 && (f & PG_ANON_EXCLUSIVE) != 0 && r + 1 >= pinBias())) {
+  // cannot fire (getPutQuiet, collectOwn), so the walk may come first and one mapping of its own is
+  // unmapped in one step. Performance only: the same counts, entries, statistics and lastOp.
+  if (getPutQuiet(src)
+      && !(rule(SCHEME_ANON_EXCLUSIVE) != 0 && (flags(src) & PG_ANON_EXCLUSIVE) != 0 && ref(src) + 1 >= pinBias())) {
     const n = rmapWalk(src);
     if (n == 1 && walkAt(walkMm, 0) == mm && <u32>walkAt(walkVpn, 0) == vpn && mapcount(src) > 0) {
-      collectOwn(src, r);
+      collectOwn(src);
       return 1;
     }
     folioGet(src, 1, -1, -1); // the page is allocated: no violation, the count + 1
@@ -121,10 +119,10 @@ export function entryBits(kind: i32, writable: bool): u32 {
 /**
  * collect of a page whose one mapping the walk found is the migration's own (walk entry 0): folio_get,
  * the migration entry, folio_remove_rmap_pte and folio_put of the mapping's reference in their net
- * effect. The count (r, above the kind's free trigger) is back where it was; the mapcount, above 0,
+ * effect. The count (above the kind's free trigger) is back where it was; the mapcount, above 0,
  * one lower; two refcount atomics and one mapcount atomic, as collect's.
  */
-@inline function collectOwn(src: u32, r: i32): void {
+@inline function collectOwn(src: u32): void {
   const p = <usize>walkAt(walkPtr, 0);
   store<u32>(p, mkPte(src, PTE_MIGRATION | (load<u32>(p) & PTE_WRITE)));
   setMapcount(src, mapcount(src) - 1);
@@ -208,8 +206,16 @@ function restore(src: u32, n: i32): void {
   setPageIndex(dst, pageIndex(src));
   addFlag(dst, wasExclusive && rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
   const writable = (<u32>walkAt(walkPte, 0) & PTE_WRITE) != 0;
-  store<u32>(<usize>walkAt(walkPtr, 0), mkPte(dst, entryBits(dstKind, writable)));
-  setMapcount(dst, mapcount(dst) + 1); // folio_add_anon_rmap_pte
+  installEntryQuiet(<usize>walkAt(walkPtr, 0), dst, entryBits(dstKind, writable));
+}
+
+/**
+ * installEntry of a refcounted entry (not devmap), then dropAllocRef's folio_put, on a page where the
+ * pair cannot report anything (getPutQuiet): the entry and the rmap; the count stays, two refcount atomics.
+ */
+@inline function installEntryQuiet(p: usize, dst: u32, bits: u32): void {
+  store<u32>(p, mkPte(dst, bits));
+  setMapcount(dst, mapcount(dst) + 1); // folio_add_anon_rmap_pte / folio_add_new_anon_rmap
   bump(ST_ATOMIC_REF, 2);
   bump(ST_ATOMIC_MAP);
 }
@@ -241,11 +247,7 @@ export function migrateOneToDevice(mm: i32, vpn: u32, d: i32, b: i32): bool {
     addFlag(dst, rule(SCHEME_ANON_EXCLUSIVE) != 0 ? PG_ANON | PG_ANON_EXCLUSIVE : PG_ANON);
     const bits = entryBits(kind, writable);
     if ((bits & PTE_SPECIAL) == 0 && getPutQuiet(dst)) {
-      // installEntry's folio_get and rmap, then dropAllocRef's folio_put: the count stays (performance only)
-      store<u32>(p, mkPte(dst, bits));
-      setMapcount(dst, mapcount(dst) + 1); // folio_add_new_anon_rmap
-      bump(ST_ATOMIC_REF, 2);
-      bump(ST_ATOMIC_MAP);
+      installEntryQuiet(p, dst, bits); // the count stays (performance only)
     } else {
       installEntry(p, dst, bits, mm, <i32>vpn);
       dropAllocRef(dst, bits);
